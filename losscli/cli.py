@@ -1,0 +1,289 @@
+"""The Typer app: parse options, call the Python API, render, map errors to exit codes.
+
+Exit codes: 0 success, 1 a check failed, 2 usage or input error (one line on stderr).
+Only typer and the standard library are imported at start-up; numpy, pyarrow and rich
+load when a command runs, so ``--help`` and TAB completion stay fast.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import typing
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+
+from losscli._version import __version__
+
+DEFAULT_CHUNK_SIZE = 1 << 18  # keep equal to losscli.api.DEFAULT_CHUNK_SIZE
+
+app = typer.Typer(
+    name="losscli",
+    help="Evaluate losses over prediction and target files, streamed in chunks.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Reduction(str, Enum):
+    mean = "mean"
+    sum = "sum"
+    none = "none"
+
+
+class NanPolicy(str, Enum):
+    raise_ = "raise"
+    omit = "omit"
+    propagate = "propagate"
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    csv = "csv"
+
+
+class InputFormat(str, Enum):
+    csv = "csv"
+    tsv = "tsv"
+    parquet = "parquet"
+    npy = "npy"
+    feather = "feather"
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one line on stderr and return the Exit to raise."""
+    sys.stderr.write(f"losscli: error: {message}\n")
+    sys.stderr.flush()
+    return typer.Exit(code)
+
+
+def _complete_loss(incomplete: str) -> list[str]:
+    from losscli.registry import all_names
+
+    return [n for n in all_names() if n.startswith(incomplete)]
+
+
+# ---------------------------------------------------------------------------------------
+# Options shared by every command that reads inputs, declared once and injected into each
+# command's signature by ``with_options`` (the command receives them as keyword arguments).
+
+def _opt(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                             annotation=annotation)
+
+
+INPUT_OPTIONS = (
+    _opt("targets", Annotated[str | None, typer.Option(
+        "--targets", "-t", help="Targets file, aligned with the predictions by row order.",
+        rich_help_panel="Inputs")], None),
+    _opt("weights", Annotated[str | None, typer.Option(
+        "--weights", help="Sample-weights file, aligned by row order (else --weight-col).",
+        rich_help_panel="Inputs")], None),
+    _opt("pred_col", Annotated[str | None, typer.Option(
+        "--pred-col", help="Prediction column (default: detect pred, prediction, y_pred, "
+        "yhat, ...).", rich_help_panel="Inputs")], None),
+    _opt("target_col", Annotated[str | None, typer.Option(
+        "--target-col", help="Target column (default: detect target, label, y_true, y, ...).",
+        rich_help_panel="Inputs")], None),
+    _opt("weight_col", Annotated[str | None, typer.Option(
+        "--weight-col", help="Sample-weight column (never guessed). Weighted mean = Σw·ℓ / Σw.",
+        rich_help_panel="Inputs")], None),
+    _opt("format_in", Annotated[InputFormat | None, typer.Option(
+        "--format-in", help="Input format when the extension does not say (or to override "
+        "it).", rich_help_panel="Inputs")], None),
+    _opt("chunk_size", Annotated[int, typer.Option(
+        "--chunk-size", min=1, help="Rows per chunk; memory stays bounded by it.",
+        rich_help_panel="Inputs")], DEFAULT_CHUNK_SIZE),
+    _opt("nan_policy", Annotated[NanPolicy, typer.Option(
+        "--nan-policy", help="NaN/inf: raise an error, omit the whole row, or propagate.",
+        rich_help_panel="Inputs")], NanPolicy.raise_),
+)
+
+#: Loss parameters as top-level flags: (name, type, help). Each applies to every selected
+#: loss that takes it; a flag no selected loss takes is an error. tests/test_cli.py checks
+#: that this table holds exactly the parameters declared in the registry.
+PARAM_FLAGS: tuple[tuple[str, type, str], ...] = (
+    ("delta", float, "huber: quadratic/linear switch point (default 1.0)."),
+    ("beta", float, "smooth_l1: quadratic/linear switch point (default 1.0)."),
+    ("quantile", float, "quantile: the quantile predicted, in [0, 1] (default 0.5)."),
+    ("tolerance", float, "zero_one: largest error still counted correct (default 0)."),
+)
+
+
+def _param_option(name: str, kind: type, help_text: str) -> inspect.Parameter:
+    flag = "--" + name.replace("_", "-")
+    if kind is bool:
+        decls = (f"{flag}/--no-{name.replace('_', '-')}",)
+        annotation: Any = Annotated[bool | None, typer.Option(
+            *decls, help=help_text, rich_help_panel="Loss parameters", show_default=False)]
+    else:
+        annotation = Annotated[kind | None, typer.Option(  # type: ignore[valid-type]
+            flag, help=help_text, rich_help_panel="Loss parameters", show_default=False)]
+    return _opt(name, annotation, None)
+
+
+LOSS_OPTIONS = (
+    _opt("loss", Annotated[list[str] | None, typer.Option(
+        "--loss", "-l", autocompletion=_complete_loss,
+        help="Loss to compute, repeatable; 'name:param=value,...' sets one instance's "
+             "parameters. Default: mse, rmse, mae. See 'losscli losses'.",
+        rich_help_panel="Losses")], None),
+    *(_param_option(*flag) for flag in PARAM_FLAGS),
+)
+
+
+def with_options(*groups: tuple[inspect.Parameter, ...]) -> Any:
+    """Add option groups to a command: Typer reads the extended signature, and the command
+    receives the values in ``**options``."""
+
+    def deco(func: Any) -> Any:
+        sig = inspect.signature(func)
+        hints = typing.get_type_hints(func, include_extras=True)  # resolve string annotations
+        own = [p.replace(annotation=hints.get(p.name, p.annotation))
+               for p in sig.parameters.values() if p.kind != inspect.Parameter.VAR_KEYWORD]
+        func.__signature__ = sig.replace(parameters=[*own, *(p for g in groups for p in g)])
+        return func
+
+    return deco
+
+
+def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Separate the shared options into ``evaluate`` keyword arguments and loss params."""
+    params = {name: options.pop(name, None) for name, _, _ in PARAM_FLAGS}
+    kwargs = dict(options)
+    kwargs["losses"] = kwargs.pop("loss", None)
+    if kwargs.get("format_in") is not None:
+        kwargs["format_in"] = kwargs["format_in"].value
+    if "nan_policy" in kwargs:
+        kwargs["nan_policy"] = kwargs["nan_policy"].value
+    kwargs["params"] = params
+    return kwargs, params
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"losscli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version_callback, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """losscli: how wrong is this model, by which measure."""
+
+
+def run_guarded(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn``; turn input/usage errors into one stderr line and exit code 2, and a
+    closed stdout pipe (``| head``) into a quiet exit 0."""
+    from losscli.errors import LossCliError
+
+    try:
+        return fn(*args, **kwargs)
+    except LossCliError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    except BrokenPipeError:
+        _silence_stdout()
+        raise typer.Exit(0) from None
+    except KeyboardInterrupt:
+        sys.stderr.write("losscli: interrupted\n")
+        raise typer.Exit(130) from None
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+@app.command("eval")
+@with_options(LOSS_OPTIONS, INPUT_OPTIONS)
+def eval_cmd(
+    file: Annotated[str, typer.Argument(
+        help="Predictions (and targets) file: CSV, TSV, Parquet, NPY or Feather.",
+        show_default=False)],
+    reduction: Annotated[Reduction, typer.Option(
+        "--reduction", "-r", help="mean (Σw·ℓ/Σw), sum (Σw·ℓ), or none (per-row w·ℓ, streamed "
+        "to --output or stdout as CSV).", rich_help_panel="Losses")] = Reduction.mean,
+    fmt: Annotated[OutputFormat, typer.Option(
+        "--format", "-f", help="Report format on stdout.", rich_help_panel="Output")
+    ] = OutputFormat.table,
+    output: Annotated[str | None, typer.Option(
+        "--output", "-o", help="With --reduction none: file for per-row losses "
+        "(.csv, .tsv, .parquet, .npy, .ndjson); default stdout as CSV.",
+        rich_help_panel="Output")] = None,
+    **options: Any,
+) -> None:
+    """Evaluate losses over a predictions file and print them side by side.
+
+    Examples:
+
+      losscli eval sample_data/regression.parquet --loss huber --delta 1.0
+
+      losscli eval sample_data/regression.csv --loss mse --loss huber:delta=0.5 --format json
+
+      losscli eval sample_data/preds.npy --targets sample_data/targets.npy --loss rmse
+    """
+    kwargs, _ = split_options(options)
+    run_guarded(_eval, file, reduction.value, fmt.value, output, kwargs)
+
+
+def _eval(file: str, reduction: str, fmt: str, output: str | None,
+          kwargs: dict[str, Any]) -> None:
+    from losscli.api import evaluate, prepare
+    from losscli.errors import UsageError
+    from losscli.render import render
+
+    if output is not None and reduction != "none":
+        raise UsageError("--output is for per-row losses; add --reduction none, or drop --output.")
+    sink = None
+    if reduction == "none":
+        from losscli import engine
+        from losscli.io.writers import open_sink
+
+        # Validate options and inputs before the first byte goes out.
+        prep = {k: v for k, v in kwargs.items() if k not in ("chunk_size", "nan_policy")}
+        _, instances = prepare(file, **prep)
+        engine.check_reduction(instances, reduction)
+        sink = open_sink(output, [inst.label for inst in instances],
+                         None if output else ("csv" if fmt in ("table", "csv") else None))
+    report = evaluate(file, reduction=reduction, output=output, _sink=sink, **kwargs)
+    if reduction == "none":
+        where = output or "stdout"
+        sys.stderr.write(f"losscli: wrote {report.rows} rows × {len(report.losses)} "
+                         f"loss{'es' if len(report.losses) != 1 else ''} to {where}\n")
+        return
+    render(report, fmt)
+
+
+@app.command("losses")
+def losses_cmd(
+    name: Annotated[str | None, typer.Argument(
+        help="Show one loss in detail.", autocompletion=_complete_loss,
+        show_default=False)] = None,
+    fmt: Annotated[OutputFormat, typer.Option(
+        "--format", "-f", help="table, json, markdown or csv.")] = OutputFormat.table,
+) -> None:
+    """List every loss: name, aliases, parameters with defaults, inputs, direction, reference."""
+    run_guarded(_losses, name, fmt.value)
+
+
+def _losses(name: str | None, fmt: str) -> None:
+    from losscli.catalog import render_catalog
+
+    render_catalog(name, fmt, sys.stdout)
+
+
+def main() -> None:
+    app(prog_name="losscli")

@@ -1,0 +1,168 @@
+"""One pass over aligned batches, every selected loss, one accumulator each.
+
+The engine does no I/O of its own: batches come from the readers, per-row output goes to
+the sink it is handed, and the result is plain state for the report. Order per chunk:
+non-finite values (``nan_policy``), negative weights, each loss's domain, then the kernels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from losscli.accumulate import Accumulator
+from losscli.errors import InputError, UsageError
+from losscli.io.inputs import Batch
+from losscli.registry import LossInstance
+
+REDUCTIONS = ("mean", "sum", "none")
+NAN_POLICIES = ("raise", "omit", "propagate")
+
+
+@dataclass
+class EngineResult:
+    """Accumulated state after the pass: one accumulator per loss instance."""
+
+    losses: list[LossInstance]
+    accumulators: list[Accumulator]
+    rows: int = 0  # rows evaluated
+    rows_skipped: int = 0  # rows dropped by --nan-policy omit
+
+    def values(self, reduction: str) -> list[float]:
+        return [acc.result(reduction) for acc in self.accumulators]
+
+
+@dataclass
+class _NonFinite:
+    """Non-finite values seen under nan_policy=raise: counted to the end, then reported."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    first: dict[str, int] = field(default_factory=dict)
+
+    def add(self, role: str, bad: np.ndarray, start: int) -> None:
+        idx = np.flatnonzero(bad)
+        if idx.size:
+            self.counts[role] = self.counts.get(role, 0) + int(idx.size)
+            self.first.setdefault(role, start + int(idx[0]))
+
+
+def check_reduction(losses: list[LossInstance], reduction: str) -> None:
+    """Refuse reductions a loss does not have (rmse, r2, max_error have no per-row value)."""
+    if reduction not in REDUCTIONS:
+        raise UsageError(f"Unknown reduction '{reduction}'; use one of: {', '.join(REDUCTIONS)}.")
+    if reduction != "mean":
+        whole = [inst.name for inst in losses if not inst.spec.per_row]
+        if whole:
+            raise UsageError(
+                f"{', '.join(whole)} {'has' if len(whole) == 1 else 'have'} no per-row value, so "
+                f"--reduction {reduction} is not defined; use --reduction mean, or drop "
+                f"{'it' if len(whole) == 1 else 'them'} (mse is the per-row form of rmse)."
+            )
+
+
+def run(
+    batches: Iterable[Batch],
+    losses: list[LossInstance],
+    *,
+    describe: Callable[[str], str] = str,
+    reduction: str = "mean",
+    nan_policy: str = "raise",
+    sink: Any = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> EngineResult:
+    """Stream ``batches`` through every loss. ``describe(role)`` names a role's column and
+    file in errors; ``sink`` receives per-row losses when ``reduction == "none"``."""
+    check_reduction(losses, reduction)
+    if nan_policy not in NAN_POLICIES:
+        raise UsageError(
+            f"Unknown --nan-policy '{nan_policy}'; use one of: {', '.join(NAN_POLICIES)}."
+        )
+    if reduction == "none" and sink is None:
+        raise UsageError("--reduction none needs somewhere to write rows (an output sink).")
+    result = EngineResult(losses, [Accumulator(inst.spec.aggregate) for inst in losses])
+    nonfinite = _NonFinite()
+    labels = [inst.label for inst in losses]
+
+    for batch in batches:
+        arrays = batch.arrays
+        n = len(batch)
+        rows: np.ndarray | None = None  # original row numbers, when rows were dropped
+        if nan_policy != "propagate":
+            finite = {role: np.isfinite(a) for role, a in arrays.items()}
+            if not all(f.all() for f in finite.values()):
+                if nan_policy == "raise":
+                    for role, f in finite.items():
+                        nonfinite.add(role, ~f if f.ndim == 1 else ~f.all(axis=1), batch.start)
+                    continue
+                keep = np.logical_and.reduce(
+                    [f if f.ndim == 1 else f.all(axis=1) for f in finite.values()]
+                )
+                rows = batch.start + np.flatnonzero(keep)
+                arrays = {role: a[keep] for role, a in arrays.items()}
+                result.rows_skipped += n - int(keep.sum())
+                n = int(keep.sum())
+        if nonfinite.counts:
+            continue  # only counting from here on, to report every bad value at once
+        weights = arrays.get("weight")
+        if weights is not None:
+            _check_weights(weights, batch.start if rows is None else rows, describe)
+        for inst in losses:
+            _check_domain(inst, arrays, batch.start if rows is None else rows, describe)
+        per_row: dict[str, np.ndarray] = {}
+        for inst, acc, label in zip(losses, result.accumulators, labels):
+            spec = inst.spec
+            values = spec.kernel(**{r: arrays[r] for r in spec.inputs}, **inst.params)
+            acc.update(values, weights, arrays.get("target") if spec.aggregate == "r2" else None)
+            if sink is not None:
+                per_row[label] = values if weights is None else values * weights
+        if sink is not None and n:
+            sink.write(
+                np.arange(batch.start, batch.start + n) if rows is None else rows, per_row
+            )
+        result.rows += n
+        if on_batch is not None:
+            on_batch(batch.start + len(batch))
+
+    if nonfinite.counts:
+        role = min(nonfinite.first, key=lambda r: nonfinite.first[r])
+        others = sum(nonfinite.counts.values()) - nonfinite.counts[role]
+        more = f", and {others} more in other columns" if others else ""
+        raise InputError(
+            f"{describe(role)} has {nonfinite.counts[role]} NaN/inf value"
+            f"{'s' if nonfinite.counts[role] != 1 else ''} (first at row {nonfinite.first[role]})"
+            f"{more}. Clean the data, or use --nan-policy omit to skip those rows "
+            "(or propagate to let NaN through)."
+        )
+    return result
+
+
+def _row_of(rows: int | np.ndarray, index: int) -> int:
+    return rows + index if isinstance(rows, int) else int(rows[index])
+
+
+def _check_weights(weights: np.ndarray, rows: int | np.ndarray, describe: Callable[[str], str]) -> None:
+    if weights.size and weights.min() < 0:
+        i = int(np.flatnonzero(weights < 0)[0])
+        raise InputError(
+            f"Negative sample weight {weights[i]!r} in {describe('weight')} at row "
+            f"{_row_of(rows, i)}; sample weights must be >= 0."
+        )
+
+
+def _check_domain(inst: LossInstance, arrays: dict[str, np.ndarray], rows: int | np.ndarray,
+                  describe: Callable[[str], str]) -> None:
+    for rule in inst.spec.domain:
+        bad = rule.bad(arrays[rule.role])
+        if bad.ndim > 1:
+            bad = bad.any(axis=1)
+        if bad.any():
+            idx = np.flatnonzero(bad)
+            value = arrays[rule.role][idx[0]]
+            raise InputError(
+                f"{inst.name} needs values {rule.requirement} in {describe(rule.role)}, but row "
+                f"{_row_of(rows, int(idx[0]))} has {value.tolist()!r} ({idx.size} such rows in "
+                f"this chunk). Filter those rows, or choose a loss defined there."
+            )

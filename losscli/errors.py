@@ -1,0 +1,29 @@
+"""Named exceptions. Every message says what is wrong, where, and how to fix it.
+
+The CLI maps :class:`LossCliError` (and only it) to exit code 2 with one line on stderr;
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class LossCliError(Exception):
+    """Base class of every error caused by the user's input or options (exit code 2)."""
+
+    exit_code = 2
+
+
+class UsageError(LossCliError):
+    """Bad options: unknown loss, bad parameter value, flag that no loss takes, ..."""
+
+
+class InputError(LossCliError):
+    """Bad data: missing or corrupt file, missing column, NaN, out-of-domain value, ..."""
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """Return " Did you mean 'x'?" for the closest choice, or "" when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" Did you mean '{close[0]}'?" if close else ""

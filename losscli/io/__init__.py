@@ -1,0 +1,1 @@
+"""Input and output: chunked readers, role resolution and alignment, per-row writers."""

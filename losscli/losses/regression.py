@@ -1,0 +1,184 @@
+"""Regression losses: one pure kernel each, ``(pred, target, **params) -> per-row losses``.
+
+Kernels take float64 arrays of shape (n,) and return float64 arrays of shape (n,). They
+never reduce: weighting, means, sums and merging across chunks belong to the accumulator.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from losscli.registry import Domain, Param, register
+
+_LOG2 = float(np.log(2.0))
+
+
+@register(
+    "mse",
+    aliases=("mean_squared_error", "l2"),
+    summary="Mean squared error.",
+    formula="(y - ŷ)²",
+    reference="sklearn.metrics.mean_squared_error; torch.nn.functional.mse_loss",
+)
+def mse(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Squared error per row; its weighted mean is sklearn ``mean_squared_error``."""
+    diff = pred - target
+    return np.multiply(diff, diff, out=diff)
+
+
+@register(
+    "rmse",
+    aliases=("root_mean_squared_error",),
+    summary="Root of the mean squared error (a whole-data statistic: mean reduction only).",
+    formula="sqrt(Σ w·(y - ŷ)² / Σ w)",
+    reference="sklearn.metrics.root_mean_squared_error",
+    aggregate="root_mean",
+)
+def rmse(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per-row squared error; the accumulator takes the root of the weighted mean."""
+    return mse(pred, target)
+
+
+@register(
+    "mae",
+    aliases=("l1", "mean_absolute_error", "l1_loss"),
+    summary="Mean absolute error.",
+    formula="|y - ŷ|",
+    reference="sklearn.metrics.mean_absolute_error; torch.nn.functional.l1_loss",
+)
+def mae(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Absolute error per row (sklearn ``mean_absolute_error``, torch ``l1_loss``)."""
+    diff = pred - target
+    return np.abs(diff, out=diff)
+
+
+@register(
+    "smooth_l1",
+    aliases=("smooth_l1_loss",),
+    summary="Smooth L1: quadratic below beta, linear above.",
+    formula="0.5·d²/β if |d| < β else |d| - 0.5·β   (d = ŷ - y; β = 0 gives L1)",
+    reference="torch.nn.functional.smooth_l1_loss",
+    params=(Param("beta", 1.0, "where the loss turns from quadratic to linear", minimum=0.0),),
+)
+def smooth_l1(pred: np.ndarray, target: np.ndarray, *, beta: float = 1.0) -> np.ndarray:
+    """torch ``smooth_l1_loss``: ``0.5 d²/β`` if ``|d| < β`` else ``|d| - 0.5 β``; L1 at β=0."""
+    ad = np.abs(pred - target)
+    if beta == 0.0:
+        return ad
+    return np.where(ad < beta, 0.5 * ad * ad / beta, ad - 0.5 * beta)
+
+
+@register(
+    "huber",
+    aliases=("huber_loss",),
+    summary="Huber loss: quadratic below delta, linear (slope delta) above.",
+    formula="0.5·d² if |d| < δ else δ·(|d| - 0.5·δ)   (d = ŷ - y)",
+    reference="torch.nn.functional.huber_loss",
+    params=(Param("delta", 1.0, "where the loss turns from quadratic to linear", exclusive_minimum=0.0),),
+)
+def huber(pred: np.ndarray, target: np.ndarray, *, delta: float = 1.0) -> np.ndarray:
+    """torch ``huber_loss``: ``0.5 d²`` if ``|d| < δ`` else ``δ (|d| - 0.5 δ)``."""
+    ad = np.abs(pred - target)
+    return np.where(ad < delta, 0.5 * ad * ad, delta * (ad - 0.5 * delta))
+
+
+@register(
+    "log_cosh",
+    aliases=("logcosh",),
+    summary="Log of the hyperbolic cosine of the error.",
+    formula="log(cosh(ŷ - y))",
+    reference="optax.losses.log_cosh; keras.losses.log_cosh",
+)
+def log_cosh(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """optax ``log_cosh``. Computed as ``|d| + log1p(exp(-2|d|)) - log 2``: cosh overflows
+    for |d| > 710, this form does not."""
+    ad = np.abs(pred - target)
+    return ad + np.log1p(np.exp(-2.0 * ad)) - _LOG2
+
+
+@register(
+    "quantile",
+    aliases=("pinball", "pinball_loss", "mean_pinball_loss"),
+    summary="Quantile (pinball) loss at the given quantile.",
+    formula="q·(y - ŷ) if y ≥ ŷ else (1 - q)·(ŷ - y)",
+    reference="sklearn.metrics.mean_pinball_loss (alpha = quantile)",
+    params=(Param("quantile", 0.5, "the quantile predicted (sklearn's alpha)", minimum=0.0, maximum=1.0),),
+)
+def quantile(pred: np.ndarray, target: np.ndarray, *, quantile: float = 0.5) -> np.ndarray:
+    """sklearn ``mean_pinball_loss`` with ``alpha=quantile``."""
+    diff = target - pred
+    return np.where(diff >= 0, quantile * diff, (quantile - 1.0) * diff)
+
+
+_EPS64 = float(np.finfo(np.float64).eps)
+
+
+@register(
+    "mape",
+    aliases=("mean_absolute_percentage_error",),
+    summary="Mean absolute percentage error, as a fraction (0.1 = 10 %).",
+    formula="|y - ŷ| / max(|y|, eps)   (eps = float64 machine epsilon)",
+    reference="sklearn.metrics.mean_absolute_percentage_error",
+)
+def mape(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """sklearn ``mean_absolute_percentage_error``: a fraction, not a percentage; targets of 0
+    divide by machine epsilon (huge but finite), as sklearn does."""
+    return np.abs(pred - target) / np.maximum(np.abs(target), _EPS64)
+
+
+@register(
+    "msle",
+    aliases=("mean_squared_log_error",),
+    summary="Mean squared logarithmic error.",
+    formula="(log(1 + y) - log(1 + ŷ))²",
+    reference="sklearn.metrics.mean_squared_log_error",
+    domain=(
+        Domain("pred", lambda a: a <= -1.0, "> -1"),
+        Domain("target", lambda a: a <= -1.0, "> -1"),
+    ),
+)
+def msle(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """sklearn ``mean_squared_log_error``; predictions and targets must be > -1."""
+    diff = np.log1p(target) - np.log1p(pred)
+    return np.multiply(diff, diff, out=diff)
+
+
+@register(
+    "max_error",
+    summary="Largest absolute error (a maximum over rows with weight > 0, not a mean).",
+    formula="max |y - ŷ|",
+    reference="sklearn.metrics.max_error",
+    aggregate="max",
+)
+def max_error(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per-row absolute error; the accumulator keeps the maximum (sklearn ``max_error``)."""
+    return mae(pred, target)
+
+
+@register(
+    "r2",
+    aliases=("r2_score", "r_squared"),
+    summary="Coefficient of determination (higher is better).",
+    formula="1 - Σ w·(y - ŷ)² / Σ w·(y - ȳ)²",
+    reference="sklearn.metrics.r2_score (force_finite=True)",
+    higher_is_better=True,
+    aggregate="r2",
+)
+def r2(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per-row squared error; the accumulator divides by the weighted target variance it
+    keeps as mergeable moments. A constant target gives 1.0 for a perfect fit, else 0.0,
+    as sklearn ``r2_score`` with ``force_finite=True``."""
+    return mse(pred, target)
+
+
+@register(
+    "zero_one",
+    aliases=("zero_one_loss", "0_1"),
+    summary="Fraction of rows whose absolute error exceeds the tolerance (0-1 loss for real values).",
+    formula="1 if |y - ŷ| > T else 0",
+    reference="0-1 loss; with tolerance 0 on labels it equals sklearn.metrics.zero_one_loss",
+    params=(Param("tolerance", 0.0, "largest error still counted as correct", minimum=0.0),),
+)
+def zero_one(pred: np.ndarray, target: np.ndarray, *, tolerance: float = 0.0) -> np.ndarray:
+    """1.0 where ``|y - ŷ| > tolerance``, else 0.0."""
+    return (np.abs(pred - target) > tolerance).astype(np.float64)

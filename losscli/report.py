@@ -1,0 +1,104 @@
+"""The result of an evaluation as plain data: a Report turns into a dict, JSON or DataFrame."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class LossResult:
+    """One loss instance's value. ``value`` is None under ``--reduction none``."""
+
+    name: str
+    params: dict[str, Any]
+    value: float | None
+    higher_is_better: bool
+    label: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "params": dict(self.params),
+            "value": _json_float(self.value),
+            "higher_is_better": self.higher_is_better,
+        }
+
+
+@dataclass
+class Report:
+    """What ``losscli eval`` prints and ``losscli.evaluate`` returns."""
+
+    inputs: dict[str, Any]
+    rows: int
+    rows_skipped: int
+    reduction: str
+    losses: list[LossResult]
+    elapsed_seconds: float = 0.0
+    output: str | None = None  # where per-row losses went under reduction "none"
+    per_row: dict[str, Any] | None = field(default=None, repr=False)  # API, reduction "none"
+
+    def __getitem__(self, key: str) -> float | None:
+        """Value by label (``huber(delta=0.5)``) or, when unambiguous, by name or alias."""
+        for res in self.losses:
+            if res.label == key:
+                return res.value
+        hits = [res for res in self.losses if res.name == key]
+        if len(hits) == 1:
+            return hits[0].value
+        if not hits:
+            from losscli.registry import get_loss
+
+            name = get_loss(key).name
+            hits = [res for res in self.losses if res.name == name]
+            if len(hits) == 1:
+                return hits[0].value
+        labels = ", ".join(res.label for res in self.losses)
+        raise KeyError(f"{key!r} does not name one loss of this report ({labels})")
+
+    def to_dict(self) -> dict[str, Any]:
+        from losscli import __version__
+
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "losscli_version": __version__,
+            "inputs": self.inputs,
+            "rows": self.rows,
+            "rows_skipped": self.rows_skipped,
+            "reduction": self.reduction,
+            "losses": [res.to_dict() for res in self.losses],
+            "elapsed_seconds": round(self.elapsed_seconds, 6),
+            **({"output": self.output} if self.output else {}),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        import json
+
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def to_dataframe(self) -> Any:
+        """One row per loss instance: name, label, params, value, higher_is_better."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [
+                {
+                    "name": r.name,
+                    "label": r.label,
+                    "params": r.params,
+                    "value": r.value,
+                    "higher_is_better": r.higher_is_better,
+                }
+                for r in self.losses
+            ]
+        )
+
+
+def _json_float(value: float | None) -> float | None:
+    """JSON has no NaN or infinity: those (possible under --nan-policy propagate) become null."""
+    if value is None or math.isnan(value) or math.isinf(value):
+        return None
+    return float(value)
