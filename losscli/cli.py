@@ -85,10 +85,10 @@ INPUT_OPTIONS = (
     _opt("weights", Annotated[str | None, typer.Option(
         "--weights", help="Sample-weights file, aligned by row order (else --weight-col).",
         rich_help_panel="Inputs")], None),
-    _opt("pred_col", Annotated[str | None, typer.Option(
+    _opt("pred_col", Annotated[list[str] | None, typer.Option(
         "--pred-col", help="Prediction column (default: detect pred, prediction, y_pred, "
         "yhat, ...).", rich_help_panel="Inputs")], None),
-    _opt("target_col", Annotated[str | None, typer.Option(
+    _opt("target_col", Annotated[list[str] | None, typer.Option(
         "--target-col", help="Target column (default: detect target, label, y_true, y, ...).",
         rich_help_panel="Inputs")], None),
     _opt("weight_col", Annotated[str | None, typer.Option(

@@ -175,13 +175,24 @@ def _pick(source: Any, given: str | None, candidates: tuple[str, ...], role: str
     return None
 
 
+def _single(value: str | list[str] | None, flag: str) -> str | None:
+    """One column name from a CLI list (repeatable option) or a plain string."""
+    if value is None or isinstance(value, str):
+        return value
+    if len(value) == 1:
+        return value[0]
+    if not value:
+        return None
+    raise UsageError(f"{flag} was given {len(value)} times ({', '.join(value)}); give one column.")
+
+
 def resolve_inputs(
     predictions: str | Any,
     targets: str | Any | None = None,
     weights: str | Any | None = None,
     *,
-    pred_col: str | None = None,
-    target_col: str | None = None,
+    pred_col: str | list[str] | None = None,
+    target_col: str | list[str] | None = None,
     weight_col: str | None = None,
     format_in: str | None = None,
 ) -> Inputs:
@@ -191,6 +202,9 @@ def resolve_inputs(
     other file whose extension says nothing.
     """
     from losscli.io.sources import detect_format
+
+    pred_col = _single(pred_col, "--pred-col")
+    target_col = _single(target_col, "--target-col")
 
     def open_any(obj: Any, main: bool) -> Any:
         if not isinstance(obj, str):
