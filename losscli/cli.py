@@ -48,6 +48,13 @@ class OutputFormat(str, Enum):
     csv = "csv"
 
 
+class Task(str, Enum):
+    regression = "regression"
+    binary = "binary"
+    multiclass = "multiclass"
+    embedding = "embedding"
+
+
 class InputFormat(str, Enum):
     csv = "csv"
     tsv = "tsv"
@@ -87,13 +94,47 @@ INPUT_OPTIONS = (
         rich_help_panel="Inputs")], None),
     _opt("pred_col", Annotated[list[str] | None, typer.Option(
         "--pred-col", help="Prediction column (default: detect pred, prediction, y_pred, "
-        "yhat, ...).", rich_help_panel="Inputs")], None),
+        "yhat, prob, ...). Repeat it, or give a glob such as 'p_*' (file column order), for "
+        "one column per class; a list column or an (N, C) NPY array also gives one value "
+        "per class.", rich_help_panel="Inputs")], None),
     _opt("target_col", Annotated[list[str] | None, typer.Option(
-        "--target-col", help="Target column (default: detect target, label, y_true, y, ...).",
+        "--target-col", help="Target column (default: detect target, label, y_true, y, ...): "
+        "values, labels, class indices, or (repeated/glob/list column) a distribution.",
         rich_help_panel="Inputs")], None),
     _opt("weight_col", Annotated[str | None, typer.Option(
         "--weight-col", help="Sample-weight column (never guessed). Weighted mean = Σw·ℓ / Σw.",
         rich_help_panel="Inputs")], None),
+    _opt("var_col", Annotated[list[str] | None, typer.Option(
+        "--var-col", help="gaussian_nll: predicted-variance column (default: detect var, "
+        "variance, ...).", rich_help_panel="Inputs")], None),
+    _opt("var", Annotated[str | None, typer.Option(
+        "--var", help="gaussian_nll: predicted-variances file, aligned by row order.",
+        rich_help_panel="Inputs")], None),
+    _opt("anchor_col", Annotated[list[str] | None, typer.Option(
+        "--anchor-col", help="triplet: anchor embedding (columns, glob or list column; "
+        "default: detect 'anchor'). A plain NPY FILE is the anchors.",
+        rich_help_panel="Inputs")], None),
+    _opt("positive_col", Annotated[list[str] | None, typer.Option(
+        "--positive-col", help="triplet: positive embedding (default: detect 'positive').",
+        rich_help_panel="Inputs")], None),
+    _opt("negative_col", Annotated[list[str] | None, typer.Option(
+        "--negative-col", help="triplet: negative embedding (default: detect 'negative').",
+        rich_help_panel="Inputs")], None),
+    _opt("positive", Annotated[str | None, typer.Option(
+        "--positive", help="triplet: positive-embeddings file (e.g. an (N, D) NPY).",
+        rich_help_panel="Inputs")], None),
+    _opt("negative", Annotated[str | None, typer.Option(
+        "--negative", help="triplet: negative-embeddings file (e.g. an (N, D) NPY).",
+        rich_help_panel="Inputs")], None),
+    _opt("task", Annotated[Task | None, typer.Option(
+        "--task", help="regression, binary, multiclass or embedding. Default: detected (several "
+        "values per row: multiclass; one: from the losses, else binary when the first chunk's "
+        "targets are 0/1 or -1/1 and predictions in [0, 1]).", rich_help_panel="Inputs",
+        show_default=False)], None),
+    _opt("from_logits", Annotated[bool, typer.Option(
+        "--from-logits", help="Predictions are logits (log-rates for poisson_nll): sigmoid / "
+        "softmax are applied inside the losses. Without it they must be probabilities. "
+        "Margin losses take raw scores and ignore it.", rich_help_panel="Inputs")], False),
     _opt("format_in", Annotated[InputFormat | None, typer.Option(
         "--format-in", help="Input format when the extension does not say (or to override "
         "it).", rich_help_panel="Inputs")], None),
@@ -112,7 +153,20 @@ PARAM_FLAGS: tuple[tuple[str, type, str], ...] = (
     ("delta", float, "huber: quadratic/linear switch point (default 1.0)."),
     ("beta", float, "smooth_l1: quadratic/linear switch point (default 1.0)."),
     ("quantile", float, "quantile: the quantile predicted, in [0, 1] (default 0.5)."),
-    ("tolerance", float, "zero_one: largest error still counted correct (default 0)."),
+    ("tolerance", float, "zero_one (regression): largest error still counted correct "
+     "(default 0)."),
+    ("eps", float, "bce, cross_entropy, kl_div: probability clip (default float64 epsilon); "
+     "triplet: added to differences (1e-6); gaussian_nll: variance floor (1e-6); "
+     "poisson_nll: added to rates in the log (1e-8)."),
+    ("pos_weight", float, "bce: weight of the positive-class term (default 1)."),
+    ("alpha", float, "focal: positive-class weight (default 0.25); bce: alpha-balancing "
+     "(default -1 = off); negative = no weighting."),
+    ("gamma", float, "focal: focusing exponent (default 2)."),
+    ("label_smoothing", float, "cross_entropy: label smoothing in [0, 1] (default 0)."),
+    ("margin", float, "multi_margin, triplet: margin (default 1)."),
+    ("p", float, "multi_margin: exponent 1 or 2 (default 1); triplet: norm degree (default 2)."),
+    ("swap", bool, "triplet: use the distance swap (default off)."),
+    ("full", bool, "gaussian_nll, poisson_nll: add the constant terms (default off)."),
 )
 
 
@@ -132,8 +186,14 @@ LOSS_OPTIONS = (
     _opt("loss", Annotated[list[str] | None, typer.Option(
         "--loss", "-l", autocompletion=_complete_loss,
         help="Loss to compute, repeatable; 'name:param=value,...' sets one instance's "
-             "parameters. Default: mse, rmse, mae. See 'losscli losses'.",
+             "parameters (booleans: true/false). Default by task: regression mse, rmse, mae; "
+             "binary bce, brier, zero_one; multiclass cross_entropy, zero_one; embedding "
+             "triplet. See 'losscli losses'.",
         rich_help_panel="Losses")], None),
+    _opt("threshold", Annotated[float | None, typer.Option(
+        "--threshold", help="zero_one on one-column scores: predicted positive when score >= "
+        "threshold (default 0.5, or 0 with --from-logits).", rich_help_panel="Losses",
+        show_default=False)], None),
     *(_param_option(*flag) for flag in PARAM_FLAGS),
 )
 
@@ -162,6 +222,8 @@ def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
         kwargs["format_in"] = kwargs["format_in"].value
     if "nan_policy" in kwargs:
         kwargs["nan_policy"] = kwargs["nan_policy"].value
+    if kwargs.get("task") is not None:
+        kwargs["task"] = kwargs["task"].value
     kwargs["params"] = params
     return kwargs, params
 
@@ -211,7 +273,8 @@ def _silence_stdout() -> None:
 @with_options(LOSS_OPTIONS, INPUT_OPTIONS)
 def eval_cmd(
     file: Annotated[str, typer.Argument(
-        help="Predictions (and targets) file: CSV, TSV, Parquet, NPY or Feather.",
+        help="Predictions (and targets) file: CSV, TSV, Parquet, NPY or Feather; for "
+        "triplet, the anchors (or a file with anchor/positive/negative columns).",
         show_default=False)],
     reduction: Annotated[Reduction, typer.Option(
         "--reduction", "-r", help="mean (Σw·ℓ/Σw), sum (Σw·ℓ), or none (per-row w·ℓ, streamed "
@@ -234,6 +297,10 @@ def eval_cmd(
       losscli eval sample_data/regression.csv --loss mse --loss huber:delta=0.5 --format json
 
       losscli eval sample_data/preds.npy --targets sample_data/targets.npy --loss rmse
+
+      losscli eval sample_data/multiclass.parquet --pred-col 'p_*' --loss cross_entropy
+
+      losscli eval sample_data/logits.npy --targets sample_data/labels.npy --from-logits
     """
     kwargs, _ = split_options(options)
     run_guarded(_eval, file, reduction.value, fmt.value, output, kwargs)
@@ -248,17 +315,19 @@ def _eval(file: str, reduction: str, fmt: str, output: str | None,
     if output is not None and reduction != "none":
         raise UsageError("--output is for per-row losses; add --reduction none, or drop --output.")
     sink = None
+    prepared = None
     if reduction == "none":
         from losscli import engine
         from losscli.io.writers import open_sink
 
-        # Validate options and inputs before the first byte goes out.
-        prep = {k: v for k, v in kwargs.items() if k not in ("chunk_size", "nan_policy")}
-        _, instances = prepare(file, **prep)
-        engine.check_reduction(instances, reduction)
-        sink = open_sink(output, [inst.label for inst in instances],
+        # Validate options and inputs before the first byte goes out; the evaluation then
+        # reuses what was resolved (and the first chunk read to detect the task).
+        prepared = prepare(file, **{k: v for k, v in kwargs.items() if k != "nan_policy"})
+        engine.check_reduction(prepared[1], reduction)
+        sink = open_sink(output, [inst.label for inst in prepared[1]],
                          None if output else ("csv" if fmt in ("table", "csv") else None))
-    report = evaluate(file, reduction=reduction, output=output, _sink=sink, **kwargs)
+    report = evaluate(file, reduction=reduction, output=output, _sink=sink,
+                      _prepared=prepared, **kwargs)
     if reduction == "none":
         where = output or "stdout"
         sys.stderr.write(f"losscli: wrote {report.rows} rows × {len(report.losses)} "
