@@ -48,6 +48,7 @@ def open_sink(path: str | None, labels: list[str], fmt: str | None = None) -> An
         return CsvSink(path, labels, "\t" if fmt == "tsv" else ",", stream)
     if fmt == "ndjson":
         return NdjsonSink(path, labels, stream)
+    assert path is not None  # stdout takes only the text formats above
     if fmt == "parquet":
         return ParquetSink(path, labels)
     return NpySink(path, labels)
