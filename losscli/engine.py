@@ -167,7 +167,7 @@ def _check_weights(weights: np.ndarray, rows: int | np.ndarray, describe: Callab
     if weights.size and weights.min() < 0:
         i = int(np.flatnonzero(weights < 0)[0])
         raise InputError(
-            f"Negative sample weight {weights[i]!r} in {describe('weight')} at row "
+            f"Negative sample weight {float(weights[i])!r} in {describe('weight')} at row "
             f"{_row_of(rows, i)}; sample weights must be >= 0."
         )
 

@@ -219,30 +219,52 @@ class CsvSource:
                 parse_options=pacsv.ParseOptions(delimiter=self.delimiter),
                 convert_options=convert,
             )
-            rows = 0
-            while True:
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    break
-                rows += batch.num_rows
+            for batch in reader:
                 yield {c: _to_float64(batch.column(c)) for c in columns}
         except (InputError, GeneratorExit):
             raise
         except Exception as exc:
-            raise self._translate(exc) from None
+            raise self._translate(exc, [c for c in self.columns if c in columns]) from None
 
-    def _translate(self, exc: Exception) -> InputError:
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        m = re.search(r"In CSV column #(\d+): Row #(\d+): CSV conversion error to double: "
+    def _locate_non_numeric(self, column: str) -> int | None:
+        """0-based data row of the first value in ``column`` that is not a number."""
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        try:
+            reader = pacsv.open_csv(
+                self._input(),
+                parse_options=pacsv.ParseOptions(delimiter=self.delimiter),
+                convert_options=pacsv.ConvertOptions(column_types={column: pa.string()},
+                                                     include_columns=[column]),
+            )
+            row = 0
+            for batch in reader:
+                for i, text in enumerate(batch.column(0).to_pylist()):
+                    if text is not None and text != "":
+                        try:
+                            float(text)
+                        except ValueError:
+                            return row + i
+                row += batch.num_rows
+        except Exception:
+            return None
+        return None
+
+    def _translate(self, exc: Exception, columns: list[str] | None = None) -> InputError:
+        msg = _first_line(exc)
+        m = re.search(r"In CSV column #(\d+):.*CSV conversion error to double: "
                       r"invalid value '([^']*)'", msg)
-        if m:
-            col_index, line, value = int(m.group(1)), int(m.group(2)), m.group(3)
-            col = self.columns[col_index] if hasattr(self, "columns") and col_index < len(
-                self.columns) else f"#{col_index}"
+        if m and columns is not None:
+            # The column number counts the selected columns; pyarrow gives no row number,
+            # so find it with a slow scan of that one column (error path only).
+            index, value = int(m.group(1)), m.group(2)
+            col = columns[index] if index < len(columns) else f"#{index}"
+            row = self._locate_non_numeric(col)
+            where = f" at row {row} (line {row + 2} of the file)" if row is not None else ""
             return InputError(
-                f"Non-numeric value {value!r} in column '{col}' of '{self.name}' "
-                f"(line {line} of the file); fix or remove it, or choose another column."
+                f"Non-numeric value {value!r} in column '{col}' of '{self.name}'{where}; "
+                "fix or remove it, or choose another column."
             )
         if "Empty CSV file" in msg:
             return InputError(f"'{self.name}' is empty: expected a header line and data rows.")

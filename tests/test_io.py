@@ -1,0 +1,146 @@
+"""Readers: every format from real files, column detection, alignment and chunking."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import losscli
+from losscli.errors import InputError, UsageError
+from losscli.io import sources
+from losscli.io.inputs import rechunk
+from tests.conftest import SAMPLES
+
+LOSSES = ["mse", "mae", "huber:delta=0.5", "r2", "max_error"]
+
+
+def _values(report):
+    return [r.value for r in report.losses]
+
+
+@pytest.fixture(scope="module")
+def expected():
+    """The sample file's losses computed directly with numpy."""
+    table = pq.read_table(SAMPLES / "regression.parquet")
+    p, t = table["pred"].to_numpy(), table["target"].to_numpy()
+    d = p - t
+    ad = np.abs(d)
+    huber = np.where(ad < 0.5, 0.5 * d * d, 0.5 * (ad - 0.25))
+    r2 = 1 - np.sum(d * d) / np.sum((t - t.mean()) ** 2)
+    return [np.mean(d * d), np.mean(ad), np.mean(huber), r2, np.max(ad)]
+
+
+@pytest.mark.parametrize("name", ["regression.parquet", "regression.csv", "regression.feather"])
+def test_every_format_gives_the_same_values(samples, expected, name):
+    report = losscli.evaluate(str(samples / name), losses=LOSSES)
+    assert report.rows == 1000
+    np.testing.assert_allclose(_values(report), expected, rtol=1e-12)
+    assert report.inputs["predictions"]["column"] == "pred"
+    assert report.inputs["targets"]["column"] == "target"
+
+
+def test_npy_pair_and_separate_targets_files(samples, expected):
+    npy = losscli.evaluate(str(samples / "preds.npy"), str(samples / "targets.npy"),
+                           losses=LOSSES)
+    np.testing.assert_allclose(_values(npy), expected, rtol=1e-12)
+    # Parquet predictions 'yhat' + TSV truth 'y': detected by name, aligned by row order.
+    mixed = losscli.evaluate(str(samples / "model_preds.parquet"), str(samples / "truth.tsv"),
+                             losses=LOSSES)
+    np.testing.assert_allclose(_values(mixed), expected, rtol=1e-12)
+    assert mixed.inputs["predictions"]["column"] == "yhat"
+    assert mixed.inputs["targets"]["column"] == "y"
+
+
+def test_weights_from_a_column_and_from_a_file(samples):
+    table = pq.read_table(samples / "regression.parquet")
+    p, t, w = (table[c].to_numpy() for c in ("pred", "target", "weight"))
+    expected = np.sum(w * (p - t) ** 2) / np.sum(w)
+    by_col = losscli.evaluate(str(samples / "regression.csv"), losses="mse", weight_col="weight")
+    assert by_col["mse"] == pytest.approx(expected, rel=1e-12)
+    by_other_file = losscli.evaluate(str(samples / "model_preds.parquet"),
+                                     str(samples / "truth.tsv"), losses="mse", weight_col="w")
+    assert by_other_file["mse"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_csv_float_after_a_block_of_integers(tmp_path, monkeypatch):
+    # pyarrow infers types from the first block only: a 1.5 after many integers must work.
+    monkeypatch.setattr(sources.CsvSource, "block_size", 4096)
+    n = 5000
+    lines = ["pred,target"] + [f"{i % 7},{i % 5}" for i in range(n)] + ["1.5,0.25"]
+    path = tmp_path / "ints_then_float.csv"
+    path.write_text("\n".join(lines) + "\n")
+    report = losscli.evaluate(str(path), losses="mae", chunk_size=1000)
+    p = np.array([i % 7 for i in range(n)] + [1.5])
+    t = np.array([i % 5 for i in range(n)] + [0.25])
+    assert report.rows == n + 1
+    assert report["mae"] == pytest.approx(np.mean(np.abs(p - t)), rel=1e-13)
+
+
+def test_compressed_csv_and_tsv(tmp_path):
+    text = "prediction\tlabel\n1\t2\n3\t5\n"
+    (tmp_path / "a.tsv").write_text(text)
+    with gzip.open(tmp_path / "a.csv.gz", "wt") as f:
+        f.write(text.replace("\t", ","))
+    for name in ("a.tsv", "a.csv.gz"):
+        assert losscli.evaluate(str(tmp_path / name), losses="mse")["mse"] == 2.5
+
+
+def test_structured_npy_fields_are_columns(tmp_path):
+    arr = np.zeros(3, dtype=[("y_pred", "f8"), ("y_true", "f8")])
+    arr["y_pred"], arr["y_true"] = [1, 2, 3], [1, 2, 5]
+    np.save(tmp_path / "s.npy", arr)
+    assert losscli.evaluate(str(tmp_path / "s.npy"), losses="mse")["mse"] == pytest.approx(4 / 3)
+
+
+def test_parquet_with_several_row_groups_and_integer_columns(tmp_path):
+    table = pa.table({"pred": pa.array(range(10), pa.int32()), "target": [0.5] * 10})
+    pq.write_table(table, tmp_path / "g.parquet", row_group_size=3)
+    report = losscli.evaluate(str(tmp_path / "g.parquet"), losses="mae", chunk_size=4)
+    assert report["mae"] == pytest.approx(np.mean(np.abs(np.arange(10) - 0.5)))
+
+
+def test_format_in_overrides_the_extension(tmp_path):
+    (tmp_path / "data.txt").write_text("pred,target\n1,3\n")
+    with pytest.raises(InputError, match="--format-in"):
+        losscli.evaluate(str(tmp_path / "data.txt"), losses="mse")
+    assert losscli.evaluate(str(tmp_path / "data.txt"), losses="mse", format_in="csv")["mse"] == 4
+
+
+def test_column_detection_errors_list_what_exists(tmp_path):
+    (tmp_path / "x.csv").write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(InputError, match=r"No prediction column found .*columns: a, b, c.*--pred-col"):
+        losscli.evaluate(str(tmp_path / "x.csv"), losses="mse")
+    with pytest.raises(InputError, match=r"No column 'zz' \(--pred-col\).*columns are: a, b, c"):
+        losscli.evaluate(str(tmp_path / "x.csv"), losses="mse", pred_col="zz")
+    with pytest.raises(UsageError, match="both prediction and target"):
+        losscli.evaluate(str(tmp_path / "x.csv"), losses="mse", pred_col="a", target_col="a")
+    r = losscli.evaluate(str(tmp_path / "x.csv"), losses="mse", pred_col="a", target_col="C")
+    assert r["mse"] == 4.0  # column names match case-insensitively
+
+
+def test_length_mismatch_names_both_counts(samples, tmp_path):
+    np.save(tmp_path / "short.npy", np.zeros(998))
+    with pytest.raises(InputError, match=r"'.*preds.npy' has 1000 rows but '.*short.npy' has 998"):
+        losscli.evaluate(str(samples / "preds.npy"), str(tmp_path / "short.npy"), losses="mse",
+                         chunk_size=100)
+
+
+@pytest.mark.parametrize("size", [1, 3, 4, 10])
+def test_rechunk_gives_exact_sizes_and_keeps_order(size):
+    parts = [{"a": np.arange(s, e, dtype=float)} for s, e in [(0, 2), (2, 3), (3, 9), (9, 10)]]
+    out = list(rechunk(iter(parts), size))
+    assert [len(c["a"]) for c in out[:-1]] == [size] * (len(out) - 1)
+    np.testing.assert_array_equal(np.concatenate([c["a"] for c in out]), np.arange(10))
+
+
+def test_dataframe_and_series_inputs():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"yhat": [1.0, 2.0], "y": [1.0, 4.0], "w": [1.0, 3.0]})
+    assert losscli.evaluate(df, losses="mse", weight_col="w")["mse"] == pytest.approx(3.0)
+    assert losscli.evaluate(df["yhat"], df["y"], losses="mae")["mae"] == 1.0
+    frame = losscli.evaluate(df, losses=["mse", "mae"]).to_dataframe()
+    assert list(frame["name"]) == ["mse", "mae"] and list(frame["value"]) == [2.0, 1.0]
