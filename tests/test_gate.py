@@ -478,3 +478,30 @@ def test_subprocess_exits_1_on_regression(preds, tmp_path):
     assert proc.stderr.decode() == "losscli: check failed: mse\n"
     ok = run_losscli("check", preds, "--baseline", base, "--rtol", "0.25")
     assert ok.returncode == 0 and b"PASSED: 2 losses" in ok.stdout
+
+
+def _readme_commands() -> list[str]:
+    import re
+
+    from tests.conftest import ROOT
+
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## CI regression gate"):text.index("## Python API")]
+    found = [line.removeprefix("$ ") for block in re.findall(r"```(?:sh|console)\n(.*?)```",
+                                                             section, re.S)
+             for line in block.splitlines() if line.removeprefix("$ ").startswith("losscli ")]
+    return found + re.findall(r"`(losscli compare [^`]*)`", section)
+
+
+@pytest.mark.parametrize("line", _readme_commands())
+def test_readme_check_and_compare_commands_work(cli, line, tmp_path, monkeypatch, samples):
+    """Every `losscli check/compare` command of the README runs from the repository root
+    (here: a folder linking sample_data, so --save writes nowhere in the repository)."""
+    import shlex
+
+    (tmp_path / "sample_data").symlink_to(samples)
+    monkeypatch.chdir(tmp_path)
+    command = line.split(" || ")[0].split(" | ")[0]
+    r = cli(*shlex.split(command)[1:])
+    assert r.exit_code == (1 if " || " in line else 0), r.stderr
+    assert r.stdout.strip()
