@@ -82,7 +82,7 @@ def parse_models(
         for (name, path), stem in zip(parsed, stems):
             models.append((name, path, col, stem if stems.count(stem) == 1 else path))
     # --name NAME=PATH (or NAME=COLUMN) renames a model.
-    keys = [col if len(pred_cols) > 1 else path for _, path, col, _ in models]
+    keys = [(col or path) if len(pred_cols) > 1 else path for _, path, col, _ in models]
     assigned: dict[int, str] = {}
     for arg in names or ():
         name, eq, what = arg.partition("=")
@@ -92,8 +92,8 @@ def parse_models(
             len(pred_cols) <= 1 and _same_path(key, what.strip()))]
         if not hits:
             raise UsageError(
-                f"'--name {arg}': '{what}' is not one of the models ({', '.join(map(str, keys))})."
-                f"{did_you_mean(what, [str(k) for k in keys])}"
+                f"'--name {arg}': '{what}' is not one of the models ({', '.join(keys)})."
+                f"{did_you_mean(what, keys)}"
             )
         for i in hits:
             assigned[i] = name.strip()

@@ -7,9 +7,13 @@ import io
 import json
 import os
 import sys
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from losscli.report import Report
+
+if TYPE_CHECKING:
+    from losscli.compare import Comparison
+    from losscli.gate import CheckResult
 
 OUTPUT_FORMATS = ("table", "json", "markdown", "csv")
 
@@ -145,7 +149,7 @@ def format_relative(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:+.4g}%"
 
 
-def check_summary(result: Any) -> str:
+def check_summary(result: CheckResult) -> str:
     """``PASSED · 3 losses · 1 improved · baseline: b.json · rows: 1000 · time: 0.1 s``."""
     v = result.verdicts
     failed = result.failed
@@ -166,7 +170,7 @@ def check_summary(result: Any) -> str:
     return " · ".join([*parts, summary_line(result.report)])
 
 
-def render_check_table(result: Any, out: IO[str] | None = None) -> None:
+def render_check_table(result: CheckResult, out: IO[str] | None = None) -> None:
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -195,11 +199,11 @@ def render_check_table(result: Any, out: IO[str] | None = None) -> None:
                   soft_wrap=True)
 
 
-def render_check_json(result: Any) -> str:
+def render_check_json(result: CheckResult) -> str:
     return json.dumps(result.to_dict(), indent=2, allow_nan=False)
 
 
-def render_check_markdown(result: Any) -> str:
+def render_check_markdown(result: CheckResult) -> str:
     """A GitHub-flavoured Markdown verdict for ``$GITHUB_STEP_SUMMARY`` (never truncated)."""
     failed = result.failed
     head = ("### ❌ losscli check failed: " + ", ".join(f"`{v.label}`" for v in failed)
@@ -224,7 +228,7 @@ def _csv_float(value: float | None) -> str:
     return "" if value is None else repr(float(value))
 
 
-def render_check_csv(result: Any) -> str:
+def render_check_csv(result: CheckResult) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["loss", "label", "params", "higher_is_better", "value", "baseline",
@@ -240,7 +244,7 @@ def render_check_csv(result: Any) -> str:
     return buf.getvalue()
 
 
-def render_check(result: Any, fmt: str, out: IO[str] | None = None) -> None:
+def render_check(result: CheckResult, fmt: str, out: IO[str] | None = None) -> None:
     """Print a :class:`losscli.gate.CheckResult` as table, json, markdown or csv."""
     out = out or sys.stdout
     if fmt == "table":
@@ -263,14 +267,14 @@ def format_diff(diff: float | None, rel: float | None) -> str:
     return format_change(diff) + ("" if rel is None else f" ({format_relative(rel)})")
 
 
-def compare_summary(comp: Any) -> str:
+def compare_summary(comp: Comparison) -> str:
     models = ", ".join(
         f"{name} ({rep.rows} rows{f', {rep.rows_skipped} skipped' if rep.rows_skipped else ''})"
         for name, rep in zip(comp.names, comp.reports))
     return f"models: {models} · reference: {comp.reference} · time: {comp.elapsed_seconds:.3f} s"
 
 
-def render_compare_table(comp: Any, out: IO[str] | None = None) -> None:
+def render_compare_table(comp: Comparison, out: IO[str] | None = None) -> None:
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -295,11 +299,11 @@ def render_compare_table(comp: Any, out: IO[str] | None = None) -> None:
     console.print(compare_summary(comp), style="dim" if tty else None, soft_wrap=True)
 
 
-def render_compare_json(comp: Any) -> str:
+def render_compare_json(comp: Comparison) -> str:
     return json.dumps(comp.to_dict(), indent=2, allow_nan=False)
 
 
-def render_compare_markdown(comp: Any) -> str:
+def render_compare_markdown(comp: Comparison) -> str:
     """Best value per loss in bold, and named in the last column."""
     names = [_md_escape(n) for n in comp.names]
     header = ["loss", "better", *names, *(f"Δ {n} vs {names[0]}" for n in names[1:]), "best"]
@@ -317,7 +321,7 @@ def render_compare_markdown(comp: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_compare_csv(comp: Any) -> str:
+def render_compare_csv(comp: Comparison) -> str:
     """Long format: one line per (loss, model), ready to pivot."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -333,7 +337,7 @@ def render_compare_csv(comp: Any) -> str:
     return buf.getvalue()
 
 
-def render_compare(comp: Any, fmt: str, out: IO[str] | None = None) -> None:
+def render_compare(comp: Comparison, fmt: str, out: IO[str] | None = None) -> None:
     """Print a :class:`losscli.compare.Comparison` as table, json, markdown or csv."""
     out = out or sys.stdout
     if fmt == "table":
