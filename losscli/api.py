@@ -144,7 +144,7 @@ def evaluate(
             f"{inputs.describe('pred')} has no data rows; nothing to evaluate."
         )
     values: list[float | None] = (
-        [None] * len(instances) if reduction == "none" else state.values(reduction)
+        [None] * len(instances) if reduction == "none" else list(state.values(reduction))
     )
     report = Report(
         inputs=inputs.to_dict(),
