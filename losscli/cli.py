@@ -333,9 +333,8 @@ def _check(file: str, max_: list[str], min_: list[str], rtol: list[str], atol: l
     result = check(file, max_=max_, min_=min_, rtol=rtol, atol=atol, baseline=baseline,
                    allow_missing=allow_missing, save=save, **kwargs)
     render_check(result, fmt)
-    if result.baseline_only:
-        sys.stderr.write(f"losscli: note: baseline also has {', '.join(result.baseline_only)}, "
-                         "not evaluated here (not asked for with --loss)\n")
+    for note in result.notes:
+        sys.stderr.write(f"losscli: note: {note}\n")
     if result.saved:
         sys.stderr.write(f"losscli: saved the report to {result.saved}\n")
     if result.not_saved_reason:

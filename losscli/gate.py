@@ -229,6 +229,7 @@ class Baseline:
     path: str
     losses: dict[Key, BaselineLoss]
     losscli_version: str | None = None
+    rows: int | None = None  # rows the baseline was computed on, when it says
 
     def get(self, inst_or_key: LossInstance | Key) -> BaselineLoss | None:
         key = inst_or_key.key if isinstance(inst_or_key, LossInstance) else inst_or_key
@@ -304,7 +305,9 @@ def parse_baseline(doc: Any, path: str) -> Baseline:
             raise InputError(f"Baseline '{path}' lists {loss.label} twice (losses[{i}]); keep one.")
         losses[loss.key] = loss
     version_text = doc.get("losscli_version")
-    return Baseline(path, losses, version_text if isinstance(version_text, str) else None)
+    rows = doc.get("rows")
+    return Baseline(path, losses, version_text if isinstance(version_text, str) else None,
+                    rows if isinstance(rows, int) and not isinstance(rows, bool) else None)
 
 
 def load_baseline(path: str) -> Baseline:
@@ -580,6 +583,19 @@ class CheckResult:
     def failed(self) -> list[Verdict]:
         return [v for v in self.verdicts if not v.passed]
 
+    @property
+    def notes(self) -> list[str]:
+        """Things worth a line on stderr that do not change the verdict."""
+        notes = []
+        if self.baseline_only:
+            notes.append(f"baseline also has {', '.join(self.baseline_only)}, not evaluated "
+                         "here (not asked for with --loss)")
+        base_rows = self.baseline.rows if self.baseline is not None else None
+        if base_rows is not None and base_rows != self.report.rows:
+            notes.append(f"the baseline was computed on {base_rows} rows, this run on "
+                         f"{self.report.rows}: is it the same evaluation set?")
+        return notes
+
     def to_dict(self) -> dict[str, Any]:
         """The ``--format json`` document: ``passed``, the checks, then the report's own
         fields, so that this document is itself a valid baseline."""
@@ -587,7 +603,8 @@ class CheckResult:
             "passed": self.passed,
             "failed": [v.label for v in self.failed],
             "baseline": None if self.baseline is None else {
-                "path": self.baseline.path, "losscli_version": self.baseline.losscli_version},
+                "path": self.baseline.path, "losscli_version": self.baseline.losscli_version,
+                "rows": self.baseline.rows},
             "checks": [v.to_dict() for v in self.verdicts],
             **self.report.to_dict(),
         }

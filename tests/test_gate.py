@@ -439,6 +439,12 @@ def test_cli_notes_baseline_losses_not_evaluated(cli, preds, tmp_path):
     r = cli("check", preds, "-l", "mse", "-b", base)
     assert r.exit_code == 0
     assert "baseline also has mae, not evaluated here" in r.stderr
+    # a baseline computed on another number of rows is worth a note (not a failure)
+    other = write_baseline(tmp_path / "c.json", ("mse", {}, 0.25), rows=5)
+    r = cli("check", preds, "-b", other)
+    assert r.exit_code == 0
+    assert r.stderr == ("losscli: note: the baseline was computed on 5 rows, this run on 4: is "
+                        "it the same evaluation set?\n")
 
 
 @pytest.mark.parametrize(("args", "message"), [
