@@ -124,6 +124,7 @@ def match_instance(name: str, instances: Sequence[LossInstance], where: str) -> 
         raise UsageError(
             f"{where}: {spec.name} is not among the selected losses ({selected}); add "
             f"'--loss {_label_to_loss_arg(name)}' or name one of those."
+            f"{did_you_mean(compact, labels)}"
         )
     choices = ", ".join(inst.label for inst in same_loss)
     if not hits:

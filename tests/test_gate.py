@@ -450,6 +450,8 @@ def test_cli_notes_baseline_losses_not_evaluated(cli, preds, tmp_path):
 @pytest.mark.parametrize(("args", "message"), [
     (["--max", "hubr=1"], "'--max hubr=1': Unknown loss 'hubr'. Did you mean 'huber'?"),
     (["--max", "r2=1"], "r2 is not among the selected losses (mse, rmse, mae)"),
+    (["--loss", "mse", "--max", "rmse=1"], "add '--loss rmse' or name one of those. Did you "
+                                           "mean 'mse'?"),
     (["--rtol", "0.1"], "--rtol/--atol are tolerances against a baseline: add --baseline"),
     (["-b", "missing.json"], "Baseline file not found: 'missing.json'"),
     (["--save", "no/such/dir/b.json"], "folder"),
