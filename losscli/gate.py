@@ -66,14 +66,6 @@ class Bounds:
     rtol_all: float | None = None
     atol_all: float | None = None
 
-    @property
-    def has_tolerances(self) -> bool:
-        return bool(self.rtol or self.atol) or self.rtol_all is not None or self.atol_all is not None
-
-    @property
-    def empty(self) -> bool:
-        return not (self.max or self.min or self.has_tolerances)
-
     def rtol_for(self, label: str) -> float | None:
         return self.rtol.get(label, self.rtol_all)
 
@@ -659,8 +651,8 @@ def check(
         losses = base.loss_args()
         if not losses:
             raise InputError(f"Baseline '{base.path}' lists no losses; name them with --loss.")
-    bounds_given = any(list(x or ()) for x in (rtol, atol))
-    if bounds_given and base is None:
+    rtol, atol = list(rtol or ()), list(atol or ())
+    if (rtol or atol) and base is None:
         raise UsageError(
             "--rtol/--atol are tolerances against a baseline: add --baseline FILE "
             "(or use --max/--min for absolute bounds)."
