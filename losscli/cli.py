@@ -419,9 +419,9 @@ def main() -> None:
         if not message().strip() and hasattr(exc, "show"):  # no arguments: show the help
             exc.show()
             sys.exit(exc.exit_code)
-        ctx = getattr(exc, "ctx", None)
-        where = f"losscli {ctx.command_path.split(' ', 1)[1]}" if ctx and " " in (
-            ctx.command_path or "") else "losscli"
+        # Parse errors carry no context: name the subcommand from the arguments instead.
+        sub = next((a for a in sys.argv[1:] if a in getattr(command, "commands", {})), None)
+        where = f"losscli {sub}" if sub else "losscli"
         sys.stderr.write(f"losscli: error: {' '.join(message().split())} "
                          f"(see '{where} --help')\n")
         code = exc.exit_code
