@@ -132,6 +132,8 @@ def prepare(
 
         main = open_source(main, format_in)
     roles = _roles_needed([i.spec for i in instances], columns, files, main)
+    if "anchor" in roles and isinstance(predictions, np.ndarray | list | tuple):
+        main = _as_source(predictions, "anchors", "anchor")
     if "target" not in roles and (targets is not None or target_col):
         raise UsageError(
             f"{', '.join(i.name for i in instances) or 'triplet'} reads no targets (it reads "

@@ -60,7 +60,7 @@ def kl_div(pred: np.ndarray, target: np.ndarray, *, eps: float = EPS64,
     else:
         with np.errstate(divide="ignore"):  # eps = 0 gives log 0 = -inf, hence KL = inf
             logp = np.log(np.maximum(pred, eps))
-    return propagate_nan(_xlogx_over(q, logp), target)
+    return propagate_nan(_xlogx_over(q, logp), pred, target)
 
 
 @register(
@@ -78,7 +78,8 @@ def js_div(pred: np.ndarray, target: np.ndarray, *, from_logits: bool = False) -
     q = target_distribution(target, pred.shape[1])
     m = 0.5 * (p + q)
     log_m = np.log(np.where(m > 0, m, 1.0))
-    return propagate_nan(0.5 * _xlogx_over(q, log_m) + 0.5 * _xlogx_over(p, log_m), target)
+    return propagate_nan(0.5 * _xlogx_over(q, log_m) + 0.5 * _xlogx_over(p, log_m), pred,
+                         target)
 
 
 @register(
@@ -92,7 +93,8 @@ def js_div(pred: np.ndarray, target: np.ndarray, *, from_logits: bool = False) -
 def hellinger(pred: np.ndarray, target: np.ndarray, *, from_logits: bool = False) -> np.ndarray:
     p = class_probabilities(pred, from_logits)
     q = target_distribution(target, pred.shape[1])
-    return propagate_nan(np.sqrt(0.5 * np.sum((np.sqrt(p) - np.sqrt(q)) ** 2, axis=1)), target)
+    return propagate_nan(np.sqrt(0.5 * np.sum((np.sqrt(p) - np.sqrt(q)) ** 2, axis=1)), pred,
+                         target)
 
 
 @register(
@@ -107,4 +109,4 @@ def total_variation(pred: np.ndarray, target: np.ndarray, *,
                     from_logits: bool = False) -> np.ndarray:
     p = class_probabilities(pred, from_logits)
     q = target_distribution(target, pred.shape[1])
-    return propagate_nan(0.5 * np.sum(np.abs(p - q), axis=1), target)
+    return propagate_nan(0.5 * np.sum(np.abs(p - q), axis=1), pred, target)
