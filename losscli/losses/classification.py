@@ -110,7 +110,8 @@ def cross_entropy(pred: np.ndarray, target: np.ndarray, *, label_smoothing: floa
     if label_smoothing:
         q = q * (1.0 - label_smoothing) + label_smoothing / classes
     logp = log_softmax(pred) if from_logits else np.log(np.clip(pred, eps, 1.0 - eps))
-    return propagate_nan(-np.sum(q * logp, axis=1), target)
+    # 0.0 − Σ rather than −Σ: a perfect row is 0.0, not −0.0.
+    return propagate_nan(0.0 - np.sum(q * logp, axis=1), target)
 
 
 _CE: dict[str, Any] = dict(
@@ -173,7 +174,7 @@ def focal(pred: np.ndarray, target: np.ndarray, *, alpha: float = 0.25, gamma: f
         return propagate_nan(loss, y)
     q = target_distribution(target, pred.shape[1])
     logp = log_softmax(pred) if from_logits else np.log(np.clip(pred, EPS64, 1.0 - EPS64))
-    per_class = -logp * (-np.expm1(logp)) ** gamma
+    per_class = (0.0 - logp) * (-np.expm1(logp)) ** gamma
     loss = np.sum(q * per_class, axis=1)
     return propagate_nan(loss * alpha if alpha >= 0 else loss, target)
 
