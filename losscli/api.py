@@ -156,7 +156,7 @@ def prepare(
     first = inputs.peek(chunk_size)
     chosen, source = tasks.detect_task(
         None if first is None else first.arrays, [i.spec for i in instances], task=task,
-        roles=roles, from_logits=from_logits)
+        roles=roles, from_logits=from_logits, describe=inputs.describe)
     if not instances:
         instances = resolve_losses(list(tasks.DEFAULT_LOSSES[chosen]), params)
     tasks.check_fit(instances, chosen, inputs.widths, inputs.describe)

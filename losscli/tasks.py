@@ -63,6 +63,7 @@ def detect_task(
     task: str | None,
     roles: tuple[str, ...],
     from_logits: bool,
+    describe: Any = str,
 ) -> tuple[str, str]:
     """The task and what decided it: "option", "inputs", "shape", "losses" or "values"."""
     check_task(task)
@@ -79,6 +80,14 @@ def detect_task(
     if len(fits) == 1:
         return fits.pop(), "losses"
     if not fits:
+        wide = [s.name for s in specs if not set(s.tasks) & {"regression", "binary"}]
+        if wide:
+            raise UsageError(
+                f"{', '.join(wide)} need{'s' if len(wide) == 1 else ''} one prediction per "
+                "class (several columns such as --pred-col 'p_*', a list column, or an (N, C) "
+                f"array), but {describe('pred')} has one value per row. For one probability "
+                "per row use bce, brier or zero_one."
+            )
         by_task = {t: [s.name for s in specs if t in s.tasks] for t in ("regression", "binary")}
         raise UsageError(
             "The selected losses do not fit one task: "

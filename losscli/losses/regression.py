@@ -137,6 +137,8 @@ def mape(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
         Domain("pred", lambda a: a <= -1.0, "> -1"),
         Domain("target", lambda a: a <= -1.0, "> -1"),
     ),
+    # regression.parquet has a prediction of -1.23; these rates and counts are >= 0
+    example="sample_data/probabilistic.parquet --pred-col rate --target-col count",
 )
 def msle(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """sklearn ``mean_squared_log_error``; predictions and targets must be > -1."""
