@@ -336,3 +336,59 @@ def test_subprocess_multiclass_json():
     doc = json.loads(result.stdout)
     assert [r["name"] for r in doc["losses"]] == ["cross_entropy", "hinge"]
     assert result.stderr == b""
+
+
+# --- the README section ------------------------------------------------------------------
+
+def _readme_commands() -> list[str]:
+    import re
+
+    from tests.conftest import ROOT
+
+    text = (ROOT / "README.md").read_text()
+    start = text.index("## Classification, probabilistic and embedding losses")
+    section = text[start:text.index("\n## ", start + 3)]
+    return [line.removeprefix("$ ") for block in re.findall(r"```(?:sh|console)\n(.*?)```",
+                                                            section, re.S)
+            for line in block.splitlines() if line.removeprefix("$ ").startswith("losscli ")]
+
+
+def test_readme_section_has_commands():
+    assert len(_readme_commands()) >= 10
+
+
+@pytest.mark.parametrize("line", _readme_commands())
+def test_readme_classification_commands_work(cli, line, tmp_path, monkeypatch, samples):
+    """Every command of the README's classification section runs from the repository root
+    (here a folder linking sample_data, so --output writes nowhere in the repository)."""
+    import shlex
+
+    (tmp_path / "sample_data").symlink_to(samples)
+    monkeypatch.chdir(tmp_path)
+    result = cli(*shlex.split(line)[1:])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() or "--output" in line
+
+
+def test_readme_console_output_is_current(cli, monkeypatch):
+    """The console example shows what the command prints (apart from the time)."""
+    import re
+
+    from tests.conftest import ROOT
+
+    text = (ROOT / "README.md").read_text()
+    start = text.index("## Classification, probabilistic and embedding losses")
+    block = re.search(r"```console\n\$ (.*?)\n(.*?)```", text[start:], re.S)
+    assert block is not None
+    monkeypatch.chdir(ROOT)
+    result = cli(*block.group(1).split()[1:])
+    strip = lambda s: re.sub(r"time: [0-9.]+ s", "time: …", "\n".join(  # noqa: E731
+        line.rstrip() for line in s.strip().splitlines()))
+    assert strip(result.stdout) == strip(block.group(2))
+
+
+def test_soft_margin_on_logits_equals_bce_with_logits(samples):
+    # log(1 + exp(−y±·s)) is −log σ(s) for y = 1 and −log(1 − σ(s)) for y = 0
+    report = losscli.evaluate(str(samples / "binary.parquet"), pred_col="logit",
+                              losses=["soft_margin", "bce_with_logits"])
+    assert report["soft_margin"] == pytest.approx(report["bce_with_logits"], rel=1e-14)
