@@ -106,7 +106,22 @@ def cross_entropy(pred: np.ndarray, target: np.ndarray, *, label_smoothing: floa
     one-hot row of a class index, or the given distribution.
     """
     classes = pred.shape[1]
-    q = target_distribution(target, classes)
+    if target.ndim == 1:
+        # Class indices: −log p_y, and for smoothing the mean of −log p_c, without a one-hot
+        # matrix; on logits −log p_c = logsumexp(z) − z_c, with the max subtracted first.
+        idx = class_index(target)
+        if from_logits:
+            top = np.max(pred, axis=1)
+            lse = top + np.log(np.sum(np.exp(pred - top[:, None]), axis=1))
+            nll = lse - pick(pred, idx)
+            mean_nll = (lse - np.mean(pred, axis=1)) if label_smoothing else 0.0
+        else:
+            nll = -np.log(np.clip(pick(pred, idx), eps, 1.0 - eps))
+            mean_nll = (-np.mean(np.log(np.clip(pred, eps, 1.0 - eps)), axis=1)
+                        if label_smoothing else 0.0)
+        loss = (1.0 - label_smoothing) * nll + label_smoothing * mean_nll
+        return propagate_nan(loss, pred, target)
+    q = target
     if label_smoothing:
         q = q * (1.0 - label_smoothing) + label_smoothing / classes
     logp = log_softmax(pred) if from_logits else np.log(np.clip(pred, eps, 1.0 - eps))
