@@ -127,8 +127,9 @@ INPUT_OPTIONS = (
         "--negative", help="triplet: negative-embeddings file (e.g. an (N, D) NPY).",
         rich_help_panel="Inputs")], None),
     _opt("task", Annotated[Task | None, typer.Option(
-        "--task", help="regression, binary, multiclass or embedding. Default: detected (several "
-        "values per row: multiclass; one: from the losses, else binary when the first chunk's "
+        "--task", metavar="TASK", help="regression, binary, multiclass or embedding. Default: "
+        "detected (several values per row: multiclass; one: from the losses, else binary when "
+        "the first chunk's "
         "targets are 0/1 or -1/1 and predictions in [0, 1]).", rich_help_panel="Inputs",
         show_default=False)], None),
     _opt("from_logits", Annotated[bool, typer.Option(
