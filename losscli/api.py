@@ -113,7 +113,7 @@ def prepare(
 ) -> tuple[Inputs, list[LossInstance]]:
     """Resolve the inputs and the loss instances (shared by ``evaluate`` and the CLI).
 
-    Reads the first chunk (kept for the evaluation) to detect the task when needed; see
+    Reads the first rows (kept for the evaluation) to detect the task; see
     :mod:`losscli.tasks` for the rule and the default losses per task.
     """
     from losscli import tasks
@@ -153,10 +153,10 @@ def prepare(
         files=files,
         columns=columns,
     )
-    first = inputs.peek(chunk_size)
+    sample = inputs.peek(chunk_size, tasks.DETECT_ROWS)
     chosen, source = tasks.detect_task(
-        None if first is None else first.arrays, [i.spec for i in instances], task=task,
-        roles=roles, from_logits=from_logits, describe=inputs.describe)
+        sample, [i.spec for i in instances], task=task, roles=roles, from_logits=from_logits,
+        describe=inputs.describe)
     if not instances:
         instances = resolve_losses(list(tasks.DEFAULT_LOSSES[chosen]), params)
     tasks.check_fit(instances, chosen, inputs.widths, inputs.describe)

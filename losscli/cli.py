@@ -129,8 +129,8 @@ INPUT_OPTIONS = (
     _opt("task", Annotated[Task | None, typer.Option(
         "--task", metavar="TASK", help="regression, binary, multiclass or embedding. Default: "
         "detected (several values per row: multiclass; one: from the losses, else binary when "
-        "the first chunk's "
-        "targets are 0/1 or -1/1 and predictions in [0, 1]).", rich_help_panel="Inputs",
+        "the first 10000 rows' targets are 0/1 or -1/1 and predictions in [0, 1]).",
+        rich_help_panel="Inputs",
         show_default=False)], None),
     _opt("from_logits", Annotated[bool, typer.Option(
         "--from-logits", help="Predictions are logits (log-rates for poisson_nll): sigmoid / "
@@ -322,7 +322,7 @@ def _eval(file: str, reduction: str, fmt: str, output: str | None,
         from losscli.io.writers import open_sink
 
         # Validate options and inputs before the first byte goes out; the evaluation then
-        # reuses what was resolved (and the first chunk read to detect the task).
+        # reuses what was resolved (and the first rows read to detect the task).
         prepared = prepare(file, **{k: v for k, v in kwargs.items() if k != "nan_policy"})
         engine.check_reduction(prepared[1], reduction)
         sink = open_sink(output, [inst.label for inst in prepared[1]],

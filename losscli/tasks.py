@@ -11,8 +11,9 @@ losses"), first match wins:
 4. with one value per row, the selected losses decide when they fit only one of
    regression and binary (``--loss bce`` → binary, ``--loss gaussian_nll`` → regression);
 5. otherwise (no ``--loss``, or only losses that fit both, such as mse or zero_one) the
-   values of the first chunk decide: ``binary`` when every target there is 0/1 (or every
-   one -1/1) and every prediction is in [0, 1] (any number with ``--from-logits``), else
+   values of the first ``DETECT_ROWS`` rows decide (whatever the chunk size, so that the
+   result does not depend on it): ``binary`` when every target there is 0/1 (or every one
+   -1/1) and every prediction is in [0, 1] (any number with ``--from-logits``), else
    ``regression``. A later row that breaks the binary rules is an error naming the row.
 
 Default losses per task: regression mse, rmse, mae; binary bce, brier, zero_one;
@@ -28,6 +29,9 @@ import numpy as np
 
 from losscli.errors import UsageError
 from losscli.registry import TASKS, LossInstance, LossSpec
+
+#: Rows whose values decide between regression and binary (rule 5).
+DETECT_ROWS = 10_000
 
 DEFAULT_LOSSES: dict[str, tuple[str, ...]] = {
     "regression": ("mse", "rmse", "mae"),

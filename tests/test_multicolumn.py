@@ -392,3 +392,21 @@ def test_soft_margin_on_logits_equals_bce_with_logits(samples):
     report = losscli.evaluate(str(samples / "binary.parquet"), pred_col="logit",
                               losses=["soft_margin", "bce_with_logits"])
     assert report["soft_margin"] == pytest.approx(report["bce_with_logits"], rel=1e-14)
+
+
+def test_task_detection_does_not_depend_on_the_chunk_size(tmp_path):
+    # 0/1 targets and probabilities for 50 rows, then a real-valued target: the first
+    # 10,000 rows decide, so one chunk of 1 row and one of all rows see the same data
+    y = np.r_[np.tile([0.0, 1.0], 25), [3.5]]
+    p = np.r_[np.linspace(0.1, 0.9, 50), [0.5]]
+    pq.write_table(pa.table({"pred": p, "target": y}), tmp_path / "d.parquet")
+    for chunk in (1, 7, 1000):
+        report = losscli.evaluate(str(tmp_path / "d.parquet"), chunk_size=chunk)
+        assert report.inputs["task"] == "regression", chunk
+    # with a binary sample, the rows are replayed, not read twice, whatever the chunk size
+    pq.write_table(pa.table({"pred": p[:50], "target": y[:50]}), tmp_path / "b.parquet")
+    values = {chunk: losscli.evaluate(str(tmp_path / "b.parquet"), chunk_size=chunk)
+              for chunk in (1, 7, 1000)}
+    assert {r.inputs["task"] for r in values.values()} == {"binary"}
+    assert {r.rows for r in values.values()} == {50}
+    assert values[1]["bce"] == pytest.approx(values[1000]["bce"], rel=1e-12)

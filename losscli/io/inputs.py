@@ -109,7 +109,7 @@ class Inputs:
     roles: dict[str, ColumnRef]
     context: dict[str, Any] = field(default_factory=dict)
     widths: dict[str, int] = field(default_factory=dict)
-    _peeked: tuple[int, Batch | None, Iterator[Batch]] | None = field(default=None, repr=False)
+    _peeked: tuple[int, list[Batch], Iterator[Batch]] | None = field(default=None, repr=False)
 
     def describe(self, role: str, index: int | None = None) -> str:
         return self.roles[role].describe(index)
@@ -140,23 +140,31 @@ class Inputs:
         out.update(self.context)
         return out
 
-    def peek(self, chunk_size: int) -> Batch | None:
-        """Read the first batch (None when there are no rows). The next ``batches`` call
-        with the same chunk size starts with it instead of reading it again, so a stream
-        that cannot be re-read (a pipe) is read once."""
+    def peek(self, chunk_size: int, rows: int) -> dict[str, np.ndarray] | None:
+        """The first ``rows`` rows of every role (fewer if the input is shorter; None when it
+        is empty), read in chunks of ``chunk_size``. The next ``batches`` call with the same
+        chunk size replays those chunks instead of reading them again, so a stream that
+        cannot be re-read (a pipe) is read once."""
         stream = self._stream(chunk_size)
-        first = next(stream, None)
-        self._peeked = (chunk_size, first, stream)
-        return first
+        held: list[Batch] = []
+        while sum(len(b) for b in held) < rows:
+            batch = next(stream, None)
+            if batch is None:
+                break
+            held.append(batch)
+        self._peeked = (chunk_size, held, stream)
+        if not held:
+            return None
+        return {role: np.concatenate([b.arrays[role] for b in held])[:rows]
+                for role in held[0].arrays}
 
     def batches(self, chunk_size: int) -> Iterator[Batch]:
         """Aligned chunks; a length mismatch between files is an InputError naming both."""
         if self._peeked is not None and self._peeked[0] == chunk_size:
-            _, first, stream = self._peeked
+            _, held, stream = self._peeked
             self._peeked = None
-            if first is not None:
-                yield first
-                yield from stream
+            yield from held
+            yield from stream
             return
         yield from self._stream(chunk_size)
 
