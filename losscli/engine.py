@@ -205,7 +205,7 @@ def _domain_error(inst: LossInstance, rule: Domain, ctx: CheckContext, array: np
     else:
         shown = rule.show(row) if rule.show is not None else repr(row.tolist())
         where = describe(rule.role)
-    requirement = rule.requirement.format(classes=ctx.classes)
+    requirement = rule.requirement.replace("{classes}", str(ctx.classes))
     raise InputError(
         f"{inst.name} needs {rule.noun} {requirement} in {where}, but row "
         f"{_row_of(rows, int(idx[0]))} has {shown} ({idx.size} such rows in this chunk). "

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import losscli
+import losscli.errors
 from tests.conftest import SAMPLES, run_losscli
 
 
@@ -410,3 +411,15 @@ def test_task_detection_does_not_depend_on_the_chunk_size(tmp_path):
     assert {r.inputs["task"] for r in values.values()} == {"binary"}
     assert {r.rows for r in values.values()} == {50}
     assert values[1]["bce"] == pytest.approx(values[1000]["bce"], rel=1e-12)
+
+
+def test_null_fixed_size_list_rows_are_nan_rows_even_first(tmp_path):
+    pq.write_table(pa.table({
+        "probs": pa.array([None, [0.2, 0.8], [0.6, 0.4]], pa.list_(pa.float64(), 2)),
+        "label": [0, 1, 0]}), tmp_path / "f.parquet")
+    report = losscli.evaluate(str(tmp_path / "f.parquet"), losses="cross_entropy",
+                              nan_policy="omit", chunk_size=1)
+    assert report.rows_skipped == 1
+    assert report["cross_entropy"] == pytest.approx(-(np.log(0.8) + np.log(0.6)) / 2)
+    with pytest.raises(losscli.errors.InputError, match="first at row 0"):
+        losscli.evaluate(str(tmp_path / "f.parquet"), losses="cross_entropy", chunk_size=1)

@@ -121,6 +121,8 @@ class ListWidths:
         valid = np.asarray(array.is_valid(), dtype=bool) if array.null_count else np.ones(n, bool)
         lengths = np.diff(offsets)
         expected = self.widths.get(column)
+        if expected is None and pa.types.is_fixed_size_list(array.type):
+            expected = self.widths[column] = array.type.list_size
         if expected is None and valid.any():
             expected = int(lengths[valid][0])
             if expected == 0:
@@ -130,8 +132,8 @@ class ListWidths:
                     "expected one value per class (or per embedding dimension)."
                 )
             self.widths[column] = expected
-        if expected is None:  # every row null so far
-            return np.full((n, 0), np.nan)
+        if expected is None:  # a variable-length list column, every row null so far
+            return np.full((n, 1), np.nan)
         wrong = valid & (lengths != expected)
         if wrong.any():
             i = int(np.flatnonzero(wrong)[0])
