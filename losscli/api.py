@@ -165,7 +165,7 @@ def evaluate_prepared(
             f"{inputs.describe('pred')} has no data rows; nothing to evaluate."
         )
     values: list[float | None] = (
-        [None] * len(instances) if reduction == "none" else state.values(reduction)
+        [None] * len(instances) if reduction == "none" else list(state.values(reduction))
     )
     report = Report(
         inputs=inputs.to_dict(),

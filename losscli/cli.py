@@ -286,4 +286,33 @@ def _losses(name: str | None, fmt: str) -> None:
 
 
 def main() -> None:
-    app(prog_name="losscli")
+    """Entry point: Typer's parsing, with its usage errors shortened to one stderr line."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(prog_name="losscli", standalone_mode=False)
+    except typer.Exit as exc:  # raised outside a command's own handling
+        code = exc.exit_code
+    except BrokenPipeError:  # e.g. `losscli --help | head -1`: not an error
+        _silence_stdout()
+        code = 0
+    except Exception as exc:
+        message = getattr(exc, "format_message", None)
+        if message is None or not hasattr(exc, "exit_code"):
+            raise  # a bug: keep the traceback
+        if not message().strip() and hasattr(exc, "show"):  # no arguments: show the help
+            exc.show()
+            sys.exit(exc.exit_code)
+        ctx = getattr(exc, "ctx", None)
+        where = f"losscli {ctx.command_path.split(' ', 1)[1]}" if ctx and " " in (
+            ctx.command_path or "") else "losscli"
+        sys.stderr.write(f"losscli: error: {' '.join(message().split())} "
+                         f"(see '{where} --help')\n")
+        code = exc.exit_code
+    except (KeyboardInterrupt, EOFError):
+        sys.stderr.write("losscli: interrupted\n")
+        code = 130
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away after we were done: not an error
+        _silence_stdout()
+    sys.exit(code if isinstance(code, int) else 0)

@@ -159,3 +159,20 @@ def test_real_process_error_has_no_traceback(samples):
     assert proc.returncode == 2
     assert proc.stdout == b""
     assert proc.stderr.decode().count("\n") == 1 and b"Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["eval", "sample_data/regression.csv", "--reduction", "bogus"], "'bogus' is not one of"),
+        (["eval"], "Missing argument"),
+        (["evl", "x"], "Did you mean 'eval'?"),
+        (["eval", "sample_data/regression.csv", "--chunk-size", "0"], "--chunk-size"),
+    ],
+)
+def test_usage_errors_are_one_line_too(args, fragment):
+    proc = run_losscli(*args)
+    assert proc.returncode == 2 and proc.stdout == b""
+    err = proc.stderr.decode()
+    assert err.count("\n") == 1 and err.startswith("losscli: error: ") and fragment in err
+    assert "--help" in err
