@@ -86,7 +86,7 @@ class ProgressBar:
             def render(self, task: Any) -> Text:
                 elapsed = task.elapsed or 0.0
                 rows = task.fields.get("rows", 0)
-                rate = f"{rows / elapsed:,.0f} rows/s" if elapsed > 0 else ""
+                rate = f"{_si(rows / elapsed)} rows/s" if elapsed > 0 and rows else ""
                 return Text(rate, style="progress.data.speed")
 
         rows = TextColumn("{task.fields[rows]:,} rows")
@@ -113,6 +113,13 @@ class ProgressBar:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+def _si(value: float) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.1f}{unit}"
+    return f"{value:.0f}"
 
 
 def make_progress(inputs: Any, enabled: bool) -> ProgressBar | None:

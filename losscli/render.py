@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from losscli.report import Report
 
-OUTPUT_FORMATS = ("table", "json", "markdown", "csv")
+OUTPUT_FORMATS = ("table", "json", "markdown", "csv", "ndjson")
 
 
 def format_value(value: float | None) -> str:
@@ -69,6 +69,9 @@ def render_table(report: Report, out: IO[str] | None = None) -> None:
     for res, value in zip(report.losses, values):
         table.add_row(res.name, format_params(res.params), value,
                       "higher" if res.higher_is_better else "lower")
+    if tty:  # a narrow terminal wraps long lines; rich would cut the numbers short instead
+        wide = console.options.update_width(10_000)
+        console.width = max(console.width, console.measure(table, options=wide).maximum)
     console.print(table)
     console.print(summary_line(report), style="dim" if tty else None, soft_wrap=True)
 
@@ -105,11 +108,22 @@ def render_csv(report: Report) -> str:
     return buf.getvalue()
 
 
+def render_ndjson(report: Report) -> str:
+    """One JSON object per loss (the ``losses`` entries of the JSON report, with ``label``
+    and ``rows``), for ``jq`` and line-oriented tools."""
+    lines = []
+    for res in report.losses:
+        record = {"label": res.label, **res.to_dict(), "rows": report.rows}
+        lines.append(json.dumps(record, allow_nan=False))
+    return "\n".join(lines) + "\n"
+
+
 def render(report: Report, fmt: str, out: IO[str] | None = None) -> None:
     out = out or sys.stdout
     if fmt == "table":
         render_table(report, out)
         return
-    text = {"json": render_json, "markdown": render_markdown, "csv": render_csv}[fmt](report)
+    text = {"json": render_json, "markdown": render_markdown, "csv": render_csv,
+            "ndjson": render_ndjson}[fmt](report)
     out.write(text if text.endswith("\n") else text + "\n")
     out.flush()

@@ -5,6 +5,7 @@ The files are small real examples of every input format, used by the README and 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,20 @@ def main() -> None:
         for i, (t, w) in enumerate(zip(target, weight)):
             f.write(f"{i}\t{float(t)!r}\t{float(w)!r}\n")
     (HERE / "truth.csv").rename(HERE / "truth.tsv")
+    write_extra_samples()
+
+
+def write_extra_samples() -> None:
+    """NDJSON of the regression data, and counts (values >= 0, for msle and the like)."""
+    table = pq.read_table(HERE / "regression.parquet")
+    with open(HERE / "regression.ndjson", "w") as f:
+        for row in table.to_pylist():
+            f.write(json.dumps(row) + "\n")
+    rng = np.random.default_rng(20261122)
+    rate = rng.gamma(2.0, 2.0, 200)
+    counts = pa.table({"pred": np.round(rate * rng.uniform(0.8, 1.25, 200), 3),
+                       "target": rng.poisson(rate).astype(np.int64)})
+    pacsv.write_csv(counts, HERE / "counts.csv")
 
 
 if __name__ == "__main__":

@@ -319,6 +319,7 @@ class NpySource:
         if not isinstance(self._array, np.ndarray):
             raise InputError(f"'{path}' is not a single NPY array (an .npz archive?).")
         arr = self._array
+        self.dtype = arr.dtype
         self.columns = npy_columns(path, arr.dtype, arr.shape)
         self.num_rows: int | None = int(arr.shape[0])
 

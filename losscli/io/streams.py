@@ -193,8 +193,8 @@ def open_stream(stream: ByteStream, format_in: str | None = None) -> Any:
         fmt = sniff_format(stream.peek_lines(1 << 12))
         if fmt is None:
             raise InputError(
-                f"'{stream.name}' is empty: expected data (CSV, TSV, NDJSON, Arrow, NPY, "
-                "Parquet or Feather) on standard input."
+                f"No data on standard input ('{stream.name}' is empty): give a FILE, or "
+                "pipe CSV, TSV, NDJSON, Arrow, NPY, Parquet or Feather data in (see --help)."
             )
     if fmt not in FORMATS:
         raise InputError(f"Unknown input format '{fmt}'; use one of: {', '.join(FORMATS)}.")
