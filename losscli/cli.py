@@ -66,10 +66,13 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _complete_loss(incomplete: str) -> list[str]:
-    from losscli.registry import all_names
+def _complete_loss(incomplete: str) -> list[tuple[str, str]]:
+    """Loss names and aliases for TAB completion, with the summary zsh and fish show."""
+    from losscli.registry import all_losses, all_names, get_loss
 
-    return [n for n in all_names() if n.startswith(incomplete)]
+    specs = all_losses()
+    return [(n, specs[n].summary if n in specs else f"alias of {get_loss(n).name}")
+            for n in all_names() if n.startswith(incomplete.lower())]
 
 
 # ---------------------------------------------------------------------------------------
