@@ -380,6 +380,123 @@ def _inspect(file: str | None, fmt: str, options: dict[str, Any]) -> None:
     render_inspection(inspect_file(file, **options), fmt, sys.stdout)
 
 
+@app.command("check")
+@with_options(LOSS_OPTIONS, INPUT_OPTIONS)
+def check_cmd(
+    file: Annotated[str, typer.Argument(
+        help="Predictions (and targets) file: CSV, TSV, Parquet, NPY or Feather.",
+        show_default=False)],
+    max_: Annotated[list[str] | None, typer.Option(
+        "--max", metavar="NAME=V", help="Fail when loss NAME is above V (repeatable). NAME: "
+        "a name, alias or label, e.g. mse, l1, huber(delta=0.5), huber:delta=0.5.",
+        rich_help_panel="Checks")] = None,
+    min_: Annotated[list[str] | None, typer.Option(
+        "--min", metavar="NAME=V", help="Fail when loss NAME is below V (repeatable).",
+        rich_help_panel="Checks")] = None,
+    baseline: Annotated[str | None, typer.Option(
+        "--baseline", "-b", help="Report JSON to compare with (from 'eval --format json' or "
+        "'check --save'). Without --loss, its losses are evaluated.",
+        rich_help_panel="Checks")] = None,
+    rtol: Annotated[list[str] | None, typer.Option(
+        "--rtol", metavar="[NAME=]V", help="Relative tolerance vs the baseline: fail when a "
+        "loss gets worse by more than max(atol, rtol·|baseline|). Global, or per loss.",
+        rich_help_panel="Checks")] = None,
+    atol: Annotated[list[str] | None, typer.Option(
+        "--atol", metavar="[NAME=]V", help="Absolute tolerance vs the baseline, global or per "
+        "loss. Without any tolerance, no worsening is allowed.",
+        rich_help_panel="Checks")] = None,
+    allow_missing: Annotated[bool, typer.Option(
+        "--allow-missing", help="Pass a loss that the baseline does not have (default: fail).",
+        rich_help_panel="Checks")] = False,
+    save: Annotated[str | None, typer.Option(
+        "--save", metavar="FILE", help="Write this run's report (JSON) atomically, for use as "
+        "the next baseline.", rich_help_panel="Output")] = None,
+    fmt: Annotated[OutputFormat, typer.Option(
+        "--format", "-f", help="Verdict format on stdout; json has a top-level \"passed\".",
+        rich_help_panel="Output")] = OutputFormat.table,
+    **options: Any,
+) -> None:
+    """Fail (exit 1) when a model's losses break a bound or regress against a baseline.
+
+    Direction comes from each loss: only a change in the worse direction fails.
+
+    Exit codes: 0 every check passed, 1 a check failed, 2 usage or input error.
+
+    Examples:
+
+      losscli check sample_data/regression.parquet --loss mse --loss mae --max mse=2 --max mae=1.1
+
+      losscli check sample_data/model_b.parquet -t sample_data/truth.tsv -b sample_data/baseline.json
+
+      losscli check sample_data/regression.parquet -b sample_data/baseline.json --save new-baseline.json
+    """
+    kwargs, _ = split_options(options)
+    result = run_guarded(_check, file, max_ or [], min_ or [], rtol or [], atol or [], baseline,
+                         allow_missing, save, fmt.value, kwargs)
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+def _check(file: str, max_: list[str], min_: list[str], rtol: list[str], atol: list[str],
+           baseline: str | None, allow_missing: bool, save: str | None, fmt: str,
+           kwargs: dict[str, Any]) -> Any:
+    from losscli.gate import check
+    from losscli.render import render_check
+
+    result = check(file, max_=max_, min_=min_, rtol=rtol, atol=atol, baseline=baseline,
+                   allow_missing=allow_missing, save=save, **kwargs)
+    render_check(result, fmt)
+    for note in result.notes:
+        sys.stderr.write(f"losscli: note: {note}\n")
+    if result.saved:
+        sys.stderr.write(f"losscli: saved the report to {result.saved}\n")
+    if result.not_saved_reason:
+        sys.stderr.write(f"losscli: {result.not_saved_reason}\n")
+    if not result.passed:
+        sys.stderr.write(f"losscli: check failed: {', '.join(v.label for v in result.failed)}\n")
+    return result
+
+
+@app.command("compare")
+@with_options(LOSS_OPTIONS, INPUT_OPTIONS)
+def compare_cmd(
+    files: Annotated[list[str], typer.Argument(
+        help="Prediction files, one per model, each PATH or NAME=PATH. The first is the "
+        "reference. With one file, several --pred-col make the models.",
+        show_default=False)],
+    name: Annotated[list[str] | None, typer.Option(
+        "--name", metavar="NAME=PATH", help="Name a model (repeatable); NAME=COLUMN when the "
+        "models are --pred-col columns. Default: the file stem or the column.",
+        rich_help_panel="Models")] = None,
+    fmt: Annotated[OutputFormat, typer.Option(
+        "--format", "-f", help="Comparison format on stdout.", rich_help_panel="Output")
+    ] = OutputFormat.table,
+    **options: Any,
+) -> None:
+    """Compare models: one row per loss, one column per model, the best model per loss.
+
+    Each model's difference to the first (the reference) is shown absolute and relative.
+
+    Every model is read in one streamed pass against --targets (or its own target column).
+
+    Examples:
+
+      losscli compare a=sample_data/model_preds.parquet b=sample_data/model_b.parquet -t sample_data/truth.tsv
+
+      losscli compare sample_data/models.parquet --pred-col model_a --pred-col model_b -l mse -l r2
+    """
+    kwargs, _ = split_options(options)
+    run_guarded(_compare, files, name or [], fmt.value, kwargs)
+
+
+def _compare(files: list[str], names: list[str], fmt: str, kwargs: dict[str, Any]) -> None:
+    from losscli.compare import compare, parse_models
+    from losscli.render import render_compare
+
+    models = parse_models(files, names, kwargs.pop("pred_col", None))
+    render_compare(compare(models, **kwargs), fmt)
+
+
 @app.command("losses")
 def losses_cmd(
     name: Annotated[str | None, typer.Argument(
@@ -423,9 +540,9 @@ def main() -> None:
         if not message().strip() and hasattr(exc, "show"):  # no arguments: show the help
             exc.show()
             sys.exit(exc.exit_code)
-        ctx = getattr(exc, "ctx", None)
-        where = f"losscli {ctx.command_path.split(' ', 1)[1]}" if ctx and " " in (
-            ctx.command_path or "") else "losscli"
+        # Parse errors carry no context: name the subcommand from the arguments instead.
+        sub = next((a for a in sys.argv[1:] if a in getattr(command, "commands", {})), None)
+        where = f"losscli {sub}" if sub else "losscli"
         sys.stderr.write(f"losscli: error: {' '.join(message().split())} "
                          f"(see '{where} --help')\n")
         code = exc.exit_code

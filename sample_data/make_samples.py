@@ -37,7 +37,33 @@ def main() -> None:
         for i, (t, w) in enumerate(zip(target, weight)):
             f.write(f"{i}\t{float(t)!r}\t{float(w)!r}\n")
     (HERE / "truth.csv").rename(HERE / "truth.tsv")
+    # Models to compare and gate (drawn after everything above, so those files keep their
+    # bytes): model_a is `pred` above; model_b is better, model_c worse and biased.
+    pred_b = np.round(2.0 * x + 1.0 + rng.normal(0, 0.6, n), 4)
+    pred_c = np.round(2.0 * x + 1.3 + rng.normal(0, 1.1, n), 4)
+    pq.write_table(pa.table({"yhat": pred_b}), HERE / "model_b.parquet")
+    pq.write_table(
+        pa.table({"target": target, "model_a": pred, "model_b": pred_b, "model_c": pred_c}),
+        HERE / "models.parquet",
+    )
+    write_baseline()
     write_extra_samples()
+
+
+def write_baseline() -> None:
+    """The committed baseline of the README's `check` example: model_a's report, as
+    `losscli check sample_data/regression.parquet --loss ... --save` writes it (with the
+    elapsed time zeroed, so regenerating gives the same bytes)."""
+    import os
+
+    from losscli import evaluate
+    from losscli.gate import save_report
+
+    os.chdir(HERE.parent)  # paths in the report relative to the repository root
+    report = evaluate("sample_data/regression.parquet",
+                      losses=["mse", "mae", "huber", "r2"])
+    report.elapsed_seconds = 0.0
+    save_report(report, "sample_data/baseline.json")
 
 
 def write_extra_samples() -> None:

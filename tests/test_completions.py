@@ -53,7 +53,8 @@ def test_bash_completes_loss_names():
 
 
 def test_bash_completes_commands_and_choices():
-    assert bash_complete("losscli", "") == ["eval", "inspect", "losses"]
+    assert {"check", "compare", "eval", "inspect", "losses"} <= set(bash_complete("losscli", ""))
+    assert bash_complete("losscli", "ins") == ["inspect"]
     assert bash_complete("losscli", "eval", "x", "--format-in", "nd") == ["ndjson"]
     assert "--no-progress" in bash_complete("losscli", "eval", "x", "--no")
 

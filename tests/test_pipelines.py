@@ -208,3 +208,20 @@ def test_spooled_stdin_leaves_no_temporary_file(tmp_path):
                              env=env, cwd=ROOT, timeout=60)
     assert corrupt.returncode == 2 and b"'<stdin>'" in corrupt.stderr
     assert str(tmp_path).encode() not in corrupt.stderr and list(tmp_path.iterdir()) == []
+
+
+def test_check_and_compare_read_stdin_once():
+    check = sh(f"cat sample_data/regression.csv | {LOSSCLI} check - -b sample_data/baseline.json "
+               "-f json")
+    assert statuses(check) == [0, 0], check.stderr
+    assert json.loads(check.stdout)["passed"] is True
+    failing = sh(f"cat sample_data/regression.csv | {LOSSCLI} check - -l mse --max mse=1")
+    assert statuses(failing) == [0, 1]  # a failed check is exit 1, also from a pipe
+    comp = sh(f"cat sample_data/model_b.parquet | {LOSSCLI} compare "
+              "a=sample_data/model_preds.parquet b=- -t sample_data/truth.tsv -l mse -f ndjson")
+    assert statuses(comp) == [0, 0], comp.stderr
+    (row,) = [json.loads(x) for x in comp.stdout.decode().splitlines()]
+    assert row["best"] == ["b"] and set(row["values"]) == {"a", "b"}
+    twice = run_losscli("compare", "a=sample_data/model_preds.parquet",
+                        "b=sample_data/model_b.parquet", "-t", "-", input=b"y\n1\n")
+    assert twice.returncode == 2 and b"read only once" in twice.stderr

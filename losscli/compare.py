@@ -1,0 +1,268 @@
+"""Side-by-side model comparison behind ``losscli compare``.
+
+Each model is one prediction source (a file, or one prediction column of a shared file)
+evaluated against the same targets with :func:`losscli.api.evaluate` — one streamed pass
+per model, in chunks. The result is a :class:`Comparison`: one row per loss instance, one
+value per model, the best model(s) per loss by the loss's direction, and the difference of
+every model to the first one (the reference), absolute and relative.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from losscli.errors import InputError, UsageError, did_you_mean
+from losscli.report import SCHEMA_VERSION, Report, _json_float
+
+
+@dataclass(frozen=True)
+class Model:
+    """One model to compare: a display name, its predictions, and its prediction column."""
+
+    name: str
+    predictions: Any  # a path, or anything losscli.evaluate accepts
+    pred_col: str | None = None
+
+
+def _stem(path: str) -> str:
+    base = os.path.basename(path)
+    for suffix in (".gz", ".bz2", ".zst", ".lz4"):
+        if base.lower().endswith(suffix):
+            base = base[: -len(suffix)]
+    return os.path.splitext(base)[0] or base
+
+
+def _split_named(arg: str) -> tuple[str | None, str]:
+    """``name=path`` -> (name, path); an existing file whose name has '=' stays a path."""
+    if "=" in arg and not os.path.exists(arg):
+        name, _, path = arg.partition("=")
+        if name.strip() and path.strip():
+            return name.strip(), path.strip()
+    return None, arg
+
+
+def parse_models(
+    files: Sequence[str], names: Iterable[str] = (), pred_cols: Sequence[str] | None = None
+) -> list[Model]:
+    """Turn CLI arguments into models.
+
+    ``files``: prediction files, each ``path`` or ``name=path``. ``names``: ``--name
+    name=path`` (or ``name=column`` when the models are columns). ``pred_cols``: with one
+    file, each ``--pred-col`` is a model; with several files, at most one ``--pred-col``,
+    used for every file. Unnamed models are called after their file stem (``model_a`` for
+    ``runs/model_a.parquet``) or their column; clashing stems fall back to the path.
+    """
+    if not files:
+        raise UsageError("Give at least one predictions file to compare.")
+    parsed = [_split_named(f) for f in files]
+    pred_cols = list(pred_cols or [])
+    if len(pred_cols) > 1 and len(parsed) > 1:
+        raise UsageError(
+            f"--pred-col was given {len(pred_cols)} times with {len(parsed)} files: compare "
+            "either several files (one --pred-col at most, used for each) or several "
+            "--pred-col columns of one file."
+        )
+    models: list[tuple[str | None, str, str | None, str]] = []  # name, path, col, default name
+    if len(pred_cols) > 1:
+        name, path = parsed[0]
+        if name is not None:
+            raise UsageError(
+                f"'{files[0]}' names the file, but with several --pred-col the models are the "
+                "columns; name them with --name NAME=COLUMN."
+            )
+        models = [(None, path, col, col) for col in pred_cols]
+    else:
+        col = pred_cols[0] if pred_cols else None
+        stems = [_stem(path) for _, path in parsed]
+        for (name, path), stem in zip(parsed, stems):
+            models.append((name, path, col, stem if stems.count(stem) == 1 else path))
+    # --name NAME=PATH (or NAME=COLUMN) renames a model.
+    keys = [(col or path) if len(pred_cols) > 1 else path for _, path, col, _ in models]
+    assigned: dict[int, str] = {}
+    for arg in names or ():
+        name, eq, what = arg.partition("=")
+        if not eq or not name.strip() or not what.strip():
+            raise UsageError(f"'--name {arg}': write it as NAME=PATH, e.g. '--name a=model_a.parquet'.")
+        hits = [i for i, key in enumerate(keys) if key == what.strip() or (
+            len(pred_cols) <= 1 and _same_path(key, what.strip()))]
+        if not hits:
+            raise UsageError(
+                f"'--name {arg}': '{what}' is not one of the models ({', '.join(keys)})."
+                f"{did_you_mean(what, keys)}"
+            )
+        for i in hits:
+            assigned[i] = name.strip()
+    out = []
+    for i, (name, path, col, default) in enumerate(models):
+        out.append(Model(assigned.get(i) or name or str(default), path, col))
+    seen: dict[str, int] = {}
+    for i, m in enumerate(out):
+        if m.name in seen:
+            raise UsageError(
+                f"Two models are called '{m.name}' (models {seen[m.name] + 1} and {i + 1}); give "
+                "them different names with NAME=PATH or --name NAME=PATH."
+            )
+        seen[m.name] = i
+    return out
+
+
+def _same_path(a: str, b: str) -> bool:
+    return os.path.normpath(a) == os.path.normpath(b)
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One loss instance across the models. Lists are in model order; ``best`` holds the
+    indices of the best model(s) (ties share it; NaN values never win)."""
+
+    name: str
+    label: str
+    params: dict[str, Any]
+    higher_is_better: bool
+    values: tuple[float | None, ...]
+    best: tuple[int, ...]
+    diff: tuple[float | None, ...]  # value - reference value
+    relative_diff: tuple[float | None, ...]  # diff / |reference| (None when it is 0)
+
+
+@dataclass
+class Comparison:
+    """Several models side by side; ``models[0]`` is the reference."""
+
+    models: list[Model]
+    reports: list[Report]
+    rows: list[ComparisonRow]
+    elapsed_seconds: float = 0.0
+    names: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.names = [m.name for m in self.models]
+
+    @property
+    def reference(self) -> str:
+        return self.names[0]
+
+    def best_names(self, row: ComparisonRow) -> list[str]:
+        return [self.names[i] for i in row.best]
+
+    def value(self, model: str, label: str) -> float | None:
+        """Value of loss ``label`` for ``model``."""
+        row = next((r for r in self.rows if r.label == label), None)
+        if row is None or model not in self.names:
+            raise KeyError(f"no {label!r} for model {model!r}")
+        return row.values[self.names.index(model)]
+
+    def to_dict(self) -> dict[str, Any]:
+        from losscli import __version__
+
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "losscli_version": __version__,
+            "reference": self.reference,
+            "models": [
+                {"name": m.name, "inputs": r.inputs, "rows": r.rows,
+                 "rows_skipped": r.rows_skipped}
+                for m, r in zip(self.models, self.reports)
+            ],
+            "losses": [
+                {
+                    "name": row.name,
+                    "label": row.label,
+                    "params": dict(row.params),
+                    "higher_is_better": row.higher_is_better,
+                    "values": {n: _json_float(v) for n, v in zip(self.names, row.values)},
+                    "best": self.best_names(row),
+                    "diff": {n: _json_float(d) for n, d in zip(self.names, row.diff)},
+                    "relative_diff": {n: _json_float(d)
+                                      for n, d in zip(self.names, row.relative_diff)},
+                }
+                for row in self.rows
+            ],
+            "elapsed_seconds": round(self.elapsed_seconds, 6),
+        }
+
+
+def _finite(v: float | None) -> bool:
+    return v is not None and math.isfinite(v)
+
+
+def build_rows(reports: Sequence[Report], names: Sequence[str]) -> list[ComparisonRow]:
+    """Line the reports up loss by loss (they must hold the same loss instances)."""
+    first = reports[0]
+    labels = [r.label for r in first.losses]
+    for name, rep in zip(names[1:], reports[1:]):
+        other = [r.label for r in rep.losses]
+        if other != labels:
+            raise InputError(
+                f"Model '{name}' was evaluated with other losses ({', '.join(other)}) than "
+                f"'{names[0]}' ({', '.join(labels)}); give the losses with --loss."
+            )
+    rows = []
+    for i, res in enumerate(first.losses):
+        values = tuple(rep.losses[i].value for rep in reports)
+        finite = [v for v in values if _finite(v)]
+        if finite:
+            target = max(finite) if res.higher_is_better else min(finite)  # type: ignore[type-var]
+            best = tuple(j for j, v in enumerate(values) if _finite(v) and v == target)
+        else:
+            best = ()
+        ref = values[0]
+        diff = tuple(v - ref if _finite(v) and _finite(ref) else None  # type: ignore[operator]
+                     for v in values)
+        rel = tuple(d / abs(ref) if d is not None and ref else None  # type: ignore[operator]
+                    for d in diff)
+        rows.append(ComparisonRow(res.name, res.label, dict(res.params), res.higher_is_better,
+                                  values, best, diff, rel))
+    return rows
+
+
+def compare(
+    models: Sequence[Model] | dict[str, Any],
+    targets: Any = None,
+    *,
+    losses: Iterable[str] | str | None = None,
+    pred_col: str | list[str] | None = None,
+    **evaluate_kwargs: Any,
+) -> Comparison:
+    """Evaluate every model with the same losses and options and line them up.
+
+    ``models``: :class:`Model` objects, or ``{name: predictions}`` (paths, arrays or
+    DataFrames as for :func:`losscli.evaluate`). ``targets``: the shared targets (else each
+    model's file must hold its own target column). ``pred_col`` applies to models that do
+    not name their own. The other keyword arguments go to :func:`losscli.evaluate`.
+    """
+    from losscli.api import evaluate_prepared, prepare
+
+    if isinstance(models, dict):
+        models = [Model(str(k), v) for k, v in models.items()]
+    models = list(models)
+    if not models:
+        raise UsageError("Give at least one model to compare.")
+    if evaluate_kwargs.get("reduction", "mean") != "mean":
+        raise UsageError("compare compares mean values; drop reduction= (or use 'mean').")
+    losses = [losses] if isinstance(losses, str) else (list(losses) if losses is not None else None)
+    started = time.perf_counter()
+    # Open every input and resolve every option before the first long pass.
+    import inspect
+
+    accepted = inspect.signature(prepare).parameters
+    prep = {k: v for k, v in evaluate_kwargs.items() if k in accepted}
+    run = {k: v for k, v in evaluate_kwargs.items() if k not in accepted}
+    stdin_uses = sum(isinstance(m.predictions, str) and m.predictions == "-" for m in models)
+    stdin_uses += len(models) if isinstance(targets, str) and targets == "-" else 0
+    if stdin_uses > 1:
+        raise UsageError("Standard input ('-') can be read only once: give at most one model "
+                         "as '-', and --targets as a file when comparing several models.")
+    prepared = [
+        prepare(m.predictions, targets, losses=losses, pred_col=m.pred_col or pred_col, **prep)
+        for m in models
+    ]
+    # The inputs opened above are the ones evaluated (standard input can be read only once).
+    reports = [evaluate_prepared(inputs, instances, **run) for inputs, instances in prepared]
+    rows = build_rows(reports, [m.name for m in models])
+    return Comparison(models, reports, rows, time.perf_counter() - started)
