@@ -324,17 +324,13 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
         engine.check_reduction(instances, reduction)
         sink = open_sink(output, [inst.label for inst in instances],
                          None if output else ("ndjson" if fmt == "ndjson" else "csv"))
-    bar = None
-    if progress and not (reduction == "none" and output is None and sys.stdout.isatty()):
-        from losscli.progress import make_progress
+    from losscli.progress import progress_bar
 
-        bar = make_progress(inputs, enabled=True)
-    try:
+    # Per-row output on the terminal itself would be torn by a bar: none then.
+    progress = progress and not (reduction == "none" and output is None and sys.stdout.isatty())
+    with progress_bar(inputs, progress) as bar:
         report = evaluate_prepared(inputs, instances, reduction=reduction, output=output,
                                    on_batch=bar, _sink=sink, **run)
-    finally:
-        if bar is not None:
-            bar.close()
     if reduction == "none":
         if not quiet:
             where = output or "stdout"
@@ -381,7 +377,7 @@ def _inspect(file: str | None, fmt: str, options: dict[str, Any]) -> None:
 
 
 @app.command("check")
-@with_options(LOSS_OPTIONS, INPUT_OPTIONS)
+@with_options(LOSS_OPTIONS, INPUT_OPTIONS, UI_OPTIONS)
 def check_cmd(
     file: Annotated[str, typer.Argument(
         help="Predictions (and targets) file: CSV, TSV, Parquet, NPY or Feather.",
@@ -430,25 +426,29 @@ def check_cmd(
 
       losscli check sample_data/regression.parquet -b sample_data/baseline.json --save new-baseline.json
     """
+    quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     kwargs, _ = split_options(options)
     result = run_guarded(_check, file, max_ or [], min_ or [], rtol or [], atol or [], baseline,
-                         allow_missing, save, fmt.value, kwargs)
+                         allow_missing, save, fmt.value, kwargs, quiet,
+                         not (quiet or no_progress))
     if not result.passed:
         raise typer.Exit(1)
 
 
 def _check(file: str, max_: list[str], min_: list[str], rtol: list[str], atol: list[str],
            baseline: str | None, allow_missing: bool, save: str | None, fmt: str,
-           kwargs: dict[str, Any]) -> Any:
+           kwargs: dict[str, Any], quiet: bool = False, progress: bool = True) -> Any:
     from losscli.gate import check
+    from losscli.progress import progress_bar
     from losscli.render import render_check
 
-    result = check(file, max_=max_, min_=min_, rtol=rtol, atol=atol, baseline=baseline,
-                   allow_missing=allow_missing, save=save, **kwargs)
+    with progress_bar(None, progress) as bar:
+        result = check(file, max_=max_, min_=min_, rtol=rtol, atol=atol, baseline=baseline,
+                       allow_missing=allow_missing, save=save, on_batch=bar, **kwargs)
     render_check(result, fmt)
     for note in result.notes:
         sys.stderr.write(f"losscli: note: {note}\n")
-    if result.saved:
+    if result.saved and not quiet:
         sys.stderr.write(f"losscli: saved the report to {result.saved}\n")
     if result.not_saved_reason:
         sys.stderr.write(f"losscli: {result.not_saved_reason}\n")
@@ -458,7 +458,7 @@ def _check(file: str, max_: list[str], min_: list[str], rtol: list[str], atol: l
 
 
 @app.command("compare")
-@with_options(LOSS_OPTIONS, INPUT_OPTIONS)
+@with_options(LOSS_OPTIONS, INPUT_OPTIONS, UI_OPTIONS)
 def compare_cmd(
     files: Annotated[list[str], typer.Argument(
         help="Prediction files, one per model, each PATH or NAME=PATH. The first is the "
@@ -485,16 +485,21 @@ def compare_cmd(
 
       losscli compare sample_data/models.parquet --pred-col model_a --pred-col model_b -l mse -l r2
     """
+    quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     kwargs, _ = split_options(options)
-    run_guarded(_compare, files, name or [], fmt.value, kwargs)
+    run_guarded(_compare, files, name or [], fmt.value, kwargs, not (quiet or no_progress))
 
 
-def _compare(files: list[str], names: list[str], fmt: str, kwargs: dict[str, Any]) -> None:
+def _compare(files: list[str], names: list[str], fmt: str, kwargs: dict[str, Any],
+             progress: bool = True) -> None:
     from losscli.compare import compare, parse_models
+    from losscli.progress import progress_bar
     from losscli.render import render_compare
 
     models = parse_models(files, names, kwargs.pop("pred_col", None))
-    render_compare(compare(models, **kwargs), fmt)
+    with progress_bar(None, progress) as bar:
+        comparison = compare(models, on_batch=bar, **kwargs)
+    render_compare(comparison, fmt)
 
 
 @app.command("losses")

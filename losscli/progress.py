@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 DEFAULT_DELAY = 0.5
@@ -37,14 +39,15 @@ class ProgressBar:
     """``on_batch(rows_done)`` for :func:`losscli.api.evaluate`; call :meth:`close` at the
     end (also on errors: it erases the bar before the message is printed)."""
 
-    def __init__(self, inputs: Any, label: str = "evaluating") -> None:
+    def __init__(self, inputs: Any = None, label: str = "evaluating") -> None:
         self._label = label
         self._started = time.monotonic()
         self._delay = _delay()
         self._progress: Any = None
         self._task: Any = None
-        self.total_rows: int | None = inputs.num_rows
-        source = inputs.roles["pred"].source
+        # Without the inputs (check, compare) the bar counts rows with their rate.
+        self.total_rows: int | None = None if inputs is None else inputs.num_rows
+        source = None if inputs is None else inputs.roles["pred"].source
         self._bytes = getattr(source, "bytes_read", None)
         self.total_bytes: int | None = getattr(source, "size", None)
         if self.total_rows is not None:
@@ -84,7 +87,7 @@ class ProgressBar:
             """Rows per second over the whole run so far."""
 
             def render(self, task: Any) -> Text:
-                elapsed = task.elapsed or 0.0
+                elapsed = time.monotonic() - task.fields["started"]  # since the pass began
                 rows = task.fields.get("rows", 0)
                 rate = f"{_si(rows / elapsed)} rows/s" if elapsed > 0 and rows else ""
                 return Text(rate, style="progress.data.speed")
@@ -106,7 +109,8 @@ class ProgressBar:
             redirect_stdout=False, redirect_stderr=False,
         )
         total = {"rows": self.total_rows, "bytes": self.total_bytes}.get(self.unit)
-        self._task = self._progress.add_task(self._label, total=total, rows=0)
+        self._task = self._progress.add_task(self._label, total=total, rows=0,
+                                             started=self._started)
         self._progress.start()
 
     def close(self) -> None:
@@ -122,6 +126,19 @@ def _si(value: float) -> str:
     return f"{value:.0f}"
 
 
-def make_progress(inputs: Any, enabled: bool) -> ProgressBar | None:
+def make_progress(inputs: Any, enabled: bool, label: str = "evaluating") -> ProgressBar | None:
     """A bar for ``inputs`` when :func:`progress_wanted`, else None (no callback at all)."""
-    return ProgressBar(inputs) if progress_wanted(enabled) else None
+    return ProgressBar(inputs, label) if progress_wanted(enabled) else None
+
+
+@contextmanager
+def progress_bar(inputs: Any, enabled: bool, label: str = "evaluating"
+                 ) -> Iterator[ProgressBar | None]:
+    """``with progress_bar(...) as bar``: pass ``bar`` as ``on_batch``; the bar is erased on
+    leaving, also on an error, before its message is printed."""
+    bar = make_progress(inputs, enabled, label)
+    try:
+        yield bar
+    finally:
+        if bar is not None:
+            bar.close()
