@@ -113,8 +113,12 @@ def _misfit(spec: Any, arrays: dict[str, Any], inputs: Any) -> str | None:
         if bad.any():
             first = finite[int(np.flatnonzero(bad)[0])]
             return (f"needs {_ROLE_NAMES.get(rule.role, rule.role)} values {rule.requirement}; "
-                    f"{int(bad.sum())} of the rows read are not (e.g. {first.tolist()!r})")
+                    f"{_count(int(bad.sum()), len(values))} (e.g. {first.tolist()!r})")
     return None
+
+
+def _count(bad: int, read: int) -> str:
+    return f"{bad} of the first {read} rows {'is' if bad == 1 else 'are'} not"
 
 
 def render_inspection(info: dict[str, Any], fmt: str, out: IO[str]) -> None:
