@@ -13,6 +13,7 @@ fail when a generated file is stale.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -107,7 +108,9 @@ def cli_reference() -> str:
                                                               parent=root)))
     for title, command, ctx in commands:
         usage = " ".join([title, *command.collect_usage_pieces(ctx)])
-        usage = usage.replace("[file]", "[FILE]").replace("[name]", "[NAME]")
+        usage = re.sub(r"\[(\w+)\]|\{(\w+)\}",  # typer writes [file] and {files}
+                       lambda m: f"[{m.group(1).upper()}]" if m.group(1) else m.group(2).upper(),
+                       usage)
         lines += [f"### `{title}`", "", *_doc_markdown(command.help or ""), "",
                   f"Usage: `{usage}`", ""]
         for panel, rows in _param_rows(command, ctx).items():
