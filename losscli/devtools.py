@@ -97,7 +97,7 @@ def cli_reference() -> str:
 
     from losscli.cli import app
 
-    group = typer.main.get_command(app)
+    group: Any = typer.main.get_command(app)  # a group: list_commands, get_command
     root = typer.Context(group, info_name="losscli")
     lines = ["Generated from the app by `python -m losscli.devtools readme`; "
              "`losscli COMMAND --help` shows the same.", ""]

@@ -107,7 +107,7 @@ def _misfit(spec: Any, arrays: dict[str, Any], inputs: Any) -> str | None:
         if values is None or not len(values):
             continue
         finite = values[np.isfinite(values)] if values.ndim == 1 else values
-        bad = np.asarray(rule.bad(finite))
+        bad: Any = np.asarray(rule.bad(finite))
         if bad.ndim > 1:
             bad = bad.any(axis=1)
         if bad.any():

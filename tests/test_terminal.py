@@ -121,3 +121,11 @@ def test_narrow_terminal_never_cuts_numbers():
     assert code == 0 and "…" not in text
     for value in expected.values():
         assert repr(value) in text
+
+
+def test_check_shows_a_row_counting_bar(big):
+    code, stdout, tty = run_pty(["check", big, "-l", "mse", "--max", "mse=5", "--chunk-size",
+                                 "20000", "-f", "json"], env=NOW)
+    text = ANSI.sub(b"", tty).decode()
+    assert code == 0 and json.loads(stdout)["passed"] is True
+    assert "evaluating" in text and "rows" in text, text

@@ -31,7 +31,8 @@ def _json_type(value: Any) -> str:
         return "double"
     if value is None:
         return "null"
-    return {str: "string", dict: "object", list: "list"}.get(type(value), type(value).__name__)
+    kinds: dict[type, str] = {str: "string", dict: "object", list: "list"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 class NdjsonSource:

@@ -67,7 +67,7 @@ def open_source(path: str, format_in: str | None = None) -> Any:
         raise InputError(f"File not found: '{path}'. Check the path and the working directory.")
     if os.path.isdir(path):
         raise InputError(f"'{path}' is a directory; give a {fmt} file.")
-    opener = {
+    opener: dict[str, Any] = {
         "csv": CsvSource,
         "tsv": CsvSource,
         "parquet": ParquetSource,
@@ -75,8 +75,8 @@ def open_source(path: str, format_in: str | None = None) -> Any:
         "feather": FeatherSource,
         "arrow": FeatherSource,
         "ndjson": _ndjson,
-    }[fmt]
-    return opener(path, fmt)
+    }
+    return opener[fmt](path, fmt)
 
 
 def _ndjson(path: str, fmt: str) -> Any:
@@ -147,7 +147,7 @@ class CsvSource:
         import pyarrow as pa
 
         self._raw = pa.OSFile(self.name)  # its position is the progress in bytes
-        self.size = os.path.getsize(self.name)
+        self.size: int | None = os.path.getsize(self.name)
         if not self.name.lower().endswith(_COMPRESSED):
             return self._raw
         return pa.CompressedInputStream(self._raw, pa.Codec.detect(self.name).name)

@@ -228,7 +228,7 @@ def spool(stream: ByteStream, fmt: str) -> Any:
             f"Cannot spool {fmt} from standard input to a temporary file ({exc.strerror}); "
             "free disk space, set TMPDIR to a larger disk, or pass the file by name."
         ) from None
-    opener = ParquetSource if fmt == "parquet" else FeatherSource
+    opener: Any = ParquetSource if fmt == "parquet" else FeatherSource
     try:
         source = opener(tmp.name, fmt)
     except InputError as exc:
@@ -246,8 +246,8 @@ class CsvStreamSource(CsvSource):
     def __init__(self, stream: ByteStream, fmt: str) -> None:
         self._stream = stream
         self._used = False
-        self.size = stream.size
         super().__init__(stream.name, fmt)
+        self.size = stream.size
 
     def _read_header(self) -> list[str]:
         import pyarrow as pa
