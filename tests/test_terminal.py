@@ -29,7 +29,8 @@ ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def run_pty(args: list[str], *, env: dict | None = None, columns: int = 100,
-            stdout_to_pty: bool = False) -> tuple[int, bytes, bytes]:
+            stdout_to_pty: bool = False, stdin_to_pty: bool = False
+            ) -> tuple[int, bytes, bytes]:
     """Run ``python -m losscli ARGS`` with stderr (and optionally stdout) on a pty of
     ``columns`` columns. Returns (exit code, stdout bytes if piped, bytes seen on the pty)."""
     master, slave = os.openpty()
@@ -37,7 +38,8 @@ def run_pty(args: list[str], *, env: dict | None = None, columns: int = 100,
     full_env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
     full_env.update({"TERM": "xterm-256color", **(env or {})})
     proc = subprocess.Popen(
-        [sys.executable, "-m", "losscli", *args], stdin=subprocess.DEVNULL,
+        [sys.executable, "-m", "losscli", *args],
+        stdin=slave if stdin_to_pty else subprocess.DEVNULL,
         stdout=slave if stdout_to_pty else subprocess.PIPE, stderr=slave, env=full_env, cwd=ROOT)
     os.close(slave)
     seen = bytearray()
@@ -129,3 +131,9 @@ def test_check_shows_a_row_counting_bar(big):
     text = ANSI.sub(b"", tty).decode()
     assert code == 0 and json.loads(stdout)["passed"] is True
     assert "evaluating" in text and "rows" in text, text
+
+
+def test_missing_file_at_a_terminal_is_a_usage_error():
+    """No FILE and stdin is the keyboard: say how to give data instead of waiting for it."""
+    code, _, tty = run_pty(["eval", "-l", "mse"], stdout_to_pty=True, stdin_to_pty=True)
+    assert code == 2 and b"Missing FILE" in tty and b"losscli eval -" in tty
