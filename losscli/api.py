@@ -119,6 +119,27 @@ def evaluate(
         predictions, targets, losses=losses, weights=weights, pred_col=pred_col,
         target_col=target_col, weight_col=weight_col, format_in=format_in, params=params,
     )
+    return evaluate_prepared(
+        inputs, instances, reduction=reduction, nan_policy=nan_policy, chunk_size=chunk_size,
+        output=output, on_batch=on_batch, _sink=_sink, _started=started,
+    )
+
+
+def evaluate_prepared(
+    inputs: Inputs,
+    instances: list[LossInstance],
+    *,
+    reduction: str = "mean",
+    nan_policy: str = "raise",
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    output: str | None = None,
+    on_batch: Callable[[int], None] | None = None,
+    _sink: Any = None,
+    _started: float | None = None,
+) -> Report:
+    """``evaluate`` after :func:`prepare`: the CLI resolves inputs once (standard input can
+    be read only once), looks at them (progress, per-row sink), then runs this."""
+    started = time.perf_counter() if _started is None else _started
     engine.check_reduction(instances, reduction)
     sink = _sink
     labels = [inst.label for inst in instances]

@@ -22,7 +22,24 @@ def describe(spec: LossSpec) -> dict[str, Any]:
         "reductions": ["mean", "sum", "none"] if spec.per_row else ["mean"],
         "domain": {d.role: d.requirement for d in spec.domain},
         "reference": spec.reference,
+        "example": example_command(spec),
     }
+
+
+#: Sample files an example command runs on, by task; losses with a domain (msle: values
+#: > -1) use the "positive" file. tests/test_catalog.py runs every loss's example.
+EXAMPLE_FILES = {
+    "regression": "sample_data/regression.parquet",
+    "positive": "sample_data/counts.csv",
+}
+
+
+def example_command(spec: LossSpec) -> str:
+    """A command that runs ``spec`` on the sample data from the repository root."""
+    key = "positive" if spec.task == "regression" and spec.domain else spec.task
+    path = EXAMPLE_FILES.get(key, EXAMPLE_FILES["regression"])
+    inline = ",".join(f"{p.name}={_fmt(p.default)}" for p in spec.params)
+    return f"losscli eval {path} --loss {spec.name}{':' + inline if inline else ''}"
 
 
 def _params_text(spec: LossSpec) -> str:
@@ -31,13 +48,15 @@ def _params_text(spec: LossSpec) -> str:
 
 def markdown_table(specs: list[LossSpec]) -> str:
     lines = [
-        "| loss | aliases | parameters (default) | inputs | better | reductions | reference |",
-        "|---|---|---|---|---|---|---|",
+        "| loss | aliases | formula | parameters (default) | inputs | better | reductions "
+        "| reference |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for s in specs:
         d = describe(s)
         lines.append(
-            f"| `{s.name}` | {', '.join(s.aliases) or '—'} | {_params_text(s)} | "
+            f"| `{s.name}` | {', '.join(s.aliases) or '—'} | "
+            f"{s.formula.replace('|', chr(92) + '|')} | {_params_text(s)} | "
             f"{', '.join(s.inputs)} | {'higher' if s.higher_is_better else 'lower'} | "
             f"{'/'.join(d['reductions'])} | {s.reference} |"
         )
@@ -49,6 +68,9 @@ def render_catalog(name: str | None, fmt: str, out: IO[str]) -> None:
     if fmt == "json":
         out.write(json.dumps([describe(s) for s in specs], indent=2) + "\n")
         return
+    if fmt == "ndjson":
+        out.write("".join(json.dumps(describe(s)) + "\n" for s in specs))
+        return
     if fmt == "markdown":
         out.write(markdown_table(specs))
         return
@@ -56,10 +78,11 @@ def render_catalog(name: str | None, fmt: str, out: IO[str]) -> None:
         import csv
 
         w = csv.writer(out, lineterminator="\n")
-        w.writerow(["name", "aliases", "params", "inputs", "higher_is_better", "reference"])
+        w.writerow(["name", "aliases", "formula", "params", "inputs", "higher_is_better",
+                    "reference"])
         for s in specs:
-            w.writerow([s.name, " ".join(s.aliases), _params_text(s), " ".join(s.inputs),
-                        str(s.higher_is_better).lower(), s.reference])
+            w.writerow([s.name, " ".join(s.aliases), s.formula, _params_text(s),
+                        " ".join(s.inputs), str(s.higher_is_better).lower(), s.reference])
         return
     from rich.console import Console
     from rich.table import Table
@@ -85,15 +108,13 @@ def render_catalog(name: str | None, fmt: str, out: IO[str]) -> None:
         for p in s.params:
             rng = f" ({p.range_text})" if p.range_text else ""
             console.print(f"  param      {p.name} = {_fmt(p.default)}{rng}: {p.doc}", markup=False)
-        example = ",".join(f"{p.name}={_fmt(p.default)}" for p in s.params)
-        console.print(
-            f"  example    losscli eval sample_data/regression.parquet --loss "
-            f"{s.name}{':' + example if example else ''}", markup=False)
+        console.print(f"  example    {example_command(s)}", markup=False)
         return
     table = Table(title=None, show_lines=False)
-    for col in ("loss", "aliases", "parameters", "inputs", "better", "reference"):
+    for col in ("loss", "aliases", "formula", "parameters", "inputs", "better", "reference"):
         table.add_column(col, overflow="fold")
     for s in specs:
-        table.add_row(s.name, ", ".join(s.aliases), _params_text(s), ", ".join(s.inputs),
-                      "higher" if s.higher_is_better else "lower", s.reference)
+        table.add_row(s.name, ", ".join(s.aliases), s.formula, _params_text(s),
+                      ", ".join(s.inputs), "higher" if s.higher_is_better else "lower",
+                      s.reference)
     console.print(table)

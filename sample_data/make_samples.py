@@ -5,6 +5,7 @@ The files are small real examples of every input format, used by the README and 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,7 @@ def main() -> None:
         HERE / "models.parquet",
     )
     write_baseline()
+    write_extra_samples()
 
 
 def write_baseline() -> None:
@@ -62,6 +64,19 @@ def write_baseline() -> None:
                       losses=["mse", "mae", "huber", "r2"])
     report.elapsed_seconds = 0.0
     save_report(report, "sample_data/baseline.json")
+
+
+def write_extra_samples() -> None:
+    """NDJSON of the regression data, and counts (values >= 0, for msle and the like)."""
+    table = pq.read_table(HERE / "regression.parquet")
+    with open(HERE / "regression.ndjson", "w") as f:
+        for row in table.to_pylist():
+            f.write(json.dumps(row) + "\n")
+    rng = np.random.default_rng(20261122)
+    rate = rng.gamma(2.0, 2.0, 200)
+    counts = pa.table({"pred": np.round(rate * rng.uniform(0.8, 1.25, 200), 3),
+                       "target": rng.poisson(rate).astype(np.int64)})
+    pacsv.write_csv(counts, HERE / "counts.csv")
 
 
 if __name__ == "__main__":
