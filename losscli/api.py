@@ -194,7 +194,6 @@ def evaluate(
     from_logits: bool = False,
     threshold: float | None = None,
     _sink: Any = None,
-    _prepared: tuple[Inputs, list[LossInstance]] | None = None,
 ) -> Report:
     """Evaluate losses over predictions and targets, streaming in chunks.
 
@@ -213,15 +212,38 @@ def evaluate(
     Raises :class:`losscli.errors.LossCliError` subclasses for bad options or data.
     """
     started = time.perf_counter()
-    if _prepared is None:
-        _prepared = prepare(
-            predictions, targets, losses=losses, weights=weights, pred_col=pred_col,
-            target_col=target_col, weight_col=weight_col, format_in=format_in, params=params,
-            var=var, positive=positive, negative=negative, var_col=var_col,
-            anchor_col=anchor_col, positive_col=positive_col, negative_col=negative_col,
-            task=task, from_logits=from_logits, threshold=threshold, chunk_size=chunk_size,
-        )
-    inputs, instances = _prepared
+    inputs, instances = prepare(
+        predictions, targets, losses=losses, weights=weights, pred_col=pred_col,
+        target_col=target_col, weight_col=weight_col, format_in=format_in, params=params,
+        var=var, positive=positive, negative=negative, var_col=var_col,
+        anchor_col=anchor_col, positive_col=positive_col, negative_col=negative_col,
+        task=task, from_logits=from_logits, threshold=threshold, chunk_size=chunk_size,
+    )
+    return evaluate_prepared(
+        inputs, instances, reduction=reduction, nan_policy=nan_policy, chunk_size=chunk_size,
+        output=output, on_batch=on_batch, _sink=_sink, _started=started,
+    )
+
+
+def evaluate_prepared(
+    inputs: Inputs,
+    instances: list[LossInstance],
+    *,
+    reduction: str = "mean",
+    nan_policy: str = "raise",
+    chunk_size: int | None = None,
+    output: str | None = None,
+    on_batch: Callable[[int], None] | None = None,
+    _sink: Any = None,
+    _started: float | None = None,
+) -> Report:
+    """``evaluate`` after :func:`prepare`: the CLI resolves inputs once (standard input can
+    be read only once), looks at them (progress, per-row sink), then runs this.
+    ``chunk_size`` defaults to the one ``prepare`` read the first rows with (they are
+    replayed, not read again)."""
+    started = time.perf_counter() if _started is None else _started
+    if chunk_size is None:
+        chunk_size = inputs.chunk_size or DEFAULT_CHUNK_SIZE
     engine.check_reduction(instances, reduction)
     sink = _sink
     labels = [inst.label for inst in instances]

@@ -7,14 +7,6 @@ from typing import IO, Any
 
 from losscli.registry import LossSpec, _fmt, all_losses, get_loss
 
-#: Default example input per task, for losses that do not declare their own.
-EXAMPLE_INPUTS = {
-    "regression": "sample_data/regression.parquet",
-    "binary": "sample_data/binary.csv",
-    "multiclass": "sample_data/multiclass.parquet --pred-col 'p_*'",
-    "embedding": "sample_data/triplets.parquet",
-}
-
 
 def expects(spec: LossSpec) -> str:
     """What each input holds: the loss's own text, or numbers (with the domain, if any)."""
@@ -22,13 +14,6 @@ def expects(spec: LossSpec) -> str:
         return spec.expects
     rules = "; ".join(f"{d.role} {d.requirement}" for d in spec.domain)
     return f"{', '.join(spec.inputs)}: numbers" + (f" ({rules})" if rules else "")
-
-
-def example(spec: LossSpec) -> str:
-    """A command that runs the loss on sample_data (checked by the tests)."""
-    params = ",".join(f"{p.name}={_fmt(p.default)}" for p in spec.params)
-    where = spec.example or EXAMPLE_INPUTS[spec.tasks[0]]
-    return f"losscli eval {where} --loss {spec.name}{':' + params if params else ''}"
 
 
 def _domain(spec: LossSpec) -> dict[str, str]:
@@ -58,8 +43,31 @@ def describe(spec: LossSpec) -> dict[str, Any]:
         "reductions": ["mean", "sum", "none"] if spec.per_row else ["mean"],
         "domain": _domain(spec),
         "reference": spec.reference,
-        "example": example(spec),
+        "example": example_command(spec),
     }
+
+
+#: Sample files an example command runs on, by task; regression losses with a domain (msle:
+#: values > -1) use the "positive" file; a loss may name its own (``LossSpec.example``).
+#: tests/test_discovery.py runs every loss's example.
+EXAMPLE_FILES = {
+    "regression": "sample_data/regression.parquet",
+    "positive": "sample_data/counts.csv",
+    "binary": "sample_data/binary.csv",
+    "multiclass": "sample_data/multiclass.parquet --pred-col 'p_*'",
+    "embedding": "sample_data/triplets.parquet",
+}
+
+
+def example_command(spec: LossSpec) -> str:
+    """A command that runs ``spec`` on the sample data from the repository root."""
+    if spec.example:
+        where = spec.example
+    else:
+        key = "positive" if spec.task == "regression" and spec.domain else spec.tasks[0]
+        where = EXAMPLE_FILES.get(key, EXAMPLE_FILES["regression"])
+    inline = ",".join(f"{p.name}={_fmt(p.default)}" for p in spec.params)
+    return f"losscli eval {where} --loss {spec.name}{':' + inline if inline else ''}"
 
 
 def _params_text(spec: LossSpec) -> str:
@@ -68,14 +76,15 @@ def _params_text(spec: LossSpec) -> str:
 
 def markdown_table(specs: list[LossSpec]) -> str:
     lines = [
-        "| loss | aliases | parameters (default) | tasks | expects | better | reductions "
-        "| reference |",
-        "|---|---|---|---|---|---|---|---|",
+        "| loss | aliases | formula | parameters (default) | tasks | expects | better "
+        "| reductions | reference |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for s in specs:
         d = describe(s)
         lines.append(
-            f"| `{s.name}` | {', '.join(s.aliases) or '—'} | {_params_text(s)} | "
+            f"| `{s.name}` | {', '.join(s.aliases) or '—'} | "
+            f"{s.formula.replace('|', chr(92) + '|')} | {_params_text(s)} | "
             f"{', '.join(s.tasks)} | {d['expects'].replace('|', chr(92) + '|')} | "
             f"{'higher' if s.higher_is_better else 'lower'} | "
             f"{'/'.join(d['reductions'])} | {s.reference} |"
@@ -88,6 +97,9 @@ def render_catalog(name: str | None, fmt: str, out: IO[str]) -> None:
     if fmt == "json":
         out.write(json.dumps([describe(s) for s in specs], indent=2) + "\n")
         return
+    if fmt == "ndjson":
+        out.write("".join(json.dumps(describe(s)) + "\n" for s in specs))
+        return
     if fmt == "markdown":
         out.write(markdown_table(specs))
         return
@@ -95,12 +107,12 @@ def render_catalog(name: str | None, fmt: str, out: IO[str]) -> None:
         import csv
 
         w = csv.writer(out, lineterminator="\n")
-        w.writerow(["name", "aliases", "params", "inputs", "higher_is_better", "reference",
-                    "tasks", "expects"])
+        w.writerow(["name", "aliases", "formula", "params", "inputs", "higher_is_better",
+                    "reference", "tasks", "expects"])
         for s in specs:
-            w.writerow([s.name, " ".join(s.aliases), _params_text(s), " ".join(s.inputs),
-                        str(s.higher_is_better).lower(), s.reference, " ".join(s.tasks),
-                        expects(s)])
+            w.writerow([s.name, " ".join(s.aliases), s.formula, _params_text(s),
+                        " ".join(s.inputs), str(s.higher_is_better).lower(), s.reference,
+                        " ".join(s.tasks), expects(s)])
         return
     from rich.console import Console
     from rich.table import Table
@@ -131,12 +143,14 @@ def render_catalog(name: str | None, fmt: str, out: IO[str]) -> None:
         for p in s.params:
             rng = f" ({p.range_text})" if p.range_text else ""
             console.print(f"  param      {p.name} = {_fmt(p.default)}{rng}: {p.doc}", markup=False)
-        console.print(f"  example    {d['example']}", markup=False)
+        console.print(f"  example    {example_command(s)}", markup=False)
         return
     table = Table(title=None, show_lines=False)
-    for col in ("loss", "aliases", "parameters", "tasks", "expects", "better", "reference"):
+    for col in ("loss", "aliases", "formula", "parameters", "tasks", "expects", "better",
+                "reference"):
         table.add_column(col, overflow="fold")
     for s in specs:
-        table.add_row(s.name, ", ".join(s.aliases), _params_text(s), ", ".join(s.tasks),
-                      expects(s), "higher" if s.higher_is_better else "lower", s.reference)
+        table.add_row(s.name, ", ".join(s.aliases), s.formula, _params_text(s),
+                      ", ".join(s.tasks), expects(s), "higher" if s.higher_is_better else "lower",
+                      s.reference)
     console.print(table)

@@ -24,7 +24,7 @@ app = typer.Typer(
     help="Evaluate losses over prediction and target files, streamed in chunks.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion/--show-completion; see completions/
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -46,6 +46,7 @@ class OutputFormat(str, Enum):
     json = "json"
     markdown = "markdown"
     csv = "csv"
+    ndjson = "ndjson"
 
 
 class Task(str, Enum):
@@ -61,6 +62,8 @@ class InputFormat(str, Enum):
     parquet = "parquet"
     npy = "npy"
     feather = "feather"
+    arrow = "arrow"
+    ndjson = "ndjson"
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -70,10 +73,13 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _complete_loss(incomplete: str) -> list[str]:
-    from losscli.registry import all_names
+def _complete_loss(incomplete: str) -> list[tuple[str, str]]:
+    """Loss names and aliases for TAB completion, with the summary zsh and fish show."""
+    from losscli.registry import all_losses, all_names, get_loss
 
-    return [n for n in all_names() if n.startswith(incomplete)]
+    specs = all_losses()
+    return [(n, specs[n].summary if n in specs else f"alias of {get_loss(n).name}")
+            for n in all_names() if n.startswith(incomplete.lower())]
 
 
 # ---------------------------------------------------------------------------------------
@@ -138,7 +144,8 @@ INPUT_OPTIONS = (
         "Margin losses take raw scores and ignore it.", rich_help_panel="Inputs")], False),
     _opt("format_in", Annotated[InputFormat | None, typer.Option(
         "--format-in", help="Input format when the extension does not say (or to override "
-        "it).", rich_help_panel="Inputs")], None),
+        "it). On standard input it is detected from the first bytes unless given.",
+        rich_help_panel="Inputs")], None),
     _opt("chunk_size", Annotated[int, typer.Option(
         "--chunk-size", min=1, help="Rows per chunk; memory stays bounded by it.",
         rich_help_panel="Inputs")], DEFAULT_CHUNK_SIZE),
@@ -197,6 +204,40 @@ LOSS_OPTIONS = (
         show_default=False)], None),
     *(_param_option(*flag) for flag in PARAM_FLAGS),
 )
+
+
+#: Options about messages on stderr, for every command that reads data.
+UI_OPTIONS = (
+    _opt("quiet", Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No messages on stderr except errors (no progress bar, no "
+        "'wrote N rows').", rich_help_panel="Output")], False),
+    _opt("no_progress", Annotated[bool, typer.Option(
+        "--no-progress", help="No progress bar. (It is shown only when stderr is a terminal "
+        "and the run takes longer than half a second.)", rich_help_panel="Output")], False),
+)
+
+STDIN_HELP = (
+    "'-' (or nothing, when stdin is a pipe) reads standard input: CSV, TSV, NDJSON, Arrow "
+    "stream and NPY stream in chunks; Parquet and Feather are first copied to a temporary "
+    "file (disk, not memory; TMPDIR sets where)."
+)
+
+
+def input_file(file: str | None, *others: str | None, command: str = "eval") -> str:
+    """The FILE argument: '-' (standard input) when it is missing and stdin is not a
+    terminal."""
+    from losscli.errors import UsageError
+
+    if file is None:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise UsageError(f"Missing FILE: give a file, or '-' to read standard input, e.g. "
+                             f"cat preds.csv | losscli {command} - (see 'losscli {command} "
+                             "--help').")
+        file = "-"
+    if [file, *others].count("-") > 1:
+        raise UsageError("Standard input ('-') can feed only one of FILE, --targets and "
+                         "--weights; give the others as files.")
+    return file
 
 
 def with_options(*groups: tuple[inspect.Parameter, ...]) -> Any:
@@ -260,6 +301,23 @@ def run_guarded(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise typer.Exit(130) from None
 
 
+def _fd_identity(fd: int) -> tuple[int, int] | None:
+    import os
+
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _devnull_identity() -> tuple[int, int] | None:
+    import os
+
+    st = os.stat(os.devnull)
+    return st.st_dev, st.st_ino
+
+
 def _silence_stdout() -> None:
     import os
 
@@ -271,17 +329,19 @@ def _silence_stdout() -> None:
 
 
 @app.command("eval")
-@with_options(LOSS_OPTIONS, INPUT_OPTIONS)
+@with_options(LOSS_OPTIONS, INPUT_OPTIONS, UI_OPTIONS)
 def eval_cmd(
-    file: Annotated[str, typer.Argument(
-        help="Predictions (and targets) file: CSV, TSV, Parquet, NPY or Feather; for "
-        "triplet, the anchors (or a file with anchor/positive/negative columns).",
-        show_default=False)],
+    file: Annotated[str | None, typer.Argument(
+        help="Predictions (and targets) file: CSV, TSV, NDJSON, Parquet, NPY, Feather/Arrow; "
+        "for triplet, the anchors (or a file with anchor/positive/negative columns). "
+        + STDIN_HELP, show_default=False)] = None,
     reduction: Annotated[Reduction, typer.Option(
         "--reduction", "-r", help="mean (Σw·ℓ/Σw), sum (Σw·ℓ), or none (per-row w·ℓ, streamed "
-        "to --output or stdout as CSV).", rich_help_panel="Losses")] = Reduction.mean,
+        "to --output, or to stdout as CSV or with --format ndjson as NDJSON).",
+        rich_help_panel="Losses")] = Reduction.mean,
     fmt: Annotated[OutputFormat, typer.Option(
-        "--format", "-f", help="Report format on stdout.", rich_help_panel="Output")
+        "--format", "-f", help="Report format on stdout (ndjson: one JSON object per loss, or "
+        "per row with --reduction none).", rich_help_panel="Output")
     ] = OutputFormat.table,
     output: Annotated[str | None, typer.Option(
         "--output", "-o", help="With --reduction none: file for per-row losses "
@@ -302,43 +362,90 @@ def eval_cmd(
       losscli eval sample_data/multiclass.parquet --pred-col 'p_*' --loss cross_entropy
 
       losscli eval sample_data/logits.npy --targets sample_data/labels.npy --from-logits
+
+      cat sample_data/regression.csv | losscli eval - --loss mae --format ndjson
     """
+    quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     kwargs, _ = split_options(options)
-    run_guarded(_eval, file, reduction.value, fmt.value, output, kwargs)
+    run_guarded(_eval, file, reduction.value, fmt.value, output, kwargs,
+                quiet=quiet, progress=not (quiet or no_progress))
 
 
-def _eval(file: str, reduction: str, fmt: str, output: str | None,
-          kwargs: dict[str, Any]) -> None:
-    from losscli.api import evaluate, prepare
+def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
+          kwargs: dict[str, Any], quiet: bool = False, progress: bool = True) -> None:
+    from losscli.api import evaluate_prepared, prepare
     from losscli.errors import UsageError
     from losscli.render import render
 
     if output is not None and reduction != "none":
         raise UsageError("--output is for per-row losses; add --reduction none, or drop --output.")
+    file = input_file(file, kwargs.get("targets"), kwargs.get("weights"))
+    run = {k: kwargs.pop(k) for k in ("chunk_size", "nan_policy")}
+    # Inputs are opened once (standard input cannot be read twice) and every option is
+    # checked before the first byte of output goes out.
+    inputs, instances = prepare(file, chunk_size=run["chunk_size"], **kwargs)
     sink = None
-    prepared = None
     if reduction == "none":
         from losscli import engine
         from losscli.io.writers import open_sink
 
-        # Validate options and inputs before the first byte goes out; the evaluation then
-        # reuses what was resolved (and the first rows read to detect the task).
-        prepared = prepare(file, **{k: v for k, v in kwargs.items() if k != "nan_policy"})
-        engine.check_reduction(prepared[1], reduction)
-        sink = open_sink(output, [inst.label for inst in prepared[1]],
-                         None if output else ("csv" if fmt in ("table", "csv") else None))
-    report = evaluate(file, reduction=reduction, output=output, _sink=sink,
-                      _prepared=prepared, **kwargs)
+        engine.check_reduction(instances, reduction)
+        sink = open_sink(output, [inst.label for inst in instances],
+                         None if output else ("ndjson" if fmt == "ndjson" else "csv"))
+    from losscli.progress import progress_bar
+
+    # Per-row output on the terminal itself would be torn by a bar: none then.
+    progress = progress and not (reduction == "none" and output is None and sys.stdout.isatty())
+    with progress_bar(inputs, progress) as bar:
+        report = evaluate_prepared(inputs, instances, reduction=reduction, output=output,
+                                   on_batch=bar, _sink=sink, **run)
     if reduction == "none":
-        where = output or "stdout"
-        sys.stderr.write(f"losscli: wrote {report.rows} rows × {len(report.losses)} "
-                         f"loss{'es' if len(report.losses) != 1 else ''} to {where}\n")
+        if not quiet:
+            where = output or "stdout"
+            sys.stderr.write(f"losscli: wrote {report.rows} rows × {len(report.losses)} "
+                             f"loss{'es' if len(report.losses) != 1 else ''} to {where}\n")
         return
     render(report, fmt)
 
 
+@app.command("inspect")
+@with_options(tuple(p for p in INPUT_OPTIONS if p.name not in ("chunk_size", "nan_policy")))
+def inspect_cmd(
+    file: Annotated[str | None, typer.Argument(
+        help="The file to look at (any input format). " + STDIN_HELP,
+        show_default=False)] = None,
+    fmt: Annotated[OutputFormat, typer.Option(
+        "--format", "-f", help="table (plain text) or json.", rich_help_panel="Output")
+    ] = OutputFormat.table,
+    **options: Any,
+) -> None:
+    """Show a file's format, rows, columns and types, the prediction/target/weight columns
+    'eval' would use, and which losses fit the data.
+
+    Examples:
+
+      losscli inspect sample_data/regression.parquet
+
+      losscli inspect sample_data/model_preds.parquet --targets sample_data/truth.tsv
+    """
+    if options.get("format_in") is not None:
+        options["format_in"] = options["format_in"].value
+    run_guarded(_inspect, file, fmt.value, options)
+
+
+def _inspect(file: str | None, fmt: str, options: dict[str, Any]) -> None:
+    from losscli.errors import UsageError
+    from losscli.inspection import inspect_file, render_inspection
+
+    if fmt not in ("table", "json"):
+        raise UsageError(f"losscli inspect prints table or json, not {fmt}; use --format json.")
+    file = input_file(file, options.get("targets"), options.get("weights"),
+                      command="inspect")
+    render_inspection(inspect_file(file, **options), fmt, sys.stdout)
+
+
 @app.command("check")
-@with_options(LOSS_OPTIONS, INPUT_OPTIONS)
+@with_options(LOSS_OPTIONS, INPUT_OPTIONS, UI_OPTIONS)
 def check_cmd(
     file: Annotated[str, typer.Argument(
         help="Predictions (and targets) file: CSV, TSV, Parquet, NPY or Feather.",
@@ -387,25 +494,29 @@ def check_cmd(
 
       losscli check sample_data/regression.parquet -b sample_data/baseline.json --save new-baseline.json
     """
+    quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     kwargs, _ = split_options(options)
     result = run_guarded(_check, file, max_ or [], min_ or [], rtol or [], atol or [], baseline,
-                         allow_missing, save, fmt.value, kwargs)
+                         allow_missing, save, fmt.value, kwargs, quiet,
+                         not (quiet or no_progress))
     if not result.passed:
         raise typer.Exit(1)
 
 
 def _check(file: str, max_: list[str], min_: list[str], rtol: list[str], atol: list[str],
            baseline: str | None, allow_missing: bool, save: str | None, fmt: str,
-           kwargs: dict[str, Any]) -> Any:
+           kwargs: dict[str, Any], quiet: bool = False, progress: bool = True) -> Any:
     from losscli.gate import check
+    from losscli.progress import progress_bar
     from losscli.render import render_check
 
-    result = check(file, max_=max_, min_=min_, rtol=rtol, atol=atol, baseline=baseline,
-                   allow_missing=allow_missing, save=save, **kwargs)
+    with progress_bar(None, progress) as bar:
+        result = check(file, max_=max_, min_=min_, rtol=rtol, atol=atol, baseline=baseline,
+                       allow_missing=allow_missing, save=save, on_batch=bar, **kwargs)
     render_check(result, fmt)
     for note in result.notes:
         sys.stderr.write(f"losscli: note: {note}\n")
-    if result.saved:
+    if result.saved and not quiet:
         sys.stderr.write(f"losscli: saved the report to {result.saved}\n")
     if result.not_saved_reason:
         sys.stderr.write(f"losscli: {result.not_saved_reason}\n")
@@ -415,7 +526,7 @@ def _check(file: str, max_: list[str], min_: list[str], rtol: list[str], atol: l
 
 
 @app.command("compare")
-@with_options(LOSS_OPTIONS, INPUT_OPTIONS)
+@with_options(LOSS_OPTIONS, INPUT_OPTIONS, UI_OPTIONS)
 def compare_cmd(
     files: Annotated[list[str], typer.Argument(
         help="Prediction files, one per model, each PATH or NAME=PATH. The first is the "
@@ -442,16 +553,21 @@ def compare_cmd(
 
       losscli compare sample_data/models.parquet --pred-col model_a --pred-col model_b -l mse -l r2
     """
+    quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     kwargs, _ = split_options(options)
-    run_guarded(_compare, files, name or [], fmt.value, kwargs)
+    run_guarded(_compare, files, name or [], fmt.value, kwargs, not (quiet or no_progress))
 
 
-def _compare(files: list[str], names: list[str], fmt: str, kwargs: dict[str, Any]) -> None:
+def _compare(files: list[str], names: list[str], fmt: str, kwargs: dict[str, Any],
+             progress: bool = True) -> None:
     from losscli.compare import compare, parse_models
+    from losscli.progress import progress_bar
     from losscli.render import render_compare
 
     models = parse_models(files, names, kwargs.pop("pred_col", None))
-    render_compare(compare(models, **kwargs), fmt)
+    with progress_bar(None, progress) as bar:
+        comparison = compare(models, on_batch=bar, **kwargs)
+    render_compare(comparison, fmt)
 
 
 @app.command("losses")
@@ -475,8 +591,16 @@ def _losses(name: str | None, fmt: str) -> None:
 def main() -> None:
     """Entry point: Typer's parsing, with its usage errors shortened to one stderr line."""
     command = typer.main.get_command(app)
+    stdout_before = _fd_identity(1)
     try:
         code = command.main(prog_name="losscli", standalone_mode=False)
+    except SystemExit as exc:
+        # rich's Console.on_broken_pipe points stdout at /dev/null and exits 1 when the reader
+        # went away (`losscli --help | head -1`): not an error. Any other exit stands.
+        if exc.code != 1 or stdout_before == _fd_identity(1) or (
+                _fd_identity(1) != _devnull_identity()):
+            raise
+        code = 0
     except typer.Exit as exc:  # raised outside a command's own handling
         code = exc.exit_code
     except BrokenPipeError:  # e.g. `losscli --help | head -1`: not an error

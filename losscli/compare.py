@@ -236,7 +236,7 @@ def compare(
     model's file must hold its own target column). ``pred_col`` applies to models that do
     not name their own. The other keyword arguments go to :func:`losscli.evaluate`.
     """
-    from losscli.api import evaluate, prepare
+    from losscli.api import evaluate_prepared, prepare
 
     if isinstance(models, dict):
         models = [Model(str(k), v) for k, v in models.items()]
@@ -252,12 +252,17 @@ def compare(
 
     accepted = inspect.signature(prepare).parameters
     prep = {k: v for k, v in evaluate_kwargs.items() if k in accepted}
-    for m in models:
+    run = {k: v for k, v in evaluate_kwargs.items() if k not in accepted}
+    stdin_uses = sum(isinstance(m.predictions, str) and m.predictions == "-" for m in models)
+    stdin_uses += len(models) if isinstance(targets, str) and targets == "-" else 0
+    if stdin_uses > 1:
+        raise UsageError("Standard input ('-') can be read only once: give at most one model "
+                         "as '-', and --targets as a file when comparing several models.")
+    prepared = [
         prepare(m.predictions, targets, losses=losses, pred_col=m.pred_col or pred_col, **prep)
-    reports = [
-        evaluate(m.predictions, targets, losses=losses, pred_col=m.pred_col or pred_col,
-                 **evaluate_kwargs)
         for m in models
     ]
+    # The inputs opened above are the ones evaluated (standard input can be read only once).
+    reports = [evaluate_prepared(inputs, instances, **run) for inputs, instances in prepared]
     rows = build_rows(reports, [m.name for m in models])
     return Comparison(models, reports, rows, time.perf_counter() - started)

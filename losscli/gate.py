@@ -634,7 +634,7 @@ def check(
     ``save`` is the baseline file itself and a check failed (a regression must not become
     the new reference).
     """
-    from losscli.api import evaluate, prepare
+    from losscli.api import evaluate_prepared, prepare
 
     if evaluate_kwargs.get("reduction", "mean") != "mean":
         raise UsageError("check compares mean values; drop reduction= (or use 'mean').")
@@ -662,7 +662,7 @@ def check(
     import inspect
 
     accepted = inspect.signature(prepare).parameters
-    _, instances = prepare(
+    inputs, instances = prepare(
         predictions, targets, losses=losses, params=params,
         **{k: v for k, v in evaluate_kwargs.items() if k in accepted},
     )
@@ -671,7 +671,9 @@ def check(
         folder = os.path.dirname(os.path.abspath(save))
         if not os.path.isdir(folder):
             raise UsageError(f"Cannot write '--save {save}': folder '{folder}' does not exist.")
-    report = evaluate(predictions, targets, losses=losses, params=params, **evaluate_kwargs)
+    # The inputs opened above are the ones evaluated (standard input can be read only once).
+    report = evaluate_prepared(
+        inputs, instances, **{k: v for k, v in evaluate_kwargs.items() if k not in accepted})
     result = CheckResult(report, verdicts(report, bounds, base, allow_missing=allow_missing), base)
     if base is not None:
         keys = {inst.key for inst in instances}

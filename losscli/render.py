@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from losscli.compare import Comparison
     from losscli.gate import CheckResult
 
-OUTPUT_FORMATS = ("table", "json", "markdown", "csv")
+OUTPUT_FORMATS = ("table", "json", "markdown", "csv", "ndjson")
 
 
 def format_value(value: float | None) -> str:
@@ -76,6 +76,9 @@ def render_table(report: Report, out: IO[str] | None = None) -> None:
     for res, value in zip(report.losses, values):
         table.add_row(res.name, format_params(res.params), value,
                       "higher" if res.higher_is_better else "lower")
+    if tty:  # a narrow terminal wraps long lines; rich would cut the numbers short instead
+        wide = console.options.update_width(10_000)
+        console.width = max(console.width, console.measure(table, options=wide).maximum)
     console.print(table)
     console.print(summary_line(report), style="dim" if tty else None, soft_wrap=True)
 
@@ -112,12 +115,23 @@ def render_csv(report: Report) -> str:
     return buf.getvalue()
 
 
+def render_ndjson(report: Report) -> str:
+    """One JSON object per loss (the ``losses`` entries of the JSON report, with ``label``
+    and ``rows``), for ``jq`` and line-oriented tools."""
+    lines = []
+    for res in report.losses:
+        record = {"label": res.label, **res.to_dict(), "rows": report.rows}
+        lines.append(json.dumps(record, allow_nan=False))
+    return "\n".join(lines) + "\n"
+
+
 def render(report: Report, fmt: str, out: IO[str] | None = None) -> None:
     out = out or sys.stdout
     if fmt == "table":
         render_table(report, out)
         return
-    text = {"json": render_json, "markdown": render_markdown, "csv": render_csv}[fmt](report)
+    text = {"json": render_json, "markdown": render_markdown, "csv": render_csv,
+            "ndjson": render_ndjson}[fmt](report)
     out.write(text if text.endswith("\n") else text + "\n")
     out.flush()
 
@@ -247,6 +261,11 @@ def render_check_csv(result: CheckResult) -> str:
     return buf.getvalue()
 
 
+def render_check_ndjson(result: CheckResult) -> str:
+    """One JSON object per checked loss (the ``checks`` entries of the JSON document)."""
+    return "".join(json.dumps(v.to_dict(), allow_nan=False) + "\n" for v in result.verdicts)
+
+
 def render_check(result: CheckResult, fmt: str, out: IO[str] | None = None) -> None:
     """Print a :class:`losscli.gate.CheckResult` as table, json, markdown or csv."""
     out = out or sys.stdout
@@ -254,7 +273,7 @@ def render_check(result: CheckResult, fmt: str, out: IO[str] | None = None) -> N
         render_check_table(result, out)
         return
     text = {"json": render_check_json, "markdown": render_check_markdown,
-            "csv": render_check_csv}[fmt](result)
+            "csv": render_check_csv, "ndjson": render_check_ndjson}[fmt](result)
     out.write(text if text.endswith("\n") else text + "\n")
     out.flush()
 
@@ -340,6 +359,11 @@ def render_compare_csv(comp: Comparison) -> str:
     return buf.getvalue()
 
 
+def render_compare_ndjson(comp: Comparison) -> str:
+    """One JSON object per loss (the ``losses`` entries of the JSON document)."""
+    return "".join(json.dumps(row, allow_nan=False) + "\n" for row in comp.to_dict()["losses"])
+
+
 def render_compare(comp: Comparison, fmt: str, out: IO[str] | None = None) -> None:
     """Print a :class:`losscli.compare.Comparison` as table, json, markdown or csv."""
     out = out or sys.stdout
@@ -347,6 +371,6 @@ def render_compare(comp: Comparison, fmt: str, out: IO[str] | None = None) -> No
         render_compare_table(comp, out)
         return
     text = {"json": render_compare_json, "markdown": render_compare_markdown,
-            "csv": render_compare_csv}[fmt](comp)
+            "csv": render_compare_csv, "ndjson": render_compare_ndjson}[fmt](comp)
     out.write(text if text.endswith("\n") else text + "\n")
     out.flush()

@@ -9,6 +9,7 @@ embeddings (list columns, and one (N, D) NPY per role).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,7 @@ def main() -> None:
     probabilistic()
     triplets()
     write_baseline()
+    write_extra_samples()
 
 
 def write_baseline() -> None:
@@ -69,6 +71,19 @@ def write_baseline() -> None:
                       losses=["mse", "mae", "huber", "r2"])
     report.elapsed_seconds = 0.0
     save_report(report, "sample_data/baseline.json")
+
+
+def write_extra_samples() -> None:
+    """NDJSON of the regression data, and counts (values >= 0, for msle and the like)."""
+    table = pq.read_table(HERE / "regression.parquet")
+    with open(HERE / "regression.ndjson", "w") as f:
+        for row in table.to_pylist():
+            f.write(json.dumps(row) + "\n")
+    rng = np.random.default_rng(20261122)
+    rate = rng.gamma(2.0, 2.0, 200)
+    counts = pa.table({"pred": np.round(rate * rng.uniform(0.8, 1.25, 200), 3),
+                       "target": rng.poisson(rate).astype(np.int64)})
+    pacsv.write_csv(counts, HERE / "counts.csv")
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

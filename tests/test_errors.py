@@ -165,13 +165,13 @@ def test_real_process_error_has_no_traceback(samples):
     ("args", "fragment"),
     [
         (["eval", "sample_data/regression.csv", "--reduction", "bogus"], "'bogus' is not one of"),
-        (["eval"], "Missing argument"),
+        (["eval"], "No data on standard input"),  # no FILE: stdin (empty here) is read
         (["evl", "x"], "Did you mean 'eval'?"),
         (["eval", "sample_data/regression.csv", "--chunk-size", "0"], "--chunk-size"),
     ],
 )
 def test_usage_errors_are_one_line_too(args, fragment):
-    proc = run_losscli(*args)
+    proc = run_losscli(*args, input=b"")
     assert proc.returncode == 2 and proc.stdout == b""
     err = proc.stderr.decode()
     assert err.count("\n") == 1 and err.startswith("losscli: error: ") and fragment in err

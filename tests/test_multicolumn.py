@@ -423,3 +423,32 @@ def test_null_fixed_size_list_rows_are_nan_rows_even_first(tmp_path):
     assert report["cross_entropy"] == pytest.approx(-(np.log(0.8) + np.log(0.6)) / 2)
     with pytest.raises(losscli.errors.InputError, match="first at row 0"):
         losscli.evaluate(str(tmp_path / "f.parquet"), losses="cross_entropy", chunk_size=1)
+
+
+# --- inspect -----------------------------------------------------------------------------
+
+def test_inspect_multicolumn_and_embedding_files(cli, samples):
+    import json as _json
+
+    info = _json.loads(cli("inspect", samples / "multiclass.parquet", "--pred-col", "p_*",
+                           "-f", "json").stdout)
+    assert info["roles"]["pred"]["columns"] == ["p_0", "p_1", "p_2", "p_3"]
+    assert info["roles"]["pred"]["values_per_row"] == 4
+    assert info["task"] == {"task": "multiclass", "from": "shape", "from_logits": False}
+    assert "cross_entropy" in info["losses"]["fit"] and "kl_div" in info["losses"]["fit"]
+    (mse,) = [x for x in info["losses"]["not_fit"] if x["name"] == "mse"]
+    assert mse["reason"] == "is for regression or binary data, and these look multiclass"
+
+    logits = _json.loads(cli("inspect", samples / "logits.npy", "--targets",
+                             samples / "labels.npy", "-f", "json").stdout)
+    (ce,) = [x for x in logits["losses"]["not_fit"] if x["name"] == "cross_entropy"]
+    assert "probabilities in [0, 1]" in ce["reason"]
+    assert "softmax_cross_entropy" in logits["losses"]["fit"]  # it implies --from-logits
+    with_flag = _json.loads(cli("inspect", samples / "logits.npy", "--targets",
+                                samples / "labels.npy", "--from-logits", "-f", "json").stdout)
+    assert "cross_entropy" in with_flag["losses"]["fit"]
+
+    emb = _json.loads(cli("inspect", samples / "triplets.parquet", "-f", "json").stdout)
+    assert emb["task"]["task"] == "embedding" and emb["losses"]["fit"] == ["triplet"]
+    text = cli("inspect", samples / "probabilistic.parquet").stdout
+    assert "variance   var" in text and "gaussian_nll" in text.split("losses fit")[1].splitlines()[0]

@@ -140,6 +140,11 @@ class Inputs:
         out.update(self.context)
         return out
 
+    @property
+    def chunk_size(self) -> int | None:
+        """The chunk size of the rows ``peek`` read and holds for the next ``batches``."""
+        return None if self._peeked is None else self._peeked[0]
+
     def peek(self, chunk_size: int, rows: int) -> dict[str, np.ndarray] | None:
         """The first ``rows`` rows of every role (fewer if the input is shorter; None when it
         is empty), read in chunks of ``chunk_size``. The next ``batches`` call with the same

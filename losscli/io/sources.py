@@ -24,7 +24,7 @@ from losscli.errors import InputError
 #: The one column of a plain (unstructured) NPY array.
 ARRAY = "<array>"
 
-FORMATS = ("csv", "tsv", "parquet", "npy", "feather")
+FORMATS = ("csv", "tsv", "parquet", "npy", "feather", "arrow", "ndjson")
 _EXTENSIONS = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -35,6 +35,9 @@ _EXTENSIONS = {
     ".feather": "feather",
     ".arrow": "feather",
     ".ipc": "feather",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+    ".json": "ndjson",
 }
 _COMPRESSED = (".gz", ".bz2", ".zst", ".lz4")
 
@@ -50,7 +53,12 @@ def detect_format(path: str) -> str | None:
 
 
 def open_source(path: str, format_in: str | None = None) -> Any:
-    """Open ``path`` as a chunked source; ``format_in`` overrides the extension."""
+    """Open ``path`` as a chunked source; ``format_in`` overrides the extension. ``-`` is
+    standard input (:mod:`losscli.io.streams`)."""
+    if path == "-":
+        from losscli.io.streams import open_stdin
+
+        return open_stdin(format_in)
     fmt = format_in or detect_format(path)
     if fmt is None:
         raise InputError(
@@ -63,14 +71,22 @@ def open_source(path: str, format_in: str | None = None) -> Any:
         raise InputError(f"File not found: '{path}'. Check the path and the working directory.")
     if os.path.isdir(path):
         raise InputError(f"'{path}' is a directory; give a {fmt} file.")
-    opener = {
+    opener: dict[str, Any] = {
         "csv": CsvSource,
         "tsv": CsvSource,
         "parquet": ParquetSource,
         "npy": NpySource,
         "feather": FeatherSource,
-    }[fmt]
-    return opener(path, fmt)
+        "arrow": FeatherSource,
+        "ndjson": _ndjson,
+    }
+    return opener[fmt](path, fmt)
+
+
+def _ndjson(path: str, fmt: str) -> Any:
+    from losscli.io.ndjson import NdjsonSource
+
+    return NdjsonSource(path, fmt)
 
 
 def _is_list_type(t: Any) -> bool:
@@ -198,13 +214,21 @@ class CsvSource:
             )
         except Exception as exc:  # pyarrow raises ArrowInvalid / OSError subclasses
             raise self._translate(exc) from None
-        names = list(reader.schema.names)
-        return names
+        self.schema = reader.schema  # types inferred from the first block (inspect)
+        return list(reader.schema.names)
 
     def _input(self) -> Any:
         import pyarrow as pa
 
-        return pa.input_stream(self.name, compression="detect")
+        self._raw = pa.OSFile(self.name)  # its position is the progress in bytes
+        self.size: int | None = os.path.getsize(self.name)
+        if not self.name.lower().endswith(_COMPRESSED):
+            return self._raw
+        return pa.CompressedInputStream(self._raw, pa.Codec.detect(self.name).name)
+
+    def bytes_read(self) -> int:
+        raw = getattr(self, "_raw", None)
+        return 0 if raw is None or raw.closed else int(raw.tell())
 
     def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
         import pyarrow as pa
@@ -376,32 +400,8 @@ class NpySource:
         if not isinstance(self._array, np.ndarray):
             raise InputError(f"'{path}' is not a single NPY array (an .npz archive?).")
         arr = self._array
-        if arr.dtype.names:
-            self.columns = list(arr.dtype.names)
-        else:
-            if arr.ndim not in (1, 2):
-                raise InputError(
-                    f"'{path}' holds an array of shape {arr.shape}; expected a 1-D array "
-                    "(one value per row) or a 2-D (rows, values) array, e.g. (N, classes)."
-                )
-            self.columns = [ARRAY]
-        if arr.ndim != 1 and arr.dtype.names:
-            raise InputError(
-                f"'{path}' holds a structured array of shape {arr.shape}; expected a 1-D one "
-                "(one record per row)."
-            )
-        for c in self.columns:
-            dtype = arr.dtype if c == ARRAY else arr.dtype[c].base
-            if c != ARRAY and len(arr.dtype[c].shape) > 1:
-                raise InputError(
-                    f"'{path}' field {c!r} has shape {arr.dtype[c].shape} per row; expected "
-                    "one value or a flat vector of values per row."
-                )
-            if dtype.kind not in "fiub":
-                raise InputError(
-                    f"'{path}'{'' if c == ARRAY else f' field {c!r}'} has dtype {dtype}; "
-                    "expected numbers."
-                )
+        self.dtype = arr.dtype
+        self.columns = npy_columns(path, arr.dtype, arr.shape)
         self.num_rows: int | None = int(arr.shape[0])
 
     def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
@@ -412,6 +412,38 @@ class NpySource:
                 c: np.asarray(part if c == ARRAY else part[c], dtype=np.float64)
                 for c in columns
             }
+
+
+def npy_columns(name: str, dtype: np.dtype, shape: tuple[int, ...]) -> list[str]:
+    """The columns of an NPY array: a structured array's fields (a sub-array field holds
+    several values per row), or ``ARRAY`` for a 1-D array or a 2-D (rows, values) one."""
+    if dtype.names:
+        if len(shape) != 1:
+            raise InputError(
+                f"'{name}' holds a structured array of shape {shape}; expected a 1-D one "
+                "(one record per row)."
+            )
+        columns = list(dtype.names)
+    else:
+        if len(shape) not in (1, 2):
+            raise InputError(
+                f"'{name}' holds an array of shape {shape}; expected a 1-D array "
+                "(one value per row) or a 2-D (rows, values) array, e.g. (N, classes)."
+            )
+        columns = [ARRAY]
+    for c in columns:
+        kind = dtype if c == ARRAY else dtype[c].base
+        if c != ARRAY and len(dtype[c].shape) > 1:
+            raise InputError(
+                f"'{name}' field {c!r} has shape {dtype[c].shape} per row; expected one value "
+                "or a flat vector of values per row."
+            )
+        if kind.kind not in "fiub":
+            raise InputError(
+                f"'{name}'{'' if c == ARRAY else f' field {c!r}'} has dtype {kind}; "
+                "expected numbers."
+            )
+    return columns
 
 
 class ArraySource:

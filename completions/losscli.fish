@@ -1,0 +1,1 @@
+complete --command losscli --no-files --arguments "(env _LOSSCLI_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) losscli)" --condition "env _LOSSCLI_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) losscli"

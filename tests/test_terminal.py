@@ -1,0 +1,139 @@
+"""Behaviour at a real terminal: losscli runs under a pseudo-terminal (``pty``) here.
+
+Progress bar: on stderr only, only at a terminal, never with --no-progress/--quiet.
+Colour: only at a terminal, never with NO_COLOR. Table: numbers are never cut short, even
+on a 30-column terminal.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tests.conftest import ROOT, run_losscli
+
+ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def run_pty(args: list[str], *, env: dict | None = None, columns: int = 100,
+            stdout_to_pty: bool = False, stdin_to_pty: bool = False
+            ) -> tuple[int, bytes, bytes]:
+    """Run ``python -m losscli ARGS`` with stderr (and optionally stdout) on a pty of
+    ``columns`` columns. Returns (exit code, stdout bytes if piped, bytes seen on the pty)."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    full_env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
+    full_env.update({"TERM": "xterm-256color", **(env or {})})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "losscli", *args],
+        stdin=slave if stdin_to_pty else subprocess.DEVNULL,
+        stdout=slave if stdout_to_pty else subprocess.PIPE, stderr=slave, env=full_env, cwd=ROOT)
+    os.close(slave)
+    seen = bytearray()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: every writer of the pty is gone
+                break
+            if not data:
+                break
+            seen += data
+        elif proc.poll() is not None and not select.select([master], [], [], 0.2)[0]:
+            break
+    os.close(master)
+    stdout = proc.stdout.read() if proc.stdout is not None else b""
+    return proc.wait(timeout=60), stdout, bytes(seen)
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tty") / "big.parquet"
+    rng = np.random.default_rng(3)
+    n = 400_000
+    pq.write_table(pa.table({"pred": rng.normal(size=n), "target": rng.normal(size=n)}), path)
+    return str(path)
+
+
+EVAL = ["eval", "-l", "mse", "-l", "huber", "--chunk-size", "20000", "-f", "json"]
+NOW = {"LOSSCLI_PROGRESS_DELAY": "0"}  # show the bar from the first chunk on
+
+
+def test_progress_bar_on_a_terminal_stderr(big):
+    code, stdout, tty = run_pty([*EVAL[:1], big, *EVAL[1:]], env=NOW)
+    assert code == 0
+    text = ANSI.sub(b"", tty).decode()
+    assert "evaluating" in text and "/400,000 rows" in text, text
+    assert json.loads(stdout)["rows"] == 400_000  # stdout untouched by the bar
+    assert b"\x1b" not in stdout
+
+
+@pytest.mark.parametrize("flag", ["--no-progress", "--quiet"])
+def test_no_bar_when_asked(big, flag):
+    code, stdout, tty = run_pty([*EVAL[:1], big, *EVAL[1:], flag], env=NOW)
+    assert code == 0 and b"evaluating" not in tty and json.loads(stdout)["rows"] == 400_000
+
+
+def test_no_bar_when_stderr_is_not_a_terminal(big):
+    proc = run_losscli(*EVAL[:1], big, *EVAL[1:], env=NOW)
+    assert proc.returncode == 0 and proc.stderr == b""
+
+
+def test_bar_counts_bytes_for_a_csv_file(tmp_path):
+    path = tmp_path / "rows.csv"
+    rng = np.random.default_rng(4)
+    np.savetxt(path, rng.normal(size=(100_000, 2)), delimiter=",", header="pred,target",
+               comments="", fmt="%.6f")
+    code, stdout, tty = run_pty(["eval", str(path), "-l", "mae", "-f", "csv"], env=NOW)
+    assert code == 0 and b"mae" in stdout
+    text = ANSI.sub(b"", tty).decode()
+    assert "evaluating" in text and "MB" in text and "rows" in text, text
+
+
+def test_colour_at_a_terminal_and_none_with_no_color():
+    args = ["eval", "sample_data/regression.csv", "-l", "mse"]
+    _, _, coloured = run_pty(args, stdout_to_pty=True)
+    _, _, plain = run_pty(args, env={"NO_COLOR": "1"}, stdout_to_pty=True)
+    assert b"\x1b[" in coloured  # the check can fail: rich styles the table at a terminal
+    assert b"\x1b[" not in plain and b"1.8381360786999998" in plain
+
+
+def test_narrow_terminal_never_cuts_numbers():
+    args = ["eval", "sample_data/regression.csv", "-l", "mse", "-l", "huber:delta=0.5",
+            "-l", "quantile:quantile=0.25", "-l", "r2"]
+    expected = {x["name"]: x["value"] for x in json.loads(
+        run_losscli(*args, "-f", "json").stdout)["losses"]}
+    code, _, tty = run_pty(args, columns=30, stdout_to_pty=True)
+    text = ANSI.sub(b"", tty).decode()
+    assert code == 0 and "…" not in text
+    for value in expected.values():
+        assert repr(value) in text
+
+
+def test_check_shows_a_row_counting_bar(big):
+    code, stdout, tty = run_pty(["check", big, "-l", "mse", "--max", "mse=5", "--chunk-size",
+                                 "20000", "-f", "json"], env=NOW)
+    text = ANSI.sub(b"", tty).decode()
+    assert code == 0 and json.loads(stdout)["passed"] is True
+    assert "evaluating" in text and "rows" in text, text
+
+
+def test_missing_file_at_a_terminal_is_a_usage_error():
+    """No FILE and stdin is the keyboard: say how to give data instead of waiting for it."""
+    code, _, tty = run_pty(["eval", "-l", "mse"], stdout_to_pty=True, stdin_to_pty=True)
+    assert code == 2 and b"Missing FILE" in tty and b"losscli eval -" in tty
