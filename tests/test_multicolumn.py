@@ -452,3 +452,47 @@ def test_inspect_multicolumn_and_embedding_files(cli, samples):
     assert emb["task"]["task"] == "embedding" and emb["losses"]["fit"] == ["triplet"]
     text = cli("inspect", samples / "probabilistic.parquet").stdout
     assert "variance   var" in text and "gaussian_nll" in text.split("losses fit")[1].splitlines()[0]
+
+
+# --- standard input ----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("command", "extra"), [
+    ("cat sample_data/logits.npy | {py} -m losscli eval - --targets sample_data/labels.npy "
+     "--from-logits -l cross_entropy -f json", ["sample_data/logits.npy", "--targets",
+                                                 "sample_data/labels.npy", "--from-logits"]),
+    # a small --chunk-size: the rows read to detect the task are replayed, not re-read
+    ("cat sample_data/multiclass.csv | {py} -m losscli eval - --pred-col 'p_*' "
+     "--chunk-size 7 -l cross_entropy -f json", ["sample_data/multiclass.csv", "--pred-col",
+                                                 "p_*"]),
+])
+def test_multicolumn_inputs_from_standard_input(cli, command, extra, monkeypatch):
+    import json as _json
+    import shlex
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    proc = subprocess.run(command.format(py=shlex.quote(sys.executable)), shell=True,
+                          capture_output=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    piped = _json.loads(proc.stdout)["losses"][0]["value"]
+    monkeypatch.chdir(ROOT)
+    direct = _json.loads(cli("eval", *extra, "-l", "cross_entropy", "-f", "json").stdout)
+    assert piped == pytest.approx(direct["losses"][0]["value"], rel=1e-12)
+
+
+def test_fortran_ordered_2d_npy_cannot_stream_from_a_pipe(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    np.save(tmp_path / "f.npy", np.asfortranarray(np.full((3, 2), 0.5)))
+    np.save(tmp_path / "t.npy", np.zeros(3))
+    with open(tmp_path / "f.npy", "rb") as f:
+        proc = subprocess.run([sys.executable, "-m", "losscli", "eval", "-", "--targets",
+                               str(tmp_path / "t.npy"), "-l", "cross_entropy"], stdin=f,
+                              capture_output=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 2 and b"Fortran-ordered" in proc.stderr
+    assert proc.stderr.decode().count("\n") == 1
