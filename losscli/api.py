@@ -13,11 +13,11 @@ from losscli import engine
 from losscli.errors import UsageError
 from losscli.io.inputs import Inputs, resolve_inputs
 from losscli.io.sources import ArraySource
-from losscli.registry import LossInstance, resolve_losses
+from losscli.registry import LossInstance, all_losses, resolve_losses
 from losscli.report import LossResult, Report
 
 DEFAULT_CHUNK_SIZE = 1 << 18
-DEFAULT_LOSSES = ("mse", "rmse", "mae")
+DEFAULT_LOSSES = ("mse", "rmse", "mae")  # for regression; see losscli.tasks.DEFAULT_LOSSES
 
 
 def _as_source(obj: Any, name: str, default_column: str) -> Any:
@@ -57,6 +57,37 @@ class _MemorySink:
         return {k: np.concatenate(v) if v else np.empty(0) for k, v in self.parts.items()}
 
 
+def _roles_needed(specs: list[Any], columns: dict[str, Any], files: dict[str, Any],
+                  main: Any) -> tuple[str, ...]:
+    """The roles to bind: those the selected losses read; without --loss, triplet inputs
+    when anchor/positive/negative are given or the main file has such columns, else
+    predictions and targets."""
+    from losscli.io.inputs import EMBEDDING_ROLES, ROLES
+
+    if specs:
+        roles = tuple(dict.fromkeys(r for spec in specs for r in spec.inputs))
+    elif any(columns.get(r) or files.get(r) is not None for r in EMBEDDING_ROLES) or (
+        _has_columns(main, EMBEDDING_ROLES)
+    ):
+        roles = EMBEDDING_ROLES
+    else:
+        roles = ("pred", "target")
+    for role in ("var", *EMBEDDING_ROLES):
+        if role not in roles and (columns.get(role) or files.get(role) is not None):
+            users = sorted({s.name for s in all_losses().values() if role in s.inputs})
+            flag = ROLES[role].col_flag if columns.get(role) else ROLES[role].file_flag
+            raise UsageError(
+                f"{flag} is read only by {', '.join(users)}, which is not selected; add "
+                f"--loss {users[0]}, or drop {flag}."
+            )
+    return roles
+
+
+def _has_columns(source: Any, names: tuple[str, ...]) -> bool:
+    cols = [str(c).lower() for c in source.columns]
+    return all(n in cols for n in names)
+
+
 def prepare(
     predictions: Any,
     targets: Any = None,
@@ -68,21 +99,71 @@ def prepare(
     weight_col: str | None = None,
     format_in: str | None = None,
     params: dict[str, Any] | None = None,
+    var: Any = None,
+    positive: Any = None,
+    negative: Any = None,
+    var_col: str | list[str] | None = None,
+    anchor_col: str | list[str] | None = None,
+    positive_col: str | list[str] | None = None,
+    negative_col: str | list[str] | None = None,
+    task: str | None = None,
+    from_logits: bool = False,
+    threshold: float | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> tuple[Inputs, list[LossInstance]]:
-    """Resolve the inputs and the loss instances (shared by ``evaluate`` and the CLI)."""
-    loss_args = [losses] if isinstance(losses, str) else list(losses or DEFAULT_LOSSES)
-    instances = resolve_losses(loss_args, params)
-    if isinstance(predictions, np.ndarray | list | tuple) and targets is None:
+    """Resolve the inputs and the loss instances (shared by ``evaluate`` and the CLI).
+
+    Reads the first rows (kept for the evaluation) to detect the task; see
+    :mod:`losscli.tasks` for the rule and the default losses per task.
+    """
+    from losscli import tasks
+
+    tasks.check_task(task)
+    loss_args = [losses] if isinstance(losses, str) else list(losses or ())
+    instances = resolve_losses(loss_args, params) if loss_args else []
+    columns = {"var": var_col, "anchor": anchor_col, "positive": positive_col,
+               "negative": negative_col}
+    files = {"var": _as_source(var, "variances", "var"),
+             "positive": _as_source(positive, "positives", "positive"),
+             "negative": _as_source(negative, "negatives", "negative")}
+    main = _as_source(predictions, "predictions", "pred")
+    if isinstance(main, str):
+        from losscli.io.sources import open_source
+
+        main = open_source(main, format_in)
+    roles = _roles_needed([i.spec for i in instances], columns, files, main)
+    if "anchor" in roles and isinstance(predictions, np.ndarray | list | tuple):
+        main = _as_source(predictions, "anchors", "anchor")
+    if "target" not in roles and (targets is not None or target_col):
+        raise UsageError(
+            f"{', '.join(i.name for i in instances) or 'triplet'} reads no targets (it reads "
+            f"{', '.join(roles)}); drop --targets/--target-col."
+        )
+    if "pred" in roles and isinstance(predictions, np.ndarray | list | tuple) and targets is None:
         raise UsageError("Predictions given as an array need targets: evaluate(pred, target).")
     inputs = resolve_inputs(
-        _as_source(predictions, "predictions", "pred"),
-        _as_source(targets, "targets", "target"),
+        main,
+        _as_source(targets, "targets", "target") if "target" in roles else None,
         _as_source(weights, "weights", "weight"),
         pred_col=pred_col,
         target_col=target_col,
         weight_col=weight_col,
         format_in=format_in,
+        roles=roles,
+        files=files,
+        columns=columns,
     )
+    sample = inputs.peek(chunk_size, tasks.DETECT_ROWS)
+    chosen, source = tasks.detect_task(
+        sample, [i.spec for i in instances], task=task, roles=roles, from_logits=from_logits,
+        describe=inputs.describe)
+    if not instances:
+        instances = resolve_losses(list(tasks.DEFAULT_LOSSES[chosen]), params)
+    tasks.check_fit(instances, chosen, inputs.widths, inputs.describe)
+    instances = tasks.bind_options(instances, chosen, from_logits=from_logits,
+                                   threshold=threshold)
+    inputs.context = tasks.context(instances, chosen, source, from_logits=from_logits,
+                                   threshold=threshold)
     return inputs, instances
 
 
@@ -102,14 +183,30 @@ def evaluate(
     params: dict[str, Any] | None = None,
     output: str | None = None,
     on_batch: Callable[[int], None] | None = None,
+    var: Any = None,
+    positive: Any = None,
+    negative: Any = None,
+    var_col: str | list[str] | None = None,
+    anchor_col: str | list[str] | None = None,
+    positive_col: str | list[str] | None = None,
+    negative_col: str | list[str] | None = None,
+    task: str | None = None,
+    from_logits: bool = False,
+    threshold: float | None = None,
     _sink: Any = None,
 ) -> Report:
     """Evaluate losses over predictions and targets, streaming in chunks.
 
     ``predictions``/``targets``/``weights``: a file path (CSV, TSV, Parquet, NPY, Feather), a
-    numpy array, or a pandas DataFrame/Series. ``losses``: names with optional inline
-    parameters (``"huber:delta=0.5"``); ``params`` sets a parameter for every loss that takes
-    it (like the CLI's ``--delta``). With ``reduction="none"`` per-row losses go to
+    numpy array (2-D for one value per class), or a pandas DataFrame/Series. ``losses``:
+    names with optional inline parameters (``"huber:delta=0.5"``); without them a default
+    set for the task (see :mod:`losscli.tasks`). ``params`` sets a parameter for every loss
+    that takes it (like the CLI's ``--delta``). ``pred_col`` and friends take a name, a
+    glob (``"p_*"``) or a list. ``from_logits``: predictions are logits (sigmoid/softmax
+    applied inside the kernels); ``task`` overrides the detected task; ``threshold`` is
+    zero_one's decision threshold on one-column scores. ``var``/``var_col`` feed
+    gaussian_nll; for triplet, ``predictions`` holds the anchors and ``positive``/
+    ``negative`` (or ``*_col``) the others. With ``reduction="none"`` per-row losses go to
     ``output`` (a .csv/.parquet/.npy/.ndjson path) or, without one, into ``report.per_row``.
 
     Raises :class:`losscli.errors.LossCliError` subclasses for bad options or data.
@@ -118,6 +215,9 @@ def evaluate(
     inputs, instances = prepare(
         predictions, targets, losses=losses, weights=weights, pred_col=pred_col,
         target_col=target_col, weight_col=weight_col, format_in=format_in, params=params,
+        var=var, positive=positive, negative=negative, var_col=var_col,
+        anchor_col=anchor_col, positive_col=positive_col, negative_col=negative_col,
+        task=task, from_logits=from_logits, threshold=threshold, chunk_size=chunk_size,
     )
     return evaluate_prepared(
         inputs, instances, reduction=reduction, nan_policy=nan_policy, chunk_size=chunk_size,
@@ -131,15 +231,19 @@ def evaluate_prepared(
     *,
     reduction: str = "mean",
     nan_policy: str = "raise",
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    chunk_size: int | None = None,
     output: str | None = None,
     on_batch: Callable[[int], None] | None = None,
     _sink: Any = None,
     _started: float | None = None,
 ) -> Report:
     """``evaluate`` after :func:`prepare`: the CLI resolves inputs once (standard input can
-    be read only once), looks at them (progress, per-row sink), then runs this."""
+    be read only once), looks at them (progress, per-row sink), then runs this.
+    ``chunk_size`` defaults to the one ``prepare`` read the first rows with (they are
+    replayed, not read again)."""
     started = time.perf_counter() if _started is None else _started
+    if chunk_size is None:
+        chunk_size = inputs.chunk_size or DEFAULT_CHUNK_SIZE
     engine.check_reduction(instances, reduction)
     sink = _sink
     labels = [inst.label for inst in instances]
@@ -161,8 +265,9 @@ def evaluate_prepared(
     if state.rows == 0 and state.rows_skipped == 0:
         from losscli.errors import InputError
 
+        first = next(iter(inputs.roles))
         raise InputError(
-            f"{inputs.describe('pred')} has no data rows; nothing to evaluate."
+            f"{inputs.describe(first)} has no data rows; nothing to evaluate."
         )
     values: list[float | None] = (
         [None] * len(instances) if reduction == "none" else list(state.values(reduction))

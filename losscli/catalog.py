@@ -8,38 +8,66 @@ from typing import IO, Any
 from losscli.registry import LossSpec, _fmt, all_losses, get_loss
 
 
+def expects(spec: LossSpec) -> str:
+    """What each input holds: the loss's own text, or numbers (with the domain, if any)."""
+    if spec.expects:
+        return spec.expects
+    rules = "; ".join(f"{d.role} {d.requirement}" for d in spec.domain)
+    return f"{', '.join(spec.inputs)}: numbers" + (f" ({rules})" if rules else "")
+
+
+def _domain(spec: LossSpec) -> dict[str, str]:
+    """Validity rules per input role, e.g. {"pred": "> -1"}; several rules joined by "; "."""
+    out: dict[str, list[str]] = {}
+    for d in spec.domain:
+        text = d.requirement.replace("{classes}", "C")
+        out.setdefault(d.role, []).append(text if d.noun == "values" else f"{d.noun} {text}")
+    return {role: "; ".join(texts) for role, texts in out.items()}
+
+
 def describe(spec: LossSpec) -> dict[str, Any]:
     return {
         "name": spec.name,
         "aliases": list(spec.aliases),
         "task": spec.task,
+        "tasks": list(spec.tasks),
         "summary": spec.summary,
         "formula": spec.formula,
         "params": {p.name: {"default": p.default, "doc": p.doc, "range": p.range_text or None}
                    for p in spec.params},
         "inputs": list(spec.inputs),
+        "expects": expects(spec),
+        "options": list(spec.options),
+        "implies": dict(spec.implies),
         "higher_is_better": spec.higher_is_better,
         "reductions": ["mean", "sum", "none"] if spec.per_row else ["mean"],
-        "domain": {d.role: d.requirement for d in spec.domain},
+        "domain": _domain(spec),
         "reference": spec.reference,
         "example": example_command(spec),
     }
 
 
-#: Sample files an example command runs on, by task; losses with a domain (msle: values
-#: > -1) use the "positive" file. tests/test_catalog.py runs every loss's example.
+#: Sample files an example command runs on, by task; regression losses with a domain (msle:
+#: values > -1) use the "positive" file; a loss may name its own (``LossSpec.example``).
+#: tests/test_discovery.py runs every loss's example.
 EXAMPLE_FILES = {
     "regression": "sample_data/regression.parquet",
     "positive": "sample_data/counts.csv",
+    "binary": "sample_data/binary.csv",
+    "multiclass": "sample_data/multiclass.parquet --pred-col 'p_*'",
+    "embedding": "sample_data/triplets.parquet",
 }
 
 
 def example_command(spec: LossSpec) -> str:
     """A command that runs ``spec`` on the sample data from the repository root."""
-    key = "positive" if spec.task == "regression" and spec.domain else spec.task
-    path = EXAMPLE_FILES.get(key, EXAMPLE_FILES["regression"])
+    if spec.example:
+        where = spec.example
+    else:
+        key = "positive" if spec.task == "regression" and spec.domain else spec.tasks[0]
+        where = EXAMPLE_FILES.get(key, EXAMPLE_FILES["regression"])
     inline = ",".join(f"{p.name}={_fmt(p.default)}" for p in spec.params)
-    return f"losscli eval {path} --loss {spec.name}{':' + inline if inline else ''}"
+    return f"losscli eval {where} --loss {spec.name}{':' + inline if inline else ''}"
 
 
 def _params_text(spec: LossSpec) -> str:
@@ -48,16 +76,17 @@ def _params_text(spec: LossSpec) -> str:
 
 def markdown_table(specs: list[LossSpec]) -> str:
     lines = [
-        "| loss | aliases | formula | parameters (default) | inputs | better | reductions "
-        "| reference |",
-        "|---|---|---|---|---|---|---|---|",
+        "| loss | aliases | formula | parameters (default) | tasks | expects | better "
+        "| reductions | reference |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for s in specs:
         d = describe(s)
         lines.append(
             f"| `{s.name}` | {', '.join(s.aliases) or '—'} | "
             f"{s.formula.replace('|', chr(92) + '|')} | {_params_text(s)} | "
-            f"{', '.join(s.inputs)} | {'higher' if s.higher_is_better else 'lower'} | "
+            f"{', '.join(s.tasks)} | {d['expects'].replace('|', chr(92) + '|')} | "
+            f"{'higher' if s.higher_is_better else 'lower'} | "
             f"{'/'.join(d['reductions'])} | {s.reference} |"
         )
     return "\n".join(lines) + "\n"
@@ -79,10 +108,11 @@ def render_catalog(name: str | None, fmt: str, out: IO[str]) -> None:
 
         w = csv.writer(out, lineterminator="\n")
         w.writerow(["name", "aliases", "formula", "params", "inputs", "higher_is_better",
-                    "reference"])
+                    "reference", "tasks", "expects"])
         for s in specs:
             w.writerow([s.name, " ".join(s.aliases), s.formula, _params_text(s),
-                        " ".join(s.inputs), str(s.higher_is_better).lower(), s.reference])
+                        " ".join(s.inputs), str(s.higher_is_better).lower(), s.reference,
+                        " ".join(s.tasks), expects(s)])
         return
     from rich.console import Console
     from rich.table import Table
@@ -99,9 +129,14 @@ def render_catalog(name: str | None, fmt: str, out: IO[str]) -> None:
             ("aliases", ", ".join(s.aliases) or "—"),
             ("formula", s.formula),
             ("inputs", ", ".join(s.inputs)),
+            ("expects", d["expects"]),
+            ("tasks", ", ".join(s.tasks)),
+            ("options", ", ".join(
+                f"{o} (implied: {s.implies[o]})" if o in s.implies else o for o in s.options
+            ) or "—"),
             ("better", "higher" if s.higher_is_better else "lower"),
             ("reductions", ", ".join(d["reductions"])),
-            ("domain", ", ".join(f"{r} {req}" for r, req in d["domain"].items()) or "any"),
+            ("domain", "; ".join(f"{r}: {req}" for r, req in d["domain"].items()) or "any"),
             ("reference", s.reference),
         ):
             console.print(f"  {key:<11}{value}", markup=False)
@@ -111,10 +146,11 @@ def render_catalog(name: str | None, fmt: str, out: IO[str]) -> None:
         console.print(f"  example    {example_command(s)}", markup=False)
         return
     table = Table(title=None, show_lines=False)
-    for col in ("loss", "aliases", "formula", "parameters", "inputs", "better", "reference"):
+    for col in ("loss", "aliases", "formula", "parameters", "tasks", "expects", "better",
+                "reference"):
         table.add_column(col, overflow="fold")
     for s in specs:
         table.add_row(s.name, ", ".join(s.aliases), s.formula, _params_text(s),
-                      ", ".join(s.inputs), "higher" if s.higher_is_better else "lower",
+                      ", ".join(s.tasks), expects(s), "higher" if s.higher_is_better else "lower",
                       s.reference)
     console.print(table)

@@ -49,6 +49,13 @@ class OutputFormat(str, Enum):
     ndjson = "ndjson"
 
 
+class Task(str, Enum):
+    regression = "regression"
+    binary = "binary"
+    multiclass = "multiclass"
+    embedding = "embedding"
+
+
 class InputFormat(str, Enum):
     csv = "csv"
     tsv = "tsv"
@@ -93,13 +100,48 @@ INPUT_OPTIONS = (
         rich_help_panel="Inputs")], None),
     _opt("pred_col", Annotated[list[str] | None, typer.Option(
         "--pred-col", help="Prediction column (default: detect pred, prediction, y_pred, "
-        "yhat, ...).", rich_help_panel="Inputs")], None),
+        "yhat, prob, ...). Repeat it, or give a glob such as 'p_*' (file column order), for "
+        "one column per class; a list column or an (N, C) NPY array also gives one value "
+        "per class.", rich_help_panel="Inputs")], None),
     _opt("target_col", Annotated[list[str] | None, typer.Option(
-        "--target-col", help="Target column (default: detect target, label, y_true, y, ...).",
+        "--target-col", help="Target column (default: detect target, label, y_true, y, ...): "
+        "values, labels, class indices, or (repeated/glob/list column) a distribution.",
         rich_help_panel="Inputs")], None),
     _opt("weight_col", Annotated[str | None, typer.Option(
         "--weight-col", help="Sample-weight column (never guessed). Weighted mean = Σw·ℓ / Σw.",
         rich_help_panel="Inputs")], None),
+    _opt("var_col", Annotated[list[str] | None, typer.Option(
+        "--var-col", help="gaussian_nll: predicted-variance column (default: detect var, "
+        "variance, ...).", rich_help_panel="Inputs")], None),
+    _opt("var", Annotated[str | None, typer.Option(
+        "--var", help="gaussian_nll: predicted-variances file, aligned by row order.",
+        rich_help_panel="Inputs")], None),
+    _opt("anchor_col", Annotated[list[str] | None, typer.Option(
+        "--anchor-col", help="triplet: anchor embedding (columns, glob or list column; "
+        "default: detect 'anchor'). A plain NPY FILE is the anchors.",
+        rich_help_panel="Inputs")], None),
+    _opt("positive_col", Annotated[list[str] | None, typer.Option(
+        "--positive-col", help="triplet: positive embedding (default: detect 'positive').",
+        rich_help_panel="Inputs")], None),
+    _opt("negative_col", Annotated[list[str] | None, typer.Option(
+        "--negative-col", help="triplet: negative embedding (default: detect 'negative').",
+        rich_help_panel="Inputs")], None),
+    _opt("positive", Annotated[str | None, typer.Option(
+        "--positive", help="triplet: positive-embeddings file (e.g. an (N, D) NPY).",
+        rich_help_panel="Inputs")], None),
+    _opt("negative", Annotated[str | None, typer.Option(
+        "--negative", help="triplet: negative-embeddings file (e.g. an (N, D) NPY).",
+        rich_help_panel="Inputs")], None),
+    _opt("task", Annotated[Task | None, typer.Option(
+        "--task", metavar="TASK", help="regression, binary, multiclass or embedding. Default: "
+        "detected (several values per row: multiclass; one: from the losses, else binary when "
+        "the first 10000 rows' targets are 0/1 or -1/1 and predictions in [0, 1]).",
+        rich_help_panel="Inputs",
+        show_default=False)], None),
+    _opt("from_logits", Annotated[bool, typer.Option(
+        "--from-logits", help="Predictions are logits (log-rates for poisson_nll): sigmoid / "
+        "softmax are applied inside the losses. Without it they must be probabilities. "
+        "Margin losses take raw scores and ignore it.", rich_help_panel="Inputs")], False),
     _opt("format_in", Annotated[InputFormat | None, typer.Option(
         "--format-in", help="Input format when the extension does not say (or to override "
         "it). On standard input it is detected from the first bytes unless given.",
@@ -119,7 +161,20 @@ PARAM_FLAGS: tuple[tuple[str, type, str], ...] = (
     ("delta", float, "huber: quadratic/linear switch point (default 1.0)."),
     ("beta", float, "smooth_l1: quadratic/linear switch point (default 1.0)."),
     ("quantile", float, "quantile: the quantile predicted, in [0, 1] (default 0.5)."),
-    ("tolerance", float, "zero_one: largest error still counted correct (default 0)."),
+    ("tolerance", float, "zero_one (regression): largest error still counted correct "
+     "(default 0)."),
+    ("eps", float, "bce, cross_entropy, kl_div: probability clip (default float64 epsilon); "
+     "triplet: added to differences (1e-6); gaussian_nll: variance floor (1e-6); "
+     "poisson_nll: added to rates in the log (1e-8)."),
+    ("pos_weight", float, "bce: weight of the positive-class term (default 1)."),
+    ("alpha", float, "focal: positive-class weight (default 0.25); bce: alpha-balancing "
+     "(default -1 = off); negative = no weighting."),
+    ("gamma", float, "focal: focusing exponent (default 2)."),
+    ("label_smoothing", float, "cross_entropy: label smoothing in [0, 1] (default 0)."),
+    ("margin", float, "multi_margin, triplet: margin (default 1)."),
+    ("p", float, "multi_margin: exponent 1 or 2 (default 1); triplet: norm degree (default 2)."),
+    ("swap", bool, "triplet: use the distance swap (default off)."),
+    ("full", bool, "gaussian_nll, poisson_nll: add the constant terms (default off)."),
 )
 
 
@@ -139,8 +194,14 @@ LOSS_OPTIONS = (
     _opt("loss", Annotated[list[str] | None, typer.Option(
         "--loss", "-l", autocompletion=_complete_loss,
         help="Loss to compute, repeatable; 'name:param=value,...' sets one instance's "
-             "parameters. Default: mse, rmse, mae. See 'losscli losses'.",
+             "parameters (booleans: true/false). Default by task: regression mse, rmse, mae; "
+             "binary bce, brier, zero_one; multiclass cross_entropy, zero_one; embedding "
+             "triplet. See 'losscli losses'.",
         rich_help_panel="Losses")], None),
+    _opt("threshold", Annotated[float | None, typer.Option(
+        "--threshold", help="zero_one on one-column scores: predicted positive when score >= "
+        "threshold (default 0.5, or 0 with --from-logits).", rich_help_panel="Losses",
+        show_default=False)], None),
     *(_param_option(*flag) for flag in PARAM_FLAGS),
 )
 
@@ -203,6 +264,8 @@ def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
         kwargs["format_in"] = kwargs["format_in"].value
     if "nan_policy" in kwargs:
         kwargs["nan_policy"] = kwargs["nan_policy"].value
+    if kwargs.get("task") is not None:
+        kwargs["task"] = kwargs["task"].value
     kwargs["params"] = params
     return kwargs, params
 
@@ -269,7 +332,8 @@ def _silence_stdout() -> None:
 @with_options(LOSS_OPTIONS, INPUT_OPTIONS, UI_OPTIONS)
 def eval_cmd(
     file: Annotated[str | None, typer.Argument(
-        help="Predictions (and targets) file: CSV, TSV, NDJSON, Parquet, NPY, Feather/Arrow. "
+        help="Predictions (and targets) file: CSV, TSV, NDJSON, Parquet, NPY, Feather/Arrow; "
+        "for triplet, the anchors (or a file with anchor/positive/negative columns). "
         + STDIN_HELP, show_default=False)] = None,
     reduction: Annotated[Reduction, typer.Option(
         "--reduction", "-r", help="mean (Σw·ℓ/Σw), sum (Σw·ℓ), or none (per-row w·ℓ, streamed "
@@ -295,6 +359,10 @@ def eval_cmd(
 
       losscli eval sample_data/preds.npy --targets sample_data/targets.npy --loss rmse
 
+      losscli eval sample_data/multiclass.parquet --pred-col 'p_*' --loss cross_entropy
+
+      losscli eval sample_data/logits.npy --targets sample_data/labels.npy --from-logits
+
       cat sample_data/regression.csv | losscli eval - --loss mae --format ndjson
     """
     quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
@@ -315,7 +383,7 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
     run = {k: kwargs.pop(k) for k in ("chunk_size", "nan_policy")}
     # Inputs are opened once (standard input cannot be read twice) and every option is
     # checked before the first byte of output goes out.
-    inputs, instances = prepare(file, **kwargs)
+    inputs, instances = prepare(file, chunk_size=run["chunk_size"], **kwargs)
     sink = None
     if reduction == "none":
         from losscli import engine

@@ -2,7 +2,9 @@
 
 The engine does no I/O of its own: batches come from the readers, per-row output goes to
 the sink it is handed, and the result is plain state for the report. Order per chunk:
-non-finite values (``nan_policy``), negative weights, each loss's domain, then the kernels.
+non-finite values (``nan_policy``), negative weights, each loss's domain (each distinct
+rule once per chunk), then the kernels, which receive their parameters and the options
+they declare (``LossSpec.options``: task, from_logits, threshold).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 from losscli.accumulate import Accumulator
 from losscli.errors import InputError, UsageError
 from losscli.io.inputs import Batch
-from losscli.registry import LossInstance
+from losscli.registry import CheckContext, Domain, LossInstance
 
 REDUCTIONS = ("mean", "sum", "none")
 NAN_POLICIES = ("raise", "omit", "propagate")
@@ -67,15 +69,17 @@ def run(
     batches: Iterable[Batch],
     losses: list[LossInstance],
     *,
-    describe: Callable[[str], str] = str,
+    describe: Callable[..., str] | None = None,
     reduction: str = "mean",
     nan_policy: str = "raise",
     sink: Any = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> EngineResult:
-    """Stream ``batches`` through every loss. ``describe(role)`` names a role's column and
-    file in errors; ``sink`` receives per-row losses when ``reduction == "none"``."""
+    """Stream ``batches`` through every loss. ``describe(role, index=None)`` names a role's
+    column and file in errors (``index``: which of a row's several values); ``sink``
+    receives per-row losses when ``reduction == "none"``."""
     check_reduction(losses, reduction)
+    describe = describe or _plain_name
     if nan_policy not in NAN_POLICIES:
         raise UsageError(
             f"Unknown --nan-policy '{nan_policy}'; use one of: {', '.join(NAN_POLICIES)}."
@@ -85,6 +89,13 @@ def run(
     result = EngineResult(losses, [Accumulator(inst.spec.aggregate) for inst in losses])
     nonfinite = _NonFinite()
     labels = [inst.label for inst in losses]
+    state: dict[str, Any] = {}  # kept across chunks by stateful rules (binary labels)
+    contexts = [
+        CheckContext(task=inst.options.get("task", "regression"),
+                     from_logits=bool(inst.options.get("from_logits", False)), state=state)
+        for inst in losses
+    ]
+    options = [inst.kernel_options() for inst in losses]
 
     for batch in batches:
         arrays = batch.arrays
@@ -109,12 +120,17 @@ def run(
         weights = arrays.get("weight")
         if weights is not None:
             _check_weights(weights, batch.start if rows is None else rows, describe)
-        for inst in losses:
-            _check_domain(inst, arrays, batch.start if rows is None else rows, describe)
+        pred = arrays.get("pred")
+        classes = pred.shape[1] if pred is not None and pred.ndim == 2 else None
+        checked: set[tuple[int, str, bool]] = set()
+        for inst, ctx in zip(losses, contexts):
+            ctx.classes = classes
+            _check_domain(inst, ctx, checked, arrays, batch.start if rows is None else rows,
+                          describe)
         per_row: dict[str, np.ndarray] = {}
-        for inst, acc, label in zip(losses, result.accumulators, labels):
+        for inst, acc, label, opts in zip(losses, result.accumulators, labels, options):
             spec = inst.spec
-            values = spec.kernel(**{r: arrays[r] for r in spec.inputs}, **inst.params)
+            values = spec.kernel(**{r: arrays[r] for r in spec.inputs}, **inst.params, **opts)
             acc.update(values, weights, arrays.get("target") if spec.aggregate == "r2" else None)
             if sink is not None:
                 per_row[label] = values if weights is None else values * weights
@@ -139,6 +155,10 @@ def run(
     return result
 
 
+def _plain_name(role: str, index: int | None = None) -> str:
+    return role if index is None else f"{role}[{index}]"
+
+
 def _row_of(rows: int | np.ndarray, index: int) -> int:
     return rows + index if isinstance(rows, int) else int(rows[index])
 
@@ -152,17 +172,42 @@ def _check_weights(weights: np.ndarray, rows: int | np.ndarray, describe: Callab
         )
 
 
-def _check_domain(inst: LossInstance, arrays: dict[str, np.ndarray], rows: int | np.ndarray,
-                  describe: Callable[[str], str]) -> None:
+def _check_domain(inst: LossInstance, ctx: CheckContext, checked: set[tuple[int, str, bool]],
+                  arrays: dict[str, np.ndarray], rows: int | np.ndarray,
+                  describe: Callable[..., str]) -> None:
+    """Raise on the first row that breaks one of the loss's rules. A rule shared by several
+    losses (with the same task and from_logits) is checked once per chunk."""
     for rule in inst.spec.domain:
-        bad = rule.bad(arrays[rule.role])
-        if bad.ndim > 1:
-            bad = bad.any(axis=1)
+        key = (id(rule), ctx.task, ctx.from_logits)
+        if key in checked or not rule.applies(ctx):
+            continue
+        checked.add(key)
+        array = arrays[rule.role]
+        bad = rule.mask(array, ctx)
+        column = None
+        if bad.ndim > 1:  # per entry: name the column (or list position) as well
+            per_row = bad.any(axis=1)
+            if per_row.any():
+                column = int(np.flatnonzero(bad[np.flatnonzero(per_row)[0]])[0])
+            bad = per_row
         if bad.any():
-            idx = np.flatnonzero(bad)
-            value = arrays[rule.role][idx[0]]
-            raise InputError(
-                f"{inst.name} needs values {rule.requirement} in {describe(rule.role)}, but row "
-                f"{_row_of(rows, int(idx[0]))} has {value.tolist()!r} ({idx.size} such rows in "
-                f"this chunk). Filter those rows, or choose a loss defined there."
-            )
+            _domain_error(inst, rule, ctx, array, bad, column, rows, describe)
+
+
+def _domain_error(inst: LossInstance, rule: Domain, ctx: CheckContext, array: np.ndarray,
+                  bad: np.ndarray, column: int | None, rows: int | np.ndarray,
+                  describe: Callable[..., str]) -> None:
+    idx = np.flatnonzero(bad)
+    row = array[idx[0]]
+    if column is not None:
+        shown = repr(row[column].tolist())
+        where = describe(rule.role, column) if array.ndim == 2 else describe(rule.role)
+    else:
+        shown = rule.show(row) if rule.show is not None else repr(row.tolist())
+        where = describe(rule.role)
+    requirement = rule.requirement.replace("{classes}", str(ctx.classes))
+    raise InputError(
+        f"{inst.name} needs {rule.noun} {requirement} in {where}, but row "
+        f"{_row_of(rows, int(idx[0]))} has {shown} ({idx.size} such rows in this chunk). "
+        f"{rule.hint}"
+    )

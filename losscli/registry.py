@@ -33,6 +33,7 @@ class Param:
     exclusive_minimum: float | None = None
     maximum: float | None = None  # inclusive
     allow_negative_sentinel: bool = False  # e.g. focal alpha < 0 means "no weighting"
+    tasks: tuple[str, ...] = ()  # tasks where it applies (empty: all); dropped elsewhere
 
     @property
     def range_text(self) -> str:
@@ -89,13 +90,53 @@ class Param:
         return value
 
 
+#: What a loss can be evaluated on. regression and binary data are one number per row
+#: (binary: a probability, logit or score against a 0/1 or -1/1 label); multiclass data are
+#: one number per class and row against a class index or a distribution; embedding data are
+#: anchor/positive/negative vectors.
+TASKS = ("regression", "binary", "multiclass", "embedding")
+
+#: Evaluation-wide options a kernel may declare in ``LossSpec.options`` to receive them as
+#: keyword arguments (they are not loss parameters: one value for the whole evaluation).
+OPTIONS = ("task", "from_logits", "threshold")
+
+
+@dataclass
+class CheckContext:
+    """What a domain rule may depend on: the task, whether predictions are logits, the
+    number of classes, and state kept across the chunks of one evaluation."""
+
+    task: str = "regression"
+    from_logits: bool = False
+    classes: int | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Domain:
-    """A validity rule on one input: ``bad(array)`` marks the rows that break it."""
+    """A validity rule on one input: ``bad(array)`` marks the rows (or, for 2-D inputs,
+    the entries) that break it; the engine names the first such row in an InputError.
+
+    ``bad`` takes ``(array, ctx)`` when ``uses_context``; ``when(ctx)`` limits the rule to
+    some evaluations (e.g. probabilities only without --from-logits). The message reads
+    ``<loss> needs <noun> <requirement> in <column>, but row R has <value>. <hint>``;
+    ``requirement`` may hold ``{classes}``, ``show`` formats the offending row.
+    """
 
     role: str
-    bad: Callable[[Any], Any]
+    bad: Callable[..., Any]
     requirement: str  # e.g. "> -1", shown in the error
+    noun: str = "values"
+    hint: str = "Filter those rows, or choose a loss defined there."
+    when: Callable[[CheckContext], bool] | None = None
+    uses_context: bool = False
+    show: Callable[[Any], str] | None = None
+
+    def applies(self, ctx: CheckContext) -> bool:
+        return self.when is None or bool(self.when(ctx))
+
+    def mask(self, array: Any, ctx: CheckContext) -> Any:
+        return self.bad(array, ctx) if self.uses_context else self.bad(array)
 
 
 @dataclass(frozen=True)
@@ -116,6 +157,14 @@ class LossSpec:
     domain: tuple[Domain, ...] = ()
     # Options this loss implies (e.g. softmax_cross_entropy implies from_logits=True).
     implies: dict[str, Any] = field(default_factory=dict)
+    # Tasks (see TASKS) the kernel handles; a loss on numbers fits regression and binary.
+    tasks: tuple[str, ...] = ("regression", "binary")
+    # Evaluation-wide options (see OPTIONS) the engine passes to the kernel by keyword.
+    options: tuple[str, ...] = ()
+    # What each input holds, for `losscli losses` (e.g. "pred: probability; target: 0/1").
+    expects: str = ""
+    # Arguments after `losscli eval` that run this loss on sample_data (catalog example).
+    example: str = ""
 
     @property
     def per_row(self) -> bool:
@@ -133,6 +182,12 @@ class LossInstance:
     spec: LossSpec
     params: dict[str, ParamValue]
     alias: str | None = None  # the name the user typed, when it was an alias
+    # Effective evaluation-wide options (task, from_logits, threshold) after the loss's
+    # ``implies``; the kernel receives those named in ``spec.options``.
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def kernel_options(self) -> dict[str, Any]:
+        return {name: self.options[name] for name in self.spec.options if name in self.options}
 
     @property
     def name(self) -> str:
@@ -176,6 +231,8 @@ def register(
         )
         if spec.aggregate not in AGGREGATES:
             raise ValueError(f"{name}: unknown aggregate {spec.aggregate!r}")
+        if not set(spec.tasks) <= set(TASKS) or not set(spec.options) <= set(OPTIONS):
+            raise ValueError(f"{name}: unknown task or option in {spec.tasks}, {spec.options}")
         for word in (name, *spec.aliases):
             if word in _LOSSES or word in _ALIASES:
                 raise ValueError(f"loss name {word!r} registered twice")

@@ -32,7 +32,7 @@ def format_params(params: dict[str, Any]) -> str:
 def _files(report: Report) -> str:
     seen = []
     for ref in report.inputs.values():
-        if ref and ref["path"] not in seen:
+        if isinstance(ref, dict) and ref["path"] not in seen:
             seen.append(ref["path"])
     return ", ".join(seen)
 
@@ -41,6 +41,9 @@ def summary_line(report: Report) -> str:
     parts = [f"rows: {report.rows}"]
     if report.rows_skipped:
         parts.append(f"skipped: {report.rows_skipped}")
+    task = report.inputs.get("task")
+    if task and task != "regression":
+        parts.append(f"task: {task}{' (logits)' if report.inputs.get('from_logits') else ''}")
     parts += [f"reduction: {report.reduction}", f"files: {_files(report)}",
               f"time: {report.elapsed_seconds:.3f} s"]
     return " · ".join(parts)

@@ -1,6 +1,10 @@
 """Regenerate sample_data/ deterministically: python sample_data/make_samples.py
 
-The files are small real examples of every input format, used by the README and the tests.
+The files are small real examples of every input format, used by the README and the tests:
+regression (every format), binary classification (probabilities, logits, 0/1 labels),
+multi-class classification (one column per class, a list column, an (N, C) NPY of logits
+with 1-D NPY labels), probabilistic regression (mean/variance, rate/count) and triplet
+embeddings (list columns, and one (N, D) NPY per role).
 """
 
 from __future__ import annotations
@@ -46,6 +50,9 @@ def main() -> None:
         pa.table({"target": target, "model_a": pred, "model_b": pred_b, "model_c": pred_c}),
         HERE / "models.parquet",
     )
+    classification()
+    probabilistic()
+    triplets()
     write_baseline()
     write_extra_samples()
 
@@ -77,6 +84,83 @@ def write_extra_samples() -> None:
     counts = pa.table({"pred": np.round(rate * rng.uniform(0.8, 1.25, 200), 3),
                        "target": rng.poisson(rate).astype(np.int64)})
     pacsv.write_csv(counts, HERE / "counts.csv")
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def classification() -> None:
+    """A binary and a 4-class classifier whose scores are informative but noisy."""
+    rng = np.random.default_rng(20261122)
+    n = 600
+    true_logit = rng.normal(0.0, 2.0, n)
+    label = (rng.uniform(size=n) < _sigmoid(true_logit)).astype(np.int64)
+    logit = np.round(true_logit + rng.normal(0.0, 1.0, n), 6)
+    prob = np.round(_sigmoid(logit), 6)
+    weight = np.round(rng.uniform(0.5, 2.0, n), 3)
+    pacsv.write_csv(pa.table({"prob": prob, "label": label, "weight": weight}),
+                    HERE / "binary.csv")
+    pq.write_table(pa.table({"prob": prob, "logit": logit, "label": label, "weight": weight}),
+                   HERE / "binary.parquet")
+
+    classes = 4
+    n = 500
+    klass = rng.integers(0, classes, n)
+    logits = rng.normal(0.0, 1.0, (n, classes))
+    logits[np.arange(n), klass] += 1.5
+    logits = np.round(logits, 6)
+    proba = np.round(_softmax(logits), 6)
+    weight = np.round(rng.uniform(0.5, 2.0, n), 3)
+    columns = {f"p_{c}": proba[:, c] for c in range(classes)}
+    table = pa.table({**columns, "label": klass, "weight": weight})
+    pacsv.write_csv(table, HERE / "multiclass.csv")
+    pq.write_table(table, HERE / "multiclass.parquet")
+    # A soft target (e.g. a teacher's distribution): the one-hot label, smoothed and jittered.
+    soft = 0.8 * np.eye(classes)[klass] + 0.2 * _softmax(rng.normal(0.0, 1.0, (n, classes)))
+    soft = np.round(soft / soft.sum(axis=1, keepdims=True), 6)
+    pq.write_table(pa.table({
+        "probs": pa.array(list(proba), pa.list_(pa.float64())),
+        "label": klass,
+        "soft": pa.FixedSizeListArray.from_arrays(pa.array(soft.ravel()), classes),
+    }), HERE / "multiclass_list.parquet")
+    np.save(HERE / "logits.npy", logits)
+    np.save(HERE / "labels.npy", klass)
+
+
+def probabilistic() -> None:
+    """Gaussian mean/variance predictions and Poisson rate predictions with their targets."""
+    rng = np.random.default_rng(20261123)
+    n = 500
+    mean = rng.normal(10.0, 3.0, n)
+    sigma = rng.uniform(0.5, 2.0, n)
+    target = np.round(mean + rng.normal(0.0, 1.0, n) * sigma, 4)
+    rate = rng.gamma(2.0, 1.5, n)
+    count = rng.poisson(rate * rng.uniform(0.7, 1.3, n))
+    pq.write_table(pa.table({
+        "pred": np.round(mean, 4), "var": np.round(sigma**2, 4), "target": target,
+        "rate": np.round(rate, 4), "count": count,
+    }), HERE / "probabilistic.parquet")
+
+
+def triplets() -> None:
+    """8-dimensional embeddings: positives near their anchor, negatives farther on average."""
+    rng = np.random.default_rng(20261124)
+    n, dim = 400, 8
+    anchor = rng.normal(0.0, 1.0, (n, dim))
+    positive = np.round(anchor + rng.normal(0.0, 0.4, (n, dim)), 6)
+    negative = np.round(anchor + rng.normal(0.0, 0.9, (n, dim)), 6)
+    anchor = np.round(anchor, 6)
+    lists = {name: pa.FixedSizeListArray.from_arrays(pa.array(a.ravel()), dim)
+             for name, a in (("anchor", anchor), ("positive", positive), ("negative", negative))}
+    pq.write_table(pa.table(lists), HERE / "triplets.parquet")
+    for name, a in (("anchor", anchor), ("positive", positive), ("negative", negative)):
+        np.save(HERE / f"triplet_{name}.npy", a)
 
 
 if __name__ == "__main__":

@@ -1,138 +1,239 @@
 """Properties that hold for EVERY registered loss (scikit-learn's test_common idea).
 
-Each loss gets inputs from ``make_inputs``, chosen by its declared task and domain; a loss
-whose task has no generator fails ``test_every_loss_has_a_generator``, so a new loss cannot
-slip past these checks. Properties: chunk-size invariance, row-order invariance, merge of
-two halves == one pass, and scikit-learn's sample-weight semantics (no weights == all ones,
-integer weights == repeated rows, zero weight == dropped row, scaling weights changes
-nothing).
+Each loss is run on every task it declares (regression, binary, multiclass, embedding), on
+probabilities and on logits when it takes ``from_logits``, and on class-index and
+distribution targets when it accepts both; ``make_inputs`` generates valid inputs for each
+case from the loss's declaration. A loss whose task has no generator fails
+``test_every_loss_has_a_generator``, so a new loss cannot slip past these checks.
+Properties: chunk-size invariance, row-order invariance, merge of two halves == one pass,
+and scikit-learn's sample-weight semantics (no weights == all ones, integer weights ==
+repeated rows, zero weight == dropped row, scaling weights changes nothing), plus NaN
+propagation row by row.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 from losscli import engine
 from losscli.api import evaluate, prepare
+from losscli.losses.common import DISTRIBUTION_ROWS
 from losscli.registry import LossSpec, all_losses
 
 N = 101
 RTOL = 1e-12
+CLASSES = 4
 
 
-def make_inputs(spec: LossSpec, rng: np.random.Generator, n: int = N) -> dict[str, np.ndarray]:
-    """Valid inputs for ``spec``: a dict of role -> array with ``n`` rows."""
-    if spec.task == "regression":
+@dataclass(frozen=True)
+class Case:
+    """One way of running a loss: its task, logits or not, index or distribution targets."""
+
+    spec: LossSpec
+    task: str
+    logits: bool = False
+    distribution: bool = False
+
+    @property
+    def id(self) -> str:
+        extra = ("-logits" if self.logits else "") + ("-dist" if self.distribution else "")
+        return f"{self.spec.name}-{self.task}{extra}"
+
+
+def _cases() -> list[Case]:
+    cases = []
+    for spec in all_losses().values():
+        for task in spec.tasks:
+            cases.append(Case(spec, task))
+            if "from_logits" in spec.options and "from_logits" not in spec.implies:
+                cases.append(Case(spec, task, logits=True))
+            if task == "multiclass" and DISTRIBUTION_ROWS in spec.domain:
+                cases.append(Case(spec, task, distribution=True))
+    return cases
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def make_inputs(case: Case, rng: np.random.Generator, n: int = N) -> dict[str, np.ndarray]:
+    """Valid inputs for ``case``: a dict of role -> array with ``n`` rows."""
+    spec = case.spec
+    logits = case.logits or bool(spec.implies.get("from_logits"))
+    # Margin losses take raw scores; every other loss probabilities unless on logits.
+    raw = logits or (spec.task == "classification" and not spec.options)
+    if case.task == "regression":
         target = rng.normal(2.0, 3.0, n)
         pred = target + rng.normal(0.0, 1.5, n)
-        if spec.domain:  # msle: values > -1
+        if spec.domain:  # msle: values > -1; poisson_nll: rates and counts >= 0
             target, pred = np.abs(target), np.abs(pred)
+            if "from_logits" in spec.options:
+                target = np.round(target)  # counts
+                pred = np.log(pred + 0.1) if logits else pred
+        arrays = {"pred": pred, "target": target}
+        if "var" in spec.inputs:
+            arrays["var"] = rng.uniform(0.05, 4.0, n)
+        return arrays
+    if case.task == "binary":
+        target = rng.integers(0, 2, n).astype(float)
+        if spec.name in ("hinge", "exponential"):
+            target = 2.0 * target - 1.0  # -1/1 labels as well as 0/1
+        score = rng.normal(0.0, 2.0, n) + 1.5 * (2 * (target > 0) - 1)
+        return {"pred": score if raw else 1 / (1 + np.exp(-score)), "target": target}
+    if case.task == "multiclass":
+        klass = rng.integers(0, CLASSES, n)
+        scores = rng.normal(0.0, 1.5, (n, CLASSES))
+        scores[np.arange(n), klass] += 1.0
+        pred = scores if raw else _softmax(scores)
+        target = (_softmax(rng.normal(0.0, 1.0, (n, CLASSES))) if case.distribution
+                  else klass.astype(float))
         return {"pred": pred, "target": target}
-    raise LookupError(f"no input generator for task {spec.task!r}")
+    if case.task == "embedding":
+        anchor = rng.normal(0.0, 1.0, (n, 5))
+        return {"anchor": anchor, "positive": anchor + rng.normal(0.0, 0.5, (n, 5)),
+                "negative": anchor + rng.normal(0.0, 0.8, (n, 5))}
+    raise LookupError(f"no input generator for task {case.task!r}")
 
 
-LOSSES = sorted(all_losses())
+CASES = _cases()
 
 
-def _eval(spec, arrays, **kw):
-    return evaluate(arrays["pred"], arrays["target"], losses=[spec.name],
-                    **{k: v for k, v in kw.items()}).losses[0].value
+def _arguments(case: Case, arrays: dict[str, np.ndarray]) -> tuple[tuple, dict]:
+    """``evaluate``/``prepare`` arguments for the arrays of a case."""
+    kw = {"losses": [case.spec.name], "task": case.task, "from_logits": case.logits}
+    if case.task == "embedding":
+        return (arrays["anchor"],), {**kw, "positive": arrays["positive"],
+                                     "negative": arrays["negative"]}
+    if "var" in arrays:
+        kw["var"] = arrays["var"]
+    return (arrays["pred"], arrays["target"]), kw
+
+
+def _eval(case, arrays, **kw):
+    args, base = _arguments(case, arrays)
+    return evaluate(*args, **base, **kw).losses[0].value
 
 
 def _close(a: float, b: float) -> bool:
     return bool(np.isclose(a, b, rtol=RTOL, atol=1e-13))
 
 
-@pytest.fixture(params=LOSSES)
-def spec(request) -> LossSpec:
-    return all_losses()[request.param]
+@pytest.fixture(params=CASES, ids=[c.id for c in CASES])
+def case(request) -> Case:
+    return request.param
 
 
-def test_every_loss_has_a_generator(spec):
-    make_inputs(spec, np.random.default_rng(0))
+def test_every_loss_has_cases():
+    assert {c.spec.name for c in CASES} == set(all_losses())
 
 
-def test_chunk_size_invariance(spec):
-    arrays = make_inputs(spec, np.random.default_rng(1))
-    values = [_eval(spec, arrays, chunk_size=c) for c in (1, 7, 64, N, 10 * N)]
+def test_every_loss_has_a_generator(case):
+    arrays = make_inputs(case, np.random.default_rng(0))
+    assert np.isfinite(_eval(case, arrays))
+
+
+def test_chunk_size_invariance(case):
+    arrays = make_inputs(case, np.random.default_rng(1))
+    values = [_eval(case, arrays, chunk_size=c) for c in (1, 7, 64, N, 10 * N)]
     assert all(_close(v, values[0]) for v in values), values
 
 
-def test_row_order_invariance(spec):
+def test_row_order_invariance(case):
     rng = np.random.default_rng(2)
-    arrays = make_inputs(spec, rng)
+    arrays = make_inputs(case, rng)
     perm = rng.permutation(N)
     shuffled = {k: v[perm] for k, v in arrays.items()}
-    assert _close(_eval(spec, arrays), _eval(spec, shuffled))
+    assert _close(_eval(case, arrays), _eval(case, shuffled))
 
 
-def _state(spec, arrays, weights=None):
-    inputs, instances = prepare(arrays["pred"], arrays["target"], losses=[spec.name],
-                                weights=weights)
+def _state(case, arrays, weights=None):
+    args, kw = _arguments(case, arrays)
+    inputs, instances = prepare(*args, **kw, weights=weights)
     return engine.run(inputs.batches(16), instances, describe=inputs.describe)
 
 
-def test_merge_of_two_halves_equals_one_pass(spec):
+def test_merge_of_two_halves_equals_one_pass(case):
     rng = np.random.default_rng(3)
-    arrays = make_inputs(spec, rng)
+    arrays = make_inputs(case, rng)
     w = rng.uniform(0.1, 2.0, N)
     for weights in (None, w):
-        whole = _state(spec, arrays, weights).accumulators[0]
+        whole = _state(case, arrays, weights).accumulators[0]
         cut = 37
-        first = _state(spec, {k: v[:cut] for k, v in arrays.items()},
+        first = _state(case, {k: v[:cut] for k, v in arrays.items()},
                        None if weights is None else weights[:cut]).accumulators[0]
-        second = _state(spec, {k: v[cut:] for k, v in arrays.items()},
+        second = _state(case, {k: v[cut:] for k, v in arrays.items()},
                         None if weights is None else weights[cut:]).accumulators[0]
         merged = first.merge(second)
         assert merged.rows == whole.rows
         assert _close(merged.result(), whole.result())
-        if spec.per_row:
+        if case.spec.per_row:
             assert _close(merged.result("sum"), whole.result("sum"))
 
 
-def test_no_weights_equals_unit_weights(spec):
-    arrays = make_inputs(spec, np.random.default_rng(4))
-    assert _close(_eval(spec, arrays), _eval(spec, arrays, weights=np.ones(N)))
+def test_no_weights_equals_unit_weights(case):
+    arrays = make_inputs(case, np.random.default_rng(4))
+    assert _close(_eval(case, arrays), _eval(case, arrays, weights=np.ones(N)))
 
 
-def test_integer_weights_equal_repeated_rows(spec):
+def test_integer_weights_equal_repeated_rows(case):
     rng = np.random.default_rng(5)
-    arrays = make_inputs(spec, rng)
+    arrays = make_inputs(case, rng)
     counts = rng.integers(0, 4, N)
     counts[0] = 1  # at least one row kept
     repeated = {k: np.repeat(v, counts, axis=0) for k, v in arrays.items()}
-    assert _close(_eval(spec, arrays, weights=counts.astype(float)), _eval(spec, repeated))
+    assert _close(_eval(case, arrays, weights=counts.astype(float)), _eval(case, repeated))
 
 
-def test_zero_weight_equals_dropped_row(spec):
+def test_zero_weight_equals_dropped_row(case):
     rng = np.random.default_rng(6)
-    arrays = make_inputs(spec, rng)
+    arrays = make_inputs(case, rng)
     w = rng.uniform(0.5, 2.0, N)
     w[::5] = 0.0
     keep = w > 0
     kept = {k: v[keep] for k, v in arrays.items()}
-    assert _close(_eval(spec, arrays, weights=w), _eval(spec, kept, weights=w[keep]))
+    assert _close(_eval(case, arrays, weights=w), _eval(case, kept, weights=w[keep]))
 
 
-def test_scaling_weights_changes_nothing(spec):
+def test_scaling_weights_changes_nothing(case):
     rng = np.random.default_rng(7)
-    arrays = make_inputs(spec, rng)
+    arrays = make_inputs(case, rng)
     w = rng.uniform(0.5, 2.0, N)
-    assert _close(_eval(spec, arrays, weights=w), _eval(spec, arrays, weights=1000.0 * w))
+    assert _close(_eval(case, arrays, weights=w), _eval(case, arrays, weights=1000.0 * w))
 
 
-def test_sum_is_weighted_sum_of_per_row_values(spec):
-    if not spec.per_row:
-        pytest.skip(f"{spec.name} has no per-row value")
+def test_sum_is_weighted_sum_of_per_row_values(case):
+    if not case.spec.per_row:
+        pytest.skip(f"{case.spec.name} has no per-row value")
     rng = np.random.default_rng(8)
-    arrays = make_inputs(spec, rng)
+    arrays = make_inputs(case, rng)
     w = rng.uniform(0.5, 2.0, N)
-    per_row = evaluate(arrays["pred"], arrays["target"], losses=[spec.name], weights=w,
-                       reduction="none").per_row
+    args, kw = _arguments(case, arrays)
+    per_row = evaluate(*args, **kw, weights=w, reduction="none").per_row
     assert per_row is not None
-    total = _eval(spec, arrays, weights=w, reduction="sum")
+    total = _eval(case, arrays, weights=w, reduction="sum")
     (label,) = [k for k in per_row if k != "row"]
     np.testing.assert_array_equal(per_row["row"], np.arange(N))
     assert _close(float(np.sum(per_row[label])), total)
-    assert _close(total / w.sum(), _eval(spec, arrays, weights=w))
+    assert _close(total / w.sum(), _eval(case, arrays, weights=w))
+
+
+def test_nan_propagates_to_its_row_only(case):
+    if not case.spec.per_row:
+        pytest.skip(f"{case.spec.name} has no per-row value")
+    rng = np.random.default_rng(9)
+    arrays = make_inputs(case, rng)
+    args, kw = _arguments(case, arrays)
+    clean = evaluate(*args, **kw, reduction="none").per_row
+    for role in arrays:
+        dirty = {k: v.copy() for k, v in arrays.items()}
+        dirty[role][3] = np.nan  # the whole row for 1-D, one value of it for 2-D
+        args, kw = _arguments(case, dirty)
+        rows = evaluate(*args, **kw, reduction="none", nan_policy="propagate").per_row
+        (label,) = [k for k in rows if k != "row"]
+        assert np.isnan(rows[label][3]), role
+        keep = np.arange(N) != 3
+        np.testing.assert_array_equal(rows[label][keep], clean[label][keep])

@@ -1,15 +1,22 @@
-"""Which column plays which role, and aligned chunks of (pred, target, weight).
+"""Which columns play which role, and aligned chunks of every role.
 
-``resolve_inputs`` opens the files, finds the prediction/target/weight columns (given or
-detected from common names) and returns :class:`Inputs`, whose ``batches`` yields
-:class:`Batch` objects with exactly ``chunk_size`` aligned rows (the last may be shorter).
-A file read for several roles is read once.
+``resolve_inputs`` opens the files, binds columns to each role (given or detected from
+common names) and returns :class:`Inputs`, whose ``batches`` yields :class:`Batch` objects
+with exactly ``chunk_size`` aligned rows (the last may be shorter). A file read for several
+roles is read once.
+
+Roles: ``pred``, ``target``, ``weight``, ``var`` (gaussian_nll), and ``anchor``,
+``positive``, ``negative`` (triplet). A role binds to one column, or to several: a repeated
+``--pred-col``, a glob such as ``'p_*'`` (matched in the file's column order), a list /
+fixed-size-list column, or a 2-D NPY array. A role with several values per row arrives as a
+(n, C) float64 array, one with one value per row as (n,).
 """
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,9 +25,38 @@ from losscli.errors import InputError, UsageError, did_you_mean
 from losscli.io.sources import ARRAY, open_source
 
 PRED_NAMES = ("pred", "preds", "prediction", "predictions", "y_pred", "yhat", "y_hat",
-              "predicted", "output", "score")
+              "predicted", "output", "score", "scores", "prob", "probs", "proba",
+              "probability", "probabilities", "logit", "logits")
 TARGET_NAMES = ("target", "targets", "label", "labels", "y_true", "y", "truth", "actual",
                 "ground_truth")
+WEIGHT_NAMES = ("weight", "weights", "sample_weight")
+VAR_NAMES = ("var", "variance", "pred_var", "y_var")
+
+
+@dataclass(frozen=True)
+class Role:
+    """How a role is named on the command line and in the JSON report."""
+
+    name: str
+    col_flag: str
+    file_flag: str | None
+    names: tuple[str, ...]  # column names detected when the flag is absent
+    noun: str
+    key: str  # key in Report.inputs
+
+
+ROLES = {
+    "pred": Role("pred", "--pred-col", None, PRED_NAMES, "prediction", "predictions"),
+    "target": Role("target", "--target-col", "--targets", TARGET_NAMES, "target", "targets"),
+    "weight": Role("weight", "--weight-col", "--weights", WEIGHT_NAMES, "weight", "weights"),
+    "var": Role("var", "--var-col", "--var", VAR_NAMES, "variance", "variances"),
+    "anchor": Role("anchor", "--anchor-col", None, ("anchor", "anchors"), "anchor", "anchors"),
+    "positive": Role("positive", "--positive-col", "--positive", ("positive", "positives"),
+                     "positive", "positives"),
+    "negative": Role("negative", "--negative-col", "--negative", ("negative", "negatives"),
+                     "negative", "negatives"),
+}
+EMBEDDING_ROLES = ("anchor", "positive", "negative")
 
 
 @dataclass
@@ -37,22 +73,46 @@ class Batch:
 @dataclass
 class ColumnRef:
     source: Any
-    column: str
+    columns: tuple[str, ...]
 
-    def describe(self) -> str:
-        if self.column == ARRAY:
-            return f"'{self.source.name}'"
-        return f"column '{self.column}' of '{self.source.name}'"
+    @property
+    def column(self) -> str | None:
+        """The one named column, or None (a plain NPY array, or several columns)."""
+        return self.columns[0] if len(self.columns) == 1 and self.columns[0] != ARRAY else None
+
+    def describe(self, index: int | None = None) -> str:
+        """``column 'x' of 'f.csv'``; with ``index``, the column (or list position) holding
+        value ``index`` of each row."""
+        name = self.source.name
+        if self.columns == (ARRAY,):
+            return f"'{name}'" if index is None else f"column {index} of '{name}'"
+        if len(self.columns) > 1:
+            if index is not None:
+                return f"column '{self.columns[index]}' of '{name}'"
+            cols = self.columns
+            shown = (", ".join(f"'{c}'" for c in cols) if len(cols) <= 4
+                     else f"'{cols[0]}' … '{cols[-1]}' ({len(cols)} columns)")
+            return f"columns {shown} of '{name}'"
+        where = f"column '{self.columns[0]}' of '{name}'"
+        return where if index is None else f"value {index} of the lists in {where}"
 
 
 @dataclass
 class Inputs:
-    """The resolved inputs: a column per role, and the files they come from."""
+    """The resolved inputs: the columns of each role, and the files they come from.
+
+    ``context`` holds how the values are read (task, from_logits, threshold), set by the
+    API and reported with the inputs; ``widths`` the values per row of each role, known
+    once the first batch has been read.
+    """
 
     roles: dict[str, ColumnRef]
+    context: dict[str, Any] = field(default_factory=dict)
+    widths: dict[str, int] = field(default_factory=dict)
+    _peeked: tuple[int, list[Batch], Iterator[Batch]] | None = field(default=None, repr=False)
 
-    def describe(self, role: str) -> str:
-        return self.roles[role].describe()
+    def describe(self, role: str, index: int | None = None) -> str:
+        return self.roles[role].describe(index)
 
     @property
     def num_rows(self) -> int | None:
@@ -61,29 +121,72 @@ class Inputs:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for role, key in (("pred", "predictions"), ("target", "targets"), ("weight", "weights")):
-            ref = self.roles.get(role)
-            out[key] = None if ref is None else {
+        for role in ROLES.values():
+            ref = self.roles.get(role.name)
+            if ref is None:
+                if role.name in ("pred", "target", "weight"):
+                    out[role.key] = None
+                continue
+            entry: dict[str, Any] = {
                 "path": ref.source.name,
                 "format": ref.source.format,
-                "column": None if ref.column == ARRAY else ref.column,
+                "column": ref.column,
             }
+            if len(ref.columns) > 1:
+                entry["columns"] = list(ref.columns)
+            if self.widths.get(role.name, 1) > 1:
+                entry["values_per_row"] = self.widths[role.name]
+            out[role.key] = entry
+        out.update(self.context)
         return out
+
+    @property
+    def chunk_size(self) -> int | None:
+        """The chunk size of the rows ``peek`` read and holds for the next ``batches``."""
+        return None if self._peeked is None else self._peeked[0]
+
+    def peek(self, chunk_size: int, rows: int) -> dict[str, np.ndarray] | None:
+        """The first ``rows`` rows of every role (fewer if the input is shorter; None when it
+        is empty), read in chunks of ``chunk_size``. The next ``batches`` call with the same
+        chunk size replays those chunks instead of reading them again, so a stream that
+        cannot be re-read (a pipe) is read once."""
+        stream = self._stream(chunk_size)
+        held: list[Batch] = []
+        while sum(len(b) for b in held) < rows:
+            batch = next(stream, None)
+            if batch is None:
+                break
+            held.append(batch)
+        self._peeked = (chunk_size, held, stream)
+        if not held:
+            return None
+        return {role: np.concatenate([b.arrays[role] for b in held])[:rows]
+                for role in held[0].arrays}
 
     def batches(self, chunk_size: int) -> Iterator[Batch]:
         """Aligned chunks; a length mismatch between files is an InputError naming both."""
+        if self._peeked is not None and self._peeked[0] == chunk_size:
+            _, held, stream = self._peeked
+            self._peeked = None
+            yield from held
+            yield from stream
+            return
+        yield from self._stream(chunk_size)
+
+    def _stream(self, chunk_size: int) -> Iterator[Batch]:
         if chunk_size < 1:
             raise UsageError(f"--chunk-size must be at least 1, got {chunk_size}.")
-        by_source: dict[int, tuple[Any, list[tuple[str, str]]]] = {}
+        by_source: dict[int, tuple[Any, list[tuple[str, tuple[str, ...]]]]] = {}
         for role, ref in self.roles.items():
-            by_source.setdefault(id(ref.source), (ref.source, []))[1].append((role, ref.column))
+            by_source.setdefault(id(ref.source), (ref.source, []))[1].append((role, ref.columns))
         streams = []
         for source, pairs in by_source.values():
-            columns = list(dict.fromkeys(col for _, col in pairs))
+            columns = list(dict.fromkeys(col for _, cols in pairs for col in cols))
             streams.append((source, pairs, rechunk(source.chunks(columns, chunk_size), chunk_size)))
         start = 0
         while True:
-            parts: list[tuple[Any, list[tuple[str, str]], dict[str, np.ndarray] | None]] = [
+            parts: list[tuple[Any, list[tuple[str, tuple[str, ...]]],
+                              dict[str, np.ndarray] | None]] = [
                 (source, pairs, next(stream, None)) for source, pairs, stream in streams
             ]
             done = [p is None for _, _, p in parts]
@@ -95,11 +198,37 @@ class Inputs:
             arrays: dict[str, np.ndarray] = {}
             for _, pairs, part in parts:
                 assert part is not None
-                for role, col in pairs:
-                    arrays[role] = part[col]
+                for role, cols in pairs:
+                    arrays[role] = self._role_array(role, cols, part)
+            if not self.widths:
+                self.widths = {role: 1 if a.ndim == 1 else a.shape[1] for role, a in arrays.items()}
             batch = Batch(start, arrays)
             start += len(batch)
             yield batch
+
+    def _role_array(self, role: str, cols: tuple[str, ...], part: dict[str, np.ndarray]
+                    ) -> np.ndarray:
+        """The role's values: one column as is, several stacked into (n, C); (n, 1) becomes
+        (n,), so that one value per row always has one shape."""
+        if len(cols) == 1:
+            array = part[cols[0]]
+        else:
+            for i, c in enumerate(cols):
+                if part[c].ndim != 1:
+                    raise InputError(
+                        f"{self.describe(role, i)} holds several values per row, so it cannot "
+                        f"be combined with other columns in {ROLES[role].col_flag}; give it "
+                        "alone, or give only scalar columns."
+                    )
+            array = np.column_stack([part[c] for c in cols])
+        if array.ndim == 2 and array.shape[1] == 1:
+            array = array[:, 0]
+        if role == "weight" and array.ndim != 1:
+            raise InputError(
+                f"Sample weights in {self.describe(role)} have {array.shape[1]} values per row; "
+                "give one weight per row."
+            )
+        return array
 
     def _length_mismatch(self, streams: list[Any], parts: list[Any], start: int) -> None:
         counts = []
@@ -146,44 +275,72 @@ def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def _pick(source: Any, given: str | None, candidates: tuple[str, ...], role: str,
-          flag: str, taken: set[str], sole_ok: bool) -> str | None:
+def _list_columns(cols: list[str]) -> str:
+    return ", ".join(cols) if len(cols) <= 20 else f"{', '.join(cols[:20])}, ... ({len(cols)} columns)"
+
+
+def _match(source: Any, given: str, flag: str) -> list[str]:
+    """Columns named by one ``--x-col`` value: a name (case-insensitive fallback) or a glob."""
     cols = list(source.columns)
-    if given is not None:
-        if given in cols:
-            return given
-        lower = {c.lower(): c for c in cols}
-        if given.lower() in lower:
-            return lower[given.lower()]
-        raise InputError(
-            f"No column '{given}' ({flag}) in '{source.name}'; its columns are: "
-            f"{', '.join(cols)}.{did_you_mean(given, cols)}"
-        )
+    if any(ch in given for ch in "*?["):
+        hits = [c for c in cols if fnmatch.fnmatchcase(c, given)]
+        if not hits:
+            raise InputError(
+                f"No column matches '{given}' ({flag}) in '{source.name}'; its columns are: "
+                f"{_list_columns(cols)}."
+            )
+        return hits
+    if given in cols:
+        return [given]
+    lower = {c.lower(): c for c in cols}
+    if given.lower() in lower:
+        return [lower[given.lower()]]
+    raise InputError(
+        f"No column '{given}' ({flag}) in '{source.name}'; its columns are: "
+        f"{_list_columns(cols)}.{did_you_mean(given, cols)}"
+    )
+
+
+def _pick(source: Any, given: str | list[str] | tuple[str, ...] | None, role: Role,
+          taken: set[str], sole_ok: bool) -> tuple[str, ...] | None:
+    """Bind columns to ``role``: the given names/globs (in order, each glob in file order),
+    or a column with one of the role's usual names, or the sole free column."""
+    cols = list(source.columns)
+    if isinstance(given, str):
+        given = [given]
+    if given:
+        found: list[str] = []
+        for item in given:
+            found.extend(_match(source, item, role.col_flag))
+        return tuple(dict.fromkeys(found))
     if cols == [ARRAY]:
-        return ARRAY
+        return (ARRAY,)
     free = [c for c in cols if c not in taken]
-    matches = [c for c in free if c.lower() in candidates]
+    matches = [c for c in free if c.lower() in role.names]
     if len(matches) == 1:
-        return matches[0]
+        return (matches[0],)
     if len(matches) > 1:
         raise InputError(
-            f"Several {role} columns in '{source.name}' ({', '.join(matches)}); "
-            f"choose one with {flag}."
+            f"Several {role.noun} columns in '{source.name}' ({', '.join(matches)}); "
+            f"choose one with {role.col_flag}."
         )
     if sole_ok and len(free) == 1:
-        return free[0]
+        return (free[0],)
     return None
 
 
-def _single(value: str | list[str] | None, flag: str) -> str | None:
-    """One column name from a CLI list (repeatable option) or a plain string."""
-    if value is None or isinstance(value, str):
-        return value
-    if len(value) == 1:
-        return value[0]
-    if not value:
-        return None
-    raise UsageError(f"{flag} was given {len(value)} times ({', '.join(value)}); give one column.")
+def _check_disjoint(roles: dict[str, ColumnRef]) -> None:
+    """A column of a file may play one role only."""
+    seen: dict[tuple[int, str], str] = {}
+    for role, ref in roles.items():
+        for col in ref.columns:
+            other = seen.setdefault((id(ref.source), col), role)
+            if other != role:
+                a, b = ROLES[other], ROLES[role]
+                raise UsageError(
+                    f"Column '{col}' of '{ref.source.name}' was chosen as both {a.noun} and "
+                    f"{b.noun}; set {a.col_flag} and {b.col_flag} to different columns."
+                )
 
 
 def resolve_inputs(
@@ -195,16 +352,20 @@ def resolve_inputs(
     target_col: str | list[str] | None = None,
     weight_col: str | None = None,
     format_in: str | None = None,
+    roles: tuple[str, ...] = ("pred", "target"),
+    files: dict[str, Any] | None = None,
+    columns: dict[str, str | list[str] | None] | None = None,
 ) -> Inputs:
-    """Open the input files (or take already-open sources) and bind a column to each role.
+    """Open the input files (or take already-open sources) and bind columns to each role.
 
-    ``format_in`` overrides the predictions file's extension, and names the format of any
-    other file whose extension says nothing.
+    ``roles`` are the roles the selected losses read besides the optional weight: pred and
+    target, plus var for gaussian_nll, or anchor/positive/negative for triplet (the first
+    argument then holds the anchors). ``files`` gives a separate file per extra role (var,
+    positive, negative) and ``columns`` their ``--x-col`` values. ``format_in`` overrides
+    the main file's extension, and names the format of any other file whose extension says
+    nothing.
     """
     from losscli.io.sources import detect_format
-
-    pred_col = _single(pred_col, "--pred-col")
-    target_col = _single(target_col, "--target-col")
 
     def open_any(obj: Any, main: bool) -> Any:
         if not isinstance(obj, str):
@@ -212,54 +373,88 @@ def resolve_inputs(
         fmt = format_in if main or detect_format(obj) is None else None
         return open_source(obj, fmt)
 
-    pred_src = open_any(predictions, True)
-    tgt_src = open_any(targets, False) if targets is not None else pred_src
-    w_src = open_any(weights, False) if weights is not None else None
-    separate_targets = tgt_src is not pred_src
+    files = {k: v for k, v in (files or {}).items() if v is not None}
+    columns = dict(columns or {})
+    main_src = open_any(predictions, True)
+    bound: dict[str, ColumnRef] = {}
+    if "pred" in roles:
+        _bind_pred_target(bound, main_src, open_any(targets, False) if targets is not None
+                          else main_src, pred_col, target_col)
+        extra = [r for r in roles if r not in ("pred", "target")]
+    else:
+        extra = list(roles)
+    for role_name in extra:
+        role = ROLES[role_name]
+        src = open_any(files[role_name], False) if role_name in files else main_src
+        taken = {c for ref in bound.values() if ref.source is src for c in ref.columns}
+        if src is main_src and main_src.columns == [ARRAY] and bound:
+            raise UsageError(
+                f"'{main_src.name}' holds one array (the {ROLES[next(iter(bound))].key}); give "
+                f"the {role.key} with {role.file_flag} FILE."
+            )
+        cols = _pick(src, columns.get(role_name), role, taken, sole_ok=src is not main_src)
+        if cols is None:
+            looked = ", ".join(role.names)
+            files_hint = f", or give a file with {role.file_flag}" if role.file_flag else ""
+            raise InputError(
+                f"No {role.noun} column found in '{src.name}' (columns: "
+                f"{_list_columns(list(src.columns))}); looked for {looked}; name it with "
+                f"{role.col_flag}{files_hint}."
+            )
+        bound[role_name] = ColumnRef(src, cols)
+    _check_disjoint(bound)
+    _bind_weight(bound, main_src, open_any(weights, False) if weights is not None else None,
+                 weight_col)
+    return Inputs(bound)
 
-    pred = _pick(pred_src, pred_col, PRED_NAMES, "prediction", "--pred-col", set(),
-                 sole_ok=separate_targets)
+
+def _bind_pred_target(bound: dict[str, ColumnRef], pred_src: Any, tgt_src: Any,
+                      pred_col: str | list[str] | None,
+                      target_col: str | list[str] | None) -> None:
+    separate_targets = tgt_src is not pred_src
+    pred = _pick(pred_src, pred_col, ROLES["pred"], set(), sole_ok=separate_targets)
     if pred is None:
         raise InputError(
             f"No prediction column found in '{pred_src.name}' (columns: "
-            f"{', '.join(pred_src.columns)}); looked for {', '.join(PRED_NAMES[:6])}, ...; "
-            "name it with --pred-col."
+            f"{_list_columns(list(pred_src.columns))}); looked for "
+            f"{', '.join(PRED_NAMES[:6])}, ...; name it with --pred-col (a glob such as "
+            "'p_*' takes one column per class)."
         )
-    taken = {pred} if not separate_targets else set()
+    taken = set(pred) if not separate_targets else set()
     if pred_src.columns == [ARRAY] and not separate_targets:
         raise UsageError(
             f"'{pred_src.name}' holds one array (the predictions); give the targets with "
             "--targets FILE."
         )
-    target = _pick(tgt_src, target_col, TARGET_NAMES, "target", "--target-col", taken,
-                   sole_ok=True)
+    target = _pick(tgt_src, target_col, ROLES["target"], taken, sole_ok=True)
     if target is None:
         raise InputError(
-            f"No target column found in '{tgt_src.name}' (columns: {', '.join(tgt_src.columns)}); "
-            f"looked for {', '.join(TARGET_NAMES[:6])}, ...; name it with --target-col, "
+            f"No target column found in '{tgt_src.name}' (columns: "
+            f"{_list_columns(list(tgt_src.columns))}); looked for "
+            f"{', '.join(TARGET_NAMES[:6])}, ...; name it with --target-col, "
             "or give a targets file with --targets."
         )
-    if not separate_targets and target == pred:
-        raise UsageError(
-            f"Column '{pred}' of '{pred_src.name}' was chosen as both prediction and target; "
-            "set --pred-col and --target-col to different columns."
-        )
-    roles = {"pred": ColumnRef(pred_src, pred), "target": ColumnRef(tgt_src, target)}
+    bound["pred"] = ColumnRef(pred_src, pred)
+    bound["target"] = ColumnRef(tgt_src, target)
+
+
+def _bind_weight(bound: dict[str, ColumnRef], main_src: Any, w_src: Any,
+                 weight_col: str | None) -> None:
+    role = ROLES["weight"]
     if w_src is not None:
-        weight = _pick(w_src, weight_col, ("weight", "weights", "sample_weight"), "weight",
-                       "--weight-col", set(), sole_ok=True)
+        weight = _pick(w_src, weight_col, role, set(), sole_ok=True)
         if weight is None:
             raise InputError(
-                f"No weight column found in '{w_src.name}' (columns: {', '.join(w_src.columns)}); "
-                "name it with --weight-col."
+                f"No weight column found in '{w_src.name}' (columns: "
+                f"{_list_columns(list(w_src.columns))}); name it with --weight-col."
             )
-        roles["weight"] = ColumnRef(w_src, weight)
+        bound["weight"] = ColumnRef(w_src, weight)
     elif weight_col is not None:
-        home = pred_src
-        if weight_col not in pred_src.columns and separate_targets and (
-            weight_col in tgt_src.columns
+        home = main_src
+        target = bound.get("target")
+        if weight_col not in main_src.columns and target is not None and (
+            target.source is not main_src and weight_col in target.source.columns
         ):
-            home = tgt_src
-        roles["weight"] = ColumnRef(home, _pick(home, weight_col, (), "weight", "--weight-col",
-                                                set(), sole_ok=False) or weight_col)
-    return Inputs(roles)
+            home = target.source
+        bound["weight"] = ColumnRef(home, _pick(home, weight_col, role, set(), sole_ok=False)
+                                    or (weight_col,))

@@ -4,6 +4,10 @@ Every source has ``name`` (what errors show), ``format``, ``columns``, ``num_row
 when it is unknown without a full scan) and ``chunks(columns, chunk_size)``, a generator of
 ``{column: float64 ndarray}`` dicts whose lengths need not be ``chunk_size`` (the alignment
 layer re-chunks). Nothing here knows about losses; memory never grows with the file.
+
+A column holds one value per row (a 1-D array) or several: a Parquet/Arrow list or
+fixed-size-list column, or a 2-D ``(N, C)`` NPY array, gives a ``(n, C)`` array. Every row of
+such a column must hold the same number of values; a null list is a row of NaN.
 """
 
 from __future__ import annotations
@@ -85,10 +89,18 @@ def _ndjson(path: str, fmt: str) -> Any:
     return NdjsonSource(path, fmt)
 
 
+def _is_list_type(t: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t))
+
+
 def _check_numeric_arrow_type(source: str, column: str, arrow_type: Any) -> None:
     import pyarrow as pa
 
     t = arrow_type
+    if _is_list_type(t):
+        t = t.value_type
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
         return
     if pa.types.is_decimal(t) or pa.types.is_null(t) or (pa.types.is_dictionary(t) and (
@@ -96,9 +108,71 @@ def _check_numeric_arrow_type(source: str, column: str, arrow_type: Any) -> None
     )):
         return
     raise InputError(
-        f"Column '{column}' in '{source}' has type {t}; expected numbers. "
-        "Choose a numeric column with --pred-col/--target-col/--weight-col, or convert it."
+        f"Column '{column}' in '{source}' has type {arrow_type}; expected numbers (or lists of "
+        "numbers). Choose a numeric column with --pred-col/--target-col/--weight-col, or "
+        "convert it."
     )
+
+
+class ListWidths:
+    """Checks that a list column holds the same number of values on every row, across
+    chunks, and names the first row that does not."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.widths: dict[str, int] = {}
+
+    def to_float64(self, column: str, array: Any, start: int) -> np.ndarray:
+        """A list / fixed-size-list Arrow array as an (n, C) float64 array (null rows NaN)."""
+        import pyarrow as pa
+
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        n = len(array)
+        if pa.types.is_fixed_size_list(array.type):
+            width = array.type.list_size
+            offsets = (array.offset + np.arange(n + 1, dtype=np.int64)) * width
+        else:
+            offsets = np.asarray(array.offsets, dtype=np.int64)
+        valid = np.asarray(array.is_valid(), dtype=bool) if array.null_count else np.ones(n, bool)
+        lengths = np.diff(offsets)
+        expected = self.widths.get(column)
+        if expected is None and pa.types.is_fixed_size_list(array.type):
+            expected = self.widths[column] = array.type.list_size
+        if expected is None and valid.any():
+            expected = int(lengths[valid][0])
+            if expected == 0:
+                row = start + int(np.flatnonzero(valid)[0])
+                raise InputError(
+                    f"Column '{column}' of '{self.source}' has an empty list at row {row}; "
+                    "expected one value per class (or per embedding dimension)."
+                )
+            self.widths[column] = expected
+        if expected is None:  # a variable-length list column, every row null so far
+            return np.full((n, 1), np.nan)
+        wrong = valid & (lengths != expected)
+        if wrong.any():
+            i = int(np.flatnonzero(wrong)[0])
+            raise InputError(
+                f"Column '{column}' of '{self.source}' holds lists of {expected} values, but row "
+                f"{start + i} has {int(lengths[i])}; every row needs the same number of values."
+            )
+        first = int(offsets[0])
+        # Only this slice's values: a sliced array still points at its parent's whole child.
+        values = _to_float64(array.values.slice(first, int(offsets[-1]) - first))
+        if valid.all():
+            return values.reshape(n, expected)
+        out = np.full((n, expected), np.nan)
+        idx = (offsets[:-1][valid] - first)[:, None] + np.arange(expected)
+        out[valid] = values[idx]
+        return out
+
+
+def _arrow_column(widths: ListWidths, column: str, array: Any, start: int) -> np.ndarray:
+    """One Arrow column as float64: 1-D for scalars, (n, C) for list columns."""
+    if _is_list_type(array.type):
+        return widths.to_float64(column, array, start)
+    return _to_float64(array)
 
 
 def _to_float64(array: Any) -> np.ndarray:
@@ -246,9 +320,12 @@ class ParquetSource:
     def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
         for c in columns:
             _check_numeric_arrow_type(self.name, c, self.schema.field(c).type)
+        widths = ListWidths(self.name)
+        start = 0
         try:
             for batch in self._file.iter_batches(batch_size=chunk_size, columns=list(columns)):
-                yield {c: _to_float64(batch.column(c)) for c in columns}
+                yield {c: _arrow_column(widths, c, batch.column(c), start) for c in columns}
+                start += batch.num_rows
         except (InputError, GeneratorExit):
             raise
         except Exception as exc:
@@ -291,11 +368,14 @@ class FeatherSource:
     def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
         for c in columns:
             _check_numeric_arrow_type(self.name, c, self.schema.field(c).type)
+        widths = ListWidths(self.name)
+        row = 0
         try:
             for batch in self._batches():
                 for start in range(0, batch.num_rows, chunk_size):
                     part = batch.slice(start, chunk_size)
-                    yield {c: _to_float64(part.column(c)) for c in columns}
+                    yield {c: _arrow_column(widths, c, part.column(c), row) for c in columns}
+                    row += part.num_rows
         except (InputError, GeneratorExit):
             raise
         except Exception as exc:
@@ -304,7 +384,8 @@ class FeatherSource:
 
 class NpySource:
     """A ``.npy`` array through a read-only memmap. A plain 1-D array is one column
-    (``ARRAY``); a structured array's fields are columns."""
+    (``ARRAY``), a 2-D ``(N, C)`` array one column of C values per row; a structured
+    array's fields are columns (a sub-array field holds several values per row)."""
 
     def __init__(self, path: str, fmt: str = "npy") -> None:
         self.name = path
@@ -334,18 +415,29 @@ class NpySource:
 
 
 def npy_columns(name: str, dtype: np.dtype, shape: tuple[int, ...]) -> list[str]:
-    """The columns of an NPY array: a structured array's fields, or ``ARRAY`` for a 1-D one."""
+    """The columns of an NPY array: a structured array's fields (a sub-array field holds
+    several values per row), or ``ARRAY`` for a 1-D array or a 2-D (rows, values) one."""
     if dtype.names:
-        columns = list(dtype.names)
-    else:
         if len(shape) != 1:
             raise InputError(
+                f"'{name}' holds a structured array of shape {shape}; expected a 1-D one "
+                "(one record per row)."
+            )
+        columns = list(dtype.names)
+    else:
+        if len(shape) not in (1, 2):
+            raise InputError(
                 f"'{name}' holds an array of shape {shape}; expected a 1-D array "
-                "(one value per row). Save predictions and targets as separate 1-D arrays."
+                "(one value per row) or a 2-D (rows, values) array, e.g. (N, classes)."
             )
         columns = [ARRAY]
     for c in columns:
-        kind = dtype if c == ARRAY else dtype[c]
+        kind = dtype if c == ARRAY else dtype[c].base
+        if c != ARRAY and len(dtype[c].shape) > 1:
+            raise InputError(
+                f"'{name}' field {c!r} has shape {dtype[c].shape} per row; expected one value "
+                "or a flat vector of values per row."
+            )
         if kind.kind not in "fiub":
             raise InputError(
                 f"'{name}'{'' if c == ARRAY else f' field {c!r}'} has dtype {kind}; "
@@ -368,9 +460,10 @@ class ArraySource:
                 raise InputError(
                     f"Column '{key}' of {name} has dtype {arr.dtype}; expected numbers."
                 )
-            if arr.ndim != 1:
+            if arr.ndim not in (1, 2):
                 raise InputError(
-                    f"{name} '{key}' has shape {arr.shape}; expected a 1-D array."
+                    f"{name} '{key}' has shape {arr.shape}; expected a 1-D array (one value "
+                    "per row) or a 2-D (rows, values) array."
                 )
             self._data[key] = arr
         lengths = {len(a) for a in self._data.values()}

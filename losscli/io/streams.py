@@ -314,9 +314,9 @@ class NpyStreamSource:
         try:
             version = npformat.read_magic(stream)
             if version == (1, 0):
-                shape, _fortran, dtype = npformat.read_array_header_1_0(stream)
+                shape, fortran, dtype = npformat.read_array_header_1_0(stream)
             else:
-                shape, _fortran, dtype = npformat.read_array_header_2_0(stream)
+                shape, fortran, dtype = npformat.read_array_header_2_0(stream)
         except Exception as exc:
             raise InputError(
                 f"Cannot read '{self.name}' as NPY ({_first_line(exc)}); the data may be "
@@ -328,10 +328,17 @@ class NpyStreamSource:
         self.dtype = dtype
         self.columns = npy_columns(self.name, dtype, tuple(shape))
         self.num_rows: int | None = int(shape[0]) if shape else 1
+        # A 2-D (rows, values) array arrives row by row only in C order.
+        self._width = int(shape[1]) if len(shape) == 2 else None
+        if self._width is not None and fortran and self.num_rows > 1 and self._width > 1:
+            raise InputError(
+                f"'{self.name}' holds a Fortran-ordered {tuple(shape)} array, which cannot be "
+                "read row by row from a pipe; save it with np.ascontiguousarray, or give a file."
+            )
 
     def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
         total = self.num_rows or 0
-        itemsize = self.dtype.itemsize
+        itemsize = self.dtype.itemsize * (self._width or 1)  # bytes per row
         done = 0
         while done < total:
             n = min(chunk_size, total - done)
@@ -343,6 +350,8 @@ class NpyStreamSource:
                     "announces; the data is truncated."
                 )
             part = np.frombuffer(data, dtype=self.dtype)
+            if self._width is not None:
+                part = part.reshape(n, self._width)
             done += n
             yield {
                 c: np.asarray(part if c == ARRAY else part[c], dtype=np.float64)

@@ -1,3 +1,10 @@
-"""Loss kernels, grouped by family. Importing this package registers every loss."""
+"""Loss kernels, grouped by family. Importing this package registers every loss, in the
+order of the imports below, which is the order of the catalogue (`losscli losses`)."""
 
+# isort: off
 from losscli.losses import regression  # noqa: F401
+from losscli.losses import classification  # noqa: F401
+from losscli.losses import probabilistic  # noqa: F401
+from losscli.losses import divergence  # noqa: F401
+from losscli.losses import embedding  # noqa: F401
+# isort: on

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from losscli.losses.common import BINARY_LABELS, CLASS_TARGETS, misclassified, propagate_nan
 from losscli.registry import Domain, Param, register
 
 _LOG2 = float(np.log(2.0))
@@ -136,6 +137,8 @@ def mape(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
         Domain("pred", lambda a: a <= -1.0, "> -1"),
         Domain("target", lambda a: a <= -1.0, "> -1"),
     ),
+    # regression.parquet has a prediction of -1.23; these rates and counts are >= 0
+    example="sample_data/probabilistic.parquet --pred-col rate --target-col count",
 )
 def msle(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """sklearn ``mean_squared_log_error``; predictions and targets must be > -1."""
@@ -174,11 +177,23 @@ def r2(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
 @register(
     "zero_one",
     aliases=("zero_one_loss", "0_1"),
-    summary="Fraction of rows whose absolute error exceeds the tolerance (0-1 loss for real values).",
-    formula="1 if |y - ŷ| > T else 0",
-    reference="0-1 loss; with tolerance 0 on labels it equals sklearn.metrics.zero_one_loss",
-    params=(Param("tolerance", 0.0, "largest error still counted as correct", minimum=0.0),),
+    summary="0-1 loss: fraction of rows wrong (real values: error above the tolerance; "
+            "labels: misclassified).",
+    formula="regression: 1 if |y - ŷ| > T; binary: 1 if [s ≥ threshold] ≠ [y = 1]; "
+            "multi-class: 1 if argmax s ≠ y",
+    reference="sklearn.metrics.zero_one_loss (labels); 0-1 loss with tolerance (real values)",
+    params=(Param("tolerance", 0.0, "regression only: largest error still counted as correct",
+                  minimum=0.0, tasks=("regression",)),),
+    tasks=("regression", "binary", "multiclass"),
+    options=("task", "threshold"),
+    domain=(BINARY_LABELS, *CLASS_TARGETS[1:]),
+    expects="regression: numbers; binary: score vs label 0/1 or -1/1 (positive when score ≥ "
+            "--threshold: 0.5, or 0 with --from-logits); multi-class: scores vs class index",
 )
-def zero_one(pred: np.ndarray, target: np.ndarray, *, tolerance: float = 0.0) -> np.ndarray:
-    """1.0 where ``|y - ŷ| > tolerance``, else 0.0."""
-    return (np.abs(pred - target) > tolerance).astype(np.float64)
+def zero_one(pred: np.ndarray, target: np.ndarray, *, tolerance: float = 0.0,
+             task: str = "regression", threshold: float = 0.5) -> np.ndarray:
+    """Regression: 1.0 where ``|y - ŷ| > tolerance``. Binary and multi-class: 1.0 where the
+    predicted label is wrong, as sklearn ``zero_one_loss`` (see ``common.misclassified``)."""
+    if task != "regression":
+        return misclassified(pred, target, threshold)
+    return propagate_nan((np.abs(pred - target) > tolerance).astype(np.float64), pred, target)
