@@ -588,8 +588,31 @@ def _losses(name: str | None, fmt: str) -> None:
     render_catalog(name, fmt, sys.stdout)
 
 
+def _keep_freed_memory() -> None:
+    """Ask glibc to keep freed chunk-sized blocks instead of returning them to the OS.
+
+    Every chunk allocates and frees temporaries of the same few MB; by default glibc unmaps
+    or trims them and the next chunk page-faults fresh zeroed memory, which made the
+    kernels 3x slower (measured: 0.24 s -> 0.07 s of compute for 10M rows, 3 losses).
+    Peak memory is unchanged: the same blocks are reused. Only the CLI process does this;
+    the library never changes its host's allocator.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc (e.g. musl): nothing to tune
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 32 << 20)  # glibc's maximum
+    mallopt(m_trim_threshold, 64 << 20)
+
+
 def main() -> None:
     """Entry point: Typer's parsing, with its usage errors shortened to one stderr line."""
+    _keep_freed_memory()
     command = typer.main.get_command(app)
     stdout_before = _fd_identity(1)
     try:
