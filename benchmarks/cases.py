@@ -33,6 +33,7 @@ class Case:
     rows: int
     files: list[Path] = field(default_factory=list)
     baseline: str | None = None  # ratio column is tool/baseline instead of losscli/tool
+    losscli_missing: str = ""  # why losscli cannot run this case yet (peers still do)
 
     @property
     def id(self) -> str:
