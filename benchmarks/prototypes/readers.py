@@ -5,7 +5,8 @@
 Each variant runs as its own process (so its peak RSS is its own); the table shows the
 whole process (imports included) and the read loop alone. Variants:
 
-parquet-*  ParquetFile.iter_batches at several batch sizes (losscli today: 256k, threads on),
+parquet-*  ParquetFile.iter_batches at several batch sizes (losscli today: 256k, threads on,
+           pre_buffer on: the ParquetFile default; "-nopb" is ParquetFile(pre_buffer=False)),
            read_row_group one group at a time, two threads reading alternate row groups,
            and read_table of the whole file (the memory-hungry baseline).
 csv-*      the streaming reader (open_csv) at several block sizes (losscli today: 8 MB),
@@ -154,6 +155,10 @@ VARIANTS = {
     "parquet-iter-256k": lambda p: parquet_iter(p, 1 << 18),
     "parquet-iter-256k-nothreads": lambda p: parquet_iter(p, 1 << 18, use_threads=False),
     "parquet-iter-1M": lambda p: parquet_iter(p, 1 << 20),
+    "parquet-iter-64k-nopb": lambda p: parquet_iter(p, 1 << 16, pre_buffer=False),
+    "parquet-iter-256k-nopb": lambda p: parquet_iter(p, 1 << 18, pre_buffer=False),
+    "parquet-iter-256k-nopb-nothreads": lambda p: parquet_iter(p, 1 << 18, use_threads=False,
+                                                               pre_buffer=False),
     "parquet-row-groups": parquet_row_groups,
     "parquet-2-threads": parquet_two_threads,
     "parquet-whole": parquet_whole,
