@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import statistics
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,6 +90,37 @@ class Stats:
             "peak_rss_mb": max(self.rsss) / 2**20,
             "median_rss_mb": statistics.median(self.rsss) / 2**20,
         }
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields), idle
+
+
+def busy_cores(interval: float = 0.5) -> float | None:
+    """How many cores other processes kept busy over ``interval`` seconds (Linux only)."""
+    a = _cpu_times()
+    time.sleep(interval)
+    b = _cpu_times()
+    if a is None or b is None or b[0] == a[0]:
+        return None
+    cores = os.cpu_count() or 1
+    return cores * (1.0 - (b[1] - a[1]) / (b[0] - a[0]))
+
+
+def wait_quiet(max_busy: float, max_wait: float) -> tuple[float | None, float]:
+    """Before a round: wait (at most ``max_wait`` s) until other processes keep at most
+    ``max_busy`` cores busy. Returns the last busy reading and the seconds waited."""
+    started = time.perf_counter()
+    busy = busy_cores()
+    while busy is not None and busy > max_busy and time.perf_counter() - started < max_wait:
+        busy = busy_cores()
+    return busy, time.perf_counter() - started
 
 
 def rel_diff(a: float, b: float) -> float:

@@ -226,6 +226,10 @@ def markdown(doc: dict[str, Any]) -> str:
     lines += ["", "## Results", ""]
     for c in doc["cases"]:
         lines += [f"### {c['id']}", ""]
+        busy = c.get("other_busy_cores_before_rounds") or []
+        if busy:
+            lines += [f"Other processes kept {min(busy):.1f}–{max(busy):.1f} of the cores busy "
+                      "just before the timed rounds.", ""]
         has_err = any("rel_error_vs_fsum" in e for e in c["tools"])
         ratio_head = "tool / floor" if c["baseline"] else "losscli / tool"
         head = f"| tool | median s | min–max s | peak RSS MB | {ratio_head} |"

@@ -22,7 +22,7 @@ from typing import Any
 
 from benchmarks import data
 from benchmarks.cases import CASE_NAMES, LOSSES, STARTUP_BASELINE, TOOLS, Case, Tool
-from benchmarks.harness import Run, Stats, rel_diff, run_once
+from benchmarks.harness import Run, Stats, rel_diff, run_once, wait_quiet
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
@@ -59,6 +59,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--accuracy-max-rows", default="10M",
                     help="exact (math.fsum) reference for regression sizes up to this (0: none)")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per process")
+    ap.add_argument("--quiet-cores", type=float, default=0.5,
+                    help="before each round wait until other processes keep at most this many "
+                         "cores busy (default 0.5) ...")
+    ap.add_argument("--quiet-wait", type=float, default=None,
+                    help="... but at most this many seconds (default 20; 0 with --quick)")
     args = ap.parse_args(argv)
     q = args.quick
     args.sizes = [data.parse_size(s) for s in (args.sizes or ("10k" if q else "1M,10M")).split(",")]
@@ -71,6 +76,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if unknown:
         ap.error(f"unknown case(s) {', '.join(sorted(unknown))}; use: {', '.join(CASE_NAMES)}")
     args.tools = None if args.tools is None else {t.strip() for t in args.tools.split(",")}
+    if args.quiet_wait is None:
+        args.quiet_wait = 0.0 if q else 20.0
     args.accuracy_max_rows = (0 if args.accuracy_max_rows in ("0", "")
                               else data.parse_size(args.accuracy_max_rows))
     if args.out is None:
@@ -159,8 +166,16 @@ def run_case(case: Case, tools: list[Tool], args: argparse.Namespace,
     stats = {t.name: Stats() for t in active}
     first_values: dict[str, dict[str, float]] = {}
     total_rounds = args.warmup + args.repeats
+    contention: list[float] = []
     for rnd in range(total_rounds):
         timed = rnd >= args.warmup
+        if timed and args.quiet_wait > 0:
+            busy, waited = wait_quiet(args.quiet_cores, args.quiet_wait)
+            if busy is not None:
+                contention.append(round(busy, 2))
+            if waited > 1:
+                log(f"  [{case.id}] waited {waited:.0f} s for a quieter machine "
+                    f"(other processes busy on {busy:.1f} cores)")
         k = rnd % len(active) if active else 0
         order = active[k:] + active[:k]
         round_values: dict[str, dict[str, float]] = {}
@@ -218,7 +233,7 @@ def run_case(case: Case, tools: list[Tool], args: argparse.Namespace,
     _ratios(case, entries)
     return {"id": case.id, "task": case.task, "format": case.fmt, "rows": case.rows,
             "files": [_rel(p) for p in case.files], "baseline": case.baseline,
-            "tools": list(entries.values())}
+            "other_busy_cores_before_rounds": contention, "tools": list(entries.values())}
 
 
 def _fail(entry: dict[str, Any], status: str, note: str) -> None:
