@@ -94,7 +94,7 @@ def _timed(e: dict | None) -> bool:
     return e is not None and "median_s" in e
 
 
-def _row(target: str, goal: str, measured: str | None, met: bool | None) -> dict[str, Any]:
+def _row(target: str, goal: str, measured: str | None, met: bool | str | None) -> dict[str, Any]:
     return {"target": target, "goal": goal, "measured": measured or "not measured", "met": met}
 
 
@@ -108,7 +108,21 @@ def _vs_fastest(doc: dict, fmt: str, rows: int, label: str) -> dict[str, Any]:
     ratio = ours["median_s"] / fastest["median_s"]
     return _row(label, "≤ 1.00× fastest peer",
                 f"{ratio:.2f}× {fastest['tool']} ({ours['median_s']:.3f} s vs "
-                f"{fastest['median_s']:.3f} s)", ratio <= 1.0)
+                f"{fastest['median_s']:.3f} s; {_min_ratio(ours, fastest)})",
+                _verdict(ours, fastest, 1.0))
+
+
+def _verdict(a: dict, b: dict, goal: float) -> bool | str:
+    """Met when the median ratio and the min/min ratio both meet the goal, missed when
+    neither does, "noisy" when they disagree (rerun on a quieter machine)."""
+    by_median = a["median_s"] / b["median_s"] <= goal
+    by_min = a["min_s"] / b["min_s"] <= goal
+    return by_median if by_median == by_min else "noisy"
+
+
+def _min_ratio(a: dict, b: dict) -> str:
+    """The fastest run over the fastest run: less sensitive to a busy shared machine."""
+    return f"min/min {a['min_s'] / b['min_s']:.2f}×"
 
 
 def targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -121,7 +135,8 @@ def targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
     if _timed(ours):
         assert ours is not None
         big["measured"] += f"; peak RSS {ours['peak_rss_mb']:.0f} MB"
-        big["met"] = bool(big["met"]) and ours["peak_rss_mb"] <= RSS_LIMIT_MB
+        if ours["peak_rss_mb"] > RSS_LIMIT_MB:
+            big["met"] = False
     big["goal"] += f", RSS ≤ {RSS_LIMIT_MB:.0f} MB"
     out.append(big)
 
@@ -131,7 +146,8 @@ def targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
         assert a is not None and b is not None
         r = a["median_s"] / b["median_s"]
         out.append(_row("NPY 10M", "≤ 1.10× numpy np.load + compute",
-                        f"{r:.2f}× ({a['median_s']:.3f} s vs {b['median_s']:.3f} s)", r <= 1.1))
+                        f"{r:.2f}× ({a['median_s']:.3f} s vs {b['median_s']:.3f} s; "
+                        f"{_min_ratio(a, b)})", _verdict(a, b, 1.1)))
     else:
         out.append(_row("NPY 10M", "≤ 1.10× numpy np.load + compute", None, None))
 
@@ -144,8 +160,8 @@ def targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
                 assert a is not None and b is not None
                 r = a["median_s"] / b["median_s"]
                 out.append(_row(label, f"≤ 1.00× {peer}",
-                                f"{r:.2f}× ({a['median_s']:.3f} s vs {b['median_s']:.3f} s)",
-                                r <= 1.0))
+                                f"{r:.2f}× ({a['median_s']:.3f} s vs {b['median_s']:.3f} s; "
+                                f"{_min_ratio(a, b)})", _verdict(a, b, 1.0)))
             elif fmt == "npy":
                 out.append(_row(label, f"≤ 1.00× {peer}", None, None))
 
@@ -213,7 +229,8 @@ def markdown(doc: dict[str, Any]) -> str:
         "the child's `ru_maxrss` from `os.wait4`. Every run's values were checked against the "
         f"other tools to {s['tolerance']:g} relative before its time was kept.",
         "- `losscli / tool` is losscli's median over the tool's median (< 1 means losscli is "
-        "faster); in the start-up table it is the command over the typer+rich floor.",
+        "faster); in the start-up table it is the command over the typer+rich floor. "
+        "`min/min` compares the fastest runs, which a busy shared machine disturbs least.",
         "",
         "## Targets (issue 6)",
         "",
@@ -221,7 +238,7 @@ def markdown(doc: dict[str, Any]) -> str:
         "|---|---|---|:---:|",
     ]
     for t in doc["targets"]:
-        met = "—" if t["met"] is None else ("yes" if t["met"] else "**no**")
+        met = {None: "—", True: "yes", False: "**no**"}.get(t["met"], f"_{t['met']}_")
         lines.append(f"| {t['target']} | {t['goal']} | {t['measured']} | {met} |")
     lines += ["", "## Results", ""]
     for c in doc["cases"]:

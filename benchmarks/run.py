@@ -59,6 +59,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--accuracy-max-rows", default="10M",
                     help="exact (math.fsum) reference for regression sizes up to this (0: none)")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per process")
+    ap.add_argument("--render-only", action="store_true",
+                    help="rewrite OUT/latest.md (and the targets) from OUT/latest.json, run nothing")
     ap.add_argument("--quiet-cores", type=float, default=0.5,
                     help="before each round wait until other processes keep at most this many "
                          "cores busy (default 0.5) ...")
@@ -313,6 +315,13 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks import report
 
     args = parse_args(argv)
+    if args.render_only:
+        doc = json.loads((args.out / "latest.json").read_text())
+        doc["targets"] = report.targets(doc)
+        (args.out / "latest.json").write_text(json.dumps(doc, indent=1) + "\n")
+        (args.out / "latest.md").write_text(report.markdown(doc))
+        log(f"rewrote {args.out / 'latest.md'}")
+        return 0
     args.cache.mkdir(parents=True, exist_ok=True)
     started = time.time()
     load_before = os.getloadavg()
