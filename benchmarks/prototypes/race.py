@@ -3,7 +3,7 @@ interleaving and value checks (same rules as ``python -m benchmarks``).
 
     python -m benchmarks.prototypes.race [--sizes 10M] [--cases parquet,csv,npy] [--repeats 5]
 
-Writes ``benchmarks/results/prototype-race.md`` (and .json): what the ideas of issue 6
+Writes ``benchmarks/results/prototype-race-SIZES.md`` (and .json): what the ideas of issue 6
 buy, measured, before losscli itself changes.
 """
 
@@ -46,6 +46,7 @@ def main() -> None:
     ap.add_argument("--cases", default="parquet,csv,npy")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--out", type=Path, default=HERE.parent / "results")
+    ap.add_argument("--protos", default=None, help="comma-separated prototype names to run")
     a = ap.parse_args()
     args = run.parse_args(["--repeats", str(a.repeats)])
     peers = [t for t in TOOLS if t.name in ("losscli", "duckdb", "polars", "numpy")]
@@ -54,19 +55,21 @@ def main() -> None:
         folder = data.ensure(args.cache, "regression", n, run.log)
         for fmt in a.cases.split(","):
             cases.append(Case("regression", fmt, n, data.files("regression", folder)[fmt]))
-    results = [run.run_case(c, [*peers, *PROTOS], args, None) for c in cases]
+    protos = [p for p in PROTOS if a.protos is None or p.name in a.protos.split(",")]
+    results = [run.run_case(c, [*peers, *protos], args, None) for c in cases]
     doc = {"generated": "", "duration_s": 0, "machine": report.machine_info(),
            "settings": {"repeats": args.repeats, "warmup": args.warmup, "tolerance": run.TOLERANCE},
-           "tools": {t.name: t.description for t in [*peers, *PROTOS]}, "notes": [],
+           "tools": {t.name: t.description for t in [*peers, *protos]}, "notes": [],
            "cases": results, "targets": []}
     a.out.mkdir(parents=True, exist_ok=True)
-    (a.out / "prototype-race.json").write_text(json.dumps(doc, indent=1) + "\n")
+    stem = f"prototype-race-{a.sizes.replace(',', '-')}"
+    (a.out / f"{stem}.json").write_text(json.dumps(doc, indent=1) + "\n")
     md = report.markdown(doc).split("## Results", 1)[1]
-    (a.out / "prototype-race.md").write_text(
+    (a.out / f"{stem}.md").write_text(
         "# Prototype race: pipeline.py vs losscli and the peers\n\n"
         "`python -m benchmarks.prototypes.race`; same harness, interleaving and value checks "
         "as `python -m benchmarks`. `losscli / tool` compares today's losscli.\n" + md)
-    print((a.out / "prototype-race.md").read_text())
+    print((a.out / f"{stem}.md").read_text())
 
 
 if __name__ == "__main__":
