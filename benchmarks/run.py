@@ -93,7 +93,8 @@ def losscli_capabilities() -> tuple[set[str], str]:
     """Loss names ``losscli losses --format json`` lists (to skip cases it cannot run)."""
     run = run_once([sys.executable, "-m", "losscli", "losses", "--format", "json"], cwd=ROOT)
     if run.returncode != 0:
-        return set(), run.stderr.strip().splitlines()[-1:] and run.stderr.strip().splitlines()[-1]
+        lines = run.stderr.strip().splitlines()
+        return set(), lines[-1] if lines else f"exit {run.returncode}"
     return {entry["name"] for entry in json.loads(run.stdout)}, ""
 
 
