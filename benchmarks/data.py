@@ -1,0 +1,243 @@
+"""Deterministic benchmark data, generated in chunks into a cache folder.
+
+Every dataset is written chunk by chunk (``CHUNK`` rows at a time, each chunk from its own
+seeded generator), so generating 100M rows needs no more memory than one chunk, and the
+same size always gives the same bytes. A ``meta.json`` written last marks a dataset as
+complete; a folder without it (an interrupted run) is regenerated.
+
+Datasets (``N`` is the row count):
+
+- ``regression_N``: ``data.parquet`` and ``data.csv`` with float64 columns ``pred`` and
+  ``target``, and ``pred.npy`` + ``target.npy``. Values carry 6 decimals (as a model's
+  CSV export usually does), so every format holds exactly the same float64 values.
+- ``binary_N``: ``data.parquet`` with ``prob`` (float64 in [0.001, 0.999]) and ``label``
+  (int64 0/1), and ``prob.npy`` + ``label.npy``.
+- ``multiclass_N``: ``C = 100`` float32 logits per row as ``logits.npy`` (N, C) and as
+  ``data.parquet`` (columns ``logit_000`` … ``logit_099``), with int64 class indices in
+  ``labels.npy`` and the Parquet ``label`` column.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SEED = 20261121
+CHUNK = 1 << 20  # rows per generated chunk (and per Parquet row group)
+CLASSES = 100
+VERSION = 1  # bump when the generated data changes, so caches are rebuilt
+
+KINDS = ("regression", "binary", "multiclass")
+
+
+def parse_size(text: str) -> int:
+    """``10k``, ``1M``, ``100M`` or a plain integer."""
+    t = text.strip().lower().replace("_", "")
+    mult = 1
+    if t.endswith("k"):
+        mult, t = 1_000, t[:-1]
+    elif t.endswith("m"):
+        mult, t = 1_000_000, t[:-1]
+    value = float(t) * mult
+    if value < 1 or value != int(value):
+        raise ValueError(f"bad size {text!r}: use e.g. 10k, 1M, 100M or a row count")
+    return int(value)
+
+
+def size_label(n: int) -> str:
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n >= 1_000 and n % 1_000 == 0:
+        return f"{n // 1_000}k"
+    return str(n)
+
+
+def dataset_dir(cache: Path, kind: str, n: int) -> Path:
+    return cache / f"{kind}_{size_label(n)}"
+
+
+def _chunks(n: int, chunk: int = CHUNK) -> list[tuple[int, int]]:
+    return [(i, min(chunk, n - start)) for i, start in enumerate(range(0, n, chunk))]
+
+
+def _rng(kind: str, index: int) -> np.random.Generator:
+    return np.random.default_rng([SEED, KINDS.index(kind), index])
+
+
+def regression_chunk(index: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Targets ~ 3·N(0, 1); predictions = target + N(0, 1.2) noise, so huber(delta=1)
+    takes both of its branches. Rounded to 6 decimals."""
+    rng = _rng("regression", index)
+    target = np.round(3.0 * rng.standard_normal(rows), 6)
+    pred = np.round(target + 1.2 * rng.standard_normal(rows), 6)
+    return pred, target
+
+
+def binary_chunk(index: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities in [0.001, 0.999] (no clipping rule matters) and 0/1 labels drawn
+    from them, so the model is calibrated."""
+    rng = _rng("binary", index)
+    logit = 2.0 * rng.standard_normal(rows)
+    prob = np.round(np.clip(1.0 / (1.0 + np.exp(-logit)), 0.001, 0.999), 6)
+    label = (rng.random(rows) < prob).astype(np.int64)
+    return prob, label
+
+
+def multiclass_chunk(index: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """float32 logits (N, 100) and int64 labels, the true class boosted by 2."""
+    rng = _rng("multiclass", index)
+    logits = rng.standard_normal((rows, CLASSES), dtype=np.float32)
+    label = rng.integers(0, CLASSES, rows, dtype=np.int64)
+    logits[np.arange(rows), label] += np.float32(2.0)
+    return logits, label
+
+
+def files(kind: str, folder: Path) -> dict[str, list[Path]]:
+    """The input files of a dataset per format (NPY is a pair: predictions, targets)."""
+    if kind == "regression":
+        return {
+            "parquet": [folder / "data.parquet"],
+            "csv": [folder / "data.csv"],
+            "npy": [folder / "pred.npy", folder / "target.npy"],
+        }
+    if kind == "binary":
+        return {"parquet": [folder / "data.parquet"], "npy": [folder / "prob.npy", folder / "label.npy"]}
+    if kind == "multiclass":
+        return {"parquet": [folder / "data.parquet"], "npy": [folder / "logits.npy", folder / "labels.npy"]}
+    raise ValueError(f"unknown dataset kind {kind!r}")
+
+
+def estimate_bytes(kind: str, n: int) -> int:
+    """Rough disk use of a dataset (all formats), to check free space before writing."""
+    if kind == "regression":
+        return n * (16 + 16 + 20)  # parquet, npy, csv (~20 characters a row)
+    if kind == "binary":
+        return n * (16 + 16)
+    return n * (CLASSES * 4 * 2 + 16)
+
+
+def ensure(cache: Path, kind: str, n: int, log: Any = print) -> Path:
+    """Generate the dataset unless a complete copy is cached; return its folder."""
+    folder = dataset_dir(cache, kind, n)
+    meta_path = folder / "meta.json"
+    want = {"kind": kind, "rows": n, "seed": SEED, "version": VERSION, "chunk": CHUNK}
+    if meta_path.exists():
+        try:
+            if {k: v for k, v in json.loads(meta_path.read_text()).items() if k in want} == want:
+                return folder
+        except (OSError, ValueError):
+            pass
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    free = shutil.disk_usage(folder).free
+    need = estimate_bytes(kind, n)
+    if need > free * 0.9:
+        raise RuntimeError(
+            f"{kind} {size_label(n)} needs about {need / 1e9:.1f} GB but only {free / 1e9:.1f} GB "
+            f"are free under {cache}; free some space or choose smaller --sizes."
+        )
+    started = time.perf_counter()
+    log(f"generating {kind} {size_label(n)} rows into {folder} (~{need / 1e9:.2f} GB) ...")
+    {"regression": _write_regression, "binary": _write_binary, "multiclass": _write_multiclass}[kind](
+        folder, n
+    )
+    want["seconds"] = round(time.perf_counter() - started, 1)
+    meta_path.write_text(json.dumps(want, indent=1) + "\n")
+    log(f"  done in {want['seconds']} s")
+    return folder
+
+
+def _npy(path: Path, dtype: Any, shape: tuple[int, ...]) -> np.memmap:
+    return np.lib.format.open_memmap(str(path), mode="w+", dtype=dtype, shape=shape)
+
+
+def _write_regression(folder: Path, n: int) -> None:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([("pred", pa.float64()), ("target", pa.float64())])
+    pred_npy = _npy(folder / "pred.npy", np.float64, (n,))
+    target_npy = _npy(folder / "target.npy", np.float64, (n,))
+    with pq.ParquetWriter(folder / "data.parquet", schema) as pw, pacsv.CSVWriter(
+        str(folder / "data.csv"), schema
+    ) as cw:
+        start = 0
+        for index, rows in _chunks(n):
+            pred, target = regression_chunk(index, rows)
+            table = pa.table({"pred": pred, "target": target}, schema=schema)
+            pw.write_table(table, row_group_size=CHUNK)
+            cw.write_table(table)
+            pred_npy[start : start + rows] = pred
+            target_npy[start : start + rows] = target
+            start += rows
+    pred_npy.flush()
+    target_npy.flush()
+    del pred_npy, target_npy
+
+
+def _write_binary(folder: Path, n: int) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([("prob", pa.float64()), ("label", pa.int64())])
+    prob_npy = _npy(folder / "prob.npy", np.float64, (n,))
+    label_npy = _npy(folder / "label.npy", np.int64, (n,))
+    with pq.ParquetWriter(folder / "data.parquet", schema) as pw:
+        start = 0
+        for index, rows in _chunks(n):
+            prob, label = binary_chunk(index, rows)
+            pw.write_table(pa.table({"prob": prob, "label": label}, schema=schema),
+                           row_group_size=CHUNK)
+            prob_npy[start : start + rows] = prob
+            label_npy[start : start + rows] = label
+            start += rows
+    prob_npy.flush()
+    label_npy.flush()
+    del prob_npy, label_npy
+
+
+def logit_columns() -> list[str]:
+    return [f"logit_{j:03d}" for j in range(CLASSES)]
+
+
+def _write_multiclass(folder: Path, n: int) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = logit_columns()
+    schema = pa.schema([*((c, pa.float32()) for c in names), ("label", pa.int64())])
+    logits_npy = _npy(folder / "logits.npy", np.float32, (n, CLASSES))
+    labels_npy = _npy(folder / "labels.npy", np.int64, (n,))
+    # Row groups of 128k rows: 100 float32 columns make 1M-row groups ~400 MB each.
+    chunk = 1 << 17
+    with pq.ParquetWriter(folder / "data.parquet", schema) as pw:
+        start = 0
+        for index, rows in _chunks(n, chunk):
+            logits, label = multiclass_chunk(index, rows)
+            cols = [pa.array(logits[:, j]) for j in range(CLASSES)] + [pa.array(label)]
+            pw.write_table(pa.Table.from_arrays(cols, schema=schema), row_group_size=chunk)
+            logits_npy[start : start + rows] = logits
+            labels_npy[start : start + rows] = label
+            start += rows
+    logits_npy.flush()
+    labels_npy.flush()
+    del logits_npy, labels_npy
+
+
+def main() -> None:  # python -m benchmarks.data KIND SIZE [CACHE]
+    import sys
+
+    kind, size = sys.argv[1], parse_size(sys.argv[2])
+    cache = Path(sys.argv[3]) if len(sys.argv) > 3 else Path(__file__).parent / ".cache"
+    print(ensure(cache, kind, size))
+
+
+if __name__ == "__main__":
+    main()
