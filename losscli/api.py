@@ -12,6 +12,7 @@ import numpy as np
 from losscli import engine
 from losscli.errors import UsageError
 from losscli.io.inputs import Inputs, resolve_inputs
+from losscli.io.prefetch import prefetch
 from losscli.io.sources import ArraySource
 from losscli.registry import LossInstance, all_losses, resolve_losses
 from losscli.report import LossResult, Report
@@ -256,7 +257,7 @@ def evaluate_prepared(
             sink = open_sink(output, labels)
     try:
         state = engine.run(
-            inputs.batches(chunk_size), instances, describe=inputs.describe,
+            prefetch(inputs.batches(chunk_size)), instances, describe=inputs.describe,
             reduction=reduction, nan_policy=nan_policy, sink=sink, on_batch=on_batch,
         )
     finally:

@@ -101,7 +101,9 @@ def run(
         arrays = batch.arrays
         n = len(batch)
         rows: np.ndarray | None = None  # original row numbers, when rows were dropped
-        if nan_policy != "propagate":
+        # A finite sum proves every value finite (NaN and inf propagate through it): one
+        # cheap pass without a mask; only a non-finite sum (or an overflow) looks closer.
+        if nan_policy != "propagate" and not _all_finite(arrays):
             finite = {role: np.isfinite(a) for role, a in arrays.items()}
             if not all(f.all() for f in finite.values()):
                 if nan_policy == "raise":
@@ -153,6 +155,11 @@ def run(
             "(or propagate to let NaN through)."
         )
     return result
+
+
+def _all_finite(arrays: dict[str, np.ndarray]) -> bool:
+    with np.errstate(all="ignore"):  # an overflowing sum only sends us to the exact check
+        return all(bool(np.isfinite(np.sum(a))) for a in arrays.values())
 
 
 def _plain_name(role: str, index: int | None = None) -> str:
