@@ -533,7 +533,7 @@ class NpySource:
             for start in range(0, total, chunk_size):
                 rows = min(chunk_size, total - start)
                 part = np.empty((rows, *arr.shape[1:]), dtype=arr.dtype)
-                if f.readinto(memoryview(part.view(np.uint8).reshape(-1))) != part.nbytes:
+                if f.readinto(part.view(np.uint8).reshape(-1).data) != part.nbytes:
                     raise InputError(
                         f"'{self.name}' ends before the {total} rows its NPY header announces; "
                         "the file is truncated."
