@@ -18,6 +18,15 @@ from losscli.registry import LossInstance, all_losses, resolve_losses
 from losscli.report import LossResult, Report
 
 DEFAULT_CHUNK_SIZE = 1 << 18
+#: Values per chunk when rows are wide (class scores, embeddings): with ``chunk_size`` left
+#: to its default, a chunk holds this many values rather than DEFAULT_CHUNK_SIZE rows.
+WIDE_CHUNK_VALUES = 1 << 20
+
+
+def default_chunk_size(width: int) -> int:
+    """Rows per chunk for rows of ``width`` values: DEFAULT_CHUNK_SIZE, fewer when wide (a
+    1M x 100 float64 chunk would be 200 MB per array; this keeps it near 8 MB)."""
+    return DEFAULT_CHUNK_SIZE if width <= 1 else max(1024, WIDE_CHUNK_VALUES // width)
 DEFAULT_LOSSES = ("mse", "rmse", "mae")  # for regression; see losscli.tasks.DEFAULT_LOSSES
 
 
@@ -110,7 +119,7 @@ def prepare(
     task: str | None = None,
     from_logits: bool = False,
     threshold: float | None = None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    chunk_size: int | None = None,
 ) -> tuple[Inputs, list[LossInstance]]:
     """Resolve the inputs and the loss instances (shared by ``evaluate`` and the CLI).
 
@@ -154,6 +163,8 @@ def prepare(
         files=files,
         columns=columns,
     )
+    if chunk_size is None:
+        chunk_size = default_chunk_size(inputs.declared_width())
     sample = inputs.peek(chunk_size, tasks.DETECT_ROWS)
     chosen, source = tasks.detect_task(
         sample, [i.spec for i in instances], task=task, roles=roles, from_logits=from_logits,
@@ -179,7 +190,7 @@ def evaluate(
     weight_col: str | None = None,
     reduction: str = "mean",
     nan_policy: str = "raise",
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    chunk_size: int | None = None,
     format_in: str | None = None,
     params: dict[str, Any] | None = None,
     output: str | None = None,

@@ -18,8 +18,6 @@ import typer
 
 from losscli._version import __version__
 
-DEFAULT_CHUNK_SIZE = 1 << 18  # keep equal to losscli.api.DEFAULT_CHUNK_SIZE
-
 app = typer.Typer(
     name="losscli",
     help="Evaluate losses over prediction and target files, streamed in chunks.",
@@ -147,9 +145,10 @@ INPUT_OPTIONS = (
         "--format-in", help="Input format when the extension does not say (or to override "
         "it). On standard input it is detected from the first bytes unless given.",
         rich_help_panel="Inputs")], None),
-    _opt("chunk_size", Annotated[int, typer.Option(
-        "--chunk-size", min=1, help="Rows per chunk; memory stays bounded by it.",
-        rich_help_panel="Inputs")], DEFAULT_CHUNK_SIZE),
+    _opt("chunk_size", Annotated[int | None, typer.Option(
+        "--chunk-size", min=1, show_default=False, help="Rows per chunk; memory stays "
+        "bounded by it. Default 262144, or about 1M values for wide rows (class scores).",
+        rich_help_panel="Inputs")], None),
     _opt("nan_policy", Annotated[NanPolicy, typer.Option(
         "--nan-policy", help="NaN/inf: raise an error, omit the whole row, or propagate.",
         rich_help_panel="Inputs")], NanPolicy.raise_),

@@ -140,6 +140,12 @@ class Inputs:
         out.update(self.context)
         return out
 
+    def declared_width(self) -> int:
+        """The most values per row of any role that is known before reading: several
+        columns bound to it, or a 2-D NPY array (list columns are known only once read)."""
+        return max([1, *(max(len(ref.columns), getattr(ref.source, "values_per_row", 1))
+                         for ref in self.roles.values())])
+
     @property
     def chunk_size(self) -> int | None:
         """The chunk size of the rows ``peek`` read and holds for the next ``batches``."""

@@ -330,6 +330,7 @@ class NpyStreamSource:
         self.num_rows: int | None = int(shape[0]) if shape else 1
         # A 2-D (rows, values) array arrives row by row only in C order.
         self._width = int(shape[1]) if len(shape) == 2 else None
+        self.values_per_row = self._width or 1
         if self._width is not None and fortran and self.num_rows > 1 and self._width > 1:
             raise InputError(
                 f"'{self.name}' holds a Fortran-ordered {tuple(shape)} array, which cannot be "
