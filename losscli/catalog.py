@@ -114,12 +114,15 @@ def render_catalog(name: str | None, fmt: str, out: IO[str]) -> None:
                         " ".join(s.inputs), str(s.higher_is_better).lower(), s.reference,
                         " ".join(s.tasks), expects(s)])
         return
-    from rich.console import Console
-    from rich.table import Table
-
     from losscli.render import is_terminal
 
     tty = is_terminal(out)
+    if not tty and not name:
+        _plain_table(specs, out)  # piped: plain aligned text, no rich (start-up time)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console(file=out, no_color=not tty, highlight=False, width=None if tty else 200)
     if name:
         s = specs[0]
@@ -146,11 +149,31 @@ def render_catalog(name: str | None, fmt: str, out: IO[str]) -> None:
         console.print(f"  example    {example_command(s)}", markup=False)
         return
     table = Table(title=None, show_lines=False)
-    for col in ("loss", "aliases", "formula", "parameters", "tasks", "expects", "better",
-                "reference"):
+    for col in _TABLE_COLUMNS:
         table.add_column(col, overflow="fold")
-    for s in specs:
-        table.add_row(s.name, ", ".join(s.aliases), s.formula, _params_text(s),
-                      ", ".join(s.tasks), expects(s), "higher" if s.higher_is_better else "lower",
-                      s.reference)
+    for row in _table_rows(specs):
+        table.add_row(*row)
     console.print(table)
+
+
+_TABLE_COLUMNS = ("loss", "aliases", "formula", "parameters", "tasks", "expects", "better",
+                  "reference")
+
+
+def _table_rows(specs: list[LossSpec]) -> list[tuple[str, ...]]:
+    return [(s.name, ", ".join(s.aliases), s.formula, _params_text(s), ", ".join(s.tasks),
+             expects(s), "higher" if s.higher_is_better else "lower", s.reference)
+            for s in specs]
+
+
+def _plain_table(specs: list[LossSpec], out: IO[str]) -> None:
+    import unicodedata
+
+    def width(text: str) -> int:  # combining marks (the hat of ŷ) take no column
+        return sum(not unicodedata.combining(ch) for ch in text)
+
+    rows = [_TABLE_COLUMNS, *_table_rows(specs)]
+    widths = [max(width(row[i]) for row in rows) for i in range(len(_TABLE_COLUMNS))]
+    for row in rows:
+        cells = (cell + " " * (w - width(cell)) for cell, w in zip(row, widths))
+        out.write("  ".join(cells).rstrip() + "\n")

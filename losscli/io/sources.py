@@ -439,7 +439,11 @@ class ParquetSource:
             # two columns); the alignment layer slices them into chunk_size views.
             scalar = not any(_is_list_type(self.schema.field(c).type) for c in columns)
             rows = max(chunk_size, (1 << 21) // len(columns)) if scalar else chunk_size
-            for batch in self._file.iter_batches(batch_size=rows, columns=list(columns)):
+            # One decoding thread: the prefetch thread already runs the reader beside the
+            # kernels, and pyarrow's own pool only competed with them for the two cores
+            # (100M rows: 0.76-0.92 s instead of 0.90-0.94 s).
+            for batch in self._file.iter_batches(batch_size=rows, columns=list(columns),
+                                                 use_threads=False):
                 yield {c: _arrow_column(widths, c, batch.column(c), start) for c in columns}
                 start += batch.num_rows
         except (InputError, GeneratorExit):
