@@ -383,6 +383,9 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
     run = {k: kwargs.pop(k) for k in ("chunk_size", "nan_policy")}
     # Inputs are opened once (standard input cannot be read twice) and every option is
     # checked before the first byte of output goes out.
+    import time
+
+    started = time.perf_counter()  # the report's time covers opening the inputs too
     inputs, instances = prepare(file, chunk_size=run["chunk_size"], **kwargs)
     sink = None
     if reduction == "none":
@@ -398,7 +401,7 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
     progress = progress and not (reduction == "none" and output is None and sys.stdout.isatty())
     with progress_bar(inputs, progress) as bar:
         report = evaluate_prepared(inputs, instances, reduction=reduction, output=output,
-                                   on_batch=bar, _sink=sink, **run)
+                                   on_batch=bar, _sink=sink, _started=started, **run)
     if reduction == "none":
         if not quiet:
             where = output or "stdout"

@@ -660,7 +660,9 @@ def check(
     # Resolve the loss instances (and open the inputs) before the long pass, so a typo in a
     # bound fails at once. prepare() takes the input options only.
     import inspect
+    import time
 
+    started = time.perf_counter()  # the report's time covers opening the inputs too
     accepted = inspect.signature(prepare).parameters
     inputs, instances = prepare(
         predictions, targets, losses=losses, params=params,
@@ -673,7 +675,8 @@ def check(
             raise UsageError(f"Cannot write '--save {save}': folder '{folder}' does not exist.")
     # The inputs opened above are the ones evaluated (standard input can be read only once).
     report = evaluate_prepared(
-        inputs, instances, **{k: v for k, v in evaluate_kwargs.items() if k not in accepted})
+        inputs, instances, _started=started,
+        **{k: v for k, v in evaluate_kwargs.items() if k not in accepted})
     result = CheckResult(report, verdicts(report, bounds, base, allow_missing=allow_missing), base)
     if base is not None:
         keys = {inst.key for inst in instances}
