@@ -450,9 +450,9 @@ def _inspect(file: str | None, fmt: str, options: dict[str, Any]) -> None:
 @app.command("check")
 @with_options(LOSS_OPTIONS, INPUT_OPTIONS, UI_OPTIONS)
 def check_cmd(
-    file: Annotated[str, typer.Argument(
-        help="Predictions (and targets) file: CSV, TSV, Parquet, NPY or Feather.",
-        show_default=False)],
+    file: Annotated[str | None, typer.Argument(
+        help="Predictions (and targets) file: CSV, TSV, NDJSON, Parquet, NPY, Feather/Arrow. "
+        + STDIN_HELP, show_default=False)] = None,
     max_: Annotated[list[str] | None, typer.Option(
         "--max", metavar="NAME=V", help="Fail when loss NAME is above V (repeatable). NAME: "
         "a name, alias or label, e.g. mse, l1, huber(delta=0.5), huber:delta=0.5.",
@@ -506,12 +506,14 @@ def check_cmd(
         raise typer.Exit(1)
 
 
-def _check(file: str, max_: list[str], min_: list[str], rtol: list[str], atol: list[str],
+def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], atol: list[str],
            baseline: str | None, allow_missing: bool, save: str | None, fmt: str,
            kwargs: dict[str, Any], quiet: bool = False, progress: bool = True) -> Any:
     from losscli.gate import check
     from losscli.progress import progress_bar
     from losscli.render import render_check
+
+    file = input_file(file, kwargs.get("targets"), kwargs.get("weights"), command="check")
 
     with progress_bar(None, progress) as bar:
         result = check(file, max_=max_, min_=min_, rtol=rtol, atol=atol, baseline=baseline,

@@ -225,3 +225,12 @@ def test_check_and_compare_read_stdin_once():
     twice = run_losscli("compare", "a=sample_data/model_preds.parquet",
                         "b=sample_data/model_b.parquet", "-t", "-", input=b"y\n1\n")
     assert twice.returncode == 2 and b"read only once" in twice.stderr
+
+
+def test_check_reads_a_pipe_without_file_and_gates_on_it():
+    data = b"pred,target\n1,2\n3,3\n"  # mse = 0.5
+    ok = run_losscli("check", "--loss", "mse", "--max", "mse=1", "--format", "json", input=data)
+    assert ok.returncode == 0 and json.loads(ok.stdout)["passed"] is True
+    bad = run_losscli("check", "--loss", "mse", "--max", "mse=0.4", "--format", "json",
+                      input=data)
+    assert bad.returncode == 1 and json.loads(bad.stdout)["passed"] is False
