@@ -194,3 +194,19 @@ def test_parallel_csv_error_names_the_true_row(tmp_path, monkeypatch):
     monkeypatch.setattr(sources.CsvSource, "parallel_block", 512)
     with pytest.raises(InputError, match=r"'oops' in column 'pred'.* at row 2500 \(line 2502"):
         losscli.evaluate(str(path), losses="mse")
+
+
+def test_default_chunk_holds_about_a_million_values_for_wide_rows(tmp_path):
+    from losscli.api import DEFAULT_CHUNK_SIZE, default_chunk_size, prepare
+
+    assert default_chunk_size(1) == DEFAULT_CHUNK_SIZE
+    assert default_chunk_size(100) == (1 << 20) // 100
+    logits = np.random.default_rng(0).normal(size=(50, 100))
+    np.save(tmp_path / "logits.npy", logits)
+    np.save(tmp_path / "labels.npy", np.arange(50) % 100)
+    inputs, _ = prepare(str(tmp_path / "logits.npy"), str(tmp_path / "labels.npy"),
+                        losses="cross_entropy", from_logits=True)
+    assert inputs.declared_width() == 100 and inputs.chunk_size == (1 << 20) // 100
+    explicit, _ = prepare(str(tmp_path / "logits.npy"), str(tmp_path / "labels.npy"),
+                          losses="cross_entropy", from_logits=True, chunk_size=7)
+    assert explicit.chunk_size == 7
