@@ -7,6 +7,7 @@ import io
 import json
 import os
 import sys
+from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
 from losscli.report import Report
@@ -125,15 +126,22 @@ def render_ndjson(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(report: Report, fmt: str, out: IO[str] | None = None) -> None:
+def _emit(obj: Any, fmt: str, out: IO[str] | None, table: Callable[[Any, IO[str]], None],
+          texts: dict[str, Callable[[Any], str]]) -> None:
+    """Write ``obj`` in ``fmt``: the table renderer prints itself, the others return text."""
     out = out or sys.stdout
     if fmt == "table":
-        render_table(report, out)
+        table(obj, out)
         return
-    text = {"json": render_json, "markdown": render_markdown, "csv": render_csv,
-            "ndjson": render_ndjson}[fmt](report)
+    text = texts[fmt](obj)
     out.write(text if text.endswith("\n") else text + "\n")
     out.flush()
+
+
+def render(report: Report, fmt: str, out: IO[str] | None = None) -> None:
+    """Print a :class:`Report` as table, json, markdown, csv or ndjson."""
+    _emit(report, fmt, out, render_table, {"json": render_json, "markdown": render_markdown,
+                                           "csv": render_csv, "ndjson": render_ndjson})
 
 
 # ---------------------------------------------------------------------------------------
@@ -267,15 +275,10 @@ def render_check_ndjson(result: CheckResult) -> str:
 
 
 def render_check(result: CheckResult, fmt: str, out: IO[str] | None = None) -> None:
-    """Print a :class:`losscli.gate.CheckResult` as table, json, markdown or csv."""
-    out = out or sys.stdout
-    if fmt == "table":
-        render_check_table(result, out)
-        return
-    text = {"json": render_check_json, "markdown": render_check_markdown,
-            "csv": render_check_csv, "ndjson": render_check_ndjson}[fmt](result)
-    out.write(text if text.endswith("\n") else text + "\n")
-    out.flush()
+    """Print a :class:`losscli.gate.CheckResult` as table, json, markdown, csv or ndjson."""
+    _emit(result, fmt, out, render_check_table, {
+        "json": render_check_json, "markdown": render_check_markdown,
+        "csv": render_check_csv, "ndjson": render_check_ndjson})
 
 
 # ---------------------------------------------------------------------------------------
@@ -365,12 +368,7 @@ def render_compare_ndjson(comp: Comparison) -> str:
 
 
 def render_compare(comp: Comparison, fmt: str, out: IO[str] | None = None) -> None:
-    """Print a :class:`losscli.compare.Comparison` as table, json, markdown or csv."""
-    out = out or sys.stdout
-    if fmt == "table":
-        render_compare_table(comp, out)
-        return
-    text = {"json": render_compare_json, "markdown": render_compare_markdown,
-            "csv": render_compare_csv, "ndjson": render_compare_ndjson}[fmt](comp)
-    out.write(text if text.endswith("\n") else text + "\n")
-    out.flush()
+    """Print a :class:`losscli.compare.Comparison` as table, json, markdown, csv or ndjson."""
+    _emit(comp, fmt, out, render_compare_table, {
+        "json": render_compare_json, "markdown": render_compare_markdown,
+        "csv": render_compare_csv, "ndjson": render_compare_ndjson})
