@@ -210,3 +210,14 @@ def test_default_chunk_holds_about_a_million_values_for_wide_rows(tmp_path):
     explicit, _ = prepare(str(tmp_path / "logits.npy"), str(tmp_path / "labels.npy"),
                           losses="cross_entropy", from_logits=True, chunk_size=7)
     assert explicit.chunk_size == 7
+
+
+def test_fixed_size_list_columns_count_as_wide(tmp_path):
+    from losscli.api import prepare
+
+    values = pa.FixedSizeListArray.from_arrays(pa.array(np.full(40 * 50, 0.02)), 50)
+    pq.write_table(pa.table({"probs": values, "label": np.arange(40) % 50}),
+                   tmp_path / "wide.parquet")
+    inputs, _ = prepare(str(tmp_path / "wide.parquet"), losses="cross_entropy",
+                        pred_col="probs", target_col="label")
+    assert inputs.declared_width() == 50 and inputs.chunk_size == (1 << 20) // 50

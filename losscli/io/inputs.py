@@ -142,8 +142,12 @@ class Inputs:
 
     def declared_width(self) -> int:
         """The most values per row of any role that is known before reading: several
-        columns bound to it, or a 2-D NPY array (list columns are known only once read)."""
-        return max([1, *(max(len(ref.columns), getattr(ref.source, "values_per_row", 1))
+        columns bound to it, a 2-D NPY array or a fixed-size list column (variable-length
+        list columns are known only once read)."""
+        from losscli.io.sources import column_width
+
+        return max([1, *(max(len(ref.columns), getattr(ref.source, "values_per_row", 1),
+                             *(column_width(ref.source, c) for c in ref.columns))
                          for ref in self.roles.values())])
 
     @property

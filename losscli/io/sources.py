@@ -380,6 +380,18 @@ class CsvSource:
         return InputError(f"Cannot read '{self.name}' as {self.format.upper()}: {msg}")
 
 
+def column_width(source: Any, column: str) -> int:
+    """Values per row of ``column`` known from the schema alone: the size of a fixed-size
+    list column, else 1 (a variable-length list is known only once read)."""
+    import pyarrow as pa
+
+    schema = getattr(source, "schema", None)
+    if schema is None or not isinstance(schema, pa.Schema) or column not in schema.names:
+        return 1
+    t = schema.field(column).type
+    return int(t.list_size) if pa.types.is_fixed_size_list(t) else 1
+
+
 class _Prepended:
     """A binary file-like object: ``prefix`` bytes, then the rest of ``raw``."""
 
