@@ -19,9 +19,7 @@ from losscli.accumulate import Accumulator
 from losscli.errors import InputError, UsageError
 from losscli.io.inputs import Batch
 from losscli.registry import CheckContext, Domain, LossInstance
-
-REDUCTIONS = ("mean", "sum", "none")
-NAN_POLICIES = ("raise", "omit", "propagate")
+from losscli.vocab import NAN_POLICIES, REDUCTIONS
 
 
 @dataclass

@@ -16,11 +16,11 @@ from typing import IO, Any
 from losscli.errors import LossCliError
 from losscli.io.inputs import resolve_inputs
 from losscli.io.sources import ARRAY, open_source
+from losscli.vocab import WEIGHT_NAMES
 
 SAMPLE_ROWS = 10_000
 _ROLE_NAMES = {"pred": "prediction", "target": "target", "weight": "weight", "var": "variance",
                "anchor": "anchor", "positive": "positive", "negative": "negative"}
-_WEIGHT_NAMES = ("weight", "weights", "sample_weight", "w")
 
 
 def column_types(source: Any) -> dict[str, str]:
@@ -59,8 +59,8 @@ def inspect_file(
 ) -> dict[str, Any]:
     """Describe ``path`` as plain data (what ``losscli inspect --format json`` prints)."""
     from losscli import tasks
-    from losscli.io.inputs import EMBEDDING_ROLES, VAR_NAMES
     from losscli.registry import all_losses
+    from losscli.vocab import EMBEDDING_ROLES, VAR_NAMES
 
     tasks.check_task(task)
     source = open_source(path, format_in)
@@ -111,7 +111,7 @@ def inspect_file(
         if width > 1:
             info["roles"][role]["values_per_row"] = width
     if "weight" not in inputs.roles:
-        maybe = [c for c in source.columns if c.lower() in _WEIGHT_NAMES]
+        maybe = [c for c in source.columns if c.lower() in WEIGHT_NAMES]
         if maybe:
             info["hints"].append(f"column '{maybe[0]}' looks like sample weights; weights are "
                                  f"never guessed: add --weight-col {maybe[0]}")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from losscli.errors import UsageError, did_you_mean
+from losscli.vocab import KERNEL_OPTIONS, TASKS
 
 ParamValue = float | int | bool
 
@@ -90,15 +91,7 @@ class Param:
         return value
 
 
-#: What a loss can be evaluated on. regression and binary data are one number per row
-#: (binary: a probability, logit or score against a 0/1 or -1/1 label); multiclass data are
-#: one number per class and row against a class index or a distribution; embedding data are
-#: anchor/positive/negative vectors.
-TASKS = ("regression", "binary", "multiclass", "embedding")
-
-#: Evaluation-wide options a kernel may declare in ``LossSpec.options`` to receive them as
-#: keyword arguments (they are not loss parameters: one value for the whole evaluation).
-OPTIONS = ("task", "from_logits", "threshold")
+OPTIONS = KERNEL_OPTIONS
 
 
 @dataclass

@@ -16,8 +16,6 @@ if TYPE_CHECKING:
     from losscli.compare import Comparison
     from losscli.gate import CheckResult
 
-OUTPUT_FORMATS = ("table", "json", "markdown", "csv", "ndjson")
-
 
 def format_value(value: float | None) -> str:
     """Full precision, never truncated: the shortest repr that round-trips."""

@@ -23,40 +23,7 @@ import numpy as np
 
 from losscli.errors import InputError, UsageError, did_you_mean
 from losscli.io.sources import ARRAY, open_source
-
-PRED_NAMES = ("pred", "preds", "prediction", "predictions", "y_pred", "yhat", "y_hat",
-              "predicted", "output", "score", "scores", "prob", "probs", "proba",
-              "probability", "probabilities", "logit", "logits")
-TARGET_NAMES = ("target", "targets", "label", "labels", "y_true", "y", "truth", "actual",
-                "ground_truth")
-WEIGHT_NAMES = ("weight", "weights", "sample_weight")
-VAR_NAMES = ("var", "variance", "pred_var", "y_var")
-
-
-@dataclass(frozen=True)
-class Role:
-    """How a role is named on the command line and in the JSON report."""
-
-    name: str
-    col_flag: str
-    file_flag: str | None
-    names: tuple[str, ...]  # column names detected when the flag is absent
-    noun: str
-    key: str  # key in Report.inputs
-
-
-ROLES = {
-    "pred": Role("pred", "--pred-col", None, PRED_NAMES, "prediction", "predictions"),
-    "target": Role("target", "--target-col", "--targets", TARGET_NAMES, "target", "targets"),
-    "weight": Role("weight", "--weight-col", "--weights", WEIGHT_NAMES, "weight", "weights"),
-    "var": Role("var", "--var-col", "--var", VAR_NAMES, "variance", "variances"),
-    "anchor": Role("anchor", "--anchor-col", None, ("anchor", "anchors"), "anchor", "anchors"),
-    "positive": Role("positive", "--positive-col", "--positive", ("positive", "positives"),
-                     "positive", "positives"),
-    "negative": Role("negative", "--negative-col", "--negative", ("negative", "negatives"),
-                     "negative", "negatives"),
-}
-EMBEDDING_ROLES = ("anchor", "positive", "negative")
+from losscli.vocab import PRED_NAMES, ROLES, TARGET_NAMES, Role
 
 
 @dataclass

@@ -20,26 +20,14 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError
+from losscli.vocab import COMPRESSED_SUFFIXES, EXTENSIONS, INPUT_FORMATS
 
 #: The one column of a plain (unstructured) NPY array.
 ARRAY = "<array>"
 
-FORMATS = ("csv", "tsv", "parquet", "npy", "feather", "arrow", "ndjson")
-_EXTENSIONS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".npy": "npy",
-    ".feather": "feather",
-    ".arrow": "feather",
-    ".ipc": "feather",
-    ".ndjson": "ndjson",
-    ".jsonl": "ndjson",
-    ".json": "ndjson",
-}
-_COMPRESSED = (".gz", ".bz2", ".zst", ".lz4")
+FORMATS = INPUT_FORMATS
+_EXTENSIONS = EXTENSIONS
+_COMPRESSED = COMPRESSED_SUFFIXES
 
 
 def detect_format(path: str) -> str | None:

@@ -17,8 +17,7 @@ import numpy as np
 
 from losscli.errors import UsageError
 from losscli.io.sources import detect_format
-
-SINK_FORMATS = ("csv", "tsv", "parquet", "npy", "ndjson")
+from losscli.vocab import SINK_FORMATS
 
 
 def open_sink(path: str | None, labels: list[str], fmt: str | None = None) -> Any:

@@ -1,0 +1,91 @@
+"""The words losscli accepts, in one place: formats, reductions, policies, tasks, roles.
+
+Plain tuples and small dataclasses only: the CLI builds its choices from here at start-up,
+so this module imports nothing but the standard library (no numpy, no pyarrow).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Input formats (``--format-in``), and the file extensions that name them.
+INPUT_FORMATS = ("csv", "tsv", "parquet", "npy", "feather", "arrow", "ndjson")
+EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".npy": "npy",
+    ".feather": "feather",
+    ".arrow": "feather",
+    ".ipc": "feather",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+    ".json": "ndjson",
+}
+#: Compression suffixes a text input may carry (``.csv.gz``).
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".zst", ".lz4")
+
+#: Per-row output formats (``--output FILE``), and those standard output can take.
+SINK_FORMATS = ("csv", "tsv", "parquet", "npy", "ndjson")
+STDOUT_SINK_FORMATS = ("csv", "tsv", "ndjson")
+
+#: Report formats on standard output (``--format``).
+OUTPUT_FORMATS = ("table", "json", "markdown", "csv", "ndjson")
+
+#: ``--reduction``: mean Σw·ℓ/Σw, sum Σw·ℓ, none (per-row w·ℓ).
+REDUCTIONS = ("mean", "sum", "none")
+
+#: ``--nan-policy``: what a NaN/inf value in any input does.
+NAN_POLICIES = ("raise", "omit", "propagate")
+
+#: What a loss can be evaluated on. regression and binary data are one number per row
+#: (binary: a probability, logit or score against a 0/1 or -1/1 label); multiclass data are
+#: one number per class and row against a class index or a distribution; embedding data are
+#: anchor/positive/negative vectors.
+TASKS = ("regression", "binary", "multiclass", "embedding")
+
+#: Evaluation-wide options a kernel may declare in ``LossSpec.options`` to receive them as
+#: keyword arguments (they are not loss parameters: one value for the whole evaluation).
+KERNEL_OPTIONS = ("task", "from_logits", "threshold")
+
+
+@dataclass(frozen=True)
+class Role:
+    """How an input role is named on the command line, in the API and in the JSON report."""
+
+    name: str
+    col_flag: str  # --pred-col
+    file_flag: str | None  # --targets (None: the role always comes from the main file)
+    names: tuple[str, ...]  # column names detected when the flag is absent
+    noun: str
+    key: str  # key in Report.inputs
+
+
+PRED_NAMES = ("pred", "preds", "prediction", "predictions", "y_pred", "yhat", "y_hat",
+              "predicted", "output", "score", "scores", "prob", "probs", "proba",
+              "probability", "probabilities", "logit", "logits")
+TARGET_NAMES = ("target", "targets", "label", "labels", "y_true", "y", "truth", "actual",
+                "ground_truth")
+#: Weights are never bound by name: these names only make ``inspect`` suggest --weight-col.
+WEIGHT_NAMES = ("weight", "weights", "sample_weight", "w")
+VAR_NAMES = ("var", "variance", "pred_var", "y_var")
+
+ROLES = {
+    "pred": Role("pred", "--pred-col", None, PRED_NAMES, "prediction", "predictions"),
+    "target": Role("target", "--target-col", "--targets", TARGET_NAMES, "target", "targets"),
+    "weight": Role("weight", "--weight-col", "--weights", WEIGHT_NAMES, "weight", "weights"),
+    "var": Role("var", "--var-col", "--var", VAR_NAMES, "variance", "variances"),
+    "anchor": Role("anchor", "--anchor-col", None, ("anchor", "anchors"), "anchor", "anchors"),
+    "positive": Role("positive", "--positive-col", "--positive", ("positive", "positives"),
+                     "positive", "positives"),
+    "negative": Role("negative", "--negative-col", "--negative", ("negative", "negatives"),
+                     "negative", "negatives"),
+}
+EMBEDDING_ROLES = ("anchor", "positive", "negative")
+
+
+def choices(words: tuple[str, ...]) -> str:
+    """``a, b, c`` for messages that list the allowed values."""
+    return ", ".join(words)
