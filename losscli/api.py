@@ -72,7 +72,7 @@ def _roles_needed(specs: list[Any], columns: dict[str, Any], files: dict[str, An
     """The roles to bind: those the selected losses read; without --loss, triplet inputs
     when anchor/positive/negative are given or the main file has such columns, else
     predictions and targets."""
-    from losscli.io.inputs import EMBEDDING_ROLES, ROLES
+    from losscli.vocab import EMBEDDING_ROLES, ROLES
 
     if specs:
         roles = tuple(dict.fromkeys(r for spec in specs for r in spec.inputs))
