@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from typing import IO, Any
 
-from losscli.registry import LossSpec, _fmt, all_losses, get_loss
+from losscli.registry import LossSpec, all_losses, format_param, get_loss
 
 
 def expects(spec: LossSpec) -> str:
     """What each input holds: the loss's own text, or numbers (with the domain, if any)."""
     if spec.expects:
         return spec.expects
-    rules = "; ".join(f"{d.role} {d.requirement}" for d in spec.domain)
+    rules = "; ".join(f"{d.role} {d.text()}" for d in spec.domain)
     return f"{', '.join(spec.inputs)}: numbers" + (f" ({rules})" if rules else "")
 
 
@@ -20,7 +20,7 @@ def _domain(spec: LossSpec) -> dict[str, str]:
     """Validity rules per input role, e.g. {"pred": "> -1"}; several rules joined by "; "."""
     out: dict[str, list[str]] = {}
     for d in spec.domain:
-        text = d.requirement.replace("{classes}", "C")
+        text = d.text()
         out.setdefault(d.role, []).append(text if d.noun == "values" else f"{d.noun} {text}")
     return {role: "; ".join(texts) for role, texts in out.items()}
 
@@ -66,12 +66,12 @@ def example_command(spec: LossSpec) -> str:
     else:
         key = "positive" if spec.task == "regression" and spec.domain else spec.tasks[0]
         where = EXAMPLE_FILES.get(key, EXAMPLE_FILES["regression"])
-    inline = ",".join(f"{p.name}={_fmt(p.default)}" for p in spec.params)
+    inline = ",".join(f"{p.name}={format_param(p.default)}" for p in spec.params)
     return f"losscli eval {where} --loss {spec.name}{':' + inline if inline else ''}"
 
 
 def _params_text(spec: LossSpec) -> str:
-    return ", ".join(f"{p.name}={_fmt(p.default)}" for p in spec.params) or "—"
+    return ", ".join(f"{p.name}={format_param(p.default)}" for p in spec.params) or "—"
 
 
 def markdown_table(specs: list[LossSpec]) -> str:
@@ -145,7 +145,7 @@ def render_catalog(name: str | None, fmt: str, out: IO[str]) -> None:
             console.print(f"  {key:<11}{value}", markup=False)
         for p in s.params:
             rng = f" ({p.range_text})" if p.range_text else ""
-            console.print(f"  param      {p.name} = {_fmt(p.default)}{rng}: {p.doc}", markup=False)
+            console.print(f"  param      {p.name} = {format_param(p.default)}{rng}: {p.doc}", markup=False)
         console.print(f"  example    {example_command(s)}", markup=False)
         return
     table = Table(title=None, show_lines=False)

@@ -256,16 +256,12 @@ def with_options(*groups: tuple[inspect.Parameter, ...]) -> Any:
 
 
 def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Separate the shared options into ``evaluate`` keyword arguments and loss params."""
-    params = {name: options.pop(name, None) for name, _, _ in PARAM_FLAGS}
-    kwargs = dict(options)
+    """The shared options as the API's keyword options (``losscli.spec.build_spec``
+    validates them): ``--loss`` values become ``losses``, the parameter flags ``params``,
+    Enum choices their values."""
+    params = {name: v for name, _, _ in PARAM_FLAGS if (v := options.pop(name, None)) is not None}
+    kwargs = {k: getattr(v, "value", v) for k, v in options.items()}
     kwargs["losses"] = kwargs.pop("loss", None)
-    if kwargs.get("format_in") is not None:
-        kwargs["format_in"] = kwargs["format_in"].value
-    if "nan_policy" in kwargs:
-        kwargs["nan_policy"] = kwargs["nan_policy"].value
-    if kwargs.get("task") is not None:
-        kwargs["task"] = kwargs["task"].value
     kwargs["params"] = params
     return kwargs, params
 
@@ -373,35 +369,26 @@ def eval_cmd(
 
 def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
           kwargs: dict[str, Any], quiet: bool = False, progress: bool = True) -> None:
-    from losscli.api import evaluate_prepared, prepare
-    from losscli.errors import UsageError
-    from losscli.render import render
-
-    if output is not None and reduction != "none":
-        raise UsageError("--output is for per-row losses; add --reduction none, or drop --output.")
-    file = input_file(file, kwargs.get("targets"), kwargs.get("weights"))
-    run = {k: kwargs.pop(k) for k in ("chunk_size", "nan_policy")}
-    # Inputs are opened once (standard input cannot be read twice) and every option is
-    # checked before the first byte of output goes out.
     import time
 
-    started = time.perf_counter()  # the report's time covers opening the inputs too
-    inputs, instances = prepare(file, chunk_size=run["chunk_size"], **kwargs)
-    sink = None
-    if reduction == "none":
-        from losscli import engine
-        from losscli.io.writers import open_sink
-
-        engine.check_reduction(instances, reduction)
-        sink = open_sink(output, [inst.label for inst in instances],
-                         None if output else ("ndjson" if fmt == "ndjson" else "csv"))
     from losscli.progress import progress_bar
+    from losscli.render import render
+    from losscli.session import Session
+    from losscli.spec import build_spec
 
+    started = time.perf_counter()  # the report's time covers opening the inputs too
+    file = input_file(file, kwargs.get("targets"), kwargs.get("weights"))
+    per_row_format = None if output or reduction != "none" else (
+        "ndjson" if fmt == "ndjson" else "csv")
+    spec = build_spec(file, where="losscli eval", reduction=reduction, output=output,
+                      output_format=per_row_format, **kwargs)
+    # Inputs are opened once (standard input cannot be read twice) and every option is
+    # checked before the first byte of output goes out.
+    session = Session(spec)
     # Per-row output on the terminal itself would be torn by a bar: none then.
     progress = progress and not (reduction == "none" and output is None and sys.stdout.isatty())
-    with progress_bar(inputs, progress) as bar:
-        report = evaluate_prepared(inputs, instances, reduction=reduction, output=output,
-                                   on_batch=bar, _sink=sink, _started=started, **run)
+    with progress_bar(session.inputs, progress) as bar:
+        report = session.evaluate(on_batch=bar, started=started)
     if reduction == "none":
         if not quiet:
             where = output or "stdout"

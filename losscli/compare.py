@@ -1,10 +1,12 @@
 """Side-by-side model comparison behind ``losscli compare``.
 
-Each model is one prediction source (a file, or one prediction column of a shared file)
-evaluated against the same targets with :func:`losscli.api.evaluate` — one streamed pass
-per model, in chunks. The result is a :class:`Comparison`: one row per loss instance, one
-value per model, the best model(s) per loss by the loss's direction, and the difference of
-every model to the first one (the reference), absolute and relative.
+Each model is one prediction source (a file, or one prediction column of a shared file);
+all of them are evaluated against the same targets in one streamed pass of one
+:class:`~losscli.session.Session` (the targets are read once; model files that bring their
+own target column must agree with the first model's, row by row). The result is a
+:class:`Comparison`: one row per loss instance, one value per model, the best model(s)
+per loss by the loss's direction, and the difference of every model to the first one (the
+reference), absolute and relative.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from losscli.errors import InputError, UsageError, did_you_mean
-from losscli.report import SCHEMA_VERSION, Report, _json_float
+from losscli.report import SCHEMA_VERSION, Report, json_float
+from losscli.session import ModelInput, Session
+from losscli.spec import build_spec
 
 
 @dataclass(frozen=True)
@@ -175,10 +179,10 @@ class Comparison:
                     "label": row.label,
                     "params": dict(row.params),
                     "higher_is_better": row.higher_is_better,
-                    "values": {n: _json_float(v) for n, v in zip(self.names, row.values)},
+                    "values": {n: json_float(v) for n, v in zip(self.names, row.values)},
                     "best": self.best_names(row),
-                    "diff": {n: _json_float(d) for n, d in zip(self.names, row.diff)},
-                    "relative_diff": {n: _json_float(d)
+                    "diff": {n: json_float(d) for n, d in zip(self.names, row.diff)},
+                    "relative_diff": {n: json_float(d)
                                       for n, d in zip(self.names, row.relative_diff)},
                 }
                 for row in self.rows
@@ -225,44 +229,37 @@ def compare(
     models: Sequence[Model] | dict[str, Any],
     targets: Any = None,
     *,
-    losses: Iterable[str] | str | None = None,
-    pred_col: str | list[str] | None = None,
-    **evaluate_kwargs: Any,
+    on_batch: Callable[[int], None] | None = None,
+    **options: Any,
 ) -> Comparison:
     """Evaluate every model with the same losses and options and line them up.
 
     ``models``: :class:`Model` objects, or ``{name: predictions}`` (paths, arrays or
     DataFrames as for :func:`losscli.evaluate`). ``targets``: the shared targets (else each
-    model's file must hold its own target column). ``pred_col`` applies to models that do
-    not name their own. The other keyword arguments go to :func:`losscli.evaluate`.
+    model's file must hold its own target column, equal to the first model's row by row).
+    ``pred_col`` applies to models that do not name their own. The other options are those
+    of :func:`losscli.evaluate` (validated before anything is read).
     """
-    from losscli.api import evaluate_prepared, prepare
-
     if isinstance(models, dict):
         models = [Model(str(k), v) for k, v in models.items()]
     models = list(models)
     if not models:
         raise UsageError("Give at least one model to compare.")
-    if evaluate_kwargs.get("reduction", "mean") != "mean":
-        raise UsageError("compare compares mean values; drop reduction= (or use 'mean').")
-    losses = [losses] if isinstance(losses, str) else (list(losses) if losses is not None else None)
     started = time.perf_counter()
-    # Open every input and resolve every option before the first long pass.
-    import inspect
-
-    accepted = inspect.signature(prepare).parameters
-    prep = {k: v for k, v in evaluate_kwargs.items() if k in accepted}
-    run = {k: v for k, v in evaluate_kwargs.items() if k not in accepted}
+    spec = build_spec(models[0].predictions, targets, where="compare()", **options)
+    if spec.options.reduction != "mean":
+        raise UsageError("compare compares mean values; drop reduction= (or use 'mean').")
     stdin_uses = sum(isinstance(m.predictions, str) and m.predictions == "-" for m in models)
-    stdin_uses += len(models) if isinstance(targets, str) and targets == "-" else 0
+    stdin_uses += 1 if isinstance(targets, str) and targets == "-" else 0
     if stdin_uses > 1:
-        raise UsageError("Standard input ('-') can be read only once: give at most one model "
-                         "as '-', and --targets as a file when comparing several models.")
-    prepared = [
-        prepare(m.predictions, targets, losses=losses, pred_col=m.pred_col or pred_col, **prep)
-        for m in models
-    ]
-    # The inputs opened above are the ones evaluated (standard input can be read only once).
-    reports = [evaluate_prepared(inputs, instances, **run) for inputs, instances in prepared]
+        raise UsageError("Standard input ('-') can be read only once: give at most one of the "
+                         "models or --targets as '-'.")
+    shared_col = spec.inputs.pred_col
+    session = Session(spec, [
+        ModelInput(m.name, m.predictions, (m.pred_col,) if m.pred_col else shared_col)
+        for m in models])
+    state = session.run(on_batch=on_batch)
+    elapsed = time.perf_counter() - started
+    reports = [session.report(state, model=i, elapsed=elapsed) for i in range(len(models))]
     rows = build_rows(reports, [m.name for m in models])
-    return Comparison(models, reports, rows, time.perf_counter() - started)
+    return Comparison(models, reports, rows, elapsed)

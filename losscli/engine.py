@@ -1,10 +1,14 @@
-"""One pass over aligned batches, every selected loss, one accumulator each.
+"""Reduce a stream of aligned batches to a :class:`~losscli.state.State`: every selected
+loss, for every model, in one pass.
 
 The engine does no I/O of its own: batches come from the readers, per-row output goes to
-the sink it is handed, and the result is plain state for the report. Order per chunk:
-non-finite values (``nan_policy``), negative weights, each loss's domain (each distinct
-rule once per chunk), then the kernels, which receive their parameters and the options
-they declare (``LossSpec.options``: task, from_logits, threshold).
+the sink it is handed, and the result is a mergeable state. Order per chunk: non-finite
+values (``nan_policy``), negative weights, each loss's domain (each distinct rule once per
+chunk and input), then the kernels, which receive their parameters and the options they
+declare (``LossSpec.options``: task, from_logits, threshold), and the aggregates.
+
+Models: ``compare`` evaluates several prediction inputs against the same targets in one
+pass; model 0 reads role ``pred``, model m > 0 role ``pred#m`` (see :func:`pred_role`).
 """
 
 from __future__ import annotations
@@ -15,41 +19,56 @@ from typing import Any
 
 import numpy as np
 
-from losscli.accumulate import Accumulator
+from losscli.domain import CheckContext, Domain
 from losscli.errors import InputError, UsageError
 from losscli.io.inputs import Batch
-from losscli.registry import CheckContext, Domain, LossInstance
+from losscli.registry import LossInstance
+from losscli.state import Cell, NonFinite, Position, State
 from losscli.vocab import NAN_POLICIES, REDUCTIONS
 
-
-@dataclass
-class EngineResult:
-    """Accumulated state after the pass: one accumulator per loss instance."""
-
-    losses: list[LossInstance]
-    accumulators: list[Accumulator]
-    rows: int = 0  # rows evaluated
-    rows_skipped: int = 0  # rows dropped by --nan-policy omit
-
-    def values(self, reduction: str) -> list[float]:
-        return [acc.result(reduction) for acc in self.accumulators]
+Describe = Callable[..., str]
 
 
-@dataclass
-class _NonFinite:
-    """Non-finite values seen under nan_policy=raise: counted to the end, then reported."""
-
-    counts: dict[str, int] = field(default_factory=dict)
-    first: dict[str, int] = field(default_factory=dict)
-
-    def add(self, role: str, bad: np.ndarray, start: int) -> None:
-        idx = np.flatnonzero(bad)
-        if idx.size:
-            self.counts[role] = self.counts.get(role, 0) + int(idx.size)
-            self.first.setdefault(role, start + int(idx[0]))
+def pred_role(model: int) -> str:
+    """The role holding model ``model``'s predictions: ``pred``, ``pred#1``, ..."""
+    return "pred" if model == 0 else f"pred#{model}"
 
 
-def check_reduction(losses: list[LossInstance], reduction: str) -> None:
+@dataclass(frozen=True)
+class Plan:
+    """What the engine computes: the loss instances, for how many models, how rows are
+    reduced and what NaN does. Validated on construction."""
+
+    instances: tuple[LossInstance, ...]
+    models: int = 1
+    reduction: str = "mean"
+    nan_policy: str = "raise"
+    contexts: tuple[CheckContext, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        check_reduction(self.instances, self.reduction)
+        if self.nan_policy not in NAN_POLICIES:
+            raise UsageError(
+                f"Unknown --nan-policy '{self.nan_policy}'; use one of: "
+                f"{', '.join(NAN_POLICIES)}."
+            )
+        contexts = tuple(
+            CheckContext(task=inst.options.get("task", "regression"),
+                         from_logits=bool(inst.options.get("from_logits", False)))
+            for inst in self.instances)
+        object.__setattr__(self, "contexts", contexts)
+
+    @property
+    def task(self) -> str:
+        return self.contexts[0].task if self.contexts else "regression"
+
+    def new_state(self) -> State:
+        """The empty state: merging it changes nothing."""
+        return State([Cell([inst.spec.aggregate() for inst in self.instances])
+                      for _ in range(self.models)])
+
+
+def check_reduction(losses: Iterable[LossInstance], reduction: str) -> None:
     """Refuse reductions a loss does not have (rmse, r2, max_error have no per-row value)."""
     if reduction not in REDUCTIONS:
         raise UsageError(f"Unknown reduction '{reduction}'; use one of: {', '.join(REDUCTIONS)}.")
@@ -63,156 +82,223 @@ def check_reduction(losses: list[LossInstance], reduction: str) -> None:
             )
 
 
-def run(
+def reduce(
     batches: Iterable[Batch],
-    losses: list[LossInstance],
+    plan: Plan,
     *,
-    describe: Callable[..., str] | None = None,
-    reduction: str = "mean",
-    nan_policy: str = "raise",
+    describe: Describe | None = None,
     sink: Any = None,
     on_batch: Callable[[int], None] | None = None,
-) -> EngineResult:
-    """Stream ``batches`` through every loss. ``describe(role, index=None)`` names a role's
-    column and file in errors (``index``: which of a row's several values); ``sink``
-    receives per-row losses when ``reduction == "none"``."""
-    check_reduction(losses, reduction)
+) -> State:
+    """Stream ``batches`` through every loss of ``plan`` and return their state.
+
+    ``describe(role, index=None)`` names a role's column and file in errors (``index``:
+    which of a row's several values); ``sink`` receives per-row losses (model 0) when the
+    reduction is ``none``; ``on_batch(rows_done)`` is called after each batch. A bad value
+    raises an :class:`InputError` naming its row at once; NaN/inf under ``nan_policy``
+    ``raise`` are counted to the end and left in the state (see :func:`raise_pending`).
+    """
     describe = describe or _plain_name
-    if nan_policy not in NAN_POLICIES:
-        raise UsageError(
-            f"Unknown --nan-policy '{nan_policy}'; use one of: {', '.join(NAN_POLICIES)}."
-        )
-    if reduction == "none" and sink is None:
+    if plan.reduction == "none" and sink is None:
         raise UsageError("--reduction none needs somewhere to write rows (an output sink).")
-    result = EngineResult(losses, [Accumulator(inst.spec.aggregate) for inst in losses])
-    nonfinite = _NonFinite()
-    labels = [inst.label for inst in losses]
-    state: dict[str, Any] = {}  # kept across chunks by stateful rules (binary labels)
-    contexts = [
-        CheckContext(task=inst.options.get("task", "regression"),
-                     from_logits=bool(inst.options.get("from_logits", False)), state=state)
-        for inst in losses
-    ]
-    options = [inst.kernel_options() for inst in losses]
+    state = plan.new_state()
+    # Stateful rules (which negative binary label came first) keep their state per pass.
+    contexts = [CheckContext(c.task, c.from_logits, state={}) for c in plan.contexts]
+    shared: dict[str, Any] = {}
+    for ctx in contexts:
+        ctx.state = shared
+    options = [inst.kernel_options() for inst in plan.instances]
+    binary = plan.task == "binary"
+    per_row_labels = [inst.column for inst in plan.instances]
 
     for batch in batches:
-        arrays = batch.arrays
         n = len(batch)
-        rows: np.ndarray | None = None  # original row numbers, when rows were dropped
-        # A finite sum proves every value finite (NaN and inf propagate through it): one
-        # cheap pass without a mask; only a non-finite sum (or an overflow) looks closer.
-        if nan_policy != "propagate" and not _all_finite(arrays):
-            finite = {role: np.isfinite(a) for role, a in arrays.items()}
-            if not all(f.all() for f in finite.values()):
-                if nan_policy == "raise":
-                    for role, f in finite.items():
-                        nonfinite.add(role, ~f if f.ndim == 1 else ~f.all(axis=1), batch.start)
-                    continue
-                keep = np.logical_and.reduce(
-                    [f if f.ndim == 1 else f.all(axis=1) for f in finite.values()]
-                )
-                rows = batch.start + np.flatnonzero(keep)
-                arrays = {role: a[keep] for role, a in arrays.items()}
-                result.rows_skipped += n - int(keep.sum())
-                n = int(keep.sum())
-        if nonfinite.counts:
+        at = Position(batch.start, batch.start)
+        arrays = batch.arrays
+        if plan.nan_policy == "raise" and not _all_finite(arrays):
+            counted = _count_nonfinite(arrays, batch.start, state.nonfinite)
+            if counted:
+                if on_batch is not None:
+                    on_batch(batch.start + n)
+                continue
+        if state.nonfinite.counts:
+            if on_batch is not None:
+                on_batch(batch.start + n)
             continue  # only counting from here on, to report every bad value at once
-        weights = arrays.get("weight")
-        if weights is not None:
-            _check_weights(weights, batch.start if rows is None else rows, describe)
-        pred = arrays.get("pred")
-        classes = pred.shape[1] if pred is not None and pred.ndim == 2 else None
-        checked: set[tuple[int, str, bool]] = set()
-        for inst, ctx in zip(losses, contexts):
-            ctx.classes = classes
-            _check_domain(inst, ctx, checked, arrays, batch.start if rows is None else rows,
-                          describe)
-        per_row: dict[str, np.ndarray] = {}
-        for inst, acc, label, opts in zip(losses, result.accumulators, labels, options):
-            spec = inst.spec
-            values = spec.kernel(**{r: arrays[r] for r in spec.inputs}, **inst.params, **opts)
-            acc.update(values, weights, arrays.get("target") if spec.aggregate == "r2" else None)
-            if sink is not None:
-                per_row[label] = values if weights is None else values * weights
-        if sink is not None and n:
-            sink.write(
-                np.arange(batch.start, batch.start + n) if rows is None else rows, per_row
-            )
-        result.rows += n
+        weights_all = arrays.get("weight")
+        if weights_all is not None:
+            _check_weights(weights_all, batch.start, describe)
+        for role in arrays:
+            if role.startswith("target#"):
+                _check_same_targets(arrays["target"], arrays[role], role, batch.start, describe)
+        target = arrays.get("target")
+        if binary and target is not None and target.ndim == 1:
+            _note_negative_labels(state, target, batch.start)
+        for model, cell in enumerate(state.cells):
+            view, rows = _model_view(arrays, model, plan.nan_policy, batch.start, cell)
+            _check_domains(plan, contexts, view, rows, describe, model, at)
+            weights = view.get("weight")
+            per_row: dict[str, np.ndarray] = {}
+            for inst, agg, opts, column in zip(plan.instances, cell.losses, options,
+                                               per_row_labels):
+                spec = inst.spec
+                values = spec.kernel(**{r: view[r] for r in spec.inputs}, **inst.params, **opts)
+                agg.update(values, weights, {r: view[r] for r in spec.aggregate.needs})
+                if sink is not None and model == 0:
+                    per_row[column] = values if weights is None else values * weights
+            kept = len(next(iter(view.values()))) if view else 0
+            cell.rows += kept
+            if sink is not None and model == 0 and kept:
+                sink.write(np.arange(batch.start, batch.start + kept) if rows is None else rows,
+                           per_row)
         if on_batch is not None:
-            on_batch(batch.start + len(batch))
+            on_batch(batch.start + n)
+    return state
 
+
+def raise_pending(state: State, describe: Describe, instances: Iterable[LossInstance] = ()
+                  ) -> None:
+    """Raise what could only be judged once every row was seen: NaN/inf values under
+    ``--nan-policy raise``, a unit's recorded error, and binary labels using both 0 and -1.
+    The earliest in the stream wins, as in a serial pass."""
+    found: list[tuple[Position, str]] = []
+    nonfinite = state.nonfinite
     if nonfinite.counts:
         role = min(nonfinite.first, key=lambda r: nonfinite.first[r])
-        others = sum(nonfinite.counts.values()) - nonfinite.counts[role]
+        count = nonfinite.counts[role]
+        others = sum(nonfinite.counts.values()) - count
         more = f", and {others} more in other columns" if others else ""
-        raise InputError(
-            f"{describe(role)} has {nonfinite.counts[role]} NaN/inf value"
-            f"{'s' if nonfinite.counts[role] != 1 else ''} (first at row {nonfinite.first[role]})"
-            f"{more}. Clean the data, or use --nan-policy omit to skip those rows "
-            "(or propagate to let NaN through)."
-        )
-    return result
+        found.append((nonfinite.first[role], (
+            f"{describe(role)} has {count} NaN/inf value{'s' if count != 1 else ''} (first at "
+            f"row {nonfinite.first[role].row}){more}. Clean the data, or use --nan-policy omit "
+            "to skip those rows (or propagate to let NaN through).")))
+    if state.error is not None:
+        found.append((state.error.at, state.error.message))
+    if len(state.negatives) > 1:
+        from losscli.losses.common import BINARY_LABELS
+
+        first, second = sorted(state.negatives.items(), key=lambda kv: kv[1].at)
+        users = [inst.name for inst in instances if BINARY_LABELS in inst.spec.domain]
+        if users:
+            label, seen = second
+            found.append((seen.at, (
+                f"{users[0]} needs {BINARY_LABELS.noun} {BINARY_LABELS.requirement} in "
+                f"{describe('target')}, but row {seen.at.row} has {label!r} ({seen.in_chunk} "
+                f"such rows in that chunk), after {first[0]!r} at row {first[1].at.row}. "
+                f"{BINARY_LABELS.hint}")))
+    if found:
+        raise InputError(min(found, key=lambda f: f[0])[1])
 
 
 def _all_finite(arrays: dict[str, np.ndarray]) -> bool:
-    with np.errstate(all="ignore"):  # an overflowing sum only sends us to the exact check
+    # A finite sum proves every value finite (NaN and inf propagate through it): one
+    # cheap pass without a mask; only a non-finite sum (or an overflow) looks closer.
+    with np.errstate(all="ignore"):
         return all(bool(np.isfinite(np.sum(a))) for a in arrays.values())
+
+
+def _rows_bad(a: np.ndarray) -> np.ndarray:
+    bad = ~np.isfinite(a)
+    return bad if bad.ndim == 1 else bad.any(axis=1)
+
+
+def _count_nonfinite(arrays: dict[str, np.ndarray], start: int, into: NonFinite) -> int:
+    """Count rows holding NaN/inf, per role; returns the total."""
+    total = 0
+    for role, a in arrays.items():
+        idx = np.flatnonzero(_rows_bad(a))
+        if idx.size:
+            into.add(role, int(idx.size), Position(start, start + int(idx[0])))
+            total += int(idx.size)
+    return total
+
+
+def _model_view(arrays: dict[str, np.ndarray], model: int, nan_policy: str, start: int,
+                cell: Cell) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """The arrays model ``model`` is evaluated on (its predictions as ``pred``), and the
+    original row numbers when ``--nan-policy omit`` dropped rows (else None)."""
+    mine = pred_role(model)
+    view = {("pred" if role == mine else role): a for role, a in arrays.items()
+            if role == mine or not (role.startswith("pred") or "#" in role)}
+    if nan_policy != "omit" or _all_finite(view):
+        return view, None
+    keep = np.logical_and.reduce([~_rows_bad(a) for a in view.values()])
+    kept = int(keep.sum())
+    cell.rows_skipped += len(keep) - kept
+    return {role: a[keep] for role, a in view.items()}, start + np.flatnonzero(keep)
 
 
 def _plain_name(role: str, index: int | None = None) -> str:
     return role if index is None else f"{role}[{index}]"
 
 
-def _row_of(rows: int | np.ndarray, index: int) -> int:
-    return rows + index if isinstance(rows, int) else int(rows[index])
+def _row_of(start: int, rows: np.ndarray | None, index: int) -> int:
+    return start + index if rows is None else int(rows[index])
 
 
-def _check_weights(weights: np.ndarray, rows: int | np.ndarray, describe: Callable[[str], str]) -> None:
+def _check_weights(weights: np.ndarray, start: int, describe: Describe) -> None:
     if weights.size and weights.min() < 0:
         i = int(np.flatnonzero(weights < 0)[0])
         raise InputError(
             f"Negative sample weight {float(weights[i])!r} in {describe('weight')} at row "
-            f"{_row_of(rows, i)}; sample weights must be >= 0."
+            f"{start + i}; sample weights must be >= 0."
         )
 
 
-def _check_domain(inst: LossInstance, ctx: CheckContext, checked: set[tuple[int, str, bool]],
-                  arrays: dict[str, np.ndarray], rows: int | np.ndarray,
-                  describe: Callable[..., str]) -> None:
-    """Raise on the first row that breaks one of the loss's rules. A rule shared by several
-    losses (with the same task and from_logits) is checked once per chunk."""
-    for rule in inst.spec.domain:
-        key = (id(rule), ctx.task, ctx.from_logits)
-        if key in checked or not rule.applies(ctx):
-            continue
-        checked.add(key)
-        array = arrays[rule.role]
-        bad = rule.mask(array, ctx)
-        column = None
-        if bad.ndim > 1:  # per entry: name the column (or list position) as well
-            per_row = bad.any(axis=1)
-            if per_row.any():
-                column = int(np.flatnonzero(bad[np.flatnonzero(per_row)[0]])[0])
-            bad = per_row
-        if bad.any():
-            _domain_error(inst, rule, ctx, array, bad, column, rows, describe)
+def _check_same_targets(shared: np.ndarray, own: np.ndarray, role: str, start: int,
+                        describe: Describe) -> None:
+    """A model file's own targets must be the first model's, row by row: otherwise the
+    files are not aligned, and comparing them would compare different rows."""
+    same = (shared == own) | (np.isnan(shared) & np.isnan(own))
+    if same.ndim == 2:
+        same = same.all(axis=1)
+    if not same.all():
+        i = int(np.flatnonzero(~same)[0])
+        raise InputError(
+            f"The targets in {describe(role)} differ from those in {describe('target')} at row "
+            f"{start + i} ({own[i].tolist()!r} vs {shared[i].tolist()!r}): the model files are "
+            "not aligned row by row. Give the shared targets with --targets FILE, or align the "
+            "files."
+        )
 
 
-def _domain_error(inst: LossInstance, rule: Domain, ctx: CheckContext, array: np.ndarray,
-                  bad: np.ndarray, column: int | None, rows: int | np.ndarray,
-                  describe: Callable[..., str]) -> None:
-    idx = np.flatnonzero(bad)
-    row = array[idx[0]]
-    if column is not None:
-        shown = repr(row[column].tolist())
-        where = describe(rule.role, column) if array.ndim == 2 else describe(rule.role)
-    else:
-        shown = rule.show(row) if rule.show is not None else repr(row.tolist())
-        where = describe(rule.role)
-    requirement = rule.requirement.replace("{classes}", str(ctx.classes))
-    raise InputError(
-        f"{inst.name} needs {rule.noun} {requirement} in {where}, but row "
-        f"{_row_of(rows, int(idx[0]))} has {shown} ({idx.size} such rows in this chunk). "
-        f"{rule.hint}"
-    )
+def _note_negative_labels(state: State, target: np.ndarray, start: int) -> None:
+    """Record where labels 0 and -1 first appear (a file must use one convention; units
+    read apart are compared once merged)."""
+    for label in (0.0, -1.0):
+        hits = np.flatnonzero(target == label)
+        if hits.size:
+            state.note_label(label, Position(start, start + int(hits[0])), int(hits.size))
+
+
+def _check_domains(plan: Plan, contexts: list[CheckContext], view: dict[str, np.ndarray],
+                   rows: np.ndarray | None, describe: Describe, model: int,
+                   at: Position) -> None:
+    """Raise on the first row that breaks a loss's rule. A rule shared by several losses
+    (with the same task and from_logits) is checked once per chunk and input."""
+    pred = view.get("pred")
+    classes = pred.shape[1] if pred is not None and pred.ndim == 2 else None
+    checked: set[tuple[int, str, bool]] = set()
+    for inst, ctx in zip(plan.instances, contexts):
+        ctx.classes = classes
+        for rule in inst.spec.domain:
+            key = (id(rule), ctx.task, ctx.from_logits)
+            if key in checked or not rule.applies(ctx):
+                continue
+            checked.add(key)
+            if model > 0 and rule.role != "pred":
+                continue  # shared inputs were checked with model 0
+            array = view[rule.role]
+            found = rule.violation(array, ctx)
+            if found is not None:
+                role = pred_role(model) if rule.role == "pred" else rule.role
+                _raise_violation(inst, rule, found, array, role, rows, at, describe)
+
+
+def _raise_violation(inst: LossInstance, rule: Domain, found: Any, array: np.ndarray,
+                     role: str, rows: np.ndarray | None, at: Position,
+                     describe: Describe) -> None:
+    where = (describe(role, found.column) if found.column is not None and array.ndim == 2
+             else describe(role))
+    row = _row_of(at.chunk_start, rows, found.index)
+    raise InputError(found.message(inst.name, where, row))

@@ -37,41 +37,30 @@ def column_types(source: Any) -> dict[str, str]:
     return {c: "?" for c in source.columns}
 
 
-def inspect_file(
-    path: str,
-    *,
-    targets: str | None = None,
-    weights: str | None = None,
-    pred_col: str | list[str] | None = None,
-    target_col: str | list[str] | None = None,
-    weight_col: str | None = None,
-    format_in: str | None = None,
-    var: str | None = None,
-    positive: str | None = None,
-    negative: str | None = None,
-    var_col: str | list[str] | None = None,
-    anchor_col: str | list[str] | None = None,
-    positive_col: str | list[str] | None = None,
-    negative_col: str | list[str] | None = None,
-    task: str | None = None,
-    from_logits: bool = False,
-    sample_rows: int = SAMPLE_ROWS,
-) -> dict[str, Any]:
-    """Describe ``path`` as plain data (what ``losscli inspect --format json`` prints)."""
+#: The options ``inspect`` takes (those of ``evaluate`` about the inputs and how they are read).
+INSPECT_OPTIONS = ("targets", "weights", "pred_col", "target_col", "weight_col", "format_in",
+                   "var", "positive", "negative", "var_col", "anchor_col", "positive_col",
+                   "negative_col", "task", "from_logits")
+
+
+def inspect_file(path: str, *, sample_rows: int = SAMPLE_ROWS, **options: Any) -> dict[str, Any]:
+    """Describe ``path`` as plain data (what ``losscli inspect --format json`` prints).
+    ``options``: see :data:`INSPECT_OPTIONS` (validated before the file is opened)."""
     from losscli import tasks
     from losscli.registry import all_losses
+    from losscli.spec import build_spec
     from losscli.vocab import EMBEDDING_ROLES, VAR_NAMES
 
-    tasks.check_task(task)
-    source = open_source(path, format_in)
-    columns = {"var": var_col, "anchor": anchor_col, "positive": positive_col,
-               "negative": negative_col}
-    files = {"var": var, "positive": positive, "negative": negative}
+    run = build_spec(path, where="inspect", allowed=INSPECT_OPTIONS, **options)
+    ins, task, from_logits = run.inputs, run.options.task, run.options.from_logits
+    source = open_source(path, ins.format_in)
+    columns: dict[str, Any] = {k: list(v) or None for k, v in ins.columns().items()}
+    files = ins.files()
     lower = [c.lower() for c in source.columns]
     if any(columns[r] or files.get(r) for r in EMBEDDING_ROLES) or all(
             r in lower for r in EMBEDDING_ROLES):
         roles: tuple[str, ...] = EMBEDDING_ROLES
-    elif var_col or var or any(c in VAR_NAMES for c in lower):
+    elif ins.var_col or ins.var or any(c in VAR_NAMES for c in lower):
         roles = ("pred", "target", "var")  # gaussian_nll's variance, when there is one
     else:
         roles = ("pred", "target")
@@ -90,9 +79,10 @@ def inspect_file(
         "hints": [],
     }
     try:
-        inputs = resolve_inputs(source, targets if "target" in roles else None, weights,
-                                pred_col=pred_col, target_col=target_col,
-                                weight_col=weight_col, format_in=format_in, roles=roles,
+        inputs = resolve_inputs(source, ins.targets if "target" in roles else None, ins.weights,
+                                pred_col=list(ins.pred_col) or None,
+                                target_col=list(ins.target_col) or None,
+                                weight_col=ins.weight_col, format_in=ins.format_in, roles=roles,
                                 files=files, columns=columns)
         info["roles"] = {
             role: {"path": ref.source.name, "column": ref.column,
@@ -133,10 +123,11 @@ def inspect_file(
 
 def _misfit(spec: Any, arrays: dict[str, Any], inputs: Any, task: str,
             from_logits: bool) -> str | None:
-    """Why ``spec`` does not fit these inputs, or None when it does."""
+    """Why ``spec`` does not fit these inputs, or None when it does (the domain rules are
+    judged by :meth:`losscli.domain.Domain.violation`, as the engine judges them)."""
     import numpy as np
 
-    from losscli.registry import CheckContext
+    from losscli.domain import CheckContext
 
     missing = [r for r in spec.inputs if r not in inputs.roles]
     if missing:
@@ -151,23 +142,10 @@ def _misfit(spec: Any, arrays: dict[str, Any], inputs: Any, task: str,
         if values is None or not len(values) or not rule.applies(ctx):
             continue
         keep = np.isfinite(values) if values.ndim == 1 else np.isfinite(values).all(axis=1)
-        finite = values[keep]
-        bad: Any = np.asarray(rule.mask(finite, ctx))
-        if bad.ndim > 1:
-            bad = bad.any(axis=1)
-        if bad.any():
-            first = finite[int(np.flatnonzero(bad)[0])]
-            role = _ROLE_NAMES.get(rule.role, rule.role)
-            requirement = rule.requirement.replace("{classes}", str(ctx.classes))
-            what = (f"{role} values {requirement}" if rule.noun == "values"
-                    else f"{rule.noun} {requirement} as {role}s")
-            return (f"needs {what}; {_count(int(bad.sum()), len(values))} "
-                    f"(e.g. {first.tolist()!r})")
+        found = rule.violation(values[keep], ctx)
+        if found is not None:
+            return found.reason(_ROLE_NAMES.get(rule.role, rule.role), len(values))
     return None
-
-
-def _count(bad: int, read: int) -> str:
-    return f"{bad} of the first {read} rows {'is' if bad == 1 else 'are'} not"
 
 
 def render_inspection(info: dict[str, Any], fmt: str, out: IO[str]) -> None:

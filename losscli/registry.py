@@ -8,19 +8,17 @@ Adding a loss touches one kernel module; everything else picks it up from here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from losscli.aggregates import AGGREGATES, Aggregate, Mean
+from losscli.domain import Domain
 from losscli.errors import UsageError, did_you_mean
 from losscli.vocab import KERNEL_OPTIONS, TASKS
 
 ParamValue = float | int | bool
-
-#: Aggregations a loss can declare. "mean" losses have per-row values and support every
-#: reduction; the others are whole-data statistics that only have a "mean" reduction.
-AGGREGATES = ("mean", "root_mean", "max", "r2")
-
 
 @dataclass(frozen=True)
 class Param:
@@ -94,44 +92,6 @@ class Param:
 OPTIONS = KERNEL_OPTIONS
 
 
-@dataclass
-class CheckContext:
-    """What a domain rule may depend on: the task, whether predictions are logits, the
-    number of classes, and state kept across the chunks of one evaluation."""
-
-    task: str = "regression"
-    from_logits: bool = False
-    classes: int | None = None
-    state: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Domain:
-    """A validity rule on one input: ``bad(array)`` marks the rows (or, for 2-D inputs,
-    the entries) that break it; the engine names the first such row in an InputError.
-
-    ``bad`` takes ``(array, ctx)`` when ``uses_context``; ``when(ctx)`` limits the rule to
-    some evaluations (e.g. probabilities only without --from-logits). The message reads
-    ``<loss> needs <noun> <requirement> in <column>, but row R has <value>. <hint>``;
-    ``requirement`` may hold ``{classes}``, ``show`` formats the offending row.
-    """
-
-    role: str
-    bad: Callable[..., Any]
-    requirement: str  # e.g. "> -1", shown in the error
-    noun: str = "values"
-    hint: str = "Filter those rows, or choose a loss defined there."
-    when: Callable[[CheckContext], bool] | None = None
-    uses_context: bool = False
-    show: Callable[[Any], str] | None = None
-
-    def applies(self, ctx: CheckContext) -> bool:
-        return self.when is None or bool(self.when(ctx))
-
-    def mask(self, array: Any, ctx: CheckContext) -> Any:
-        return self.bad(array, ctx) if self.uses_context else self.bad(array)
-
-
 @dataclass(frozen=True)
 class LossSpec:
     """Everything losscli knows about one loss."""
@@ -146,7 +106,8 @@ class LossSpec:
     params: tuple[Param, ...] = ()
     inputs: tuple[str, ...] = ("pred", "target")
     higher_is_better: bool = False
-    aggregate: str = "mean"
+    # How per-row values become one number (losscli.aggregates): Mean by default.
+    aggregate: type[Aggregate] = Mean
     domain: tuple[Domain, ...] = ()
     # Options this loss implies (e.g. softmax_cross_entropy implies from_logits=True).
     implies: dict[str, Any] = field(default_factory=dict)
@@ -162,10 +123,70 @@ class LossSpec:
     @property
     def per_row(self) -> bool:
         """True when the loss has a value per row (so sum and none reductions exist)."""
-        return self.aggregate == "mean"
+        return self.aggregate.per_row
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
+
+
+@dataclass(frozen=True)
+class LossKey:
+    """The identity of a loss instance: canonical name and the parameters that differ from
+    their defaults, in declaration order. A parameter absent from a key means its default,
+    so keys written before a parameter existed (or with every default spelled out) match.
+
+    The one source of a loss instance's label (``huber(delta=0.5)``), JSON entry, baseline
+    key and per-row column name (``huber_delta_0p5``).
+    """
+
+    name: str
+    params: tuple[tuple[str, ParamValue], ...] = ()
+
+    @classmethod
+    def of(cls, spec: LossSpec, params: dict[str, Any]) -> LossKey:
+        """The key of ``spec`` with ``params`` (effective values; defaults dropped)."""
+        kept = []
+        for p in spec.params:
+            if p.name in params:
+                value = _canonical(p, params[p.name])
+                if value != p.default:
+                    kept.append((p.name, value))
+        return cls(spec.name, tuple(kept))
+
+    @property
+    def label(self) -> str:
+        """``mse``, ``huber(delta=0.5)``: readable and unique among instances."""
+        if not self.params:
+            return self.name
+        inner = ",".join(f"{k}={format_param(v)}" for k, v in self.params)
+        return f"{self.name}({inner})"
+
+    @property
+    def column(self) -> str:
+        """A plain identifier for per-row output (pandas, SQL and jq take it unquoted):
+        ``huber_delta_0p5`` for huber(delta=0.5); ``.`` becomes ``p``, ``-`` ``m``."""
+        parts = [self.name]
+        for k, v in self.params:
+            text = format_param(v).replace(".", "p").replace("-", "m").replace("+", "")
+            parts.append(f"{k}_{text}")
+        return "_".join(parts)
+
+
+def _canonical(p: Param, value: Any) -> ParamValue:
+    if p.type is bool:
+        return bool(value)
+    if p.type is int:
+        return int(value)
+    return float(value)
+
+
+def format_param(value: ParamValue) -> str:
+    """A parameter value as labels and messages show it: ``0.5``, ``1``, ``true``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value) if value != int(value) or abs(value) >= 1e16 else f"{value:g}"
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -187,25 +208,99 @@ class LossInstance:
         return self.spec.name
 
     @property
-    def label(self) -> str:
-        """Unique, readable column name: ``huber(delta=0.5)``, or ``mse`` without params."""
-        if not self.params:
-            return self.name
-        inner = ",".join(f"{k}={_fmt(v)}" for k, v in self.params.items())
-        return f"{self.name}({inner})"
+    def key(self) -> LossKey:
+        return LossKey.of(self.spec, self.params)
 
     @property
-    def key(self) -> tuple[str, tuple[tuple[str, ParamValue], ...]]:
-        """Identity used to match a loss against a baseline: name and parameters."""
-        return self.name, tuple(sorted(self.params.items()))
+    def label(self) -> str:
+        return self.key.label
+
+    @property
+    def column(self) -> str:
+        return self.key.column
+
+    @property
+    def loss_arg(self) -> str:
+        """The ``--loss`` argument that selects this instance again."""
+        return loss_arg(self.key)
 
 
-def _fmt(value: ParamValue) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value) if value != int(value) or abs(value) >= 1e16 else f"{value:g}"
-    return str(value)
+def loss_arg(key: LossKey) -> str:
+    """``huber:delta=0.5`` for the key of huber(delta=0.5); the name alone without params."""
+    inner = ",".join(f"{k}={format_param(v)}" for k, v in key.params)
+    return f"{key.name}:{inner}" if inner else key.name
+
+
+def key_of_entry(name: Any, params: Any, where: str) -> LossKey:
+    """The key of a loss written down elsewhere (a baseline's or a saved state's entry:
+    a name and its parameters, any missing parameter at its default). Raises UsageError
+    naming ``where`` for an unknown loss or parameter, or a value out of range."""
+    if not isinstance(name, str):
+        raise UsageError(f"{where}: the loss name must be a string, got {name!r}.")
+    spec = get_loss(name)
+    if not isinstance(params, dict):
+        raise UsageError(f"{where}: the parameters of {spec.name} must be an object, got "
+                         f"{params!r}.")
+    unknown = sorted(set(params) - {p.name for p in spec.params})
+    if unknown:
+        raise UsageError(
+            f"{where}: {spec.name} has no parameter {', '.join(repr(u) for u in unknown)}; it "
+            f"takes: {', '.join(p.name for p in spec.params) or 'none'}."
+        )
+    values = {p.name: p.coerce(params[p.name], f"{where} ({spec.name})")
+              for p in spec.params if p.name in params}
+    return LossKey.of(spec, values)
+
+
+_LABEL = re.compile(r"\s*([^()]+?)\s*\((.*)\)\s*")
+
+
+def find_instance(text: str, instances: Sequence[Any], where: str) -> Any:
+    """The one selected instance that ``text`` names: a label (``huber(delta=0.5)``, also
+    the older labels that spelled out defaults), the ``--loss`` form (``huber:delta=0.5``),
+    a per-row column name (``huber_delta_0p5``), or a canonical name or alias (``l1``) when
+    one instance of that loss is selected. Unknown, unselected and ambiguous names are
+    usage errors that say what would work. ``instances``: anything with a ``key`` (a
+    :class:`LossKey`) and a ``name``: loss instances, report entries, baseline entries."""
+    compact = text.replace(" ", "")
+    labels = [inst.key.label for inst in instances]
+    for inst in instances:
+        if compact in (inst.key.label, inst.key.column):
+            return inst
+    m = _LABEL.fullmatch(text)
+    arg = f"{m.group(1)}:{m.group(2)}" if m else text
+    try:
+        spec, inline, _ = parse_loss(arg)
+    except UsageError as exc:
+        hint = did_you_mean(compact, labels)
+        raise UsageError(f"{where}: {exc}{hint if hint and hint not in str(exc) else ''}") from None
+    wanted = {}
+    for k, v in inline.items():
+        p = spec.param(k)
+        assert p is not None  # parse_loss checked the name
+        wanted[k] = _canonical(p, p.coerce(v, where))
+    same_loss = [inst for inst in instances if inst.name == spec.name]
+    hits = [inst for inst in same_loss if all(
+        dict(inst.key.params).get(k, spec.param(k).default) == v  # type: ignore[union-attr]
+        for k, v in wanted.items())]
+    if len(hits) == 1:
+        return hits[0]
+    selected = ", ".join(labels) or "none"
+    if not same_loss:
+        raise UsageError(
+            f"{where}: {spec.name} is not among the selected losses ({selected}); add "
+            f"'--loss {arg}' or name one of those.{did_you_mean(compact, labels)}"
+        )
+    choices = ", ".join(inst.key.label for inst in same_loss)
+    if not hits:
+        raise UsageError(
+            f"{where}: no selected {spec.name} has those parameters; the selected ones are: "
+            f"{choices}."
+        )
+    raise UsageError(
+        f"{where}: '{text}' matches several selected losses ({choices}); name one with its "
+        f"parameters, e.g. '{loss_arg(hits[1].key)}'."
+    )
 
 
 _LOSSES: dict[str, LossSpec] = {}
@@ -222,8 +317,10 @@ def register(
             name=name, kernel=kernel, summary=summary, formula=formula, reference=reference,
             **kwargs,
         )
-        if spec.aggregate not in AGGREGATES:
-            raise ValueError(f"{name}: unknown aggregate {spec.aggregate!r}")
+        if not (isinstance(spec.aggregate, type) and issubclass(spec.aggregate, Aggregate)):
+            raise ValueError(f"{name}: aggregate must be a losscli.aggregates class")
+        if AGGREGATES.get(spec.aggregate.name) is not spec.aggregate:
+            raise ValueError(f"{name}: aggregate {spec.aggregate.name!r} is not registered")
         if not set(spec.tasks) <= set(TASKS) or not set(spec.options) <= set(OPTIONS):
             raise ValueError(f"{name}: unknown task or option in {spec.tasks}, {spec.options}")
         for word in (name, *spec.aliases):
@@ -326,12 +423,12 @@ def resolve_losses(
             else:
                 values[p.name] = p.default
         instances.append(LossInstance(spec, values, alias))
-    seen: dict[str, str] = {}
+    seen: dict[LossKey, str] = {}
     for inst, text in zip(instances, loss_args):
-        if inst.label in seen:
+        if inst.key in seen:
             raise UsageError(
-                f"Loss '{text}' is the same as '{seen[inst.label]}' ({inst.label}); "
+                f"Loss '{text}' is the same as '{seen[inst.key]}' ({inst.label}); "
                 "ask for each loss instance once."
             )
-        seen[inst.label] = text
+        seen[inst.key] = text
     return instances

@@ -23,9 +23,9 @@ def format_value(value: float | None) -> str:
 
 
 def format_params(params: dict[str, Any]) -> str:
-    from losscli.registry import _fmt
+    from losscli.registry import format_param
 
-    return ", ".join(f"{k}={_fmt(v)}" for k, v in params.items())
+    return ", ".join(f"{k}={format_param(v)}" for k, v in params.items())
 
 
 def _files(report: Report) -> str:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from losscli.registry import LossInstance, LossKey
 
 SCHEMA_VERSION = 1
 
@@ -17,14 +20,27 @@ class LossResult:
     params: dict[str, Any]
     value: float | None
     higher_is_better: bool
-    label: str
+    key: LossKey
+
+    @classmethod
+    def of(cls, inst: LossInstance, value: float | None) -> LossResult:
+        return cls(inst.name, dict(inst.params), value, inst.spec.higher_is_better, inst.key)
+
+    @property
+    def label(self) -> str:
+        return self.key.label
+
+    @property
+    def column(self) -> str:
+        return self.key.column
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "params": dict(self.params),
-            "value": _json_float(self.value),
+            "value": json_float(self.value),
             "higher_is_better": self.higher_is_better,
+            "label": self.label,
         }
 
 
@@ -42,22 +58,18 @@ class Report:
     per_row: dict[str, Any] | None = field(default=None, repr=False)  # API, reduction "none"
 
     def __getitem__(self, key: str) -> float | None:
-        """Value by label (``huber(delta=0.5)``) or, when unambiguous, by name or alias."""
-        for res in self.losses:
-            if res.label == key:
-                return res.value
-        hits = [res for res in self.losses if res.name == key]
-        if len(hits) == 1:
-            return hits[0].value
-        if not hits:
-            from losscli.registry import get_loss
+        """Value by label (``huber(delta=0.5)``), ``--loss`` form, column name or, when
+        unambiguous, by name or alias — the same matching as everywhere a loss is named."""
+        return self.result(key).value
 
-            name = get_loss(key).name
-            hits = [res for res in self.losses if res.name == name]
-            if len(hits) == 1:
-                return hits[0].value
-        labels = ", ".join(res.label for res in self.losses)
-        raise KeyError(f"{key!r} does not name one loss of this report ({labels})")
+    def result(self, name: str) -> LossResult:
+        from losscli.errors import UsageError
+        from losscli.registry import find_instance
+
+        try:
+            return find_instance(name, self.losses, "report[...]")  # type: ignore[arg-type, return-value]
+        except UsageError as exc:
+            raise KeyError(str(exc)) from None
 
     def to_dict(self) -> dict[str, Any]:
         from losscli import __version__
@@ -88,6 +100,7 @@ class Report:
                 {
                     "name": r.name,
                     "label": r.label,
+                    "column": r.column,
                     "params": r.params,
                     "value": r.value,
                     "higher_is_better": r.higher_is_better,
@@ -97,7 +110,7 @@ class Report:
         )
 
 
-def _json_float(value: float | None) -> float | None:
+def json_float(value: float | None) -> float | None:
     """JSON has no NaN or infinity: those (possible under --nan-policy propagate) become null."""
     if value is None or math.isnan(value) or math.isinf(value):
         return None

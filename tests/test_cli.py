@@ -64,7 +64,7 @@ def test_reduction_none_streams_to_stdout_and_files(cli, samples, tmp_path):
     result = cli("eval", *args)
     assert result.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert len(rows) == 1000 and list(rows[0]) == ["row", "mse", "huber(delta=0.5)"]
+    assert len(rows) == 1000 and list(rows[0]) == ["row", "mse", "huber_delta_0p5"]
     total = float(json.loads(cli("eval", samples / "regression.csv", "-l", "mse",
                                  "--weight-col", "weight", "-r", "sum", "-f",
                                  "json").stdout)["losses"][0]["value"])

@@ -19,7 +19,8 @@ import pytest
 
 from losscli import gate
 from losscli.errors import InputError, UsageError
-from losscli.gate import Bounds, load_baseline, match_instance, parse_baseline, parse_bounds
+from losscli.gate import Bounds, load_baseline, parse_baseline, parse_bounds
+from losscli.registry import find_instance as match_instance
 from losscli.registry import resolve_losses
 from losscli.report import SCHEMA_VERSION, LossResult, Report
 from tests.conftest import run_losscli
@@ -57,7 +58,7 @@ def result(name, value, params=None, higher=None):
     inst = resolve_losses([name + (":" + ",".join(f"{k}={v}" for k, v in params.items())
                                    if params else "")])[0]
     return LossResult(inst.name, dict(inst.params), value,
-                      inst.spec.higher_is_better if higher is None else higher, inst.label)
+                      inst.spec.higher_is_better if higher is None else higher, inst.key)
 
 
 def baseline_of(*losses):
@@ -278,8 +279,8 @@ def test_missing_baseline_file(tmp_path):
 
 def test_baseline_fills_default_parameters_and_canonical_names():
     base = parse_baseline(baseline_doc(("huber_loss", {}, 0.1), ("l1", {}, 0.2)), "b.json")
-    assert base.loss_args() == ["huber:delta=1", "mae"]
-    assert base.get(resolve_losses(["huber"])[0]).value == 0.1
+    assert base.loss_args() == ["huber", "mae"]
+    assert base.get(resolve_losses(["huber"])[0].key).value == 0.1
 
 
 # --- atomic save -----------------------------------------------------------------------
@@ -293,7 +294,7 @@ def test_save_writes_a_baseline_that_loads_back(tmp_path):
     path = tmp_path / "base.json"
     gate.save_report(_report(0.25), str(path))
     assert json.loads(path.read_text())["losses"][0]["value"] == 0.25
-    assert load_baseline(str(path)).get(resolve_losses(["mse"])[0]).value == 0.25
+    assert load_baseline(str(path)).get(resolve_losses(["mse"])[0].key).value == 0.25
     assert oct(path.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
     assert os.listdir(tmp_path) == ["base.json"]
 
@@ -368,7 +369,7 @@ def test_cli_json_verdict(cli, preds, tmp_path):
     doc = json.loads(r.stdout)
     assert doc["passed"] is False and doc["failed"] == ["mse"]
     checks = {c["label"]: c for c in doc["checks"]}
-    mse, r2, huber, mae = (checks[k] for k in ("mse", "r2", "huber(delta=1)", "mae"))
+    mse, r2, huber, mae = (checks[k] for k in ("mse", "r2", "huber", "mae"))
     assert (mse["value"], mse["baseline"], mse["change"], mse["relative_change"]) == (
         MSE, 0.125, 0.125, 1.0)
     assert mse["status"] == "fail" and mse["rtol"] == 0.5 and mse["allowed_change"] == 0.0625
@@ -417,7 +418,7 @@ def test_cli_only_evaluates_and_saves_without_bounds(cli, preds, tmp_path):
     assert r.stderr == f"losscli: saved the report to {out}\n"
     saved = json.loads(out.read_text())
     assert saved["losses"] == [{"name": "mse", "params": {}, "value": MSE,
-                                "higher_is_better": False}]
+                                "higher_is_better": False, "label": "mse"}]
     # ... and the saved report is the next baseline
     assert cli("check", preds, "-b", out).exit_code == 0
 

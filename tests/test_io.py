@@ -197,27 +197,29 @@ def test_parallel_csv_error_names_the_true_row(tmp_path, monkeypatch):
 
 
 def test_default_chunk_holds_about_a_million_values_for_wide_rows(tmp_path):
-    from losscli.api import DEFAULT_CHUNK_SIZE, default_chunk_size, prepare
+    from losscli.session import DEFAULT_CHUNK_SIZE, Session, default_chunk_size
+    from losscli.spec import build_spec
 
     assert default_chunk_size(1) == DEFAULT_CHUNK_SIZE
     assert default_chunk_size(100) == (1 << 20) // 100
     logits = np.random.default_rng(0).normal(size=(50, 100))
     np.save(tmp_path / "logits.npy", logits)
     np.save(tmp_path / "labels.npy", np.arange(50) % 100)
-    inputs, _ = prepare(str(tmp_path / "logits.npy"), str(tmp_path / "labels.npy"),
-                        losses="cross_entropy", from_logits=True)
-    assert inputs.declared_width() == 100 and inputs.chunk_size == (1 << 20) // 100
-    explicit, _ = prepare(str(tmp_path / "logits.npy"), str(tmp_path / "labels.npy"),
-                          losses="cross_entropy", from_logits=True, chunk_size=7)
+    session = Session(build_spec(str(tmp_path / "logits.npy"), str(tmp_path / "labels.npy"),
+                                 losses="cross_entropy", from_logits=True))
+    assert session.inputs.declared_width() == 100 and session.chunk_size == (1 << 20) // 100
+    explicit = Session(build_spec(str(tmp_path / "logits.npy"), str(tmp_path / "labels.npy"),
+                                  losses="cross_entropy", from_logits=True, chunk_size=7))
     assert explicit.chunk_size == 7
 
 
 def test_fixed_size_list_columns_count_as_wide(tmp_path):
-    from losscli.api import prepare
+    from losscli.session import Session
+    from losscli.spec import build_spec
 
     values = pa.FixedSizeListArray.from_arrays(pa.array(np.full(40 * 50, 0.02)), 50)
     pq.write_table(pa.table({"probs": values, "label": np.arange(40) % 50}),
                    tmp_path / "wide.parquet")
-    inputs, _ = prepare(str(tmp_path / "wide.parquet"), losses="cross_entropy",
-                        pred_col="probs", target_col="label")
-    assert inputs.declared_width() == 50 and inputs.chunk_size == (1 << 20) // 50
+    session = Session(build_spec(str(tmp_path / "wide.parquet"), losses="cross_entropy",
+                                 pred_col="probs", target_col="label"))
+    assert session.inputs.declared_width() == 50 and session.chunk_size == (1 << 20) // 50

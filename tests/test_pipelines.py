@@ -161,7 +161,7 @@ def test_reduction_none_into_head_exits_zero_quietly(big_parquet, fmt):
     lines = proc.stdout.decode().splitlines()
     assert len(lines) == 5
     if fmt == "csv":
-        assert lines[0] == "row,huber(delta=1)" and lines[1].startswith("0,")
+        assert lines[0] == "row,huber" and lines[1].startswith("0,")
     else:
         assert json.loads(lines[0])["row"] == 0
 
@@ -176,7 +176,7 @@ def test_head_prints_before_the_pass_ends(big_parquet):
     still_running = proc.poll() is None
     proc.stdout.close()  # like head exiting
     assert proc.wait(timeout=60) == 0
-    assert first == b"row,huber(delta=1)\n" and still_running
+    assert first == b"row,huber\n" and still_running
     assert b"Traceback" not in proc.stderr.read()
 
 
@@ -222,8 +222,13 @@ def test_check_and_compare_read_stdin_once():
     assert statuses(comp) == [0, 0], comp.stderr
     (row,) = [json.loads(x) for x in comp.stdout.decode().splitlines()]
     assert row["best"] == ["b"] and set(row["values"]) == {"a", "b"}
-    twice = run_losscli("compare", "a=sample_data/model_preds.parquet",
-                        "b=sample_data/model_b.parquet", "-t", "-", input=b"y\n1\n")
+    # one pass: shared targets from a pipe feed every model
+    piped = sh(f"cat sample_data/truth.tsv | {LOSSCLI} compare a=sample_data/model_preds.parquet "
+               "b=sample_data/model_b.parquet -t - -l mse -f ndjson")
+    assert statuses(piped) == [0, 0], piped.stderr
+    assert json.loads(piped.stdout)["values"] == row["values"]
+    twice = run_losscli("compare", "a=-", "b=sample_data/model_b.parquet", "-t", "-",
+                        input=b"y\n1\n")
     assert twice.returncode == 2 and b"read only once" in twice.stderr
 
 

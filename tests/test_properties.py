@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from losscli import engine
-from losscli.api import evaluate, prepare
+from losscli.api import evaluate
+from losscli.session import Session
+from losscli.spec import build_spec
 from losscli.losses.common import DISTRIBUTION_ROWS
 from losscli.registry import LossSpec, all_losses
 
@@ -152,8 +153,7 @@ def test_row_order_invariance(case):
 
 def _state(case, arrays, weights=None):
     args, kw = _arguments(case, arrays)
-    inputs, instances = prepare(*args, **kw, weights=weights)
-    return engine.run(inputs.batches(16), instances, describe=inputs.describe)
+    return Session(build_spec(*args, **kw, weights=weights, chunk_size=16)).run()
 
 
 def test_merge_of_two_halves_equals_one_pass(case):
@@ -161,12 +161,12 @@ def test_merge_of_two_halves_equals_one_pass(case):
     arrays = make_inputs(case, rng)
     w = rng.uniform(0.1, 2.0, N)
     for weights in (None, w):
-        whole = _state(case, arrays, weights).accumulators[0]
+        whole = _state(case, arrays, weights).cells[0].losses[0]
         cut = 37
         first = _state(case, {k: v[:cut] for k, v in arrays.items()},
-                       None if weights is None else weights[:cut]).accumulators[0]
+                       None if weights is None else weights[:cut]).cells[0].losses[0]
         second = _state(case, {k: v[cut:] for k, v in arrays.items()},
-                        None if weights is None else weights[cut:]).accumulators[0]
+                        None if weights is None else weights[cut:]).cells[0].losses[0]
         merged = first.merge(second)
         assert merged.rows == whole.rows
         assert _close(merged.result(), whole.result())

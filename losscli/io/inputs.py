@@ -68,13 +68,12 @@ class ColumnRef:
 class Inputs:
     """The resolved inputs: the columns of each role, and the files they come from.
 
-    ``context`` holds how the values are read (task, from_logits, threshold), set by the
-    API and reported with the inputs; ``widths`` the values per row of each role, known
-    once the first batch has been read.
+    ``widths`` holds the values per row of each role, known once the first batch has been
+    read. Roles ``pred#m`` and ``target#m`` hold the predictions (and, when each model file
+    brings its own, the targets) of model m > 0 in a comparison (:meth:`bind_model`).
     """
 
     roles: dict[str, ColumnRef]
-    context: dict[str, Any] = field(default_factory=dict)
     widths: dict[str, int] = field(default_factory=dict)
     _peeked: tuple[int, list[Batch], Iterator[Batch]] | None = field(default=None, repr=False)
 
@@ -86,26 +85,58 @@ class Inputs:
         counts = {ref.source.num_rows for ref in self.roles.values()}
         return counts.pop() if len(counts) == 1 else None
 
-    def to_dict(self) -> dict[str, Any]:
+    @property
+    def main(self) -> Any:
+        """The source of the predictions (or anchors): what rows are numbered by."""
+        ref = self.roles.get("pred") or self.roles.get("anchor") or next(iter(self.roles.values()))
+        return ref.source
+
+    def role_entry(self, role: str) -> dict[str, Any]:
+        """What the report's ``inputs`` says about one role: path, format, column(s)."""
+        ref = self.roles[role]
+        entry: dict[str, Any] = {"path": ref.source.name, "format": ref.source.format,
+                                 "column": ref.column}
+        if len(ref.columns) > 1:
+            entry["columns"] = list(ref.columns)
+        if self.widths.get(role, 1) > 1:
+            entry["values_per_row"] = self.widths[role]
+        return entry
+
+    def to_dict(self, model: int = 0) -> dict[str, Any]:
+        """The report's ``inputs``: one entry per role (predictions, targets and weights
+        always, null when absent), for model ``model``'s predictions."""
         out: dict[str, Any] = {}
         for role in ROLES.values():
-            ref = self.roles.get(role.name)
-            if ref is None:
+            name = f"pred#{model}" if role.name == "pred" and model else role.name
+            if name not in self.roles:
                 if role.name in ("pred", "target", "weight"):
                     out[role.key] = None
                 continue
-            entry: dict[str, Any] = {
-                "path": ref.source.name,
-                "format": ref.source.format,
-                "column": ref.column,
-            }
-            if len(ref.columns) > 1:
-                entry["columns"] = list(ref.columns)
-            if self.widths.get(role.name, 1) > 1:
-                entry["values_per_row"] = self.widths[role.name]
-            out[role.key] = entry
-        out.update(self.context)
+            out[role.key] = self.role_entry(name)
         return out
+
+    def bind_model(self, model: int, source: Any, pred_col: Any, target_col: Any,
+                   own_target: bool) -> None:
+        """Add model ``model``'s predictions (role ``pred#model``) from ``source``; with
+        ``own_target``, also its target column (``target#model``), which must then equal
+        the shared targets row by row (checked by the engine)."""
+        cols = _pick(source, pred_col or None, ROLES["pred"], set(), sole_ok=not own_target)
+        if cols is None:
+            raise InputError(
+                f"No prediction column found in '{source.name}' (columns: "
+                f"{_list_columns(list(source.columns))}); name it with --pred-col."
+            )
+        self.roles[f"pred#{model}"] = ColumnRef(source, cols)
+        if own_target:
+            target = _pick(source, target_col or None, ROLES["target"], set(cols), sole_ok=True)
+            if target is None:
+                raise InputError(
+                    f"No target column found in '{source.name}' (columns: "
+                    f"{_list_columns(list(source.columns))}); name it with --target-col, or "
+                    "give the shared targets with --targets FILE."
+                )
+            self.roles[f"target#{model}"] = ColumnRef(source, target)
+        _check_disjoint(self.roles)
 
     def declared_width(self) -> int:
         """The most values per row of any role that is known before reading: several
@@ -313,7 +344,7 @@ def _check_disjoint(roles: dict[str, ColumnRef]) -> None:
         for col in ref.columns:
             other = seen.setdefault((id(ref.source), col), role)
             if other != role:
-                a, b = ROLES[other], ROLES[role]
+                a, b = ROLES[other.split("#")[0]], ROLES[role.split("#")[0]]
                 raise UsageError(
                     f"Column '{col}' of '{ref.source.name}' was chosen as both {a.noun} and "
                     f"{b.noun}; set {a.col_flag} and {b.col_flag} to different columns."

@@ -2,7 +2,7 @@
 
 Numerically stable building blocks (softplus, log-sigmoid, log-softmax), the label and
 target conversions every classification kernel needs, and the input-validity rules
-(:class:`~losscli.registry.Domain`) the engine checks before a kernel runs, so that a kernel
+(:class:`~losscli.domain.Domain`) the engine checks before a kernel runs, so that a kernel
 never sees a probability of 3 or a class index of 7 out of 5 classes.
 
 Conventions, shared by every kernel here:
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from losscli.registry import CheckContext, Domain
+from losscli.domain import CheckContext, Domain
 
 EPS64 = float(np.finfo(np.float64).eps)
 

@@ -7,7 +7,8 @@ import math
 
 import numpy as np
 
-from losscli.registry import Domain, Param, register
+from losscli.domain import Domain
+from losscli.registry import Param, register
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from losscli.aggregates import R2, Max, RootMean
+from losscli.domain import Domain
 from losscli.losses.common import BINARY_LABELS, CLASS_TARGETS, misclassified, propagate_nan
-from losscli.registry import Domain, Param, register
+from losscli.registry import Param, register
 
 _LOG2 = float(np.log(2.0))
 
@@ -33,7 +35,7 @@ def mse(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     summary="Root of the mean squared error (a whole-data statistic: mean reduction only).",
     formula="sqrt(Σ w·(y - ŷ)² / Σ w)",
     reference="sklearn.metrics.root_mean_squared_error",
-    aggregate="root_mean",
+    aggregate=RootMean,
 )
 def rmse(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Per-row squared error; the accumulator takes the root of the weighted mean."""
@@ -158,7 +160,7 @@ def msle(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     summary="Largest absolute error (a maximum over rows with weight > 0, not a mean).",
     formula="max |y - ŷ|",
     reference="sklearn.metrics.max_error",
-    aggregate="max",
+    aggregate=Max,
 )
 def max_error(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Per-row absolute error; the accumulator keeps the maximum (sklearn ``max_error``)."""
@@ -172,7 +174,7 @@ def max_error(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     formula="1 - Σ w·(y - ŷ)² / Σ w·(y - ȳ)²",
     reference="sklearn.metrics.r2_score (force_finite=True)",
     higher_is_better=True,
-    aggregate="r2",
+    aggregate=R2,
 )
 def r2(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Per-row squared error; the accumulator divides by the weighted target variance it

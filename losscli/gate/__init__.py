@@ -1,0 +1,214 @@
+"""The model-regression gate behind ``losscli check``: bounds, baselines and verdicts.
+
+Three pure parts, testable without files — :mod:`~losscli.gate.bounds` turns the
+``--max/--min/--rtol/--atol`` arguments into :class:`Bounds` bound to the selected loss
+instances, :mod:`~losscli.gate.baseline` reads a report JSON written by ``eval --format
+json`` or ``check --save``, :mod:`~losscli.gate.verdict` compares a report with both — and
+:func:`check`, which strings them together around an evaluation session and saves the next
+baseline atomically (:mod:`losscli.io.atomic`).
+
+Rules (the README's "losscli check" section says the same):
+
+* Direction comes from the loss: for a lower-is-better loss a *worsening* is an increase,
+  for a higher-is-better one (r2) a decrease. Only a worsening beyond the tolerance fails;
+  an improvement passes and is reported as ``improved``.
+* Against a baseline value ``b`` the largest allowed worsening is
+  ``max(atol, rtol * |b|)`` (the ``math.isclose`` / ``pytest.approx`` rule, relative to the
+  baseline). A per-loss ``--rtol NAME=V`` / ``--atol NAME=V`` replaces the global value of
+  the same kind for that loss; a kind given nowhere is 0, so a baseline with no tolerance
+  at all allows no worsening.
+* Baseline 0: the relative change is undefined (reported as null), and ``rtol * 0 = 0``, so
+  only ``atol`` applies; with no ``atol`` the value must not get worse at all.
+* ``--max NAME=V`` / ``--min NAME=V`` are absolute bounds on the value, whatever the
+  direction.
+* Exactly at a bound passes. So that decimal bounds which float64 cannot represent exactly
+  (``0.1 * 0.3``) behave as written, comparisons allow a round-off of 1e-12 relative to the
+  larger magnitude involved — the same 1e-12 within which chunking may move a result.
+* A loss instance is matched with the baseline by its key: canonical name and the
+  parameters that differ from their defaults (huber with delta 1 is not huber with delta 2;
+  a parameter a baseline entry leaves out means its default). One that is absent from the
+  baseline fails, unless ``allow_missing``; a NaN value (``--nan-policy propagate``) always fails.
+"""
+
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from losscli.errors import InputError, UsageError
+from losscli.gate.baseline import Baseline, BaselineLoss, load_baseline, parse_baseline
+from losscli.gate.bounds import Bounds, parse_bounds
+from losscli.gate.verdict import (
+    FAIL,
+    IMPROVED,
+    PASS,
+    ROUNDOFF,
+    UNCHECKED,
+    Verdict,
+    judge,
+    verdicts,
+)
+from losscli.io.atomic import check_writable, write_atomically
+from losscli.report import Report
+from losscli.session import Session
+from losscli.spec import build_spec
+
+__all__ = [
+    "FAIL", "IMPROVED", "PASS", "ROUNDOFF", "UNCHECKED", "Baseline", "BaselineLoss", "Bounds",
+    "CheckResult", "Verdict", "check", "judge", "load_baseline", "parse_baseline",
+    "parse_bounds", "save_report", "verdicts",
+]
+
+
+@dataclass
+class CheckResult:
+    """What ``losscli check`` prints: the evaluation, one verdict per loss, the baseline."""
+
+    report: Report
+    verdicts: list[Verdict]
+    baseline: Baseline | None = None
+    saved: str | None = None  # where the report was saved, if it was
+    not_saved_reason: str | None = None
+    baseline_only: list[str] = field(default_factory=list)  # baseline losses not evaluated
+
+    @property
+    def passed(self) -> bool:
+        return all(v.passed for v in self.verdicts)
+
+    @property
+    def failed(self) -> list[Verdict]:
+        return [v for v in self.verdicts if not v.passed]
+
+    @property
+    def notes(self) -> list[str]:
+        """Things worth a line on stderr that do not change the verdict."""
+        notes = []
+        if self.baseline_only:
+            notes.append(f"baseline also has {', '.join(self.baseline_only)}, not evaluated "
+                         "here (not asked for with --loss)")
+        base_rows = self.baseline.rows if self.baseline is not None else None
+        if base_rows is not None and base_rows != self.report.rows:
+            notes.append(f"the baseline was computed on {base_rows} rows, this run on "
+                         f"{self.report.rows}: is it the same evaluation set?")
+        return notes
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--format json`` document: ``passed``, the checks, then the report's own
+        fields, so that this document is itself a valid baseline."""
+        return {
+            "passed": self.passed,
+            "failed": [v.label for v in self.failed],
+            "baseline": None if self.baseline is None else {
+                "path": self.baseline.path, "losscli_version": self.baseline.losscli_version,
+                "rows": self.baseline.rows},
+            "checks": [v.to_dict() for v in self.verdicts],
+            **self.report.to_dict(),
+        }
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def check(
+    predictions: Any,
+    targets: Any = None,
+    *,
+    max_: Iterable[str] = (),
+    min_: Iterable[str] = (),
+    rtol: Iterable[str] = (),
+    atol: Iterable[str] = (),
+    baseline: str | None = None,
+    allow_missing: bool = False,
+    save: str | None = None,
+    on_batch: Callable[[int], None] | None = None,
+    **options: Any,
+) -> CheckResult:
+    """Evaluate, then check the values against bounds and a baseline report.
+
+    ``options`` are those of :func:`losscli.evaluate` (validated before anything is read).
+    Everything that can be wrong with the options or the baseline is reported before the
+    data are read. Without ``losses``, a baseline's own losses are evaluated (with their
+    parameters); without either, the default losses of the task. With ``save``, the report
+    is written atomically for use as the next baseline — except when ``save`` is the
+    baseline file itself and a check failed (a regression must not become the reference).
+    """
+    started = time.perf_counter()  # the report's time covers opening the inputs too
+    spec = build_spec(predictions, targets, where="check()", **options)
+    if spec.options.reduction != "mean":
+        raise UsageError("check compares mean values; drop reduction= (or use 'mean').")
+    max_, min_ = _strings("max_", max_), _strings("min_", min_)
+    rtol, atol = _strings("rtol", rtol), _strings("atol", atol)
+    if not isinstance(allow_missing, bool):
+        raise UsageError(f"allow_missing must be True or False; got {allow_missing!r}.")
+    if save is not None:
+        check_writable(save, "--save")
+    if (rtol or atol) and baseline is None:
+        raise UsageError(
+            "--rtol/--atol are tolerances against a baseline: add --baseline FILE "
+            "(or use --max/--min for absolute bounds)."
+        )
+    base = load_baseline(baseline) if baseline is not None else None
+    params = dict(spec.options.params)
+    if not spec.options.losses and base is not None:
+        if params:
+            flags = ", ".join(f"--{k.replace('_', '-')}" for k in params)
+            raise UsageError(
+                f"{flags} without --loss: the losses come from baseline '{base.path}' with "
+                "their own parameters. Name the losses with --loss (e.g. --loss "
+                "huber:delta=2) to change a parameter."
+            )
+        if not base.losses:
+            raise InputError(f"Baseline '{base.path}' lists no losses; name them with --loss.")
+        spec = spec.replace_options(losses=tuple(base.loss_args()))
+    # The session opens the inputs and resolves the loss instances before the long pass, so
+    # a typo in a bound fails at once; the inputs opened are the ones evaluated (standard
+    # input can be read only once).
+    session = Session(spec)
+    bounds = parse_bounds(session.instances, max_=max_, min_=min_, rtol=rtol, atol=atol)
+    report = session.evaluate(on_batch=on_batch, started=started)
+    result = CheckResult(report, verdicts(report, bounds, base, allow_missing=allow_missing), base)
+    if base is not None:
+        keys = {inst.key for inst in session.instances}
+        result.baseline_only = [b.label for k, b in base.losses.items() if k not in keys]
+    if save is not None:
+        if base is not None and not result.passed and _same_file(save, base.path):
+            result.not_saved_reason = (
+                f"not saving over baseline '{base.path}': a check failed, and a regression must "
+                "not become the new baseline"
+            )
+        else:
+            save_report(report, save)
+            result.saved = save
+    return result
+
+
+def _strings(name: str, value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    try:
+        items = list(value or ())
+    except TypeError:
+        items = [value]
+    if not all(isinstance(v, str) for v in items):
+        raise UsageError(f"{name} takes 'NAME=VALUE' strings (e.g. 'mse=0.3'); got {value!r}.")
+    return items
+
+
+def save_report(report: Report | dict[str, Any], path: str) -> None:
+    """Write ``report`` as JSON to ``path`` atomically (see :mod:`losscli.io.atomic`)."""
+    doc = report.to_dict() if isinstance(report, Report) else report
+
+    def write(f: Any) -> None:
+        json.dump(doc, f, indent=2, allow_nan=False)
+        f.write("\n")
+
+    write_atomically(path, write, flag="--save")

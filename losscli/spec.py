@@ -1,0 +1,252 @@
+"""A description of a run, validated once, before any file is opened.
+
+:class:`InputSpec` says where the rows come from (files or arrays, which column plays which
+role, the format, the chunk size, what NaN does); :class:`RunOptions` what to compute (the
+losses and their parameters, the reduction, the task, logits, the threshold, where per-row
+values go). :func:`build_spec` turns keyword arguments — from ``losscli.evaluate``,
+``check``, ``compare``, ``inspect`` or the CLI — into a :class:`RunSpec`, and refuses an
+unknown or ill-typed option with a :class:`~losscli.errors.UsageError` that names it and
+what it accepts. Nothing here reads data.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from losscli.errors import UsageError, did_you_mean
+from losscli.vocab import (
+    INPUT_FORMATS,
+    NAN_POLICIES,
+    REDUCTIONS,
+    STDOUT_SINK_FORMATS,
+    TASKS,
+)
+
+Columns = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Where the rows come from. ``predictions`` (and the other data arguments) is a path,
+    ``-`` (standard input), a numpy array, a list, or a pandas DataFrame/Series. Column
+    options take a name, a glob (``'p_*'``) or several names."""
+
+    predictions: Any
+    targets: Any = None
+    weights: Any = None
+    var: Any = None
+    positive: Any = None
+    negative: Any = None
+    pred_col: Columns = ()
+    target_col: Columns = ()
+    weight_col: str | None = None
+    var_col: Columns = ()
+    anchor_col: Columns = ()
+    positive_col: Columns = ()
+    negative_col: Columns = ()
+    format_in: str | None = None
+    chunk_size: int | None = None
+    nan_policy: str = "raise"
+
+    def columns(self) -> dict[str, Columns]:
+        """``--x-col`` values of the extra roles (var and the triplet roles)."""
+        return {"var": self.var_col, "anchor": self.anchor_col,
+                "positive": self.positive_col, "negative": self.negative_col}
+
+    def files(self) -> dict[str, Any]:
+        """Separate files of the extra roles."""
+        return {"var": self.var, "positive": self.positive, "negative": self.negative}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What to compute from the rows."""
+
+    losses: tuple[str, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+    reduction: str = "mean"
+    task: str | None = None
+    from_logits: bool = False
+    threshold: float | None = None
+    output: str | None = None  # per-row values (reduction none): a file, or None
+    output_format: str | None = None  # their format on standard output: csv, tsv, ndjson
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A whole run: its inputs and its options."""
+
+    inputs: InputSpec
+    options: RunOptions
+
+    def replace_options(self, **changes: Any) -> RunSpec:
+        return replace(self, options=replace(self.options, **changes))
+
+
+INPUT_FIELDS = tuple(f.name for f in fields(InputSpec))
+OPTION_FIELDS = tuple(f.name for f in fields(RunOptions))
+DATA_FIELDS = ("predictions", "targets", "weights", "var", "positive", "negative")
+COLUMN_FIELDS = ("pred_col", "target_col", "var_col", "anchor_col", "positive_col",
+                 "negative_col")
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...], optional: bool = False) -> Any:
+    if value is None and optional:
+        return None
+    value = getattr(value, "value", value)  # an Enum from the CLI
+    if not isinstance(value, str) or value not in allowed:
+        raise UsageError(f"{name} must be one of: {', '.join(allowed)}"
+                         f"{' (or None)' if optional else ''}; got {value!r}.")
+    return value
+
+
+def _columns(name: str, value: Any) -> Columns:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
+        items = tuple(value)
+        if all(isinstance(v, str) for v in items):
+            return items
+    raise UsageError(f"{name} takes a column name, a glob such as 'p_*', or a list of names; "
+                     f"got {value!r}.")
+
+
+def _data(name: str, value: Any) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if hasattr(value, "to_numpy") or hasattr(value, "__array__") or isinstance(
+            value, list | tuple):
+        return value
+    raise UsageError(f"{name} must be a file path, '-' (standard input), a numpy array, a list "
+                     f"or a pandas DataFrame/Series; got {type(value).__name__}.")
+
+
+def _optional_path(name: str, value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise UsageError(f"{name} must be a file path (or None); got {value!r}.")
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise UsageError(f"{name} must be True or False; got {value!r}.")
+    return value
+
+
+def _chunk_size(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UsageError(f"chunk_size must be a whole number >= 1 (rows per chunk), or None for "
+                         f"the default; got {value!r}.")
+    return int(value)
+
+
+def _threshold(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise UsageError(f"threshold must be a finite number (or None); got {value!r}.")
+    return float(value)
+
+
+def _losses(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
+        items = tuple(value)
+        if all(isinstance(v, str) for v in items):
+            return items
+    raise UsageError(f"losses takes a loss name ('huber:delta=0.5') or a list of them; got "
+                     f"{value!r}.")
+
+
+def _params(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise UsageError(f"params must be a dict of loss parameters (e.g. {{'delta': 0.5}}); "
+                         f"got {value!r}.")
+    from losscli.registry import all_losses
+
+    known = sorted({p.name for s in all_losses().values() for p in s.params})
+    out = {}
+    for key, v in value.items():
+        if key not in known:
+            raise UsageError(f"params: no loss takes a parameter {key!r}.{did_you_mean(str(key), known)} "
+                             f"Parameters: {', '.join(known)}.")
+        if v is not None and not isinstance(v, bool | int | float | str):
+            raise UsageError(f"params: {key} must be a number or a boolean; got {v!r}.")
+        if v is not None:
+            out[key] = v
+    return out
+
+
+_CHECKS: dict[str, Any] = {
+    "format_in": lambda v: _choice("format_in", v, INPUT_FORMATS, optional=True),
+    "nan_policy": lambda v: _choice("nan_policy", v, NAN_POLICIES),
+    "chunk_size": _chunk_size,
+    "weight_col": lambda v: _weight_col(v),
+    "reduction": lambda v: _choice("reduction", v, REDUCTIONS),
+    "task": lambda v: _choice("task", v, TASKS, optional=True),
+    "from_logits": lambda v: _flag("from_logits", v),
+    "threshold": _threshold,
+    "losses": _losses,
+    "params": _params,
+    "output": lambda v: _optional_path("output", v),
+    "output_format": lambda v: _choice("output_format", v, STDOUT_SINK_FORMATS, optional=True),
+}
+
+
+def _weight_col(value: Any) -> str | None:
+    cols = _columns("weight_col", value)
+    if len(cols) > 1:
+        raise UsageError(f"weight_col takes one column name; got {value!r}.")
+    return cols[0] if cols else None
+
+
+def build_spec(predictions: Any, targets: Any = None, *, where: str = "evaluate()",
+               allowed: Iterable[str] | None = None, **options: Any) -> RunSpec:
+    """Validate keyword options into a :class:`RunSpec` (no I/O).
+
+    ``where`` names the caller in messages; ``allowed`` restricts the option names (e.g.
+    ``inspect`` takes no loss options). An unknown name is a UsageError with the closest
+    name and the list of options; a value of the wrong type or out of its set is a
+    UsageError naming the option and what it accepts.
+    """
+    names = tuple(allowed) if allowed is not None else (*INPUT_FIELDS[2:], *OPTION_FIELDS)
+    for key in options:
+        if key not in names:
+            raise UsageError(
+                f"{where} has no option '{key}'.{did_you_mean(key, list(names))} Its options: "
+                f"{', '.join(names)}."
+            )
+    values: dict[str, Any] = {"predictions": _data("predictions", predictions),
+                              "targets": _data("targets", targets)}
+    for key, value in options.items():
+        if key in DATA_FIELDS:
+            values[key] = _data(key, value)
+        elif key in COLUMN_FIELDS:
+            values[key] = _columns(key, value)
+        else:
+            values[key] = _CHECKS[key](value)
+    if values["predictions"] is None:
+        raise UsageError(f"{where} needs predictions: a file path, '-', an array or a DataFrame.")
+    inputs = InputSpec(**{k: v for k, v in values.items() if k in INPUT_FIELDS})
+    opts = RunOptions(**{k: v for k, v in values.items() if k in OPTION_FIELDS})
+    if opts.output is not None and opts.reduction != "none":
+        raise UsageError("output is for per-row losses; add reduction='none' (--reduction "
+                         "none), or drop it.")
+    return RunSpec(inputs, opts)

@@ -1,0 +1,190 @@
+"""The mergeable, serialisable state of an evaluation: what a work unit reduces to.
+
+A :class:`State` holds, per model, one :class:`Cell` — the rows seen and one aggregate per
+loss instance (:mod:`losscli.aggregates`) — plus what must be judged only once every unit
+is in: non-finite values under ``--nan-policy raise`` (reported with their total count and
+first row), which negative binary label appeared first (0 or -1: a file must use one), the
+first error a unit stopped at, and which source rows the state covers.
+
+``a.merge(b)`` folds ``b`` in; merging is exact (see :mod:`losscli.stats.exact`), so the
+states of any split of the rows, merged in any order or tree, equal the state of one pass
+over the same chunks, bit for bit. ``to_dict``/``from_dict`` round-trip through JSON
+exactly (floats as ``float.hex``), which is what saved states and remote workers use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from losscli.aggregates import Aggregate
+
+#: Version of the serialised state: bumped only by an incompatible change.
+STATE_VERSION = 1
+
+
+@dataclass
+class Cell:
+    """The losses of one model over a set of rows: ``rows`` evaluated, ``rows_skipped``
+    dropped by ``--nan-policy omit``, and one aggregate per loss instance."""
+
+    losses: list[Aggregate]
+    rows: int = 0
+    rows_skipped: int = 0
+
+    def merge(self, other: Cell) -> Cell:
+        if len(other.losses) != len(self.losses):
+            raise ValueError("cannot merge cells of different loss lists")
+        self.rows += other.rows
+        self.rows_skipped += other.rows_skipped
+        for mine, theirs in zip(self.losses, other.losses):
+            mine.merge(theirs)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "rows_skipped": self.rows_skipped,
+                "losses": [agg.to_dict() for agg in self.losses]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Cell:
+        return cls([Aggregate.from_dict(d) for d in data["losses"]], int(data["rows"]),
+                   int(data["rows_skipped"]))
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """Where in the stream something happened: the first row of the chunk it was found
+    in (what a serial run would have reached), then the row itself. Orders errors."""
+
+    chunk_start: int
+    row: int
+
+
+@dataclass
+class NonFinite:
+    """NaN/inf values seen under ``--nan-policy raise``, per role: count and first row."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    first: dict[str, Position] = field(default_factory=dict)
+
+    def add(self, role: str, count: int, at: Position) -> None:
+        if count:
+            self.counts[role] = self.counts.get(role, 0) + count
+            if role not in self.first or at < self.first[role]:
+                self.first[role] = at
+
+    def merge(self, other: NonFinite) -> None:
+        for role, count in other.counts.items():
+            self.add(role, count, other.first[role])
+
+    @property
+    def earliest(self) -> Position | None:
+        return min(self.first.values(), default=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {role: [self.counts[role], self.first[role].chunk_start, self.first[role].row]
+                for role in sorted(self.counts)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NonFinite:
+        out = cls()
+        for role, (count, chunk, row) in data.items():
+            out.add(role, int(count), Position(int(chunk), int(row)))
+        return out
+
+
+@dataclass
+class LabelSeen:
+    """Where a negative binary label (0 or -1) first appeared, and how many rows of the
+    chunk it first appeared in carry it."""
+
+    at: Position
+    in_chunk: int
+
+
+@dataclass
+class UnitError:
+    """The error a unit stopped at, and where: the lowest position wins after a merge,
+    which is the error a serial pass over the same chunks raises."""
+
+    at: Position
+    message: str
+
+
+@dataclass(frozen=True, order=True)
+class Coverage:
+    """Rows ``first_row .. first_row + rows`` of ``file`` (a path relative to the input
+    root, ``<stdin>``, or an in-memory name)."""
+
+    file: str
+    first_row: int
+    rows: int
+
+
+@dataclass
+class State:
+    """Everything an evaluation accumulates; see the module doc."""
+
+    cells: list[Cell]
+    nonfinite: NonFinite = field(default_factory=NonFinite)
+    negatives: dict[float, LabelSeen] = field(default_factory=dict)
+    error: UnitError | None = None
+    coverage: list[Coverage] = field(default_factory=list)
+
+    def note_error(self, at: Position, message: str) -> None:
+        if self.error is None or at < self.error.at:
+            self.error = UnitError(at, message)
+
+    def note_label(self, label: float, at: Position, in_chunk: int) -> None:
+        seen = self.negatives.get(label)
+        if seen is None or at < seen.at:
+            self.negatives[label] = LabelSeen(at, in_chunk)
+
+    def merge(self, other: State) -> State:
+        """Fold ``other`` into this state (in place) and return it."""
+        if len(other.cells) != len(self.cells):
+            raise ValueError("cannot merge states of different models")
+        for mine, theirs in zip(self.cells, other.cells):
+            mine.merge(theirs)
+        self.nonfinite.merge(other.nonfinite)
+        for label, seen in other.negatives.items():
+            self.note_label(label, seen.at, seen.in_chunk)
+        if other.error is not None:
+            self.note_error(other.error.at, other.error.message)
+        self.coverage = sorted([*self.coverage, *other.coverage])
+        return self
+
+    @property
+    def rows(self) -> int:
+        return self.cells[0].rows if self.cells else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "state_version": STATE_VERSION,
+            "cells": [cell.to_dict() for cell in self.cells],
+            "nonfinite": self.nonfinite.to_dict(),
+            "negatives": {repr(label): [s.at.chunk_start, s.at.row, s.in_chunk]
+                          for label, s in sorted(self.negatives.items())},
+            "error": None if self.error is None else {
+                "chunk_start": self.error.at.chunk_start, "row": self.error.at.row,
+                "message": self.error.message},
+            "coverage": [[c.file, c.first_row, c.rows] for c in self.coverage],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> State:
+        version = data.get("state_version")
+        if not isinstance(version, int) or version > STATE_VERSION:
+            raise ValueError(f"state version {version!r} is not readable by this losscli "
+                             f"(it reads up to {STATE_VERSION})")
+        state = cls([Cell.from_dict(c) for c in data["cells"]],
+                    NonFinite.from_dict(data.get("nonfinite", {})))
+        for label, (chunk, row, count) in data.get("negatives", {}).items():
+            state.note_label(float(label), Position(int(chunk), int(row)), int(count))
+        err = data.get("error")
+        if err is not None:
+            state.error = UnitError(Position(int(err["chunk_start"]), int(err["row"])),
+                                    str(err["message"]))
+        state.coverage = sorted(Coverage(str(f), int(r), int(n))
+                                for f, r, n in data.get("coverage", []))
+        return state

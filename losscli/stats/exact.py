@@ -1,0 +1,171 @@
+"""Exact sums of float64 values: the same bits whatever the order or grouping of the adds.
+
+Floating-point addition is not associative, so a sum merged from parts (chunks, threads,
+machines) normally depends on how the parts were grouped: a two-float Neumaier sum, for
+instance, gives different last bits for ``(a + b) + c`` and ``a + (b + c)`` on cancelling
+data. Every finite float64 is an integer multiple of 2**-1074 (the smallest subnormal), so
+the sum of any number of them is exactly such a multiple too: :class:`ExactSum` keeps that
+integer (a Python int, arbitrary precision) and rounds once, correctly, when the value is
+read. Adding, merging and serialising are therefore exact, and the result is the correctly
+rounded true sum — what ``math.fsum`` (Shewchuk's algorithm) returns — for any merge tree.
+
+Non-finite values are tallied apart (IEEE rules: inf + -inf and anything + NaN are NaN).
+
+The chunk-level sums fed in are numpy's (pairwise, deterministic for a given chunk); this
+module makes everything *above* the chunk exact.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+#: 2**1074: a finite float64 times this is an integer.
+_SCALE_BITS = 1074
+_SCALE = 1 << _SCALE_BITS
+
+
+def float_to_units(x: float) -> int:
+    """``x`` (finite) as an exact integer count of 2**-1074."""
+    n, d = x.as_integer_ratio()  # d is a power of two, at most 2**1074
+    return n << (_SCALE_BITS - d.bit_length() + 1)
+
+
+def units_to_float(units: int) -> float:
+    """The float64 nearest to ``units * 2**-1074`` (ties to even): CPython's int / int
+    true division is correctly rounded. Beyond the float range: ±inf."""
+    try:
+        return units / _SCALE
+    except OverflowError:
+        return math.inf if units > 0 else -math.inf
+
+
+class ExactSum:
+    """An exact running sum of float64 values (see the module doc).
+
+    ``add(x)`` adds one float, ``add_array(a)`` every element of an array exactly (slow per
+    element: for a chunk, add the chunk's own float sum instead), ``merge`` another sum.
+    ``value`` is the correctly rounded sum. ``to_json``/``from_json`` round-trip exactly.
+    """
+
+    __slots__ = ("nan", "neg_inf", "pos_inf", "units")
+
+    def __init__(self, units: int = 0, nan: bool = False, pos_inf: bool = False,
+                 neg_inf: bool = False) -> None:
+        self.units = units
+        self.nan = nan
+        self.pos_inf = pos_inf
+        self.neg_inf = neg_inf
+
+    def add(self, x: float) -> None:
+        x = float(x)
+        if math.isfinite(x):
+            if x:
+                self.units += float_to_units(x)
+        elif x != x:
+            self.nan = True
+        elif x > 0:
+            self.pos_inf = True
+        else:
+            self.neg_inf = True
+
+    def add_array(self, values: np.ndarray) -> None:
+        for x in np.asarray(values, dtype=np.float64).ravel().tolist():
+            self.add(x)
+
+    def merge(self, other: ExactSum) -> ExactSum:
+        """Fold ``other`` in (in place) and return self."""
+        self.units += other.units
+        self.nan |= other.nan
+        self.pos_inf |= other.pos_inf
+        self.neg_inf |= other.neg_inf
+        return self
+
+    def copy(self) -> ExactSum:
+        return ExactSum(self.units, self.nan, self.pos_inf, self.neg_inf)
+
+    @property
+    def finite(self) -> bool:
+        return not (self.nan or self.pos_inf or self.neg_inf)
+
+    @property
+    def value(self) -> float:
+        if self.nan or (self.pos_inf and self.neg_inf):
+            return math.nan
+        if self.pos_inf:
+            return math.inf
+        if self.neg_inf:
+            return -math.inf
+        return units_to_float(self.units)
+
+    def fraction(self) -> Fraction:
+        """The exact finite part as a fraction (non-finite tallies are not included)."""
+        return Fraction(self.units, _SCALE)
+
+    def __float__(self) -> float:
+        return self.value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ExactSum) and (
+            self.units, self.nan, self.pos_inf, self.neg_inf) == (
+            other.units, other.nan, other.pos_inf, other.neg_inf)
+
+    def __repr__(self) -> str:
+        return f"ExactSum({self.value!r})"
+
+    def to_json(self) -> Any:
+        """A JSON value: the integer in hex (``"0x1a"``, ``"-0x3"``), with the non-finite
+        tallies when there are any (``{"units": ..., "nan": true}``)."""
+        if self.finite:
+            return hex(self.units)
+        return {"units": hex(self.units), "nan": self.nan, "pos_inf": self.pos_inf,
+                "neg_inf": self.neg_inf}
+
+    @classmethod
+    def from_json(cls, data: Any) -> ExactSum:
+        if isinstance(data, str):
+            return cls(int(data, 16))
+        if isinstance(data, dict):
+            return cls(int(data["units"], 16), bool(data.get("nan")), bool(data.get("pos_inf")),
+                       bool(data.get("neg_inf")))
+        raise ValueError(f"not an exact sum: {data!r}")
+
+
+def fraction_to_json(value: Fraction) -> str:
+    """An exact rational as ``"num/den"`` in hex."""
+    return f"{hex(value.numerator)}/{hex(value.denominator)}"
+
+
+def fraction_from_json(text: str) -> Fraction:
+    num, _, den = text.partition("/")
+    return Fraction(int(num, 16), int(den, 16) if den else 1)
+
+
+def fraction_to_float(value: Fraction) -> float:
+    """Correctly rounded (CPython's int / int division), ±inf beyond the float range."""
+    try:
+        return value.numerator / value.denominator
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def float_to_json(x: float) -> str:
+    """A float, bit for bit, as text: ``float.hex`` (``"0x1.8p+1"``, ``"inf"``, ``"-inf"``);
+    a NaN with its bits (``"nan:0x7ff8000000000000"``), so even its payload survives."""
+    x = float(x)
+    if x != x:
+        return f"nan:{struct.unpack('<Q', struct.pack('<d', x))[0]:#018x}"
+    return x.hex()
+
+
+def float_from_json(text: Any) -> float:
+    """Inverse of :func:`float_to_json`."""
+    if not isinstance(text, str):
+        raise ValueError(f"not a hex float: {text!r}")
+    if text.startswith("nan:"):
+        return float(struct.unpack("<d", struct.pack("<Q", int(text[4:], 16)))[0])
+    return float.fromhex(text)
