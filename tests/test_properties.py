@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 
 from losscli.api import evaluate
-from losscli.session import Session
-from losscli.spec import build_spec
 from losscli.losses.common import DISTRIBUTION_ROWS
 from losscli.registry import LossSpec, all_losses
+from losscli.session import Session
+from losscli.spec import build_spec
 
 N = 101
 RTOL = 1e-12

@@ -41,6 +41,7 @@ if str(ROOT) not in sys.path:
 
 def variant_engine(pred, target, chunk):
     from losscli.accumulate import Accumulator
+
     from losscli.losses.regression import huber, mae, mse
 
     accs = [Accumulator("mean") for _ in range(3)]
