@@ -28,6 +28,10 @@ app = typer.Typer(
 )
 
 
+# The choices below are spelled out for Typer and the type checker; tests/test_cli.py checks
+# that each Enum holds exactly its tuple in losscli.vocab, the one list of the words.
+
+
 class Reduction(str, Enum):
     mean = "mean"
     sum = "sum"

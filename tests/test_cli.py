@@ -132,3 +132,12 @@ def test_console_script_is_installed():
                            "sample_data/targets.npy", "--loss", "rmse", "--reduction", "mean",
                            "-f", "json"], capture_output=True, cwd=ROOT)
     assert proc.returncode == 0 and json.loads(proc.stdout)["losses"][0]["name"] == "rmse"
+
+
+def test_cli_choices_are_the_vocabulary():
+    from losscli import cli, vocab
+
+    for enum, words in ((cli.Reduction, vocab.REDUCTIONS), (cli.NanPolicy, vocab.NAN_POLICIES),
+                        (cli.OutputFormat, vocab.OUTPUT_FORMATS), (cli.Task, vocab.TASKS),
+                        (cli.InputFormat, vocab.INPUT_FORMATS)):
+        assert tuple(m.value for m in enum) == words
