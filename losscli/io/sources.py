@@ -20,25 +20,22 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError
-from losscli.vocab import COMPRESSED_SUFFIXES, EXTENSIONS, INPUT_FORMATS
-
-#: The one column of a plain (unstructured) NPY array.
-ARRAY = "<array>"
+from losscli.io.arrow import (
+    ListWidths,
+    arrow_column,
+    check_numeric_arrow_type,
+    first_line,
+    is_list_type,
+    schema_values_per_row,
+    to_float64,
+)
+from losscli.io.base import ARRAY
+from losscli.io.detect import detect_format, is_compressed
+from losscli.io.stream import Prepended
+from losscli.vocab import INPUT_FORMATS
 
 FORMATS = INPUT_FORMATS
-_EXTENSIONS = EXTENSIONS
-_COMPRESSED = COMPRESSED_SUFFIXES
-
-
-def detect_format(path: str) -> str | None:
-    """The format named by a path's extension (``.csv.gz`` counts as csv), or None."""
-    lower = path.lower()
-    for suffix in _COMPRESSED:
-        if lower.endswith(suffix):
-            lower = lower[: -len(suffix)]
-            break
-    return _EXTENSIONS.get(os.path.splitext(lower)[1])
-
+__all__ = ["ARRAY", "FORMATS", "detect_format"]
 
 def open_source(path: str, format_in: str | None = None) -> Any:
     """Open ``path`` as a chunked source; ``format_in`` overrides the extension. ``-`` is
@@ -77,111 +74,6 @@ def _ndjson(path: str, fmt: str) -> Any:
     return NdjsonSource(path, fmt)
 
 
-def _is_list_type(t: Any) -> bool:
-    import pyarrow as pa
-
-    return bool(pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t))
-
-
-def _check_numeric_arrow_type(source: str, column: str, arrow_type: Any) -> None:
-    import pyarrow as pa
-
-    t = arrow_type
-    if _is_list_type(t):
-        t = t.value_type
-    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
-        return
-    if pa.types.is_decimal(t) or pa.types.is_null(t) or (pa.types.is_dictionary(t) and (
-        pa.types.is_integer(t.value_type) or pa.types.is_floating(t.value_type)
-    )):
-        return
-    raise InputError(
-        f"Column '{column}' in '{source}' has type {arrow_type}; expected numbers (or lists of "
-        "numbers). Choose a numeric column with --pred-col/--target-col/--weight-col, or "
-        "convert it."
-    )
-
-
-class ListWidths:
-    """Checks that a list column holds the same number of values on every row, across
-    chunks, and names the first row that does not."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.widths: dict[str, int] = {}
-
-    def to_float64(self, column: str, array: Any, start: int) -> np.ndarray:
-        """A list / fixed-size-list Arrow array as an (n, C) float64 array (null rows NaN)."""
-        import pyarrow as pa
-
-        if isinstance(array, pa.ChunkedArray):
-            array = array.combine_chunks()
-        n = len(array)
-        if pa.types.is_fixed_size_list(array.type):
-            width = array.type.list_size
-            offsets = (array.offset + np.arange(n + 1, dtype=np.int64)) * width
-        else:
-            offsets = np.asarray(array.offsets, dtype=np.int64)
-        valid = np.asarray(array.is_valid(), dtype=bool) if array.null_count else np.ones(n, bool)
-        lengths = np.diff(offsets)
-        expected = self.widths.get(column)
-        if expected is None and pa.types.is_fixed_size_list(array.type):
-            expected = self.widths[column] = array.type.list_size
-        if expected is None and valid.any():
-            expected = int(lengths[valid][0])
-            if expected == 0:
-                row = start + int(np.flatnonzero(valid)[0])
-                raise InputError(
-                    f"Column '{column}' of '{self.source}' has an empty list at row {row}; "
-                    "expected one value per class (or per embedding dimension)."
-                )
-            self.widths[column] = expected
-        if expected is None:  # a variable-length list column, every row null so far
-            return np.full((n, 1), np.nan)
-        wrong = valid & (lengths != expected)
-        if wrong.any():
-            i = int(np.flatnonzero(wrong)[0])
-            raise InputError(
-                f"Column '{column}' of '{self.source}' holds lists of {expected} values, but row "
-                f"{start + i} has {int(lengths[i])}; every row needs the same number of values."
-            )
-        first = int(offsets[0])
-        # Only this slice's values: a sliced array still points at its parent's whole child.
-        values = _to_float64(array.values.slice(first, int(offsets[-1]) - first))
-        if valid.all():
-            return values.reshape(n, expected)
-        out = np.full((n, expected), np.nan)
-        idx = (offsets[:-1][valid] - first)[:, None] + np.arange(expected)
-        out[valid] = values[idx]
-        return out
-
-
-def _arrow_column(widths: ListWidths, column: str, array: Any, start: int) -> np.ndarray:
-    """One Arrow column as float64: 1-D for scalars, (n, C) for list columns."""
-    if _is_list_type(array.type):
-        return widths.to_float64(column, array, start)
-    return _to_float64(array)
-
-
-def _to_float64(array: Any) -> np.ndarray:
-    """An Arrow array/chunked array as a float64 numpy array, nulls as NaN."""
-    import pyarrow as pa
-
-    if isinstance(array, pa.ChunkedArray):
-        array = array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()
-    if not pa.types.is_float64(array.type) or array.null_count:
-        import pyarrow.compute as pc  # 25 ms to import: only when there is work for it
-
-        if not pa.types.is_float64(array.type):
-            array = pc.cast(array, pa.float64())
-        if array.null_count:
-            array = pc.fill_null(array, float("nan"))
-    # Zero-copy view of the values buffer (read-only). Array.to_numpy would do the same but
-    # imports pandas on the way, which costs ~0.2 s of every run.
-    return np.frombuffer(array.buffers()[1], dtype=np.float64, count=len(array),
-                         offset=array.offset * 8)
-
-
 class CsvSource:
     """CSV/TSV through pyarrow's streaming reader, with float64 forced on the selected
     columns (its type inference only sees the first block: ``1.5`` after a block of
@@ -215,7 +107,7 @@ class CsvSource:
 
         self._raw = pa.OSFile(self.name)  # its position is the progress in bytes
         self.size: int | None = os.path.getsize(self.name)
-        if not self.name.lower().endswith(_COMPRESSED):
+        if not is_compressed(self.name):
             return self._raw
         return pa.CompressedInputStream(self._raw, pa.Codec.detect(self.name).name)
 
@@ -257,12 +149,12 @@ class CsvSource:
             convert_options=self._convert(columns),
         )
         for batch in reader:
-            yield {c: _to_float64(batch.column(c)) for c in columns}
+            yield {c: to_float64(batch.column(c)) for c in columns}
 
     def _parallel_ok(self) -> bool:
         """Plain files (not pipes, not compressed) whose header is one whole line (an even
         number of quotes: no quoted field runs on past its newline)."""
-        if type(self)._input is not CsvSource._input or self.name.lower().endswith(_COMPRESSED):
+        if type(self)._input is not CsvSource._input or is_compressed(self.name):
             return False
         with open(self.name, "rb") as f:
             return f.readline().count(b'"') % 2 == 0
@@ -288,7 +180,7 @@ class CsvSource:
         def parse_block(data: bytes) -> dict[str, np.ndarray]:
             table = pacsv.read_csv(pa.py_buffer(data), read_options=read, parse_options=parse,
                                    convert_options=convert)
-            return {c: _to_float64(table.column(c)) for c in columns}
+            return {c: to_float64(table.column(c)) for c in columns}
 
         self.size = os.path.getsize(self.name)
         with open(self.name, "rb") as f, ThreadPoolExecutor(2, "losscli-csv") as pool:
@@ -317,7 +209,7 @@ class CsvSource:
             with open(self.name, "rb") as f:
                 f.seek(quoted_from)
                 yield from self._serial_chunks(
-                    columns, _Prepended(self._header_bytes(), f))
+                    columns, Prepended(self._header_bytes(), f))
 
     def _header_bytes(self) -> bytes:
         with open(self.name, "rb") as f:
@@ -349,7 +241,7 @@ class CsvSource:
         return None
 
     def _translate(self, exc: Exception, columns: list[str] | None = None) -> InputError:
-        msg = _first_line(exc)
+        msg = first_line(exc)
         m = re.search(r"In CSV column #(\d+):.*CSV conversion error to double: "
                       r"invalid value '([^']*)'", msg)
         if m and columns is not None:
@@ -371,40 +263,7 @@ class CsvSource:
 def column_width(source: Any, column: str) -> int:
     """Values per row of ``column`` known from the schema alone: the size of a fixed-size
     list column, else 1 (a variable-length list is known only once read)."""
-    import pyarrow as pa
-
-    schema = getattr(source, "schema", None)
-    if schema is None or not isinstance(schema, pa.Schema) or column not in schema.names:
-        return 1
-    t = schema.field(column).type
-    return int(t.list_size) if pa.types.is_fixed_size_list(t) else 1
-
-
-class _Prepended:
-    """A binary file-like object: ``prefix`` bytes, then the rest of ``raw``."""
-
-    def __init__(self, prefix: bytes, raw: Any) -> None:
-        self._prefix = prefix
-        self._raw = raw
-
-    def read(self, n: int = -1) -> bytes:
-        if self._prefix:
-            if n is None or n < 0:
-                out, self._prefix = self._prefix + self._raw.read(), b""
-                return out
-            out, self._prefix = self._prefix[:n], self._prefix[n:]
-            return out if len(out) == n else out + self._raw.read(n - len(out))
-        return self._raw.read(n)
-
-    def readable(self) -> bool:
-        return True
-
-    @property
-    def closed(self) -> bool:
-        return bool(self._raw.closed)
-
-    def close(self) -> None:
-        pass
+    return schema_values_per_row(getattr(source, "schema", None), column)
 
 
 class ParquetSource:
@@ -422,7 +281,7 @@ class ParquetSource:
             self._file = pq.ParquetFile(path, pre_buffer=False)
         except Exception as exc:
             raise InputError(
-                f"Cannot read '{path}' as Parquet ({_first_line(exc)}); the file may be "
+                f"Cannot read '{path}' as Parquet ({first_line(exc)}); the file may be "
                 "corrupt or of another format (use --format-in to say which)."
             ) from None
         self.schema = self._file.schema_arrow
@@ -431,25 +290,25 @@ class ParquetSource:
 
     def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
         for c in columns:
-            _check_numeric_arrow_type(self.name, c, self.schema.field(c).type)
+            check_numeric_arrow_type(self.name, c, self.schema.field(c).type)
         widths = ListWidths(self.name)
         start = 0
         try:
             # Decode in batches of about 2M values (fewer, larger reads: ~40% faster for
             # two columns); the alignment layer slices them into chunk_size views.
-            scalar = not any(_is_list_type(self.schema.field(c).type) for c in columns)
+            scalar = not any(is_list_type(self.schema.field(c).type) for c in columns)
             rows = max(chunk_size, (1 << 21) // len(columns)) if scalar else chunk_size
             # One decoding thread: the prefetch thread already runs the reader beside the
             # kernels, and pyarrow's own pool only competed with them for the two cores
             # (100M rows: 0.76-0.92 s instead of 0.90-0.94 s).
             for batch in self._file.iter_batches(batch_size=rows, columns=list(columns),
                                                  use_threads=False):
-                yield {c: _arrow_column(widths, c, batch.column(c), start) for c in columns}
+                yield {c: arrow_column(widths, c, batch.column(c), start) for c in columns}
                 start += batch.num_rows
         except (InputError, GeneratorExit):
             raise
         except Exception as exc:
-            raise InputError(f"Cannot read '{self.name}': {_first_line(exc)}; "
+            raise InputError(f"Cannot read '{self.name}': {first_line(exc)}; "
                              "the file may be truncated or corrupt.") from None
 
 
@@ -472,7 +331,7 @@ class FeatherSource:
                 self.num_rows = None
             except Exception as exc:
                 raise InputError(
-                    f"Cannot read '{path}' as Arrow IPC/Feather ({_first_line(exc)}); the file "
+                    f"Cannot read '{path}' as Arrow IPC/Feather ({first_line(exc)}); the file "
                     "may be corrupt, Feather v1, or of another format (use --format-in)."
                 ) from None
         self.schema = self._reader.schema
@@ -487,19 +346,19 @@ class FeatherSource:
 
     def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
         for c in columns:
-            _check_numeric_arrow_type(self.name, c, self.schema.field(c).type)
+            check_numeric_arrow_type(self.name, c, self.schema.field(c).type)
         widths = ListWidths(self.name)
         row = 0
         try:
             for batch in self._batches():
                 for start in range(0, batch.num_rows, chunk_size):
                     part = batch.slice(start, chunk_size)
-                    yield {c: _arrow_column(widths, c, part.column(c), row) for c in columns}
+                    yield {c: arrow_column(widths, c, part.column(c), row) for c in columns}
                     row += part.num_rows
         except (InputError, GeneratorExit):
             raise
         except Exception as exc:
-            raise InputError(f"Cannot read '{self.name}': {_first_line(exc)}.") from None
+            raise InputError(f"Cannot read '{self.name}': {first_line(exc)}.") from None
 
 
 class NpySource:
@@ -514,7 +373,7 @@ class NpySource:
             self._array = np.load(path, mmap_mode="r", allow_pickle=False)
         except Exception as exc:
             raise InputError(
-                f"Cannot read '{path}' as NPY ({_first_line(exc)}); the file may be corrupt "
+                f"Cannot read '{path}' as NPY ({first_line(exc)}); the file may be corrupt "
                 "or of another format (use --format-in to say which)."
             ) from None
         if not isinstance(self._array, np.ndarray):
@@ -617,8 +476,3 @@ class ArraySource:
                 c: np.asarray(self._data[c][start : start + chunk_size], dtype=np.float64)
                 for c in columns
             }
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -22,141 +22,17 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError
-from losscli.io.sources import (
-    ARRAY,
-    FORMATS,
-    CsvSource,
-    FeatherSource,
-    ParquetSource,
-    _first_line,
-    npy_columns,
-)
+from losscli.io.arrow import first_line
+from losscli.io.base import ARRAY
+from losscli.io.detect import sniff_compression, sniff_format
+from losscli.io.sources import CsvSource, FeatherSource, ParquetSource, npy_columns
+from losscli.io.stream import ByteStream, progress_bytes
+from losscli.vocab import INPUT_FORMATS as FORMATS
+
+__all__ = ["ByteStream", "sniff_format"]
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
-
-#: Leading bytes of the binary formats, and of the compressions pyarrow can undo.
-_MAGIC = (
-    (b"\x93NUMPY", "npy"),
-    (b"PAR1", "parquet"),
-    (b"ARROW1", "feather"),
-    (b"\xff\xff\xff\xff", "arrow"),  # Arrow IPC stream: continuation marker, then a schema
-)
-_COMPRESSION_MAGIC = (
-    (b"\x1f\x8b", "gzip"),
-    (b"BZh", "bz2"),
-    (b"\x28\xb5\x2f\xfd", "zstd"),
-    (b"\x04\x22\x4d\x18", "lz4"),
-)
-
-
-class ByteStream:
-    """A forward-only byte reader over ``raw`` (anything with ``read(n)``).
-
-    ``read(n)`` returns exactly ``n`` bytes unless the data ends first; ``peek(n)`` returns
-    up to ``n`` bytes without consuming them; ``bytes_read`` counts consumed bytes.
-    """
-
-    def __init__(self, raw: Any, name: str, size: int | None = None) -> None:
-        self._raw = raw
-        self._buf = bytearray()
-        self._eof = False
-        self.name = name
-        self.size = size  # total bytes when known (a regular file), for progress
-        self.bytes_read = 0
-        self.closed = False
-
-    # -- the file-object surface pyarrow and numpy use ------------------------------------
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def tell(self) -> int:
-        return self.bytes_read
-
-    def close(self) -> None:
-        self.closed = True
-
-    def _fill(self, n: int) -> None:
-        """Buffer at least ``n`` bytes, or everything up to the end of the data."""
-        while len(self._buf) < n and not self._eof:
-            chunk = self._raw.read(max(n - len(self._buf), 1 << 16))
-            if not chunk:
-                self._eof = True
-                break
-            self._buf += chunk
-
-    def read(self, n: int | None = -1) -> bytes:
-        if n is None or n < 0:
-            self._fill(sys.maxsize)
-        else:
-            self._fill(n)
-        take = len(self._buf) if n is None or n < 0 else min(n, len(self._buf))
-        data = bytes(self._buf[:take])
-        del self._buf[:take]
-        self.bytes_read += len(data)
-        return data
-
-    def peek(self, n: int) -> bytes:
-        self._fill(n)
-        return bytes(self._buf[:n])
-
-    def peek_lines(self, at_least: int = 1 << 16, limit: int = 64 << 20) -> bytes:
-        """Complete lines from the front (at least one when there is one), not consumed."""
-        size = at_least
-        while True:
-            self._fill(size)
-            head = bytes(self._buf[:size])
-            if self._eof and len(self._buf) <= size:
-                return head
-            cut = head.rfind(b"\n")
-            if cut >= 0:
-                return head[: cut + 1]
-            if size >= limit:
-                raise InputError(
-                    f"The first line of '{self.name}' is longer than {limit >> 20} MiB; "
-                    "is this really line-oriented text (CSV, TSV, NDJSON)? Check --format-in."
-                )
-            size *= 4
-
-    def read_lines(self, n: int) -> bytes:
-        """About ``n`` bytes, extended to the end of a line: whole lines only."""
-        data = self.read(n)
-        if not data or data.endswith(b"\n"):
-            return data
-        rest = bytearray()
-        while True:
-            self._fill(len(rest) + (1 << 16) if not self._buf else 1)
-            if not self._buf:
-                break
-            cut = self._buf.find(b"\n")
-            if cut >= 0:
-                rest += self._buf[: cut + 1]
-                del self._buf[: cut + 1]
-                break
-            rest += self._buf
-            self._buf.clear()
-        self.bytes_read += len(rest)
-        return data + bytes(rest)
-
-
-def sniff_format(head: bytes) -> str | None:
-    """The format of data that starts with ``head`` (None when it cannot be told)."""
-    for magic, fmt in _MAGIC:
-        if head.startswith(magic):
-            return fmt
-    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
-    if not text:
-        return None
-    if text[:1] in (b"{", b"["):
-        return "ndjson"
-    first = text.split(b"\n", 1)[0]
-    if b"\t" in first and b"," not in first:
-        return "tsv"
-    return "csv"
-
 
 def open_stdin(format_in: str | None = None) -> Any:
     """Open standard input as a chunked source, detecting the format unless ``format_in``
@@ -176,18 +52,14 @@ def open_stdin(format_in: str | None = None) -> Any:
 
 def open_stream(stream: ByteStream, format_in: str | None = None) -> Any:
     """A source reading ``stream`` once; compressed input (gzip, bz2, zstd, lz4) is undone."""
-    head = stream.peek(8)
-    for magic, codec in _COMPRESSION_MAGIC:
-        if head.startswith(magic):
-            import pyarrow as pa
+    codec = sniff_compression(stream.peek(8))
+    if codec is not None:
+        import pyarrow as pa
 
-            inner = pa.CompressedInputStream(pa.PythonFile(stream, mode="r"), codec)
-            decompressed = ByteStream(inner, stream.name)
-            decompressed.size = None
-            decompressed.raw_progress = stream  # type: ignore[attr-defined]
-            stream = decompressed
-            head = stream.peek(8)
-            break
+        inner = pa.CompressedInputStream(pa.PythonFile(stream, mode="r"), codec)
+        decompressed = ByteStream(inner, stream.name)
+        decompressed.raw_progress = stream
+        stream = decompressed
     fmt = format_in
     if fmt is None:
         fmt = sniff_format(stream.peek_lines(1 << 12))
@@ -272,7 +144,7 @@ class CsvStreamSource(CsvSource):
         return self._stream
 
     def bytes_read(self) -> int:
-        return _progress_bytes(self._stream)
+        return progress_bytes(self._stream)
 
 
 class ArrowStreamSource(FeatherSource):
@@ -289,7 +161,7 @@ class ArrowStreamSource(FeatherSource):
             self._reader = pa.ipc.open_stream(pa.PythonFile(stream, mode="r"))
         except Exception as exc:
             raise InputError(
-                f"Cannot read '{stream.name}' as an Arrow IPC stream ({_first_line(exc)}); "
+                f"Cannot read '{stream.name}' as an Arrow IPC stream ({first_line(exc)}); "
                 "check --format-in."
             ) from None
         self.num_rows = None
@@ -297,7 +169,7 @@ class ArrowStreamSource(FeatherSource):
         self.columns = list(self.schema.names)
 
     def bytes_read(self) -> int:
-        return _progress_bytes(self._stream)
+        return progress_bytes(self._stream)
 
 
 class NpyStreamSource:
@@ -319,7 +191,7 @@ class NpyStreamSource:
                 shape, fortran, dtype = npformat.read_array_header_2_0(stream)
         except Exception as exc:
             raise InputError(
-                f"Cannot read '{self.name}' as NPY ({_first_line(exc)}); the data may be "
+                f"Cannot read '{self.name}' as NPY ({first_line(exc)}); the data may be "
                 "corrupt or of another format (use --format-in to say which)."
             ) from None
         if dtype.hasobject:
@@ -360,10 +232,4 @@ class NpyStreamSource:
             }
 
     def bytes_read(self) -> int:
-        return _progress_bytes(self._stream)
-
-
-def _progress_bytes(stream: ByteStream) -> int:
-    """Bytes of the original input consumed (compressed bytes for compressed input)."""
-    raw = getattr(stream, "raw_progress", stream)
-    return int(raw.bytes_read)
+        return progress_bytes(self._stream)
