@@ -11,9 +11,9 @@ import numpy as np
 
 from losscli import engine
 from losscli.errors import UsageError
+from losscli.io.formats.memory import ArraySource
 from losscli.io.inputs import Inputs, resolve_inputs
 from losscli.io.prefetch import prefetch
-from losscli.io.sources import ArraySource
 from losscli.registry import LossInstance, all_losses, resolve_losses
 from losscli.report import LossResult, Report
 
@@ -138,7 +138,7 @@ def prepare(
              "negative": _as_source(negative, "negatives", "negative")}
     main = _as_source(predictions, "predictions", "pred")
     if isinstance(main, str):
-        from losscli.io.sources import open_source
+        from losscli.io.formats import open_source
 
         main = open_source(main, format_in)
     roles = _roles_needed([i.spec for i in instances], columns, files, main)

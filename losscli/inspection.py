@@ -14,8 +14,9 @@ import json
 from typing import IO, Any
 
 from losscli.errors import LossCliError
+from losscli.io.base import ARRAY
+from losscli.io.formats import open_source
 from losscli.io.inputs import resolve_inputs
-from losscli.io.sources import ARRAY, open_source
 from losscli.vocab import WEIGHT_NAMES
 
 SAMPLE_ROWS = 10_000

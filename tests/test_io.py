@@ -11,7 +11,7 @@ import pytest
 
 import losscli
 from losscli.errors import InputError, UsageError
-from losscli.io import sources
+from losscli.io.formats.csv import CsvSource
 from losscli.io.inputs import rechunk
 from tests.conftest import SAMPLES
 
@@ -68,7 +68,7 @@ def test_weights_from_a_column_and_from_a_file(samples):
 
 def test_csv_float_after_a_block_of_integers(tmp_path, monkeypatch):
     # pyarrow infers types from the first block only: a 1.5 after many integers must work.
-    monkeypatch.setattr(sources.CsvSource, "block_size", 4096)
+    monkeypatch.setattr(CsvSource, "block_size", 4096)
     n = 5000
     lines = ["pred,target"] + [f"{i % 7},{i % 5}" for i in range(n)] + ["1.5,0.25"]
     path = tmp_path / "ints_then_float.csv"
@@ -147,8 +147,8 @@ def test_dataframe_and_series_inputs():
 
 
 def _csv_values(path, monkeypatch, parallel: bool, block: int = 256):
-    monkeypatch.setattr(sources.CsvSource, "parallel_block", block)
-    monkeypatch.setattr(sources.CsvSource, "_parallel_ok",
+    monkeypatch.setattr(CsvSource, "parallel_block", block)
+    monkeypatch.setattr(CsvSource, "_parallel_ok",
                         lambda self: parallel and not self.name.endswith(".gz"))
     report = losscli.evaluate(str(path), losses=["mse", "mae", "max_error"], chunk_size=97)
     return report.rows, [r.value for r in report.losses]
@@ -191,7 +191,7 @@ def test_parallel_csv_error_names_the_true_row(tmp_path, monkeypatch):
     lines[2501] = "oops,1"  # data row 2500
     path = tmp_path / "bad.csv"
     path.write_text("\n".join(lines) + "\n")
-    monkeypatch.setattr(sources.CsvSource, "parallel_block", 512)
+    monkeypatch.setattr(CsvSource, "parallel_block", 512)
     with pytest.raises(InputError, match=r"'oops' in column 'pred'.* at row 2500 \(line 2502"):
         losscli.evaluate(str(path), losses="mse")
 

@@ -16,7 +16,7 @@ from typing import IO, Any
 import numpy as np
 
 from losscli.errors import UsageError
-from losscli.io.sources import detect_format
+from losscli.io.detect import detect_format
 from losscli.vocab import SINK_FORMATS
 
 

@@ -4,7 +4,7 @@ Columns are the keys of the first object. Each block (about ``block_size`` bytes
 line end) is parsed by pyarrow's JSON reader with float64 declared for the selected columns
 and other keys ignored; a missing key or ``null`` is a missing value (NaN, which
 ``--nan-policy`` handles). When pyarrow rejects a block, the block is re-read line by line
-with :mod:`json` to name the exact line and value.
+with :mod:`json` to name the exact line and value. One class reads a file or a pipe.
 """
 
 from __future__ import annotations
