@@ -263,7 +263,7 @@ def evaluate_prepared(
         if output is None:
             sink = _MemorySink(labels)
         else:
-            from losscli.io.writers import open_sink
+            from losscli.io.sinks import open_sink
 
             sink = open_sink(output, labels)
     try:

@@ -390,7 +390,7 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
     sink = None
     if reduction == "none":
         from losscli import engine
-        from losscli.io.writers import open_sink
+        from losscli.io.sinks import open_sink
 
         engine.check_reduction(instances, reduction)
         sink = open_sink(output, [inst.label for inst in instances],
