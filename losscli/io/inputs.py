@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError, UsageError, did_you_mean
-from losscli.io.base import ARRAY
+from losscli.io.base import ARRAY, Source
 from losscli.io.formats import open_source
 from losscli.vocab import PRED_NAMES, ROLES, TARGET_NAMES, Role
 
@@ -40,7 +40,7 @@ class Batch:
 
 @dataclass
 class ColumnRef:
-    source: Any
+    source: Source
     columns: tuple[str, ...]
 
     @property
@@ -112,11 +112,7 @@ class Inputs:
         """The most values per row of any role that is known before reading: several
         columns bound to it, a 2-D NPY array or a fixed-size list column (variable-length
         list columns are known only once read)."""
-        from losscli.io.arrow import schema_values_per_row
-
-        return max([1, *(max(len(ref.columns), getattr(ref.source, "values_per_row", 1),
-                             *(schema_values_per_row(getattr(ref.source, "schema", None), c)
-                               for c in ref.columns))
+        return max([1, *(max([len(ref.columns), *(ref.source.values_per_row(c) for c in ref.columns)])
                          for ref in self.roles.values())])
 
     @property

@@ -13,9 +13,10 @@ import os
 import stat
 import sys
 import tempfile
-from typing import Any
+from collections.abc import Callable
 
 from losscli.errors import InputError
+from losscli.io.base import Source
 from losscli.io.detect import detect_format, sniff_compression, sniff_format
 from losscli.io.formats.csv import CsvSource, CsvStreamSource
 from losscli.io.formats.feather import ArrowStreamSource, FeatherSource
@@ -30,7 +31,7 @@ STDIN = "-"
 STDIN_NAME = "<stdin>"
 
 
-def open_source(path: str, format_in: str | None = None) -> Any:
+def open_source(path: str, format_in: str | None = None) -> Source:
     """Open ``path`` as a chunked source; ``format_in`` overrides the extension. ``-`` is
     standard input (:func:`open_stdin`)."""
     if path == STDIN:
@@ -47,7 +48,7 @@ def open_source(path: str, format_in: str | None = None) -> Any:
         raise InputError(f"File not found: '{path}'. Check the path and the working directory.")
     if os.path.isdir(path):
         raise InputError(f"'{path}' is a directory; give a {fmt} file.")
-    opener: dict[str, Any] = {
+    opener: dict[str, Callable[[str, str], Source]] = {
         "csv": CsvSource,
         "tsv": CsvSource,
         "parquet": ParquetSource,
@@ -59,7 +60,7 @@ def open_source(path: str, format_in: str | None = None) -> Any:
     return opener[fmt](path, fmt)
 
 
-def open_stdin(format_in: str | None = None) -> Any:
+def open_stdin(format_in: str | None = None) -> Source:
     """Open standard input as a chunked source, detecting the format unless ``format_in``
     names it."""
     if sys.stdin is None or sys.stdin.closed:
@@ -75,7 +76,7 @@ def open_stdin(format_in: str | None = None) -> Any:
     return open_stream(ByteStream(raw, STDIN_NAME, size), format_in)
 
 
-def open_stream(stream: ByteStream, format_in: str | None = None) -> Any:
+def open_stream(stream: ByteStream, format_in: str | None = None) -> Source:
     """A source reading ``stream`` once; compressed input (gzip, bz2, zstd, lz4) is undone."""
     codec = sniff_compression(stream.peek(8))
     if codec is not None:
@@ -106,7 +107,7 @@ def open_stream(stream: ByteStream, format_in: str | None = None) -> Any:
     return spool(stream, fmt)
 
 
-def spool(stream: ByteStream, fmt: str) -> Any:
+def spool(stream: ByteStream, fmt: str) -> Source:
     """Copy the rest of ``stream`` to an anonymous temporary file and open that: Parquet and
     Arrow IPC files keep their index at the end. Disk, not memory, bounds the size."""
     tmp = tempfile.NamedTemporaryFile(prefix="losscli-stdin-", suffix=f".{fmt}")
@@ -123,12 +124,12 @@ def spool(stream: ByteStream, fmt: str) -> Any:
             f"Cannot spool {fmt} from standard input to a temporary file ({exc.strerror}); "
             "free disk space, set TMPDIR to a larger disk, or pass the file by name."
         ) from None
-    opener: Any = ParquetSource if fmt == "parquet" else FeatherSource
+    opener = ParquetSource if fmt == "parquet" else FeatherSource
     try:
-        source = opener(tmp.name, fmt)
+        source: ParquetSource | FeatherSource = opener(tmp.name, fmt)
     except InputError as exc:
         tmp.close()
         raise InputError(str(exc).replace(tmp.name, stream.name)) from None
     source.name = stream.name
-    source._spool = tmp  # deleted when the source is
+    source.spooled = tmp  # deleted when the source is
     return source

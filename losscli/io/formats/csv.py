@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError
-from losscli.io.arrow import first_line, to_float64
+from losscli.io.arrow import first_line, schema_types, to_float64
 from losscli.io.detect import is_compressed
 from losscli.io.stream import ByteStream, Prepended, progress_bytes
 
@@ -22,12 +22,17 @@ class CsvSource:
     integers would otherwise fail)."""
 
     block_size = 8 << 20
+    #: A file by name: it can be opened again and cut into byte ranges (the parallel path).
+    #: A pipe cannot.
+    seekable = True
 
     def __init__(self, path: str, fmt: str) -> None:
         self.name = path
         self.format = fmt
         self.delimiter = "\t" if fmt == "tsv" else ","
         self.num_rows: int | None = None
+        self._raw: Any = None
+        self._position: int | None = None  # bytes handed to the parallel path's parsers
         self.columns = self._read_header()
 
     def _read_header(self) -> list[str]:
@@ -54,10 +59,16 @@ class CsvSource:
         return pa.CompressedInputStream(self._raw, pa.Codec.detect(self.name).name)
 
     def bytes_read(self) -> int:
-        if getattr(self, "_position", None) is not None:
+        if self._position is not None:
             return int(self._position)
-        raw = getattr(self, "_raw", None)
+        raw = self._raw
         return 0 if raw is None or raw.closed else int(raw.tell())
+
+    def column_types(self) -> dict[str, str]:
+        return schema_types(self.schema, self.columns)
+
+    def values_per_row(self, column: str) -> int:
+        return 1  # CSV has no list columns
 
     #: Bytes per block of the parallel path (cut at a newline).
     parallel_block = 4 << 20
@@ -96,7 +107,7 @@ class CsvSource:
     def _parallel_ok(self) -> bool:
         """Plain files (not pipes, not compressed) whose header is one whole line (an even
         number of quotes: no quoted field runs on past its newline)."""
-        if type(self)._input is not CsvSource._input or is_compressed(self.name):
+        if not self.seekable or is_compressed(self.name):
             return False
         with open(self.name, "rb") as f:
             return f.readline().count(b'"') % 2 == 0
@@ -205,6 +216,8 @@ class CsvSource:
 class CsvStreamSource(CsvSource):
     """CSV/TSV from a pipe: the header is read from peeked lines, then one streaming reader
     consumes the stream from its first byte (header included) chunk by chunk."""
+
+    seekable = False
 
     def __init__(self, stream: ByteStream, fmt: str) -> None:
         self._stream = stream

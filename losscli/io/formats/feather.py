@@ -9,12 +9,23 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError
-from losscli.io.arrow import ListWidths, arrow_column, check_numeric_arrow_type, first_line
+from losscli.io.arrow import (
+    ListWidths,
+    arrow_column,
+    check_numeric_arrow_type,
+    first_line,
+    schema_types,
+    schema_values_per_row,
+)
 from losscli.io.stream import ByteStream, progress_bytes
 
 
 class FeatherSource:
     """Arrow IPC (Feather v2) file or stream, memory-mapped, batch by batch."""
+
+    size: int | None = None  # bytes read are not counted
+    #: The temporary file standard input was spooled to, if it was; deleted with the source.
+    spooled: Any = None
 
     def __init__(self, path: str, fmt: str = "feather") -> None:
         import pyarrow as pa
@@ -37,6 +48,15 @@ class FeatherSource:
                 ) from None
         self.schema = self._reader.schema
         self.columns = list(self.schema.names)
+
+    def bytes_read(self) -> int:
+        return 0  # not counted (size is None): progress counts rows
+
+    def column_types(self) -> dict[str, str]:
+        return schema_types(self.schema, self.columns)
+
+    def values_per_row(self, column: str) -> int:
+        return schema_values_per_row(self.schema, column)
 
     def _batches(self) -> Iterator[Any]:
         if hasattr(self._reader, "num_record_batches"):

@@ -14,6 +14,7 @@ class ArraySource:
     """In-memory columns (numpy arrays or a pandas DataFrame) for the Python API."""
 
     format = "memory"
+    size: int | None = None  # bytes read are not counted
 
     def __init__(self, name: str, columns: dict[str, Any]) -> None:
         self.name = name
@@ -35,6 +36,17 @@ class ArraySource:
             raise InputError(f"Columns of {name} have different lengths: {sorted(lengths)}.")
         self.columns = list(self._data)
         self.num_rows: int | None = lengths.pop() if lengths else 0
+
+    def bytes_read(self) -> int:
+        return 0  # not counted (size is None): progress counts rows
+
+    def column_types(self) -> dict[str, str]:
+        return {c: str(self._data[c].dtype) for c in self.columns}
+
+    def values_per_row(self, column: str) -> int:
+        # 1 even for a 2-D array: in-memory arrays have never counted as wide rows for the
+        # default chunk size, and this keeps their chunking as it was.
+        return 1
 
     def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
         n = self.num_rows or 0

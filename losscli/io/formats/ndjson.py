@@ -48,6 +48,7 @@ class NdjsonSource:
         self._path = source if isinstance(source, str) else None
         self._stream: ByteStream | None = None if isinstance(source, str) else source
         self.name = source if isinstance(source, str) else source.name
+        self._raw: Any = None
         stream = self._open()
         self.size = stream.size if self._path is None else self._file_size()
         first = self._first_object(stream)
@@ -78,9 +79,15 @@ class NdjsonSource:
 
     def bytes_read(self) -> int:
         if self._path is not None:
-            raw = getattr(self, "_raw", None)
+            raw = self._raw
             return 0 if raw is None or raw.closed else int(raw.tell())
         return progress_bytes(self._stream) if self._stream is not None else 0
+
+    def column_types(self) -> dict[str, str]:
+        return {c: self.types.get(c, "?") for c in self.columns}  # of the first object
+
+    def values_per_row(self, column: str) -> int:
+        return 1  # JSON lists are not read
 
     def _first_object(self, stream: ByteStream) -> dict[str, Any]:
         head = stream.peek_lines()

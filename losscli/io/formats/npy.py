@@ -18,6 +18,8 @@ class NpySource:
     (``ARRAY``), a 2-D ``(N, C)`` array one column of C values per row; a structured
     array's fields are columns (a sub-array field holds several values per row)."""
 
+    size: int | None = None  # bytes read are not counted
+
     def __init__(self, path: str, fmt: str = "npy") -> None:
         self.name = path
         self.format = fmt
@@ -34,8 +36,19 @@ class NpySource:
         self.dtype = arr.dtype
         self.columns = npy_columns(path, arr.dtype, arr.shape)
         self.num_rows: int | None = int(arr.shape[0])
-        #: Values per row of the plain array (C of an (N, C) array), known before reading.
-        self.values_per_row = int(np.prod(arr.shape[1:])) if arr.ndim > 1 else 1
+        # Values per row of the plain array (C of an (N, C) array), known before reading.
+        self._width = int(np.prod(arr.shape[1:])) if arr.ndim > 1 else 1
+
+    def bytes_read(self) -> int:
+        return 0  # not counted (size is None): progress counts rows
+
+    def column_types(self) -> dict[str, str]:
+        return npy_types(self.dtype, self.columns)
+
+    def values_per_row(self, column: str) -> int:
+        # A sub-array field of a structured array counts 1 here, as it always has: its
+        # width is known once read.
+        return self._width if column == ARRAY else 1
 
     def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
         arr = self._array
@@ -95,6 +108,11 @@ def npy_columns(name: str, dtype: np.dtype, shape: tuple[int, ...]) -> list[str]
     return columns
 
 
+def npy_types(dtype: np.dtype, columns: list[str]) -> dict[str, str]:
+    """Column -> its dtype's name (a field's dtype for a structured array)."""
+    return {c: str(dtype if c == ARRAY else dtype[c]) for c in columns}
+
+
 class NpyStreamSource:
     """An NPY array from a pipe: the header says dtype and shape, then fixed-size records
     are read ``chunk_size`` at a time."""
@@ -125,7 +143,6 @@ class NpyStreamSource:
         self.num_rows: int | None = int(shape[0]) if shape else 1
         # A 2-D (rows, values) array arrives row by row only in C order.
         self._width = int(shape[1]) if len(shape) == 2 else None
-        self.values_per_row = self._width or 1
         if self._width is not None and fortran and self.num_rows > 1 and self._width > 1:
             raise InputError(
                 f"'{self.name}' holds a Fortran-ordered {tuple(shape)} array, which cannot be "
@@ -156,3 +173,9 @@ class NpyStreamSource:
 
     def bytes_read(self) -> int:
         return progress_bytes(self._stream)
+
+    def column_types(self) -> dict[str, str]:
+        return npy_types(self.dtype, self.columns)
+
+    def values_per_row(self, column: str) -> int:
+        return (self._width or 1) if column == ARRAY else 1

@@ -4,6 +4,7 @@ end)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -14,12 +15,18 @@ from losscli.io.arrow import (
     check_numeric_arrow_type,
     first_line,
     is_list_type,
+    schema_types,
+    schema_values_per_row,
 )
 
 
 class ParquetSource:
     """Parquet through ``ParquetFile.iter_batches``: row groups stream, only the selected
     columns are decoded."""
+
+    size: int | None = None  # bytes read are not counted
+    #: The temporary file standard input was spooled to, if it was; deleted with the source.
+    spooled: Any = None
 
     def __init__(self, path: str, fmt: str = "parquet") -> None:
         import pyarrow.parquet as pq
@@ -38,6 +45,15 @@ class ParquetSource:
         self.schema = self._file.schema_arrow
         self.columns = list(self.schema.names)
         self.num_rows: int | None = self._file.metadata.num_rows
+
+    def bytes_read(self) -> int:
+        return 0  # not counted (size is None): progress counts rows
+
+    def column_types(self) -> dict[str, str]:
+        return schema_types(self.schema, self.columns)
+
+    def values_per_row(self, column: str) -> int:
+        return schema_values_per_row(self.schema, column)
 
     def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
         for c in columns:
