@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 
 import numpy as np
 import pyarrow as pa
@@ -11,8 +12,12 @@ import pytest
 
 import losscli
 from losscli.errors import InputError, UsageError
-from losscli.io.formats.csv import CsvSource
+from losscli.io.base import ARRAY, Source
+from losscli.io.formats import open_source, open_stream
+from losscli.io.formats.csv import CsvSource, CsvStreamSource
+from losscli.io.formats.memory import ArraySource
 from losscli.io.inputs import rechunk
+from losscli.io.stream import ByteStream
 from tests.conftest import SAMPLES
 
 LOSSES = ["mse", "mae", "huber:delta=0.5", "r2", "max_error"]
@@ -221,3 +226,54 @@ def test_fixed_size_list_columns_count_as_wide(tmp_path):
     inputs, _ = prepare(str(tmp_path / "wide.parquet"), losses="cross_entropy",
                         pred_col="probs", target_col="label")
     assert inputs.declared_width() == 50 and inputs.chunk_size == (1 << 20) // 50
+
+
+SAMPLE_FILES = ["regression.csv", "truth.tsv", "regression.parquet", "regression.feather",
+                "regression.ndjson", "preds.npy", "logits.npy", "multiclass_list.parquet"]
+
+
+def _check_contract(source):
+    assert isinstance(source, Source)
+    assert isinstance(source.name, str) and isinstance(source.format, str)
+    assert source.num_rows is None or isinstance(source.num_rows, int)
+    assert source.size is None or isinstance(source.size, int)
+    assert isinstance(source.bytes_read(), int)
+    types = source.column_types()
+    assert list(types) == source.columns and all(isinstance(t, str) for t in types.values())
+    widths = {c: source.values_per_row(c) for c in source.columns}
+    assert all(isinstance(w, int) and w >= 1 for w in widths.values())
+    chunks = list(source.chunks(source.columns[:2], 300))
+    assert chunks and all(a.dtype == np.float64 for c in chunks for a in c.values())
+    return types, widths
+
+
+@pytest.mark.parametrize("name", SAMPLE_FILES)
+def test_every_reader_keeps_the_source_contract_from_a_file_and_a_pipe(samples, name):
+    by_file = _check_contract(open_source(str(samples / name)))
+    data = (samples / name).read_bytes()
+    by_pipe = _check_contract(open_stream(ByteStream(io.BytesIO(data), "<stdin>", len(data))))
+    assert by_pipe == by_file  # spooled or streamed, the same types and widths
+
+
+def test_contract_values_per_row_and_column_types(samples, tmp_path):
+    npy = open_source(str(samples / "logits.npy"))
+    assert npy.values_per_row(ARRAY) == 4 and npy.column_types() == {ARRAY: "float64"}  # (500, 4)
+    values = pa.FixedSizeListArray.from_arrays(pa.array(np.zeros(30)), 3)
+    pq.write_table(pa.table({"probs": values, "label": [0] * 10}), tmp_path / "f.parquet")
+    fixed = open_source(str(tmp_path / "f.parquet"))
+    assert fixed.values_per_row("probs") == 3 and fixed.values_per_row("label") == 1
+    types = fixed.column_types()  # Arrow's names (the list's field name varies by version)
+    assert types["label"] == "int64" and types["probs"].startswith("fixed_size_list<")
+    ndjson = open_source(str(samples / "regression.ndjson"))
+    assert set(ndjson.column_types().values()) <= {"double", "int64"}
+    memory = ArraySource("predictions", {"pred": np.zeros(4, np.float32), "p": np.zeros((4, 2))})
+    _check_contract(memory)
+    assert memory.column_types() == {"pred": "float32", "p": "float64"}
+    assert memory.values_per_row("p") == 1  # in-memory arrays never counted as wide rows
+
+
+def test_only_a_csv_file_by_name_takes_the_parallel_path(samples):
+    assert CsvSource(str(samples / "regression.csv"), "csv")._parallel_ok()
+    data = (samples / "regression.csv").read_bytes()
+    piped = CsvStreamSource(ByteStream(io.BytesIO(data), "<stdin>"), "csv")
+    assert not piped.seekable and not piped._parallel_ok()
