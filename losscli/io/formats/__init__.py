@@ -26,7 +26,6 @@ from losscli.io.formats.parquet import ParquetSource
 from losscli.io.stream import ByteStream
 from losscli.vocab import INPUT_FORMATS
 
-FORMATS = INPUT_FORMATS
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 
@@ -40,10 +39,10 @@ def open_source(path: str, format_in: str | None = None) -> Source:
     if fmt is None:
         raise InputError(
             f"Cannot tell the format of '{path}' from its extension; "
-            f"pass --format-in with one of: {', '.join(FORMATS)}."
+            f"pass --format-in with one of: {', '.join(INPUT_FORMATS)}."
         )
-    if fmt not in FORMATS:
-        raise InputError(f"Unknown input format '{fmt}'; use one of: {', '.join(FORMATS)}.")
+    if fmt not in INPUT_FORMATS:
+        raise InputError(f"Unknown input format '{fmt}'; use one of: {', '.join(INPUT_FORMATS)}.")
     if not os.path.exists(path):
         raise InputError(f"File not found: '{path}'. Check the path and the working directory.")
     if os.path.isdir(path):
@@ -94,8 +93,8 @@ def open_stream(stream: ByteStream, format_in: str | None = None) -> Source:
                 f"No data on standard input ('{stream.name}' is empty): give a FILE, or "
                 "pipe CSV, TSV, NDJSON, Arrow, NPY, Parquet or Feather data in (see --help)."
             )
-    if fmt not in FORMATS:
-        raise InputError(f"Unknown input format '{fmt}'; use one of: {', '.join(FORMATS)}.")
+    if fmt not in INPUT_FORMATS:
+        raise InputError(f"Unknown input format '{fmt}'; use one of: {', '.join(INPUT_FORMATS)}.")
     if fmt in ("csv", "tsv"):
         return CsvStreamSource(stream, fmt)
     if fmt == "ndjson":
