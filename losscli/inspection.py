@@ -14,8 +14,8 @@ import json
 from typing import IO, Any
 
 from losscli.errors import LossCliError
+from losscli.io.formats import open_source
 from losscli.io.inputs import resolve_inputs
-from losscli.io.sources import ARRAY, open_source
 from losscli.vocab import WEIGHT_NAMES
 
 SAMPLE_ROWS = 10_000
@@ -25,16 +25,7 @@ _ROLE_NAMES = {"pred": "prediction", "target": "target", "weight": "weight", "va
 
 def column_types(source: Any) -> dict[str, str]:
     """Column -> type name, from what the source already knows (no scan)."""
-    types = getattr(source, "types", None)  # NDJSON: from the first object
-    if types is not None:
-        return {c: types.get(c, "?") for c in source.columns}
-    schema = getattr(source, "schema", None)  # Arrow formats; CSV: inferred from a block
-    if schema is not None:
-        return {c: str(schema.field(c).type) for c in source.columns}
-    dtype = getattr(source, "dtype", None)  # NPY
-    if dtype is not None:
-        return {c: str(dtype if c == ARRAY else dtype[c]) for c in source.columns}
-    return {c: "?" for c in source.columns}
+    return source.column_types()
 
 
 #: The options ``inspect`` takes (those of ``evaluate`` about the inputs and how they are read).

@@ -70,7 +70,7 @@ class Unit:
 
 def as_source(obj: Any, name: str, default_column: str) -> Any:
     """A path stays a path; an array or pandas object becomes an in-memory source."""
-    from losscli.io.sources import ArraySource
+    from losscli.io.formats.memory import ArraySource
 
     if obj is None or isinstance(obj, str):
         return obj
@@ -131,7 +131,7 @@ class Session:
         first = models[0]
         main = as_source(first.predictions, "predictions", "pred")
         if isinstance(main, str):
-            from losscli.io.sources import open_source
+            from losscli.io.formats import open_source
 
             main = open_source(main, ins.format_in)
         roles = self._roles_needed([i.spec for i in instances], columns, files, main)
@@ -213,7 +213,7 @@ class Session:
         files (each with its own targets unless shared targets were given)."""
         if len(self.models) < 2:
             return
-        from losscli.io.sources import open_source
+        from losscli.io.formats import open_source
 
         ins = self.spec.inputs
         shared = ins.targets is not None
@@ -271,7 +271,7 @@ class Session:
         columns = [inst.column for inst in self.plan.instances]
         if opts.output is None and opts.output_format is None:
             return MemorySink(columns)
-        from losscli.io.writers import open_sink
+        from losscli.io.sinks import open_sink
 
         return open_sink(opts.output, columns, opts.output_format if opts.output is None else None)
 

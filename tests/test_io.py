@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 
 import numpy as np
 import pyarrow as pa
@@ -11,8 +12,12 @@ import pytest
 
 import losscli
 from losscli.errors import InputError, UsageError
-from losscli.io import sources
+from losscli.io.base import ARRAY, Source
+from losscli.io.formats import open_source, open_stream
+from losscli.io.formats.csv import CsvSource, CsvStreamSource
+from losscli.io.formats.memory import ArraySource
 from losscli.io.inputs import rechunk
+from losscli.io.stream import ByteStream
 from tests.conftest import SAMPLES
 
 LOSSES = ["mse", "mae", "huber:delta=0.5", "r2", "max_error"]
@@ -68,7 +73,7 @@ def test_weights_from_a_column_and_from_a_file(samples):
 
 def test_csv_float_after_a_block_of_integers(tmp_path, monkeypatch):
     # pyarrow infers types from the first block only: a 1.5 after many integers must work.
-    monkeypatch.setattr(sources.CsvSource, "block_size", 4096)
+    monkeypatch.setattr(CsvSource, "block_size", 4096)
     n = 5000
     lines = ["pred,target"] + [f"{i % 7},{i % 5}" for i in range(n)] + ["1.5,0.25"]
     path = tmp_path / "ints_then_float.csv"
@@ -147,8 +152,8 @@ def test_dataframe_and_series_inputs():
 
 
 def _csv_values(path, monkeypatch, parallel: bool, block: int = 256):
-    monkeypatch.setattr(sources.CsvSource, "parallel_block", block)
-    monkeypatch.setattr(sources.CsvSource, "_parallel_ok",
+    monkeypatch.setattr(CsvSource, "parallel_block", block)
+    monkeypatch.setattr(CsvSource, "_parallel_ok",
                         lambda self: parallel and not self.name.endswith(".gz"))
     report = losscli.evaluate(str(path), losses=["mse", "mae", "max_error"], chunk_size=97)
     return report.rows, [r.value for r in report.losses]
@@ -191,7 +196,7 @@ def test_parallel_csv_error_names_the_true_row(tmp_path, monkeypatch):
     lines[2501] = "oops,1"  # data row 2500
     path = tmp_path / "bad.csv"
     path.write_text("\n".join(lines) + "\n")
-    monkeypatch.setattr(sources.CsvSource, "parallel_block", 512)
+    monkeypatch.setattr(CsvSource, "parallel_block", 512)
     with pytest.raises(InputError, match=r"'oops' in column 'pred'.* at row 2500 \(line 2502"):
         losscli.evaluate(str(path), losses="mse")
 
@@ -223,3 +228,54 @@ def test_fixed_size_list_columns_count_as_wide(tmp_path):
     session = Session(build_spec(str(tmp_path / "wide.parquet"), losses="cross_entropy",
                                  pred_col="probs", target_col="label"))
     assert session.inputs.declared_width() == 50 and session.chunk_size == (1 << 20) // 50
+
+
+SAMPLE_FILES = ["regression.csv", "truth.tsv", "regression.parquet", "regression.feather",
+                "regression.ndjson", "preds.npy", "logits.npy", "multiclass_list.parquet"]
+
+
+def _check_contract(source):
+    assert isinstance(source, Source)
+    assert isinstance(source.name, str) and isinstance(source.format, str)
+    assert source.num_rows is None or isinstance(source.num_rows, int)
+    assert source.size is None or isinstance(source.size, int)
+    assert isinstance(source.bytes_read(), int)
+    types = source.column_types()
+    assert list(types) == source.columns and all(isinstance(t, str) for t in types.values())
+    widths = {c: source.values_per_row(c) for c in source.columns}
+    assert all(isinstance(w, int) and w >= 1 for w in widths.values())
+    chunks = list(source.chunks(source.columns[:2], 300))
+    assert chunks and all(a.dtype == np.float64 for c in chunks for a in c.values())
+    return types, widths
+
+
+@pytest.mark.parametrize("name", SAMPLE_FILES)
+def test_every_reader_keeps_the_source_contract_from_a_file_and_a_pipe(samples, name):
+    by_file = _check_contract(open_source(str(samples / name)))
+    data = (samples / name).read_bytes()
+    by_pipe = _check_contract(open_stream(ByteStream(io.BytesIO(data), "<stdin>", len(data))))
+    assert by_pipe == by_file  # spooled or streamed, the same types and widths
+
+
+def test_contract_values_per_row_and_column_types(samples, tmp_path):
+    npy = open_source(str(samples / "logits.npy"))
+    assert npy.values_per_row(ARRAY) == 4 and npy.column_types() == {ARRAY: "float64"}  # (500, 4)
+    values = pa.FixedSizeListArray.from_arrays(pa.array(np.zeros(30)), 3)
+    pq.write_table(pa.table({"probs": values, "label": [0] * 10}), tmp_path / "f.parquet")
+    fixed = open_source(str(tmp_path / "f.parquet"))
+    assert fixed.values_per_row("probs") == 3 and fixed.values_per_row("label") == 1
+    types = fixed.column_types()  # Arrow's names (the list's field name varies by version)
+    assert types["label"] == "int64" and types["probs"].startswith("fixed_size_list<")
+    ndjson = open_source(str(samples / "regression.ndjson"))
+    assert set(ndjson.column_types().values()) <= {"double", "int64"}
+    memory = ArraySource("predictions", {"pred": np.zeros(4, np.float32), "p": np.zeros((4, 2))})
+    _check_contract(memory)
+    assert memory.column_types() == {"pred": "float32", "p": "float64"}
+    assert memory.values_per_row("p") == 1  # in-memory arrays never counted as wide rows
+
+
+def test_only_a_csv_file_by_name_takes_the_parallel_path(samples):
+    assert CsvSource(str(samples / "regression.csv"), "csv")._parallel_ok()
+    data = (samples / "regression.csv").read_bytes()
+    piped = CsvStreamSource(ByteStream(io.BytesIO(data), "<stdin>"), "csv")
+    assert not piped.seekable and not piped._parallel_ok()

@@ -32,12 +32,12 @@ MISSING = "no/such/file.parquet"  # were it opened, the error would be "File not
 @pytest.fixture(autouse=False)
 def no_file_opened(monkeypatch):
     """Fail the test if anything tries to open an input."""
-    from losscli.io import sources
+    from losscli.io import formats
 
     def refuse(*args, **kwargs):
         raise AssertionError("an input was opened before the options were validated")
 
-    monkeypatch.setattr(sources, "open_source", refuse)
+    monkeypatch.setattr(formats, "open_source", refuse)
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

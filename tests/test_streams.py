@@ -11,8 +11,10 @@ import pytest
 
 import losscli
 from losscli.errors import InputError
-from losscli.io.ndjson import NdjsonSource
-from losscli.io.streams import ByteStream, open_stream, sniff_format
+from losscli.io.detect import sniff_format
+from losscli.io.formats import open_stream
+from losscli.io.formats.ndjson import NdjsonSource
+from losscli.io.stream import ByteStream
 
 
 class Trickle(io.RawIOBase):

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError, UsageError, did_you_mean
-from losscli.io.sources import ARRAY, open_source
+from losscli.io.base import ARRAY, Source
+from losscli.io.formats import open_source
 from losscli.vocab import PRED_NAMES, ROLES, TARGET_NAMES, Role
 
 
@@ -39,7 +40,7 @@ class Batch:
 
 @dataclass
 class ColumnRef:
-    source: Any
+    source: Source
     columns: tuple[str, ...]
 
     @property
@@ -142,10 +143,7 @@ class Inputs:
         """The most values per row of any role that is known before reading: several
         columns bound to it, a 2-D NPY array or a fixed-size list column (variable-length
         list columns are known only once read)."""
-        from losscli.io.sources import column_width
-
-        return max([1, *(max(len(ref.columns), getattr(ref.source, "values_per_row", 1),
-                             *(column_width(ref.source, c) for c in ref.columns))
+        return max([1, *(max([len(ref.columns), *(ref.source.values_per_row(c) for c in ref.columns)])
                          for ref in self.roles.values())])
 
     @property
@@ -373,7 +371,7 @@ def resolve_inputs(
     the main file's extension, and names the format of any other file whose extension says
     nothing.
     """
-    from losscli.io.sources import detect_format
+    from losscli.io.detect import detect_format
 
     def open_any(obj: Any, main: bool) -> Any:
         if not isinstance(obj, str):

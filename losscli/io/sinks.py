@@ -1,8 +1,8 @@
 """Per-row output for ``--reduction none``: rows are written as they are computed.
 
-A sink takes chunks of ``{"row": int64, label: float64, ...}`` and never holds more than one
-chunk. Formats: CSV (file or stdout), Parquet, NPY (losses only: shape (n,) for one loss,
-(n, k) for k), and NDJSON.
+A sink (:class:`losscli.io.base.Sink`) takes chunks of ``{"row": int64, label: float64,
+...}`` and never holds more than one chunk. Formats: CSV (file or stdout), Parquet, NPY
+(losses only: shape (n,) for one loss, (n, k) for k), and NDJSON.
 """
 
 from __future__ import annotations
@@ -16,15 +16,16 @@ from typing import IO, Any
 import numpy as np
 
 from losscli.errors import UsageError
-from losscli.io.sources import detect_format
-from losscli.vocab import SINK_FORMATS
+from losscli.io.base import Sink
+from losscli.io.detect import detect_format
+from losscli.vocab import SINK_FORMATS, STDOUT_SINK_FORMATS
 
 
-def open_sink(path: str | None, labels: list[str], fmt: str | None = None) -> Any:
+def open_sink(path: str | None, labels: list[str], fmt: str | None = None) -> Sink:
     """Open a writer for ``path`` (``None`` or ``-``: stdout, CSV unless ``fmt`` says)."""
     if path in (None, "-"):
         fmt = fmt or "csv"
-        if fmt not in ("csv", "tsv", "ndjson"):
+        if fmt not in STDOUT_SINK_FORMATS:
             raise UsageError(
                 f"Cannot write {fmt} per-row output to stdout; use --output FILE "
                 "(.csv, .parquet, .npy) or --format csv/ndjson."

@@ -4,7 +4,7 @@ Columns are the keys of the first object. Each block (about ``block_size`` bytes
 line end) is parsed by pyarrow's JSON reader with float64 declared for the selected columns
 and other keys ignored; a missing key or ``null`` is a missing value (NaN, which
 ``--nan-policy`` handles). When pyarrow rejects a block, the block is re-read line by line
-with :mod:`json` to name the exact line and value.
+with :mod:`json` to name the exact line and value. One class reads a file or a pipe.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError
-from losscli.io.sources import _COMPRESSED, _first_line, _to_float64
-from losscli.io.streams import ByteStream, _progress_bytes
+from losscli.io.arrow import first_line, to_float64
+from losscli.io.detect import is_compressed
+from losscli.io.stream import ByteStream, progress_bytes
 
 _EXAMPLE = '{"pred": 1.5, "target": 2.0}'
 
@@ -47,6 +48,7 @@ class NdjsonSource:
         self._path = source if isinstance(source, str) else None
         self._stream: ByteStream | None = None if isinstance(source, str) else source
         self.name = source if isinstance(source, str) else source.name
+        self._raw: Any = None
         stream = self._open()
         self.size = stream.size if self._path is None else self._file_size()
         first = self._first_object(stream)
@@ -69,17 +71,23 @@ class NdjsonSource:
         try:
             self._raw = pa.OSFile(self._path)
         except Exception as exc:
-            raise InputError(f"Cannot open '{self._path}': {_first_line(exc)}.") from None
+            raise InputError(f"Cannot open '{self._path}': {first_line(exc)}.") from None
         raw: Any = self._raw
-        if self._path.lower().endswith(_COMPRESSED):
+        if is_compressed(self._path):
             raw = pa.CompressedInputStream(raw, pa.Codec.detect(self._path).name)
         return ByteStream(raw, self._path)
 
     def bytes_read(self) -> int:
         if self._path is not None:
-            raw = getattr(self, "_raw", None)
+            raw = self._raw
             return 0 if raw is None or raw.closed else int(raw.tell())
-        return _progress_bytes(self._stream) if self._stream is not None else 0
+        return progress_bytes(self._stream) if self._stream is not None else 0
+
+    def column_types(self) -> dict[str, str]:
+        return {c: self.types.get(c, "?") for c in self.columns}  # of the first object
+
+    def values_per_row(self, column: str) -> int:
+        return 1  # JSON lists are not read
 
     def _first_object(self, stream: ByteStream) -> dict[str, Any]:
         head = stream.peek_lines()
@@ -152,7 +160,7 @@ class NdjsonSource:
                 except Exception as exc:
                     raise self._diagnose(block, line, columns, exc) from None
                 if table.num_rows:
-                    yield {c: _to_float64(table.column(c)) for c in columns}
+                    yield {c: to_float64(table.column(c)) for c in columns}
             line += block.count(b"\n")
 
     def _diagnose(self, block: bytes, first: int, columns: list[str],
@@ -182,5 +190,5 @@ class NdjsonSource:
                 )
         last = first + block.count(b"\n")
         return InputError(
-            f"Cannot read lines {first}-{last} of '{self.name}' as NDJSON: {_first_line(exc)}."
+            f"Cannot read lines {first}-{last} of '{self.name}' as NDJSON: {first_line(exc)}."
         )

@@ -1,0 +1,91 @@
+"""The I/O contracts: what every reader (:class:`Source`) and per-row writer (:class:`Sink`)
+offers. The readers are in :mod:`losscli.io.formats` (one module per format, file and pipe
+variants together), the writers in :mod:`losscli.io.sinks`.
+
+A source knows its columns and yields float64 arrays, chunk by chunk; nothing in a source
+knows about losses, and memory never grows with the file. A column holds one value per row
+(a 1-D array) or several: a Parquet/Arrow list or fixed-size-list column, or a 2-D
+``(N, C)`` NPY array, gives a ``(n, C)`` array. Every row of such a column must hold the same
+number of values; a null list is a row of NaN.
+
+Standard library only at run time (numpy is named for type checking alone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import numpy as np
+
+#: The one column of a plain (unstructured) NPY array or of a 2-D one.
+ARRAY = "<array>"
+
+
+@runtime_checkable
+class Source(Protocol):
+    """A chunked reader of one input (a file, a pipe, or arrays in memory).
+
+    ``name`` is what errors show (the path, ``<stdin>``, or the API argument's name);
+    ``format`` one of :data:`losscli.vocab.INPUT_FORMATS` (``memory`` for in-memory arrays);
+    ``columns`` the column names in file order (``[ARRAY]`` for a plain NPY array);
+    ``num_rows`` the row count when the format knows it without a scan, else None;
+    ``size`` the total bytes that :meth:`bytes_read` counts towards, or None when unknown or
+    when the source does not count its bytes (the progress bar then counts rows).
+
+    A source read from a pipe can be read once: a second :meth:`chunks` raises.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def format(self) -> str: ...
+
+    @property
+    def columns(self) -> list[str]: ...
+
+    @property
+    def num_rows(self) -> int | None: ...
+
+    @property
+    def size(self) -> int | None: ...
+
+    def bytes_read(self) -> int:
+        """Bytes of the input consumed so far (compressed bytes for compressed input), for
+        progress; 0 when the source does not count them."""
+        ...
+
+    def column_types(self) -> dict[str, str]:
+        """Column -> type name, from what the source knows without reading data (what
+        ``losscli inspect`` shows): the Arrow schema (CSV: inferred from the first block),
+        the NPY dtype, or the JSON types of the first NDJSON object."""
+        ...
+
+    def values_per_row(self, column: str) -> int:
+        """Values per row of ``column`` known from metadata alone: C of a 2-D NPY array or
+        the size of a fixed-size list column, else 1 (a variable-length list is known only
+        once read). Chooses the default chunk size; it never checks the data."""
+        ...
+
+    def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
+        """``{column: float64 ndarray}`` dicts of ``columns``, in row order. Their lengths
+        need not be ``chunk_size`` (the alignment layer, :func:`losscli.io.inputs.rechunk`,
+        re-chunks); a bad value or a broken file is an :class:`~losscli.errors.InputError`
+        that names the file (and the row, when it can be known)."""
+        ...
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """A per-row writer (``--reduction none``): takes chunks as they are computed and never
+    holds more than one."""
+
+    def write(self, rows: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        """Write ``rows`` (int64 row numbers) and one float64 array per label."""
+        ...
+
+    def close(self) -> None:
+        """Finish the output (a file is closed, standard output flushed)."""
+        ...

@@ -1,0 +1,131 @@
+"""The shape of the code, read from the source with :mod:`ast` (nothing is imported):
+no import cycles among the ``losscli.io`` modules, and no module imports another module's
+underscore names. Imports inside functions count as much as those at the top."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "losscli"
+
+#: Private names imported across modules (importer, imported module, name): none left.
+KNOWN_PRIVATE_IMPORTS: set[tuple[str, str, str]] = set()
+
+
+def _modules() -> dict[str, Path]:
+    """Dotted module name -> file, for every module of the package."""
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        out[".".join(parts)] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def _is_package(name: str) -> bool:
+    return MODULES[name].name == "__init__.py"
+
+
+def _imports(name: str) -> list[tuple[str, str | None, int]]:
+    """``(module, imported name or None, line)`` for every import in module ``name``, at any
+    depth. ``from pkg import sub`` names the module ``pkg.sub`` when it is one."""
+    tree = ast.parse(MODULES[name].read_text(), filename=str(MODULES[name]))
+    package = name if _is_package(name) else name.rpartition(".")[0]
+    found: list[tuple[str, str | None, int]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend((alias.name, None, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, *([base] if base else [])])
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                if sub in MODULES:
+                    found.append((sub, None, node.lineno))
+                else:
+                    found.append((base, alias.name, node.lineno))
+    return found
+
+
+def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of ``graph`` as a path that ends where it starts, or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt):], nxt]
+            if nxt not in state and (cycle := visit(nxt)) is not None:
+                return cycle
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)) is not None:
+            return cycle
+    return None
+
+
+def test_the_cycle_finder_finds_cycles():
+    assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+    assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _find_cycle({"a": {"a"}}) == ["a", "a"]
+
+
+def test_io_modules_import_no_cycle():
+    io_modules = [m for m in MODULES if m == "losscli.io" or m.startswith("losscli.io.")]
+    assert "losscli.io.formats.csv" in io_modules  # the walk sees the subpackage
+    graph = {m: {target for target, _, _ in _imports(m) if target in io_modules and target != m}
+             for m in io_modules}
+    cycle = _find_cycle(graph)
+    assert cycle is None, f"import cycle: {' -> '.join(cycle or [])}"
+
+
+def _private_imports() -> list[tuple[str, str, str, int]]:
+    """``(importer, module, name, line)`` for each underscore name imported from another
+    losscli module (dunder names such as ``__version__`` are public)."""
+    found = []
+    for name in MODULES:
+        for target, imported, line in _imports(name):
+            if target == name or target not in MODULES:
+                continue
+            private = imported if imported is not None else target.rpartition(".")[2]
+            if private.startswith("_") and not private.startswith("__"):
+                found.append((name, target, private, line))
+    return found
+
+
+def test_no_module_imports_another_modules_private_names():
+    found = _private_imports()
+    new = [f"{importer}:{line} imports {name} from {module}"
+           for importer, module, name, line in found
+           if (importer, module, name) not in KNOWN_PRIVATE_IMPORTS]
+    assert not new, "private names imported across modules:\n" + "\n".join(new)
+    assert not [f for f in found if f[0].startswith("losscli.io")]
+
+
+@pytest.mark.parametrize(("code", "expected"), [
+    ("from losscli.io.stream import ByteStream, _Hidden", ("losscli.io.stream", "_Hidden")),
+    ("from losscli.io import _hidden", ("losscli.io", "_hidden")),
+])
+def test_the_private_import_check_sees_them(code, expected, monkeypatch, tmp_path):
+    fake = tmp_path / "fake.py"
+    fake.write_text(f"def f():\n    {code}\n")  # inside a function: still seen
+    monkeypatch.setitem(MODULES, "losscli.io.fake", fake)
+    found = [(module, name) for importer, module, name, _ in _private_imports()
+             if importer == "losscli.io.fake"]
+    assert found == [expected]
