@@ -5,7 +5,7 @@ Each loss declares its aggregate class (``LossSpec.aggregate``); the engine only
 aggregate, and ``result`` at the end. Adding a statistic is one class here.
 
 Every merged quantity is exact (:class:`~losscli.stats.exact.ExactSum`, integers, maxima,
-exact rationals), so merging parts in any order or tree gives the same bits; the only
+exact sums of products), so merging parts in any order or tree gives the same bits; the only
 rounding is numpy's within one chunk, which a given chunking fixes. Each aggregate
 round-trips through ``to_dict``/``from_dict`` bit for bit.
 """
@@ -20,12 +20,11 @@ import numpy as np
 
 from losscli.errors import InputError
 from losscli.stats.exact import (
+    ExactProducts,
     ExactSum,
     float_from_json,
     float_to_json,
-    fraction_from_json,
     fraction_to_float,
-    fraction_to_json,
 )
 
 
@@ -191,9 +190,9 @@ class R2(Aggregate):
     sum of squares comes from the targets. Each chunk c contributes, computed by numpy about
     its own float mean m: its weight W, M = Σw·(y − m)² and S = Σw·(y − m) (not quite 0,
     since m is rounded). With A = Σ(W·m + S), B = Σ W·m², C = Σ m·S kept as exact
-    rationals, ``SS_tot = Σ M + B + 2C − A² / ΣW`` exactly for those chunk figures, so the
-    parts merge exactly in any order and a large offset (targets near 1e8 with unit
-    variance) costs no digits.
+    integers (:class:`ExactProducts`), ``SS_tot = Σ M + B + 2C − A² / ΣW`` exactly for
+    those chunk figures, so the parts merge exactly in any order and a large offset
+    (targets near 1e8 with unit variance) costs no digits.
     """
 
     name = "r2"
@@ -202,11 +201,11 @@ class R2(Aggregate):
 
     def __init__(self) -> None:
         super().__init__()
-        self.t_weight = Fraction(0)  # Σ W
+        self.t_weight = ExactSum()  # Σ W
         self.t_m2 = ExactSum()  # Σ M
-        self.t_a = Fraction(0)  # Σ (W·m + S)
-        self.t_b = Fraction(0)  # Σ W·m²
-        self.t_c = Fraction(0)  # Σ m·S
+        self.t_a = ExactProducts(2)  # Σ (W·m + S·1)
+        self.t_b = ExactProducts(3)  # Σ W·m·m
+        self.t_c = ExactProducts(2)  # Σ m·S
 
     def update(self, losses: np.ndarray, weights: np.ndarray | None,
                arrays: dict[str, np.ndarray] | None = None) -> None:
@@ -233,30 +232,32 @@ class R2(Aggregate):
         if not all(math.isfinite(x) for x in (w, mean, resid)):
             self.t_m2.add(math.nan)  # NaN/inf targets (--nan-policy propagate): NaN result
             return
-        fw, fm, fs = Fraction(w), Fraction(mean), Fraction(resid)
-        self.t_weight += fw
-        self.t_a += fw * fm + fs
-        self.t_b += fw * fm * fm
-        self.t_c += fm * fs
+        self.t_weight.add(w)
+        self.t_a.add(w, mean)
+        self.t_a.add(resid, 1.0)
+        self.t_b.add(w, mean, mean)
+        self.t_c.add(mean, resid)
 
     def merge(self, other: Aggregate) -> Aggregate:
         super().merge(other)
         assert isinstance(other, R2)
-        self.t_weight += other.t_weight
+        self.t_weight.merge(other.t_weight)
         self.t_m2.merge(other.t_m2)
-        self.t_a += other.t_a
-        self.t_b += other.t_b
-        self.t_c += other.t_c
+        self.t_a.merge(other.t_a)
+        self.t_b.merge(other.t_b)
+        self.t_c.merge(other.t_c)
         return self
 
     def ss_tot(self) -> float:
         """Σw·(y − ȳ)² over every row seen."""
         if not self.t_m2.finite:
             return self.t_m2.value
-        if self.t_weight == 0:
+        weight = self.t_weight.fraction()
+        if weight == 0:
             return 0.0
-        exact = (self.t_m2.fraction() + self.t_b + 2 * self.t_c
-                 - self.t_a * self.t_a / self.t_weight)
+        a = self.t_a.fraction()
+        exact = (self.t_m2.fraction() + self.t_b.fraction() + 2 * self.t_c.fraction()
+                 - a * a / weight)
         return fraction_to_float(max(exact, Fraction(0)))
 
     def result(self, reduction: str = "mean") -> float:
@@ -268,17 +269,17 @@ class R2(Aggregate):
         return 1.0 - ss_res / ss_tot
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "target_weight": fraction_to_json(self.t_weight),
-                "target_m2": self.t_m2.to_json(), "target_a": fraction_to_json(self.t_a),
-                "target_b": fraction_to_json(self.t_b), "target_c": fraction_to_json(self.t_c)}
+        return {**super().to_dict(), "target_weight": self.t_weight.to_json(),
+                "target_m2": self.t_m2.to_json(), "target_a": self.t_a.to_json(),
+                "target_b": self.t_b.to_json(), "target_c": self.t_c.to_json()}
 
     def _load(self, data: dict[str, Any]) -> None:
         super()._load(data)
-        self.t_weight = fraction_from_json(data["target_weight"])
+        self.t_weight = ExactSum.from_json(data["target_weight"])
         self.t_m2 = ExactSum.from_json(data["target_m2"])
-        self.t_a = fraction_from_json(data["target_a"])
-        self.t_b = fraction_from_json(data["target_b"])
-        self.t_c = fraction_from_json(data["target_c"])
+        self.t_a = ExactProducts.from_json(2, data["target_a"])
+        self.t_b = ExactProducts.from_json(3, data["target_b"])
+        self.t_c = ExactProducts.from_json(2, data["target_c"])
 
 
 AGGREGATES: dict[str, type[Aggregate]] = {

@@ -153,6 +153,10 @@ INPUT_OPTIONS = (
         "--chunk-size", min=1, show_default=False, help="Rows per chunk; memory stays "
         "bounded by it. Default 262144, or about 1M values for wide rows (class scores).",
         rich_help_panel="Inputs")], None),
+    _opt("workers", Annotated[str | None, typer.Option(
+        "--workers", metavar="N|auto", show_default=False, help="Threads reducing work units "
+        "(Parquet row groups, NPY row ranges) side by side. Default auto: every CPU this "
+        "process may use. Any N gives the same bits as 1.", rich_help_panel="Inputs")], None),
     _opt("nan_policy", Annotated[NanPolicy, typer.Option(
         "--nan-policy", help="NaN/inf: raise an error, omit the whole row, or propagate.",
         rich_help_panel="Inputs")], NanPolicy.raise_),
@@ -403,7 +407,8 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
 
 
 @app.command("inspect")
-@with_options(tuple(p for p in INPUT_OPTIONS if p.name not in ("chunk_size", "nan_policy")))
+@with_options(tuple(p for p in INPUT_OPTIONS
+                    if p.name not in ("chunk_size", "nan_policy", "workers")))
 def inspect_cmd(
     file: Annotated[str | None, typer.Argument(
         help="The file to look at (any input format). " + STDIN_HELP,

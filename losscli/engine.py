@@ -89,17 +89,22 @@ def reduce(
     describe: Describe | None = None,
     sink: Any = None,
     on_batch: Callable[[int], None] | None = None,
+    counting_only: bool = False,
 ) -> State:
     """Stream ``batches`` through every loss of ``plan`` and return their state.
 
     ``describe(role, index=None)`` names a role's column and file in errors (``index``:
     which of a row's several values); ``sink`` receives per-row losses (model 0) when the
-    reduction is ``none``; ``on_batch(rows_done)`` is called after each batch. A bad value
-    raises an :class:`InputError` naming its row at once; NaN/inf under ``nan_policy``
-    ``raise`` are counted to the end and left in the state (see :func:`raise_pending`).
+    reduction is ``none``; ``on_batch(rows_done)`` is called after each batch.
+
+    Nothing is raised for bad rows: the first bad value (a negative weight, a value out of
+    a loss's domain, misaligned model targets) stops the pass and is recorded in the
+    state's ``error`` with its position; NaN/inf under ``nan_policy`` ``raise`` are counted
+    to the end (from the first one on, only counted, as ``counting_only`` does from the
+    start). :func:`raise_pending` raises the earliest of them, as a serial pass would.
     """
     describe = describe or _plain_name
-    if plan.reduction == "none" and sink is None:
+    if plan.reduction == "none" and sink is None and not counting_only:
         raise UsageError("--reduction none needs somewhere to write rows (an output sink).")
     state = plan.new_state()
     # Stateful rules (which negative binary label came first) keep their state per pass.
@@ -108,52 +113,56 @@ def reduce(
     for ctx in contexts:
         ctx.state = shared
     options = [inst.kernel_options() for inst in plan.instances]
-    binary = plan.task == "binary"
-    per_row_labels = [inst.column for inst in plan.instances]
+    columns = [inst.column for inst in plan.instances]
 
     for batch in batches:
         n = len(batch)
-        at = Position(batch.start, batch.start)
         arrays = batch.arrays
-        if plan.nan_policy == "raise" and not _all_finite(arrays):
-            counted = _count_nonfinite(arrays, batch.start, state.nonfinite)
-            if counted:
-                if on_batch is not None:
-                    on_batch(batch.start + n)
-                continue
-        if state.nonfinite.counts:
-            if on_batch is not None:
-                on_batch(batch.start + n)
-            continue  # only counting from here on, to report every bad value at once
-        weights_all = arrays.get("weight")
-        if weights_all is not None:
-            _check_weights(weights_all, batch.start, describe)
-        for role in arrays:
-            if role.startswith("target#"):
-                _check_same_targets(arrays["target"], arrays[role], role, batch.start, describe)
-        target = arrays.get("target")
-        if binary and target is not None and target.ndim == 1:
-            _note_negative_labels(state, target, batch.start)
-        for model, cell in enumerate(state.cells):
-            view, rows = _model_view(arrays, model, plan.nan_policy, batch.start, cell)
-            _check_domains(plan, contexts, view, rows, describe, model, at)
-            weights = view.get("weight")
-            per_row: dict[str, np.ndarray] = {}
-            for inst, agg, opts, column in zip(plan.instances, cell.losses, options,
-                                               per_row_labels):
-                spec = inst.spec
-                values = spec.kernel(**{r: view[r] for r in spec.inputs}, **inst.params, **opts)
-                agg.update(values, weights, {r: view[r] for r in spec.aggregate.needs})
-                if sink is not None and model == 0:
-                    per_row[column] = values if weights is None else values * weights
-            kept = len(next(iter(view.values()))) if view else 0
-            cell.rows += kept
-            if sink is not None and model == 0 and kept:
-                sink.write(np.arange(batch.start, batch.start + kept) if rows is None else rows,
-                           per_row)
+        if (counting_only or plan.nan_policy == "raise") and not _all_finite(arrays):
+            _count_nonfinite(arrays, batch.start, state.nonfinite)
+        if not (counting_only or state.nonfinite.counts):
+            # only counting once a NaN was seen, to report every bad value at once
+            try:
+                _reduce_batch(batch, plan, state, contexts, options, columns, describe, sink)
+            except InputError as exc:
+                state.note_error(Position(batch.start, batch.start), str(exc))
+                break
         if on_batch is not None:
             on_batch(batch.start + n)
     return state
+
+
+def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckContext],
+                  options: list[dict[str, Any]], columns: list[str], describe: Describe,
+                  sink: Any) -> None:
+    """One chunk: checks (raising InputError), kernels, aggregates, per-row output."""
+    arrays = batch.arrays
+    at = Position(batch.start, batch.start)
+    weights_all = arrays.get("weight")
+    if weights_all is not None:
+        _check_weights(weights_all, batch.start, describe)
+    for role in arrays:
+        if role.startswith("target#"):
+            _check_same_targets(arrays["target"], arrays[role], role, batch.start, describe)
+    target = arrays.get("target")
+    if plan.task == "binary" and target is not None and target.ndim == 1:
+        _note_negative_labels(state, target, batch.start)
+    for model, cell in enumerate(state.cells):
+        view, rows = _model_view(arrays, model, plan.nan_policy, batch.start, cell)
+        _check_domains(plan, contexts, view, rows, describe, model, at)
+        weights = view.get("weight")
+        per_row: dict[str, np.ndarray] = {}
+        for inst, agg, opts, column in zip(plan.instances, cell.losses, options, columns):
+            spec = inst.spec
+            values = spec.kernel(**{r: view[r] for r in spec.inputs}, **inst.params, **opts)
+            agg.update(values, weights, {r: view[r] for r in spec.aggregate.needs})
+            if sink is not None and model == 0:
+                per_row[column] = values if weights is None else values * weights
+        kept = len(next(iter(view.values()))) if view else 0
+        cell.rows += kept
+        if sink is not None and model == 0 and kept:
+            sink.write(np.arange(batch.start, batch.start + kept) if rows is None else rows,
+                       per_row)
 
 
 def raise_pending(state: State, describe: Describe, instances: Iterable[LossInstance] = ()

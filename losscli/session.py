@@ -17,6 +17,7 @@ the row within that file where it starts (:class:`Unit`), recorded in the state'
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,12 +27,13 @@ import numpy as np
 
 from losscli import engine, tasks
 from losscli.errors import InputError, UsageError
+from losscli.executor import available_cpus, ordered_map
 from losscli.io.inputs import Batch, Inputs, resolve_inputs
 from losscli.io.prefetch import prefetch
 from losscli.registry import LossInstance, all_losses, resolve_losses
 from losscli.report import LossResult, Report
 from losscli.spec import Columns, RunSpec
-from losscli.state import Coverage, State
+from losscli.state import Coverage, NonFinite, State
 from losscli.vocab import EMBEDDING_ROLES, ROLES
 
 DEFAULT_CHUNK_SIZE = 1 << 18
@@ -58,14 +60,89 @@ class ModelInput:
 
 @dataclass(frozen=True)
 class Unit:
-    """A work unit: rows of the inputs that reduce to one State. ``file`` is where its rows
-    come from (relative to the input root), ``first_row`` the row of that file where it
-    starts, ``rows`` how many it covers (None when unknown before reading)."""
+    """A work unit: rows of the inputs that reduce to one State.
+
+    ``file`` is where its rows come from (relative to the input root) and ``first_row`` the
+    row of that file where it starts; ``start``/``stop`` are its rows in the whole input
+    (``stop`` None: the unit is the whole input read as one stream, e.g. a pipe);
+    ``rows`` how many it covers (None when unknown before reading).
+    """
 
     index: int
     file: str
     first_row: int
     rows: int | None
+    start: int = 0
+    stop: int | None = None
+
+
+#: Units hold between one and UNIT_CHUNKS chunks: row groups smaller than a chunk are
+#: merged into one unit, a range longer than UNIT_CHUNKS chunks is cut in equal parts. The
+#: plan depends only on the data's layout and the chunk size — never on the number of
+#: workers — so every worker count reduces the same chunks and merges them in the same order:
+#: the same bits.
+UNIT_CHUNKS = 4
+
+
+def plan_ranges(points: list[int], chunk_size: int) -> list[tuple[int, int]]:
+    """Unit ranges from a source's natural split points (see :data:`UNIT_CHUNKS`)."""
+    low, high = chunk_size, UNIT_CHUNKS * chunk_size
+    merged: list[tuple[int, int]] = []
+    start = points[0]
+    for end in points[1:]:
+        if end - start >= low or end == points[-1]:
+            if end > start:
+                merged.append((start, end))
+            start = end
+    if len(merged) > 1 and merged[-1][1] - merged[-1][0] < low:  # a short tail joins
+        (a, _), (_, b) = merged[-2], merged[-1]
+        merged[-2:] = [(a, b)]
+    out: list[tuple[int, int]] = []
+    for a, b in merged:
+        parts = -(-(b - a) // high)
+        out.extend((a + (b - a) * i // parts, a + (b - a) * (i + 1) // parts)
+                   for i in range(parts))
+    return out
+
+
+class _Rows:
+    """A thread-safe count of the rows reduced so far, for ``on_batch(rows_done)``."""
+
+    def __init__(self, on_batch: Callable[[int], None] | None) -> None:
+        self._on_batch = on_batch
+        self._done = 0
+        self._lock = threading.Lock()
+        self._last: dict[int, int] = {}
+
+    def callback(self, unit: Unit) -> Callable[[int], None] | None:
+        if self._on_batch is None:
+            return None
+        on_batch = self._on_batch
+
+        def seen(end: int) -> None:  # the engine reports the end row of each batch
+            with self._lock:
+                self._done += end - self._last.get(unit.index, unit.start)
+                self._last[unit.index] = end
+                on_batch(self._done)
+
+        return seen
+
+
+class _Buffered:
+    """Per-row values of one unit, held until the units before it are written."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
+
+    def write(self, rows: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        self.parts.append((rows, values))
+
+    def close(self) -> None:
+        pass
+
+    def replay(self, sink: Any) -> None:
+        for rows, values in self.parts:
+            sink.write(rows, values)
 
 
 def as_source(obj: Any, name: str, default_column: str) -> Any:
@@ -242,25 +319,50 @@ class Session:
         return self.inputs.describe(role, index)
 
     def units(self) -> list[Unit]:
-        """The work units, in row order. Today the whole input is one unit read as one
-        stream of chunks (the first rows, read to detect the task, are replayed)."""
+        """The work units, in row order. Inputs that can read any range of rows (Parquet, NPY,
+        arrays) are cut at their natural boundaries (row groups) into units read side by
+        side; others (a pipe, compressed or text files) are one unit read as one stream (the
+        first rows, read to detect the task, are replayed)."""
         main = self.inputs.main
-        return [Unit(0, os.path.basename(main.name) if os.sep in main.name else main.name, 0,
-                     self.inputs.num_rows)]
+        name = os.path.basename(main.name)
+        if not self.inputs.splittable():
+            return [Unit(0, name, 0, self.inputs.num_rows)]
+        counts = {ref.source.name: ref.source.num_rows for ref in self.inputs.roles.values()}
+        if len(set(counts.values())) > 1:
+            shown = " but ".join(f"'{n}' has {c} rows" for n, c in counts.items())
+            raise InputError(
+                f"Row counts differ: {shown}. Predictions, targets and weights are aligned by "
+                "row order, so the files must have the same number of rows.")
+        return [Unit(i, name, a, b - a, a, b)
+                for i, (a, b) in enumerate(plan_ranges(main.split_points(), self.chunk_size))]
+
+    @property
+    def workers(self) -> int:
+        """Threads reducing units: ``--workers``, else every CPU this process may use."""
+        return self.spec.options.workers or available_cpus()
 
     def reduce(self, unit: Unit, *, sink: Any = None,
-               on_batch: Callable[[int], None] | None = None) -> State:
-        """Reduce one work unit to its State (errors in its rows raise at once)."""
+               on_batch: Callable[[int], None] | None = None,
+               stop: threading.Event | None = None, counting_only: bool = False,
+               prefetched: bool = True) -> State:
+        """Reduce one work unit to its State (a bad row stops it; the error is in the state)."""
         read = 0
 
         def counted(batches: Iterator[Batch]) -> Iterator[Batch]:
             nonlocal read
             for batch in batches:
+                if stop is not None and stop.is_set():
+                    return
                 read += len(batch)
                 yield batch
 
-        state = engine.reduce(counted(prefetch(self.inputs.batches(self.chunk_size))), self.plan,
-                              describe=self.describe, sink=sink, on_batch=on_batch)
+        if unit.stop is None:
+            batches: Iterator[Batch] = self.inputs.batches(self.chunk_size)
+        else:
+            batches = self.inputs.batches_between(unit.start, unit.stop, self.chunk_size)
+        state = engine.reduce(counted(prefetch(batches) if prefetched else batches), self.plan,
+                              describe=self.describe, sink=sink, on_batch=on_batch,
+                              counting_only=counting_only)
         state.coverage = [Coverage(unit.file, unit.first_row, read)]
         return state
 
@@ -276,17 +378,36 @@ class Session:
         return open_sink(opts.output, columns, opts.output_format if opts.output is None else None)
 
     def run(self, *, on_batch: Callable[[int], None] | None = None, sink: Any = None) -> State:
-        """Reduce every unit and merge the states in unit order; then raise what can only be
-        judged on all the rows (NaN counts, label conventions). Per-row values go to
-        ``sink`` (default: :meth:`open_sink`) when the reduction is ``none``."""
+        """Reduce every unit (on :attr:`workers` threads) and merge the states in unit order;
+        then raise what can only be judged on all the rows (the earliest bad row, NaN counts,
+        label conventions), exactly as one serial pass over the same units would. Per-row
+        values go to ``sink`` (default: :meth:`open_sink`) when the reduction is ``none``,
+        in row order."""
         own_sink = sink is None and self.plan.reduction == "none"
         if own_sink:
             sink = self.open_sink()
         self.sink = sink
+        units = self.units()
+        workers = min(self.workers, len(units))
+        rows = _Rows(on_batch)
+
+        def work(unit: Unit, stop: threading.Event) -> tuple[State, _Buffered | None]:
+            buffer = _Buffered() if sink is not None and workers > 1 else None
+            state = self.reduce(unit, sink=buffer or sink, on_batch=rows.callback(unit),
+                                stop=stop, prefetched=workers == 1)
+            return state, buffer
+
         try:
             state = self.plan.new_state()
-            for unit in self.units():
-                state.merge(self.reduce(unit, sink=sink, on_batch=on_batch))
+            for unit, (part, buffer) in ordered_map(work, units, workers=workers,
+                                                    stop_after=lambda r: r[0].error is not None):
+                if buffer is not None:
+                    buffer.replay(sink)
+                if part.error is not None and state.nonfinite.counts:
+                    # A NaN came first: a serial pass would be counting NaNs by now, so count
+                    # them in this unit and every later one, as it would have.
+                    part.nonfinite = self._count_nonfinite(units[unit.index:], workers)
+                state.merge(part)
         finally:
             if own_sink and sink is not None:
                 sink.close()
@@ -297,6 +418,15 @@ class Session:
                 raise InputError(f"{self.inputs.describe(role)} has no data rows; nothing to "
                                  "evaluate.")
         return state
+
+    def _count_nonfinite(self, units: list[Unit], workers: int) -> NonFinite:
+        tallies = NonFinite()
+        for _, part in ordered_map(
+                lambda unit, stop: self.reduce(unit, stop=stop, counting_only=True,
+                                               prefetched=False),
+                units, workers=workers):
+            tallies.merge(part.nonfinite)
+        return tallies
 
     def report(self, state: State, *, model: int = 0, elapsed: float = 0.0) -> Report:
         """The report of model ``model`` from a (merged) state."""

@@ -74,6 +74,7 @@ class RunOptions:
     threshold: float | None = None
     output: str | None = None  # per-row values (reduction none): a file, or None
     output_format: str | None = None  # their format on standard output: csv, tsv, ndjson
+    workers: int | None = None  # threads reducing work units; None: every CPU we may use
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,19 @@ _CHECKS: dict[str, Any] = {
     "params": _params,
     "output": lambda v: _optional_path("output", v),
     "output_format": lambda v: _choice("output_format", v, STDOUT_SINK_FORMATS, optional=True),
+    "workers": lambda v: _workers(v),
 }
+
+
+def _workers(value: Any) -> int | None:
+    if value is None or value == "auto":
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UsageError(f"workers must be a whole number >= 1 or 'auto' (every CPU this process "
+                         f"may use); got {value!r}.")
+    return int(value)
 
 
 def _weight_col(value: Any) -> str | None:

@@ -15,6 +15,7 @@ exactly (floats as ``float.hex``), which is what saved states and remote workers
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from losscli.aggregates import Aggregate
@@ -121,6 +122,21 @@ class Coverage:
     rows: int
 
 
+def coalesce(ranges: list[Coverage]) -> list[Coverage]:
+    """Sorted, with adjacent ranges of the same file joined (merging units in order keeps
+    one range per file)."""
+    if any(b < a for a, b in pairwise(ranges)):
+        ranges = sorted(ranges)
+    out: list[Coverage] = []
+    for r in ranges:
+        last = out[-1] if out else None
+        if last is not None and last.file == r.file and last.first_row + last.rows == r.first_row:
+            out[-1] = Coverage(r.file, last.first_row, last.rows + r.rows)
+        else:
+            out.append(r)
+    return out
+
+
 @dataclass
 class State:
     """Everything an evaluation accumulates; see the module doc."""
@@ -151,7 +167,7 @@ class State:
             self.note_label(label, seen.at, seen.in_chunk)
         if other.error is not None:
             self.note_error(other.error.at, other.error.message)
-        self.coverage = sorted([*self.coverage, *other.coverage])
+        self.coverage = coalesce([*self.coverage, *other.coverage])
         return self
 
     @property
@@ -185,6 +201,6 @@ class State:
         if err is not None:
             state.error = UnitError(Position(int(err["chunk_start"]), int(err["row"])),
                                     str(err["message"]))
-        state.coverage = sorted(Coverage(str(f), int(r), int(n))
-                                for f, r, n in data.get("coverage", []))
+        state.coverage = coalesce([Coverage(str(f), int(r), int(n))
+                                   for f, r, n in data.get("coverage", [])])
         return state

@@ -189,11 +189,14 @@ def test_every_domain_rule_has_a_verdict_case():
 def test_units_know_where_their_rows_come_from():
     session = Session(build_spec(str(SAMPLES / "regression.parquet"), losses=["mse"],
                                  chunk_size=100))
-    (unit,) = session.units()
-    assert (unit.file, unit.first_row, unit.rows) == ("regression.parquet", 0, 1000)
+    units = session.units()
+    assert len(units) > 1 and {u.file for u in units} == {"regression.parquet"}
+    assert units[0].first_row == 0 and sum(u.rows for u in units) == 1000
+    assert all(a.first_row + a.rows == b.first_row for a, b in zip(units, units[1:]))
     state = session.run()
     assert [(c.file, c.first_row, c.rows) for c in state.coverage] == [
-        ("regression.parquet", 0, 1000)]
+        ("regression.parquet", 0, 1000)]  # the units' ranges, joined
+
 
 
 def test_compare_refuses_model_files_whose_targets_disagree(tmp_path):

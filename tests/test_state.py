@@ -213,7 +213,7 @@ def test_state_round_trips_and_merges_its_bookkeeping():
     assert merged.nonfinite.counts == {"pred": 3, "target": 4}
     assert merged.nonfinite.first["pred"] == Position(0, 5)
     assert merged.error is not None and merged.error.message == "bad row 130"
-    assert [c.first_row for c in merged.coverage] == [0, 100]
+    assert [(c.first_row, c.rows) for c in merged.coverage] == [(0, 150)]  # joined
     back = State.from_dict(json.loads(json.dumps(merged.to_dict())))
     assert back.to_dict() == merged.to_dict()
 

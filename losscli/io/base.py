@@ -78,6 +78,25 @@ class Source(Protocol):
 
 
 @runtime_checkable
+class Splittable(Protocol):
+    """A source that can read any range of its rows on its own (a file with an index: a
+    Parquet file, an NPY array, arrays in memory), so that work units reading different
+    ranges can run side by side. Each call opens its own handle: calls may run on several
+    threads at once."""
+
+    def split_points(self) -> list[int]:
+        """Natural unit boundaries, ascending: 0, the first row of each later part (a Parquet
+        row group), and the row count last. ``[0, n]`` when the format has none."""
+        ...
+
+    def read_range(self, columns: list[str], start: int, stop: int,
+                   chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
+        """Like :meth:`Source.chunks`, for rows ``start .. stop`` only (row numbers in errors
+        are those of the whole file)."""
+        ...
+
+
+@runtime_checkable
 class Sink(Protocol):
     """A per-row writer (``--reduction none``): takes chunks as they are computed and never
     holds more than one."""

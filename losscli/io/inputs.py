@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError, UsageError, did_you_mean
-from losscli.io.base import ARRAY, Source
+from losscli.io.base import ARRAY, Source, Splittable
 from losscli.io.formats import open_source
 from losscli.vocab import PRED_NAMES, ROLES, TARGET_NAMES, Role
 
@@ -158,11 +158,13 @@ class Inputs:
         cannot be re-read (a pipe) is read once."""
         stream = self._stream(chunk_size)
         held: list[Batch] = []
-        while sum(len(b) for b in held) < rows:
+        have = 0
+        while have < rows:
             batch = next(stream, None)
             if batch is None:
                 break
             held.append(batch)
+            have += len(batch)
         self._peeked = (chunk_size, held, stream)
         if not held:
             return None
@@ -179,7 +181,23 @@ class Inputs:
             return
         yield from self._stream(chunk_size)
 
+    def splittable(self) -> bool:
+        """Whether every input can read any range of rows on its own (then the work can be
+        split into units read side by side; see :meth:`batches_between`)."""
+        return all(isinstance(ref.source, Splittable) for ref in self.roles.values())
+
+    def batches_between(self, start: int, stop: int, chunk_size: int) -> Iterator[Batch]:
+        """Aligned chunks of rows ``start .. stop`` only (:meth:`splittable` inputs); the
+        chunks start at ``start``."""
+        yield from self._aligned(
+            lambda source, columns: source.read_range(columns, start, stop, chunk_size),
+            chunk_size, start)
+
     def _stream(self, chunk_size: int) -> Iterator[Batch]:
+        yield from self._aligned(lambda source, columns: source.chunks(columns, chunk_size),
+                                 chunk_size, 0)
+
+    def _aligned(self, read: Any, chunk_size: int, start: int) -> Iterator[Batch]:
         if chunk_size < 1:
             raise UsageError(f"--chunk-size must be at least 1, got {chunk_size}.")
         by_source: dict[int, tuple[Any, list[tuple[str, tuple[str, ...]]]]] = {}
@@ -188,8 +206,7 @@ class Inputs:
         streams = []
         for source, pairs in by_source.values():
             columns = list(dict.fromkeys(col for _, cols in pairs for col in cols))
-            streams.append((source, pairs, rechunk(source.chunks(columns, chunk_size), chunk_size)))
-        start = 0
+            streams.append((source, pairs, rechunk(read(source, columns), chunk_size)))
         while True:
             parts: list[tuple[Any, list[tuple[str, tuple[str, ...]]],
                               dict[str, np.ndarray] | None]] = [

@@ -55,3 +55,12 @@ class ArraySource:
                 c: np.asarray(self._data[c][start : start + chunk_size], dtype=np.float64)
                 for c in columns
             }
+
+    def split_points(self) -> list[int]:
+        return [0, self.num_rows or 0]
+
+    def read_range(self, columns: list[str], start: int, stop: int,
+                   chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
+        for lo in range(start, stop, chunk_size):
+            hi = min(lo + chunk_size, stop)
+            yield {c: np.asarray(self._data[c][lo:hi], dtype=np.float64) for c in columns}

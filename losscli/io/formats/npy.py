@@ -75,6 +75,34 @@ class NpySource:
                 yield {c: np.asarray(part if c == ARRAY else part[c], dtype=np.float64)
                        for c in columns}
 
+    def split_points(self) -> list[int]:
+        return [0, int(self._array.shape[0])]
+
+    def read_range(self, columns: list[str], start: int, stop: int,
+                   chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
+        """Rows ``start .. stop``: read from the file at their offset (C order), else sliced
+        from the memmap; each call opens its own file handle."""
+        arr = self._array
+        if not (isinstance(arr, np.memmap) and arr.flags.c_contiguous):
+            for lo in range(start, stop, chunk_size):
+                part = np.array(arr[lo : min(lo + chunk_size, stop)])
+                yield {c: np.asarray(part if c == ARRAY else part[c], dtype=np.float64)
+                       for c in columns}
+            return
+        row_bytes = arr.dtype.itemsize * int(np.prod(arr.shape[1:], dtype=np.int64))
+        with open(self.name, "rb") as f:
+            f.seek(arr.offset + start * row_bytes)
+            for lo in range(start, stop, chunk_size):
+                rows = min(chunk_size, stop - lo)
+                part = np.empty((rows, *arr.shape[1:]), dtype=arr.dtype)
+                if f.readinto(part.view(np.uint8).reshape(-1).data) != part.nbytes:
+                    raise InputError(
+                        f"'{self.name}' ends before the {arr.shape[0]} rows its NPY header "
+                        "announces; the file is truncated."
+                    )
+                yield {c: np.asarray(part if c == ARRAY else part[c], dtype=np.float64)
+                       for c in columns}
+
 
 def npy_columns(name: str, dtype: np.dtype, shape: tuple[int, ...]) -> list[str]:
     """The columns of an NPY array: a structured array's fields (a sub-array field holds
