@@ -131,8 +131,8 @@ class Moments:
     def mean(self) -> float:
         """Σw·ℓ / Σw (NaN when Σw = 0)."""
         if not (self.sw.finite and self.swl.finite):
-            w = self.sw.value
-            return self.swl.value / w if w else math.nan
+            wf = self.sw.value
+            return self.swl.value / wf if wf else math.nan
         w = self.sw.fraction()
         return fraction_to_float(self.swl.fraction() / w) if w else math.nan
 
