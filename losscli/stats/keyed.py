@@ -205,6 +205,23 @@ class KeyedSums:
         self.limbs = _normalise(out)
         self.scale = self_scale if self.limbs.shape[0] else 0
 
+    def fold_below(self, key: int | float) -> None:
+        """Move the sums of every key < ``key`` onto ``key`` (added if absent): the collapse
+        of a bounded histogram. Exact; the result depends only on the multiset and ``key``."""
+        low = self.keys < key
+        if not low.any():
+            return
+        moved = self.limbs[:, :, low].sum(axis=2)  # each limb < 2**32: no int64 overflow
+        keep = ~low
+        self.keys = self.keys[keep]
+        self.limbs = self.limbs[:, :, keep]
+        scale = self.scale
+        if self.limbs.shape[0] and not self.limbs.any():
+            self.limbs = self.limbs[:0]
+        target = np.array([key], dtype=self.keys.dtype)
+        self._fold(target, _normalise(moved[:, :, None]), scale)
+        self.scale = scale if self.limbs.shape[0] else 0
+
     def merge(self, other: KeyedSums) -> KeyedSums:
         """Fold ``other`` in (in place) and return self. Exact: see the module doc."""
         if (other.channels, other.key_kind) != (self.channels, self.key_kind):
