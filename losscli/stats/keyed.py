@@ -269,12 +269,22 @@ class KeyedSums:
         return Fraction(2) ** self.scale
 
     def totals(self) -> list[Fraction]:
-        """Per channel, the exact sum over every key."""
+        """Per channel, the exact sum over every key (limb columns summed in int64 — each
+        limb < 2**32, so up to 2**31 keys cannot overflow — then carried in Python ints)."""
         if self.limbs.shape[0] == 0:
             return [Fraction(0)] * self.channels
-        ints = self.ints()
-        return [Fraction(int(sum(ints[:, c].tolist()))) * self.unit()
-                for c in range(self.channels)]
+        if self.limbs.shape[2] >= 1 << 31:  # pragma: no cover - beyond any practical state
+            ints = self.ints()
+            return [Fraction(int(sum(ints[:, c].tolist()))) * self.unit()
+                    for c in range(self.channels)]
+        col = self.limbs.sum(axis=2)  # (L, C)
+        out = []
+        for c in range(self.channels):
+            units = 0
+            for j in range(col.shape[0] - 1, -1, -1):
+                units = (units << _LIMB_BITS) + int(col[j, c])
+            out.append(Fraction(units) * self.unit())
+        return out
 
     # -- serialisation --------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -18,8 +18,9 @@ weights, and its weighted analogue — with q = 0 and q = 1 giving the exact min
 Memory: 8 B of key + 8 B per limb per non-empty bucket, ≈ log(max/min)/log γ buckets per
 sign, ~115 per decade at α = 0.01, independent of the row count (lognormal σ = 3, 10**6
 rows: 1 227 buckets, ~20 KB; 26 KB as JSON). Cost (CI machine): update 0.08 s per 10**6
-unweighted rows, 0.25 s weighted; a quantile ~7 ms (exact rational cumulative weights). ``max_buckets`` (default 4096) caps each store: when exceeded the lowest-magnitude
-buckets are collapsed into the lowest kept one (DDSketch's "collapsing lowest" store). The
+unweighted rows, 0.25 s weighted; a quantile ~7 ms (exact rational cumulative weights).
+``max_buckets`` (default 4096) caps each store: when exceeded the lowest-magnitude buckets
+are collapsed into the lowest kept one (DDSketch's "collapsing lowest" store). The
 collapse keeps merging exact and order-independent (the kept threshold is the
 ``max_buckets``-th largest index of the whole data, whatever the split) but quantiles that
 fall in a collapsed bucket lose the α guarantee; :attr:`QuantileSketch.collapsed` tells.
