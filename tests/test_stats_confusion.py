@@ -15,6 +15,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import accuracy_score, hamming_loss, precision_recall_fscore_support
 
 from losscli.stats.confusion import ConfusionMatrix, MultilabelHamming
@@ -125,3 +127,20 @@ def test_multilabel_hamming_equals_sklearn(weighted):
     whole.update(t, p, w)
     assert acc == whole
     assert whole.result() == pytest.approx(hamming_loss(t, p, sample_weight=w), abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.sampled_from([0.0, 0.5, 1.0, 3.0])),
+                min_size=1, max_size=30))
+def test_property_equals_sklearn(rows):
+    t = np.array([r[0] for r in rows])
+    p = np.array([r[1] for r in rows])
+    w = np.array([r[2] for r in rows])
+    assume(w.sum() > 0)  # sklearn refuses all-zero weights (here: 0.0 with zero_division flags)
+    cm = _cm(t, p, w, 4, 3)
+    assert cm.accuracy() == pytest.approx(accuracy_score(t, p, sample_weight=w), abs=1e-12)
+    for average in (None, "micro", "macro", "weighted"):
+        ours = cm.precision_recall_f(average)
+        ref = _sk(t, p, average=average, sample_weight=w)
+        for got, want in zip((ours.precision, ours.recall, ours.f), ref[:3]):
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)

@@ -125,3 +125,24 @@ def test_property_exact_and_split_independent(pairs, size, rnd):
     ref = _reference(keys, values)
     assert [whole.exact(i) for i in range(len(whole))] == [ref[k] for k in sorted(ref)]
     assert _random_tree(_chunked(keys, values, size), rnd) == whole
+
+
+def test_fold_below_moves_sums_exactly_and_commutes_with_merging():
+    rng = np.random.default_rng(2)
+    keys = rng.integers(0, 40, 2000)
+    values = rng.exponential(size=2000)
+    whole = KeyedSums()
+    whole.add(keys, values)
+    folded = whole.copy()
+    folded.fold_below(25)
+    assert folded.keys.min() == 25
+    assert folded.exact(0) == sum(whole.exact(i) for i in range(len(whole)) if whole.keys[i] <= 25)
+    assert folded.totals() == whole.totals()
+    a, b = KeyedSums(), KeyedSums()
+    a.add(keys[:700], values[:700])
+    b.add(keys[700:], values[700:])
+    a.fold_below(10)
+    b.fold_below(25)
+    merged = a.merge(b)
+    merged.fold_below(25)
+    assert merged == folded

@@ -16,6 +16,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.preprocessing import label_binarize
 
@@ -158,3 +160,24 @@ def test_one_vs_rest_macro_and_weighted_equal_sklearn():
     macro = binned.roc_auc()
     assert macro.low <= ovr.roc_auc().value <= macro.high
     assert OneVsRest.from_dict(binned.to_dict()) == binned
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0, -0.0, 3.0]),
+                          st.integers(0, 1),
+                          st.sampled_from([0.0, 0.5, 1.0, 2.0, 1e-3, 7.25])),
+                min_size=2, max_size=40),
+       st.integers(1, 8))
+def test_property_exact_mode_equals_sklearn(rows, chunk):
+    s = np.array([r[0] for r in rows])
+    y = np.array([r[1] for r in rows])
+    w = np.array([r[2] for r in rows])
+    assume(w[y == 1].sum() > 0 and w[y == 0].sum() > 0)
+    r = _state(Ranking, s, y, w, chunk)
+    assert r.roc_auc().value == pytest.approx(roc_auc_score(y, s, sample_weight=w), abs=1e-12)
+    assert r.average_precision().value == pytest.approx(
+        average_precision_score(y, s, sample_weight=w), abs=1e-12)
+    b = _state(BinnedRanking, s, y, w, chunk, bins=3, low=-1.0, high=2.0)
+    assert b.roc_auc().low - 1e-12 <= r.roc_auc().value <= b.roc_auc().high + 1e-12
+    ap = b.average_precision()
+    assert ap.low - 1e-12 <= r.average_precision().value <= ap.high + 1e-12

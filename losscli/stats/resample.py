@@ -168,7 +168,9 @@ def key_ids(columns: Any) -> np.ndarray:
     their bits, strings by their UTF-8 bytes (unicode and ``""`` included), nulls as one
     value. Several columns combine in order: ``h = mix64(h·C + h_col)``.
 
-    Strings are hashed without a Python loop per row (see ``_string_hashes``).
+    Strings are hashed without a Python loop per row (see ``_string_hashes``). Caveats:
+    a uint64 value ≥ 2**63 hashes like the int64 with the same bits; numpy fixed-width
+    ``<U`` strings cannot carry a trailing NUL (numpy drops it before we see it).
     """
     cols = list(columns) if isinstance(columns, (list, tuple)) else [columns]
     if not cols:
