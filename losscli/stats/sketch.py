@@ -1,0 +1,212 @@
+"""A mergeable quantile sketch with relative accuracy: DDSketch (Masson, Rim & Lee 2019,
+"DDSketch: a fast and fully-mergeable quantile sketch with relative-error guarantees",
+PVLDB 12(12)).
+
+A positive value x goes to the bucket ``i = ⌈log_γ(x)⌉``, γ = (1 + α)/(1 − α), which holds
+the values in (γ^(i−1), γ^i]; the bucket's representative ``2γ^i/(γ + 1)`` is within a
+relative error α of every one of them. Negative values go to a second store by |x|, zeros
+to a count of their own. Each store is a :class:`~losscli.stats.keyed.KeyedSums` of bucket
+weights — integer counts when unweighted, exact sums of the float weights otherwise — so
+merging is exact and the state of any split of the rows equals the state of one pass, bit
+for bit (independent even of the chunking: a value's bucket depends only on the value).
+``min`` and ``max`` are kept exactly.
+
+:meth:`QuantileSketch.quantile` returns, within relative error α, the smallest x whose
+cumulative weight reaches q·W — numpy's ``np.quantile(x, q, method="inverted_cdf")`` for unit
+weights, and its weighted analogue — with q = 0 and q = 1 giving the exact min and max.
+
+Memory: 8 B of key + 8 B per limb per non-empty bucket, ≈ log(max/min)/log γ buckets per
+sign, ~115 per decade at α = 0.01, independent of the row count (lognormal σ = 3, 10**6
+rows: 1 227 buckets, ~20 KB; 26 KB as JSON). Cost (CI machine): update 0.08 s per 10**6
+unweighted rows, 0.25 s weighted; a quantile ~7 ms (exact rational cumulative weights).
+``max_buckets`` (default 4096) caps each store: when exceeded the lowest-magnitude buckets
+are collapsed into the lowest kept one (DDSketch's "collapsing lowest" store). The
+collapse keeps merging exact and order-independent (the kept threshold is the
+``max_buckets``-th largest index of the whole data, whatever the split) but quantiles that
+fall in a collapsed bucket lose the α guarantee; :attr:`QuantileSketch.collapsed` tells.
+
+Bucket indices use ``np.log``: a value within ~1 ulp of a bucket boundary may land in the
+neighbouring bucket on a platform whose ``log`` rounds differently; the error bound still
+holds (up to that ulp), but states from different platforms may then differ in that count.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from losscli.stats.exact import float_from_json, float_to_json
+from losscli.stats.keyed import KeyedSums
+
+
+class QuantileSketch:
+    """DDSketch with exact bucket weights (see the module doc).
+
+    ``update(values, weights=None)``: values finite (NaN and ±inf refused), weights finite
+    and ≥ 0 (rows with weight 0 are dropped: they change no quantile, no min, no max).
+    ``merge(other)`` in place; ``quantile(q)``; ``rows`` (rows seen), ``total_weight()``
+    (exact), ``min``/``max`` (exact, over rows with positive weight).
+    """
+
+    kind = "ddsketch"
+
+    def __init__(self, relative_accuracy: float = 0.01, max_buckets: int | None = 4096) -> None:
+        if not 0.0 < relative_accuracy < 1.0:
+            raise ValueError(f"relative_accuracy: expected a value in (0, 1), got "
+                             f"{relative_accuracy}")
+        if max_buckets is not None and max_buckets < 1:
+            raise ValueError(f"max_buckets: expected ≥ 1 or None, got {max_buckets}")
+        self.alpha = float(relative_accuracy)
+        self.max_buckets = max_buckets
+        self.gamma = (1.0 + self.alpha) / (1.0 - self.alpha)
+        # log γ = log1p(2α/(1 − α)): log1p keeps its digits for small α.
+        self.log_gamma = math.log1p(2.0 * self.alpha / (1.0 - self.alpha))
+        self.rows = 0
+        self.positive = KeyedSums()
+        self.negative = KeyedSums()
+        self.zeros = KeyedSums()
+        self.min = math.inf
+        self.max = -math.inf
+        self.collapsed = False
+
+    # -- building -------------------------------------------------------------------------
+    def _index(self, magnitudes: np.ndarray) -> np.ndarray:
+        return np.ceil(np.log(magnitudes) / self.log_gamma).astype(np.int64)
+
+    def update(self, values: np.ndarray, weights: np.ndarray | None = None) -> None:
+        x = np.asarray(values, dtype=np.float64).ravel()
+        n = x.shape[0]
+        if n == 0:
+            return
+        if not np.isfinite(x).all():
+            raise ValueError("values: NaN or infinite values cannot be sketched; drop them first "
+                             "(--nan-policy omit)")
+        w = None
+        if weights is not None:
+            w = np.asarray(weights, dtype=np.float64).ravel()
+            if w.shape != x.shape:
+                raise ValueError(f"weights: expected shape {x.shape}, got {w.shape}")
+            if not np.isfinite(w).all() or (w < 0).any():
+                raise ValueError("weights: expected finite weights ≥ 0")
+        self.rows += n
+        if w is not None:
+            keep = w > 0
+            x, w = x[keep], w[keep]
+            if x.shape[0] == 0:
+                return
+        self.min = min(self.min, float(x.min()))
+        self.max = max(self.max, float(x.max()))
+        for store, mask in ((self.positive, x > 0), (self.negative, x < 0)):
+            if mask.any():
+                store.add(self._index(np.abs(x[mask])), None if w is None else w[mask])
+        zero = x == 0
+        if zero.any():
+            self.zeros.add(np.zeros(int(zero.sum()), np.int64), None if w is None else w[zero])
+        self._collapse()
+
+    def _collapse(self) -> None:
+        if self.max_buckets is None:
+            return
+        for store in (self.positive, self.negative):
+            if len(store) > self.max_buckets:
+                store.fold_below(int(store.keys[-self.max_buckets]))
+                self.collapsed = True
+
+    def merge(self, other: QuantileSketch) -> QuantileSketch:
+        if (other.alpha, other.max_buckets) != (self.alpha, self.max_buckets):
+            raise ValueError("cannot merge sketches of different relative accuracy or bucket caps")
+        self.rows += other.rows
+        self.positive.merge(other.positive)
+        self.negative.merge(other.negative)
+        self.zeros.merge(other.zeros)
+        self.min = min(self.min, other.min)
+        self.max = max(self.max, other.max)
+        self.collapsed |= other.collapsed
+        self._collapse()
+        return self
+
+    # -- reading ----------------------------------------------------------------------------
+    def total_weight(self) -> Fraction:
+        """Σw over rows with positive weight (the row count when unweighted), exactly."""
+        return sum((s.totals()[0] for s in (self.negative, self.zeros, self.positive)),
+                   Fraction(0))
+
+    @property
+    def buckets(self) -> int:
+        return len(self.positive) + len(self.negative) + len(self.zeros)
+
+    def _value(self, sign: int, index: int) -> float:
+        if sign == 0:
+            return 0.0
+        # 2γ^i/(γ+1), as exp(i·log γ): within α of every value of bucket i
+        rep = 2.0 * math.exp(index * self.log_gamma) / (self.gamma + 1.0)
+        return sign * rep
+
+    def quantile(self, q: float) -> float:
+        """The smallest x whose cumulative weight is ≥ q·W (W the total weight, q·W the
+        float product), within relative error α (unless it falls in a collapsed bucket);
+        q = 0 gives ``min`` and q = 1 ``max`` exactly.
+        For unit weights this is ``np.quantile(x, q, method="inverted_cdf")``. Raises
+        ValueError when nothing has been seen."""
+        if not 0.0 <= q <= 1.0:
+            raise ValueError(f"q: expected a quantile level in [0, 1], got {q}")
+        if self.max < self.min:
+            raise ValueError("quantile of an empty sketch: no row with positive weight was seen")
+        if q == 0.0:
+            return self.min
+        if q == 1.0:
+            return self.max
+        # (sign, index, weight) in increasing value order; weights as exact rationals.
+        order: list[tuple[int, int, Fraction]] = []
+        neg = self.negative.ints()[:, 0].tolist()
+        unit = self.negative.unit()
+        for k, units in zip(self.negative.keys.tolist()[::-1], neg[::-1]):
+            order.append((-1, k, units * unit))
+        if len(self.zeros):
+            order.append((0, 0, self.zeros.totals()[0]))
+        unit = self.positive.unit()
+        for k, units in zip(self.positive.keys.tolist(), self.positive.ints()[:, 0].tolist()):
+            order.append((1, k, units * unit))
+        cumulative = []
+        acc = Fraction(0)
+        for _, _, weight in order:
+            acc += weight
+            cumulative.append(acc)
+        # The float product q·W, as numpy computes n·q: q = 0.9 of 1000 rows is the 900th
+        # value (the exact Fraction(0.9)·1000 is a hair above 900 and would give the 901st).
+        target = Fraction(q * float(acc))
+        i = min(bisect.bisect_left(cumulative, target), len(order) - 1)
+        sign, index, _ = order[i]
+        return min(max(self._value(sign, index), self.min), self.max)
+
+    def quantiles(self, qs: Any) -> np.ndarray:
+        return np.array([self.quantile(float(q)) for q in np.asarray(qs, dtype=float).ravel()])
+
+    # -- serialisation --------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "relative_accuracy": float_to_json(self.alpha),
+                "max_buckets": self.max_buckets, "rows": self.rows,
+                "min": float_to_json(self.min), "max": float_to_json(self.max),
+                "collapsed": self.collapsed, "positive": self.positive.to_dict(),
+                "negative": self.negative.to_dict(), "zeros": self.zeros.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> QuantileSketch:
+        out = cls(float_from_json(data["relative_accuracy"]), data["max_buckets"])
+        out.rows = int(data["rows"])
+        out.min, out.max = float_from_json(data["min"]), float_from_json(data["max"])
+        out.collapsed = bool(data["collapsed"])
+        out.positive = KeyedSums.from_dict(data["positive"])
+        out.negative = KeyedSums.from_dict(data["negative"])
+        out.zeros = KeyedSums.from_dict(data["zeros"])
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, QuantileSketch) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        return f"QuantileSketch(alpha={self.alpha}, rows={self.rows}, buckets={self.buckets})"
