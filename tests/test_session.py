@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -192,7 +194,7 @@ def test_units_know_where_their_rows_come_from():
     units = session.units()
     assert len(units) > 1 and {u.file for u in units} == {"regression.parquet"}
     assert units[0].first_row == 0 and sum(u.rows for u in units) == 1000
-    assert all(a.first_row + a.rows == b.first_row for a, b in zip(units, units[1:]))
+    assert all(a.first_row + a.rows == b.first_row for a, b in pairwise(units))
     state = session.run()
     assert [(c.file, c.first_row, c.rows) for c in state.coverage] == [
         ("regression.parquet", 0, 1000)]  # the units' ranges, joined
