@@ -42,11 +42,22 @@ def zero_weight_error() -> InputError:
     )
 
 
+def row_values(values: np.ndarray) -> np.ndarray:
+    """One value per row: (n, K) values (outputs, labels) become their mean per row — what
+    ``--reduction none`` writes and ``sum`` adds up, consistent with the uniform average."""
+    return values if values.ndim == 1 else values.mean(axis=1)
+
+
 class Aggregate:
     """Base: Σw·ℓ, Σw and the row count, which every aggregate keeps.
 
     ``per_row``: the loss has a value per row, so the ``sum`` and ``none`` reductions are
     defined. ``needs``: roles whose arrays ``update`` also receives (r2: the target).
+
+    Values of shape (n, K) — one per output of a multi-output regression, one per label of a
+    multi-label task — are kept per column in ``parts`` (an aggregate of the same kind each)
+    and combined by :meth:`combine`: by default their uniform average (sklearn's
+    ``multioutput="uniform_average"``); the breakdown is in :meth:`details`.
     """
 
     name: ClassVar[str] = "mean"
@@ -57,6 +68,23 @@ class Aggregate:
         self.rows = 0
         self.weight = ExactSum()
         self.total = ExactSum()
+        self.parts: list[Aggregate] | None = None
+
+    @classmethod
+    def create(cls, inst: Any) -> Aggregate:
+        """An empty aggregate for a loss instance (configured aggregates read its params
+        and options: see :meth:`config`)."""
+        return cls()
+
+    def config(self) -> dict[str, Any]:
+        """What the aggregate was built with (serialised; ``cls(**config)`` rebuilds it)."""
+        return {}
+
+    def details(self) -> dict[str, Any] | None:
+        """A breakdown beside the value: per column for (n, K) values, else None."""
+        if self.parts is None:
+            return None
+        return {"per_column": [part.result() for part in self.parts]}
 
     # -- running state ------------------------------------------------------------------
     def update(self, losses: np.ndarray, weights: np.ndarray | None,
@@ -65,6 +93,11 @@ class Aggregate:
         n = losses.shape[0]
         if n == 0:
             return
+        if losses.ndim == 2:
+            self._update_parts(losses, weights, arrays or {})
+            losses = row_values(losses)  # a row's value: the mean over its columns
+        elif self.parts is not None:
+            raise ValueError("one value per row after several: the column count changed")
         self.rows += n
         if weights is None:
             self.weight.add(float(n))
@@ -73,10 +106,32 @@ class Aggregate:
             self.weight.add(float(np.sum(weights)))
             self.total.add(float(np.sum(weights * losses)))
 
+    def _update_parts(self, losses: np.ndarray, weights: np.ndarray | None,
+                      arrays: dict[str, np.ndarray]) -> None:
+        k = losses.shape[1]
+        if self.parts is None:
+            if self.rows:
+                raise ValueError("several values per row after one: the column count changed")
+            self.parts = [type(self)(**self.config()) for _ in range(k)]
+        if len(self.parts) != k:
+            raise ValueError(f"{k} values per row after {len(self.parts)}")
+        for j, part in enumerate(self.parts):
+            part.update(np.ascontiguousarray(losses[:, j]), weights,
+                        {r: (a[:, j] if a.ndim == 2 else a) for r, a in arrays.items()})
+
     def merge(self, other: Aggregate) -> Aggregate:
         """Fold ``other`` (the same kind) into this one, in place; returns self."""
         if type(other) is not type(self):
             raise ValueError(f"cannot merge a {other.name} aggregate into a {self.name} one")
+        if other.parts is not None:
+            if self.parts is None and not self.rows:
+                self.parts = [type(self)(**self.config()) for _ in other.parts]
+            if self.parts is None or len(self.parts) != len(other.parts):
+                raise ValueError("cannot merge aggregates of different column counts")
+            for mine, theirs in zip(self.parts, other.parts):
+                mine.merge(theirs)
+        elif self.parts is not None and other.rows:
+            raise ValueError("cannot merge aggregates of different column counts")
         self.rows += other.rows
         self.weight.merge(other.weight)
         self.total.merge(other.total)
@@ -97,24 +152,43 @@ class Aggregate:
             if self.rows == 0:
                 raise no_rows_error()
             return self.total.value
+        if self.parts is not None:
+            return self.combine([part.result(reduction) for part in self.parts])
+        return self.own_result()
+
+    def own_result(self) -> float:
+        """The value over one column of values (see :meth:`result`)."""
         return self.mean()
+
+    def combine(self, values: list[float]) -> float:
+        """The value of (n, K) values from the K columns' values: their uniform average."""
+        self.mean()  # the same errors for no rows or zero weight
+        return math.fsum(values) / len(values)
 
     # -- serialisation --------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.name, "rows": self.rows, "weight": self.weight.to_json(),
-                "total": self.total.to_json()}
+        out: dict[str, Any] = {"kind": self.name, "rows": self.rows,
+                               "weight": self.weight.to_json(), "total": self.total.to_json()}
+        config = self.config()
+        if config:
+            out["config"] = config
+        if self.parts is not None:
+            out["parts"] = [part.to_dict() for part in self.parts]
+        return out
 
     def _load(self, data: dict[str, Any]) -> None:
         self.rows = int(data["rows"])
         self.weight = ExactSum.from_json(data["weight"])
         self.total = ExactSum.from_json(data["total"])
+        if "parts" in data:
+            self.parts = [Aggregate.from_dict(p) for p in data["parts"]]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Aggregate:
         kind = AGGREGATES.get(data.get("kind", ""))
         if kind is None:
             raise ValueError(f"unknown aggregate {data.get('kind')!r}")
-        agg = kind()
+        agg = kind(**data.get("config", {}))
         agg._load(data)
         return agg
 
@@ -135,7 +209,8 @@ class RootMean(Aggregate):
     name = "root_mean"
     per_row = False
 
-    def result(self, reduction: str = "mean") -> float:
+    def own_result(self) -> float:
+        # sklearn root_mean_squared_error: per output √mse, then their uniform average
         return math.sqrt(self.mean())
 
 
@@ -152,7 +227,7 @@ class Max(Aggregate):
     def update(self, losses: np.ndarray, weights: np.ndarray | None,
                arrays: dict[str, np.ndarray] | None = None) -> None:
         super().update(losses, weights, arrays)
-        if losses.shape[0] == 0:
+        if losses.shape[0] == 0 or losses.ndim == 2:
             return
         kept = losses if weights is None else losses[weights > 0]
         if kept.size:
@@ -171,9 +246,13 @@ class Max(Aggregate):
         self._fold(other.maximum)
         return self
 
-    def result(self, reduction: str = "mean") -> float:
+    def own_result(self) -> float:
         self.mean()  # the same errors for no rows or zero weight
         return self.maximum
+
+    def combine(self, values: list[float]) -> float:
+        self.mean()
+        return math.nan if any(v != v for v in values) else max(values)
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "maximum": float_to_json(self.maximum)}
@@ -199,8 +278,11 @@ class R2(Aggregate):
     per_row = False
     needs = ("target",)
 
-    def __init__(self) -> None:
+    MULTIOUTPUT = ("uniform_average", "variance_weighted")
+
+    def __init__(self, multioutput: str = "uniform_average") -> None:
         super().__init__()
+        self.multioutput = multioutput
         self.t_weight = ExactSum()  # Σ W
         self.t_m2 = ExactSum()  # Σ M
         self.t_a = ExactProducts(2)  # Σ (W·m + S·1)
@@ -211,7 +293,7 @@ class R2(Aggregate):
                arrays: dict[str, np.ndarray] | None = None) -> None:
         super().update(losses, weights, arrays)
         target = None if arrays is None else arrays.get("target")
-        if target is None or target.size == 0:
+        if target is None or target.size == 0 or losses.ndim == 2:
             return
         if weights is None:
             w = float(target.size)
@@ -260,13 +342,32 @@ class R2(Aggregate):
                  - a * a / weight)
         return fraction_to_float(max(exact, Fraction(0)))
 
-    def result(self, reduction: str = "mean") -> float:
+    @classmethod
+    def create(cls, inst: Any) -> Aggregate:
+        return cls(str(inst.params.get("multioutput") or "uniform_average"))
+
+    def config(self) -> dict[str, Any]:
+        return {} if self.multioutput == "uniform_average" else {"multioutput": self.multioutput}
+
+    def own_result(self) -> float:
         self.mean()  # the same errors for no rows or zero weight
         ss_res = self.total.value
         ss_tot = self.ss_tot()
         if ss_tot == 0.0:  # sklearn r2_score with force_finite=True
             return 1.0 if ss_res == 0.0 else 0.0
         return 1.0 - ss_res / ss_tot
+
+    def combine(self, values: list[float]) -> float:
+        """sklearn ``r2_score(multioutput=...)``: the uniform average of the outputs' r2, or
+        their average weighted by each output's Σw·(y − ȳ)² (``variance_weighted``)."""
+        self.mean()
+        if self.multioutput == "uniform_average":
+            return math.fsum(values) / len(values)
+        assert self.parts is not None
+        weights = [p.ss_tot() for p in self.parts if isinstance(p, R2)]
+        if not any(weights):  # every output constant: sklearn's force_finite convention
+            return 1.0 if all(v == 1.0 for v in values) else 0.0
+        return math.fsum(w * v for w, v in zip(weights, values)) / math.fsum(weights)
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "target_weight": self.t_weight.to_json(),
@@ -282,6 +383,271 @@ class R2(Aggregate):
         self.t_c = ExactProducts.from_json(2, data["target_c"])
 
 
+class _Counted(Aggregate):
+    """Base of aggregates whose state is not Σw·ℓ (confusion counts, score rankings): they
+    count rows and weight like every aggregate, and keep their own statistic."""
+
+    per_row = False
+    needs = ("target",)
+
+    def _count(self, n: int, weights: np.ndarray | None) -> None:
+        self.rows += n
+        self.weight.add(float(n) if weights is None else float(np.sum(weights)))
+
+    def result(self, reduction: str = "mean") -> float:
+        self.mean_weight_check()
+        return self.own_result()
+
+    def mean_weight_check(self) -> None:
+        if self.rows == 0:
+            raise no_rows_error()
+        if self.weight.value <= 0.0:
+            raise zero_weight_error()
+
+    def mean(self) -> float:  # Σw·ℓ has no meaning here; only the checks
+        self.mean_weight_check()
+        return math.nan
+
+
+def true_classes(target: np.ndarray, binary: bool) -> np.ndarray:
+    """Class per row: a binary label (0 or -1 → 0, 1 → 1), a class index, or the argmax of
+    a distribution. (NaN rows never reach an aggregate under --nan-policy raise/omit.)"""
+    if binary:
+        return (target > 0).astype(np.int64)
+    if target.ndim == 2:
+        return np.argmax(np.nan_to_num(target, nan=-np.inf), axis=1)
+    return np.where(np.isfinite(target), target, 0).astype(np.int64)
+
+
+class Confusion(_Counted):
+    """Precision, recall or F_β from a weighted confusion matrix (sklearn
+    ``precision_recall_fscore_support``): the kernel gives each row's predicted class (binary:
+    ``score >= threshold``; multi-class: the argmax; multi-label: an (n, L) 0/1 matrix), the
+    target its true class. ``average``: binary | micro | macro | weighted; the per-class (or
+    per-label) values are in :meth:`details`. Counts merge exactly
+    (:class:`losscli.stats.confusion.ConfusionMatrix`)."""
+
+    name = "confusion"
+    METRICS = ("precision", "recall", "f1")
+
+    def __init__(self, metric: str = "f1", average: str = "binary", classes: int = 2,
+                 labels: int = 0, beta: float = 1.0, binary: bool = True) -> None:
+        super().__init__()
+        from losscli.stats.confusion import ConfusionMatrix
+
+        self.metric, self.average, self.classes, self.labels = metric, average, classes, labels
+        self.beta, self.binary = beta, binary
+        self.matrices = [ConfusionMatrix(2 if labels else classes)
+                         for _ in range(max(labels, 1))]
+
+    @classmethod
+    def create(cls, inst: Any) -> Aggregate:
+        task = inst.options.get("task")
+        labels = int(inst.options.get("classes", 0)) if task == "multilabel" else 0
+        classes = int(inst.options.get("classes", 2)) if task == "multiclass" else 2
+        return cls(inst.spec.name, str(inst.options.get("average", "binary")), classes, labels,
+                   binary=task == "binary")
+
+    def config(self) -> dict[str, Any]:
+        return {"metric": self.metric, "average": self.average, "classes": self.classes,
+                "labels": self.labels, "beta": self.beta, "binary": self.binary}
+
+    def update(self, losses: np.ndarray, weights: np.ndarray | None,
+               arrays: dict[str, np.ndarray] | None = None) -> None:
+        n = losses.shape[0]
+        if n == 0:
+            return
+        assert arrays is not None
+        target = arrays["target"]
+        self._count(n, weights)
+        if self.labels:
+            for j, cm in enumerate(self.matrices):
+                cm.update((target[:, j] > 0).astype(np.int64), losses[:, j].astype(np.int64),
+                          weights)
+            return
+        self.matrices[0].update(true_classes(target, self.binary),
+                                losses.astype(np.int64), weights)
+
+    def merge(self, other: Aggregate) -> Aggregate:
+        assert isinstance(other, Confusion)
+        super().merge(other)
+        for mine, theirs in zip(self.matrices, other.matrices):
+            mine.merge(theirs)
+        return self
+
+    def _prf(self, average: str | None) -> Any:
+        if not self.labels:
+            return self.matrices[0].precision_recall_f(average, pos_label=1, beta=self.beta)
+        return _multilabel_prf(self.matrices, average, self.beta)
+
+    def _pick(self, prf: Any) -> Any:
+        return {"precision": prf.precision, "recall": prf.recall}.get(self.metric, prf.f)
+
+    def own_result(self) -> float:
+        return float(self._pick(self._prf(self.average)))
+
+    def details(self) -> dict[str, Any] | None:
+        per = self._prf(None)
+        values = [float(v) for v in np.atleast_1d(self._pick(per))]
+        key = "per_label" if self.labels else "per_class"
+        out: dict[str, Any] = {"average": self.average,
+                               key: dict(zip((str(x) for x in per.labels), values))}
+        zero = self._prf(self.average).zero_division
+        if zero:
+            out["zero_division"] = {k: [str(x) for x in v] for k, v in zero.items()}
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "matrices": [cm.to_dict() for cm in self.matrices]}
+
+    def _load(self, data: dict[str, Any]) -> None:
+        from losscli.stats.confusion import ConfusionMatrix
+
+        super()._load(data)
+        self.matrices = [ConfusionMatrix.from_dict(m) for m in data["matrices"]]
+
+
+def _multilabel_prf(matrices: list[Any], average: str | None, beta: float) -> Any:
+    """sklearn's multi-label P/R/F: per label (the positive class of each label's 2x2
+    matrix), then micro (counts summed over labels), macro or weighted (by support)."""
+    from fractions import Fraction
+
+    from losscli.stats.confusion import PRF
+
+    tp, pred, true = [], [], []
+    for cm in matrices:
+        cells = cm.cells()
+        tp.append(cells.get((1, 1), Fraction(0)))
+        pred.append(cells.get((1, 1), Fraction(0)) + cells.get((0, 1), Fraction(0)))
+        true.append(cells.get((1, 1), Fraction(0)) + cells.get((1, 0), Fraction(0)))
+    b2 = Fraction(beta) ** 2
+    zero: dict[str, list[int]] = {}
+
+    def ratio(num: Fraction, den: Fraction, what: str, label: int) -> Fraction:
+        if den == 0:
+            zero.setdefault(what, []).append(label)
+            return Fraction(0)
+        return num / den
+
+    def scores(t: Fraction, p: Fraction, r: Fraction, label: int) -> tuple[Fraction, ...]:
+        prec = ratio(t, p, "precision", label)
+        rec = ratio(t, r, "recall", label)
+        f = ratio((1 + b2) * t, b2 * r + p, "f-score", label)
+        return prec, rec, f
+
+    labels = list(range(len(matrices)))
+    if average == "micro":
+        prec, rec, f = scores(sum(tp, Fraction(0)), sum(pred, Fraction(0)),
+                              sum(true, Fraction(0)), -1)
+        return PRF(float(prec), float(rec), float(f), None, labels, zero)
+    per = [scores(t, p, r, j) for j, (t, p, r) in enumerate(zip(tp, pred, true))]
+    if average is None:
+        return PRF(np.array([float(x[0]) for x in per]), np.array([float(x[1]) for x in per]),
+                   np.array([float(x[2]) for x in per]),
+                   np.array([float(x) for x in true]), labels, zero)
+    if average == "weighted":
+        total = sum(true, Fraction(0))
+        w = [t / total if total else Fraction(0) for t in true]
+    else:
+        w = [Fraction(1, len(per))] * len(per)
+    avg = [float(sum((wi * x[k] for wi, x in zip(w, per)), Fraction(0))) for k in range(3)]
+    return PRF(avg[0], avg[1], avg[2], None, labels, zero)
+
+
+class RankingMetric(_Counted):
+    """ROC-AUC or average precision of scores against labels, streamed
+    (:mod:`losscli.stats.ranking`): exact (memory grows with the distinct scores: up to one
+    entry of 24–40 bytes per row for float64 scores) or, with ``bins``, over that many
+    equal-width bins of the score range ([0, 1] for probabilities, the sigmoid of other
+    scores), with the error bound the shared bins imply in :meth:`details`. Binary; one-vs-
+    rest macro average for multi-class (probabilities) and over the labels of multi-label
+    data."""
+
+    name = "ranking"
+    higher_is_better = True
+
+    def __init__(self, metric: str = "roc_auc", classes: int = 0, bins: int = 0,
+                 transform: str | None = None, multilabel: bool = False) -> None:
+        super().__init__()
+        from losscli.stats.ranking import BinnedRanking, OneVsRest, Ranking
+
+        self.metric, self.classes, self.bins, self.transform = metric, classes, bins, transform
+        self.multilabel = multilabel
+        self.state: Any
+        if classes:
+            self.state = OneVsRest(classes, bins=bins or None,
+                                   **({"transform": transform} if bins else {}))
+        elif bins:
+            self.state = BinnedRanking(bins, transform=transform)
+        else:
+            self.state = Ranking()
+
+    @classmethod
+    def create(cls, inst: Any) -> Aggregate:
+        task = inst.options.get("task")
+        classes = int(inst.options.get("classes", 0)) if task in ("multiclass", "multilabel") else 0
+        bins = int(inst.params.get("bins") or 0)
+        transform = "sigmoid" if bins and (
+            inst.options.get("from_logits") or task == "multilabel") else None
+        return cls(inst.spec.name, classes, bins, transform, multilabel=task == "multilabel")
+
+    def config(self) -> dict[str, Any]:
+        return {"metric": self.metric, "classes": self.classes, "bins": self.bins,
+                "transform": self.transform, "multilabel": self.multilabel}
+
+    def update(self, losses: np.ndarray, weights: np.ndarray | None,
+               arrays: dict[str, np.ndarray] | None = None) -> None:
+        n = losses.shape[0]
+        if n == 0:
+            return
+        assert arrays is not None
+        target = arrays["target"]
+        self._count(n, weights)
+        if self.multilabel:
+            # multi-label: label j is class j's one-vs-rest problem
+            for j, state in enumerate(self.state.per_class):
+                state.update(losses[:, j], (target[:, j] > 0).astype(np.float64), weights)
+            return
+        labels = (true_classes(target, False) if self.classes
+                  else (target > 0).astype(np.float64))
+        self.state.update(losses, labels, weights)
+
+    def merge(self, other: Aggregate) -> Aggregate:
+        assert isinstance(other, RankingMetric)
+        super().merge(other)
+        self.state.merge(other.state)
+        return self
+
+    def _score(self, average: str | None = "macro") -> Any:
+        if self.metric == "roc_auc":
+            return self.state.roc_auc(average) if self.classes else self.state.roc_auc()
+        return (self.state.average_precision(average) if self.classes
+                else self.state.average_precision())
+
+    def own_result(self) -> float:
+        return float(self._score().value)
+
+    def details(self) -> dict[str, Any] | None:
+        out: dict[str, Any] = {}
+        score = self._score()
+        if self.bins:
+            out["bins"] = self.bins
+            out["bound"] = [score.low, score.high]
+        if getattr(score, "reason", None):
+            out["reason"] = score.reason
+        if self.classes:
+            out["per_class"] = {str(i): float(s.value)
+                                for i, s in enumerate(self._score(None))}
+        return out or None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "state": self.state.to_dict()}
+
+    def _load(self, data: dict[str, Any]) -> None:
+        super()._load(data)
+        self.state = type(self.state).from_dict(data["state"])
+
+
 AGGREGATES: dict[str, type[Aggregate]] = {
-    cls.name: cls for cls in (Mean, RootMean, Max, R2)
+    cls.name: cls for cls in (Mean, RootMean, Max, R2, Confusion, RankingMetric)
 }

@@ -66,7 +66,8 @@ def example_command(spec: LossSpec) -> str:
     else:
         key = "positive" if spec.task == "regression" and spec.domain else spec.tasks[0]
         where = EXAMPLE_FILES.get(key, EXAMPLE_FILES["regression"])
-    inline = ",".join(f"{p.name}={format_param(p.default)}" for p in spec.params)
+    inline = ",".join(f"{p.name}={format_param(p.default)}" for p in spec.params
+                      if p.default is not None)
     return f"losscli eval {where} --loss {spec.name}{':' + inline if inline else ''}"
 
 

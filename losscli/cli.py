@@ -56,6 +56,7 @@ class Task(str, Enum):
     regression = "regression"
     binary = "binary"
     multiclass = "multiclass"
+    multilabel = "multilabel"
     embedding = "embedding"
 
 
@@ -136,11 +137,17 @@ INPUT_OPTIONS = (
         "--negative", help="triplet: negative-embeddings file (e.g. an (N, D) NPY).",
         rich_help_panel="Inputs")], None),
     _opt("task", Annotated[Task | None, typer.Option(
-        "--task", metavar="TASK", help="regression, binary, multiclass or embedding. Default: "
-        "detected (several values per row: multiclass; one: from the losses, else binary when "
-        "the first 10000 rows' targets are 0/1 or -1/1 and predictions in [0, 1]).",
+        "--task", metavar="TASK", help="regression, binary, multiclass, multilabel or "
+        "embedding. Default: detected (several prediction values per row: multiclass, or "
+        "regression with several outputs when the targets have as many values and are not "
+        "distributions; one: from the losses, else binary when the first 10000 rows' targets "
+        "are 0/1 or -1/1 and predictions in [0, 1]). multilabel is never guessed.",
         rich_help_panel="Inputs",
         show_default=False)], None),
+    _opt("assume_logits", Annotated[bool, typer.Option(
+        "--assume-logits", help="With --from-logits: take the predictions as logits even when "
+        "they look like probabilities (all in [0, 1], rows summing to 1).",
+        rich_help_panel="Inputs")], False),
     _opt("from_logits", Annotated[bool, typer.Option(
         "--from-logits", help="Predictions are logits (log-rates for poisson_nll): sigmoid / "
         "softmax are applied inside the losses. Without it they must be probabilities. "
@@ -183,6 +190,15 @@ PARAM_FLAGS: tuple[tuple[str, type, str], ...] = (
     ("p", float, "multi_margin: exponent 1 or 2 (default 1); triplet: norm degree (default 2)."),
     ("swap", bool, "triplet: use the distance swap (default off)."),
     ("full", bool, "gaussian_nll, poisson_nll: add the constant terms (default off)."),
+    ("threshold", float, "zero_one, accuracy, precision, recall, f1, hamming on one-column "
+     "(or multi-label) scores: positive when score >= threshold (default 0.5, or 0 with "
+     "--from-logits)."),
+    ("average", str, "precision, recall, f1: binary, micro, macro or weighted (default binary "
+     "for binary data, else macro)."),
+    ("bins", int, "roc_auc, average_precision: 0 exact (default), or N score bins (bounded "
+     "memory; the error bound is reported)."),
+    ("multioutput", str, "r2 with several outputs per row: uniform_average (default) or "
+     "variance_weighted."),
 )
 
 
@@ -206,10 +222,6 @@ LOSS_OPTIONS = (
              "binary bce, brier, zero_one; multiclass cross_entropy, zero_one; embedding "
              "triplet. See 'losscli losses'.",
         rich_help_panel="Losses")], None),
-    _opt("threshold", Annotated[float | None, typer.Option(
-        "--threshold", help="zero_one on one-column scores: predicted positive when score >= "
-        "threshold (default 0.5, or 0 with --from-logits).", rich_help_panel="Losses",
-        show_default=False)], None),
     *(_param_option(*flag) for flag in PARAM_FLAGS),
 )
 
@@ -397,6 +409,9 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
     progress = progress and not (reduction == "none" and output is None and sys.stdout.isatty())
     with progress_bar(session.inputs, progress) as bar:
         report = session.evaluate(on_batch=bar, started=started)
+    if not quiet:
+        for note in report.notes:
+            sys.stderr.write(f"losscli: note: {note}\n")
     if reduction == "none":
         if not quiet:
             where = output or "stdout"
@@ -408,7 +423,7 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
 
 @app.command("inspect")
 @with_options(tuple(p for p in INPUT_OPTIONS
-                    if p.name not in ("chunk_size", "nan_policy", "workers")))
+                    if p.name not in ("chunk_size", "nan_policy", "workers", "assume_logits")))
 def inspect_cmd(
     file: Annotated[str | None, typer.Argument(
         help="The file to look at (any input format). " + STDIN_HELP,

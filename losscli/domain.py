@@ -43,13 +43,14 @@ class Violation:
     count: int
     shown: str
     requirement: str
+    hint: str
 
     def message(self, loss: str, where: str, row: int, scope: str = "in this chunk") -> str:
         """``<loss> needs <noun> <requirement> in <where>, but row R has V (N such rows
         <scope>). <hint>``"""
         return (
             f"{loss} needs {self.rule.noun} {self.requirement} in {where}, but row {row} has "
-            f"{self.shown} ({self.count} such rows {scope}). {self.rule.hint}"
+            f"{self.shown} ({self.count} such rows {scope}). {self.hint}"
         )
 
     def reason(self, role_noun: str, rows_read: int) -> str:
@@ -81,6 +82,9 @@ class Domain:
     when: Callable[[CheckContext], bool] | None = None
     uses_context: bool = False
     show: Callable[[Any], str] | None = None
+    #: A hint that depends on the offending data (e.g. class indices that look 1-based),
+    #: or None to use ``hint``.
+    hint_for: Callable[[Any, CheckContext], str | None] | None = None
 
     def applies(self, ctx: CheckContext) -> bool:
         return self.when is None or bool(self.when(ctx))
@@ -110,5 +114,6 @@ class Domain:
             shown = repr(row[column].tolist())
         else:
             shown = self.show(row) if self.show is not None else repr(row.tolist())
+        hint = self.hint_for(array, ctx) if self.hint_for is not None else None
         return Violation(self, int(idx[0]), column, int(idx.size), shown,
-                         self.text(ctx.classes))
+                         self.text(ctx.classes), hint or self.hint)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from losscli.aggregates import row_values
 from losscli.domain import CheckContext, Domain
 from losscli.errors import InputError, UsageError
 from losscli.io.inputs import Batch
@@ -64,7 +65,7 @@ class Plan:
 
     def new_state(self) -> State:
         """The empty state: merging it changes nothing."""
-        return State([Cell([inst.spec.aggregate() for inst in self.instances])
+        return State([Cell([inst.new_aggregate() for inst in self.instances])
                       for _ in range(self.models)])
 
 
@@ -112,7 +113,7 @@ def reduce(
     shared: dict[str, Any] = {}
     for ctx in contexts:
         ctx.state = shared
-    options = [inst.kernel_options() for inst in plan.instances]
+    options = [inst.kernel_kwargs() for inst in plan.instances]
     columns = [inst.column for inst in plan.instances]
 
     for batch in batches:
@@ -154,10 +155,11 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
         per_row: dict[str, np.ndarray] = {}
         for inst, agg, opts, column in zip(plan.instances, cell.losses, options, columns):
             spec = inst.spec
-            values = spec.kernel(**{r: view[r] for r in spec.inputs}, **inst.params, **opts)
+            values = spec.kernel(**{r: view[r] for r in spec.inputs}, **opts)
             agg.update(values, weights, {r: view[r] for r in spec.aggregate.needs})
             if sink is not None and model == 0:
-                per_row[column] = values if weights is None else values * weights
+                row = row_values(values)
+                per_row[column] = row if weights is None else row * weights
         kept = len(next(iter(view.values()))) if view else 0
         cell.rows += kept
         if sink is not None and model == 0 and kept:

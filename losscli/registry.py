@@ -18,11 +18,18 @@ from losscli.domain import Domain
 from losscli.errors import UsageError, did_you_mean
 from losscli.vocab import KERNEL_OPTIONS, TASKS
 
-ParamValue = float | int | bool
+ParamValue = float | int | bool | str | None
 
 @dataclass(frozen=True)
 class Param:
-    """One hyper-parameter of a loss, with its default and valid range."""
+    """One hyper-parameter of a loss, with its default and valid range.
+
+    ``default`` None means "auto": the value follows from the evaluation (zero_one's
+    threshold is 0.5 on probabilities and 0 on logits; f1's average is ``binary`` for binary
+    data and ``macro`` otherwise) — ``tasks.bind_options`` resolves it, and a loss key
+    leaves it out, so a baseline written without it keeps matching. ``type`` str takes one
+    of ``choices``.
+    """
 
     name: str
     default: ParamValue
@@ -33,9 +40,13 @@ class Param:
     maximum: float | None = None  # inclusive
     allow_negative_sentinel: bool = False  # e.g. focal alpha < 0 means "no weighting"
     tasks: tuple[str, ...] = ()  # tasks where it applies (empty: all); dropped elsewhere
+    choices: tuple[str, ...] = ()  # for type str
+    kernel: bool = True  # passed to the kernel (False: read by the aggregate only)
 
     @property
     def range_text(self) -> str:
+        if self.choices:
+            return " | ".join(self.choices)
         parts = []
         if self.exclusive_minimum is not None:
             parts.append(f"> {self.exclusive_minimum:g}")
@@ -48,6 +59,16 @@ class Param:
     def coerce(self, raw: Any, where: str) -> ParamValue:
         """Convert a CLI/inline value to the parameter's type and check its range."""
         value: ParamValue
+        if raw is None and self.default is None:
+            return None
+        if self.type is str:
+            text = str(raw).strip().lower()
+            if text not in self.choices:
+                raise UsageError(
+                    f"Parameter '{self.name}' of {where} must be one of: "
+                    f"{', '.join(self.choices)}; got {raw!r}.{did_you_mean(text, self.choices)}"
+                )
+            return text
         if self.type is bool:
             if isinstance(raw, bool):
                 value = raw
@@ -173,6 +194,8 @@ class LossKey:
 
 
 def _canonical(p: Param, value: Any) -> ParamValue:
+    if value is None or p.type is str:
+        return value  # type: ignore[no-any-return]
     if p.type is bool:
         return bool(value)
     if p.type is int:
@@ -181,7 +204,12 @@ def _canonical(p: Param, value: Any) -> ParamValue:
 
 
 def format_param(value: ParamValue) -> str:
-    """A parameter value as labels and messages show it: ``0.5``, ``1``, ``true``."""
+    """A parameter value as labels and messages show it: ``0.5``, ``1``, ``true``, ``macro``,
+    ``auto`` (None)."""
+    if value is None:
+        return "auto"
+    if isinstance(value, str):
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -202,6 +230,18 @@ class LossInstance:
 
     def kernel_options(self) -> dict[str, Any]:
         return {name: self.options[name] for name in self.spec.options if name in self.options}
+
+    def kernel_kwargs(self) -> dict[str, Any]:
+        """What the kernel receives besides the arrays: the parameters (an "auto" one at the
+        value the evaluation resolved it to) and the options it declares."""
+        aggregate_only = {p.name for p in self.spec.params if not p.kernel}
+        return {**{k: v for k, v in self.params.items()
+                   if v is not None and k not in aggregate_only},
+                **self.kernel_options()}
+
+    def new_aggregate(self) -> Aggregate:
+        """An empty aggregate for this instance (configured from its parameters/options)."""
+        return self.spec.aggregate.create(self)
 
     @property
     def name(self) -> str:
@@ -279,10 +319,15 @@ def find_instance(text: str, instances: Sequence[Any], where: str) -> Any:
         p = spec.param(k)
         assert p is not None  # parse_loss checked the name
         wanted[k] = _canonical(p, p.coerce(v, where))
-    same_loss = [inst for inst in instances if inst.name == spec.name]
+    # log_loss is the task's cross-entropy: bce, or cross_entropy on multi-class data
+    names = {spec.name, "cross_entropy"} if arg.split(":")[0].strip().lower() == "log_loss" \
+        else {spec.name}
+    same_loss = [inst for inst in instances if inst.name in names]
     hits = [inst for inst in same_loss if all(
         dict(inst.key.params).get(k, spec.param(k).default) == v  # type: ignore[union-attr]
         for k, v in wanted.items())]
+    if len(hits) > 1 and len(names) > 1:
+        hits = [inst for inst in hits if inst.name == spec.name] or hits
     if len(hits) == 1:
         return hits[0]
     selected = ", ".join(labels) or "none"

@@ -21,10 +21,14 @@ class LossResult:
     value: float | None
     higher_is_better: bool
     key: LossKey
+    #: A breakdown beside the value: per class / label / output, a bound, etc.
+    details: dict[str, Any] | None = None
 
     @classmethod
-    def of(cls, inst: LossInstance, value: float | None) -> LossResult:
-        return cls(inst.name, dict(inst.params), value, inst.spec.higher_is_better, inst.key)
+    def of(cls, inst: LossInstance, value: float | None,
+           details: dict[str, Any] | None = None) -> LossResult:
+        params = {k: v for k, v in inst.params.items() if v is not None}  # None: "auto"
+        return cls(inst.name, params, value, inst.spec.higher_is_better, inst.key, details)
 
     @property
     def label(self) -> str:
@@ -41,6 +45,7 @@ class LossResult:
             "value": json_float(self.value),
             "higher_is_better": self.higher_is_better,
             "label": self.label,
+            **({"details": _json_safe(self.details)} if self.details else {}),
         }
 
 
@@ -55,6 +60,7 @@ class Report:
     losses: list[LossResult]
     elapsed_seconds: float = 0.0
     output: str | None = None  # where per-row losses went under reduction "none"
+    notes: list[str] = field(default_factory=list)  # how the values were read (stderr too)
     per_row: dict[str, Any] | None = field(default=None, repr=False)  # API, reduction "none"
 
     def __getitem__(self, key: str) -> float | None:
@@ -84,6 +90,7 @@ class Report:
             "losses": [res.to_dict() for res in self.losses],
             "elapsed_seconds": round(self.elapsed_seconds, 6),
             **({"output": self.output} if self.output else {}),
+            **({"notes": list(self.notes)} if self.notes else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -115,3 +122,14 @@ def json_float(value: float | None) -> float | None:
     if value is None or math.isnan(value) or math.isinf(value):
         return None
     return float(value)
+
+
+def _json_safe(value: Any) -> Any:
+    """Details for JSON: floats through :func:`json_float` (NaN/inf → null), recursively."""
+    if isinstance(value, float):
+        return json_float(value)
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value

@@ -200,7 +200,10 @@ class Session:
         ins, opts = spec.inputs, spec.options
         models = list(models) if models else [ModelInput("", ins.predictions, ins.pred_col)]
         self.models = models
-        instances = resolve_losses(list(opts.losses), dict(opts.params)) if opts.losses else []
+        params = dict(opts.params)
+        if opts.threshold is not None:
+            params.setdefault("threshold", opts.threshold)
+        instances = resolve_losses(list(opts.losses), params) if opts.losses else []
         columns: dict[str, Any] = {k: list(v) or None for k, v in ins.columns().items()}
         files = {"var": as_source(ins.var, "variances", "var"),
                  "positive": as_source(ins.positive, "positives", "positive"),
@@ -242,7 +245,8 @@ class Session:
             sample, [i.spec for i in instances], task=opts.task, roles=roles,
             from_logits=opts.from_logits, describe=self.inputs.describe)
         if not instances:
-            instances = resolve_losses(list(tasks.DEFAULT_LOSSES[task]), dict(opts.params))
+            instances = resolve_losses(list(tasks.DEFAULT_LOSSES[task]), params)
+        instances = tasks.resolve_aliases(instances, task)
         tasks.check_fit(instances, task, self.widths, self.inputs.describe)
         for m in range(1, len(models)):
             role = engine.pred_role(m)
@@ -252,11 +256,13 @@ class Session:
                     f"({self.inputs.describe(role)}) but '{models[0].name}' has "
                     f"{self.widths.get('pred', 1)}; compare models of the same task."
                 )
+        classes = self.widths.get("pred") if task in ("multiclass", "multilabel") else None
         instances = tasks.bind_options(instances, task, from_logits=opts.from_logits,
-                                       threshold=opts.threshold)
+                                       classes=classes)
+        tasks.check_logits(sample, instances, task, self.inputs.describe, opts.assume_logits)
         self.task = task
-        self.context = tasks.context(instances, task, decided_by, from_logits=opts.from_logits,
-                                     threshold=opts.threshold)
+        self.notes = tasks.notes(sample, instances, task, decided_by, opts.from_logits)
+        self.context = tasks.context(instances, task, decided_by, from_logits=opts.from_logits)
         self.plan = engine.Plan(tuple(instances), models=len(models), reduction=opts.reduction,
                                 nan_policy=ins.nan_policy)
 
@@ -441,9 +447,11 @@ class Session:
             rows=cell.rows,
             rows_skipped=cell.rows_skipped,
             reduction=reduction,
-            losses=[LossResult.of(inst, v) for inst, v in zip(self.plan.instances, values)],
+            losses=[LossResult.of(inst, v, None if reduction == "none" else agg.details())
+                    for inst, v, agg in zip(self.plan.instances, values, cell.losses)],
             elapsed_seconds=elapsed,
             output=opts.output if reduction == "none" else None,
+            notes=list(self.notes),
         )
 
     def evaluate(self, *, on_batch: Callable[[int], None] | None = None,

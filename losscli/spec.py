@@ -71,6 +71,7 @@ class RunOptions:
     reduction: str = "mean"
     task: str | None = None
     from_logits: bool = False
+    assume_logits: bool = False  # take predictions as logits even when they look like probabilities
     threshold: float | None = None
     output: str | None = None  # per-row values (reduction none): a file, or None
     output_format: str | None = None  # their format on standard output: csv, tsv, ndjson
@@ -203,6 +204,7 @@ _CHECKS: dict[str, Any] = {
     "reduction": lambda v: _choice("reduction", v, REDUCTIONS),
     "task": lambda v: _choice("task", v, TASKS, optional=True),
     "from_logits": lambda v: _flag("from_logits", v),
+    "assume_logits": lambda v: _flag("assume_logits", v),
     "threshold": _threshold,
     "losses": _losses,
     "params": _params,

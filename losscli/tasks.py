@@ -6,8 +6,10 @@ losses"), first match wins:
 
 1. ``--task`` when given;
 2. ``embedding`` when the inputs are anchor/positive/negative (triplet);
-3. ``multiclass`` when the predictions hold several values per row (several columns, a
-   list column, or an (N, C) array);
+3. with several prediction values per row (several columns, a list column, or an (N, C)
+   array): ``regression`` with several outputs when the targets have as many values per
+   row and are not probability distributions, else ``multiclass`` (``multilabel`` — several
+   0/1 labels per row — is never guessed: ``--task multilabel``);
 4. with one value per row, the selected losses decide when they fit only one of
    regression and binary (``--loss bce`` → binary, ``--loss gaussian_nll`` → regression);
 5. otherwise (no ``--loss``, or only losses that fit both, such as mse or zero_one) the
@@ -17,7 +19,12 @@ losses"), first match wins:
    ``regression``. A later row that breaks the binary rules is an error naming the row.
 
 Default losses per task: regression mse, rmse, mae; binary bce, brier, zero_one;
-multiclass cross_entropy, zero_one; embedding triplet.
+multiclass cross_entropy, zero_one; multilabel bce, hamming; embedding triplet.
+
+Guards (:func:`check_logits`, :func:`notes`): predictions that look like probabilities with
+--from-logits are refused (``--assume-logits`` overrides); a 0/1 target with unbounded scores
+read as regression, a 0.5 threshold on scores outside [0, 1], and 0/1 targets per column read
+as multi-output regression each get a one-line note.
 """
 
 from __future__ import annotations
@@ -37,8 +44,13 @@ DEFAULT_LOSSES: dict[str, tuple[str, ...]] = {
     "regression": ("mse", "rmse", "mae"),
     "binary": ("bce", "brier", "zero_one"),
     "multiclass": ("cross_entropy", "zero_one"),
+    "multilabel": ("bce", "hamming"),
     "embedding": ("triplet",),
 }
+
+#: Rows of the detection sample needed before values that all lie in [0, 1] are taken as
+#: evidence of probabilities (a handful of logits can all fall there by chance).
+PROBABILITY_EVIDENCE_ROWS = 20
 
 
 def check_task(task: str | None) -> None:
@@ -76,7 +88,12 @@ def detect_task(
     if "anchor" in roles:
         return "embedding", "inputs"
     pred = None if arrays is None else arrays.get("pred")
+    target = None if arrays is None else arrays.get("target")
     if pred is not None and pred.ndim == 2:
+        regression_ok = not specs or any("regression" in s.tasks for s in specs)
+        if (regression_ok and target is not None and target.ndim == 2
+                and target.shape[1] == pred.shape[1] and not _distributions(target)):
+            return "regression", "shape"  # several outputs per row
         return "multiclass", "shape"
     fits = {"regression", "binary"}
     for spec in specs:
@@ -101,6 +118,15 @@ def detect_task(
     if arrays is not None and _looks_binary(arrays, from_logits):
         return "binary", "values"
     return "regression", "values"
+
+
+def _distributions(a: np.ndarray) -> bool:
+    """Every finite row is a probability distribution (entries ≥ 0 summing to 1)."""
+    from losscli.losses.common import SUM_TOLERANCE
+
+    rows = a[np.isfinite(a).all(axis=1)]
+    return bool(rows.size == 0 or ((rows >= 0).all()
+                                   and (np.abs(rows.sum(axis=1) - 1.0) <= SUM_TOLERANCE).all()))
 
 
 def _width_text(width: int) -> str:
@@ -134,12 +160,23 @@ def check_fit(instances: list[LossInstance], task: str, widths: dict[str, int],
                 f"targets have {target} ({describe('target')}); a target is a class index or "
                 f"a distribution over the same {pred} classes."
             )
-    elif task in ("regression", "binary"):
+    elif task == "binary":
         for role in ("pred", "target", "var"):
             if widths.get(role, 1) != 1:
                 raise UsageError(
-                    f"{task} inputs have one value per row, but {describe(role)} has "
-                    f"{widths[role]}. For one column per class use --task multiclass."
+                    f"binary inputs have one value per row, but {describe(role)} has "
+                    f"{widths[role]}. For one column per class use --task multiclass; for "
+                    "several 0/1 labels per row, --task multilabel."
+                )
+    elif task in ("regression", "multilabel"):
+        outputs = widths.get("pred", 1)
+        for role in ("target", "var"):
+            if role in widths and widths[role] != outputs:
+                what = "outputs" if task == "regression" else "labels"
+                raise UsageError(
+                    f"The predictions have {_width_text(outputs)} ({describe('pred')}) but "
+                    f"{describe(role)} has {_width_text(widths[role])}; {task} inputs need "
+                    f"the same number of {what} in each."
                 )
     elif task == "embedding":
         dims = {role: widths[role] for role in ("anchor", "positive", "negative") if role in widths}
@@ -165,25 +202,41 @@ def _registry() -> dict[str, LossSpec]:
     return all_losses()
 
 
+def resolve_aliases(instances: list[LossInstance], task: str) -> list[LossInstance]:
+    """``log_loss`` is the task's cross-entropy: bce for binary (and multi-label) data,
+    cross_entropy for multi-class data, reported under that loss's canonical name."""
+    from losscli.registry import get_loss
+
+    out = []
+    for inst in instances:
+        if inst.alias == "log_loss" and task == "multiclass":
+            ce = get_loss("cross_entropy")
+            moved = {k: v for k, v in inst.params.items() if ce.param(k) is not None}
+            dropped = [k for k, v in inst.params.items()
+                       if ce.param(k) is None and v != inst.spec.param(k).default]  # type: ignore[union-attr]
+            if dropped:
+                raise UsageError(
+                    f"log_loss on multi-class data is cross_entropy, which takes no "
+                    f"{', '.join(dropped)}; drop {'it' if len(dropped) == 1 else 'them'}.")
+            params = {p.name: moved.get(p.name, p.default) for p in ce.params}
+            inst = replace(inst, spec=ce, params=params)
+        out.append(inst)
+    return out
+
+
 def bind_options(instances: list[LossInstance], task: str, *, from_logits: bool,
-                 threshold: float | None) -> list[LossInstance]:
+                 classes: int | None = None) -> list[LossInstance]:
     """Each instance with its effective options: the evaluation's, overridden by what the
-    loss implies (softmax_cross_entropy and bce_with_logits imply from_logits)."""
-    uses_threshold = task == "binary" and any(i.name == "zero_one" for i in instances)
-    if threshold is not None and not uses_threshold:
-        raise UsageError(
-            f"--threshold {threshold:g} applies to zero_one on one-column (binary) predictions; "
-            f"here the task is {task}"
-            + ("" if any(i.name == "zero_one" for i in instances) else " and zero_one is not selected")
-            + ". Drop --threshold."
-        )
-    if threshold is not None and not np.isfinite(threshold):
-        raise UsageError(f"--threshold must be a finite number, got {threshold}.")
+    loss implies (softmax_cross_entropy and bce_with_logits imply from_logits); parameters
+    that do not apply to the task dropped (an error when set to another value than the
+    default), and "auto" parameters resolved: a threshold is 0.5 on probabilities and 0 on
+    logits (an explicit threshold equal to it is the default, so the loss's key does not
+    change), an average ``binary`` for binary data and ``macro`` otherwise."""
     out = []
     for inst in instances:
         params = dict(inst.params)
         for p in inst.spec.params:
-            if p.tasks and task not in p.tasks:
+            if p.tasks and task not in p.tasks and p.name in params:
                 if params.pop(p.name) != p.default:
                     raise UsageError(
                         f"{inst.name}'s {p.name} applies to {', '.join(p.tasks)} only, and the "
@@ -192,17 +245,98 @@ def bind_options(instances: list[LossInstance], task: str, *, from_logits: bool,
                     )
         logits = bool(inst.spec.implies.get("from_logits", from_logits))
         options: dict[str, Any] = {"task": task, "from_logits": logits}
-        if task == "binary":
-            options["threshold"] = threshold if threshold is not None else (
-                0.0 if logits else 0.5)
+        if classes is not None:
+            options["classes"] = classes
+        if "threshold" in params:
+            auto = 0.0 if logits else 0.5
+            given = params["threshold"]
+            options["threshold"] = auto if given is None else float(given)  # type: ignore[arg-type]
+            if given is not None and float(given) == auto:  # type: ignore[arg-type]
+                params["threshold"] = None
+        if "average" in params and params["average"] is None:
+            options["average"] = "binary" if task == "binary" else "macro"
+        elif "average" in params:
+            options["average"] = params["average"]
+        if options.get("average") == "binary" and task != "binary":
+            raise UsageError(
+                f"{inst.name}:average=binary scores the positive class of binary data; the "
+                f"task here is {task}: use average=macro, micro or weighted.")
         out.append(replace(inst, params=params, options=options))
     return out
 
 
-def context(instances: list[LossInstance], task: str, source: str, *, from_logits: bool,
-            threshold: float | None) -> dict[str, Any]:
-    """What the report's ``inputs`` says about how the values were read."""
+def check_logits(sample: dict[str, np.ndarray] | None, instances: list[LossInstance],
+                 task: str, describe: Any, assume_logits: bool = False) -> None:
+    """Refuse logits that look like probabilities: with --from-logits (or a loss that
+    implies it), predictions whose first rows all lie in [0, 1] — and, for multi-class
+    data, sum to 1 per row — are almost surely probabilities, and reading them as logits
+    gives a plausible but wrong value."""
+    if assume_logits or sample is None or task not in ("binary", "multiclass", "multilabel"):
+        return
+    pred = sample.get("pred")
+    users = [i.name for i in instances
+             if i.options.get("from_logits") and "from_logits" in i.spec.options]
+    if pred is None or not users:
+        return
+    finite = pred[np.isfinite(pred) if pred.ndim == 1 else np.isfinite(pred).all(axis=1)]
+    if not finite.size or finite.min() < 0.0 or finite.max() > 1.0:
+        return
+    rows = finite.shape[0]
+    if task == "multiclass":
+        if rows < 2 or not (np.abs(finite.sum(axis=1) - 1.0) <= 1e-3).all():
+            return
+        why = "every value is in [0, 1] and every row sums to 1"
+    else:
+        if rows < PROBABILITY_EVIDENCE_ROWS:
+            return
+        why = "every value is in [0, 1]"
+    implied = [i.name for i in instances if i.spec.implies.get("from_logits")]
+    flag = (f"{', '.join(implied)} take{'s' if len(implied) == 1 else ''} logits"
+            if implied else "--from-logits says they are logits")
+    fix = (f"use {'bce' if task != 'multiclass' else 'cross_entropy'} on probabilities"
+           if implied else "drop --from-logits")
+    raise UsageError(
+        f"The predictions in {describe('pred')} look like probabilities ({why} in the first "
+        f"{rows} rows), but {flag}; {fix}, or pass --assume-logits if they really are logits."
+    )
+
+
+def notes(sample: dict[str, np.ndarray] | None, instances: list[LossInstance], task: str,
+          decided_by: str, from_logits: bool) -> list[str]:
+    """One-line remarks about how the values were read, for stderr (never an error)."""
+    out: list[str] = []
+    if sample is None:
+        return out
+    pred, target = sample.get("pred"), sample.get("target")
+    if pred is None or target is None:
+        return out
+    t = target[np.isfinite(target)] if target.ndim == 1 else target[np.isfinite(target).all(axis=1)]
+    p = pred[np.isfinite(pred)] if pred.ndim == 1 else pred[np.isfinite(pred).all(axis=1)]
+    zero_one = t.size > 0 and bool(np.isin(t, (0.0, 1.0)).all())
+    if task == "regression" and decided_by == "values" and zero_one and p.size and (
+            p.min() < 0.0 or p.max() > 1.0):
+        out.append("the targets are 0/1 labels and the predictions are unbounded: evaluated "
+                   "as regression (right for a linear-probability model); for a classifier's "
+                   "logits pass --task binary --from-logits.")
+    if task == "regression" and target.ndim == 2 and zero_one:
+        out.append("the targets are 0/1 in every column: evaluated as regression with several "
+                   "outputs; for a multi-label classifier pass --task multilabel.")
+    thresholds = {i.options["threshold"] for i in instances if "threshold" in i.options}
+    if task == "binary" and 0.5 in thresholds and not from_logits and p.size and (
+            p.min() < 0.0 or p.max() > 1.0):
+        users = sorted({i.name for i in instances if i.options.get("threshold") == 0.5})
+        out.append(f"{', '.join(users)} use{'s' if len(users) == 1 else ''} the threshold 0.5, "
+                   "but some scores are outside [0, 1]: for decision scores pass --threshold 0, "
+                   "for logits --from-logits.")
+    return out
+
+
+def context(instances: list[LossInstance], task: str, source: str, *,
+            from_logits: bool) -> dict[str, Any]:
+    """What the report's ``inputs`` says about how the values were read (the decision
+    threshold in effect, when a loss uses one)."""
     out: dict[str, Any] = {"task": task, "task_from": source, "from_logits": from_logits}
-    if task == "binary" and any(i.name == "zero_one" for i in instances):
-        out["threshold"] = next(i.options["threshold"] for i in instances if i.name == "zero_one")
+    thresholds = [i.options["threshold"] for i in instances if "threshold" in i.options]
+    if thresholds:
+        out["threshold"] = thresholds[0] if len(set(thresholds)) == 1 else sorted(set(thresholds))
     return out

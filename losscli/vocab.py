@@ -40,15 +40,16 @@ REDUCTIONS = ("mean", "sum", "none")
 #: ``--nan-policy``: what a NaN/inf value in any input does.
 NAN_POLICIES = ("raise", "omit", "propagate")
 
-#: What a loss can be evaluated on. regression and binary data are one number per row
-#: (binary: a probability, logit or score against a 0/1 or -1/1 label); multiclass data are
-#: one number per class and row against a class index or a distribution; embedding data are
-#: anchor/positive/negative vectors.
-TASKS = ("regression", "binary", "multiclass", "embedding")
+#: What a loss can be evaluated on. regression data are one number per row (or one per
+#: output, against as many targets); binary data one number per row (a probability, logit or
+#: score against a 0/1 or -1/1 label); multiclass data one number per class and row against a
+#: class index or a distribution; multilabel data one score per label against a 0/1 per
+#: label; embedding data anchor/positive/negative vectors.
+TASKS = ("regression", "binary", "multiclass", "multilabel", "embedding")
 
 #: Evaluation-wide options a kernel may declare in ``LossSpec.options`` to receive them as
 #: keyword arguments (they are not loss parameters: one value for the whole evaluation).
-KERNEL_OPTIONS = ("task", "from_logits", "threshold")
+KERNEL_OPTIONS = ("task", "from_logits", "threshold", "classes")
 
 
 @dataclass(frozen=True)

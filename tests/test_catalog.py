@@ -18,7 +18,7 @@ def test_losses_json_says_what_each_loss_expects(cli):
     assert set(entries) == set(all_losses())
     for entry in entries.values():
         assert entry["expects"] and entry["tasks"] and entry["example"].startswith("losscli eval")
-    assert entries["bce"]["tasks"] == ["binary"]
+    assert entries["bce"]["tasks"] == ["binary", "multilabel"]
     assert "--from-logits" in entries["bce"]["expects"]
     assert entries["softmax_cross_entropy"]["implies"] == {"from_logits": True}
     assert entries["triplet"]["inputs"] == ["anchor", "positive", "negative"]

@@ -27,20 +27,20 @@ def test_probability_out_of_range_suggests_from_logits(cli, csv):
     path = csv("p.csv", prob=[0.2, 1.5, 0.4], label=[0, 1, 1])
     assert_input_error(cli("eval", path, "--loss", "bce"),
                        "bce needs probabilities in [0, 1]", "column 'prob' of", "row 1 has 1.5",
-                       "add --from-logits")
+                       "pass --from-logits")
 
 
 def test_logits_without_from_logits_name_the_column_of_the_array(cli):
     assert_input_error(cli("eval", SAMPLES / "logits.npy", "--targets", SAMPLES / "labels.npy"),
                        "cross_entropy needs probabilities in [0, 1]", "column 0 of",
-                       "logits.npy", "row 0", "add --from-logits")
+                       "logits.npy", "row 0", "pass --from-logits")
 
 
 def test_rows_not_summing_to_one(cli, csv):
     path = csv("s.csv", p_0=[0.2, 0.5], p_1=[0.8, 0.6], label=[0, 1])
     assert_input_error(cli("eval", path, "--pred-col", "p_*"),
                        "summing to 1", "columns 'p_0', 'p_1' of", "row 1 has [0.5, 0.6] (sum 1.1)",
-                       "add --from-logits")
+                       "pass --from-logits")
 
 
 def test_label_outside_0_1(cli, csv):
@@ -142,9 +142,13 @@ def test_unknown_task():
 
 def test_threshold_without_a_binary_zero_one(cli):
     assert_input_error(cli("eval", SAMPLES / "regression.csv", "--threshold", "0.3"),
-                       "--threshold 0.3 applies to zero_one", "task is regression")
+                       "--threshold 0.3 is not a parameter of any selected loss (mse, rmse, mae)",
+                       "It applies to: accuracy, f1, hamming, precision, recall, zero_one")
     assert_input_error(cli("eval", SAMPLES / "binary.csv", "--loss", "bce", "--threshold", "0.3"),
-                       "zero_one is not selected")
+                       "not a parameter of any selected loss (bce)")
+    assert_input_error(cli("eval", SAMPLES / "regression.csv", "-l", "zero_one:threshold=0.3"),
+                       "zero_one's threshold applies to binary, multilabel only",
+                       "task here is regression")
 
 
 def test_tolerance_on_labels(cli):
@@ -175,7 +179,7 @@ def test_missing_roles(cli, tmp_path):
 def test_negative_rates_and_counts(cli, tmp_path):
     pq.write_table(pa.table({"pred": [1.0, -2.0], "target": [1.0, 2.0]}), tmp_path / "r.parquet")
     assert_input_error(cli("eval", tmp_path / "r.parquet", "--loss", "poisson_nll"),
-                       "poisson_nll needs rates >= 0", "row 1 has -2.0", "add --from-logits")
+                       "poisson_nll needs rates >= 0", "row 1 has -2.0", "pass --from-logits")
     pq.write_table(pa.table({"pred": [1.0, 2.0], "target": [1.0, -2.0]}), tmp_path / "c.parquet")
     assert_input_error(cli("eval", tmp_path / "c.parquet", "--loss", "poisson_nll"),
                        "poisson_nll needs counts >= 0", "row 1 has -2.0")
@@ -209,5 +213,5 @@ def test_error_in_a_real_subprocess():
                          "--loss", "kl_div")
     assert result.returncode == 2
     lines = result.stderr.decode().strip().splitlines()
-    assert len(lines) == 1 and "add --from-logits" in lines[0]
+    assert len(lines) == 1 and "pass --from-logits" in lines[0]
     assert result.stdout == b""

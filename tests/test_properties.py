@@ -93,6 +93,10 @@ def make_inputs(case: Case, rng: np.random.Generator, n: int = N) -> dict[str, n
         target = (_softmax(rng.normal(0.0, 1.0, (n, CLASSES))) if case.distribution
                   else klass.astype(float))
         return {"pred": pred, "target": target}
+    if case.task == "multilabel":
+        target = rng.integers(0, 2, (n, CLASSES)).astype(float)
+        score = rng.normal(0.0, 2.0, (n, CLASSES)) + 1.5 * (2 * target - 1)
+        return {"pred": score if raw else 1 / (1 + np.exp(-score)), "target": target}
     if case.task == "embedding":
         anchor = rng.normal(0.0, 1.0, (n, 5))
         return {"anchor": anchor, "positive": anchor + rng.normal(0.0, 0.5, (n, 5)),

@@ -103,6 +103,7 @@ DOMAIN_CASES = [
     ("cross_entropy", "multiclass", "pred_row", 0.9),
     ("kl_div", "multiclass", "target_dist", -0.5),
     ("kl_div", "multiclass", "target_dist_row", 0.9),
+    ("hamming", "multilabel", "target", 2.0),
 ]
 
 
@@ -133,6 +134,11 @@ def _domain_data(loss: str, task: str | None, role: str, bad: float):
                 for i, v in enumerate((0.5, 0.3, bad - 0.8)):
                     cols[f"p_{i}"][5] = v
         return cols, opts
+    if task == "multilabel":
+        cols = {f"p_{i}": rng.uniform(0.05, 0.95, n) for i in range(3)}
+        cols.update({f"y_{i}": rng.integers(0, 2, n).astype(float) for i in range(3)})
+        cols["y_1"][5] = bad
+        return cols, {"pred_col": "p_*", "target_col": "y_*", "task": "multilabel"}
     if task == "binary":
         cols = {"pred": rng.uniform(0.05, 0.95, n), "target": (np.arange(n) % 2).astype(float)}
     else:
@@ -153,7 +159,9 @@ def _rule_broken(loss: str, role: str, task: str | None) -> Domain:
     if task == "multiclass" and base == "target":
         return next(r for r in rules if "integers" in r.requirement)
     if task == "binary" and base == "target":
-        return next(r for r in rules if r.noun == "labels")
+        return next(r for r in rules if r.noun == "labels" and "convention" in r.requirement)
+    if task == "multilabel":
+        return next(r for r in rules if r.requirement == "0/1 per label")
     return next(r for r in rules if "summing" not in r.requirement)
 
 

@@ -21,6 +21,7 @@ from losscli.losses.common import (
     BINARY_LABELS,
     CLASS_TARGETS,
     EPS64,
+    MULTILABEL_TARGETS,
     PROBABILITY_PREDS,
     binary_probability,
     class_index,
@@ -80,10 +81,11 @@ _BCE: dict[str, Any] = dict(
     formula="−(w₊·y·log p + w₋·(1 − y)·log(1 − p)),  p clipped to [eps, 1 − eps]",
     reference="sklearn.metrics.log_loss (binary); torch.nn.functional.binary_cross_entropy"
               "_with_logits (pos_weight)",
-    task="classification", tasks=("binary",), options=("from_logits",),
-    domain=(*PROBABILITY_PREDS, BINARY_LABELS),
+    task="classification", tasks=("binary", "multilabel"), options=("from_logits",),
+    domain=(*PROBABILITY_PREDS, BINARY_LABELS, MULTILABEL_TARGETS),
     expects="pred: probability of class 1 in [0, 1] (a logit with --from-logits); "
-            "target: label 0/1 or -1/1",
+            "target: label 0/1 or -1/1; multi-label: one of each per label (the mean over "
+            "labels per row, each label's value in the details)",
     example=_BINARY_EXAMPLE,
 )
 register("bce", aliases=("binary_cross_entropy", "log_loss"),

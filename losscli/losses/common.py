@@ -95,13 +95,14 @@ def pick(values: np.ndarray, index: np.ndarray) -> np.ndarray:
 
 def propagate_nan(out: np.ndarray, *inputs: np.ndarray) -> np.ndarray:
     """Set ``out`` to NaN on every row where an input holds NaN (label mapping, argmax and
-    comparisons would otherwise turn a NaN into a finite loss)."""
+    comparisons would otherwise turn a NaN into a finite loss); element by element when
+    ``out`` and the input have the same (n, K) shape (multi-label values)."""
     for a in inputs:
         nan = np.isnan(a)
-        if nan.ndim == 2:
+        if nan.ndim == 2 and nan.shape != out.shape:
             nan = nan.any(axis=1)
         if nan.any():
-            out = np.where(nan, np.nan, out)
+            out = np.where(nan if nan.ndim == out.ndim else nan[:, None], np.nan, out)
     return out
 
 
@@ -151,29 +152,25 @@ def _bad_class_index(a: np.ndarray, ctx: CheckContext) -> np.ndarray:
     return ~np.isnan(a) & ((a < 0) | (a >= classes) | (a != np.floor(a)))
 
 
-def _is_binary(ctx: CheckContext) -> bool:
-    return ctx.task == "binary"
-
-
 def _is_multiclass(ctx: CheckContext) -> bool:
     return ctx.task == "multiclass"
 
 
 PROBABILITIES = Domain(
     "pred", lambda a: (a < 0.0) | (a > 1.0), "in [0, 1]", noun="probabilities",
-    hint="If these are logits (raw scores), add --from-logits.",
+    hint="These look like logits (raw scores): pass --from-logits.",
     when=lambda ctx: not ctx.from_logits,
 )
 PROBABILITY_ROWS = Domain(
     "pred", _row_sums_off, f"summing to 1 (within {SUM_TOLERANCE:g}) per row",
     noun="class probabilities", show=_show_row,
-    hint="If these are logits (raw scores), add --from-logits; if a class column is "
+    hint="If these are logits (raw scores), pass --from-logits; if a class column is "
          "missing, check --pred-col.",
     when=lambda ctx: not ctx.from_logits and ctx.task == "multiclass",
 )
 BINARY_LABELS = Domain(
     "target", _bad_binary_labels, "0/1 or -1/1 (one convention, not both 0 and -1)",
-    noun="labels", uses_context=True, when=_is_binary,
+    noun="labels", uses_context=True, when=lambda ctx: ctx.task == "binary",
     hint="For more than two classes give one prediction column per class "
          "(e.g. --pred-col 'p_*'), or use --task regression for real-valued targets.",
 )
@@ -182,6 +179,16 @@ CLASS_INDEX = Domain(
     uses_context=True, when=_is_multiclass,
     hint="Class i is scored by the i-th prediction column: check --pred-col and the "
          "column order.",
+    hint_for=lambda a, ctx: (
+        f"These look 1-based (1..{ctx.classes}): subtract 1 so that the first class is 0."
+        if ctx.classes and a.ndim == 1 and np.nanmin(a) >= 1 and np.nanmax(a) == ctx.classes
+        else None),
+)
+MULTILABEL_TARGETS = Domain(
+    "target", lambda a: ~np.isnan(a) & (a != 0.0) & (a != 1.0), "0/1 per label",
+    noun="labels", when=lambda ctx: ctx.task == "multilabel",
+    hint="Multi-label targets have one 0/1 column per label, in the order of the prediction "
+         "columns.",
 )
 DISTRIBUTION_NONNEGATIVE = Domain(
     "target", lambda a: (a < 0.0) if a.ndim == 2 else np.zeros(a.shape[0], dtype=bool),

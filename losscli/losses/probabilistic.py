@@ -54,7 +54,7 @@ def gaussian_nll(pred: np.ndarray, target: np.ndarray, var: np.ndarray, *, full:
     ),
     domain=(
         Domain("pred", lambda a: a < 0.0, ">= 0", noun="rates",
-               hint="If these are log-rates, add --from-logits.",
+               hint="If these are log-rates, pass --from-logits.",
                when=lambda ctx: not ctx.from_logits),
         Domain("target", lambda a: a < 0.0, ">= 0", noun="counts",
                hint="Poisson targets are counts."),

@@ -175,12 +175,20 @@ def max_error(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     reference="sklearn.metrics.r2_score (force_finite=True)",
     higher_is_better=True,
     aggregate=R2,
+    params=(Param("multioutput", "uniform_average", "several outputs per row: the uniform "
+                  "average of their r2, or weighted by each output's variance (sklearn)",
+                  type=str, choices=R2.MULTIOUTPUT, kernel=False),),
 )
 def r2(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Per-row squared error; the accumulator divides by the weighted target variance it
     keeps as mergeable moments. A constant target gives 1.0 for a perfect fit, else 0.0,
     as sklearn ``r2_score`` with ``force_finite=True``."""
     return mse(pred, target)
+
+
+THRESHOLD = Param(
+    "threshold", None, "binary scores: positive when score >= threshold (auto: 0.5 on "
+    "probabilities, 0 on logits)", tasks=("binary", "multilabel"))
 
 
 @register(
@@ -192,12 +200,12 @@ def r2(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
             "multi-class: 1 if argmax s ≠ y",
     reference="sklearn.metrics.zero_one_loss (labels); 0-1 loss with tolerance (real values)",
     params=(Param("tolerance", 0.0, "regression only: largest error still counted as correct",
-                  minimum=0.0, tasks=("regression",)),),
+                  minimum=0.0, tasks=("regression",)), THRESHOLD),
     tasks=("regression", "binary", "multiclass"),
     options=("task", "threshold"),
     domain=(BINARY_LABELS, *CLASS_TARGETS[1:]),
     expects="regression: numbers; binary: score vs label 0/1 or -1/1 (positive when score ≥ "
-            "--threshold: 0.5, or 0 with --from-logits); multi-class: scores vs class index",
+            "threshold: 0.5, or 0 with --from-logits); multi-class: scores vs class index",
 )
 def zero_one(pred: np.ndarray, target: np.ndarray, *, tolerance: float = 0.0,
              task: str = "regression", threshold: float = 0.5) -> np.ndarray:

@@ -1,0 +1,159 @@
+"""Classification metrics: accuracy, precision / recall / F1, ROC-AUC and average precision,
+and the Hamming loss — streamed like every loss, each checked against scikit-learn.
+
+The kernels stay pure: accuracy and hamming give a value per row (their mean is the metric);
+precision, recall and f1 give each row's predicted class, which the
+:class:`~losscli.aggregates.Confusion` aggregate counts against the true class; roc_auc and
+average_precision give each row's score(s), which
+:class:`~losscli.aggregates.RankingMetric` ranks. Inputs are those of the other
+classification losses: binary scores (n,) against labels 0/1 or -1/1 (positive when
+``score >= threshold``: 0.5 on probabilities, 0 on logits, or ``--threshold``), multi-class
+scores (n, C) against class indices (the argmax is the prediction), multi-label scores
+(n, L) against 0/1 per label (``--task multilabel``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from losscli.aggregates import Confusion, RankingMetric
+from losscli.losses.common import (
+    BINARY_LABELS,
+    CLASS_TARGETS,
+    MULTILABEL_TARGETS,
+    PROBABILITY_ROWS,
+    class_probabilities,
+    misclassified,
+    propagate_nan,
+)
+from losscli.losses.regression import THRESHOLD
+from losscli.registry import Param, register
+
+_TARGETS = (BINARY_LABELS, *CLASS_TARGETS[1:], MULTILABEL_TARGETS)
+_TASKS = ("binary", "multiclass", "multilabel")
+_EXAMPLE = "sample_data/binary.csv"
+
+AVERAGE = Param(
+    "average", None, "how per-class values combine: binary (the positive class of binary "
+    "data), micro, macro or weighted (auto: binary for binary data, else macro)", type=str,
+    choices=("binary", "micro", "macro", "weighted"), kernel=False)
+BINS = Param(
+    "bins", 0, "0: exact (memory grows with the distinct scores); N: N equal bins of the "
+    "score range, with the error bound they imply reported", type=int, minimum=0,
+    kernel=False)
+
+
+def predicted_labels(pred: np.ndarray, task: str, threshold: float) -> np.ndarray:
+    """Each row's predicted class: ``score >= threshold`` (binary; (n, L) per label for
+    multi-label) or the argmax (multi-class, first on ties)."""
+    if task == "multiclass":
+        return np.argmax(pred, axis=1)
+    return (pred >= threshold).astype(np.int64)
+
+
+@register(
+    "accuracy",
+    aliases=("accuracy_score",),
+    summary="Accuracy: the fraction of rows predicted right (higher is better).",
+    formula="binary: [s ≥ threshold] = [y = 1]; multi-class: argmax s = y; multi-label: every "
+            "label right (subset accuracy)",
+    reference="sklearn.metrics.accuracy_score",
+    task="classification", tasks=_TASKS, options=("task", "threshold"),
+    higher_is_better=True, params=(THRESHOLD,), domain=_TARGETS,
+    expects="binary: score vs label (positive when score ≥ threshold); multi-class: scores "
+            "vs class index; multi-label: scores vs 0/1 per label",
+    example=_EXAMPLE,
+)
+def accuracy(pred: np.ndarray, target: np.ndarray, *, task: str = "binary",
+             threshold: float = 0.5) -> np.ndarray:
+    """1.0 where the row is predicted right (sklearn ``accuracy_score`` per row; for
+    multi-label data every label must be right)."""
+    if task == "multilabel":
+        right = np.all((pred >= threshold) == (target > 0), axis=1).astype(np.float64)
+        return propagate_nan(right, pred, target)
+    return 1.0 - misclassified(pred, target, threshold)
+
+
+@register(
+    "hamming",
+    aliases=("hamming_loss",),
+    summary="Hamming loss: the fraction of labels predicted wrong.",
+    formula="mean over labels of [s_l ≥ threshold] ≠ [y_l = 1]; binary and multi-class: the "
+            "0-1 loss",
+    reference="sklearn.metrics.hamming_loss",
+    task="classification", tasks=_TASKS, options=("task", "threshold"),
+    params=(THRESHOLD,), domain=_TARGETS,
+    expects="multi-label: scores vs 0/1 per label (binary, multi-class: as zero_one)",
+    example=_EXAMPLE,
+)
+def hamming(pred: np.ndarray, target: np.ndarray, *, task: str = "binary",
+            threshold: float = 0.5) -> np.ndarray:
+    """Per row, the fraction of its labels predicted wrong (sklearn ``hamming_loss``)."""
+    if task == "multilabel":
+        wrong = ((pred >= threshold) != (target > 0)).mean(axis=1)
+        return propagate_nan(wrong, pred, target)
+    return misclassified(pred, target, threshold)
+
+
+def _labels_kernel(pred: np.ndarray, target: np.ndarray, *, task: str = "binary",
+                   threshold: float = 0.5) -> np.ndarray:
+    """Each row's predicted class (or, multi-label, its 0/1 per label)."""
+    return predicted_labels(pred, task, threshold)
+
+
+_PRF = dict(
+    task="classification", tasks=_TASKS, options=("task", "threshold"),
+    higher_is_better=True, params=(AVERAGE, THRESHOLD), domain=_TARGETS, aggregate=Confusion,
+    expects="binary: score vs label (positive when score ≥ threshold); multi-class: scores "
+            "vs class index (argmax); multi-label: scores vs 0/1 per label",
+    example=_EXAMPLE,
+)
+register("precision", aliases=("precision_score",),
+         summary="Precision: of the rows predicted positive (per class), the fraction right.",
+         formula="tp / (tp + fp), per class, averaged (binary | micro | macro | weighted)",
+         reference="sklearn.metrics.precision_score (precision_recall_fscore_support)",
+         **_PRF)(_labels_kernel)  # type: ignore[arg-type]
+register("recall", aliases=("recall_score", "sensitivity", "tpr"),
+         summary="Recall: of the rows truly positive (per class), the fraction found.",
+         formula="tp / (tp + fn), per class, averaged (binary | micro | macro | weighted)",
+         reference="sklearn.metrics.recall_score (precision_recall_fscore_support)",
+         **_PRF)(_labels_kernel)  # type: ignore[arg-type]
+register("f1", aliases=("f1_score", "f_score"),
+         summary="F1: the harmonic mean of precision and recall, per class, averaged.",
+         formula="2·tp / (2·tp + fp + fn), per class, averaged (binary | micro | macro | "
+                 "weighted)",
+         reference="sklearn.metrics.f1_score (precision_recall_fscore_support)",
+         **_PRF)(_labels_kernel)  # type: ignore[arg-type]
+
+
+def _scores_kernel(pred: np.ndarray, target: np.ndarray, *, task: str = "binary",
+                   from_logits: bool = False) -> np.ndarray:
+    """Each row's score(s) to rank: binary scores as they are (a monotone map changes no
+    ranking), multi-class logits turned into probabilities (one-vs-rest ranks each class's
+    probability, which softmax couples)."""
+    if task == "multiclass":
+        return class_probabilities(pred, from_logits)
+    return pred
+
+
+_RANK = dict(
+    task="classification", tasks=_TASKS, options=("task", "from_logits"),
+    higher_is_better=True, params=(BINS,), domain=(*_TARGETS, PROBABILITY_ROWS),
+    aggregate=RankingMetric,
+    expects="binary: score, probability or logit vs label; multi-class: probabilities (or "
+            "logits with --from-logits) vs class index, one-vs-rest macro; multi-label: "
+            "scores vs 0/1 per label, macro",
+    example=_EXAMPLE,
+)
+register("roc_auc", aliases=("auc", "roc_auc_score", "auroc"),
+         summary="Area under the ROC curve (ties count half; higher is better).",
+         formula="P(s₊ > s₋) + ½·P(s₊ = s₋), weighted; multi-class: one-vs-rest, macro",
+         reference="sklearn.metrics.roc_auc_score (multi_class='ovr', average='macro')",
+         **_RANK)(_scores_kernel)  # type: ignore[arg-type]
+register("average_precision", aliases=("ap", "pr_auc", "average_precision_score"),
+         summary="Average precision: the area under the precision-recall curve, as a step "
+                 "sum (higher is better).",
+         formula="Σ_k (R_k − R_{k−1})·P_k over distinct thresholds; multi-class: one-vs-rest, "
+                 "macro",
+         reference="sklearn.metrics.average_precision_score",
+         **_RANK)(_scores_kernel)  # type: ignore[arg-type]
