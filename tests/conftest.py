@@ -42,3 +42,37 @@ def run_losscli(*args: str, input: bytes | None = None, cwd: Path | None = None,
         [sys.executable, "-m", "losscli", *map(str, args)], input=input,
         capture_output=True, cwd=cwd or ROOT, env=full_env, timeout=120,
     )
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A moto S3 server on 127.0.0.1 and a free port, for the whole session; yields its
+    endpoint URL. Credentials and AWS_ENDPOINT_URL are set only inside ``s3_env``."""
+    import socket
+
+    moto_server = pytest.importorskip("moto.server")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_env(s3_server, monkeypatch):
+    """The AWS environment of the moto server for one test (in this process and the
+    subprocesses it starts), and a boto3 client to put objects with."""
+    boto3 = pytest.importorskip("boto3")
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_ENDPOINT_URL": s3_server, "AWS_REGION": "us-east-1"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(key, raising=False)
+    client = boto3.client("s3", region_name="us-east-1", endpoint_url=s3_server)
+    return client
