@@ -25,6 +25,7 @@ from losscli.errors import InputError, UsageError
 from losscli.io.inputs import Batch
 from losscli.registry import LossInstance
 from losscli.state import Cell, NonFinite, Position, State
+from losscli.uncertainty import CIConfig, Uncertainty, flush_bootstrap
 from losscli.vocab import NAN_POLICIES, REDUCTIONS
 
 Describe = Callable[..., str]
@@ -44,10 +45,15 @@ class Plan:
     models: int = 1
     reduction: str = "mean"
     nan_policy: str = "raise"
+    ci: CIConfig | None = None  # confidence intervals (and paired differences)
     contexts: tuple[CheckContext, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_reduction(self.instances, self.reduction)
+        if self.ci is not None and self.reduction != "mean":
+            raise UsageError(
+                f"--ci gives intervals for mean values; with --reduction {self.reduction} "
+                "there is no mean to put an interval on. Drop --ci, or use --reduction mean.")
         if self.nan_policy not in NAN_POLICIES:
             raise UsageError(
                 f"Unknown --nan-policy '{self.nan_policy}'; use one of: "
@@ -63,10 +69,28 @@ class Plan:
     def task(self) -> str:
         return self.contexts[0].task if self.contexts else "regression"
 
+    @property
+    def needs_ids(self) -> bool:
+        """Whether batches must carry row identities (the bootstrap resamples by them)."""
+        return self.ci is not None and any(
+            u.boot is not None for cell in self.new_state().cells
+            for u in (cell.uncertainty or []) + (cell.paired or []))
+
     def new_state(self) -> State:
         """The empty state: merging it changes nothing."""
-        return State([Cell([inst.new_aggregate() for inst in self.instances])
-                      for _ in range(self.models)])
+        cells = []
+        for model in range(self.models):
+            aggs = [inst.new_aggregate() for inst in self.instances]
+            cell = Cell(aggs)
+            if self.ci is not None:
+                flags = [inst.spec.indicator for inst in self.instances]
+                cell.uncertainty = [Uncertainty.for_aggregate(a, self.ci, indicator=f)
+                                    for a, f in zip(aggs, flags)]
+                if model > 0:
+                    cell.paired = [Uncertainty.for_aggregate(a, self.ci, paired=True, indicator=f)
+                                   for a, f in zip(aggs, flags)]
+            cells.append(cell)
+        return State(cells)
 
 
 def check_reduction(losses: Iterable[LossInstance], reduction: str) -> None:
@@ -91,6 +115,7 @@ def reduce(
     sink: Any = None,
     on_batch: Callable[[int], None] | None = None,
     counting_only: bool = False,
+    ids: Callable[[int, int], np.ndarray] | None = None,
 ) -> State:
     """Stream ``batches`` through every loss of ``plan`` and return their state.
 
@@ -103,6 +128,7 @@ def reduce(
     state's ``error`` with its position; NaN/inf under ``nan_policy`` ``raise`` are counted
     to the end (from the first one on, only counted, as ``counting_only`` does from the
     start). :func:`raise_pending` raises the earliest of them, as a serial pass would.
+    ``ids(start, n)`` gives the identities of rows ``start .. start + n`` (the bootstrap's).
     """
     describe = describe or _plain_name
     if plan.reduction == "none" and sink is None and not counting_only:
@@ -124,7 +150,8 @@ def reduce(
         if not (counting_only or state.nonfinite.counts):
             # only counting once a NaN was seen, to report every bad value at once
             try:
-                _reduce_batch(batch, plan, state, contexts, options, columns, describe, sink)
+                _reduce_batch(batch, plan, state, contexts, options, columns, describe, sink,
+                              ids)
             except InputError as exc:
                 state.note_error(Position(batch.start, batch.start), str(exc))
                 break
@@ -135,8 +162,9 @@ def reduce(
 
 def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckContext],
                   options: list[dict[str, Any]], columns: list[str], describe: Describe,
-                  sink: Any) -> None:
-    """One chunk: checks (raising InputError), kernels, aggregates, per-row output."""
+                  sink: Any, ids: Callable[[int, int], np.ndarray] | None = None) -> None:
+    """One chunk: checks (raising InputError), kernels, aggregates, intervals, per-row
+    output."""
     arrays = batch.arrays
     at = Position(batch.start, batch.start)
     weights_all = arrays.get("weight")
@@ -148,23 +176,55 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
     target = arrays.get("target")
     if plan.task == "binary" and target is not None and target.ndim == 1:
         _note_negative_labels(state, target, batch.start)
+    batch_ids = (ids(batch.start, len(batch)) if ids is not None and plan.ci is not None
+                 else None)
+    reference: list[np.ndarray] = []  # model 0's per-row values (paired differences)
+    reference_keep: np.ndarray | None = None
     for model, cell in enumerate(state.cells):
-        view, rows = _model_view(arrays, model, plan.nan_policy, batch.start, cell)
+        view, rows, keep = _model_view(arrays, model, plan.nan_policy, batch.start, cell)
         _check_domains(plan, contexts, view, rows, describe, model, at)
         weights = view.get("weight")
+        row_ids = None if batch_ids is None else (batch_ids if keep is None else batch_ids[keep])
         per_row: dict[str, np.ndarray] = {}
-        for inst, agg, opts, column in zip(plan.instances, cell.losses, options, columns):
+        for i, (inst, agg, opts, column) in enumerate(zip(plan.instances, cell.losses, options,
+                                                          columns)):
             spec = inst.spec
             values = spec.kernel(**{r: view[r] for r in spec.inputs}, **opts)
-            agg.update(values, weights, {r: view[r] for r in spec.aggregate.needs})
+            needs = {r: view[r] for r in spec.aggregate.needs}
+            agg.update(values, weights, needs)
+            if cell.uncertainty is not None:
+                cell.uncertainty[i].update(values, weights, row_ids, needs)
+                if model == 0:
+                    reference.append(values)
+                elif cell.paired is not None:
+                    _update_paired(cell.paired[i], values, reference[i], keep, reference_keep,
+                                   weights_all, batch_ids, len(batch))
             if sink is not None and model == 0:
                 row = row_values(values)
                 per_row[column] = row if weights is None else row * weights
+        if model == 0:
+            reference_keep = keep
+        if cell.uncertainty is not None:
+            flush_bootstrap(cell.uncertainty + (cell.paired or []))
         kept = len(next(iter(view.values()))) if view else 0
         cell.rows += kept
         if sink is not None and model == 0 and kept:
             sink.write(np.arange(batch.start, batch.start + kept) if rows is None else rows,
                        per_row)
+
+
+def _update_paired(state: Any, values: np.ndarray, reference: np.ndarray,
+                   keep: np.ndarray | None, reference_keep: np.ndarray | None,
+                   weights: np.ndarray | None, ids: np.ndarray | None, n: int) -> None:
+    """Paired differences to model 0 on the rows both models kept (--nan-policy omit may drop
+    different rows for each), with the same row ids: the same resampling for every model."""
+    mine = np.ones(n, bool) if keep is None else keep
+    theirs = np.ones(n, bool) if reference_keep is None else reference_keep
+    both = mine & theirs
+    mine_rows = row_values(values)[both[mine]]
+    their_rows = row_values(reference)[both[theirs]]
+    state.update(mine_rows - their_rows, None if weights is None else weights[both],
+                 None if ids is None else ids[both])
 
 
 def raise_pending(state: State, describe: Describe, instances: Iterable[LossInstance] = ()
@@ -225,18 +285,20 @@ def _count_nonfinite(arrays: dict[str, np.ndarray], start: int, into: NonFinite)
 
 
 def _model_view(arrays: dict[str, np.ndarray], model: int, nan_policy: str, start: int,
-                cell: Cell) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
-    """The arrays model ``model`` is evaluated on (its predictions as ``pred``), and the
-    original row numbers when ``--nan-policy omit`` dropped rows (else None)."""
+                cell: Cell) -> tuple[dict[str, np.ndarray], np.ndarray | None,
+                                     np.ndarray | None]:
+    """The arrays model ``model`` is evaluated on (its predictions as ``pred``), and, when
+    ``--nan-policy omit`` dropped rows, their original row numbers and the mask kept (else
+    None, None)."""
     mine = pred_role(model)
     view = {("pred" if role == mine else role): a for role, a in arrays.items()
             if role == mine or not (role.startswith("pred") or "#" in role)}
     if nan_policy != "omit" or _all_finite(view):
-        return view, None
+        return view, None, None
     keep = np.logical_and.reduce([~_rows_bad(a) for a in view.values()])
     kept = int(keep.sum())
     cell.rows_skipped += len(keep) - kept
-    return {role: a[keep] for role, a in view.items()}, start + np.flatnonzero(keep)
+    return {role: a[keep] for role, a in view.items()}, start + np.flatnonzero(keep), keep
 
 
 def _plain_name(role: str, index: int | None = None) -> str:

@@ -140,6 +140,8 @@ class LossSpec:
     expects: str = ""
     # Arguments after `losscli eval` that run this loss on sample_data (catalog example).
     example: str = ""
+    # Per-row values are 0/1 indicators (a proportion: Wilson's interval applies).
+    indicator: bool = False
 
     @property
     def per_row(self) -> bool:

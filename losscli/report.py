@@ -23,12 +23,17 @@ class LossResult:
     key: LossKey
     #: A breakdown beside the value: per class / label / output, a bound, etc.
     details: dict[str, Any] | None = None
+    #: With --ci: {"low", "high", "level", "method"[, "reason", "n_eff"]} (low/high None and
+    #: a reason where no interval is valid).
+    interval: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, inst: LossInstance, value: float | None,
-           details: dict[str, Any] | None = None) -> LossResult:
+           details: dict[str, Any] | None = None,
+           interval: dict[str, Any] | None = None) -> LossResult:
         params = {k: v for k, v in inst.params.items() if v is not None}  # None: "auto"
-        return cls(inst.name, params, value, inst.spec.higher_is_better, inst.key, details)
+        return cls(inst.name, params, value, inst.spec.higher_is_better, inst.key, details,
+                   interval)
 
     @property
     def label(self) -> str:
@@ -46,6 +51,7 @@ class LossResult:
             "higher_is_better": self.higher_is_better,
             "label": self.label,
             **({"details": _json_safe(self.details)} if self.details else {}),
+            **({"interval": self.interval} if self.interval else {}),
         }
 
 
@@ -61,6 +67,7 @@ class Report:
     elapsed_seconds: float = 0.0
     output: str | None = None  # where per-row losses went under reduction "none"
     notes: list[str] = field(default_factory=list)  # how the values were read (stderr too)
+    ci: dict[str, Any] | None = None  # --ci: level, method, replicates, seed
     per_row: dict[str, Any] | None = field(default=None, repr=False)  # API, reduction "none"
 
     def __getitem__(self, key: str) -> float | None:
@@ -91,6 +98,7 @@ class Report:
             "elapsed_seconds": round(self.elapsed_seconds, 6),
             **({"output": self.output} if self.output else {}),
             **({"notes": list(self.notes)} if self.notes else {}),
+            **({"ci": dict(self.ci)} if self.ci else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:

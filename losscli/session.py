@@ -264,7 +264,7 @@ class Session:
         self.notes = tasks.notes(sample, instances, task, decided_by, opts.from_logits)
         self.context = tasks.context(instances, task, decided_by, from_logits=opts.from_logits)
         self.plan = engine.Plan(tuple(instances), models=len(models), reduction=opts.reduction,
-                                nan_policy=ins.nan_policy)
+                                nan_policy=ins.nan_policy, ci=opts.ci_config())
 
     # -- resolution ------------------------------------------------------------------------
     @staticmethod
@@ -368,9 +368,23 @@ class Session:
             batches = self.inputs.batches_between(unit.start, unit.stop, self.chunk_size)
         state = engine.reduce(counted(prefetch(batches) if prefetched else batches), self.plan,
                               describe=self.describe, sink=sink, on_batch=on_batch,
-                              counting_only=counting_only)
+                              counting_only=counting_only, ids=self._row_ids(unit))
         state.coverage = [Coverage(unit.file, unit.first_row, read)]
         return state
+
+    def _row_ids(self, unit: Unit) -> Callable[[int, int], np.ndarray] | None:
+        """Row identities for the bootstrap: (the unit's file, the row within that file) —
+        the same whatever the split into units or the order they run in."""
+        if self.plan.ci is None:
+            return None
+        from losscli.stats.resample import file_key, row_ids
+
+        key = file_key(unit.file)
+
+        def ids(start: int, n: int) -> np.ndarray:
+            return row_ids(key, unit.first_row + (start - unit.start), n)
+
+        return ids
 
     def open_sink(self) -> Any:
         """Where per-row values go under ``--reduction none``: the ``output`` file, standard
@@ -447,12 +461,22 @@ class Session:
             rows=cell.rows,
             rows_skipped=cell.rows_skipped,
             reduction=reduction,
-            losses=[LossResult.of(inst, v, None if reduction == "none" else agg.details())
-                    for inst, v, agg in zip(self.plan.instances, values, cell.losses)],
+            losses=[LossResult.of(inst, v, None if reduction == "none" else agg.details(),
+                                  self._interval(cell, i, v))
+                    for i, (inst, v, agg) in enumerate(zip(self.plan.instances, values,
+                                                           cell.losses))],
             elapsed_seconds=elapsed,
             output=opts.output if reduction == "none" else None,
             notes=list(self.notes),
+            ci=None if self.plan.ci is None else self.plan.ci.to_dict(),
         )
+
+    def _interval(self, cell: Any, i: int, value: float | None) -> dict[str, Any] | None:
+        if cell.uncertainty is None or value is None:
+            return None
+        from losscli.uncertainty import interval_dict
+
+        return interval_dict(cell.uncertainty[i].interval(value, cell.losses[i]))
 
     def evaluate(self, *, on_batch: Callable[[int], None] | None = None,
                  started: float | None = None) -> Report:

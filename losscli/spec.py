@@ -76,6 +76,19 @@ class RunOptions:
     output: str | None = None  # per-row values (reduction none): a file, or None
     output_format: str | None = None  # their format on standard output: csv, tsv, ndjson
     workers: int | None = None  # threads reducing work units; None: every CPU we may use
+    ci: bool = False  # confidence intervals (and paired differences in compare)
+    ci_level: float = 0.95
+    ci_method: str = "auto"  # auto (analytic where valid, else bootstrap) | analytic | bootstrap
+    replicates: int = 200
+    seed: int = 0
+
+    def ci_config(self) -> Any:
+        """The :class:`losscli.uncertainty.CIConfig` of ``--ci`` (None without it)."""
+        if not self.ci:
+            return None
+        from losscli.uncertainty import CIConfig
+
+        return CIConfig(self.ci_level, self.ci_method, self.replicates, self.seed)
 
 
 @dataclass(frozen=True)
@@ -211,7 +224,24 @@ _CHECKS: dict[str, Any] = {
     "output": lambda v: _optional_path("output", v),
     "output_format": lambda v: _choice("output_format", v, STDOUT_SINK_FORMATS, optional=True),
     "workers": lambda v: _workers(v),
+    "ci": lambda v: _flag("ci", v),
+    "ci_level": lambda v: _number("ci_level", v),
+    "ci_method": lambda v: _choice("ci_method", v, ("auto", "analytic", "bootstrap")),
+    "replicates": lambda v: _whole("replicates", v),
+    "seed": lambda v: _whole("seed", v),
 }
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise UsageError(f"{name} must be a finite number; got {value!r}.")
+    return float(value)
+
+
+def _whole(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UsageError(f"{name} must be a whole number >= 0; got {value!r}.")
+    return int(value)
 
 
 def _workers(value: Any) -> int | None:
@@ -261,6 +291,7 @@ def build_spec(predictions: Any, targets: Any = None, *, where: str = "evaluate(
         raise UsageError(f"{where} needs predictions: a file path, '-', an array or a DataFrame.")
     inputs = InputSpec(**{k: v for k, v in values.items() if k in INPUT_FIELDS})
     opts = RunOptions(**{k: v for k, v in values.items() if k in OPTION_FIELDS})
+    opts.ci_config()  # validates level, method, replicates and seed (no I/O)
     if opts.output is not None and opts.reduction != "none":
         raise UsageError("output is for per-row losses; add reduction='none' (--reduction "
                          "none), or drop it.")

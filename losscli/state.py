@@ -19,6 +19,7 @@ from itertools import pairwise
 from typing import Any
 
 from losscli.aggregates import Aggregate
+from losscli.uncertainty import Uncertainty
 
 #: Version of the serialised state: bumped only by an incompatible change.
 STATE_VERSION = 1
@@ -27,11 +28,15 @@ STATE_VERSION = 1
 @dataclass
 class Cell:
     """The losses of one model over a set of rows: ``rows`` evaluated, ``rows_skipped``
-    dropped by ``--nan-policy omit``, and one aggregate per loss instance."""
+    dropped by ``--nan-policy omit``, one aggregate per loss instance, and with ``--ci`` one
+    interval state per loss (``uncertainty``) and, for a compared model, per loss the state
+    of its paired difference to the first model (``paired``)."""
 
     losses: list[Aggregate]
     rows: int = 0
     rows_skipped: int = 0
+    uncertainty: list[Uncertainty] | None = None
+    paired: list[Uncertainty] | None = None
 
     def merge(self, other: Cell) -> Cell:
         if len(other.losses) != len(self.losses):
@@ -40,16 +45,33 @@ class Cell:
         self.rows_skipped += other.rows_skipped
         for mine, theirs in zip(self.losses, other.losses):
             mine.merge(theirs)
+        for name in ("uncertainty", "paired"):
+            mine_u, theirs_u = getattr(self, name), getattr(other, name)
+            if (mine_u is None) != (theirs_u is None):
+                raise ValueError("cannot merge cells with and without intervals")
+            if mine_u is not None:
+                for a, b in zip(mine_u, theirs_u):
+                    a.merge(b)
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "rows_skipped": self.rows_skipped,
-                "losses": [agg.to_dict() for agg in self.losses]}
+        out: dict[str, Any] = {"rows": self.rows, "rows_skipped": self.rows_skipped,
+                               "losses": [agg.to_dict() for agg in self.losses]}
+        if self.uncertainty is not None:
+            out["uncertainty"] = [u.to_dict() for u in self.uncertainty]
+        if self.paired is not None:
+            out["paired"] = [u.to_dict() for u in self.paired]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Cell:
-        return cls([Aggregate.from_dict(d) for d in data["losses"]], int(data["rows"]),
+        cell = cls([Aggregate.from_dict(d) for d in data["losses"]], int(data["rows"]),
                    int(data["rows_skipped"]))
+        if data.get("uncertainty") is not None:
+            cell.uncertainty = [Uncertainty.from_dict(u) for u in data["uncertainty"]]
+        if data.get("paired") is not None:
+            cell.paired = [Uncertainty.from_dict(u) for u in data["paired"]]
+        return cell
 
 
 @dataclass(frozen=True, order=True)

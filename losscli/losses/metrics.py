@@ -59,7 +59,7 @@ def predicted_labels(pred: np.ndarray, task: str, threshold: float) -> np.ndarra
             "label right (subset accuracy)",
     reference="sklearn.metrics.accuracy_score",
     task="classification", tasks=_TASKS, options=("task", "threshold"),
-    higher_is_better=True, params=(THRESHOLD,), domain=_TARGETS,
+    higher_is_better=True, params=(THRESHOLD,), domain=_TARGETS, indicator=True,
     expects="binary: score vs label (positive when score ≥ threshold); multi-class: scores "
             "vs class index; multi-label: scores vs 0/1 per label",
     example=_EXAMPLE,
@@ -82,7 +82,7 @@ def accuracy(pred: np.ndarray, target: np.ndarray, *, task: str = "binary",
             "0-1 loss",
     reference="sklearn.metrics.hamming_loss",
     task="classification", tasks=_TASKS, options=("task", "threshold"),
-    params=(THRESHOLD,), domain=_TARGETS,
+    params=(THRESHOLD,), domain=_TARGETS, indicator=True,
     expects="multi-label: scores vs 0/1 per label (binary, multi-class: as zero_one)",
     example=_EXAMPLE,
 )

@@ -204,6 +204,7 @@ THRESHOLD = Param(
     tasks=("regression", "binary", "multiclass"),
     options=("task", "threshold"),
     domain=(BINARY_LABELS, *CLASS_TARGETS[1:]),
+    indicator=True,
     expects="regression: numbers; binary: score vs label 0/1 or -1/1 (positive when score ≥ "
             "threshold: 0.5, or 0 with --from-logits); multi-class: scores vs class index",
 )

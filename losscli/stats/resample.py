@@ -329,6 +329,16 @@ class BootstrapSums:
             for j in range(self.columns):
                 self.sums[b][j].add(float(s[b, j]))
 
+    def add_chunk(self, rows: int, totals: np.ndarray, sums: np.ndarray) -> None:
+        """Add one chunk's replicate sums computed elsewhere (e.g. with replicate weights
+        shared by several states): ``totals`` (B,) = Σ_i w_bi·w_i, ``sums`` (B, m)."""
+        sums = np.asarray(sums, dtype=np.float64).reshape(self.replicates, self.columns)
+        self.rows += rows
+        for b in range(self.replicates):
+            self.weight[b].add(float(totals[b]))
+            for j in range(self.columns):
+                self.sums[b][j].add(float(sums[b, j]))
+
     def merge(self, other: BootstrapSums) -> BootstrapSums:
         if (other.replicates, other.seed, other.columns) != (self.replicates, self.seed,
                                                              self.columns):
