@@ -40,8 +40,12 @@ Conventions:
 * **Group bars.** One bar per group from 0 to its value; with an interval the bar stops at
   the low bound and ``├──●──┤`` spans [low, high] with ``●`` at the value; ``┊`` marks the
   overall value. Groups marked failed (``check``) carry ``✗``.
-* **Overlays** (``compare``): one axis for every model, one marker per model (``●○■□◆◇``)
-  and a legend; histograms as the share of each model's rows per column.
+* **Overlays** (``compare``): one axis for every model, one marker per model (``●○■□◆◇``;
+  ``◉`` where several fall on the same cell) and a legend; histograms as the share of each
+  model's rows per column (so models of different sizes compare), quantiles per model.
+* **Width.** Between :data:`MIN_WIDTH` (40) and :data:`MAX_WIDTH` (200); a narrower
+  request is drawn at 40 columns. Text that does not fit wraps after a space or after
+  punctuation outside a number — numbers never split.
 
 Labels from data (file, column and group names) go through :func:`printable`: control
 characters, escape sequences and bidirectional overrides are shown as ``\\xNN``/``\\uNNNN``
@@ -83,6 +87,8 @@ MAX_WIDTH = 200
 #: Markers of the series of an overlay, in model order (repeated beyond six models).
 SERIES_MARKS = ("●", "○", "■", "□", "◆", "◇")
 SERIES_STYLES = ("cyan", "magenta", "yellow", "green", "blue", "red")
+#: Where the markers of several series fall on the same cell.
+SHARED_MARK = "◉"
 _BLOCKS = " ▁▂▃▄▅▆▇█"
 _HBLOCKS = " ▏▎▍▌▋▊▉█"
 
@@ -133,12 +139,28 @@ def cells(text: str) -> int:
     return sum(_char_cells(ch) for ch in text)
 
 
-_BREAK_AFTER = set(" ,;=/_|-.:)]}")
+_BREAK_AFTER = set(",;=/_|-.:)]}")
+
+
+def _break_at(text: str) -> int:
+    """Where to end a line cut from ``text`` (the index after the break), or 0 for none:
+    after the last space in the last two thirds, else after the last punctuation that is
+    not inside a number (``1,234.5`` stays whole)."""
+    n = len(text)
+    space = text.rfind(" ")
+    if space >= n // 3 and space > 0:
+        return space + 1
+    for i in range(n - 2, n // 3 - 1, -1):
+        ch = text[i]
+        if ch in _BREAK_AFTER and not (text[i - 1:i].isdigit() and text[i + 1].isdigit()):
+            return i + 1
+    return 0
 
 
 def wrap(text: str, width: int) -> list[str]:
-    """``text`` cut into lines of at most ``width`` columns, after a space or punctuation
-    where there is one in the second half of the line, else anywhere: nothing is dropped."""
+    """``text`` cut into lines of at most ``width`` columns — after a space, else after
+    punctuation outside a number, else anywhere (a label with neither): nothing is
+    dropped but the spaces the lines break at."""
     width = max(1, width)
     lines: list[str] = []
     current = ""
@@ -146,10 +168,14 @@ def wrap(text: str, width: int) -> list[str]:
     for ch in text:
         w = _char_cells(ch) if not ch.isascii() else 1
         if used + w > width and current:
-            cut = max((i for i, c in enumerate(current) if c in _BREAK_AFTER), default=-1)
-            if cut >= len(current) // 2 and cut < len(current) - 1:
-                lines.append(current[: cut + 1].rstrip(" ") or current[: cut + 1])
-                current = current[cut + 1:]
+            if ch == " ":  # the line ends right here; the space goes with the break
+                lines.append(current)
+                current, used = "", 0
+                continue
+            cut = _break_at(current + ch)
+            if 0 < cut <= len(current):
+                lines.append(current[:cut].rstrip(" ") or current[:cut])
+                current = current[cut:]
             else:
                 lines.append(current)
                 current = ""
@@ -744,7 +770,8 @@ def _histograms(hs: Sequence[Histogram], width: int, overlay: bool = False) -> P
 
     if axis.degenerate:
         value = format_number(axis.low)
-        lines.append(_text(f"every row has the value {value}: nothing to spread over an axis"))
+        lines += [_text(t) for t in pack([f"every row has the value {value}:",
+                                          "nothing to spread over an axis"], width, " ")]
         lines += _quantile_key(hs, width, overlay)
         return Picture("histogram", lines)
 
@@ -781,6 +808,7 @@ def _histograms(hs: Sequence[Histogram], width: int, overlay: bool = False) -> P
                 if fill:
                     canvas.put(height - 1 - r, x0 + c, _BLOCKS[fill], "cyan")
     else:
+        shared = False
         for i, v in enumerate(values):
             mark = SERIES_MARKS[i % len(SERIES_MARKS)]
             style = SERIES_STYLES[i % len(SERIES_STYLES)]
@@ -788,7 +816,7 @@ def _histograms(hs: Sequence[Histogram], width: int, overlay: bool = False) -> P
                 if v[c] <= 0:
                     continue
                 r = min(height - 1, max(0, math.ceil(v[c] / top * height) - 1))
-                canvas.put(height - 1 - r, x0 + c, mark, style)
+                shared |= _put_mark(canvas, height - 1 - r, x0 + c, mark, style)
     lines += canvas.lines()
     # x axis, ticks, tick labels
     ticks = axis.ticks(max(2, n // 12))
@@ -819,9 +847,22 @@ def _histograms(hs: Sequence[Histogram], width: int, overlay: bool = False) -> P
     if overlay:
         legend = [f"{SERIES_MARKS[i % len(SERIES_MARKS)]} {_series_name(h, i)}"
                   for i, h in enumerate(hs)]
+        if shared:
+            legend.append(f"{SHARED_MARK} several models")
         lines += [_legend_line(text, hs) for text in pack(legend, width, "   ")]
     lines += _quantile_key(hs, width, overlay)
     return Picture("histogram", lines)
+
+
+def _put_mark(canvas: _Canvas, row: int, col: int, mark: str, style: str) -> bool:
+    """A series' marker; on a cell that holds another series' marker, the shared one.
+    Returns whether it was shared."""
+    there = canvas.get(row, col)
+    if there != mark and (there in SERIES_MARKS or there == SHARED_MARK):
+        canvas.put(row, col, SHARED_MARK, "bold")
+        return True
+    canvas.put(row, col, mark, style)
+    return False
 
 
 def _legend_line(text: str, series: Sequence[Any]) -> Line:
@@ -921,9 +962,11 @@ def _bin_table(r: Reliability) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def _overlay_key(rs: Sequence[Reliability], width: int) -> list[Line]:
+def _overlay_key(rs: Sequence[Reliability], width: int, shared: bool) -> list[Line]:
     legend = [f"{SERIES_MARKS[i % len(SERIES_MARKS)]} {_series_name(r, i)}"
               for i, r in enumerate(rs)]
+    if shared:
+        legend.append(f"{SHARED_MARK} several models")
     legend.append("· perfect calibration")
     out = [_legend_line(t, rs) for t in pack(legend, width, "   ")]
     header = ["model", "ECE", "MCE", "rows"]
@@ -978,6 +1021,7 @@ def _reliability(rs: Sequence[Reliability], width: int, overlay: bool = False) -
 
     for c in range(plot_w):
         canvas.put(height - 1 - row_of((c + 0.5) / plot_w), gutter + c, "·", "dim")
+    shared = False
     for i, r in enumerate(rs):
         mark = SERIES_MARKS[i % len(SERIES_MARKS)] if overlay else "●"
         style = SERIES_STYLES[i % len(SERIES_STYLES)] if overlay else "bold cyan"
@@ -987,7 +1031,7 @@ def _reliability(rs: Sequence[Reliability], width: int, overlay: bool = False) -
             if not overlay:
                 for rr in range(min(ra, rc) + 1, max(ra, rc)):
                     canvas.put(height - 1 - rr, gutter + c, "│", "red")
-            canvas.put(height - 1 - ra, gutter + c, mark, style)
+            shared |= _put_mark(canvas, height - 1 - ra, gutter + c, mark, style)
     plot = [_text(" accuracy", "dim"), *canvas.lines()]
     # axis and ticks
     axis = _Canvas(gutter + plot_w + 2, 2)
@@ -1023,9 +1067,10 @@ def _reliability(rs: Sequence[Reliability], width: int, overlay: bool = False) -
                           "dim"))
     # the table: beside the diagram when it fits, else below
     if overlay:
-        return Picture("reliability", lines + plot + _overlay_key(rs, width))
+        return Picture("reliability", lines + plot + _overlay_key(rs, width, shared))
     header, rows = _bin_table(first)
-    legend = _text("● bin (mean confidence, accuracy)   │ gap   · perfect calibration", "dim")
+    legend = [_text(t, "dim") for t in pack(["● bin (mean confidence, accuracy)", "│ gap",
+                                             "· perfect calibration"], width, "   ")]
     left_w = max(cells("".join(t for t, _ in ln)) for ln in plot)
     table = _table(header, rows, width, right={1, 2, 3, 4}) or []
     if not table:  # narrower than any table: one bin per line
@@ -1040,8 +1085,8 @@ def _reliability(rs: Sequence[Reliability], width: int, overlay: bool = False) -
             pad = left_w + 3 - cells("".join(t for t, _ in left))
             right_part = table[k - 2] if 2 <= k < len(table) + 2 else []
             merged.append([*left, (" " * pad, None), *right_part] if right_part else left)
-        return Picture("reliability", [*lines, *merged, legend])
-    return Picture("reliability", [*lines, *plot, legend, _text(""), *table])
+        return Picture("reliability", [*lines, *merged, *legend])
+    return Picture("reliability", [*lines, *plot, *legend, _text(""), *table])
 
 
 # ---------------------------------------------------------------------------------------

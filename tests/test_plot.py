@@ -456,6 +456,41 @@ def test_overlay_of_two_reliability_curves():
 
 
 # ---------------------------------------------------------------------------------------
+# every width
+
+def test_every_picture_fits_every_width_and_numbers_stay_whole():
+    rng = np.random.default_rng(0)
+    hists = [plot.Histogram.from_sketch(sketch_of(x), name) for name, x in (
+        ("cauchy", rng.standard_cauchy(5_000)), ("lognormal", lognormal(5_000)),
+        ("one value", np.zeros(10)), ("near the largest float", np.r_[rng.random(99) * 1e300,
+                                                                      1.7e308]))]
+    cal, *_ = binary_calibration()
+    rel = plot.Reliability.from_calibration(cal, "ece")
+    groups = plot.GroupBars.of("mse", GROUPS, overall=1.1)
+    numbers = {repr(v) for h in hists for _, v in h.quantiles} | {repr(rel.ece), repr(rel.mce)}
+    numbers |= {repr(x) for row in GROUPS for x in row[1:] if x is not None}
+    for width in range(plot.MIN_WIDTH, plot.MAX_WIDTH + 1, 3):
+        pics = [*(plot.histogram(h, width) for h in hists), plot.overlay_histograms(hists[:2], width),
+                plot.reliability(rel, width), plot.overlay_reliability([rel, rel], width),
+                plot.group_bars(groups, width)]
+        words = set()
+        for pic in pics:
+            fits(pic, width)
+            for line in pic.text_lines():
+                words |= {w.strip("[],()") for w in line.split()}
+        assert numbers <= words, (width, numbers - words)
+
+
+def test_wrap_breaks_at_spaces_never_inside_a_number():
+    assert plot.wrap("log x axis: heavy tail, max / p50 = 96,556 > 100", 38) == [
+        "log x axis: heavy tail, max / p50 =", "96,556 > 100"]
+    assert plot.wrap("a_b_c_d_e_f_g_h_1.2345_6", 10) == ["a_b_c_d_e_", "f_g_h_", "1.2345_6"]
+    assert plot.wrap("x" * 30, 12) == ["x" * 12, "x" * 12, "x" * 6]  # no break point: cut
+    assert plot.pack(["p50 = 0.9900000000000001", "p90 = 46.0661161346668"], 30) == [
+        "p50 = 0.9900000000000001", "p90 = 46.0661161346668"]
+
+
+# ---------------------------------------------------------------------------------------
 # names from data
 
 def test_control_characters_in_names_never_reach_the_terminal():
