@@ -184,9 +184,9 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *, numeric: Seq
     out = ['<div class="scroll"><table>']
     if caption:
         out.append(f"<caption>{caption}</caption>")
-    out.append("<thead><tr>" + "".join(
-        f'<th{" class=" + chr(34) + "num" + chr(34) if i in num else ""}>{h}</th>'
-        for i, h in enumerate(header)) + "</tr></thead><tbody>")
+    heads = [f'<th class="num">{h}</th>' if i in num else f"<th>{h}</th>"
+             for i, h in enumerate(header)]
+    out.append(f"<thead><tr>{''.join(heads)}</tr></thead><tbody>")
     for k, row in enumerate(rows):
         cls = row_classes[k] if row_classes else ""
         out.append(f'<tr class="{cls}">' if cls else "<tr>")

@@ -419,15 +419,13 @@ class Reliability:
         rounded once)."""
         from losscli.stats.exact import fraction_to_float
 
-        table = []
-        for index, w, c, a in cal.bin_table():
-            table.append(ReliabilityBin(index, float(cal.edges[index]), float(cal.edges[index + 1]),
-                                        fraction_to_float(w), fraction_to_float(c / w),
-                                        fraction_to_float(a / w)))
-        if weighted is None:
-            total = sum((w for _, w, _, _ in cal.bin_table()), 0)
-            weighted = not (total == cal.rows and all(w.denominator == 1
-                                                      for _, w, _, _ in cal.bin_table()))
+        exact = cal.bin_table()
+        table = [ReliabilityBin(index, float(cal.edges[index]), float(cal.edges[index + 1]),
+                                fraction_to_float(w), fraction_to_float(c / w),
+                                fraction_to_float(a / w)) for index, w, c, a in exact]
+        if weighted is None:  # unweighted: every bin weight a whole count, summing to the rows
+            weighted = not (sum(w for _, w, _, _ in exact) == cal.rows
+                            and all(w.denominator == 1 for _, w, _, _ in exact))
         return cls(label=str(label), task=cal.task, bins=cal.bins, table=tuple(table),
                    ece=cal.result("l1"), mce=cal.result("max"), rows=cal.rows,
                    weighted=weighted, model=model)
@@ -776,22 +774,18 @@ def _histograms(hs: Sequence[Histogram], width: int, overlay: bool = False) -> P
         return Picture("histogram", lines)
 
     height = 12 if width >= 120 else 10
-    columns_guess = width - 10
-    weights = [bin_weights(h, axis, columns_guess) for h in hs]
-    if overlay:
-        values = [w / max(h.total_weight, 1e-300) for w, h in zip(weights, hs)]
-    else:
-        values = weights
-    top = _nice_ceiling(max(float(v.max()) for v in values))
-    top_text = _y_axis_text(top, overlay)
-    gutter = max(len(top_text), 1) + 2
-    n = width - gutter - 2  # the axis character and one column spare on the right
-    if n != columns_guess:
+    gutter = 3  # the y axis' top label, a space, the axis: it only grows, so this ends
+    while True:
+        n = width - gutter - 2  # the axis character and one column spare on the right
         weights = [bin_weights(h, axis, n) for h in hs]
         values = ([w / max(h.total_weight, 1e-300) for w, h in zip(weights, hs)] if overlay
                   else weights)
-    lines.append(_text(" " * max(0, gutter - len(unit[:gutter])) + ("share of rows" if overlay
-                                                                      else unit), "dim"))
+        top = _nice_ceiling(max(float(v.max()) for v in values))
+        top_text = _y_axis_text(top, overlay)
+        if len(top_text) + 2 <= gutter:
+            break
+        gutter = len(top_text) + 2
+    lines.append(_text(" " + ("share of rows" if overlay else unit), "dim"))
     canvas = _Canvas(width, height)
     for r in range(height):
         canvas.put(height - 1 - r, 0, (top_text if r == height - 1 else "").rjust(gutter - 1), "dim")
