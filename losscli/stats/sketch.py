@@ -183,6 +183,36 @@ class QuantileSketch:
         sign, index, _ = order[i]
         return min(max(self._value(sign, index), self.min), self.max)
 
+    def bucket_bounds(self) -> list[tuple[float, float, float]]:
+        """The non-empty buckets in increasing value order as ``(low, high, weight)``: a
+        positive bucket i holds the values in (γ^(i−1), γ^i], a negative one those in
+        [−γ^i, −γ^(i−1)), the zeros are ``(0.0, 0.0, weight)``; weights as float64 (within
+        2 ulp of the exact sums). Once the sketch has collapsed, the lowest-magnitude
+        bucket of each sign may hold every smaller magnitude: its bound nearest 0 is 0. For
+        pictures (histograms); the bounds are not clipped to ``min``/``max`` (γ^i beyond the
+        largest float is ``inf``)."""
+
+        def power(k: int) -> float:
+            try:
+                return math.exp(k * self.log_gamma)
+            except OverflowError:
+                return math.inf
+
+        out: list[tuple[float, float, float]] = []
+        neg = self.negative.floats()[:, 0].tolist()
+        keys = self.negative.keys.tolist()
+        for j in range(len(keys) - 1, -1, -1):
+            inner = 0.0 if (j == 0 and self.collapsed) else power(keys[j] - 1)
+            out.append((-power(keys[j]), -inner, neg[j]))
+        if len(self.zeros):
+            out.append((0.0, 0.0, float(self.zeros.floats()[0, 0])))
+        pos = self.positive.floats()[:, 0].tolist()
+        keys = self.positive.keys.tolist()
+        for j, (k, w) in enumerate(zip(keys, pos)):
+            inner = 0.0 if (j == 0 and self.collapsed) else power(k - 1)
+            out.append((inner, power(k), w))
+        return out
+
     def quantiles(self, qs: Any) -> np.ndarray:
         return np.array([self.quantile(float(q)) for q in np.asarray(qs, dtype=float).ravel()])
 
