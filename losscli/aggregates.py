@@ -648,6 +648,67 @@ class RankingMetric(_Counted):
         self.state = type(self.state).from_dict(data["state"])
 
 
+class Calibration(_Counted):
+    """Expected (``l1``) or maximum (``max``) calibration error over ``bins`` equal-width
+    confidence bins (:class:`losscli.stats.calibration.CalibrationError`): binary — the
+    probability of class 1 against the label; multi-class — the top-label confidence against
+    top-label correctness (torchmetrics' ``BinaryCalibrationError`` /
+    ``MulticlassCalibrationError``). The kernel gives the probabilities; the bin table is in
+    :meth:`details` (what the reliability diagram draws)."""
+
+    name = "calibration"
+
+    def __init__(self, norm: str = "l1", bins: int = 15, task: str = "binary") -> None:
+        super().__init__()
+        from losscli.stats.calibration import CalibrationError
+
+        self.norm, self.bins, self.task = norm, bins, task
+        self.state = CalibrationError(bins, task)
+
+    @classmethod
+    def create(cls, inst: Any) -> Aggregate:
+        task = "multiclass" if inst.options.get("task") == "multiclass" else "binary"
+        return cls("max" if inst.spec.name == "mce" else "l1", int(inst.params.get("bins") or 15),
+                   task)
+
+    def config(self) -> dict[str, Any]:
+        return {"norm": self.norm, "bins": self.bins, "task": self.task}
+
+    def update(self, losses: np.ndarray, weights: np.ndarray | None,
+               arrays: dict[str, np.ndarray] | None = None) -> None:
+        n = losses.shape[0]
+        if n == 0:
+            return
+        assert arrays is not None
+        self._count(n, weights)
+        target = arrays["target"]
+        labels = true_classes(target, self.task == "binary")
+        self.state.update(losses, labels, weights)
+
+    def merge(self, other: Aggregate) -> Aggregate:
+        assert isinstance(other, Calibration)
+        super().merge(other)
+        self.state.merge(other.state)
+        return self
+
+    def own_result(self) -> float:
+        return self.state.result(self.norm)
+
+    def details(self) -> dict[str, Any] | None:
+        return {"bins": [[int(b), float(w), float(c / w), float(a / w)]
+                         for b, w, c, a in self.state.bin_table()],
+                "bin_count": self.bins, "columns": ["bin", "weight", "confidence", "accuracy"]}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "state": self.state.to_dict()}
+
+    def _load(self, data: dict[str, Any]) -> None:
+        from losscli.stats.calibration import CalibrationError
+
+        super()._load(data)
+        self.state = CalibrationError.from_dict(data["state"])
+
+
 AGGREGATES: dict[str, type[Aggregate]] = {
-    cls.name: cls for cls in (Mean, RootMean, Max, R2, Confusion, RankingMetric)
+    cls.name: cls for cls in (Mean, RootMean, Max, R2, Confusion, RankingMetric, Calibration)
 }

@@ -196,7 +196,7 @@ PARAM_FLAGS: tuple[tuple[str, type, str], ...] = (
     ("average", str, "precision, recall, f1: binary, micro, macro or weighted (default binary "
      "for binary data, else macro)."),
     ("bins", int, "roc_auc, average_precision: 0 exact (default), or N score bins (bounded "
-     "memory; the error bound is reported)."),
+     "memory; the error bound is reported); ece, mce: confidence bins (default 15)."),
     ("multioutput", str, "r2 with several outputs per row: uniform_average (default) or "
      "variance_weighted."),
 )
@@ -223,6 +223,36 @@ LOSS_OPTIONS = (
              "triplet. See 'losscli losses'.",
         rich_help_panel="Losses")], None),
     *(_param_option(*flag) for flag in PARAM_FLAGS),
+)
+
+
+#: Intervals and distributions, for every command that evaluates.
+STAT_OPTIONS = (
+    _opt("ci", Annotated[bool, typer.Option(
+        "--ci", help="Confidence intervals: analytic where valid (mean losses: normal with "
+        "Kish's effective n; rmse: delta method; 0/1 losses: Wilson), else a Poisson "
+        "bootstrap; max_error and ranking metrics: n/a. The method is in the output.",
+        rich_help_panel="Uncertainty")], False),
+    _opt("ci_level", Annotated[float, typer.Option(
+        "--ci-level", help="Confidence level of --ci.", rich_help_panel="Uncertainty")], 0.95),
+    _opt("ci_method", Annotated[str, typer.Option(
+        "--ci-method", metavar="auto|analytic|bootstrap", help="auto: analytic where valid, "
+        "else bootstrap; bootstrap: for every loss that has one.",
+        rich_help_panel="Uncertainty")], "auto"),
+    _opt("replicates", Annotated[int, typer.Option(
+        "--replicates", help="Bootstrap replicates (Poisson weights hashed from seed, row "
+        "and replicate: the same for any chunking, worker count or split).",
+        rich_help_panel="Uncertainty")], 200),
+    _opt("seed", Annotated[int, typer.Option(
+        "--seed", help="Bootstrap seed (recorded in the report).",
+        rich_help_panel="Uncertainty")], 0),
+    _opt("distribution", Annotated[bool, typer.Option(
+        "--distribution", help="Quantiles of each per-row loss (p50, p90, p99, p99.9, max) "
+        "from a mergeable sketch within 1 % relative error (stated in the output).",
+        rich_help_panel="Uncertainty")], False),
+    _opt("quantile_levels", Annotated[list[str] | None, typer.Option(
+        "--quantile-levels", metavar="Q[,Q...]", help="More quantiles for --distribution, "
+        "e.g. 0.95,0.999.", rich_help_panel="Uncertainty", show_default=False)], None),
 )
 
 
@@ -345,7 +375,7 @@ def _silence_stdout() -> None:
 
 
 @app.command("eval")
-@with_options(LOSS_OPTIONS, INPUT_OPTIONS, UI_OPTIONS)
+@with_options(LOSS_OPTIONS, INPUT_OPTIONS, STAT_OPTIONS, UI_OPTIONS)
 def eval_cmd(
     file: Annotated[str | None, typer.Argument(
         help="Predictions (and targets) file: CSV, TSV, NDJSON, Parquet, NPY, Feather/Arrow; "
@@ -459,7 +489,7 @@ def _inspect(file: str | None, fmt: str, options: dict[str, Any]) -> None:
 
 
 @app.command("check")
-@with_options(LOSS_OPTIONS, INPUT_OPTIONS, UI_OPTIONS)
+@with_options(LOSS_OPTIONS, INPUT_OPTIONS, STAT_OPTIONS, UI_OPTIONS)
 def check_cmd(
     file: Annotated[str | None, typer.Argument(
         help="Predictions (and targets) file: CSV, TSV, NDJSON, Parquet, NPY, Feather/Arrow. "
@@ -542,7 +572,7 @@ def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], 
 
 
 @app.command("compare")
-@with_options(LOSS_OPTIONS, INPUT_OPTIONS, UI_OPTIONS)
+@with_options(LOSS_OPTIONS, INPUT_OPTIONS, STAT_OPTIONS, UI_OPTIONS)
 def compare_cmd(
     files: Annotated[list[str], typer.Argument(
         help="Prediction files, one per model, each PATH or NAME=PATH. The first is the "

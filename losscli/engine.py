@@ -25,6 +25,7 @@ from losscli.errors import InputError, UsageError
 from losscli.io.inputs import Batch
 from losscli.registry import LossInstance
 from losscli.state import Cell, NonFinite, Position, State
+from losscli.stats.sketch import QuantileSketch
 from losscli.uncertainty import CIConfig, Uncertainty, flush_bootstrap
 from losscli.vocab import NAN_POLICIES, REDUCTIONS
 
@@ -46,6 +47,8 @@ class Plan:
     reduction: str = "mean"
     nan_policy: str = "raise"
     ci: CIConfig | None = None  # confidence intervals (and paired differences)
+    #: --distribution: the sketches' relative accuracy α (None: no distributions)
+    distribution: float | None = None
     contexts: tuple[CheckContext, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -89,6 +92,9 @@ class Plan:
                 if model > 0:
                     cell.paired = [Uncertainty.for_aggregate(a, self.ci, paired=True, indicator=f)
                                    for a, f in zip(aggs, flags)]
+            if self.distribution is not None:
+                cell.sketches = [QuantileSketch(self.distribution) if inst.spec.per_row else None
+                                 for inst in self.instances]
             cells.append(cell)
         return State(cells)
 
@@ -199,6 +205,8 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
                 elif cell.paired is not None:
                     _update_paired(cell.paired[i], values, reference[i], keep, reference_keep,
                                    weights_all, batch_ids, len(batch))
+            if cell.sketches is not None and cell.sketches[i] is not None:
+                _sketch(cell.sketches[i], values, weights)
             if sink is not None and model == 0:
                 row = row_values(values)
                 per_row[column] = row if weights is None else row * weights
@@ -211,6 +219,17 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
         if sink is not None and model == 0 and kept:
             sink.write(np.arange(batch.start, batch.start + kept) if rows is None else rows,
                        per_row)
+
+
+def _sketch(sketch: Any, values: np.ndarray, weights: np.ndarray | None) -> None:
+    """Add per-row values to a quantile sketch (NaN/inf rows, possible under --nan-policy
+    propagate, have no place in a distribution and are left out)."""
+    row = row_values(values)
+    finite = np.isfinite(row)
+    if finite.all():
+        sketch.update(row, weights)
+    else:
+        sketch.update(row[finite], None if weights is None else weights[finite])
 
 
 def _update_paired(state: Any, values: np.ndarray, reference: np.ndarray,

@@ -26,14 +26,17 @@ class LossResult:
     #: With --ci: {"low", "high", "level", "method"[, "reason", "n_eff"]} (low/high None and
     #: a reason where no interval is valid).
     interval: dict[str, Any] | None = None
+    #: With --distribution: {"relative_accuracy", "rows", "quantiles": {"p50": ...}}.
+    distribution: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, inst: LossInstance, value: float | None,
            details: dict[str, Any] | None = None,
-           interval: dict[str, Any] | None = None) -> LossResult:
+           interval: dict[str, Any] | None = None,
+           distribution: dict[str, Any] | None = None) -> LossResult:
         params = {k: v for k, v in inst.params.items() if v is not None}  # None: "auto"
         return cls(inst.name, params, value, inst.spec.higher_is_better, inst.key, details,
-                   interval)
+                   interval, distribution)
 
     @property
     def label(self) -> str:
@@ -52,6 +55,7 @@ class LossResult:
             "label": self.label,
             **({"details": _json_safe(self.details)} if self.details else {}),
             **({"interval": self.interval} if self.interval else {}),
+            **({"distribution": self.distribution} if self.distribution else {}),
         }
 
 

@@ -167,6 +167,32 @@ def _has_columns(source: Any, names: tuple[str, ...]) -> bool:
     return all(n in cols for n in names)
 
 
+#: Quantiles every --distribution reports (``max`` is the exact maximum).
+QUANTILES = (0.5, 0.9, 0.99, 0.999)
+
+
+def quantile_name(level: float) -> str:
+    """``p50``, ``p99.9``, ``max`` for 1."""
+    if level >= 1.0:
+        return "max"
+    return "p" + format(level * 100, ".10g")
+
+
+def distribution_dict(sketch: Any, extra: tuple[float, ...] = ()) -> dict[str, Any]:
+    """A loss's distribution as the report carries it: the quantiles (within the sketch's
+    relative error α of the order statistics) and α itself."""
+    from losscli.report import json_float
+
+    levels = sorted(set(QUANTILES) | set(extra) | {1.0})
+    if sketch.rows == 0 or sketch.total_weight() == 0:
+        return {"relative_accuracy": sketch.alpha, "rows": sketch.rows,
+                "quantiles": {}, "reason": "no row with positive weight and a finite value"}
+    return {"relative_accuracy": sketch.alpha, "rows": sketch.rows,
+            "quantiles": {quantile_name(q): json_float(float(sketch.quantile(q)))
+                          for q in levels},
+            **({"collapsed": True} if getattr(sketch, "collapsed", False) else {})}
+
+
 class MemorySink:
     """Collects per-row losses for the Python API (the CLI streams them instead)."""
 
@@ -264,7 +290,9 @@ class Session:
         self.notes = tasks.notes(sample, instances, task, decided_by, opts.from_logits)
         self.context = tasks.context(instances, task, decided_by, from_logits=opts.from_logits)
         self.plan = engine.Plan(tuple(instances), models=len(models), reduction=opts.reduction,
-                                nan_policy=ins.nan_policy, ci=opts.ci_config())
+                                nan_policy=ins.nan_policy, ci=opts.ci_config(),
+                                distribution=opts.relative_accuracy if opts.distribution
+                                else None)
 
     # -- resolution ------------------------------------------------------------------------
     @staticmethod
@@ -462,7 +490,7 @@ class Session:
             rows_skipped=cell.rows_skipped,
             reduction=reduction,
             losses=[LossResult.of(inst, v, None if reduction == "none" else agg.details(),
-                                  self._interval(cell, i, v))
+                                  self._interval(cell, i, v), self._distribution(cell, i))
                     for i, (inst, v, agg) in enumerate(zip(self.plan.instances, values,
                                                            cell.losses))],
             elapsed_seconds=elapsed,
@@ -477,6 +505,11 @@ class Session:
         from losscli.uncertainty import interval_dict
 
         return interval_dict(cell.uncertainty[i].interval(value, cell.losses[i]))
+
+    def _distribution(self, cell: Any, i: int) -> dict[str, Any] | None:
+        if cell.sketches is None or cell.sketches[i] is None:
+            return None
+        return distribution_dict(cell.sketches[i], self.spec.options.quantile_levels)
 
     def evaluate(self, *, on_batch: Callable[[int], None] | None = None,
                  started: float | None = None) -> Report:

@@ -76,6 +76,9 @@ class RunOptions:
     output: str | None = None  # per-row values (reduction none): a file, or None
     output_format: str | None = None  # their format on standard output: csv, tsv, ndjson
     workers: int | None = None  # threads reducing work units; None: every CPU we may use
+    distribution: bool = False  # quantiles of each per-row loss, from a mergeable sketch
+    quantile_levels: tuple[float, ...] = ()  # beside p50, p90, p99, p99.9 and max
+    relative_accuracy: float = 0.01  # the sketch's relative error bound α
     ci: bool = False  # confidence intervals (and paired differences in compare)
     ci_level: float = 0.95
     ci_method: str = "auto"  # auto (analytic where valid, else bootstrap) | analytic | bootstrap
@@ -224,12 +227,40 @@ _CHECKS: dict[str, Any] = {
     "output": lambda v: _optional_path("output", v),
     "output_format": lambda v: _choice("output_format", v, STDOUT_SINK_FORMATS, optional=True),
     "workers": lambda v: _workers(v),
+    "distribution": lambda v: _flag("distribution", v),
+    "quantile_levels": lambda v: _levels(v),
+    "relative_accuracy": lambda v: _accuracy(v),
     "ci": lambda v: _flag("ci", v),
     "ci_level": lambda v: _number("ci_level", v),
     "ci_method": lambda v: _choice("ci_method", v, ("auto", "analytic", "bootstrap")),
     "replicates": lambda v: _whole("replicates", v),
     "seed": lambda v: _whole("seed", v),
 }
+
+
+def _levels(value: Any) -> tuple[float, ...]:
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, int | float | str) else list(value)
+    out = []
+    for item in items:
+        for part in str(item).split(","):
+            try:
+                level = float(part)
+            except ValueError:
+                raise UsageError(f"quantile_levels takes numbers in (0, 1], e.g. 0.95,0.999; "
+                                 f"got {part!r}.") from None
+            if not 0.0 < level <= 1.0:
+                raise UsageError(f"quantile_levels takes numbers in (0, 1]; got {part!r}.")
+            out.append(level)
+    return tuple(out)
+
+
+def _accuracy(value: Any) -> float:
+    number = _number("relative_accuracy", value)
+    if not 0.0001 <= number <= 0.5:
+        raise UsageError(f"relative_accuracy must be in [0.0001, 0.5] (0.01 = 1 %); got {value!r}.")
+    return number
 
 
 def _number(name: str, value: Any) -> float:

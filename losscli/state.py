@@ -19,6 +19,7 @@ from itertools import pairwise
 from typing import Any
 
 from losscli.aggregates import Aggregate
+from losscli.stats.sketch import QuantileSketch
 from losscli.uncertainty import Uncertainty
 
 #: Version of the serialised state: bumped only by an incompatible change.
@@ -37,6 +38,9 @@ class Cell:
     rows_skipped: int = 0
     uncertainty: list[Uncertainty] | None = None
     paired: list[Uncertainty] | None = None
+    #: With --distribution: per loss a quantile sketch of its per-row values (None for a
+    #: loss without per-row values).
+    sketches: list[QuantileSketch | None] | None = None
 
     def merge(self, other: Cell) -> Cell:
         if len(other.losses) != len(self.losses):
@@ -45,6 +49,12 @@ class Cell:
         self.rows_skipped += other.rows_skipped
         for mine, theirs in zip(self.losses, other.losses):
             mine.merge(theirs)
+        if (self.sketches is None) != (other.sketches is None):
+            raise ValueError("cannot merge cells with and without distributions")
+        if self.sketches is not None and other.sketches is not None:
+            for a, b in zip(self.sketches, other.sketches):
+                if a is not None and b is not None:
+                    a.merge(b)
         for name in ("uncertainty", "paired"):
             mine_u, theirs_u = getattr(self, name), getattr(other, name)
             if (mine_u is None) != (theirs_u is None):
@@ -61,6 +71,8 @@ class Cell:
             out["uncertainty"] = [u.to_dict() for u in self.uncertainty]
         if self.paired is not None:
             out["paired"] = [u.to_dict() for u in self.paired]
+        if self.sketches is not None:
+            out["sketches"] = [None if k is None else k.to_dict() for k in self.sketches]
         return out
 
     @classmethod
@@ -71,6 +83,9 @@ class Cell:
             cell.uncertainty = [Uncertainty.from_dict(u) for u in data["uncertainty"]]
         if data.get("paired") is not None:
             cell.paired = [Uncertainty.from_dict(u) for u in data["paired"]]
+        if data.get("sketches") is not None:
+            cell.sketches = [None if k is None else QuantileSketch.from_dict(k)
+                             for k in data["sketches"]]
         return cell
 
 

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from losscli.aggregates import Confusion, RankingMetric
+from losscli.aggregates import Calibration, Confusion, RankingMetric
 from losscli.losses.common import (
     BINARY_LABELS,
     CLASS_TARGETS,
     MULTILABEL_TARGETS,
+    PROBABILITY_PREDS,
     PROBABILITY_ROWS,
+    binary_probability,
     class_probabilities,
     misclassified,
     propagate_nan,
@@ -157,3 +159,39 @@ register("average_precision", aliases=("ap", "pr_auc", "average_precision_score"
                  "macro",
          reference="sklearn.metrics.average_precision_score",
          **_RANK)(_scores_kernel)  # type: ignore[arg-type]
+
+
+CAL_BINS = Param("bins", 15, "equal-width confidence bins on [0, 1] (a value on an edge goes "
+                 "to the upper bin, 1.0 to the last)", type=int, minimum=1, maximum=10_000,
+                 kernel=False)
+
+
+def _probabilities_kernel(pred: np.ndarray, target: np.ndarray, *, task: str = "binary",
+                          from_logits: bool = False) -> np.ndarray:
+    """Each row's probabilities (sigmoid / softmax of logits): what is calibrated."""
+    if task == "multiclass":
+        return class_probabilities(pred, from_logits)
+    return binary_probability(pred, from_logits)
+
+
+_CAL = dict(
+    task="classification", tasks=("binary", "multiclass"), options=("task", "from_logits"),
+    params=(CAL_BINS,), domain=(*PROBABILITY_PREDS, BINARY_LABELS, *CLASS_TARGETS[1:]),
+    aggregate=Calibration,
+    expects="binary: probability of class 1 vs label; multi-class: probabilities (logits "
+            "with --from-logits) vs class index (top-label confidence vs correctness)",
+    example=_EXAMPLE,
+)
+register("ece", aliases=("expected_calibration_error", "calibration_error"),
+         summary="Expected calibration error: mean |accuracy − confidence| over confidence "
+                 "bins, weighted by the bins' rows.",
+         formula="Σ_b (W_b/W)·|acc_b − conf_b|  (15 equal-width bins on [0, 1])",
+         reference="torchmetrics BinaryCalibrationError / MulticlassCalibrationError "
+                   "(norm='l1')",
+         **_CAL)(_probabilities_kernel)  # type: ignore[arg-type]
+register("mce", aliases=("maximum_calibration_error",),
+         summary="Maximum calibration error: the largest |accuracy − confidence| of a bin.",
+         formula="max_b |acc_b − conf_b|  (15 equal-width bins on [0, 1])",
+         reference="torchmetrics BinaryCalibrationError / MulticlassCalibrationError "
+                   "(norm='max')",
+         **_CAL)(_probabilities_kernel)  # type: ignore[arg-type]
