@@ -71,7 +71,7 @@ def test_targets_pair_file_by_file(tmp_path, hive):
         for part in (0, 1):
             _parquet(truth / f"date={day}" / f"part-{part}.parquet")
     pairs = pair(discover(str(hive)), discover(str(truth)))
-    assert [(a.relative, b.relative) for a, b in pairs][0] == (
+    assert (pairs[0][0].relative, pairs[0][1].relative) == (
         "date=2026-11-01/part-0.parquet", "date=2026-11-01/part-0.parquet")
     (truth / "date=2026-11-02" / "part-1.parquet").unlink()
     with pytest.raises(InputError, match=r"part-1.parquet' has no targets file"):

@@ -4,6 +4,8 @@ sizes), n/a where no interval is valid, and refusals."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -95,7 +97,7 @@ def test_intervals_agree_across_chunk_sizes(groups_file):
     reports = [losscli.evaluate(str(groups_file), losses=LOSSES, weight_col="weight", ci=True,
                                 ci_method="bootstrap", chunk_size=c, replicates=100, seed=7)
                for c in (1000, 777, 5000)]
-    for a, b in zip(reports, reports[1:]):
+    for a, b in pairwise(reports):
         for ra, rb in zip(a.losses, b.losses):
             assert rb.interval["low"] == pytest.approx(ra.interval["low"], rel=1e-12)
             assert rb.interval["high"] == pytest.approx(ra.interval["high"], rel=1e-12)
