@@ -164,6 +164,14 @@ INPUT_OPTIONS = (
         "--workers", metavar="N|auto", show_default=False, help="Threads reducing work units "
         "(Parquet row groups, NPY row ranges) side by side. Default auto: every CPU this "
         "process may use. Any N gives the same bits as 1.", rich_help_panel="Inputs")], None),
+    _opt("engine", Annotated[str, typer.Option(
+        "--engine", metavar="local|dask", help="local: threads of this process; dask: the "
+        "workers of a Dask cluster read and reduce the units (pip install 'losscli[dask]'); "
+        "the same bits either way.", rich_help_panel="Inputs")], "local"),
+    _opt("scheduler", Annotated[str | None, typer.Option(
+        "--scheduler", metavar="ADDRESS", show_default=False, help="With --engine dask: a "
+        "running scheduler (e.g. tcp://10.0.0.5:8786); without it, a local cluster of "
+        "--workers processes on 127.0.0.1.", rich_help_panel="Inputs")], None),
     _opt("nan_policy", Annotated[NanPolicy, typer.Option(
         "--nan-policy", help="NaN/inf: raise an error, omit the whole row, or propagate.",
         rich_help_panel="Inputs")], NanPolicy.raise_),
@@ -393,6 +401,10 @@ def eval_cmd(
         "--output", "-o", help="With --reduction none: file for per-row losses "
         "(.csv, .tsv, .parquet, .npy, .ndjson); default stdout as CSV.",
         rich_help_panel="Output")] = None,
+    save_state: Annotated[str | None, typer.Option(
+        "--save-state", metavar="FILE", help="Also write this part's mergeable state (exact, "
+        "versioned, with its losses, options and row ranges) for 'losscli merge'.",
+        rich_help_panel="Output", show_default=False)] = None,
     **options: Any,
 ) -> None:
     """Evaluate losses over a predictions file and print them side by side.
@@ -413,6 +425,7 @@ def eval_cmd(
     """
     quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     kwargs, _ = split_options(options)
+    kwargs["save_state"] = save_state
     run_guarded(_eval, file, reduction.value, fmt.value, output, kwargs,
                 quiet=quiet, progress=not (quiet or no_progress))
 
@@ -453,7 +466,8 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
 
 @app.command("inspect")
 @with_options(tuple(p for p in INPUT_OPTIONS
-                    if p.name not in ("chunk_size", "nan_policy", "workers", "assume_logits")))
+                    if p.name not in ("chunk_size", "nan_policy", "workers", "assume_logits",
+                                      "engine", "scheduler")))
 def inspect_cmd(
     file: Annotated[str | None, typer.Argument(
         help="The file to look at (any input format). " + STDIN_HELP,
@@ -614,6 +628,36 @@ def _compare(files: list[str], names: list[str], fmt: str, kwargs: dict[str, Any
     with progress_bar(None, progress) as bar:
         comparison = compare(models, on_batch=bar, **kwargs)
     render_compare(comparison, fmt)
+
+
+@app.command("merge")
+def merge_cmd(
+    files: Annotated[list[str], typer.Argument(
+        help="Saved states ('losscli eval PART --save-state FILE'), any number, any order.",
+        show_default=False)],
+    fmt: Annotated[OutputFormat, typer.Option(
+        "--format", "-f", help="Report format on stdout.", rich_help_panel="Output")
+    ] = OutputFormat.table,
+) -> None:
+    """Merge the saved states of parts evaluated apart into one report.
+
+    The states are merged in the order of the rows they cover, exactly: the report equals
+    one run over all the parts (bit for bit at the same chunk size). States of other
+    losses or options, of newer versions, or covering the same rows twice are refused.
+
+    Example:
+
+      losscli eval sample_data/regression.parquet -l mse --save-state all.state -q && losscli merge all.state -f json
+    """
+    run_guarded(_merge, files, fmt.value)
+
+
+def _merge(files: list[str], fmt: str) -> None:
+    from losscli.render import render
+    from losscli.saved import merge_parts, report_of
+
+    doc, state, parts = merge_parts(files)
+    render(report_of(doc, state, parts), fmt)
 
 
 @app.command("losses")

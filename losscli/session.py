@@ -16,7 +16,6 @@ the row within that file where it starts (:class:`Unit`), recorded in the state'
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -56,6 +55,18 @@ class ModelInput:
     name: str
     predictions: Any
     pred_col: Columns = ()
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a session decided from its first rows; a worker given it (and the spec) opens
+    the same inputs and reduces units without reading those rows again."""
+
+    task: str
+    decided_by: str
+    losses: tuple[str, ...]  # --loss arguments of the instances (canonical names)
+    widths: tuple[tuple[str, int], ...]
+    chunk_size: int
 
 
 @dataclass(frozen=True)
@@ -193,6 +204,33 @@ def distribution_dict(sketch: Any, extra: tuple[float, ...] = ()) -> dict[str, A
             **({"collapsed": True} if getattr(sketch, "collapsed", False) else {})}
 
 
+def build_report(plan: engine.Plan, state: State, *, model: int = 0,
+                 inputs: dict[str, Any] | None = None, elapsed: float = 0.0,
+                 notes: Sequence[str] = (), output: str | None = None,
+                 quantile_levels: tuple[float, ...] = ()) -> Report:
+    """The :class:`Report` of one model from a (merged) state: values, breakdowns, intervals
+    and distributions. Shared by a session and by ``losscli merge`` of saved states."""
+    from losscli.uncertainty import interval_dict
+
+    cell = state.cells[model]
+    reduction = plan.reduction
+    results = []
+    for i, (inst, agg) in enumerate(zip(plan.instances, cell.losses)):
+        value = None if reduction == "none" else agg.result(reduction)
+        interval = None
+        if cell.uncertainty is not None and value is not None:
+            interval = interval_dict(cell.uncertainty[i].interval(value, agg))
+        sketch = None if cell.sketches is None else cell.sketches[i]
+        dist = None if sketch is None else distribution_dict(sketch, quantile_levels)
+        details = None if reduction == "none" else agg.details()
+        results.append(LossResult.of(inst, value, details, interval, dist))
+    return Report(
+        inputs=dict(inputs or {}), rows=cell.rows, rows_skipped=cell.rows_skipped,
+        reduction=reduction, losses=results, elapsed_seconds=elapsed, output=output,
+        notes=list(notes), ci=None if plan.ci is None else plan.ci.to_dict(),
+    )
+
+
 class MemorySink:
     """Collects per-row losses for the Python API (the CLI streams them instead)."""
 
@@ -220,7 +258,8 @@ class Session:
     the spec names shared ``targets`` or the models are columns of one file.
     """
 
-    def __init__(self, spec: RunSpec, models: Sequence[ModelInput] | None = None) -> None:
+    def __init__(self, spec: RunSpec, models: Sequence[ModelInput] | None = None,
+                 resolved: Resolved | None = None) -> None:
         self.spec = spec
         self.sink: Any = None
         ins, opts = spec.inputs, spec.options
@@ -263,13 +302,20 @@ class Session:
             columns=columns,
         )
         self._bind_models(main)
-        self.chunk_size = ins.chunk_size or default_chunk_size(self.inputs.declared_width())
-        sample = self.inputs.peek(self.chunk_size, tasks.DETECT_ROWS)
-        self.widths = ({} if sample is None else
-                       {role: 1 if a.ndim == 1 else a.shape[1] for role, a in sample.items()})
-        task, decided_by = tasks.detect_task(
-            sample, [i.spec for i in instances], task=opts.task, roles=roles,
-            from_logits=opts.from_logits, describe=self.inputs.describe)
+        if resolved is not None:  # on a worker: what the client decided, without re-reading
+            self.chunk_size = resolved.chunk_size
+            self.widths = dict(resolved.widths)
+            sample = None
+            task, decided_by = resolved.task, resolved.decided_by
+            instances = resolve_losses(list(resolved.losses), {})
+        else:
+            self.chunk_size = ins.chunk_size or default_chunk_size(self.inputs.declared_width())
+            sample = self.inputs.peek(self.chunk_size, tasks.DETECT_ROWS)
+            self.widths = ({} if sample is None else
+                           {role: 1 if a.ndim == 1 else a.shape[1] for role, a in sample.items()})
+            task, decided_by = tasks.detect_task(
+                sample, [i.spec for i in instances], task=opts.task, roles=roles,
+                from_logits=opts.from_logits, describe=self.inputs.describe)
         if not instances:
             instances = resolve_losses(list(tasks.DEFAULT_LOSSES[task]), params)
         instances = tasks.resolve_aliases(instances, task)
@@ -287,6 +333,7 @@ class Session:
                                        classes=classes)
         tasks.check_logits(sample, instances, task, self.inputs.describe, opts.assume_logits)
         self.task = task
+        self.decided_by = decided_by
         self.notes = tasks.notes(sample, instances, task, decided_by, opts.from_logits)
         self.context = tasks.context(instances, task, decided_by, from_logits=opts.from_logits)
         self.plan = engine.Plan(tuple(instances), models=len(models), reduction=opts.reduction,
@@ -344,6 +391,13 @@ class Session:
                                    list(ins.target_col) or None,
                                    own_target=not shared and not same_file)
 
+    def resolved(self) -> Resolved:
+        """What this session decided from the data (task, loss instances, widths, chunk
+        size): with the spec, all another process needs to reduce this session's units."""
+        return Resolved(self.task, self.decided_by,
+                        tuple(inst.loss_arg for inst in self.plan.instances),
+                        tuple(sorted(self.widths.items())), self.chunk_size)
+
     # -- the run -----------------------------------------------------------------------------
     @property
     def instances(self) -> list[LossInstance]:
@@ -357,8 +411,10 @@ class Session:
         arrays) are cut at their natural boundaries (row groups) into units read side by
         side; others (a pipe, compressed or text files) are one unit read as one stream (the
         first rows, read to detect the task, are replayed)."""
+        from losscli.io.dataset import single_file_identity
+
         main = self.inputs.main
-        name = os.path.basename(main.name)
+        name = single_file_identity(main.name)
         if not self.inputs.splittable():
             return [Unit(0, name, 0, self.inputs.num_rows)]
         counts = {ref.source.name: ref.source.num_rows for ref in self.inputs.roles.values()}
@@ -445,10 +501,19 @@ class Session:
                                 stop=stop, prefetched=workers == 1)
             return state, buffer
 
+        results: Iterator[tuple[Unit, tuple[State, _Buffered | None]]]
+        if self.spec.options.engine == "dask":
+            from losscli import distributed
+
+            results = ((unit, (state, None)) for unit, state in distributed.ordered_states(
+                self, units, scheduler=self.spec.options.scheduler, workers=workers,
+                on_batch=on_batch))
+        else:
+            results = ordered_map(work, units, workers=workers,
+                                  stop_after=lambda r: r[0].error is not None)
         try:
             state = self.plan.new_state()
-            for unit, (part, buffer) in ordered_map(work, units, workers=workers,
-                                                    stop_after=lambda r: r[0].error is not None):
+            for unit, (part, buffer) in results:
                 if buffer is not None:
                     buffer.replay(sink)
                 if part.error is not None and state.nonfinite.counts:
@@ -478,46 +543,28 @@ class Session:
 
     def report(self, state: State, *, model: int = 0, elapsed: float = 0.0) -> Report:
         """The report of model ``model`` from a (merged) state."""
-        cell = state.cells[model]
-        reduction = self.plan.reduction
-        values: list[float | None] = (
-            [None] * len(cell.losses) if reduction == "none"
-            else [agg.result(reduction) for agg in cell.losses])
         opts = self.spec.options
-        return Report(
-            inputs={**self.inputs.to_dict(model), **self.context},
-            rows=cell.rows,
-            rows_skipped=cell.rows_skipped,
-            reduction=reduction,
-            losses=[LossResult.of(inst, v, None if reduction == "none" else agg.details(),
-                                  self._interval(cell, i, v), self._distribution(cell, i))
-                    for i, (inst, v, agg) in enumerate(zip(self.plan.instances, values,
-                                                           cell.losses))],
-            elapsed_seconds=elapsed,
-            output=opts.output if reduction == "none" else None,
-            notes=list(self.notes),
-            ci=None if self.plan.ci is None else self.plan.ci.to_dict(),
-        )
-
-    def _interval(self, cell: Any, i: int, value: float | None) -> dict[str, Any] | None:
-        if cell.uncertainty is None or value is None:
-            return None
-        from losscli.uncertainty import interval_dict
-
-        return interval_dict(cell.uncertainty[i].interval(value, cell.losses[i]))
-
-    def _distribution(self, cell: Any, i: int) -> dict[str, Any] | None:
-        if cell.sketches is None or cell.sketches[i] is None:
-            return None
-        return distribution_dict(cell.sketches[i], self.spec.options.quantile_levels)
+        return build_report(self.plan, state, model=model,
+                            inputs={**self.inputs.to_dict(model), **self.context},
+                            elapsed=elapsed, notes=self.notes,
+                            output=opts.output if self.plan.reduction == "none" else None,
+                            quantile_levels=opts.quantile_levels)
 
     def evaluate(self, *, on_batch: Callable[[int], None] | None = None,
                  started: float | None = None) -> Report:
         """Run and report (model 0); per-row values land in ``report.per_row`` when they
         went to memory."""
         started = time.perf_counter() if started is None else started
+        if self.spec.options.save_state is not None:
+            from losscli.io.atomic import check_writable
+
+            check_writable(self.spec.options.save_state, "--save-state")
         state = self.run(on_batch=on_batch)
         report = self.report(state, elapsed=time.perf_counter() - started)
+        if self.spec.options.save_state is not None:
+            from losscli.saved import save_state
+
+            save_state(self.spec.options.save_state, self, state)
         if isinstance(self.sink, MemorySink):
             report.per_row = self.sink.result()
         return report

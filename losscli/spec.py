@@ -76,6 +76,9 @@ class RunOptions:
     output: str | None = None  # per-row values (reduction none): a file, or None
     output_format: str | None = None  # their format on standard output: csv, tsv, ndjson
     workers: int | None = None  # threads reducing work units; None: every CPU we may use
+    save_state: str | None = None  # write the merged State here (merge it later: losscli merge)
+    engine: str = "local"  # local (threads) | dask (a Dask cluster)
+    scheduler: str | None = None  # a running Dask scheduler's address (engine dask)
     distribution: bool = False  # quantiles of each per-row loss, from a mergeable sketch
     quantile_levels: tuple[float, ...] = ()  # beside p50, p90, p99, p99.9 and max
     relative_accuracy: float = 0.01  # the sketch's relative error bound α
@@ -227,6 +230,9 @@ _CHECKS: dict[str, Any] = {
     "output": lambda v: _optional_path("output", v),
     "output_format": lambda v: _choice("output_format", v, STDOUT_SINK_FORMATS, optional=True),
     "workers": lambda v: _workers(v),
+    "engine": lambda v: _choice("engine", v, ("local", "dask")),
+    "save_state": lambda v: _optional_path("save_state", v),
+    "scheduler": lambda v: _scheduler(v),
     "distribution": lambda v: _flag("distribution", v),
     "quantile_levels": lambda v: _levels(v),
     "relative_accuracy": lambda v: _accuracy(v),
@@ -236,6 +242,14 @@ _CHECKS: dict[str, Any] = {
     "replicates": lambda v: _whole("replicates", v),
     "seed": lambda v: _whole("seed", v),
 }
+
+
+def _scheduler(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(f"scheduler takes an address such as tcp://10.0.0.5:8786; got {value!r}.")
+    return value.strip()
 
 
 def _levels(value: Any) -> tuple[float, ...]:
@@ -323,6 +337,16 @@ def build_spec(predictions: Any, targets: Any = None, *, where: str = "evaluate(
     inputs = InputSpec(**{k: v for k, v in values.items() if k in INPUT_FIELDS})
     opts = RunOptions(**{k: v for k, v in values.items() if k in OPTION_FIELDS})
     opts.ci_config()  # validates level, method, replicates and seed (no I/O)
+    if opts.scheduler is not None and opts.engine != "dask":
+        raise UsageError("scheduler is the address of a Dask scheduler: add engine='dask' "
+                         "(--engine dask), or drop it.")
+    if opts.engine == "dask" and opts.reduction == "none":
+        raise UsageError("--reduction none streams per-row values to one place; use the local "
+                         "engine for it (drop --engine dask).")
+    if opts.engine == "dask" and any(isinstance(x, str) and x == "-" for x in (
+            inputs.predictions, inputs.targets, inputs.weights)):
+        raise UsageError("--engine dask: the workers read the inputs themselves, and they "
+                         "cannot read this process's standard input; give files or URIs.")
     if opts.output is not None and opts.reduction != "none":
         raise UsageError("output is for per-row losses; add reduction='none' (--reduction "
                          "none), or drop it.")

@@ -225,6 +225,20 @@ class Dataset:
         return self.files[0].format if self.files else None
 
 
+def single_file_identity(path: str) -> str:
+    """The relative path a lone file is known by (its row identity and coverage): its name,
+    under the ``key=value`` folders directly above it — so a part of a hive dataset
+    evaluated alone (``.../date=2026-11-01/part-0.parquet``) is known exactly as it is in a
+    run over the whole folder (``date=2026-11-01/part-0.parquet``)."""
+    parts = path.replace("\\", "/").rstrip("/").split("/")
+    kept = [parts[-1]]
+    for part in reversed(parts[:-1]):
+        if "=" not in part or part.startswith("="):
+            break
+        kept.append(part)
+    return "/".join(reversed(kept))
+
+
 def _hidden(relative: str) -> bool:
     """Spark/Hive/Hadoop bookkeeping files and folders: ``_SUCCESS``, ``_metadata``,
     ``.crc`` files, hidden folders."""

@@ -1,0 +1,212 @@
+"""Beyond one process (issue 14): the Dask engine on a real LocalCluster on 127.0.0.1, and
+saved states merged later. Both must give the bits of the local engine over the same units.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import losscli
+from losscli.errors import InputError, UsageError
+from tests.conftest import run_losscli
+
+distributed = pytest.importorskip("distributed")
+
+LOSSES = ["mse", "mae", "r2", "rmse", "max_error", "huber:delta=0.5"]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """Two single-threaded worker processes on loopback, no dashboard."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None, processes=True) as lc:
+        yield lc
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    n = 16 * 1500
+    y = rng.normal(size=n)
+    p = y + rng.standard_t(2, n)
+    p[::9] += 1e7 * rng.choice([-1, 1], p[::9].size)  # cancelling: order would show
+    root = tmp_path_factory.mktemp("scale")
+    path = root / "all.parquet"
+    pq.write_table(pa.table({"pred": p, "target": y}), path, row_group_size=1500)
+    parts = root / "parts"
+    parts.mkdir()
+    for i in range(5):
+        sl = slice(i * n // 5, (i + 1) * n // 5)
+        pq.write_table(pa.table({"pred": p[sl], "target": y[sl]}), parts / f"part-{i}.parquet")
+    return path, parts
+
+
+def _bits(report):
+    return [(r.label, r.value.hex(), None if r.interval is None else (
+        r.interval["low"], r.interval["high"]),
+        None if r.distribution is None else r.distribution["quantiles"]) for r in report.losses]
+
+
+def test_dask_engine_gives_the_local_bits(data, cluster):
+    path, _ = data
+    opts = dict(losses=LOSSES, chunk_size=700)
+    local = losscli.evaluate(str(path), **opts)
+    remote = losscli.evaluate(str(path), engine="dask", scheduler=cluster.scheduler_address,
+                              **opts)
+    assert _bits(local) == _bits(remote)
+
+
+def test_dask_engine_with_intervals_and_distributions(data, cluster):
+    path, _ = data
+    opts = dict(losses=["mse", "r2", "mae"], chunk_size=700, ci=True, ci_method="bootstrap",
+                replicates=60, seed=3, distribution=True)
+    local = losscli.evaluate(str(path), **opts)
+    remote = losscli.evaluate(str(path), engine="dask", scheduler=cluster.scheduler_address,
+                              **opts)
+    assert _bits(local) == _bits(remote)
+
+
+def test_dask_engine_reports_the_first_bad_row_like_a_local_run(tmp_path, cluster):
+    n = 12_000
+    pred = np.linspace(0, 1, n)
+    pred[7_777] = -3.0
+    path = tmp_path / "bad.parquet"
+    pq.write_table(pa.table({"pred": pred, "target": np.ones(n)}), path, row_group_size=1000)
+    with pytest.raises(InputError) as local:
+        losscli.evaluate(str(path), losses=["msle"], chunk_size=1000)
+    with pytest.raises(InputError) as remote:
+        losscli.evaluate(str(path), losses=["msle"], chunk_size=1000, engine="dask",
+                         scheduler=cluster.scheduler_address)
+    assert str(local.value) == str(remote.value) and "row 7777" in str(local.value)
+
+
+def test_a_cluster_losscli_starts_itself(data):
+    path, _ = data
+    started = time.monotonic()
+    report = losscli.evaluate(str(path), losses=["mse"], chunk_size=700, engine="dask",
+                              workers=2)
+    assert report["mse"] == losscli.evaluate(str(path), losses=["mse"], chunk_size=700)["mse"]
+    assert time.monotonic() - started < 60
+
+
+class _KillOnUnit(distributed.WorkerPlugin):
+    """Kills the worker process when it starts a given unit: every time, or only the first
+    time (a marker file remembers)."""
+
+    def __init__(self, unit: int, marker: str | None) -> None:
+        self.unit, self.marker = unit, marker
+
+    def transition(self, key, start, finish, **kwargs):
+        name = key if isinstance(key, str) else str(key)
+        if finish == "executing" and name.startswith("losscli-") and name.endswith(
+                f"-{self.unit}"):
+            if self.marker is not None:
+                if os.path.exists(self.marker):
+                    return
+                open(self.marker, "w").close()
+            os._exit(1)
+
+
+def test_a_worker_dying_once_is_retried(data, tmp_path):
+    path, _ = data
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None) as lc, distributed.Client(lc) as c:
+        c.register_plugin(_KillOnUnit(3, str(tmp_path / "killed-once")))
+        report = losscli.evaluate(str(path), losses=LOSSES, chunk_size=700, engine="dask",
+                                  scheduler=lc.scheduler_address)
+        assert (tmp_path / "killed-once").exists()
+    assert _bits(report) == _bits(losscli.evaluate(str(path), losses=LOSSES, chunk_size=700))
+
+
+def test_a_unit_that_kills_every_worker_stops_the_run_naming_it(data):
+    path, _ = data
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                     dashboard_address=None) as lc, \
+            distributed.Client(lc) as c:
+        c.register_plugin(_KillOnUnit(5, None))
+        # the scheduler gives up on unit 5, and on any unit that shared a dying worker with it
+        with pytest.raises(InputError, match=r"Work unit \d+ \('all.parquet', rows \d+\.\.\d+\) "
+                                             r"failed: the workers running it died"):
+            losscli.evaluate(str(path), losses=["mse"], chunk_size=700, engine="dask",
+                             scheduler=lc.scheduler_address)
+
+
+def test_an_unreachable_scheduler_is_one_line_quickly(data):
+    path, _ = data
+    started = time.monotonic()
+    r = run_losscli("eval", path, "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9")
+    assert r.returncode == 2 and b"Cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in r.stderr
+    assert r.stderr.count(b"\n") == 1 and time.monotonic() - started < 40
+
+
+def test_dask_refusals():
+    with pytest.raises(UsageError, match="--reduction none streams per-row values"):
+        losscli.evaluate("x.parquet", engine="dask", reduction="none")
+    with pytest.raises(UsageError, match="standard input"):
+        losscli.evaluate("-", engine="dask")
+    with pytest.raises(UsageError, match="add engine='dask'"):
+        losscli.evaluate("x.parquet", scheduler="tcp://h:1")
+
+
+# --- saved states ----------------------------------------------------------------------------
+
+def _save_parts(parts, tmp_path, extra=()):
+    states = []
+    for i in range(5):
+        out = tmp_path / f"p{i}.state"
+        r = run_losscli("eval", parts / f"part-{i}.parquet", *[a for x in LOSSES for a in
+                                                              ("-l", x)],
+                        "--chunk-size", "700", "--save-state", out, "-q", "-f", "json", *extra)
+        assert r.returncode == 0, r.stderr
+        states.append(out)
+    return states
+
+
+def test_five_saved_parts_merge_to_one_run_bit_for_bit(data, tmp_path):
+    path, parts = data
+    states = _save_parts(parts, tmp_path)
+    merged = run_losscli("merge", *reversed(states), "-f", "json")
+    assert merged.returncode == 0, merged.stderr
+    doc = json.loads(merged.stdout)
+    # the same rows as one file of five row groups of the parts' sizes, at the same chunk size
+    table = pa.concat_tables([pq.read_table(parts / f"part-{i}.parquet") for i in range(5)])
+    whole = tmp_path / "whole.parquet"
+    pq.write_table(table, whole, row_group_size=len(table) // 5)
+    direct = losscli.evaluate(str(whole), losses=LOSSES, chunk_size=700)
+    assert [x["value"] for x in doc["losses"]] == [r.value for r in direct.losses]
+    assert doc["rows"] == len(table) and len(doc["inputs"]["parts"]) == 5
+
+
+def test_merge_refuses_mismatches(data, tmp_path):
+    _, parts = data
+    states = _save_parts(parts, tmp_path)
+    twice = run_losscli("merge", states[0], states[1], states[0])
+    assert twice.returncode == 2 and b"the same part given twice" in twice.stderr
+    other = tmp_path / "other.state"
+    assert run_losscli("eval", parts / "part-4.parquet", "-l", "mse", "--chunk-size", "700",
+                       "--save-state", other, "-q").returncode == 0
+    r = run_losscli("merge", states[0], other)
+    assert r.returncode == 2 and b"different losses" in r.stderr
+    chunk = tmp_path / "chunk.state"
+    assert run_losscli("eval", parts / "part-4.parquet", *[a for x in LOSSES for a in ("-l", x)],
+                       "--chunk-size", "500", "--save-state", chunk, "-q").returncode == 0
+    r = run_losscli("merge", states[0], chunk)
+    assert r.returncode == 2 and b"option 'chunk_size': 700 vs 500" in r.stderr
+    newer = tmp_path / "newer.state"
+    doc = json.loads(states[1].read_text())
+    doc["state_version"] = 99
+    newer.write_text(json.dumps(doc))
+    r = run_losscli("merge", states[0], newer)
+    assert r.returncode == 2 and b"state_version 99" in r.stderr
+    r = run_losscli("merge", parts / "part-0.parquet")
+    assert r.returncode == 2 and b"not a saved state" in r.stderr
