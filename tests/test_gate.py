@@ -129,7 +129,7 @@ def test_bounds_are_keyed_by_label_with_globals_apart():
 def test_lower_is_better_pass_improve_fail():
     base = baseline_of(("mse", {}, 0.5))
     same, better, worse = (judge("mse", v, base=base) for v in (0.5, 0.25, 0.75))
-    assert (same.status, better.status, worse.status) == ("pass", "improved", "fail")
+    assert (same.status, better.status, worse.status) == ("same", "improved", "fail")
     assert worse.change == 0.25 and worse.relative_change == 0.5 and not worse.passed
     assert better.change == -0.25 and better.relative_change == -0.5 and better.passed
     assert "mse got worse: 0.75 vs baseline 0.5" in worse.reasons[0]
@@ -138,7 +138,7 @@ def test_lower_is_better_pass_improve_fail():
 def test_higher_is_better_r2_pass_improve_fail():
     base = baseline_of(("r2", {}, 0.5))
     same, better, worse = (judge("r2", v, base=base) for v in (0.5, 0.75, 0.25))
-    assert (same.status, better.status, worse.status) == ("pass", "improved", "fail")
+    assert (same.status, better.status, worse.status) == ("same", "improved", "fail")
     # a rise of r2 is an improvement, a drop the regression: the opposite of mse above
     assert better.change == 0.25 and worse.change == -0.25
     assert worse.limit == 0.5 and worse.bound_text.startswith(">= 0.5 (baseline")
@@ -203,14 +203,14 @@ def test_rtol_and_atol_together_allow_the_larger():
 
 def test_no_tolerance_means_no_worsening_at_all():
     base = baseline_of(("mse", {}, 0.5))
-    assert judge("mse", 0.5, base=base).status == "pass"
+    assert judge("mse", 0.5, base=base).status == "same"
     assert judge("mse", 0.500001, base=base).status == "fail"
 
 
 def test_baseline_zero_relative_change_undefined_only_atol_applies():
     base = baseline_of(("mse", {}, 0.0), ("r2", {}, 0.0))
     same = judge("mse", 0.0, base=base)
-    assert same.status == "pass" and same.relative_change is None and same.change == 0.0
+    assert same.status == "same" and same.relative_change is None and same.change == 0.0
     # rtol of 0 is 0: any worsening fails, however large the rtol ...
     worse = judge("mse", 1e-6, Bounds(rtol_all=10.0), base)
     assert worse.status == "fail" and worse.relative_change is None
@@ -234,7 +234,7 @@ def test_missing_from_baseline_fails_unless_allowed():
     other = gate.judge(result("huber", 0.1, {"delta": 2}), Bounds(), base)
     assert other.status == "fail" and other.in_baseline is False
     same = gate.judge(result("huber", 0.1, {"delta": 1}), Bounds(), base)
-    assert same.status == "pass" and same.in_baseline is True
+    assert same.status == "same" and same.in_baseline is True
 
 
 def test_nan_value_always_fails():
@@ -405,7 +405,7 @@ def test_cli_takes_the_losses_from_the_baseline(cli, preds, tmp_path):
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
     assert [(c["label"], c["status"]) for c in doc["checks"]] == [
-        ("huber(delta=2)", "pass"), ("mae", "pass")]
+        ("huber(delta=2)", "same"), ("mae", "same")]
     # a parameter flag would be silently ignored there, so it is refused
     r = cli("check", preds, "-b", base, "--delta", "1")
     assert r.exit_code == 2 and "--delta without --loss" in r.stderr

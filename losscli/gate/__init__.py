@@ -11,7 +11,9 @@ Rules (the README's "losscli check" section says the same):
 
 * Direction comes from the loss: for a lower-is-better loss a *worsening* is an increase,
   for a higher-is-better one (r2) a decrease. Only a worsening beyond the tolerance fails;
-  an improvement passes and is reported as ``improved``.
+  an improvement passes and is reported as ``improved``; a value equal to the baseline
+  within the round-off below is ``same`` (never ``improved``), and a worsening within the
+  tolerance is ``pass``.
 * Against a baseline value ``b`` the largest allowed worsening is
   ``max(atol, rtol * |b|)`` (the ``math.isclose`` / ``pytest.approx`` rule, relative to the
   baseline). A per-loss ``--rtol NAME=V`` / ``--atol NAME=V`` replaces the global value of
@@ -48,9 +50,12 @@ from losscli.gate.verdict import (
     IMPROVED,
     PASS,
     ROUNDOFF,
+    SAME,
+    STATUSES,
     UNCHECKED,
     Verdict,
     judge,
+    same_value,
     verdicts,
 )
 from losscli.io.atomic import check_writable, write_atomically
@@ -59,9 +64,9 @@ from losscli.session import Session
 from losscli.spec import build_spec
 
 __all__ = [
-    "FAIL", "IMPROVED", "PASS", "ROUNDOFF", "UNCHECKED", "Baseline", "BaselineLoss", "Bounds",
-    "CheckResult", "Verdict", "check", "judge", "load_baseline", "parse_baseline",
-    "parse_bounds", "save_report", "verdicts",
+    "FAIL", "IMPROVED", "PASS", "ROUNDOFF", "SAME", "STATUSES", "UNCHECKED", "Baseline",
+    "BaselineLoss", "Bounds", "CheckResult", "Verdict", "check", "judge", "load_baseline", "parse_baseline",
+    "parse_bounds", "same_value", "save_report", "verdicts",
 ]
 
 
