@@ -203,7 +203,7 @@ def render_table(report: Report, out: IO[str] | None = None) -> None:
     console, tty = _console(out)
     cols = [Col("loss", "label", "left", "bold"), Col("params", "label", "left"),
             Col("value"), Col("better", justify="center")]
-    rows = [[res.name, format_params(res.params), format_value(res.value),
+    rows = [[res.name, format_params(dict(res.key.params)), format_value(res.value),
              "higher" if res.higher_is_better else "lower"] for res in report.losses]
     console.print(fitted_table(console, tty, cols, rows))
     console.print(summary_line(report), style="dim" if tty else None, soft_wrap=True)
@@ -221,7 +221,7 @@ def render_markdown(report: Report) -> str:
     lines = ["| loss | params | value | better |", "|---|---|---:|:---:|"]
     for res in report.losses:
         lines.append(
-            f"| {_md_escape(res.name)} | {_md_escape(format_params(res.params))} | "
+            f"| {_md_escape(res.name)} | {_md_escape(format_params(dict(res.key.params)))} | "
             f"{format_value(res.value)} | {'higher' if res.higher_is_better else 'lower'} |"
         )
     lines += ["", f"_{_md_escape(summary_line(report))}_"]
@@ -253,14 +253,27 @@ def render_ndjson(report: Report) -> str:
 
 def _emit(obj: Any, fmt: str, out: IO[str] | None, table: Callable[[Any, IO[str]], None],
           texts: dict[str, Callable[[Any], str]]) -> None:
-    """Write ``obj`` in ``fmt``: the table renderer prints itself, the others return text."""
+    """Write ``obj`` in ``fmt``: the table renderer prints itself, the others return text.
+    A write that fails (a full disk, a closed standard output) is one OutputError; a reader
+    that went away (``| head``) stays a BrokenPipeError, which is not an error."""
+    from losscli.errors import OutputError
+    from losscli.io.atomic import os_reason
+
     out = out or sys.stdout
-    if fmt == "table":
-        table(obj, out)
-        return
-    text = texts[fmt](obj)
-    out.write(text if text.endswith("\n") else text + "\n")
-    out.flush()
+    try:
+        if fmt == "table":
+            table(obj, out)
+            return
+        text = texts[fmt](obj)
+        out.write(text if text.endswith("\n") else text + "\n")
+        out.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        name = getattr(out, "name", None)
+        where = "standard output" if out is sys.stdout or name in (None, "<stdout>", 1) else (
+            f"'{name}'")
+        raise OutputError(f"Cannot write to {where}: {os_reason(exc)}.") from None
 
 
 def render(report: Report, fmt: str, out: IO[str] | None = None) -> None:

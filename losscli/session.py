@@ -264,16 +264,29 @@ class Session:
         state.coverage = [Coverage(unit.file, unit.first_row, read)]
         return state
 
+    def input_paths(self) -> list[str]:
+        """The files the inputs are read from (what an output must not overwrite)."""
+        from losscli.spec import DATA_FIELDS
+
+        ins = self.spec.inputs
+        paths = [getattr(ins, f) for f in DATA_FIELDS]
+        paths += [m.predictions for m in self.models]
+        paths += [ref.source.name for ref in self.inputs.roles.values()]
+        return list(dict.fromkeys(p for p in paths if isinstance(p, str) and p != "-"))
+
     def open_sink(self) -> Any:
         """Where per-row values go under ``--reduction none``: the ``output`` file, standard
-        output in ``output_format``, or memory (the Python API's ``report.per_row``)."""
+        output in ``output_format``, or memory (the Python API's ``report.per_row``). A file
+        is written to a temporary file and renamed into place by ``close()``, removed by
+        ``discard()`` (:func:`losscli.io.sinks.open_sink`); an input file is refused."""
         opts = self.spec.options
         columns = [inst.column for inst in self.plan.instances]
         if opts.output is None and opts.output_format is None:
             return MemorySink(columns)
         from losscli.io.sinks import open_sink
 
-        return open_sink(opts.output, columns, opts.output_format if opts.output is None else None)
+        return open_sink(opts.output, columns, opts.output_format if opts.output is None else None,
+                         inputs=self.input_paths())
 
     def run(self, *, on_batch: Callable[[int], None] | None = None, sink: Any = None) -> State:
         """Reduce every unit and merge the states in unit order; then raise what can only be
@@ -287,15 +300,20 @@ class Session:
             state = self.plan.new_state()
             for unit in self.units():
                 state.merge(self.reduce(unit, sink=sink, on_batch=on_batch))
-        finally:
+            engine.raise_pending(state, self.describe, self.plan.instances)
+            for m, cell in enumerate(state.cells):
+                if cell.rows == 0 and cell.rows_skipped == 0:
+                    role = engine.pred_role(m) if m else next(iter(self.inputs.roles))
+                    raise InputError(f"{self.inputs.describe(role)} has no data rows; nothing "
+                                     "to evaluate.")
+        except BaseException:
+            # A failed or interrupted run leaves no partial output (a file sink removes its
+            # temporary file; any previous file stays as it was).
             if own_sink and sink is not None:
-                sink.close()
-        engine.raise_pending(state, self.describe, self.plan.instances)
-        for m, cell in enumerate(state.cells):
-            if cell.rows == 0 and cell.rows_skipped == 0:
-                role = engine.pred_role(m) if m else next(iter(self.inputs.roles))
-                raise InputError(f"{self.inputs.describe(role)} has no data rows; nothing to "
-                                 "evaluate.")
+                getattr(sink, "discard", sink.close)()
+            raise
+        if own_sink and sink is not None:
+            sink.close()  # a file output is renamed into place only now
         return state
 
     def report(self, state: State, *, model: int = 0, elapsed: float = 0.0) -> Report:

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from losscli import gate
-from losscli.errors import InputError, UsageError
+from losscli.errors import InputError, OutputError, UsageError
 from losscli.gate import Bounds, load_baseline, parse_baseline, parse_bounds
 from losscli.registry import find_instance as match_instance
 from losscli.registry import resolve_losses
@@ -316,7 +316,7 @@ def test_save_failing_midway_leaves_the_old_file_intact(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")  # ... then the disk fills up
 
     monkeypatch.setattr(gate.json, "dump", half_then_crash)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OutputError, match="No space left"):  # one line, exit 2 in the CLI
         gate.save_report(_report(0.5), str(path))
     assert path.read_bytes() == before  # old baseline untouched
     assert os.listdir(tmp_path) == ["base.json"]  # no temporary file left behind
