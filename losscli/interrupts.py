@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 SIGNAL_EXITS = {signal.SIGINT: (130, "interrupted"), signal.SIGTERM: (143, "terminated")}
 
 _seen: int | None = None  # the signal that interrupted the run, once one did
+_cleanups: list[Any] = []  # run before an interrupted command exits (see on_interrupt)
 _reported = False
 _owned = False  # whether install_raising took the signals (the command, not a library host)
 
@@ -43,8 +44,25 @@ def _ignored(signum: int) -> bool:
     return signal.getsignal(signum) == signal.SIG_IGN
 
 
+def on_interrupt(cleanup: Any) -> None:
+    """Run ``cleanup()`` before an interrupted command exits, whatever the stack was doing
+    (the atomic writers remove their temporary files: a signal can land between a file's
+    creation and the ``try`` that would remove it)."""
+    _cleanups.append(cleanup)
+
+
+def _clean_up() -> None:
+    for cleanup in _cleanups:
+        try:
+            cleanup()
+        except BaseException:  # on the way out: the next cleanup still runs
+            pass
+
+
 def exit_at_once(signum: int, frame: Any = None) -> None:
-    """A handler for when nothing needs cleaning up: one line on stderr, then exit now."""
+    """A handler for when nothing needs cleaning up but what :func:`on_interrupt` holds:
+    one line on stderr, then exit now."""
+    _clean_up()
     code, what = SIGNAL_EXITS.get(signum, (128 + signum, "stopped"))
     if not _reported:
         try:
@@ -127,6 +145,7 @@ def exit_now(code: int) -> None:
     finalisation. (CPython remembers a KeyboardInterrupt raised while an extension module
     ran Python code — pyarrow's or numpy's import — even when it was handled, and at a
     normal exit kills the process with SIGINT instead of returning ``code``.)"""
+    _clean_up()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -293,10 +293,10 @@ class Session:
         judged on all the rows (NaN counts, label conventions). Per-row values go to
         ``sink`` (default: :meth:`open_sink`) when the reduction is ``none``."""
         own_sink = sink is None and self.plan.reduction == "none"
-        if own_sink:
-            sink = self.open_sink()
-        self.sink = sink
         try:
+            if own_sink:
+                sink = self.open_sink()
+            self.sink = sink
             state = self.plan.new_state()
             for unit in self.units():
                 state.merge(self.reduce(unit, sink=sink, on_batch=on_batch))

@@ -58,7 +58,7 @@ from losscli.gate.verdict import (
     same_value,
     verdicts,
 )
-from losscli.io.atomic import check_writable, write_atomically
+from losscli.io.atomic import check_writable, same_file_as, write_atomically
 from losscli.report import Report
 from losscli.session import Session
 from losscli.spec import build_spec
@@ -178,6 +178,11 @@ def check(
     # a typo in a bound fails at once; the inputs opened are the ones evaluated (standard
     # input can be read only once).
     session = Session(spec)
+    if save is not None:
+        clash = same_file_as(save, session.input_paths())
+        if clash is not None:
+            raise UsageError(f"--save '{save}' is the input file '{clash}': saving the report "
+                             "there would destroy the input. Give another --save file.")
     bounds = parse_bounds(session.instances, max_=max_, min_=min_, rtol=rtol, atol=atol)
     report = session.evaluate(on_batch=on_batch, started=started)
     result = CheckResult(report, verdicts(report, bounds, base, allow_missing=allow_missing), base)

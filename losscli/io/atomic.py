@@ -16,13 +16,50 @@ from __future__ import annotations
 
 import errno
 import os
+import secrets
 import stat
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO
 
 from losscli.errors import OutputError, UsageError
+from losscli.interrupts import on_interrupt
+
+#: Temporary files that exist (or are about to): a name is recorded *before* the file is
+#: created, so that an interrupt at any moment finds it (:func:`discard_all`).
+_LIVE: set[str] = set()
+
+
+def discard_all() -> None:
+    """Remove every temporary file not yet renamed into place (on the way out of an
+    interrupted command: see :func:`losscli.interrupts.on_interrupt`)."""
+    for tmp in list(_LIVE):
+        _LIVE.discard(tmp)
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+on_interrupt(discard_all)
+
+
+def _create_temp(folder: str, base: str) -> str:
+    """Create an empty ``.BASE.XXXXXXXX.tmp`` in ``folder`` (mode 0o600) and return its path."""
+    for _ in range(100):
+        tmp = os.path.join(folder, f".{base}.{secrets.token_hex(4)}.tmp")
+        _LIVE.add(tmp)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            _LIVE.discard(tmp)
+            continue
+        except OSError:  # not created (an interrupt, though, may come after it was: kept)
+            _LIVE.discard(tmp)
+            raise
+        os.close(fd)
+        return tmp
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", folder)
 
 
 def check_writable(path: str, flag: str = "") -> str:
@@ -39,13 +76,18 @@ def check_writable(path: str, flag: str = "") -> str:
 
 
 def is_special(path: str) -> bool:
-    """True when ``path`` exists and is not a regular file (a FIFO, a device, ``/dev/fd/N``):
-    such a target is written directly, not replaced."""
+    """True when ``path`` is not an ordinary file to be replaced: it exists and is not a
+    regular file (a FIFO, a device), or it lies under /dev or /proc (``/dev/stdout``,
+    ``/dev/fd/N``: an already open file, which a rename would not reach). Such a target is
+    written directly."""
     try:
         mode = os.stat(path).st_mode
     except OSError:
         return False
-    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        return True
+    resolved = os.path.realpath(path)
+    return any(p.startswith(("/dev/", "/proc/")) for p in (os.path.abspath(path), resolved))
 
 
 def same_file_as(path: str, others: Iterable[str]) -> str | None:
@@ -80,16 +122,15 @@ class AtomicTarget:
 
     def __init__(self, path: str, flag: str = "") -> None:
         self.path = path
-        self.target = check_writable(path, flag)
+        # Through symbolic links: the file a link points to is replaced, not the link.
+        self.target = os.path.realpath(check_writable(path, flag))
         folder = os.path.dirname(self.target)
         try:
-            fd, self.tmp = tempfile.mkstemp(dir=folder, suffix=".tmp",
-                                            prefix=f".{os.path.basename(self.target)}.")
+            self.tmp = _create_temp(folder, os.path.basename(self.target))
         except OSError as exc:
             what = f"{flag} '{path}'" if flag else f"'{path}'"
             raise UsageError(f"Cannot write {what}: {os_reason(exc)} in folder '{folder}'; "
                              "choose a folder you can write to.") from None
-        os.close(fd)
         self.done = False
 
     def commit(self) -> None:
@@ -106,6 +147,7 @@ class AtomicTarget:
             self.discard()
             raise OutputError(f"Cannot write '{self.path}': {os_reason(exc)}.") from None
         self.done = True
+        _LIVE.discard(self.tmp)
         _fsync_dir(os.path.dirname(self.target))
 
     def discard(self) -> None:
@@ -116,13 +158,22 @@ class AtomicTarget:
                 os.unlink(self.tmp)
             except OSError:
                 pass
+            _LIVE.discard(self.tmp)
 
 
 @contextmanager
 def atomic_file(path: str, mode: str = "w", flag: str = "") -> Iterator[IO]:
     """``with atomic_file(path) as f: f.write(...)``: ``path`` is replaced only when the
     block completes. A write that fails (a full disk) is an OutputError naming ``path``;
-    an exception or interrupt inside the block leaves ``path`` as it was."""
+    an exception or interrupt inside the block leaves ``path`` as it was. A FIFO or device
+    (:func:`is_special`) is written directly."""
+    if is_special(path):
+        try:
+            with open(path, mode, encoding=None if "b" in mode else "utf-8") as f:
+                yield f
+        except OSError as exc:
+            raise OutputError(f"Cannot write '{path}': {os_reason(exc)}.") from None
+        return
     target = AtomicTarget(path, flag)
     try:
         try:
