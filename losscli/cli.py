@@ -60,6 +60,11 @@ class Task(str, Enum):
     embedding = "embedding"
 
 
+class DataChanged(str, Enum):
+    warn = "warn"
+    fail = "fail"
+
+
 class InputFormat(str, Enum):
     csv = "csv"
     tsv = "tsv"
@@ -459,7 +464,9 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
                       output_format=per_row_format, **kwargs)
     # Inputs are opened once (standard input cannot be read twice) and every option is
     # checked before the first byte of output goes out.
-    session = Session(spec)
+    # The data fingerprint goes into JSON reports (future baselines); a table does without
+    # its cost (see Session).
+    session = Session(spec, fingerprint=fmt == "json" and reduction != "none")
     # Per-row output on the terminal itself would be torn by a bar: none then.
     progress = progress and not (reduction == "none" and output is None and sys.stdout.isatty())
     with progress_bar(session.inputs, progress) as bar:
@@ -537,6 +544,11 @@ def check_cmd(
     allow_missing: Annotated[bool, typer.Option(
         "--allow-missing", help="Pass a loss that the baseline does not have (default: fail).",
         rich_help_panel="Checks")] = False,
+    data_changed: Annotated[DataChanged, typer.Option(
+        "--data-changed", help="When the baseline's fingerprint of the targets and weights "
+        "differs from this run's (other data): warn (a note in the verdict) or fail the gate. "
+        "A baseline without a fingerprint never fails.",
+        rich_help_panel="Checks")] = DataChanged.warn,
     save: Annotated[str | None, typer.Option(
         "--save", metavar="FILE", help="Write this run's report (JSON) atomically, for use as "
         "the next baseline.", rich_help_panel="Output")] = None,
@@ -549,7 +561,8 @@ def check_cmd(
 
     Direction comes from each loss: only a change in the worse direction fails.
 
-    Exit codes: 0 every check passed, 1 a check failed, 2 usage or input error.
+    Exit codes: 0 every check passed, 1 a check failed, 2 usage or input error, 130/143
+    interrupted.
 
     Examples:
 
@@ -561,6 +574,7 @@ def check_cmd(
     """
     quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     kwargs, _ = split_options(options)
+    kwargs["data_changed"] = data_changed.value
     result = run_guarded(_check, file, max_ or [], min_ or [], rtol or [], atol or [], baseline,
                          allow_missing, save, fmt.value, kwargs, quiet,
                          not (quiet or no_progress))
@@ -587,8 +601,13 @@ def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], 
         sys.stderr.write(f"losscli: saved the report to {result.saved}\n")
     if result.not_saved_reason:
         sys.stderr.write(f"losscli: {result.not_saved_reason}\n")
+    if result.data_text and fmt not in ("table", "markdown"):  # those show it themselves
+        sys.stderr.write(f"losscli: {'error' if result.data_failed else 'note'}: "
+                         f"{result.data_text}\n")
     if not result.passed:
-        sys.stderr.write(f"losscli: check failed: {', '.join(v.label for v in result.failed)}\n")
+        what = [v.label for v in result.failed] + (
+            ["other data than the baseline's (--data-changed fail)"] if result.data_failed else [])
+        sys.stderr.write(f"losscli: check failed: {', '.join(what)}\n")
     return result
 
 

@@ -261,7 +261,7 @@ def compare(
     shared_col = spec.inputs.pred_col
     session = Session(spec, [
         ModelInput(m.name, m.predictions, (m.pred_col,) if m.pred_col else shared_col)
-        for m in models])
+        for m in models], fingerprint=False)  # a comparison has no baseline to check it with
     state = session.run(on_batch=on_batch)
     elapsed = time.perf_counter() - started
     reports = [session.report(state, model=i, elapsed=elapsed) for i in range(len(models))]

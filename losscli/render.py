@@ -310,13 +310,16 @@ def check_summary(result: CheckResult) -> str:
     head = (f"FAILED: {len(failed)} of {len(v)} loss{'es' if len(v) != 1 else ''} "
             f"({', '.join(x.label for x in failed)})" if failed else
             f"PASSED: {len(v)} loss{'es' if len(v) != 1 else ''}")
+    if result.data_failed:
+        head = ("FAILED: other data than the baseline's" if not failed else
+                f"{head}, and other data than the baseline's")
     parts = [head]
     for status in ("improved", "same"):
         count = sum(x.status == status for x in v)
         if count:
             parts.append(f"{count} {status}")
     unchecked = sum(x.status == "unchecked" for x in v)
-    if unchecked == len(v):
+    if unchecked == len(v) and not result.data_failed:
         parts[0] = f"evaluated {len(v)} loss{'es' if len(v) != 1 else ''}, no bound or baseline"
     elif unchecked:
         parts.append(f"{unchecked} unchecked")
@@ -338,6 +341,10 @@ def render_check_table(result: CheckResult, out: IO[str] | None = None) -> None:
              Text(_STATUS_TEXT[v.status], style=_STATUS_STYLE[v.status] if tty else "")]
             for v in result.verdicts]
     console.print(fitted_table(console, tty, cols, rows))
+    if result.data_text:
+        mark, style = ("✗", "red") if result.data_failed else ("!", "yellow")
+        console.print(Text(f"{mark} {result.data_text}", style=style if tty else ""),
+                      soft_wrap=True)
     for v in result.verdicts:
         for reason in v.reasons:
             mark = "✗" if v.status == "fail" else "·"
@@ -355,8 +362,9 @@ def render_check_json(result: CheckResult) -> str:
 def render_check_markdown(result: CheckResult) -> str:
     """A GitHub-flavoured Markdown verdict for ``$GITHUB_STEP_SUMMARY`` (never truncated)."""
     failed = result.failed
-    head = ("### ❌ losscli check failed: " + ", ".join(f"`{v.label}`" for v in failed)
-            if failed else "### ✅ losscli check passed")
+    what = [f"`{v.label}`" for v in failed] + (["other data"] if result.data_failed else [])
+    head = ("### ❌ losscli check failed: " + ", ".join(what) if what
+            else "### ✅ losscli check passed")
     lines = [head, "", "| loss | value | baseline | change | rel. change | bound | result |",
              "|---|---:|---:|---:|---:|---|:---:|"]
     for v in result.verdicts:
@@ -366,9 +374,11 @@ def render_check_markdown(result: CheckResult) -> str:
             f"{_md_escape(v.bound_text) or '—'} | {_STATUS_MD[v.status]} |"
         )
     reasons = [(v, r) for v in result.verdicts for r in v.reasons]
-    if reasons:
+    if reasons or result.data_text:
         lines.append("")
-        lines += [f"- {'❌' if v.status == 'fail' else 'ℹ️'} {_md_escape(r)}" for v, r in reasons]
+    if result.data_text:
+        lines.append(f"- {'❌' if result.data_failed else '⚠️'} {_md_escape(result.data_text)}")
+    lines += [f"- {'❌' if v.status == 'fail' else 'ℹ️'} {_md_escape(r)}" for v, r in reasons]
     lines += ["", f"_{_md_escape(check_summary(result))}_"]
     return "\n".join(lines) + "\n"
 
@@ -382,20 +392,24 @@ def render_check_csv(result: CheckResult) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["loss", "label", "params", "higher_is_better", "value", "baseline",
                      "change", "relative_change", "max", "min", "rtol", "atol",
-                     "allowed_change", "limit", "status", "passed", "reasons"])
+                     "allowed_change", "limit", "status", "passed", "reasons", "data_changed"])
+    changed = "" if result.data_changed is None else str(result.data_changed).lower()
     for v in result.verdicts:
+        reasons = [*v.reasons, *([result.data_text] if result.data_text else [])]
         writer.writerow([
             v.name, v.label, format_params(v.params), str(v.higher_is_better).lower(),
             *(_csv_float(x) for x in (v.value, v.baseline, v.change, v.relative_change, v.max,
                                       v.min, v.rtol, v.atol, v.allowed_change, v.limit)),
-            v.status, str(v.passed).lower(), "; ".join(v.reasons),
+            v.status, str(v.passed).lower(), "; ".join(reasons), changed,
         ])
     return buf.getvalue()
 
 
 def render_check_ndjson(result: CheckResult) -> str:
-    """One JSON object per checked loss (the ``checks`` entries of the JSON document)."""
-    return "".join(json.dumps(v.to_dict(), allow_nan=False) + "\n" for v in result.verdicts)
+    """One JSON object per checked loss (the ``checks`` entries of the JSON document, with
+    the run's ``data_changed``)."""
+    return "".join(json.dumps({**v.to_dict(), "data_changed": result.data_changed},
+                              allow_nan=False) + "\n" for v in result.verdicts)
 
 
 def render_check(result: CheckResult, fmt: str, out: IO[str] | None = None) -> None:

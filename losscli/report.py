@@ -44,6 +44,25 @@ class LossResult:
         }
 
 
+#: How the data fingerprint is computed: a reader meeting another method cannot compare
+#: fingerprints (it treats the data as unknown, never as changed).
+FINGERPRINT_METHOD = "sum64-splitmix64"
+
+
+@dataclass(frozen=True)
+class DataFingerprint:
+    """Which data a report was computed on: ``targets`` is the sum mod 2^64 of a 64-bit
+    hash of each row's target value(s) and weight, as 16 hex digits (the same for any row
+    order or chunking); ``rows`` how many rows were read."""
+
+    targets: str
+    rows: int
+    method: str = FINGERPRINT_METHOD
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"targets": self.targets, "rows": self.rows, "method": self.method}
+
+
 @dataclass
 class Report:
     """What ``losscli eval`` prints and ``losscli.evaluate`` returns."""
@@ -56,6 +75,7 @@ class Report:
     elapsed_seconds: float = 0.0
     output: str | None = None  # where per-row losses went under reduction "none"
     per_row: dict[str, Any] | None = field(default=None, repr=False)  # API, reduction "none"
+    fingerprint: DataFingerprint | None = None  # None: not computed, or no targets
 
     def __getitem__(self, key: str) -> float | None:
         """Value by label (``huber(delta=0.5)``), ``--loss`` form, column name or, when
@@ -84,6 +104,7 @@ class Report:
             "losses": [res.to_dict() for res in self.losses],
             "elapsed_seconds": round(self.elapsed_seconds, 6),
             **({"output": self.output} if self.output else {}),
+            **({"fingerprint": self.fingerprint.to_dict()} if self.fingerprint else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:

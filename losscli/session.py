@@ -29,7 +29,7 @@ from losscli.errors import InputError, UsageError
 from losscli.io.inputs import Batch, Inputs, resolve_inputs
 from losscli.io.prefetch import prefetch
 from losscli.registry import LossInstance, all_losses, resolve_losses
-from losscli.report import LossResult, Report
+from losscli.report import DataFingerprint, LossResult, Report
 from losscli.spec import Columns, RunSpec
 from losscli.state import Coverage, State
 from losscli.vocab import EMBEDDING_ROLES, ROLES
@@ -115,9 +115,13 @@ class Session:
     ``models``: for a comparison, the models to evaluate side by side (the spec's own
     ``predictions`` are then ignored); each model file brings its own target column unless
     the spec names shared ``targets`` or the models are columns of one file.
+    ``fingerprint``: hash the targets and weights for the report's data fingerprint (about
+    a third of the engine's own time on a two-column file, so ``eval`` skips it unless the
+    report is written as JSON, and ``compare`` always does).
     """
 
-    def __init__(self, spec: RunSpec, models: Sequence[ModelInput] | None = None) -> None:
+    def __init__(self, spec: RunSpec, models: Sequence[ModelInput] | None = None, *,
+                 fingerprint: bool = True) -> None:
         self.spec = spec
         self.sink: Any = None
         ins, opts = spec.inputs, spec.options
@@ -181,7 +185,7 @@ class Session:
         self.context = tasks.context(instances, task, decided_by, from_logits=opts.from_logits,
                                      threshold=opts.threshold)
         self.plan = engine.Plan(tuple(instances), models=len(models), reduction=opts.reduction,
-                                nan_policy=ins.nan_policy)
+                                nan_policy=ins.nan_policy, fingerprint=fingerprint)
 
     # -- resolution ------------------------------------------------------------------------
     @staticmethod
@@ -324,8 +328,10 @@ class Session:
             [None] * len(cell.losses) if reduction == "none"
             else [agg.result(reduction) for agg in cell.losses])
         opts = self.spec.options
+        fp = state.fingerprint
         return Report(
             inputs={**self.inputs.to_dict(model), **self.context},
+            fingerprint=None if fp is None else DataFingerprint(fp.hex, fp.rows),
             rows=cell.rows,
             rows_skipped=cell.rows_skipped,
             reduction=reduction,

@@ -40,6 +40,9 @@ REDUCTIONS = ("mean", "sum", "none")
 #: ``--nan-policy``: what a NaN/inf value in any input does.
 NAN_POLICIES = ("raise", "omit", "propagate")
 
+#: ``check --data-changed``: what a baseline computed on other data does to the gate.
+DATA_CHANGED = ("warn", "fail")
+
 #: What a loss can be evaluated on. regression and binary data are one number per row
 #: (binary: a probability, logit or score against a 0/1 or -1/1 label); multiclass data are
 #: one number per class and row against a class index or a distribution; embedding data are
