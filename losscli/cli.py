@@ -602,8 +602,7 @@ def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], 
     if result.not_saved_reason:
         sys.stderr.write(f"losscli: {result.not_saved_reason}\n")
     if result.data_text and fmt not in ("table", "markdown"):  # those show it themselves
-        sys.stderr.write(f"losscli: {'error' if result.data_failed else 'note'}: "
-                         f"{result.data_text}\n")
+        sys.stderr.write(f"losscli: note: {result.data_text}\n")
     if not result.passed:
         what = [v.label for v in result.failed] + (
             ["other data than the baseline's (--data-changed fail)"] if result.data_failed else [])

@@ -117,16 +117,17 @@ def seen() -> int | None:
 
 
 def interrupted(exc: BaseException | None = None) -> int:
-    """Report an interrupt (once: one line on stderr) and return its exit code: 143 for
-    SIGTERM, 130 for Ctrl-C. From here on the process is finishing: a second signal ends
-    it at once instead of raising in the middle of the cleanup."""
+    """Report an interrupt (one line on stderr; in the command, once) and return its exit
+    code: 143 for SIGTERM, 130 for Ctrl-C. In the command the process is finishing from
+    here on: a second signal ends it at once instead of raising in the middle of the
+    cleanup."""
     global _reported
     signum = _seen or (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
     code, what = SIGNAL_EXITS[signum]
     if not _reported:
-        if _owned:
+        if _owned:  # the command: once, and the process is on its way out
             install_exit_at_once()
-        _reported = True
+            _reported = True
         try:
             sys.stderr.write(f"losscli: {what}\n")
             sys.stderr.flush()

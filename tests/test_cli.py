@@ -139,5 +139,6 @@ def test_cli_choices_are_the_vocabulary():
 
     for enum, words in ((cli.Reduction, vocab.REDUCTIONS), (cli.NanPolicy, vocab.NAN_POLICIES),
                         (cli.OutputFormat, vocab.OUTPUT_FORMATS), (cli.Task, vocab.TASKS),
-                        (cli.InputFormat, vocab.INPUT_FORMATS)):
+                        (cli.InputFormat, vocab.INPUT_FORMATS),
+                        (cli.DataChanged, vocab.DATA_CHANGED)):
         assert tuple(m.value for m in enum) == words
