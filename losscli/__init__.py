@@ -9,9 +9,11 @@ Names are imported lazily so that ``losscli --help`` (and TAB completion) stays 
 
 from __future__ import annotations
 
-from typing import Any
-
 from losscli._version import __version__
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time: the command starts with this module
+    from typing import Any
 
 __all__ = ["LOSSES", "Report", "__version__", "evaluate"]
 

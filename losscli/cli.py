@@ -1,6 +1,7 @@
 """The Typer app: parse options, call the Python API, render, map errors to exit codes.
 
-Exit codes: 0 success, 1 a check failed, 2 usage or input error (one line on stderr).
+Exit codes: 0 success, 1 a check failed, 2 usage, input or output error (one line on
+stderr), 130 Ctrl-C, 143 SIGTERM (one line on stderr, temporary files removed).
 Only typer and the standard library are imported at start-up; numpy, pyarrow and rich
 load when a command runs, so ``--help`` and TAB completion stay fast.
 """
@@ -58,6 +59,11 @@ class Task(str, Enum):
     multiclass = "multiclass"
     multilabel = "multilabel"
     embedding = "embedding"
+
+
+class DataChanged(str, Enum):
+    warn = "warn"
+    fail = "fail"
 
 
 class InputFormat(str, Enum):
@@ -339,9 +345,11 @@ def _root(
 
 
 def run_guarded(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call ``fn``; turn input/usage errors into one stderr line and exit code 2, and a
-    closed stdout pipe (``| head``) into a quiet exit 0."""
+    """Call ``fn``; turn input/usage/output errors into one stderr line and exit code 2, a
+    closed stdout pipe (``| head``) into a quiet exit 0, Ctrl-C and SIGTERM into one line
+    and exit 130/143 (see :mod:`losscli.interrupts`)."""
     from losscli.errors import LossCliError
+    from losscli.interrupts import interrupted, seen
 
     try:
         return fn(*args, **kwargs)
@@ -350,9 +358,76 @@ def run_guarded(fn: Any, *args: Any, **kwargs: Any) -> Any:
     except BrokenPipeError:
         _silence_stdout()
         raise typer.Exit(0) from None
-    except KeyboardInterrupt:
-        sys.stderr.write("losscli: interrupted\n")
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (interrupts.Terminated)
+        raise typer.Exit(interrupted(exc)) from None
+    except OSError as exc:  # the environment, not the input: still one line, never a traceback
+        if seen() is not None:
+            raise typer.Exit(interrupted()) from None
+        raise fail(os_error_text(exc)) from None
+    except Exception:
+        if seen() is not None:  # what a signal's KeyboardInterrupt became (see _main)
+            raise typer.Exit(interrupted()) from None
+        raise
+
+
+def os_error_text(exc: OSError) -> str:
+    """An operating-system error that no boundary turned into a LossCliError, as one line:
+    ``Cannot write to standard output: No space left on device.``"""
+    import errno
+
+    from losscli.io.atomic import os_reason
+
+    if exc.filename is not None:
+        return f"{os_reason(exc)}: '{exc.filename}'."
+    if exc.errno in (errno.ENOSPC, errno.EBADF, errno.EDQUOT, errno.EFBIG, errno.EIO):
+        return f"Cannot write to standard output: {os_reason(exc)}."
+    return f"{os_reason(exc)}."
+
+
+class _ClosedStdout:
+    """``sys.stdout`` when file descriptor 1 was closed (``>&-``): every write fails with
+    EBADF, which the output boundaries report as one line (exit 2). Commands that write
+    only files (``--output``) still work."""
+
+    encoding = "utf-8"
+    errors = "strict"
+
+    def write(self, data: Any) -> int:
+        import errno
+
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def buffer(self) -> _ClosedStdout:
+        return self
+
+    @property
+    def closed(self) -> bool:
+        return False
+
+
+def _guard_closed_stdout() -> None:
+    """With file descriptor 1 closed, the next file opened would get it, and anything
+    printed would land in that file. Hold it with /dev/null, and fail writes instead."""
+    try:
+        os.fstat(1)
+        return
+    except OSError:
+        pass
+    fd = os.open(os.devnull, os.O_WRONLY)
+    if fd != 1:
+        os.dup2(fd, 1)
+        os.close(fd)
+    sys.stdout = _ClosedStdout()  # type: ignore[assignment]
 
 
 def _fd_identity(fd: int) -> tuple[int, int] | None:
@@ -373,12 +448,13 @@ def _devnull_identity() -> tuple[int, int] | None:
 
 
 def _silence_stdout() -> None:
-    import os
-
+    """Point file descriptor 1 at /dev/null: what is still buffered for stdout (a reader
+    that went away, a full disk) is dropped quietly at exit instead of raising again."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
         pass
 
 
@@ -447,7 +523,9 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
                       output_format=per_row_format, **kwargs)
     # Inputs are opened once (standard input cannot be read twice) and every option is
     # checked before the first byte of output goes out.
-    session = Session(spec)
+    # The data fingerprint goes into JSON reports (future baselines); a table does without
+    # its cost (see Session).
+    session = Session(spec, fingerprint=fmt == "json" and reduction != "none")
     # Per-row output on the terminal itself would be torn by a bar: none then.
     progress = progress and not (reduction == "none" and output is None and sys.stdout.isatty())
     with progress_bar(session.inputs, progress) as bar:
@@ -530,6 +608,11 @@ def check_cmd(
     allow_missing: Annotated[bool, typer.Option(
         "--allow-missing", help="Pass a loss that the baseline does not have (default: fail).",
         rich_help_panel="Checks")] = False,
+    data_changed: Annotated[DataChanged, typer.Option(
+        "--data-changed", help="When the baseline's fingerprint of the targets and weights "
+        "differs from this run's (other data): warn (a note in the verdict) or fail the gate. "
+        "A baseline without a fingerprint never fails.",
+        rich_help_panel="Checks")] = DataChanged.warn,
     save: Annotated[str | None, typer.Option(
         "--save", metavar="FILE", help="Write this run's report (JSON) atomically, for use as "
         "the next baseline.", rich_help_panel="Output")] = None,
@@ -542,7 +625,8 @@ def check_cmd(
 
     Direction comes from each loss: only a change in the worse direction fails.
 
-    Exit codes: 0 every check passed, 1 a check failed, 2 usage or input error.
+    Exit codes: 0 every check passed, 1 a check failed, 2 usage or input error, 130/143
+    interrupted.
 
     Examples:
 
@@ -554,6 +638,7 @@ def check_cmd(
     """
     quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     kwargs, _ = split_options(options)
+    kwargs["data_changed"] = data_changed.value
     result = run_guarded(_check, file, max_ or [], min_ or [], rtol or [], atol or [], baseline,
                          allow_missing, save, fmt.value, kwargs, quiet,
                          not (quiet or no_progress))
@@ -580,8 +665,12 @@ def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], 
         sys.stderr.write(f"losscli: saved the report to {result.saved}\n")
     if result.not_saved_reason:
         sys.stderr.write(f"losscli: {result.not_saved_reason}\n")
+    if result.data_text and fmt not in ("table", "markdown"):  # those show it themselves
+        sys.stderr.write(f"losscli: note: {result.data_text}\n")
     if not result.passed:
-        sys.stderr.write(f"losscli: check failed: {', '.join(v.label for v in result.failed)}\n")
+        what = [v.label for v in result.failed] + (
+            ["other data than the baseline's (--data-changed fail)"] if result.data_failed else [])
+        sys.stderr.write(f"losscli: check failed: {', '.join(what)}\n")
     return result
 
 
@@ -647,7 +736,7 @@ def merge_cmd(
 
     Example:
 
-      losscli eval sample_data/regression.parquet -l mse --save-state all.state -q && losscli merge all.state -f json
+      losscli eval sample_data/regression.parquet -q --save-state a.state && losscli merge a.state
     """
     run_guarded(_merge, files, fmt.value)
 
@@ -701,7 +790,34 @@ def _keep_freed_memory() -> None:
 
 
 def main() -> None:
-    """Entry point: Typer's parsing, with its usage errors shortened to one stderr line."""
+    """Entry point: Typer's parsing, with its usage errors shortened to one stderr line;
+    Ctrl-C and SIGTERM end with one line and exit 130/143 (:mod:`losscli.interrupts`)."""
+    from losscli.interrupts import exit_now, finishing, install_raising, interrupted, reported
+
+    install_raising()
+    try:
+        code = _main()
+        finishing()  # from here on a signal ends the process at once, with its one line
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM (interrupts.Terminated)
+        code = interrupted(exc)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away after we were done: not an error
+        _silence_stdout()
+    except OSError as exc:  # buffered output that cannot go out (a full disk)
+        sys.stderr.write(f"losscli: error: {os_error_text(exc)}\n")
+        _silence_stdout()
+        code = 2
+    if reported():
+        exit_now(code)
+    sys.exit(code)
+
+
+def _main() -> int:
+    """Run the command; its exit code."""
+    from losscli.interrupts import interrupted, seen
+
+    _guard_closed_stdout()
     _keep_freed_memory()
     # typer converts parameters through pydantic, whose plugin loader scans every installed
     # package's entry points (~10 ms of each start-up, each TAB); losscli uses no plugins.
@@ -722,24 +838,31 @@ def main() -> None:
     except BrokenPipeError:  # e.g. `losscli --help | head -1`: not an error
         _silence_stdout()
         code = 0
+    except OSError as exc:  # e.g. --help to a full disk: one line, not a traceback
+        sys.stderr.write(f"losscli: error: {os_error_text(exc)}\n")
+        _silence_stdout()
+        code = 2
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM outside a command's own handling
+        code = interrupted(exc)
+    except (EOFError, typer.Abort):  # end of input at a prompt: as Ctrl-C
+        code = interrupted()
     except Exception as exc:
+        if seen() is not None:
+            # A signal's KeyboardInterrupt that Python wrapped on the way (an interrupt in a
+            # class body's __set_name__ becomes a RuntimeError): an interrupt, not a bug.
+            return interrupted()
         message = getattr(exc, "format_message", None)
         if message is None or not hasattr(exc, "exit_code"):
             raise  # a bug: keep the traceback
         if not message().strip() and hasattr(exc, "show"):  # no arguments: show the help
             exc.show()
-            sys.exit(exc.exit_code)
+            return int(exc.exit_code)
         # Parse errors carry no context: name the subcommand from the arguments instead.
         sub = next((a for a in sys.argv[1:] if a in getattr(command, "commands", {})), None)
         where = f"losscli {sub}" if sub else "losscli"
         sys.stderr.write(f"losscli: error: {' '.join(message().split())} "
                          f"(see '{where} --help')\n")
         code = exc.exit_code
-    except (KeyboardInterrupt, EOFError):
-        sys.stderr.write("losscli: interrupted\n")
-        code = 130
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:  # the reader went away after we were done: not an error
-        _silence_stdout()
-    sys.exit(code if isinstance(code, int) else 0)
+    if seen() is not None:  # typer turns a KeyboardInterrupt into a silent exit 130
+        code = interrupted()
+    return code if isinstance(code, int) else 0

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from losscli.errors import InputError, UsageError, did_you_mean
+from losscli.gate.verdict import same_value
 from losscli.report import SCHEMA_VERSION, Report, json_float
 from losscli.session import ModelInput, Session
 from losscli.spec import build_spec
@@ -122,7 +123,8 @@ def _same_path(a: str, b: str) -> bool:
 @dataclass(frozen=True)
 class ComparisonRow:
     """One loss instance across the models. Lists are in model order; ``best`` holds the
-    indices of the best model(s) (ties share it; NaN values never win)."""
+    indices of the best model(s) (ties share it, and values within float round-off of the
+    best, 1e-12 relative as in ``check``, are ties; NaN values never win)."""
 
     name: str
     label: str
@@ -212,7 +214,9 @@ def build_rows(reports: Sequence[Report], names: Sequence[str]) -> list[Comparis
         finite = [v for v in values if _finite(v)]
         if finite:
             target = max(finite) if res.higher_is_better else min(finite)  # type: ignore[type-var]
-            best = tuple(j for j, v in enumerate(values) if _finite(v) and v == target)
+            # Within float round-off of the best is a tie, as in check (``same``).
+            best = tuple(j for j, v in enumerate(values)
+                         if _finite(v) and same_value(v, target))  # type: ignore[arg-type]
         else:
             best = ()
         ref = values[0]
@@ -257,7 +261,7 @@ def compare(
     shared_col = spec.inputs.pred_col
     session = Session(spec, [
         ModelInput(m.name, m.predictions, (m.pred_col,) if m.pred_col else shared_col)
-        for m in models])
+        for m in models], fingerprint=False)  # a comparison has no baseline to check it with
     state = session.run(on_batch=on_batch)
     elapsed = time.perf_counter() - started
     reports = [session.report(state, model=i, elapsed=elapsed) for i in range(len(models))]

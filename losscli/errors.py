@@ -21,6 +21,11 @@ class InputError(LossCliError):
     """Bad data: missing or corrupt file, missing column, NaN, out-of-domain value, ..."""
 
 
+class OutputError(LossCliError):
+    """An output that cannot be written: disk full, closed standard output, a folder that
+    cannot be written, ... (nothing partial is left behind)."""
+
+
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
     """Return " Did you mean 'x'?" for the closest choice, or "" when none is close."""
     import difflib

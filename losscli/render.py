@@ -6,8 +6,10 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from losscli.report import Report
@@ -17,9 +19,15 @@ if TYPE_CHECKING:
     from losscli.gate import CheckResult
 
 
+#: Significant digits of the values in tables and Markdown; JSON and CSV keep every digit.
+DIGITS = 6
+
+
 def format_value(value: float | None) -> str:
-    """Full precision, never truncated: the shortest repr that round-trips."""
-    return "—" if value is None else repr(float(value))
+    """A value as tables and Markdown show it: rounded to :data:`DIGITS` significant digits
+    (``1.83814``), never cut short by the layout; ``—`` for none. JSON and CSV keep the
+    full precision (the shortest repr that round-trips)."""
+    return "—" if value is None else f"{float(value):.{DIGITS}g}"
 
 
 def format_params(params: dict[str, Any]) -> str:
@@ -52,33 +60,152 @@ def is_terminal(stream: IO[str]) -> bool:
     return hasattr(stream, "isatty") and stream.isatty() and not os.environ.get("NO_COLOR")
 
 
-def render_table(report: Report, out: IO[str] | None = None) -> None:
-    """A rich table on a terminal; the same table as plain text (no colour, full width)
-    when ``out`` is not a terminal or NO_COLOR is set."""
-    from rich import box
+def _console(out: IO[str]) -> tuple[Any, bool]:
+    """A rich console: colour on a terminal; plain, full-width text otherwise."""
     from rich.console import Console
-    from rich.table import Table
 
-    out = out or sys.stdout
     tty = is_terminal(out)
-    console = Console(
+    return Console(
         file=out, no_color=not tty, highlight=False, force_terminal=tty,
         width=None if tty else 10_000, color_system="auto" if tty else None,
-    )
-    table = Table(box=box.SIMPLE_HEAD if tty else box.ASCII2, show_edge=tty)
-    values = [format_value(r.value) for r in report.losses]
-    table.add_column("loss", style="bold" if tty else None, no_wrap=True)
-    table.add_column("params", no_wrap=True)
-    table.add_column("value", justify="right", no_wrap=True,
-                     min_width=max((len(v) for v in values), default=5))
-    table.add_column("better", justify="center", no_wrap=True)
-    for res, value in zip(report.losses, values):
-        table.add_row(res.name, format_params(res.params), value,
-                      "higher" if res.higher_is_better else "lower")
-    if tty:  # a narrow terminal wraps long lines; rich would cut the numbers short instead
-        wide = console.options.update_width(10_000)
-        console.width = max(console.width, console.measure(table, options=wide).maximum)
-    console.print(table)
+    ), tty
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column of a fitted table (:func:`fitted_table`). ``kind`` says what may give way
+    when the terminal is narrow, in this order: ``label`` cells wrap at spaces (loss labels,
+    parameters, bounds); the header of a ``number`` column wraps at spaces, its cells never
+    do; a ``pair`` cell (a difference and its percentage) wraps between its two numbers.
+    ``short``: a shorter header used when the full ones do not fit."""
+
+    header: str
+    kind: str = "number"
+    justify: str = "right"
+    style: str | None = None
+    short: str | None = None
+
+
+def _pieces(text: str) -> list[str]:
+    """Where a label may break: after a space, ``(`` or ``,`` (``huber(`` ``delta=0.5)``);
+    never inside a number."""
+    return [p for p in re.split(r"(?<=[ ,])|(?<=[^ ]\()", text) if p]
+
+
+def _longest_piece(text: str) -> int:
+    from rich.cells import cell_len
+
+    return max((cell_len(p.rstrip()) for p in _pieces(text)), default=0)
+
+
+def _longest_word(text: str) -> int:
+    from rich.cells import cell_len
+
+    return max((cell_len(w) for w in text.split()), default=0)
+
+
+def wrap_label(text: str, width: int) -> str:
+    """``text`` in lines of at most ``width`` cells, broken only where :func:`_pieces`
+    allows (a piece longer than ``width`` keeps its own line, whole)."""
+    from rich.cells import cell_len
+
+    lines = [""]
+    for piece in _pieces(text):
+        if lines[-1] and cell_len((lines[-1] + piece).rstrip()) > width:
+            lines.append("")
+        lines[-1] += piece
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def fitted_table(console: Any, tty: bool, cols: list[Col], rows: list[list[Any]]) -> Any:
+    """A rich Table of ``rows`` (cells: str or rich Text) whose numbers are never cut and
+    whose columns are never dropped, whatever the width of the terminal.
+
+    rich would shrink a table wider than the console by truncating cells (``2.3281…``) and
+    dropping columns; here the widths are chosen first. Each column starts at its natural
+    width; when that is too wide, labels wrap (at spaces, ``(`` and ``,``), then number
+    headers (at spaces), then difference/percentage pairs (between the two numbers), each
+    never below its longest unbreakable piece; then the gaps between columns narrow, and
+    long headers take their ``short`` form. If even that does not fit, the console is widened and the terminal
+    wraps the long lines: ugly, but every number and column is there.
+    """
+    from rich import box
+    from rich.cells import cell_len
+    from rich.table import Table
+    from rich.text import Text
+
+    plain = [[c.plain if isinstance(c, Text) else str(c) for c in row] for row in rows]
+
+    def natural(i: int, header: str) -> int:
+        return max([cell_len(header), *(cell_len(r[i]) for r in plain)])
+
+    def floor(i: int, header: str) -> int:
+        cells = [r[i] for r in plain]
+        if cols[i].kind == "number":
+            return max([_longest_word(header), *(cell_len(c) for c in cells)])
+        if cols[i].kind == "label":
+            return max([_longest_word(header), *(_longest_piece(c) for c in cells)])
+        return max([_longest_word(header), *(_longest_word(c) for c in cells)])
+
+    def new_table(gap: int) -> Any:
+        """The table's frame: gap 3 (padding inside a frame, on a terminal), or 2 or 1
+        columns between cells and none at the edges, when the terminal is narrow."""
+        frame = box.SIMPLE_HEAD if tty else box.ASCII2
+        if gap == 3:
+            return Table(box=frame, show_edge=tty)
+        return Table(box=frame, show_edge=False, pad_edge=False, collapse_padding=True,
+                     padding=(0, gap - 1))
+
+    def layout(headers: list[str], gap: int) -> tuple[list[int], int]:
+        """Column widths for ``headers``, and by how much they still exceed the console."""
+        probe = new_table(gap)
+        widths = [natural(i, h) for i, h in enumerate(headers)]
+        for w in widths:
+            probe.add_column(width=w)
+        wide = console.options.update_width(100_000)
+        overhead = console.measure(probe, options=wide).maximum - sum(widths)
+        excess = sum(widths) + overhead - console.width
+        floors = [floor(i, h) for i, h in enumerate(headers)]
+        for kind in ("label", "number", "pair"):
+            while excess > 0:
+                give = [i for i, c in enumerate(cols) if c.kind == kind and widths[i] > floors[i]]
+                if not give:
+                    break
+                widest = max(give, key=lambda i: widths[i] - floors[i])
+                widths[widest] -= 1
+                excess -= 1
+        return widths, excess
+
+    full = [c.header for c in cols]
+    short = [c.short or c.header for c in cols]
+    tries = [(full, 3), (full, 2), (short, 2), (short, 1)]
+    for headers, gap in tries:
+        widths, excess = layout(headers, gap)
+        if excess <= 0:
+            break
+    if excess > 0:  # wider than the terminal even at the narrowest: let the terminal wrap
+        console.size = (console.width + excess, console.height)  # (also under TERM=dumb)
+    table = new_table(gap)
+    for col, header, width in zip(cols, headers, widths):
+        table.add_column(header, justify=col.justify, width=width,  # type: ignore[arg-type]
+                         overflow="fold", style=col.style if tty else None)
+    for row in rows:
+        table.add_row(*(wrap_label(cell, w) if col.kind == "label" and isinstance(cell, str)
+                        else cell for cell, col, w in zip(row, cols, widths)))
+    return table
+
+
+def render_table(report: Report, out: IO[str] | None = None) -> None:
+    """A rich table on a terminal (labels wrap on a narrow one, numbers never); the same
+    table as plain text (no colour, full width) when ``out`` is not a terminal or NO_COLOR
+    is set."""
+    out = out or sys.stdout
+    console, tty = _console(out)
+    cols = [Col("loss", "label", "left", "bold"), Col("params", "label", "left"),
+            Col("value"), Col("better", justify="center")]
+    rows = [[res.name, format_params(dict(res.key.params)), format_value(res.value),
+             "higher" if res.higher_is_better else "lower"] for res in report.losses]
+    console.print(fitted_table(console, tty, cols, rows))
     console.print(summary_line(report), style="dim" if tty else None, soft_wrap=True)
 
 
@@ -94,7 +221,7 @@ def render_markdown(report: Report) -> str:
     lines = ["| loss | params | value | better |", "|---|---|---:|:---:|"]
     for res in report.losses:
         lines.append(
-            f"| {_md_escape(res.name)} | {_md_escape(format_params(res.params))} | "
+            f"| {_md_escape(res.name)} | {_md_escape(format_params(dict(res.key.params)))} | "
             f"{format_value(res.value)} | {'higher' if res.higher_is_better else 'lower'} |"
         )
     lines += ["", f"_{_md_escape(summary_line(report))}_"]
@@ -126,14 +253,27 @@ def render_ndjson(report: Report) -> str:
 
 def _emit(obj: Any, fmt: str, out: IO[str] | None, table: Callable[[Any, IO[str]], None],
           texts: dict[str, Callable[[Any], str]]) -> None:
-    """Write ``obj`` in ``fmt``: the table renderer prints itself, the others return text."""
+    """Write ``obj`` in ``fmt``: the table renderer prints itself, the others return text.
+    A write that fails (a full disk, a closed standard output) is one OutputError; a reader
+    that went away (``| head``) stays a BrokenPipeError, which is not an error."""
+    from losscli.errors import OutputError
+    from losscli.io.atomic import os_reason
+
     out = out or sys.stdout
-    if fmt == "table":
-        table(obj, out)
-        return
-    text = texts[fmt](obj)
-    out.write(text if text.endswith("\n") else text + "\n")
-    out.flush()
+    try:
+        if fmt == "table":
+            table(obj, out)
+            return
+        text = texts[fmt](obj)
+        out.write(text if text.endswith("\n") else text + "\n")
+        out.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        name = getattr(out, "name", None)
+        where = "standard output" if out is sys.stdout or name in (None, "<stdout>", 1) else (
+            f"'{name}'")
+        raise OutputError(f"Cannot write to {where}: {os_reason(exc)}.") from None
 
 
 def render(report: Report, fmt: str, out: IO[str] | None = None) -> None:
@@ -145,26 +285,17 @@ def render(report: Report, fmt: str, out: IO[str] | None = None) -> None:
 # ---------------------------------------------------------------------------------------
 # losscli check: the verdict of the regression gate
 
-_STATUS_TEXT = {"pass": "pass", "improved": "improved", "fail": "FAIL", "unchecked": "—"}
-_STATUS_STYLE = {"pass": "green", "improved": "cyan", "fail": "bold red", "unchecked": "dim"}
-_STATUS_MD = {"pass": "✅ pass", "improved": "✅ improved", "fail": "❌ **FAIL**",
-              "unchecked": "—"}
-
-
-def _console(out: IO[str]) -> tuple[Any, bool]:
-    """A rich console: colour on a terminal; plain, full-width text otherwise."""
-    from rich.console import Console
-
-    tty = is_terminal(out)
-    return Console(
-        file=out, no_color=not tty, highlight=False, force_terminal=tty,
-        width=None if tty else 10_000, color_system="auto" if tty else None,
-    ), tty
+_STATUS_TEXT = {"pass": "pass", "same": "same", "improved": "improved", "fail": "FAIL",
+                "unchecked": "—"}
+_STATUS_STYLE = {"pass": "green", "same": "green", "improved": "cyan", "fail": "bold red",
+                 "unchecked": "dim"}
+_STATUS_MD = {"pass": "✅ pass", "same": "✅ same", "improved": "✅ improved",
+              "fail": "❌ **FAIL**", "unchecked": "—"}
 
 
 def format_change(value: float | None) -> str:
-    """A signed difference at full precision (``+0.0125``), or ``—``."""
-    return "—" if value is None else format(float(value), "+")
+    """A signed difference to :data:`DIGITS` significant digits (``+0.0125``), or ``—``."""
+    return "—" if value is None else f"{float(value):+.{DIGITS}g}"
 
 
 def format_relative(value: float | None) -> str:
@@ -179,12 +310,16 @@ def check_summary(result: CheckResult) -> str:
     head = (f"FAILED: {len(failed)} of {len(v)} loss{'es' if len(v) != 1 else ''} "
             f"({', '.join(x.label for x in failed)})" if failed else
             f"PASSED: {len(v)} loss{'es' if len(v) != 1 else ''}")
+    if result.data_failed:
+        head = ("FAILED: other data than the baseline's" if not failed else
+                f"{head}, and other data than the baseline's")
     parts = [head]
-    improved = sum(x.status == "improved" for x in v)
-    if improved:
-        parts.append(f"{improved} improved")
+    for status in ("improved", "same"):
+        count = sum(x.status == status for x in v)
+        if count:
+            parts.append(f"{count} {status}")
     unchecked = sum(x.status == "unchecked" for x in v)
-    if unchecked == len(v):
+    if unchecked == len(v) and not result.data_failed:
         parts[0] = f"evaluated {len(v)} loss{'es' if len(v) != 1 else ''}, no bound or baseline"
     elif unchecked:
         parts.append(f"{unchecked} unchecked")
@@ -194,24 +329,22 @@ def check_summary(result: CheckResult) -> str:
 
 
 def render_check_table(result: CheckResult, out: IO[str] | None = None) -> None:
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
     out = out or sys.stdout
     console, tty = _console(out)
-    table = Table(box=box.SIMPLE_HEAD if tty else box.ASCII2, show_edge=tty)
-    for name, justify in (("loss", "left"), ("value", "right"), ("baseline", "right"),
-                          ("change", "right"), ("rel. change", "right"), ("bound", "left"),
-                          ("result", "center")):
-        table.add_column(name, justify=justify, no_wrap=True,  # type: ignore[arg-type]
-                         style="bold" if tty and name == "loss" else None)
-    for v in result.verdicts:
-        status = Text(_STATUS_TEXT[v.status], style=_STATUS_STYLE[v.status] if tty else "")
-        table.add_row(v.label, format_value(v.value), format_value(v.baseline),
-                      format_change(v.change), format_relative(v.relative_change),
-                      v.bound_text or "—", status)
-    console.print(table)
+    cols = [Col("loss", "label", "left", "bold"), Col("value"), Col("baseline"),
+            Col("change"), Col("rel. change"), Col("bound", "label", "left"),
+            Col("result", justify="center")]
+    rows = [[v.label, format_value(v.value), format_value(v.baseline), format_change(v.change),
+             format_relative(v.relative_change), v.bound_text or "—",
+             Text(_STATUS_TEXT[v.status], style=_STATUS_STYLE[v.status] if tty else "")]
+            for v in result.verdicts]
+    console.print(fitted_table(console, tty, cols, rows))
+    if result.data_text:
+        mark, style = ("✗", "red") if result.data_failed else ("!", "yellow")
+        console.print(Text(f"{mark} {result.data_text}", style=style if tty else ""),
+                      soft_wrap=True)
     for v in result.verdicts:
         for reason in v.reasons:
             mark = "✗" if v.status == "fail" else "·"
@@ -229,8 +362,9 @@ def render_check_json(result: CheckResult) -> str:
 def render_check_markdown(result: CheckResult) -> str:
     """A GitHub-flavoured Markdown verdict for ``$GITHUB_STEP_SUMMARY`` (never truncated)."""
     failed = result.failed
-    head = ("### ❌ losscli check failed: " + ", ".join(f"`{v.label}`" for v in failed)
-            if failed else "### ✅ losscli check passed")
+    what = [f"`{v.label}`" for v in failed] + (["other data"] if result.data_failed else [])
+    head = ("### ❌ losscli check failed: " + ", ".join(what) if what
+            else "### ✅ losscli check passed")
     lines = [head, "", "| loss | value | baseline | change | rel. change | bound | result |",
              "|---|---:|---:|---:|---:|---|:---:|"]
     for v in result.verdicts:
@@ -240,9 +374,11 @@ def render_check_markdown(result: CheckResult) -> str:
             f"{_md_escape(v.bound_text) or '—'} | {_STATUS_MD[v.status]} |"
         )
     reasons = [(v, r) for v in result.verdicts for r in v.reasons]
-    if reasons:
+    if reasons or result.data_text:
         lines.append("")
-        lines += [f"- {'❌' if v.status == 'fail' else 'ℹ️'} {_md_escape(r)}" for v, r in reasons]
+    if result.data_text:
+        lines.append(f"- {'❌' if result.data_failed else '⚠️'} {_md_escape(result.data_text)}")
+    lines += [f"- {'❌' if v.status == 'fail' else 'ℹ️'} {_md_escape(r)}" for v, r in reasons]
     lines += ["", f"_{_md_escape(check_summary(result))}_"]
     return "\n".join(lines) + "\n"
 
@@ -256,20 +392,24 @@ def render_check_csv(result: CheckResult) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["loss", "label", "params", "higher_is_better", "value", "baseline",
                      "change", "relative_change", "max", "min", "rtol", "atol",
-                     "allowed_change", "limit", "status", "passed", "reasons"])
+                     "allowed_change", "limit", "status", "passed", "reasons", "data_changed"])
+    changed = "" if result.data_changed is None else str(result.data_changed).lower()
     for v in result.verdicts:
+        reasons = [*v.reasons, *([result.data_text] if result.data_text else [])]
         writer.writerow([
             v.name, v.label, format_params(v.params), str(v.higher_is_better).lower(),
             *(_csv_float(x) for x in (v.value, v.baseline, v.change, v.relative_change, v.max,
                                       v.min, v.rtol, v.atol, v.allowed_change, v.limit)),
-            v.status, str(v.passed).lower(), "; ".join(v.reasons),
+            v.status, str(v.passed).lower(), "; ".join(reasons), changed,
         ])
     return buf.getvalue()
 
 
 def render_check_ndjson(result: CheckResult) -> str:
-    """One JSON object per checked loss (the ``checks`` entries of the JSON document)."""
-    return "".join(json.dumps(v.to_dict(), allow_nan=False) + "\n" for v in result.verdicts)
+    """One JSON object per checked loss (the ``checks`` entries of the JSON document, with
+    the run's ``data_changed``)."""
+    return "".join(json.dumps({**v.to_dict(), "data_changed": result.data_changed},
+                              allow_nan=False) + "\n" for v in result.verdicts)
 
 
 def render_check(result: CheckResult, fmt: str, out: IO[str] | None = None) -> None:
@@ -283,11 +423,23 @@ def render_check(result: CheckResult, fmt: str, out: IO[str] | None = None) -> N
 # losscli compare: models side by side
 
 
-def format_diff(diff: float | None, rel: float | None) -> str:
-    """``+0.0125 (+1.25%)``; the relative part is left out when undefined."""
+def format_diff(diff: float | None, rel: float | None, same: bool = False) -> str:
+    """``+0.0125 (+1.25%)``; the relative part is left out when undefined; ``same`` when
+    the values are equal within float round-off (as ``check`` says)."""
     if diff is None:
         return "—"
+    if same:
+        return "same"
     return format_change(diff) + ("" if rel is None else f" ({format_relative(rel)})")
+
+
+def _diffs(row: Any) -> list[str]:
+    """The differences of models 1.. to the reference, as the table and Markdown show them."""
+    from losscli.gate.verdict import same_value
+
+    ref = row.values[0]
+    return [format_diff(d, r, d is not None and same_value(v, ref))
+            for v, d, r in zip(row.values[1:], row.diff[1:], row.relative_diff[1:])]
 
 
 def compare_summary(comp: Comparison) -> str:
@@ -298,27 +450,21 @@ def compare_summary(comp: Comparison) -> str:
 
 
 def render_compare_table(comp: Comparison, out: IO[str] | None = None) -> None:
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
     out = out or sys.stdout
     console, tty = _console(out)
-    table = Table(box=box.SIMPLE_HEAD if tty else box.ASCII2, show_edge=tty)
-    table.add_column("loss", no_wrap=True, style="bold" if tty else None)
-    table.add_column("better", justify="center", no_wrap=True)
-    for name in comp.names:
-        table.add_column(name, justify="right", no_wrap=True)
-    for name in comp.names[1:]:
-        table.add_column(f"Δ {name} vs {comp.reference}", justify="right", no_wrap=True)
-    table.add_column("best", no_wrap=True)
-    for row in comp.rows:
-        cells = [Text(format_value(v), style="bold green" if tty and i in row.best else "")
-                 for i, v in enumerate(row.values)]
-        diffs = [format_diff(d, r) for d, r in zip(row.diff[1:], row.relative_diff[1:])]
-        table.add_row(row.label, "higher" if row.higher_is_better else "lower", *cells, *diffs,
-                      ", ".join(comp.best_names(row)) or "—")
-    console.print(table)
+    cols = [Col("loss", "label", "left", "bold"), Col("better", justify="center"),
+            *(Col(name) for name in comp.names),
+            *(Col(f"Δ {name} vs {comp.reference}", "pair", short=f"Δ {name}")
+              for name in comp.names[1:]),
+            Col("best", "label", "left")]
+    rows = [[row.label, "higher" if row.higher_is_better else "lower",
+             *(Text(format_value(v), style="bold green" if tty and i in row.best else "")
+               for i, v in enumerate(row.values)),
+             *_diffs(row), ", ".join(comp.best_names(row)) or "—"]
+            for row in comp.rows]
+    console.print(fitted_table(console, tty, cols, rows))
     console.print(compare_summary(comp), style="dim" if tty else None, soft_wrap=True)
 
 
@@ -335,7 +481,7 @@ def render_compare_markdown(comp: Comparison) -> str:
     for row in comp.rows:
         cells = [f"**{format_value(v)}**" if i in row.best else format_value(v)
                  for i, v in enumerate(row.values)]
-        diffs = [format_diff(d, r) for d, r in zip(row.diff[1:], row.relative_diff[1:])]
+        diffs = _diffs(row)
         best = ", ".join(f"**{_md_escape(n)}**" for n in comp.best_names(row)) or "—"
         lines.append("| " + " | ".join([f"`{_md_escape(row.label)}`",
                                          "higher" if row.higher_is_better else "lower",

@@ -59,6 +59,25 @@ class LossResult:
         }
 
 
+#: How the data fingerprint is computed: a reader meeting another method cannot compare
+#: fingerprints (it treats the data as unknown, never as changed).
+FINGERPRINT_METHOD = "sum64-splitmix64"
+
+
+@dataclass(frozen=True)
+class DataFingerprint:
+    """Which data a report was computed on: ``targets`` is the sum mod 2^64 of a 64-bit
+    hash of each row's target value(s) and weight, as 16 hex digits (the same for any row
+    order or chunking); ``rows`` how many rows were read."""
+
+    targets: str
+    rows: int
+    method: str = FINGERPRINT_METHOD
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"targets": self.targets, "rows": self.rows, "method": self.method}
+
+
 @dataclass
 class Report:
     """What ``losscli eval`` prints and ``losscli.evaluate`` returns."""
@@ -73,6 +92,7 @@ class Report:
     notes: list[str] = field(default_factory=list)  # how the values were read (stderr too)
     ci: dict[str, Any] | None = None  # --ci: level, method, replicates, seed
     per_row: dict[str, Any] | None = field(default=None, repr=False)  # API, reduction "none"
+    fingerprint: DataFingerprint | None = None  # None: not computed, or no targets
 
     def __getitem__(self, key: str) -> float | None:
         """Value by label (``huber(delta=0.5)``), ``--loss`` form, column name or, when
@@ -103,6 +123,7 @@ class Report:
             **({"output": self.output} if self.output else {}),
             **({"notes": list(self.notes)} if self.notes else {}),
             **({"ci": dict(self.ci)} if self.ci else {}),
+            **({"fingerprint": self.fingerprint.to_dict()} if self.fingerprint else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -20,6 +20,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from losscli.errors import InputError, UsageError
@@ -133,7 +134,7 @@ def _check_same(parts: Sequence[Part]) -> None:
 def _check_overlap(parts: Sequence[Part]) -> None:
     ranges = sorted((c.file, c.first_row, c.first_row + c.rows, p.path)
                     for p in parts for c in p.state.coverage)
-    for (f1, a1, b1, p1), (f2, a2, b2, p2) in zip(ranges, ranges[1:]):
+    for (f1, a1, b1, p1), (f2, a2, b2, p2) in pairwise(ranges):
         if f1 == f2 and a2 < b1:
             same = "the same part given twice" if p1 == p2 or (a1, b1) == (a2, b2) else (
                 "overlapping row ranges")

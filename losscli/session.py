@@ -30,7 +30,7 @@ from losscli.executor import available_cpus, ordered_map
 from losscli.io.inputs import Batch, Inputs, resolve_inputs
 from losscli.io.prefetch import prefetch
 from losscli.registry import LossInstance, all_losses, resolve_losses
-from losscli.report import LossResult, Report
+from losscli.report import DataFingerprint, LossResult, Report
 from losscli.spec import Columns, RunSpec
 from losscli.state import Coverage, NonFinite, State
 from losscli.vocab import EMBEDDING_ROLES, ROLES
@@ -224,10 +224,12 @@ def build_report(plan: engine.Plan, state: State, *, model: int = 0,
         dist = None if sketch is None else distribution_dict(sketch, quantile_levels)
         details = None if reduction == "none" else agg.details()
         results.append(LossResult.of(inst, value, details, interval, dist))
+    fp = state.fingerprint
     return Report(
         inputs=dict(inputs or {}), rows=cell.rows, rows_skipped=cell.rows_skipped,
         reduction=reduction, losses=results, elapsed_seconds=elapsed, output=output,
         notes=list(notes), ci=None if plan.ci is None else plan.ci.to_dict(),
+        fingerprint=None if fp is None else DataFingerprint(fp.hex, fp.rows),
     )
 
 
@@ -256,10 +258,13 @@ class Session:
     ``models``: for a comparison, the models to evaluate side by side (the spec's own
     ``predictions`` are then ignored); each model file brings its own target column unless
     the spec names shared ``targets`` or the models are columns of one file.
+    ``fingerprint``: hash the targets and weights for the report's data fingerprint (about
+    a third of the engine's own time on a two-column file, so ``eval`` skips it unless the
+    report is written as JSON, and ``compare`` always does).
     """
 
     def __init__(self, spec: RunSpec, models: Sequence[ModelInput] | None = None,
-                 resolved: Resolved | None = None) -> None:
+                 resolved: Resolved | None = None, *, fingerprint: bool = True) -> None:
         self.spec = spec
         self.sink: Any = None
         ins, opts = spec.inputs, spec.options
@@ -339,7 +344,7 @@ class Session:
         self.plan = engine.Plan(tuple(instances), models=len(models), reduction=opts.reduction,
                                 nan_policy=ins.nan_policy, ci=opts.ci_config(),
                                 distribution=opts.relative_accuracy if opts.distribution
-                                else None)
+                                else None, fingerprint=fingerprint)
 
     # -- resolution ------------------------------------------------------------------------
     @staticmethod
@@ -470,16 +475,29 @@ class Session:
 
         return ids
 
+    def input_paths(self) -> list[str]:
+        """The files the inputs are read from (what an output must not overwrite)."""
+        from losscli.spec import DATA_FIELDS
+
+        ins = self.spec.inputs
+        paths = [getattr(ins, f) for f in DATA_FIELDS]
+        paths += [m.predictions for m in self.models]
+        paths += [ref.source.name for ref in self.inputs.roles.values()]
+        return list(dict.fromkeys(p for p in paths if isinstance(p, str) and p != "-"))
+
     def open_sink(self) -> Any:
         """Where per-row values go under ``--reduction none``: the ``output`` file, standard
-        output in ``output_format``, or memory (the Python API's ``report.per_row``)."""
+        output in ``output_format``, or memory (the Python API's ``report.per_row``). A file
+        is written to a temporary file and renamed into place by ``close()``, removed by
+        ``discard()`` (:func:`losscli.io.sinks.open_sink`); an input file is refused."""
         opts = self.spec.options
         columns = [inst.column for inst in self.plan.instances]
         if opts.output is None and opts.output_format is None:
             return MemorySink(columns)
         from losscli.io.sinks import open_sink
 
-        return open_sink(opts.output, columns, opts.output_format if opts.output is None else None)
+        return open_sink(opts.output, columns, opts.output_format if opts.output is None else None,
+                         inputs=self.input_paths())
 
     def run(self, *, on_batch: Callable[[int], None] | None = None, sink: Any = None) -> State:
         """Reduce every unit (on :attr:`workers` threads) and merge the states in unit order;
@@ -488,9 +506,6 @@ class Session:
         values go to ``sink`` (default: :meth:`open_sink`) when the reduction is ``none``,
         in row order."""
         own_sink = sink is None and self.plan.reduction == "none"
-        if own_sink:
-            sink = self.open_sink()
-        self.sink = sink
         units = self.units()
         workers = min(self.workers, len(units))
         rows = _Rows(on_batch)
@@ -512,6 +527,9 @@ class Session:
             results = ordered_map(work, units, workers=workers,
                                   stop_after=lambda r: r[0].error is not None)
         try:
+            if own_sink:
+                sink = self.open_sink()
+            self.sink = sink
             state = self.plan.new_state()
             for unit, (part, buffer) in results:
                 if buffer is not None:
@@ -521,15 +539,20 @@ class Session:
                     # them in this unit and every later one, as it would have.
                     part.nonfinite = self._count_nonfinite(units[unit.index:], workers)
                 state.merge(part)
-        finally:
+            engine.raise_pending(state, self.describe, self.plan.instances)
+            for m, cell in enumerate(state.cells):
+                if cell.rows == 0 and cell.rows_skipped == 0:
+                    role = engine.pred_role(m) if m else next(iter(self.inputs.roles))
+                    raise InputError(f"{self.inputs.describe(role)} has no data rows; nothing "
+                                     "to evaluate.")
+        except BaseException:
+            # A failed or interrupted run leaves no partial output (a file sink removes its
+            # temporary file; any previous file stays as it was).
             if own_sink and sink is not None:
-                sink.close()
-        engine.raise_pending(state, self.describe, self.plan.instances)
-        for m, cell in enumerate(state.cells):
-            if cell.rows == 0 and cell.rows_skipped == 0:
-                role = engine.pred_role(m) if m else next(iter(self.inputs.roles))
-                raise InputError(f"{self.inputs.describe(role)} has no data rows; nothing to "
-                                 "evaluate.")
+                getattr(sink, "discard", sink.close)()
+            raise
+        if own_sink and sink is not None:
+            sink.close()  # a file output is renamed into place only now
         return state
 
     def _count_nonfinite(self, units: list[Unit], workers: int) -> NonFinite:

@@ -4,7 +4,8 @@ A :class:`State` holds, per model, one :class:`Cell` — the rows seen and one a
 loss instance (:mod:`losscli.aggregates`) — plus what must be judged only once every unit
 is in: non-finite values under ``--nan-policy raise`` (reported with their total count and
 first row), which negative binary label appeared first (0 or -1: a file must use one), the
-first error a unit stopped at, and which source rows the state covers.
+first error a unit stopped at, which source rows the state covers, and a fingerprint of
+the targets and weights read (:class:`Fingerprint`).
 
 ``a.merge(b)`` folds ``b`` in; merging is exact (see :mod:`losscli.stats.exact`), so the
 states of any split of the rows, merged in any order or tree, equal the state of one pass
@@ -24,6 +25,8 @@ from losscli.uncertainty import Uncertainty
 
 #: Version of the serialised state: bumped only by an incompatible change.
 STATE_VERSION = 1
+
+_MASK64 = (1 << 64) - 1
 
 
 @dataclass
@@ -175,6 +178,28 @@ def coalesce(ranges: list[Coverage]) -> list[Coverage]:
 
 
 @dataclass
+class Fingerprint:
+    """What the rows' targets and weights were, order-independently: ``digest`` is the sum
+    mod 2^64 of a 64-bit hash of each row (:func:`losscli.engine.row_hashes`), ``rows``
+    how many rows were hashed. Parts of a run combine by adding, so any chunking, row
+    order or split into units gives the same fingerprint."""
+
+    digest: int = 0
+    rows: int = 0
+
+    def add(self, digest: int, rows: int) -> None:
+        self.digest = (self.digest + digest) & _MASK64
+        self.rows += rows
+
+    def merge(self, other: Fingerprint) -> None:
+        self.add(other.digest, other.rows)
+
+    @property
+    def hex(self) -> str:
+        return f"{self.digest:016x}"
+
+
+@dataclass
 class State:
     """Everything an evaluation accumulates; see the module doc."""
 
@@ -183,6 +208,7 @@ class State:
     negatives: dict[float, LabelSeen] = field(default_factory=dict)
     error: UnitError | None = None
     coverage: list[Coverage] = field(default_factory=list)
+    fingerprint: Fingerprint | None = None  # None: no targets were read
 
     def note_error(self, at: Position, message: str) -> None:
         if self.error is None or at < self.error.at:
@@ -205,6 +231,10 @@ class State:
         if other.error is not None:
             self.note_error(other.error.at, other.error.message)
         self.coverage = coalesce([*self.coverage, *other.coverage])
+        if other.fingerprint is not None:
+            if self.fingerprint is None:
+                self.fingerprint = Fingerprint()
+            self.fingerprint.merge(other.fingerprint)
         return self
 
     @property
@@ -222,6 +252,8 @@ class State:
                 "chunk_start": self.error.at.chunk_start, "row": self.error.at.row,
                 "message": self.error.message},
             "coverage": [[c.file, c.first_row, c.rows] for c in self.coverage],
+            "fingerprint": None if self.fingerprint is None else [
+                self.fingerprint.hex, self.fingerprint.rows],
         }
 
     @classmethod
@@ -240,4 +272,7 @@ class State:
                                     str(err["message"]))
         state.coverage = coalesce([Coverage(str(f), int(r), int(n))
                                    for f, r, n in data.get("coverage", [])])
+        fingerprint = data.get("fingerprint")  # absent from states of older versions
+        if fingerprint is not None:
+            state.fingerprint = Fingerprint(int(fingerprint[0], 16), int(fingerprint[1]))
         return state

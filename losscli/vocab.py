@@ -40,6 +40,9 @@ REDUCTIONS = ("mean", "sum", "none")
 #: ``--nan-policy``: what a NaN/inf value in any input does.
 NAN_POLICIES = ("raise", "omit", "propagate")
 
+#: ``check --data-changed``: what a baseline computed on other data does to the gate.
+DATA_CHANGED = ("warn", "fail")
+
 #: What a loss can be evaluated on. regression data are one number per row (or one per
 #: output, against as many targets); binary data one number per row (a probability, logit or
 #: score against a 0/1 or -1/1 label); multiclass data one number per class and row against a

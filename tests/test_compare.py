@@ -185,7 +185,7 @@ def test_cli_table_markdown_csv(cli, files):
     assert "+0.25 (+33.33%)" in table.stdout and "reference: model_a" in table.stdout
     md = cli("compare", *args, "-f", "markdown").stdout.splitlines()
     assert md[0] == "| loss | better | model_a | model_b | Δ model_b vs model_a | best |"
-    assert md[2] == "| `mae` | lower | **0.75** | 1.0 | +0.25 (+33.33%) | **model_a** |"
+    assert md[2] == "| `mae` | lower | **0.75** | 1 | +0.25 (+33.33%) | **model_a** |"
     assert md[3].startswith("| `r2` | higher | -0.8") and md[3].endswith("| **model_b** |")
     rows = list(csv.DictReader(io.StringIO(cli("compare", *args, "-f", "csv").stdout)))
     assert [(r["loss"], r["model"], r["best"]) for r in rows] == [

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from losscli import gate
-from losscli.errors import InputError, UsageError
+from losscli.errors import InputError, OutputError, UsageError
 from losscli.gate import Bounds, load_baseline, parse_baseline, parse_bounds
 from losscli.registry import find_instance as match_instance
 from losscli.registry import resolve_losses
@@ -129,7 +129,7 @@ def test_bounds_are_keyed_by_label_with_globals_apart():
 def test_lower_is_better_pass_improve_fail():
     base = baseline_of(("mse", {}, 0.5))
     same, better, worse = (judge("mse", v, base=base) for v in (0.5, 0.25, 0.75))
-    assert (same.status, better.status, worse.status) == ("pass", "improved", "fail")
+    assert (same.status, better.status, worse.status) == ("same", "improved", "fail")
     assert worse.change == 0.25 and worse.relative_change == 0.5 and not worse.passed
     assert better.change == -0.25 and better.relative_change == -0.5 and better.passed
     assert "mse got worse: 0.75 vs baseline 0.5" in worse.reasons[0]
@@ -138,7 +138,7 @@ def test_lower_is_better_pass_improve_fail():
 def test_higher_is_better_r2_pass_improve_fail():
     base = baseline_of(("r2", {}, 0.5))
     same, better, worse = (judge("r2", v, base=base) for v in (0.5, 0.75, 0.25))
-    assert (same.status, better.status, worse.status) == ("pass", "improved", "fail")
+    assert (same.status, better.status, worse.status) == ("same", "improved", "fail")
     # a rise of r2 is an improvement, a drop the regression: the opposite of mse above
     assert better.change == 0.25 and worse.change == -0.25
     assert worse.limit == 0.5 and worse.bound_text.startswith(">= 0.5 (baseline")
@@ -203,14 +203,14 @@ def test_rtol_and_atol_together_allow_the_larger():
 
 def test_no_tolerance_means_no_worsening_at_all():
     base = baseline_of(("mse", {}, 0.5))
-    assert judge("mse", 0.5, base=base).status == "pass"
+    assert judge("mse", 0.5, base=base).status == "same"
     assert judge("mse", 0.500001, base=base).status == "fail"
 
 
 def test_baseline_zero_relative_change_undefined_only_atol_applies():
     base = baseline_of(("mse", {}, 0.0), ("r2", {}, 0.0))
     same = judge("mse", 0.0, base=base)
-    assert same.status == "pass" and same.relative_change is None and same.change == 0.0
+    assert same.status == "same" and same.relative_change is None and same.change == 0.0
     # rtol of 0 is 0: any worsening fails, however large the rtol ...
     worse = judge("mse", 1e-6, Bounds(rtol_all=10.0), base)
     assert worse.status == "fail" and worse.relative_change is None
@@ -234,7 +234,7 @@ def test_missing_from_baseline_fails_unless_allowed():
     other = gate.judge(result("huber", 0.1, {"delta": 2}), Bounds(), base)
     assert other.status == "fail" and other.in_baseline is False
     same = gate.judge(result("huber", 0.1, {"delta": 1}), Bounds(), base)
-    assert same.status == "pass" and same.in_baseline is True
+    assert same.status == "same" and same.in_baseline is True
 
 
 def test_nan_value_always_fails():
@@ -255,11 +255,12 @@ def test_unchecked_without_bound_or_baseline():
     ("[1, 2]", r"is not a losscli report \(no \"schema_version\"\)"),
     (json.dumps({**baseline_doc(("mse", {}, 1.0)), "schema_version": 2,
                  "losscli_version": "9.0"}),
-     r"has schema_version 2 \(written by losscli 9.0\), but losscli .* reads schema_version 1"),
-    (json.dumps(baseline_doc(("mse", {}, 1.0), reduction="sum")), "holds --reduction sum"),
+     r"has schema_version 2 \(written by losscli 9.0\), newer than losscli .* reads \(up "
+     r"to 1\)\. Upgrade losscli"),
+    (json.dumps(baseline_doc(("mse", {}, 1.0), reduction="sum")), "holds --reduction 'sum'"),
     (json.dumps({"schema_version": 1}), "has no \"losses\" list"),
     (json.dumps(baseline_doc(("msee", {}, 1.0))), r"losses\[0\]: Unknown loss 'msee'"),
-    (json.dumps(baseline_doc(("mse", {}, "big"))), "\"value\" must be a number or null"),
+    (json.dumps(baseline_doc(("mse", {}, "big"))), "\"value\" must be a finite number or null"),
     (json.dumps(baseline_doc(("huber", {"delta": -1}, 1.0))), "must be > 0"),
     (json.dumps(baseline_doc(("mse", {"delta": 1}, 1.0))), "mse has no parameter 'delta'"),
     (json.dumps(baseline_doc(("mse", {}, 1.0), ("l2", {}, 2.0))), "lists mse twice"),
@@ -316,7 +317,7 @@ def test_save_failing_midway_leaves_the_old_file_intact(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")  # ... then the disk fills up
 
     monkeypatch.setattr(gate.json, "dump", half_then_crash)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OutputError, match="No space left"):  # one line, exit 2 in the CLI
         gate.save_report(_report(0.5), str(path))
     assert path.read_bytes() == before  # old baseline untouched
     assert os.listdir(tmp_path) == ["base.json"]  # no temporary file left behind
@@ -405,7 +406,7 @@ def test_cli_takes_the_losses_from_the_baseline(cli, preds, tmp_path):
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
     assert [(c["label"], c["status"]) for c in doc["checks"]] == [
-        ("huber(delta=2)", "pass"), ("mae", "pass")]
+        ("huber(delta=2)", "same"), ("mae", "same")]
     # a parameter flag would be silently ignored there, so it is refused
     r = cli("check", preds, "-b", base, "--delta", "1")
     assert r.exit_code == 2 and "--delta without --loss" in r.stderr
@@ -444,8 +445,11 @@ def test_cli_notes_baseline_losses_not_evaluated(cli, preds, tmp_path):
     other = write_baseline(tmp_path / "c.json", ("mse", {}, 0.25), rows=5)
     r = cli("check", preds, "-b", other)
     assert r.exit_code == 0
-    assert r.stderr == ("losscli: note: the baseline was computed on 5 rows, this run on 4: is "
-                        "it the same evaluation set?\n")
+    assert r.stderr.splitlines() == [
+        "losscli: note: the baseline was computed on 5 rows, this run on 4: is it the same "
+        "evaluation set?",
+        f"losscli: note: baseline '{other}' has no data fingerprint (an older losscli wrote "
+        "it): whether it was computed on the same data is unknown; 'check --save' writes one"]
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -484,7 +488,8 @@ def test_subprocess_exits_1_on_regression(preds, tmp_path):
     doc = json.loads(proc.stdout)
     assert doc["passed"] is False and doc["failed"] == ["mse"]
     assert doc["checks"][0]["relative_change"] == pytest.approx(0.25)
-    assert proc.stderr.decode() == "losscli: check failed: mse\n"
+    assert proc.stderr.decode().splitlines()[-1] == "losscli: check failed: mse"
+    assert "has no data fingerprint" in proc.stderr.decode()  # an old-style baseline
     ok = run_losscli("check", preds, "--baseline", base, "--rtol", "0.25")
     assert ok.returncode == 0 and b"PASSED: 2 losses" in ok.stdout
 

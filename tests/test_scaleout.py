@@ -173,7 +173,7 @@ def _save_parts(parts, tmp_path, extra=()):
 
 
 def test_five_saved_parts_merge_to_one_run_bit_for_bit(data, tmp_path):
-    path, parts = data
+    _, parts = data
     states = _save_parts(parts, tmp_path)
     merged = run_losscli("merge", *reversed(states), "-f", "json")
     assert merged.returncode == 0, merged.stderr

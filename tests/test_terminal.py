@@ -110,7 +110,7 @@ def test_colour_at_a_terminal_and_none_with_no_color():
     _, _, coloured = run_pty(args, stdout_to_pty=True)
     _, _, plain = run_pty(args, env={"NO_COLOR": "1"}, stdout_to_pty=True)
     assert b"\x1b[" in coloured  # the check can fail: rich styles the table at a terminal
-    assert b"\x1b[" not in plain and b"1.8381360786999998" in plain
+    assert b"\x1b[" not in plain and b"1.83814" in plain  # 6 significant digits
 
 
 def test_narrow_terminal_never_cuts_numbers():
@@ -122,7 +122,7 @@ def test_narrow_terminal_never_cuts_numbers():
     text = ANSI.sub(b"", tty).decode()
     assert code == 0 and "…" not in text
     for value in expected.values():
-        assert repr(value) in text
+        assert f"{value:.6g}" in text  # tables show 6 significant digits, never fewer
 
 
 def test_check_shows_a_row_counting_bar(big):
@@ -137,3 +137,82 @@ def test_missing_file_at_a_terminal_is_a_usage_error():
     """No FILE and stdin is the keyboard: say how to give data instead of waiting for it."""
     code, _, tty = run_pty(["eval", "-l", "mse"], stdout_to_pty=True, stdin_to_pty=True)
     assert code == 2 and b"Missing FILE" in tty and b"losscli eval -" in tty
+
+
+# --- check and compare tables: never a number cut, never a column dropped --------------------
+
+CHECK = ["check", "sample_data/models.parquet", "--pred-col", "model_c", "--baseline",
+         "sample_data/baseline.json", "--rtol", "0.02"]
+COMPARES = [
+    ["compare", "sample_data/model_preds.parquet", "sample_data/model_b.parquet", "--targets",
+     "sample_data/truth.tsv", "--loss", "mse", "--loss", "mae", "--loss", "huber"],
+    ["compare", "sample_data/models.parquet", "--pred-col", "model_a", "--pred-col", "model_b",
+     "--pred-col", "model_c", "--loss", "mse", "--loss", "r2", "--loss", "huber:delta=0.5",
+     "--name", "A=model_a"],
+]
+
+
+_JSON: dict[tuple[str, ...], dict] = {}
+
+
+def as_json(args: list[str]) -> dict:
+    if tuple(args) not in _JSON:
+        _JSON[tuple(args)] = json.loads(run_losscli(*args, "-f", "json").stdout)
+    return _JSON[tuple(args)]
+
+
+def on_terminal(args: list[str], columns: int) -> str:
+    """What a terminal of ``columns`` columns shows for ``losscli ARGS`` (ANSI removed)."""
+    code, _, seen = run_pty(args, columns=columns, stdout_to_pty=True)
+    assert code in (0, 1), seen
+    return ANSI.sub(b"", seen).decode().replace("\r\n", "\n")
+
+
+def shown_whole(token: str, text: str) -> bool:
+    """``token`` appears with nothing of a number glued to either side (not cut, not a
+    prefix of a longer number)."""
+    return re.search(rf"(?<![\w.+\-]){re.escape(token)}(?![\w.%])", text) is not None
+
+
+def assert_fits(text: str, columns: int, table_lines: int) -> None:
+    lines = text.splitlines()[:table_lines]
+    assert "…" not in text
+    assert all(len(line.rstrip()) <= columns for line in lines), "\n".join(lines)
+
+
+@pytest.mark.parametrize("columns", [80, 100, 140])
+def test_check_table_keeps_every_number_and_column(columns):
+    doc = as_json(CHECK)
+    text = on_terminal(CHECK, columns)
+    table = text.split("✗")[0]  # the table, before the reasons
+    for header in ("loss", "value", "baseline", "change", "rel.", "bound", "result"):
+        assert re.search(rf"\b{re.escape(header)}", table), (header, table)
+    for c in doc["checks"]:
+        for token in (f"{c['value']:.6g}", f"{c['baseline']:.6g}", f"{c['change']:+.6g}",
+                      f"{c['relative_change'] * 100:+.4g}%", f"{c['limit']:.6g}"):
+            assert shown_whole(token, table), (token, table)
+        assert shown_whole({"fail": "FAIL"}.get(c["status"], c["status"]), table)
+        assert c["label"] in table
+    assert_fits(table, columns, len(table.splitlines()))
+
+
+@pytest.mark.parametrize("columns", [80, 100, 140])
+@pytest.mark.parametrize("args", COMPARES, ids=["two files", "three columns"])
+def test_compare_table_keeps_every_number_and_column(columns, args):
+    doc = as_json(args)
+    text = on_terminal(args, columns)
+    table = text.split("models:")[0]
+    names = [m["name"] for m in doc["models"]]
+    for header in ("loss", "better", *names, "best"):
+        assert shown_whole(header, table), (header, table)
+    assert table.count("Δ") == len(names) - 1
+    for loss in doc["losses"]:
+        assert loss["label"].split("(")[0] in table
+        assert ("higher" if loss["higher_is_better"] else "lower") in table
+        for name in names:
+            assert shown_whole(f"{loss['values'][name]:.6g}", table), (name, table)
+        for name in names[1:]:
+            assert shown_whole(f"{loss['diff'][name]:+.6g}", table)
+            assert f"({loss['relative_diff'][name] * 100:+.4g}%)" in table
+        assert ", ".join(loss["best"]) in table
+    assert_fits(table, columns, len(table.splitlines()))

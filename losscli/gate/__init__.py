@@ -11,7 +11,9 @@ Rules (the README's "losscli check" section says the same):
 
 * Direction comes from the loss: for a lower-is-better loss a *worsening* is an increase,
   for a higher-is-better one (r2) a decrease. Only a worsening beyond the tolerance fails;
-  an improvement passes and is reported as ``improved``.
+  an improvement passes and is reported as ``improved``; a value equal to the baseline
+  within the round-off below is ``same`` (never ``improved``), and a worsening within the
+  tolerance is ``pass``.
 * Against a baseline value ``b`` the largest allowed worsening is
   ``max(atol, rtol * |b|)`` (the ``math.isclose`` / ``pytest.approx`` rule, relative to the
   baseline). A per-loss ``--rtol NAME=V`` / ``--atol NAME=V`` replaces the global value of
@@ -21,6 +23,11 @@ Rules (the README's "losscli check" section says the same):
   only ``atol`` applies; with no ``atol`` the value must not get worse at all.
 * ``--max NAME=V`` / ``--min NAME=V`` are absolute bounds on the value, whatever the
   direction.
+* Data: the report and the baseline carry a fingerprint of the targets and weights
+  (:class:`~losscli.report.DataFingerprint`). When both have one and they differ, the
+  baseline was computed on other data: a note in every format (``data_changed="warn"``),
+  or a failure of the gate (``"fail"``). A baseline without one (an older losscli) means
+  "unknown": a note on stderr, never a failure.
 * Exactly at a bound passes. So that decimal bounds which float64 cannot represent exactly
   (``0.1 * 0.3``) behave as written, comparisons allow a round-off of 1e-12 relative to the
   larger magnitude involved — the same 1e-12 within which chunking may move a result.
@@ -48,20 +55,24 @@ from losscli.gate.verdict import (
     IMPROVED,
     PASS,
     ROUNDOFF,
+    SAME,
+    STATUSES,
     UNCHECKED,
     Verdict,
     judge,
+    same_value,
     verdicts,
 )
-from losscli.io.atomic import check_writable, write_atomically
+from losscli.io.atomic import check_writable, same_file_as, write_atomically
 from losscli.report import Report
 from losscli.session import Session
 from losscli.spec import build_spec
+from losscli.vocab import DATA_CHANGED
 
 __all__ = [
-    "FAIL", "IMPROVED", "PASS", "ROUNDOFF", "UNCHECKED", "Baseline", "BaselineLoss", "Bounds",
-    "CheckResult", "Verdict", "check", "judge", "load_baseline", "parse_baseline",
-    "parse_bounds", "save_report", "verdicts",
+    "FAIL", "IMPROVED", "PASS", "ROUNDOFF", "SAME", "STATUSES", "UNCHECKED", "Baseline",
+    "BaselineLoss", "Bounds", "CheckResult", "Verdict", "check", "judge", "load_baseline", "parse_baseline",
+    "parse_bounds", "same_value", "save_report", "verdicts",
 ]
 
 
@@ -75,10 +86,40 @@ class CheckResult:
     saved: str | None = None  # where the report was saved, if it was
     not_saved_reason: str | None = None
     baseline_only: list[str] = field(default_factory=list)  # baseline losses not evaluated
+    data_changed_policy: str = "warn"  # what other data does: "warn" or "fail"
+
+    @property
+    def data_changed(self) -> bool | None:
+        """Whether the baseline was computed on other data than this run (by their
+        fingerprints); None when unknown (no baseline, or one without a fingerprint)."""
+        base = self.baseline.fingerprint if self.baseline is not None else None
+        mine = self.report.fingerprint
+        if base is None or mine is None or base.method != mine.method:
+            return None
+        return (base.targets, base.rows) != (mine.targets, mine.rows)
+
+    @property
+    def data_failed(self) -> bool:
+        return bool(self.data_changed) and self.data_changed_policy == "fail"
+
+    @property
+    def data_text(self) -> str | None:
+        """The line every format shows when the data changed, else None."""
+        if not self.data_changed:
+            return None
+        assert self.baseline is not None and self.baseline.fingerprint is not None
+        base, mine = self.baseline.fingerprint, self.report.fingerprint
+        assert mine is not None
+        rows = (f"{base.rows} rows, this run on {mine.rows}" if base.rows != mine.rows else
+                f"{base.rows} rows like this run, but other values")
+        what = ("the gate fails (--data-changed fail)" if self.data_failed else
+                "are the numbers comparable? (--data-changed fail makes this fail the gate)")
+        return (f"the baseline was computed on different data: targets/weights fingerprint "
+                f"{base.targets} vs {mine.targets} ({rows}); {what}")
 
     @property
     def passed(self) -> bool:
-        return all(v.passed for v in self.verdicts)
+        return all(v.passed for v in self.verdicts) and not self.data_failed
 
     @property
     def failed(self) -> list[Verdict]:
@@ -91,21 +132,30 @@ class CheckResult:
         if self.baseline_only:
             notes.append(f"baseline also has {', '.join(self.baseline_only)}, not evaluated "
                          "here (not asked for with --loss)")
-        base_rows = self.baseline.rows if self.baseline is not None else None
-        if base_rows is not None and base_rows != self.report.rows:
-            notes.append(f"the baseline was computed on {base_rows} rows, this run on "
-                         f"{self.report.rows}: is it the same evaluation set?")
+        if self.baseline is not None and self.data_changed is None:
+            base_rows = self.baseline.rows
+            if base_rows is not None and base_rows != self.report.rows:
+                notes.append(f"the baseline was computed on {base_rows} rows, this run on "
+                             f"{self.report.rows}: is it the same evaluation set?")
+            if self.baseline.fingerprint is None:
+                notes.append(f"baseline '{self.baseline.path}' has no data fingerprint (an older "
+                             "losscli wrote it): whether it was computed on the same data is "
+                             "unknown; 'check --save' writes one")
         return notes
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--format json`` document: ``passed``, the checks, then the report's own
         fields, so that this document is itself a valid baseline."""
+        base_fp = None if self.baseline is None else self.baseline.fingerprint
         return {
             "passed": self.passed,
             "failed": [v.label for v in self.failed],
+            "data_changed": self.data_changed,
+            "data_changed_policy": self.data_changed_policy,
             "baseline": None if self.baseline is None else {
                 "path": self.baseline.path, "losscli_version": self.baseline.losscli_version,
-                "rows": self.baseline.rows},
+                "rows": self.baseline.rows,
+                "fingerprint": None if base_fp is None else base_fp.to_dict()},
             "checks": [v.to_dict() for v in self.verdicts],
             **self.report.to_dict(),
         }
@@ -129,6 +179,7 @@ def check(
     baseline: str | None = None,
     allow_missing: bool = False,
     save: str | None = None,
+    data_changed: str = "warn",
     on_batch: Callable[[int], None] | None = None,
     **options: Any,
 ) -> CheckResult:
@@ -149,6 +200,9 @@ def check(
     rtol, atol = _strings("rtol", rtol), _strings("atol", atol)
     if not isinstance(allow_missing, bool):
         raise UsageError(f"allow_missing must be True or False; got {allow_missing!r}.")
+    if data_changed not in DATA_CHANGED:
+        raise UsageError(f"Unknown --data-changed {data_changed!r}; use one of: "
+                         f"{', '.join(DATA_CHANGED)}.")
     if save is not None:
         check_writable(save, "--save")
     if (rtol or atol) and baseline is None:
@@ -173,9 +227,15 @@ def check(
     # a typo in a bound fails at once; the inputs opened are the ones evaluated (standard
     # input can be read only once).
     session = Session(spec)
+    if save is not None:
+        clash = same_file_as(save, session.input_paths())
+        if clash is not None:
+            raise UsageError(f"--save '{save}' is the input file '{clash}': saving the report "
+                             "there would destroy the input. Give another --save file.")
     bounds = parse_bounds(session.instances, max_=max_, min_=min_, rtol=rtol, atol=atol)
     report = session.evaluate(on_batch=on_batch, started=started)
-    result = CheckResult(report, verdicts(report, bounds, base, allow_missing=allow_missing), base)
+    result = CheckResult(report, verdicts(report, bounds, base, allow_missing=allow_missing), base,
+                         data_changed_policy=data_changed)
     if base is not None:
         keys = {inst.key for inst in session.instances}
         result.baseline_only = [b.label for k, b in base.losses.items() if k not in keys]

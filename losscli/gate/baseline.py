@@ -1,15 +1,42 @@
 """Baselines of ``losscli check``: a report JSON written by ``eval --format json`` or
-``check --save``, loaded and validated; its losses keyed by :class:`LossKey`."""
+``check --save``, loaded and validated; its losses keyed by :class:`LossKey`.
+
+A baseline is foreign input, so loading is total: whatever the file holds — a directory,
+a FIFO, ``/dev/zero``, bytes that are not UTF-8, JSON nested ten thousand deep, numbers no
+float can hold, ``NaN`` literals, a document of another shape — the result is a
+:class:`Baseline` or an :class:`~losscli.errors.InputError` naming the file and the fix
+(tests/test_baselines.py fuzzes it).
+
+Versions: a document's ``schema_version`` may be any version up to this losscli's
+:data:`~losscli.report.SCHEMA_VERSION` (fields added since are optional: an additive
+change keeps the version); a newer one is refused with a message saying so.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import os
+import reprlib
+import stat
 from dataclasses import dataclass
 from typing import Any
 
 from losscli.errors import InputError, UsageError
 from losscli.registry import LossKey, key_of_entry, loss_arg
-from losscli.report import SCHEMA_VERSION
+from losscli.report import FINGERPRINT_METHOD, SCHEMA_VERSION, DataFingerprint
+
+#: The largest baseline read: a report of a few losses is a few kB.
+MAX_BASELINE_BYTES = 64 << 20
+
+_brief = reprlib.Repr()
+_brief.maxstring = _brief.maxother = 40
+_brief.maxlevel = 2
+
+
+def brief(value: Any) -> str:
+    """A short, one-line rendering of a JSON value for messages (never the whole of it)."""
+    return _brief.repr(value).replace("\n", "\\n")
 
 
 @dataclass(frozen=True)
@@ -40,6 +67,7 @@ class Baseline:
     losses: dict[LossKey, BaselineLoss]
     losscli_version: str | None = None
     rows: int | None = None  # rows the baseline was computed on, when it says
+    fingerprint: DataFingerprint | None = None  # the data it was computed on, when it says
 
     def get(self, key: LossKey) -> BaselineLoss | None:
         return self.losses.get(key)
@@ -48,22 +76,65 @@ class Baseline:
         return [b.loss_arg for b in self.losses.values()]
 
 
+def _regenerate(path: str) -> str:
+    return f"Regenerate it with 'losscli check FILE --save {path}'."
+
+
 def _baseline_loss(entry: Any, i: int, path: str) -> BaselineLoss:
     where = f"Baseline '{path}', losses[{i}]"
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
         raise InputError(f"{where} is not a loss entry (an object with \"name\", \"params\", "
-                         f"\"value\"). Regenerate the baseline with 'losscli check ... --save'.")
+                         f"\"value\"). {_regenerate(path)}")
     params = entry.get("params", {})
     value = entry.get("value")
     if not isinstance(params, dict):
-        raise InputError(f"{where}: \"params\" must be an object, got {json.dumps(params)}.")
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-        raise InputError(f"{where}: \"value\" must be a number or null, got {json.dumps(value)}.")
+        raise InputError(f"{where}: \"params\" must be an object, got {brief(params)}.")
+    number = None if value is None else _finite(value)
+    if value is not None and number is None:
+        raise InputError(f"{where}: \"value\" must be a finite number or null, got "
+                         f"{brief(value)}.")
     try:
         key = key_of_entry(entry["name"], params, where)
     except UsageError as exc:
         raise InputError(str(exc) if str(exc).startswith(where) else f"{where}: {exc}") from None
-    return BaselineLoss(key.name, dict(params), None if value is None else float(value), key)
+    except OverflowError:
+        raise InputError(f"{where}: a parameter of {brief(entry['name'])} is too large for a "
+                         f"float. {_regenerate(path)}") from None
+    return BaselineLoss(key.name, dict(params), number, key)
+
+
+def _finite(value: Any) -> float | None:
+    """``value`` as a finite float, or None when it is not a number (or no float holds it)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _fingerprint(doc: dict[str, Any], path: str) -> DataFingerprint | None:
+    """The baseline's data fingerprint; None when it has none (an older losscli) or one of
+    another method (then the data are unknown, never "changed")."""
+    found = doc.get("fingerprint")
+    if found is None:
+        return None
+    where = f"Baseline '{path}', \"fingerprint\""
+    if not isinstance(found, dict):
+        raise InputError(f"{where} must be an object, got {brief(found)}. {_regenerate(path)}")
+    method = found.get("method", FINGERPRINT_METHOD)
+    if method != FINGERPRINT_METHOD:
+        return None
+    targets, rows = found.get("targets"), found.get("rows")
+    if not (isinstance(targets, str) and len(targets) == 16
+            and all(c in "0123456789abcdef" for c in targets)):
+        raise InputError(f"{where}: \"targets\" must be 16 hex digits, got {brief(targets)}. "
+                         f"{_regenerate(path)}")
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+        raise InputError(f"{where}: \"rows\" must be a row count, got {brief(rows)}. "
+                         f"{_regenerate(path)}")
+    return DataFingerprint(targets, rows, method)
 
 
 def parse_baseline(doc: Any, path: str) -> Baseline:
@@ -74,21 +145,24 @@ def parse_baseline(doc: Any, path: str) -> Baseline:
             f"'losscli check FILE --save {path}' or 'losscli eval FILE --format json > {path}'."
         )
     version = doc["schema_version"]
-    if version != SCHEMA_VERSION:
+    made_by = doc.get("losscli_version")
+    made_by = f" (written by losscli {made_by[:40]})" if isinstance(made_by, str) else ""
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise InputError(f"Baseline '{path}' has schema_version {brief(version)}{made_by}: not "
+                         f"a losscli report's. {_regenerate(path)}")
+    if version > SCHEMA_VERSION:
         from losscli import __version__
 
-        made_by = doc.get("losscli_version")
         raise InputError(
-            f"Baseline '{path}' has schema_version {json.dumps(version)}"
-            f"{f' (written by losscli {made_by})' if made_by else ''}, but losscli "
-            f"{__version__} reads schema_version {SCHEMA_VERSION}. Regenerate it with "
-            f"'losscli check FILE --save {path}'."
+            f"Baseline '{path}' has schema_version {version}{made_by}, newer than losscli "
+            f"{__version__} reads (up to {SCHEMA_VERSION}). Upgrade losscli, or regenerate the "
+            f"baseline with this one: 'losscli check FILE --save {path}'."
         )
     reduction = doc.get("reduction", "mean")
     if reduction != "mean":
         raise InputError(
-            f"Baseline '{path}' holds --reduction {reduction} values; check compares means. "
-            f"Regenerate it without --reduction (or with --reduction mean)."
+            f"Baseline '{path}' holds --reduction {brief(reduction)} values; check compares "
+            "means. Regenerate it without --reduction (or with --reduction mean)."
         )
     entries = doc.get("losses")
     if not isinstance(entries, list):
@@ -102,33 +176,88 @@ def parse_baseline(doc: Any, path: str) -> Baseline:
     version_text = doc.get("losscli_version")
     rows = doc.get("rows")
     return Baseline(path, losses, version_text if isinstance(version_text, str) else None,
-                    rows if isinstance(rows, int) and not isinstance(rows, bool) else None)
+                    rows if isinstance(rows, int) and not isinstance(rows, bool) else None,
+                    _fingerprint(doc, path))
+
+
+class _BadNumber(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise _BadNumber(f"{name}, which is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _BadNumber(f"the number {text[:30]}{'…' if len(text) > 30 else ''}, too large "
+                         "for a float")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    # A float holds up to ~1.8e308 (309 digits); longer integers are no report's numbers
+    # (and Python refuses to parse more than 4300 digits at all).
+    if len(text.lstrip("-")) > 309:
+        raise _BadNumber(f"an integer of {len(text.lstrip('-'))} digits, too large for a float")
+    return int(text)
+
+
+def _read(path: str) -> str:
+    """The text of ``path``: at most :data:`MAX_BASELINE_BYTES`, UTF-8 (a BOM is allowed).
+    A FIFO or ``/dev/fd/N`` is read like a file (``--baseline <(...)``)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"Baseline file not found: '{path}'. Write one with "
+                         f"'losscli check FILE --save {path}'.") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"Cannot read baseline '{path}': {getattr(exc, 'strerror', exc)}.") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"Baseline '{path}' is a directory; give a report JSON file.")
+    too_big = (f"Baseline '{path}' is larger than {MAX_BASELINE_BYTES >> 20} MiB: not a "
+               "losscli report (one is a few kB). Give the JSON that 'losscli check --save' or "
+               "'losscli eval --format json' wrote.")
+    if stat.S_ISREG(info.st_mode) and info.st_size > MAX_BASELINE_BYTES:
+        raise InputError(too_big)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_BASELINE_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"Cannot read baseline '{path}': {exc.strerror or exc}.") from None
+    if len(data) > MAX_BASELINE_BYTES:
+        raise InputError(too_big)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"Baseline '{path}' is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start}): not a losscli report. {_regenerate(path)}"
+        ) from None
 
 
 def load_baseline(path: str) -> Baseline:
     """Read a report JSON written by ``losscli eval --format json`` or ``check --save``.
 
-    A missing file, malformed JSON, a document that is not a report, or one with another
-    ``schema_version`` is an :class:`InputError` naming the file and the fix.
+    Anything that is not such a report — a missing or unreadable file, a directory, more
+    than 64 MiB, text that is not UTF-8 or not JSON, NaN/Infinity literals, numbers too
+    large for a float, nesting too deep, a document of another shape or of a newer
+    ``schema_version`` — is an :class:`InputError` naming the file and the fix.
     """
+    text = _read(path)
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except FileNotFoundError:
-        raise InputError(
-            f"Baseline file not found: '{path}'. Write one with "
-            f"'losscli check FILE --save {path}'."
-        ) from None
-    except IsADirectoryError:
-        raise InputError(f"Baseline '{path}' is a directory; give a report JSON file.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"Cannot read baseline '{path}': {exc}.") from None
-    try:
-        doc = json.loads(text)
+        doc = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float,
+                         parse_int=_bounded_int)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"Baseline '{path}' is not valid JSON ({exc.msg} at line {exc.lineno}, column "
-            f"{exc.colno}); it may be truncated. Regenerate it with 'losscli check FILE --save "
-            f"{path}'."
+            f"{exc.colno}); it may be truncated. {_regenerate(path)}"
         ) from None
+    except _BadNumber as exc:
+        raise InputError(f"Baseline '{path}' holds {exc}: not a losscli report. "
+                         f"{_regenerate(path)}") from None
+    except RecursionError:
+        raise InputError(f"Baseline '{path}' is JSON nested too deeply to be a losscli report. "
+                         f"{_regenerate(path)}") from None
     return parse_baseline(doc, path)

@@ -15,7 +15,17 @@ from losscli.report import Report, json_float
 #: Relative slack of every comparison with a bound (float round-off, see losscli.gate).
 ROUNDOFF = 1e-12
 
-PASS, IMPROVED, FAIL, UNCHECKED = "pass", "improved", "fail", "unchecked"
+PASS, SAME, IMPROVED, FAIL, UNCHECKED = "pass", "same", "improved", "fail", "unchecked"
+#: Every status, best first: ``improved`` (better than the baseline beyond round-off),
+#: ``same`` (equal to it within round-off), ``pass`` (worse, but within the tolerance; or
+#: only absolute bounds checked), ``fail``, ``unchecked`` (no bound, no baseline).
+STATUSES = (IMPROVED, SAME, PASS, FAIL, UNCHECKED)
+
+
+def same_value(a: float, b: float) -> bool:
+    """True when ``a`` and ``b`` differ by no more than float round-off (ROUNDOFF relative
+    to the larger magnitude): not a difference worth a word, in ``check`` or ``compare``."""
+    return not _beyond(abs(a - b), a, b)
 
 
 @dataclass(frozen=True)
@@ -51,7 +61,8 @@ class Verdict:
 
     @property
     def bound_text(self) -> str:
-        """Human summary of what was checked, e.g. ``<= 0.3; <= 1.87 (baseline, rtol 0.02)``."""
+        """Human summary of what was checked, e.g. ``<= 0.3; <= 1.87 (baseline, rtol 0.02)``
+        (the baseline limit to 6 significant digits, as tables show values)."""
         parts = []
         if self.max is not None:
             parts.append(f"<= {format_param(self.max)}")
@@ -60,7 +71,7 @@ class Verdict:
         if self.limit is not None:
             tol = [f"{k} {format_param(v)}" for k, v in (("rtol", self.rtol), ("atol", self.atol)) if v]
             op = ">=" if self.higher_is_better else "<="
-            parts.append(f"{op} {self.limit!r} (baseline{', ' + ', '.join(tol) if tol else ''})")
+            parts.append(f"{op} {self.limit:.6g} (baseline{', ' + ', '.join(tol) if tol else ''})")
         elif self.in_baseline is False:
             parts.append("not in baseline")
         return "; ".join(parts)
@@ -104,7 +115,7 @@ def judge(
     label = res.label
     v = res.value
     reasons: list[str] = []
-    failed = improved = checked = False
+    failed = improved = same = checked = False
     nan = v is None or not math.isfinite(v)
     fields: dict[str, Any] = {"max": bounds.max.get(label), "min": bounds.min.get(label)}
     if nan:
@@ -155,7 +166,10 @@ def judge(
                     )
                 elif _beyond(-worse, v, b):
                     improved = True
-    status = FAIL if failed else IMPROVED if improved else PASS if checked else UNCHECKED
+                elif same_value(v, b):
+                    same = True
+    status = (FAIL if failed else IMPROVED if improved else SAME if same else PASS if checked
+              else UNCHECKED)
     return Verdict(
         name=res.name, label=label, params=dict(res.params), higher_is_better=res.higher_is_better,
         value=v, status=status, reasons=tuple(reasons), **fields,

@@ -1,60 +1,189 @@
 """Write a file so that it is either the old file or the whole new one, never half of one.
 
-The content goes to a temporary file in the same folder, is flushed and fsync'ed, then
-renamed over the target with :func:`os.replace` (atomic on POSIX and Windows). If anything
-fails before the rename — a full disk, an error, Ctrl-C — the temporary file is removed and
-the target is untouched: an interrupted run never leaves a half-written or empty file.
+The content goes to a temporary file in the same folder (:class:`AtomicTarget`), is flushed
+and fsync'ed, then renamed over the target with :func:`os.replace` (atomic on POSIX and
+Windows). If anything fails before the rename — a full disk, an error, Ctrl-C, SIGTERM —
+the temporary file is removed and the target is untouched: an interrupted run never
+leaves a half-written or empty file.
+
+A target that is not a regular file (a FIFO, ``/dev/fd/N``, ``/dev/full``, a terminal) is
+not replaced but written directly (:func:`is_special`): renaming over it would be wrong.
+
+Standard library only.
 """
 
 from __future__ import annotations
 
+import errno
 import os
-import tempfile
-from collections.abc import Callable, Iterator
+import secrets
+import stat
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO
 
-from losscli.errors import UsageError
+from losscli.errors import OutputError, UsageError
+from losscli.interrupts import on_interrupt
+
+#: Temporary files that exist (or are about to): a name is recorded *before* the file is
+#: created, so that an interrupt at any moment finds it (:func:`discard_all`).
+_LIVE: set[str] = set()
+
+
+def discard_all() -> None:
+    """Remove every temporary file not yet renamed into place (on the way out of an
+    interrupted command: see :func:`losscli.interrupts.on_interrupt`)."""
+    for tmp in list(_LIVE):
+        _LIVE.discard(tmp)
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+on_interrupt(discard_all)
+
+
+def _create_temp(folder: str, base: str) -> str:
+    """Create an empty ``.BASE.XXXXXXXX.tmp`` in ``folder`` (mode 0o600) and return its path."""
+    for _ in range(100):
+        tmp = os.path.join(folder, f".{base}.{secrets.token_hex(4)}.tmp")
+        _LIVE.add(tmp)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            _LIVE.discard(tmp)
+            continue
+        except OSError:  # not created (an interrupt, though, may come after it was: kept)
+            _LIVE.discard(tmp)
+            raise
+        os.close(fd)
+        return tmp
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", folder)
 
 
 def check_writable(path: str, flag: str = "") -> str:
     """The absolute path of a file that may be written: its folder exists and it is not a
     directory. Raises UsageError naming ``flag`` (e.g. ``--save``) and the fix."""
-    what = f"{flag} {path}".strip()
+    what = f"{flag} '{path}'" if flag else f"'{path}'"
     target = os.path.abspath(path)
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
-        raise UsageError(f"Cannot write '{what}': folder '{folder}' does not exist.")
+        raise UsageError(f"Cannot write {what}: folder '{folder}' does not exist.")
     if os.path.isdir(target):
-        raise UsageError(f"Cannot write '{what}': it is a directory; give a file name.")
+        raise UsageError(f"Cannot write {what}: it is a directory; give a file name.")
     return target
+
+
+def is_special(path: str) -> bool:
+    """True when ``path`` is not an ordinary file to be replaced: it exists and is not a
+    regular file (a FIFO, a device), or it lies under /dev or /proc (``/dev/stdout``,
+    ``/dev/fd/N``: an already open file, which a rename would not reach). Such a target is
+    written directly."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        return True
+    resolved = os.path.realpath(path)
+    return any(p.startswith(("/dev/", "/proc/")) for p in (os.path.abspath(path), resolved))
+
+
+def same_file_as(path: str, others: Iterable[str]) -> str | None:
+    """The first of ``others`` that is the same file as ``path`` (same device and inode,
+    symbolic links followed), or None. Paths that do not exist match nothing."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    for other in others:
+        try:
+            ot = os.stat(other)
+        except (OSError, ValueError, TypeError):
+            continue
+        if (st.st_dev, st.st_ino) == (ot.st_dev, ot.st_ino):
+            return other
+    return None
+
+
+def os_reason(exc: OSError) -> str:
+    """``No space left on device`` — the short reason of an OS error, without errno."""
+    if exc.errno == errno.EBADF:
+        return "it is closed"
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+class AtomicTarget:
+    """A temporary file beside ``path`` (``.NAME.XXXX.tmp``, in the same folder so the
+    rename stays on one file system) that :meth:`commit` renames over ``path`` and
+    :meth:`discard` removes. ``tmp`` is its path, to be opened and written by the caller.
+    Keeps an existing file's permissions (a new one gets 0o666 & ~umask)."""
+
+    def __init__(self, path: str, flag: str = "") -> None:
+        self.path = path
+        # Through symbolic links: the file a link points to is replaced, not the link.
+        self.target = os.path.realpath(check_writable(path, flag))
+        folder = os.path.dirname(self.target)
+        try:
+            self.tmp = _create_temp(folder, os.path.basename(self.target))
+        except OSError as exc:
+            what = f"{flag} '{path}'" if flag else f"'{path}'"
+            raise UsageError(f"Cannot write {what}: {os_reason(exc)} in folder '{folder}'; "
+                             "choose a folder you can write to.") from None
+        self.done = False
+
+    def commit(self) -> None:
+        """Make the written temporary file the target (fsync'ed first)."""
+        try:
+            fd = os.open(self.tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.chmod(self.tmp, _file_mode(self.target))
+            os.replace(self.tmp, self.target)
+        except OSError as exc:
+            self.discard()
+            raise OutputError(f"Cannot write '{self.path}': {os_reason(exc)}.") from None
+        self.done = True
+        _LIVE.discard(self.tmp)
+        _fsync_dir(os.path.dirname(self.target))
+
+    def discard(self) -> None:
+        """Remove the temporary file (the target is left as it was). Idempotent."""
+        if not self.done:
+            self.done = True
+            try:
+                os.unlink(self.tmp)
+            except OSError:
+                pass
+            _LIVE.discard(self.tmp)
 
 
 @contextmanager
 def atomic_file(path: str, mode: str = "w", flag: str = "") -> Iterator[IO]:
     """``with atomic_file(path) as f: f.write(...)``: ``path`` is replaced only when the
-    block completes. Keeps an existing file's permissions (a new one gets 0o666 & ~umask)."""
-    target = check_writable(path, flag)
-    folder = os.path.dirname(target)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.",
-                                   suffix=".tmp")
-    except OSError as exc:
-        raise UsageError(f"Cannot write '{path}': {exc.strerror} in folder '{folder}'.") from None
-    try:
-        with open(fd, mode, encoding=None if "b" in mode else "utf-8") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _file_mode(target))
-        os.replace(tmp, target)
-    except BaseException:
+    block completes. A write that fails (a full disk) is an OutputError naming ``path``;
+    an exception or interrupt inside the block leaves ``path`` as it was. A FIFO or device
+    (:func:`is_special`) is written directly."""
+    if is_special(path):
         try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(folder)
+            with open(path, mode, encoding=None if "b" in mode else "utf-8") as f:
+                yield f
+        except OSError as exc:
+            raise OutputError(f"Cannot write '{path}': {os_reason(exc)}.") from None
+        return
+    target = AtomicTarget(path, flag)
+    try:
+        try:
+            with open(target.tmp, mode, encoding=None if "b" in mode else "utf-8") as f:
+                yield f
+        except OSError as exc:
+            raise OutputError(f"Cannot write '{path}': {os_reason(exc)}.") from None
+        target.commit()
+    finally:
+        target.discard()  # no-op after a commit
 
 
 def write_atomically(path: str, write: Callable[[IO], None], mode: str = "w",

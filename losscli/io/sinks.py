@@ -3,55 +3,174 @@
 A sink (:class:`losscli.io.base.Sink`) takes chunks of ``{"row": int64, label: float64,
 ...}`` and never holds more than one chunk. Formats: CSV (file or stdout), Parquet, NPY
 (losses only: shape (n,) for one loss, (n, k) for k), and NDJSON.
+
+A file output is written like ``check --save``: to a temporary file beside it, renamed into
+place only when the run succeeds (:func:`open_sink`); the caller calls ``close()`` on
+success and ``discard()`` on failure.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import struct
 import sys
+from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 import numpy as np
 
-from losscli.errors import UsageError
+from losscli.errors import OutputError, UsageError
+from losscli.io.atomic import AtomicTarget, is_special, os_reason, same_file_as
 from losscli.io.base import Sink
 from losscli.io.detect import detect_format
 from losscli.vocab import SINK_FORMATS, STDOUT_SINK_FORMATS
 
 
-def open_sink(path: str | None, labels: list[str], fmt: str | None = None) -> Sink:
-    """Open a writer for ``path`` (``None`` or ``-``: stdout, CSV unless ``fmt`` says)."""
+def open_sink(path: str | None, labels: list[str], fmt: str | None = None, *,
+              inputs: Iterable[str] = ()) -> Sink:
+    """Open a writer for ``path`` (``None`` or ``-``: stdout, CSV unless ``fmt`` says).
+
+    A regular file (or a new one) is written to a temporary file beside it and renamed into
+    place by ``close()`` only (:class:`AtomicSink`): ``discard()`` — on an error, Ctrl-C or
+    SIGTERM — removes it and leaves any previous file intact. A FIFO, ``/dev/fd/N`` or a
+    device is written directly (CSV unless its name has an extension). An output that is
+    the same file as one of ``inputs`` (device and inode; symbolic links followed) is
+    refused: writing it would destroy the input. Write failures (a full disk, a closed
+    standard output) are :class:`OutputError` naming the output.
+    """
     if path in (None, "-"):
-        fmt = fmt or "csv"
-        if fmt not in STDOUT_SINK_FORMATS:
+        text = fmt or "csv"
+        if text not in STDOUT_SINK_FORMATS:
             raise UsageError(
-                f"Cannot write {fmt} per-row output to stdout; use --output FILE "
+                f"Cannot write {text} per-row output to stdout; use --output FILE "
                 "(.csv, .parquet, .npy) or --format csv/ndjson."
             )
-        stream = sys.stdout.buffer
-    else:
-        fmt = fmt or (
-            "ndjson" if path.lower().endswith((".ndjson", ".jsonl")) else detect_format(path)
+        return GuardedSink(lambda: _text_sink(text, None, labels, _stdout_bytes()),
+                           "standard output")
+    special = is_special(path)
+    fmt = fmt or (
+        "ndjson" if path.lower().endswith((".ndjson", ".jsonl")) else detect_format(path)
+    ) or ("csv" if special else None)
+    if os.path.isdir(path):
+        raise UsageError(f"Cannot write --output '{path}': it is a directory; give a file name.")
+    if fmt not in SINK_FORMATS:
+        raise UsageError(
+            f"Cannot tell the output format of '{path}'; use an extension among "
+            ".csv, .tsv, .parquet, .npy, .ndjson."
         )
-        if fmt not in SINK_FORMATS:
-            raise UsageError(
-                f"Cannot tell the output format of '{path}'; use an extension among "
-                ".csv, .tsv, .parquet, .npy, .ndjson."
-            )
-        directory = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(directory):
-            raise UsageError(f"Cannot write '{path}': folder '{directory}' does not exist.")
-        stream = None
-    if fmt in ("csv", "tsv"):
-        return CsvSink(path, labels, "\t" if fmt == "tsv" else ",", stream)
+    clash = same_file_as(path, inputs)
+    if clash is not None:
+        raise UsageError(
+            f"--output '{path}' is the input file '{clash}': writing the per-row losses there "
+            "would destroy the input. Give another --output file."
+        )
+    if special:
+        return GuardedSink(lambda: _file_sink(fmt, path, labels), f"'{path}'")
+    target = AtomicTarget(path, "--output")
+    try:
+        sink = GuardedSink(lambda: _file_sink(fmt, target.tmp, labels), f"'{path}'")
+    except BaseException:
+        target.discard()
+        raise
+    return AtomicSink(sink, target)
+
+
+def _stdout_bytes() -> IO[bytes]:
+    stdout = sys.stdout
+    if stdout is None:  # no file descriptor 1 at all
+        raise OSError(errno.EBADF, "standard output is closed")
+    return stdout.buffer
+
+
+def _text_sink(fmt: str, path: str | None, labels: list[str], stream: IO[bytes] | None) -> Sink:
     if fmt == "ndjson":
         return NdjsonSink(path, labels, stream)
-    assert path is not None  # stdout takes only the text formats above
+    return CsvSink(path, labels, "\t" if fmt == "tsv" else ",", stream)
+
+
+def _file_sink(fmt: str, path: str, labels: list[str]) -> Sink:
+    if fmt in ("csv", "tsv", "ndjson"):
+        return _text_sink(fmt, path, labels, None)
     if fmt == "parquet":
         return ParquetSink(path, labels)
     return NpySink(path, labels)
+
+
+class GuardedSink:
+    """A sink whose OS errors (a full disk, a closed or vanished standard output) become
+    one :class:`OutputError` naming ``where``. A broken pipe on standard output stays a
+    BrokenPipeError: the reader went away (``| head``), which is not an error."""
+
+    def __init__(self, make: Callable[[], Sink], where: str) -> None:
+        self.where = where
+        self.sink: Sink | None = None
+        self.sink = self._guard(make)
+        self.labels = labels_of(self.sink)
+
+    def _guard(self, call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except BrokenPipeError:
+            if self.where == "standard output":
+                raise
+            raise OutputError(f"Cannot write {self.where}: its reader went away (broken "
+                              "pipe).") from None
+        except OSError as exc:
+            to = "to standard output" if self.where == "standard output" else self.where
+            raise OutputError(f"Cannot write {to}: {os_reason(exc)}.") from None
+
+    def write(self, rows: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        sink = self.sink
+        assert sink is not None
+        self._guard(lambda: sink.write(rows, values))
+
+    def close(self) -> None:
+        sink, self.sink = self.sink, None
+        if sink is not None:
+            self._guard(sink.close)
+
+    def discard(self) -> None:
+        """Close without caring whether the last bytes got out (the output is abandoned)."""
+        try:
+            self.close()
+        except (OutputError, BrokenPipeError):
+            pass
+
+
+class AtomicSink:
+    """A file sink on the temporary file of an :class:`AtomicTarget`: :meth:`close`
+    finishes it and renames it over the target; :meth:`discard` removes it."""
+
+    def __init__(self, sink: GuardedSink, target: AtomicTarget) -> None:
+        self.sink = sink
+        self.target = target
+        self.labels = sink.labels
+
+    @property
+    def tmp(self) -> str:
+        return self.target.tmp
+
+    def write(self, rows: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        self.sink.write(rows, values)
+
+    def close(self) -> None:
+        try:
+            self.sink.close()
+            self.target.commit()
+        finally:
+            self.target.discard()  # a no-op once committed
+
+    def discard(self) -> None:
+        try:
+            self.sink.discard()
+        finally:
+            self.target.discard()
+
+
+def labels_of(sink: Any) -> list[str]:
+    return list(getattr(sink, "labels", []))
 
 
 class CsvSink:
