@@ -72,8 +72,10 @@ class Source(Protocol):
     def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
         """``{column: float64 ndarray}`` dicts of ``columns``, in row order. Their lengths
         need not be ``chunk_size`` (the alignment layer, :func:`losscli.io.inputs.rechunk`,
-        re-chunks); a bad value or a broken file is an :class:`~losscli.errors.InputError`
-        that names the file (and the row, when it can be known)."""
+        re-chunks); an empty dict says that no more rows have arrived for now (a pipe
+        paused), so the rows already read are passed on rather than held for a full chunk.
+        A bad value or a broken file is an :class:`~losscli.errors.InputError` that names
+        the file (and the row, when it can be known), never another exception."""
         ...
 
 
