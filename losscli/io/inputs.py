@@ -237,8 +237,11 @@ class Inputs:
                     held[i] = None
                 for role, cols in pairs:
                     arrays[role] = self._role_array(role, cols, part)
+            widths = {role: 1 if a.ndim == 1 else a.shape[1] for role, a in arrays.items()}
             if not self.widths:
-                self.widths = {role: 1 if a.ndim == 1 else a.shape[1] for role, a in arrays.items()}
+                self.widths = widths
+            elif widths != self.widths:
+                self._width_changed(widths, start)
             batch = Batch(start, arrays)
             start += len(batch)
             yield batch
@@ -266,6 +269,14 @@ class Inputs:
                 "give one weight per row."
             )
         return array
+
+    def _width_changed(self, widths: dict[str, int], start: int) -> None:
+        role = next(r for r in widths if widths[r] != self.widths.get(r))
+        raise InputError(
+            f"{self.describe(role)} holds {self.widths.get(role)} value(s) per row before row "
+            f"{start} but {widths[role]} from there on; every row needs the same number of "
+            "values (a list column whose first rows are null lists gives no width: fill them)."
+        )
 
     def _length_mismatch(self, streams: list[Any], held: list[Any], start: int) -> None:
         counts = []

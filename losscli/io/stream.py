@@ -16,7 +16,9 @@ arrived are handed on at once rather than when a block is full. Standard library
 from __future__ import annotations
 
 import codecs
+import functools
 import os
+import re
 import select
 import sys
 from typing import Any
@@ -30,7 +32,6 @@ PAUSE = 0.05
 BLOCK = 8 << 20
 #: The longest line (record) read by default; ``--max-line-bytes`` changes it.
 MAX_LINE = 16 << 20
-_ENDS = (b"\n", b"\r")
 
 
 class PipeReader:
@@ -180,7 +181,7 @@ class ByteStream:
         return bytes(self._buf[:n])
 
     # -- whole records ----------------------------------------------------------------------
-    def _records_end(self, size: int, max_line: int, quote: bytes | None) -> int:
+    def _records_end(self, size: int, max_line: int, delimiter: bytes | None) -> int:
         """How many buffered bytes make whole records: about ``size`` (cut at the last
         record end), fewer when a pipe falls silent, 0 at the end of the data."""
         self.paused = False
@@ -188,48 +189,45 @@ class ByteStream:
         while True:
             buf = self._buf
             if len(buf) >= window:
-                end = record_end(buf, window, quote)
+                end = record_end(buf, window, delimiter)
                 if end:
                     return end
                 if window >= max_line:
-                    # A quote character inside an unquoted field (5" for inches) upsets the
-                    # count: cut at a plain line end, as pyarrow's own reader would.
-                    end = record_end(buf, window, None) if quote is not None else 0
-                    if end:
-                        return end
-                    raise self._too_long(max_line)
+                    raise self._too_long(max_line, delimiter is not None)
                 window = min(window * 2, max_line)
                 continue
             if self._eof:
                 return len(buf)
             if buf and self._silent():
-                end = record_end(buf, len(buf), quote)
+                end = record_end(buf, len(buf), delimiter)
                 if end and buf[:end].strip():
                     self.paused = True
                     return end
             self._more(max(window - len(buf), 1 << 16))
 
-    def _too_long(self, max_line: int) -> InputError:
+    def _too_long(self, max_line: int, quoted: bool) -> InputError:
+        quote = " (or does a quoted field never close?)" if quoted else ""
         return InputError(
             f"Line {self.lines_read + 1} of '{self.name}' is longer than "
             f"{describe_size(max_line)}, the longest line losscli reads "
             f"{'by default' if max_line == MAX_LINE else '(--max-line-bytes)'}: is this really "
-            "line-oriented text (CSV, TSV, NDJSON; see --format-in)? If its rows are this "
-            "long, raise the limit with --max-line-bytes (memory grows with it)."
+            f"line-oriented text (CSV, TSV, NDJSON; see --format-in){quote}? If its rows are "
+            "this long, raise the limit with --max-line-bytes (memory grows with it)."
         )
 
     def peek_records(self, size: int, max_line: int = MAX_LINE,
-                     quote: bytes | None = None) -> bytes:
+                     delimiter: bytes | None = None) -> bytes:
         """Whole records from the front (see :meth:`read_records`), not consumed."""
-        return bytes(self._buf[: self._records_end(size, max_line, quote)])
+        return bytes(self._buf[: self._records_end(size, max_line, delimiter)])
 
     def read_records(self, size: int, max_line: int = MAX_LINE,
-                     quote: bytes | None = None) -> bytes:
-        """Whole records: about ``size`` bytes cut after the last line end (with ``quote``,
-        a line end inside a quoted field does not count), fewer when a pipe falls silent
-        (``paused`` is then True), the rest of the data at its end, ``b""`` after it. A
-        record longer than ``max_line`` bytes is an InputError naming its line."""
-        end = self._records_end(size, max_line, quote)
+                     delimiter: bytes | None = None) -> bytes:
+        """Whole records: about ``size`` bytes cut after the last line end (with a CSV
+        ``delimiter``, a line end inside a quoted field does not count; see
+        :func:`record_end`), fewer when a pipe falls silent (``paused`` is then True), the
+        rest of the data at its end, ``b""`` after it. A record longer than ``max_line``
+        bytes is an InputError naming its line."""
+        end = self._records_end(size, max_line, delimiter)
         data = bytes(self._buf[:end])
         del self._buf[:end]
         self.bytes_read += end
@@ -237,45 +235,64 @@ class ByteStream:
         return data
 
 
-def record_end(data: bytes | bytearray, end: int, quote: bytes | None) -> int:
-    """The index just past the last line end (``\\n`` or ``\\r``) in ``data[:end]``, or 0.
-    With ``quote``, a line end counts only outside quotes: after an even number of quote
-    characters (a doubled quote inside a quoted field counts two), which holds when
-    ``data`` starts at a record boundary."""
+QUOTE = b'"'
+
+
+def record_end(data: bytes | bytearray, end: int, delimiter: bytes | None) -> int:
+    """The index just past the last record end in ``data[:end]``, or 0. A record is a line
+    (ending in ``\\n``, ``\\r\\n`` or ``\\r``); with a CSV ``delimiter``, a line end inside a
+    quoted field does not count. ``data`` must start at a record boundary.
+
+    For CSV the quotes are counted first (fast): a line end after an even number of them is
+    outside quotes, a doubled quote inside a quoted field counting two. When no line end in
+    the window has an even count — a quoted field that holds line ends, or a quote inside an
+    unquoted field (``5"`` for inches), which counting cannot tell apart — the records are
+    matched the way pyarrow parses them (:func:`_records`; slower, so only then)."""
     nl = max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end))
-    if nl < 0 or quote is None or data.find(quote, 0, end) < 0:
+    if nl < 0 or delimiter is None or data.find(QUOTE, 0, end) < 0:
         return nl + 1
-    odd = data.count(quote, 0, nl) % 2
+    odd = data.count(QUOTE, 0, nl) % 2
     while odd:
-        q = data.rfind(quote, 0, nl)
+        q = data.rfind(QUOTE, 0, nl)
         prev = max(data.rfind(b"\n", 0, q), data.rfind(b"\r", 0, q))
         if prev < 0:
-            return 0
-        odd ^= data.count(quote, prev, nl) % 2
+            match = _records(delimiter, many=True).match(data, 0, end)
+            return match.end() if match else 0
+        odd ^= data.count(QUOTE, prev, nl) % 2
         nl = prev
     return nl + 1
 
 
-def first_record_end(data: bytes, quote: bytes | None) -> int:
+def first_record_end(data: bytes, delimiter: bytes | None) -> int:
     """The index just past the first non-blank record of ``data`` (blank lines before it
-    included; ``\\r\\n`` counts as one line end), or ``len(data)`` when it never ends."""
-    start = pos = 0
-    odd = 0
-    while True:
-        ends = [i for i in (data.find(e, pos) for e in _ENDS) if i >= 0]
-        if not ends:
-            return len(data)
-        nl = min(ends)
-        if quote is not None:
-            odd ^= data.count(quote, pos, nl) % 2
-        pos = nl + 1
-        if odd:
-            continue
-        if data[nl:nl + 2] == b"\r\n":
-            pos = nl + 2
-        if data[start:nl].strip():
-            return pos
-        start = pos
+    included), or ``len(data)`` when it does not end (the data end, or a quote that does
+    not close)."""
+    pos = 0
+    while pos < len(data):
+        if delimiter is None:
+            ends = [i for i in (data.find(b"\n", pos), data.find(b"\r", pos)) if i >= 0]
+            stop = min(ends) + 1 if ends else len(data)
+            if data[stop - 1:stop + 1] == b"\r\n":
+                stop += 1
+        else:
+            match = _records(delimiter, many=False).match(data, pos)
+            stop = match.end() if match else len(data)
+        if data[pos:stop].strip():
+            return stop
+        pos = stop
+    return len(data)
+
+
+@functools.lru_cache(maxsize=8)
+def _records(delimiter: bytes, many: bool) -> re.Pattern[bytes]:
+    """One CSV record (``many``: as many whole records as there are), as pyarrow parses
+    them: a field that starts with a quote runs to the closing quote (``""`` is a quote
+    inside it; line ends may be), then to the delimiter; any other field runs to the
+    delimiter or the line end, quotes and all."""
+    d = re.escape(delimiter)
+    field = rb'(?:"(?:[^"]|"")*"[^%s\r\n]*|[^%s"\r\n][^%s\r\n]*|)' % (d, d, d)
+    record = field + rb"(?:" + d + field + rb")*(?:\r\n|\n|\r)"
+    return re.compile(rb"(?:" + record + rb")*" if many else record)
 
 
 def progress_bytes(stream: ByteStream) -> int:

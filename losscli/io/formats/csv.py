@@ -24,7 +24,6 @@ from losscli.io.failures import describe_size, first_line, foreign_errors, not_t
 from losscli.io.opening import UTF8, file_stream
 from losscli.io.stream import BLOCK, MAX_LINE, ByteStream, first_record_end, progress_bytes
 
-QUOTE = b'"'
 BOM = b"\xef\xbb\xbf"
 #: Bytes of whole records read at open for the types ``inspect`` shows.
 HEAD_BYTES = 1 << 16
@@ -45,6 +44,7 @@ class CsvSource:
         self.name = path
         self.format = fmt
         self.delimiter = "\t" if fmt == "tsv" else ","
+        self._delimiter = self.delimiter.encode()
         self.encoding = encoding
         self.max_line = max_line_bytes
         self.num_rows: int | None = None
@@ -75,12 +75,16 @@ class CsvSource:
         records that follow in the first 64 KiB (what ``inspect`` shows)."""
         import pyarrow as pa
 
-        head = stream.peek_records(HEAD_BYTES, self.max_line, QUOTE)
+        head = stream.peek_records(HEAD_BYTES, self.max_line, self._delimiter)
         if not head.strip():
             raise InputError(f"'{self.name}' is empty: expected a header line and data rows.")
-        end = first_record_end(head, QUOTE)
+        end = first_record_end(head, self._delimiter)
         self._header_len = end
         header = head[:end]
+        if end == len(head) and first_record_end(head + b"\n", self._delimiter) > end + 1:
+            raise InputError(f"The header of '{self.name}' has a quote that never closes; a "
+                             'quoted name ends with a quote ("a,b"), a quote inside it is '
+                             'doubled ("say ""hi""").')
         if header.startswith(BOM):
             header = header[len(BOM):]
         names = check_column_names(self.name, self._parse_names(header))
@@ -102,6 +106,8 @@ class CsvSource:
         import pyarrow.csv as pacsv
 
         latin = header.decode("latin-1").encode("utf-8")
+        if not latin.endswith((b"\n", b"\r")):  # pyarrow finds no columns in a bare line
+            latin += b"\n"
         try:
             table = pacsv.read_csv(
                 pa.py_buffer(latin),
@@ -132,7 +138,8 @@ class CsvSource:
 
     def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
         stream = self._open_for_chunks()
-        stream.read(self._header_len)
+        header = stream.read(self._header_len)
+        stream.lines_read = header.count(b"\n") or header.count(b"\r")  # for messages
         if self._parallel_ok():
             yield from self._parallel_chunks(stream, columns)
         else:
@@ -182,7 +189,7 @@ class CsvSource:
         a block a pipe paused on (see :func:`losscli.io.inputs.rechunk`)."""
         row = 0
         while True:
-            block = stream.read_records(self.block_size, self.max_line, QUOTE)
+            block = stream.read_records(self.block_size, self.max_line, self._delimiter)
             if not block:
                 return
             values, n, error = self._parse_block(block, columns)
@@ -220,7 +227,8 @@ class CsvSource:
         self._position = 0
         with ThreadPoolExecutor(2, "losscli-csv") as pool:
             while True:
-                block = stream.read_records(self.parallel_block, self.max_line, QUOTE)
+                block = stream.read_records(self.parallel_block, self.max_line,
+                                            self._delimiter)
                 if not block:
                     break
                 pending.append((self._raw.tell(), block,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import tokenize
 from collections.abc import Iterator
 
 import numpy as np
@@ -25,7 +26,7 @@ class NpySource:
         self.format = fmt
         try:
             self._array = np.load(path, mmap_mode="r", allow_pickle=False)
-        except foreign_errors() as exc:
+        except NPY_HEADER_ERRORS + foreign_errors() as exc:
             raise InputError(
                 f"Cannot read '{path}' as NPY ({first_line(exc)}); the file may be corrupt "
                 "or of another format (use --format-in to say which)."
@@ -83,8 +84,10 @@ class NpySource:
                        for c in columns}
 
 
-#: What numpy's header parser raises besides the usual: a header it cannot evaluate.
-NPY_HEADER_ERRORS: tuple[type[BaseException], ...] = (SyntaxError, TypeError)
+#: What numpy's header parser raises besides the usual, on a header it cannot evaluate
+#: (found by tests/test_fuzz_inputs.py): Python's tokenizer and parser errors.
+NPY_HEADER_ERRORS: tuple[type[BaseException], ...] = (
+    SyntaxError, TypeError, RecursionError, tokenize.TokenError)
 
 #: The widest row read (bytes): beyond this a header is more likely broken than true.
 MAX_ROW_BYTES = 1 << 30
