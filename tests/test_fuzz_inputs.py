@@ -39,11 +39,11 @@ LONG = int(os.environ.get("LOSSCLI_FUZZ_EXAMPLES", "0"))
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 
-def fuzz(examples: int):
+def fuzz(examples: int, share: float = 1.0):
     """Settings for one fuzz test: ``examples`` in CI (derandomized: the same every run),
-    LOSSCLI_FUZZ_EXAMPLES with a random seed for a long run."""
+    ``share`` of LOSSCLI_FUZZ_EXAMPLES with a random seed for a long run."""
     return settings(
-        max_examples=LONG or examples,
+        max_examples=max(examples, int(LONG * share)) if LONG else examples,
         derandomize=not LONG,
         deadline=timedelta(seconds=10),
         database=None,
@@ -285,7 +285,7 @@ def test_fuzz_random_bytes(tmp_path, data, suffix):
 
 
 # -- a few through the real entry point --------------------------------------------------
-@fuzz(6)
+@fuzz(6, share=0.02)  # two processes per example: a few seconds each
 @given(data=st.one_of(mutated(csv_bytes()), mutated(ndjson_bytes()), mutated(npy_bytes()),
                       mutated(parquet_bytes())))
 def test_fuzz_cli_exits_0_or_2_without_traceback(data):

@@ -10,24 +10,27 @@ fields) with a cap on their length, and a count of the bytes consumed (the progr
 Memory: a stream buffers at most one block of records, or one record up to the cap; a
 record longer than the cap is an :class:`~losscli.errors.InputError`, never an allocation
 that grows with the input. On a pipe that pauses (``tail -f``), whole records that have
-arrived are handed on at once rather than when a block is full. Standard library only.
+arrived are handed on at once rather than when a block is full. Where records end is
+:mod:`losscli.io.records`'s to say; the rest is standard library only.
 """
 
 from __future__ import annotations
 
 import codecs
-import functools
 import os
-import re
 import select
 import sys
+import time
 from typing import Any
 
 from losscli.errors import InputError
 from losscli.io.failures import describe_size, first_line, foreign_errors, not_text
+from losscli.io.records import record_end
 
 #: Seconds a pipe may stay silent before the records already received are handed on.
 PAUSE = 0.05
+#: Seconds records may wait on a pipe for the rest of their block, however busy it is.
+MAX_DELAY = 0.25
 #: Bytes of whole records the line readers take at a time.
 BLOCK = 8 << 20
 #: The longest line (record) read by default; ``--max-line-bytes`` changes it.
@@ -49,7 +52,8 @@ class PipeReader:
         return True
 
     def read(self, n: int = -1) -> bytes:
-        return os.read(self.fd, n if n is not None and n > 0 else 1 << 16)
+        # At most 1 MiB: a pipe hands out 64 KiB at a time, and os.read allocates n bytes.
+        return os.read(self.fd, min(n, 1 << 20) if n is not None and n > 0 else 1 << 16)
 
     def ready(self, timeout: float) -> bool:
         try:
@@ -133,6 +137,11 @@ class ByteStream:
         while len(self._buf) < n and self._more(max(n - len(self._buf), 1 << 16)):
             pass
 
+    def _is_pipe(self) -> bool:
+        """Whether the source can say when bytes have arrived (a pipe; not a file or a
+        decompressor, which are read at their own pace)."""
+        return hasattr(self._raw, "ready")
+
     def _silent(self) -> bool:
         """Whether the source is a pipe on which nothing more has arrived for PAUSE
         seconds (False for anything that cannot tell: files, decompressors)."""
@@ -183,9 +192,11 @@ class ByteStream:
     # -- whole records ----------------------------------------------------------------------
     def _records_end(self, size: int, max_line: int, delimiter: bytes | None) -> int:
         """How many buffered bytes make whole records: about ``size`` (cut at the last
-        record end), fewer when a pipe falls silent, 0 at the end of the data."""
+        record end), fewer when a pipe falls silent (or has kept its records waiting for
+        MAX_DELAY), 0 at the end of the data."""
         self.paused = False
         window = min(size, max_line)
+        deadline = None
         while True:
             buf = self._buf
             if len(buf) >= window:
@@ -198,11 +209,13 @@ class ByteStream:
                 continue
             if self._eof:
                 return len(buf)
-            if buf and self._silent():
-                end = record_end(buf, len(buf), delimiter)
-                if end and buf[:end].strip():
-                    self.paused = True
-                    return end
+            if buf and self._is_pipe():
+                deadline = deadline or time.monotonic() + MAX_DELAY
+                if time.monotonic() > deadline or self._silent():
+                    end = record_end(buf, len(buf), delimiter)
+                    if end and buf[:end].strip():
+                        self.paused = True
+                        return end
             self._more(max(window - len(buf), 1 << 16))
 
     def _too_long(self, max_line: int, quoted: bool) -> InputError:
@@ -224,7 +237,7 @@ class ByteStream:
                      delimiter: bytes | None = None) -> bytes:
         """Whole records: about ``size`` bytes cut after the last line end (with a CSV
         ``delimiter``, a line end inside a quoted field does not count; see
-        :func:`record_end`), fewer when a pipe falls silent (``paused`` is then True), the
+        :func:`losscli.io.records.record_end`), fewer when a pipe falls silent (``paused`` is then True), the
         rest of the data at its end, ``b""`` after it. A record longer than ``max_line``
         bytes is an InputError naming its line."""
         end = self._records_end(size, max_line, delimiter)
@@ -233,66 +246,6 @@ class ByteStream:
         self.bytes_read += end
         self.lines_read += data.count(b"\n") or data.count(b"\r")
         return data
-
-
-QUOTE = b'"'
-
-
-def record_end(data: bytes | bytearray, end: int, delimiter: bytes | None) -> int:
-    """The index just past the last record end in ``data[:end]``, or 0. A record is a line
-    (ending in ``\\n``, ``\\r\\n`` or ``\\r``); with a CSV ``delimiter``, a line end inside a
-    quoted field does not count. ``data`` must start at a record boundary.
-
-    For CSV the quotes are counted first (fast): a line end after an even number of them is
-    outside quotes, a doubled quote inside a quoted field counting two. When no line end in
-    the window has an even count — a quoted field that holds line ends, or a quote inside an
-    unquoted field (``5"`` for inches), which counting cannot tell apart — the records are
-    matched the way pyarrow parses them (:func:`_records`; slower, so only then)."""
-    nl = max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end))
-    if nl < 0 or delimiter is None or data.find(QUOTE, 0, end) < 0:
-        return nl + 1
-    odd = data.count(QUOTE, 0, nl) % 2
-    while odd:
-        q = data.rfind(QUOTE, 0, nl)
-        prev = max(data.rfind(b"\n", 0, q), data.rfind(b"\r", 0, q))
-        if prev < 0:
-            match = _records(delimiter, many=True).match(data, 0, end)
-            return match.end() if match else 0
-        odd ^= data.count(QUOTE, prev, nl) % 2
-        nl = prev
-    return nl + 1
-
-
-def first_record_end(data: bytes, delimiter: bytes | None) -> int:
-    """The index just past the first non-blank record of ``data`` (blank lines before it
-    included), or ``len(data)`` when it does not end (the data end, or a quote that does
-    not close)."""
-    pos = 0
-    while pos < len(data):
-        if delimiter is None:
-            ends = [i for i in (data.find(b"\n", pos), data.find(b"\r", pos)) if i >= 0]
-            stop = min(ends) + 1 if ends else len(data)
-            if data[stop - 1:stop + 1] == b"\r\n":
-                stop += 1
-        else:
-            match = _records(delimiter, many=False).match(data, pos)
-            stop = match.end() if match else len(data)
-        if data[pos:stop].strip():
-            return stop
-        pos = stop
-    return len(data)
-
-
-@functools.lru_cache(maxsize=8)
-def _records(delimiter: bytes, many: bool) -> re.Pattern[bytes]:
-    """One CSV record (``many``: as many whole records as there are), as pyarrow parses
-    them: a field that starts with a quote runs to the closing quote (``""`` is a quote
-    inside it; line ends may be), then to the delimiter; any other field runs to the
-    delimiter or the line end, quotes and all."""
-    d = re.escape(delimiter)
-    field = rb'(?:"(?:[^"]|"")*"[^%s\r\n]*|[^%s"\r\n][^%s\r\n]*|)' % (d, d, d)
-    record = field + rb"(?:" + d + field + rb")*(?:\r\n|\n|\r)"
-    return re.compile(rb"(?:" + record + rb")*" if many else record)
 
 
 def progress_bytes(stream: ByteStream) -> int:

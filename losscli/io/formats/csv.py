@@ -22,7 +22,8 @@ from losscli.io.arrow import check_column_names, schema_types, to_float64
 from losscli.io.detect import is_compressed
 from losscli.io.failures import describe_size, first_line, foreign_errors, not_text
 from losscli.io.opening import UTF8, file_stream
-from losscli.io.stream import BLOCK, MAX_LINE, ByteStream, first_record_end, progress_bytes
+from losscli.io.records import first_record_end
+from losscli.io.stream import BLOCK, MAX_LINE, ByteStream, progress_bytes
 
 BOM = b"\xef\xbb\xbf"
 #: Bytes of whole records read at open for the types ``inspect`` shows.
