@@ -35,9 +35,10 @@ _UNSAFE = ("Cc", "Cf", "Cs", "Zl", "Zp")
 
 
 def escape_controls(text: str) -> str:
-    """``text`` safe to print on a terminal: control characters (ESC, BEL, CR, newlines, the
-    C1 range), the bidirectional overrides and lone surrogates are shown as escapes (``\\x1b``, ``\\n``,
-    ``\\u202e``), so names read from a file cannot drive the terminal or fake a line."""
+    """``text`` safe to print on a terminal: control characters (ESC, BEL, CR, newlines,
+    the C1 range), the bidirectional overrides and lone surrogates are shown as escapes
+    (``\\x1b``, ``\\n``, ``\\u202e``), so names read from a file cannot drive the terminal or
+    fake a line."""
     import unicodedata
 
     if text.isprintable():

@@ -8,7 +8,7 @@ CI runs a small, derandomized set (about 200 examples in all, well under a minut
 long local run, set ``LOSSCLI_FUZZ_EXAMPLES`` (examples per test; the seed is then random
 and hypothesis prints the failing example to replay):
 
-    LOSSCLI_FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest tests/test_fuzz_inputs.py
+    LOSSCLI_FUZZ_EXAMPLES=2500 .venv/bin/python -m pytest tests/test_fuzz_inputs.py
 """
 
 from __future__ import annotations
