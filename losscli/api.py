@@ -39,7 +39,9 @@ def evaluate(
       per-row losses go to ``output`` (a .csv/.parquet/.npy/.ndjson path) or, without one,
       into ``report.per_row``.
     * ``nan_policy`` (``"raise"``, ``"omit"``, ``"propagate"``), ``chunk_size`` (rows per
-      chunk), ``format_in`` (when the extension does not say).
+      chunk), ``format_in`` (when the extension does not say), ``encoding`` (of CSV, TSV
+      and NDJSON text; default UTF-8), ``max_line_bytes`` (their longest line: an int or
+      ``"64M"``; default 16 MiB).
     * ``task``, ``from_logits``, ``threshold``: how the values are read (zero_one's
       decision threshold on one-column scores).
     * ``var``/``var_col`` feed gaussian_nll; for triplet, ``predictions`` holds the anchors

@@ -77,8 +77,11 @@ class InputFormat(str, Enum):
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print one line on stderr and return the Exit to raise."""
-    sys.stderr.write(f"losscli: error: {message}\n")
+    """Print one line on stderr and return the Exit to raise. Control characters in the
+    message (it may quote names from a file) are shown escaped."""
+    from losscli.errors import escape_controls
+
+    sys.stderr.write(f"losscli: error: {escape_controls(message)}\n")
     sys.stderr.flush()
     return typer.Exit(code)
 
@@ -162,6 +165,14 @@ INPUT_OPTIONS = (
         "--format-in", help="Input format when the extension does not say (or to override "
         "it). On standard input it is detected from the first bytes unless given.",
         rich_help_panel="Inputs")], None),
+    _opt("encoding", Annotated[str | None, typer.Option(
+        "--encoding", metavar="NAME", show_default=False, help="Encoding of CSV, TSV and NDJSON "
+        "text, e.g. latin-1, cp1252, utf-16 (default UTF-8).", rich_help_panel="Inputs")],
+        None),
+    _opt("max_line_bytes", Annotated[str | None, typer.Option(
+        "--max-line-bytes", metavar="SIZE", show_default=False, help="Longest line of CSV, "
+        "TSV and NDJSON input, e.g. 64M (default 16M); a longer one is an error. Memory "
+        "grows with it.", rich_help_panel="Inputs")], None),
     _opt("chunk_size", Annotated[int | None, typer.Option(
         "--chunk-size", min=1, show_default=False, help="Rows per chunk; memory stays "
         "bounded by it. Default 262144, or about 1M values for wide rows (class scores).",
@@ -860,7 +871,9 @@ def _main() -> int:
         # Parse errors carry no context: name the subcommand from the arguments instead.
         sub = next((a for a in sys.argv[1:] if a in getattr(command, "commands", {})), None)
         where = f"losscli {sub}" if sub else "losscli"
-        sys.stderr.write(f"losscli: error: {' '.join(message().split())} "
+        from losscli.errors import escape_controls
+
+        sys.stderr.write(f"losscli: error: {escape_controls(' '.join(message().split()))} "
                          f"(see '{where} --help')\n")
         code = exc.exit_code
     if seen() is not None:  # typer turns a KeyboardInterrupt into a silent exit 130

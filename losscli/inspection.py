@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import IO, Any
 
-from losscli.errors import LossCliError
+from losscli.errors import LossCliError, escape_controls
 from losscli.io.formats import open_source
 from losscli.io.inputs import resolve_inputs
 from losscli.vocab import WEIGHT_NAMES
@@ -31,7 +31,7 @@ def column_types(source: Any) -> dict[str, str]:
 #: The options ``inspect`` takes (those of ``evaluate`` about the inputs and how they are read).
 INSPECT_OPTIONS = ("targets", "weights", "pred_col", "target_col", "weight_col", "format_in",
                    "var", "positive", "negative", "var_col", "anchor_col", "positive_col",
-                   "negative_col", "task", "from_logits")
+                   "negative_col", "task", "from_logits", "encoding", "max_line_bytes")
 
 
 def inspect_file(path: str, *, sample_rows: int = SAMPLE_ROWS, **options: Any) -> dict[str, Any]:
@@ -44,7 +44,8 @@ def inspect_file(path: str, *, sample_rows: int = SAMPLE_ROWS, **options: Any) -
 
     run = build_spec(path, where="inspect", allowed=INSPECT_OPTIONS, **options)
     ins, task, from_logits = run.inputs, run.options.task, run.options.from_logits
-    source = open_source(path, ins.format_in)
+    source = open_source(path, ins.format_in, encoding=ins.encoding,
+                         max_line_bytes=ins.max_line_bytes)
     columns: dict[str, Any] = {k: list(v) or None for k, v in ins.columns().items()}
     files = ins.files()
     lower = [c.lower() for c in source.columns]
@@ -74,13 +75,19 @@ def inspect_file(path: str, *, sample_rows: int = SAMPLE_ROWS, **options: Any) -
                                 pred_col=list(ins.pred_col) or None,
                                 target_col=list(ins.target_col) or None,
                                 weight_col=ins.weight_col, format_in=ins.format_in, roles=roles,
-                                files=files, columns=columns)
+                                files=files, columns=columns, encoding=ins.encoding,
+                                max_line_bytes=ins.max_line_bytes)
         info["roles"] = {
             role: {"path": ref.source.name, "column": ref.column,
                    **({"columns": list(ref.columns)} if len(ref.columns) > 1 else {})}
             for role, ref in inputs.roles.items()
         }
-        sample = inputs.peek(sample_rows, sample_rows)
+    except LossCliError as exc:
+        info["roles_error"] = str(exc)
+        return info
+    # Rows that cannot be read are an input error (exit 2), not a fact about the roles.
+    sample = inputs.peek(sample_rows, sample_rows)
+    try:
         chosen, decided_by = tasks.detect_task(sample, [], task=task, roles=roles,
                                                from_logits=from_logits,
                                                describe=inputs.describe)
@@ -150,10 +157,11 @@ def render_inspection(info: dict[str, Any], fmt: str, out: IO[str]) -> None:
     ]
     inferred = " (types inferred from the first rows)" if info["types_inferred"] else ""
     lines.append(("columns", f"{len(info['columns'])}{inferred}"))
-    width = max((len(c["name"]) for c in info["columns"]), default=0)
-    for col in info["columns"]:
-        lines.append(("", f"{col['name']:<{width}}  {col['type']}"))
-    if info["roles"] is None:
+    names = [escape_controls(c["name"]) for c in info["columns"]]
+    width = max((len(n) for n in names), default=0)
+    for name, col in zip(names, info["columns"]):
+        lines.append(("", f"{name:<{width}}  {col['type']}"))
+    if info["roles"] is None or info["task"] is None:
         lines.append(("roles", f"cannot tell: {info['roles_error']}"))
     else:
         shown = ("anchor", "positive", "negative") if "anchor" in info["roles"] else (
@@ -184,5 +192,6 @@ def render_inspection(info: dict[str, Any], fmt: str, out: IO[str]) -> None:
         lines.append(("", f"(domains {checked})"))
     for hint in info["hints"]:
         lines.append(("hint", hint))
-    out.write("".join(f"{key:<11}{value}\n" for key, value in lines))
+    # Names and messages come from the file: control characters are shown escaped.
+    out.write("".join(f"{key:<11}{escape_controls(str(value))}\n" for key, value in lines))
     out.flush()

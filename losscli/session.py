@@ -43,8 +43,9 @@ WIDE_CHUNK_VALUES = 1 << 20
 
 def default_chunk_size(width: int) -> int:
     """Rows per chunk for rows of ``width`` values: DEFAULT_CHUNK_SIZE, fewer when wide (a
-    1M x 100 float64 chunk would be 200 MB per array; this keeps it near 8 MB)."""
-    return DEFAULT_CHUNK_SIZE if width <= 1 else max(1024, WIDE_CHUNK_VALUES // width)
+    1M x 100 float64 chunk would be 200 MB per array; this keeps it near 8 MB), down to one
+    row when a row alone holds a million values or more."""
+    return DEFAULT_CHUNK_SIZE if width <= 1 else max(1, WIDE_CHUNK_VALUES // width)
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,9 @@ class Unit:
 UNIT_CHUNKS = 4
 
 
-def plan_ranges(points: list[int], chunk_size: int) -> list[tuple[int, int]]:
-    """Unit ranges from a source's natural split points (see :data:`UNIT_CHUNKS`)."""
+def plan_ranges(points: list[int], chunk_size: int, cut: bool = True) -> list[tuple[int, int]]:
+    """Unit ranges from a source's natural split points (see :data:`UNIT_CHUNKS`); with
+    ``cut`` False a range is never cut inside (a Parquet row group is read whole)."""
     low, high = chunk_size, UNIT_CHUNKS * chunk_size
     merged: list[tuple[int, int]] = []
     start = points[0]
@@ -110,7 +112,7 @@ def plan_ranges(points: list[int], chunk_size: int) -> list[tuple[int, int]]:
         merged[-2:] = [(a, b)]
     out: list[tuple[int, int]] = []
     for a, b in merged:
-        parts = -(-(b - a) // high)
+        parts = -(-(b - a) // high) if cut else 1
         out.extend((a + (b - a) * i // parts, a + (b - a) * (i + 1) // parts)
                    for i in range(parts))
     return out
@@ -283,7 +285,8 @@ class Session:
         if isinstance(main, str):
             from losscli.io.formats import open_source
 
-            main = open_source(main, ins.format_in)
+            main = open_source(main, ins.format_in, encoding=ins.encoding,
+                               max_line_bytes=ins.max_line_bytes)
         roles = self._roles_needed([i.spec for i in instances], columns, files, main)
         if "anchor" in roles and _is_array(first.predictions):
             main = as_source(first.predictions, "anchors", "anchor")
@@ -305,6 +308,8 @@ class Session:
             roles=roles,
             files=files,
             columns=columns,
+            encoding=ins.encoding,
+            max_line_bytes=ins.max_line_bytes,
         )
         self._bind_models(main)
         if resolved is not None:  # on a worker: what the client decided, without re-reading
@@ -315,7 +320,19 @@ class Session:
             instances = resolve_losses(list(resolved.losses), {})
         else:
             self.chunk_size = ins.chunk_size or default_chunk_size(self.inputs.declared_width())
-            sample = self.inputs.peek(self.chunk_size, tasks.DETECT_ROWS)
+            specs = [i.spec for i in instances]
+
+            def settled(rows: dict[str, np.ndarray]) -> bool:
+                """Whether more rows could not change the task: then a pipe that pauses (tail
+                -f) is not waited on for DETECT_ROWS rows. Rows that look binary may not."""
+                found, by = tasks.detect_task(rows, specs, task=opts.task, roles=roles,
+                                              from_logits=opts.from_logits,
+                                              describe=self.inputs.describe)
+                target = rows.get("target")
+                return by != "values" or (found == "regression" and target is not None
+                                          and bool(np.isfinite(target).any()))
+
+            sample = self.inputs.peek(self.chunk_size, tasks.DETECT_ROWS, settled=settled)
             self.widths = ({} if sample is None else
                            {role: 1 if a.ndim == 1 else a.shape[1] for role, a in sample.items()})
             task, decided_by = tasks.detect_task(
@@ -387,8 +404,9 @@ class Session:
             if same_file:
                 source = main
             elif isinstance(model.predictions, str):
-                source = opened.get(model.predictions) or open_source(model.predictions,
-                                                                      ins.format_in)
+                source = opened.get(model.predictions) or open_source(
+                    model.predictions, ins.format_in, encoding=ins.encoding,
+                    max_line_bytes=ins.max_line_bytes)
                 opened[model.predictions] = source
             else:
                 source = as_source(model.predictions, model.name, "pred")
@@ -428,8 +446,8 @@ class Session:
             raise InputError(
                 f"Row counts differ: {shown}. Predictions, targets and weights are aligned by "
                 "row order, so the files must have the same number of rows.")
-        return [Unit(i, name, a, b - a, a, b)
-                for i, (a, b) in enumerate(plan_ranges(main.split_points(), self.chunk_size))]
+        ranges = plan_ranges(main.split_points(), self.chunk_size, cut=main.rows_seekable)
+        return [Unit(i, name, a, b - a, a, b) for i, (a, b) in enumerate(ranges)]
 
     @property
     def workers(self) -> int:

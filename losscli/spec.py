@@ -51,6 +51,8 @@ class InputSpec:
     format_in: str | None = None
     chunk_size: int | None = None
     nan_policy: str = "raise"
+    encoding: str | None = None  # of text input (CSV, TSV, NDJSON); None: UTF-8
+    max_line_bytes: int | None = None  # the longest line of text input; None: 16 MiB
 
     def columns(self) -> dict[str, Columns]:
         """``--x-col`` values of the extra roles (var and the triplet roles)."""
@@ -215,10 +217,49 @@ def _params(value: Any) -> dict[str, Any]:
     return out
 
 
+def _encoding(value: Any) -> str | None:
+    import codecs
+
+    if value is None:
+        return None
+    try:
+        info = codecs.lookup(value) if isinstance(value, str) else None
+    except LookupError:
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise UsageError(f"encoding must name a text encoding, such as utf-8, latin-1, cp1252 "
+                         f"or utf-16; got {value!r}.")
+    return str(value)
+
+
+_SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def _max_line_bytes(value: Any) -> int | None:
+    """A byte count: an int, or a string such as ``64M`` (K, M and G are powers of 1024)."""
+    if value is None:
+        return None
+    n = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        n = value
+    elif isinstance(value, str):
+        text = value.strip().lower().removesuffix("ib").removesuffix("b")
+        unit = text[-1:] if text[-1:] in _SIZE_UNITS else ""
+        number = text[: len(text) - len(unit)].strip()
+        if number.isdigit():
+            n = int(number) * _SIZE_UNITS[unit]
+    if n is None or not (1 << 10) <= n <= (1 << 30):
+        raise UsageError(f"max_line_bytes must be a size from 1K to 1G (bytes, or with K, M or "
+                         f"G: 64M); got {value!r}.")
+    return n
+
+
 _CHECKS: dict[str, Any] = {
     "format_in": lambda v: _choice("format_in", v, INPUT_FORMATS, optional=True),
     "nan_policy": lambda v: _choice("nan_policy", v, NAN_POLICIES),
     "chunk_size": _chunk_size,
+    "encoding": _encoding,
+    "max_line_bytes": _max_line_bytes,
     "weight_col": lambda v: _weight_col(v),
     "reduction": lambda v: _choice("reduction", v, REDUCTIONS),
     "task": lambda v: _choice("task", v, TASKS, optional=True),

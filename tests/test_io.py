@@ -175,9 +175,9 @@ def test_parallel_csv_blocks_equal_the_streaming_reader(tmp_path, monkeypatch):
     assert parallel[1] == serial[1]  # same rows, same chunking: identical values
 
 
-def test_parallel_csv_hands_quoted_records_to_the_streaming_reader(tmp_path, monkeypatch):
+def test_parallel_csv_keeps_a_quoted_record_whole(tmp_path, monkeypatch):
     # A quoted field with a newline inside, far after the first blocks: cutting blocks at
-    # newlines there would split that record.
+    # every newline there would split that record.
     lines = ["name,pred,target"] + [f"r{i},{i % 9},{i % 4}" for i in range(2000)]
     lines.insert(1500, '"two\nlines, quoted",100,0')
     path = tmp_path / "quoted.csv"
@@ -189,6 +189,41 @@ def test_parallel_csv_hands_quoted_records_to_the_streaming_reader(tmp_path, mon
     assert rows == 2001
     np.testing.assert_allclose(values, [np.mean((p - t) ** 2), np.mean(np.abs(p - t)), 100.0],
                                rtol=1e-14)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_csv_blocks_cut_anywhere_read_like_one_pyarrow_parse(tmp_path, monkeypatch, seed):
+    """Quoted fields holding delimiters, doubled quotes and line ends (\\n, \\r\\n, \\r), and
+    quotes inside unquoted fields (5" for inches), with blocks so small that every record
+    straddles a boundary: file (serial and parallel) and pipe give what pyarrow reads from
+    the whole file at once."""
+    import pyarrow.csv as pacsv
+
+    rng = np.random.default_rng(seed)
+    notes = ['"a,b"', '"say ""hi"""', '"two\nlines"', '"cr\rend"', 'x"y', '5"', '""', "plain",
+             '"crlf\r\nin"']
+    end = ["\n", "\r\n", "\r"][seed]
+    lines = ["note,pred,target"] + [f"{rng.choice(notes)},{rng.normal():.17g},{i % 3}"
+                                    for i in range(400)]
+    data = (end.join(lines) + end).encode()
+    path = tmp_path / "q.csv"
+    path.write_bytes(data)
+    whole = pacsv.read_csv(pa.py_buffer(data),
+                           read_options=pacsv.ReadOptions(block_size=len(data) + 1))
+    want = [whole["pred"].to_numpy(), whole["target"].to_numpy().astype(float)]
+    for parallel in (False, True):
+        for block in (7, 64, 1000):
+            monkeypatch.setattr(CsvSource, "block_size", block)
+            monkeypatch.setattr(CsvSource, "parallel_block", block)
+            monkeypatch.setattr(CsvSource, "_parallel_ok", lambda self, p=parallel: p)
+            got = list(CsvSource(str(path), "csv").chunks(["pred", "target"], 50))
+            for column, values in zip(["pred", "target"], want):
+                np.testing.assert_array_equal(np.concatenate([c[column] for c in got]), values)
+    monkeypatch.setattr(CsvStreamSource, "block_size", 64)
+    monkeypatch.setattr(CsvStreamSource, "_parallel_ok", lambda self: False)
+    piped = CsvStreamSource(ByteStream(io.BytesIO(data), "<stdin>"), "csv")
+    got = list(piped.chunks(["pred", "target"], 50))
+    np.testing.assert_array_equal(np.concatenate([c["pred"] for c in got]), want[0])
 
 
 def test_parallel_csv_error_names_the_true_row(tmp_path, monkeypatch):
@@ -207,6 +242,8 @@ def test_default_chunk_holds_about_a_million_values_for_wide_rows(tmp_path):
 
     assert default_chunk_size(1) == DEFAULT_CHUNK_SIZE
     assert default_chunk_size(100) == (1 << 20) // 100
+    assert default_chunk_size(250_000) == 4  # below 1,024 rows: memory follows the values
+    assert default_chunk_size(2_000_000) == 1
     logits = np.random.default_rng(0).normal(size=(50, 100))
     np.save(tmp_path / "logits.npy", logits)
     np.save(tmp_path / "labels.npy", np.arange(50) % 100)

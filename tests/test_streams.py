@@ -33,10 +33,10 @@ class Trickle(io.RawIOBase):
 def test_bytestream_reads_exactly_and_peeks_without_consuming():
     s = ByteStream(Trickle(b"a,b\n1,2\n3,4\n"), "<t>")
     assert s.peek(2) == b"a,"
-    assert s.peek_lines(4) == b"a,b\n"
+    assert s.peek_records(4) == b"a,b\n"
     assert s.read(6) == b"a,b\n1,"  # exact size despite 3-byte reads
     assert s.bytes_read == 6
-    assert s.read_lines(1) == b"2\n"  # extended to the end of the line
+    assert s.read_records(1) == b"2\n"  # extended to the end of the line
     assert s.read() == b"3,4\n" and s.read(5) == b""
 
 

@@ -1,5 +1,5 @@
-"""Shared Arrow and text helpers of the format readers: Arrow arrays to float64 numpy arrays
-(scalar and list columns), the numeric type check, and the first line of an error message.
+"""Shared Arrow helpers of the format readers: Arrow arrays to float64 numpy arrays (scalar
+and list columns), the numeric type check, and the check of column names.
 
 pyarrow (and pyarrow.compute) are imported inside the functions: importing this module
 costs only numpy.
@@ -14,10 +14,20 @@ import numpy as np
 from losscli.errors import InputError
 
 
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message (its type name when it has none)."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def check_column_names(source: str, names: list[str]) -> list[str]:
+    """Column names as losscli uses them: an empty name (the trailing commas a spreadsheet
+    leaves: ``pred,target,,``) becomes ``column_N`` (N counts from 1); a name given twice
+    is an InputError, since neither could be chosen with certainty."""
+    out = [n if n.strip() else f"column_{i + 1}" for i, n in enumerate(names)]
+    seen: dict[str, int] = {}
+    for i, name in enumerate(out):
+        if name in seen:
+            raise InputError(
+                f"Column name '{name}' appears twice in '{source}' (columns {seen[name] + 1} "
+                f"and {i + 1}); rename one of them, so that each column can be chosen."
+            )
+        seen[name] = i
+    return out
 
 
 def is_list_type(t: Any) -> bool:
@@ -134,7 +144,10 @@ def to_float64(array: Any) -> np.ndarray:
         import pyarrow.compute as pc  # 25 ms to import: only when there is work for it
 
         if not pa.types.is_float64(array.type):
-            array = pc.cast(array, pa.float64())
+            # Integers above 2**53 round to the nearest float64, as a CSV's digits do
+            # (a safe cast would refuse them).
+            array = pc.cast(array, options=pc.CastOptions(pa.float64(),
+                                                          allow_float_truncate=True))
         if array.null_count:
             array = pc.fill_null(array, float("nan"))
     # Zero-copy view of the values buffer (read-only). Array.to_numpy would do the same but

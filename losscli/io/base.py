@@ -72,8 +72,10 @@ class Source(Protocol):
     def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
         """``{column: float64 ndarray}`` dicts of ``columns``, in row order. Their lengths
         need not be ``chunk_size`` (the alignment layer, :func:`losscli.io.inputs.rechunk`,
-        re-chunks); a bad value or a broken file is an :class:`~losscli.errors.InputError`
-        that names the file (and the row, when it can be known)."""
+        re-chunks); an empty dict says that no more rows have arrived for now (a pipe
+        paused), so the rows already read are passed on rather than held for a full chunk.
+        A bad value or a broken file is an :class:`~losscli.errors.InputError` that names
+        the file (and the row, when it can be known), never another exception."""
         ...
 
 
@@ -83,6 +85,10 @@ class Splittable(Protocol):
     Parquet file, an NPY array, arrays in memory), so that work units reading different
     ranges can run side by side. Each call opens its own handle: calls may run on several
     threads at once."""
+
+    #: Whether a read may start at any row cheaply (NPY, arrays). Parquet starts only at a
+    #: row group (a range inside one decodes it from its start): its units are whole groups.
+    rows_seekable: bool
 
     def split_points(self) -> list[int]:
         """Natural unit boundaries, ascending: 0, the first row of each later part (a Parquet

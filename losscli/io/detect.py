@@ -27,9 +27,26 @@ COMPRESSION_MAGIC = (
 )
 
 
+#: The codec each compression suffix names.
+SUFFIX_CODECS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".lz4": "lz4"}
+
+
 def is_compressed(path: str) -> bool:
     """Whether ``path`` ends with a compression suffix (``.csv.gz``)."""
     return path.lower().endswith(COMPRESSED_SUFFIXES)
+
+
+def suffix_codec(path: str) -> str | None:
+    """The codec a path's compression suffix names (``x.csv.gz``: gzip), or None."""
+    lower = path.lower()
+    return next((c for s, c in SUFFIX_CODECS.items() if lower.endswith(s)), None)
+
+
+def could_be_magic(head: bytes) -> bool:
+    """Whether ``head`` is too short to rule out a magic number it begins (a pipe that
+    paused after a few bytes): then more bytes are needed before sniffing."""
+    return any(len(head) < len(m) and m.startswith(head)
+               for m, _ in (*MAGIC, *COMPRESSION_MAGIC))
 
 
 def detect_format(path: str) -> str | None:

@@ -2,8 +2,9 @@
 
 ``resolve_inputs`` opens the files, binds columns to each role (given or detected from
 common names) and returns :class:`Inputs`, whose ``batches`` yields :class:`Batch` objects
-with exactly ``chunk_size`` aligned rows (the last may be shorter). A file read for several
-roles is read once.
+with ``chunk_size`` aligned rows (the last shorter; others too when a pipe pauses, so that
+the rows that have arrived are evaluated at once). A file read for several roles is read
+once.
 
 Roles: ``pred``, ``target``, ``weight``, ``var`` (gaussian_nll), and ``anchor``,
 ``positive``, ``negative`` (triplet). A role binds to one column, or to several: a repeated
@@ -15,7 +16,7 @@ fixed-size-list column, or a 2-D NPY array. A role with several values per row a
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,25 +152,34 @@ class Inputs:
         """The chunk size of the rows ``peek`` read and holds for the next ``batches``."""
         return None if self._peeked is None else self._peeked[0]
 
-    def peek(self, chunk_size: int, rows: int) -> dict[str, np.ndarray] | None:
+    def peek(self, chunk_size: int, rows: int, *,
+             settled: Callable[[dict[str, np.ndarray]], bool] | None = None
+             ) -> dict[str, np.ndarray] | None:
         """The first ``rows`` rows of every role (fewer if the input is shorter; None when it
         is empty), read in chunks of ``chunk_size``. The next ``batches`` call with the same
         chunk size replays those chunks instead of reading them again, so a stream that
-        cannot be re-read (a pipe) is read once."""
+        cannot be re-read (a pipe) is read once.
+
+        Fewer rows, too, when rows are wide (at most about PEEK_VALUES values are held, and
+        at least one chunk); and when a pipe pauses once some rows have arrived and
+        ``settled(rows so far)`` says that more rows could not change what the caller
+        decides from them (so that rows arriving slowly are evaluated as they come)."""
         stream = self._stream(chunk_size)
         held: list[Batch] = []
-        have = 0
-        while have < rows:
+        count = values = 0
+        while count < rows and (not held or values < PEEK_VALUES):
             batch = next(stream, None)
             if batch is None:
                 break
+            if not batch.arrays:  # a pipe paused
+                if held and settled is not None and settled(_joined(held, rows)):
+                    break
+                continue
             held.append(batch)
-            have += len(batch)
+            count += len(batch)
+            values += sum(a.size for a in batch.arrays.values())
         self._peeked = (chunk_size, held, stream)
-        if not held:
-            return None
-        return {role: np.concatenate([b.arrays[role] for b in held])[:rows]
-                for role in held[0].arrays}
+        return _joined(held, rows) if held else None
 
     def batches(self, chunk_size: int) -> Iterator[Batch]:
         """Aligned chunks; a length mismatch between files is an InputError naming both."""
@@ -177,9 +187,11 @@ class Inputs:
             _, held, stream = self._peeked
             self._peeked = None
             yield from held
-            yield from stream
-            return
-        yield from self._stream(chunk_size)
+        else:
+            stream = self._stream(chunk_size)
+        for batch in stream:
+            if batch.arrays:  # pauses only matter to peek
+                yield batch
 
     def splittable(self) -> bool:
         """Whether every input can read any range of rows on its own (then the work can be
@@ -189,15 +201,21 @@ class Inputs:
     def batches_between(self, start: int, stop: int, chunk_size: int) -> Iterator[Batch]:
         """Aligned chunks of rows ``start .. stop`` only (:meth:`splittable` inputs); the
         chunks start at ``start``."""
-        yield from self._aligned(
-            lambda source, columns: source.read_range(columns, start, stop, chunk_size),
-            chunk_size, start)
+        for batch in self._aligned(
+                lambda source, columns: source.read_range(columns, start, stop, chunk_size),
+                chunk_size, start):
+            if batch.arrays:
+                yield batch
 
     def _stream(self, chunk_size: int) -> Iterator[Batch]:
         yield from self._aligned(lambda source, columns: source.chunks(columns, chunk_size),
                                  chunk_size, 0)
 
     def _aligned(self, read: Any, chunk_size: int, start: int) -> Iterator[Batch]:
+        """Aligned batches of every source; a batch with no arrays marks a pause of a pipe
+        (nothing more has arrived for now). Sources are re-chunked to ``chunk_size`` rows;
+        when one hands on fewer (a pipe that paused), the others' rows wait for the next
+        batch, so batches may be shorter than ``chunk_size``."""
         if chunk_size < 1:
             raise UsageError(f"--chunk-size must be at least 1, got {chunk_size}.")
         by_source: dict[int, tuple[Any, list[tuple[str, tuple[str, ...]]]]] = {}
@@ -207,24 +225,40 @@ class Inputs:
         for source, pairs in by_source.values():
             columns = list(dict.fromkeys(col for _, cols in pairs for col in cols))
             streams.append((source, pairs, rechunk(read(source, columns), chunk_size)))
+        held: list[dict[str, np.ndarray] | None] = [None] * len(streams)
+        ended = [False] * len(streams)
         while True:
-            parts: list[tuple[Any, list[tuple[str, tuple[str, ...]]],
-                              dict[str, np.ndarray] | None]] = [
-                (source, pairs, next(stream, None)) for source, pairs, stream in streams
-            ]
-            done = [p is None for _, _, p in parts]
-            if all(done):
+            for i, (_, _, stream) in enumerate(streams):
+                if held[i] is None and not ended[i]:
+                    part = next(stream, None)
+                    if part is None:
+                        ended[i] = True
+                    elif part:
+                        held[i] = part
+            if any(h is None and not e for h, e in zip(held, ended)):
+                yield Batch(start, {})  # a pipe paused: its next rows are yet to come
+                continue
+            if all(ended):
                 return
-            lengths = {len(next(iter(p.values()))) for _, _, p in parts if p is not None}
-            if any(done) or len(lengths) > 1:
-                self._length_mismatch(streams, parts, start)
+            if any(ended):
+                self._length_mismatch(streams, held, start)
+            n = min(_rows(h) for h in held if h is not None)
             arrays: dict[str, np.ndarray] = {}
-            for _, pairs, part in parts:
+            for i, (_, pairs, _) in enumerate(streams):
+                part = held[i]
                 assert part is not None
+                if _rows(part) > n:
+                    held[i] = {k: v[n:] for k, v in part.items()}
+                    part = {k: v[:n] for k, v in part.items()}
+                else:
+                    held[i] = None
                 for role, cols in pairs:
                     arrays[role] = self._role_array(role, cols, part)
+            widths = {role: 1 if a.ndim == 1 else a.shape[1] for role, a in arrays.items()}
             if not self.widths:
-                self.widths = {role: 1 if a.ndim == 1 else a.shape[1] for role, a in arrays.items()}
+                self.widths = widths
+            elif widths != self.widths:
+                self._width_changed(widths, start)
             batch = Batch(start, arrays)
             start += len(batch)
             yield batch
@@ -253,13 +287,21 @@ class Inputs:
             )
         return array
 
-    def _length_mismatch(self, streams: list[Any], parts: list[Any], start: int) -> None:
+    def _width_changed(self, widths: dict[str, int], start: int) -> None:
+        role = next(r for r in widths if widths[r] != self.widths.get(r))
+        raise InputError(
+            f"{self.describe(role)} holds {self.widths.get(role)} value(s) per row before row "
+            f"{start} but {widths[role]} from there on; every row needs the same number of "
+            "values (a list column whose first rows are null lists gives no width: fill them)."
+        )
+
+    def _length_mismatch(self, streams: list[Any], held: list[Any], start: int) -> None:
         counts = []
-        for (source, _, stream), (_, _, part) in zip(streams, parts):
+        for (source, _, stream), part in zip(streams, held):
             n = start
             if part is not None:
-                n += len(next(iter(part.values())))
-                n += sum(len(next(iter(p.values()))) for p in stream)
+                n += _rows(part)
+                n += sum(_rows(p) for p in stream if p)
             counts.append(f"'{source.name}' has {n} rows")
         raise InputError(
             f"Row counts differ: {' but '.join(counts)}. Predictions, targets and weights are "
@@ -267,14 +309,38 @@ class Inputs:
         )
 
 
+#: Values held at most by :meth:`Inputs.peek` (besides its first chunk): 32 MB of float64.
+PEEK_VALUES = 1 << 22
+
+
+def _joined(held: list[Batch], rows: int) -> dict[str, np.ndarray]:
+    """The first ``rows`` rows of ``held`` batches, one array per role."""
+    return {role: np.concatenate([b.arrays[role] for b in held])[:rows]
+            for role in held[0].arrays}
+
+
+def _rows(part: dict[str, np.ndarray]) -> int:
+    return len(next(iter(part.values())))
+
+
 def rechunk(
     chunks: Iterator[dict[str, np.ndarray]], size: int
 ) -> Iterator[dict[str, np.ndarray]]:
-    """Re-slice a stream of column dicts into chunks of exactly ``size`` rows (last shorter)."""
+    """Re-slice a stream of column dicts into chunks of exactly ``size`` rows (last shorter).
+
+    An empty dict in ``chunks`` means no more rows are available for now (a pipe paused,
+    see :class:`~losscli.io.base.Source`): the rows held are passed on at once, in a
+    shorter chunk, and the empty dict after them."""
     pending: list[dict[str, np.ndarray]] = []
     have = 0
     for chunk in chunks:
-        n = len(next(iter(chunk.values()))) if chunk else 0
+        if not chunk:
+            if have:
+                yield _concat(pending)
+                pending, have = [], 0
+            yield {}
+            continue
+        n = _rows(chunk)
         if n == 0:
             continue
         if not pending and n == size:
@@ -378,6 +444,8 @@ def resolve_inputs(
     roles: tuple[str, ...] = ("pred", "target"),
     files: dict[str, Any] | None = None,
     columns: dict[str, str | list[str] | None] | None = None,
+    encoding: str | None = None,
+    max_line_bytes: int | None = None,
 ) -> Inputs:
     """Open the input files (or take already-open sources) and bind columns to each role.
 
@@ -386,7 +454,8 @@ def resolve_inputs(
     argument then holds the anchors). ``files`` gives a separate file per extra role (var,
     positive, negative) and ``columns`` their ``--x-col`` values. ``format_in`` overrides
     the main file's extension, and names the format of any other file whose extension says
-    nothing.
+    nothing. ``encoding`` and ``max_line_bytes`` apply to every text file (see
+    :func:`~losscli.io.formats.open_source`).
     """
     from losscli.io.detect import detect_format
 
@@ -394,7 +463,7 @@ def resolve_inputs(
         if not isinstance(obj, str):
             return obj
         fmt = format_in if main or detect_format(obj) is None else None
-        return open_source(obj, fmt)
+        return open_source(obj, fmt, encoding=encoding, max_line_bytes=max_line_bytes)
 
     files = {k: v for k, v in (files or {}).items() if v is not None}
     columns = dict(columns or {})

@@ -5,6 +5,10 @@ dispatch: :func:`open_source` opens a path (or ``-``) as a :class:`~losscli.io.b
 source: CSV/TSV, NDJSON, Arrow IPC stream and NPY stream straight from the pipe, chunk by
 chunk; Parquet and Arrow IPC *file* (Feather) need random access, so they are spooled to an
 anonymous temporary file first (bounded by disk, not memory; ``TMPDIR`` chooses where).
+A FIFO or ``<(cmd)`` (``/dev/fd/N``) is read the same way, and so is a compressed NPY,
+Parquet or Feather file (CSV, TSV and NDJSON files are decompressed by their readers).
+
+Every failure to open is an :class:`~losscli.errors.InputError` naming the input.
 """
 
 from __future__ import annotations
@@ -13,92 +17,134 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Callable
+from typing import Any
 
 from losscli.errors import InputError
 from losscli.io.base import Source
-from losscli.io.detect import detect_format, sniff_compression, sniff_format
+from losscli.io.detect import could_be_magic, detect_format, sniff_format
+from losscli.io.failures import first_line, foreign_errors
 from losscli.io.formats.csv import CsvSource, CsvStreamSource
 from losscli.io.formats.feather import ArrowStreamSource, FeatherSource
 from losscli.io.formats.ndjson import NdjsonSource
 from losscli.io.formats.npy import NpySource, NpyStreamSource
 from losscli.io.formats.parquet import ParquetSource
-from losscli.io.stream import ByteStream
+from losscli.io.opening import (
+    UTF8,
+    check_codec,
+    decompress,
+    is_pipe,
+    open_raw,
+    transcode,
+)
+from losscli.io.stream import MAX_LINE, ByteStream, PipeReader, open_pipe
 from losscli.vocab import INPUT_FORMATS
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
+TEXT_FORMATS = ("csv", "tsv", "ndjson")
 
 
-def open_source(path: str, format_in: str | None = None) -> Source:
+def open_source(path: str, format_in: str | None = None, *, encoding: str | None = None,
+                max_line_bytes: int | None = None) -> Source:
     """Open ``path`` as a chunked source; ``format_in`` overrides the extension. ``-`` is
-    standard input (:func:`open_stdin`)."""
+    standard input (:func:`open_stdin`). ``encoding``: of text input (default UTF-8);
+    ``max_line_bytes``: the longest line a text reader takes (default 16 MiB)."""
+    encoding = encoding or UTF8
+    max_line = max_line_bytes or MAX_LINE
     if path == STDIN:
-        return open_stdin(format_in)
+        return open_stdin(format_in, encoding=encoding, max_line_bytes=max_line)
     fmt = format_in or detect_format(path)
+    if fmt is not None and fmt not in INPUT_FORMATS:
+        raise InputError(f"Unknown input format '{fmt}'; use one of: {', '.join(INPUT_FORMATS)}.")
+    if not os.path.exists(path):
+        raise InputError(f"File not found: '{path}'. Check the path and the working directory.")
+    if os.path.isdir(path):
+        raise InputError(f"'{path}' is a directory; give a {fmt or 'data'} file.")
+    if is_pipe(path):  # a FIFO or <(cmd): read once, as standard input is
+        try:
+            reader = open_pipe(path)
+        except OSError as exc:
+            raise InputError(f"Cannot open '{path}': {exc.strerror or first_line(exc)}.") \
+                from None
+        return open_stream(ByteStream(reader, path), fmt, encoding=encoding,
+                           max_line_bytes=max_line)
     if fmt is None:
         raise InputError(
             f"Cannot tell the format of '{path}' from its extension; "
             f"pass --format-in with one of: {', '.join(INPUT_FORMATS)}."
         )
-    if fmt not in INPUT_FORMATS:
-        raise InputError(f"Unknown input format '{fmt}'; use one of: {', '.join(INPUT_FORMATS)}.")
-    if not os.path.exists(path):
-        raise InputError(f"File not found: '{path}'. Check the path and the working directory.")
-    if os.path.isdir(path):
-        raise InputError(f"'{path}' is a directory; give a {fmt} file.")
-    opener: dict[str, Callable[[str, str], Source]] = {
-        "csv": CsvSource,
-        "tsv": CsvSource,
-        "parquet": ParquetSource,
-        "npy": NpySource,
-        "feather": FeatherSource,
-        "arrow": FeatherSource,
-        "ndjson": NdjsonSource,
-    }
-    return opener[fmt](path, fmt)
+    if not os.access(path, os.R_OK):
+        raise InputError(f"Cannot read '{path}': permission denied. Check its permissions.")
+    if fmt in ("csv", "tsv"):
+        return CsvSource(path, fmt, encoding=encoding, max_line_bytes=max_line)
+    if fmt == "ndjson":
+        return NdjsonSource(path, fmt, encoding=encoding, max_line_bytes=max_line)
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if check_codec(path, head) is not None:  # a compressed binary file: decompress, stream
+        raw = ByteStream(open_raw(path), path, os.path.getsize(path))
+        return open_stream(raw, fmt, encoding=encoding, max_line_bytes=max_line)
+    if fmt == "parquet":
+        return ParquetSource(path, fmt)
+    if fmt == "npy":
+        return NpySource(path, fmt)
+    return FeatherSource(path, fmt)
 
 
-def open_stdin(format_in: str | None = None) -> Source:
+def open_stdin(format_in: str | None = None, *, encoding: str = UTF8,
+               max_line_bytes: int = MAX_LINE) -> Source:
     """Open standard input as a chunked source, detecting the format unless ``format_in``
     names it."""
     if sys.stdin is None or sys.stdin.closed:
         raise InputError("Standard input is closed; give a FILE instead of '-'.")
-    raw = getattr(sys.stdin, "buffer", sys.stdin)
+    raw: Any = getattr(sys.stdin, "buffer", sys.stdin)
     size = None
     try:
-        st = os.fstat(raw.fileno())
+        fd = raw.fileno()
+        st = os.fstat(fd)
         if stat.S_ISREG(st.st_mode):  # '< file.csv': the size is known, for progress
-            size = st.st_size - os.lseek(raw.fileno(), 0, os.SEEK_CUR)
+            size = st.st_size - os.lseek(fd, 0, os.SEEK_CUR)
+        else:  # a pipe or terminal: read what has arrived, as it arrives
+            raw = PipeReader(fd, keep=raw)
     except (OSError, ValueError, AttributeError):
         pass
-    return open_stream(ByteStream(raw, STDIN_NAME, size), format_in)
+    return open_stream(ByteStream(raw, STDIN_NAME, size), format_in, encoding=encoding,
+                       max_line_bytes=max_line_bytes)
 
 
-def open_stream(stream: ByteStream, format_in: str | None = None) -> Source:
-    """A source reading ``stream`` once; compressed input (gzip, bz2, zstd, lz4) is undone."""
-    codec = sniff_compression(stream.peek(8))
+def open_stream(stream: ByteStream, format_in: str | None = None, *, encoding: str = UTF8,
+                max_line_bytes: int = MAX_LINE) -> Source:
+    """A source reading ``stream`` once; compressed input (gzip, bz2, zstd, lz4) is undone,
+    text in another ``encoding`` transcoded to UTF-8."""
+    head = stream.peek_head(8)
+    if could_be_magic(head):
+        head = stream.peek(8)
+    codec = check_codec("", head)
     if codec is not None:
-        import pyarrow as pa
-
-        inner = pa.CompressedInputStream(pa.PythonFile(stream, mode="r"), codec)
-        decompressed = ByteStream(inner, stream.name)
-        decompressed.raw_progress = stream
-        stream = decompressed
+        stream = decompress(stream, codec)
+        head = stream.peek(8)
     fmt = format_in
     if fmt is None:
-        fmt = sniff_format(stream.peek_lines(1 << 12))
+        fmt = sniff_format(head)
+        if fmt in TEXT_FORMATS or fmt is None:
+            if encoding != UTF8:
+                stream = transcode(stream, encoding)
+            fmt = sniff_format(stream.peek_records(1 << 12, max_line_bytes))
         if fmt is None:
+            where = ("No data on standard input" if stream.name == STDIN_NAME
+                     else f"No data in '{stream.name}'")
             raise InputError(
-                f"No data on standard input ('{stream.name}' is empty): give a FILE, or "
-                "pipe CSV, TSV, NDJSON, Arrow, NPY, Parquet or Feather data in (see --help)."
+                f"{where} ('{stream.name}' is empty): give a FILE, or pipe CSV, TSV, NDJSON, "
+                "Arrow, NPY, Parquet or Feather data in (see --help)."
             )
+    elif fmt in TEXT_FORMATS and encoding != UTF8:
+        stream = transcode(stream, encoding)
     if fmt not in INPUT_FORMATS:
         raise InputError(f"Unknown input format '{fmt}'; use one of: {', '.join(INPUT_FORMATS)}.")
     if fmt in ("csv", "tsv"):
-        return CsvStreamSource(stream, fmt)
+        return CsvStreamSource(stream, fmt, max_line_bytes=max_line_bytes)
     if fmt == "ndjson":
-        return NdjsonSource(stream, fmt)
+        return NdjsonSource(stream, fmt, max_line_bytes=max_line_bytes)
     if fmt == "npy":
         return NpyStreamSource(stream)
     if fmt in ("feather", "arrow") and not stream.peek(6).startswith(b"ARROW1"):
@@ -109,7 +155,13 @@ def open_stream(stream: ByteStream, format_in: str | None = None) -> Source:
 def spool(stream: ByteStream, fmt: str) -> Source:
     """Copy the rest of ``stream`` to an anonymous temporary file and open that: Parquet and
     Arrow IPC files keep their index at the end. Disk, not memory, bounds the size."""
-    tmp = tempfile.NamedTemporaryFile(prefix="losscli-stdin-", suffix=f".{fmt}")
+    try:
+        tmp = tempfile.NamedTemporaryFile(prefix="losscli-stdin-", suffix=f".{fmt}")
+    except OSError as exc:
+        raise InputError(
+            f"Cannot create a temporary file to spool {fmt} from '{stream.name}' "
+            f"({exc.strerror}); set TMPDIR to a writable folder, or pass the file by name."
+        ) from None
     try:
         while True:
             block = stream.read(8 << 20)
@@ -120,15 +172,21 @@ def spool(stream: ByteStream, fmt: str) -> Source:
     except OSError as exc:
         tmp.close()
         raise InputError(
-            f"Cannot spool {fmt} from standard input to a temporary file ({exc.strerror}); "
+            f"Cannot spool {fmt} from '{stream.name}' to a temporary file ({exc.strerror}); "
             "free disk space, set TMPDIR to a larger disk, or pass the file by name."
         ) from None
+    except BaseException:
+        tmp.close()
+        raise
     opener = ParquetSource if fmt == "parquet" else FeatherSource
     try:
         source: ParquetSource | FeatherSource = opener(tmp.name, fmt)
     except InputError as exc:
         tmp.close()
         raise InputError(str(exc).replace(tmp.name, stream.name)) from None
+    except foreign_errors() as exc:  # the readers translate theirs; this is a last guard
+        tmp.close()
+        raise InputError(f"Cannot read '{stream.name}' as {fmt}: {first_line(exc)}.") from None
     source.name = stream.name
     source.spooled = tmp  # deleted when the source is
     return source

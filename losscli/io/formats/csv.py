@@ -1,62 +1,69 @@
-"""CSV and TSV: :class:`CsvSource` reads a file (plain or compressed), in two threads when
-it can; :class:`CsvStreamSource` reads a pipe, once, front to back."""
+"""CSV and TSV: :class:`CsvSource` reads a file (plain or compressed), parsing blocks in two
+threads when it can; :class:`CsvStreamSource` reads a pipe, once, front to back.
+
+Both cut the bytes into blocks of whole records themselves (:meth:`ByteStream.read_records`:
+about 8 MiB, at a line end outside quotes; ``\\n``, ``\\r\\n`` or a lone ``\\r``) and hand
+each block to pyarrow's ``read_csv`` with the column names known and float64 forced on
+the selected columns. So a record may be as long as ``--max-line-bytes`` with memory
+bounded by it, the header may be of any width, a block is parsed as soon as it has
+arrived on a pipe, and a bad value is found in its own block (its row named without a
+second pass over the file).
+"""
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from losscli.errors import InputError
-from losscli.io.arrow import first_line, schema_types, to_float64
+from losscli.io.arrow import check_column_names, schema_types, to_float64
 from losscli.io.detect import is_compressed
-from losscli.io.stream import ByteStream, Prepended, progress_bytes
+from losscli.io.failures import describe_size, first_line, foreign_errors, not_text
+from losscli.io.opening import UTF8, file_stream
+from losscli.io.records import first_record_end
+from losscli.io.stream import BLOCK, MAX_LINE, ByteStream, progress_bytes
+
+BOM = b"\xef\xbb\xbf"
+#: Bytes of whole records read at open for the types ``inspect`` shows.
+HEAD_BYTES = 1 << 16
 
 
 class CsvSource:
-    """CSV/TSV through pyarrow's streaming reader, with float64 forced on the selected
-    columns (its type inference only sees the first block: ``1.5`` after a block of
-    integers would otherwise fail)."""
+    """CSV/TSV from a file, read in blocks of whole records (see the module doc)."""
 
-    block_size = 8 << 20
-    #: A file by name: it can be opened again and cut into byte ranges (the parallel path).
-    #: A pipe cannot.
+    block_size = BLOCK
+    #: Bytes per block of the parallel path.
+    parallel_block = 4 << 20
+    #: A file by name: its blocks can be parsed in two threads. A pipe's cannot (each is
+    #: parsed as soon as it has arrived).
     seekable = True
 
-    def __init__(self, path: str, fmt: str) -> None:
+    def __init__(self, path: str, fmt: str, *, encoding: str = UTF8,
+                 max_line_bytes: int = MAX_LINE) -> None:
         self.name = path
         self.format = fmt
         self.delimiter = "\t" if fmt == "tsv" else ","
+        self._delimiter = self.delimiter.encode()
+        self.encoding = encoding
+        self.max_line = max_line_bytes
         self.num_rows: int | None = None
-        self._raw: Any = None
+        self.size: int | None = None
+        self._raw: Any = None  # the file under the stream: its position is the progress
+        self._stream: ByteStream | None = None
         self._position: int | None = None  # bytes handed to the parallel path's parsers
-        self.columns = self._read_header()
+        stream = self._open()
+        self.columns = self._read_header(stream)
 
-    def _read_header(self) -> list[str]:
-        import pyarrow.csv as pacsv
+    # -- opening ----------------------------------------------------------------------------
+    def _open(self) -> ByteStream:
+        import os
 
-        try:
-            reader = pacsv.open_csv(
-                self._input(),
-                read_options=pacsv.ReadOptions(block_size=1 << 16),
-                parse_options=pacsv.ParseOptions(delimiter=self.delimiter),
-            )
-        except Exception as exc:  # pyarrow raises ArrowInvalid / OSError subclasses
-            raise self._translate(exc) from None
-        self.schema = reader.schema  # types inferred from the first block (inspect)
-        return list(reader.schema.names)
-
-    def _input(self) -> Any:
-        import pyarrow as pa
-
-        self._raw = pa.OSFile(self.name)  # its position is the progress in bytes
-        self.size: int | None = os.path.getsize(self.name)
-        if not is_compressed(self.name):
-            return self._raw
-        return pa.CompressedInputStream(self._raw, pa.Codec.detect(self.name).name)
+        stream, self._raw = file_stream(self.name, self.encoding)
+        self.size = os.path.getsize(self.name)
+        self._stream = stream
+        return stream
 
     def bytes_read(self) -> int:
         if self._position is not None:
@@ -64,188 +71,259 @@ class CsvSource:
         raw = self._raw
         return 0 if raw is None or raw.closed else int(raw.tell())
 
+    def _read_header(self, stream: ByteStream) -> list[str]:
+        """Column names from the first record, and the types pyarrow infers from the
+        records that follow in the first 64 KiB (what ``inspect`` shows)."""
+        import pyarrow as pa
+
+        head = stream.peek_records(HEAD_BYTES, self.max_line, self._delimiter)
+        if not head.strip():
+            raise InputError(f"'{self.name}' is empty: expected a header line and data rows.")
+        end = first_record_end(head, self._delimiter)
+        self._header_len = end
+        header = head[:end]
+        if end == len(head) and first_record_end(head + b"\n", self._delimiter) > end + 1:
+            raise InputError(f"The header of '{self.name}' has a quote that never closes; a "
+                             'quoted name ends with a quote ("a,b"), a quote inside it is '
+                             'doubled ("say ""hi""").')
+        if header.startswith(BOM):
+            header = header[len(BOM):]
+        names = check_column_names(self.name, self._parse_names(header))
+        self.schema = pa.schema([(n, pa.null()) for n in names])
+        try:
+            rest = head[end:]
+            if rest.strip():
+                table = self._parse(rest, names, None)
+                self.schema = table.schema
+        except foreign_errors():
+            pass  # bad first rows: reading them says what is wrong (types stay unknown)
+        return names
+
+    def _parse_names(self, header: bytes) -> list[str]:
+        """The header's fields, decoded as UTF-8 here (pyarrow would fail with a bare
+        UnicodeDecodeError): parsed as latin-1, which maps every byte to a character, and
+        each name's bytes then decoded."""
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        latin = header.decode("latin-1").encode("utf-8")
+        if not latin.endswith((b"\n", b"\r")):  # pyarrow finds no columns in a bare line
+            latin += b"\n"
+        try:
+            table = pacsv.read_csv(
+                pa.py_buffer(latin),
+                read_options=pacsv.ReadOptions(use_threads=False, block_size=len(latin) + 1),
+                parse_options=pacsv.ParseOptions(delimiter=self.delimiter),
+            )
+        except foreign_errors() as exc:
+            raise InputError(
+                f"Cannot read the header of '{self.name}' as {self.format.upper()}: "
+                f"{first_line(exc)}."
+            ) from None
+        names = []
+        for i, text in enumerate(table.schema.names):
+            data = text.encode("latin-1")
+            try:
+                names.append(data.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                where = f"the name of column {i + 1}"
+                raise InputError(not_text(self.name, exc, "UTF-8", where)) from None
+        return names
+
+    # -- the Source contract ----------------------------------------------------------------
     def column_types(self) -> dict[str, str]:
         return schema_types(self.schema, self.columns)
 
     def values_per_row(self, column: str) -> int:
         return 1  # CSV has no list columns
 
-    #: Bytes per block of the parallel path (cut at a newline).
-    parallel_block = 4 << 20
-
     def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
-        try:
-            if self._parallel_ok():
-                yield from self._parallel_chunks(columns)
-            else:
-                yield from self._serial_chunks(columns, self._input())
-        except (InputError, GeneratorExit):
-            raise
-        except Exception as exc:
-            raise self._translate(exc, [c for c in self.columns if c in columns]) from None
+        stream = self._open_for_chunks()
+        header = stream.read(self._header_len)
+        stream.lines_read = header.count(b"\n") or header.count(b"\r")  # for messages
+        if self._parallel_ok():
+            yield from self._parallel_chunks(stream, columns)
+        else:
+            yield from self._serial_chunks(stream, columns)
 
-    def _convert(self, columns: list[str]) -> Any:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-
-        return pacsv.ConvertOptions(column_types={c: pa.float64() for c in columns},
-                                    include_columns=list(columns))
-
-    def _serial_chunks(self, columns: list[str], stream: Any) -> Iterator[dict[str, np.ndarray]]:
-        """pyarrow's streaming reader: one block after another, on one core."""
-        import pyarrow.csv as pacsv
-
-        reader = pacsv.open_csv(
-            stream,
-            read_options=pacsv.ReadOptions(block_size=self.block_size),
-            parse_options=pacsv.ParseOptions(delimiter=self.delimiter),
-            convert_options=self._convert(columns),
-        )
-        for batch in reader:
-            yield {c: to_float64(batch.column(c)) for c in columns}
+    def _open_for_chunks(self) -> ByteStream:
+        return self._open()
 
     def _parallel_ok(self) -> bool:
-        """Plain files (not pipes, not compressed) whose header is one whole line (an even
-        number of quotes: no quoted field runs on past its newline)."""
-        if not self.seekable or is_compressed(self.name):
-            return False
-        with open(self.name, "rb") as f:
-            return f.readline().count(b'"') % 2 == 0
+        """Files by name, not pipes: their blocks can be parsed ahead, in two threads."""
+        return self.seekable and not is_compressed(self.name)
 
-    def _parallel_chunks(self, columns: list[str]) -> Iterator[dict[str, np.ndarray]]:
-        """Newline-aligned blocks parsed by ``read_csv`` in two threads, results in order.
-
-        A newline splits records safely only outside quoted fields, so blocks are cut only
-        while no quote has been seen: from the first block that holds a quote, the rest of
-        the file (starting at a record boundary, since nothing before it was quoted) goes
-        through the streaming reader. Memory: a few blocks in flight.
-        """
-        from concurrent.futures import Future, ThreadPoolExecutor
-
+    # -- parsing ----------------------------------------------------------------------------
+    def _parse(self, block: bytes, names: list[str], columns: list[str] | None) -> Any:
+        """One block of whole records as an Arrow table: ``columns`` as float64 (None: every
+        column, types inferred)."""
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
-        read = pacsv.ReadOptions(column_names=self.columns, use_threads=False,
-                                 block_size=self.parallel_block * 2)
-        parse = pacsv.ParseOptions(delimiter=self.delimiter)
-        convert = self._convert(columns)
+        convert = (pacsv.ConvertOptions() if columns is None else
+                   pacsv.ConvertOptions(column_types={c: pa.float64() for c in columns},
+                                        include_columns=list(columns)))
+        return pacsv.read_csv(
+            pa.py_buffer(block),
+            # One block, one parse: pyarrow's own chunker cuts at every newline, and would
+            # split a quoted field that holds one.
+            read_options=pacsv.ReadOptions(column_names=self.columns if columns is not None
+                                           else names, use_threads=False,
+                                           block_size=len(block) + 1),
+            parse_options=pacsv.ParseOptions(delimiter=self.delimiter),
+            convert_options=convert,
+        )
 
-        def parse_block(data: bytes) -> dict[str, np.ndarray]:
-            table = pacsv.read_csv(pa.py_buffer(data), read_options=read, parse_options=parse,
-                                   convert_options=convert)
-            return {c: to_float64(table.column(c)) for c in columns}
+    def _parse_block(self, block: bytes, columns: list[str]
+                     ) -> tuple[dict[str, np.ndarray] | None, int, BaseException | None]:
+        """A block as ``{column: float64}`` and its row count, or the error that stopped it
+        (translated by the caller, who knows the block's first row)."""
+        try:
+            table = self._parse(block, self.columns, columns)
+            return {c: to_float64(table.column(c)) for c in columns}, table.num_rows, None
+        except foreign_errors() as exc:
+            return None, 0, exc
 
-        self.size = os.path.getsize(self.name)
-        with open(self.name, "rb") as f, ThreadPoolExecutor(2, "losscli-csv") as pool:
-            f.readline()  # the header: column names are known already
-            self._position = f.tell()
-            pending: list[Future[dict[str, np.ndarray]]] = []
-            quoted_from: int | None = None
+    def _serial_chunks(self, stream: ByteStream, columns: list[str]
+                       ) -> Iterator[dict[str, np.ndarray]]:
+        """One block after another, each parsed as soon as it is read; an empty dict after
+        a block a pipe paused on (see :func:`losscli.io.inputs.rechunk`)."""
+        row = 0
+        while True:
+            block = stream.read_records(self.block_size, self.max_line, self._delimiter)
+            if not block:
+                return
+            values, n, error = self._parse_block(block, columns)
+            if error is not None:
+                raise self._translate(error, block, row, columns)
+            if n:
+                assert values is not None
+                yield values
+            row += n
+            if stream.paused:
+                yield {}
+
+    def _parallel_chunks(self, stream: ByteStream, columns: list[str]
+                         ) -> Iterator[dict[str, np.ndarray]]:
+        """Blocks parsed by ``read_csv`` in two threads, results in order. Memory: a few
+        blocks in flight."""
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        Parsed = tuple[dict[str, np.ndarray] | None, int, BaseException | None]
+        row = 0
+        pending: list[tuple[int, bytes, Future[Parsed]]] = []
+
+        def finish(item: tuple[int, bytes, Future[Parsed]]) -> Iterator[dict[str, np.ndarray]]:
+            nonlocal row
+            position, block, future = item
+            values, n, error = future.result()
+            if error is not None:
+                raise self._translate(error, block, row, columns)
+            self._position = position
+            row += n
+            if n:
+                assert values is not None
+                yield values
+
+        self._position = 0
+        with ThreadPoolExecutor(2, "losscli-csv") as pool:
             while True:
-                start = f.tell()
-                data = f.read(self.parallel_block)
-                if not data:
+                block = stream.read_records(self.parallel_block, self.max_line,
+                                            self._delimiter)
+                if not block:
                     break
-                if not data.endswith(b"\n"):
-                    data += f.readline()
-                if b'"' in data:
-                    quoted_from = start
-                    break
-                pending.append(pool.submit(parse_block, data))
+                pending.append((self._raw.tell(), block,
+                                pool.submit(self._parse_block, block, columns)))
                 if len(pending) > 2:
-                    self._position = start
-                    yield pending.pop(0).result()
-            for fut in pending:
-                yield fut.result()
-            self._position = f.tell()
-        if quoted_from is not None:
-            with open(self.name, "rb") as f:
-                f.seek(quoted_from)
-                yield from self._serial_chunks(
-                    columns, Prepended(self._header_bytes(), f))
+                    yield from finish(pending.pop(0))
+            while pending:
+                yield from finish(pending.pop(0))
 
-    def _header_bytes(self) -> bytes:
-        with open(self.name, "rb") as f:
-            return f.readline()
-
-    def _locate_non_numeric(self, column: str) -> int | None:
-        """0-based data row of the first value in ``column`` that is not a number."""
+    # -- errors -----------------------------------------------------------------------------
+    def _locate_non_numeric(self, block: bytes, column: str) -> int | None:
+        """0-based row, within ``block``, of the first value in ``column`` that is not a
+        number."""
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
         try:
-            reader = pacsv.open_csv(
-                self._input(),
+            table = pacsv.read_csv(
+                pa.py_buffer(block),
+                read_options=pacsv.ReadOptions(column_names=self.columns, use_threads=False,
+                                               block_size=len(block) + 1),
                 parse_options=pacsv.ParseOptions(delimiter=self.delimiter),
                 convert_options=pacsv.ConvertOptions(column_types={column: pa.string()},
                                                      include_columns=[column]),
             )
-            row = 0
-            for batch in reader:
-                for i, text in enumerate(batch.column(0).to_pylist()):
-                    if text is not None and text != "":
-                        try:
-                            float(text)
-                        except ValueError:
-                            return row + i
-                row += batch.num_rows
-        except Exception:
+        except foreign_errors():
             return None
+        for i, text in enumerate(table.column(0).to_pylist()):
+            if text is not None and text != "":
+                try:
+                    float(text)
+                except ValueError:
+                    return i
         return None
 
-    def _translate(self, exc: Exception, columns: list[str] | None = None) -> InputError:
+    def _translate(self, exc: BaseException, block: bytes, start: int,
+                   columns: list[str]) -> InputError:
+        """What went wrong in the block whose first data row is ``start``."""
+        import re
+
         msg = first_line(exc)
         m = re.search(r"In CSV column #(\d+):.*CSV conversion error to double: "
                       r"invalid value '([^']*)'", msg)
-        if m and columns is not None:
+        if m:
             # The column number counts the selected columns; pyarrow gives no row number,
-            # so find it with a slow scan of that one column (error path only).
+            # so the block is read again as text (error path only).
             index, value = int(m.group(1)), m.group(2)
-            col = columns[index] if index < len(columns) else f"#{index}"
-            row = self._locate_non_numeric(col)
-            where = f" at row {row} (line {row + 2} of the file)" if row is not None else ""
+            selected = [c for c in self.columns if c in columns]
+            col = selected[index] if index < len(selected) else f"#{index}"
+            found = self._locate_non_numeric(block, col)
+            where = "" if found is None else (
+                f" at row {start + found} (line {start + found + 2} of the file)")
             return InputError(
                 f"Non-numeric value {value!r} in column '{col}' of '{self.name}'{where}; "
                 "fix or remove it, or choose another column."
             )
-        if "Empty CSV file" in msg:
-            return InputError(f"'{self.name}' is empty: expected a header line and data rows.")
-        return InputError(f"Cannot read '{self.name}' as {self.format.upper()}: {msg}")
+        m = re.search(r"Expected (\d+) columns, got (\d+): (.*)", msg)
+        if m:
+            return InputError(
+                f"A row of '{self.name}' (after data row {start}) has {m.group(2)} fields, but "
+                f"the header names {m.group(1)}: {m.group(3)[:80]!r}; every row needs one "
+                f"field per column (a stray '{self.delimiter}' or quote?)."
+            )
+        if "straddl" in msg or "block size" in msg:  # never reached: blocks hold whole rows
+            return InputError(
+                f"A row of '{self.name}' is longer than {describe_size(self.max_line)}; raise "
+                "--max-line-bytes."
+            )
+        return InputError(f"Cannot read '{self.name}' as {self.format.upper()} (after data row "
+                          f"{start}): {msg}")
 
 
 class CsvStreamSource(CsvSource):
-    """CSV/TSV from a pipe: the header is read from peeked lines, then one streaming reader
-    consumes the stream from its first byte (header included) chunk by chunk."""
+    """CSV/TSV from a pipe: the header is read from the first records (whatever has
+    arrived), then the blocks follow, each parsed as soon as it is read."""
 
     seekable = False
 
-    def __init__(self, stream: ByteStream, fmt: str) -> None:
-        self._stream = stream
-        self._used = False
-        super().__init__(stream.name, fmt)
+    def __init__(self, stream: ByteStream, fmt: str, *,
+                 max_line_bytes: int = MAX_LINE) -> None:
+        self._pipe: ByteStream | None = stream
+        super().__init__(stream.name, fmt, max_line_bytes=max_line_bytes)
         self.size = stream.size
 
-    def _read_header(self) -> list[str]:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-
-        head = self._stream.peek_lines()
-        try:
-            reader = pacsv.open_csv(
-                pa.BufferReader(head),
-                read_options=pacsv.ReadOptions(block_size=max(len(head), 1)),
-                parse_options=pacsv.ParseOptions(delimiter=self.delimiter),
-            )
-        except Exception as exc:
-            raise self._translate(exc) from None
-        self.schema = reader.schema
-        return list(reader.schema.names)
-
-    def _input(self) -> Any:
-        if self._used:
+    def _open(self) -> ByteStream:
+        if self._pipe is None:
             raise RuntimeError(f"{self.name} can be read only once")
-        self._used = True
-        return self._stream
+        self._stream = self._pipe
+        return self._pipe
+
+    def _open_for_chunks(self) -> ByteStream:
+        stream = self._open()
+        self._pipe = None
+        return stream
 
     def bytes_read(self) -> int:
-        return progress_bytes(self._stream)
+        return progress_bytes(self._stream) if self._stream is not None else 0

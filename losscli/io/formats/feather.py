@@ -1,5 +1,12 @@
 """Arrow IPC: :class:`FeatherSource` reads a Feather v2 / Arrow IPC file (or an IPC stream
-saved to a file), memory-mapped; :class:`ArrowStreamSource` an IPC stream from a pipe."""
+saved to a file), memory-mapped; :class:`ArrowStreamSource` an IPC stream from a pipe.
+
+Memory: a file is mapped, and the pages already read are let go every ~64 MiB (see
+:class:`_Mapping`), so a file of any size, even one huge record batch, is read in bounded
+memory. A compressed batch (Feather's default is LZ4) is decompressed whole: then the
+largest batch of the selected columns bounds memory (pyarrow writes 64K rows per batch
+by default).
+"""
 
 from __future__ import annotations
 
@@ -12,12 +19,42 @@ from losscli.errors import InputError
 from losscli.io.arrow import (
     ListWidths,
     arrow_column,
+    check_column_names,
     check_numeric_arrow_type,
-    first_line,
     schema_types,
     schema_values_per_row,
 )
+from losscli.io.failures import first_line, foreign_errors
 from losscli.io.stream import ByteStream, progress_bytes
+
+#: Bytes of mapped data read between two releases of the pages already read.
+RELEASE_EVERY = 16 << 20
+
+
+class _Mapping:
+    """A file mapped read-only with :mod:`mmap` (pyarrow reads it without copies). Pages
+    once read stay in the resident set of a plain mapping, so memory grew with the file
+    (8M rows: 205 MB, 2M: 113 MB); :meth:`read` counts the bytes read and, every
+    RELEASE_EVERY, drops the resident pages (``MADV_DONTNEED``). That is safe for a
+    read-only file mapping: a page used again is read again from the file (page cache)."""
+
+    def __init__(self, path: str) -> None:
+        import mmap
+
+        import pyarrow as pa
+
+        with open(path, "rb") as f:
+            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        self.buffer = pa.py_buffer(self._map)
+        self._since = 0
+
+    def read(self, n: int) -> None:
+        import mmap
+
+        self._since += n
+        if self._since >= RELEASE_EVERY and hasattr(mmap, "MADV_DONTNEED"):
+            self._since = 0
+            self._map.madvise(mmap.MADV_DONTNEED)
 
 
 class FeatherSource:
@@ -32,31 +69,42 @@ class FeatherSource:
 
         self.name = path
         self.format = fmt
+        self._mapping: _Mapping | None = None
         try:
-            self._reader: Any = pa.ipc.open_file(pa.memory_map(path))
-            self.num_rows: int | None = sum(
-                self._reader.get_batch(i).num_rows for i in range(self._reader.num_record_batches)
-            )
-        except Exception:
+            self._mapping = _Mapping(path)
+            source = pa.BufferReader(self._mapping.buffer)
             try:
-                self._reader = pa.ipc.open_stream(pa.memory_map(path))
+                self._reader: Any = pa.ipc.open_file(source)
+                self.num_rows: int | None = 0
+                for i in range(self._reader.num_record_batches):
+                    batch = self._reader.get_batch(i)  # decompressed, when compressed
+                    self.num_rows += batch.num_rows
+                    self._mapping.read(batch.nbytes)
+            except foreign_errors():
+                self._reader = pa.ipc.open_stream(pa.BufferReader(self._mapping.buffer))
                 self.num_rows = None
-            except Exception as exc:
-                raise InputError(
-                    f"Cannot read '{path}' as Arrow IPC/Feather ({first_line(exc)}); the file "
-                    "may be corrupt, Feather v1, or of another format (use --format-in)."
-                ) from None
-        self.schema = self._reader.schema
-        self.columns = list(self.schema.names)
+            self.schema = self._reader.schema
+        except foreign_errors() as exc:
+            raise InputError(
+                f"Cannot read '{path}' as Arrow IPC/Feather ({first_line(exc)}); the file "
+                "may be corrupt, Feather v1, or of another format (use --format-in)."
+            ) from None
+        self._set_columns()
+
+    def _set_columns(self) -> None:
+        self.columns = check_column_names(self.name, list(self.schema.names))
+        self._index = {c: i for i, c in enumerate(self.columns)}
 
     def bytes_read(self) -> int:
         return 0  # not counted (size is None): progress counts rows
 
     def column_types(self) -> dict[str, str]:
-        return schema_types(self.schema, self.columns)
+        types = schema_types(self.schema, list(self.schema.names))
+        return {c: types[self.schema.names[i]] for c, i in self._index.items()}
 
     def values_per_row(self, column: str) -> int:
-        return schema_values_per_row(self.schema, column)
+        i = self._index.get(column)
+        return 1 if i is None else schema_values_per_row(self.schema, self.schema.names[i])
 
     def _batches(self) -> Iterator[Any]:
         if hasattr(self._reader, "num_record_batches"):
@@ -67,19 +115,21 @@ class FeatherSource:
 
     def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
         for c in columns:
-            check_numeric_arrow_type(self.name, c, self.schema.field(c).type)
+            check_numeric_arrow_type(self.name, c, self.schema.field(self._index[c]).type)
         widths = ListWidths(self.name)
         row = 0
         try:
             for batch in self._batches():
                 for start in range(0, batch.num_rows, chunk_size):
                     part = batch.slice(start, chunk_size)
-                    yield {c: arrow_column(widths, c, part.column(c), row) for c in columns}
+                    yield {c: arrow_column(widths, c, part.column(self._index[c]), row)
+                           for c in columns}
                     row += part.num_rows
-        except (InputError, GeneratorExit):
-            raise
-        except Exception as exc:
-            raise InputError(f"Cannot read '{self.name}': {first_line(exc)}.") from None
+                    if self._mapping is not None:
+                        self._mapping.read(part.num_rows * 8 * len(columns))
+        except foreign_errors() as exc:
+            raise InputError(f"Cannot read '{self.name}' (after row {row}): {first_line(exc)}; "
+                             "the file may be truncated or corrupt.") from None
 
 
 class ArrowStreamSource(FeatherSource):
@@ -91,17 +141,20 @@ class ArrowStreamSource(FeatherSource):
         self.name = stream.name
         self.format = fmt
         self._stream = stream
+        self._mapping = None
         self.size = stream.size
         try:
             self._reader = pa.ipc.open_stream(pa.PythonFile(stream, mode="r"))
-        except Exception as exc:
+            self.schema = self._reader.schema
+        except InputError:
+            raise
+        except foreign_errors() as exc:
             raise InputError(
                 f"Cannot read '{stream.name}' as an Arrow IPC stream ({first_line(exc)}); "
                 "check --format-in."
             ) from None
         self.num_rows = None
-        self.schema = self._reader.schema
-        self.columns = list(self.schema.names)
+        self._set_columns()
 
     def bytes_read(self) -> int:
         return progress_bytes(self._stream)

@@ -56,6 +56,8 @@ class ArraySource:
                 for c in columns
             }
 
+    rows_seekable = True
+
     def split_points(self) -> list[int]:
         return [0, self.num_rows or 0]
 

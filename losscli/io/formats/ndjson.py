@@ -16,11 +16,18 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError
-from losscli.io.arrow import first_line, to_float64
-from losscli.io.detect import is_compressed
-from losscli.io.stream import ByteStream, progress_bytes
+from losscli.io.arrow import check_column_names, to_float64
+from losscli.io.failures import first_line, foreign_errors, not_text
+from losscli.io.opening import UTF8, file_stream
+from losscli.io.stream import BLOCK, MAX_LINE, ByteStream, progress_bytes
 
 _EXAMPLE = '{"pred": 1.5, "target": 2.0}'
+
+
+def _lines(block: bytes) -> list[bytes]:
+    """The lines of a block: split at ``\n``, or at ``\r`` when it has no ``\n`` (old Mac
+    line ends)."""
+    return block.split(b"\n") if b"\n" in block or b"\r" not in block else block.split(b"\r")
 
 
 def _json_type(value: Any) -> str:
@@ -38,13 +45,17 @@ def _json_type(value: Any) -> str:
 
 class NdjsonSource:
     """NDJSON from a file (``.ndjson``, ``.jsonl``, ``.json``; may be compressed) or from a
-    :class:`ByteStream` (standard input, read once)."""
+    :class:`ByteStream` (standard input, read once). ``encoding``: of a file's text (a
+    stream arrives as UTF-8); ``max_line_bytes``: the longest line read."""
 
-    block_size = 8 << 20
+    block_size = BLOCK
 
-    def __init__(self, source: str | ByteStream, fmt: str = "ndjson") -> None:
+    def __init__(self, source: str | ByteStream, fmt: str = "ndjson", *,
+                 encoding: str = UTF8, max_line_bytes: int = MAX_LINE) -> None:
         self.format = fmt
         self.num_rows: int | None = None
+        self.encoding = encoding
+        self.max_line = max_line_bytes
         self._path = source if isinstance(source, str) else None
         self._stream: ByteStream | None = None if isinstance(source, str) else source
         self.name = source if isinstance(source, str) else source.name
@@ -52,8 +63,9 @@ class NdjsonSource:
         stream = self._open()
         self.size = stream.size if self._path is None else self._file_size()
         first = self._first_object(stream)
-        self.columns = list(first)
-        self.types = {key: _json_type(value) for key, value in first.items()}
+        self.columns = check_column_names(self.name, list(first))
+        self.types = {key: _json_type(value) for key, value in zip(self.columns, first.values())}
+        self._keys = dict(zip(self.columns, first))  # column -> the key in the objects
         if self._path is not None:
             self._stream = None  # reopened by chunks()
 
@@ -66,16 +78,8 @@ class NdjsonSource:
         if self._path is None:
             assert self._stream is not None
             return self._stream
-        import pyarrow as pa
-
-        try:
-            self._raw = pa.OSFile(self._path)
-        except Exception as exc:
-            raise InputError(f"Cannot open '{self._path}': {first_line(exc)}.") from None
-        raw: Any = self._raw
-        if is_compressed(self._path):
-            raw = pa.CompressedInputStream(raw, pa.Codec.detect(self._path).name)
-        return ByteStream(raw, self._path)
+        stream, self._raw = file_stream(self._path, self.encoding)
+        return stream
 
     def bytes_read(self) -> int:
         if self._path is not None:
@@ -90,8 +94,10 @@ class NdjsonSource:
         return 1  # JSON lists are not read
 
     def _first_object(self, stream: ByteStream) -> dict[str, Any]:
-        head = stream.peek_lines()
-        for number, line in enumerate(head.split(b"\n"), start=1):
+        head = stream.peek_records(1 << 16, self.max_line)
+        if head.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark
+            head = head[3:]
+        for number, line in enumerate(_lines(head), start=1):
             text = line.strip()
             if not text:
                 continue
@@ -116,7 +122,12 @@ class NdjsonSource:
 
     def _parse_line(self, line: bytes, number: int) -> Any:
         try:
-            return json.loads(line)
+            return json.loads(line.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise InputError(not_text(self.name, exc, "UTF-8", f"line {number}")) from None
+        except RecursionError:
+            raise InputError(f"Line {number} of '{self.name}' nests JSON too deeply; expected "
+                             f"one flat object per line, e.g. {_EXAMPLE}.") from None
         except ValueError as exc:
             msg = getattr(exc, "msg", str(exc))
             raise InputError(
@@ -141,32 +152,38 @@ class NdjsonSource:
             self._spent = stream  # progress keeps counting it
         else:
             stream = self._open()
+        keys = [self._keys[c] for c in columns]
         parse = pajson.ParseOptions(
-            explicit_schema=pa.schema([(c, pa.float64()) for c in columns]),
+            explicit_schema=pa.schema([(k, pa.float64()) for k in keys]),
             unexpected_field_behavior="ignore",
         )
         line = 1
         while True:
-            block = stream.read_lines(self.block_size)
+            block = stream.read_records(self.block_size, self.max_line)
             if not block:
                 return
+            if line == 1 and block.startswith(b"\xef\xbb\xbf"):
+                block = block[3:]
             if block.strip():
                 try:
                     table = pajson.read_json(
                         pa.BufferReader(block),
-                        read_options=pajson.ReadOptions(block_size=len(block) + 1),
+                        read_options=pajson.ReadOptions(block_size=len(block) + 1,
+                                                        use_threads=False),
                         parse_options=parse,
                     )
-                except Exception as exc:
+                except foreign_errors() as exc:
                     raise self._diagnose(block, line, columns, exc) from None
                 if table.num_rows:
-                    yield {c: to_float64(table.column(c)) for c in columns}
-            line += block.count(b"\n")
+                    yield {c: to_float64(table.column(k)) for c, k in zip(columns, keys)}
+            line += block.count(b"\n") or block.count(b"\r")
+            if stream.paused:
+                yield {}
 
     def _diagnose(self, block: bytes, first: int, columns: list[str],
-                  exc: Exception) -> InputError:
+                  exc: BaseException) -> InputError:
         """Find the line pyarrow choked on and say what is wrong with it."""
-        for offset, raw in enumerate(block.split(b"\n")):
+        for offset, raw in enumerate(_lines(block)):
             if not raw.strip():
                 continue
             number = first + offset
@@ -177,7 +194,7 @@ class NdjsonSource:
             if not isinstance(obj, dict):
                 return self._not_an_object(obj, number)
             for c in columns:
-                value = obj.get(c)
+                value = obj.get(self._keys[c])
                 if value is None or (isinstance(value, int | float)
                                      and not isinstance(value, bool)):
                     continue
@@ -188,7 +205,7 @@ class NdjsonSource:
                     f"{number}); expected a number or null. Fix or remove it, or choose "
                     "another column."
                 )
-        last = first + block.count(b"\n")
+        last = first + (block.count(b"\n") or block.count(b"\r"))
         return InputError(
             f"Cannot read lines {first}-{last} of '{self.name}' as NDJSON: {first_line(exc)}."
         )

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import tokenize
 from collections.abc import Iterator
 
 import numpy as np
 
 from losscli.errors import InputError
-from losscli.io.arrow import first_line
 from losscli.io.base import ARRAY
+from losscli.io.failures import first_line, foreign_errors
 from losscli.io.stream import ByteStream, progress_bytes
 
 
@@ -25,7 +26,7 @@ class NpySource:
         self.format = fmt
         try:
             self._array = np.load(path, mmap_mode="r", allow_pickle=False)
-        except Exception as exc:
+        except NPY_HEADER_ERRORS + foreign_errors() as exc:
             raise InputError(
                 f"Cannot read '{path}' as NPY ({first_line(exc)}); the file may be corrupt "
                 "or of another format (use --format-in to say which)."
@@ -36,6 +37,7 @@ class NpySource:
         self.dtype = arr.dtype
         self.columns = npy_columns(path, arr.dtype, arr.shape)
         self.num_rows: int | None = int(arr.shape[0])
+        check_row_size(path, arr.dtype, arr.shape)
         # Values per row of the plain array (C of an (N, C) array), known before reading.
         self._width = int(np.prod(arr.shape[1:])) if arr.ndim > 1 else 1
 
@@ -51,6 +53,12 @@ class NpySource:
         return self._width if column == ARRAY else 1
 
     def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
+        try:
+            yield from self._chunks(columns, chunk_size)
+        except foreign_errors() as exc:
+            raise InputError(f"Cannot read '{self.name}' as NPY: {first_line(exc)}.") from None
+
+    def _chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
         arr = self._array
         if not (isinstance(arr, np.memmap) and arr.flags.c_contiguous):
             for start in range(0, arr.shape[0], chunk_size):  # e.g. Fortran order: slice
@@ -74,6 +82,8 @@ class NpySource:
                     )
                 yield {c: np.asarray(part if c == ARRAY else part[c], dtype=np.float64)
                        for c in columns}
+
+    rows_seekable = True
 
     def split_points(self) -> list[int]:
         return [0, int(self._array.shape[0])]
@@ -104,6 +114,27 @@ class NpySource:
                        for c in columns}
 
 
+#: What numpy's header parser raises besides the usual, on a header it cannot evaluate
+#: (found by tests/test_fuzz_inputs.py): Python's tokenizer and parser errors.
+NPY_HEADER_ERRORS: tuple[type[BaseException], ...] = (
+    SyntaxError, TypeError, RecursionError, tokenize.TokenError)
+
+#: The widest row read (bytes): beyond this a header is more likely broken than true.
+MAX_ROW_BYTES = 1 << 30
+
+
+def check_row_size(name: str, dtype: np.dtype, shape: tuple[int, ...]) -> None:
+    """Refuse rows wider than MAX_ROW_BYTES (a corrupt header asking for terabytes) before
+    anything is allocated for them."""
+    row = dtype.itemsize * int(np.prod(shape[1:], dtype=object))
+    if row > MAX_ROW_BYTES:
+        raise InputError(
+            f"'{name}' announces rows of {row} bytes each (shape {tuple(shape)}, dtype {dtype}); "
+            f"losscli reads rows of at most {MAX_ROW_BYTES >> 30} GiB. The header may be "
+            "corrupt; otherwise split the values into several files."
+        )
+
+
 def npy_columns(name: str, dtype: np.dtype, shape: tuple[int, ...]) -> list[str]:
     """The columns of an NPY array: a structured array's fields (a sub-array field holds
     several values per row), or ``ARRAY`` for a 1-D array or a 2-D (rows, values) one."""
@@ -121,9 +152,11 @@ def npy_columns(name: str, dtype: np.dtype, shape: tuple[int, ...]) -> list[str]
                 "(one value per row) or a 2-D (rows, values) array, e.g. (N, classes)."
             )
         columns = [ARRAY]
+        if len(shape) == 2 and shape[1] == 0:
+            raise InputError(f"'{name}' holds an array of shape {shape}: no values per row.")
     for c in columns:
         kind = dtype if c == ARRAY else dtype[c].base
-        if c != ARRAY and len(dtype[c].shape) > 1:
+        if c != ARRAY and (len(dtype[c].shape) > 1 or 0 in dtype[c].shape):
             raise InputError(
                 f"'{name}' field {c!r} has shape {dtype[c].shape} per row; expected one value "
                 "or a flat vector of values per row."
@@ -158,7 +191,9 @@ class NpyStreamSource:
                 shape, fortran, dtype = npformat.read_array_header_1_0(stream)
             else:
                 shape, fortran, dtype = npformat.read_array_header_2_0(stream)
-        except Exception as exc:
+        except InputError:
+            raise
+        except NPY_HEADER_ERRORS + foreign_errors() as exc:
             raise InputError(
                 f"Cannot read '{self.name}' as NPY ({first_line(exc)}); the data may be "
                 "corrupt or of another format (use --format-in to say which)."
@@ -169,6 +204,7 @@ class NpyStreamSource:
         self.dtype = dtype
         self.columns = npy_columns(self.name, dtype, tuple(shape))
         self.num_rows: int | None = int(shape[0]) if shape else 1
+        check_row_size(self.name, dtype, tuple(shape))
         # A 2-D (rows, values) array arrives row by row only in C order.
         self._width = int(shape[1]) if len(shape) == 2 else None
         if self._width is not None and fortran and self.num_rows > 1 and self._width > 1:
@@ -190,14 +226,17 @@ class NpyStreamSource:
                     f"'{self.name}' ends after {got} of the {total} rows its NPY header "
                     "announces; the data is truncated."
                 )
-            part = np.frombuffer(data, dtype=self.dtype)
-            if self._width is not None:
-                part = part.reshape(n, self._width)
+            try:
+                part = np.frombuffer(data, dtype=self.dtype)
+                if self._width is not None:
+                    part = part.reshape(n, self._width)
+                values = {c: np.asarray(part if c == ARRAY else part[c], dtype=np.float64)
+                          for c in columns}
+            except foreign_errors() as exc:
+                raise InputError(f"Cannot read '{self.name}' as NPY: {first_line(exc)}.") \
+                    from None
             done += n
-            yield {
-                c: np.asarray(part if c == ARRAY else part[c], dtype=np.float64)
-                for c in columns
-            }
+            yield values
 
     def bytes_read(self) -> int:
         return progress_bytes(self._stream)
