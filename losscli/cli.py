@@ -619,6 +619,15 @@ def check_cmd(
     allow_missing: Annotated[bool, typer.Option(
         "--allow-missing", help="Pass a loss that the baseline does not have (default: fail).",
         rich_help_panel="Checks")] = False,
+    reference_col: Annotated[str | None, typer.Option(
+        "--reference-col", metavar="COL", help="Paired gate: the current model's predictions "
+        "(column COL of FILE) on the same rows; fail only when the candidate (--pred-col) is "
+        "significantly worse by more than --rtol/--atol.", rich_help_panel="Checks",
+        show_default=False)] = None,
+    reference: Annotated[str | None, typer.Option(
+        "--reference", metavar="FILE", help="Paired gate with the current model's predictions "
+        "in their own file (aligned row by row with FILE).", rich_help_panel="Checks",
+        show_default=False)] = None,
     data_changed: Annotated[DataChanged, typer.Option(
         "--data-changed", help="When the baseline's fingerprint of the targets and weights "
         "differs from this run's (other data): warn (a note in the verdict) or fail the gate. "
@@ -650,6 +659,7 @@ def check_cmd(
     quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     kwargs, _ = split_options(options)
     kwargs["data_changed"] = data_changed.value
+    kwargs["reference_col"], kwargs["reference"] = reference_col, reference
     result = run_guarded(_check, file, max_ or [], min_ or [], rtol or [], atol or [], baseline,
                          allow_missing, save, fmt.value, kwargs, quiet,
                          not (quiet or no_progress))

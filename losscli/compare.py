@@ -134,6 +134,15 @@ class ComparisonRow:
     best: tuple[int, ...]
     diff: tuple[float | None, ...]  # value - reference value
     relative_diff: tuple[float | None, ...]  # diff / |reference| (None when it is 0)
+    #: Per model, against the reference (None for the reference and without a test):
+    #: "better", "worse", "~" (not significant) or "same" (within round-off).
+    verdict: tuple[str | None, ...] = ()
+    p_value: tuple[float | None, ...] = ()  # Holm-adjusted over the models
+    diff_interval: tuple[tuple[float, float] | None, ...] = ()  # per-row difference's
+    #: Why no model is marked best: "" when one is, or there is nothing to test.
+    best_note: str = ""
+    #: The model(s) with the best value, significant or not (ties within round-off share).
+    leader: tuple[int, ...] = ()
 
 
 @dataclass
@@ -144,6 +153,7 @@ class Comparison:
     reports: list[Report]
     rows: list[ComparisonRow]
     elapsed_seconds: float = 0.0
+    tests: str = ""  # how the verdicts were reached (method, correction, level)
     names: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -183,12 +193,21 @@ class Comparison:
                     "higher_is_better": row.higher_is_better,
                     "values": {n: json_float(v) for n, v in zip(self.names, row.values)},
                     "best": self.best_names(row),
+                    "leader": [self.names[i] for i in (row.leader or row.best)],
                     "diff": {n: json_float(d) for n, d in zip(self.names, row.diff)},
                     "relative_diff": {n: json_float(d)
                                       for n, d in zip(self.names, row.relative_diff)},
+                    **({"verdict": dict(zip(self.names, row.verdict)),
+                        "p_value": {n: json_float(p) for n, p in zip(self.names, row.p_value)},
+                        "diff_interval": {n: None if iv is None else [json_float(iv[0]),
+                                                                      json_float(iv[1])]
+                                          for n, iv in zip(self.names, row.diff_interval)}}
+                       if row.verdict else {}),
+                    **({"best_note": row.best_note} if row.best_note else {}),
                 }
                 for row in self.rows
             ],
+            **({"tests": self.tests} if self.tests else {}),
             "elapsed_seconds": round(self.elapsed_seconds, 6),
         }
 
@@ -261,9 +280,102 @@ def compare(
     shared_col = spec.inputs.pred_col
     session = Session(spec, [
         ModelInput(m.name, m.predictions, (m.pred_col,) if m.pred_col else shared_col)
-        for m in models], fingerprint=False)  # a comparison has no baseline to check it with
+        for m in models], fingerprint=False,  # a comparison has no baseline to check it with
+        paired=True)
     state = session.run(on_batch=on_batch)
     elapsed = time.perf_counter() - started
     reports = [session.report(state, model=i, elapsed=elapsed) for i in range(len(models))]
     rows = build_rows(reports, [m.name for m in models])
-    return Comparison(models, reports, rows, elapsed)
+    tests = ""
+    if len(models) > 1 and session.plan.paired is not None:
+        rows = [judge_pairs(row, state, i, session.plan.paired.level)
+                for i, row in enumerate(rows)]
+        cfg = session.plan.paired
+        how = ("a Poisson bootstrap of the per-row differences" if cfg.method == "bootstrap"
+               else "a normal test of the mean per-row difference (McNemar's exact test for "
+                    "0/1 losses)")
+        tests = (f"paired on the same rows: {how}; p-values Holm-adjusted over the models "
+                 f"compared (and, for 'best', over every pair); significant at "
+                 f"{1 - cfg.level:.2g}. '~': not significant.")
+    return Comparison(models, reports, rows, elapsed, tests)
+
+
+def judge_pairs(row: ComparisonRow, state: Any, loss: int, level: float) -> ComparisonRow:
+    """The paired verdicts of one loss: each model against the reference (Holm over the
+    models), and the best mark only for a model significantly better than every other
+    model (pairwise, Holm over all pairs)."""
+    from dataclasses import replace
+
+    from losscli.gate.verdict import same_value
+    from losscli.stats.intervals import holm
+
+    alpha = 1.0 - level
+    m = len(row.values)
+
+    def better(a: int, b: int) -> bool | None:
+        va, vb = row.values[a], row.values[b]
+        if not (_finite(va) and _finite(vb)) or same_value(va, vb):  # type: ignore[arg-type]
+            return None
+        return (va > vb) if row.higher_is_better else (va < vb)  # type: ignore[operator]
+
+    def pair(a: int, b: int) -> Any:  # a > b: cells[a].paired[b]
+        hi, lo = max(a, b), min(a, b)
+        cell = state.cells[hi]
+        return None if cell.paired is None else cell.paired[lo][loss]
+
+    # each model against the reference
+    tests = [pair(j, 0).test() if pair(j, 0) is not None else None for j in range(1, m)]
+    ps = [None if t is None else t.p_value for t in tests]
+    known = [p for p in ps if p is not None]
+    adjusted = iter(holm(known).tolist() if known else [])
+    adj = [None if p is None else next(adjusted) for p in ps]
+    verdict: list[str | None] = [None]
+    intervals: list[tuple[float, float] | None] = [None]
+    for j, p in zip(range(1, m), adj):
+        b = better(j, 0)
+        if _finite(row.values[j]) and _finite(row.values[0]) and same_value(
+                row.values[j], row.values[0]):  # type: ignore[arg-type]
+            verdict.append("same")
+        elif p is None:
+            verdict.append(None)
+        elif p < alpha and b is not None:
+            verdict.append("better" if b else "worse")
+        else:
+            verdict.append("~")
+        u = pair(j, 0)
+        iv = None
+        if u is not None and u.kind != "none" and u.moments is not None:
+            est = u.moments.mean()
+            got = u.interval(est)
+            if got.low is not None and got.high is not None:
+                iv = (got.low, got.high)
+        intervals.append(iv)
+    # best: significantly better than every other model, Holm over all pairs
+    pairs = [(a, b) for b in range(m) for a in range(b + 1, m)]
+    pair_tests = [pair(a, b) for a, b in pairs]
+    pair_ps = [None if u is None or u.test() is None else u.test().p_value for u in pair_tests]
+    best: tuple[int, ...] = ()
+    note = ""
+    if all(p is not None for p in pair_ps) and pair_ps:
+        adj_pairs = dict(zip(pairs, holm([p for p in pair_ps if p is not None]).tolist()))
+        winners = []
+        for i in range(m):
+            ok = True
+            for j in range(m):
+                if j == i:
+                    continue
+                p = adj_pairs[(max(i, j), min(i, j))]
+                if not (p < alpha and better(i, j)):
+                    ok = False
+                    break
+            if ok:
+                winners.append(i)
+        best = tuple(winners)
+        if not best:
+            note = "no model is significantly better than every other"
+    else:
+        best = ()
+        note = "no paired test for this loss"
+    return replace(row, verdict=tuple(verdict), p_value=(None, *adj),
+                   diff_interval=tuple(intervals), best=best, best_note=note,
+                   leader=row.best)

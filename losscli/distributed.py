@@ -42,6 +42,7 @@ class Job:
     spec: Any
     models: Sequence[Any]
     resolved: Any
+    flags: dict[str, bool] = field(default_factory=dict)  # Session's keyword options
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
@@ -59,7 +60,8 @@ def reduce_unit(unit: Any, job: Job) -> Any:
             session = _SESSIONS.get(job.token)
             if session is None:
                 _SESSIONS.clear()  # one job at a time per worker is kept open
-                session = _SESSIONS[job.token] = Session(job.spec, job.models, job.resolved)
+                session = _SESSIONS[job.token] = Session(job.spec, job.models, job.resolved,
+                                                         **job.flags)
         return session.reduce(unit, prefetched=False)
     except LossCliError as exc:
         return ("error", str(exc))
@@ -115,7 +117,7 @@ def ordered_states(session: Any, units: Sequence[Any], *, scheduler: str | None,
     """``(unit, State)`` for every unit, in unit order, reduced on the cluster; stops after
     a unit whose state carries an error (the earliest bad row wins)."""
     distributed = _import()
-    job = Job(session.spec, session.models, session.resolved())
+    job = Job(session.spec, session.models, session.resolved(), dict(session.flags))
     done = 0
     with client_for(scheduler, workers) as client:
         futures = client.map(reduce_unit, list(units), job=job, retries=1, pure=False,

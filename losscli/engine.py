@@ -46,7 +46,9 @@ class Plan:
     models: int = 1
     reduction: str = "mean"
     nan_policy: str = "raise"
-    ci: CIConfig | None = None  # confidence intervals (and paired differences)
+    ci: CIConfig | None = None  # confidence intervals of each loss
+    #: paired differences between the models (compare's verdicts): how they are tested
+    paired: CIConfig | None = None
     #: --distribution: the sketches' relative accuracy α (None: no distributions)
     distribution: float | None = None
     fingerprint: bool = True  # hash the targets and weights (state.Fingerprint)
@@ -76,9 +78,9 @@ class Plan:
     @property
     def needs_ids(self) -> bool:
         """Whether batches must carry row identities (the bootstrap resamples by them)."""
-        return self.ci is not None and any(
+        return (self.ci is not None or self.paired is not None) and any(
             u.boot is not None for cell in self.new_state().cells
-            for u in (cell.uncertainty or []) + (cell.paired or []))
+            for u in (cell.uncertainty or []) + [x for row in (cell.paired or []) for x in row])
 
     def new_state(self) -> State:
         """The empty state: merging it changes nothing."""
@@ -86,13 +88,14 @@ class Plan:
         for model in range(self.models):
             aggs = [inst.new_aggregate() for inst in self.instances]
             cell = Cell(aggs)
+            flags = [inst.spec.indicator for inst in self.instances]
             if self.ci is not None:
-                flags = [inst.spec.indicator for inst in self.instances]
                 cell.uncertainty = [Uncertainty.for_aggregate(a, self.ci, indicator=f)
                                     for a, f in zip(aggs, flags)]
-                if model > 0:
-                    cell.paired = [Uncertainty.for_aggregate(a, self.ci, paired=True, indicator=f)
-                                   for a, f in zip(aggs, flags)]
+            if self.paired is not None and model > 0:
+                cell.paired = [[Uncertainty.for_aggregate(a, self.paired, paired=True,
+                                                          indicator=f)
+                                for a, f in zip(aggs, flags)] for _ in range(model)]
             if self.distribution is not None:
                 cell.sketches = [QuantileSketch(self.distribution) if inst.spec.per_row else None
                                  for inst in self.instances]
@@ -188,38 +191,40 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
     target = arrays.get("target")
     if plan.task == "binary" and target is not None and target.ndim == 1:
         _note_negative_labels(state, target, batch.start)
-    batch_ids = (ids(batch.start, len(batch)) if ids is not None and plan.ci is not None
+    batch_ids = (ids(batch.start, len(batch))
+                 if ids is not None and (plan.ci is not None or plan.paired is not None)
                  else None)
-    reference: list[np.ndarray] = []  # model 0's per-row values (paired differences)
-    reference_keep: np.ndarray | None = None
+    earlier: list[tuple[list[np.ndarray], np.ndarray | None]] = []  # per model: values, kept
     for model, cell in enumerate(state.cells):
         view, rows, keep = _model_view(arrays, model, plan.nan_policy, batch.start, cell)
         _check_domains(plan, contexts, view, rows, describe, model, at)
         weights = view.get("weight")
         row_ids = None if batch_ids is None else (batch_ids if keep is None else batch_ids[keep])
         per_row: dict[str, np.ndarray] = {}
+        mine: list[np.ndarray] = []
         for i, (inst, agg, opts, column) in enumerate(zip(plan.instances, cell.losses, options,
                                                           columns)):
             spec = inst.spec
             values = spec.kernel(**{r: view[r] for r in spec.inputs}, **opts)
             needs = {r: view[r] for r in spec.aggregate.needs}
             agg.update(values, weights, needs)
+            mine.append(values)
             if cell.uncertainty is not None:
                 cell.uncertainty[i].update(values, weights, row_ids, needs)
-                if model == 0:
-                    reference.append(values)
-                elif cell.paired is not None:
-                    _update_paired(cell.paired[i], values, reference[i], keep, reference_keep,
-                                   weights_all, batch_ids, len(batch))
+            if cell.paired is not None:
+                for k, (their_values, their_keep) in enumerate(earlier):
+                    _update_paired(cell.paired[k][i], values, their_values[i], keep,
+                                   their_keep, weights_all, batch_ids, len(batch))
             if cell.sketches is not None and cell.sketches[i] is not None:
                 _sketch(cell.sketches[i], values, weights)
             if sink is not None and model == 0:
                 row = row_values(values)
                 per_row[column] = row if weights is None else row * weights
-        if model == 0:
-            reference_keep = keep
-        if cell.uncertainty is not None:
-            flush_bootstrap(cell.uncertainty + (cell.paired or []))
+        if plan.paired is not None:
+            earlier.append((mine, keep))
+        if cell.uncertainty is not None or cell.paired is not None:
+            flush_bootstrap((cell.uncertainty or [])
+                            + [u for row in (cell.paired or []) for u in row])
         kept = len(next(iter(view.values()))) if view else 0
         cell.rows += kept
         if sink is not None and model == 0 and kept:

@@ -438,15 +438,29 @@ def _diffs(row: Any) -> list[str]:
     from losscli.gate.verdict import same_value
 
     ref = row.values[0]
-    return [format_diff(d, r, d is not None and same_value(v, ref))
-            for v, d, r in zip(row.values[1:], row.diff[1:], row.relative_diff[1:])]
+    texts = [format_diff(d, r, d is not None and same_value(v, ref))
+             for v, d, r in zip(row.values[1:], row.diff[1:], row.relative_diff[1:])]
+    if not row.verdict:
+        return texts
+    # the paired test's verdict beside each difference: better, worse, or ~ (noise)
+    return [t if v in (None, "same") else f"{t} {v}" for t, v in zip(texts, row.verdict[1:])]
+
+
+def _best(comp: Any, row: Any, mark: Any = str) -> str:
+    """The best model(s), or ``~`` when no model is significantly better than every other."""
+    names = comp.best_names(row)
+    if names:
+        return ", ".join(mark(n) for n in names)
+    return "~" if row.best_note else "—"
 
 
 def compare_summary(comp: Comparison) -> str:
     models = ", ".join(
         f"{name} ({rep.rows} rows{f', {rep.rows_skipped} skipped' if rep.rows_skipped else ''})"
         for name, rep in zip(comp.names, comp.reports))
-    return f"models: {models} · reference: {comp.reference} · time: {comp.elapsed_seconds:.3f} s"
+    tests = " · ~: not significant (paired test, Holm)" if comp.tests else ""
+    return (f"models: {models} · reference: {comp.reference}{tests} · "
+            f"time: {comp.elapsed_seconds:.3f} s")
 
 
 def render_compare_table(comp: Comparison, out: IO[str] | None = None) -> None:
@@ -460,9 +474,10 @@ def render_compare_table(comp: Comparison, out: IO[str] | None = None) -> None:
               for name in comp.names[1:]),
             Col("best", "label", "left")]
     rows = [[row.label, "higher" if row.higher_is_better else "lower",
-             *(Text(format_value(v), style="bold green" if tty and i in row.best else "")
+             *(Text(format_value(v), style="bold green" if tty and i in row.best else
+                    "bold" if tty and i in row.leader else "")
                for i, v in enumerate(row.values)),
-             *_diffs(row), ", ".join(comp.best_names(row)) or "—"]
+             *_diffs(row), _best(comp, row)]
             for row in comp.rows]
     console.print(fitted_table(console, tty, cols, rows))
     console.print(compare_summary(comp), style="dim" if tty else None, soft_wrap=True)
@@ -473,16 +488,17 @@ def render_compare_json(comp: Comparison) -> str:
 
 
 def render_compare_markdown(comp: Comparison) -> str:
-    """Best value per loss in bold, and named in the last column."""
+    """The best value per loss in bold; the last column names the model significantly
+    better than every other (``~`` when none is)."""
     names = [_md_escape(n) for n in comp.names]
     header = ["loss", "better", *names, *(f"Δ {n} vs {names[0]}" for n in names[1:]), "best"]
     align = ["---", ":---:", *["---:"] * (2 * len(names) - 1), "---"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
     for row in comp.rows:
-        cells = [f"**{format_value(v)}**" if i in row.best else format_value(v)
+        cells = [f"**{format_value(v)}**" if i in (row.leader or row.best) else format_value(v)
                  for i, v in enumerate(row.values)]
         diffs = _diffs(row)
-        best = ", ".join(f"**{_md_escape(n)}**" for n in comp.best_names(row)) or "—"
+        best = _best(comp, row, lambda n: f"**{_md_escape(n)}**")
         lines.append("| " + " | ".join([f"`{_md_escape(row.label)}`",
                                          "higher" if row.higher_is_better else "lower",
                                          *cells, *diffs, best]) + " |")
@@ -495,13 +511,16 @@ def render_compare_csv(comp: Comparison) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["loss", "label", "params", "higher_is_better", "model", "value",
-                     "diff", "relative_diff", "best"])
+                     "diff", "relative_diff", "best", "leader", "verdict", "p_value"])
     for row in comp.rows:
         for i, name in enumerate(comp.names):
             writer.writerow([
                 row.name, row.label, format_params(row.params), str(row.higher_is_better).lower(),
                 name, _csv_float(row.values[i]), _csv_float(row.diff[i]),
                 _csv_float(row.relative_diff[i]), str(i in row.best).lower(),
+                str(i in (row.leader or row.best)).lower(),
+                (row.verdict[i] or "") if row.verdict else "",
+                _csv_float(row.p_value[i]) if row.p_value else "",
             ])
     return buf.getvalue()
 

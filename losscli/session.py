@@ -33,6 +33,7 @@ from losscli.registry import LossInstance, all_losses, resolve_losses
 from losscli.report import DataFingerprint, LossResult, Report
 from losscli.spec import Columns, RunSpec
 from losscli.state import Coverage, NonFinite, State
+from losscli.uncertainty import CIConfig
 from losscli.vocab import EMBEDDING_ROLES, ROLES
 
 DEFAULT_CHUNK_SIZE = 1 << 18
@@ -266,9 +267,11 @@ class Session:
     """
 
     def __init__(self, spec: RunSpec, models: Sequence[ModelInput] | None = None,
-                 resolved: Resolved | None = None, *, fingerprint: bool = True) -> None:
+                 resolved: Resolved | None = None, *, fingerprint: bool = True,
+                 paired: bool = False) -> None:
         self.spec = spec
         self.sink: Any = None
+        self.flags = {"fingerprint": fingerprint, "paired": paired}  # for a worker's copy
         ins, opts = spec.inputs, spec.options
         models = list(models) if models else [ModelInput("", ins.predictions, ins.pred_col)]
         self.models = models
@@ -361,7 +364,9 @@ class Session:
         self.plan = engine.Plan(tuple(instances), models=len(models), reduction=opts.reduction,
                                 nan_policy=ins.nan_policy, ci=opts.ci_config(),
                                 distribution=opts.relative_accuracy if opts.distribution
-                                else None, fingerprint=fingerprint)
+                                else None, fingerprint=fingerprint,
+                                paired=(opts.ci_config() or CIConfig()) if paired and len(models) > 1
+                                else None)
 
     # -- resolution ------------------------------------------------------------------------
     @staticmethod

@@ -40,7 +40,9 @@ class Cell:
     rows: int = 0
     rows_skipped: int = 0
     uncertainty: list[Uncertainty] | None = None
-    paired: list[Uncertainty] | None = None
+    #: ``paired[k][i]``: loss i's per-row differences of this model minus model k (k < this
+    #: model), on the rows both kept — what compare's verdicts are tested on.
+    paired: list[list[Uncertainty]] | None = None
     #: With --distribution: per loss a quantile sketch of its per-row values (None for a
     #: loss without per-row values).
     sketches: list[QuantileSketch | None] | None = None
@@ -55,15 +57,20 @@ class Cell:
         if (self.sketches is None) != (other.sketches is None):
             raise ValueError("cannot merge cells with and without distributions")
         if self.sketches is not None and other.sketches is not None:
-            for a, b in zip(self.sketches, other.sketches):
-                if a is not None and b is not None:
-                    a.merge(b)
-        for name in ("uncertainty", "paired"):
-            mine_u, theirs_u = getattr(self, name), getattr(other, name)
-            if (mine_u is None) != (theirs_u is None):
-                raise ValueError("cannot merge cells with and without intervals")
-            if mine_u is not None:
-                for a, b in zip(mine_u, theirs_u):
+            for sk_a, sk_b in zip(self.sketches, other.sketches):
+                if sk_a is not None and sk_b is not None:
+                    sk_a.merge(sk_b)
+        mine_u, theirs_u = self.uncertainty, other.uncertainty
+        if (mine_u is None) != (theirs_u is None):
+            raise ValueError("cannot merge cells with and without intervals")
+        if mine_u is not None and theirs_u is not None:
+            for a, b in zip(mine_u, theirs_u):
+                a.merge(b)
+        if (self.paired is None) != (other.paired is None):
+            raise ValueError("cannot merge cells with and without paired differences")
+        if self.paired is not None and other.paired is not None:
+            for row_a, row_b in zip(self.paired, other.paired):
+                for a, b in zip(row_a, row_b):
                     a.merge(b)
         return self
 
@@ -73,7 +80,7 @@ class Cell:
         if self.uncertainty is not None:
             out["uncertainty"] = [u.to_dict() for u in self.uncertainty]
         if self.paired is not None:
-            out["paired"] = [u.to_dict() for u in self.paired]
+            out["paired"] = [[u.to_dict() for u in row] for row in self.paired]
         if self.sketches is not None:
             out["sketches"] = [None if k is None else k.to_dict() for k in self.sketches]
         return out
@@ -85,7 +92,7 @@ class Cell:
         if data.get("uncertainty") is not None:
             cell.uncertainty = [Uncertainty.from_dict(u) for u in data["uncertainty"]]
         if data.get("paired") is not None:
-            cell.paired = [Uncertainty.from_dict(u) for u in data["paired"]]
+            cell.paired = [[Uncertainty.from_dict(u) for u in row] for row in data["paired"]]
         if data.get("sketches") is not None:
             cell.sketches = [None if k is None else QuantileSketch.from_dict(k)
                              for k in data["sketches"]]

@@ -113,8 +113,12 @@ class Uncertainty:
         interval, and McNemar's test for paired differences."""
         config = agg.config()
         kind = kind_of(agg.name, config)
-        if paired and kind not in ("mean", "root_mean"):
-            kind = "none"
+        if paired:
+            # The difference of per-row values: for mse and mae its mean is the difference
+            # of the losses; for rmse and r2 (per-row squared errors on the same rows and
+            # targets) its sign is the sign of their difference — a valid test, though the
+            # interval is in the per-row units. No per-row values: no paired test.
+            kind = "mean" if agg.name in ("mean", "root_mean", "r2") else "none"
         return cls(kind, ci, aggregate=agg.name, classes=int(config.get("classes", 2)),
                    paired=paired, binary=bool(config.get("binary", True)), indicator=indicator)
 
@@ -203,12 +207,25 @@ class Uncertainty:
         raise ValueError(f"no replicates for {self.kind}")
 
     def test(self) -> Any:
-        """Paired differences: the two-sided test that their mean is 0 (McNemar's exact
-        test for 0/1 losses; a normal test otherwise)."""
+        """Paired differences: the two-sided test that their mean is 0 — McNemar's exact
+        test for 0/1 losses, the normal test on the moments (analytic), or the replicates'
+        sign (bootstrap: p = 2·min(P(d* ≤ 0), P(d* ≥ 0)), at least 1/B). None when the loss
+        has no paired test."""
+        if self.kind == "none":
+            return None
+        if self.indicator and self.moments is not None:
+            return intervals.mcnemar_exact(*self.discordant)
+        if self.method == "bootstrap" and self.boot is not None:
+            reps = self._replicates(None)
+            reps = reps[np.isfinite(reps)]
+            if reps.size == 0:
+                return intervals.TestResult(math.nan, None, "bootstrap",
+                                            "no finite bootstrap replicate")
+            tail = min(np.mean(reps <= 0.0), np.mean(reps >= 0.0))
+            p = float(min(1.0, max(2.0 * tail, 1.0 / reps.size)))
+            return intervals.TestResult(float(np.mean(reps)), p, "bootstrap")
         if self.moments is None:
             return None
-        if self.indicator:
-            return intervals.mcnemar_exact(*self.discordant)
         return intervals.paired_test(self.moments)
 
     # -- serialisation ------------------------------------------------------------------------

@@ -1,5 +1,7 @@
-"""Side-by-side comparison (``losscli compare``): models from files or columns, best model
-per loss by direction, differences to the reference, every output format.
+"""Side-by-side comparison (``losscli compare``): models from files or columns, the leader
+per loss by direction (``leader``: the best value) and the best model (``best``: only a model
+significantly better than every other, by paired tests), differences to the reference, every
+output format. Four rows prove nothing: ``best`` is empty there, ``leader`` is not.
 
 Targets t = [1, 2, 3, 4] (Σ(t - t̄)² = 5). Errors per model, and hand-derived values:
   a: [0, 0, 0, 3]   mse 9/4 = 2.25   mae 3/4 = 0.75   max_error 3   r2 = 1 - 9/5 = -0.8
@@ -76,8 +78,12 @@ def test_one_model(files):
 def test_two_models_best_respects_direction(files):
     comp = compare({"a": str(files["a"]), "b": str(files["b"])}, str(files["truth"]),
                    losses=LOSSES)
-    best = {row.name: comp.best_names(row) for row in comp.rows}
-    assert best == {"mse": ["b"], "mae": ["a"], "max_error": ["b"], "r2": ["b"]}
+    leader = {row.name: [comp.names[i] for i in row.leader] for row in comp.rows}
+    assert leader == {"mse": ["b"], "mae": ["a"], "max_error": ["b"], "r2": ["b"]}
+    # four rows: no difference is significant, so no model is crowned
+    assert all(comp.best_names(row) == [] for row in comp.rows)
+    assert {row.name: row.verdict[1] for row in comp.rows} == {
+        "mse": "~", "mae": "~", "max_error": None, "r2": "~"}
     mae = next(r for r in comp.rows if r.name == "mae")
     assert mae.diff == (0.0, 0.25) and mae.relative_diff == (0.0, pytest.approx(1 / 3))
     r2 = next(r for r in comp.rows if r.name == "r2")
@@ -92,7 +98,7 @@ def test_ties_share_best_and_zero_reference_has_no_relative_diff():
     perfect, also = T.copy(), T.copy()
     comp = compare({"p": perfect, "q": also, "r": T + 1}, T, losses=["mse", "r2"])
     mse = comp.rows[0]
-    assert comp.best_names(mse) == ["p", "q"]
+    assert [comp.names[i] for i in mse.leader] == ["p", "q"] and mse.verdict[1] == "same"
     assert mse.diff == (0.0, 0.0, 1.0) and mse.relative_diff == (None, None, None)
 
 
@@ -145,7 +151,7 @@ def test_cli_three_files_with_shared_targets(cli, files):
     assert all(m["rows"] == 4 for m in doc["models"])
     check_values(doc, names)
     by = {x["name"]: x for x in doc["losses"]}
-    assert by["mae"]["best"] == ["model_a"] and by["r2"]["best"] == ["model_b"]
+    assert by["mae"]["leader"] == ["model_a"] and by["r2"]["leader"] == ["model_b"]
     assert by["mse"]["diff"] == {"model_a": 0.0, "model_b": -1.25, "model_c": 1.75}
     assert by["mse"]["relative_diff"]["model_c"] == pytest.approx(1.75 / 2.25)
     assert by["r2"]["higher_is_better"] is True
@@ -156,7 +162,7 @@ def test_cli_named_models(cli, files):
                   "-t", files["truth"], "-l", "mse")
     assert [m["name"] for m in doc["models"]] == ["first", "second"]
     assert doc["losses"][0]["values"] == {"first": 2.25, "second": 1.0}
-    assert doc["losses"][0]["best"] == ["second"]
+    assert doc["losses"][0]["leader"] == ["second"]
 
 
 def test_cli_pred_columns_as_models(cli, files):
@@ -167,13 +173,13 @@ def test_cli_pred_columns_as_models(cli, files):
     assert {m["inputs"]["targets"]["column"] for m in doc["models"]} == {"target"}
     by = {x["name"]: x for x in doc["losses"]}
     assert by["mae"]["values"] == {"a": 0.75, "best": 1.0, "c": 2.0}
-    assert by["max_error"]["best"] == ["best"] and by["mae"]["best"] == ["a"]
+    assert by["max_error"]["leader"] == ["best"] and by["mae"]["leader"] == ["a"]
 
 
 def test_cli_one_model(cli, files):
     doc = as_json(cli, files["all"], "--pred-col", "c", "-l", "mse")
     assert [m["name"] for m in doc["models"]] == ["all"]
-    assert doc["losses"][0]["values"] == {"all": 4.0} and doc["losses"][0]["best"] == ["all"]
+    assert doc["losses"][0]["values"] == {"all": 4.0} and doc["losses"][0]["leader"] == ["all"]
 
 
 def test_cli_table_markdown_csv(cli, files):
@@ -185,12 +191,13 @@ def test_cli_table_markdown_csv(cli, files):
     assert "+0.25 (+33.33%)" in table.stdout and "reference: model_a" in table.stdout
     md = cli("compare", *args, "-f", "markdown").stdout.splitlines()
     assert md[0] == "| loss | better | model_a | model_b | Δ model_b vs model_a | best |"
-    assert md[2] == "| `mae` | lower | **0.75** | 1 | +0.25 (+33.33%) | **model_a** |"
-    assert md[3].startswith("| `r2` | higher | -0.8") and md[3].endswith("| **model_b** |")
+    # four rows: the leader's value is bold, the difference is noise (~), nobody is crowned
+    assert md[2] == "| `mae` | lower | **0.75** | 1 | +0.25 (+33.33%) ~ | ~ |"
+    assert md[3].startswith("| `r2` | higher | -0.8 | **0.2** |") and md[3].endswith("| ~ |")
     rows = list(csv.DictReader(io.StringIO(cli("compare", *args, "-f", "csv").stdout)))
-    assert [(r["loss"], r["model"], r["best"]) for r in rows] == [
-        ("mae", "model_a", "true"), ("mae", "model_b", "false"),
-        ("r2", "model_a", "false"), ("r2", "model_b", "true")]
+    assert [(r["loss"], r["model"], r["leader"], r["best"], r["verdict"]) for r in rows] == [
+        ("mae", "model_a", "true", "false", ""), ("mae", "model_b", "false", "false", "~"),
+        ("r2", "model_a", "false", "false", ""), ("r2", "model_b", "true", "false", "~")]
     assert float(rows[1]["diff"]) == 0.25
 
 
@@ -214,4 +221,4 @@ def test_subprocess_compare(files):
                        "--loss", "r2", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert doc["losses"][0]["best"] == ["b"] and doc["losses"][0]["values"]["a"] == -0.8
+    assert doc["losses"][0]["leader"] == ["b"] and doc["losses"][0]["values"]["a"] == -0.8

@@ -60,6 +60,7 @@ from losscli.gate.verdict import (
     UNCHECKED,
     Verdict,
     judge,
+    judge_paired,
     same_value,
     verdicts,
 )
@@ -87,6 +88,7 @@ class CheckResult:
     not_saved_reason: str | None = None
     baseline_only: list[str] = field(default_factory=list)  # baseline losses not evaluated
     data_changed_policy: str = "warn"  # what other data does: "warn" or "fail"
+    reference: str | None = None  # paired mode: the reference model (column or file)
 
     @property
     def data_changed(self) -> bool | None:
@@ -156,6 +158,7 @@ class CheckResult:
                 "path": self.baseline.path, "losscli_version": self.baseline.losscli_version,
                 "rows": self.baseline.rows,
                 "fingerprint": None if base_fp is None else base_fp.to_dict()},
+            **({"reference": self.reference} if self.reference else {}),
             "checks": [v.to_dict() for v in self.verdicts],
             **self.report.to_dict(),
         }
@@ -180,6 +183,8 @@ def check(
     allow_missing: bool = False,
     save: str | None = None,
     data_changed: str = "warn",
+    reference_col: str | None = None,
+    reference: Any = None,
     on_batch: Callable[[int], None] | None = None,
     **options: Any,
 ) -> CheckResult:
@@ -191,6 +196,11 @@ def check(
     parameters); without either, the default losses of the task. With ``save``, the report
     is written atomically for use as the next baseline — except when ``save`` is the
     baseline file itself and a check failed (a regression must not become the reference).
+
+    With ``ci`` (``--ci``) a bound fails only when the whole interval of the value lies
+    beyond it. With ``reference_col`` (or a ``reference`` predictions file), the candidate is
+    compared with the current model's predictions on the same rows instead of a baseline:
+    it fails only when it is significantly worse (paired test) by more than the tolerance.
     """
     started = time.perf_counter()  # the report's time covers opening the inputs too
     spec = build_spec(predictions, targets, where="check()", **options)
@@ -205,7 +215,14 @@ def check(
                          f"{', '.join(DATA_CHANGED)}.")
     if save is not None:
         check_writable(save, "--save")
-    if (rtol or atol) and baseline is None:
+    paired = reference_col is not None or reference is not None
+    if paired and baseline is not None:
+        raise UsageError("--baseline compares with a saved report, --reference-col/--reference "
+                         "with another model on the same rows: choose one.")
+    if reference_col is not None and reference is not None:
+        raise UsageError("--reference-col names the reference model's column in FILE, "
+                         "--reference its own file: give one of them.")
+    if (rtol or atol) and baseline is None and not paired:
         raise UsageError(
             "--rtol/--atol are tolerances against a baseline: add --baseline FILE "
             "(or use --max/--min for absolute bounds)."
@@ -226,16 +243,39 @@ def check(
     # The session opens the inputs and resolves the loss instances before the long pass, so
     # a typo in a bound fails at once; the inputs opened are the ones evaluated (standard
     # input can be read only once).
-    session = Session(spec)
+    models = None
+    if paired:
+        from losscli.session import ModelInput
+
+        ref_pred = reference if reference is not None else spec.inputs.predictions
+        ref_col = (reference_col,) if reference_col is not None else ()
+        models = [ModelInput("reference", ref_pred, ref_col),
+                  ModelInput("candidate", spec.inputs.predictions, spec.inputs.pred_col)]
+    session = Session(spec, models, paired=paired)
     if save is not None:
         clash = same_file_as(save, session.input_paths())
         if clash is not None:
             raise UsageError(f"--save '{save}' is the input file '{clash}': saving the report "
                              "there would destroy the input. Give another --save file.")
     bounds = parse_bounds(session.instances, max_=max_, min_=min_, rtol=rtol, atol=atol)
-    report = session.evaluate(on_batch=on_batch, started=started)
-    result = CheckResult(report, verdicts(report, bounds, base, allow_missing=allow_missing), base,
-                         data_changed_policy=data_changed)
+    if paired:
+        state = session.run(on_batch=on_batch)
+        elapsed = time.perf_counter() - started
+        report = session.report(state, model=1, elapsed=elapsed)  # the candidate's
+        ref_report = session.report(state, model=0, elapsed=elapsed)
+        assert session.plan.paired is not None
+        alpha = 1.0 - session.plan.paired.level
+        cell = state.cells[1]
+        checks = [judge_paired(res, ref, bounds,
+                               None if cell.paired is None else cell.paired[0][i], alpha)
+                  for i, (res, ref) in enumerate(zip(report.losses, ref_report.losses))]
+        result = CheckResult(report, checks, None, data_changed_policy=data_changed,
+                             reference=str(reference_col or reference))
+    else:
+        report = session.evaluate(on_batch=on_batch, started=started)
+        result = CheckResult(report, verdicts(report, bounds, base, allow_missing=allow_missing,
+                                              use_interval=spec.options.ci),
+                             base, data_changed_policy=data_changed)
     if base is not None:
         keys = {inst.key for inst in session.instances}
         result.baseline_only = [b.label for k, b in base.losses.items() if k not in keys]

@@ -54,6 +54,14 @@ class Verdict:
     limit: float | None = None
     status: str = UNCHECKED
     reasons: tuple[str, ...] = ()
+    #: With --ci: the value's interval [low, high] the bounds were judged against.
+    interval: tuple[float, float] | None = None
+    #: Paired mode (--reference-col / --reference): the p-value of the per-row differences
+    #: (candidate − reference) and their interval; ``baseline`` is then the reference's value.
+    p_value: float | None = None
+    diff_interval: tuple[float, float] | None = None
+    paired: bool = False  # judged against a reference model on the same rows
+    interval_level: str = "95%"
 
     @property
     def passed(self) -> bool:
@@ -71,7 +79,10 @@ class Verdict:
         if self.limit is not None:
             tol = [f"{k} {format_param(v)}" for k, v in (("rtol", self.rtol), ("atol", self.atol)) if v]
             op = ">=" if self.higher_is_better else "<="
-            parts.append(f"{op} {self.limit:.6g} (baseline{', ' + ', '.join(tol) if tol else ''})")
+            against = "reference, significant" if self.paired else "baseline"
+            if self.interval is not None:
+                against += f", whole {self.interval_level} interval"
+            parts.append(f"{op} {self.limit:.6g} ({against}{', ' + ', '.join(tol) if tol else ''})")
         elif self.in_baseline is False:
             parts.append("not in baseline")
         return "; ".join(parts)
@@ -96,6 +107,10 @@ class Verdict:
             "status": self.status,
             "passed": self.passed,
             "reasons": list(self.reasons),
+            **({"interval": list(self.interval)} if self.interval else {}),
+            **({"p_value": json_float(self.p_value)} if self.p_value is not None else {}),
+            **({"diff_interval": [json_float(x) for x in self.diff_interval]}
+               if self.diff_interval else {}),
         }
 
 
@@ -110,27 +125,45 @@ def judge(
     baseline: Baseline | None,
     *,
     allow_missing: bool = False,
+    use_interval: bool = False,
 ) -> Verdict:
-    """The verdict on one report entry ``res`` (a :class:`LossResult`)."""
+    """The verdict on one report entry ``res`` (a :class:`LossResult`).
+
+    ``use_interval`` (``check --ci``): a bound fails only when the whole interval of the
+    value lies beyond it — its most favourable end is what is compared — so noise alone
+    never fails the gate; ``improved`` needs the whole interval better than the baseline.
+    """
     label = res.label
     v = res.value
     reasons: list[str] = []
     failed = improved = same = checked = False
     nan = v is None or not math.isfinite(v)
     fields: dict[str, Any] = {"max": bounds.max.get(label), "min": bounds.min.get(label)}
+    iv = res.interval if use_interval else None
+    low = high = v
+    if iv is not None and iv.get("low") is not None and iv.get("high") is not None:
+        low, high = float(iv["low"]), float(iv["high"])
+        fields["interval"] = (low, high)
+        level = f"{iv.get('level', 0.95):.0%}"
+        fields["interval_level"] = level
+    elif use_interval and not nan:
+        why = (iv or {}).get("reason", "no interval")
+        reasons.append(f"{label}: no interval ({why}); judged on its value")
     if nan:
         failed = checked = True
         reasons.append(f"{label} is {v} (NaN or infinite): nothing to compare; see --nan-policy")
     if fields["max"] is not None and not nan:
         checked = True
-        if _beyond(v - fields["max"], v, fields["max"]):
+        if _beyond(low - fields["max"], low, fields["max"]):  # type: ignore[operator]
             failed = True
-            reasons.append(f"{label} = {v!r} is above --max {format_param(fields['max'])}")
+            reasons.append(_beyond_text(label, v, "above --max", fields["max"], low, high,
+                                        "interval" in fields))
     if fields["min"] is not None and not nan:
         checked = True
-        if _beyond(fields["min"] - v, v, fields["min"]):
+        if _beyond(fields["min"] - high, high, fields["min"]):  # type: ignore[operator]
             failed = True
-            reasons.append(f"{label} = {v!r} is below --min {format_param(fields['min'])}")
+            reasons.append(_beyond_text(label, v, "below --min", fields["min"], low, high,
+                                        "interval" in fields))
     if baseline is not None:
         checked = True
         entry = baseline.get(res.key)
@@ -154,20 +187,29 @@ def judge(
             fields.update(baseline=b, rtol=rtol, atol=atol, allowed_change=allowed,
                           limit=b + sign * allowed)
             if not nan:
-                change = v - b
-                worse = sign * change  # > 0 means worse, whatever the direction
+                change = v - b  # type: ignore[operator]
+                # the most and least favourable ends of the value (the value itself without
+                # an interval)
+                best_end = high if res.higher_is_better else low
+                worst_end = low if res.higher_is_better else high
+                worse = sign * (best_end - b)  # type: ignore[operator]
                 fields.update(change=change, relative_change=change / abs(b) if b else None)
-                if _beyond(worse - allowed, v, b):
+                if _beyond(worse - allowed, best_end, b):  # type: ignore[arg-type]
                     failed = True
                     rel = f" ({change / abs(b):+.4%})" if b else " (baseline 0: only atol applies)"
+                    whole = (f"; the whole {level} interval [{low!r}, {high!r}] is beyond the "
+                             "allowance" if "interval" in fields else "")
                     reasons.append(
                         f"{label} got worse: {v!r} vs baseline {b!r}, change {change:+.6g}{rel}, "
-                        f"more than the {allowed:.6g} allowed"
+                        f"more than the {allowed:.6g} allowed{whole}"
                     )
-                elif _beyond(-worse, v, b):
+                elif _beyond(sign * (b - worst_end), worst_end, b):  # type: ignore[operator]
                     improved = True
-                elif same_value(v, b):
+                elif same_value(v, b):  # type: ignore[arg-type]
                     same = True
+                elif "interval" in fields and _beyond(sign * change - allowed, v, b):  # type: ignore[operator]
+                    reasons.append(f"{label} = {v!r} is beyond the allowance, but its {level} "
+                                   f"interval [{low!r}, {high!r}] reaches it: within noise")
     status = (FAIL if failed else IMPROVED if improved else SAME if same else PASS if checked
               else UNCHECKED)
     return Verdict(
@@ -176,8 +218,84 @@ def judge(
     )
 
 
+def _p(p: float | None) -> str:
+    return "no test" if p is None else "p < 0.0001" if p < 1e-4 else f"p = {p:.3g}"
+
+
+def _beyond_text(label: str, value: Any, what: str, bound: float, low: Any, high: Any,
+                 interval: bool) -> str:
+    if not interval:
+        return f"{label} = {value!r} is {what} {format_param(bound)}"
+    return (f"{label} = {value!r} is {what} {format_param(bound)}: its whole interval "
+            f"[{low!r}, {high!r}] is")
+
+
+def judge_paired(res: Any, reference: Any, bounds: Bounds, difference: Any,
+                 alpha: float) -> Verdict:
+    """The verdict on a candidate's loss against a reference model's on the same rows
+    (``check --reference-col``): it fails only when the candidate is *significantly* worse
+    (the paired test of the per-row differences, p < ``alpha``) by more than the allowance
+    ``max(atol, rtol·|reference|)`` — for a mean loss, when the whole interval of the mean
+    per-row difference lies beyond it. ``difference`` is the paired interval state (its
+    ``test()`` and ``interval()``), None when the loss has no paired test."""
+    label, v, r = res.label, res.value, reference.value
+    reasons: list[str] = []
+    fields: dict[str, Any] = {"max": bounds.max.get(label), "min": bounds.min.get(label),
+                              "in_baseline": True, "paired": True}
+    nan = v is None or r is None or not (math.isfinite(v) and math.isfinite(r))
+    if nan:
+        return Verdict(res.name, label, dict(res.params), res.higher_is_better, v,
+                       baseline=r, status=FAIL, reasons=(f"{label}: a value is NaN or "
+                                                         "infinite; see --nan-policy",), **fields)
+    rtol, atol = bounds.rtol_for(label), bounds.atol_for(label)
+    allowed = max(atol or 0.0, (rtol or 0.0) * abs(r))
+    sign = -1.0 if res.higher_is_better else 1.0
+    change = v - r
+    fields.update(baseline=r, rtol=rtol, atol=atol, allowed_change=allowed,
+                  limit=r + sign * allowed, change=change,
+                  relative_change=change / abs(r) if r else None)
+    test = None if difference is None else difference.test()
+    p = None if test is None else test.p_value
+    fields["p_value"] = p
+    diff_iv = None
+    if difference is not None and difference.moments is not None and res.name not in (
+            "rmse", "r2"):
+        got = difference.interval(difference.moments.mean())
+        if got.low is not None and got.high is not None:
+            diff_iv = (got.low, got.high)
+            fields["diff_interval"] = diff_iv
+    worse = sign * change > 0 and not same_value(v, r)
+    significant = p is not None and p < alpha
+    if diff_iv is not None:
+        beyond = sign * (diff_iv[0] if sign > 0 else diff_iv[1]) > allowed
+    else:
+        beyond = _beyond(sign * change - allowed, v, r)
+    status = PASS
+    if p is None:
+        reasons.append(f"{label}: no paired test for this loss; judged on the values")
+        significant = True
+    if worse and significant and beyond:
+        status = FAIL
+        how = (f"the whole interval of the per-row difference [{diff_iv[0]!r}, {diff_iv[1]!r}]"
+               if diff_iv is not None else f"change {change:+.6g}")
+        reasons.append(f"{label} is significantly worse than the reference ({_p(p)}): {v!r} "
+                       f"vs {r!r}; {how} is beyond the {allowed:.6g} allowed")
+    elif same_value(v, r):
+        status = SAME
+    elif not worse and significant and p is not None:
+        status = IMPROVED
+    elif worse:
+        why = (f"not significant ({_p(p)}): noise" if p is not None and not significant
+               else "within the allowance")
+        reasons.append(f"{label} = {v!r} vs reference {r!r}: {why}")
+    return Verdict(res.name, label, dict(res.params), res.higher_is_better, v, status=status,
+                   reasons=tuple(reasons), **fields)
+
+
 def verdicts(
-    report: Report, bounds: Bounds, baseline: Baseline | None = None, *, allow_missing: bool = False
+    report: Report, bounds: Bounds, baseline: Baseline | None = None, *, allow_missing: bool = False,
+    use_interval: bool = False,
 ) -> list[Verdict]:
     """One :class:`Verdict` per loss of ``report``, in its order."""
-    return [judge(res, bounds, baseline, allow_missing=allow_missing) for res in report.losses]
+    return [judge(res, bounds, baseline, allow_missing=allow_missing, use_interval=use_interval)
+            for res in report.losses]
