@@ -97,7 +97,7 @@ def test_paired_gate_false_alarm_rate():
     rng = np.random.default_rng(4)
     fails = 0
     runs = 200
-    for i in range(runs):
+    for _ in range(runs):
         y = rng.normal(size=300)
         ref = y + rng.normal(0, 1, 300)
         new = y + rng.normal(0, 1, 300)
