@@ -51,9 +51,60 @@ def summary_line(report: Report) -> str:
     task = report.inputs.get("task")
     if task and task != "regression":
         parts.append(f"task: {task}{' (logits)' if report.inputs.get('from_logits') else ''}")
+    threshold = report.inputs.get("threshold")
+    if threshold is not None:  # the decision threshold in effect is always shown
+        parts.append(f"threshold: {format_number(threshold)}")
+    if report.ci:
+        parts.append(ci_text(report))
     parts += [f"reduction: {report.reduction}", f"files: {_files(report)}",
               f"time: {report.elapsed_seconds:.3f} s"]
     return " · ".join(parts)
+
+
+def format_number(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(format_number(v) for v in value)
+    return format(float(value), "g")
+
+
+def ci_text(report: Report) -> str:
+    """``95% intervals: normal, wilson; bootstrap 200 replicates, seed 0``."""
+    ci = report.ci or {}
+    methods = sorted({r.interval["method"] for r in report.losses if r.interval}
+                     - {"n/a"})
+    boot = [m for m in methods if m in ("percentile", "basic")]
+    text = f"{ci.get('level', 0.95):.0%} intervals: {', '.join(methods) or 'none'}"
+    if boot:
+        text += f" (bootstrap: {ci.get('replicates')} replicates, seed {ci.get('seed')})"
+    return text
+
+
+#: Most rows of a breakdown a table shows under its loss (JSON has them all).
+BREAKDOWN_ROWS = 20
+
+
+def breakdown(res: Any) -> list[tuple[str, float]]:
+    """The per-class (per-label, per-output) values of a loss's details, named for a table:
+    ``class 2``, ``label 0``, ``output 1``; none when there are more than BREAKDOWN_ROWS."""
+    details = res.details or {}
+    for key, noun in (("per_class", "class"), ("per_label", "label"), ("per_column", "column")):
+        values = details.get(key)
+        if not values:
+            continue
+        items = list(values.items()) if isinstance(values, dict) else list(enumerate(values))
+        if len(items) > BREAKDOWN_ROWS:
+            return []
+        return [(f"{noun} {k}", v) for k, v in items if v is not None]
+    return []
+
+
+def format_interval(interval: dict[str, Any] | None) -> str:
+    """``[0.99, 1.03]``, or ``n/a`` with no valid interval (never a number then)."""
+    if not interval:
+        return ""
+    if interval.get("low") is None or interval.get("high") is None:
+        return "n/a"
+    return f"[{format_value(interval['low'])}, {format_value(interval['high'])}]"
 
 
 def is_terminal(stream: IO[str]) -> bool:
@@ -203,8 +254,21 @@ def render_table(report: Report, out: IO[str] | None = None) -> None:
     console, tty = _console(out)
     cols = [Col("loss", "label", "left", "bold"), Col("params", "label", "left"),
             Col("value"), Col("better", justify="center")]
-    rows = [[res.name, format_params(dict(res.key.params)), format_value(res.value),
-             "higher" if res.higher_is_better else "lower"] for res in report.losses]
+    rows: list[list[Any]] = []
+    for res in report.losses:
+        row = [res.name, format_params(dict(res.key.params)), format_value(res.value),
+               "higher" if res.higher_is_better else "lower"]
+        if report.ci:
+            row.insert(3, format_interval(res.interval))
+        rows.append(row)
+        for name, value in breakdown(res):  # per class, label or output, indented
+            sub = [f"  {name}", "", format_value(value), ""]
+            if report.ci:
+                sub.insert(3, "")
+            rows.append(sub)
+    if report.ci:
+        level = f"{report.ci.get('level', 0.95):.0%}"
+        cols.insert(3, Col(f"{level} interval", "pair", short="interval"))
     console.print(fitted_table(console, tty, cols, rows))
     console.print(summary_line(report), style="dim" if tty else None, soft_wrap=True)
 
@@ -218,12 +282,18 @@ def _md_escape(text: str) -> str:
 
 
 def render_markdown(report: Report) -> str:
-    lines = ["| loss | params | value | better |", "|---|---|---:|:---:|"]
+    ci = bool(report.ci)
+    lines = ["| loss | params | value |" + (" interval |" if ci else "") + " better |",
+             "|---|---|---:|" + ("---:|" if ci else "") + ":---:|"]
     for res in report.losses:
+        interval = f" {format_interval(res.interval)} |" if ci else ""
         lines.append(
             f"| {_md_escape(res.name)} | {_md_escape(format_params(dict(res.key.params)))} | "
-            f"{format_value(res.value)} | {'higher' if res.higher_is_better else 'lower'} |"
+            f"{format_value(res.value)} |{interval} "
+            f"{'higher' if res.higher_is_better else 'lower'} |"
         )
+        for name, value in breakdown(res):
+            lines.append(f"| ↳ {name} |  | {format_value(value)} |{' |' if ci else ''} |")
     lines += ["", f"_{_md_escape(summary_line(report))}_"]
     return "\n".join(lines) + "\n"
 
@@ -231,12 +301,17 @@ def render_markdown(report: Report) -> str:
 def render_csv(report: Report) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["loss", "label", "params", "value", "higher_is_better"])
+    ci = bool(report.ci)
+    writer.writerow(["loss", "label", "params", "value", "higher_is_better",
+                     *(["ci_low", "ci_high", "ci_method"] if ci else [])])
     for res in report.losses:
+        iv = res.interval or {}
         writer.writerow([
             res.name, res.label, format_params(res.params),
             "" if res.value is None else repr(float(res.value)),
             str(res.higher_is_better).lower(),
+            *([_csv_float(iv.get("low")), _csv_float(iv.get("high")), iv.get("method", "")]
+              if ci else []),
         ])
     return buf.getvalue()
 

@@ -55,6 +55,24 @@ def main() -> None:
     triplets()
     write_baseline()
     write_extra_samples()
+    several_per_row()
+
+
+def several_per_row() -> None:
+    """Multi-label scores (three labels) and a regression with three outputs per row."""
+    rng = np.random.default_rng(20261130)
+    n = 400
+    labels = rng.integers(0, 2, (n, 3))
+    score = rng.normal(0.0, 1.2, (n, 3)) + 1.4 * (2 * labels - 1)
+    prob = np.round(_sigmoid(score), 4)
+    pq.write_table(pa.table({**{f"p_{k}": prob[:, k] for k in range(3)},
+                             **{f"y_{k}": labels[:, k] for k in range(3)}}),
+                   HERE / "multilabel.parquet")
+    target = np.round(rng.normal([10.0, 0.0, 100.0], [1.0, 0.5, 20.0], (n, 3)), 3)
+    pred = np.round(target + rng.normal(0.0, [0.5, 0.4, 8.0], (n, 3)), 3)
+    pq.write_table(pa.table({**{f"pred_{k}": pred[:, k] for k in range(3)},
+                             **{f"target_{k}": target[:, k] for k in range(3)}}),
+                   HERE / "multioutput.parquet")
 
 
 def write_baseline() -> None:

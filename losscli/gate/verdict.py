@@ -158,12 +158,18 @@ def judge(
             failed = True
             reasons.append(_beyond_text(label, v, "above --max", fields["max"], low, high,
                                         "interval" in fields))
+        elif "interval" in fields and _beyond(v - fields["max"], v, fields["max"]):  # type: ignore[operator]
+            reasons.append(f"{label} = {v!r} is above --max {format_param(fields['max'])}, but "
+                           f"its {level} interval [{low!r}, {high!r}] reaches it: within noise")
     if fields["min"] is not None and not nan:
         checked = True
         if _beyond(fields["min"] - high, high, fields["min"]):  # type: ignore[operator]
             failed = True
             reasons.append(_beyond_text(label, v, "below --min", fields["min"], low, high,
                                         "interval" in fields))
+        elif "interval" in fields and _beyond(fields["min"] - v, v, fields["min"]):  # type: ignore[operator]
+            reasons.append(f"{label} = {v!r} is below --min {format_param(fields['min'])}, but "
+                           f"its {level} interval [{low!r}, {high!r}] reaches it: within noise")
     if baseline is not None:
         checked = True
         entry = baseline.get(res.key)
