@@ -515,7 +515,13 @@ def test_readme_check_and_compare_commands_work(cli, line, tmp_path, monkeypatch
 
     (tmp_path / "sample_data").symlink_to(samples)
     monkeypatch.chdir(tmp_path)
-    command = line.split(" || ")[0].split(" | ")[0]
-    r = cli(*shlex.split(command)[1:])
-    assert r.exit_code == (1 if " || " in line else 0), r.stderr
+    from tests.test_docs import EXPECT
+
+    *before, command = line.split(" || ")[0].split(" | ")[0].split(" && ")
+    for step in before:  # "a && b": a must succeed first
+        assert cli(*shlex.split(step)[1:]).exit_code == 0, step
+    expected = EXPECT.search(command)
+    r = cli(*shlex.split(command, comments=True)[1:])
+    assert r.exit_code == (1 if " || " in line else int(expected.group(1)) if expected else 0), \
+        r.stderr
     assert r.stdout.strip()
