@@ -40,7 +40,9 @@ unknown fields are ignored)::
       # compare (Comparison.to_dict):
       "reference": "a", "models": [{"name": "a", "inputs": ..., "rows": ...}, ...],
       "losses": [{"label": ..., "values": {"a": 1.0, "b": 2.0}, "best": ["a"],
-                  "diff": {...}, "relative_diff": {...}, "higher_is_better": false}, ...],
+                  "diff": {...}, "relative_diff": {...}, "higher_is_better": false,
+                  "intervals": {"a": {"low": ..., "high": ..., ...}, ...}},  # --ci
+                 ...],                    # (comparison_doc adds the intervals)
     }
     LOSS = {"name": "mse", "label": "mse", "params": {}, "value": 1.83,
             "higher_is_better": false,

@@ -1211,17 +1211,15 @@ def _bar_with_interval(canvas: _Canvas, b: GroupBar, x0: int, zero: int,
 # ---------------------------------------------------------------------------------------
 # from an evaluation: what ``--plot`` and ``--html`` draw
 
-def _levels_of(distribution: dict[str, Any] | None) -> tuple[float, ...]:
-    """The quantile levels a report's distribution names (``p95`` → 0.95; ``max`` is
-    always marked), so that a picture marks what the report lists."""
-    levels = []
-    for name in ((distribution or {}).get("quantiles") or {}):
-        if isinstance(name, str) and name.startswith("p"):
-            try:
-                levels.append(float(name[1:]) / 100.0)
-            except ValueError:
-                continue
-    return tuple(levels) or DEFAULT_LEVELS
+def _with_report_quantiles(h: Histogram, distribution: dict[str, Any] | None) -> Histogram:
+    """``h`` marking the quantiles the report lists (its ``--quantile-levels`` too), with
+    the report's very numbers (the same sketch's): the picture and the table agree."""
+    listed = (distribution or {}).get("quantiles") or {}
+    pairs = tuple((str(name), float(value)) for name, value in listed.items()
+                  if value is not None)
+    if not pairs or "p50" not in dict(pairs):
+        return h
+    return replace(h, quantiles=pairs)
 
 
 def _calibration_states(report: Any) -> list[tuple[str, CalibrationError]]:
@@ -1261,8 +1259,8 @@ def report_pictures(report: Any, doc: dict[str, Any] | None = None, *,
     for i, res in enumerate(report.losses):
         sketch = None if cell.sketches is None else cell.sketches[i]
         if sketch is not None:
-            items.append(Histogram.from_sketch(sketch, res.label, model=model,
-                                               levels=_levels_of(res.distribution)))
+            items.append(_with_report_quantiles(
+                Histogram.from_sketch(sketch, res.label, model=model), res.distribution))
         elif res.label not in calibrated:
             skipped.append(res.label)
     items += [Reliability.from_calibration(state, label, model=model) for label, state in rels]
