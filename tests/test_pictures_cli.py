@@ -453,3 +453,35 @@ def test_a_failed_run_leaves_the_old_report(cli, tmp_path):
     assert r.exit_code == 2 and path.read_text() == "old" and leftovers(tmp_path) == []
     r = cli("eval", REGRESSION, "-l", "mse", "--html", path, "-q")
     assert r.exit_code == 0 and r.stderr == "" and Page(path.read_text()).count("svg") == 1
+
+
+# ---------------------------------------------------------------------------------------
+# the README's sample report
+
+def test_the_sample_report_is_what_its_documented_command_writes(tmp_path):
+    """docs/sample-report.html is exactly what the command the README gives for it writes
+    (timings aside): run it from a scratch copy of the repository's layout."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = [line for line in readme.splitlines()
+                if line.startswith("losscli ") and "--html docs/sample-report.html" in line]
+    assert len(commands) == 1, commands
+    assert "](docs/sample-report.html)" in readme  # linked
+    (tmp_path / "sample_data").symlink_to(ROOT / "sample_data")
+    (tmp_path / "docs").mkdir()
+    env = {**os.environ,
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run(["bash", "-o", "pipefail", "-c", commands[0]], cwd=tmp_path, env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr  # the sample check fails on purpose
+    new = (tmp_path / "docs" / "sample-report.html").read_text(encoding="utf-8")
+    committed = (ROOT / "docs" / "sample-report.html").read_text(encoding="utf-8")
+
+    def timeless(text: str) -> str:
+        return re.sub(r" in \d+\.\d+ s\.", " in … s.", text)
+
+    assert timeless(new) == timeless(committed), (
+        "docs/sample-report.html is stale: regenerate it with the command under 'Sample "
+        "report' in README.md, from the repository root")
+    page = Page(committed)
+    assert_self_contained(page, committed)
+    assert page.count("svg") == 3 and "What failed" in page.all_text
