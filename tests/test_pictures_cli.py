@@ -264,6 +264,15 @@ def test_json_stays_pure_while_the_pictures_go_to_stderrs_terminal(cli):
     assert_pictures(ANSI.sub("", err), 160, quantiles, ece)
 
 
+def test_plain_text_on_a_terminal_with_no_color(cli):
+    args = ["eval", BINARY, "-l", "bce"]
+    quantiles, ece = expected_quantiles(cli, *args), ece_of(cli)
+    code, out, err = run_in_ptys([*args, "--plot"], 100, 100, env={"NO_COLOR": "1"})
+    assert code == 0, err
+    assert "\x1b" not in out and "█" in out
+    assert_pictures(out, 100, quantiles, ece)
+
+
 def test_compare_overlays_the_models_on_a_terminal():
     args = ["compare", f"a={SAMPLES / 'model_preds.parquet'}", f"b={SAMPLES / 'model_b.parquet'}",
             "-t", str(SAMPLES / "truth.tsv"), "-l", "mae", "--plot"]
