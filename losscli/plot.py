@@ -47,6 +47,11 @@ Conventions:
   request is drawn at 40 columns. Text that does not fit wraps after a space or after
   punctuation outside a number — numbers never split.
 
+From an evaluation (``--plot``, ``--html``): :func:`report_pictures` turns a
+:class:`~losscli.report.Report` — its ``cell`` holds the sketches and calibration bins — and
+its report dict (groups) into the inputs above; :func:`comparison_pictures` does it for the
+models of ``compare``, overlaid.
+
 Labels from data (file, column and group names) go through :func:`printable`: control
 characters, escape sequences and bidirectional overrides are shown as ``\\xNN``/``\\uNNNN``
 text, never sent to the terminal.
