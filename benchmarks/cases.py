@@ -77,6 +77,15 @@ def _losscli_eval(case: Case) -> list[str] | None:
     return [*base, *extra, "--format", "json"]
 
 
+def _losscli_distribution(case: Case) -> list[str] | None:
+    """The plain losscli run plus ``--distribution`` (a quantile sketch per per-row loss):
+    its extra cost, on the regression Parquet cases (issue 15: ≤ 1.3× the plain run)."""
+    if (case.task, case.fmt) != ("regression", "parquet"):
+        return None
+    plain = _losscli_eval(case)
+    return None if plain is None else [*plain, "--distribution"]
+
+
 def _peer(script: str, supports: set[tuple[str, str]]) -> Callable[[Case], list[str] | None]:
     def command(case: Case) -> list[str] | None:
         if (case.task, case.fmt) not in supports:
@@ -90,11 +99,17 @@ def _startup(argv: list[str]) -> Callable[[Case], list[str] | None]:
     return lambda case: [sys.executable, *argv] if case.task == "startup" else None
 
 
+#: losscli with --distribution, timed beside the plain run (not a peer).
+DISTRIBUTION_TOOL = "losscli --distribution"
+
 _TABULAR = {("regression", "parquet"), ("regression", "csv"), ("binary", "parquet")}
 
 TOOLS: list[Tool] = [
     Tool("losscli", _losscli_eval, description="python -m losscli eval FILE --loss ... --format json",
          is_losscli=True),
+    Tool(DISTRIBUTION_TOOL, _losscli_distribution, is_losscli=True,
+         description="the same losscli run with --distribution (p50…max of each per-row "
+                     "loss from a mergeable sketch): the extra cost of the distributions"),
     Tool("duckdb", _peer("duckdb_peer.py", _TABULAR), ("duckdb",),
          "one SQL query over read_parquet/read_csv"),
     Tool("polars", _peer("polars_peer.py", _TABULAR), ("polars",),

@@ -10,6 +10,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from benchmarks.cases import DISTRIBUTION_TOOL
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("losscli", "numpy", "pyarrow", "typer", "rich", "duckdb", "polars", "pandas",
             "scikit-learn", "torch")
@@ -101,7 +103,8 @@ def _row(target: str, goal: str, measured: str | None, met: bool | str | None) -
 def _vs_fastest(doc: dict, fmt: str, rows: int, label: str) -> dict[str, Any]:
     case = _case(doc, "regression", fmt, rows)
     ours = _tool(case, "losscli")
-    peers = [e for e in (case or {}).get("tools", []) if e["tool"] != "losscli" and _timed(e)]
+    peers = [e for e in (case or {}).get("tools", [])
+             if not e["tool"].startswith("losscli") and _timed(e)]  # variants are no peers
     if not _timed(ours) or not peers or case is None:
         return _row(label, "≤ 1.00× fastest peer", None, None)
     fastest = min(peers, key=lambda e: e["median_s"])
@@ -139,6 +142,18 @@ def targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
             big["met"] = False
     big["goal"] += f", RSS ≤ {RSS_LIMIT_MB:.0f} MB"
     out.append(big)
+
+    dist = _case(doc, "regression", "parquet", 10_000_000)
+    a, b = _tool(dist, DISTRIBUTION_TOOL), _tool(dist, "losscli")
+    label, goal = "`--distribution`, Parquet 10M (issue 15)", "≤ 1.30× the plain losscli run"
+    if _timed(a) and _timed(b):
+        assert a is not None and b is not None
+        r = a["median_s"] / b["median_s"]
+        out.append(_row(label, goal, f"{r:.2f}× ({a['median_s']:.3f} s vs {b['median_s']:.3f} s; "
+                                     f"{_min_ratio(a, b)}; peak RSS {a['peak_rss_mb']:.0f} vs "
+                                     f"{b['peak_rss_mb']:.0f} MB)", _verdict(a, b, 1.3)))
+    else:
+        out.append(_row(label, goal, None, None))
 
     npy = _case(doc, "regression", "npy", 10_000_000)
     a, b = _tool(npy, "losscli"), _tool(npy, "numpy")

@@ -281,6 +281,90 @@ STAT_OPTIONS = (
 )
 
 
+#: Pictures and the shareable report, for every command that evaluates.
+PICTURE_OPTIONS = (
+    _opt("plot", Annotated[bool, typer.Option(
+        "--plot", help="After the table, pictures: a histogram of each per-row loss (its "
+        "quantiles marked; implies --distribution), a reliability diagram of a classifier's "
+        "probabilities, a bar per group with its interval; compare overlays the models. "
+        "Plain text unless on a colour terminal; on stderr when stdout carries json, csv, "
+        "ndjson or markdown.", rich_help_panel="Pictures")], False),
+    _opt("html", Annotated[str | None, typer.Option(
+        "--html", metavar="FILE", help="Also write one self-contained HTML report (tables, "
+        "intervals, groups, distributions, reliability diagrams; inline SVG, no script, "
+        "nothing from the network), atomically; check puts what failed first.",
+        rich_help_panel="Pictures", show_default=False)], None),
+)
+
+
+def pictures_wanted(kwargs: dict[str, Any]) -> tuple[bool, str | None]:
+    """Pop ``--plot``/``--html`` from a command's options; when either is given, ask the
+    evaluation for what the pictures draw: the distributions (sketches) and a calibration
+    state. Returns (plot, html)."""
+    plot, html = bool(kwargs.pop("plot", False)), kwargs.pop("html", None)
+    if plot or html is not None:
+        kwargs["distribution"] = True
+        kwargs["calibration"] = True
+    return plot, html
+
+
+def check_html_target(html: str, inputs: list[str], outputs: dict[str, str | None]) -> None:
+    """Before the run: ``--html`` can be written (a temporary file is created in its folder
+    and removed), is not one of the ``inputs`` (the data, a baseline) and not another
+    output of the same run."""
+    from losscli.errors import UsageError
+    from losscli.io.atomic import AtomicTarget, is_special, same_file_as
+
+    if html == "-":
+        raise UsageError("--html takes a file name ('-' is not one); to print the page, give "
+                         "--html /dev/stdout.")
+    if not is_special(html):  # the folder exists and takes a file: tried now, not after the run
+        AtomicTarget(html, "--html").discard()
+    clash = same_file_as(html, inputs)
+    if clash is not None:
+        raise UsageError(f"--html '{html}' is the input file '{clash}': writing the report there "
+                         "would destroy the input. Give another --html file.")
+    for flag, path in outputs.items():
+        if path is not None and path != "-" and (
+                os.path.realpath(path) == os.path.realpath(html)
+                or same_file_as(html, [path]) is not None):
+            raise UsageError(f"--html '{html}' and {flag} '{path}' are the same file; give "
+                             "them different files.")
+
+
+def data_paths(*paths: Any, kwargs: dict[str, Any] | None = None) -> list[str]:
+    """The file paths among ``paths`` and the data options of ``kwargs`` (targets,
+    weights, ...): what an output must not overwrite."""
+    from losscli.spec import DATA_FIELDS
+
+    found = [*paths, *((kwargs or {}).get(f) for f in DATA_FIELDS)]
+    return list(dict.fromkeys(p for p in found if isinstance(p, str) and p != "-"))
+
+
+def show_pictures(items: Any, skipped: list[str], to_stdout: bool, quiet: bool) -> None:
+    """Draw ``--plot``'s pictures after the table: on stdout when it shows the table, else on
+    stderr (machine output stays pure). Nothing to draw is one line on stderr, not an
+    error."""
+    from losscli import plot
+
+    out = sys.stdout if to_stdout else sys.stderr
+    message = plot.nothing_to_plot(items, skipped)
+    if message is not None:
+        if not quiet:
+            sys.stderr.write(f"losscli: note: {message}\n")
+        return
+    out.write("\n")
+    plot.draw(items, out, skipped=skipped)
+
+
+def write_report_html(html: str, doc: dict[str, Any], items: Any, quiet: bool) -> None:
+    from losscli.html import write_html
+
+    write_html(doc, html, items)
+    if not quiet:
+        sys.stderr.write(f"losscli: wrote the report to {html}\n")
+
+
 #: Options about messages on stderr, for every command that reads data.
 UI_OPTIONS = (
     _opt("quiet", Annotated[bool, typer.Option(
@@ -470,7 +554,7 @@ def _silence_stdout() -> None:
 
 
 @app.command("eval")
-@with_options(LOSS_OPTIONS, INPUT_OPTIONS, STAT_OPTIONS, UI_OPTIONS)
+@with_options(LOSS_OPTIONS, INPUT_OPTIONS, STAT_OPTIONS, PICTURE_OPTIONS, UI_OPTIONS)
 def eval_cmd(
     file: Annotated[str | None, typer.Argument(
         help="Predictions (and targets) file: CSV, TSV, NDJSON, Parquet, NPY, Feather/Arrow; "
@@ -512,13 +596,15 @@ def eval_cmd(
     """
     quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     kwargs, _ = split_options(options)
+    plot, html = pictures_wanted(kwargs)
     kwargs["save_state"] = save_state
     run_guarded(_eval, file, reduction.value, fmt.value, output, kwargs,
-                quiet=quiet, progress=not (quiet or no_progress))
+                quiet=quiet, progress=not (quiet or no_progress), plot=plot, html=html)
 
 
 def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
-          kwargs: dict[str, Any], quiet: bool = False, progress: bool = True) -> None:
+          kwargs: dict[str, Any], quiet: bool = False, progress: bool = True,
+          plot: bool = False, html: str | None = None) -> None:
     import time
 
     from losscli.progress import progress_bar
@@ -537,6 +623,9 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
     # The data fingerprint goes into JSON reports (future baselines); a table does without
     # its cost (see Session).
     session = Session(spec, fingerprint=fmt == "json" and reduction != "none")
+    if html is not None:
+        check_html_target(html, session.input_paths(),
+                          {"--output": output, "--save-state": kwargs.get("save_state")})
     # Per-row output on the terminal itself would be torn by a bar: none then.
     progress = progress and not (reduction == "none" and output is None and sys.stdout.isatty())
     with progress_bar(session.inputs, progress) as bar:
@@ -549,8 +638,17 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
             where = output or "stdout"
             sys.stderr.write(f"losscli: wrote {report.rows} rows × {len(report.losses)} "
                              f"loss{'es' if len(report.losses) != 1 else ''} to {where}\n")
-        return
-    render(report, fmt)
+    else:
+        render(report, fmt)
+    if plot or html is not None:
+        from losscli.plot import report_pictures
+
+        doc = report.to_dict()
+        items, skipped = report_pictures(report, doc)
+        if plot:
+            show_pictures(items, skipped, fmt == "table" and reduction != "none", quiet)
+        if html is not None:
+            write_report_html(html, doc, items, quiet)
 
 
 @app.command("inspect")
@@ -592,7 +690,7 @@ def _inspect(file: str | None, fmt: str, options: dict[str, Any]) -> None:
 
 
 @app.command("check")
-@with_options(LOSS_OPTIONS, INPUT_OPTIONS, STAT_OPTIONS, UI_OPTIONS)
+@with_options(LOSS_OPTIONS, INPUT_OPTIONS, STAT_OPTIONS, PICTURE_OPTIONS, UI_OPTIONS)
 def check_cmd(
     file: Annotated[str | None, typer.Argument(
         help="Predictions (and targets) file: CSV, TSV, NDJSON, Parquet, NPY, Feather/Arrow. "
@@ -658,28 +756,41 @@ def check_cmd(
     """
     quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     kwargs, _ = split_options(options)
+    plot, html = pictures_wanted(kwargs)
     kwargs["data_changed"] = data_changed.value
     kwargs["reference_col"], kwargs["reference"] = reference_col, reference
     result = run_guarded(_check, file, max_ or [], min_ or [], rtol or [], atol or [], baseline,
                          allow_missing, save, fmt.value, kwargs, quiet,
-                         not (quiet or no_progress))
+                         not (quiet or no_progress), plot=plot, html=html)
     if not result.passed:
         raise typer.Exit(1)
 
 
 def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], atol: list[str],
            baseline: str | None, allow_missing: bool, save: str | None, fmt: str,
-           kwargs: dict[str, Any], quiet: bool = False, progress: bool = True) -> Any:
+           kwargs: dict[str, Any], quiet: bool = False, progress: bool = True,
+           plot: bool = False, html: str | None = None) -> Any:
     from losscli.gate import check
     from losscli.progress import progress_bar
     from losscli.render import render_check
 
     file = input_file(file, kwargs.get("targets"), kwargs.get("weights"), command="check")
+    if html is not None:
+        check_html_target(html, data_paths(file, baseline, kwargs=kwargs), {"--save": save})
 
     with progress_bar(None, progress) as bar:
         result = check(file, max_=max_, min_=min_, rtol=rtol, atol=atol, baseline=baseline,
                        allow_missing=allow_missing, save=save, on_batch=bar, **kwargs)
     render_check(result, fmt)
+    if plot or html is not None:
+        from losscli.plot import report_pictures
+
+        doc = result.to_dict()
+        items, skipped = report_pictures(result.report, doc)
+        if plot:
+            show_pictures(items, skipped, fmt == "table", quiet)
+        if html is not None:
+            write_report_html(html, doc, items, quiet)
     for note in result.notes:
         sys.stderr.write(f"losscli: note: {note}\n")
     if result.saved and not quiet:
@@ -696,7 +807,7 @@ def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], 
 
 
 @app.command("compare")
-@with_options(LOSS_OPTIONS, INPUT_OPTIONS, STAT_OPTIONS, UI_OPTIONS)
+@with_options(LOSS_OPTIONS, INPUT_OPTIONS, STAT_OPTIONS, PICTURE_OPTIONS, UI_OPTIONS)
 def compare_cmd(
     files: Annotated[list[str], typer.Argument(
         help="Prediction files, one per model, each PATH or NAME=PATH. The first is the "
@@ -725,19 +836,33 @@ def compare_cmd(
     """
     quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     kwargs, _ = split_options(options)
-    run_guarded(_compare, files, name or [], fmt.value, kwargs, not (quiet or no_progress))
+    plot, html = pictures_wanted(kwargs)
+    run_guarded(_compare, files, name or [], fmt.value, kwargs, not (quiet or no_progress),
+                quiet=quiet, plot=plot, html=html)
 
 
 def _compare(files: list[str], names: list[str], fmt: str, kwargs: dict[str, Any],
-             progress: bool = True) -> None:
+             progress: bool = True, *, quiet: bool = False, plot: bool = False,
+             html: str | None = None) -> None:
     from losscli.compare import compare, parse_models
     from losscli.progress import progress_bar
     from losscli.render import render_compare
 
     models = parse_models(files, names, kwargs.pop("pred_col", None))
+    if html is not None:
+        check_html_target(html, data_paths(*(m.predictions for m in models), kwargs=kwargs), {})
     with progress_bar(None, progress) as bar:
         comparison = compare(models, on_batch=bar, **kwargs)
     render_compare(comparison, fmt)
+    if plot or html is not None:
+        from losscli.html import comparison_doc
+        from losscli.plot import comparison_pictures
+
+        items, skipped = comparison_pictures(comparison.reports, comparison.names)
+        if plot:
+            show_pictures(items, skipped, fmt == "table", quiet)
+        if html is not None:
+            write_report_html(html, comparison_doc(comparison), items, quiet)
 
 
 @app.command("merge")

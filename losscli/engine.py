@@ -25,11 +25,18 @@ from losscli.errors import InputError, UsageError
 from losscli.io.inputs import Batch
 from losscli.registry import LossInstance
 from losscli.state import Cell, Fingerprint, NonFinite, Position, State
+from losscli.stats.calibration import CalibrationError
 from losscli.stats.sketch import QuantileSketch
 from losscli.uncertainty import CIConfig, Uncertainty, flush_bootstrap
 from losscli.vocab import NAN_POLICIES, REDUCTIONS
 
 Describe = Callable[..., str]
+
+
+#: Tasks whose predictions a calibration state (Plan.calibration) bins, and its bins
+#: (ece's default: 15 equal-width bins on [0, 1]).
+CALIBRATED_TASKS = ("binary", "multiclass")
+CALIBRATION_BINS = 15
 
 
 def pred_role(model: int) -> str:
@@ -52,6 +59,9 @@ class Plan:
     #: --distribution: the sketches' relative accuracy α (None: no distributions)
     distribution: float | None = None
     fingerprint: bool = True  # hash the targets and weights (state.Fingerprint)
+    #: (task, from_logits): keep each model's calibration state (Cell.calibration) of its
+    #: predicted probabilities — binary or multiclass — for a reliability diagram; None: not
+    calibration: tuple[str, bool] | None = None
     contexts: tuple[CheckContext, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -60,6 +70,9 @@ class Plan:
             raise UsageError(
                 f"--ci gives intervals for mean values; with --reduction {self.reduction} "
                 "there is no mean to put an interval on. Drop --ci, or use --reduction mean.")
+        if self.calibration is not None and self.calibration[0] not in CALIBRATED_TASKS:
+            raise ValueError(f"calibration: task must be one of {CALIBRATED_TASKS}, got "
+                             f"{self.calibration[0]!r}")
         if self.nan_policy not in NAN_POLICIES:
             raise UsageError(
                 f"Unknown --nan-policy '{self.nan_policy}'; use one of: "
@@ -99,6 +112,8 @@ class Plan:
             if self.distribution is not None:
                 cell.sketches = [QuantileSketch(self.distribution) if inst.spec.per_row else None
                                  for inst in self.instances]
+            if self.calibration is not None:
+                cell.calibration = CalibrationError(CALIBRATION_BINS, self.calibration[0])
             cells.append(cell)
         return State(cells)
 
@@ -222,6 +237,8 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
                 per_row[column] = row if weights is None else row * weights
         if plan.paired is not None:
             earlier.append((mine, keep))
+        if cell.calibration is not None and plan.calibration is not None:
+            _calibrate(cell.calibration, view, weights, plan.calibration[1])
         if cell.uncertainty is not None or cell.paired is not None:
             flush_bootstrap((cell.uncertainty or [])
                             + [u for row in (cell.paired or []) for u in row])
@@ -241,6 +258,32 @@ def _sketch(sketch: Any, values: np.ndarray, weights: np.ndarray | None) -> None
         sketch.update(row, weights)
     else:
         sketch.update(row[finite], None if weights is None else weights[finite])
+
+
+def _calibrate(cal: CalibrationError, view: dict[str, np.ndarray],
+               weights: np.ndarray | None, from_logits: bool) -> None:
+    """Add a chunk's probabilities (sigmoid / softmax of logits) and true classes to a
+    calibration state, as the ece kernel and aggregate do. Rows with a NaN/inf prediction,
+    target or weight (possible under --nan-policy propagate) are left out."""
+    from losscli.aggregates import true_classes
+    from losscli.losses.common import binary_probability, class_probabilities
+
+    pred, target = view["pred"], view["target"]
+    binary = cal.task == "binary"
+    probs = binary_probability(pred, from_logits) if binary else class_probabilities(
+        pred, from_logits)
+    finite = _rows_finite(probs) & _rows_finite(target)
+    if weights is not None:
+        finite &= np.isfinite(weights)
+    if not finite.all():
+        probs, target = probs[finite], target[finite]
+        weights = None if weights is None else weights[finite]
+    cal.update(probs, true_classes(target, binary), weights)
+
+
+def _rows_finite(a: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(a)
+    return ok if ok.ndim == 1 else ok.all(axis=1)
 
 
 def _update_paired(state: Any, values: np.ndarray, reference: np.ndarray,

@@ -40,7 +40,9 @@ unknown fields are ignored)::
       # compare (Comparison.to_dict):
       "reference": "a", "models": [{"name": "a", "inputs": ..., "rows": ...}, ...],
       "losses": [{"label": ..., "values": {"a": 1.0, "b": 2.0}, "best": ["a"],
-                  "diff": {...}, "relative_diff": {...}, "higher_is_better": false}, ...],
+                  "diff": {...}, "relative_diff": {...}, "higher_is_better": false,
+                  "intervals": {"a": {"low": ..., "high": ..., ...}, ...}},  # --ci
+                 ...],                    # (comparison_doc adds the intervals)
     }
     LOSS = {"name": "mse", "label": "mse", "params": {}, "value": 1.83,
             "higher_is_better": false,
@@ -79,8 +81,8 @@ from losscli.plot import (
     tick_text,
 )
 
-__all__ = ["build_html", "escape", "group_bars_svg", "histogram_svg", "reliability_svg",
-           "write_html"]
+__all__ = ["build_html", "comparison_doc", "escape", "group_bars_svg", "histogram_svg",
+           "reliability_svg", "write_html"]
 
 Picture = Union[Histogram, Reliability, GroupBars, Sequence[Histogram], Sequence[Reliability]]
 
@@ -316,19 +318,26 @@ def histogram_svg(hists: Histogram | Sequence[Histogram]) -> str:
     out.append(f'<text x="14" y="{_f(mt + ph / 2)}" text-anchor="middle" '
                f'transform="rotate(-90 14 {_f(mt + ph / 2)})">{escape(ytitle)}</text>')
     if not overlay:  # quantile marks, labels staggered on two rows
-        rows_end = [-1e9, -1e9]
+        marks: list[tuple[float, list[str]]] = []  # quantiles within 3 px share one label
         for name, value in hs[0].quantiles:
             x = ml + min(max(axis.position(value), 0.0), 1.0) * pw
             cls = "q max" if name == "max" else "q"
             out.append(f'<line class="{cls}" x1="{_f(x)}" x2="{_f(x)}" y1="{mt - 4}" '
                        f'y2="{mt + ph}"><title>{escape(name)} = {_num(value)}</title></line>')
+            if marks and x - marks[-1][0] < 3:
+                marks[-1][1].append(name)
+            else:
+                marks.append((x, [name]))
+        rows_end = [-1e9, -1e9]
+        for x, names in marks:
+            name = "/".join(names)
             w = _estimate(name, 6.8)
             anchor = "end" if x + w / 2 > width - 2 else "middle"
             left = x - w if anchor == "end" else x - w / 2
             row = 0 if left >= rows_end[0] + 4 else 1
             rows_end[row] = x if anchor == "end" else x + w / 2
             out.append(_text(x, mt - 8 - 13 * (1 - row), name,
-                             cls="qlabel max" if name == "max" else "qlabel", anchor=anchor))
+                             cls="qlabel max" if "max" in names else "qlabel", anchor=anchor))
     else:
         x = ml + 8
         for i, h in enumerate(hs):
@@ -601,7 +610,9 @@ def _checks_table(checks: Sequence[dict[str, Any]], *, group: bool = False) -> s
             change_text += f' <span class="muted">({escape(format(rel * 100, "+.4g"))} %)</span>'
         row = [*([escape(c.get("group", ""))] if group else []), escape(_label(c)), _status(c),
                _num(c.get("value")), _bound_text(c), _num(c.get("baseline")), change_text,
-               "<br>".join(escape(r) for r in c.get("reasons", ()))]
+               "<br>".join([*(escape(r) for r in c.get("reasons", ())),
+                            *(f'<span class="muted">{escape(n)}</span>'
+                              for n in c.get("notes", ()))])]
         rows.append(row)
         classes.append("fail" if c.get("status") == "fail" else "")
     numeric = [3, 5, 6] if group else [2, 4, 5]
@@ -685,23 +696,31 @@ def _compare_section(doc: dict[str, Any]) -> str:
         values = x.get("values", {})
         best = set(x.get("best", ()))
         diff = x.get("diff", {})
+        intervals = x.get("intervals") or {}
         row = [escape(_label(x))]
         for i, n in enumerate(names):
             cell = _num(values.get(n))
             if n in best:
                 cell = f'<span class="best">{cell} ★</span>'
+            if intervals.get(n):
+                cell += f"<br>{_interval_text(intervals[n])}"
             if i and diff.get(n) is not None:
                 cell += f'<br><span class="muted">{escape(format(float(diff[n]), "+"))}</span>'
             row.append(cell)
         row.append("higher" if x.get("higher_is_better") else "lower")
         rows.append(row)
+    spec = next((iv for x in doc["losses"] for iv in (x.get("intervals") or {}).values()
+                 if iv), None)
+    level = ""
+    if spec:
+        level = f" its {_level_text(spec.get('level'), spec.get('method'))} interval and"
     models = [[escape(m.get("name", "")), escape(format_count(m.get("rows", 0))),
                ", ".join(escape(p) for p in _files({"inputs": m.get("inputs")}))]
               for m in doc["models"]]
     return ('<section id="models"><h2>Models</h2>'
             + _table(header, rows, numeric=list(range(1, len(names) + 1)),
-                     caption=f"★ best; below each value its difference to the reference "
-                             f"{escape(doc.get('reference', names[0] if names else ''))}")
+                     caption=f"★ best; below each value{level} its difference to the "
+                             f"reference {escape(doc.get('reference', names[0] if names else ''))}")
             + _table(["model", "rows", "files"], models, numeric=[1]) + "</section>")
 
 
@@ -874,6 +893,19 @@ def _sort_pictures(pictures: Sequence[Picture]
                 raise TypeError("pictures: expected Histogram, Reliability, GroupBars or a list "
                                 f"of histograms or of reliability data, got {type(p).__name__}")
     return hists, rels, bars
+
+
+def comparison_doc(comparison: Any) -> dict[str, Any]:
+    """``Comparison.to_dict()`` with each model's interval of each loss (``--ci``) as
+    ``losses[i]["intervals"] = {model: interval}``, for the page's models table."""
+    doc = comparison.to_dict()
+    for i, x in enumerate(doc.get("losses", ())):
+        intervals = {name: report.losses[i].interval
+                     for name, report in zip(comparison.names, comparison.reports)
+                     if i < len(report.losses) and report.losses[i].interval}
+        if intervals and "intervals" not in x:
+            x["intervals"] = intervals
+    return doc
 
 
 def build_html(doc: dict[str, Any], pictures: Sequence[Picture] = (), *,

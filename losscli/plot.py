@@ -47,6 +47,11 @@ Conventions:
   request is drawn at 40 columns. Text that does not fit wraps after a space or after
   punctuation outside a number — numbers never split.
 
+From an evaluation (``--plot``, ``--html``): :func:`report_pictures` turns a
+:class:`~losscli.report.Report` — its ``cell`` holds the sketches and calibration bins — and
+its report dict (groups) into the inputs above; :func:`comparison_pictures` does it for the
+models of ``compare``, overlaid.
+
 Labels from data (file, column and group names) go through :func:`printable`: control
 characters, escape sequences and bidirectional overrides are shown as ``\\xNN``/``\\uNNNN``
 text, never sent to the terminal.
@@ -60,7 +65,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING, Any, Union
 
 import numpy as np
@@ -72,9 +77,9 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_LEVELS", "HEAVY_TAIL", "MAX_WIDTH", "MIN_WIDTH", "GroupBar", "GroupBars",
     "Histogram", "HistogramAxis", "Picture", "Reliability", "ReliabilityBin", "bin_weights",
-    "draw", "format_number", "group_bars", "histogram", "nice_ticks", "nothing_to_plot",
-    "overlay_histograms", "overlay_reliability", "picture", "printable", "quantile_name",
-    "reliability", "show", "terminal_width", "tick_text",
+    "comparison_pictures", "draw", "format_number", "group_bars", "histogram", "nice_ticks",
+    "nothing_to_plot", "overlay_histograms", "overlay_reliability", "picture", "printable",
+    "quantile_name", "reliability", "report_pictures", "show", "terminal_width", "tick_text",
 ]
 
 #: The quantile levels a histogram marks (besides the maximum).
@@ -1209,6 +1214,93 @@ def _bar_with_interval(canvas: _Canvas, b: GroupBar, x0: int, zero: int,
 
 
 # ---------------------------------------------------------------------------------------
+# from an evaluation: what ``--plot`` and ``--html`` draw
+
+def _with_report_quantiles(h: Histogram, distribution: dict[str, Any] | None) -> Histogram:
+    """``h`` marking the quantiles the report lists (its ``--quantile-levels`` too), with
+    the report's very numbers (the same sketch's): the picture and the table agree."""
+    listed = (distribution or {}).get("quantiles") or {}
+    pairs = tuple((str(name), float(value)) for name, value in listed.items()
+                  if value is not None)
+    if not pairs or "p50" not in dict(pairs):
+        return h
+    return replace(h, quantiles=pairs)
+
+
+def _calibration_states(report: Any) -> list[tuple[str, CalibrationError]]:
+    """The calibration states behind a report: those of its ece/mce losses (one per
+    distinct binning; ``ece, mce`` when both bin alike), else the one the plan kept for
+    pictures (``Cell.calibration``)."""
+    from losscli.stats.calibration import CalibrationError
+
+    cell = report.cell
+    found: dict[tuple[int, str], tuple[list[str], CalibrationError]] = {}
+    for res, agg in zip(report.losses, cell.losses):
+        state = getattr(agg, "state", None)
+        if isinstance(state, CalibrationError):
+            labels, _ = found.setdefault((state.bins, state.task), ([], state))
+            labels.append(res.label)
+    out = [(", ".join(labels), state) for labels, state in found.values()]
+    if not out and getattr(cell, "calibration", None) is not None:
+        out.append(("calibration", cell.calibration))
+    return out
+
+
+def report_pictures(report: Any, doc: dict[str, Any] | None = None, *,
+                    model: str | None = None) -> tuple[list[Plottable], list[str]]:
+    """What to draw for a :class:`~losscli.report.Report` (its ``cell`` holds the states):
+    a histogram per loss with a quantile sketch (``--distribution``), a reliability
+    diagram per calibration state (:func:`_calibration_states`), and, when the report dict
+    ``doc`` (default ``report.to_dict()``; ``CheckResult.to_dict()`` for ``check``, whose
+    groups carry their verdicts) has ``groups``, a :class:`GroupBars` per loss. Returns
+    (pictures, the labels of the losses that have none: no per-row values, e.g. rmse)."""
+    cell = getattr(report, "cell", None)
+    if cell is None:
+        return [], [res.label for res in report.losses]
+    items: list[Plottable] = []
+    skipped: list[str] = []
+    rels = _calibration_states(report)
+    calibrated = {label for names, _ in rels for label in names.split(", ")}
+    for i, res in enumerate(report.losses):
+        sketch = None if cell.sketches is None else cell.sketches[i]
+        if sketch is not None:
+            items.append(_with_report_quantiles(
+                Histogram.from_sketch(sketch, res.label, model=model), res.distribution))
+        elif res.label not in calibrated:
+            skipped.append(res.label)
+    items += [Reliability.from_calibration(state, label, model=model) for label, state in rels]
+    if doc is None and hasattr(report, "to_dict"):
+        doc = report.to_dict()
+    if doc and doc.get("groups"):
+        for res in report.losses:
+            bars = GroupBars.from_report(doc, res.label)
+            if bars.bars:
+                items.append(replace(bars, model=model) if model is not None else bars)
+    return items, skipped
+
+
+def comparison_pictures(reports: Sequence[Any], names: Sequence[str]
+                        ) -> tuple[list[Plottable | list[Plottable]], list[str]]:
+    """``compare``: the models overlaid — per loss with sketches one list of histograms
+    (one per model), one list of reliability data per calibration state, and per model
+    the group bars of its report (when it has groups). Returns (pictures, skipped)."""
+    per_model = [report_pictures(r, model=n) for r, n in zip(reports, names)]
+    if not per_model:
+        return [], []
+    items: list[Plottable | list[Plottable]] = []
+    firsts = per_model[0][0]
+    for k, first in enumerate(firsts):
+        if isinstance(first, GroupBars):
+            continue
+        series = [pics[k] for pics, _ in per_model if k < len(pics)
+                  and type(pics[k]) is type(first)]
+        items.append(series if len(series) > 1 else first)
+    for pics, _ in per_model:
+        items += [p for p in pics if isinstance(p, GroupBars)]
+    return items, per_model[0][1]
+
+
+# ---------------------------------------------------------------------------------------
 # dispatch and printing
 
 def picture(item: Plottable | Sequence[Plottable], width: int = 80) -> Picture | None:
@@ -1249,7 +1341,7 @@ def nothing_to_plot(items: Sequence[Plottable | Sequence[Plottable]] = (),
         parts.append(f"{names}: no per-row values to draw")
     why = "; ".join(parts) if parts else "no loss selected"
     return (f"nothing to plot: {why}. --plot draws histograms of per-row losses, reliability "
-            "diagrams of classifiers (ece, mce) and, with --group-by, a bar per group.")
+            "diagrams of a classifier's probabilities and, with --group-by, a bar per group.")
 
 
 def terminal_width(out: IO[str] | None = None) -> int:

@@ -408,6 +408,7 @@ def render_check_table(result: CheckResult, out: IO[str] | None = None) -> None:
 
     out = out or sys.stdout
     console, tty = _console(out)
+    ci = result.report.ci
     cols = [Col("loss", "label", "left", "bold"), Col("value"), Col("baseline"),
             Col("change"), Col("rel. change"), Col("bound", "label", "left"),
             Col("result", justify="center")]
@@ -415,6 +416,11 @@ def render_check_table(result: CheckResult, out: IO[str] | None = None) -> None:
              format_relative(v.relative_change), v.bound_text or "—",
              Text(_STATUS_TEXT[v.status], style=_STATUS_STYLE[v.status] if tty else "")]
             for v in result.verdicts]
+    if ci:  # check --ci: the interval each value was judged by
+        level = f"{ci.get('level', 0.95):.0%}"
+        cols.insert(2, Col(f"{level} interval", "pair", short="interval"))
+        for row, res in zip(rows, _results_of(result)):
+            row.insert(2, format_interval(None if res is None else res.interval))
     console.print(fitted_table(console, tty, cols, rows))
     if result.data_text:
         mark, style = ("✗", "red") if result.data_failed else ("!", "yellow")
@@ -425,9 +431,17 @@ def render_check_table(result: CheckResult, out: IO[str] | None = None) -> None:
             mark = "✗" if v.status == "fail" else "·"
             console.print(Text(f"{mark} {reason}", style=("red" if v.status == "fail" else "dim")
                                if tty else ""), soft_wrap=True)
+        for note in v.notes:
+            console.print(Text(f"· {note}", style="dim" if tty else ""), soft_wrap=True)
     console.print(Text(check_summary(result),
                        style=("bold red" if not result.passed else "bold green") if tty else ""),
                   soft_wrap=True)
+
+
+def _results_of(result: CheckResult) -> list[Any]:
+    """The report entry (LossResult) of each verdict, None where there is none."""
+    by_label = {r.label: r for r in result.report.losses}
+    return [by_label.get(v.label) for v in result.verdicts]
 
 
 def render_check_json(result: CheckResult) -> str:
@@ -440,20 +454,26 @@ def render_check_markdown(result: CheckResult) -> str:
     what = [f"`{v.label}`" for v in failed] + (["other data"] if result.data_failed else [])
     head = ("### ❌ losscli check failed: " + ", ".join(what) if what
             else "### ✅ losscli check passed")
-    lines = [head, "", "| loss | value | baseline | change | rel. change | bound | result |",
-             "|---|---:|---:|---:|---:|---|:---:|"]
-    for v in result.verdicts:
+    ci = result.report.ci
+    level = f"{ci.get('level', 0.95):.0%} interval | " if ci else ""
+    lines = [head, "", f"| loss | value | {level}baseline | change | rel. change | bound | "
+             "result |", "|---|---:|" + ("---:|" if ci else "") + "---:|---:|---:|---|:---:|"]
+    for v, res in zip(result.verdicts, _results_of(result)):
+        interval = (f"{format_interval(None if res is None else res.interval)} | " if ci
+                    else "")
         lines.append(
-            f"| `{_md_escape(v.label)}` | {format_value(v.value)} | {format_value(v.baseline)} | "
+            f"| `{_md_escape(v.label)}` | {format_value(v.value)} | {interval}"
+            f"{format_value(v.baseline)} | "
             f"{format_change(v.change)} | {format_relative(v.relative_change)} | "
             f"{_md_escape(v.bound_text) or '—'} | {_STATUS_MD[v.status]} |"
         )
     reasons = [(v, r) for v in result.verdicts for r in v.reasons]
-    if reasons or result.data_text:
+    if reasons or result.data_text or any(v.notes for v in result.verdicts):
         lines.append("")
     if result.data_text:
         lines.append(f"- {'❌' if result.data_failed else '⚠️'} {_md_escape(result.data_text)}")
     lines += [f"- {'❌' if v.status == 'fail' else 'ℹ️'} {_md_escape(r)}" for v, r in reasons]
+    lines += [f"- ℹ️ {_md_escape(n)}" for v in result.verdicts for n in v.notes]
     lines += ["", f"_{_md_escape(check_summary(result))}_"]
     return "\n".join(lines) + "\n"
 
@@ -470,7 +490,7 @@ def render_check_csv(result: CheckResult) -> str:
                      "allowed_change", "limit", "status", "passed", "reasons", "data_changed"])
     changed = "" if result.data_changed is None else str(result.data_changed).lower()
     for v in result.verdicts:
-        reasons = [*v.reasons, *([result.data_text] if result.data_text else [])]
+        reasons = [*v.reasons, *v.notes, *([result.data_text] if result.data_text else [])]
         writer.writerow([
             v.name, v.label, format_params(v.params), str(v.higher_is_better).lower(),
             *(_csv_float(x) for x in (v.value, v.baseline, v.change, v.relative_change, v.max,

@@ -93,6 +93,10 @@ class Report:
     ci: dict[str, Any] | None = None  # --ci: level, method, replicates, seed
     per_row: dict[str, Any] | None = field(default=None, repr=False)  # API, reduction "none"
     fingerprint: DataFingerprint | None = None  # None: not computed, or no targets
+    #: The model's state the values came from (losscli.state.Cell: the sketches of
+    #: --distribution, the calibration bins): what the pictures of --plot/--html draw.
+    #: Not part of to_dict.
+    cell: Any = field(default=None, repr=False, compare=False)
 
     def __getitem__(self, key: str) -> float | None:
         """Value by label (``huber(delta=0.5)``), ``--loss`` form, column name or, when

@@ -207,6 +207,26 @@ def distribution_dict(sketch: Any, extra: tuple[float, ...] = ()) -> dict[str, A
             **({"collapsed": True} if getattr(sketch, "collapsed", False) else {})}
 
 
+def calibration_plan(instances: Sequence[LossInstance], task: str,
+                     from_logits: bool) -> tuple[str, bool] | None:
+    """What :attr:`engine.Plan.calibration` keeps for a reliability diagram: (task,
+    from_logits) for a binary or multi-class classifier whose predictions are known to be
+    probabilities — logits (``from_logits``), or checked to lie in [0, 1] by a selected
+    loss (bce, brier, cross_entropy, ...) — and that no selected ece/mce already bins
+    (its own state is drawn then); None otherwise (scores of a margin loss are no
+    probabilities, and a diagram of them would mean nothing)."""
+    from losscli.aggregates import Calibration
+    from losscli.losses.common import PROBABILITIES
+
+    if task not in engine.CALIBRATED_TASKS:
+        return None
+    if any(inst.spec.aggregate is Calibration for inst in instances):
+        return None
+    if not (from_logits or any(PROBABILITIES in inst.spec.domain for inst in instances)):
+        return None
+    return (task, from_logits)
+
+
 def build_report(plan: engine.Plan, state: State, *, model: int = 0,
                  inputs: dict[str, Any] | None = None, elapsed: float = 0.0,
                  notes: Sequence[str] = (), output: str | None = None,
@@ -233,6 +253,7 @@ def build_report(plan: engine.Plan, state: State, *, model: int = 0,
         reduction=reduction, losses=results, elapsed_seconds=elapsed, output=output,
         notes=list(notes), ci=None if plan.ci is None else plan.ci.to_dict(),
         fingerprint=None if fp is None else DataFingerprint(fp.hex, fp.rows),
+        cell=cell,
     )
 
 
@@ -366,7 +387,9 @@ class Session:
                                 distribution=opts.relative_accuracy if opts.distribution
                                 else None, fingerprint=fingerprint,
                                 paired=(opts.ci_config() or CIConfig()) if paired and len(models) > 1
-                                else None)
+                                else None,
+                                calibration=calibration_plan(instances, task, opts.from_logits)
+                                if opts.calibration else None)
 
     # -- resolution ------------------------------------------------------------------------
     @staticmethod

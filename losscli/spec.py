@@ -84,6 +84,9 @@ class RunOptions:
     distribution: bool = False  # quantiles of each per-row loss, from a mergeable sketch
     quantile_levels: tuple[float, ...] = ()  # beside p50, p90, p99, p99.9 and max
     relative_accuracy: float = 0.01  # the sketch's relative error bound α
+    #: keep a calibration state (the reliability diagram's bins) for a binary or multi-class
+    #: classifier whose predictions are probabilities, even without ece/mce (--plot, --html)
+    calibration: bool = False
     ci: bool = False  # confidence intervals (and paired differences in compare)
     ci_level: float = 0.95
     ci_method: str = "auto"  # auto (analytic where valid, else bootstrap) | analytic | bootstrap
@@ -277,6 +280,7 @@ _CHECKS: dict[str, Any] = {
     "distribution": lambda v: _flag("distribution", v),
     "quantile_levels": lambda v: _levels(v),
     "relative_accuracy": lambda v: _accuracy(v),
+    "calibration": lambda v: _flag("calibration", v),
     "ci": lambda v: _flag("ci", v),
     "ci_level": lambda v: _number("ci_level", v),
     "ci_method": lambda v: _choice("ci_method", v, ("auto", "analytic", "bootstrap")),

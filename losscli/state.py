@@ -20,6 +20,7 @@ from itertools import pairwise
 from typing import Any
 
 from losscli.aggregates import Aggregate
+from losscli.stats.calibration import CalibrationError
 from losscli.stats.sketch import QuantileSketch
 from losscli.uncertainty import Uncertainty
 
@@ -46,6 +47,11 @@ class Cell:
     #: With --distribution: per loss a quantile sketch of its per-row values (None for a
     #: loss without per-row values).
     sketches: list[QuantileSketch | None] | None = None
+    #: When the plan asks for it (``Plan.calibration``): the confidence bins of the model's
+    #: predicted probabilities, for a reliability diagram when no ece/mce is selected. An
+    #: extra for pictures, not a result: merged with a cell without one it is dropped (a
+    #: diagram of part of the rows would mislead), never an error.
+    calibration: CalibrationError | None = None
 
     def merge(self, other: Cell) -> Cell:
         if len(other.losses) != len(self.losses):
@@ -72,6 +78,11 @@ class Cell:
             for row_a, row_b in zip(self.paired, other.paired):
                 for a, b in zip(row_a, row_b):
                     a.merge(b)
+        if self.calibration is not None:
+            if other.calibration is None:
+                self.calibration = None
+            else:
+                self.calibration.merge(other.calibration)
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,6 +94,8 @@ class Cell:
             out["paired"] = [[u.to_dict() for u in row] for row in self.paired]
         if self.sketches is not None:
             out["sketches"] = [None if k is None else k.to_dict() for k in self.sketches]
+        if self.calibration is not None:
+            out["calibration"] = self.calibration.to_dict()
         return out
 
     @classmethod
@@ -96,6 +109,8 @@ class Cell:
         if data.get("sketches") is not None:
             cell.sketches = [None if k is None else QuantileSketch.from_dict(k)
                              for k in data["sketches"]]
+        if data.get("calibration") is not None:
+            cell.calibration = CalibrationError.from_dict(data["calibration"])
         return cell
 
 

@@ -79,6 +79,7 @@ _NO_INTERVAL = {
     "max": "no valid interval: the bootstrap of a maximum is inconsistent",
     "ranking": "no streamed interval for a ranking metric (its bootstrap would keep one "
                "ranking per replicate)",
+    "calibration": "no streamed interval for a binned calibration error (ece, mce)",
     "confusion": f"no streamed interval for more than {MAX_BOOTSTRAP_CLASSES} classes or for "
                  "multi-label data",
 }

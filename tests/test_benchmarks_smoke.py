@@ -125,3 +125,18 @@ def test_parse_size():
     assert data.size_label(100_000_000) == "100M"
     with pytest.raises(ValueError):
         data.parse_size("1.5")
+
+
+def test_the_distribution_case_runs_beside_the_plain_run(quick_run):
+    """issue 15: losscli with --distribution is timed on the regression Parquet cases, its
+    values checked like any tool's, and its ratio to the plain run is a target."""
+    _, doc, md = quick_run
+    plain = _entry(doc, "regression parquet 10k", "losscli")
+    dist = _entry(doc, "regression parquet 10k", "losscli --distribution")
+    assert dist["status"] == "ok" and dist["values"] == plain["values"]
+    assert "--distribution" in dist["command"]
+    for case in doc["cases"]:
+        if (case["task"], case["format"]) != ("regression", "parquet"):
+            assert all(e["tool"] != "losscli --distribution" for e in case["tools"])
+    assert any(t["target"].startswith("`--distribution`, Parquet 10M") for t in doc["targets"])
+    assert "| **losscli --distribution** |" in md

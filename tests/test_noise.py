@@ -120,3 +120,27 @@ def test_check_ci_fails_only_when_the_whole_interval_is_beyond(cli, tmp_path):
     assert noisy.exit_code == 0  # ... but the interval reaches it: noise, not a failure
     below = cli("check", path, "-l", "mse", "--max", f"mse={iv['low'] * 0.9}", "--ci")
     assert below.exit_code == 1 and "whole interval" in below.stdout
+    # the table shows the interval each value was judged by
+    header = below.stdout.splitlines()[0]
+    assert "95% interval" in header
+    assert f"{iv['low']:.6g}" in below.stdout
+
+
+def test_check_ci_loss_without_interval_is_a_note_not_a_failure(cli, samples):
+    # ece has no streamed interval: judged on its value, said once as a note — the failure
+    # reasons are only why it failed
+    r = cli("check", samples / "binary.csv", "-l", "bce", "-l", "ece", "--ci",
+            "--max", "ece=0.05", "-f", "json")
+    assert r.exit_code == 1
+    ece = json.loads(r.stdout)["checks"][1]
+    assert ece["label"] == "ece" and ece["status"] == "fail"
+    assert ece["reasons"] == [f"ece = {ece['value']!r} is above --max 0.05"]
+    assert ece["notes"] == ["ece: no streamed interval for a binned calibration error "
+                            "(ece, mce); judged on its value"]
+    table = cli("check", samples / "binary.csv", "-l", "bce", "-l", "ece", "--ci",
+                "--max", "ece=0.05").stdout.splitlines()
+    assert "✗ ece = " in "\n".join(table)
+    assert any(line.startswith("· ece: no streamed interval") for line in table)
+    md = cli("check", samples / "binary.csv", "-l", "ece", "--ci", "--max", "ece=0.05",
+             "-f", "markdown").stdout
+    assert "| 95% interval |" in md and "- ℹ️ ece: no streamed interval" in md

@@ -132,6 +132,14 @@ def case(request) -> Case:
     return request.param
 
 
+PER_ROW = [c for c in CASES if c.spec.per_row]  # losses with a value per row
+
+
+@pytest.fixture(params=PER_ROW, ids=[c.id for c in PER_ROW])
+def per_row_case(request) -> Case:
+    return request.param
+
+
 def test_every_loss_has_cases():
     assert {c.spec.name for c in CASES} == set(all_losses())
 
@@ -239,9 +247,8 @@ def test_scaling_weights_changes_nothing(case):
     assert _close(_eval(case, arrays, weights=w), _eval(case, arrays, weights=1000.0 * w))
 
 
-def test_sum_is_weighted_sum_of_per_row_values(case):
-    if not case.spec.per_row:
-        pytest.skip(f"{case.spec.name} has no per-row value")
+def test_sum_is_weighted_sum_of_per_row_values(per_row_case):
+    case = per_row_case
     rng = np.random.default_rng(8)
     arrays = make_inputs(case, rng)
     w = rng.uniform(0.5, 2.0, N)
@@ -255,9 +262,8 @@ def test_sum_is_weighted_sum_of_per_row_values(case):
     assert _close(total / w.sum(), _eval(case, arrays, weights=w))
 
 
-def test_nan_propagates_to_its_row_only(case):
-    if not case.spec.per_row:
-        pytest.skip(f"{case.spec.name} has no per-row value")
+def test_nan_propagates_to_its_row_only(per_row_case):
+    case = per_row_case
     rng = np.random.default_rng(9)
     arrays = make_inputs(case, rng)
     args, kw = _arguments(case, arrays)

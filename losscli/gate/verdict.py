@@ -54,6 +54,9 @@ class Verdict:
     limit: float | None = None
     status: str = UNCHECKED
     reasons: tuple[str, ...] = ()
+    #: What the verdict could not use, e.g. a loss without an interval judged on its value
+    #: (information, never a failure)
+    notes: tuple[str, ...] = ()
     #: With --ci: the value's interval [low, high] the bounds were judged against.
     interval: tuple[float, float] | None = None
     #: Paired mode (--reference-col / --reference): the p-value of the per-row differences
@@ -107,6 +110,7 @@ class Verdict:
             "status": self.status,
             "passed": self.passed,
             "reasons": list(self.reasons),
+            **({"notes": list(self.notes)} if self.notes else {}),
             **({"interval": list(self.interval)} if self.interval else {}),
             **({"p_value": json_float(self.p_value)} if self.p_value is not None else {}),
             **({"diff_interval": [json_float(x) for x in self.diff_interval]}
@@ -136,6 +140,7 @@ def judge(
     label = res.label
     v = res.value
     reasons: list[str] = []
+    notes: list[str] = []
     failed = improved = same = checked = False
     nan = v is None or not math.isfinite(v)
     fields: dict[str, Any] = {"max": bounds.max.get(label), "min": bounds.min.get(label)}
@@ -147,8 +152,8 @@ def judge(
         level = f"{iv.get('level', 0.95):.0%}"
         fields["interval_level"] = level
     elif use_interval and not nan:
-        why = (iv or {}).get("reason", "no interval")
-        reasons.append(f"{label}: no interval ({why}); judged on its value")
+        why = (iv or {}).get("reason") or "no interval"
+        notes.append(f"{label}: {why}; judged on its value")
     if nan:
         failed = checked = True
         reasons.append(f"{label} is {v} (NaN or infinite): nothing to compare; see --nan-policy")
@@ -220,7 +225,7 @@ def judge(
               else UNCHECKED)
     return Verdict(
         name=res.name, label=label, params=dict(res.params), higher_is_better=res.higher_is_better,
-        value=v, status=status, reasons=tuple(reasons), **fields,
+        value=v, status=status, reasons=tuple(reasons), notes=tuple(notes), **fields,
     )
 
 
@@ -246,6 +251,7 @@ def judge_paired(res: Any, reference: Any, bounds: Bounds, difference: Any,
     ``test()`` and ``interval()``), None when the loss has no paired test."""
     label, v, r = res.label, res.value, reference.value
     reasons: list[str] = []
+    notes: list[str] = []
     fields: dict[str, Any] = {"max": bounds.max.get(label), "min": bounds.min.get(label),
                               "in_baseline": True, "paired": True}
     nan = v is None or r is None or not (math.isfinite(v) and math.isfinite(r))
@@ -278,7 +284,7 @@ def judge_paired(res: Any, reference: Any, bounds: Bounds, difference: Any,
         beyond = _beyond(sign * change - allowed, v, r)
     status = PASS
     if p is None:
-        reasons.append(f"{label}: no paired test for this loss; judged on the values")
+        notes.append(f"{label}: no paired test for this loss; judged on the values")
         significant = True
     if worse and significant and beyond:
         status = FAIL
@@ -295,7 +301,7 @@ def judge_paired(res: Any, reference: Any, bounds: Bounds, difference: Any,
                else "within the allowance")
         reasons.append(f"{label} = {v!r} vs reference {r!r}: {why}")
     return Verdict(res.name, label, dict(res.params), res.higher_is_better, v, status=status,
-                   reasons=tuple(reasons), **fields)
+                   reasons=tuple(reasons), notes=tuple(notes), **fields)
 
 
 def verdicts(
