@@ -146,3 +146,19 @@ def test_fold_below_moves_sums_exactly_and_commutes_with_merging():
     merged = a.merge(b)
     merged.fold_below(25)
     assert merged == folded
+
+
+@pytest.mark.parametrize("keys", [
+    np.array([5, 5, -2, 7]),                                              # dense: table lookup
+    np.random.default_rng(1).integers(-3000, 3000, 100_000),              # dense, many rows
+    np.random.default_rng(2).integers(-2**40, 2**40, 1000),               # sparse: sorted
+    np.array([2**62, -2**62, 0]),                                          # span beyond int64
+])
+def test_grouping_of_keys_is_numpy_unique(keys):
+    from losscli.stats.keyed import _unique_inverse
+
+    uniq, inv = _unique_inverse(keys)
+    want_uniq, want_inv = np.unique(keys, return_inverse=True)
+    assert uniq.dtype == np.int64
+    np.testing.assert_array_equal(uniq, want_uniq)
+    np.testing.assert_array_equal(inv, want_inv.ravel())

@@ -63,6 +63,26 @@ def _canonical_keys(keys: np.ndarray, kind: str) -> np.ndarray:
     return arr + 0.0  # folds -0.0 onto 0.0, so the stored key bits never depend on order
 
 
+#: Integer keys spanning at most this many values (or 4 per row) are grouped by a
+#: table lookup instead of a sort (a sketch's bucket indices: a few thousand in a chunk).
+_DENSE_SPAN = 1 << 16
+
+
+def _unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_inverse=True)``, without sorting dense integer keys."""
+    if keys.dtype.kind == "i":
+        lo, hi = int(keys.min()), int(keys.max())
+        span = hi - lo + 1
+        if span <= max(_DENSE_SPAN, 4 * keys.shape[0]):
+            offset = (keys - lo).astype(np.intp, copy=False)
+            present = np.zeros(span, np.bool_)
+            present[offset] = True
+            slot = np.cumsum(present, dtype=np.intp) - 1
+            return np.flatnonzero(present).astype(np.int64) + lo, slot[offset]
+    uniq, inv = np.unique(keys, return_inverse=True)
+    return uniq, inv.ravel()
+
+
 def _mantissas(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Non-zero values as ``M·2**E`` with M odd: (mask of non-zero, M uint64, E int64)."""
     nz = values != 0.0
@@ -129,8 +149,7 @@ class KeyedSums:
         n = keys.shape[0]
         if n == 0:
             return
-        uniq, inv = np.unique(keys, return_inverse=True)
-        inv = inv.ravel()
+        uniq, inv = _unique_inverse(keys)
         if values is None:
             counts = np.bincount(inv, minlength=uniq.shape[0]).astype(np.int64)
             one = np.stack([counts & _MASK, counts >> _LIMB_BITS])  # (2, K)
