@@ -106,6 +106,34 @@ class Aggregate:
             self.weight.add(float(np.sum(weights)))
             self.total.add(float(np.sum(weights * losses)))
 
+    @classmethod
+    def update_groups(cls, aggs: list[Aggregate], groups: Any, losses: np.ndarray,
+                      weights: np.ndarray | None, arrays: dict[str, np.ndarray],
+                      split: Any) -> None:
+        """``update`` for each group of a batch at once (``--group-by``): ``aggs[g]`` gets
+        the rows of group ``g`` of :class:`losscli.grouping.BatchGroups` ``groups``.
+        ``split(role)`` gives the rows of an input role per group (cached for the batch).
+        A mean of one value per row is summed per group in one pass (what ``update`` adds
+        from a chunk's rows, with each group's sum taken in row order); every other
+        aggregate gets its group's rows."""
+        if cls.update is Aggregate.update and losses.ndim == 1 and all(
+                a.parts is None for a in aggs):
+            counts = groups.counts
+            totals = groups.sums(losses if weights is None else weights * losses)
+            sums = counts if weights is None else groups.sums(weights)
+            for agg, n, w, t in zip(aggs, counts.tolist(), sums.tolist(), totals.tolist()):
+                if n:
+                    agg.rows += n
+                    agg.weight.add(float(w))
+                    agg.total.add(t)
+            return
+        parts = groups.split(losses)
+        w = split("weight")
+        need = {r: split(r) for r in arrays}
+        for g, agg in enumerate(aggs):
+            if groups.counts[g]:
+                agg.update(parts[g], w[g], {r: p[g] for r, p in need.items()})
+
     def _update_parts(self, losses: np.ndarray, weights: np.ndarray | None,
                       arrays: dict[str, np.ndarray]) -> None:
         k = losses.shape[1]

@@ -281,6 +281,23 @@ STAT_OPTIONS = (
 )
 
 
+#: Per-group results, for every command that evaluates.
+GROUP_OPTIONS = (
+    _opt("group_by", Annotated[list[str] | None, typer.Option(
+        "--group-by", "-g", metavar="COL", help="One result per value of COL (repeatable: "
+        "per combination), beside the overall one: a column of the data or a partition key "
+        "of a dataset (key=value folders). Strings, integers, booleans, dates; null is a "
+        "group of its own. check applies the bounds to every group.",
+        rich_help_panel="Groups", show_default=False)], None),
+    _opt("max_groups", Annotated[int, typer.Option(
+        "--max-groups", help="Refuse more groups than this (each keeps its own state).",
+        rich_help_panel="Groups")], 10_000),
+    _opt("sort", Annotated[str, typer.Option(
+        "--sort", metavar="key|value", help="Order of the groups: by key, or by value — "
+        "worst first on the first loss.", rich_help_panel="Groups")], "key"),
+)
+
+
 #: Pictures and the shareable report, for every command that evaluates.
 PICTURE_OPTIONS = (
     _opt("plot", Annotated[bool, typer.Option(
@@ -554,7 +571,8 @@ def _silence_stdout() -> None:
 
 
 @app.command("eval")
-@with_options(LOSS_OPTIONS, INPUT_OPTIONS, STAT_OPTIONS, PICTURE_OPTIONS, UI_OPTIONS)
+@with_options(LOSS_OPTIONS, INPUT_OPTIONS, STAT_OPTIONS, GROUP_OPTIONS, PICTURE_OPTIONS,
+              UI_OPTIONS)
 def eval_cmd(
     file: Annotated[str | None, typer.Argument(
         help="Predictions (and targets) file: CSV, TSV, NDJSON, Parquet, NPY, Feather/Arrow; "
@@ -690,7 +708,8 @@ def _inspect(file: str | None, fmt: str, options: dict[str, Any]) -> None:
 
 
 @app.command("check")
-@with_options(LOSS_OPTIONS, INPUT_OPTIONS, STAT_OPTIONS, PICTURE_OPTIONS, UI_OPTIONS)
+@with_options(LOSS_OPTIONS, INPUT_OPTIONS, STAT_OPTIONS, GROUP_OPTIONS, PICTURE_OPTIONS,
+              UI_OPTIONS)
 def check_cmd(
     file: Annotated[str | None, typer.Argument(
         help="Predictions (and targets) file: CSV, TSV, NDJSON, Parquet, NPY, Feather/Arrow. "
@@ -807,7 +826,8 @@ def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], 
 
 
 @app.command("compare")
-@with_options(LOSS_OPTIONS, INPUT_OPTIONS, STAT_OPTIONS, PICTURE_OPTIONS, UI_OPTIONS)
+@with_options(LOSS_OPTIONS, INPUT_OPTIONS, STAT_OPTIONS, GROUP_OPTIONS, PICTURE_OPTIONS,
+              UI_OPTIONS)
 def compare_cmd(
     files: Annotated[list[str], typer.Argument(
         help="Prediction files, one per model, each PATH or NAME=PATH. The first is the "

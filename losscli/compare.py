@@ -154,6 +154,9 @@ class Comparison:
     rows: list[ComparisonRow]
     elapsed_seconds: float = 0.0
     tests: str = ""  # how the verdicts were reached (method, correction, level)
+    #: --group-by: the models side by side within each group (the order of the report's)
+    groups: list[ComparisonGroup] | None = None
+    group_by: tuple[str, ...] = ()
     names: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -185,39 +188,52 @@ class Comparison:
                  "rows_skipped": r.rows_skipped}
                 for m, r in zip(self.models, self.reports)
             ],
-            "losses": [
-                {
-                    "name": row.name,
-                    "label": row.label,
-                    "params": dict(row.params),
-                    "higher_is_better": row.higher_is_better,
-                    "values": {n: json_float(v) for n, v in zip(self.names, row.values)},
-                    "best": self.best_names(row),
-                    "leader": [self.names[i] for i in (row.leader or row.best)],
-                    "diff": {n: json_float(d) for n, d in zip(self.names, row.diff)},
-                    "relative_diff": {n: json_float(d)
-                                      for n, d in zip(self.names, row.relative_diff)},
-                    **({"verdict": dict(zip(self.names, row.verdict)),
-                        "p_value": {n: json_float(p) for n, p in zip(self.names, row.p_value)},
-                        "diff_interval": {n: None if iv is None else [json_float(iv[0]),
-                                                                      json_float(iv[1])]
-                                          for n, iv in zip(self.names, row.diff_interval)}}
-                       if row.verdict else {}),
-                    **({"best_note": row.best_note} if row.best_note else {}),
-                }
-                for row in self.rows
-            ],
+            "losses": [self.row_dict(row) for row in self.rows],
+            **({"group_by": list(self.group_by), "groups": [
+                {"key": dict(g.key), "rows": dict(zip(self.names, g.rows)),
+                 "losses": [self.row_dict(row) for row in g.losses]}
+                for g in self.groups]} if self.groups is not None else {}),
             **({"tests": self.tests} if self.tests else {}),
             "elapsed_seconds": round(self.elapsed_seconds, 6),
         }
+
+    def row_dict(self, row: ComparisonRow) -> dict[str, Any]:
+        return {
+            "name": row.name,
+            "label": row.label,
+            "params": dict(row.params),
+            "higher_is_better": row.higher_is_better,
+            "values": {n: json_float(v) for n, v in zip(self.names, row.values)},
+            "best": self.best_names(row),
+            "leader": [self.names[i] for i in (row.leader or row.best)],
+            "diff": {n: json_float(d) for n, d in zip(self.names, row.diff)},
+            "relative_diff": {n: json_float(d) for n, d in zip(self.names, row.relative_diff)},
+            **({"verdict": dict(zip(self.names, row.verdict)),
+                "p_value": {n: json_float(p) for n, p in zip(self.names, row.p_value)},
+                "diff_interval": {n: None if iv is None else [json_float(iv[0]),
+                                                              json_float(iv[1])]
+                                  for n, iv in zip(self.names, row.diff_interval)}}
+               if row.verdict else {}),
+            **({"best_note": row.best_note} if row.best_note else {}),
+        }
+
+
+@dataclass(frozen=True)
+class ComparisonGroup:
+    """The models side by side over one group's rows (``--group-by``)."""
+
+    key: dict[str, Any]
+    rows: tuple[int, ...]  # per model
+    losses: list[ComparisonRow]
 
 
 def _finite(v: float | None) -> bool:
     return v is not None and math.isfinite(v)
 
 
-def build_rows(reports: Sequence[Report], names: Sequence[str]) -> list[ComparisonRow]:
-    """Line the reports up loss by loss (they must hold the same loss instances)."""
+def build_rows(reports: Sequence[Any], names: Sequence[str]) -> list[ComparisonRow]:
+    """Line the reports (or the same group of each report) up loss by loss (they must hold
+    the same loss instances)."""
     first = reports[0]
     labels = [r.label for r in first.losses]
     for name, rep in zip(names[1:], reports[1:]):
@@ -297,7 +313,32 @@ def compare(
         tests = (f"paired on the same rows: {how}; p-values Holm-adjusted over the models "
                  f"compared (and, for 'best', over every pair); significant at "
                  f"{1 - cfg.level:.2g}. '~': not significant.")
-    return Comparison(models, reports, rows, elapsed, tests)
+    groups = None
+    if state.groups is not None:
+        groups = _group_rows(state, reports, [m.name for m in models], session.plan)
+        if tests:
+            tests += " Within each group alike (no correction over the groups)."
+    return Comparison(models, reports, rows, elapsed, tests, groups,
+                      session.plan.group_by)
+
+
+def _group_rows(state: Any, reports: list[Report], names: list[str],
+                plan: Any) -> list[ComparisonGroup]:
+    """Every group's comparison, in the order of the first model's groups."""
+    from types import SimpleNamespace
+
+    by_key = [{tuple(g.key.values()): g for g in rep.groups or []} for rep in reports]
+    out = []
+    for g in reports[0].groups or []:
+        key = tuple(g.key.values())
+        mine = [groups[key] for groups in by_key]
+        rows = build_rows(mine, names)
+        if len(names) > 1 and plan.paired is not None:
+            cells = SimpleNamespace(cells=state.groups[tuple(g.key[n] for n in plan.group_by)])
+            rows = [judge_pairs(row, cells, i, plan.paired.level)
+                    for i, row in enumerate(rows)]
+        out.append(ComparisonGroup(dict(g.key), tuple(x.rows for x in mine), rows))
+    return out
 
 
 def judge_pairs(row: ComparisonRow, state: Any, loss: int, level: float) -> ComparisonRow:

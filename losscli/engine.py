@@ -22,6 +22,7 @@ import numpy as np
 from losscli.aggregates import row_values
 from losscli.domain import CheckContext, Domain
 from losscli.errors import InputError, UsageError
+from losscli.grouping import MAX_GROUPS, BatchGroups, too_many_groups
 from losscli.io.inputs import Batch
 from losscli.registry import LossInstance
 from losscli.state import Cell, Fingerprint, NonFinite, Position, State
@@ -62,6 +63,10 @@ class Plan:
     #: (task, from_logits): keep each model's calibration state (Cell.calibration) of its
     #: predicted probabilities — binary or multiclass — for a reliability diagram; None: not
     calibration: tuple[str, bool] | None = None
+    #: --group-by: the key columns (raw, in ``Batch.keys``); each group keeps a state of its
+    #: own (``State.groups``) beside the overall one, at most ``max_groups`` of them
+    group_by: tuple[str, ...] = ()
+    max_groups: int = MAX_GROUPS
     contexts: tuple[CheckContext, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -97,6 +102,10 @@ class Plan:
 
     def new_state(self) -> State:
         """The empty state: merging it changes nothing."""
+        return State(self.new_cells(), groups={} if self.group_by else None)
+
+    def new_cells(self) -> list[Cell]:
+        """One empty cell per model (the overall state's, or a new group's)."""
         cells = []
         for model in range(self.models):
             aggs = [inst.new_aggregate() for inst in self.instances]
@@ -115,7 +124,7 @@ class Plan:
             if self.calibration is not None:
                 cell.calibration = CalibrationError(CALIBRATION_BINS, self.calibration[0])
             cells.append(cell)
-        return State(cells)
+        return cells
 
 
 def check_reduction(losses: Iterable[LossInstance], reduction: str) -> None:
@@ -180,8 +189,9 @@ def reduce(
         if not (counting_only or state.nonfinite.counts):
             # only counting once a NaN was seen, to report every bad value at once
             try:
+                groups = _batch_groups(batch, plan, state, describe)
                 _reduce_batch(batch, plan, state, contexts, options, columns, describe, sink,
-                              ids)
+                              ids, groups)
             except InputError as exc:
                 state.note_error(Position(batch.start, batch.start), str(exc))
                 break
@@ -190,11 +200,29 @@ def reduce(
     return state
 
 
+def _batch_groups(batch: Batch, plan: Plan, state: State,
+                  describe: Describe) -> BatchGroups | None:
+    """The groups of a batch's rows (--group-by), their cells created in ``state`` (at most
+    ``plan.max_groups``: beyond, an InputError)."""
+    if not plan.group_by:
+        return None
+    groups = BatchGroups.of([batch.keys[name] for name in plan.group_by], plan.group_by,
+                            describe)
+    assert state.groups is not None
+    new = [key for key in groups.keys if key not in state.groups]
+    if len(state.groups) + len(new) > plan.max_groups:
+        raise too_many_groups(len(state.groups) + len(new), plan.max_groups, plan.group_by)
+    for key in new:
+        state.groups[key] = plan.new_cells()
+    return groups
+
+
 def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckContext],
                   options: list[dict[str, Any]], columns: list[str], describe: Describe,
-                  sink: Any, ids: Callable[[int, int], np.ndarray] | None = None) -> None:
+                  sink: Any, ids: Callable[[int, int], np.ndarray] | None = None,
+                  groups: BatchGroups | None = None) -> None:
     """One chunk: checks (raising InputError), kernels, aggregates, intervals, per-row
-    output."""
+    output; with ``groups``, every group's state too (the kernels run once)."""
     arrays = batch.arrays
     at = Position(batch.start, batch.start)
     weights_all = arrays.get("weight")
@@ -215,6 +243,13 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
         _check_domains(plan, contexts, view, rows, describe, model, at)
         weights = view.get("weight")
         row_ids = None if batch_ids is None else (batch_ids if keep is None else batch_ids[keep])
+        grouped = None
+        if groups is not None:
+            assert state.groups is not None
+            grouped = GroupUpdate(groups.restrict(keep),
+                                  [state.groups[key][model] for key in groups.keys], view,
+                                  weights, row_ids)
+            grouped.count(groups)
         per_row: dict[str, np.ndarray] = {}
         mine: list[np.ndarray] = []
         for i, (inst, agg, opts, column) in enumerate(zip(plan.instances, cell.losses, options,
@@ -228,10 +263,15 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
                 cell.uncertainty[i].update(values, weights, row_ids, needs)
             if cell.paired is not None:
                 for k, (their_values, their_keep) in enumerate(earlier):
-                    _update_paired(cell.paired[k][i], values, their_values[i], keep,
-                                   their_keep, weights_all, batch_ids, len(batch))
+                    diff, w, d_ids, both = _paired_rows(values, their_values[i], keep,
+                                                        their_keep, weights_all, batch_ids)
+                    cell.paired[k][i].update(diff, w, d_ids)
+                    if grouped is not None and groups is not None:
+                        grouped.paired(k, i, groups.restrict(both), diff, w, d_ids)
             if cell.sketches is not None and cell.sketches[i] is not None:
                 _sketch(cell.sketches[i], values, weights)
+            if grouped is not None:
+                grouped.loss(i, agg, values, needs)
             if sink is not None and model == 0:
                 row = row_values(values)
                 per_row[column] = row if weights is None else row * weights
@@ -239,12 +279,18 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
             earlier.append((mine, keep))
         if cell.calibration is not None and plan.calibration is not None:
             _calibrate(cell.calibration, view, weights, plan.calibration[1])
+            if grouped is not None:
+                grouped.calibrate(plan.calibration[1])
         if cell.uncertainty is not None or cell.paired is not None:
-            flush_bootstrap((cell.uncertainty or [])
-                            + [u for row in (cell.paired or []) for u in row])
+            flush_bootstrap(_interval_states(cell))
+            if grouped is not None:
+                for group_cell in grouped.cells:
+                    flush_bootstrap(_interval_states(group_cell))
         kept = len(next(iter(view.values()))) if view else 0
         cell.rows += kept
         if sink is not None and model == 0 and kept:
+            for name in plan.group_by:  # the group columns beside the losses
+                per_row[name] = batch.keys[name] if keep is None else batch.keys[name][keep]
             sink.write(np.arange(batch.start, batch.start + kept) if rows is None else rows,
                        per_row)
 
@@ -286,18 +332,89 @@ def _rows_finite(a: np.ndarray) -> np.ndarray:
     return ok if ok.ndim == 1 else ok.all(axis=1)
 
 
-def _update_paired(state: Any, values: np.ndarray, reference: np.ndarray,
-                   keep: np.ndarray | None, reference_keep: np.ndarray | None,
-                   weights: np.ndarray | None, ids: np.ndarray | None, n: int) -> None:
-    """Paired differences to model 0 on the rows both models kept (--nan-policy omit may drop
-    different rows for each), with the same row ids: the same resampling for every model."""
+def _interval_states(cell: Cell) -> list[Uncertainty]:
+    return (cell.uncertainty or []) + [u for row in (cell.paired or []) for u in row]
+
+
+def _paired_rows(values: np.ndarray, reference: np.ndarray, keep: np.ndarray | None,
+                 reference_keep: np.ndarray | None, weights: np.ndarray | None,
+                 ids: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None,
+                                                  np.ndarray | None, np.ndarray | None]:
+    """Paired differences between two models' per-row values on the rows both kept
+    (--nan-policy omit may drop different rows for each), with their weights and row ids
+    (the same resampling for every model) and the mask of those rows (None: all)."""
+    if keep is None and reference_keep is None:
+        return row_values(values) - row_values(reference), weights, ids, None
+    n = len(keep) if keep is not None else len(reference_keep)  # type: ignore[arg-type]
     mine = np.ones(n, bool) if keep is None else keep
     theirs = np.ones(n, bool) if reference_keep is None else reference_keep
     both = mine & theirs
-    mine_rows = row_values(values)[both[mine]]
-    their_rows = row_values(reference)[both[theirs]]
-    state.update(mine_rows - their_rows, None if weights is None else weights[both],
-                 None if ids is None else ids[both])
+    diff = row_values(values)[both[mine]] - row_values(reference)[both[theirs]]
+    return (diff, None if weights is None else weights[both],
+            None if ids is None else ids[both], both)
+
+
+class GroupUpdate:
+    """One model's update of every group of a batch: the group cells (in the order of the
+    batch's :class:`BatchGroups`) get the rows of their group, of values computed once for
+    the whole batch. Means are summed per group in one pass (``np.bincount``); what needs
+    the rows themselves (other aggregates, intervals, sketches) gets them split by group."""
+
+    def __init__(self, groups: BatchGroups, cells: list[Cell], view: dict[str, np.ndarray],
+                 weights: np.ndarray | None, ids: np.ndarray | None) -> None:
+        self.groups = groups
+        self.cells = cells
+        self.view = view
+        self.weights = weights
+        self.ids = ids
+        self._split: dict[str, list[Any]] = {}
+
+    def split(self, name: str, values: np.ndarray | None = None) -> list[Any]:
+        """Per group, its rows of a view array (``name``), cached; or of ``values``."""
+        if values is not None:
+            return self.groups.split(values)
+        if name not in self._split:
+            source = {"weight": self.weights, "ids": self.ids}.get(name, self.view.get(name))
+            self._split[name] = self.groups.split(source)
+        return self._split[name]
+
+    def count(self, all_rows: BatchGroups) -> None:
+        for cell, n, total in zip(self.cells, self.groups.counts, all_rows.counts):
+            cell.rows += int(n)
+            cell.rows_skipped += int(total - n)
+
+    def loss(self, i: int, agg: Any, values: np.ndarray,
+             needs: dict[str, np.ndarray]) -> None:
+        aggs = [cell.losses[i] for cell in self.cells]
+        type(agg).update_groups(aggs, self.groups, values, self.weights, needs, self.split)
+        first = self.cells[0]
+        if first.uncertainty is not None:
+            parts = self.split("", values)
+            need_parts = {r: self.split(r) for r in needs}
+            for g, cell in enumerate(self.cells):
+                if self.groups.counts[g]:
+                    cell.uncertainty[i].update(  # type: ignore[index]
+                        parts[g], self.split("weight")[g], self.split("ids")[g],
+                        {r: p[g] for r, p in need_parts.items()})
+        if first.sketches is not None and first.sketches[i] is not None:
+            parts = self.split("", values)
+            for g, cell in enumerate(self.cells):
+                if self.groups.counts[g]:
+                    _sketch(cell.sketches[i], parts[g], self.split("weight")[g])  # type: ignore[index]
+
+    def paired(self, k: int, i: int, groups: BatchGroups, diff: np.ndarray,
+               weights: np.ndarray | None, ids: np.ndarray | None) -> None:
+        parts, w, d_ids = groups.split(diff), groups.split(weights), groups.split(ids)
+        for g, cell in enumerate(self.cells):
+            if groups.counts[g]:
+                cell.paired[k][i].update(parts[g], w[g], d_ids[g])  # type: ignore[index]
+
+    def calibrate(self, from_logits: bool) -> None:
+        views = {r: self.split(r) for r in ("pred", "target")}
+        for g, cell in enumerate(self.cells):
+            if self.groups.counts[g] and cell.calibration is not None:
+                _calibrate(cell.calibration, {r: p[g] for r, p in views.items()},
+                           self.split("weight")[g], from_logits)
 
 
 # -- the data fingerprint (state.Fingerprint) -------------------------------------------------

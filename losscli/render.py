@@ -246,11 +246,70 @@ def fitted_table(console: Any, tty: bool, cols: list[Col], rows: list[list[Any]]
     return table
 
 
+def format_key_value(value: Any) -> str:
+    """A group key's value in a table: ``null`` for a null key."""
+    return "null" if value is None else str(value)
+
+
+#: The first row of a per-group table: every row.
+ALL_ROWS = "(all)"
+
+
+def group_rows(report: Report) -> list[tuple[list[str], int, list[Any]]]:
+    """The rows of a per-group table: (key cells, rows, loss results), the overall first."""
+    assert report.groups is not None
+    keys = list(report.group_by)
+    rows = [([ALL_ROWS] + [""] * (len(keys) - 1), report.rows, report.losses)]
+    for g in report.groups:
+        rows.append(([format_key_value(g.key[k]) for k in keys], g.rows, g.losses))
+    return rows
+
+
+def group_reasons(report: Report) -> list[str]:
+    """Why a group has no value for a loss: ``country=XX: roc_auc: only one class ...``."""
+    from losscli.grouping import key_text
+
+    out = []
+    for g in report.groups or []:
+        for res in g.losses:
+            if res.reason:
+                out.append(f"{key_text(report.group_by, tuple(g.key.values()))}: "
+                           f"{res.label}: {res.reason}")
+    return out
+
+
+def render_group_table(report: Report, out: IO[str]) -> None:
+    """``--group-by``: one row per group (the overall row first), one column per loss —
+    with ``--ci`` its interval beside it."""
+    console, tty = _console(out)
+    ci = bool(report.ci)
+    cols = [Col(k, "label", "left", "bold") for k in report.group_by] + [Col("rows")]
+    for res in report.losses:
+        cols.append(Col(res.label, "label" if len(res.label) > 12 else "number"))
+        if ci:
+            cols.append(Col("interval", "pair"))
+    rows: list[list[Any]] = []
+    for keys, n, results in group_rows(report):
+        row: list[Any] = [*keys, str(n)]
+        for res in results:
+            row.append(format_value(res.value))
+            if ci:
+                row.append(format_interval(res.interval))
+        rows.append(row)
+    console.print(fitted_table(console, tty, cols, rows))
+    for line in group_reasons(report):
+        console.print(f"· {line}", style="dim" if tty else None, soft_wrap=True)
+    console.print(summary_line(report), style="dim" if tty else None, soft_wrap=True)
+
+
 def render_table(report: Report, out: IO[str] | None = None) -> None:
     """A rich table on a terminal (labels wrap on a narrow one, numbers never); the same
     table as plain text (no colour, full width) when ``out`` is not a terminal or NO_COLOR
-    is set."""
+    is set. With groups: the per-group table."""
     out = out or sys.stdout
+    if report.groups is not None:
+        render_group_table(report, out)
+        return
     console, tty = _console(out)
     cols = [Col("loss", "label", "left", "bold"), Col("params", "label", "left"),
             Col("value"), Col("better", justify="center")]
@@ -281,7 +340,27 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def render_group_markdown(report: Report) -> str:
+    ci = bool(report.ci)
+    keys = list(report.group_by)
+    head = [*keys, "rows"] + [h for res in report.losses
+                              for h in ([f"`{res.label}`"] + (["interval"] if ci else []))]
+    lines = ["| " + " | ".join(_md_escape(h) for h in head) + " |",
+             "|" + "---|" * len(keys) + "---:|" + "---:|" * (len(head) - len(keys) - 1)]
+    for cells, n, results in group_rows(report):
+        values = [v for res in results for v in (
+            [format_value(res.value)] + ([format_interval(res.interval)] if ci else []))]
+        lines.append("| " + " | ".join([*(_md_escape(c) for c in cells), str(n), *values])
+                     + " |")
+    reasons = group_reasons(report)
+    lines += [""] + [f"- {_md_escape(r)}" for r in reasons] + ([""] if reasons else [])
+    lines += [f"_{_md_escape(summary_line(report))}_"]
+    return "\n".join(lines) + "\n"
+
+
 def render_markdown(report: Report) -> str:
+    if report.groups is not None:
+        return render_group_markdown(report)
     ci = bool(report.ci)
     lines = ["| loss | params | value |" + (" interval |" if ci else "") + " better |",
              "|---|---|---:|" + ("---:|" if ci else "") + ":---:|"]
@@ -299,30 +378,48 @@ def render_markdown(report: Report) -> str:
 
 
 def render_csv(report: Report) -> str:
+    """One line per loss; with groups, per group and loss (long form: ``scope`` is
+    ``overall`` or ``group``, then the key columns — empty for the overall lines, empty
+    too for a null key of a group)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     ci = bool(report.ci)
-    writer.writerow(["loss", "label", "params", "value", "higher_is_better",
+    keys = list(report.group_by) if report.groups is not None else []
+    writer.writerow([*(["scope", *keys, "rows"] if keys else []), "loss", "label", "params",
+                     "value", "higher_is_better",
                      *(["ci_low", "ci_high", "ci_method"] if ci else [])])
-    for res in report.losses:
-        iv = res.interval or {}
-        writer.writerow([
-            res.name, res.label, format_params(res.params),
-            "" if res.value is None else repr(float(res.value)),
-            str(res.higher_is_better).lower(),
-            *([_csv_float(iv.get("low")), _csv_float(iv.get("high")), iv.get("method", "")]
-              if ci else []),
-        ])
+    scopes: list[tuple[list[Any], list[Any]]] = [
+        (["overall", *[""] * len(keys), report.rows] if keys else [], report.losses)]
+    for g in report.groups or []:
+        scopes.append((["group", *("" if g.key[k] is None else g.key[k] for k in keys),
+                        g.rows], g.losses))
+    for lead, results in scopes:
+        for res in results:
+            iv = res.interval or {}
+            writer.writerow([
+                *lead, res.name, res.label, format_params(res.params),
+                "" if res.value is None else repr(float(res.value)),
+                str(res.higher_is_better).lower(),
+                *([_csv_float(iv.get("low")), _csv_float(iv.get("high")), iv.get("method", "")]
+                  if ci else []),
+            ])
     return buf.getvalue()
 
 
 def render_ndjson(report: Report) -> str:
     """One JSON object per loss (the ``losses`` entries of the JSON report, with ``label``
-    and ``rows``), for ``jq`` and line-oriented tools."""
+    and ``rows``), for ``jq`` and line-oriented tools; with groups, then one per group and
+    loss, with the group's ``key`` (the overall ones have ``"key": null``)."""
     lines = []
+    grouped = report.groups is not None
     for res in report.losses:
-        record = {"label": res.label, **res.to_dict(), "rows": report.rows}
+        record = {"label": res.label, **res.to_dict(), "rows": report.rows,
+                  **({"key": None} if grouped else {})}
         lines.append(json.dumps(record, allow_nan=False))
+    for g in report.groups or []:
+        for res in g.losses:
+            lines.append(json.dumps({"label": res.label, **res.to_dict(), "rows": g.rows,
+                                     "key": g.key}, allow_nan=False))
     return "\n".join(lines) + "\n"
 
 
@@ -394,10 +491,19 @@ def check_summary(result: CheckResult) -> str:
         if count:
             parts.append(f"{count} {status}")
     unchecked = sum(x.status == "unchecked" for x in v)
-    if unchecked == len(v) and not result.data_failed:
+    if unchecked == len(v) and not result.data_failed and not result.failed_groups:
         parts[0] = f"evaluated {len(v)} loss{'es' if len(v) != 1 else ''}, no bound or baseline"
     elif unchecked:
         parts.append(f"{unchecked} unchecked")
+    if result.groups is not None:
+        bad = result.failed_groups
+        if not failed and bad and not result.data_failed:
+            parts[0] = "FAILED"
+        names = ", ".join(g.label for g in bad[:3]) + (", …" if len(bad) > 3 else "")
+        parts.append(f"groups: {len(bad)} of {len(result.groups)} failed ({names})" if bad
+                     else f"groups: {len(result.groups)} passed")
+        if result.correction:
+            parts.append(result.correction)
     if result.baseline is not None:
         parts.append(f"baseline: {result.baseline.path}")
     return " · ".join([*parts, summary_line(result.report)])
@@ -433,9 +539,67 @@ def render_check_table(result: CheckResult, out: IO[str] | None = None) -> None:
                                if tty else ""), soft_wrap=True)
         for note in v.notes:
             console.print(Text(f"· {note}", style="dim" if tty else ""), soft_wrap=True)
+    if result.groups is not None:
+        _print_group_checks(result, console, tty)
     console.print(Text(check_summary(result),
                        style=("bold red" if not result.passed else "bold green") if tty else ""),
                   soft_wrap=True)
+
+
+#: With more groups than this, the table lists only the groups that did not simply pass.
+GROUP_TABLE_ROWS = 20
+
+
+def _group_check_rows(result: CheckResult, everything: bool) -> tuple[list[str], list[Any], int]:
+    """Rows of the per-group verdict table: (key columns, rows, groups left out)."""
+    assert result.groups is not None
+    names = list(result.report.group_by)
+    shown = [g for g in result.groups if everything or g.status != "checked" or not g.passed]
+    rows: list[Any] = []
+    for g in shown:
+        keys = [format_key_value(g.key.get(n)) for n in names]
+        if g.status == "missing":
+            rows.append((g, None, keys))
+        for v in g.verdicts:
+            rows.append((g, v, keys))
+    return names, rows, len(result.groups) - len(shown)
+
+
+def _print_group_checks(result: CheckResult, console: Any, tty: bool) -> None:
+    from rich.text import Text
+
+    assert result.groups is not None
+    names, rows, hidden = _group_check_rows(result, len(result.groups) <= GROUP_TABLE_ROWS)
+    if rows:
+        cols = [Col(n, "label", "left", "bold") for n in names] + [
+            Col("loss", "label", "left"), Col("value"), Col("baseline"), Col("change"),
+            Col("bound", "label", "left"), Col("result", justify="center")]
+        table_rows = []
+        for g, v, keys in rows:
+            if v is None:
+                status = Text("missing", style=("bold red" if not g.passed else "yellow")
+                              if tty else "")
+                table_rows.append([*keys, "—", "—", "—", "—", "—", status])
+                continue
+            shown = "new" if g.status == "new" and v.status != "fail" else v.status
+            text = _STATUS_TEXT.get(shown, shown)
+            style = _STATUS_STYLE.get(shown, "yellow")
+            table_rows.append([*keys, v.label, format_value(v.value), format_value(v.baseline),
+                               format_change(v.change), v.bound_text or "—",
+                               Text(text, style=style if tty else "")])
+        console.print(fitted_table(console, tty, cols, table_rows))
+    if hidden:
+        console.print(f"· {hidden} more group{'s' if hidden != 1 else ''} passed (all in "
+                      "--format json/csv)", style="dim" if tty else None, soft_wrap=True)
+    for g in result.groups:
+        lines = [*(r for v in g.verdicts for r in v.reasons if not v.passed)]
+        if g.note and (g.status != "checked"):
+            lines.append(g.note)
+        for line in lines:
+            mark = "✗" if not g.passed else "·"
+            console.print(Text(f"{mark} {g.label}: {line}",
+                               style=("red" if not g.passed else "dim") if tty else ""),
+                          soft_wrap=True)
 
 
 def _results_of(result: CheckResult) -> list[Any]:
@@ -467,6 +631,9 @@ def render_check_markdown(result: CheckResult) -> str:
             f"{format_change(v.change)} | {format_relative(v.relative_change)} | "
             f"{_md_escape(v.bound_text) or '—'} | {_STATUS_MD[v.status]} |"
         )
+    if result.failed_groups:  # which groups failed, before anything else
+        lines[1:1] = ["", "**Failing groups:** " + ", ".join(
+            f"`{_md_escape(g.label)}`" for g in result.failed_groups)]
     reasons = [(v, r) for v in result.verdicts for r in v.reasons]
     if reasons or result.data_text or any(v.notes for v in result.verdicts):
         lines.append("")
@@ -474,8 +641,33 @@ def render_check_markdown(result: CheckResult) -> str:
         lines.append(f"- {'❌' if result.data_failed else '⚠️'} {_md_escape(result.data_text)}")
     lines += [f"- {'❌' if v.status == 'fail' else 'ℹ️'} {_md_escape(r)}" for v, r in reasons]
     lines += [f"- ℹ️ {_md_escape(n)}" for v in result.verdicts for n in v.notes]
+    if result.groups is not None:
+        lines += ["", *_group_markdown(result)]
     lines += ["", f"_{_md_escape(check_summary(result))}_"]
     return "\n".join(lines) + "\n"
+
+
+def _group_markdown(result: CheckResult) -> list[str]:
+    """Every group's verdicts, failing groups first (Markdown is never cut short)."""
+    names, rows, _ = _group_check_rows(result, True)
+    out = ["| " + " | ".join(_md_escape(n) for n in names)
+           + " | loss | value | baseline | change | bound | result |",
+           "|" + "---|" * len(names) + "---|---:|---:|---:|---|:---:|"]
+    for g, v, keys in rows:
+        lead = "| " + " | ".join(_md_escape(k) for k in keys) + " | "
+        if v is None:
+            out.append(lead + "— | — | — | — | — | " + ("❌ **missing**" if not g.passed
+                                                        else "⚠️ missing") + " |")
+            continue
+        status = ("🆕 new" if g.status == "new" and v.status != "fail" else _STATUS_MD[v.status])
+        out.append(lead + f"`{_md_escape(v.label)}` | {format_value(v.value)} | "
+                   f"{format_value(v.baseline)} | {format_change(v.change)} | "
+                   f"{_md_escape(v.bound_text) or '—'} | {status} |")
+    notes = [f"- {'❌' if not g.passed else 'ℹ️'} {_md_escape(g.label)}: {_md_escape(r)}"
+             for g in result.groups or [] for r in
+             [*(r for v in g.verdicts for r in v.reasons if not v.passed),
+              *([g.note] if g.note and g.status != "checked" else [])]]
+    return out + (["", *notes] if notes else [])
 
 
 def _csv_float(value: float | None) -> str:
@@ -485,26 +677,55 @@ def _csv_float(value: float | None) -> str:
 def render_check_csv(result: CheckResult) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["loss", "label", "params", "higher_is_better", "value", "baseline",
+    writer.writerow([*(["group"] if result.groups is not None else []),
+                     "loss", "label", "params", "higher_is_better", "value", "baseline",
                      "change", "relative_change", "max", "min", "rtol", "atol",
                      "allowed_change", "limit", "status", "passed", "reasons", "data_changed"])
     changed = "" if result.data_changed is None else str(result.data_changed).lower()
     for v in result.verdicts:
         reasons = [*v.reasons, *v.notes, *([result.data_text] if result.data_text else [])]
         writer.writerow([
+            *([""] if result.groups is not None else []),
             v.name, v.label, format_params(v.params), str(v.higher_is_better).lower(),
             *(_csv_float(x) for x in (v.value, v.baseline, v.change, v.relative_change, v.max,
                                       v.min, v.rtol, v.atol, v.allowed_change, v.limit)),
             v.status, str(v.passed).lower(), "; ".join(reasons), changed,
         ])
+    for g in result.groups or []:
+        for v in g.verdicts or [None]:  # type: ignore[list-item]
+            if v is None:  # a missing group
+                writer.writerow([g.label, *[""] * 14, MISSING_STATUS, str(g.passed).lower(),
+                                 g.note or "", changed])
+                continue
+            writer.writerow([
+                g.label, v.name, v.label, format_params(v.params),
+                str(v.higher_is_better).lower(),
+                *(_csv_float(x) for x in (v.value, v.baseline, v.change, v.relative_change,
+                                          v.max, v.min, v.rtol, v.atol, v.allowed_change,
+                                          v.limit)),
+                "new" if g.status == "new" and v.status != "fail" else v.status,
+                str(v.passed).lower(), "; ".join([*v.reasons, *v.notes]), changed,
+            ])
     return buf.getvalue()
+
+
+MISSING_STATUS = "missing"
 
 
 def render_check_ndjson(result: CheckResult) -> str:
     """One JSON object per checked loss (the ``checks`` entries of the JSON document, with
     the run's ``data_changed``)."""
-    return "".join(json.dumps({**v.to_dict(), "data_changed": result.data_changed},
-                              allow_nan=False) + "\n" for v in result.verdicts)
+    lines = [json.dumps({**v.to_dict(), "data_changed": result.data_changed,
+                         **({"group": None} if result.groups is not None else {})},
+                        allow_nan=False) for v in result.verdicts]
+    for g in result.groups or []:
+        if g.status == "missing":
+            lines.append(json.dumps({"group": g.key, "status": "missing", "passed": g.passed,
+                                     "reasons": [g.note], "data_changed": result.data_changed}))
+        lines += [json.dumps({**v.to_dict(), "group": g.key, "group_status": g.status,
+                              "data_changed": result.data_changed}, allow_nan=False)
+                  for v in g.verdicts]
+    return "".join(line + "\n" for line in lines)
 
 
 def render_check(result: CheckResult, fmt: str, out: IO[str] | None = None) -> None:
@@ -575,6 +796,15 @@ def render_compare_table(comp: Comparison, out: IO[str] | None = None) -> None:
              *_diffs(row), _best(comp, row)]
             for row in comp.rows]
     console.print(fitted_table(console, tty, cols, rows))
+    if comp.groups is not None:
+        keys = [Col(k, "label", "left", "bold") for k in comp.group_by]
+        group_rows = [[*(format_key_value(g.key[k]) for k in comp.group_by), row.label,
+                       *(Text(format_value(v), style="bold green" if tty and i in row.best
+                              else "bold" if tty and i in row.leader else "")
+                         for i, v in enumerate(row.values)),
+                       *_diffs(row), _best(comp, row)]
+                      for g in comp.groups for row in g.losses]
+        console.print(fitted_table(console, tty, [*keys, cols[0], *cols[2:]], group_rows))
     console.print(compare_summary(comp), style="dim" if tty else None, soft_wrap=True)
 
 
@@ -597,6 +827,18 @@ def render_compare_markdown(comp: Comparison) -> str:
         lines.append("| " + " | ".join([f"`{_md_escape(row.label)}`",
                                          "higher" if row.higher_is_better else "lower",
                                          *cells, *diffs, best]) + " |")
+    if comp.groups is not None:
+        keys = [_md_escape(k) for k in comp.group_by]
+        lines += ["", "| " + " | ".join([*keys, *header[:1], *header[2:]]) + " |",
+                  "|" + "|".join(["---"] * len(keys) + align[:1] + align[2:]) + "|"]
+        for g in comp.groups:
+            for row in g.losses:
+                cells = [f"**{format_value(v)}**" if i in (row.leader or row.best)
+                         else format_value(v) for i, v in enumerate(row.values)]
+                lines.append("| " + " | ".join([
+                    *(_md_escape(format_key_value(g.key[k])) for k in comp.group_by),
+                    f"`{_md_escape(row.label)}`", *cells, *_diffs(row),
+                    _best(comp, row, lambda n: f"**{_md_escape(n)}**")]) + " |")
     lines += ["", f"_{_md_escape(compare_summary(comp))}_"]
     return "\n".join(lines) + "\n"
 
@@ -605,24 +847,38 @@ def render_compare_csv(comp: Comparison) -> str:
     """Long format: one line per (loss, model), ready to pivot."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["loss", "label", "params", "higher_is_better", "model", "value",
-                     "diff", "relative_diff", "best", "leader", "verdict", "p_value"])
-    for row in comp.rows:
-        for i, name in enumerate(comp.names):
-            writer.writerow([
-                row.name, row.label, format_params(row.params), str(row.higher_is_better).lower(),
-                name, _csv_float(row.values[i]), _csv_float(row.diff[i]),
-                _csv_float(row.relative_diff[i]), str(i in row.best).lower(),
-                str(i in (row.leader or row.best)).lower(),
-                (row.verdict[i] or "") if row.verdict else "",
-                _csv_float(row.p_value[i]) if row.p_value else "",
-            ])
+    grouped = comp.groups is not None
+    writer.writerow([*(["group"] if grouped else []), "loss", "label", "params",
+                     "higher_is_better", "model", "value", "diff", "relative_diff", "best",
+                     "leader", "verdict", "p_value"])
+    from losscli.grouping import key_text
+
+    scopes = [("", comp.rows)] + [(key_text(comp.group_by, tuple(g.key.values())), g.losses)
+                                  for g in comp.groups or []]
+    for scope, rows in scopes:
+        for row in rows:
+            for i, name in enumerate(comp.names):
+                writer.writerow([
+                    *([scope] if grouped else []),
+                    row.name, row.label, format_params(row.params),
+                    str(row.higher_is_better).lower(),
+                    name, _csv_float(row.values[i]), _csv_float(row.diff[i]),
+                    _csv_float(row.relative_diff[i]), str(i in row.best).lower(),
+                    str(i in (row.leader or row.best)).lower(),
+                    (row.verdict[i] or "") if row.verdict else "",
+                    _csv_float(row.p_value[i]) if row.p_value else "",
+                ])
     return buf.getvalue()
 
 
 def render_compare_ndjson(comp: Comparison) -> str:
-    """One JSON object per loss (the ``losses`` entries of the JSON document)."""
-    return "".join(json.dumps(row, allow_nan=False) + "\n" for row in comp.to_dict()["losses"])
+    """One JSON object per loss (the ``losses`` entries of the JSON document); with groups,
+    then one per group and loss, with the group's ``key``."""
+    doc = comp.to_dict()
+    lines = [json.dumps(row, allow_nan=False) for row in doc["losses"]]
+    for g in doc.get("groups", ()):
+        lines += [json.dumps({**row, "key": g["key"]}, allow_nan=False) for row in g["losses"]]
+    return "".join(line + "\n" for line in lines)
 
 
 def render_compare(comp: Comparison, fmt: str, out: IO[str] | None = None) -> None:

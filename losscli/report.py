@@ -28,15 +28,19 @@ class LossResult:
     interval: dict[str, Any] | None = None
     #: With --distribution: {"relative_accuracy", "rows", "quantiles": {"p50": ...}}.
     distribution: dict[str, Any] | None = None
+    #: Why there is no value (a group without rows, or with one class only, ...): only in
+    #: per-group results, where one group's lack stops nothing.
+    reason: str | None = None
 
     @classmethod
     def of(cls, inst: LossInstance, value: float | None,
            details: dict[str, Any] | None = None,
            interval: dict[str, Any] | None = None,
-           distribution: dict[str, Any] | None = None) -> LossResult:
+           distribution: dict[str, Any] | None = None,
+           reason: str | None = None) -> LossResult:
         params = {k: v for k, v in inst.params.items() if v is not None}  # None: "auto"
         return cls(inst.name, params, value, inst.spec.higher_is_better, inst.key, details,
-                   interval, distribution)
+                   interval, distribution, reason)
 
     @property
     def label(self) -> str:
@@ -56,7 +60,27 @@ class LossResult:
             **({"details": _json_safe(self.details)} if self.details else {}),
             **({"interval": self.interval} if self.interval else {}),
             **({"distribution": self.distribution} if self.distribution else {}),
+            **({"reason": self.reason} if self.reason else {}),
         }
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """The losses of one group (``--group-by``): its key (column -> value, None for null),
+    the rows evaluated and skipped, one result per loss instance."""
+
+    key: dict[str, Any]
+    rows: int
+    rows_skipped: int
+    losses: list[LossResult]
+
+    def result(self, label: str) -> LossResult:
+        return next(r for r in self.losses if r.label == label)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": dict(self.key), "rows": self.rows,
+                **({"rows_skipped": self.rows_skipped} if self.rows_skipped else {}),
+                "losses": [res.to_dict() for res in self.losses]}
 
 
 #: How the data fingerprint is computed: a reader meeting another method cannot compare
@@ -97,6 +121,10 @@ class Report:
     #: --distribution, the calibration bins): what the pictures of --plot/--html draw.
     #: Not part of to_dict.
     cell: Any = field(default=None, repr=False, compare=False)
+    #: --group-by: the key columns, and one result per group, ordered by key (or by value
+    #: with --sort value)
+    group_by: tuple[str, ...] = ()
+    groups: list[GroupResult] | None = None
 
     def __getitem__(self, key: str) -> float | None:
         """Value by label (``huber(delta=0.5)``), ``--loss`` form, column name or, when
@@ -128,6 +156,9 @@ class Report:
             **({"notes": list(self.notes)} if self.notes else {}),
             **({"ci": dict(self.ci)} if self.ci else {}),
             **({"fingerprint": self.fingerprint.to_dict()} if self.fingerprint else {}),
+            **({"group_by": list(self.group_by),
+                "groups": [g.to_dict() for g in self.groups]} if self.groups is not None
+               else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -47,6 +47,8 @@ def header_of(session: Any) -> dict[str, Any]:
             "ci": None if plan.ci is None else plan.ci.to_dict(),
             "distribution": plan.distribution,
             "quantile_levels": list(opts.quantile_levels),
+            **({"group_by": list(plan.group_by), "max_groups": plan.max_groups}
+               if plan.group_by else {}),
         },
         "inputs": {**session.inputs.to_dict(), **session.context},
     }
@@ -171,7 +173,13 @@ def report_of(doc: dict[str, Any], state: State, parts: Sequence[Part]) -> Any:
     plan = engine.Plan(tuple(instances), models=opts["models"], reduction=opts["reduction"],
                        nan_policy=opts["nan_policy"],
                        ci=None if ci is None else CIConfig(**ci),
-                       distribution=opts.get("distribution"))
+                       distribution=opts.get("distribution"),
+                       group_by=tuple(opts.get("group_by") or ()),
+                       max_groups=int(opts.get("max_groups") or engine.MAX_GROUPS))
+    if state.groups is not None and len(state.groups) > plan.max_groups:
+        from losscli.grouping import too_many_groups
+
+        raise too_many_groups(len(state.groups), plan.max_groups, plan.group_by)
     raise_pending(state, lambda role, index=None: f"'{role}' of the merged parts", instances)
     inputs = dict(doc.get("inputs") or {})
     inputs["parts"] = [p.path for p in parts]

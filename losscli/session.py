@@ -27,12 +27,13 @@ import numpy as np
 from losscli import engine, tasks
 from losscli.errors import InputError, UsageError
 from losscli.executor import available_cpus, ordered_map
+from losscli.grouping import key_dict, sort_key, too_many_groups
 from losscli.io.inputs import Batch, Inputs, resolve_inputs
 from losscli.io.prefetch import prefetch
 from losscli.registry import LossInstance, all_losses, resolve_losses
-from losscli.report import DataFingerprint, LossResult, Report
+from losscli.report import DataFingerprint, GroupResult, LossResult, Report
 from losscli.spec import Columns, RunSpec
-from losscli.state import Coverage, NonFinite, State
+from losscli.state import Cell, Coverage, NonFinite, State
 from losscli.uncertainty import CIConfig
 from losscli.vocab import EMBEDDING_ROLES, ROLES
 
@@ -230,31 +231,77 @@ def calibration_plan(instances: Sequence[LossInstance], task: str,
 def build_report(plan: engine.Plan, state: State, *, model: int = 0,
                  inputs: dict[str, Any] | None = None, elapsed: float = 0.0,
                  notes: Sequence[str] = (), output: str | None = None,
-                 quantile_levels: tuple[float, ...] = ()) -> Report:
+                 quantile_levels: tuple[float, ...] = (), sort: str = "key",
+                 group_level: Callable[[int], float | None] | None = None) -> Report:
     """The :class:`Report` of one model from a (merged) state: values, breakdowns, intervals
-    and distributions. Shared by a session and by ``losscli merge`` of saved states."""
-    from losscli.uncertainty import interval_dict
+    and distributions. Shared by a session and by ``losscli merge`` of saved states.
+    ``group_level(number of groups)``: the level of the groups' intervals when not the --ci
+    level (``check --group-by --ci`` corrects for the number of groups tested)."""
 
     cell = state.cells[model]
+    results = cell_results(plan, cell, quantile_levels)
+    groups = None
+    if state.groups is not None:
+        level = None if group_level is None else group_level(len(state.groups))
+        groups = [GroupResult(key_dict(plan.group_by, key), cells[model].rows,
+                              cells[model].rows_skipped,
+                              cell_results(plan, cells[model], quantile_levels, group=True,
+                                           level=level))
+                  for key, cells in state.groups.items()]
+        groups = sort_groups(groups, sort)
+    fp = state.fingerprint
+    return Report(
+        inputs=dict(inputs or {}), rows=cell.rows, rows_skipped=cell.rows_skipped,
+        reduction=plan.reduction, losses=results, elapsed_seconds=elapsed, output=output,
+        notes=list(notes), ci=None if plan.ci is None else plan.ci.to_dict(),
+        fingerprint=None if fp is None else DataFingerprint(fp.hex, fp.rows),
+        cell=cell, group_by=plan.group_by, groups=groups,
+    )
+
+
+def cell_results(plan: engine.Plan, cell: Cell, quantile_levels: tuple[float, ...] = (),
+                 *, group: bool = False, level: float | None = None) -> list[LossResult]:
+    """One result per loss instance from a model's cell: value, breakdown, interval,
+    distribution. In a ``group``, a value that cannot be computed (no rows, zero weight, one
+    class only...) is None with its reason — one group's lack stops nothing — while
+    overall it is the run's error."""
+    from losscli.uncertainty import interval_dict
+
     reduction = plan.reduction
     results = []
     for i, (inst, agg) in enumerate(zip(plan.instances, cell.losses)):
-        value = None if reduction == "none" else agg.result(reduction)
+        try:
+            value = None if reduction == "none" else agg.result(reduction)
+        except InputError as exc:
+            if not group:
+                raise
+            results.append(LossResult.of(inst, None, reason=str(exc).split(". ")[0]))
+            continue
         interval = None
         if cell.uncertainty is not None and value is not None:
-            interval = interval_dict(cell.uncertainty[i].interval(value, agg))
+            interval = interval_dict(cell.uncertainty[i].interval(value, agg, level))
         sketch = None if cell.sketches is None else cell.sketches[i]
         dist = None if sketch is None else distribution_dict(sketch, quantile_levels)
         details = None if reduction == "none" else agg.details()
         results.append(LossResult.of(inst, value, details, interval, dist))
-    fp = state.fingerprint
-    return Report(
-        inputs=dict(inputs or {}), rows=cell.rows, rows_skipped=cell.rows_skipped,
-        reduction=reduction, losses=results, elapsed_seconds=elapsed, output=output,
-        notes=list(notes), ci=None if plan.ci is None else plan.ci.to_dict(),
-        fingerprint=None if fp is None else DataFingerprint(fp.hex, fp.rows),
-        cell=cell,
-    )
+    return results
+
+
+def sort_groups(groups: list[GroupResult], sort: str = "key") -> list[GroupResult]:
+    """Groups by key (null last), or with ``sort="value"`` worst first on the first loss
+    (highest loss, lowest score; groups without a value last, then by key)."""
+    by_key = sorted(groups, key=lambda g: sort_key(tuple(g.key.values())))
+    if sort == "key" or not by_key or not by_key[0].losses:
+        return by_key
+    first = by_key[0].losses[0]
+    sign = 1.0 if first.higher_is_better else -1.0
+
+    def badness(g: GroupResult) -> tuple[bool, float]:
+        v = g.losses[0].value
+        missing = v is None or v != v
+        return (missing, 0.0 if missing else sign * v)  # type: ignore[operator]
+
+    return sorted(by_key, key=badness)  # stable: ties stay in key order
 
 
 class MemorySink:
@@ -389,7 +436,8 @@ class Session:
                                 paired=(opts.ci_config() or CIConfig()) if paired and len(models) > 1
                                 else None,
                                 calibration=calibration_plan(instances, task, opts.from_logits)
-                                if opts.calibration else None)
+                                if opts.calibration else None,
+                                group_by=opts.group_by, max_groups=opts.max_groups)
 
     # -- resolution ------------------------------------------------------------------------
     @staticmethod
@@ -538,12 +586,13 @@ class Session:
         ``discard()`` (:func:`losscli.io.sinks.open_sink`); an input file is refused."""
         opts = self.spec.options
         columns = [inst.column for inst in self.plan.instances]
+        keys = list(self.plan.group_by)
         if opts.output is None and opts.output_format is None:
-            return MemorySink(columns)
+            return MemorySink(keys + columns)
         from losscli.io.sinks import open_sink
 
         return open_sink(opts.output, columns, opts.output_format if opts.output is None else None,
-                         inputs=self.input_paths())
+                         inputs=self.input_paths(), keys=keys)
 
     def run(self, *, on_batch: Callable[[int], None] | None = None, sink: Any = None) -> State:
         """Reduce every unit (on :attr:`workers` threads) and merge the states in unit order;
@@ -585,6 +634,9 @@ class Session:
                     # them in this unit and every later one, as it would have.
                     part.nonfinite = self._count_nonfinite(units[unit.index:], workers)
                 state.merge(part)
+                if state.groups is not None and len(state.groups) > self.plan.max_groups:
+                    raise too_many_groups(len(state.groups), self.plan.max_groups,
+                                          self.plan.group_by)
             engine.raise_pending(state, self.describe, self.plan.instances)
             for m, cell in enumerate(state.cells):
                 if cell.rows == 0 and cell.rows_skipped == 0:
@@ -610,17 +662,21 @@ class Session:
             tallies.merge(part.nonfinite)
         return tallies
 
-    def report(self, state: State, *, model: int = 0, elapsed: float = 0.0) -> Report:
-        """The report of model ``model`` from a (merged) state."""
+    def report(self, state: State, *, model: int = 0, elapsed: float = 0.0,
+               group_level: Callable[[int], float | None] | None = None) -> Report:
+        """The report of model ``model`` from a (merged) state (``group_level``: see
+        :func:`build_report`)."""
         opts = self.spec.options
         return build_report(self.plan, state, model=model,
                             inputs={**self.inputs.to_dict(model), **self.context},
                             elapsed=elapsed, notes=self.notes,
                             output=opts.output if self.plan.reduction == "none" else None,
-                            quantile_levels=opts.quantile_levels)
+                            quantile_levels=opts.quantile_levels, sort=opts.sort,
+                            group_level=group_level)
 
     def evaluate(self, *, on_batch: Callable[[int], None] | None = None,
-                 started: float | None = None) -> Report:
+                 started: float | None = None,
+                 group_level: Callable[[int], float | None] | None = None) -> Report:
         """Run and report (model 0); per-row values land in ``report.per_row`` when they
         went to memory."""
         started = time.perf_counter() if started is None else started
@@ -629,7 +685,8 @@ class Session:
 
             check_writable(self.spec.options.save_state, "--save-state")
         state = self.run(on_batch=on_batch)
-        report = self.report(state, elapsed=time.perf_counter() - started)
+        report = self.report(state, elapsed=time.perf_counter() - started,
+                             group_level=group_level)
         if self.spec.options.save_state is not None:
             from losscli.saved import save_state
 

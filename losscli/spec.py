@@ -92,6 +92,10 @@ class RunOptions:
     ci_method: str = "auto"  # auto (analytic where valid, else bootstrap) | analytic | bootstrap
     replicates: int = 200
     seed: int = 0
+    #: --group-by: key columns (or partition keys); one result per group beside the overall
+    group_by: tuple[str, ...] = ()
+    max_groups: int = 10_000  # refuse more groups than this (memory grows with the groups)
+    sort: str = "key"  # groups ordered by key, or "value": worst first on the first loss
 
     def ci_config(self) -> Any:
         """The :class:`losscli.uncertainty.CIConfig` of ``--ci`` (None without it)."""
@@ -286,7 +290,31 @@ _CHECKS: dict[str, Any] = {
     "ci_method": lambda v: _choice("ci_method", v, ("auto", "analytic", "bootstrap")),
     "replicates": lambda v: _whole("replicates", v),
     "seed": lambda v: _whole("seed", v),
+    "group_by": lambda v: _group_by(v),
+    "max_groups": lambda v: _positive("max_groups", v),
+    "sort": lambda v: _choice("sort", v, ("key", "value")),
 }
+
+
+def _group_by(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else list(value)
+    if not items or not all(isinstance(c, str) and c.strip() for c in items):
+        raise UsageError(f"group_by takes column names; got {value!r}.")
+    names = tuple(c.strip() for c in items)
+    twice = sorted({c for c in names if names.count(c) > 1})
+    if twice:
+        raise UsageError(f"--group-by {twice[0]} is given twice; name each column once.")
+    return names
+
+
+def _positive(name: str, value: Any) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UsageError(f"{name} must be a whole number >= 1; got {value!r}.")
+    return int(value)
 
 
 def _scheduler(value: Any) -> str | None:

@@ -20,6 +20,7 @@ from itertools import pairwise
 from typing import Any
 
 from losscli.aggregates import Aggregate
+from losscli.grouping import sort_key
 from losscli.stats.calibration import CalibrationError
 from losscli.stats.sketch import QuantileSketch
 from losscli.uncertainty import Uncertainty
@@ -231,6 +232,9 @@ class State:
     error: UnitError | None = None
     coverage: list[Coverage] = field(default_factory=list)
     fingerprint: Fingerprint | None = None  # None: no targets were read
+    #: --group-by: per group key (a tuple of plain values, :mod:`losscli.grouping`) one cell
+    #: per model, over the group's rows; ``cells`` stay the overall ones. None: not grouped.
+    groups: dict[tuple[Any, ...], list[Cell]] | None = None
 
     def note_error(self, at: Position, message: str) -> None:
         if self.error is None or at < self.error.at:
@@ -247,6 +251,16 @@ class State:
             raise ValueError("cannot merge states of different models")
         for mine, theirs in zip(self.cells, other.cells):
             mine.merge(theirs)
+        if (self.groups is None) != (other.groups is None):
+            raise ValueError("cannot merge a grouped state with an ungrouped one")
+        if self.groups is not None and other.groups is not None:
+            for key, cells in other.groups.items():
+                own = self.groups.get(key)
+                if own is None:
+                    self.groups[key] = cells
+                else:
+                    for mine, theirs in zip(own, cells):
+                        mine.merge(theirs)
         self.nonfinite.merge(other.nonfinite)
         for label, seen in other.negatives.items():
             self.note_label(label, seen.at, seen.in_chunk)
@@ -276,6 +290,9 @@ class State:
             "coverage": [[c.file, c.first_row, c.rows] for c in self.coverage],
             "fingerprint": None if self.fingerprint is None else [
                 self.fingerprint.hex, self.fingerprint.rows],
+            **({} if self.groups is None else {"groups": [
+                {"key": list(key), "cells": [cell.to_dict() for cell in cells]}
+                for key, cells in sorted(self.groups.items(), key=lambda kv: sort_key(kv[0]))]}),
         }
 
     @classmethod
@@ -297,4 +314,7 @@ class State:
         fingerprint = data.get("fingerprint")  # absent from states of older versions
         if fingerprint is not None:
             state.fingerprint = Fingerprint(int(fingerprint[0], 16), int(fingerprint[1]))
+        if data.get("groups") is not None:
+            state.groups = {tuple(g["key"]): [Cell.from_dict(c) for c in g["cells"]]
+                            for g in data["groups"]}
         return state

@@ -171,10 +171,12 @@ class Uncertainty:
         return self
 
     # -- the interval -----------------------------------------------------------------------
-    def interval(self, estimate: float, agg: Any = None) -> Interval:
+    def interval(self, estimate: float, agg: Any = None,
+                 level: float | None = None) -> Interval:
         """The interval around ``estimate`` (the aggregate's value; for paired differences,
-        the difference of the two models' values)."""
-        level = self.ci.level
+        the difference of the two models' values), at ``level`` (default: the --ci level;
+        a higher one for a multiple-comparison correction)."""
+        level = self.ci.level if level is None else level
         if self.kind == "none":
             reason = ("no paired interval for this loss" if self.paired
                       else _NO_INTERVAL.get(self.aggregate, "no interval for this loss"))

@@ -50,6 +50,7 @@ from typing import Any
 from losscli.errors import InputError, UsageError
 from losscli.gate.baseline import Baseline, BaselineLoss, load_baseline, parse_baseline
 from losscli.gate.bounds import Bounds, parse_bounds
+from losscli.gate.groups import MISSING, GroupCheck, bonferroni_level, check_groups, holm
 from losscli.gate.verdict import (
     FAIL,
     IMPROVED,
@@ -89,6 +90,10 @@ class CheckResult:
     baseline_only: list[str] = field(default_factory=list)  # baseline losses not evaluated
     data_changed_policy: str = "warn"  # what other data does: "warn" or "fail"
     reference: str | None = None  # paired mode: the reference model (column or file)
+    #: --group-by: every group's verdicts (failing groups first, missing ones last)
+    groups: list[GroupCheck] | None = None
+    #: how the groups' tests were corrected for their number (--ci), e.g. "Bonferroni ..."
+    correction: str | None = None
 
     @property
     def data_changed(self) -> bool | None:
@@ -121,11 +126,16 @@ class CheckResult:
 
     @property
     def passed(self) -> bool:
-        return all(v.passed for v in self.verdicts) and not self.data_failed
+        return (all(v.passed for v in self.verdicts) and not self.data_failed
+                and not self.failed_groups)
 
     @property
     def failed(self) -> list[Verdict]:
         return [v for v in self.verdicts if not v.passed]
+
+    @property
+    def failed_groups(self) -> list[GroupCheck]:
+        return [g for g in self.groups or [] if not g.passed]
 
     @property
     def notes(self) -> list[str]:
@@ -160,8 +170,26 @@ class CheckResult:
                 "fingerprint": None if base_fp is None else base_fp.to_dict()},
             **({"reference": self.reference} if self.reference else {}),
             "checks": [v.to_dict() for v in self.verdicts],
-            **self.report.to_dict(),
+            **self._report_dict(),
         }
+
+    def _report_dict(self) -> dict[str, Any]:
+        """The report's fields; with groups, each group entry also carries its verdicts
+        (``status``, ``passed``, ``checks``), missing groups are listed apart, and which
+        groups failed (so that the document stays a valid baseline with groups)."""
+        doc = self.report.to_dict()
+        if self.groups is None or "groups" not in doc:
+            return doc
+        checks = {tuple(c.key.items()): c for c in self.groups}
+        merged = []
+        for entry in doc["groups"]:
+            found = checks.get(tuple(entry["key"].items()))
+            merged.append({**entry, **({} if found is None else {
+                k: v for k, v in found.to_dict().items() if k not in ("key", "rows")})})
+        return {**doc, "groups": merged,
+                "failed_groups": [c.key for c in self.failed_groups],
+                "missing_groups": [c.to_dict() for c in self.groups if c.status == MISSING],
+                **({"group_correction": self.correction} if self.correction else {})}
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -271,11 +299,28 @@ def check(
                   for i, (res, ref) in enumerate(zip(report.losses, ref_report.losses))]
         result = CheckResult(report, checks, None, data_changed_policy=data_changed,
                              reference=str(reference_col or reference))
+        if state.groups is not None:
+            result.groups, result.correction = _paired_groups(
+                state, report, ref_report, bounds, alpha)
     else:
-        report = session.evaluate(on_batch=on_batch, started=started)
+        grouped = bool(spec.options.group_by) and spec.options.ci
+        tests = len(session.instances)
+        level = spec.options.ci_level
+        report = session.evaluate(
+            on_batch=on_batch, started=started,
+            group_level=(lambda n: bonferroni_level(level, n * tests)) if grouped else None)
         result = CheckResult(report, verdicts(report, bounds, base, allow_missing=allow_missing,
                                               use_interval=spec.options.ci),
                              base, data_changed_policy=data_changed)
+        if report.groups is not None:
+            result.groups = check_groups(report, bounds, base, allow_missing=allow_missing,
+                                         use_interval=spec.options.ci)
+            if grouped:
+                m = len(report.groups) * tests
+                result.correction = (
+                    f"Bonferroni over {len(report.groups)} groups × {tests} "
+                    f"loss{'es' if tests != 1 else ''}: group intervals at "
+                    f"{bonferroni_level(level, m) * 100:.6g}% level")
     if base is not None:
         keys = {inst.key for inst in session.instances}
         result.baseline_only = [b.label for k, b in base.losses.items() if k not in keys]
@@ -289,6 +334,45 @@ def check(
             save_report(report, save)
             result.saved = save
     return result
+
+
+def _paired_groups(state: Any, report: Report, ref_report: Report, bounds: Bounds,
+                   alpha: float) -> tuple[list[GroupCheck], str]:
+    """The paired verdicts of every group, their p-values Holm-adjusted over all the
+    (group, loss) tests, so that noise fails no group but with chance below ``alpha``."""
+    assert report.groups is not None and ref_report.groups is not None
+    names = report.group_by
+    refs = {tuple(g.key.values()): g for g in ref_report.groups}
+    tests = []  # (group, loss index, candidate result, reference result, paired state)
+    for g in report.groups:
+        key = tuple(g.key.values())
+        cells = state.groups[tuple(g.key[n] for n in names)]
+        paired = cells[1].paired
+        for i, (res, ref) in enumerate(zip(g.losses, refs[key].losses)):
+            tests.append((g, i, res, ref, None if paired is None else paired[0][i]))
+    raw = []
+    for _, _, res, ref, diff in tests:
+        found = None
+        if diff is not None and res.value is not None and ref.value is not None:
+            outcome = diff.test()
+            found = None if outcome is None else outcome.p_value
+        raw.append(found)
+    adjusted = holm(raw)
+    by_group: dict[int, list[Verdict]] = {}
+    for (g, _, res, ref, diff), p in zip(tests, adjusted):
+        if res.value is None or ref.value is None:
+            reason = res.reason or ref.reason or "no value"
+            verdict = Verdict(res.name, res.label, dict(res.params), res.higher_is_better,
+                              res.value, status=UNCHECKED,
+                              notes=(f"no value in this group: {reason}",))
+        else:
+            verdict = judge_paired(res, ref, bounds, diff, alpha, p_value=p)
+        by_group.setdefault(id(g), []).append(verdict)
+    out = [GroupCheck(dict(g.key), g.rows, by_group[id(g)], "checked",
+                      all(v.passed for v in by_group[id(g)])) for g in report.groups]
+    m = sum(p is not None for p in raw)
+    return ([c for c in out if not c.passed] + [c for c in out if c.passed],
+            f"Holm over {m} paired tests ({len(report.groups)} groups)")
 
 
 def _strings(name: str, value: Any) -> list[str]:

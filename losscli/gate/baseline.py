@@ -68,9 +68,19 @@ class Baseline:
     losscli_version: str | None = None
     rows: int | None = None  # rows the baseline was computed on, when it says
     fingerprint: DataFingerprint | None = None  # the data it was computed on, when it says
+    #: A baseline of a --group-by run: its key columns and, per group key, its losses
+    group_by: tuple[str, ...] = ()
+    groups: dict[tuple[Any, ...], dict[LossKey, BaselineLoss]] | None = None
 
     def get(self, key: LossKey) -> BaselineLoss | None:
         return self.losses.get(key)
+
+    def group(self, key: tuple[Any, ...]) -> Baseline | None:
+        """The baseline of one group (its losses), None when the baseline has no such
+        group."""
+        if self.groups is None or key not in self.groups:
+            return None
+        return Baseline(self.path, self.groups[key], self.losscli_version)
 
     def loss_args(self) -> list[str]:
         return [b.loss_arg for b in self.losses.values()]
@@ -80,8 +90,8 @@ def _regenerate(path: str) -> str:
     return f"Regenerate it with 'losscli check FILE --save {path}'."
 
 
-def _baseline_loss(entry: Any, i: int, path: str) -> BaselineLoss:
-    where = f"Baseline '{path}', losses[{i}]"
+def _baseline_loss(entry: Any, i: int, path: str, within: str = "") -> BaselineLoss:
+    where = f"Baseline '{path}', {within}losses[{i}]"
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
         raise InputError(f"{where} is not a loss entry (an object with \"name\", \"params\", "
                          f"\"value\"). {_regenerate(path)}")
@@ -175,9 +185,46 @@ def parse_baseline(doc: Any, path: str) -> Baseline:
         losses[loss.key] = loss
     version_text = doc.get("losscli_version")
     rows = doc.get("rows")
+    group_by, groups = _groups(doc, path)
     return Baseline(path, losses, version_text if isinstance(version_text, str) else None,
                     rows if isinstance(rows, int) and not isinstance(rows, bool) else None,
-                    _fingerprint(doc, path))
+                    _fingerprint(doc, path), group_by, groups)
+
+
+def _groups(doc: dict[str, Any], path: str) -> tuple[tuple[str, ...],
+                                                     dict[tuple[Any, ...],
+                                                          dict[LossKey, BaselineLoss]] | None]:
+    """The groups of a baseline written by a --group-by run (none: ``(), None``)."""
+    found, names = doc.get("groups"), doc.get("group_by")
+    if found is None:
+        return (), None
+    where = f"Baseline '{path}', \"groups\""
+    if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)):
+        raise InputError(f"Baseline '{path}' has \"groups\" but no \"group_by\" list of "
+                         f"column names. {_regenerate(path)}")
+    if not isinstance(found, list):
+        raise InputError(f"{where} must be a list, got {brief(found)}. {_regenerate(path)}")
+    groups: dict[tuple[Any, ...], dict[LossKey, BaselineLoss]] = {}
+    for i, entry in enumerate(found):
+        at = f"{where}[{i}]"
+        key = entry.get("key") if isinstance(entry, dict) else None
+        if not (isinstance(key, dict) and set(key) == set(names) and all(
+                v is None or isinstance(v, str | int | float) for v in key.values())):
+            raise InputError(f"{at} has no \"key\" object of the columns {', '.join(names)} "
+                             f"(strings, numbers, booleans or null). {_regenerate(path)}")
+        entries = entry.get("losses")
+        if not isinstance(entries, list):
+            raise InputError(f"{at} has no \"losses\" list. {_regenerate(path)}")
+        losses: dict[LossKey, BaselineLoss] = {}
+        for j, item in enumerate(entries):
+            loss = _baseline_loss(item, j, path, f"groups[{i}].")
+            losses[loss.key] = loss
+        group_key = tuple(key[n] for n in names)
+        if group_key in groups:
+            raise InputError(f"{at}: the group {brief(key)} is listed twice. "
+                             f"{_regenerate(path)}")
+        groups[group_key] = losses
+    return tuple(names), groups
 
 
 class _BadNumber(ValueError):

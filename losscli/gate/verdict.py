@@ -242,13 +242,14 @@ def _beyond_text(label: str, value: Any, what: str, bound: float, low: Any, high
 
 
 def judge_paired(res: Any, reference: Any, bounds: Bounds, difference: Any,
-                 alpha: float) -> Verdict:
+                 alpha: float, p_value: float | None = None) -> Verdict:
     """The verdict on a candidate's loss against a reference model's on the same rows
     (``check --reference-col``): it fails only when the candidate is *significantly* worse
     (the paired test of the per-row differences, p < ``alpha``) by more than the allowance
     ``max(atol, rtol·|reference|)`` — for a mean loss, when the whole interval of the mean
     per-row difference lies beyond it. ``difference`` is the paired interval state (its
-    ``test()`` and ``interval()``), None when the loss has no paired test."""
+    ``test()`` and ``interval()``), None when the loss has no paired test; ``p_value``
+    replaces its p-value (one adjusted for multiple tests)."""
     label, v, r = res.label, res.value, reference.value
     reasons: list[str] = []
     notes: list[str] = []
@@ -268,6 +269,8 @@ def judge_paired(res: Any, reference: Any, bounds: Bounds, difference: Any,
                   relative_change=change / abs(r) if r else None)
     test = None if difference is None else difference.test()
     p = None if test is None else test.p_value
+    if p is not None and p_value is not None:  # adjusted for multiple tests (Holm)
+        p = p_value
     fields["p_value"] = p
     diff_iv = None
     if difference is not None and difference.moments is not None and res.name not in (

@@ -30,10 +30,12 @@ from losscli.vocab import PRED_NAMES, ROLES, TARGET_NAMES, Role
 
 @dataclass
 class Batch:
-    """Aligned rows ``start .. start + len`` of every role, as float64 arrays."""
+    """Aligned rows ``start .. start + len`` of every role, as float64 arrays, and of every
+    bound key (:meth:`Inputs.bind_keys`) as its raw values."""
 
     start: int
     arrays: dict[str, np.ndarray]
+    keys: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(next(iter(self.arrays.values())))

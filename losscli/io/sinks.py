@@ -2,7 +2,9 @@
 
 A sink (:class:`losscli.io.base.Sink`) takes chunks of ``{"row": int64, label: float64,
 ...}`` and never holds more than one chunk. Formats: CSV (file or stdout), Parquet, NPY
-(losses only: shape (n,) for one loss, (n, k) for k), and NDJSON.
+(losses only: shape (n,) for one loss, (n, k) for k), and NDJSON. ``keys``: columns
+written between ``row`` and the losses as they are (the ``--group-by`` columns: strings,
+integers, booleans, dates, with nulls), typed by their numpy dtype.
 
 A file output is written like ``check --save``: to a temporary file beside it, renamed into
 place only when the run succeeds (:func:`open_sink`); the caller calls ``close()`` on
@@ -29,7 +31,7 @@ from losscli.vocab import SINK_FORMATS, STDOUT_SINK_FORMATS
 
 
 def open_sink(path: str | None, labels: list[str], fmt: str | None = None, *,
-              inputs: Iterable[str] = ()) -> Sink:
+              inputs: Iterable[str] = (), keys: Iterable[str] = ()) -> Sink:
     """Open a writer for ``path`` (``None`` or ``-``: stdout, CSV unless ``fmt`` says).
 
     A regular file (or a new one) is written to a temporary file beside it and renamed into
@@ -40,6 +42,11 @@ def open_sink(path: str | None, labels: list[str], fmt: str | None = None, *,
     refused: writing it would destroy the input. Write failures (a full disk, a closed
     standard output) are :class:`OutputError` naming the output.
     """
+    keys = list(keys)
+    clash_names = [k for k in keys if k == "row" or k in labels]
+    if clash_names:
+        raise UsageError(f"--group-by column '{clash_names[0]}' has the name of a per-row "
+                         "output column (row, or a loss); rename that column.")
     if path in (None, "-"):
         text = fmt or "csv"
         if text not in STDOUT_SINK_FORMATS:
@@ -47,7 +54,7 @@ def open_sink(path: str | None, labels: list[str], fmt: str | None = None, *,
                 f"Cannot write {text} per-row output to stdout; use --output FILE "
                 "(.csv, .parquet, .npy) or --format csv/ndjson."
             )
-        return GuardedSink(lambda: _text_sink(text, None, labels, _stdout_bytes()),
+        return GuardedSink(lambda: _text_sink(text, None, labels, _stdout_bytes(), keys),
                            "standard output")
     special = is_special(path)
     fmt = fmt or (
@@ -66,11 +73,14 @@ def open_sink(path: str | None, labels: list[str], fmt: str | None = None, *,
             f"--output '{path}' is the input file '{clash}': writing the per-row losses there "
             "would destroy the input. Give another --output file."
         )
+    if fmt == "npy" and keys:
+        raise UsageError(f"--output '{path}': NPY holds the losses only, not the --group-by "
+                         "columns; write .parquet, .csv or .ndjson to keep them.")
     if special:
-        return GuardedSink(lambda: _file_sink(fmt, path, labels), f"'{path}'")
+        return GuardedSink(lambda: _file_sink(fmt, path, labels, keys), f"'{path}'")
     target = AtomicTarget(path, "--output")
     try:
-        sink = GuardedSink(lambda: _file_sink(fmt, target.tmp, labels), f"'{path}'")
+        sink = GuardedSink(lambda: _file_sink(fmt, target.tmp, labels, keys), f"'{path}'")
     except BaseException:
         target.discard()
         raise
@@ -84,18 +94,31 @@ def _stdout_bytes() -> IO[bytes]:
     return stdout.buffer
 
 
-def _text_sink(fmt: str, path: str | None, labels: list[str], stream: IO[bytes] | None) -> Sink:
+def _text_sink(fmt: str, path: str | None, labels: list[str], stream: IO[bytes] | None,
+               keys: list[str]) -> Sink:
     if fmt == "ndjson":
-        return NdjsonSink(path, labels, stream)
-    return CsvSink(path, labels, "\t" if fmt == "tsv" else ",", stream)
+        return NdjsonSink(path, labels, stream, keys)
+    return CsvSink(path, labels, "\t" if fmt == "tsv" else ",", stream, keys)
 
 
-def _file_sink(fmt: str, path: str, labels: list[str]) -> Sink:
+def _file_sink(fmt: str, path: str, labels: list[str], keys: list[str]) -> Sink:
     if fmt in ("csv", "tsv", "ndjson"):
-        return _text_sink(fmt, path, labels, None)
+        return _text_sink(fmt, path, labels, None, keys)
     if fmt == "parquet":
-        return ParquetSink(path, labels)
+        return ParquetSink(path, labels, keys)
     return NpySink(path, labels)
+
+
+def _key_array(values: np.ndarray) -> Any:
+    """A key column as Arrow, typed by its dtype alone (the same for every chunk)."""
+    import pyarrow as pa
+
+    kind = values.dtype.kind
+    if kind == "O":
+        return pa.array(values, pa.string(), from_pandas=True)
+    if kind == "M":
+        return pa.array(values.astype("datetime64[us]"), pa.timestamp("us"))
+    return pa.array(values)
 
 
 class GuardedSink:
@@ -177,20 +200,20 @@ class CsvSink:
     """CSV/TSV through pyarrow's writer (shortest round-trip floats, ~15x numpy's text)."""
 
     def __init__(self, path: str | None, labels: list[str], delimiter: str,
-                 stream: IO[bytes] | None) -> None:
+                 stream: IO[bytes] | None, keys: list[str] | None = None) -> None:
         import csv
         import io
 
-        import pyarrow as pa
         import pyarrow.csv as pacsv
 
         self.labels = labels
+        self.keys = keys or []
         self._own = stream is None
         self._out: IO[bytes] = stream if stream is not None else open(path, "wb")  # type: ignore[arg-type]
-        self._schema = pa.schema([("row", pa.int64())] + [(lb, pa.float64()) for lb in labels])
         self._options = pacsv.WriteOptions(include_header=False, delimiter=delimiter)
         header = io.StringIO()
-        csv.writer(header, delimiter=delimiter, lineterminator="\n").writerow(["row", *labels])
+        csv.writer(header, delimiter=delimiter, lineterminator="\n").writerow(
+            ["row", *self.keys, *labels])
         self._out.write(header.getvalue().encode())
         self._out.flush()
 
@@ -199,8 +222,9 @@ class CsvSink:
         import pyarrow.csv as pacsv
 
         table = pa.Table.from_arrays(
-            [pa.array(rows, pa.int64())] + [pa.array(values[lb]) for lb in self.labels],
-            schema=self._schema,
+            [pa.array(rows, pa.int64()), *(_key_array(values[k]) for k in self.keys),
+             *(pa.array(values[lb], pa.float64()) for lb in self.labels)],
+            names=["row", *self.keys, *self.labels],
         )
         pacsv.write_csv(table, self._out, self._options)
         if not self._own:
@@ -214,16 +238,23 @@ class CsvSink:
 
 
 class NdjsonSink:
-    def __init__(self, path: str | None, labels: list[str], stream: IO[bytes] | None) -> None:
+    def __init__(self, path: str | None, labels: list[str], stream: IO[bytes] | None,
+                 keys: list[str] | None = None) -> None:
         self.labels = labels
+        self.keys = keys or []
         self._own = stream is None
         self._out: IO[bytes] = stream if stream is not None else open(path, "wb")  # type: ignore[arg-type]
 
     def write(self, rows: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        from losscli.grouping import key_value
+
         cols = [values[label].tolist() for label in self.labels]
+        keys = [[key_value(v) for v in values[k]] for k in self.keys]
         lines = []
         for i, row in enumerate(rows.tolist()):
             record: dict[str, Any] = {"row": row}
+            for name, col in zip(self.keys, keys):
+                record[name] = col[i]
             for label, col in zip(self.labels, cols):
                 v = col[i]
                 record[label] = v if v == v and abs(v) != float("inf") else None
@@ -240,21 +271,41 @@ class NdjsonSink:
 
 
 class ParquetSink:
-    def __init__(self, path: str, labels: list[str]) -> None:
+    """Parquet; with ``keys``, the schema is fixed by the first chunk's key dtypes (a
+    column's dtype is the same for every chunk)."""
+
+    def __init__(self, path: str, labels: list[str], keys: list[str] | None = None) -> None:
+        self.labels = labels
+        self.keys = keys or []
+        self.path = path
+        self._writer: Any = None
+        if not self.keys:  # the schema is known: the file is valid even with no rows
+            self._open(None)
+
+    def _open(self, key_types: list[Any] | None) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        self.labels = labels
-        self._schema = pa.schema([("row", pa.int64())] + [(lb, pa.float64()) for lb in labels])
-        self._writer = pq.ParquetWriter(path, self._schema)
+        self._schema = pa.schema([("row", pa.int64()),
+                                  *zip(self.keys, key_types or []),
+                                  *((lb, pa.float64()) for lb in self.labels)])
+        self._writer = pq.ParquetWriter(self.path, self._schema)
 
     def write(self, rows: np.ndarray, values: dict[str, np.ndarray]) -> None:
         import pyarrow as pa
 
-        arrays = [pa.array(rows, pa.int64())] + [pa.array(values[lb]) for lb in self.labels]
+        keys = [_key_array(values[k]) for k in self.keys]
+        if self._writer is None:
+            self._open([k.type for k in keys])
+        arrays = [pa.array(rows, pa.int64()), *keys,
+                  *(pa.array(values[lb], pa.float64()) for lb in self.labels)]
         self._writer.write_table(pa.Table.from_arrays(arrays, schema=self._schema))
 
     def close(self) -> None:
+        if self._writer is None:  # no rows at all: strings for the keys
+            import pyarrow as pa
+
+            self._open([pa.string()] * len(self.keys))
         self._writer.close()
 
 
