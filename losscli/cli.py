@@ -106,7 +106,8 @@ def _opt(name: str, annotation: Any, default: Any) -> inspect.Parameter:
 
 INPUT_OPTIONS = (
     _opt("targets", Annotated[str | None, typer.Option(
-        "--targets", "-t", help="Targets file, aligned with the predictions by row order.",
+        "--targets", "-t", help="Targets file, aligned with the predictions by row order; a "
+        "folder, glob or URI pairs with folder predictions file by file.",
         rich_help_panel="Inputs")], None),
     _opt("weights", Annotated[str | None, typer.Option(
         "--weights", help="Sample-weights file, aligned by row order (else --weight-col).",
@@ -179,8 +180,21 @@ INPUT_OPTIONS = (
         rich_help_panel="Inputs")], None),
     _opt("workers", Annotated[str | None, typer.Option(
         "--workers", metavar="N|auto", show_default=False, help="Threads reducing work units "
-        "(Parquet row groups, NPY row ranges) side by side. Default auto: every CPU this "
-        "process may use. Any N gives the same bits as 1.", rich_help_panel="Inputs")], None),
+        "(Parquet row groups, Feather record batches, NPY row ranges, CSV/NDJSON blocks, "
+        "files of a folder) side by side. Default auto: every CPU this process may use; for "
+        "object storage (s3://...) 4 per CPU, at most 16. Any N gives the same bits as 1.",
+        rich_help_panel="Inputs")], None),
+    _opt("storage_options", Annotated[list[str] | None, typer.Option(
+        "--storage-option", metavar="KEY=VALUE", show_default=False, help="Object storage "
+        "option for s3:// URIs (repeatable): endpoint_override, region, anonymous, "
+        "access_key, secret_key, session_token, scheme, connect_timeout, request_timeout, "
+        "role_arn, force_virtual_addressing. Default: the AWS environment.",
+        rich_help_panel="Inputs")], None),
+    _opt("partitioning", Annotated[str | None, typer.Option(
+        "--partitioning", metavar="hive|none", show_default=False, help="Whether key=value "
+        "folders of a folder, glob or URI are hive partitions (their keys read as text "
+        "columns). Default: hive when every file sits under the same key=value folders.",
+        rich_help_panel="Inputs")], None),
     _opt("engine", Annotated[str, typer.Option(
         "--engine", metavar="local|dask", help="local: threads of this process; dask: the "
         "workers of a Dask cluster read and reduce the units (pip install 'losscli[dask]'); "
@@ -392,7 +406,11 @@ UI_OPTIONS = (
         "and the run takes longer than half a second.)", rich_help_panel="Output")], False),
 )
 
-STDIN_HELP = (
+MANY_HELP = (
+    "A folder, a quoted glob ('preds/**/*.parquet') or a URI (s3://bucket/preds/) is one "
+    "input of many files, read in path order. "
+)
+STDIN_HELP = MANY_HELP + (
     "'-' (or nothing, when stdin is a pipe) reads standard input: CSV, TSV, NDJSON, Arrow "
     "stream and NPY stream in chunks; Parquet and Feather are first copied to a temporary "
     "file (disk, not memory; TMPDIR sets where)."
@@ -831,7 +849,7 @@ def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], 
 def compare_cmd(
     files: Annotated[list[str], typer.Argument(
         help="Prediction files, one per model, each PATH or NAME=PATH. The first is the "
-        "reference. With one file, several --pred-col make the models.",
+        "reference. With one file, several --pred-col make the models. " + MANY_HELP,
         show_default=False)],
     name: Annotated[list[str] | None, typer.Option(
         "--name", metavar="NAME=PATH", help="Name a model (repeatable); NAME=COLUMN when the "

@@ -189,7 +189,7 @@ def reduce(
         if not (counting_only or state.nonfinite.counts):
             # only counting once a NaN was seen, to report every bad value at once
             try:
-                groups = _batch_groups(batch, plan, state, describe)
+                groups = _batch_groups(batch, plan, state)
                 _reduce_batch(batch, plan, state, contexts, options, columns, describe, sink,
                               ids, groups)
             except InputError as exc:
@@ -200,14 +200,12 @@ def reduce(
     return state
 
 
-def _batch_groups(batch: Batch, plan: Plan, state: State,
-                  describe: Describe) -> BatchGroups | None:
+def _batch_groups(batch: Batch, plan: Plan, state: State) -> BatchGroups | None:
     """The groups of a batch's rows (--group-by), their cells created in ``state`` (at most
     ``plan.max_groups``: beyond, an InputError)."""
     if not plan.group_by:
         return None
-    groups = BatchGroups.of([batch.keys[name] for name in plan.group_by], plan.group_by,
-                            describe)
+    groups = BatchGroups.of([batch.keys[name] for name in plan.group_by], plan.group_by)
     assert state.groups is not None
     new = [key for key in groups.keys if key not in state.groups]
     if len(state.groups) + len(new) > plan.max_groups:

@@ -78,29 +78,29 @@ class BatchGroups:
         self._starts: np.ndarray | None = None
 
     @classmethod
-    def of(cls, columns: Sequence[np.ndarray], names: Sequence[str],
-           describe: Any = None) -> BatchGroups:
+    def of(cls, columns: Sequence[np.ndarray], names: Sequence[str]) -> BatchGroups:
         """Code the rows of a batch from its key columns' raw values."""
-        import pandas as pd
-
         n = len(columns[0])
         codes = np.zeros(n, np.int64)
         keys: list[Key] = [()]
         for name, column in zip(names, columns):
-            local, uniques = pd.factorize(column, use_na_sentinel=True)
+            local, uniques = _factorize(column)
             values = [key_value(u) for u in uniques]
             if column.dtype.kind == "f" and len(values) > MAX_FLOAT_KEYS:
-                where = describe(name) if describe else f"column '{name}'"
                 raise InputError(
-                    f"{where} is a float column with more than {MAX_FLOAT_KEYS} distinct "
+                    f"--group-by column '{name}' is a float column with more than "
+                    f"{MAX_FLOAT_KEYS} distinct "
                     "values: --group-by makes a group per value, meant for categories. Bin "
                     "it into a few values (or cast it to integers or strings) first.")
-            if (local < 0).any():  # nulls: a group of their own
+            if column.dtype.kind in "OfM" and (local < 0).any():  # nulls: a group of their own
                 local = np.where(local < 0, len(values), local)
                 values.append(None)
+            if len(keys) == 1:  # the first column
+                codes, keys = local, [(v,) for v in values]
+                continue
             combined = codes * len(values) + local
             pairs = [(*k, v) for k in keys for v in values]
-            codes, present = pd.factorize(combined)
+            codes, present = _factorize(combined)
             keys = [pairs[int(i)] for i in present]
         return cls(codes.astype(np.int64, copy=False), keys)
 
@@ -129,6 +129,25 @@ class BatchGroups:
         assert self._starts is not None
         ordered = values[self._order]
         return [ordered[a:b] for a, b in zip(self._starts[:-1], self._starts[1:])]
+
+
+def _factorize(column: np.ndarray) -> tuple[np.ndarray, Any]:
+    """(codes, uniques) of a column, nulls (None, NaN, NaT) coded -1: integers and booleans
+    by numpy (a table lookup when dense: no pandas import for the common case), the rest
+    by pandas' hash table."""
+    kind = column.dtype.kind
+    if kind == "b":
+        present = np.flatnonzero(np.bincount(column.view(np.uint8), minlength=2))
+        lookup = np.cumsum(np.bincount(column.view(np.uint8), minlength=2) > 0) - 1
+        return lookup[column.view(np.uint8)], present.astype(bool)
+    if kind in "iu" and column.size:
+        from losscli.stats.keyed import unique_inverse
+
+        return unique_inverse(column.astype(np.int64, copy=False))[::-1]
+    import pandas as pd
+
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    return codes, uniques
 
 
 def too_many_groups(count: int, limit: int, names: Sequence[str]) -> InputError:

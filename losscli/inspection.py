@@ -31,7 +31,8 @@ def column_types(source: Any) -> dict[str, str]:
 #: The options ``inspect`` takes (those of ``evaluate`` about the inputs and how they are read).
 INSPECT_OPTIONS = ("targets", "weights", "pred_col", "target_col", "weight_col", "format_in",
                    "var", "positive", "negative", "var_col", "anchor_col", "positive_col",
-                   "negative_col", "task", "from_logits", "encoding", "max_line_bytes")
+                   "negative_col", "task", "from_logits", "encoding", "max_line_bytes",
+                   "storage_options", "partitioning")
 
 
 def inspect_file(path: str, *, sample_rows: int = SAMPLE_ROWS, **options: Any) -> dict[str, Any]:
@@ -45,7 +46,9 @@ def inspect_file(path: str, *, sample_rows: int = SAMPLE_ROWS, **options: Any) -
     run = build_spec(path, where="inspect", allowed=INSPECT_OPTIONS, **options)
     ins, task, from_logits = run.inputs, run.options.task, run.options.from_logits
     source = open_source(path, ins.format_in, encoding=ins.encoding,
-                         max_line_bytes=ins.max_line_bytes)
+                         max_line_bytes=ins.max_line_bytes,
+                         storage_options=dict(ins.storage_options),
+                         partitioning=ins.partitioning)
     columns: dict[str, Any] = {k: list(v) or None for k, v in ins.columns().items()}
     files = ins.files()
     lower = [c.lower() for c in source.columns]
@@ -76,7 +79,9 @@ def inspect_file(path: str, *, sample_rows: int = SAMPLE_ROWS, **options: Any) -
                                 target_col=list(ins.target_col) or None,
                                 weight_col=ins.weight_col, format_in=ins.format_in, roles=roles,
                                 files=files, columns=columns, encoding=ins.encoding,
-                                max_line_bytes=ins.max_line_bytes)
+                                max_line_bytes=ins.max_line_bytes,
+                                storage_options=dict(ins.storage_options),
+                                partitioning=ins.partitioning)
         info["roles"] = {
             role: {"path": ref.source.name, "column": ref.column,
                    **({"columns": list(ref.columns)} if len(ref.columns) > 1 else {})}

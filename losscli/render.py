@@ -48,6 +48,8 @@ def summary_line(report: Report) -> str:
     parts = [f"rows: {report.rows}"]
     if report.rows_skipped:
         parts.append(f"skipped: {report.rows_skipped}")
+    if report.groups is not None:
+        parts.append(f"groups: {len(report.groups)}")
     task = report.inputs.get("task")
     if task and task != "regression":
         parts.append(f"task: {task}{' (logits)' if report.inputs.get('from_logits') else ''}")

@@ -12,6 +12,22 @@ here; ``compare`` passes several models, read in the same pass against the same 
 
 Row identity: each unit knows the file its rows come from (relative to the input root) and
 the row within that file where it starts (:class:`Unit`), recorded in the state's coverage.
+
+The unit plan (:meth:`Session.units`) depends on the inputs' layout and the chunk size only:
+
+* a Parquet file is cut at its row groups (whole groups; small ones merged), an NPY file or
+  in-memory arrays into row ranges, a local Feather file at its record batches;
+* a local, uncompressed UTF-8 CSV/TSV/NDJSON file, once its records are counted by a scan,
+  at rows that are multiples of ``UNIT_CHUNKS × chunk size`` — so its chunks are those of
+  one pass over the file, and whether it is cut (more than :data:`TEXT_SPLIT_WORKERS`
+  workers, a file over :data:`TEXT_SPLIT_BYTES`) changes no bit;
+* standard input, compressed text and text in object storage: one unit, read as a stream;
+* many files (a folder, a glob, a URI): each file as a lone file of its format would be, or
+  one unit; a unit never spans two files. A file whose row count is unknown before it is
+  read (text not scanned) leaves the rows of the files after it unplaced: their units
+  count rows from their file's start and are moved into place (their positions shifted)
+  when merged in order — an error found in such a unit is found again with its rows in
+  place, so messages name rows of the whole input as a serial pass would.
 """
 
 from __future__ import annotations
@@ -33,7 +49,7 @@ from losscli.io.prefetch import prefetch
 from losscli.registry import LossInstance, all_losses, resolve_losses
 from losscli.report import DataFingerprint, GroupResult, LossResult, Report
 from losscli.spec import Columns, RunSpec
-from losscli.state import Cell, Coverage, NonFinite, State
+from losscli.state import Cell, Coverage, NonFinite, Position, State, UnitError
 from losscli.uncertainty import CIConfig
 from losscli.vocab import EMBEDDING_ROLES, ROLES
 
@@ -78,8 +94,11 @@ class Unit:
 
     ``file`` is where its rows come from (relative to the input root) and ``first_row`` the
     row of that file where it starts; ``start``/``stop`` are its rows in the whole input
-    (``stop`` None: the unit is the whole input read as one stream, e.g. a pipe);
-    ``rows`` how many it covers (None when unknown before reading).
+    (``stop`` None: the unit is the whole input, or with ``part`` the whole file, read as
+    one stream, e.g. a pipe); ``rows`` how many it covers (None when unknown before
+    reading). ``part``: the file of a multi-file input the unit reads (its index), each
+    input's file of that index. ``placed`` False: the rows of the files before are not
+    known yet, so ``start``/``stop`` count from the file's first row (see the module doc).
     """
 
     index: int
@@ -88,6 +107,8 @@ class Unit:
     rows: int | None
     start: int = 0
     stop: int | None = None
+    part: int | None = None
+    placed: bool = True
 
 
 #: Units hold between one and UNIT_CHUNKS chunks: row groups smaller than a chunk are
@@ -96,6 +117,16 @@ class Unit:
 #: workers — so every worker count reduces the same chunks and merges them in the same order:
 #: the same bits.
 UNIT_CHUNKS = 4
+#: Text files (CSV, TSV, NDJSON) are scanned and cut into units only with more workers than
+#: this: a single file's blocks are already parsed on two threads beside the kernels, and
+#: the scan reads the file once more (measured: see the README).
+TEXT_SPLIT_WORKERS = 2
+#: ... and only files of at least this many bytes.
+TEXT_SPLIT_BYTES = 32 << 20
+#: ``--workers auto`` for inputs in object storage: more threads than CPUs, since they wait
+#: on the network (at most REMOTE_MAX_WORKERS: every thread holds a row group in memory).
+REMOTE_WORKERS_PER_CPU = 4
+REMOTE_MAX_WORKERS = 16
 
 
 def plan_ranges(points: list[int], chunk_size: int, cut: bool = True) -> list[tuple[int, int]]:
@@ -129,14 +160,15 @@ class _Rows:
         self._lock = threading.Lock()
         self._last: dict[int, int] = {}
 
-    def callback(self, unit: Unit) -> Callable[[int], None] | None:
+    def callback(self, unit: Unit, base: int) -> Callable[[int], None] | None:
+        """``on_batch`` of one unit whose first row is numbered ``base``."""
         if self._on_batch is None:
             return None
         on_batch = self._on_batch
 
         def seen(end: int) -> None:  # the engine reports the end row of each batch
             with self._lock:
-                self._done += end - self._last.get(unit.index, unit.start)
+                self._done += end - self._last.get(unit.index, base)
                 self._last[unit.index] = end
                 on_batch(self._done)
 
@@ -158,6 +190,50 @@ class _Buffered:
     def replay(self, sink: Any) -> None:
         for rows, values in self.parts:
             sink.write(rows, values)
+
+
+class _Placement:
+    """Where each file of a multi-file input starts in the whole, learnt as units are merged
+    in order: what an unplaced unit's rows are shifted by (see :class:`Unit`)."""
+
+    def __init__(self) -> None:
+        self.rows = 0  # rows of the units merged so far
+        self.file_start: dict[int, int] = {}
+
+    def shift(self, unit: Unit) -> int | None:
+        """0 for a placed unit; for an unplaced one the first row of its file in the whole
+        (None while the units before it are not all merged)."""
+        if unit.placed or unit.part is None:
+            return 0
+        if unit.part in self.file_start:
+            return self.file_start[unit.part]
+        return self.rows if unit.first_row == 0 else None
+
+    def merged(self, unit: Unit, state: State) -> None:
+        if unit.part is not None:
+            self.file_start.setdefault(unit.part, self.rows - unit.first_row)
+        self.rows += sum(c.rows for c in state.coverage)
+
+    def copy(self) -> _Placement:
+        out = _Placement()
+        out.rows, out.file_start = self.rows, dict(self.file_start)
+        return out
+
+
+def _rebase(state: State, shift: int) -> None:
+    """Move the row positions a state recorded by ``shift`` rows (NaN/inf first rows, first
+    negative labels, the error's position; not its message)."""
+    if not shift:
+        return
+
+    def moved(at: Position) -> Position:
+        return Position(at.chunk_start + shift, at.row + shift)
+
+    state.nonfinite.first = {role: moved(at) for role, at in state.nonfinite.first.items()}
+    for seen in state.negatives.values():
+        seen.at = moved(seen.at)
+    if state.error is not None:
+        state.error = UnitError(moved(state.error.at), state.error.message)
 
 
 def as_source(obj: Any, name: str, default_column: str) -> Any:
@@ -283,6 +359,11 @@ def cell_results(plan: engine.Plan, cell: Cell, quantile_levels: tuple[float, ..
         sketch = None if cell.sketches is None else cell.sketches[i]
         dist = None if sketch is None else distribution_dict(sketch, quantile_levels)
         details = None if reduction == "none" else agg.details()
+        undefined = (details or {}).get("reason") if value is not None and value != value \
+            else None
+        if group and undefined:  # e.g. an AUC of one class: no value, and why
+            results.append(LossResult.of(inst, None, details, None, dist, reason=undefined))
+            continue
         results.append(LossResult.of(inst, value, details, interval, dist))
     return results
 
@@ -357,7 +438,9 @@ class Session:
             from losscli.io.formats import open_source
 
             main = open_source(main, ins.format_in, encoding=ins.encoding,
-                               max_line_bytes=ins.max_line_bytes)
+                               max_line_bytes=ins.max_line_bytes,
+                               storage_options=dict(ins.storage_options),
+                               partitioning=ins.partitioning)
         roles = self._roles_needed([i.spec for i in instances], columns, files, main)
         if "anchor" in roles and _is_array(first.predictions):
             main = as_source(first.predictions, "anchors", "anchor")
@@ -381,8 +464,12 @@ class Session:
             columns=columns,
             encoding=ins.encoding,
             max_line_bytes=ins.max_line_bytes,
+            storage_options=dict(ins.storage_options),
+            partitioning=ins.partitioning,
         )
         self._bind_models(main)
+        if opts.group_by:  # the group columns, read raw beside the roles
+            self.inputs.bind_keys(opts.group_by)
         if resolved is not None:  # on a worker: what the client decided, without re-reading
             self.chunk_size = resolved.chunk_size
             self.widths = dict(resolved.widths)
@@ -470,6 +557,7 @@ class Session:
         if len(self.models) < 2:
             return
         from losscli.io.formats import open_source
+        from losscli.io.inputs import pair_source
 
         ins = self.spec.inputs
         shared = ins.targets is not None
@@ -480,9 +568,11 @@ class Session:
             if same_file:
                 source = main
             elif isinstance(model.predictions, str):
-                source = opened.get(model.predictions) or open_source(
+                source = opened.get(model.predictions) or pair_source(open_source(
                     model.predictions, ins.format_in, encoding=ins.encoding,
-                    max_line_bytes=ins.max_line_bytes)
+                    max_line_bytes=ins.max_line_bytes,
+                    storage_options=dict(ins.storage_options),
+                    partitioning=ins.partitioning), main)
                 opened[model.predictions] = source
             else:
                 source = as_source(model.predictions, model.name, "pred")
@@ -506,35 +596,121 @@ class Session:
         return self.inputs.describe(role, index)
 
     def units(self) -> list[Unit]:
-        """The work units, in row order. Inputs that can read any range of rows (Parquet, NPY,
-        arrays) are cut at their natural boundaries (row groups) into units read side by
-        side; others (a pipe, compressed or text files) are one unit read as one stream (the
-        first rows, read to detect the task, are replayed)."""
+        """The work units, in row order (the plan: see the module doc). Inputs that can read
+        any range of rows are cut at their natural boundaries into units read side by side;
+        others (a pipe, compressed text) are one unit read as one stream (the first rows,
+        read to detect the task, are replayed); a multi-file input is planned file by
+        file."""
         from losscli.io.dataset import single_file_identity
+        from losscli.io.formats import DatasetSource
 
-        main = self.inputs.main
+        self._prepare()
+        inputs = self.inputs
+        main = inputs.main
+        if isinstance(main, DatasetSource) and inputs.paired():
+            return self._file_units(main)
         name = single_file_identity(main.name)
-        if not self.inputs.splittable():
-            return [Unit(0, name, 0, self.inputs.num_rows)]
-        counts = {ref.source.name: ref.source.num_rows for ref in self.inputs.roles.values()}
+        if not inputs.splittable():
+            return [Unit(0, name, 0, inputs.num_rows)]
+        counts = {ref.source.name: ref.source.num_rows for ref in inputs.roles.values()}
+        counts.update({s.name: s.num_rows for s, _ in inputs.keys.values()})
         if len(set(counts.values())) > 1:
             shown = " but ".join(f"'{n}' has {c} rows" for n, c in counts.items())
             raise InputError(
                 f"Row counts differ: {shown}. Predictions, targets and weights are aligned by "
                 "row order, so the files must have the same number of rows.")
+        if isinstance(main, DatasetSource):  # rows aligned across differently cut inputs
+            units: list[Unit] = []
+            starts = main.starts()
+            for i in range(len(main.files)):
+                part = main.part(i)
+                for a, b in plan_ranges(part.split_points(), self.chunk_size,
+                                        cut=part.rows_seekable):
+                    units.append(Unit(len(units), main.identities[i], a, b - a,
+                                      starts[i] + a, starts[i] + b))
+            return units
         ranges = plan_ranges(main.split_points(), self.chunk_size, cut=main.rows_seekable)
         return [Unit(i, name, a, b - a, a, b) for i, (a, b) in enumerate(ranges)]
 
+    def _file_units(self, main: Any) -> list[Unit]:
+        """Units of paired multi-file inputs: file by file (see the module doc)."""
+        from losscli.io.base import can_split
+
+        sources = list(dict.fromkeys([ref.source for ref in self.inputs.roles.values()]
+                                     + [s for s, _ in self.inputs.keys.values()]))
+        units: list[Unit] = []
+        offset: int | None = 0  # rows of the files before, while known
+        for i in range(len(main.files)):
+            parts = [s.part(i) for s in sources]
+            counts = {s.files[i].display: p.num_rows for s, p in zip(sources, parts)
+                      if p.num_rows is not None}
+            if len(set(counts.values())) > 1:
+                shown = " but ".join(f"'{n}' has {c} rows" for n, c in counts.items())
+                raise InputError(
+                    f"Row counts differ: {shown}. Paired files are aligned by row order, so "
+                    "each pair must have the same number of rows.")
+            rows = next(iter(counts.values())) if len(counts) == len(parts) else None
+            first = main.part(i)
+            ranges: list[tuple[int, int]] | None = None
+            if rows is not None and all(can_split(p) for p in parts):
+                ranges = plan_ranges(first.split_points(), self.chunk_size,
+                                     cut=first.rows_seekable)
+            placed = offset is not None
+            base = offset or 0
+            if ranges is None:  # the whole file, read as one stream
+                units.append(Unit(len(units), main.identities[i], 0, rows, base, None, i,
+                                  placed))
+            else:
+                units.extend(Unit(len(units) + k, main.identities[i], a, b - a, base + a,
+                                  base + b, i, placed) for k, (a, b) in enumerate(ranges))
+            offset = None if offset is None or rows is None else offset + rows
+        return units
+
+    def _prepare(self) -> None:
+        """Before a plan (or a unit on a Dask worker): open the files of the datasets read
+        (from object storage on several threads) and, when text files are to be cut (see
+        :data:`TEXT_SPLIT_WORKERS`), scan them. Done once."""
+        if getattr(self, "_prepared", False):
+            return
+        from losscli.io.formats import DatasetSource
+
+        sources = list(dict.fromkeys([ref.source for ref in self.inputs.roles.values()]
+                                     + [s for s, _ in self.inputs.keys.values()]))
+        split = (self.spec.options.engine == "dask" or self.workers > TEXT_SPLIT_WORKERS)
+        step = UNIT_CHUNKS * self.chunk_size
+        for source in sources:
+            if isinstance(source, DatasetSource):
+                if source.format in ("csv", "tsv", "ndjson"):
+                    source.open_all()
+                parts = [source.part(i) for i in range(len(source.files))]
+            else:
+                parts = [source]
+            if split:
+                for part in parts:
+                    scan = getattr(part, "scan", None)
+                    if scan is not None and (part.size or 0) >= TEXT_SPLIT_BYTES:
+                        scan(step)
+        self._prepared = True
+
     @property
     def workers(self) -> int:
-        """Threads reducing units: ``--workers``, else every CPU this process may use."""
-        return self.spec.options.workers or available_cpus()
+        """Threads reducing units: ``--workers``, else every CPU this process may use, or
+        for inputs in object storage :data:`REMOTE_WORKERS_PER_CPU` per CPU (at most
+        :data:`REMOTE_MAX_WORKERS`)."""
+        if self.spec.options.workers:
+            return self.spec.options.workers
+        cpus = available_cpus()
+        if any(getattr(ref.source, "remote", False) for ref in self.inputs.roles.values()):
+            return min(REMOTE_WORKERS_PER_CPU * cpus, max(REMOTE_MAX_WORKERS, cpus))
+        return cpus
 
     def reduce(self, unit: Unit, *, sink: Any = None,
                on_batch: Callable[[int], None] | None = None,
                stop: threading.Event | None = None, counting_only: bool = False,
-               prefetched: bool = True) -> State:
-        """Reduce one work unit to its State (a bad row stops it; the error is in the state)."""
+               prefetched: bool = True, shift: int = 0) -> State:
+        """Reduce one work unit to its State (a bad row stops it; the error is in the state).
+        ``shift``: rows of the files before an unplaced unit's file (its rows are numbered
+        from there; see :class:`Unit`)."""
         read = 0
 
         def counted(batches: Iterator[Batch]) -> Iterator[Batch]:
@@ -545,19 +721,31 @@ class Session:
                 read += len(batch)
                 yield batch
 
-        if unit.stop is None:
-            batches: Iterator[Batch] = self.inputs.batches(self.chunk_size)
+        self._prepare()
+        base = unit.start + shift
+        if unit.part is not None:
+            hi = None if unit.stop is None else unit.first_row + unit.stop - unit.start
+            batches: Iterator[Batch] = self.inputs.batches_in_file(
+                unit.part, unit.first_row, hi, self.chunk_size, base)
+        elif unit.stop is None:
+            batches = self.inputs.batches(self.chunk_size)
         else:
             batches = self.inputs.batches_between(unit.start, unit.stop, self.chunk_size)
         state = engine.reduce(counted(prefetch(batches) if prefetched else batches), self.plan,
                               describe=self.describe, sink=sink, on_batch=on_batch,
-                              counting_only=counting_only, ids=self._row_ids(unit))
+                              counting_only=counting_only, ids=self._row_ids(unit, base))
         state.coverage = [Coverage(unit.file, unit.first_row, read)]
+        if state.error is not None and unit.part is not None:
+            row = state.error.at.row - base + unit.first_row
+            where = self.inputs.main.files[unit.part].display
+            state.error = UnitError(state.error.at, f"{state.error.message.rstrip()} (Row "
+                                    f"{row} of '{where}'.)")
         return state
 
-    def _row_ids(self, unit: Unit) -> Callable[[int, int], np.ndarray] | None:
+    def _row_ids(self, unit: Unit, base: int) -> Callable[[int, int], np.ndarray] | None:
         """Row identities for the bootstrap: (the unit's file, the row within that file) —
-        the same whatever the split into units or the order they run in."""
+        the same whatever the split into units or the order they run in (``base``: the
+        number of the unit's first row)."""
         if self.plan.ci is None:
             return None
         from losscli.stats.resample import file_key, row_ids
@@ -565,7 +753,7 @@ class Session:
         key = file_key(unit.file)
 
         def ids(start: int, n: int) -> np.ndarray:
-            return row_ids(key, unit.first_row + (start - unit.start), n)
+            return row_ids(key, unit.first_row + (start - base), n)
 
         return ids
 
@@ -603,19 +791,26 @@ class Session:
         own_sink = sink is None and self.plan.reduction == "none"
         units = self.units()
         workers = min(self.workers, len(units))
+        if self.plan.reduction == "none" and not all(u.placed for u in units):
+            workers = 1  # per-row values are written in place, never buffered whole files
         rows = _Rows(on_batch)
+        placement = _Placement()
+        serial = workers == 1 and self.spec.options.engine != "dask"
 
-        def work(unit: Unit, stop: threading.Event) -> tuple[State, _Buffered | None]:
+        def work(unit: Unit, stop: threading.Event) -> tuple[State, _Buffered | None, int]:
+            # In a serial run every unit before this one is merged: its place is known.
+            shift = placement.shift(unit) if serial else 0
             buffer = _Buffered() if sink is not None and workers > 1 else None
-            state = self.reduce(unit, sink=buffer or sink, on_batch=rows.callback(unit),
-                                stop=stop, prefetched=workers == 1)
-            return state, buffer
+            state = self.reduce(unit, sink=buffer or sink,
+                                on_batch=rows.callback(unit, unit.start + (shift or 0)),
+                                stop=stop, prefetched=workers == 1, shift=shift or 0)
+            return state, buffer, shift or 0
 
-        results: Iterator[tuple[Unit, tuple[State, _Buffered | None]]]
+        results: Iterator[tuple[Unit, tuple[State, _Buffered | None, int]]]
         if self.spec.options.engine == "dask":
             from losscli import distributed
 
-            results = ((unit, (state, None)) for unit, state in distributed.ordered_states(
+            results = ((unit, (state, None, 0)) for unit, state in distributed.ordered_states(
                 self, units, scheduler=self.spec.options.scheduler, workers=workers,
                 on_batch=on_batch))
         else:
@@ -626,14 +821,23 @@ class Session:
                 sink = self.open_sink()
             self.sink = sink
             state = self.plan.new_state()
-            for unit, (part, buffer) in results:
+            for unit, (part, buffer, applied) in results:
+                shift = placement.shift(unit)
+                assert shift is not None  # every unit before this one is merged
+                if shift != applied:  # reduced before its place was known
+                    if part.error is not None:  # found again in place: rows in its message
+                        part = self.reduce(unit, shift=shift, prefetched=False)
+                    else:
+                        _rebase(part, shift - applied)
                 if buffer is not None:
                     buffer.replay(sink)
                 if part.error is not None and state.nonfinite.counts:
                     # A NaN came first: a serial pass would be counting NaNs by now, so count
                     # them in this unit and every later one, as it would have.
-                    part.nonfinite = self._count_nonfinite(units[unit.index:], workers)
+                    part.nonfinite = self._count_nonfinite(units[unit.index:], workers,
+                                                           placement.copy())
                 state.merge(part)
+                placement.merged(unit, part)
                 if state.groups is not None and len(state.groups) > self.plan.max_groups:
                     raise too_many_groups(len(state.groups), self.plan.max_groups,
                                           self.plan.group_by)
@@ -653,12 +857,15 @@ class Session:
             sink.close()  # a file output is renamed into place only now
         return state
 
-    def _count_nonfinite(self, units: list[Unit], workers: int) -> NonFinite:
+    def _count_nonfinite(self, units: list[Unit], workers: int,
+                         placement: _Placement) -> NonFinite:
         tallies = NonFinite()
-        for _, part in ordered_map(
+        for unit, part in ordered_map(
                 lambda unit, stop: self.reduce(unit, stop=stop, counting_only=True,
                                                prefetched=False),
                 units, workers=workers):
+            _rebase(part, placement.shift(unit) or 0)
+            placement.merged(unit, part)
             tallies.merge(part.nonfinite)
         return tallies
 

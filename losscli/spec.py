@@ -53,6 +53,11 @@ class InputSpec:
     nan_policy: str = "raise"
     encoding: str | None = None  # of text input (CSV, TSV, NDJSON); None: UTF-8
     max_line_bytes: int | None = None  # the longest line of text input; None: 16 MiB
+    # Folders, globs and URIs: options of the object store (s3://: endpoint_override,
+    # region, anonymous, credentials...; see losscli.io.dataset.S3_OPTIONS), and whether
+    # key=value folders are hive partitions (None: when every file sits under the same keys).
+    storage_options: Mapping[str, Any] = field(default_factory=dict)
+    partitioning: str | None = None
 
     def columns(self) -> dict[str, Columns]:
         """``--x-col`` values of the extra roles (var and the triplet roles)."""
@@ -267,6 +272,8 @@ _CHECKS: dict[str, Any] = {
     "chunk_size": _chunk_size,
     "encoding": _encoding,
     "max_line_bytes": _max_line_bytes,
+    "storage_options": lambda v: _storage_options(v),
+    "partitioning": lambda v: _choice("partitioning", v, ("hive", "none"), optional=True),
     "weight_col": lambda v: _weight_col(v),
     "reduction": lambda v: _choice("reduction", v, REDUCTIONS),
     "task": lambda v: _choice("task", v, TASKS, optional=True),
@@ -315,6 +322,19 @@ def _positive(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise UsageError(f"{name} must be a whole number >= 1; got {value!r}.")
     return int(value)
+
+
+def _storage_options(value: Any) -> dict[str, Any]:
+    """``KEY=VALUE`` strings (``--storage-option``) or a dict, typed and checked."""
+    from losscli.io.dataset import parse_storage_options
+
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, Mapping | list | tuple):
+        raise UsageError(f"storage_options takes a dict or KEY=VALUE strings; got {value!r}.")
+    return parse_storage_options(value if isinstance(value, list | tuple) else dict(value))
 
 
 def _scheduler(value: Any) -> str | None:

@@ -37,8 +37,10 @@ def test_missing_file(cli):
     assert_input_error(cli("eval", "nope.parquet"), "File not found: 'nope.parquet'")
 
 
-def test_directory_instead_of_file(cli, tmp_path):
-    assert_input_error(cli("eval", str(tmp_path), "--format-in", "csv"), "is a directory")
+def test_directory_without_data_files(cli, tmp_path):
+    # A folder is an input of many files (issue 12); one without data files says so.
+    (tmp_path / "notes.txt").write_text("x")
+    assert_input_error(cli("eval", str(tmp_path)), "No data files in", "looked for")
 
 
 def test_unknown_extension(cli, tmp_path):

@@ -155,9 +155,9 @@ def test_fold_below_moves_sums_exactly_and_commutes_with_merging():
     np.array([2**62, -2**62, 0]),                                          # span beyond int64
 ])
 def test_grouping_of_keys_is_numpy_unique(keys):
-    from losscli.stats.keyed import _unique_inverse
+    from losscli.stats.keyed import unique_inverse
 
-    uniq, inv = _unique_inverse(keys)
+    uniq, inv = unique_inverse(keys)
     want_uniq, want_inv = np.unique(keys, return_inverse=True)
     assert uniq.dtype == np.int64
     np.testing.assert_array_equal(uniq, want_uniq)

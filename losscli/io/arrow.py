@@ -154,3 +154,139 @@ def to_float64(array: Any) -> np.ndarray:
     # imports pandas on the way, which costs ~0.2 s of every run.
     return np.frombuffer(array.buffers()[1], dtype=np.float64, count=len(array),
                          offset=array.offset * 8)
+
+
+# -- raw columns: values as they are (keys, labels), not as float64 ------------------------
+
+#: What each kind of Arrow type becomes as a raw column (the same for every chunk and file).
+RAW_KINDS = ("int64", "float64", "bool", "datetime64[us]", "str")
+
+
+def raw_kind(arrow_type: Any) -> str | None:
+    """The numpy form of a raw column of ``arrow_type`` (see :data:`RAW_KINDS`), or None
+    when it cannot be one (lists, structs, maps)."""
+    import pyarrow as pa
+
+    t = arrow_type
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    if pa.types.is_boolean(t):
+        return "bool"
+    if pa.types.is_integer(t):
+        return "int64"
+    if pa.types.is_floating(t):
+        return "float64"
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        return "datetime64[us]"
+    if (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t)
+            or pa.types.is_large_binary(t) or pa.types.is_decimal(t) or pa.types.is_null(t)
+            or pa.types.is_time(t) or pa.types.is_duration(t)
+            or getattr(pa.types, "is_string_view", lambda _: False)(t)):
+        return "str"
+    return None
+
+
+def raw_values(source: str, column: str, array: Any, start: int) -> np.ndarray:
+    """One Arrow column as its raw numpy values (``start``: its first row, for messages):
+
+    * integers → int64, floating point → float64 (nulls NaN), booleans → bool;
+    * timestamps and dates → datetime64[us] (time zones dropped: UTC; nulls NaT);
+    * strings (dictionary-encoded too), binary (decoded as UTF-8), decimals, times →
+      an object array of ``str``, nulls as None.
+
+    An integer or boolean column has no null value: a null in one is an InputError naming
+    the row (fill it, or store the column as strings). So a column's dtype is known from
+    its type alone and is the same for every chunk and every file.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    kind = raw_kind(array.type)
+    if kind is None:
+        raise InputError(
+            f"Column '{column}' of '{source}' has type {array.type}; a key column holds one "
+            "plain value per row (a string, a number, a date)."
+        )
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    n = len(array)
+    if kind == "str":
+        if pa.types.is_decimal(array.type) or pa.types.is_time(array.type) or (
+                pa.types.is_duration(array.type)):
+            array = pc.cast(array, pa.string())
+        values = array.to_pylist()
+        if n and (pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type)):
+            values = [v if v is None else v.decode("utf-8", "backslashreplace") for v in values]
+        out = np.empty(n, dtype=object)
+        out[:] = values
+        return out
+    if kind == "float64":
+        return to_float64(array)
+    if array.null_count:
+        if kind == "datetime64[us]":
+            array = pc.fill_null(pc.cast(array, pa.timestamp("us")),
+                                 pa.scalar(np.iinfo(np.int64).min, pa.timestamp("us")))
+        else:
+            row = start + int(pc.index(pc.is_null(array), True).as_py())
+            raise InputError(
+                f"Column '{column}' of '{source}' has a null at row {row}: read as keys "
+                f"({kind}), every row needs a value. Fill the nulls, or store the column as "
+                "strings (a null string is read as None)."
+            )
+    if kind == "bool":
+        as_int = pc.cast(array, pa.uint8())
+        return np.frombuffer(as_int.buffers()[1], dtype=np.uint8, count=n,
+                             offset=as_int.offset).astype(bool)
+    if kind == "datetime64[us]":
+        array = pc.cast(array, pa.timestamp("us"))
+        return np.frombuffer(array.buffers()[1], dtype=np.int64, count=n,
+                             offset=array.offset * 8).view("datetime64[us]")
+    if not pa.types.is_int64(array.type):
+        try:
+            array = pc.cast(array, pa.int64())
+        except pa.ArrowInvalid:
+            raise InputError(
+                f"Column '{column}' of '{source}' holds integers beyond int64 (near row "
+                f"{start}); keys are read as int64: store the column as strings."
+            ) from None
+    return np.frombuffer(array.buffers()[1], dtype=np.int64, count=n, offset=array.offset * 8)
+
+
+def numpy_raw_values(source: str, column: str, values: np.ndarray) -> np.ndarray:
+    """Raw values of an in-memory or NPY column, in the dtypes of :func:`raw_values`."""
+    kind = values.dtype.kind
+    if kind == "b":
+        return values.astype(bool, copy=False)
+    if kind in "iu":
+        if kind == "u" and values.dtype.itemsize >= 8 and values.size and values.max() >> 63:
+            raise InputError(f"Column '{column}' of '{source}' holds integers beyond int64; "
+                             "keys are read as int64: store the column as strings.")
+        return values.astype(np.int64, copy=False)
+    if kind == "f":
+        return values.astype(np.float64, copy=False)
+    if kind == "M":
+        return values.astype("datetime64[us]")
+    if kind in "USO":
+        out = np.empty(len(values), dtype=object)
+        if kind == "S":
+            out[:] = [v.decode("utf-8", "backslashreplace") for v in values]
+        elif kind == "U":
+            out[:] = [str(v) for v in values]
+        else:
+            out[:] = [v if isinstance(v, str) else None if _missing(v) else str(v)
+                      for v in values]
+        return out
+    raise InputError(f"Column '{column}' of '{source}' has dtype {values.dtype}; a key column "
+                     "holds one plain value per row (a string, a number, a date).")
+
+
+def _missing(value: Any) -> bool:
+    """None, NaN, or pandas' NA/NaT in an object column: a null."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except (TypeError, ValueError):  # pandas.NA refuses to be a bool
+        return True

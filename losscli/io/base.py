@@ -8,6 +8,17 @@ knows about losses, and memory never grows with the file. A column holds one val
 ``(N, C)`` NPY array, gives a ``(n, C)`` array. Every row of such a column must hold the same
 number of values; a null list is a row of NaN.
 
+Raw columns: besides the float64 ones, ``chunks``/``read_range`` take ``raw``, columns to
+read *as they are* (keys to group or join by, string labels). Each arrives in the same dict
+under :func:`raw_key` (so re-chunking slices it with the rest) as a numpy array whose dtype
+depends on the column's type only, the same for every chunk and every file: int64, float64
+(nulls NaN), bool, datetime64[us] (nulls NaT), or an object array of ``str`` (nulls None);
+CSV and TSV columns are always text (a key is the same text whatever the block), Parquet,
+Feather, NDJSON and NPY columns keep their own type (:func:`losscli.io.arrow.raw_values`).
+An integer or boolean column holding a null is an InputError (there is no null int64). A
+multi-file input also offers its hive partition keys as raw text columns. A column may be
+read both ways at once.
+
 Standard library only at run time (numpy is named for type checking alone).
 """
 
@@ -21,6 +32,14 @@ if TYPE_CHECKING:
 
 #: The one column of a plain (unstructured) NPY array or of a 2-D one.
 ARRAY = "<array>"
+
+#: Raw values of column ``c`` arrive under ``RAW + c`` (no column name starts with NUL).
+RAW = "\x00raw:"
+
+
+def raw_key(column: str) -> str:
+    """The key the raw values of ``column`` arrive under in a chunk."""
+    return RAW + column
 
 
 @runtime_checkable
@@ -69,8 +88,10 @@ class Source(Protocol):
         once read). Chooses the default chunk size; it never checks the data."""
         ...
 
-    def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
-        """``{column: float64 ndarray}`` dicts of ``columns``, in row order. Their lengths
+    def chunks(self, columns: list[str], chunk_size: int,
+               raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
+        """``{column: float64 ndarray}`` dicts of ``columns``, in row order (and the raw
+        values of ``raw`` columns under :func:`raw_key`; see the module doc). Their lengths
         need not be ``chunk_size`` (the alignment layer, :func:`losscli.io.inputs.rechunk`,
         re-chunks); an empty dict says that no more rows have arrived for now (a pipe
         paused), so the rows already read are passed on rather than held for a full chunk.
@@ -82,9 +103,12 @@ class Source(Protocol):
 @runtime_checkable
 class Splittable(Protocol):
     """A source that can read any range of its rows on its own (a file with an index: a
-    Parquet file, an NPY array, arrays in memory), so that work units reading different
-    ranges can run side by side. Each call opens its own handle: calls may run on several
-    threads at once."""
+    Parquet file, an NPY array, arrays in memory, a Feather file's record batches, a CSV
+    or NDJSON file whose records were counted by a scan), so that work units reading
+    different ranges can run side by side. Each call opens its own handle: calls may run
+    on several threads at once. A source that is splittable only in some states (a text
+    file before its scan, a stream) says so in a ``splittable`` attribute; see
+    :func:`can_split`."""
 
     #: Whether a read may start at any row cheaply (NPY, arrays). Parquet starts only at a
     #: row group (a range inside one decodes it from its start): its units are whole groups.
@@ -95,11 +119,18 @@ class Splittable(Protocol):
         row group), and the row count last. ``[0, n]`` when the format has none."""
         ...
 
-    def read_range(self, columns: list[str], start: int, stop: int,
-                   chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
+    def read_range(self, columns: list[str], start: int, stop: int, chunk_size: int,
+                   raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
         """Like :meth:`Source.chunks`, for rows ``start .. stop`` only (row numbers in errors
         are those of the whole file)."""
         ...
+
+
+def can_split(source: object) -> bool:
+    """Whether ``source`` reads ranges of rows on its own now: a :class:`Splittable` whose
+    ``splittable`` (when it has one) says so — a CSV or NDJSON file once scanned, a local
+    Feather file, not a stream."""
+    return isinstance(source, Splittable) and bool(getattr(source, "splittable", True))
 
 
 @runtime_checkable

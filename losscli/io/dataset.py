@@ -72,6 +72,13 @@ def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     return out
 
 
+def environment_secrets() -> tuple[str, ...]:
+    """Credentials set in the environment (AWS keys and tokens): never shown."""
+    names = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID",
+             "GOOGLE_APPLICATION_CREDENTIALS_JSON", "AZURE_STORAGE_KEY")
+    return tuple(v for n in names if len(v := os.environ.get(n, "")) >= 4)
+
+
 def parse_storage_options(items: list[str] | tuple[str, ...] | dict[str, Any] | None
                           ) -> dict[str, Any]:
     """``["endpoint_override=localhost:9000", "anonymous=true"]`` (or a dict) → typed
@@ -154,7 +161,8 @@ def filesystem(uri: str, options: dict[str, Any] | None = None) -> tuple[Any, st
 
 def storage_error(exc: Exception, uri: str, options: dict[str, Any] | None = None) -> InputError:
     """One line for a failed object-storage request: what happened, where, what to set."""
-    secrets = tuple(str(v) for k, v in (options or {}).items() if k in SECRET_OPTIONS)
+    secrets = (*(str(v) for k, v in (options or {}).items() if k in SECRET_OPTIONS),
+               *environment_secrets())
     text = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
                   secrets).rstrip(".")
     where = redact(uri, secrets)
@@ -205,20 +213,29 @@ class FileRef:
         import pyarrow as pa
 
         try:
+            # compression=None: the bytes as stored; the readers tell a compressed file by
+            # its first bytes (pyarrow would guess from the name and hide it from them)
             return (pa.OSFile(self.path) if self.fs is None
-                    else self.fs.open_input_stream(self.path))
+                    else self.fs.open_input_stream(self.path, compression=None))
         except Exception as exc:
             raise storage_error(exc, self.display) from None
 
 
 @dataclass
 class Dataset:
-    """Data files in sorted order of their relative paths (see the module doc)."""
+    """Data files in sorted order of their relative paths (see the module doc). ``single``:
+    the spec named one file (a URI of one object), not a folder or a glob."""
 
     display: str
     files: list[FileRef]
     partition_keys: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
+    single: bool = False
+
+    @property
+    def remote(self) -> bool:
+        """Whether its files are in object storage (not on a local filesystem)."""
+        return any(f.fs is not None for f in self.files)
 
     @property
     def format(self) -> str | None:
@@ -339,7 +356,15 @@ def discover(spec: str, *, partitioning: str | None = None,
                         "Use --partitioning none to ignore the folders.")
     if not keys:
         files = [FileRef(f.display, f.relative, f.path, f.fs, (), f.size) for f in files]
-    return Dataset(display, files, keys, options)
+    single = (scheme is not None and len(files) == 1 and not _GLOB.search(spec)
+              and files[0].path.rstrip("/") == filesystem_path(spec))
+    return Dataset(display, files, keys, options, single)
+
+
+def filesystem_path(uri: str) -> str:
+    """The path within its filesystem that a URI names (no credentials, no query)."""
+    rest = uri.split("://", 1)[1] if "://" in uri else uri
+    return re.sub(r"^[^/@]*@", "", rest).split("?", 1)[0].rstrip("/")
 
 
 def _local_files(spec: str, format_in: str | None) -> list[FileRef]:

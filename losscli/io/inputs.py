@@ -11,6 +11,16 @@ Roles: ``pred``, ``target``, ``weight``, ``var`` (gaussian_nll), and ``anchor``,
 ``--pred-col``, a glob such as ``'p_*'`` (matched in the file's column order), a list /
 fixed-size-list column, or a 2-D NPY array. A role with several values per row arrives as a
 (n, C) float64 array, one with one value per row as (n,).
+
+Keys: :meth:`Inputs.bind_keys` binds columns to be read *as they are* (group or join keys,
+string labels; see :data:`losscli.io.base.RAW`), from the predictions' source or, failing
+that, another input's (a hive partition key too); each batch then carries them, aligned with
+the roles' rows, in ``Batch.keys``.
+
+Many files: a folder, glob or URI is one source of many files (a
+:class:`~losscli.io.formats.dataset.DatasetSource`); a targets (weights, model) dataset is
+paired with the predictions' file by file, by relative path, and
+:meth:`Inputs.batches_in_file` reads rows of one file of each.
 """
 
 from __future__ import annotations
@@ -23,8 +33,8 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError, UsageError, did_you_mean
-from losscli.io.base import ARRAY, Source, Splittable
-from losscli.io.formats import open_source
+from losscli.io.base import ARRAY, Source, can_split, raw_key
+from losscli.io.formats import DatasetSource, open_source
 from losscli.vocab import PRED_NAMES, ROLES, TARGET_NAMES, Role
 
 
@@ -79,6 +89,8 @@ class Inputs:
 
     roles: dict[str, ColumnRef]
     widths: dict[str, int] = field(default_factory=dict)
+    #: Keys read raw: name -> (source, column) (see :meth:`bind_keys`).
+    keys: dict[str, tuple[Any, str]] = field(default_factory=dict)
     _peeked: tuple[int, list[Batch], Iterator[Batch]] | None = field(default=None, repr=False)
 
     def describe(self, role: str, index: int | None = None) -> str:
@@ -142,6 +154,34 @@ class Inputs:
             self.roles[f"target#{model}"] = ColumnRef(source, target)
         _check_disjoint(self.roles)
 
+    def bind_keys(self, names: list[str] | tuple[str, ...]) -> None:
+        """Read columns ``names`` as they are, beside the roles: each batch then carries
+        their values in ``Batch.keys`` (see :data:`losscli.io.base.RAW` for the dtypes). A
+        name is looked up in the predictions' source first (a column, case-insensitively if
+        need be, or a hive partition key), then in the other inputs'; a name found nowhere is
+        an InputError naming the predictions' file and listing its columns."""
+        sources = list(dict.fromkeys((id(ref.source), ref.source) for ref in
+                                     [self.roles[r] for r in self._main_first()]))
+        for name in names:
+            for _, source in sources:
+                column = _raw_column(source, name)
+                if column is not None:
+                    self.keys[name] = (source, column)
+                    break
+            else:
+                main = self.main
+                partition = getattr(main, "partition_keys", ())
+                shown = _list_columns([*main.columns, *partition])
+                raise InputError(
+                    f"No column '{name}' in '{main.name}' to read as a key; its columns are: "
+                    f"{shown}.{did_you_mean(name, [*main.columns, *partition])}")
+        self._peeked = None  # batches read before carry no keys
+
+    def _main_first(self) -> list[str]:
+        main = next(r for r in ("pred", "anchor") if r in self.roles) if (
+            "pred" in self.roles or "anchor" in self.roles) else next(iter(self.roles))
+        return [main, *(r for r in self.roles if r != main)]
+
     def declared_width(self) -> int:
         """The most values per row of any role that is known before reading: several
         columns bound to it, a 2-D NPY array or a fixed-size list column (variable-length
@@ -198,35 +238,74 @@ class Inputs:
     def splittable(self) -> bool:
         """Whether every input can read any range of rows on its own (then the work can be
         split into units read side by side; see :meth:`batches_between`)."""
-        return all(isinstance(ref.source, Splittable) for ref in self.roles.values())
+        return all(can_split(ref.source) for ref in self.roles.values())
 
     def batches_between(self, start: int, stop: int, chunk_size: int) -> Iterator[Batch]:
         """Aligned chunks of rows ``start .. stop`` only (:meth:`splittable` inputs); the
         chunks start at ``start``."""
         for batch in self._aligned(
-                lambda source, columns: source.read_range(columns, start, stop, chunk_size),
+                lambda source, columns, raw: source.read_range(
+                    columns, start, stop, chunk_size, raw) if raw else source.read_range(
+                    columns, start, stop, chunk_size),
                 chunk_size, start):
             if batch.arrays:
                 yield batch
 
-    def _stream(self, chunk_size: int) -> Iterator[Batch]:
-        yield from self._aligned(lambda source, columns: source.chunks(columns, chunk_size),
-                                 chunk_size, 0)
+    def paired(self) -> bool:
+        """Whether every input is a dataset paired file by file with the predictions' (the
+        same source, or one of as many files: :meth:`batches_in_file` can read them)."""
+        main = self.main
+        if not isinstance(main, DatasetSource):
+            return False
+        sources = [ref.source for ref in self.roles.values()] + [s for s, _ in
+                                                                 self.keys.values()]
+        return all(s is main or (isinstance(s, DatasetSource) and len(s.files) == len(main.files))
+                   for s in sources)
 
-    def _aligned(self, read: Any, chunk_size: int, start: int) -> Iterator[Batch]:
+    def batches_in_file(self, part: int, lo: int, hi: int | None, chunk_size: int,
+                        start: int) -> Iterator[Batch]:
+        """Aligned chunks of rows ``lo .. hi`` (None: to its end) of file ``part`` of every
+        input (:meth:`paired` inputs), the first numbered ``start``; a length mismatch names
+        the two files."""
+        def read(source: Any, columns: list[str], raw: tuple[str, ...]) -> Any:
+            return source.read_part(part, columns, chunk_size, raw, lo, hi)
+
+        def name(source: Any) -> str:
+            return str(source.files[part].display)
+
+        for batch in self._aligned(read, chunk_size, start, name=name, origin=start - lo):
+            if batch.arrays:
+                yield batch
+
+    def _stream(self, chunk_size: int) -> Iterator[Batch]:
+        yield from self._aligned(lambda source, columns, raw: source.chunks(
+            columns, chunk_size, raw) if raw else source.chunks(columns, chunk_size),
+            chunk_size, 0)
+
+    def _aligned(self, read: Any, chunk_size: int, start: int, *,
+                 name: Any = None, origin: int = 0) -> Iterator[Batch]:
         """Aligned batches of every source; a batch with no arrays marks a pause of a pipe
         (nothing more has arrived for now). Sources are re-chunked to ``chunk_size`` rows;
         when one hands on fewer (a pipe that paused), the others' rows wait for the next
-        batch, so batches may be shorter than ``chunk_size``."""
+        batch, so batches may be shorter than ``chunk_size``. ``read(source, columns, raw)``
+        reads one source; ``name(source)`` names it in a length mismatch, whose row counts
+        count from ``origin``."""
         if chunk_size < 1:
             raise UsageError(f"--chunk-size must be at least 1, got {chunk_size}.")
-        by_source: dict[int, tuple[Any, list[tuple[str, tuple[str, ...]]]]] = {}
+        by_source: dict[int, tuple[Any, list[tuple[str, tuple[str, ...]]], list[str]]] = {}
         for role, ref in self.roles.items():
-            by_source.setdefault(id(ref.source), (ref.source, []))[1].append((role, ref.columns))
+            by_source.setdefault(id(ref.source), (ref.source, [], []))[1].append(
+                (role, ref.columns))
+        for key, (source, column) in self.keys.items():
+            by_source.setdefault(id(source), (source, [], []))[2].append(column)
         streams = []
-        for source, pairs in by_source.values():
+        for source, pairs, raw in by_source.values():
             columns = list(dict.fromkeys(col for _, cols in pairs for col in cols))
-            streams.append((source, pairs, rechunk(read(source, columns), chunk_size)))
+            streams.append((source, pairs, rechunk(read(source, columns, tuple(
+                dict.fromkeys(raw))), chunk_size)))
+        keys = [(key, raw_key(column), next(i for i, (s, _, _) in enumerate(streams)
+                                            if s is source))
+                for key, (source, column) in self.keys.items()]
         held: list[dict[str, np.ndarray] | None] = [None] * len(streams)
         ended = [False] * len(streams)
         while True:
@@ -243,9 +322,10 @@ class Inputs:
             if all(ended):
                 return
             if any(ended):
-                self._length_mismatch(streams, held, start)
+                self._length_mismatch(streams, held, start - origin, name)
             n = min(_rows(h) for h in held if h is not None)
             arrays: dict[str, np.ndarray] = {}
+            parts: list[dict[str, np.ndarray]] = []
             for i, (_, pairs, _) in enumerate(streams):
                 part = held[i]
                 assert part is not None
@@ -254,6 +334,7 @@ class Inputs:
                     part = {k: v[:n] for k, v in part.items()}
                 else:
                     held[i] = None
+                parts.append(part)
                 for role, cols in pairs:
                     arrays[role] = self._role_array(role, cols, part)
             widths = {role: 1 if a.ndim == 1 else a.shape[1] for role, a in arrays.items()}
@@ -261,7 +342,7 @@ class Inputs:
                 self.widths = widths
             elif widths != self.widths:
                 self._width_changed(widths, start)
-            batch = Batch(start, arrays)
+            batch = Batch(start, arrays, {key: parts[i][k] for key, k, i in keys} if keys else {})
             start += len(batch)
             yield batch
 
@@ -297,14 +378,15 @@ class Inputs:
             "values (a list column whose first rows are null lists gives no width: fill them)."
         )
 
-    def _length_mismatch(self, streams: list[Any], held: list[Any], start: int) -> None:
+    def _length_mismatch(self, streams: list[Any], held: list[Any], start: int,
+                         name: Any = None) -> None:
         counts = []
         for (source, _, stream), part in zip(streams, held):
             n = start
             if part is not None:
                 n += _rows(part)
                 n += sum(_rows(p) for p in stream if p)
-            counts.append(f"'{source.name}' has {n} rows")
+            counts.append(f"'{source.name if name is None else name(source)}' has {n} rows")
         raise InputError(
             f"Row counts differ: {' but '.join(counts)}. Predictions, targets and weights are "
             "aligned by row order, so the files must have the same number of rows."
@@ -368,6 +450,16 @@ def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 def _list_columns(cols: list[str]) -> str:
     return ", ".join(cols) if len(cols) <= 20 else f"{', '.join(cols[:20])}, ... ({len(cols)} columns)"
+
+
+def _raw_column(source: Any, name: str) -> str | None:
+    """The column (or hive partition key) of ``source`` called ``name`` (case-insensitive
+    when no exact match), or None."""
+    names = [*source.columns, *getattr(source, "partition_keys", ())]
+    if name in names:
+        return name
+    lower = {c.lower(): c for c in names}
+    return lower.get(name.lower())
 
 
 def _match(source: Any, given: str, flag: str) -> list[str]:
@@ -448,6 +540,8 @@ def resolve_inputs(
     columns: dict[str, str | list[str] | None] | None = None,
     encoding: str | None = None,
     max_line_bytes: int | None = None,
+    storage_options: Any = None,
+    partitioning: str | None = None,
 ) -> Inputs:
     """Open the input files (or take already-open sources) and bind columns to each role.
 
@@ -456,16 +550,22 @@ def resolve_inputs(
     argument then holds the anchors). ``files`` gives a separate file per extra role (var,
     positive, negative) and ``columns`` their ``--x-col`` values. ``format_in`` overrides
     the main file's extension, and names the format of any other file whose extension says
-    nothing. ``encoding`` and ``max_line_bytes`` apply to every text file (see
-    :func:`~losscli.io.formats.open_source`).
+    nothing. ``encoding`` and ``max_line_bytes`` apply to every text file,
+    ``storage_options`` and ``partitioning`` to every folder, glob or URI (see
+    :func:`~losscli.io.formats.open_source`). A dataset given for targets, weights or an
+    extra role is paired with a dataset of predictions file by file.
     """
     from losscli.io.detect import detect_format
+
+    main_src: Any = None
 
     def open_any(obj: Any, main: bool) -> Any:
         if not isinstance(obj, str):
             return obj
         fmt = format_in if main or detect_format(obj) is None else None
-        return open_source(obj, fmt, encoding=encoding, max_line_bytes=max_line_bytes)
+        source = open_source(obj, fmt, encoding=encoding, max_line_bytes=max_line_bytes,
+                             storage_options=storage_options, partitioning=partitioning)
+        return source if main else pair_source(source, main_src)
 
     files = {k: v for k, v in (files or {}).items() if v is not None}
     columns = dict(columns or {})
@@ -552,3 +652,12 @@ def _bind_weight(bound: dict[str, ColumnRef], main_src: Any, w_src: Any,
             home = target.source
         bound["weight"] = ColumnRef(home, _pick(home, weight_col, role, set(), sole_ok=False)
                                     or (weight_col,))
+
+
+def pair_source(source: Any, main: Any) -> Any:
+    """``source`` paired with ``main`` when both are datasets (its files in the order of
+    ``main``'s, by relative path; see :meth:`DatasetSource.paired_with`), else as it is."""
+    if isinstance(source, DatasetSource) and isinstance(main, DatasetSource) and (
+            source is not main):
+        return source.paired_with(main)
+    return source

@@ -56,11 +56,14 @@ def check_codec(path: str, head: bytes) -> str | None:
     return codec
 
 
-def file_stream(path: str, encoding: str = UTF8) -> tuple[ByteStream, Any]:
+def file_stream(path: str, encoding: str = UTF8, opener: Any = None,
+                size: int | None = None) -> tuple[ByteStream, Any]:
     """A regular file as a byte stream, decompressed when its bytes are compressed and
-    transcoded to UTF-8 from ``encoding``; and the raw file (for progress)."""
-    raw = open_raw(path)
-    plain = ByteStream(raw, path, os.path.getsize(path))
+    transcoded to UTF-8 from ``encoding``; and the raw file (for progress). ``opener``: for
+    an object in storage, a function returning a new pyarrow input stream of its bytes as
+    stored (``path`` is then what messages show, ``size`` its size)."""
+    raw = open_raw(path) if opener is None else opener()
+    plain = ByteStream(raw, path, os.path.getsize(path) if opener is None else size)
     codec = check_codec(path, plain.peek(8))
     stream = decompress(plain, codec) if codec else plain
     return transcode(stream, encoding), raw

@@ -289,3 +289,26 @@ def open_pipe(path: str) -> PipeReader:
     Opening a FIFO waits for its writer, as ``cat`` would."""
     f = open(path, "rb", buffering=0)
     return PipeReader(f.fileno(), keep=f)
+
+
+class Window:
+    """At most ``limit`` bytes of an open file from where it stands (None: to its end)."""
+
+    def __init__(self, f: Any, limit: int | None) -> None:
+        self._f = f
+        self._left = limit
+        self.closed = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        if self._left is not None:
+            n = self._left if n is None or n < 0 else min(n, self._left)
+        data = self._f.read(n)
+        if self._left is not None:
+            self._left -= len(data)
+        return bytes(data)
+
+    def close(self) -> None:
+        self.closed = True

@@ -68,7 +68,7 @@ def _canonical_keys(keys: np.ndarray, kind: str) -> np.ndarray:
 _DENSE_SPAN = 1 << 16
 
 
-def _unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(keys, return_inverse=True)``, without sorting dense integer keys."""
     if keys.dtype.kind == "i":
         lo, hi = int(keys.min()), int(keys.max())
@@ -149,7 +149,7 @@ class KeyedSums:
         n = keys.shape[0]
         if n == 0:
             return
-        uniq, inv = _unique_inverse(keys)
+        uniq, inv = unique_inverse(keys)
         if values is None:
             counts = np.bincount(inv, minlength=uniq.shape[0]).astype(np.int64)
             one = np.stack([counts & _MASK, counts >> _LIMB_BITS])  # (2, K)

@@ -8,6 +8,13 @@ anonymous temporary file first (bounded by disk, not memory; ``TMPDIR`` chooses 
 A FIFO or ``<(cmd)`` (``/dev/fd/N``) is read the same way, and so is a compressed NPY,
 Parquet or Feather file (CSV, TSV and NDJSON files are decompressed by their readers).
 
+A folder, a quoted glob or a URI (``s3://bucket/preds/``, also one object) is a dataset
+(:mod:`losscli.io.dataset`), read as one :class:`~losscli.io.formats.dataset.DatasetSource`
+whose files are opened by :func:`open_file`: a local file as above, an object in storage
+through pyarrow's filesystem (random access for Parquet, Feather and NPY; a stream for
+CSV, TSV and NDJSON, compressed or not; a compressed binary object is decompressed into a
+temporary file, as standard input is).
+
 Every failure to open is an :class:`~losscli.errors.InputError` naming the input.
 """
 
@@ -24,6 +31,7 @@ from losscli.io.base import Source
 from losscli.io.detect import could_be_magic, detect_format, sniff_format
 from losscli.io.failures import first_line, foreign_errors
 from losscli.io.formats.csv import CsvSource, CsvStreamSource
+from losscli.io.formats.dataset import DatasetSource
 from losscli.io.formats.feather import ArrowStreamSource, FeatherSource
 from losscli.io.formats.ndjson import NdjsonSource
 from losscli.io.formats.npy import NpySource, NpyStreamSource
@@ -45,14 +53,22 @@ TEXT_FORMATS = ("csv", "tsv", "ndjson")
 
 
 def open_source(path: str, format_in: str | None = None, *, encoding: str | None = None,
-                max_line_bytes: int | None = None) -> Source:
+                max_line_bytes: int | None = None, storage_options: Any = None,
+                partitioning: str | None = None) -> Source:
     """Open ``path`` as a chunked source; ``format_in`` overrides the extension. ``-`` is
     standard input (:func:`open_stdin`). ``encoding``: of text input (default UTF-8);
-    ``max_line_bytes``: the longest line a text reader takes (default 16 MiB)."""
+    ``max_line_bytes``: the longest line a text reader takes (default 16 MiB). A folder, a
+    glob or a URI is a dataset (:func:`open_dataset`; ``storage_options`` and
+    ``partitioning`` apply to it)."""
+    from losscli.io.dataset import is_dataset_spec
+
     encoding = encoding or UTF8
     max_line = max_line_bytes or MAX_LINE
     if path == STDIN:
         return open_stdin(format_in, encoding=encoding, max_line_bytes=max_line)
+    if is_dataset_spec(path):
+        return open_dataset(path, format_in, encoding=encoding, max_line_bytes=max_line,
+                            storage_options=storage_options, partitioning=partitioning)
     fmt = format_in or detect_format(path)
     if fmt is not None and fmt not in INPUT_FORMATS:
         raise InputError(f"Unknown input format '{fmt}'; use one of: {', '.join(INPUT_FORMATS)}.")
@@ -89,6 +105,57 @@ def open_source(path: str, format_in: str | None = None, *, encoding: str | None
     if fmt == "npy":
         return NpySource(path, fmt)
     return FeatherSource(path, fmt)
+
+
+def open_dataset(spec: str, format_in: str | None = None, *, encoding: str = UTF8,
+                 max_line_bytes: int = MAX_LINE, storage_options: Any = None,
+                 partitioning: str | None = None) -> DatasetSource:
+    """The data files ``spec`` names (:func:`losscli.io.dataset.discover`) as one source.
+    Files whose format gives their row count from metadata (Parquet, Feather, NPY) are all
+    opened now (on several threads from object storage); text files when first read."""
+    from losscli.io.dataset import discover, parse_storage_options
+
+    if format_in is not None and format_in not in INPUT_FORMATS:
+        raise InputError(f"Unknown input format '{format_in}'; use one of: "
+                         f"{', '.join(INPUT_FORMATS)}.")
+    options = parse_storage_options(storage_options)
+    dataset = discover(spec, partitioning=partitioning, storage_options=options,
+                       format_in=format_in)
+    fmt = format_in or dataset.format
+    assert fmt is not None  # discover keeps only files whose format is known
+
+    def opener(ref: Any) -> Source:
+        return open_file(ref, fmt, encoding=encoding, max_line_bytes=max_line_bytes)
+
+    source = DatasetSource(dataset, fmt, opener)
+    if fmt not in TEXT_FORMATS:
+        source.open_all()
+    return source
+
+
+def open_file(ref: Any, fmt: str, *, encoding: str = UTF8,
+              max_line_bytes: int = MAX_LINE) -> Source:
+    """One file of a dataset (a :class:`~losscli.io.dataset.FileRef`) as a source: a local
+    file as :func:`open_source` opens it, an object in storage through its filesystem."""
+    if ref.fs is None:
+        return open_source(ref.path, fmt, encoding=encoding, max_line_bytes=max_line_bytes)
+    from losscli.io.detect import is_compressed
+
+    name = ref.display
+    if fmt in ("csv", "tsv"):
+        return CsvSource(name, fmt, encoding=encoding, max_line_bytes=max_line_bytes,
+                         opener=ref.open_input_stream, size=ref.size)
+    if fmt == "ndjson":
+        return NdjsonSource(name, fmt, encoding=encoding, max_line_bytes=max_line_bytes,
+                            opener=ref.open_input_stream, size=ref.size)
+    if is_compressed(ref.relative):  # decompressed into a temporary file, as stdin is
+        return open_stream(ByteStream(ref.open_input_stream(), name, ref.size), fmt,
+                           encoding=encoding, max_line_bytes=max_line_bytes)
+    if fmt == "parquet":
+        return ParquetSource(name, fmt, opener=ref.open_input_file)
+    if fmt == "npy":
+        return NpySource(name, fmt, opener=ref.open_input_file)
+    return FeatherSource(name, fmt, opener=ref.open_input_file)
 
 
 def open_stdin(format_in: str | None = None, *, encoding: str = UTF8,

@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError
-from losscli.io.arrow import check_column_names, schema_types, to_float64
-from losscli.io.detect import is_compressed
+from losscli.io.arrow import check_column_names, raw_values, schema_types, to_float64
+from losscli.io.base import raw_key
+from losscli.io.detect import is_compressed, sniff_compression
 from losscli.io.failures import describe_size, first_line, foreign_errors, not_text
 from losscli.io.opening import UTF8, file_stream
-from losscli.io.records import first_record_end
-from losscli.io.stream import BLOCK, MAX_LINE, ByteStream, progress_bytes
+from losscli.io.records import Unsafe, first_record_end, scan_records
+from losscli.io.stream import BLOCK, MAX_LINE, ByteStream, Window, progress_bytes
 
 BOM = b"\xef\xbb\xbf"
 #: Bytes of whole records read at open for the types ``inspect`` shows.
@@ -31,7 +32,16 @@ HEAD_BYTES = 1 << 16
 
 
 class CsvSource:
-    """CSV/TSV from a file, read in blocks of whole records (see the module doc)."""
+    """CSV/TSV from a file, read in blocks of whole records (see the module doc).
+
+    ``opener``: for an object in storage, a function returning a new pyarrow input stream
+    of its bytes (``path`` is then what messages show, ``size`` its size in bytes).
+
+    Units: once :meth:`scan` has counted the records of a local, uncompressed UTF-8 file
+    (:func:`losscli.io.records.scan_records`), it is :class:`~losscli.io.base.Splittable`:
+    a unit starts at a record whose row is a multiple of the scan's step (the session's
+    chunk size times the chunks per unit), so the chunks are those of one pass over the
+    whole file, and reads a byte range of its own."""
 
     block_size = BLOCK
     #: Bytes per block of the parallel path.
@@ -40,10 +50,19 @@ class CsvSource:
     #: parsed as soon as it has arrived).
     seekable = True
 
+    rows_seekable = False
+
     def __init__(self, path: str, fmt: str, *, encoding: str = UTF8,
-                 max_line_bytes: int = MAX_LINE) -> None:
+                 max_line_bytes: int = MAX_LINE, opener: Any = None,
+                 size: int | None = None) -> None:
         self.name = path
         self.format = fmt
+        self._opener = opener
+        self._object_size = size
+        self._index: list[tuple[int, int, int]] | None = None  # (row, byte, lines before)
+        self._index_step = 0
+        self._header_lines = 0
+        self._consumed = 0  # bytes parsed by range reads (the progress of a split run)
         self.delimiter = "\t" if fmt == "tsv" else ","
         self._delimiter = self.delimiter.encode()
         self.encoding = encoding
@@ -58,18 +77,28 @@ class CsvSource:
 
     # -- opening ----------------------------------------------------------------------------
     def _open(self) -> ByteStream:
-        import os
+        stream, self._raw = file_stream(self.name, self.encoding, self._opener,
+                                        self._object_size)
+        self.size = stream.size if stream.raw_progress is None else stream.raw_progress.size
+        if self._opener is None:
+            import os
 
-        stream, self._raw = file_stream(self.name, self.encoding)
-        self.size = os.path.getsize(self.name)
+            self.size = os.path.getsize(self.name)
         self._stream = stream
         return stream
 
+    def release(self) -> None:
+        """Close the file opened to read the header (reads open their own)."""
+        if self._raw is not None and not self._raw.closed:
+            self._raw.close()
+
     def bytes_read(self) -> int:
         if self._position is not None:
-            return int(self._position)
+            return int(self._position) + self._consumed
         raw = self._raw
-        return 0 if raw is None or raw.closed else int(raw.tell())
+        if self._opener is not None:  # an object's stream cannot tell where it stands
+            return self._consumed + (progress_bytes(self._stream) if self._stream else 0)
+        return self._consumed + (0 if raw is None or raw.closed else int(raw.tell()))
 
     def _read_header(self, stream: ByteStream) -> list[str]:
         """Column names from the first record, and the types pyarrow infers from the
@@ -137,14 +166,15 @@ class CsvSource:
     def values_per_row(self, column: str) -> int:
         return 1  # CSV has no list columns
 
-    def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
+    def chunks(self, columns: list[str], chunk_size: int,
+               raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
         stream = self._open_for_chunks()
         header = stream.read(self._header_len)
         stream.lines_read = header.count(b"\n") or header.count(b"\r")  # for messages
         if self._parallel_ok():
-            yield from self._parallel_chunks(stream, columns)
+            yield from self._parallel_chunks(stream, columns, raw)
         else:
-            yield from self._serial_chunks(stream, columns)
+            yield from self._serial_chunks(stream, columns, raw)
 
     def _open_for_chunks(self) -> ByteStream:
         return self._open()
@@ -154,15 +184,17 @@ class CsvSource:
         return self.seekable and not is_compressed(self.name)
 
     # -- parsing ----------------------------------------------------------------------------
-    def _parse(self, block: bytes, names: list[str], columns: list[str] | None) -> Any:
-        """One block of whole records as an Arrow table: ``columns`` as float64 (None: every
-        column, types inferred)."""
+    def _parse(self, block: bytes, names: list[str], columns: list[str] | None,
+               text: tuple[str, ...] = ()) -> Any:
+        """One block of whole records as an Arrow table: ``columns`` as float64 and ``text``
+        as strings (None: every column, types inferred)."""
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
         convert = (pacsv.ConvertOptions() if columns is None else
-                   pacsv.ConvertOptions(column_types={c: pa.float64() for c in columns},
-                                        include_columns=list(columns)))
+                   pacsv.ConvertOptions(column_types={**{c: pa.float64() for c in columns},
+                                                      **{c: pa.string() for c in text}},
+                                        include_columns=[*columns, *text]))
         return pacsv.read_csv(
             pa.py_buffer(block),
             # One block, one parse: pyarrow's own chunker cuts at every newline, and would
@@ -174,17 +206,26 @@ class CsvSource:
             convert_options=convert,
         )
 
-    def _parse_block(self, block: bytes, columns: list[str]
+    def _parse_block(self, block: bytes, columns: list[str], raw: tuple[str, ...] = ()
                      ) -> tuple[dict[str, np.ndarray] | None, int, BaseException | None]:
-        """A block as ``{column: float64}`` and its row count, or the error that stopped it
-        (translated by the caller, who knows the block's first row)."""
+        """A block as ``{column: float64}`` (and the text of the ``raw`` columns) and its row
+        count, or the error that stopped it (translated by the caller, who knows the
+        block's first row)."""
         try:
-            table = self._parse(block, self.columns, columns)
-            return {c: to_float64(table.column(c)) for c in columns}, table.num_rows, None
+            text = tuple(c for c in raw if c not in columns)
+            table = self._parse(block, self.columns, columns, text)
+            values = {c: to_float64(table.column(c)) for c in columns}
+            if raw:
+                both = tuple(c for c in raw if c in columns)  # read both ways: parsed again
+                again = self._parse(block, self.columns, [], both) if both else table
+                for c in raw:
+                    values[raw_key(c)] = raw_values(self.name, c, (again if c in both else
+                                                                   table).column(c), 0)
+            return values, table.num_rows, None
         except foreign_errors() as exc:
             return None, 0, exc
 
-    def _serial_chunks(self, stream: ByteStream, columns: list[str]
+    def _serial_chunks(self, stream: ByteStream, columns: list[str], raw: tuple[str, ...] = ()
                        ) -> Iterator[dict[str, np.ndarray]]:
         """One block after another, each parsed as soon as it is read; an empty dict after
         a block a pipe paused on (see :func:`losscli.io.inputs.rechunk`)."""
@@ -193,7 +234,7 @@ class CsvSource:
             block = stream.read_records(self.block_size, self.max_line, self._delimiter)
             if not block:
                 return
-            values, n, error = self._parse_block(block, columns)
+            values, n, error = self._parse_block(block, columns, raw)
             if error is not None:
                 raise self._translate(error, block, row, columns)
             if n:
@@ -203,8 +244,8 @@ class CsvSource:
             if stream.paused:
                 yield {}
 
-    def _parallel_chunks(self, stream: ByteStream, columns: list[str]
-                         ) -> Iterator[dict[str, np.ndarray]]:
+    def _parallel_chunks(self, stream: ByteStream, columns: list[str],
+                         raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
         """Blocks parsed by ``read_csv`` in two threads, results in order. Memory: a few
         blocks in flight."""
         from concurrent.futures import Future, ThreadPoolExecutor
@@ -232,12 +273,95 @@ class CsvSource:
                                             self._delimiter)
                 if not block:
                     break
-                pending.append((self._raw.tell(), block,
-                                pool.submit(self._parse_block, block, columns)))
+                position = (self._raw.tell() if self._opener is None
+                            else progress_bytes(stream))
+                pending.append((position, block,
+                                pool.submit(self._parse_block, block, columns, raw)))
                 if len(pending) > 2:
                     yield from finish(pending.pop(0))
             while pending:
                 yield from finish(pending.pop(0))
+
+    # -- units: byte ranges of a scanned file ---------------------------------------------
+    def scan(self, step: int) -> bool:
+        """Count the records (:func:`losscli.io.records.scan_records`) and note where rows
+        ``0, step, 2*step, ...`` start, so that a range of rows starting at one of them can
+        be read on its own. Only for a local file of uncompressed UTF-8 (byte offsets of
+        the text are those of the file); False when the file cannot be cut safely (a
+        record longer than ``--max-line-bytes``, e.g. a quote that never closes: it is
+        then read in one pass, whose reader says what is wrong)."""
+        import codecs
+
+        if self._index is not None and self._index_step == step:
+            return True
+        if (self._opener is not None or not self.seekable or is_compressed(self.name)
+                or codecs.lookup(self.encoding).name != UTF8):
+            return False
+        try:
+            with open(self.name, "rb", buffering=0) as f:
+                if sniff_compression(f.read(8)) is not None:
+                    return False
+                f.seek(0)
+                head = f.read(self._header_len)
+                self._header_lines = head.count(b"\n") or head.count(b"\r")
+                points, rows = scan_records(f.readinto, self._delimiter, step, self.max_line,
+                                            ndjson=self.format == "ndjson")
+        except (Unsafe, OSError):
+            return False
+        self._index = [(r, self._header_len + b, n) for r, b, n in points]
+        self._index_step = step
+        self.num_rows = rows
+        return True
+
+    @property
+    def splittable(self) -> bool:
+        return self._index is not None
+
+    def split_points(self) -> list[int]:
+        """The rows the scan noted (multiples of its step), and the row count."""
+        assert self._index is not None and self.num_rows is not None
+        points = [r for r, _, _ in self._index]
+        return points if points[-1] == self.num_rows else [*points, self.num_rows]
+
+    def read_range(self, columns: list[str], start: int, stop: int, chunk_size: int,
+                   raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
+        """Rows ``start .. stop`` of a scanned file: its bytes from the noted row at or before
+        ``start`` to the one at or after ``stop``, parsed block by block in this thread.
+        The rows parsed must be the rows the scan counted (else an InputError: the file
+        changed since, or the scan is wrong)."""
+        import bisect
+
+        assert self._index is not None and self.num_rows is not None
+        rows = [r for r, _, _ in self._index]
+        i = bisect.bisect_right(rows, start) - 1
+        row, first_byte, lines = self._index[i]
+        j = bisect.bisect_left(rows, stop)
+        end_row, end_byte = (self._index[j][:2] if j < len(rows)
+                             else (self.num_rows, None))
+        with open(self.name, "rb") as f:
+            f.seek(first_byte)
+            stream = ByteStream(Window(f, None if end_byte is None else end_byte - first_byte),
+                                self.name)
+            stream.lines_read = lines + self._header_lines
+            ended = False
+            while row < stop:
+                block = stream.read_records(self.block_size, self.max_line, self._delimiter)
+                if not block:
+                    ended = True
+                    break
+                self._consumed += len(block)
+                values, n, error = self._parse_block(block, columns, raw)
+                if error is not None:
+                    raise self._translate(error, block, row, columns)
+                lo, hi = max(start - row, 0), min(stop - row, n)
+                if hi > lo and values is not None:
+                    yield values if (lo, hi) == (0, n) else {k: v[lo:hi] for k, v in
+                                                             values.items()}
+                row += n
+        if (ended or stop == end_row) and row != end_row:
+            raise InputError(
+                f"'{self.name}' changed while it was read: rows {self._index[i][0]}..{end_row} "
+                f"now parse to {row - self._index[i][0]} rows. Read it again, or read a copy.")
 
     # -- errors -----------------------------------------------------------------------------
     def _locate_non_numeric(self, block: bytes, column: str) -> int | None:
@@ -327,3 +451,4 @@ class CsvStreamSource(CsvSource):
 
     def bytes_read(self) -> int:
         return progress_bytes(self._stream) if self._stream is not None else 0
+

@@ -21,9 +21,11 @@ from losscli.io.arrow import (
     arrow_column,
     check_column_names,
     check_numeric_arrow_type,
+    raw_values,
     schema_types,
     schema_values_per_row,
 )
+from losscli.io.base import raw_key
 from losscli.io.failures import first_line, foreign_errors
 from losscli.io.stream import ByteStream, progress_bytes
 
@@ -58,31 +60,46 @@ class _Mapping:
 
 
 class FeatherSource:
-    """Arrow IPC (Feather v2) file or stream, memory-mapped, batch by batch."""
+    """Arrow IPC (Feather v2) file or stream, memory-mapped, batch by batch.
+
+    A local IPC *file* is split into units at its record batches (``split_points``), each
+    read on its own. ``opener``: for a file in object storage, a function returning a new
+    random-access pyarrow file (``path`` is then what messages show); such a file is read
+    batch by batch, as one unit (its row count comes from the batches' metadata)."""
 
     size: int | None = None  # bytes read are not counted
     #: The temporary file standard input was spooled to, if it was; deleted with the source.
     spooled: Any = None
+    rows_seekable = False
 
-    def __init__(self, path: str, fmt: str = "feather") -> None:
+    def __init__(self, path: str, fmt: str = "feather", *, opener: Any = None) -> None:
         import pyarrow as pa
 
         self.name = path
         self.format = fmt
         self._mapping: _Mapping | None = None
+        self._opener = opener
+        self._batch_rows: list[int] | None = None
         try:
-            self._mapping = _Mapping(path)
-            source = pa.BufferReader(self._mapping.buffer)
-            try:
-                self._reader: Any = pa.ipc.open_file(source)
-                self.num_rows: int | None = 0
-                for i in range(self._reader.num_record_batches):
-                    batch = self._reader.get_batch(i)  # decompressed, when compressed
-                    self.num_rows += batch.num_rows
-                    self._mapping.read(batch.nbytes)
-            except foreign_errors():
-                self._reader = pa.ipc.open_stream(pa.BufferReader(self._mapping.buffer))
-                self.num_rows = None
+            if opener is not None:
+                self._reader: Any = pa.ipc.open_file(opener())
+                self.num_rows: int | None = int(self._reader.count_rows())
+            else:
+                self._mapping = _Mapping(path)
+                source = pa.BufferReader(self._mapping.buffer)
+                try:
+                    self._reader = pa.ipc.open_file(source)
+                    self.num_rows = 0
+                    self._batch_rows = []
+                    for i in range(self._reader.num_record_batches):
+                        batch = self._reader.get_batch(i)  # decompressed, when compressed
+                        self.num_rows += batch.num_rows
+                        self._batch_rows.append(batch.num_rows)
+                        self._mapping.read(batch.nbytes)
+                except foreign_errors():
+                    self._reader = pa.ipc.open_stream(pa.BufferReader(self._mapping.buffer))
+                    self.num_rows = None
+                    self._batch_rows = None
             self.schema = self._reader.schema
         except foreign_errors() as exc:
             raise InputError(
@@ -107,29 +124,84 @@ class FeatherSource:
         return 1 if i is None else schema_values_per_row(self.schema, self.schema.names[i])
 
     def _batches(self) -> Iterator[Any]:
+        if self._opener is not None:  # a new handle for each pass (a unit's thread)
+            import pyarrow as pa
+
+            reader = pa.ipc.open_file(self._opener())
+            for i in range(reader.num_record_batches):
+                yield reader.get_batch(i)
+            return
         if hasattr(self._reader, "num_record_batches"):
             for i in range(self._reader.num_record_batches):
                 yield self._reader.get_batch(i)
         else:
             yield from self._reader
 
-    def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
+    def chunks(self, columns: list[str], chunk_size: int,
+               raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
+        yield from self._read(self._batches(), 0, columns, chunk_size, raw)
+
+    def _read(self, batches: Iterator[Any], row: int, columns: list[str], chunk_size: int,
+              raw: tuple[str, ...], start: int = 0, stop: int | None = None
+              ) -> Iterator[dict[str, np.ndarray]]:
+        """Chunks of ``batches`` (the first at row ``row``), rows ``start .. stop`` only."""
         for c in columns:
             check_numeric_arrow_type(self.name, c, self.schema.field(self._index[c]).type)
         widths = ListWidths(self.name)
-        row = 0
         try:
-            for batch in self._batches():
-                for start in range(0, batch.num_rows, chunk_size):
-                    part = batch.slice(start, chunk_size)
-                    yield {c: arrow_column(widths, c, part.column(self._index[c]), row)
+            for batch in batches:
+                lo = max(start - row, 0)
+                hi = batch.num_rows if stop is None else min(stop - row, batch.num_rows)
+                for first in range(lo, hi, chunk_size):
+                    part = batch.slice(first, min(chunk_size, hi - first))
+                    out = {c: arrow_column(widths, c, part.column(self._index[c]), row + first)
                            for c in columns}
-                    row += part.num_rows
+                    for c in raw:
+                        out[raw_key(c)] = raw_values(self.name, c, part.column(self._index[c]),
+                                                     row + first)
+                    yield out
                     if self._mapping is not None:
-                        self._mapping.read(part.num_rows * 8 * len(columns))
+                        self._mapping.read(part.num_rows * 8 * (len(columns) + len(raw)))
+                row += batch.num_rows
+                if stop is not None and row >= stop:
+                    return
+        except InputError:
+            raise
         except foreign_errors() as exc:
             raise InputError(f"Cannot read '{self.name}' (after row {row}): {first_line(exc)}; "
                              "the file may be truncated or corrupt.") from None
+
+    # -- units: record batches of a local IPC file ------------------------------------------
+    @property
+    def splittable(self) -> bool:
+        """Whether its record batches can be read on their own: a local IPC file (not a
+        stream, not an object read from storage)."""
+        return self._batch_rows is not None
+
+    def split_points(self) -> list[int]:
+        """The first row of each record batch, and the row count."""
+        points = [0]
+        for n in self._batch_rows or [self.num_rows or 0]:
+            points.append(points[-1] + n)
+        return points
+
+    def read_range(self, columns: list[str], start: int, stop: int, chunk_size: int,
+                   raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
+        """Rows ``start .. stop``: the record batches that overlap them, trimmed at both
+        ends, through a reader of its own (units read side by side on threads)."""
+        import pyarrow as pa
+
+        points = self.split_points()
+        batches = [i for i in range(len(points) - 1) if points[i] < stop and points[i + 1] > start]
+        if not batches:
+            return
+        if self._opener is not None:
+            reader = pa.ipc.open_file(self._opener())
+        else:
+            assert self._mapping is not None
+            reader = pa.ipc.open_file(pa.BufferReader(self._mapping.buffer))
+        yield from self._read((reader.get_batch(i) for i in batches), points[batches[0]],
+                              columns, chunk_size, raw, start, stop)
 
 
 class ArrowStreamSource(FeatherSource):
@@ -142,6 +214,8 @@ class ArrowStreamSource(FeatherSource):
         self.format = fmt
         self._stream = stream
         self._mapping = None
+        self._opener = None
+        self._batch_rows = None
         self.size = stream.size
         try:
             self._reader = pa.ipc.open_stream(pa.PythonFile(stream, mode="r"))

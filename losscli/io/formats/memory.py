@@ -8,10 +8,13 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError
+from losscli.io.arrow import numpy_raw_values
+from losscli.io.base import raw_key
 
 
 class ArraySource:
-    """In-memory columns (numpy arrays or a pandas DataFrame) for the Python API."""
+    """In-memory columns (numpy arrays or a pandas DataFrame) for the Python API. Columns
+    of other dtypes (strings, dates) can be read only as raw columns (keys)."""
 
     format = "memory"
     size: int | None = None  # bytes read are not counted
@@ -21,10 +24,6 @@ class ArraySource:
         self._data: dict[str, np.ndarray] = {}
         for key, values in columns.items():
             arr = np.asarray(values)
-            if arr.dtype.kind not in "fiub":
-                raise InputError(
-                    f"Column '{key}' of {name} has dtype {arr.dtype}; expected numbers."
-                )
             if arr.ndim not in (1, 2):
                 raise InputError(
                     f"{name} '{key}' has shape {arr.shape}; expected a 1-D array (one value "
@@ -48,21 +47,29 @@ class ArraySource:
         # default chunk size, and this keeps their chunking as it was.
         return 1
 
-    def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
-        n = self.num_rows or 0
-        for start in range(0, n, chunk_size):
-            yield {
-                c: np.asarray(self._data[c][start : start + chunk_size], dtype=np.float64)
-                for c in columns
-            }
+    def chunks(self, columns: list[str], chunk_size: int,
+               raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
+        yield from self.read_range(columns, 0, self.num_rows or 0, chunk_size, raw)
+
+    def _numbers(self, column: str) -> np.ndarray:
+        arr = self._data[column]
+        if arr.dtype.kind not in "fiub":
+            raise InputError(
+                f"Column '{column}' of {self.name} has dtype {arr.dtype}; expected numbers."
+            )
+        return arr
 
     rows_seekable = True
 
     def split_points(self) -> list[int]:
         return [0, self.num_rows or 0]
 
-    def read_range(self, columns: list[str], start: int, stop: int,
-                   chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
+    def read_range(self, columns: list[str], start: int, stop: int, chunk_size: int,
+                   raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
+        data = {c: self._numbers(c) for c in columns}
         for lo in range(start, stop, chunk_size):
             hi = min(lo + chunk_size, stop)
-            yield {c: np.asarray(self._data[c][lo:hi], dtype=np.float64) for c in columns}
+            out = {c: np.asarray(data[c][lo:hi], dtype=np.float64) for c in columns}
+            for c in raw:
+                out[raw_key(c)] = numpy_raw_values(self.name, c, self._data[c][lo:hi])
+            yield out

@@ -4,7 +4,11 @@ Columns are the keys of the first object. Each block (about ``block_size`` bytes
 line end) is parsed by pyarrow's JSON reader with float64 declared for the selected columns
 and other keys ignored; a missing key or ``null`` is a missing value (NaN, which
 ``--nan-policy`` handles). When pyarrow rejects a block, the block is re-read line by line
-with :mod:`json` to name the exact line and value. One class reads a file or a pipe.
+with :mod:`json` to name the exact line and value; so is a block whose objects are not one
+per line (pyarrow would take ``{"a": 1} {"a": 2}`` on one line as two rows): the rows of a
+block are its non-blank lines, whichever way the file is cut. One class reads a file or a
+pipe; a local file of uncompressed UTF-8 can be cut into units once scanned (as CSV is:
+:meth:`NdjsonSource.scan`).
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError
-from losscli.io.arrow import check_column_names, to_float64
+from losscli.io.arrow import check_column_names, raw_values, to_float64
+from losscli.io.base import raw_key
+from losscli.io.detect import is_compressed, sniff_compression
 from losscli.io.failures import first_line, foreign_errors, not_text
 from losscli.io.opening import UTF8, file_stream
-from losscli.io.stream import BLOCK, MAX_LINE, ByteStream, progress_bytes
+from losscli.io.records import Unsafe, count_records, scan_records
+from losscli.io.stream import BLOCK, MAX_LINE, ByteStream, Window, progress_bytes
 
 _EXAMPLE = '{"pred": 1.5, "target": 2.0}'
 
@@ -49,13 +56,20 @@ class NdjsonSource:
     stream arrives as UTF-8); ``max_line_bytes``: the longest line read."""
 
     block_size = BLOCK
+    rows_seekable = False
 
     def __init__(self, source: str | ByteStream, fmt: str = "ndjson", *,
-                 encoding: str = UTF8, max_line_bytes: int = MAX_LINE) -> None:
+                 encoding: str = UTF8, max_line_bytes: int = MAX_LINE, opener: Any = None,
+                 size: int | None = None) -> None:
         self.format = fmt
         self.num_rows: int | None = None
         self.encoding = encoding
         self.max_line = max_line_bytes
+        self._opener = opener
+        self._object_size = size
+        self._index: list[tuple[int, int, int]] | None = None
+        self._index_step = 0
+        self._consumed = 0
         self._path = source if isinstance(source, str) else None
         self._stream: ByteStream | None = None if isinstance(source, str) else source
         self.name = source if isinstance(source, str) else source.name
@@ -69,22 +83,28 @@ class NdjsonSource:
         if self._path is not None:
             self._stream = None  # reopened by chunks()
 
-    def _file_size(self) -> int:
+    def _file_size(self) -> int | None:
         import os
 
-        return os.path.getsize(self.name)
+        return self._object_size if self._opener is not None else os.path.getsize(self.name)
 
     def _open(self) -> ByteStream:
         if self._path is None:
             assert self._stream is not None
             return self._stream
-        stream, self._raw = file_stream(self._path, self.encoding)
+        stream, self._raw = file_stream(self._path, self.encoding, self._opener,
+                                        self._object_size)
         return stream
 
+    def release(self) -> None:
+        """Close the file opened to read the first object (reads open their own)."""
+        if self._path is not None and self._raw is not None and not self._raw.closed:
+            self._raw.close()
+
     def bytes_read(self) -> int:
-        if self._path is not None:
+        if self._path is not None and self._opener is None:
             raw = self._raw
-            return 0 if raw is None or raw.closed else int(raw.tell())
+            return self._consumed + (0 if raw is None or raw.closed else int(raw.tell()))
         return progress_bytes(self._stream) if self._stream is not None else 0
 
     def column_types(self) -> dict[str, str]:
@@ -141,10 +161,8 @@ class NdjsonSource:
             f"NDJSON has one object per line, e.g. {_EXAMPLE}."
         )
 
-    def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
-        import pyarrow as pa
-        import pyarrow.json as pajson
-
+    def chunks(self, columns: list[str], chunk_size: int,
+               raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
         if self._path is None:
             if self._stream is None:
                 raise RuntimeError(f"{self.name} can be read only once")
@@ -152,12 +170,35 @@ class NdjsonSource:
             self._spent = stream  # progress keeps counting it
         else:
             stream = self._open()
+        yield from self._blocks(stream, 1, columns, raw)
+
+    def _schema(self, keys: list[str], types: list[str]) -> Any:
+        import pyarrow as pa
+        import pyarrow.json as pajson
+
+        kinds = {"float64": pa.float64(), "int64": pa.int64(), "bool": pa.bool_(),
+                 "double": pa.float64(), "string": pa.string()}
+        return pajson.ParseOptions(
+            explicit_schema=pa.schema([(k, kinds.get(t, pa.string()))
+                                       for k, t in zip(keys, types)]),
+            unexpected_field_behavior="ignore")
+
+    def _blocks(self, stream: ByteStream, line: int, columns: list[str], raw: tuple[str, ...],
+                stop: int | None = None) -> Iterator[dict[str, np.ndarray]]:
+        """Blocks of whole lines of ``stream`` (its first line is line ``line`` of the
+        file), parsed; raw columns as typed in the first object (strings when it had null
+        or a list there), read a second time when also read as float64."""
+        import pyarrow as pa
+        import pyarrow.json as pajson
+
         keys = [self._keys[c] for c in columns]
-        parse = pajson.ParseOptions(
-            explicit_schema=pa.schema([(k, pa.float64()) for k in keys]),
-            unexpected_field_behavior="ignore",
-        )
-        line = 1
+        text = [c for c in raw if c not in columns]
+        both = tuple(c for c in raw if c in columns)
+        parse = self._schema([*keys, *(self._keys[c] for c in text)],
+                             [*("float64" for _ in keys), *(self.types.get(c, "?") for c in text)])
+        again = self._schema([self._keys[c] for c in both],
+                             [self.types.get(c, "?") for c in both]) if both else None
+        options = None
         while True:
             block = stream.read_records(self.block_size, self.max_line)
             if not block:
@@ -165,30 +206,106 @@ class NdjsonSource:
             if line == 1 and block.startswith(b"\xef\xbb\xbf"):
                 block = block[3:]
             if block.strip():
+                options = pajson.ReadOptions(block_size=len(block) + 1, use_threads=False)
                 try:
-                    table = pajson.read_json(
-                        pa.BufferReader(block),
-                        read_options=pajson.ReadOptions(block_size=len(block) + 1,
-                                                        use_threads=False),
-                        parse_options=parse,
-                    )
+                    table = pajson.read_json(pa.BufferReader(block), read_options=options,
+                                             parse_options=parse)
+                    second = (pajson.read_json(pa.BufferReader(block), read_options=options,
+                                               parse_options=again)
+                              if again is not None else None)
                 except foreign_errors() as exc:
-                    raise self._diagnose(block, line, columns, exc) from None
+                    raise self._diagnose(block, line, columns, exc, raw) from None
+                expected = count_records(block, None, ndjson=True)
+                if expected is not None and expected != table.num_rows:
+                    raise self._diagnose(block, line, columns, None, raw) from None
                 if table.num_rows:
-                    yield {c: to_float64(table.column(k)) for c, k in zip(columns, keys)}
+                    out = {c: to_float64(table.column(k)) for c, k in zip(columns, keys)}
+                    for c in raw:
+                        where = second if c in both else table
+                        assert where is not None
+                        out[raw_key(c)] = raw_values(self.name, c,
+                                                     where.column(self._keys[c]), 0)
+                    yield out
             line += block.count(b"\n") or block.count(b"\r")
+            self._consumed += len(block) if stop is not None else 0
             if stream.paused:
                 yield {}
 
+    # -- units: byte ranges of a scanned file ---------------------------------------------
+    def scan(self, step: int) -> bool:
+        """Count the objects (one per non-blank line) and note where rows ``0, step, ...``
+        start, as :meth:`losscli.io.formats.csv.CsvSource.scan` does; only for a local file
+        of uncompressed UTF-8. False when it cannot be cut (a line longer than
+        ``--max-line-bytes``, a lone ``\r`` line end)."""
+        import codecs
+
+        if self._index is not None and self._index_step == step:
+            return True
+        if (self._path is None or self._opener is not None or is_compressed(self.name)
+                or codecs.lookup(self.encoding).name != UTF8):
+            return False
+        try:
+            with open(self.name, "rb", buffering=0) as f:
+                if sniff_compression(f.read(8)) is not None:
+                    return False
+                f.seek(0)
+                points, rows = scan_records(f.readinto, None, step, self.max_line,
+                                            ndjson=True)
+        except (Unsafe, OSError):
+            return False
+        self._index, self._index_step, self.num_rows = points, step, rows
+        return True
+
+    @property
+    def splittable(self) -> bool:
+        return self._index is not None
+
+    def split_points(self) -> list[int]:
+        assert self._index is not None and self.num_rows is not None
+        points = [r for r, _, _ in self._index]
+        return points if points[-1] == self.num_rows else [*points, self.num_rows]
+
+    def read_range(self, columns: list[str], start: int, stop: int, chunk_size: int,
+                   raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
+        """Rows ``start .. stop`` of a scanned file, from the noted row at or before
+        ``start`` (see :meth:`losscli.io.formats.csv.CsvSource.read_range`)."""
+        import bisect
+
+        assert self._index is not None and self.num_rows is not None
+        rows = [r for r, _, _ in self._index]
+        i = bisect.bisect_right(rows, start) - 1
+        row, first_byte, lines = self._index[i]
+        j = bisect.bisect_left(rows, stop)
+        end_row, end_byte = (self._index[j][:2] if j < len(rows) else (self.num_rows, None))
+        with open(self.name, "rb") as f:
+            f.seek(first_byte)
+            stream = ByteStream(Window(f, None if end_byte is None else end_byte - first_byte),
+                                self.name)
+            stream.lines_read = lines
+            for values in self._blocks(stream, lines + 1, columns, raw, stop):
+                n = len(next(iter(values.values())))
+                lo, hi = max(start - row, 0), min(stop - row, n)
+                if hi > lo:
+                    yield values if (lo, hi) == (0, n) else {k: v[lo:hi] for k, v in
+                                                             values.items()}
+                row += n
+                if row >= stop:
+                    break
+        if row != end_row and (stop == end_row or row < stop):
+            raise InputError(
+                f"'{self.name}' changed while it was read: rows {self._index[i][0]}..{end_row} "
+                f"now hold {row - self._index[i][0]} objects. Read it again, or read a copy.")
+
     def _diagnose(self, block: bytes, first: int, columns: list[str],
-                  exc: BaseException) -> InputError:
-        """Find the line pyarrow choked on and say what is wrong with it."""
-        for offset, raw in enumerate(_lines(block)):
-            if not raw.strip():
+                  exc: BaseException | None, raw: tuple[str, ...] = ()) -> InputError:
+        """Find the line pyarrow choked on (``exc``; None: the block's lines did not hold
+        one object each) and say what is wrong with it."""
+        for offset, text in enumerate(_lines(block)):
+            if not text.strip():
                 continue
             number = first + offset
             try:
-                obj = self._parse_line(raw, number)
+                obj = self._parse_line(text, number)
             except InputError as err:
                 return err
             if not isinstance(obj, dict):
@@ -205,7 +322,22 @@ class NdjsonSource:
                     f"{number}); expected a number or null. Fix or remove it, or choose "
                     "another column."
                 )
+            for c in raw:
+                value = obj.get(self._keys[c])
+                kind = self.types.get(c, "?")
+                if value is not None and _json_type(value) != kind and not (
+                        kind == "double" and isinstance(value, int | float)
+                        and not isinstance(value, bool)):
+                    return InputError(
+                        f"Column '{c}' of '{self.name}' holds {_json_type(value)} "
+                        f"{json.dumps(value)[:40]} on line {number}, but {kind} on the first "
+                        "line; a key column holds values of one type.")
         last = first + (block.count(b"\n") or block.count(b"\r"))
+        if exc is None:
+            return InputError(
+                f"Lines {first}-{last} of '{self.name}' do not hold one JSON object each "
+                "(two objects on a line, or one object over several lines?); NDJSON has one "
+                f"object per line, e.g. {_EXAMPLE}.")
         return InputError(
             f"Cannot read lines {first}-{last} of '{self.name}' as NDJSON: {first_line(exc)}."
         )

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import tokenize
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
 from losscli.errors import InputError
-from losscli.io.base import ARRAY
+from losscli.io.arrow import numpy_raw_values
+from losscli.io.base import ARRAY, raw_key
 from losscli.io.failures import first_line, foreign_errors
 from losscli.io.stream import ByteStream, progress_bytes
 
@@ -17,29 +19,53 @@ from losscli.io.stream import ByteStream, progress_bytes
 class NpySource:
     """A ``.npy`` array through a read-only memmap. A plain 1-D array is one column
     (``ARRAY``), a 2-D ``(N, C)`` array one column of C values per row; a structured
-    array's fields are columns (a sub-array field holds several values per row)."""
+    array's fields are columns (a sub-array field holds several values per row).
+
+    ``opener``: for a file in object storage, a function returning a new random-access
+    pyarrow file (``path`` is then what messages show); rows are then fetched by range."""
 
     size: int | None = None  # bytes read are not counted
+    rows_seekable = True
 
-    def __init__(self, path: str, fmt: str = "npy") -> None:
+    def __init__(self, path: str, fmt: str = "npy", *, opener: Any = None) -> None:
         self.name = path
         self.format = fmt
+        self._opener = opener
+        self._array: Any = None
         try:
-            self._array = np.load(path, mmap_mode="r", allow_pickle=False)
+            if opener is None:
+                self._array = np.load(path, mmap_mode="r", allow_pickle=False)
+                if not isinstance(self._array, np.ndarray):
+                    raise InputError(f"'{path}' is not a single NPY array (an .npz archive?).")
+                arr = self._array
+                dtype, shape = arr.dtype, tuple(arr.shape)
+                self._offset = int(arr.offset) if isinstance(arr, np.memmap) else 0
+                self._contiguous = isinstance(arr, np.memmap) and bool(arr.flags.c_contiguous)
+            else:
+                shape, fortran, dtype, self._offset = _read_header(opener())
+                self._contiguous = not (fortran and len(shape) > 1 and shape[1] > 1
+                                        and shape[0] > 1)
+                if not self._contiguous:
+                    raise InputError(
+                        f"'{path}' holds a Fortran-ordered {shape} array, which cannot be read "
+                        "row by row from object storage; save it with np.ascontiguousarray.")
+                if dtype.hasobject:
+                    raise InputError(f"'{path}' holds Python objects (dtype {dtype}); "
+                                     "expected numbers.")
+        except InputError:
+            raise
         except NPY_HEADER_ERRORS + foreign_errors() as exc:
             raise InputError(
                 f"Cannot read '{path}' as NPY ({first_line(exc)}); the file may be corrupt "
                 "or of another format (use --format-in to say which)."
             ) from None
-        if not isinstance(self._array, np.ndarray):
-            raise InputError(f"'{path}' is not a single NPY array (an .npz archive?).")
-        arr = self._array
-        self.dtype = arr.dtype
-        self.columns = npy_columns(path, arr.dtype, arr.shape)
-        self.num_rows: int | None = int(arr.shape[0])
-        check_row_size(path, arr.dtype, arr.shape)
+        self.dtype = dtype
+        self._shape = shape
+        self.columns = npy_columns(path, dtype, shape)
+        self.num_rows: int | None = int(shape[0]) if shape else 1
+        check_row_size(path, dtype, shape)
         # Values per row of the plain array (C of an (N, C) array), known before reading.
-        self._width = int(np.prod(arr.shape[1:])) if arr.ndim > 1 else 1
+        self._width = int(np.prod(shape[1:])) if len(shape) > 1 else 1
 
     def bytes_read(self) -> int:
         return 0  # not counted (size is None): progress counts rows
@@ -52,66 +78,90 @@ class NpySource:
         # width is known once read.
         return self._width if column == ARRAY else 1
 
-    def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
+    def chunks(self, columns: list[str], chunk_size: int,
+               raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
+        yield from self.read_range(columns, 0, self.num_rows or 0, chunk_size, raw)
+
+    def split_points(self) -> list[int]:
+        return [0, self.num_rows or 0]
+
+    def read_range(self, columns: list[str], start: int, stop: int, chunk_size: int,
+                   raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
+        """Rows ``start .. stop``: read at their offset (C order), into fresh buffers rather
+        than views of the memmap (mapped pages stay in the resident set, so memory would
+        grow with the file); a Fortran-ordered array is sliced from the memmap. Each call
+        opens its own file handle."""
         try:
-            yield from self._chunks(columns, chunk_size)
+            yield from self._read_range(columns, start, stop, chunk_size, raw)
+        except InputError:
+            raise
         except foreign_errors() as exc:
             raise InputError(f"Cannot read '{self.name}' as NPY: {first_line(exc)}.") from None
 
-    def _chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
-        arr = self._array
-        if not (isinstance(arr, np.memmap) and arr.flags.c_contiguous):
-            for start in range(0, arr.shape[0], chunk_size):  # e.g. Fortran order: slice
-                part = np.array(arr[start : start + chunk_size])
-                yield {c: np.asarray(part if c == ARRAY else part[c], dtype=np.float64)
-                       for c in columns}
-            return
-        # Plain reads of each chunk into a fresh buffer rather than views of the memmap:
-        # mapped pages stay in the process's resident set, so memory would grow with the
-        # file; read chunks are freed (and reused by the allocator) once processed.
-        total = arr.shape[0]
-        with open(self.name, "rb") as f:
-            f.seek(arr.offset)
-            for start in range(0, total, chunk_size):
-                rows = min(chunk_size, total - start)
-                part = np.empty((rows, *arr.shape[1:]), dtype=arr.dtype)
-                if f.readinto(part.view(np.uint8).reshape(-1).data) != part.nbytes:
-                    raise InputError(
-                        f"'{self.name}' ends before the {total} rows its NPY header announces; "
-                        "the file is truncated."
-                    )
-                yield {c: np.asarray(part if c == ARRAY else part[c], dtype=np.float64)
-                       for c in columns}
+    def _values(self, part: np.ndarray, columns: list[str], raw: tuple[str, ...]
+                ) -> dict[str, np.ndarray]:
+        out = {c: np.asarray(part if c == ARRAY else part[c], dtype=np.float64) for c in columns}
+        for c in raw:
+            out[raw_key(c)] = numpy_raw_values(self.name, c, part if c == ARRAY else part[c])
+        return out
 
-    rows_seekable = True
-
-    def split_points(self) -> list[int]:
-        return [0, int(self._array.shape[0])]
-
-    def read_range(self, columns: list[str], start: int, stop: int,
-                   chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
-        """Rows ``start .. stop``: read from the file at their offset (C order), else sliced
-        from the memmap; each call opens its own file handle."""
-        arr = self._array
-        if not (isinstance(arr, np.memmap) and arr.flags.c_contiguous):
+    def _read_range(self, columns: list[str], start: int, stop: int, chunk_size: int,
+                    raw: tuple[str, ...]) -> Iterator[dict[str, np.ndarray]]:
+        if not self._contiguous:  # e.g. Fortran order: slice the memmap
+            arr = self._array
             for lo in range(start, stop, chunk_size):
-                part = np.array(arr[lo : min(lo + chunk_size, stop)])
-                yield {c: np.asarray(part if c == ARRAY else part[c], dtype=np.float64)
-                       for c in columns}
+                yield self._values(np.array(arr[lo : min(lo + chunk_size, stop)]), columns, raw)
             return
-        row_bytes = arr.dtype.itemsize * int(np.prod(arr.shape[1:], dtype=np.int64))
-        with open(self.name, "rb") as f:
-            f.seek(arr.offset + start * row_bytes)
+        shape, total = self._shape, self.num_rows or 0
+        row_bytes = self.dtype.itemsize * int(np.prod(shape[1:], dtype=np.int64))
+        with _Handle(self.name, self._opener) as handle:
             for lo in range(start, stop, chunk_size):
                 rows = min(chunk_size, stop - lo)
-                part = np.empty((rows, *arr.shape[1:]), dtype=arr.dtype)
-                if f.readinto(part.view(np.uint8).reshape(-1).data) != part.nbytes:
+                part = np.empty((rows, *shape[1:]), dtype=self.dtype)
+                if handle.read_into(part, self._offset + lo * row_bytes) != part.nbytes:
                     raise InputError(
-                        f"'{self.name}' ends before the {arr.shape[0]} rows its NPY header "
+                        f"'{self.name}' ends before the {total} rows its NPY header "
                         "announces; the file is truncated."
                     )
-                yield {c: np.asarray(part if c == ARRAY else part[c], dtype=np.float64)
-                       for c in columns}
+                yield self._values(part, columns, raw)
+
+
+class _Handle:
+    """Bytes at an offset of a local file (``readinto``) or of an object in storage."""
+
+    def __init__(self, path: str, opener: Any) -> None:
+        self._file: Any = opener() if opener is not None else open(path, "rb")
+        self._remote = opener is not None
+
+    def __enter__(self) -> _Handle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.close()
+
+    def read_into(self, part: np.ndarray, offset: int) -> int:
+        view = part.view(np.uint8).reshape(-1)
+        if self._remote:
+            data = self._file.read_at(part.nbytes, offset)
+            view[: len(data)] = np.frombuffer(data, dtype=np.uint8)
+            return len(data)
+        self._file.seek(offset)
+        return int(self._file.readinto(view.data) or 0)
+
+
+def _read_header(f: Any) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """(shape, fortran order, dtype, data offset) of an NPY file from its header."""
+    from numpy.lib import format as npformat
+
+    try:
+        version = npformat.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = npformat.read_array_header_1_0(f)
+        else:
+            shape, fortran, dtype = npformat.read_array_header_2_0(f)
+        return tuple(shape), bool(fortran), dtype, int(f.tell())
+    finally:
+        f.close()
 
 
 #: What numpy's header parser raises besides the usual, on a header it cannot evaluate
@@ -213,7 +263,8 @@ class NpyStreamSource:
                 "read row by row from a pipe; save it with np.ascontiguousarray, or give a file."
             )
 
-    def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
+    def chunks(self, columns: list[str], chunk_size: int,
+               raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
         total = self.num_rows or 0
         itemsize = self.dtype.itemsize * (self._width or 1)  # bytes per row
         done = 0
@@ -232,6 +283,11 @@ class NpyStreamSource:
                     part = part.reshape(n, self._width)
                 values = {c: np.asarray(part if c == ARRAY else part[c], dtype=np.float64)
                           for c in columns}
+                for c in raw:
+                    values[raw_key(c)] = numpy_raw_values(self.name, c,
+                                                          part if c == ARRAY else part[c])
+            except InputError:
+                raise
             except foreign_errors() as exc:
                 raise InputError(f"Cannot read '{self.name}' as NPY: {first_line(exc)}.") \
                     from None

@@ -15,34 +15,38 @@ from losscli.io.arrow import (
     check_column_names,
     check_numeric_arrow_type,
     is_list_type,
+    raw_values,
     schema_types,
     schema_values_per_row,
 )
+from losscli.io.base import raw_key
 from losscli.io.failures import first_line, foreign_errors
 
 
 class ParquetSource:
     """Parquet through ``ParquetFile.iter_batches``: row groups stream, only the selected
-    columns are decoded."""
+    columns are decoded.
+
+    ``opener``: for a file in object storage, a function returning a new random-access
+    pyarrow file each time (``path`` is then what messages show); the row groups a read
+    needs are then fetched whole, in coalesced requests (``pre_buffer``), one group at a
+    time."""
 
     size: int | None = None  # bytes read are not counted
     #: The temporary file standard input was spooled to, if it was; deleted with the source.
     spooled: Any = None
 
-    def __init__(self, path: str, fmt: str = "parquet") -> None:
-        import pyarrow.parquet as pq
-
+    def __init__(self, path: str, fmt: str = "parquet", *, opener: Any = None) -> None:
         self.name = path
         self.format = fmt
+        self._opener = opener
         try:
-            # pre_buffer=False: the default reads ahead without bound, so memory grew with
-            # the file (1.8 GB at 100M rows); without it a row group at a time is buffered.
-            # buffer_size: read each column chunk through a 1 MiB buffer, page by page;
-            # unbuffered, a whole column chunk of the row group is read at once, and one
-            # row group of 8M rows held 260 MB instead of 150 MB (2M rows: 160 / 134 MB).
-            self._file = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+            self._file: Any = self._open()
             self.schema = self._file.schema_arrow
             self.num_rows: int | None = int(self._file.metadata.num_rows)
+            self._metadata = self._file.metadata
+        except InputError:
+            raise
         except foreign_errors() as exc:
             raise InputError(
                 f"Cannot read '{path}' as Parquet ({first_line(exc)}); the file may be "
@@ -50,6 +54,45 @@ class ParquetSource:
             ) from None
         self.columns = check_column_names(path, list(self.schema.names))
         self._keys = dict(zip(self.columns, self.schema.names))  # column -> name in the file
+
+    def _open(self) -> Any:
+        """A new ParquetFile of this source (each thread reading a range opens its own)."""
+        import pyarrow.parquet as pq
+
+        if self._opener is not None:
+            return pq.ParquetFile(self._opener(), pre_buffer=True,
+                                  metadata=getattr(self, "_metadata", None))
+        # pre_buffer=False: the default reads ahead without bound, so memory grew with
+        # the file (1.8 GB at 100M rows); without it a row group at a time is buffered.
+        # buffer_size: read each column chunk through a 1 MiB buffer, page by page;
+        # unbuffered, a whole column chunk of the row group is read at once, and one
+        # row group of 8M rows held 260 MB instead of 150 MB (2M rows: 160 / 134 MB).
+        path = self.spooled.name if self.spooled is not None else self.name
+        return pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20,
+                              metadata=getattr(self, "_metadata", None))
+
+    def release(self) -> None:
+        """Close the file handle held since opening (a dataset of many parts keeps its
+        parts' metadata, not one open file each); reads open their own."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def _selected(self, columns: list[str], raw: tuple[str, ...]) -> list[str]:
+        """The names in the file of the columns to decode (float and raw), checked."""
+        for c in columns:
+            check_numeric_arrow_type(self.name, c, self.schema.field(self._keys[c]).type)
+        return list(dict.fromkeys(self._keys[c] for c in (*columns, *raw)))
+
+    def _convert(self, batch: Any, names: list[str], columns: list[str],
+                 raw: tuple[str, ...], widths: ListWidths, row: int
+                 ) -> dict[str, np.ndarray]:
+        index = {n: i for i, n in enumerate(names)}
+        out = {c: arrow_column(widths, c, batch.column(index[self._keys[c]]), row)
+               for c in columns}
+        for c in raw:
+            out[raw_key(c)] = raw_values(self.name, c, batch.column(index[self._keys[c]]), row)
+        return out
 
     def bytes_read(self) -> int:
         return 0  # not counted (size is None): progress counts rows
@@ -61,7 +104,11 @@ class ParquetSource:
     def values_per_row(self, column: str) -> int:
         return schema_values_per_row(self.schema, self._keys.get(column, column))
 
-    def chunks(self, columns: list[str], chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
+    def chunks(self, columns: list[str], chunk_size: int,
+               raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
+        if raw or self._file is None or self._opener is not None:
+            yield from self.read_range(columns, 0, self.num_rows or 0, chunk_size, raw)
+            return
         for c in columns:
             check_numeric_arrow_type(self.name, c, self.schema.field(self._keys[c]).type)
         widths = ListWidths(self.name)
@@ -89,20 +136,17 @@ class ParquetSource:
 
     def split_points(self) -> list[int]:
         """The first row of each row group, and the row count."""
-        metadata = self._file.metadata
+        metadata = self._metadata
         points = [0]
         for i in range(metadata.num_row_groups):
             points.append(points[-1] + metadata.row_group(i).num_rows)
         return points
 
-    def read_range(self, columns: list[str], start: int, stop: int,
-                   chunk_size: int) -> Iterator[dict[str, np.ndarray]]:
+    def read_range(self, columns: list[str], start: int, stop: int, chunk_size: int,
+                   raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
         """Rows ``start .. stop``: the row groups that overlap them, in batches, trimmed at
         both ends. A fresh ParquetFile per call: units read side by side on threads."""
-        import pyarrow.parquet as pq
-
-        for c in columns:
-            check_numeric_arrow_type(self.name, c, self.schema.field(self._keys[c]).type)
+        names = self._selected(columns, raw)
         points = self.split_points()
         groups = [i for i in range(len(points) - 1) if points[i] < stop and points[i + 1] > start]
         if not groups:
@@ -112,20 +156,23 @@ class ParquetSource:
         try:
             scalar = not any(is_list_type(self.schema.field(self._keys[c]).type)
                              for c in columns)
-            rows = max(chunk_size, (1 << 21) // len(columns)) if scalar else chunk_size
-            handle = pq.ParquetFile(self.spooled.name if self.spooled is not None else self.name,
-                                    pre_buffer=False, buffer_size=1 << 20)
-            for batch in handle.iter_batches(batch_size=rows, row_groups=groups,
-                                             columns=[self._keys[c] for c in columns],
-                                             use_threads=False):
-                lo, hi = max(start - row, 0), min(stop - row, batch.num_rows)
-                if hi > lo:
-                    part = batch.slice(lo, hi - lo)
-                    yield {c: arrow_column(widths, c, part.column(i), row + lo)
-                           for i, c in enumerate(columns)}
-                row += batch.num_rows
-                if row >= stop:
-                    break
+            rows = max(chunk_size, (1 << 21) // max(len(names), 1)) if scalar else chunk_size
+            handle = self._open()
+            # From object storage, one row group per request batch: pre-buffering all the
+            # groups of a range at once would hold them all in memory.
+            runs = [[g] for g in groups] if self._opener is not None else [groups]
+            for run in runs:
+                for batch in handle.iter_batches(batch_size=rows, row_groups=run,
+                                                 columns=names, use_threads=False):
+                    lo, hi = max(start - row, 0), min(stop - row, batch.num_rows)
+                    if hi > lo:
+                        part = batch.slice(lo, hi - lo)
+                        yield self._convert(part, names, columns, raw, widths, row + lo)
+                    row += batch.num_rows
+                    if row >= stop:
+                        return
+        except InputError:
+            raise
         except foreign_errors() as exc:
             raise InputError(f"Cannot read '{self.name}' (after row {row}): "
                              f"{first_line(exc)}; the file may be truncated or corrupt.") from None
