@@ -278,6 +278,13 @@ class Inputs:
                 yield batch
 
     def _stream(self, chunk_size: int) -> Iterator[Batch]:
+        if self.paired():  # file by file: a pair of files of different lengths is named
+            start = 0
+            for part in range(len(self.main.files)):
+                for batch in self.batches_in_file(part, 0, None, chunk_size, start):
+                    start = batch.start + len(batch)
+                    yield batch
+            return
         yield from self._aligned(lambda source, columns, raw: source.chunks(
             columns, chunk_size, raw) if raw else source.chunks(columns, chunk_size),
             chunk_size, 0)
