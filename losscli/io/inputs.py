@@ -303,7 +303,7 @@ class Inputs:
         for role, ref in self.roles.items():
             by_source.setdefault(id(ref.source), (ref.source, [], []))[1].append(
                 (role, ref.columns))
-        for key, (source, column) in self.keys.items():
+        for source, column in self.keys.values():
             by_source.setdefault(id(source), (source, [], []))[2].append(column)
         streams = []
         for source, pairs, raw in by_source.values():

@@ -194,7 +194,7 @@ class DatasetSource:
                    raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
         """Rows ``start .. stop`` of the whole, from the files they lie in."""
         starts = self.starts()
-        for i, p in enumerate(self._parts):
+        for i in range(len(self._parts)):
             lo, hi = max(start, starts[i]), min(stop, starts[i + 1])
             if hi > lo:
                 yield from self.read_part(i, columns, chunk_size, raw, lo - starts[i],
