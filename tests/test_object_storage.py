@@ -162,3 +162,14 @@ def test_unknown_storage_option_is_a_usage_error(cli):
     assert out.exit_code == 2 and "Did you mean 'endpoint_override'" in out.stderr
     with pytest.raises(UsageError, match="--storage-option applies to s3:// URIs"):
         losscli.evaluate("gs://bucket/x/", storage_options={"region": "x"})
+
+
+def test_a_compressed_binary_object_is_decompressed_into_a_temporary_file(s3_env):
+    table = _table(600, 7)
+    s3_env.create_bucket(Bucket="gz-bucket")
+    s3_env.put_object(Bucket="gz-bucket", Key="p.parquet.gz",
+                      Body=gzip.compress(_encode(table, "parquet")))
+    s3_env.put_object(Bucket="gz-bucket", Key="p.parquet", Body=_encode(table, "parquet"))
+    a = losscli.evaluate("s3://gz-bucket/p.parquet.gz", losses=LOSSES)
+    b = losscli.evaluate("s3://gz-bucket/p.parquet", losses=LOSSES)
+    assert [r.value for r in a.losses] == [r.value for r in b.losses]
