@@ -566,13 +566,13 @@ def resolve_inputs(
 
     main_src: Any = None
 
-    def open_any(obj: Any, main: bool) -> Any:
+    def open_any(obj: Any, main: bool, noun: str = "targets") -> Any:
         if not isinstance(obj, str):
             return obj
         fmt = format_in if main or detect_format(obj) is None else None
         source = open_source(obj, fmt, encoding=encoding, max_line_bytes=max_line_bytes,
                              storage_options=storage_options, partitioning=partitioning)
-        return source if main else pair_source(source, main_src)
+        return source if main else pair_source(source, main_src, noun)
 
     files = {k: v for k, v in (files or {}).items() if v is not None}
     columns = dict(columns or {})
@@ -586,7 +586,7 @@ def resolve_inputs(
         extra = list(roles)
     for role_name in extra:
         role = ROLES[role_name]
-        src = open_any(files[role_name], False) if role_name in files else main_src
+        src = open_any(files[role_name], False, role.key) if role_name in files else main_src
         taken = {c for ref in bound.values() if ref.source is src for c in ref.columns}
         if src is main_src and main_src.columns == [ARRAY] and bound:
             raise UsageError(
@@ -604,8 +604,8 @@ def resolve_inputs(
             )
         bound[role_name] = ColumnRef(src, cols)
     _check_disjoint(bound)
-    _bind_weight(bound, main_src, open_any(weights, False) if weights is not None else None,
-                 weight_col)
+    _bind_weight(bound, main_src, open_any(weights, False, "weights") if weights is not None
+                 else None, weight_col)
     return Inputs(bound)
 
 
@@ -661,10 +661,10 @@ def _bind_weight(bound: dict[str, ColumnRef], main_src: Any, w_src: Any,
                                     or (weight_col,))
 
 
-def pair_source(source: Any, main: Any) -> Any:
+def pair_source(source: Any, main: Any, noun: str = "targets") -> Any:
     """``source`` paired with ``main`` when both are datasets (its files in the order of
     ``main``'s, by relative path; see :meth:`DatasetSource.paired_with`), else as it is."""
     if isinstance(source, DatasetSource) and isinstance(main, DatasetSource) and (
             source is not main):
-        return source.paired_with(main)
+        return source.paired_with(main, noun)
     return source

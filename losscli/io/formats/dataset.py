@@ -129,10 +129,6 @@ class DatasetSource:
     def values_per_row(self, column: str) -> int:
         return int(self.part(0).values_per_row(column))
 
-    def has_column(self, name: str) -> bool:
-        """Whether ``name`` can be read raw: a column of the files or a partition key."""
-        return name in self.columns or name in self.partition_keys
-
     # -- reading --------------------------------------------------------------------------------
     def read_part(self, i: int, columns: list[str], chunk_size: int, raw: tuple[str, ...] = (),
                   start: int = 0, stop: int | None = None) -> Iterator[dict[str, np.ndarray]]:
@@ -201,16 +197,16 @@ class DatasetSource:
                                           hi - starts[i])
 
     # -- pairing --------------------------------------------------------------------------------
-    def paired_with(self, main: DatasetSource) -> DatasetSource:
+    def paired_with(self, main: DatasetSource, noun: str = "targets") -> DatasetSource:
         """This dataset's files in the order of ``main``'s, paired by relative path (a lone
         file with a lone file); files that do not pair up are an InputError naming the
-        first (:func:`losscli.io.dataset.pair`)."""
+        first (:func:`losscli.io.dataset.pair`; ``noun`` says what this dataset holds)."""
         from losscli.io.dataset import pair
 
         if len(self.files) == 1 and len(main.files) == 1 and (
                 self.dataset.single or main.dataset.single):
             return self
-        order = [theirs for _, theirs in pair(main.dataset, self.dataset)]
+        order = [theirs for _, theirs in pair(main.dataset, self.dataset, noun)]
         if [f.path for f in order] == [f.path for f in self.files]:
             return self
         index = {f.path: i for i, f in enumerate(self.files)}
