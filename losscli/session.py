@@ -712,7 +712,7 @@ class Session:
         own_sink = sink is None and self.plan.reduction == "none"
         units = self.units()
         workers = min(self.workers, len(units))
-        if self.plan.reduction == "none" and not all(u.placed for u in units):
+        if self.plan.reduction == "none" and any(u.stop is None or not u.placed for u in units):
             workers = 1  # per-row values are written in place, never buffered whole files
         rows = _Rows(on_batch)
         placement = _Placement()

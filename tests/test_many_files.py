@@ -301,3 +301,18 @@ def test_compare_models_in_folders(tmp_path, cli):
     assert out.exit_code == 0, out.stderr
     values = json.loads(out.stdout)["losses"][0]["values"]
     assert values["folder"] == values["file"]
+
+
+def test_partitioning_option(cli, parquet_parts):
+    folder, _ = parquet_parts
+    out = cli("eval", str(folder), "--partitioning", "flat", "-l", "mse")
+    assert out.exit_code == 2 and "partitioning must be one of: hive, none" in out.stderr
+    out = cli("eval", str(folder), "--partitioning", "none", "-l", "mse", "-f", "json")
+    assert out.exit_code == 0 and json.loads(out.stdout)["rows"] == 8000
+    (folder / "loose.parquet").write_bytes((folder / "date=2026-11-01" / "region=eu" /
+                                            "part-0.parquet").read_bytes())
+    try:
+        out = cli("eval", str(folder), "--partitioning", "hive", "-l", "mse")
+        assert out.exit_code == 2 and "same key=value folders" in out.stderr
+    finally:
+        (folder / "loose.parquet").unlink()

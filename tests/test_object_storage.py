@@ -173,3 +173,16 @@ def test_a_compressed_binary_object_is_decompressed_into_a_temporary_file(s3_env
     a = losscli.evaluate("s3://gz-bucket/p.parquet.gz", losses=LOSSES)
     b = losscli.evaluate("s3://gz-bucket/p.parquet", losses=LOSSES)
     assert [r.value for r in a.losses] == [r.value for r in b.losses]
+
+
+def test_workers_auto_for_object_storage(bucket):
+    from losscli.executor import available_cpus
+    from losscli.session import Session
+    from losscli.spec import build_spec
+
+    remote = Session(build_spec("s3://preds-bucket/parquet/", losses=["mse"]))
+    local = Session(build_spec(str(bucket / "parquet"), losses=["mse"]))
+    cpus = available_cpus()
+    assert remote.workers == min(4 * cpus, max(16, cpus)) and local.workers == cpus
+    assert Session(build_spec("s3://preds-bucket/parquet/", losses=["mse"],
+                              workers=3)).workers == 3
