@@ -117,9 +117,9 @@ class Unit:
 UNIT_CHUNKS = 4
 #: Text files (CSV, TSV, NDJSON) are scanned and cut into units only with more workers (and
 #: CPUs) than this: read as one stream, a file's blocks are already parsed on two threads
-#: beside the kernels, and the scan reads the file once more (200 MB of CSV: 0.15-0.2 s,
-#: against 0.85 s of CPU to parse and reduce it; on 2 CPUs the cut file took 0.57 s, the
-#: stream 0.34 s). Cutting changes no bit (see the module doc), only the time.
+#: beside the kernels, and the scan reads the file once more (200 MB, 5M rows of CSV: 0.14 s,
+#: against 0.85 s of CPU to parse and reduce them; on 2 CPUs, in one process, the cut file
+#: took 0.57 s, the stream 0.34 s). Cutting changes no bit (see the module doc), only time.
 TEXT_SPLIT_WORKERS = 2
 #: ... and only files of at least this many bytes.
 TEXT_SPLIT_BYTES = 32 << 20
@@ -127,6 +127,7 @@ TEXT_SPLIT_BYTES = 32 << 20
 #: on the network (at most REMOTE_MAX_WORKERS: every thread holds a row group in memory).
 REMOTE_WORKERS_PER_CPU = 4
 REMOTE_MAX_WORKERS = 16
+_PREPARING = threading.Lock()
 
 
 def plan_ranges(points: list[int], chunk_size: int, cut: bool = True) -> list[tuple[int, int]]:
@@ -341,10 +342,13 @@ class Session:
     ``fingerprint``: hash the targets and weights for the report's data fingerprint (about
     a third of the engine's own time on a two-column file, so ``eval`` skips it unless the
     report is written as JSON, and ``compare`` always does).
+    ``keys``: columns read as they are beside the roles (:meth:`Inputs.bind_keys`): every
+    batch carries them in ``Batch.keys`` (nothing uses them yet: group-by, ids, labels).
     """
 
     def __init__(self, spec: RunSpec, models: Sequence[ModelInput] | None = None,
-                 resolved: Resolved | None = None, *, fingerprint: bool = True) -> None:
+                 resolved: Resolved | None = None, *, fingerprint: bool = True,
+                 keys: Sequence[str] = ()) -> None:
         self.spec = spec
         self.sink: Any = None
         ins, opts = spec.inputs, spec.options
@@ -394,6 +398,8 @@ class Session:
             partitioning=ins.partitioning,
         )
         self._bind_models(main)
+        if keys:
+            self.inputs.bind_keys(list(keys))
         if resolved is not None:  # on a worker: what the client decided, without re-reading
             self.chunk_size = resolved.chunk_size
             self.widths = dict(resolved.widths)
@@ -591,6 +597,12 @@ class Session:
         :data:`TEXT_SPLIT_WORKERS`), scan them. Done once."""
         if getattr(self, "_prepared", False):
             return
+        with _PREPARING:  # a Dask worker may run several units of a session at once
+            if not getattr(self, "_prepared", False):
+                self._prepare_sources()
+                self._prepared = True
+
+    def _prepare_sources(self) -> None:
         from losscli.io.formats import DatasetSource
 
         sources = list(dict.fromkeys([ref.source for ref in self.inputs.roles.values()]
@@ -610,7 +622,6 @@ class Session:
                     scan = getattr(part, "scan", None)
                     if scan is not None and (part.size or 0) >= TEXT_SPLIT_BYTES:
                         scan(step)
-        self._prepared = True
 
     @property
     def workers(self) -> int:

@@ -173,6 +173,14 @@ def test_keys_ride_along_with_the_aligned_batches(tmp_path):
         assert all(len(b.keys["id"]) == len(b) for b in batches)
 
 
+def test_keys_are_bound_before_the_first_rows_are_read(tmp_path):
+    _hive(tmp_path)
+    inputs = resolve_inputs(str(tmp_path / "preds"))
+    inputs.peek(4, 4)
+    with pytest.raises(RuntimeError, match="before the first rows are read"):
+        inputs.bind_keys(["region"])
+
+
 def test_a_missing_key_lists_the_columns(tmp_path):
     _hive(tmp_path)
     inputs = resolve_inputs(str(tmp_path / "preds"))
@@ -186,8 +194,11 @@ def test_binding_keys_changes_no_value(tmp_path):
     _hive(tmp_path)
     plain = losscli.evaluate(str(tmp_path / "preds"), str(tmp_path / "truth"), losses=["mse"])
     session = Session(build_spec(str(tmp_path / "preds"), str(tmp_path / "truth"),
-                                 losses=["mse"], workers=2))
-    session.inputs.bind_keys(["region", "tag"])
+                                 losses=["mse"], workers=2), keys=["region", "tag"])
+    seen = []
+    batches = session.inputs.batches_in_file(1, 0, None, 2, 4)
+    seen.extend(np.concatenate([b.keys["tag"] for b in batches]).tolist())
+    assert seen == ["us0", "us1", "us2"]
     state = session.run()
     assert session.report(state).losses[0].value == plain.losses[0].value
 

@@ -159,7 +159,10 @@ class Inputs:
         their values in ``Batch.keys`` (see :data:`losscli.io.base.RAW` for the dtypes). A
         name is looked up in the predictions' source first (a column, case-insensitively if
         need be, or a hive partition key), then in the other inputs'; a name found nowhere is
-        an InputError naming the predictions' file and listing its columns."""
+        an InputError naming the predictions' file and listing its columns. Bind them
+        before the first rows are read (:meth:`peek`): a pipe cannot be read again."""
+        if self._peeked is not None:
+            raise RuntimeError("Inputs.bind_keys: bind keys before the first rows are read")
         sources = list(dict.fromkeys((id(ref.source), ref.source) for ref in
                                      [self.roles[r] for r in self._main_first()]))
         for name in names:
@@ -175,7 +178,6 @@ class Inputs:
                 raise InputError(
                     f"No column '{name}' in '{main.name}' to read as a key; its columns are: "
                     f"{shown}.{did_you_mean(name, [*main.columns, *partition])}")
-        self._peeked = None  # batches read before carry no keys
 
     def _main_first(self) -> list[str]:
         main = next(r for r in ("pred", "anchor") if r in self.roles) if (
