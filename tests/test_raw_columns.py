@@ -218,3 +218,22 @@ def test_feather_files_are_cut_at_their_record_batches(tmp_path):
                                                    losses=["mse", "mae"], chunk_size=500,
                                                    workers=w).losses] for w in (1, 2, 3, 4)}
     assert len({tuple(b) for b in bits.values()}) == 1
+
+
+def test_a_key_has_one_type_in_every_file(tmp_path):
+    for i, ids in enumerate(([1, 2], [3.5, 4.5])):
+        pq.write_table(pa.table({"pred": [1.0, 2.0], "target": [1.0, 2.0], "id": ids}),
+                       tmp_path / f"p{i}.parquet")
+    source = open_source(str(tmp_path))
+    with pytest.raises(InputError, match=r"Column 'id' of .*p1\.parquet' holds float64 keys "
+                                         r"\(double\) but .*p0\.parquet' holds int64"):
+        list(source.chunks(["pred"], 10, ("id",)))
+    for i, ids in enumerate(([1, 2], [3.5, 4.5])):
+        (tmp_path / f"n{i}.ndjson").write_text("".join(
+            json.dumps({"pred": 1.0, "target": 1.0, "id": v}) + "\n" for v in ids))
+    for i in range(2):
+        (tmp_path / f"p{i}.parquet").unlink()
+    source = open_source(str(tmp_path))
+    with pytest.raises(InputError, match=r"Column 'id' of .*n1\.ndjson' holds double 3\.5 on "
+                                         r"line 1, but int64 on the first line"):
+        list(source.chunks(["pred"], 10, ("id",)))

@@ -68,12 +68,34 @@ class DatasetSource:
         release = getattr(opened, "release", None)
         if release is not None and len(self.files) > 1:
             release()  # a dataset of many files holds no file open between reads
+        if i > 0 and hasattr(opened, "types"):
+            # NDJSON: keys read raw take the types of the first file's first object, so a
+            # key has one dtype in every file (another type is an error naming the line).
+            opened.types = dict(self.part(0).types)
         with self._lock:
             if self._parts[i] is None:
                 if i > 0:
                     self._check_columns(i, opened)
                 self._parts[i] = opened
             return self._parts[i]
+
+    def _check_raw_kinds(self, i: int, raw: tuple[str, ...]) -> None:
+        """Keys read raw have one dtype in every file: a Parquet or Feather file whose key
+        column has another kind of type than the first file's is an InputError naming it."""
+        from losscli.io.arrow import raw_kind
+
+        first, mine = getattr(self.part(0), "schema", None), getattr(self.part(i), "schema",
+                                                                     None)
+        if i == 0 or first is None or mine is None or not hasattr(mine, "field"):
+            return
+        for c in raw:
+            if c in first.names and c in mine.names:
+                a, b = raw_kind(first.field(c).type), raw_kind(mine.field(c).type)
+                if a != b:
+                    raise InputError(
+                        f"Column '{c}' of '{self.files[i].display}' holds {b} keys "
+                        f"({mine.field(c).type}) but '{self.files[0].display}' holds {a} "
+                        f"({first.field(c).type}): a key column has one type in every file.")
 
     def _check_columns(self, i: int, source: Any) -> None:
         mine, first = list(source.columns), list(self.part(0).columns)
@@ -136,6 +158,8 @@ class DatasetSource:
         stream), with partition keys among the raw columns."""
         source = self.part(i)
         own = tuple(c for c in raw if c in self.columns)
+        if own:
+            self._check_raw_kinds(i, own)
         keys = [c for c in raw if c not in self.columns]
         if stop is None and start == 0:
             chunks = source.chunks(columns, chunk_size, own) if own else source.chunks(
