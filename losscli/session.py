@@ -626,12 +626,13 @@ class Session:
     @property
     def workers(self) -> int:
         """Threads reducing units: ``--workers``, else every CPU this process may use, or
-        for inputs in object storage :data:`REMOTE_WORKERS_PER_CPU` per CPU (at most
-        :data:`REMOTE_MAX_WORKERS`)."""
+        for inputs in object storage :data:`REMOTE_WORKERS_PER_CPU` threads per CPU (at most
+        :data:`REMOTE_MAX_WORKERS`; the local engine only: Dask's workers are processes)."""
         if self.spec.options.workers:
             return self.spec.options.workers
         cpus = available_cpus()
-        if any(getattr(ref.source, "remote", False) for ref in self.inputs.roles.values()):
+        if self.spec.options.engine == "local" and any(
+                getattr(ref.source, "remote", False) for ref in self.inputs.roles.values()):
             return min(REMOTE_WORKERS_PER_CPU * cpus, max(REMOTE_MAX_WORKERS, cpus))
         return cpus
 
