@@ -42,7 +42,7 @@ class Job:
     spec: Any
     models: Sequence[Any]
     resolved: Any
-    flags: dict[str, bool] = field(default_factory=dict)  # Session's keyword options
+    flags: dict[str, Any] = field(default_factory=dict)  # Session's keyword options
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 

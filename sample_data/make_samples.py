@@ -56,6 +56,7 @@ def main() -> None:
     write_baseline()
     write_extra_samples()
     several_per_row()
+    write_parts()
 
 
 def several_per_row() -> None:
@@ -102,6 +103,26 @@ def write_extra_samples() -> None:
     counts = pa.table({"pred": np.round(rate * rng.uniform(0.8, 1.25, 200), 3),
                        "target": rng.poisson(rate).astype(np.int64)})
     pacsv.write_csv(counts, HERE / "counts.csv")
+
+
+def write_parts() -> None:
+    """The regression rows as a hive-partitioned folder of Parquet parts, predictions and
+    targets apart (preds_dir/, truth_dir/, paired by relative path; a _SUCCESS marker)."""
+    import shutil
+
+    table = pq.read_table(HERE / "regression.parquet")
+    for name, columns in (("preds_dir", ["pred", "weight"]), ("truth_dir", ["target"])):
+        root = HERE / name
+        shutil.rmtree(root, ignore_errors=True)
+        start = 0
+        for date, part, rows in (("2026-11-01", 0, 300), ("2026-11-01", 1, 200),
+                                 ("2026-11-02", 0, 250), ("2026-11-02", 1, 250)):
+            folder = root / f"date={date}"
+            folder.mkdir(parents=True, exist_ok=True)
+            pq.write_table(table.select(columns).slice(start, rows),
+                           folder / f"part-{part}.parquet")
+            start += rows
+        (root / "_SUCCESS").write_bytes(b"")
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

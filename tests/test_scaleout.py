@@ -210,3 +210,27 @@ def test_merge_refuses_mismatches(data, tmp_path):
     assert r.returncode == 2 and b"state_version 99" in r.stderr
     r = run_losscli("merge", parts / "part-0.parquet")
     assert r.returncode == 2 and b"not a saved state" in r.stderr
+
+
+def test_dask_engine_over_a_folder_of_text_files_gives_the_local_bits(tmp_path, cluster):
+    """CSV parts are read one unit per file; their rows are put in place as the states are
+    merged (issue 12): the Dask engine gives the local bits, and the local error."""
+    rng = np.random.default_rng(3)
+    for i, n in enumerate((900, 1300, 700)):
+        y = rng.normal(size=n)
+        lines = ["pred,target", *(f"{a!r},{b!r}" for a, b in zip((y + rng.normal(size=n))
+                                                                  .tolist(), y.tolist()))]
+        (tmp_path / f"part-{i}.csv").write_text("\n".join(lines) + "\n")
+    kw = {"losses": LOSSES, "chunk_size": 400}
+    local = losscli.evaluate(str(tmp_path), workers=2, **kw)
+    dask = losscli.evaluate(str(tmp_path), engine="dask", scheduler=cluster.scheduler_address,
+                            **kw)
+    assert _bits(local) == _bits(dask)
+    bad = tmp_path / "part-2.csv"
+    bad.write_text(bad.read_text().replace("\n", "\nnan,1.0\n", 1))
+    messages = []
+    for extra in ({"workers": 2}, {"engine": "dask", "scheduler": cluster.scheduler_address}):
+        with pytest.raises(InputError) as err:
+            losscli.evaluate(str(tmp_path), **kw, **extra)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1] and "first at row 2200" in messages[0]

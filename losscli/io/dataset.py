@@ -56,8 +56,8 @@ def scheme_of(text: str) -> str | None:
 def is_dataset_spec(text: str) -> bool:
     """Whether ``text`` names more than one plain local file could: a URI, a glob or a
     directory."""
-    return (scheme_of(text) is not None or bool(_GLOB.search(text))
-            or (text != "-" and os.path.isdir(text)))
+    return (scheme_of(text) is not None or text.startswith("file://")
+            or bool(_GLOB.search(text)) or (text != "-" and os.path.isdir(text)))
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
@@ -356,8 +356,9 @@ def discover(spec: str, *, partitioning: str | None = None,
                         "Use --partitioning none to ignore the folders.")
     if not keys:
         files = [FileRef(f.display, f.relative, f.path, f.fs, (), f.size) for f in files]
-    single = (scheme is not None and len(files) == 1 and not _GLOB.search(spec)
-              and files[0].path.rstrip("/") == filesystem_path(spec))
+    single = len(files) == 1 and not _GLOB.search(spec) and (
+        files[0].path.rstrip("/") == filesystem_path(spec) if scheme is not None
+        else not os.path.isdir(_local_path(spec)))
     return Dataset(display, files, keys, options, single)
 
 
@@ -367,8 +368,12 @@ def filesystem_path(uri: str) -> str:
     return re.sub(r"^[^/@]*@", "", rest).split("?", 1)[0].rstrip("/")
 
 
+def _local_path(spec: str) -> str:
+    return spec[len("file://"):] if spec.startswith("file://") else spec
+
+
 def _local_files(spec: str, format_in: str | None) -> list[FileRef]:
-    path = spec[len("file://"):] if spec.startswith("file://") else spec
+    path = _local_path(spec)
     if _GLOB.search(path):
         root = _static_prefix(path) or "."
         pattern = path[len(root):].lstrip("/") if root != "." else path
@@ -435,10 +440,11 @@ def _remote_files(spec: str, options: dict[str, Any], format_in: str | None) -> 
     return out
 
 
-def pair(predictions: Dataset, targets: Dataset) -> list[tuple[FileRef, FileRef]]:
-    """Predictions and targets file by file, by relative path (the extension may differ:
-    ``part-0.parquet`` pairs with ``part-0.csv``). Files that do not pair up are an error
-    naming the first of them."""
+def pair(predictions: Dataset, targets: Dataset, noun: str = "targets"
+         ) -> list[tuple[FileRef, FileRef]]:
+    """Predictions and targets (or weights, another model: ``noun``) file by file, by
+    relative path (the extension may differ: ``part-0.parquet`` pairs with ``part-0.csv``).
+    Files that do not pair up are an error naming the first of them."""
     def key(f: FileRef) -> str:
         name = f.relative
         for suffix in (".gz", ".bz2", ".zst", ".lz4"):
@@ -452,13 +458,13 @@ def pair(predictions: Dataset, targets: Dataset) -> list[tuple[FileRef, FileRef]
         match = by_key.pop(key(f), None)
         if match is None:
             raise InputError(
-                f"'{f.display}' has no targets file in '{targets.display}' (looked for "
-                f"'{key(f)}.*'): a targets folder pairs with the predictions file by file, by "
+                f"'{f.display}' has no {noun} file in '{targets.display}' (looked for "
+                f"'{key(f)}.*'): a {noun} folder pairs with the predictions file by file, by "
                 "relative path.")
         out.append((f, match))
     if by_key:
         extra = sorted(by_key.values(), key=lambda f: f.relative)[0]
         raise InputError(f"'{extra.display}' has no predictions file in '{predictions.display}': "
-                         "a targets folder pairs with the predictions file by file, by relative "
+                         f"a {noun} folder pairs with the predictions file by file, by relative "
                          "path.")
     return out

@@ -159,7 +159,10 @@ class Inputs:
         their values in ``Batch.keys`` (see :data:`losscli.io.base.RAW` for the dtypes). A
         name is looked up in the predictions' source first (a column, case-insensitively if
         need be, or a hive partition key), then in the other inputs'; a name found nowhere is
-        an InputError naming the predictions' file and listing its columns."""
+        an InputError naming the predictions' file and listing its columns. Bind them
+        before the first rows are read (:meth:`peek`): a pipe cannot be read again."""
+        if self._peeked is not None:
+            raise RuntimeError("Inputs.bind_keys: bind keys before the first rows are read")
         sources = list(dict.fromkeys((id(ref.source), ref.source) for ref in
                                      [self.roles[r] for r in self._main_first()]))
         for name in names:
@@ -175,7 +178,6 @@ class Inputs:
                 raise InputError(
                     f"No column '{name}' in '{main.name}' to read as a key; its columns are: "
                     f"{shown}.{did_you_mean(name, [*main.columns, *partition])}")
-        self._peeked = None  # batches read before carry no keys
 
     def _main_first(self) -> list[str]:
         main = next(r for r in ("pred", "anchor") if r in self.roles) if (
@@ -278,6 +280,13 @@ class Inputs:
                 yield batch
 
     def _stream(self, chunk_size: int) -> Iterator[Batch]:
+        if self.paired():  # file by file: a pair of files of different lengths is named
+            start = 0
+            for part in range(len(self.main.files)):
+                for batch in self.batches_in_file(part, 0, None, chunk_size, start):
+                    start = batch.start + len(batch)
+                    yield batch
+            return
         yield from self._aligned(lambda source, columns, raw: source.chunks(
             columns, chunk_size, raw) if raw else source.chunks(columns, chunk_size),
             chunk_size, 0)
@@ -296,7 +305,7 @@ class Inputs:
         for role, ref in self.roles.items():
             by_source.setdefault(id(ref.source), (ref.source, [], []))[1].append(
                 (role, ref.columns))
-        for key, (source, column) in self.keys.items():
+        for source, column in self.keys.values():
             by_source.setdefault(id(source), (source, [], []))[2].append(column)
         streams = []
         for source, pairs, raw in by_source.values():
@@ -559,13 +568,13 @@ def resolve_inputs(
 
     main_src: Any = None
 
-    def open_any(obj: Any, main: bool) -> Any:
+    def open_any(obj: Any, main: bool, noun: str = "targets") -> Any:
         if not isinstance(obj, str):
             return obj
         fmt = format_in if main or detect_format(obj) is None else None
         source = open_source(obj, fmt, encoding=encoding, max_line_bytes=max_line_bytes,
                              storage_options=storage_options, partitioning=partitioning)
-        return source if main else pair_source(source, main_src)
+        return source if main else pair_source(source, main_src, noun)
 
     files = {k: v for k, v in (files or {}).items() if v is not None}
     columns = dict(columns or {})
@@ -579,7 +588,7 @@ def resolve_inputs(
         extra = list(roles)
     for role_name in extra:
         role = ROLES[role_name]
-        src = open_any(files[role_name], False) if role_name in files else main_src
+        src = open_any(files[role_name], False, role.key) if role_name in files else main_src
         taken = {c for ref in bound.values() if ref.source is src for c in ref.columns}
         if src is main_src and main_src.columns == [ARRAY] and bound:
             raise UsageError(
@@ -597,8 +606,8 @@ def resolve_inputs(
             )
         bound[role_name] = ColumnRef(src, cols)
     _check_disjoint(bound)
-    _bind_weight(bound, main_src, open_any(weights, False) if weights is not None else None,
-                 weight_col)
+    _bind_weight(bound, main_src, open_any(weights, False, "weights") if weights is not None
+                 else None, weight_col)
     return Inputs(bound)
 
 
@@ -654,10 +663,10 @@ def _bind_weight(bound: dict[str, ColumnRef], main_src: Any, w_src: Any,
                                     or (weight_col,))
 
 
-def pair_source(source: Any, main: Any) -> Any:
+def pair_source(source: Any, main: Any, noun: str = "targets") -> Any:
     """``source`` paired with ``main`` when both are datasets (its files in the order of
     ``main``'s, by relative path; see :meth:`DatasetSource.paired_with`), else as it is."""
     if isinstance(source, DatasetSource) and isinstance(main, DatasetSource) and (
             source is not main):
-        return source.paired_with(main)
+        return source.paired_with(main, noun)
     return source

@@ -223,10 +223,14 @@ def scan_records(readinto: Any, delimiter: bytes | None, step: int, max_line: in
         if fast is None:
             starts, span = record_starts(buf, delimiter, ndjson, final=eof, size=size)
             n, count = len(starts), buf.count(b"\n", 0, span)
+            if n and int(np.max(np.diff(np.append(starts, span)))) > max_line:
+                raise Unsafe("a record longer than the longest line read")
         else:
             n, span, count = fast
-        first = -(-rows // step) * step  # the next multiple of step at or after rows
-        if first < rows + n and first > 0:
+            if eof and size - (buf.rfind(b"\n", 0, size) + 1) > max_line:
+                raise Unsafe("a record longer than the longest line read")
+        first = max(-(-rows // step), 1) * step  # the next multiple of step after row 0
+        if first < rows + n:
             if starts is None:
                 starts, _ = record_starts(buf, delimiter, ndjson, final=eof, size=size)
             ends = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8, count=span)

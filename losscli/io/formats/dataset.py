@@ -68,12 +68,34 @@ class DatasetSource:
         release = getattr(opened, "release", None)
         if release is not None and len(self.files) > 1:
             release()  # a dataset of many files holds no file open between reads
+        if i > 0 and hasattr(opened, "types"):
+            # NDJSON: keys read raw take the types of the first file's first object, so a
+            # key has one dtype in every file (another type is an error naming the line).
+            opened.types = dict(self.part(0).types)
         with self._lock:
             if self._parts[i] is None:
                 if i > 0:
                     self._check_columns(i, opened)
                 self._parts[i] = opened
             return self._parts[i]
+
+    def _check_raw_kinds(self, i: int, raw: tuple[str, ...]) -> None:
+        """Keys read raw have one dtype in every file: a Parquet or Feather file whose key
+        column has another kind of type than the first file's is an InputError naming it."""
+        from losscli.io.arrow import raw_kind
+
+        first, mine = getattr(self.part(0), "schema", None), getattr(self.part(i), "schema",
+                                                                     None)
+        if i == 0 or first is None or mine is None or not hasattr(mine, "field"):
+            return
+        for c in raw:
+            if c in first.names and c in mine.names:
+                a, b = raw_kind(first.field(c).type), raw_kind(mine.field(c).type)
+                if a != b:
+                    raise InputError(
+                        f"Column '{c}' of '{self.files[i].display}' holds {b} keys "
+                        f"({mine.field(c).type}) but '{self.files[0].display}' holds {a} "
+                        f"({first.field(c).type}): a key column has one type in every file.")
 
     def _check_columns(self, i: int, source: Any) -> None:
         mine, first = list(source.columns), list(self.part(0).columns)
@@ -129,10 +151,6 @@ class DatasetSource:
     def values_per_row(self, column: str) -> int:
         return int(self.part(0).values_per_row(column))
 
-    def has_column(self, name: str) -> bool:
-        """Whether ``name`` can be read raw: a column of the files or a partition key."""
-        return name in self.columns or name in self.partition_keys
-
     # -- reading --------------------------------------------------------------------------------
     def read_part(self, i: int, columns: list[str], chunk_size: int, raw: tuple[str, ...] = (),
                   start: int = 0, stop: int | None = None) -> Iterator[dict[str, np.ndarray]]:
@@ -140,6 +158,8 @@ class DatasetSource:
         stream), with partition keys among the raw columns."""
         source = self.part(i)
         own = tuple(c for c in raw if c in self.columns)
+        if own:
+            self._check_raw_kinds(i, own)
         keys = [c for c in raw if c not in self.columns]
         if stop is None and start == 0:
             chunks = source.chunks(columns, chunk_size, own) if own else source.chunks(
@@ -194,23 +214,23 @@ class DatasetSource:
                    raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
         """Rows ``start .. stop`` of the whole, from the files they lie in."""
         starts = self.starts()
-        for i, p in enumerate(self._parts):
+        for i in range(len(self._parts)):
             lo, hi = max(start, starts[i]), min(stop, starts[i + 1])
             if hi > lo:
                 yield from self.read_part(i, columns, chunk_size, raw, lo - starts[i],
                                           hi - starts[i])
 
     # -- pairing --------------------------------------------------------------------------------
-    def paired_with(self, main: DatasetSource) -> DatasetSource:
+    def paired_with(self, main: DatasetSource, noun: str = "targets") -> DatasetSource:
         """This dataset's files in the order of ``main``'s, paired by relative path (a lone
         file with a lone file); files that do not pair up are an InputError naming the
-        first (:func:`losscli.io.dataset.pair`)."""
+        first (:func:`losscli.io.dataset.pair`; ``noun`` says what this dataset holds)."""
         from losscli.io.dataset import pair
 
         if len(self.files) == 1 and len(main.files) == 1 and (
                 self.dataset.single or main.dataset.single):
             return self
-        order = [theirs for _, theirs in pair(main.dataset, self.dataset)]
+        order = [theirs for _, theirs in pair(main.dataset, self.dataset, noun)]
         if [f.path for f in order] == [f.path for f in self.files]:
             return self
         index = {f.path: i for i, f in enumerate(self.files)}

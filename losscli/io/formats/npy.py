@@ -107,6 +107,7 @@ class NpySource:
 
     def _read_range(self, columns: list[str], start: int, stop: int, chunk_size: int,
                     raw: tuple[str, ...]) -> Iterator[dict[str, np.ndarray]]:
+        check_numeric(self.name, self.dtype, columns)
         if not self._contiguous:  # e.g. Fortran order: slice the memmap
             arr = self._array
             for lo in range(start, stop, chunk_size):
@@ -211,12 +212,21 @@ def npy_columns(name: str, dtype: np.dtype, shape: tuple[int, ...]) -> list[str]
                 f"'{name}' field {c!r} has shape {dtype[c].shape} per row; expected one value "
                 "or a flat vector of values per row."
             )
-        if kind.kind not in "fiub":
+        # A field of dates or text can be read only raw (a key): refused when read as numbers.
+        if kind.kind not in ("fiub" if c == ARRAY else "fiubMUS"):
             raise InputError(
                 f"'{name}'{'' if c == ARRAY else f' field {c!r}'} has dtype {kind}; "
                 "expected numbers."
             )
     return columns
+
+
+def check_numeric(name: str, dtype: np.dtype, columns: list[str]) -> None:
+    """Refuse to read a field of dates or text (kept for raw reads) as numbers."""
+    for c in columns:
+        kind = dtype if c == ARRAY else dtype[c].base
+        if kind.kind not in "fiub":
+            raise InputError(f"'{name}' field {c!r} has dtype {kind}; expected numbers.")
 
 
 def npy_types(dtype: np.dtype, columns: list[str]) -> dict[str, str]:
@@ -265,6 +275,7 @@ class NpyStreamSource:
 
     def chunks(self, columns: list[str], chunk_size: int,
                raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
+        check_numeric(self.name, self.dtype, columns)
         total = self.num_rows or 0
         itemsize = self.dtype.itemsize * (self._width or 1)  # bytes per row
         done = 0
