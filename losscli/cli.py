@@ -195,6 +195,21 @@ INPUT_OPTIONS = (
         "folders of a folder, glob or URI are hive partitions (their keys read as text "
         "columns). Default: hive when every file sits under the same key=value folders.",
         rich_help_panel="Inputs")], None),
+    _opt("id_col", Annotated[list[str] | None, typer.Option(
+        "--id-col", metavar="KEY", help="Join the predictions to --targets (and --weights) "
+        "by this key column instead of by row order (repeat it for a composite key). The "
+        "targets are held in memory as a hash index (about their size; the predictions "
+        "stream). A key on both sides once, else an error; see --unmatched.",
+        rich_help_panel="Inputs", show_default=False)], None),
+    _opt("target_id_col", Annotated[list[str] | None, typer.Option(
+        "--target-id-col", metavar="KEY", help="The targets' key column(s) when they are "
+        "named otherwise than --id-col (in the same order).", rich_help_panel="Inputs",
+        show_default=False)], None),
+    _opt("unmatched", Annotated[str, typer.Option(
+        "--unmatched", metavar="error|omit", help="With --id-col: prediction rows without a "
+        "target or targets without a prediction are an error (naming how many and the first "
+        "keys), or are left out and counted in the report (omit).",
+        rich_help_panel="Inputs")], "error"),
     _opt("engine", Annotated[str, typer.Option(
         "--engine", metavar="local|dask", help="local: threads of this process; dask: the "
         "workers of a Dask cluster read and reduce the units (pip install 'losscli[dask]'); "

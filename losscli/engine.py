@@ -67,6 +67,13 @@ class Plan:
     #: own (``State.groups``) beside the overall one, at most ``max_groups`` of them
     group_by: tuple[str, ...] = ()
     max_groups: int = MAX_GROUPS
+    #: key columns (``Batch.keys``) written beside each row's losses (--reduction none):
+    #: the join key (--id-col) and the group columns
+    carry: tuple[str, ...] = ()
+    #: Row-aligned files that both hold an id-like column: (column, its key in
+    #: ``Batch.keys`` on the predictions' side, on the targets' side, the two file names);
+    #: a row where they differ stops the run (the files are not aligned: use --id-col)
+    aligned: tuple[tuple[str, str, str, str, str], ...] = ()
     contexts: tuple[CheckContext, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -185,7 +192,7 @@ def reduce(
                 state.fingerprint = Fingerprint()
             state.fingerprint.add(hasher.sum(arrays["target"], arrays.get("weight")), n)
         if (counting_only or plan.nan_policy == "raise") and not _all_finite(arrays):
-            _count_nonfinite(arrays, batch.start, state.nonfinite)
+            _count_nonfinite(arrays, batch.start, state.nonfinite, batch.rows)
         if not (counting_only or state.nonfinite.counts):
             # only counting once a NaN was seen, to report every bad value at once
             try:
@@ -196,7 +203,8 @@ def reduce(
                 state.note_error(Position(batch.start, batch.start), str(exc))
                 break
         if on_batch is not None:
-            on_batch(batch.start + n)
+            on_batch(batch.start + n if batch.rows is None or not n
+                     else int(batch.rows[-1]) + 1)
     return state
 
 
@@ -223,21 +231,25 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
     output; with ``groups``, every group's state too (the kernels run once)."""
     arrays = batch.arrays
     at = Position(batch.start, batch.start)
+    for check in plan.aligned:
+        _check_aligned(batch, *check)
     weights_all = arrays.get("weight")
     if weights_all is not None:
-        _check_weights(weights_all, batch.start, describe)
+        _check_weights(weights_all, batch.start, describe, batch.rows)
     for role in arrays:
         if role.startswith("target#"):
-            _check_same_targets(arrays["target"], arrays[role], role, batch.start, describe)
+            _check_same_targets(arrays["target"], arrays[role], role, batch.start, describe,
+                                batch.rows)
     target = arrays.get("target")
     if plan.task == "binary" and target is not None and target.ndim == 1:
-        _note_negative_labels(state, target, batch.start)
-    batch_ids = (ids(batch.start, len(batch))
+        _note_negative_labels(state, target, batch.start, batch.rows)
+    batch_ids = (batch.ids if batch.ids is not None else ids(batch.start, len(batch))
                  if ids is not None and (plan.ci is not None or plan.paired is not None)
                  else None)
     earlier: list[tuple[list[np.ndarray], np.ndarray | None]] = []  # per model: values, kept
     for model, cell in enumerate(state.cells):
-        view, rows, keep = _model_view(arrays, model, plan.nan_policy, batch.start, cell)
+        view, rows, keep = _model_view(arrays, model, plan.nan_policy, batch.start, cell,
+                                       batch.rows)
         _check_domains(plan, contexts, view, rows, describe, model, at)
         weights = view.get("weight")
         row_ids = None if batch_ids is None else (batch_ids if keep is None else batch_ids[keep])
@@ -287,7 +299,7 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
         kept = len(next(iter(view.values()))) if view else 0
         cell.rows += kept
         if sink is not None and model == 0 and kept:
-            for name in plan.group_by:  # the group columns beside the losses
+            for name in plan.carry:  # the key and group columns beside the losses
                 per_row[name] = batch.keys[name] if keep is None else batch.keys[name][keep]
             sink.write(np.arange(batch.start, batch.start + kept) if rows is None else rows,
                        per_row)
@@ -545,20 +557,21 @@ def _rows_bad(a: np.ndarray) -> np.ndarray:
     return bad if bad.ndim == 1 else bad.any(axis=1)
 
 
-def _count_nonfinite(arrays: dict[str, np.ndarray], start: int, into: NonFinite) -> int:
+def _count_nonfinite(arrays: dict[str, np.ndarray], start: int, into: NonFinite,
+                     rows: np.ndarray | None = None) -> int:
     """Count rows holding NaN/inf, per role; returns the total."""
     total = 0
     for role, a in arrays.items():
         idx = np.flatnonzero(_rows_bad(a))
         if idx.size:
-            into.add(role, int(idx.size), Position(start, start + int(idx[0])))
+            into.add(role, int(idx.size), Position(start, _row_of(start, rows, int(idx[0]))))
             total += int(idx.size)
     return total
 
 
 def _model_view(arrays: dict[str, np.ndarray], model: int, nan_policy: str, start: int,
-                cell: Cell) -> tuple[dict[str, np.ndarray], np.ndarray | None,
-                                     np.ndarray | None]:
+                cell: Cell, numbers: np.ndarray | None = None
+                ) -> tuple[dict[str, np.ndarray], np.ndarray | None, np.ndarray | None]:
     """The arrays model ``model`` is evaluated on (its predictions as ``pred``), and, when
     ``--nan-policy omit`` dropped rows, their original row numbers and the mask kept (else
     None, None)."""
@@ -566,11 +579,12 @@ def _model_view(arrays: dict[str, np.ndarray], model: int, nan_policy: str, star
     view = {("pred" if role == mine else role): a for role, a in arrays.items()
             if role == mine or not (role.startswith("pred") or "#" in role)}
     if nan_policy != "omit" or _all_finite(view):
-        return view, None, None
+        return view, numbers, None
     keep = np.logical_and.reduce([~_rows_bad(a) for a in view.values()])
     kept = int(keep.sum())
     cell.rows_skipped += len(keep) - kept
-    return {role: a[keep] for role, a in view.items()}, start + np.flatnonzero(keep), keep
+    rows = start + np.flatnonzero(keep) if numbers is None else numbers[keep]
+    return {role: a[keep] for role, a in view.items()}, rows, keep
 
 
 def _plain_name(role: str, index: int | None = None) -> str:
@@ -581,17 +595,18 @@ def _row_of(start: int, rows: np.ndarray | None, index: int) -> int:
     return start + index if rows is None else int(rows[index])
 
 
-def _check_weights(weights: np.ndarray, start: int, describe: Describe) -> None:
+def _check_weights(weights: np.ndarray, start: int, describe: Describe,
+                   rows: np.ndarray | None = None) -> None:
     if weights.size and weights.min() < 0:
         i = int(np.flatnonzero(weights < 0)[0])
         raise InputError(
             f"Negative sample weight {float(weights[i])!r} in {describe('weight')} at row "
-            f"{start + i}; sample weights must be >= 0."
+            f"{_row_of(start, rows, i)}; sample weights must be >= 0."
         )
 
 
 def _check_same_targets(shared: np.ndarray, own: np.ndarray, role: str, start: int,
-                        describe: Describe) -> None:
+                        describe: Describe, rows: np.ndarray | None = None) -> None:
     """A model file's own targets must be the first model's, row by row: otherwise the
     files are not aligned, and comparing them would compare different rows."""
     same = (shared == own) | (np.isnan(shared) & np.isnan(own))
@@ -601,19 +616,44 @@ def _check_same_targets(shared: np.ndarray, own: np.ndarray, role: str, start: i
         i = int(np.flatnonzero(~same)[0])
         raise InputError(
             f"The targets in {describe(role)} differ from those in {describe('target')} at row "
-            f"{start + i} ({own[i].tolist()!r} vs {shared[i].tolist()!r}): the model files are "
+            f"{_row_of(start, rows, i)} ({own[i].tolist()!r} vs {shared[i].tolist()!r}): the model files are "
             "not aligned row by row. Give the shared targets with --targets FILE, or align the "
             "files."
         )
 
 
-def _note_negative_labels(state: State, target: np.ndarray, start: int) -> None:
+def _check_aligned(batch: Batch, column: str, mine: str, theirs: str, pred_file: str,
+                   target_file: str) -> None:
+    """The id-like column ``column`` must hold the same value in both files on every row."""
+    a, b = batch.keys[mine], batch.keys[theirs]
+    if a.dtype.kind != b.dtype.kind or a.dtype.kind == "O":
+        from losscli.grouping import key_value
+
+        def text(v: np.ndarray) -> np.ndarray:
+            out = np.empty(len(v), dtype=object)
+            out[:] = [str(key_value(x)) for x in v]
+            return out
+
+        a, b = text(a), text(b)
+    same = a == b
+    if not np.all(same):
+        i = int(np.flatnonzero(~np.asarray(same, dtype=bool))[0])
+        raise InputError(
+            f"Rows are not aligned: column '{column}' is {a[i]!r} in '{pred_file}' but "
+            f"{b[i]!r} in '{target_file}' at row {_row_of(batch.start, batch.rows, i)}: the "
+            f"files list their rows in different orders. Join them by key with --id-col "
+            f"{column}.")
+
+
+def _note_negative_labels(state: State, target: np.ndarray, start: int,
+                          rows: np.ndarray | None = None) -> None:
     """Record where labels 0 and -1 first appear (a file must use one convention; units
     read apart are compared once merged)."""
     for label in (0.0, -1.0):
         hits = np.flatnonzero(target == label)
         if hits.size:
-            state.note_label(label, Position(start, start + int(hits[0])), int(hits.size))
+            state.note_label(label, Position(start, _row_of(start, rows, int(hits[0]))),
+                             int(hits.size))
 
 
 def _check_domains(plan: Plan, contexts: list[CheckContext], view: dict[str, np.ndarray],

@@ -83,7 +83,7 @@ class BatchGroups:
         n = len(columns[0])
         codes = np.zeros(n, np.int64)
         keys: list[Key] = [()]
-        for name, column in zip(names, columns):
+        for at, (name, column) in enumerate(zip(names, columns)):
             local, uniques = _factorize(column)
             values = [key_value(u) for u in uniques]
             if column.dtype.kind == "f" and len(values) > MAX_FLOAT_KEYS:
@@ -95,7 +95,7 @@ class BatchGroups:
             if column.dtype.kind in "OfM" and (local < 0).any():  # nulls: a group of their own
                 local = np.where(local < 0, len(values), local)
                 values.append(None)
-            if len(keys) == 1:  # the first column
+            if at == 0:  # the first column
                 codes, keys = local, [(v,) for v in values]
                 continue
             combined = codes * len(values) + local

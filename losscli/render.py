@@ -39,7 +39,7 @@ def format_params(params: dict[str, Any]) -> str:
 def _files(report: Report) -> str:
     seen = []
     for ref in report.inputs.values():
-        if isinstance(ref, dict) and ref["path"] not in seen:
+        if isinstance(ref, dict) and "path" in ref and ref["path"] not in seen:
             seen.append(ref["path"])
     return ", ".join(seen)
 
@@ -50,6 +50,11 @@ def summary_line(report: Report) -> str:
         parts.append(f"skipped: {report.rows_skipped}")
     if report.groups is not None:
         parts.append(f"groups: {len(report.groups)}")
+    join = report.inputs.get("join")
+    if join:
+        left = join["unmatched_predictions"] + join.get("unmatched_targets", 0)
+        parts.append(f"joined on {', '.join(join['id_col'])}"
+                     + (f" ({left} unmatched left out)" if left else ""))
     task = report.inputs.get("task")
     if task and task != "regression":
         parts.append(f"task: {task}{' (logits)' if report.inputs.get('from_logits') else ''}")

@@ -49,6 +49,11 @@ def header_of(session: Any) -> dict[str, Any]:
             "quantile_levels": list(opts.quantile_levels),
             **({"group_by": list(plan.group_by), "max_groups": plan.max_groups}
                if plan.group_by else {}),
+            **({"join": {"id_col": list(session.join.names),
+                         "target_id_col": list(session.join.target_names),
+                         "unmatched": session.spec.inputs.unmatched,
+                         "targets": session.join.where}}
+               if session.join is not None else {}),
         },
         "inputs": {**session.inputs.to_dict(), **session.context},
     }
@@ -180,8 +185,15 @@ def report_of(doc: dict[str, Any], state: State, parts: Sequence[Part]) -> Any:
         from losscli.grouping import too_many_groups
 
         raise too_many_groups(len(state.groups), plan.max_groups, plan.group_by)
-    raise_pending(state, lambda role, index=None: f"'{role}' of the merged parts", instances)
     inputs = dict(doc.get("inputs") or {})
+    join = opts.get("join")
+    if join is not None:  # keys matched in two parts, targets no part matched
+        from losscli.io.join import judge
+
+        inputs["join"] = judge(state.join, join["unmatched"] == "omit", names=join["id_col"],
+                               target_names=join["target_id_col"], where=join["targets"],
+                               pred_where="the merged parts")
+    raise_pending(state, lambda role, index=None: f"'{role}' of the merged parts", instances)
     inputs["parts"] = [p.path for p in parts]
     return build_report(plan, state, inputs=inputs,
                         quantile_levels=tuple(opts.get("quantile_levels") or ()))

@@ -32,6 +32,7 @@ The unit plan (:meth:`Session.units`) depends on the inputs' layout and the chun
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -54,6 +55,10 @@ from losscli.uncertainty import CIConfig
 from losscli.vocab import EMBEDDING_ROLES, ROLES
 
 DEFAULT_CHUNK_SIZE = 1 << 18
+
+#: Column names that identify rows (checked on both sides of a row-aligned pair of files).
+ID_LIKE = re.compile(r"^(id|key|uid|uuid|guid|row_?id|sample_?id|record_?id|index)$|[_-]id$"
+                     r"|^id[_-]|[_-]key$")
 #: Values per chunk when rows are wide (class scores, embeddings): with ``chunk_size`` left
 #: to its default, a chunk holds this many values rather than DEFAULT_CHUNK_SIZE rows.
 WIDE_CHUNK_VALUES = 1 << 20
@@ -472,9 +477,15 @@ class Session:
             max_line_bytes=ins.max_line_bytes,
             storage_options=dict(ins.storage_options),
             partitioning=ins.partitioning,
+            join_keys=(ins.id_col, ins.target_id_col or ins.id_col),
         )
         self._bind_models(main)
-        keys = list(dict.fromkeys([*keys, *opts.group_by]))  # the group columns too
+        self.join: Any = None  # --id-col: the targets' KeyIndex
+        if ins.id_col:
+            self._bind_join(main)
+        aligned = () if ins.id_col else self._id_columns(main)
+        # the join key and the group columns, read raw beside the roles
+        keys = list(dict.fromkeys([*keys, *ins.id_col, *opts.group_by]))
         if keys:
             self.inputs.bind_keys(keys)
         if resolved is not None:  # on a worker: what the client decided, without re-reading
@@ -497,7 +508,11 @@ class Session:
                 return by != "values" or (found == "regression" and target is not None
                                           and bool(np.isfinite(target).any()))
 
-            sample = self.inputs.peek(self.chunk_size, tasks.DETECT_ROWS, settled=settled)
+            sample = self.inputs.peek(self.chunk_size, tasks.DETECT_ROWS,
+                                      settled=None if self.join else settled)
+            if sample is not None and self.join is not None:  # the sample's targets, by key
+                rows = len(next(iter(sample.values())))
+                sample.update(self.join.sample(self.inputs.peeked_keys(ins.id_col, rows)))
             self.widths = ({} if sample is None else
                            {role: 1 if a.ndim == 1 else a.shape[1] for role, a in sample.items()})
             task, decided_by = tasks.detect_task(
@@ -531,7 +546,75 @@ class Session:
                                 else None,
                                 calibration=calibration_plan(instances, task, opts.from_logits)
                                 if opts.calibration else None,
-                                group_by=opts.group_by, max_groups=opts.max_groups)
+                                group_by=opts.group_by, max_groups=opts.max_groups,
+                                carry=tuple(dict.fromkeys([*ins.id_col, *opts.group_by])),
+                                aligned=aligned)
+
+    def _id_columns(self, main: Any) -> tuple[tuple[str, str, str, str, str], ...]:
+        """Without --id-col, an id-like column (``id``, ``*_id``, ``key``, ``uid``...) found
+        in both the predictions' and a separate targets file is read on both sides, so that
+        rows listed in different orders stop the run instead of giving a wrong number (see
+        :data:`losscli.engine.Plan.aligned`)."""
+        from losscli.io.inputs import _raw_column
+
+        target = self.inputs.roles.get("target")
+        if target is None or target.source is main:
+            return ()
+        used = {c for ref in self.inputs.roles.values() for c in ref.columns}
+        found = []
+        for column in main.columns:
+            name = str(column)
+            if name in used or not ID_LIKE.match(name.lower()):
+                continue
+            other = _raw_column(target.source, name)
+            if other is None or other in target.columns:
+                continue
+            mine, theirs = f"\x00align:{name}:pred", f"\x00align:{name}:target"
+            self.inputs.keys[mine] = (main, name)
+            self.inputs.keys[theirs] = (target.source, other)
+            found.append((name, mine, theirs, str(main.name), str(target.source.name)))
+        return tuple(found)
+
+    def _bind_join(self, main: Any) -> None:
+        """--id-col: take the targets (and a weight column of the targets' file, or a weights
+        file) out of the row-aligned inputs into a :class:`~losscli.io.join.KeyIndex`; the
+        predictions' key columns are read raw beside them."""
+        from losscli.io.inputs import _raw_column
+        from losscli.io.join import KeyIndex
+
+        ins = self.spec.inputs
+        target = self.inputs.roles.get("target")
+        if ins.targets is None or target is None or target.source is main:
+            raise UsageError(
+                "--id-col joins the predictions to a separate targets file by key; give it "
+                "with --targets FILE (in one file, rows are already paired: drop --id-col).")
+        if len(self.models) > 1 and any(m.predictions != self.models[0].predictions
+                                        for m in self.models[1:]):
+            raise UsageError("--id-col joins one predictions file to the targets: compare models "
+                             "that are columns of that file (--pred-col a --pred-col b).")
+        tkeys = ins.target_id_col or ins.id_col
+        for name, source, flag in [*((n, main, "--id-col") for n in ins.id_col),
+                                   *((n, target.source, "--target-id-col" if ins.target_id_col
+                                      else "--id-col") for n in tkeys)]:
+            if _raw_column(source, name) is None:
+                raise InputError(
+                    f"No key column '{name}' in '{source.name}' (columns: "
+                    f"{', '.join(map(str, source.columns))}); name it with {flag}"
+                    + (" (--target-id-col when the targets call it otherwise)."
+                       if flag == "--id-col" and source is target.source else "."))
+        self.inputs.joined["target"] = self.inputs.roles.pop("target")
+        columns = {"target": target.columns}
+        weights = None
+        weight = self.inputs.roles.get("weight")
+        if weight is not None and weight.source is target.source:
+            columns["weight"] = weight.columns
+            self.inputs.joined["weight"] = self.inputs.roles.pop("weight")
+        elif weight is not None and weight.source is not main:  # a weights file, by key
+            weights = (weight.source, weight.columns, tkeys)
+            self.inputs.joined["weight"] = self.inputs.roles.pop("weight")
+        self.join = KeyIndex.read(target.source, columns,
+                                  tuple(_raw_column(target.source, n) or n for n in tkeys),
+                                  ins.id_col, DEFAULT_CHUNK_SIZE, f"'{main.name}'", weights)
 
     # -- resolution ------------------------------------------------------------------------
     @staticmethod
@@ -726,6 +809,8 @@ class Session:
         ``shift``: rows of the files before an unplaced unit's file (its rows are numbered
         from there; see :class:`Unit`)."""
         read = 0
+        join = self.join
+        tally = None if join is None else join.new_state()
 
         def counted(batches: Iterator[Batch]) -> Iterator[Batch]:
             nonlocal read
@@ -733,6 +818,10 @@ class Session:
                 if stop is not None and stop.is_set():
                     return
                 read += len(batch)
+                if join is not None:  # --id-col: the targets of the keys
+                    batch = join.join(batch, tally)
+                    if not len(batch):
+                        continue
                 yield batch
 
         self._prepare()
@@ -749,6 +838,7 @@ class Session:
                               describe=self.describe, sink=sink, on_batch=on_batch,
                               counting_only=counting_only, ids=self._row_ids(unit, base))
         state.coverage = [Coverage(unit.file, unit.first_row, read)]
+        state.join = tally
         if state.error is not None and unit.part is not None and len(
                 self.inputs.main.files) > 1:
             # The engine names the row of the whole input; say which file holds it.
@@ -790,7 +880,7 @@ class Session:
         ``discard()`` (:func:`losscli.io.sinks.open_sink`); an input file is refused."""
         opts = self.spec.options
         columns = [inst.column for inst in self.plan.instances]
-        keys = list(self.plan.group_by)
+        keys = list(self.plan.carry)
         if opts.output is None and opts.output_format is None:
             return MemorySink(keys + columns)
         from losscli.io.sinks import open_sink
@@ -863,6 +953,11 @@ class Session:
                     raise too_many_groups(len(state.groups), self.plan.max_groups,
                                           self.plan.group_by)
             state.coverage = coalesce(covered)
+            if self.join is not None:  # keys matched twice, or missing on a side
+                # (targets without a prediction: judged when saved parts are merged)
+                self.join_summary = self.join.judge(
+                    state, self.spec.inputs.unmatched == "omit",
+                    targets_too=self.spec.options.save_state is None)
             engine.raise_pending(state, self.describe, self.plan.instances)
             for m, cell in enumerate(state.cells):
                 if cell.rows == 0 and cell.rows_skipped == 0:
@@ -896,9 +991,24 @@ class Session:
         """The report of model ``model`` from a (merged) state (``group_level``: see
         :func:`build_report`)."""
         opts = self.spec.options
-        return build_report(self.plan, state, model=model,
-                            inputs={**self.inputs.to_dict(model), **self.context},
-                            elapsed=elapsed, notes=self.notes,
+        inputs = {**self.inputs.to_dict(model), **self.context}
+        notes = list(self.notes)
+        summary = getattr(self, "join_summary", None)
+        if summary:
+            inputs["join"] = summary
+            left = [f"{summary[k]} {what}{'s' if summary[k] != 1 else ''} without a {other}"
+                    for k, what, other in (
+                        ("unmatched_predictions", "prediction row", "target"),
+                        ("unmatched_targets", "target", "prediction"))
+                    if summary.get(k)]
+            if left:
+                notes.append(f"--unmatched omit: left out {' and '.join(left)}; "
+                             f"{summary['matched']} rows matched")
+            if "unmatched_targets" not in summary:
+                notes.append("targets without a prediction are judged when the saved parts "
+                             "are merged (losscli merge)")
+        return build_report(self.plan, state, model=model, inputs=inputs,
+                            elapsed=elapsed, notes=notes,
                             output=opts.output if self.plan.reduction == "none" else None,
                             quantile_levels=opts.quantile_levels, sort=opts.sort,
                             group_level=group_level)

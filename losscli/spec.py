@@ -58,6 +58,12 @@ class InputSpec:
     # key=value folders are hive partitions (None: when every file sits under the same keys).
     storage_options: Mapping[str, Any] = field(default_factory=dict)
     partitioning: str | None = None
+    #: --id-col: join the predictions to the targets (and a weights file) by these key
+    #: columns (the targets' own names in target_id_col when they differ); unmatched:
+    #: "error" (keys missing on either side) or "omit" (evaluate the matched rows)
+    id_col: Columns = ()
+    target_id_col: Columns = ()
+    unmatched: str = "error"
 
     def columns(self) -> dict[str, Columns]:
         """``--x-col`` values of the extra roles (var and the triplet roles)."""
@@ -126,7 +132,7 @@ INPUT_FIELDS = tuple(f.name for f in fields(InputSpec))
 OPTION_FIELDS = tuple(f.name for f in fields(RunOptions))
 DATA_FIELDS = ("predictions", "targets", "weights", "var", "positive", "negative")
 COLUMN_FIELDS = ("pred_col", "target_col", "var_col", "anchor_col", "positive_col",
-                 "negative_col")
+                 "negative_col", "id_col", "target_id_col")
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...], optional: bool = False) -> Any:
@@ -298,6 +304,7 @@ _CHECKS: dict[str, Any] = {
     "replicates": lambda v: _whole("replicates", v),
     "seed": lambda v: _whole("seed", v),
     "group_by": lambda v: _group_by(v),
+    "unmatched": lambda v: _choice("unmatched", v, ("error", "omit")),
     "max_groups": lambda v: _positive("max_groups", v),
     "sort": lambda v: _choice("sort", v, ("key", "value")),
 }
@@ -427,6 +434,14 @@ def build_spec(predictions: Any, targets: Any = None, *, where: str = "evaluate(
             values[key] = _CHECKS[key](value)
     if values["predictions"] is None:
         raise UsageError(f"{where} needs predictions: a file path, '-', an array or a DataFrame.")
+    if values.get("target_id_col") and not values.get("id_col"):
+        raise UsageError("--target-id-col names the targets' key columns of a join: give the "
+                         "predictions' with --id-col too.")
+    if values.get("id_col") and values.get("target_id_col") and len(
+            values["id_col"]) != len(values["target_id_col"]):
+        raise UsageError(f"--id-col names {len(values['id_col'])} key column(s) and "
+                         f"--target-id-col {len(values['target_id_col'])}: give one target "
+                         "key column per prediction key column, in the same order.")
     inputs = InputSpec(**{k: v for k, v in values.items() if k in INPUT_FIELDS})
     opts = RunOptions(**{k: v for k, v in values.items() if k in OPTION_FIELDS})
     opts.ci_config()  # validates level, method, replicates and seed (no I/O)

@@ -223,6 +223,68 @@ class Fingerprint:
 
 
 @dataclass
+class JoinState:
+    """What the join by key (``--id-col``, :mod:`losscli.io.join`) saw in a set of rows:
+    which of the ``targets`` rows were matched (a bitmap: merging is an OR, and a row
+    matched on both sides is a key matched twice), the prediction rows without a target
+    (how many, and the first few in row order: row number and key)."""
+
+    targets: int
+    matched: Any = None  # uint8 per target row (1: matched)
+    twice: int = 0  # target rows matched by more than one prediction row
+    first_twice: list[int] = field(default_factory=list)  # their target positions
+    unmatched: int = 0
+    first_unmatched: list[tuple[int, Any]] = field(default_factory=list)  # (row, key)
+
+    def __post_init__(self) -> None:
+        import numpy as np
+
+        if self.matched is None:
+            self.matched = np.zeros(self.targets, np.uint8)
+
+    def merge(self, other: JoinState) -> JoinState:
+        import numpy as np
+
+        if other.targets != self.targets:
+            raise ValueError(f"cannot merge joins over {self.targets} and {other.targets} "
+                             "target rows (other targets)")
+        both = np.flatnonzero((self.matched > 0) & (other.matched > 0))
+        self.twice += other.twice + int(both.size)
+        self.first_twice = sorted({*self.first_twice, *other.first_twice,
+                                   *(int(i) for i in both[:3])})[:3]
+        self.matched |= other.matched
+        self.unmatched += other.unmatched
+        self.first_unmatched = sorted([*self.first_unmatched, *other.first_unmatched],
+                                      key=lambda rk: rk[0])[:3]
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        import base64
+
+        import numpy as np
+
+        bits = np.packbits(self.matched.astype(bool))
+        return {"targets": self.targets, "matched": base64.b64encode(bits.tobytes()).decode(),
+                "twice": self.twice, "first_twice": list(self.first_twice),
+                "unmatched": self.unmatched,
+                "first_unmatched": [[r, k] for r, k in self.first_unmatched]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JoinState:
+        import base64
+
+        import numpy as np
+
+        n = int(data["targets"])
+        bits = np.frombuffer(base64.b64decode(data["matched"]), np.uint8)
+        matched = np.unpackbits(bits)[:n].astype(np.uint8)
+        return cls(n, matched, int(data["twice"]), [int(i) for i in data["first_twice"]],
+                   int(data["unmatched"]),
+                   [(int(r), tuple(k) if isinstance(k, list) else k)
+                    for r, k in data["first_unmatched"]])
+
+
+@dataclass
 class State:
     """Everything an evaluation accumulates; see the module doc."""
 
@@ -235,6 +297,7 @@ class State:
     #: --group-by: per group key (a tuple of plain values, :mod:`losscli.grouping`) one cell
     #: per model, over the group's rows; ``cells`` stay the overall ones. None: not grouped.
     groups: dict[tuple[Any, ...], list[Cell]] | None = None
+    join: JoinState | None = None  # --id-col: what the join by key saw
 
     def note_error(self, at: Position, message: str) -> None:
         if self.error is None or at < self.error.at:
@@ -261,6 +324,8 @@ class State:
                 else:
                     for mine, theirs in zip(own, cells):
                         mine.merge(theirs)
+        if other.join is not None:
+            self.join = other.join if self.join is None else self.join.merge(other.join)
         self.nonfinite.merge(other.nonfinite)
         for label, seen in other.negatives.items():
             self.note_label(label, seen.at, seen.in_chunk)
@@ -293,6 +358,7 @@ class State:
             **({} if self.groups is None else {"groups": [
                 {"key": list(key), "cells": [cell.to_dict() for cell in cells]}
                 for key, cells in sorted(self.groups.items(), key=lambda kv: sort_key(kv[0]))]}),
+            **({} if self.join is None else {"join": self.join.to_dict()}),
         }
 
     @classmethod
@@ -317,4 +383,6 @@ class State:
         if data.get("groups") is not None:
             state.groups = {tuple(g["key"]): [Cell.from_dict(c) for c in g["cells"]]
                             for g in data["groups"]}
+        if data.get("join") is not None:
+            state.join = JoinState.from_dict(data["join"])
         return state

@@ -381,3 +381,16 @@ def test_saved_states_with_groups_merge_like_one_run(cli, tmp_path):
         for a, b in zip(g["losses"], h.losses):
             assert a["value"] == pytest.approx(b.value, rel=1e-12)
             assert a["interval"]["low"] is not None
+
+
+def test_batch_groups_of_several_columns_when_one_is_constant():
+    # (a hive partition key is constant within a file: its batch has one value)
+    from losscli.grouping import BatchGroups
+
+    g = BatchGroups.of([np.array(["a", "a", "a"], dtype=object), np.array([2, 1, 2])],
+                       ("x", "y"))
+    assert sorted(g.keys) == [("a", 1), ("a", 2)]
+    assert [g.keys[c] for c in g.codes] == [("a", 2), ("a", 1), ("a", 2)]
+    g = BatchGroups.of([np.array([1, 2]), np.array([None, None], dtype=object),
+                        np.array([True, True])], ("x", "y", "z"))
+    assert sorted(g.keys) == [(1, None, True), (2, None, True)]

@@ -234,3 +234,66 @@ def test_dask_engine_over_a_folder_of_text_files_gives_the_local_bits(tmp_path, 
             losscli.evaluate(str(tmp_path), **kw, **extra)
         messages.append(str(err.value))
     assert messages[0] == messages[1] and "first at row 2200" in messages[0]
+
+
+@pytest.fixture(scope="module")
+def hive(tmp_path_factory):
+    """A hive dataset (region=.../part-k.parquet) with a segment column and an id column,
+    and its targets by id in another (shuffled) file."""
+    rng = np.random.default_rng(12)
+    root = tmp_path_factory.mktemp("hive")
+    ids, preds, segments = [], [], []
+    for r, region in enumerate(("east", "north", "west")):
+        for k in range(2):
+            n = 900 + 100 * k
+            i = np.arange(n) + 10_000 * (2 * r + k)
+            p = rng.normal(size=n) * (1 + r)
+            seg = rng.integers(0, 4, n)
+            folder = root / "preds" / f"region={region}"
+            folder.mkdir(parents=True, exist_ok=True)
+            pq.write_table(pa.table({"id": i, "pred": p, "segment": seg}),
+                           folder / f"part-{k}.parquet", row_group_size=300)
+            ids.append(i)
+            preds.append(p)
+            segments.append(seg)
+    all_ids = np.concatenate(ids)
+    target = np.concatenate(preds) + rng.normal(size=all_ids.size)
+    order = rng.permutation(all_ids.size)
+    pq.write_table(pa.table({"id": all_ids[order], "target": target[order]}),
+                   root / "truth.parquet")
+    return root
+
+
+def _group_bits(report):
+    return [(tuple(g.key.items()), g.rows, _bits(g)) for g in report.groups]
+
+
+def test_dask_engine_per_group_and_intervals_over_a_hive_dataset(hive, cluster):
+    opts = dict(targets=str(hive / "truth.parquet"), id_col="id",
+                losses=["mse", "mae", "r2"], group_by=["region", "segment"], ci=True,
+                ci_method="bootstrap", replicates=40, chunk_size=250)
+    local = losscli.evaluate(str(hive / "preds"), **opts)
+    remote = losscli.evaluate(str(hive / "preds"), engine="dask",
+                              scheduler=cluster.scheduler_address, **opts)
+    assert _bits(local) == _bits(remote)
+    assert len(local.groups) == 12 and _group_bits(local) == _group_bits(remote)
+    assert local.inputs["join"]["matched"] == 5700
+
+
+def test_dask_engine_over_object_storage(hive, cluster, s3_env, s3_server):
+    # the workers read the objects themselves: the endpoint and keys go in the options
+    client = s3_env
+    client.create_bucket(Bucket="scale")
+    for path in sorted((hive / "preds").rglob("*.parquet")):
+        client.upload_file(str(path), "scale", f"preds/{path.relative_to(hive / 'preds')}")
+    storage = [f"endpoint_override={s3_server}", "access_key=testing", "secret_key=testing",
+               "region=us-east-1"]
+    opts = dict(losses=["mse", "mae"], group_by="region", ci=True, chunk_size=250,
+                target_col="segment", storage_options=storage)
+    local = losscli.evaluate(str(hive / "preds"), target_col="segment",
+                             **{k: v for k, v in opts.items()
+                                if k not in ("storage_options", "target_col")})
+    remote = losscli.evaluate("s3://scale/preds/", engine="dask",
+                              scheduler=cluster.scheduler_address, **opts)
+    assert _bits(local) == _bits(remote)
+    assert _group_bits(local) == _group_bits(remote)

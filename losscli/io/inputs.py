@@ -46,6 +46,11 @@ class Batch:
     start: int
     arrays: dict[str, np.ndarray]
     keys: dict[str, np.ndarray] = field(default_factory=dict)
+    #: The input row numbers of the rows, when some rows of ``start ..`` were left out (a
+    #: join by key drops rows without a target); None: ``start, start + 1, ...``
+    rows: np.ndarray | None = None
+    #: The rows' identities for the bootstrap when not their position (a join's key hash)
+    ids: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(next(iter(self.arrays.values())))
@@ -91,10 +96,14 @@ class Inputs:
     widths: dict[str, int] = field(default_factory=dict)
     #: Keys read raw: name -> (source, column) (see :meth:`bind_keys`).
     keys: dict[str, tuple[Any, str]] = field(default_factory=dict)
+    #: Roles read by a join by key (--id-col: the targets, a weight), not row by row: named
+    #: in messages and the report like the others, but not streamed
+    joined: dict[str, ColumnRef] = field(default_factory=dict)
     _peeked: tuple[int, list[Batch], Iterator[Batch]] | None = field(default=None, repr=False)
 
     def describe(self, role: str, index: int | None = None) -> str:
-        return self.roles[role].describe(index)
+        ref = self.roles.get(role) or self.joined.get(role)
+        return role if ref is None else ref.describe(index)
 
     @property
     def num_rows(self) -> int | None:
@@ -109,7 +118,7 @@ class Inputs:
 
     def role_entry(self, role: str) -> dict[str, Any]:
         """What the report's ``inputs`` says about one role: path, format, column(s)."""
-        ref = self.roles[role]
+        ref = self.roles.get(role) or self.joined[role]
         entry: dict[str, Any] = {"path": ref.source.name, "format": ref.source.format,
                                  "column": ref.column}
         if len(ref.columns) > 1:
@@ -124,7 +133,7 @@ class Inputs:
         out: dict[str, Any] = {}
         for role in ROLES.values():
             name = f"pred#{model}" if role.name == "pred" and model else role.name
-            if name not in self.roles:
+            if name not in self.roles and name not in self.joined:
                 if role.name in ("pred", "target", "weight"):
                     out[role.key] = None
                 continue
@@ -224,6 +233,12 @@ class Inputs:
             values += sum(a.size for a in batch.arrays.values())
         self._peeked = (chunk_size, held, stream)
         return _joined(held, rows) if held else None
+
+    def peeked_keys(self, names: list[str] | tuple[str, ...], rows: int) -> list[np.ndarray]:
+        """The raw values of bound keys ``names`` in the rows :meth:`peek` returned."""
+        held = [] if self._peeked is None else self._peeked[1]
+        return [np.concatenate([b.keys[n] for b in held])[:rows] if held else
+                np.empty(0, dtype=object) for n in names]
 
     def batches(self, chunk_size: int) -> Iterator[Batch]:
         """Aligned chunks; a length mismatch between files is an InputError naming both."""
@@ -551,6 +566,7 @@ def resolve_inputs(
     max_line_bytes: int | None = None,
     storage_options: Any = None,
     partitioning: str | None = None,
+    join_keys: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
 ) -> Inputs:
     """Open the input files (or take already-open sources) and bind columns to each role.
 
@@ -562,7 +578,9 @@ def resolve_inputs(
     nothing. ``encoding`` and ``max_line_bytes`` apply to every text file,
     ``storage_options`` and ``partitioning`` to every folder, glob or URI (see
     :func:`~losscli.io.formats.open_source`). A dataset given for targets, weights or an
-    extra role is paired with a dataset of predictions file by file.
+    extra role is paired with a dataset of predictions file by file — unless the rows are
+    joined by key: ``join_keys`` (the predictions' and the targets' key columns, never taken
+    as a prediction, target or weight column; see :mod:`losscli.io.join`).
     """
     from losscli.io.detect import detect_format
 
@@ -574,7 +592,7 @@ def resolve_inputs(
         fmt = format_in if main or detect_format(obj) is None else None
         source = open_source(obj, fmt, encoding=encoding, max_line_bytes=max_line_bytes,
                              storage_options=storage_options, partitioning=partitioning)
-        return source if main else pair_source(source, main_src, noun)
+        return source if main or join_keys[0] else pair_source(source, main_src, noun)
 
     files = {k: v for k, v in (files or {}).items() if v is not None}
     columns = dict(columns or {})
@@ -582,7 +600,7 @@ def resolve_inputs(
     bound: dict[str, ColumnRef] = {}
     if "pred" in roles:
         _bind_pred_target(bound, main_src, open_any(targets, False) if targets is not None
-                          else main_src, pred_col, target_col)
+                          else main_src, pred_col, target_col, join_keys)
         extra = [r for r in roles if r not in ("pred", "target")]
     else:
         extra = list(roles)
@@ -613,9 +631,10 @@ def resolve_inputs(
 
 def _bind_pred_target(bound: dict[str, ColumnRef], pred_src: Any, tgt_src: Any,
                       pred_col: str | list[str] | None,
-                      target_col: str | list[str] | None) -> None:
+                      target_col: str | list[str] | None,
+                      join_keys: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())) -> None:
     separate_targets = tgt_src is not pred_src
-    pred = _pick(pred_src, pred_col, ROLES["pred"], set(), sole_ok=separate_targets)
+    pred = _pick(pred_src, pred_col, ROLES["pred"], set(join_keys[0]), sole_ok=separate_targets)
     if pred is None:
         raise InputError(
             f"No prediction column found in '{pred_src.name}' (columns: "
@@ -623,7 +642,7 @@ def _bind_pred_target(bound: dict[str, ColumnRef], pred_src: Any, tgt_src: Any,
             f"{', '.join(PRED_NAMES[:6])}, ...; name it with --pred-col (a glob such as "
             "'p_*' takes one column per class)."
         )
-    taken = set(pred) if not separate_targets else set()
+    taken = (set(pred) if not separate_targets else set()) | set(join_keys[1])
     if pred_src.columns == [ARRAY] and not separate_targets:
         raise UsageError(
             f"'{pred_src.name}' holds one array (the predictions); give the targets with "

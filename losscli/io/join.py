@@ -1,0 +1,265 @@
+"""Rows joined by key (``--id-col``): the targets (and a weights file) held as a hash index,
+the predictions streamed and looked up batch by batch.
+
+:class:`KeyIndex` reads the whole targets side once — its key column(s), its target values,
+and a weight column or weights file when there is one — and indexes the keys (a pandas hash
+index: memory about the targets' size, e.g. ~60 bytes per row for a short string key plus
+8 bytes per value). A key that names two target rows is refused before anything is
+evaluated.
+
+:meth:`KeyIndex.join` turns a batch of predictions (with their keys in ``Batch.keys``) into
+a batch with the matched targets (and weights), without the rows whose key has no target;
+it notes in a :class:`JoinState` which target rows were matched and which prediction rows
+had no target. A tally is part of the unit's State (:class:`losscli.state.JoinState`:
+a bitmap of the matched target rows, mergeable by OR), so that keys matched twice across
+units, and targets no unit matched, are judged once every unit is in
+(:func:`judge`) — the same verdict for any split into units, workers or saved parts.
+
+Keys of the two sides compare as values of one type: when the columns' types differ (a
+CSV's text ``"17"`` and a Parquet ``int64`` 17), both are compared as text.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from losscli.errors import InputError
+from losscli.state import JoinState
+
+#: How many keys a message lists.
+SHOWN = 3
+
+
+def _as_text(values: np.ndarray) -> np.ndarray:
+    from losscli.grouping import key_value
+
+    out = np.empty(len(values), dtype=object)
+    out[:] = [None if (v := key_value(x)) is None else str(v) for x in values]
+    return out
+
+
+def _kind(values: np.ndarray) -> str:
+    return "str" if values.dtype.kind == "O" else values.dtype.kind
+
+
+def _show(keys: list[Any]) -> str:
+    return ", ".join(repr(k) if isinstance(k, str) else str(k) for k in keys)
+
+
+class KeyIndex:
+    """The targets side of a join, indexed by key (see the module doc)."""
+
+    def __init__(self, keys: list[np.ndarray], values: dict[str, np.ndarray], *,
+                 names: tuple[str, ...], target_names: tuple[str, ...], where: str,
+                 pred_where: str) -> None:
+        import pandas as pd
+
+        self.names = names  # the predictions' key columns
+        self.target_names = target_names  # the targets' key columns
+        self.where = where  # "'truth.csv'"
+        self.pred_where = pred_where
+        self.values = values  # role -> array, one row per target row
+        self.size = len(keys[0]) if keys else 0
+        self._raw = keys
+        self._text = [False] * len(keys)
+        self._index: Any = None
+        self._pd = pd
+        self._lock = threading.Lock()
+
+    # -- building -------------------------------------------------------------------------
+    @classmethod
+    def read(cls, source: Any, columns: dict[str, tuple[str, ...]], key_columns: tuple[str, ...],
+             names: tuple[str, ...], chunk_size: int, pred_where: str,
+             weights: tuple[Any, tuple[str, ...], tuple[str, ...]] | None = None) -> KeyIndex:
+        """Read the targets side: ``columns`` (role -> columns of ``source``, read as float64:
+        target, and weight when it is there) and the key columns (raw). ``weights``: a
+        separate weights file (source, its weight column, its key columns), joined to the
+        targets by key."""
+        from losscli.io.base import raw_key
+
+        wanted = list(dict.fromkeys(c for cols in columns.values() for c in cols))
+        parts: dict[str, list[np.ndarray]] = {}
+        for chunk in source.chunks(wanted, chunk_size, tuple(key_columns)):
+            for k, v in chunk.items():
+                parts.setdefault(k, []).append(v)
+        joined = {k: np.concatenate(v) if v else np.empty(0) for k, v in parts.items()}
+        keys = [joined.get(raw_key(c), np.empty(0, dtype=object)) for c in key_columns]
+        values = {}
+        for role, cols in columns.items():
+            arrays = [joined.get(c, np.empty(0)) for c in cols]
+            values[role] = arrays[0] if len(arrays) == 1 else np.column_stack(arrays)
+        index = cls(keys, values, names=names, target_names=key_columns,
+                    where=f"'{source.name}'", pred_where=pred_where)
+        index._build()
+        if weights is not None:
+            index._attach_weights(*weights, chunk_size=chunk_size)
+        return index
+
+    def _build(self) -> None:
+        pd = self._pd
+        arrays = [k if not t else _as_text(k) for k, t in zip(self._raw, self._text)]
+        if len(arrays) == 1:
+            index = pd.Index(arrays[0])
+        else:
+            index = pd.MultiIndex.from_arrays(arrays)
+        if not index.is_unique:
+            dup = index.duplicated(keep="first")
+            first = [self._key_at(int(i)) for i in np.flatnonzero(dup)[:SHOWN]]
+            count = int(dup.sum())
+            raise InputError(
+                f"Key {self._cols(self.target_names)} is not unique in {self.where}: {count} "
+                f"row{'s repeat' if count != 1 else ' repeats'} a key already seen (first: "
+                f"{_show(first)}); a key must name one target row. Remove the duplicates, or "
+                "join on more columns (repeat --target-id-col).")
+        self._index = index
+
+    def _attach_weights(self, source: Any, weight_cols: tuple[str, ...],
+                        key_columns: tuple[str, ...], *, chunk_size: int) -> None:
+        other = KeyIndex.read(source, {"weight": weight_cols}, key_columns, self.target_names,
+                              chunk_size, self.where)
+        other.align_with([k for k in self._raw])
+        positions, _ = other.lookup([k for k in self._raw])
+        if (positions < 0).any():
+            i = int(np.flatnonzero(positions < 0)[0])
+            raise InputError(
+                f"Weights {other.where} have no row for key {_show([self._key_at(i)])} of "
+                f"{self.where} ({int((positions < 0).sum())} target keys have no weight); "
+                "give a weight for every target key.")
+        self.values["weight"] = other.values["weight"][positions]
+
+    @staticmethod
+    def _cols(cols: tuple[str, ...]) -> str:
+        return ", ".join(f"'{c}'" for c in cols)
+
+    def _key_at(self, i: int) -> Any:
+        from losscli.grouping import key_value
+
+        values = tuple(key_value(k[i]) for k in self._raw)
+        return values[0] if len(values) == 1 else values
+
+    # -- matching -------------------------------------------------------------------------
+    def align_with(self, pred_keys: list[np.ndarray]) -> None:
+        """Compare keys as text where the two sides' types differ (rebuilds the index)."""
+        text = [_kind(p) != _kind(t) for p, t in zip(pred_keys, self._raw)]
+        with self._lock:
+            if text != self._text:
+                self._text = text
+                self._build()
+
+    def lookup(self, pred_keys: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Target positions of the prediction rows' keys (-1: none), and the keys as compared."""
+        pd = self._pd
+        keys = [k if not t else _as_text(k) for k, t in zip(pred_keys, self._text)]
+        probe = pd.Index(keys[0]) if len(keys) == 1 else pd.MultiIndex.from_arrays(keys)
+        return self._index.get_indexer(probe), keys
+
+    def new_state(self) -> JoinState:
+        return JoinState(self.size)
+
+    def join(self, batch: Any, tally: JoinState) -> Any:
+        """The batch with the targets (and weights) of its keys; rows without a target left
+        out (their row numbers in ``Batch.rows``), noted in ``tally``."""
+        from losscli.grouping import key_value
+        from losscli.io.inputs import Batch
+
+        pred_keys = [batch.keys[name] for name in self.names]
+        self.align_with(pred_keys)
+        positions, _ = self.lookup(pred_keys)
+        hit = positions >= 0
+        n = len(positions)
+        rows = batch.rows if batch.rows is not None else np.arange(batch.start,
+                                                                   batch.start + n)
+        if not hit.all():
+            missing = np.flatnonzero(~hit)
+            tally.unmatched += len(missing)
+            room = SHOWN - len(tally.first_unmatched)
+            for i in missing[:max(room, 0)]:
+                key = tuple(key_value(k[i]) for k in pred_keys)
+                tally.first_unmatched.append((int(rows[i]), key[0] if len(key) == 1 else key))
+        found = positions[hit]
+        counts = np.bincount(found, minlength=self.size)
+        again = np.flatnonzero((counts > 0) & (tally.matched > 0) | (counts > 1))
+        if again.size:
+            tally.twice += int(again.size)
+            tally.first_twice.extend(int(i) for i in again[:SHOWN])
+        tally.matched |= (counts > 0).astype(np.uint8)
+        arrays = {k: (v if hit.all() else v[hit]) for k, v in batch.arrays.items()}
+        for role, values in self.values.items():
+            arrays[role] = values[found]
+        keys = {k: (v if hit.all() else v[hit]) for k, v in batch.keys.items()}
+        return Batch(batch.start, arrays, keys, rows=None if hit.all() and batch.rows is None
+                     else rows[hit], ids=self.ids([k[hit] for k in pred_keys]))
+
+    def ids(self, keys: list[np.ndarray]) -> np.ndarray:
+        """Row identities for the bootstrap: a hash of the key (the same in any split)."""
+        from losscli.stats.resample import key_ids
+
+        return key_ids([k if not t else _as_text(k) for k, t in zip(keys, self._text)])
+
+    def sample(self, pred_keys: list[np.ndarray]) -> dict[str, np.ndarray]:
+        """The targets (NaN where none) of some prediction rows: for task detection."""
+        self.align_with(pred_keys)
+        positions, _ = self.lookup(pred_keys)
+        out = {}
+        for role, values in self.values.items():
+            got = values[np.maximum(positions, 0)].astype(np.float64, copy=True)
+            got[positions < 0] = np.nan
+            out[role] = got
+        return out
+
+    # -- the verdict, once every unit is in -------------------------------------------------
+    def judge(self, state: Any, omit: bool, *, targets_too: bool = True) -> dict[str, Any]:
+        """See :func:`judge` (with the keys of the targets in the messages)."""
+        return judge(state.join, omit, names=self.names, target_names=self.target_names,
+                     where=self.where, pred_where=self.pred_where, key_at=self._key_at,
+                     targets_too=targets_too)
+
+
+def judge(join: JoinState | None, omit: bool, *, names: tuple[str, ...] | list[str],
+          target_names: tuple[str, ...] | list[str], where: str, pred_where: str,
+          key_at: Any = None, targets_too: bool = True) -> dict[str, Any]:
+    """Errors for keys matched twice, and — unless ``omit`` — for prediction rows without a
+    target and (``targets_too``: once every part is in) targets without a prediction; else
+    what was left out (for the report). ``key_at(i)``: the key of target row i (without it,
+    messages give target row numbers: ``losscli merge`` has no targets file)."""
+    if join is None:
+        return {}
+
+    def cols(c: Any) -> str:
+        return ", ".join(f"'{x}'" for x in c)
+
+    def target_keys(positions: Any) -> str:
+        if key_at is None:
+            return "rows " + ", ".join(str(int(i)) for i in positions)
+        return _show([key_at(int(i)) for i in positions])
+
+    if join.twice:
+        raise InputError(
+            f"Key {cols(names)} is not unique in {pred_where}: {join.twice} target "
+            f"key{'s are' if join.twice != 1 else ' is'} matched by more than one prediction "
+            f"row (first: {target_keys(join.first_twice[:SHOWN])}); a key must name one row "
+            "on each side. Remove the duplicate predictions.")
+    lone = int(join.targets - np.count_nonzero(join.matched)) if targets_too else 0
+    if not omit and (join.unmatched or lone):
+        parts = []
+        if join.unmatched:
+            keys = [k for _, k in join.first_unmatched]
+            s, verb = ("s", "have") if join.unmatched != 1 else ("", "has")
+            parts.append(f"{join.unmatched} prediction row{s} of {pred_where} {verb} no target "
+                         f"in {where} (first: {_show(keys)}, at row "
+                         f"{join.first_unmatched[0][0]})")
+        if lone:
+            first = np.flatnonzero(join.matched == 0)[:SHOWN]
+            s, verb = ("s", "have") if lone != 1 else ("", "has")
+            parts.append(f"{lone} target{s} of {where} {verb} no prediction (first: "
+                         f"{target_keys(first)})")
+        raise InputError(
+            f"Keys do not match on {cols(names)}: {'; '.join(parts)}. Check the key columns, "
+            "or evaluate the matched rows only with --unmatched omit.")
+    return {"id_col": list(names), "target_id_col": list(target_names),
+            "targets": join.targets, "matched": int(np.count_nonzero(join.matched)),
+            "unmatched_predictions": join.unmatched,
+            **({"unmatched_targets": lone} if targets_too else {})}
