@@ -705,7 +705,8 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
 @app.command("inspect")
 @with_options(tuple(p for p in INPUT_OPTIONS
                     if p.name not in ("chunk_size", "nan_policy", "workers", "assume_logits",
-                                      "engine", "scheduler")))
+                                      "engine", "scheduler", "id_col", "target_id_col",
+                                      "unmatched")))
 def inspect_cmd(
     file: Annotated[str | None, typer.Argument(
         help="The file to look at (any input format). " + STDIN_HELP,
@@ -854,6 +855,10 @@ def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], 
     if not result.passed:
         what = [v.label for v in result.failed] + (
             ["other data than the baseline's (--data-changed fail)"] if result.data_failed else [])
+        bad = result.failed_groups
+        if bad:
+            names = ", ".join(g.label for g in bad[:3]) + (", …" if len(bad) > 3 else "")
+            what.append(f"{len(bad)} group{'s' if len(bad) != 1 else ''} ({names})")
         sys.stderr.write(f"losscli: check failed: {', '.join(what)}\n")
     return result
 

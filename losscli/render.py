@@ -44,11 +44,11 @@ def _files(report: Report) -> str:
     return ", ".join(seen)
 
 
-def summary_line(report: Report) -> str:
+def summary_line(report: Report, *, groups: bool = True) -> str:
     parts = [f"rows: {report.rows}"]
     if report.rows_skipped:
         parts.append(f"skipped: {report.rows_skipped}")
-    if report.groups is not None:
+    if report.groups is not None and groups:
         parts.append(f"groups: {len(report.groups)}")
     join = report.inputs.get("join")
     if join:
@@ -513,7 +513,7 @@ def check_summary(result: CheckResult) -> str:
             parts.append(result.correction)
     if result.baseline is not None:
         parts.append(f"baseline: {result.baseline.path}")
-    return " · ".join([*parts, summary_line(result.report)])
+    return " · ".join([*parts, summary_line(result.report, groups=result.groups is None)])
 
 
 def render_check_table(result: CheckResult, out: IO[str] | None = None) -> None:
@@ -623,6 +623,10 @@ def render_check_markdown(result: CheckResult) -> str:
     """A GitHub-flavoured Markdown verdict for ``$GITHUB_STEP_SUMMARY`` (never truncated)."""
     failed = result.failed
     what = [f"`{v.label}`" for v in failed] + (["other data"] if result.data_failed else [])
+    if result.failed_groups:
+        n = len(result.failed_groups)
+        names = ", ".join(f"`{_md_escape(g.label)}`" for g in result.failed_groups[:3])
+        what.append(f"{n} group{'s' if n != 1 else ''} ({names}{', …' if n > 3 else ''})")
     head = ("### ❌ losscli check failed: " + ", ".join(what) if what
             else "### ✅ losscli check passed")
     ci = result.report.ci

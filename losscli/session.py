@@ -555,7 +555,7 @@ class Session:
         in both the predictions' and a separate targets file is read on both sides, so that
         rows listed in different orders stop the run instead of giving a wrong number (see
         :data:`losscli.engine.Plan.aligned`)."""
-        from losscli.io.inputs import _raw_column
+        from losscli.io.inputs import raw_column
 
         target = self.inputs.roles.get("target")
         if target is None or target.source is main:
@@ -564,9 +564,9 @@ class Session:
         found = []
         for column in main.columns:
             name = str(column)
-            if name in used or not ID_LIKE.match(name.lower()):
+            if name in used or not ID_LIKE.search(name.lower()):
                 continue
-            other = _raw_column(target.source, name)
+            other = raw_column(target.source, name)
             if other is None or other in target.columns:
                 continue
             mine, theirs = f"\x00align:{name}:pred", f"\x00align:{name}:target"
@@ -579,7 +579,7 @@ class Session:
         """--id-col: take the targets (and a weight column of the targets' file, or a weights
         file) out of the row-aligned inputs into a :class:`~losscli.io.join.KeyIndex`; the
         predictions' key columns are read raw beside them."""
-        from losscli.io.inputs import _raw_column
+        from losscli.io.inputs import raw_column
         from losscli.io.join import KeyIndex
 
         ins = self.spec.inputs
@@ -596,7 +596,7 @@ class Session:
         for name, source, flag in [*((n, main, "--id-col") for n in ins.id_col),
                                    *((n, target.source, "--target-id-col" if ins.target_id_col
                                       else "--id-col") for n in tkeys)]:
-            if _raw_column(source, name) is None:
+            if raw_column(source, name) is None:
                 raise InputError(
                     f"No key column '{name}' in '{source.name}' (columns: "
                     f"{', '.join(map(str, source.columns))}); name it with {flag}"
@@ -613,7 +613,7 @@ class Session:
             weights = (weight.source, weight.columns, tkeys)
             self.inputs.joined["weight"] = self.inputs.roles.pop("weight")
         self.join = KeyIndex.read(target.source, columns,
-                                  tuple(_raw_column(target.source, n) or n for n in tkeys),
+                                  tuple(raw_column(target.source, n) or n for n in tkeys),
                                   ins.id_col, DEFAULT_CHUNK_SIZE, f"'{main.name}'", weights)
 
     # -- resolution ------------------------------------------------------------------------

@@ -57,6 +57,7 @@ def main() -> None:
     write_extra_samples()
     several_per_row()
     write_parts()
+    keyed()
 
 
 def several_per_row() -> None:
@@ -74,6 +75,35 @@ def several_per_row() -> None:
     pq.write_table(pa.table({**{f"pred_{k}": pred[:, k] for k in range(3)},
                              **{f"target_{k}": target[:, k] for k in range(3)}}),
                    HERE / "multioutput.parquet")
+
+
+def keyed() -> None:
+    """The regression rows with segments (region with a null, channel, day: --group-by)
+    and with ids: predictions in another order than the targets (--id-col)."""
+    import datetime as dt
+
+    table = pq.read_table(HERE / "regression.parquet")
+    n = table.num_rows
+    rng = np.random.default_rng(20261201)
+    region = np.array(["north", "south", "east", "west", None], dtype=object)[
+        rng.choice(5, n, p=[0.3, 0.3, 0.2, 0.15, 0.05])]
+    channel = np.array(["web", "app"])[rng.integers(0, 2, n)]
+    day = [dt.date(2026, 11, 1 + int(d)) for d in rng.integers(0, 3, n)]
+    pred = table.column("pred").to_numpy().copy()
+    target = table.column("target").to_numpy()
+    pred[region == "east"] = target[region == "east"] + 2.5 * (pred - target)[region == "east"]
+    pq.write_table(pa.table({"pred": pred, "target": target,
+                             "region": pa.array(region, pa.string()), "channel": channel,
+                             "day": pa.array(day, pa.date32())}),
+                   HERE / "segments.parquet", row_group_size=250)
+    ids = np.array([f"u{i:04d}" for i in rng.permutation(10_000)[:n]])
+    order = rng.permutation(n)
+    pq.write_table(pa.table({"user_id": ids[order], "pred": pred[order]}),
+                   HERE / "preds_by_id.parquet")
+    with open(HERE / "truth_by_id.csv", "w") as f:
+        f.write("user_id,target\n")
+        for i, t in zip(ids, target):
+            f.write(f"{i},{float(t)!r}\n")
 
 
 def write_baseline() -> None:

@@ -226,3 +226,23 @@ def test_id_col_needs_a_targets_file(cli, files):
     assert r.exit_code == 2 and "--targets FILE" in r.stderr
     r = cli("eval", files["aligned"], "--target-id-col", "id", "-t", files["truth"])
     assert r.exit_code == 2 and "--id-col too" in r.stderr
+
+
+@pytest.mark.parametrize("name,id_like", [("id", True), ("user_id", True), ("Sample-ID", True),
+                                          ("key", True), ("uuid", True), ("row_id", True),
+                                          ("id_customer", True), ("order_key", True),
+                                          ("paid", False), ("valid", False), ("width", False),
+                                          ("idx_score", False)])
+def test_which_columns_look_like_ids(name, id_like):
+    from losscli.session import ID_LIKE
+
+    assert bool(ID_LIKE.search(name.lower())) is id_like
+
+
+def test_the_readme_shuffled_sample_stops_and_joins(cli, samples):
+    args = [samples / "preds_by_id.parquet", "-t", samples / "truth_by_id.csv", "-l", "r2"]
+    r = cli("eval", *args)
+    assert r.exit_code == 2 and "--id-col user_id" in r.stderr
+    aligned = losscli.evaluate(str(samples / "segments.parquet"), losses=["r2"])
+    joined = cli("eval", *args, "--id-col", "user_id", "-f", "json")
+    assert _values(joined.stdout)["r2"] == pytest.approx(aligned["r2"], rel=1e-12)

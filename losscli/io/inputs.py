@@ -176,7 +176,7 @@ class Inputs:
                                      [self.roles[r] for r in self._main_first()]))
         for name in names:
             for _, source in sources:
-                column = _raw_column(source, name)
+                column = raw_column(source, name)
                 if column is not None:
                     self.keys[name] = (source, column)
                     break
@@ -476,7 +476,7 @@ def _list_columns(cols: list[str]) -> str:
     return ", ".join(cols) if len(cols) <= 20 else f"{', '.join(cols[:20])}, ... ({len(cols)} columns)"
 
 
-def _raw_column(source: Any, name: str) -> str | None:
+def raw_column(source: Any, name: str) -> str | None:
     """The column (or hive partition key) of ``source`` called ``name`` (case-insensitive
     when no exact match), or None."""
     names = [*source.columns, *getattr(source, "partition_keys", ())]
