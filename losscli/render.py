@@ -760,13 +760,17 @@ def format_diff(diff: float | None, rel: float | None, same: bool = False) -> st
     return format_change(diff) + ("" if rel is None else f" ({format_relative(rel)})")
 
 
-def _diffs(row: Any) -> list[str]:
-    """The differences of models 1.. to the reference, as the table and Markdown show them."""
+def _diffs(row: Any, ci: bool = False) -> list[str]:
+    """The differences of models 1.. to the reference, as the table and Markdown show them;
+    with ``ci``, the interval of the mean per-row difference beside each (where one exists)."""
     from losscli.gate.verdict import same_value
 
     ref = row.values[0]
     texts = [format_diff(d, r, d is not None and same_value(v, ref))
              for v, d, r in zip(row.values[1:], row.diff[1:], row.relative_diff[1:])]
+    if ci and row.diff_interval:
+        texts = [t if iv is None else f"{t} {format_interval({'low': iv[0], 'high': iv[1]})}"
+                 for t, iv in zip(texts, row.diff_interval[1:])]
     if not row.verdict:
         return texts
     # the paired test's verdict beside each difference: better, worse, or ~ (noise)
@@ -795,6 +799,7 @@ def render_compare_table(comp: Comparison, out: IO[str] | None = None) -> None:
 
     out = out or sys.stdout
     console, tty = _console(out)
+    ci = bool(comp.reports[0].ci)
     cols = [Col("loss", "label", "left", "bold"), Col("better", justify="center"),
             *(Col(name) for name in comp.names),
             *(Col(f"Δ {name} vs {comp.reference}", "pair", short=f"Δ {name}")
@@ -804,7 +809,7 @@ def render_compare_table(comp: Comparison, out: IO[str] | None = None) -> None:
              *(Text(format_value(v), style="bold green" if tty and i in row.best else
                     "bold" if tty and i in row.leader else "")
                for i, v in enumerate(row.values)),
-             *_diffs(row), _best(comp, row)]
+             *_diffs(row, ci), _best(comp, row)]
             for row in comp.rows]
     console.print(fitted_table(console, tty, cols, rows))
     if comp.groups is not None:
@@ -813,7 +818,7 @@ def render_compare_table(comp: Comparison, out: IO[str] | None = None) -> None:
                        *(Text(format_value(v), style="bold green" if tty and i in row.best
                               else "bold" if tty and i in row.leader else "")
                          for i, v in enumerate(row.values)),
-                       *_diffs(row), _best(comp, row)]
+                       *_diffs(row, ci), _best(comp, row)]
                       for g in comp.groups for row in g.losses]
         console.print(fitted_table(console, tty, [*keys, cols[0], *cols[2:]], group_rows))
     console.print(compare_summary(comp), style="dim" if tty else None, soft_wrap=True)
@@ -833,7 +838,7 @@ def render_compare_markdown(comp: Comparison) -> str:
     for row in comp.rows:
         cells = [f"**{format_value(v)}**" if i in (row.leader or row.best) else format_value(v)
                  for i, v in enumerate(row.values)]
-        diffs = _diffs(row)
+        diffs = _diffs(row, bool(comp.reports[0].ci))
         best = _best(comp, row, lambda n: f"**{_md_escape(n)}**")
         lines.append("| " + " | ".join([f"`{_md_escape(row.label)}`",
                                          "higher" if row.higher_is_better else "lower",
@@ -848,7 +853,7 @@ def render_compare_markdown(comp: Comparison) -> str:
                          else format_value(v) for i, v in enumerate(row.values)]
                 lines.append("| " + " | ".join([
                     *(_md_escape(format_key_value(g.key[k])) for k in comp.group_by),
-                    f"`{_md_escape(row.label)}`", *cells, *_diffs(row),
+                    f"`{_md_escape(row.label)}`", *cells, *_diffs(row, bool(comp.reports[0].ci)),
                     _best(comp, row, lambda n: f"**{_md_escape(n)}**")]) + " |")
     lines += ["", f"_{_md_escape(compare_summary(comp))}_"]
     return "\n".join(lines) + "\n"

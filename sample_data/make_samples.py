@@ -58,6 +58,7 @@ def main() -> None:
     several_per_row()
     write_parts()
     keyed()
+    ten_vs_seven()
 
 
 def several_per_row() -> None:
@@ -104,6 +105,18 @@ def keyed() -> None:
         f.write("user_id,target\n")
         for i, t in zip(ids, target):
             f.write(f"{i},{float(t)!r}\n")
+
+
+def ten_vs_seven() -> None:
+    """Two classifiers' 0/1 predictions on 171 rows of class 0: a wrong on 10 rows, b on 7
+    (the issue's case: not a significant difference, McNemar p = 0.375)."""
+    n = 171
+    a, b = np.zeros(n), np.zeros(n)
+    a[:10] = 1.0
+    b[:6] = 1.0
+    b[10] = 1.0
+    pq.write_table(pa.table({"label": np.zeros(n), "clf_a": a, "clf_b": b}),
+                   HERE / "ten_vs_seven.parquet")
 
 
 def write_baseline() -> None:

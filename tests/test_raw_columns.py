@@ -237,3 +237,23 @@ def test_a_key_has_one_type_in_every_file(tmp_path):
     with pytest.raises(InputError, match=r"Column 'id' of .*n1\.ndjson' holds double 3\.5 on "
                                          r"line 1, but int64 on the first line"):
         list(source.chunks(["pred"], 10, ("id",)))
+
+
+@pytest.mark.parametrize("kind", ["string", "large_string", "dictionary", "unique"])
+def test_strings_converted_through_their_dictionary_are_the_same_values(kind):
+    # repeated strings (a group key) go through the dictionary: one str per distinct value
+    import pyarrow as pa
+
+    from losscli.io.arrow import raw_values
+
+    rng = np.random.default_rng(3)
+    names = np.array([f"s{i}" for i in range(40)] + ["é✓", "", None], dtype=object)
+    values = names[rng.integers(0, len(names), 30_000)]
+    if kind == "unique":
+        values = np.array([f"id{i}" for i in range(30_000)], dtype=object)
+    array = {"string": pa.array(values, pa.string()),
+             "large_string": pa.array(values, pa.large_string()),
+             "dictionary": pa.array(values, pa.string()).dictionary_encode(),
+             "unique": pa.array(values, pa.string())}[kind]
+    got = raw_values("f.parquet", "c", array, 0)
+    assert got.dtype == object and got.tolist() == values.tolist()
