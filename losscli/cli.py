@@ -212,7 +212,7 @@ INPUT_OPTIONS = (
         rich_help_panel="Inputs")], "error"),
     _opt("engine", Annotated[str, typer.Option(
         "--engine", metavar="local|dask", help="local: threads of this process; dask: the "
-        "workers of a Dask cluster read and reduce the units (pip install 'losscli[dask]'); "
+        "workers of a Dask cluster read and reduce the units (pip install 'losscli\\[dask]'); "
         "the same bits either way.", rich_help_panel="Inputs")], "local"),
     _opt("scheduler", Annotated[str | None, typer.Option(
         "--scheduler", metavar="ADDRESS", show_default=False, help="With --engine dask: a "

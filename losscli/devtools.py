@@ -82,9 +82,12 @@ def _param_rows(command: Any, ctx: Any) -> dict[str, list[tuple[str, str]]]:
         if record is None or "--help" in getattr(param, "opts", ()):
             continue
         names, text = record
+        text = text.replace("\\[", "[")  # rich markup escapes: shown as "["
         if param.param_type_name == "argument":
             names = param.name.upper()
-        names = names.replace("<list[str]>", "<str> (repeatable)")
+        names = names.replace("<list[str]>", "<str>")
+        if getattr(param, "multiple", False) and not names.endswith("(repeatable)"):
+            names += " (repeatable)"
         panel = getattr(param, "rich_help_panel", None) or (
             "Arguments" if param.param_type_name == "argument" else "Options")
         panels.setdefault(panel, []).append((names, text))

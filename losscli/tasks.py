@@ -66,8 +66,9 @@ def _looks_binary(arrays: dict[str, np.ndarray], from_logits: bool) -> bool:
     p = pred[np.isfinite(pred)]
     if t.size == 0:
         return False
-    labels = set(np.unique(t).tolist())
-    if not (labels <= {0.0, 1.0} or labels <= {-1.0, 1.0}):
+    # (np.unique would import numpy.ma: ~30 ms on every run)
+    zero_one = bool(np.all((t == 0.0) | (t == 1.0)))
+    if not (zero_one or bool(np.all((t == -1.0) | (t == 1.0)))):
         return False
     return from_logits or p.size == 0 or bool(p.min() >= 0.0 and p.max() <= 1.0)
 
