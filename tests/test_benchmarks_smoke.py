@@ -376,3 +376,19 @@ def test_derived_datasets_hold_the_regression_rows(tmp_path, monkeypatch):
     assert set(grouped.column("s").to_pylist()) <= set(data.segment_names())
     g = grouped.column("g").to_numpy()
     assert g.min() >= 0 and g.max() < data.GROUPS
+
+
+def test_a_case_without_its_extra_is_skipped_with_the_reason(tmp_path):
+    """A case whose server or engine is not importable (moto for s3, distributed for dask)
+    skips every tool, losscli included, naming the module; nothing is run."""
+    from benchmarks import run
+
+    folder = data.ensure(tmp_path, "hive", 400, log=lambda _: None)
+    case = Case("regression", "s3", 400, data.files("hive", folder)["hive"], name="s3",
+                requires=("no_such_module_for_the_test",),
+                extra={"endpoint": "http://127.0.0.1:PORT"})
+    args = run.parse_args(["--quick", "--cache", str(tmp_path)])
+    result = run.run_case(case, run.TOOLS, args, exact=None)
+    assert result["tools"] and all(e["status"] == "skipped" for e in result["tools"])
+    assert all(e["note"] == "not installed: no_such_module_for_the_test (the case needs it)"
+               for e in result["tools"])
