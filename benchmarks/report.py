@@ -238,7 +238,8 @@ def _bootstrap_cost(case: dict | None) -> dict[str, Any]:
         return (x[key] - x0[key]) / scale
 
     ours, floor = per(a, a0, "median_s"), per(f, f0, "median_s")
-    ratio = f"{ours / floor:.2f}× the floor" if floor > 0 else "floor ≤ 0 (noise)"
+    ratio = (f"{ours / floor:.2f}× the floor" if floor > 0 and ours > 0
+             else "a difference ≤ 0: within the noise at this size")
     return _row(label, goal,
                 f"losscli {ours:.3f} s vs floor {floor:.3f} s ({ratio}; by min: losscli "
                 f"{per(a, a0, 'min_s'):.3f} s, floor {per(f, f0, 'min_s'):.3f} s); whole runs "
