@@ -15,6 +15,19 @@ Datasets (``N`` is the row count):
 - ``multiclass_N``: ``C = 100`` float32 logits per row as ``logits.npy`` (N, C) and as
   ``data.parquet`` (columns ``logit_000`` … ``logit_099``), with int64 class indices in
   ``labels.npy`` and the Parquet ``label`` column.
+
+Datasets of the scale, group and Dask cases (issues 12–14), all holding the same ``pred`` /
+``target`` rows as ``regression_N`` (the same chunks), so every one of them has the same
+mse, mae and huber as the single-file cases:
+
+- ``regression-parquet_N``: ``data.parquet`` alone (no CSV, no NPY: 100M rows are 1.6 GB
+  instead of ~5 GB), streamed chunk by chunk; the 100M case and the start-up case's tiny file.
+- ``grouped_N``: ``data.parquet`` with ``pred``, ``target`` and two group columns of
+  ``GROUPS`` values each, drawn independently per row: ``g`` (int64 0…99) and ``s``
+  (strings ``segment-00`` … ``segment-99``, a plain string column written with pyarrow's
+  default dictionary-encoded pages, as pandas/pyarrow write a string column).
+- ``hive_N``: a hive-partitioned folder of ``PARTS`` files ``part=00/part-0.parquet`` …
+  ``part=39/part-0.parquet``, the rows of ``regression_N`` cut into 40 consecutive runs.
 """
 
 from __future__ import annotations
@@ -33,6 +46,10 @@ CLASSES = 100
 VERSION = 1  # bump when the generated data changes, so caches are rebuilt
 
 KINDS = ("regression", "binary", "multiclass")
+#: Kinds that reuse the regression chunks (their seeds are those of "regression").
+DERIVED = ("regression-parquet", "grouped", "hive")
+GROUPS = 100  # values of each group column
+PARTS = 40  # files of the hive dataset
 
 
 def parse_size(text: str) -> int:
@@ -109,6 +126,10 @@ def files(kind: str, folder: Path) -> dict[str, list[Path]]:
         return {"parquet": [folder / "data.parquet"], "npy": [folder / "prob.npy", folder / "label.npy"]}
     if kind == "multiclass":
         return {"parquet": [folder / "data.parquet"], "npy": [folder / "logits.npy", folder / "labels.npy"]}
+    if kind in ("regression-parquet", "grouped"):
+        return {"parquet": [folder / "data.parquet"]}
+    if kind == "hive":
+        return {"hive": [folder / "data"]}
     raise ValueError(f"unknown dataset kind {kind!r}")
 
 
@@ -118,6 +139,10 @@ def estimate_bytes(kind: str, n: int) -> int:
         return n * (16 + 16 + 20)  # parquet, npy, csv (~20 characters a row)
     if kind == "binary":
         return n * (16 + 16)
+    if kind in ("regression-parquet", "hive"):
+        return n * 16
+    if kind == "grouped":
+        return n * 18
     return n * (CLASSES * 4 * 2 + 16)
 
 
@@ -144,9 +169,10 @@ def ensure(cache: Path, kind: str, n: int, log: Any = print) -> Path:
         )
     started = time.perf_counter()
     log(f"generating {kind} {size_label(n)} rows into {folder} (~{need / 1e9:.2f} GB) ...")
-    {"regression": _write_regression, "binary": _write_binary, "multiclass": _write_multiclass}[kind](
-        folder, n
-    )
+    writers = {"regression": _write_regression, "binary": _write_binary,
+               "multiclass": _write_multiclass, "regression-parquet": _write_regression_parquet,
+               "grouped": _write_grouped, "hive": _write_hive}
+    writers[kind](folder, n)
     want["seconds"] = round(time.perf_counter() - started, 1)
     meta_path.write_text(json.dumps(want, indent=1) + "\n")
     log(f"  done in {want['seconds']} s")
@@ -201,6 +227,90 @@ def _write_binary(folder: Path, n: int) -> None:
     prob_npy.flush()
     label_npy.flush()
     del prob_npy, label_npy
+
+
+def _regression_stream(n: int) -> Any:
+    """(pred, target) chunks of ``regression_N``, in order."""
+    for index, rows in _chunks(n):
+        yield regression_chunk(index, rows)
+
+
+def _write_regression_parquet(folder: Path, n: int) -> None:
+    """``data.parquet`` of ``regression_N`` alone, one chunk in memory at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([("pred", pa.float64()), ("target", pa.float64())])
+    with pq.ParquetWriter(folder / "data.parquet", schema) as pw:
+        for pred, target in _regression_stream(n):
+            pw.write_table(pa.table({"pred": pred, "target": target}, schema=schema),
+                           row_group_size=CHUNK)
+
+
+def group_chunk(index: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two independent uniform group codes in [0, GROUPS) per row (int64): ``g`` and the
+    code of ``s``. Their own generator stream, so the pred/target chunks stay those of
+    ``regression_N``."""
+    rng = np.random.default_rng([SEED, 100, index])
+    return rng.integers(0, GROUPS, rows, dtype=np.int64), rng.integers(0, GROUPS, rows,
+                                                                      dtype=np.int64)
+
+
+def segment_names() -> list[str]:
+    return [f"segment-{i:02d}" for i in range(GROUPS)]
+
+
+def _write_grouped(folder: Path, n: int) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([("pred", pa.float64()), ("target", pa.float64()), ("g", pa.int64()),
+                        ("s", pa.string())])
+    names = pa.array(segment_names(), pa.string())
+    with pq.ParquetWriter(folder / "data.parquet", schema) as pw:  # dictionary pages: default
+        for index, (pred, target) in enumerate(_regression_stream(n)):
+            g, s = group_chunk(index, len(pred))
+            strings = names.take(pa.array(s))  # a plain string column, as pandas writes one
+            pw.write_table(pa.table({"pred": pred, "target": target, "g": g, "s": strings},
+                                    schema=schema), row_group_size=CHUNK)
+
+
+def hive_bounds(n: int, parts: int = PARTS) -> list[int]:
+    """Row boundaries of the hive dataset's files: ``parts`` consecutive runs of rows."""
+    return [n * i // parts for i in range(parts + 1)]
+
+
+def _write_hive(folder: Path, n: int) -> None:
+    """``data/part=NN/part-0.parquet``: the rows of ``regression_N`` cut at
+    :func:`hive_bounds`, streamed (one chunk and one open writer at a time)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([("pred", pa.float64()), ("target", pa.float64())])
+    bounds = hive_bounds(n)
+    writer: Any = None
+    part = -1
+    row = 0
+    try:
+        for pred, target in _regression_stream(n):
+            at = 0
+            while at < len(pred):
+                while row >= bounds[part + 1]:  # open the file this row belongs to
+                    if writer is not None:
+                        writer.close()
+                    part += 1
+                    path = folder / "data" / f"part={part:02d}" / "part-0.parquet"
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    writer = pq.ParquetWriter(path, schema)
+                take = min(len(pred) - at, bounds[part + 1] - row)
+                writer.write_table(pa.table({"pred": pred[at:at + take],
+                                             "target": target[at:at + take]}, schema=schema),
+                                   row_group_size=CHUNK)
+                at += take
+                row += take
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def logit_columns() -> list[str]:

@@ -5,12 +5,19 @@ Per case: every tool runs ``--warmup`` times (untimed, also warming the page cac
 ``--repeats`` rounds; each round runs every tool once, in an order rotated from round to
 round, so drift on a shared machine hits all tools alike. Every run's printed values are
 checked against the consensus (1e-9 relative) before any time is reported; a tool that
-disagrees or fails is reported loudly and not timed.
+disagrees or fails is reported loudly and not timed. The consensus is per printed value:
+tools that print more (per-group values, intervals) are checked on every value they share
+with another tool.
+
+Cases that need a server (``s3``: a moto S3 server; ``dask``: a 2-worker cluster) start it
+before their first round and stop it after their last (``benchmarks/services.py``). With
+``startup``, an import report (``python -X importtime``) of a few commands is added.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -21,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import data
-from benchmarks.cases import CASE_NAMES, LOSSES, STARTUP_BASELINE, TOOLS, Case, Tool
+from benchmarks.cases import CASE_NAMES, FULL_ONLY, LOSSES, STARTUP_BASELINE, TOOLS, Case, Tool
 from benchmarks.harness import Run, Stats, rel_diff, run_once, wait_quiet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,13 +43,15 @@ def log(msg: str) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="Benchmark losscli against DuckDB, polars, pandas+sklearn, numpy, torch.",
+        description="Benchmark losscli against DuckDB, polars, pandas+sklearn, numpy, torch, "
+                    "dask.dataframe (see benchmarks/README.md for the cases).",
     )
     ap.add_argument("--sizes", default=None,
                     help="regression row counts, comma-separated (default 1M,10M; 100M only "
                          "when asked: it needs ~5 GB of disk and minutes to generate)")
-    ap.add_argument("--cases", default=",".join(CASE_NAMES),
-                    help=f"comma-separated subset of: {', '.join(CASE_NAMES)}")
+    ap.add_argument("--cases", default=None,
+                    help=f"comma-separated subset of: {', '.join(CASE_NAMES)} (default: all; "
+                         f"with --quick all but {', '.join(FULL_ONLY)})")
     ap.add_argument("--tools", default=None,
                     help="comma-separated peers to run besides losscli (default: all installed)")
     ap.add_argument("--repeats", type=int, default=None, help="timed rounds per case (default 5)")
@@ -50,6 +59,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--binary-rows", default=None, help="rows of the binary case (default 10M)")
     ap.add_argument("--multiclass-rows", default=None,
                     help="rows of the multi-class case, 100 classes (default 1M)")
+    ap.add_argument("--big-rows", default=None,
+                    help="rows of the 'big' Parquet case (default 100M, ~1.6 GB, generated in "
+                         "1M-row chunks; 20k with --quick)")
+    ap.add_argument("--scale-rows", default=None,
+                    help="rows of the workers, hive, s3, groups-*, ci and dask cases (default: "
+                         "the largest of --sizes)")
+    ap.add_argument("--boot-rows", default=None,
+                    help="rows of the bootstrap case (default 1M; 10k with --quick)")
     ap.add_argument("--quick", action="store_true",
                     help="tiny data (10k rows), 1 round, no warm-up: checks the harness works")
     ap.add_argument("--cache", type=Path, default=HERE / ".cache", help="data folder")
@@ -71,8 +88,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.sizes = [data.parse_size(s) for s in (args.sizes or ("10k" if q else "1M,10M")).split(",")]
     args.binary_rows = data.parse_size(args.binary_rows or ("10k" if q else "10M"))
     args.multiclass_rows = data.parse_size(args.multiclass_rows or ("2k" if q else "1M"))
+    args.big_rows = data.parse_size(args.big_rows or ("20k" if q else "100M"))
+    args.scale_rows = (data.parse_size(args.scale_rows) if args.scale_rows else max(args.sizes))
+    args.boot_rows = data.parse_size(args.boot_rows or ("10k" if q else "1M"))
+    if args.scale_rows < data.PARTS:
+        ap.error(f"--scale-rows must be at least {data.PARTS} (one row per hive part)")
     args.repeats = args.repeats if args.repeats is not None else (1 if q else 5)
     args.warmup = args.warmup if args.warmup is not None else (0 if q else 1)
+    if args.cases is None:
+        args.cases = ",".join(c for c in CASE_NAMES if not (q and c in FULL_ONLY))
     args.cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = set(args.cases) - set(CASE_NAMES)
     if unknown:
@@ -99,13 +123,23 @@ def losscli_capabilities() -> tuple[set[str], str]:
 
 
 def build_cases(args: argparse.Namespace, losses: set[str]) -> tuple[list[Case], list[str]]:
+    from benchmarks import cases as c
+
     cases: list[Case] = []
     notes: list[str] = []
+    label = data.size_label
+
+    def parquet_only(n: int) -> Path:
+        """``data.parquet`` with the rows of ``regression_N`` (no CSV/NPY generated)."""
+        return data.files("regression-parquet",
+                          data.ensure(args.cache, "regression-parquet", n, log))["parquet"][0]
+
+    n = args.scale_rows
     for name in args.cases:
         if name in ("parquet", "csv", "npy"):
-            for n in args.sizes:
-                folder = data.ensure(args.cache, "regression", n, log)
-                cases.append(Case("regression", name, n, data.files("regression", folder)[name]))
+            for rows in args.sizes:
+                folder = data.ensure(args.cache, "regression", rows, log)
+                cases.append(Case("regression", name, rows, data.files("regression", folder)[name]))
         elif name in ("binary", "multiclass"):
             need = set(LOSSES[name])
             missing = ""
@@ -113,44 +147,132 @@ def build_cases(args: argparse.Namespace, losses: set[str]) -> tuple[list[Case],
                 missing = (f"losscli does not list {', '.join(sorted(need - losses))} yet "
                            "(issue 3)")
                 notes.append(f"{name} cases: {missing}; the peers ran alone, for reference.")
-            n = args.binary_rows if name == "binary" else args.multiclass_rows
-            folder = data.ensure(args.cache, name, n, log)
+            rows = args.binary_rows if name == "binary" else args.multiclass_rows
+            folder = data.ensure(args.cache, name, rows, log)
             for fmt, paths in data.files(name, folder).items():
-                cases.append(Case(name, fmt, n, paths, losscli_missing=missing))
+                cases.append(Case(name, fmt, rows, paths, losscli_missing=missing, name=name))
         elif name == "startup":
-            cases.append(Case("startup", "", 0, baseline=STARTUP_BASELINE))
+            cases.append(Case("startup", "", 0, [parquet_only(1000)], baseline=STARTUP_BASELINE,
+                              name="startup"))
+        elif name == "big":
+            cases.append(Case("regression", "parquet", args.big_rows, [parquet_only(args.big_rows)],
+                              name="big"))
+        elif name == "workers":
+            cases.append(Case("regression", "parquet", n, [parquet_only(n)], name="workers",
+                              label=f"--workers 1, 2, auto: regression parquet {label(n)}"))
+        elif name in ("hive", "s3", "dask"):
+            folder = data.files("hive", data.ensure(args.cache, "hive", n, log))["hive"][0]
+            title = {"hive": "hive folder", "s3": "S3 (moto server), hive folder",
+                     "dask": "--engine dask (2-worker cluster), hive folder"}[name]
+            case = Case("regression", name if name != "dask" else "hive", n, [folder], name=name,
+                        label=f"{title}: {data.PARTS} Parquet parts, {label(n)} rows")
+            if name == "hive":
+                case.extra["one_file"] = str(parquet_only(n))
+            elif name == "s3":
+                case.requires = ("moto", "boto3", "flask")
+                case.extra["endpoint"] = "http://127.0.0.1:PORT"  # set when the server runs
+            else:
+                case.requires = ("distributed",)
+                case.extra["scheduler"] = "tcp://127.0.0.1:PORT"
+            cases.append(case)
+        elif name in ("groups-int", "groups-str"):
+            file = data.files("grouped", data.ensure(args.cache, "grouped", n, log))["parquet"][0]
+            col = "g" if name == "groups-int" else "s"
+            kind = "int64" if col == "g" else "string, dictionary-encoded pages"
+            outputs = {t: {"groups"} for t in ("losscli", "polars", "duckdb")}
+            cases.append(Case("groups", "parquet", n, [file], name=name, outputs=outputs,
+                              label=f"--group-by {col} ({data.GROUPS} values, {kind}): "
+                                    f"parquet {label(n)}",
+                              extra={"column": col, "groups": min(data.GROUPS, n)}))
+        elif name == "ci":
+            outputs = {t: {"intervals"} for t in ("losscli", "polars", "duckdb")}
+            cases.append(Case("regression", "parquet", n, [parquet_only(n)], name="ci",
+                              outputs=outputs, label=f"--ci (analytic): parquet {label(n)}"))
+        elif name == "bootstrap":
+            rows = args.boot_rows
+            outputs = {t: {"intervals"} for t in ("losscli", c.FLOOR)}
+            cases.append(Case("regression", "parquet", rows, [parquet_only(rows)], name="bootstrap",
+                              outputs=outputs,
+                              label=f"--ci --ci-method bootstrap --replicates {c.REPLICATES}: "
+                                    f"parquet {label(rows)}"))
     return cases, notes
 
 
+def flatten_report(doc: dict[str, Any]) -> dict[str, float]:
+    """losscli's JSON report as flat values, named as the peers name theirs: ``mse``;
+    ``mse.low`` / ``mse.high`` (an interval); ``g=7/mse`` and ``g=7/rows`` (a group)."""
+    out: dict[str, Any] = {}
+
+    def losses(entries: list[dict[str, Any]], prefix: str = "") -> None:
+        for entry in entries:
+            out[prefix + entry["name"]] = entry["value"]
+            interval = entry.get("interval") or {}
+            if interval.get("low") is not None and interval.get("high") is not None:
+                out[f"{prefix}{entry['name']}.low"] = interval["low"]
+                out[f"{prefix}{entry['name']}.high"] = interval["high"]
+
+    losses(doc["losses"])
+    for group in doc.get("groups") or []:
+        prefix = ",".join(f"{k}={v}" for k, v in group["key"].items()) + "/"
+        out[prefix + "rows"] = group["rows"]
+        losses(group["losses"], prefix)
+    return out
+
+
 def parse_values(tool: Tool, case: Case, run: Run) -> dict[str, float]:
-    """The loss values a tool printed (losscli: its JSON report; peers: a flat object)."""
+    """The values a tool printed (losscli: its JSON report; peers: a flat object), checked
+    to hold at least what the tool must print in this case: the task's losses, and their
+    intervals or every group's losses and rows where ``case.outputs`` says so."""
     doc = json.loads(run.stdout)
-    if tool.is_losscli:
-        values = {entry["name"]: entry["value"] for entry in doc["losses"]}
-    else:
-        values = doc
-    want = LOSSES[case.task]
+    values = flatten_report(doc) if tool.is_losscli else doc
+    want = list(LOSSES[case.task])
+    outputs = case.outputs.get(tool.name, set())
+    if "intervals" in outputs:
+        want += [f"{k}.{end}" for k in LOSSES[case.task] for end in ("low", "high")]
     missing = [k for k in want if k not in values or values[k] is None]
     if missing:
         raise ValueError(f"printed no value for {', '.join(missing)}")
-    return {k: float(values[k]) for k in want}
+    if "groups" in outputs:
+        groups = {k.rsplit("/", 1)[0] for k in values if "/" in k}
+        if len(groups) != case.extra["groups"]:
+            raise ValueError(f"printed {len(groups)} groups, expected {case.extra['groups']}")
+        incomplete = [g for g in groups for k in (*LOSSES[case.task], "rows")
+                      if values.get(f"{g}/{k}") is None]
+        if incomplete:
+            raise ValueError(f"groups without every value: {', '.join(sorted(set(incomplete))[:5])}")
+    return {k: float(v) for k, v in values.items() if v is not None}
 
 
-def consensus(values: dict[str, dict[str, float]], order: list[str]) -> str | None:
-    """The tool agreeing with most others (ties: earliest in ``order``, losscli first)."""
-    def agree(a: str, b: str) -> bool:
-        return all(rel_diff(values[a][k], values[b][k]) <= TOLERANCE for k in values[a])
+def check_round(values: dict[str, dict[str, float]], order: list[str]
+                ) -> dict[str, tuple[float, str, str]]:
+    """Per printed value, the consensus among the tools that print it: the tool agreeing
+    with most others on it (ties: earliest in ``order``, losscli first). Returns, per tool,
+    its worst relative difference to a consensus, with that value's name and the tool it
+    was compared with."""
+    worst: dict[str, tuple[float, str, str]] = {t: (0.0, "", t) for t in values}
+    keys = dict.fromkeys(k for t in order for k in values[t])
+    for key in keys:
+        holders = [t for t in order if key in values[t]]
 
-    best = max(order, key=lambda t: (sum(agree(t, o) for o in order if o != t), -order.index(t)),
-               default=None)
-    return best
+        score = {t: (sum(rel_diff(values[t][key], values[o][key]) <= TOLERANCE
+                         for o in holders if o != t), -i) for i, t in enumerate(holders)}
+        ref = max(holders, key=score.__getitem__)
+        for t in holders:
+            d = rel_diff(values[t][key], values[ref][key])
+            if d > worst[t][0]:
+                worst[t] = (d, key, ref)
+    return worst
 
 
 def run_case(case: Case, tools: list[Tool], args: argparse.Namespace,
-             exact: dict[str, float] | None) -> dict[str, Any]:
-    """Warm-up and timed rounds of every tool on one case; validation on every run."""
+             exact: dict[str, float] | None, failure: str = "") -> dict[str, Any]:
+    """Warm-up and timed rounds of every tool on one case; validation on every run.
+    ``failure``: the case could not be set up (its server did not start): every tool
+    fails with that note."""
     entries: dict[str, dict[str, Any]] = {}
+    envs: dict[str, dict[str, str] | None] = {}
     active: list[Tool] = []
+    case_missing = case.missing()
     for tool in tools:
         argv = tool.command(case)
         if argv is None:
@@ -158,13 +280,21 @@ def run_case(case: Case, tools: list[Tool], args: argparse.Namespace,
         entry: dict[str, Any] = {"tool": tool.name, "command": _short(argv), "status": "ok"}
         entries[tool.name] = entry
         missing = tool.missing()
+        if case_missing:
+            entry.update(status="skipped", note=f"not installed: {', '.join(case_missing)} "
+                                                "(the case needs it)")
+            continue
         if tool.is_losscli and case.losscli_missing:
             entry.update(status="skipped", note=case.losscli_missing)
             continue
         if missing:
             entry.update(status="skipped", note=f"not installed: {', '.join(missing)}")
             continue
+        if failure:
+            entry.update(status="failed", note=failure)
+            continue
         entry["argv"] = argv
+        envs[tool.name] = tool.env(case) if tool.env is not None else None
         active.append(tool)
     stats = {t.name: Stats() for t in active}
     first_values: dict[str, dict[str, float]] = {}
@@ -184,7 +314,8 @@ def run_case(case: Case, tools: list[Tool], args: argparse.Namespace,
         round_values: dict[str, dict[str, float]] = {}
         round_runs: dict[str, Run] = {}
         for tool in order:
-            run = run_once(entries[tool.name]["argv"], cwd=ROOT, timeout=args.timeout)
+            run = run_once(entries[tool.name]["argv"], cwd=ROOT, env=envs[tool.name],
+                           timeout=args.timeout)
             label = "timed" if timed else "warm-up"
             log(f"  [{case.id}] {label} {rnd + 1 - (args.warmup if timed else 0)}: "
                 f"{tool.name:<26} {run.wall:7.3f} s  {run.rss / 2**20:7.1f} MB"
@@ -207,16 +338,14 @@ def run_case(case: Case, tools: list[Tool], args: argparse.Namespace,
         # Validate this round before keeping any of its times.
         if round_values:
             names = [t.name for t in order if t.name in round_values]
-            ref = consensus(round_values, names)
-            for name in names:
+            for name, (worst, key, ref) in check_round(round_values, names).items():
                 vals = round_values[name]
-                assert ref is not None
-                worst = max(rel_diff(vals[k], round_values[ref][k]) for k in vals)
                 if worst > TOLERANCE:
                     _fail(entries[name], "MISMATCH",
-                          f"values differ from {ref} by {worst:.2e} relative "
-                          f"(> {TOLERANCE:g}): {vals} vs {round_values[ref]}")
-                    log(f"  !!! MISMATCH in {case.id}: {name} {vals} vs {ref} {round_values[ref]}")
+                          f"{key} differs from {ref}'s by {worst:.2e} relative (> {TOLERANCE:g}): "
+                          f"{vals[key]!r} vs {round_values[ref][key]!r}")
+                    log(f"  !!! MISMATCH in {case.id}: {name} {key}={vals[key]!r} vs {ref} "
+                        f"{round_values[ref][key]!r}")
                     round_runs.pop(name, None)
                     continue
                 first_values.setdefault(name, vals)
@@ -234,8 +363,8 @@ def run_case(case: Case, tools: list[Tool], args: argparse.Namespace,
                 entry["rel_error_vs_fsum"] = max(
                     rel_diff(first_values[tool_name][k], exact[k]) for k in exact)
     _ratios(case, entries)
-    return {"id": case.id, "task": case.task, "format": case.fmt, "rows": case.rows,
-            "files": [_rel(p) for p in case.files], "baseline": case.baseline,
+    return {"id": case.id, "name": case.name, "task": case.task, "format": case.fmt,
+            "rows": case.rows, "files": [_rel(p) for p in case.files], "baseline": case.baseline,
             "other_busy_cores_before_rounds": contention, "tools": list(entries.values())}
 
 
@@ -312,6 +441,58 @@ def exact_reference(folder: Path) -> dict[str, float]:
     return out
 
 
+@contextlib.contextmanager
+def services(case: Case, args: argparse.Namespace) -> Any:
+    """Start the server a case needs (S3: moto; dask: a 2-worker cluster) and yield "" —
+    or yield why it could not start (every tool of the case then fails with it)."""
+    from benchmarks import services as svc
+
+    if case.name not in ("s3", "dask") or case.missing():
+        yield ""
+        return
+    log_file = args.cache / "logs" / f"{case.name}-server.log"
+    server = (svc.moto_s3(case.files[0], log_file) if case.name == "s3"
+              else svc.dask_cluster(2, log_file))
+    try:
+        address = server.__enter__()
+    except svc.ServiceError as exc:
+        log(f"  [{case.id}] {exc}")
+        yield str(exc)
+        return
+    log(f"  [{case.id}] server at {address} (log: {_rel(log_file)})")
+    case.extra["endpoint" if case.name == "s3" else "scheduler"] = address
+    try:
+        yield ""
+    finally:
+        server.__exit__(None, None, None)
+
+
+#: Commands whose imports are reported (``python -X importtime ...``); TINY: a 1000-row file.
+IMPORT_COMMANDS = (
+    ("eval, JSON", ["-m", "losscli", "eval", "TINY", "-f", "json"]),
+    ("eval, table", ["-m", "losscli", "eval", "TINY"]),
+    ("--help", ["-m", "losscli", "--help"]),
+)
+
+
+def import_report(case: Case, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """What each of :data:`IMPORT_COMMANDS` imports, per top-level package."""
+    from benchmarks import importtime
+
+    out = []
+    runs = 1 if args.quick else 3
+    for title, argv in IMPORT_COMMANDS:
+        argv = [str(case.files[0]) if a == "TINY" else a for a in argv]
+        result = importtime.measure(argv, runs, cwd=ROOT)
+        result["title"] = title
+        result["command"] = "python -X importtime " + _short(argv).replace(
+            _rel(case.files[0]), "tiny.parquet")
+        log(f"  imports of {result['command']}: {result['total_ms']:.0f} ms, "
+            f"{len(result['packages'])} packages")
+        out.append(result)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     from benchmarks import report
 
@@ -337,12 +518,16 @@ def main(argv: list[str] | None = None) -> int:
             notes.append(f"{t.name} not run: {', '.join(t.missing())} not importable "
                          "(pip install -e '.[bench]'; torch separately).")
     results = []
+    imports: list[dict[str, Any]] = []
     for case in cases:
         log(f"case {case.id}")
         exact = None
-        if case.task == "regression" and case.rows <= args.accuracy_max_rows:
+        if case.name in ("parquet", "csv", "npy") and case.rows <= args.accuracy_max_rows:
             exact = exact_reference(case.files[0].parent)
-        results.append(run_case(case, tools, args, exact))
+        with services(case, args) as failure:
+            results.append(run_case(case, tools, args, exact, failure))
+        if case.task == "startup":
+            imports = import_report(case, args)
     doc = {
         "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "duration_s": round(time.time() - started, 1),
@@ -352,10 +537,13 @@ def main(argv: list[str] | None = None) -> int:
             "repeats": args.repeats, "warmup": args.warmup, "quick": args.quick,
             "sizes": args.sizes, "binary_rows": args.binary_rows,
             "multiclass_rows": args.multiclass_rows, "tolerance": TOLERANCE,
+            "big_rows": args.big_rows, "scale_rows": args.scale_rows,
+            "boot_rows": args.boot_rows, "cases": args.cases,
         },
         "tools": {t.name: t.description for t in tools if t.description},
         "notes": notes,
         "cases": results,
+        "imports": imports,
     }
     doc["targets"] = report.targets(doc)
     args.out.mkdir(parents=True, exist_ok=True)
