@@ -33,6 +33,8 @@ MAX_BYTES = 512 << 20
 
 def header_of(session: Any) -> dict[str, Any]:
     """What a saved state records besides the state itself."""
+    from losscli.labels import state_header
+
     plan = session.plan
     opts = session.spec.options
     return {
@@ -49,6 +51,7 @@ def header_of(session: Any) -> dict[str, Any]:
             "quantile_levels": list(opts.quantile_levels),
             **({"group_by": list(plan.group_by), "max_groups": plan.max_groups}
                if plan.group_by else {}),
+            **state_header(getattr(session, "labels", None)),
         },
         "inputs": {**session.inputs.to_dict(), **session.context},
     }
