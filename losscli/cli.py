@@ -702,7 +702,7 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
 @app.command("inspect")
 @with_options(tuple(p for p in INPUT_OPTIONS
                     if p.name not in ("chunk_size", "nan_policy", "workers", "assume_logits",
-                                      "engine", "scheduler", "classes", "pos_label")))
+                                      "engine", "scheduler")))
 def inspect_cmd(
     file: Annotated[str | None, typer.Argument(
         help="The file to look at (any input format). " + STDIN_HELP,

@@ -380,12 +380,12 @@ def _is_number(text: str) -> bool:
 
 # -- the first pass ------------------------------------------------------------------------
 
-def scan(source: Any, column: str, kind: str, raw: bool, where: str
-         ) -> dict[Label, tuple[int, str | None]]:
+def scan(source: Any, column: str, kind: str, raw: bool, where: str,
+         limit: int | None = None) -> dict[Label, tuple[int, str | None]]:
     """The labels of one column, in order of first appearance, each with its first row and
     file (None for a lone file; in a folder the row is that of its file): a pass over that
-    column alone (every file of a folder). More than MAX_LABELS distinct labels is an
-    InputError (not a column of labels)."""
+    column alone (every file of a folder; its first ``limit`` rows only, for ``inspect``).
+    More than MAX_LABELS distinct labels is an InputError (not a column of labels)."""
     from losscli.io.formats import DatasetSource
 
     columns, wanted = ([], (column,)) if raw else ([column], ())
@@ -399,12 +399,18 @@ def scan(source: Any, column: str, kind: str, raw: bool, where: str
             yield source.chunks(columns, SCAN_ROWS, wanted), None
 
     seen: dict[Label, tuple[int, str | None]] = {}
+    total = 0
     for chunks, file in files():
         row = 0
         for chunk in chunks:
             if not chunk:
                 continue
             values = chunk[raw_key(column)] if raw else chunk[column]
+            if limit is not None:
+                if total >= limit:
+                    return seen
+                values = values[:limit - total]
+                total += len(values)
             _note_new(seen, values, kind, row, file)
             row += len(values)
             if len(seen) > MAX_LABELS:
@@ -445,11 +451,13 @@ def _at(seen: dict[Label, tuple[int, str | None]], label: Label) -> str:
 # -- binding -------------------------------------------------------------------------------
 
 def bind(inputs: Any, *, classes: Sequence[str] = (), pos_label: str | None = None,
-         task: str | None = None, known: LabelMap | None = None) -> LabelMap | None:
+         task: str | None = None, known: LabelMap | None = None,
+         scan_rows: int | None = None) -> LabelMap | None:
     """Decide how the target column's labels map to classes (see the module doc) and bind
     the map to every target role of ``inputs`` (before its first rows are read); None when
     the targets are read as numbers, as they are. ``known``: the map a session decided
-    already (a Dask worker reuses it, reading nothing)."""
+    already (a Dask worker reuses it, reading nothing). ``scan_rows``: look at the first
+    rows only (``inspect``)."""
     ref = inputs.roles.get("target")
     asked = bool(classes) or pos_label is not None
     if ref is None:
@@ -458,7 +466,7 @@ def bind(inputs: Any, *, classes: Sequence[str] = (), pos_label: str | None = No
                              "the selected losses read no targets; drop them.")
         return None
     labels = known if known is not None else _resolve(inputs, ref, tuple(classes), pos_label,
-                                                      task)
+                                                      task, scan_rows)
     if labels is None:
         return None
     for role in list(inputs.roles):
@@ -484,7 +492,7 @@ def task_option(labels: LabelMap | None, task: str | None) -> str | None:
 
 
 def _resolve(inputs: Any, ref: Any, classes: tuple[str, ...], pos_label: str | None,
-             task: str | None) -> LabelMap | None:
+             task: str | None, scan_rows: int | None = None) -> LabelMap | None:
     asked = bool(classes) or pos_label is not None
     where = inputs.describe("target")
     column = ref.columns[0]
@@ -513,13 +521,13 @@ def _resolve(inputs: Any, ref: Any, classes: tuple[str, ...], pos_label: str | N
     raw = kind == "text" or (kind == "bool" and not _reads_bools_as_numbers(ref.source))
     once = not readable_twice(ref.source)
     if task == "binary":
-        return _binary(inputs, ref, kind, raw, classes, pos_label, once, where)
+        return _binary(inputs, ref, kind, raw, classes, pos_label, once, where, scan_rows)
     if pos_label is not None:
         raise UsageError(f"--pos-label picks the positive class of binary data (one prediction "
                          f"per row), but these predictions have {width or 'several'} per row "
                          "(multi-class): name the class of each prediction column with "
                          "--classes A,B,C instead.")
-    return _multiclass(inputs, ref, kind, raw, classes, once, where, width, names)
+    return _multiclass(inputs, ref, kind, raw, classes, once, where, width, names, scan_rows)
 
 
 def _stdin(where: str, what: str) -> UsageError:
@@ -528,7 +536,8 @@ def _stdin(where: str, what: str) -> UsageError:
 
 
 def _binary(inputs: Any, ref: Any, kind: str, raw: bool, classes: tuple[str, ...],
-            pos_label: str | None, once: bool, where: str) -> LabelMap:
+            pos_label: str | None, once: bool, where: str,
+            scan_rows: int | None = None) -> LabelMap:
     column = ref.columns[0]
     if classes:
         if len(classes) != 2:
@@ -550,7 +559,7 @@ def _binary(inputs: Any, ref: Any, kind: str, raw: bool, classes: tuple[str, ...
         if once:
             return LabelMap("binary", kind, raw, (None, positive), "pos_label", column, where,
                             learn_negative=True)
-        seen = scan(ref.source, column, kind, raw, where)
+        seen = scan(ref.source, column, kind, raw, where, scan_rows)
         others = [label for label in seen if label != positive]
         if len(others) > 1:
             if positive not in seen:
@@ -572,7 +581,7 @@ def _binary(inputs: Any, ref: Any, kind: str, raw: bool, classes: tuple[str, ...
     if once:
         raise _stdin(where, "name the positive label with --pos-label LABEL (or give "
                             "--classes NEGATIVE,POSITIVE)")
-    seen = scan(ref.source, column, kind, raw, where)
+    seen = scan(ref.source, column, kind, raw, where, scan_rows)
     labels = list(seen)
     if len(labels) > 2:
         raise InputError(
@@ -603,7 +612,8 @@ def _pair(labels: list[str]) -> tuple[Label, Label] | None:
 
 
 def _multiclass(inputs: Any, ref: Any, kind: str, raw: bool, classes: tuple[str, ...],
-                once: bool, where: str, width: int | None, names: list[str] | None) -> LabelMap:
+                once: bool, where: str, width: int | None, names: list[str] | None,
+                scan_rows: int | None = None) -> LabelMap:
     column = ref.columns[0]
     pred_where = inputs.describe("pred")
     if classes:
@@ -624,7 +634,7 @@ def _multiclass(inputs: Any, ref: Any, kind: str, raw: bool, classes: tuple[str,
     if once:
         raise _stdin(where, "name the class of each prediction column with --classes A,B,C "
                             "(one label per column, in their order)")
-    seen = scan(ref.source, column, kind, raw, where)
+    seen = scan(ref.source, column, kind, raw, where, scan_rows)
     if derived is not None:
         missing = [label for label in seen if label not in derived]
         if not missing:

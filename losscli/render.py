@@ -816,8 +816,9 @@ def compare_summary(comp: Comparison) -> str:
         f"{name} ({rep.rows} rows{f', {rep.rows_skipped} skipped' if rep.rows_skipped else ''})"
         for name, rep in zip(comp.names, comp.reports))
     tests = " · ~: not significant (paired test, Holm)" if comp.tests else ""
+    classes = labels_text(comp.reports[0].inputs) if comp.reports else None
     return (f"models: {models} · reference: {comp.reference}{tests} · "
-            f"time: {comp.elapsed_seconds:.3f} s")
+            + (f"{classes} · " if classes else "") + f"time: {comp.elapsed_seconds:.3f} s")
 
 
 def render_compare_table(comp: Comparison, out: IO[str] | None = None) -> None:
