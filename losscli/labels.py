@@ -423,11 +423,19 @@ def scan(source: Any, column: str, kind: str, raw: bool, where: str,
 def _note_new(seen: dict[Label, tuple[int, str | None]], values: np.ndarray, kind: str,
               row: int, file: str | None) -> None:
     if values.dtype == object:
-        items = values.tolist()
+        found = set(values) - {None, ""}  # hashing the objects: no list built
         if kind == "bool":  # CSV text of a boolean column
-            items = [None if v is None or v == "" else v.lower() in TRUE_WORDS for v in items]
-        for label in sorted(set(items) - set(seen) - {None, ""}, key=items.index):
-            seen[label] = (row + items.index(label), file)
+            words = {v: v.lower() in TRUE_WORDS for v in found}
+            new = [v for v in found if words[v] not in seen]
+        else:
+            new = [v for v in found if v not in seen]
+        if not new:
+            return
+        firsts = sorted((int(np.flatnonzero(values == v)[0]), v) for v in new)
+        for first, v in firsts:
+            label = words[v] if kind == "bool" else v
+            if label not in seen:
+                seen[label] = (row + first, file)
         return
     if values.dtype == bool:
         for label in (True, False):
