@@ -564,3 +564,20 @@ def test_too_many_distinct_labels(tmp_path, monkeypatch):
     path = write(tmp_path / "ids.csv", {"p_a": [0.5] * 20, "p_b": [0.5] * 20, "y": ids})
     with pytest.raises(InputError, match=r"more than 5 distinct labels.*--target-col"):
         losscli.evaluate(path, pred_col="p_*", target_col="y")
+
+
+def test_the_dask_engine_maps_labels_as_the_client_decided(tmp_path, multiclass):
+    """The workers reuse the client's class order (no pass of their own): the local bits."""
+    distributed = pytest.importorskip("distributed")
+    p, y, w = multiclass
+    path = write(tmp_path / "d.parquet", {**{f"s{k}": p[:, k] for k in range(3)},
+                                          "y": NAMES[y], "w": w})
+    args = {"pred_col": "s*", "target_col": "y", "weight_col": "w", "chunk_size": 40,
+            "losses": ["cross_entropy", "f1", "roc_auc"]}
+    local = losscli.evaluate(path, **args)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None, processes=True) as cluster:
+        remote = losscli.evaluate(path, engine="dask", scheduler=cluster.scheduler_address,
+                                  **args)
+    assert [r.value for r in remote.losses] == [r.value for r in local.losses]
+    assert remote.inputs["classes"] == sorted(NAMES) == local.inputs["classes"]
