@@ -539,13 +539,15 @@ def _resolve(inputs: Any, ref: Any, classes: tuple[str, ...], pos_label: str | N
 
 
 def _stdin(where: str, what: str) -> UsageError:
-    return UsageError(f"{_cap(where)} holds labels, and standard input is read once, so they cannot "
-                      f"be looked at before the run: {what}.")
+    return UsageError(f"{_cap(where)} holds text, not numbers, so its values are labels; "
+                      "standard input is read once, so they cannot be looked at before the "
+                      f"run: {what}. (If the column holds numbers, one of its first values is "
+                      "not a number.)")
 
 
 def _binary(inputs: Any, ref: Any, kind: str, raw: bool, classes: tuple[str, ...],
             pos_label: str | None, once: bool, where: str,
-            scan_rows: int | None = None) -> LabelMap:
+            scan_rows: int | None = None) -> LabelMap | None:
     column = ref.columns[0]
     if classes:
         if len(classes) != 2:
@@ -590,6 +592,8 @@ def _binary(inputs: Any, ref: Any, kind: str, raw: bool, classes: tuple[str, ...
         raise _stdin(where, "name the positive label with --pos-label LABEL (or give "
                             "--classes NEGATIVE,POSITIVE)")
     seen = scan(ref.source, column, kind, raw, where, scan_rows)
+    if _numbers_with_text(seen):
+        return None  # read as numbers: the reader names the value that is not one
     labels = list(seen)
     if len(labels) > 2:
         raise InputError(
@@ -608,6 +612,16 @@ def _binary(inputs: Any, ref: Any, kind: str, raw: bool, classes: tuple[str, ...
     return LabelMap("binary", kind, raw, pair, "pair", column, where)
 
 
+def _numbers_with_text(seen: dict[Label, Any]) -> bool:
+    """Whether text labels are numbers but for some (``2``, ``abc``): a column of numbers with
+    a bad value (CSV text is read as strings then), not labels — read as numbers, so that
+    the reader's error names the value and its row. (``--classes``/``--pos-label`` say they
+    are labels.)"""
+    texts = [label for label in seen if isinstance(label, str)]
+    numbers = sum(_is_number(label) for label in texts)
+    return 0 < numbers < len(texts)
+
+
 def _pair(labels: list[str]) -> tuple[Label, Label] | None:
     """(negative, positive) of text labels that all belong to one of BINARY_PAIRS."""
     low = [x.lower() for x in labels]
@@ -621,7 +635,7 @@ def _pair(labels: list[str]) -> tuple[Label, Label] | None:
 
 def _multiclass(inputs: Any, ref: Any, kind: str, raw: bool, classes: tuple[str, ...],
                 once: bool, where: str, width: int | None, names: list[str] | None,
-                scan_rows: int | None = None) -> LabelMap:
+                scan_rows: int | None = None) -> LabelMap | None:
     column = ref.columns[0]
     pred_where = inputs.describe("pred")
     if classes:
@@ -643,6 +657,8 @@ def _multiclass(inputs: Any, ref: Any, kind: str, raw: bool, classes: tuple[str,
         raise _stdin(where, "name the class of each prediction column with --classes A,B,C "
                             "(one label per column, in their order)")
     seen = scan(ref.source, column, kind, raw, where, scan_rows)
+    if _numbers_with_text(seen):
+        return None  # read as numbers: the reader names the value that is not one
     if derived is not None:
         missing = [label for label in seen if label not in derived]
         if not missing:

@@ -581,3 +581,14 @@ def test_the_dask_engine_maps_labels_as_the_client_decided(tmp_path, multiclass)
                                   **args)
     assert [r.value for r in remote.losses] == [r.value for r in local.losses]
     assert remote.inputs["classes"] == sorted(NAMES) == local.inputs["classes"]
+
+
+def test_numbers_with_a_bad_value_are_not_labels(tmp_path):
+    """A CSV column of numbers with one bad value is read as text by its first block, but it
+    is no column of labels: the reader names the value and its row, as before."""
+    path = tmp_path / "typo.csv"
+    path.write_text("pred,target\n0.5,2\n0.25,abc\n0.75,3\n")
+    assert_error(run_losscli("eval", path), "Non-numeric value 'abc'", "column 'target'",
+                 "at row 1")
+    assert_error(run_losscli("eval", "-", input=path.read_bytes()), "holds text, not numbers",
+                 "--pos-label", "one of its first values is not a number")
