@@ -44,6 +44,9 @@ def evaluate(
       ``"64M"``; default 16 MiB).
     * ``task``, ``from_logits``, ``threshold``: how the values are read (zero_one's
       decision threshold on one-column scores).
+    * ``classes`` (``["setosa", "versicolor"]`` or ``"setosa,versicolor"``) and
+      ``pos_label``: targets that are labels — strings or booleans — and which class each
+      prediction column scores, or which label is positive (see :mod:`losscli.labels`).
     * ``var``/``var_col`` feed gaussian_nll; for triplet, ``predictions`` holds the anchors
       and ``positive``/``negative`` (or ``anchor_col``/``positive_col``/``negative_col``)
       the others.

@@ -154,6 +154,18 @@ INPUT_OPTIONS = (
         "are 0/1 or -1/1 and predictions in [0, 1]). multilabel is never guessed.",
         rich_help_panel="Inputs",
         show_default=False)], None),
+    _opt("classes", Annotated[str | None, typer.Option(
+        "--classes", metavar="A,B,...", show_default=False, help="Targets that are labels "
+        "(strings, booleans): the label each prediction column scores, in their order "
+        "(binary: NEGATIVE,POSITIVE). Default: the columns' names less their shared prefix "
+        "and suffix (p_setosa: setosa), else the file's sorted labels. On numbers: those "
+        "values are the labels (1,2,3), or names of the class indices.",
+        rich_help_panel="Inputs")], None),
+    _opt("pos_label", Annotated[str | None, typer.Option(
+        "--pos-label", metavar="LABEL", show_default=False, help="Binary targets that are "
+        "labels: the positive one; every other label must be the one negative label. Default: "
+        "true of true/false, yes of yes/no, 1 of 1/0, ... (any case); other text needs it.",
+        rich_help_panel="Inputs")], None),
     _opt("assume_logits", Annotated[bool, typer.Option(
         "--assume-logits", help="With --from-logits: take the predictions as logits even when "
         "they look like probabilities (all in [0, 1], rows summing to 1).",

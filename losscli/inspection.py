@@ -32,7 +32,7 @@ def column_types(source: Any) -> dict[str, str]:
 INSPECT_OPTIONS = ("targets", "weights", "pred_col", "target_col", "weight_col", "format_in",
                    "var", "positive", "negative", "var_col", "anchor_col", "positive_col",
                    "negative_col", "task", "from_logits", "encoding", "max_line_bytes",
-                   "storage_options", "partitioning")
+                   "storage_options", "partitioning", "classes", "pos_label")
 
 
 def inspect_file(path: str, *, sample_rows: int = SAMPLE_ROWS, **options: Any) -> dict[str, Any]:
@@ -72,6 +72,7 @@ def inspect_file(path: str, *, sample_rows: int = SAMPLE_ROWS, **options: Any) -
         "nonfinite": {},
         "losses": {"fit": [], "not_fit": []},
         "hints": [],
+        "labels": None,
     }
     try:
         inputs = resolve_inputs(source, ins.targets if "target" in roles else None, ins.weights,
@@ -90,6 +91,16 @@ def inspect_file(path: str, *, sample_rows: int = SAMPLE_ROWS, **options: Any) -
     except LossCliError as exc:
         info["roles_error"] = str(exc)
         return info
+    try:  # a target of labels (losscli.labels): its classes, from the first rows
+        from losscli import labels
+
+        label_map = labels.bind(inputs, classes=run.options.classes,
+                                pos_label=run.options.pos_label, task=task, scan_rows=sample_rows)
+    except LossCliError as exc:
+        info["roles_error"] = str(exc)
+        return info
+    info["labels"] = labels.context(label_map) or None
+    task = labels.task_option(label_map, task)
     # Rows that cannot be read are an input error (exit 2), not a fact about the roles.
     sample = inputs.peek(sample_rows, sample_rows)
     try:
@@ -99,6 +110,8 @@ def inspect_file(path: str, *, sample_rows: int = SAMPLE_ROWS, **options: Any) -
     except LossCliError as exc:
         info["roles_error"] = str(exc)
         return info
+    if label_map is not None and run.options.task is None:
+        decided_by = "labels"
     info["task"] = {"task": chosen, "from": decided_by, "from_logits": from_logits}
     for role, width in inputs.widths.items():
         if width > 1:
@@ -151,6 +164,13 @@ def _misfit(spec: Any, arrays: dict[str, Any], inputs: Any, task: str,
     return None
 
 
+#: How the classes of a target of labels were decided (losscli.labels), as ``inspect`` says.
+_CLASSES_FROM = {"option": "from --classes", "pos_label": "from --pos-label",
+                 "columns": "from the prediction columns' names",
+                 "sorted": "the labels sorted", "boolean": "booleans: true is positive",
+                 "pair": "a known pair of words"}
+
+
 def render_inspection(info: dict[str, Any], fmt: str, out: IO[str]) -> None:
     if fmt == "json":
         out.write(json.dumps(info, indent=2) + "\n")
@@ -186,6 +206,12 @@ def render_inspection(info: dict[str, Any], fmt: str, out: IO[str]) -> None:
             lines.append((label, text))
         task = info["task"]
         lines.append(("task", f"{task['task']} (decided by {task['from']}; --task to choose)"))
+        if info.get("labels"):
+            from losscli.render import labels_text
+
+            source = _CLASSES_FROM.get(info["labels"]["classes_from"], "")
+            lines.append(("labels", f"{labels_text(info['labels'])} ({source}; --classes or "
+                          "--pos-label to choose)"))
         nonfinite = {r: n for r, n in info["nonfinite"].items() if n}
         checked = f"checked on the first {info['sample_rows']} rows"
         if nonfinite:

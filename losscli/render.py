@@ -61,11 +61,40 @@ def summary_line(report: Report, *, groups: bool = True) -> str:
     threshold = report.inputs.get("threshold")
     if threshold is not None:  # the decision threshold in effect is always shown
         parts.append(f"threshold: {format_number(threshold)}")
+    classes = labels_text(report.inputs)
+    if classes:  # a target of labels: which class is which
+        parts.append(classes)
     if report.ci:
         parts.append(ci_text(report))
     parts += [f"reduction: {report.reduction}", f"files: {_files(report)}",
               f"time: {report.elapsed_seconds:.3f} s"]
     return " · ".join(parts)
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "?" if value is None else str(value)
+
+
+#: Most classes the summary line names (the JSON report has them all).
+SUMMARY_CLASSES = 8
+
+
+def labels_text(inputs: dict[str, Any]) -> str | None:
+    """``positive: yes (vs no)`` for binary labels, ``classes: setosa, versicolor,
+    virginica`` for multi-class labels (the order of the prediction columns); None when
+    the targets were numbers."""
+    classes = inputs.get("classes")
+    if not isinstance(classes, list):
+        return None
+    if "pos_label" in inputs:
+        negative = classes[0] if classes else None
+        return (f"positive: {_label(inputs['pos_label'])}"
+                + ("" if negative is None else f" (vs {_label(negative)})"))
+    shown = ", ".join(_label(c) for c in classes[:SUMMARY_CLASSES])
+    more = f", … ({len(classes)} classes)" if len(classes) > SUMMARY_CLASSES else ""
+    return f"classes: {shown}{more}"
 
 
 def format_number(value: Any) -> str:
@@ -90,10 +119,19 @@ def ci_text(report: Report) -> str:
 BREAKDOWN_ROWS = 20
 
 
-def breakdown(res: Any) -> list[tuple[str, float]]:
+def breakdown(res: Any, classes: Any = None) -> list[tuple[str, float]]:
     """The per-class (per-label, per-output) values of a loss's details, named for a table:
-    ``class 2``, ``label 0``, ``output 1``; none when there are more than BREAKDOWN_ROWS."""
+    ``class 2``, ``label 0``, ``output 1``; none when there are more than BREAKDOWN_ROWS.
+    ``classes``: the labels of the classes (a target of labels), named instead of their
+    index: ``class setosa``."""
     details = res.details or {}
+    if isinstance(classes, list) and isinstance(details.get("per_class"), dict):
+        named = []
+        for k, v in details["per_class"].items():
+            i = int(k) if str(k).isdigit() else -1
+            named.append((f"class {_label(classes[i])}" if 0 <= i < len(classes)
+                          and classes[i] is not None else f"class {k}", v))
+        return [] if len(named) > BREAKDOWN_ROWS else [(k, v) for k, v in named if v is not None]
     for key, noun in (("per_class", "class"), ("per_label", "label"), ("per_column", "column")):
         values = details.get(key)
         if not values:
@@ -327,7 +365,8 @@ def render_table(report: Report, out: IO[str] | None = None) -> None:
         if report.ci:
             row.insert(3, format_interval(res.interval))
         rows.append(row)
-        for name, value in breakdown(res):  # per class, label or output, indented
+        for name, value in breakdown(res, report.inputs.get("classes")):  # per class, label
+            # or output, indented
             sub = [f"  {name}", "", format_value(value), ""]
             if report.ci:
                 sub.insert(3, "")
@@ -378,7 +417,7 @@ def render_markdown(report: Report) -> str:
             f"{format_value(res.value)} |{interval} "
             f"{'higher' if res.higher_is_better else 'lower'} |"
         )
-        for name, value in breakdown(res):
+        for name, value in breakdown(res, report.inputs.get("classes")):
             lines.append(f"| ↳ {name} |  | {format_value(value)} |{' |' if ci else ''} |")
     lines += ["", f"_{_md_escape(summary_line(report))}_"]
     return "\n".join(lines) + "\n"
@@ -790,8 +829,9 @@ def compare_summary(comp: Comparison) -> str:
         f"{name} ({rep.rows} rows{f', {rep.rows_skipped} skipped' if rep.rows_skipped else ''})"
         for name, rep in zip(comp.names, comp.reports))
     tests = " · ~: not significant (paired test, Holm)" if comp.tests else ""
+    classes = labels_text(comp.reports[0].inputs) if comp.reports else None
     return (f"models: {models} · reference: {comp.reference}{tests} · "
-            f"time: {comp.elapsed_seconds:.3f} s")
+            + (f"{classes} · " if classes else "") + f"time: {comp.elapsed_seconds:.3f} s")
 
 
 def render_compare_table(comp: Comparison, out: IO[str] | None = None) -> None:

@@ -33,6 +33,8 @@ MAX_BYTES = 512 << 20
 
 def header_of(session: Any) -> dict[str, Any]:
     """What a saved state records besides the state itself."""
+    from losscli.labels import state_header
+
     plan = session.plan
     opts = session.spec.options
     return {
@@ -54,6 +56,7 @@ def header_of(session: Any) -> dict[str, Any]:
                          "unmatched": session.spec.inputs.unmatched,
                          "targets": session.join.where}}
                if session.join is not None else {}),
+            **state_header(getattr(session, "labels", None)),
         },
         "inputs": {**session.inputs.to_dict(), **session.context},
     }

@@ -91,6 +91,7 @@ class Resolved:
     losses: tuple[str, ...]  # --loss arguments of the instances (canonical names)
     widths: tuple[tuple[str, int], ...]
     chunk_size: int
+    labels: Any = None  # the target column's losscli.labels.LabelMap (None: numbers)
 
 
 @dataclass(frozen=True)
@@ -480,6 +481,16 @@ class Session:
             join_keys=(ins.id_col, ins.target_id_col or ins.id_col),
         )
         self._bind_models(main)
+        # -- labels (losscli.labels): a target column of strings or booleans (or one named by
+        # --classes/--pos-label) is mapped to class indices as it is read; decided (a pass
+        # over that column when needed) before the first rows are read.
+        from losscli import labels as label_maps
+
+        self.labels = label_maps.bind(self.inputs, classes=opts.classes,
+                                      pos_label=opts.pos_label, task=opts.task,
+                                      known=None if resolved is None else resolved.labels)
+        task_given = label_maps.task_option(self.labels, opts.task)
+        # -- end labels
         self.join: Any = None  # --id-col: the targets' KeyIndex
         if ins.id_col:
             self._bind_join(main)
@@ -501,7 +512,7 @@ class Session:
             def settled(rows: dict[str, np.ndarray]) -> bool:
                 """Whether more rows could not change the task: then a pipe that pauses (tail
                 -f) is not waited on for DETECT_ROWS rows. Rows that look binary may not."""
-                found, by = tasks.detect_task(rows, specs, task=opts.task, roles=roles,
+                found, by = tasks.detect_task(rows, specs, task=task_given, roles=roles,
                                               from_logits=opts.from_logits,
                                               describe=self.inputs.describe)
                 target = rows.get("target")
@@ -516,8 +527,10 @@ class Session:
             self.widths = ({} if sample is None else
                            {role: 1 if a.ndim == 1 else a.shape[1] for role, a in sample.items()})
             task, decided_by = tasks.detect_task(
-                sample, [i.spec for i in instances], task=opts.task, roles=roles,
+                sample, [i.spec for i in instances], task=task_given, roles=roles,
                 from_logits=opts.from_logits, describe=self.inputs.describe)
+            if self.labels is not None and opts.task is None:
+                decided_by = "labels"
         if not instances:
             instances = resolve_losses(list(tasks.DEFAULT_LOSSES[task]), params)
         instances = tasks.resolve_aliases(instances, task)
@@ -538,6 +551,7 @@ class Session:
         self.decided_by = decided_by
         self.notes = tasks.notes(sample, instances, task, decided_by, opts.from_logits)
         self.context = tasks.context(instances, task, decided_by, from_logits=opts.from_logits)
+        self.context.update(label_maps.context(self.labels))  # classes, pos_label
         self.plan = engine.Plan(tuple(instances), models=len(models), reduction=opts.reduction,
                                 nan_policy=ins.nan_policy, ci=opts.ci_config(),
                                 distribution=opts.relative_accuracy if opts.distribution
@@ -614,7 +628,8 @@ class Session:
             self.inputs.joined["weight"] = self.inputs.roles.pop("weight")
         self.join = KeyIndex.read(target.source, columns,
                                   tuple(raw_column(target.source, n) or n for n in tkeys),
-                                  ins.id_col, DEFAULT_CHUNK_SIZE, f"'{main.name}'", weights)
+                                  ins.id_col, DEFAULT_CHUNK_SIZE, f"'{main.name}'", weights,
+                                  self.inputs.labels.pop("target", None))
 
     # -- resolution ------------------------------------------------------------------------
     @staticmethod
@@ -675,7 +690,7 @@ class Session:
         size): with the spec, all another process needs to reduce this session's units."""
         return Resolved(self.task, self.decided_by,
                         tuple(inst.loss_arg for inst in self.plan.instances),
-                        tuple(sorted(self.widths.items())), self.chunk_size)
+                        tuple(sorted(self.widths.items())), self.chunk_size, self.labels)
 
     # -- the run -----------------------------------------------------------------------------
     @property

@@ -86,6 +86,10 @@ class RunOptions:
     from_logits: bool = False
     assume_logits: bool = False  # take predictions as logits even when they look like probabilities
     threshold: float | None = None
+    #: A target column of labels (losscli.labels): the label of each prediction column, in
+    #: order (binary: NEGATIVE,POSITIVE), and the positive label of binary data.
+    classes: tuple[str, ...] = ()
+    pos_label: str | None = None
     output: str | None = None  # per-row values (reduction none): a file, or None
     output_format: str | None = None  # their format on standard output: csv, tsv, ndjson
     workers: int | None = None  # threads reducing work units; None: every CPU we may use
@@ -286,6 +290,8 @@ _CHECKS: dict[str, Any] = {
     "from_logits": lambda v: _flag("from_logits", v),
     "assume_logits": lambda v: _flag("assume_logits", v),
     "threshold": _threshold,
+    "classes": lambda v: _classes(v),
+    "pos_label": lambda v: _pos_label(v),
     "losses": _losses,
     "params": _params,
     "output": lambda v: _optional_path("output", v),
@@ -308,6 +314,34 @@ _CHECKS: dict[str, Any] = {
     "max_groups": lambda v: _positive("max_groups", v),
     "sort": lambda v: _choice("sort", v, ("key", "value")),
 }
+
+
+def _classes(value: Any) -> tuple[str, ...]:
+    """Labels of the classes: ``"a,b,c"`` (comma-separated, spaces around a label dropped) or
+    a list (each item one label, as text: a label holding a comma only this way)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        items = [v.strip() for v in value.split(",")]
+    elif isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
+        items = list(value)
+        if not all(isinstance(v, str | bool | int | float) for v in items):
+            raise UsageError(f"classes takes labels (text, numbers or booleans); got {value!r}.")
+        items = [str(v).strip() for v in items]
+    else:
+        raise UsageError(f"classes takes labels: 'a,b,c' or a list; got {value!r}.")
+    if not items or any(not v for v in items):
+        raise UsageError(f"classes takes labels separated by commas, none empty (e.g. "
+                         f"--classes setosa,versicolor,virginica); got {value!r}.")
+    return tuple(items)
+
+
+def _pos_label(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str | bool | int | float) or not str(value).strip():
+        raise UsageError(f"pos_label takes one label (e.g. --pos-label yes); got {value!r}.")
+    return str(value).strip()
 
 
 def _group_by(value: Any) -> tuple[str, ...]:

@@ -319,6 +319,11 @@ def notes(sample: dict[str, np.ndarray] | None, instances: list[LossInstance], t
         out.append("the targets are 0/1 labels and the predictions are unbounded: evaluated "
                    "as regression (right for a linear-probability model); for a classifier's "
                    "logits pass --task binary --from-logits.")
+    if (task == "regression" and decided_by == "values" and target.ndim == 1 and t.size
+            and bool(np.isin(t, (1.0, 2.0)).all()) and p.size and p.min() >= 0.0
+            and p.max() <= 1.0):
+        out.append("the targets are 1/2 and the predictions lie in [0, 1]: evaluated as "
+                   "regression; if 1/2 are class labels (1-based), pass --pos-label 2 (or 1).")
     if task == "regression" and target.ndim == 2 and zero_one:
         out.append("the targets are 0/1 in every column: evaluated as regression with several "
                    "outputs; for a multi-label classifier pass --task multilabel.")

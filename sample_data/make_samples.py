@@ -4,7 +4,8 @@ The files are small real examples of every input format, used by the README and 
 regression (every format), binary classification (probabilities, logits, 0/1 labels),
 multi-class classification (one column per class, a list column, an (N, C) NPY of logits
 with 1-D NPY labels), probabilistic regression (mean/variance, rate/count) and triplet
-embeddings (list columns, and one (N, D) NPY per role).
+embeddings (list columns, and one (N, D) NPY per role), and targets that are labels (class
+names, yes/no).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def main() -> None:
     write_parts()
     keyed()
     ten_vs_seven()
+    labels()
 
 
 def several_per_row() -> None:
@@ -166,6 +168,32 @@ def write_parts() -> None:
                            folder / f"part-{part}.parquet")
             start += rows
         (root / "_SUCCESS").write_bytes(b"")
+
+
+def labels() -> None:
+    """Targets as users write them: a 3-class classifier whose label column holds the class
+    names and whose probability columns are named after them (iris_like.csv), and a binary
+    one with yes/no labels (yes_no.csv)."""
+    rng = np.random.default_rng(20261201)
+    names = np.array(["setosa", "versicolor", "virginica"])
+    n = 150
+    klass = np.repeat(np.arange(3), n // 3)
+    rng.shuffle(klass)
+    logits = rng.normal(0.0, 1.0, (n, 3))
+    logits[np.arange(n), klass] += 2.0
+    proba = np.round(_softmax(logits), 4)
+    proba[:, 2] = np.round(1.0 - proba[:, 0] - proba[:, 1], 4)  # rows sum to 1
+    weight = np.round(rng.uniform(0.5, 2.0, n), 2)
+    pacsv.write_csv(pa.table({**{f"p_{c}": proba[:, i] for i, c in enumerate(names)},
+                              "species": names[klass], "weight": weight}),
+                    HERE / "iris_like.csv")
+    n = 200
+    true_logit = rng.normal(0.0, 1.5, n)
+    label = rng.uniform(size=n) < _sigmoid(true_logit)
+    prob = np.round(_sigmoid(true_logit + rng.normal(0.0, 1.0, n)), 3)
+    pacsv.write_csv(pa.table({"prob": prob, "churned": np.where(label, "yes", "no"),
+                              "weight": np.round(rng.uniform(0.5, 2.0, n), 2)}),
+                    HERE / "yes_no.csv")
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

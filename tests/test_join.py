@@ -246,3 +246,21 @@ def test_the_readme_shuffled_sample_stops_and_joins(cli, samples):
     aligned = losscli.evaluate(str(samples / "segments.parquet"), losses=["r2"])
     joined = cli("eval", *args, "--id-col", "user_id", "-f", "json")
     assert _values(joined.stdout)["r2"] == pytest.approx(aligned["r2"], rel=1e-12)
+
+
+def test_labels_as_written_in_a_joined_targets_file(cli, samples, tmp_path):
+    # yes/no labels in the targets file, predictions in another order: joined by key, the
+    # labels mapped as in one aligned file
+    frame = pd.read_csv(samples / "yes_no.csv").assign(id=lambda d: np.arange(len(d)))
+    frame[["id", "churned"]].to_csv(tmp_path / "truth.csv", index=False)
+    shuffled = frame.drop(columns=["churned"]).sample(frac=1.0, random_state=3)
+    shuffled.to_parquet(tmp_path / "preds.parquet", index=False)
+    aligned = cli("eval", samples / "yes_no.csv", "--target-col", "churned", "-l", "bce",
+                  "-l", "f1", "-f", "json")
+    joined = cli("eval", tmp_path / "preds.parquet", "-t", tmp_path / "truth.csv",
+                 "--target-col", "churned", "--id-col", "id", "-l", "bce", "-l", "f1",
+                 "-f", "json")
+    assert joined.exit_code == 0, joined.stderr
+    for k, v in _values(aligned.stdout).items():
+        assert _values(joined.stdout)[k] == pytest.approx(v, rel=1e-12)
+    assert json.loads(joined.stdout)["inputs"]["pos_label"] == "yes"

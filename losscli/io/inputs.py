@@ -17,6 +17,10 @@ string labels; see :data:`losscli.io.base.RAW`), from the predictions' source or
 that, another input's (a hive partition key too); each batch then carries them, aligned with
 the roles' rows, in ``Batch.keys``.
 
+Labels: :meth:`Inputs.bind_labels` reads a target column of labels (strings, booleans) and
+maps it to class indices as each batch is made (:mod:`losscli.labels`), so a batch's
+``target`` is float64 like any role's.
+
 Many files: a folder, glob or URI is one source of many files (a
 :class:`~losscli.io.formats.dataset.DatasetSource`); a targets (weights, model) dataset is
 paired with the predictions' file by file, by relative path, and
@@ -99,6 +103,8 @@ class Inputs:
     #: Roles read by a join by key (--id-col: the targets, a weight), not row by row: named
     #: in messages and the report like the others, but not streamed
     joined: dict[str, ColumnRef] = field(default_factory=dict)
+    #: Label columns: role -> its :class:`losscli.labels.LabelMap` (see :meth:`bind_labels`).
+    labels: dict[str, Any] = field(default_factory=dict)
     _peeked: tuple[int, list[Batch], Iterator[Batch]] | None = field(default=None, repr=False)
 
     def describe(self, role: str, index: int | None = None) -> str:
@@ -187,6 +193,18 @@ class Inputs:
                 raise InputError(
                     f"No column '{name}' in '{main.name}' to read as a key; its columns are: "
                     f"{shown}.{did_you_mean(name, [*main.columns, *partition])}")
+
+    def bind_labels(self, role: str, labels: Any) -> None:
+        """Read ``role``'s one column as labels (:mod:`losscli.labels`): raw when
+        ``labels.raw``, else as float64, and turned into class indices by
+        ``labels.encode(chunk, first row)`` before a batch is made. Bind before the first
+        rows are read."""
+        if self._peeked is not None:
+            raise RuntimeError("Inputs.bind_labels: bind labels before the first rows are read")
+        self.labels[role] = labels
+
+    def _raw_label(self, role: str) -> bool:
+        return role in self.labels and bool(self.labels[role].raw)
 
     def _main_first(self) -> list[str]:
         main = next(r for r in ("pred", "anchor") if r in self.roles) if (
@@ -322,9 +340,14 @@ class Inputs:
                 (role, ref.columns))
         for source, column in self.keys.values():
             by_source.setdefault(id(source), (source, [], []))[2].append(column)
+        for role in self.labels:  # label columns read raw (text, CSV/NDJSON booleans)
+            if self._raw_label(role):
+                ref = self.roles[role]
+                by_source[id(ref.source)][2].append(ref.columns[0])
         streams = []
         for source, pairs, raw in by_source.values():
-            columns = list(dict.fromkeys(col for _, cols in pairs for col in cols))
+            columns = list(dict.fromkeys(col for role, cols in pairs for col in cols
+                                         if not self._raw_label(role)))
             streams.append((source, pairs, rechunk(read(source, columns, tuple(
                 dict.fromkeys(raw))), chunk_size)))
         keys = [(key, raw_key(column), next(i for i, (s, _, _) in enumerate(streams)
@@ -360,7 +383,8 @@ class Inputs:
                     held[i] = None
                 parts.append(part)
                 for role, cols in pairs:
-                    arrays[role] = self._role_array(role, cols, part)
+                    arrays[role] = (self.labels[role].encode(part, start) if role in self.labels
+                                    else self._role_array(role, cols, part))
             widths = {role: 1 if a.ndim == 1 else a.shape[1] for role, a in arrays.items()}
             if not self.widths:
                 self.widths = widths

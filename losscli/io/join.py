@@ -73,22 +73,32 @@ class KeyIndex:
     @classmethod
     def read(cls, source: Any, columns: dict[str, tuple[str, ...]], key_columns: tuple[str, ...],
              names: tuple[str, ...], chunk_size: int, pred_where: str,
-             weights: tuple[Any, tuple[str, ...], tuple[str, ...]] | None = None) -> KeyIndex:
+             weights: tuple[Any, tuple[str, ...], tuple[str, ...]] | None = None,
+             labels: Any = None) -> KeyIndex:
         """Read the targets side: ``columns`` (role -> columns of ``source``, read as float64:
         target, and weight when it is there) and the key columns (raw). ``weights``: a
         separate weights file (source, its weight column, its key columns), joined to the
-        targets by key."""
+        targets by key. ``labels``: the target column's :class:`losscli.labels.LabelMap`
+        (labels as written: read raw when it says so, then class indices)."""
         from losscli.io.base import raw_key
 
-        wanted = list(dict.fromkeys(c for cols in columns.values() for c in cols))
+        label_col = labels.column if labels is not None else None
+        wanted = list(dict.fromkeys(c for cols in columns.values() for c in cols
+                                    if not (labels is not None and labels.raw
+                                            and c == label_col)))
+        raw = tuple(dict.fromkeys([*key_columns, *([label_col] if labels is not None
+                                                   and labels.raw else [])]))
         parts: dict[str, list[np.ndarray]] = {}
-        for chunk in source.chunks(wanted, chunk_size, tuple(key_columns)):
+        for chunk in source.chunks(wanted, chunk_size, raw):
             for k, v in chunk.items():
                 parts.setdefault(k, []).append(v)
         joined = {k: np.concatenate(v) if v else np.empty(0) for k, v in parts.items()}
         keys = [joined.get(raw_key(c), np.empty(0, dtype=object)) for c in key_columns]
         values = {}
         for role, cols in columns.items():
+            if role == "target" and labels is not None:
+                values[role] = labels.encode(joined, 0) if joined else np.empty(0)
+                continue
             arrays = [joined.get(c, np.empty(0)) for c in cols]
             values[role] = arrays[0] if len(arrays) == 1 else np.column_stack(arrays)
         index = cls(keys, values, names=names, target_names=key_columns,

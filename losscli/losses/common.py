@@ -152,6 +152,11 @@ def _bad_class_index(a: np.ndarray, ctx: CheckContext) -> np.ndarray:
     return ~np.isnan(a) & ((a < 0) | (a >= classes) | (a != np.floor(a)))
 
 
+def _one_to(classes: int) -> str:
+    """``1,2,3`` (``1,2,...,12`` for many classes: every one must be given)."""
+    return ",".join(map(str, range(1, classes + 1))) if classes <= 6 else f"1,2,...,{classes}"
+
+
 def _is_multiclass(ctx: CheckContext) -> bool:
     return ctx.task == "multiclass"
 
@@ -173,6 +178,10 @@ BINARY_LABELS = Domain(
     noun="labels", uses_context=True, when=lambda ctx: ctx.task == "binary",
     hint="For more than two classes give one prediction column per class "
          "(e.g. --pred-col 'p_*'), or use --task regression for real-valued targets.",
+    hint_for=lambda a, ctx: (
+        "These look 1-based (1/2): name the positive label with --pos-label 2 (or 1), or "
+        "subtract 1." if a.ndim == 1 and np.isin(a[~np.isnan(a)], (1.0, 2.0)).all()
+        and (a == 2.0).any() else None),
 )
 CLASS_INDEX = Domain(
     "target", _bad_class_index, "that are integers in [0, {classes})", noun="class indices",
@@ -180,7 +189,8 @@ CLASS_INDEX = Domain(
     hint="Class i is scored by the i-th prediction column: check --pred-col and the "
          "column order.",
     hint_for=lambda a, ctx: (
-        f"These look 1-based (1..{ctx.classes}): subtract 1 so that the first class is 0."
+        f"These look 1-based (1..{ctx.classes}): subtract 1 so that the first class is 0, "
+        f"or read them as labels with --classes {_one_to(ctx.classes)}."
         if ctx.classes and a.ndim == 1 and np.nanmin(a) >= 1 and np.nanmax(a) == ctx.classes
         else None),
 )

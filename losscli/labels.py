@@ -1,0 +1,721 @@
+"""Labels as users write them: a target column of strings ("yes"/"no", "setosa") or
+booleans is mapped to class indices (float64) as it is read, before the engine sees a
+batch, so the engine and the kernels stay numeric.
+
+**Which target columns are labels.** A target column whose values are not numbers: a
+string (dictionary, binary) or boolean column of Parquet, Feather or NDJSON (NDJSON: the
+type in the first object), CSV/TSV text that pyarrow does not read as numbers in the first
+block (``True``/``False`` text is boolean), a numpy array of strings or objects (Python
+API). A numeric column keeps its meaning (labels 0/1 or -1/1, class indices) unless
+``--classes`` or ``--pos-label`` is given: then its values are labels too (``--pos-label
+2`` on labels 1/2, ``--classes 1,2,3`` on 1-based classes) — or, when ``--classes`` names
+are not numbers, it stays class indices and the names only label the classes. A null
+label (or an empty string) is a missing target: NaN, handled by ``--nan-policy``.
+
+**Binary** (one prediction per row; the predicted class is class 1 — the positive one):
+
+* ``--pos-label LABEL``: LABEL is class 1, and every other label must be the one negative
+  label (a third label is an error naming it and its row);
+* ``--classes NEG,POS``: the same, in scikit-learn's order (``classes_[1]`` is positive);
+* otherwise a boolean column needs nothing (true is positive), and text labels must be one
+  of the pairs in :data:`BINARY_PAIRS` (compared without case: ``yes``/``no``,
+  ``True``/``False``, ``1``/``0``, ...; the first word is positive); anything else is an
+  error listing the labels seen and asking for ``--pos-label``.
+
+**Multi-class** (one prediction column per class): the label of each column, in order —
+
+1. ``--classes A,B,C`` (as many labels as prediction columns);
+2. the prediction columns' names, less the prefix and suffix they all share (cut at a
+   separator ``_ - . :`` or space: ``p_setosa`` → ``setosa``, ``setosa_prob`` →
+   ``setosa``), when they name every label of the data; a label without a column, when
+   some labels do have one, is an error naming the label, the row and the file;
+3. else the sorted labels of the data (scikit-learn's ``classes_`` order), which must be as
+   many as the prediction columns.
+
+Rules 2 and 3 and a binary column of text labels look at the labels first: a pass over
+the label column alone (every file of a folder), before the run. Standard input (a pipe of
+CSV, TSV, NDJSON, an Arrow or NPY stream) is read once: text labels there need
+``--pos-label`` (binary) or ``--classes`` / prediction column names (multi-class). The
+mapping is fixed before the run (a pipe with ``--pos-label`` alone learns its one negative
+label from its first rows, in order), so every worker count and unit split maps the same
+label to the same class. The report states the classes (``inputs.classes``,
+``inputs.classes_from``, and ``inputs.pos_label`` for binary data) and saved states record
+them: states of other classes do not merge.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+
+from losscli.errors import InputError, UsageError
+from losscli.io.base import ARRAY, raw_key
+
+#: Text labels of binary data understood without --pos-label: (positive, negative), compared
+#: case-insensitively; every label of the column must belong to one pair.
+BINARY_PAIRS: tuple[tuple[str, str], ...] = (
+    ("true", "false"), ("t", "f"), ("yes", "no"), ("y", "n"), ("1", "0"), ("1", "-1"),
+    ("+1", "-1"), ("pos", "neg"), ("positive", "negative"),
+)
+#: How a boolean column's values are spelled as text (CSV, an option), without case.
+TRUE_WORDS = ("true", "1")
+FALSE_WORDS = ("false", "0")
+#: Characters a prediction column's common prefix (suffix) must end (start) with to be cut.
+SEPARATORS = "_-.: "
+#: Distinct labels a target column may hold (more: it is not a column of labels).
+MAX_LABELS = 10_000
+#: Rows per chunk of the first pass over a label column.
+SCAN_ROWS = 1 << 16
+#: Where the encoder marks a label it does not know (never a class index).
+UNKNOWN = -1.0
+
+#: What ``inputs.classes_from`` says decided the class order.
+CLASSES_FROM = ("option", "pos_label", "columns", "sorted", "boolean", "pair")
+
+Label = Any  # str | bool | float (or None: not seen)
+
+
+def show(label: Label) -> str:
+    """A label as text: strings as they are, booleans as true/false, whole numbers without
+    a fraction."""
+    if isinstance(label, bool | np.bool_):
+        return "true" if label else "false"
+    if isinstance(label, float) and label.is_integer():
+        return str(int(label))
+    return str(label)
+
+
+def json_label(label: Label) -> Any:
+    """A label as JSON holds it."""
+    if isinstance(label, bool | np.bool_):
+        return bool(label)
+    if isinstance(label, float) and label.is_integer() and abs(label) < 2**53:
+        return int(label)
+    return label
+
+
+def _quoted(labels: Sequence[Label], most: int = 10) -> str:
+    shown = ", ".join(repr(x) if isinstance(x, str) else show(x) for x in labels[:most])
+    return shown + (f", ... ({len(labels)} labels)" if len(labels) > most else "")
+
+
+@dataclass
+class LabelMap:
+    """How a target column of labels becomes class indices.
+
+    ``kind``: ``text`` (strings), ``bool``, ``number`` (numeric labels named by
+    --classes/--pos-label) or ``index`` (class indices whose classes --classes names: read
+    as they are). ``raw``: the column is read raw (text, CSV or NDJSON booleans) rather
+    than as float64. ``classes``: the label of class 0, 1, ... (binary: negative,
+    positive; None for a label not seen). ``learn_negative``: a pipe with --pos-label
+    alone: the first other label seen becomes the negative one.
+    """
+
+    task: str
+    kind: str
+    raw: bool
+    classes: tuple[Label, ...]
+    classes_from: str
+    column: str = ""
+    where: str = ""
+    learn_negative: bool = False
+    #: Where the learnt negative label was first seen (row), for the third label's message.
+    negative_row: int | None = None
+    #: The prediction columns whose names gave the classes (classes_from "columns").
+    pred_columns: tuple[str, ...] = ()
+    _text: dict[Any, float] = field(default_factory=dict, repr=False)
+    _numbers: dict[float, float] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._tables()
+
+    def _tables(self) -> None:
+        text: dict[Any, float] = {None: math.nan, "": math.nan}
+        numbers: dict[float, float] = {}
+        for i, label in enumerate(self.classes):
+            if label is None:
+                continue
+            if self.kind == "text":
+                text[label] = float(i)
+            elif self.kind == "bool":
+                for word in TRUE_WORDS if label else FALSE_WORDS:
+                    for spelling in (word, word.capitalize(), word.upper()):
+                        text[spelling] = float(i)
+                numbers[1.0 if label else 0.0] = float(i)
+            elif self.kind == "number":
+                numbers[float(label)] = float(i)
+        self._text, self._numbers = text, numbers
+
+    def at(self, column: str, where: str) -> LabelMap:
+        """This map for another column (a model's own targets in a comparison)."""
+        return replace(self, column=column, where=where)
+
+    @property
+    def pos_label(self) -> Label:
+        return self.classes[1] if self.task == "binary" else None
+
+    # -- encoding ----------------------------------------------------------------------------
+    def encode(self, part: dict[str, np.ndarray], start: int) -> np.ndarray:
+        """Class indices (float64; NaN for a missing label) of the label column in ``part``
+        (a chunk of its source: raw values under :func:`raw_key`, or float64), whose first
+        row is ``start``. A label without a class is an InputError naming it and its row."""
+        values = part[raw_key(self.column)] if self.raw else part[self.column]
+        if self.kind == "index":
+            return np.asarray(values, dtype=np.float64)
+        out = self._lookup(values)
+        while True:
+            bad = np.flatnonzero(out == UNKNOWN)
+            if not bad.size:
+                return out
+            i = int(bad[0])
+            label = self._label_of(values[i])
+            if not (self.learn_negative and self.classes[0] is None):
+                raise InputError(self.unknown(label, start + i))
+            self.classes = (label, *self.classes[1:])
+            self.negative_row = start + i
+            self._tables()
+            out = self._lookup(values)
+
+    def _lookup(self, values: np.ndarray) -> np.ndarray:
+        n = len(values)
+        if values.dtype == object:
+            return np.fromiter(map(self._text.get, values, repeat(UNKNOWN)), np.float64, n)
+        if values.dtype == bool:
+            return np.where(values, self._numbers.get(1.0, UNKNOWN),
+                            self._numbers.get(0.0, UNKNOWN))
+        values = np.asarray(values, dtype=np.float64)
+        out = np.full(n, UNKNOWN)
+        out[~np.isfinite(values)] = np.nan  # a missing target (NaN/inf): --nan-policy decides
+        for label, index in self._numbers.items():
+            out[values == label] = index
+        return out
+
+    def _label_of(self, value: Any) -> Label:
+        if isinstance(value, str):
+            return value
+        if self.kind == "bool":
+            return bool(value)
+        return float(value)
+
+    def unknown(self, label: Label, row: int, file: str | None = None) -> str:
+        """The message for ``label`` at ``row``, which has no class."""
+        at = f"row {row} of {self.where}" + (f" (in '{file}')" if file else "")
+        shown = _quoted(list(self.classes))
+        if self.task == "binary" and self.classes_from == "pos_label":
+            negative = self.classes[0]
+            first = ("" if self.negative_row is None
+                     else f" (first at row {self.negative_row})")
+            return (f"Label {_one(label)} at {at} is a third label: {_one(self.classes[1])} is "
+                    f"the positive one (--pos-label) and {_one(negative)}{first} the negative "
+                    "one, and binary data have two. Filter those rows, or for several classes "
+                    "give one prediction column per class (--pred-col 'p_*').")
+        if self.classes_from == "option":
+            order = " NEGATIVE,POSITIVE" if self.task == "binary" else ", one per prediction column"
+            return (f"Label {_one(label)} at {at} is not among --classes ({shown}); give every "
+                    f"label of the data{order}, or filter those rows.")
+        if self.classes_from == "columns":
+            cols = _columns_text(self.pred_columns)
+            return (f"Label {_one(label)} at {at} has no prediction column: the columns {cols} "
+                    f"give the classes {shown}. Add a column for it, or say which label each "
+                    "column scores with --classes A,B,C.")
+        if self.kind == "bool":
+            return (f"Label {_one(label)} at {at} is not true or false (the first rows of the "
+                    "column are booleans); fix it, or filter those rows.")
+        return (f"Label {_one(label)} at {at} is not one of the classes ({shown}); give them "
+                "with --classes (--pos-label for binary data).")
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _one(label: Label) -> str:
+    return repr(label) if isinstance(label, str) else show(label)
+
+
+def _columns_text(columns: Sequence[str]) -> str:
+    if len(columns) <= 4:
+        return ", ".join(f"'{c}'" for c in columns)
+    return f"'{columns[0]}' … '{columns[-1]}'"
+
+
+# -- what a column is ----------------------------------------------------------------------
+
+_NUMPY_TEXT = re.compile(r"[<>|=]?[us]\d*")
+
+
+def column_kind(source: Any, column: str) -> str:
+    """``text``, ``bool`` or ``number`` (numbers, or a type that says nothing: the column is
+    read as numbers, as before) from what the source knows of the column's type."""
+    kind = str(source.column_types().get(column, "")).lower()
+    if kind in ("bool", "boolean"):
+        return "bool"
+    if (kind in ("string", "large_string", "utf8", "large_utf8", "string_view", "binary",
+                 "large_binary", "object")
+            or kind.startswith(("dictionary<values=string", "dictionary<values=large_string"))
+            or _NUMPY_TEXT.fullmatch(kind)):
+        return "text"
+    return "number"
+
+
+def _reads_bools_as_numbers(source: Any) -> bool:
+    """Whether the source reads a boolean column as float64 (Arrow formats, numpy): else
+    (CSV text, NDJSON) it is read raw."""
+    return str(getattr(source, "format", "")) not in ("csv", "tsv", "ndjson")
+
+
+def readable_twice(source: Any) -> bool:
+    """Whether the source can be read again (a file), not only once (a pipe: standard input,
+    a FIFO). Parquet and Feather from a pipe are spooled to a file first: readable again."""
+    from losscli.io.formats.csv import CsvStreamSource
+    from losscli.io.formats.feather import ArrowStreamSource
+    from losscli.io.formats.ndjson import NdjsonSource
+    from losscli.io.formats.npy import NpyStreamSource
+
+    if isinstance(source, CsvStreamSource | ArrowStreamSource | NpyStreamSource):
+        return False
+    # An NDJSON source reads a stream when it was given one instead of a path.
+    return not (isinstance(source, NdjsonSource) and getattr(source, "_path", "") is None)
+
+
+def _prediction_columns(pred: Any) -> tuple[int | None, list[str] | None]:
+    """The predictions' values per row (None: unknown before reading, a list column of
+    varying length) and their column names when there is one column per class."""
+    if pred is None:
+        return 1, None
+    cols = list(pred.columns)
+    if len(cols) > 1:
+        return len(cols), cols
+    source, column = pred.source, cols[0]
+    width = int(source.values_per_row(column))
+    if width > 1:
+        return width, None
+    if str(getattr(source, "format", "")) == "memory":  # a 2-D array counts 1 there
+        first = next(iter(source.read_range([column], 0, min(1, source.num_rows or 0), 1)),
+                     None)
+        if first is not None and first[column].ndim == 2:
+            return int(first[column].shape[1]), None
+        return 1, None
+    kind = str(source.column_types().get(column, "")).lower()
+    if kind.startswith(("list<", "large_list<", "fixed_size_list<")):
+        return None, None
+    return 1, None
+
+
+def column_labels(columns: Sequence[str] | None) -> list[str] | None:
+    """The labels prediction columns name: each name less the prefix and the suffix every
+    name shares, cut at a separator (``p_setosa``, ``p_versicolor`` → ``setosa``,
+    ``versicolor``; ``setosa_prob`` → ``setosa``; names without a shared part are labels as
+    they are). None for fewer than two columns, or names that leave an empty or repeated
+    label."""
+    if not columns or len(columns) < 2 or ARRAY in columns:
+        return None
+    names = list(columns)
+    prefix = _common_prefix(names)
+    cut = max(prefix.rfind(s) for s in SEPARATORS)
+    prefix = prefix[:cut + 1] if cut >= 0 else ""
+    rest = [n[len(prefix):] for n in names]
+    suffix = _common_prefix([n[::-1] for n in rest])[::-1]
+    cuts = [i for i, ch in enumerate(suffix) if ch in SEPARATORS]
+    suffix = suffix[cuts[0]:] if cuts else ""
+    labels = [n[:len(n) - len(suffix)] for n in rest]
+    if any(not x for x in labels) or len(set(labels)) != len(labels):
+        return None
+    return labels
+
+
+def _common_prefix(names: list[str]) -> str:
+    first, last = min(names), max(names)
+    i = 0
+    while i < min(len(first), len(last)) and first[i] == last[i]:
+        i += 1
+    return first[:i]
+
+
+# -- labels given as options ---------------------------------------------------------------
+
+def _parse(text: str, kind: str, flag: str, where: str) -> Label:
+    """An option's label as a label of a ``kind`` column."""
+    if kind == "bool":
+        low = text.strip().lower()
+        if low in TRUE_WORDS or low in FALSE_WORDS:
+            return low in TRUE_WORDS
+        raise UsageError(f"{flag} {text!r} is not a label of {where}, which holds true/false; "
+                         "give true or false.")
+    if kind == "number":
+        try:
+            value = float(text)
+        except ValueError:
+            raise UsageError(f"{flag} {text!r} is not a label of {where}, which holds numbers; "
+                             "give a number (e.g. --pos-label 2).") from None
+        return value
+    return text
+
+
+def _options(classes: Sequence[str], kind: str, where: str) -> tuple[str, list[Label]]:
+    """(kind, labels) of --classes: on a numeric column, names that are not all numbers keep
+    the column as class indices (kind ``index``) and only name the classes."""
+    if kind == "number" and not all(_is_number(c) for c in classes):
+        if any(_is_number(c) for c in classes):
+            raise UsageError(f"--classes mixes numbers and names ({', '.join(classes)}); "
+                             f"{where} holds numbers: give the labels as they are in it, or "
+                             "a name for each class index 0, 1, ...")
+        return "index", list(classes)
+    return kind, [_parse(c, kind, "--classes", where) for c in classes]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+# -- the first pass ------------------------------------------------------------------------
+
+def scan(source: Any, column: str, kind: str, raw: bool, where: str,
+         limit: int | None = None) -> dict[Label, tuple[int, str | None]]:
+    """The labels of one column, in order of first appearance, each with its first row and
+    file (None for a lone file; in a folder the row is that of its file): a pass over that
+    column alone (every file of a folder; its first ``limit`` rows only, for ``inspect``).
+    More than MAX_LABELS distinct labels is an InputError (not a column of labels)."""
+    from losscli.io.formats import DatasetSource
+
+    columns, wanted = ([], (column,)) if raw else ([column], ())
+
+    def files() -> Iterator[tuple[Iterator[dict[str, np.ndarray]], str | None]]:
+        if isinstance(source, DatasetSource):
+            for i in range(len(source.files)):
+                yield (source.read_part(i, columns, SCAN_ROWS, wanted),
+                       str(source.files[i].display))
+        else:
+            yield source.chunks(columns, SCAN_ROWS, wanted), None
+
+    seen: dict[Label, tuple[int, str | None]] = {}
+    total = 0
+    for chunks, file in files():
+        row = 0
+        for chunk in chunks:
+            if not chunk:
+                continue
+            values = chunk[raw_key(column)] if raw else chunk[column]
+            if limit is not None:
+                if total >= limit:
+                    return seen
+                values = values[:limit - total]
+                total += len(values)
+            _note_new(seen, values, kind, row, file)
+            row += len(values)
+            if len(seen) > MAX_LABELS:
+                raise InputError(
+                    f"{_cap(where)} holds more than {MAX_LABELS} distinct labels; a target of labels "
+                    "has a few classes. Choose the target column with --target-col.")
+    return seen
+
+
+def _note_new(seen: dict[Label, tuple[int, str | None]], values: np.ndarray, kind: str,
+              row: int, file: str | None) -> None:
+    if values.dtype == object:
+        found = set(values) - {None, ""}  # hashing the objects: no list built
+        if kind == "bool":  # CSV text of a boolean column
+            words = {v: v.lower() in TRUE_WORDS for v in found}
+            new = [v for v in found if words[v] not in seen]
+        else:
+            new = [v for v in found if v not in seen]
+        if not new:
+            return
+        firsts = sorted((int(np.flatnonzero(values == v)[0]), v) for v in new)
+        for first, v in firsts:
+            label = words[v] if kind == "bool" else v
+            if label not in seen:
+                seen[label] = (row + first, file)
+        return
+    if values.dtype == bool:
+        for label in (True, False):
+            if label not in seen:
+                hits = np.flatnonzero(values == label)
+                if hits.size:
+                    seen[label] = (row + int(hits[0]), file)
+        return
+    finite = values[np.isfinite(values)]
+    new = [v for v in np.unique(finite).tolist() if (bool(v) if kind == "bool" else v) not in seen]
+    firsts = sorted((int(np.flatnonzero(values == v)[0]), v) for v in new)
+    for first, v in firsts:
+        seen[bool(v) if kind == "bool" else float(v)] = (row + first, file)
+
+
+def _at(seen: dict[Label, tuple[int, str | None]], label: Label) -> str:
+    row, file = seen[label]
+    return f"row {row}" + (f" of '{file}'" if file else "")
+
+
+# -- binding -------------------------------------------------------------------------------
+
+def bind(inputs: Any, *, classes: Sequence[str] = (), pos_label: str | None = None,
+         task: str | None = None, known: LabelMap | None = None,
+         scan_rows: int | None = None) -> LabelMap | None:
+    """Decide how the target column's labels map to classes (see the module doc) and bind
+    the map to every target role of ``inputs`` (before its first rows are read); None when
+    the targets are read as numbers, as they are. ``known``: the map a session decided
+    already (a Dask worker reuses it, reading nothing). ``scan_rows``: look at the first
+    rows only (``inspect``)."""
+    ref = inputs.roles.get("target")
+    asked = bool(classes) or pos_label is not None
+    if ref is None:
+        if asked:
+            raise UsageError("--classes and --pos-label name the labels of a target column, but "
+                             "the selected losses read no targets; drop them.")
+        return None
+    labels = known if known is not None else _resolve(inputs, ref, tuple(classes), pos_label,
+                                                      task, scan_rows)
+    if labels is None:
+        return None
+    for role in list(inputs.roles):
+        if role == "target":
+            labels.column, labels.where = inputs.roles[role].columns[0], inputs.describe(role)
+            inputs.bind_labels(role, labels)
+        elif role.startswith("target#"):
+            other = inputs.roles[role]
+            if column_kind(other.source, other.columns[0]) != column_kind(ref.source,
+                                                                           ref.columns[0]):
+                raise InputError(
+                    f"The targets in {inputs.describe(role)} are not of the kind of those in "
+                    f"{inputs.describe('target')} (labels vs numbers); give the shared targets "
+                    "with --targets FILE.")
+            inputs.bind_labels(role, labels.at(other.columns[0], inputs.describe(role)))
+    return labels
+
+
+def task_option(labels: LabelMap | None, task: str | None) -> str | None:
+    """The task the session detects with: the labels' (binary or multiclass) when the
+    targets are labels, else ``--task``."""
+    return task if labels is None else labels.task
+
+
+def _resolve(inputs: Any, ref: Any, classes: tuple[str, ...], pos_label: str | None,
+             task: str | None, scan_rows: int | None = None) -> LabelMap | None:
+    asked = bool(classes) or pos_label is not None
+    where = inputs.describe("target")
+    column = ref.columns[0]
+    several = len(ref.columns) > 1 or ref.source.values_per_row(column) > 1 or str(
+        ref.source.column_types().get(column, "")).lower().startswith(
+        ("list<", "large_list<", "fixed_size_list<"))
+    if several:
+        if asked:
+            raise UsageError(f"--classes and --pos-label name the labels of a target column "
+                             f"with one label per row, but {where} has several values per row "
+                             "(a distribution); drop them.")
+        return None
+    kind = column_kind(ref.source, column)
+    if kind == "number" and not asked:
+        return None
+    if task in ("regression", "multilabel", "embedding"):
+        if asked:
+            raise UsageError(f"--classes and --pos-label name classes; --task {task} has none. "
+                             "Drop them, or set --task binary or multiclass.")
+        raise InputError(f"{_cap(where)} holds labels ({kind}), not numbers, but --task {task} needs "
+                         "numbers. For a classifier use --task binary or multiclass (or leave "
+                         "--task out); else choose a numeric target with --target-col.")
+    width, names = _prediction_columns(inputs.roles.get("pred"))
+    if task is None:
+        task = "multiclass" if width is None or width > 1 else "binary"
+    raw = kind == "text" or (kind == "bool" and not _reads_bools_as_numbers(ref.source))
+    once = not readable_twice(ref.source)
+    if task == "binary":
+        return _binary(inputs, ref, kind, raw, classes, pos_label, once, where, scan_rows)
+    if pos_label is not None:
+        raise UsageError(f"--pos-label picks the positive class of binary data (one prediction "
+                         f"per row), but these predictions have {width or 'several'} per row "
+                         "(multi-class): name the class of each prediction column with "
+                         "--classes A,B,C instead.")
+    return _multiclass(inputs, ref, kind, raw, classes, once, where, width, names, scan_rows)
+
+
+def _stdin(where: str, what: str) -> UsageError:
+    return UsageError(f"{_cap(where)} holds text, not numbers, so its values are labels; "
+                      "standard input is read once, so they cannot be looked at before the "
+                      f"run: {what}. (If the column holds numbers, one of its first values is "
+                      "not a number.)")
+
+
+def _binary(inputs: Any, ref: Any, kind: str, raw: bool, classes: tuple[str, ...],
+            pos_label: str | None, once: bool, where: str,
+            scan_rows: int | None = None) -> LabelMap | None:
+    column = ref.columns[0]
+    if classes:
+        if len(classes) != 2:
+            raise UsageError(
+                f"Binary data (one prediction per row) have two classes, but --classes gives "
+                f"{len(classes)} ({', '.join(classes)}): give NEGATIVE,POSITIVE (e.g. --classes "
+                "no,yes), or for more classes one prediction column per class.")
+        kind, parsed = _options(classes, kind, where)
+        if parsed[0] == parsed[1]:
+            raise UsageError(f"--classes names {classes[0]!r} twice; give NEGATIVE,POSITIVE.")
+        if pos_label is not None and _parse(pos_label, kind if kind != "index" else "text",
+                                            "--pos-label", where) != parsed[1]:
+            raise UsageError(f"--pos-label {pos_label} and --classes {','.join(classes)} "
+                             "disagree: the positive class is the second of --classes. Give "
+                             "one of them.")
+        return LabelMap("binary", kind, raw, tuple(parsed), "option", column, where)
+    if pos_label is not None:
+        positive = _parse(pos_label, kind, "--pos-label", where)
+        if once:
+            return LabelMap("binary", kind, raw, (None, positive), "pos_label", column, where,
+                            learn_negative=True)
+        seen = scan(ref.source, column, kind, raw, where, scan_rows)
+        others = [label for label in seen if label != positive]
+        if len(others) > 1:
+            if positive not in seen:
+                raise InputError(
+                    f"--pos-label {show(positive)} is not a label of {where}, whose labels are "
+                    f"{_quoted(list(seen))}; labels are compared exactly (case matters).")
+            third = others[1]
+            raise InputError(
+                f"Label {_one(third)} at {_at(seen, third)} of {where} is a third label: "
+                f"{_one(positive)} is the positive one (--pos-label) and {_one(others[0])} "
+                f"(first at {_at(seen, others[0])}) the negative one, and binary data have two "
+                f"(labels seen: {_quoted(list(seen))}). Filter those rows, or for several "
+                "classes give one prediction column per class (--pred-col 'p_*').")
+        negative = others[0] if others else None
+        return LabelMap("binary", kind, raw, (negative, positive), "pos_label", column, where,
+                        negative_row=None if negative is None else seen[negative][0])
+    if kind == "bool":
+        return LabelMap("binary", kind, raw, (False, True), "boolean", column, where)
+    if once:
+        raise _stdin(where, "name the positive label with --pos-label LABEL (or give "
+                            "--classes NEGATIVE,POSITIVE)")
+    seen = scan(ref.source, column, kind, raw, where, scan_rows)
+    if _numbers_with_text(seen):
+        return None  # read as numbers: the reader names the value that is not one
+    labels = list(seen)
+    if len(labels) > 2:
+        raise InputError(
+            f"Binary data (one prediction per row) have two labels, but {where} holds "
+            f"{len(labels)}: {_quoted(labels)}. For more classes give one prediction column "
+            "per class (--pred-col 'p_*'); to keep two, filter the rows.")
+    pair = _pair(labels)
+    if pair is None:
+        hint = (" (If 1/2 are 1-based labels, --pos-label 2 makes 2 positive.)"
+                if sorted(labels) == ["1", "2"] else "")
+        raise InputError(
+            f"Which label of {where} is positive? It holds {_quoted(sorted(labels))}; name the "
+            f"positive one with --pos-label LABEL (without it only the pairs "
+            f"{', '.join('/'.join(p) for p in BINARY_PAIRS)} are understood, in any case)."
+            + hint)
+    return LabelMap("binary", kind, raw, pair, "pair", column, where)
+
+
+def _numbers_with_text(seen: dict[Label, Any]) -> bool:
+    """Whether text labels are numbers but for some (``2``, ``abc``): a column of numbers with
+    a bad value (CSV text is read as strings then), not labels — read as numbers, so that
+    the reader's error names the value and its row. (``--classes``/``--pos-label`` say they
+    are labels.)"""
+    texts = [label for label in seen if isinstance(label, str)]
+    numbers = sum(_is_number(label) for label in texts)
+    return 0 < numbers < len(texts)
+
+
+def _pair(labels: list[str]) -> tuple[Label, Label] | None:
+    """(negative, positive) of text labels that all belong to one of BINARY_PAIRS."""
+    low = [x.lower() for x in labels]
+    for positive, negative in BINARY_PAIRS:
+        if set(low) <= {positive, negative}:
+            pos = next((x for x in labels if x.lower() == positive), None)
+            neg = next((x for x in labels if x.lower() == negative), None)
+            return neg, pos
+    return None
+
+
+def _multiclass(inputs: Any, ref: Any, kind: str, raw: bool, classes: tuple[str, ...],
+                once: bool, where: str, width: int | None, names: list[str] | None,
+                scan_rows: int | None = None) -> LabelMap | None:
+    column = ref.columns[0]
+    pred_where = inputs.describe("pred")
+    if classes:
+        kind, parsed = _options(classes, kind, where)
+        twice = sorted({show(c) for c in parsed if parsed.count(c) > 1})
+        if twice:
+            raise UsageError(f"--classes names {twice[0]!r} twice; give each class once, one per "
+                             "prediction column in their order.")
+        if width is not None and len(parsed) != width:
+            raise UsageError(
+                f"--classes gives {len(parsed)} labels but the predictions have {width} per row "
+                f"({pred_where}); give one label per prediction column, in their order.")
+        return LabelMap("multiclass", kind, raw, tuple(parsed), "option", column, where)
+    derived = _derived(names, kind)
+    if derived is not None and once:
+        return LabelMap("multiclass", kind, raw, tuple(derived), "columns", column, where,
+                        pred_columns=tuple(names or ()))
+    if once:
+        raise _stdin(where, "name the class of each prediction column with --classes A,B,C "
+                            "(one label per column, in their order)")
+    seen = scan(ref.source, column, kind, raw, where, scan_rows)
+    if _numbers_with_text(seen):
+        return None  # read as numbers: the reader names the value that is not one
+    if derived is not None:
+        missing = [label for label in seen if label not in derived]
+        if not missing:
+            return LabelMap("multiclass", kind, raw, tuple(derived), "columns", column, where,
+                            pred_columns=tuple(names or ()))
+        if len(missing) < len(seen):  # the columns name labels: these have none
+            first = missing[0]
+            raise InputError(
+                f"Label {_one(first)} at {_at(seen, first)} of {where} has no prediction "
+                f"column: the columns {_columns_text(names or [])} give the classes "
+                f"{_quoted(derived)}. Add a column for it, or say which label each column "
+                "scores with --classes A,B,C.")
+    labels = sorted(seen)
+    if width is not None and len(labels) != width:
+        why = (", whose names do not end in the labels" if names else "")
+        raise InputError(
+            f"{_cap(where)} holds {len(labels)} labels ({_quoted(labels)}) and the predictions "
+            f"have {width} per row ({pred_where}){why}, so which label each prediction column "
+            "scores is unknown: give it with --classes A,B,C (one label per column, in their "
+            "order).")
+    return LabelMap("multiclass", kind, raw, tuple(labels), "sorted", column, where)
+
+
+def _derived(names: list[str] | None, kind: str) -> list[Label] | None:
+    labels = column_labels(names)
+    if labels is None:
+        return None
+    if kind == "bool":
+        low = [x.lower() for x in labels]
+        if not all(x in TRUE_WORDS or x in FALSE_WORDS for x in low):
+            return None
+        parsed: list[Label] = [x in TRUE_WORDS for x in low]
+        return parsed if len(set(parsed)) == len(parsed) else None
+    return list(labels)
+
+
+# -- what the report and saved states say --------------------------------------------------
+
+def context(labels: LabelMap | None) -> dict[str, Any]:
+    """The report's ``inputs`` fields: ``classes`` (the label of class 0, 1, ...; binary:
+    negative, positive; null for a label not seen), ``classes_from`` and, for binary data,
+    ``pos_label``."""
+    if labels is None:
+        return {}
+    out: dict[str, Any] = {"classes": [json_label(c) for c in labels.classes],
+                           "classes_from": labels.classes_from}
+    if labels.task == "binary":
+        out["pos_label"] = json_label(labels.pos_label)
+    return out
+
+
+def state_header(labels: LabelMap | None) -> dict[str, Any]:
+    """What a saved state records of the labels (states merge only when it is the same):
+    the classes in order for multi-class data, the positive label for binary data (parts
+    may lack the negative label)."""
+    if labels is None:
+        return {}
+    if labels.task == "binary":
+        return {"labels": {"pos_label": json_label(labels.pos_label)}}
+    return {"labels": {"classes": [json_label(c) for c in labels.classes]}}
