@@ -431,7 +431,14 @@ def _note_new(seen: dict[Label, tuple[int, str | None]], values: np.ndarray, kin
             new = [v for v in found if v not in seen]
         if not new:
             return
-        firsts = sorted((int(np.flatnonzero(values == v)[0]), v) for v in new)
+        # (a Python scan: numpy's == drops a string's trailing NULs, "\x00" would match none)
+        wanted, first_at = set(new), {}
+        for i, x in enumerate(values):
+            if x in wanted and x not in first_at:
+                first_at[x] = i
+                if len(first_at) == len(wanted):
+                    break
+        firsts = sorted((first_at[v], v) for v in new)
         for first, v in firsts:
             label = words[v] if kind == "bool" else v
             if label not in seen:

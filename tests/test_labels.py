@@ -592,3 +592,13 @@ def test_numbers_with_a_bad_value_are_not_labels(tmp_path):
                  "at row 1")
     assert_error(run_losscli("eval", "-", input=path.read_bytes()), "holds text, not numbers",
                  "--pos-label", "one of its first values is not a number")
+
+
+def test_a_label_with_a_nul_character_is_named_not_a_crash(tmp_path):
+    # found by the fuzzer: numpy's == drops a string's trailing NULs
+    from losscli.errors import LossCliError
+
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"pred,target\n,\x00\n0.5,\x00\n")
+    with pytest.raises(LossCliError):
+        losscli.evaluate(str(path))
