@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -100,7 +101,11 @@ def client_for(scheduler: str | None, workers: int) -> Iterator[Any]:
             client.close()
         return
     with dask.config.set({"distributed.scheduler.allowed-failures": 1,
-                          "distributed.worker.daemon": False}):
+                          "distributed.worker.daemon": False}), warnings.catch_warnings():
+        # No dashboard: the scheduler's HTTP routes listen on 127.0.0.1, trying port 8787
+        # first; another cluster there is no reason for a four-line warning on stderr.
+        warnings.filterwarnings("ignore", message="Port .* is already in use",
+                                category=UserWarning)
         cluster = distributed.LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
             dashboard_address=None, silence_logs=logging.ERROR)

@@ -100,11 +100,12 @@ class Plan:
     def task(self) -> str:
         return self.contexts[0].task if self.contexts else "regression"
 
-    @property
-    def needs_ids(self) -> bool:
-        """Whether batches must carry row identities (the bootstrap resamples by them)."""
+    def needs_ids(self, state: State) -> bool:
+        """Whether batches must carry row identities: only the bootstrap resamples by them
+        (``state``: this plan's new state, whose trackers say which method each loss uses;
+        a group's trackers are built the same way)."""
         return (self.ci is not None or self.paired is not None) and any(
-            u.boot is not None for cell in self.new_state().cells
+            u.boot is not None for cell in state.cells
             for u in (cell.uncertainty or []) + [x for row in (cell.paired or []) for x in row])
 
     def new_state(self) -> State:
@@ -175,6 +176,8 @@ def reduce(
     if plan.reduction == "none" and sink is None and not counting_only:
         raise UsageError("--reduction none needs somewhere to write rows (an output sink).")
     state = plan.new_state()
+    if ids is not None and not plan.needs_ids(state):
+        ids = None  # analytic intervals only: no row identities to compute
     # Stateful rules (which negative binary label came first) keep their state per pass.
     contexts = [CheckContext(c.task, c.from_logits, state={}) for c in plan.contexts]
     shared: dict[str, Any] = {}

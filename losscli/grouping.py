@@ -136,6 +136,9 @@ def _factorize(column: np.ndarray) -> tuple[np.ndarray, Any]:
     by numpy (a table lookup when dense: no pandas import for the common case), the rest
     by pandas' hash table."""
     kind = column.dtype.kind
+    coded = _from_codes(column)
+    if coded is not None:
+        return coded
     if kind == "b":
         present = np.flatnonzero(np.bincount(column.view(np.uint8), minlength=2))
         lookup = np.cumsum(np.bincount(column.view(np.uint8), minlength=2) > 0) - 1
@@ -148,6 +151,27 @@ def _factorize(column: np.ndarray) -> tuple[np.ndarray, Any]:
 
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     return codes, uniques
+
+
+def _from_codes(column: np.ndarray) -> tuple[np.ndarray, list[Any]] | None:
+    """(codes, uniques) of text that arrives with its dictionary codes (the readers'
+    ``CodedText``: Parquet and Arrow dictionary columns, repeated strings): the codes
+    renumbered to the values in use, null -1 — the same groups as hashing every row."""
+    codes = getattr(column, "codes", None)
+    values = getattr(column, "values", None)
+    if codes is None or values is None or codes.shape != column.shape or not codes.size:
+        return None
+    from losscli.stats.keyed import unique_inverse
+
+    used, local = unique_inverse(codes.astype(np.int64, copy=False))
+    found = [values[i] for i in used.tolist()]
+    if len(set(found)) != len(found):  # a dictionary with repeated entries (or a null one)
+        return None
+    if None in found:  # null is coded -1, as pandas does
+        at = found.index(None)
+        found.pop(at)
+        local = np.where(local == at, -1, local - (local > at))
+    return local, found
 
 
 def too_many_groups(count: int, limit: int, names: Sequence[str]) -> InputError:

@@ -394,3 +394,61 @@ def test_batch_groups_of_several_columns_when_one_is_constant():
     g = BatchGroups.of([np.array([1, 2]), np.array([None, None], dtype=object),
                         np.array([True, True])], ("x", "y", "z"))
     assert sorted(g.keys) == [(1, None, True), (2, None, True)]
+
+
+def _row_keys(g):
+    return [g.keys[c] for c in g.codes]
+
+
+@pytest.mark.parametrize("dictionary", [
+    ["b", "a", None, "c"],        # a null entry in the dictionary itself
+    ["a", "b", "a"],              # a repeated entry: coded as plain text instead
+    ["z", "a", "b", "unused"],    # entries no row uses
+])
+def test_text_keys_from_dictionary_codes_equal_plain_text(dictionary):
+    # Parquet and Arrow dictionary columns arrive with their codes (io.arrow.CodedText):
+    # the groups must be exactly those of hashing each row's string.
+    from losscli.grouping import BatchGroups
+    from losscli.io.arrow import raw_values
+
+    rng = np.random.default_rng(3)
+    idx = rng.integers(0, 3, 500)
+    nulls = rng.random(500) < 0.1
+    arr = pa.DictionaryArray.from_arrays(pa.array(idx, pa.int32(), mask=nulls),
+                                         pa.array(dictionary))
+    coded = raw_values("f", "k", arr, 0)
+    assert coded.codes is not None
+    plain = np.array(arr.to_pylist(), dtype=object)
+    for lo, hi in ((0, 500), (17, 230), (499, 500)):  # whole, and re-chunked slices
+        a, b = BatchGroups.of([coded[lo:hi]], ("k",)), BatchGroups.of([plain[lo:hi]], ("k",))
+        assert _row_keys(a) == _row_keys(b)
+        assert sorted(a.keys, key=str) == sorted(b.keys, key=str)  # no group without rows
+        assert len(set(a.keys)) == len(a.keys)
+    # anything but a basic slice drops the codes: coded as text again
+    assert coded[nulls].codes is None and coded[[1, 2]].codes is None
+
+
+def test_dictionary_read_text_groups_equal_plain_strings(tmp_path):
+    # A small-dictionary text column is read as an Arrow dictionary; the same data stored
+    # without a dictionary is read as strings: same groups, and at one chunk size the same
+    # bits for any worker count (across chunk sizes: 1e-12).
+    rng = np.random.default_rng(4)
+    n = 30_000
+    t = pa.table({"pred": rng.normal(size=n), "target": rng.normal(size=n),
+                  "s": rng.choice(["de", "fr", "\x1bx", None], n).tolist()})
+    coded, plain = tmp_path / "coded.parquet", tmp_path / "plain.parquet"
+    pq.write_table(t, coded, row_group_size=7_000)
+    pq.write_table(t, plain, row_group_size=7_000, use_dictionary=False)
+    df = t.to_pandas()
+    ref = ((df.pred - df.target) ** 2).groupby(df.s, dropna=False).mean()
+    for cs in (999, 65_536):
+        results = [losscli.evaluate(str(p), losses=["mse"], group_by=["s"], workers=w,
+                                    chunk_size=cs).to_dict()["groups"]
+                   for p in (coded, plain) for w in (1, 3)]
+        for other in results[1:]:
+            assert other == results[0]
+        got = {g["key"]["s"]: g["losses"][0]["value"] for g in results[0]}
+        assert got.keys() == {"de", "fr", "\x1bx", None}
+        for key, value in ref.items():
+            assert got[None if isinstance(key, float) else key] == pytest.approx(value,
+                                                                                rel=1e-12)

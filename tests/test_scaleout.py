@@ -18,6 +18,8 @@ from losscli.errors import InputError, UsageError
 from tests.conftest import run_losscli
 
 distributed = pytest.importorskip("distributed")
+# The tests' own clusters beside the module's: their HTTP servers move off port 8787.
+pytestmark = pytest.mark.filterwarnings("ignore:Port 8787 is already in use")
 
 LOSSES = ["mse", "mae", "r2", "rmse", "max_error", "huber:delta=0.5"]
 
@@ -94,6 +96,28 @@ def test_a_cluster_losscli_starts_itself(data):
                               workers=2)
     assert report["mse"] == losscli.evaluate(str(path), losses=["mse"], chunk_size=700)["mse"]
     assert time.monotonic() - started < 60
+
+
+def test_own_cluster_is_quiet_and_loopback_only_when_the_dashboard_port_is_taken(data):
+    # Another cluster (or anything) on 8787: distributed would warn in four lines on stderr
+    # and move its HTTP server; losscli's cluster serves no dashboard and says nothing.
+    import socket
+
+    path, _ = data
+    holder = socket.socket()
+    try:
+        holder.bind(("127.0.0.1", 8787))
+        holder.listen()
+    except OSError:
+        pass  # already taken: the same situation
+    try:
+        out = run_losscli("eval", path, "-l", "mse", "--engine", "dask", "--workers", "1",
+                          "--format", "json")
+    finally:
+        holder.close()
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.decode() == ""
+    assert json.loads(out.stdout)["losses"][0]["name"] == "mse"
 
 
 class _KillOnUnit(distributed.WorkerPlugin):

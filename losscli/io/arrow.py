@@ -206,9 +206,35 @@ def _few_distinct(array: Any) -> bool:
     return len(pc.unique(array.slice(0, _SAMPLE))) * 8 < _SAMPLE
 
 
+class CodedText(np.ndarray):
+    """An object array of ``str`` (None for null) that also carries how it was coded:
+    ``codes`` (intp, one per row) index ``values`` (an object array of the distinct strings
+    and None, possibly with entries no row uses). Group keys are then factorised from the
+    codes, without hashing a string per row (``losscli.grouping``).
+
+    Everything else sees a plain object array. A basic slice (the re-chunking of a batch)
+    keeps the coding; any other operation's result has ``codes`` None and is coded as
+    plain text would be."""
+
+    codes: np.ndarray | None
+    values: np.ndarray | None
+
+    def __array_finalize__(self, obj: Any) -> None:
+        self.codes = None
+        self.values = None
+
+    def __getitem__(self, item: Any) -> Any:
+        out = super().__getitem__(item)
+        if isinstance(out, CodedText) and isinstance(item, slice) and self.codes is not None:
+            out.codes = self.codes[item]
+            out.values = self.values
+        return out
+
+
 def _strings_by_dictionary(array: Any) -> np.ndarray:
     """An object array of ``str`` (None for null) through the array's dictionary: the same
-    values as converting row by row, a fraction of the time for repeated strings."""
+    values as converting row by row, a fraction of the time for repeated strings; a
+    :class:`CodedText` carrying the codes."""
     import pyarrow as pa
 
     coded = array if pa.types.is_dictionary(array.type) else array.dictionary_encode()
@@ -216,7 +242,11 @@ def _strings_by_dictionary(array: Any) -> np.ndarray:
     values[:-1] = coded.dictionary.to_pylist()
     values[-1] = None
     indices = coded.indices.fill_null(len(coded.dictionary)).to_numpy(zero_copy_only=False)
-    return values[indices.astype(np.intp, copy=False)]
+    codes = indices.astype(np.intp, copy=False)
+    out = values[codes].view(CodedText)
+    out.codes = codes
+    out.values = values
+    return out
 
 
 def raw_values(source: str, column: str, array: Any, start: int) -> np.ndarray:

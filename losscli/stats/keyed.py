@@ -83,6 +83,20 @@ def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniq, inv.ravel()
 
 
+def _counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted unique keys and how often each occurs (int64): one ``bincount`` over the
+    span for dense integer keys (a sketch's bucket indices), else via :func:`unique_inverse`."""
+    if keys.dtype.kind == "i":
+        lo, hi = int(keys.min()), int(keys.max())
+        span = hi - lo + 1
+        if span <= max(_DENSE_SPAN, 4 * keys.shape[0]):
+            counts = np.bincount((keys - lo).astype(np.intp, copy=False), minlength=span)
+            present = np.flatnonzero(counts)
+            return present.astype(np.int64) + lo, counts[present].astype(np.int64)
+    uniq, inv = unique_inverse(keys)
+    return uniq, np.bincount(inv, minlength=uniq.shape[0]).astype(np.int64)
+
+
 def _mantissas(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Non-zero values as ``M·2**E`` with M odd: (mask of non-zero, M uint64, E int64)."""
     nz = values != 0.0
@@ -149,13 +163,13 @@ class KeyedSums:
         n = keys.shape[0]
         if n == 0:
             return
-        uniq, inv = unique_inverse(keys)
         if values is None:
-            counts = np.bincount(inv, minlength=uniq.shape[0]).astype(np.int64)
+            uniq, counts = _counts(keys)
             one = np.stack([counts & _MASK, counts >> _LIMB_BITS])  # (2, K)
             limbs = np.repeat(one[:, None, :], self.channels, axis=1)
             self._fold(uniq, _normalise(limbs), 0)
             return
+        uniq, inv = unique_inverse(keys)
         vals = np.asarray(values, dtype=np.float64)
         if vals.ndim == 1:
             vals = vals[:, None]

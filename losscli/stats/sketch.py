@@ -33,6 +33,7 @@ holds (up to that ulp), but states from different platforms may then differ in t
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from fractions import Fraction
 from typing import Any
@@ -72,10 +73,16 @@ class QuantileSketch:
         self.min = math.inf
         self.max = -math.inf
         self.collapsed = False
+        self._order: tuple[list[tuple[int, int]], list[int], int] | None = None
 
     # -- building -------------------------------------------------------------------------
     def _index(self, magnitudes: np.ndarray) -> np.ndarray:
-        return np.ceil(np.log(magnitudes) / self.log_gamma).astype(np.int64)
+        """⌈log(m)/log γ⌉ per magnitude (the same operations as the formula, in place in one
+        new array: no temporaries per step)."""
+        out = np.log(magnitudes)
+        np.divide(out, self.log_gamma, out=out)
+        np.ceil(out, out=out)
+        return out.astype(np.int64)
 
     def update(self, values: np.ndarray, weights: np.ndarray | None = None) -> None:
         x = np.asarray(values, dtype=np.float64).ravel()
@@ -98,14 +105,20 @@ class QuantileSketch:
             x, w = x[keep], w[keep]
             if x.shape[0] == 0:
                 return
-        self.min = min(self.min, float(x.min()))
+        low = float(x.min())
+        self.min = min(self.min, low)
         self.max = max(self.max, float(x.max()))
-        for store, mask in ((self.positive, x > 0), (self.negative, x < 0)):
-            if mask.any():
-                store.add(self._index(np.abs(x[mask])), None if w is None else w[mask])
-        zero = x == 0
-        if zero.any():
-            self.zeros.add(np.zeros(int(zero.sum()), np.int64), None if w is None else w[zero])
+        self._order = None
+        if low > 0.0:  # every value positive (most losses): no masks, no copies
+            self.positive.add(self._index(x), w)
+        else:
+            for store, mask in ((self.positive, x > 0), (self.negative, x < 0)):
+                if mask.any():
+                    store.add(self._index(np.abs(x[mask])), None if w is None else w[mask])
+            zero = x == 0
+            if zero.any():
+                self.zeros.add(np.zeros(int(zero.sum()), np.int64),
+                               None if w is None else w[zero])
         self._collapse()
 
     def _collapse(self) -> None:
@@ -120,6 +133,7 @@ class QuantileSketch:
         if (other.alpha, other.max_buckets) != (self.alpha, self.max_buckets):
             raise ValueError("cannot merge sketches of different relative accuracy or bucket caps")
         self.rows += other.rows
+        self._order = None
         self.positive.merge(other.positive)
         self.negative.merge(other.negative)
         self.zeros.merge(other.zeros)
@@ -160,28 +174,36 @@ class QuantileSketch:
             return self.min
         if q == 1.0:
             return self.max
-        # (sign, index, weight) in increasing value order; weights as exact rationals.
-        order: list[tuple[int, int, Fraction]] = []
-        neg = self.negative.ints()[:, 0].tolist()
-        unit = self.negative.unit()
-        for k, units in zip(self.negative.keys.tolist()[::-1], neg[::-1]):
-            order.append((-1, k, units * unit))
-        if len(self.zeros):
-            order.append((0, 0, self.zeros.totals()[0]))
-        unit = self.positive.unit()
-        for k, units in zip(self.positive.keys.tolist(), self.positive.ints()[:, 0].tolist()):
-            order.append((1, k, units * unit))
-        cumulative = []
-        acc = Fraction(0)
-        for _, _, weight in order:
-            acc += weight
-            cumulative.append(acc)
+        order, cumulative, scale = self._cumulative()
         # The float product q·W, as numpy computes n·q: q = 0.9 of 1000 rows is the 900th
         # value (the exact Fraction(0.9)·1000 is a hair above 900 and would give the 901st).
-        target = Fraction(q * float(acc))
+        unit = Fraction(2) ** scale
+        target = Fraction(q * float(cumulative[-1] * unit)) / unit
         i = min(bisect.bisect_left(cumulative, target), len(order) - 1)
-        sign, index, _ = order[i]
+        sign, index = order[i]
         return min(max(self._value(sign, index), self.min), self.max)
+
+    def _cumulative(self) -> tuple[list[tuple[int, int]], list[int], int]:
+        """The buckets as (sign, index) in increasing value order, their cumulative weights
+        as exact integers of 2**scale units, and that scale — computed once per state (every
+        quantile level reads it)."""
+        if self._order is None:
+            stores = [s for s in (self.negative, self.zeros, self.positive) if len(s)]
+            scale = min((s.scale for s in stores if s.limbs.shape[0]), default=0)
+
+            def units(store: KeyedSums) -> list[int]:
+                shift = store.scale - scale if store.limbs.shape[0] else 0
+                return [int(u) << shift for u in store.ints()[:, 0].tolist()]
+
+            order = [(-1, k) for k in self.negative.keys.tolist()[::-1]]
+            weights = units(self.negative)[::-1]
+            if len(self.zeros):
+                order.append((0, 0))
+                weights += units(self.zeros)
+            order += [(1, k) for k in self.positive.keys.tolist()]
+            weights += units(self.positive)
+            self._order = (order, list(itertools.accumulate(weights)), scale)
+        return self._order
 
     def bucket_bounds(self) -> list[tuple[float, float, float]]:
         """The non-empty buckets in increasing value order as ``(low, high, weight)``: a
