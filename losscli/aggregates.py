@@ -327,7 +327,7 @@ class R2(Aggregate):
             w = float(target.size)
             mean = float(np.mean(target))
             dev = target - mean
-            m2 = float(np.dot(dev, dev))
+            m2 = float(np.sum(dev * dev))  # not np.dot: see stats.intervals.Moments
             resid = float(np.sum(dev))
         else:
             w = float(np.sum(weights))
@@ -336,7 +336,7 @@ class R2(Aggregate):
             mean = float(np.sum(weights * target) / w)
             dev = target - mean
             wdev = weights * dev
-            m2 = float(np.dot(wdev, dev))
+            m2 = float(np.sum(wdev * dev))
             resid = float(np.sum(wdev))
         self.t_m2.add(m2)
         if not all(math.isfinite(x) for x in (w, mean, resid)):

@@ -164,14 +164,21 @@ def _from_codes(column: np.ndarray) -> tuple[np.ndarray, list[Any]] | None:
     from losscli.stats.keyed import unique_inverse
 
     used, local = unique_inverse(codes.astype(np.int64, copy=False))
-    found = [values[i] for i in used.tolist()]
-    if len(set(found)) != len(found):  # a dictionary with repeated entries (or a null one)
-        return None
-    if None in found:  # null is coded -1, as pandas does
-        at = found.index(None)
-        found.pop(at)
-        local = np.where(local == at, -1, local - (local > at))
-    return local, found
+    # One group per distinct value: a dictionary may repeat a value (pieces of several
+    # batches, each with its own dictionary) or hold a null entry beside the null rows.
+    uniques: list[Any] = []
+    slot: dict[Any, int] = {}
+    remap = np.empty(len(used), np.int64)
+    for j, value in enumerate(values[used].tolist()):
+        if value is None:
+            remap[j] = -1  # null is coded -1, as pandas does
+            continue
+        k = slot.get(value)
+        if k is None:
+            k = slot[value] = len(uniques)
+            uniques.append(value)
+        remap[j] = k
+    return remap[local], uniques
 
 
 def too_many_groups(count: int, limit: int, names: Sequence[str]) -> InputError:

@@ -402,7 +402,7 @@ def _row_keys(g):
 
 @pytest.mark.parametrize("dictionary", [
     ["b", "a", None, "c"],        # a null entry in the dictionary itself
-    ["a", "b", "a"],              # a repeated entry: coded as plain text instead
+    ["a", "b", "a"],              # a repeated entry: one group
     ["z", "a", "b", "unused"],    # entries no row uses
 ])
 def test_text_keys_from_dictionary_codes_equal_plain_text(dictionary):
@@ -426,6 +426,17 @@ def test_text_keys_from_dictionary_codes_equal_plain_text(dictionary):
         assert len(set(a.keys)) == len(a.keys)
     # anything but a basic slice drops the codes: coded as text again
     assert coded[nulls].codes is None and coded[[1, 2]].codes is None
+    # pieces of batches joined again (the re-chunking) keep them, with only the values used
+    from losscli.io.arrow import concatenate
+
+    other = raw_values("f", "k", pa.DictionaryArray.from_arrays(
+        pa.array([1, 0, 1], pa.int8()), pa.array(["new", dictionary[0]])), 0)
+    joined = concatenate([coded[400:], other, coded[:50]])
+    assert joined.codes is not None and len(joined.values) <= len(dictionary) + 2
+    expect = np.concatenate([plain[400:], np.array(other.tolist(), dtype=object), plain[:50]])
+    assert list(joined) == list(expect)
+    a, b = BatchGroups.of([joined], ("k",)), BatchGroups.of([expect], ("k",))
+    assert _row_keys(a) == _row_keys(b) and len(set(a.keys)) == len(a.keys)
 
 
 def test_dictionary_read_text_groups_equal_plain_strings(tmp_path):

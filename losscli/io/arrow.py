@@ -93,7 +93,7 @@ class ListWidths:
             offsets = (array.offset + np.arange(n + 1, dtype=np.int64)) * width
         else:
             offsets = np.asarray(array.offsets, dtype=np.int64)
-        valid = np.asarray(array.is_valid(), dtype=bool) if array.null_count else np.ones(n, bool)
+        valid = validity(array)
         lengths = np.diff(offsets)
         expected = self.widths.get(column)
         if expected is None and pa.types.is_fixed_size_list(array.type):
@@ -134,26 +134,44 @@ def arrow_column(widths: ListWidths, column: str, array: Any, start: int) -> np.
     return to_float64(array)
 
 
+def validity(array: Any) -> np.ndarray:
+    """Per row of an Arrow array (not a dictionary or nested one's children), whether it holds
+    a value, from the validity bitmap. ``np.asarray(array.is_valid())``, ``fill_null`` and
+    ``pa.scalar`` would do it but import pandas on the way (~0.15 s of a run)."""
+    n = len(array)
+    bitmap = array.buffers()[0]
+    if bitmap is None or not array.null_count:
+        return np.ones(n, bool)
+    bits = np.unpackbits(np.frombuffer(bitmap, dtype=np.uint8), bitorder="little")
+    return bits[array.offset:array.offset + n].astype(bool)
+
+
+def _numbers(array: Any, dtype: Any) -> np.ndarray:
+    """Zero-copy view of a fixed-width Arrow array's values (nulls: whatever their slots
+    hold)."""
+    dt = np.dtype(dtype)
+    return np.frombuffer(array.buffers()[1], dtype=dt, count=len(array),
+                         offset=array.offset * dt.itemsize)
+
+
 def to_float64(array: Any) -> np.ndarray:
     """An Arrow array/chunked array as a float64 numpy array, nulls as NaN."""
     import pyarrow as pa
 
     if isinstance(array, pa.ChunkedArray):
         array = array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()
-    if not pa.types.is_float64(array.type) or array.null_count:
+    if not pa.types.is_float64(array.type):
         import pyarrow.compute as pc  # 25 ms to import: only when there is work for it
 
-        if not pa.types.is_float64(array.type):
-            # Integers above 2**53 round to the nearest float64, as a CSV's digits do
-            # (a safe cast would refuse them).
-            array = pc.cast(array, options=pc.CastOptions(pa.float64(),
-                                                          allow_float_truncate=True))
-        if array.null_count:
-            array = pc.fill_null(array, float("nan"))
+        # Integers above 2**53 round to the nearest float64, as a CSV's digits do (a safe
+        # cast would refuse them).
+        array = pc.cast(array, options=pc.CastOptions(pa.float64(), allow_float_truncate=True))
     # Zero-copy view of the values buffer (read-only). Array.to_numpy would do the same but
     # imports pandas on the way, which costs ~0.2 s of every run.
-    return np.frombuffer(array.buffers()[1], dtype=np.float64, count=len(array),
-                         offset=array.offset * 8)
+    values = _numbers(array, np.float64)
+    if array.null_count:
+        values = np.where(validity(array), values, np.nan)
+    return values
 
 
 # -- raw columns: values as they are (keys, labels), not as float64 ------------------------
@@ -231,6 +249,29 @@ class CodedText(np.ndarray):
         return out
 
 
+def concatenate(parts: list[np.ndarray]) -> np.ndarray:
+    """``np.concatenate`` of a column's pieces (the re-chunking of batches); text pieces that
+    all carry their codes give a :class:`CodedText` whose values are only those in use."""
+    out = np.concatenate(parts)
+    if not parts or not all(isinstance(p, CodedText) and p.codes is not None for p in parts):
+        return out
+    from losscli.stats.keyed import unique_inverse
+
+    offsets = np.cumsum([0] + [len(p.values) for p in parts[:-1]])  # type: ignore[arg-type]
+    codes = np.concatenate([p.codes + o for p, o in zip(parts, offsets)])  # type: ignore[operator]
+    values = np.concatenate([p.values for p in parts])  # type: ignore[misc]
+    used, local = unique_inverse(codes.astype(np.int64, copy=False))
+    # each value once (the pieces' dictionaries repeat each other), null (None) included
+    slot: dict[Any, int] = {}
+    remap = np.array([slot.setdefault(v, len(slot)) for v in values[used].tolist()], np.intp)
+    kept = np.empty(len(slot), dtype=object)
+    kept[:] = list(slot)
+    coded = out.view(CodedText)
+    coded.codes = remap[local]
+    coded.values = kept
+    return coded
+
+
 def _strings_by_dictionary(array: Any) -> np.ndarray:
     """An object array of ``str`` (None for null) through the array's dictionary: the same
     values as converting row by row, a fraction of the time for repeated strings; a
@@ -241,8 +282,11 @@ def _strings_by_dictionary(array: Any) -> np.ndarray:
     values = np.empty(len(coded.dictionary) + 1, dtype=object)
     values[:-1] = coded.dictionary.to_pylist()
     values[-1] = None
-    indices = coded.indices.fill_null(len(coded.dictionary)).to_numpy(zero_copy_only=False)
-    codes = indices.astype(np.intp, copy=False)
+    indices = coded.indices
+    kind = "i" if pa.types.is_signed_integer(indices.type) else "u"
+    codes = _numbers(indices, f"{kind}{indices.type.bit_width // 8}").astype(np.intp)
+    if indices.null_count:
+        codes[~validity(indices)] = len(coded.dictionary)
     out = values[codes].view(CodedText)
     out.codes = codes
     out.values = values
@@ -291,8 +335,9 @@ def raw_values(source: str, column: str, array: Any, start: int) -> np.ndarray:
         return to_float64(array)
     if array.null_count:
         if kind == "datetime64[us]":
-            array = pc.fill_null(pc.cast(array, pa.timestamp("us")),
-                                 pa.scalar(np.iinfo(np.int64).min, pa.timestamp("us")))
+            stamps = pc.cast(array, pa.timestamp("us"))
+            out = np.where(validity(stamps), _numbers(stamps, np.int64), np.iinfo(np.int64).min)
+            return out.view("datetime64[us]")  # the minimum int64 is NaT
         else:
             row = start + int(pc.index(pc.is_null(array), True).as_py())
             raise InputError(

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError, UsageError, did_you_mean
+from losscli.io.arrow import concatenate
 from losscli.io.base import ARRAY, Source, can_split, raw_key
 from losscli.io.formats import DatasetSource, open_source
 from losscli.vocab import PRED_NAMES, ROLES, TARGET_NAMES, Role
@@ -493,7 +494,7 @@ def rechunk(
 def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     if len(parts) == 1:
         return parts[0]
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    return {k: concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
 def _list_columns(cols: list[str]) -> str:
