@@ -253,13 +253,15 @@ def concatenate(parts: list[np.ndarray]) -> np.ndarray:
     """``np.concatenate`` of a column's pieces (the re-chunking of batches); text pieces that
     all carry their codes give a :class:`CodedText` whose values are only those in use."""
     out = np.concatenate(parts)
-    if not parts or not all(isinstance(p, CodedText) and p.codes is not None for p in parts):
+    pieces = [(p.codes, p.values) for p in parts if isinstance(p, CodedText)
+              and p.codes is not None and p.values is not None]
+    if not parts or len(pieces) != len(parts):
         return out
     from losscli.stats.keyed import unique_inverse
 
-    offsets = np.cumsum([0] + [len(p.values) for p in parts[:-1]])  # type: ignore[arg-type]
-    codes = np.concatenate([p.codes + o for p, o in zip(parts, offsets)])  # type: ignore[operator]
-    values = np.concatenate([p.values for p in parts])  # type: ignore[misc]
+    offsets = np.cumsum([0] + [len(v) for _, v in pieces[:-1]])
+    codes = np.concatenate([c + o for (c, _), o in zip(pieces, offsets)])
+    values = np.concatenate([v for _, v in pieces])
     used, local = unique_inverse(codes.astype(np.int64, copy=False))
     # each value once (the pieces' dictionaries repeat each other), null (None) included
     slot: dict[Any, int] = {}
