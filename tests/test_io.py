@@ -6,6 +6,8 @@ import gzip
 import io
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -140,6 +142,39 @@ def test_rechunk_gives_exact_sizes_and_keeps_order(size):
     out = list(rechunk(iter(parts), size))
     assert [len(c["a"]) for c in out[:-1]] == [size] * (len(out) - 1)
     np.testing.assert_array_equal(np.concatenate([c["a"] for c in out]), np.arange(10))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(-1, 12), max_size=12), st.integers(1, 7))
+def test_rechunk_copies_only_boundary_chunks(pieces, size):
+    # -1 is a pause (an empty dict): what is held goes out at once, then the pause.
+    parts, expected, held, start = [], [], 0, 0
+    for n in pieces:
+        if n < 0:
+            parts.append({})
+            if held:
+                expected.append(held)
+            expected.append("pause")
+            held = 0
+            continue
+        parts.append({"a": np.arange(start, start + n, dtype=float), "b": np.arange(n)})
+        start += n
+        held += n
+        while held >= size and n:
+            expected.append(size)
+            held -= size
+    if held:
+        expected.append(held)
+    out = list(rechunk(iter(parts), size))
+    assert [len(c["a"]) if c else "pause" for c in out] == expected
+    np.testing.assert_array_equal(np.concatenate([c["a"] for c in out if c] or [np.empty(0)]),
+                                  np.arange(start, dtype=float))
+    # a chunk that lies inside one piece is a view of it: nothing copied
+    for c in out:
+        home = [p for p in parts if p and len(c.get("a", ())) and p["a"].size
+                and p["a"][0] <= c["a"][0] and c["a"][-1] <= p["a"][-1]]
+        if home:
+            assert np.shares_memory(c["a"], home[0]["a"])
 
 
 def test_dataframe_and_series_inputs():

@@ -464,7 +464,7 @@ def rechunk(
     An empty dict in ``chunks`` means no more rows are available for now (a pipe paused,
     see :class:`~losscli.io.base.Source`): the rows held are passed on at once, in a
     shorter chunk, and the empty dict after them."""
-    pending: list[dict[str, np.ndarray]] = []
+    pending: list[dict[str, np.ndarray]] = []  # pieces of the next chunk: < size rows
     have = 0
     for chunk in chunks:
         if not chunk:
@@ -476,17 +476,23 @@ def rechunk(
         n = _rows(chunk)
         if n == 0:
             continue
-        if not pending and n == size:
+        at = 0
+        if have:  # complete the chunk begun by the previous pieces: only it is copied
+            at = min(size - have, n)
+            pending.append({k: v[:at] for k, v in chunk.items()})
+            have += at
+            if have < size:
+                continue
+            yield _concat(pending)
+            pending, have = [], 0
+        if at == 0 and n == size:
             yield chunk
             continue
-        pending.append(chunk)
-        have += n
-        while have >= size:
-            merged = _concat(pending)
-            yield {k: v[:size] for k, v in merged.items()}
-            rest = {k: v[size:] for k, v in merged.items()}
-            have -= size
-            pending = [rest] if have else []
+        while n - at >= size:  # whole chunks inside this one: views, no copy
+            yield {k: v[at:at + size] for k, v in chunk.items()}
+            at += size
+        if at < n:
+            pending, have = [{k: v[at:] for k, v in chunk.items()}], n - at
     if have:
         yield _concat(pending)
 
