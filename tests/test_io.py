@@ -6,11 +6,11 @@ import gzip
 import io
 
 import numpy as np
-from hypothesis import given, settings
-from hypothesis import strategies as st
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import losscli
 from losscli.errors import InputError, UsageError
