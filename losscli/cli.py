@@ -263,6 +263,8 @@ PARAM_FLAGS: tuple[tuple[str, type, str], ...] = (
      "for binary data, else macro)."),
     ("bins", int, "roc_auc, average_precision: 0 exact (default), or N score bins (bounded "
      "memory; the error bound is reported); ece, mce: confidence bins (default 15)."),
+    ("auc_bins", int, "roc_auc, average_precision only: N score bins (bounded memory, the "
+     "error bound reported), or 0 exact; --bins also sets ece's bins."),
     ("multioutput", str, "r2 with several outputs per row: uniform_average (default) or "
      "variance_weighted."),
 )

@@ -440,6 +440,11 @@ def _no_such_param(spec: LossSpec, key: str, where: str) -> str:
     return f"Loss '{spec.name}' has no parameter '{key}' ({where}); {takes}.{did_you_mean(key, names)}"
 
 
+def _ranks(spec: LossSpec) -> bool:
+    """Whether the loss is a ranking metric (roc_auc, average_precision): --auc-bins."""
+    return getattr(spec.aggregate, "name", None) == "ranking"
+
+
 def resolve_losses(
     loss_args: list[str] | tuple[str, ...], flag_params: dict[str, Any] | None = None
 ) -> list[LossInstance]:
@@ -450,6 +455,13 @@ def resolve_losses(
     """
     flag_params = {k: v for k, v in (flag_params or {}).items() if v is not None}
     parsed = [parse_loss(arg) for arg in loss_args]
+    # --auc-bins: ``bins`` of the ranking metrics alone (--bins also sets ece's bins)
+    auc_bins = flag_params.pop("auc_bins", None)
+    if auc_bins is not None and not any(_ranks(spec) for spec, _, _ in parsed):
+        takers = sorted(s.name for s in all_losses().values() if _ranks(s))
+        raise UsageError(f"--auc-bins {auc_bins} is not a parameter of any selected loss "
+                         f"({', '.join(spec.name for spec, _, _ in parsed)}). It applies to: "
+                         f"{', '.join(takers)}.")
     for flag, value in flag_params.items():
         if not any(spec.param(flag) for spec, _, _ in parsed):
             takers = sorted(s.name for s in all_losses().values() if s.param(flag))
@@ -465,6 +477,8 @@ def resolve_losses(
         for p in spec.params:
             if p.name in inline:
                 values[p.name] = p.coerce(inline[p.name], f"'--loss {text}'")
+            elif p.name == "bins" and auc_bins is not None and _ranks(spec):
+                values[p.name] = p.coerce(auc_bins, "--auc-bins")
             elif p.name in flag_params:
                 values[p.name] = p.coerce(flag_params[p.name], f"--{p.name.replace('_', '-')}")
             else:

@@ -125,6 +125,15 @@ def breakdown(res: Any, classes: Any = None) -> list[tuple[str, float]]:
     ``classes``: the labels of the classes (a target of labels), named instead of their
     index: ``class setosa``."""
     details = res.details or {}
+    bound = details.get("bound")
+    if isinstance(bound, list | tuple) and len(bound) == 2 and None not in bound:
+        # a binned roc_auc / average_precision: where the exact value lies
+        return [*_breakdown(details, classes), ("exact value ≥", float(bound[0])),
+                ("exact value ≤", float(bound[1]))]
+    return _breakdown(details, classes)
+
+
+def _breakdown(details: dict[str, Any], classes: Any) -> list[tuple[str, float]]:
     if isinstance(classes, list) and isinstance(details.get("per_class"), dict):
         named = []
         for k, v in details["per_class"].items():

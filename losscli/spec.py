@@ -226,7 +226,7 @@ def _params(value: Any) -> dict[str, Any]:
                          f"got {value!r}.")
     from losscli.registry import all_losses
 
-    known = sorted({p.name for s in all_losses().values() for p in s.params})
+    known = sorted({p.name for s in all_losses().values() for p in s.params} | {"auc_bins"})
     out = {}
     for key, v in value.items():
         if key not in known:

@@ -175,6 +175,31 @@ def test_binned_auc_bounds_the_exact_value(binary):
     assert _close(fine["roc_auc"], exact)  # scores on 11 levels: no bin holds two levels
 
 
+def test_auc_bins_sets_the_ranking_metrics_bins_alone(cli, samples):
+    # --auc-bins N bins roc_auc and average_precision and leaves ece's confidence bins
+    # alone (--bins sets both); it is refused when no ranking metric is selected.
+    out = cli("eval", samples / "binary.csv", "-l", "roc_auc", "-l", "average_precision",
+              "-l", "ece", "--auc-bins", "100", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    params = {e["name"]: e["params"] for e in json.loads(out.stdout)["losses"]}
+    assert params["roc_auc"]["bins"] == params["average_precision"]["bins"] == 100
+    assert params["ece"].get("bins", 15) == 15
+    exact = cli("eval", samples / "binary.csv", "-l", "roc_auc:bins=100", "--format",
+                "json")
+    assert json.loads(exact.stdout)["losses"][0]["value"] == json.loads(out.stdout)[
+        "losses"][0]["value"]
+    bound = json.loads(out.stdout)["losses"][0]["details"]["bound"]
+    table = cli("eval", samples / "binary.csv", "-l", "roc_auc", "--auc-bins", "100").stdout
+    low, high = (line.split("|")[2].strip() for line in table.splitlines()
+                 if "exact value" in line)
+    assert float(low) == pytest.approx(bound[0], rel=1e-5)  # the table shows 6 digits
+    assert float(high) == pytest.approx(bound[1], rel=1e-5)
+    assert "exact value" not in cli("eval", samples / "binary.csv", "-l", "roc_auc").stdout
+    bad = cli("eval", samples / "binary.csv", "-l", "ece", "--auc-bins", "100")
+    assert bad.exit_code == 2 and "--auc-bins 100 is not a parameter" in bad.stderr
+    assert "roc_auc" in bad.stderr
+
+
 # --- the guards ------------------------------------------------------------------------
 
 def test_probabilities_with_from_logits_are_refused(binary, multiclass):
