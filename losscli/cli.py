@@ -1037,6 +1037,12 @@ def _main() -> int:
 
     _guard_closed_stdout()
     _keep_freed_memory()
+    if not sys.warnoptions:
+        # Library warnings (numpy on an old NPY header, pyarrow, dask) are not losscli's
+        # messages: stderr carries one line per problem. -W or PYTHONWARNINGS still show them.
+        import warnings
+
+        warnings.simplefilter("ignore")
     # typer converts parameters through pydantic, whose plugin loader scans every installed
     # package's entry points (~10 ms of each start-up, each TAB); losscli uses no plugins.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")

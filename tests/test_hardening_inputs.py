@@ -356,3 +356,25 @@ def test_api_errors_are_losscli_errors(tmp_path):
     with pytest.raises(UsageError, match="max_line_bytes"):
         losscli.evaluate(str(path), max_line_bytes="lots")
 
+
+
+def test_library_warnings_never_reach_stderr(tmp_path):
+    # An NPY header written by Python 2 (`3L`): numpy reads it, with a two-line
+    # UserWarning naming losscli's source. stderr carries losscli's lines alone; -W shows it.
+    import struct
+
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (3L,), }"
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    data = (b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1")
+            + np.array([1.0, 2.0, 3.0]).tobytes())
+    (tmp_path / "old.npy").write_bytes(data)
+    np.save(tmp_path / "t.npy", np.array([1.0, 2.0, 2.0]))
+    out = run_losscli("eval", tmp_path / "old.npy", "-t", tmp_path / "t.npy", "-l", "mse",
+                      "-f", "json")
+    assert out.returncode == 0 and out.stderr == b""
+    piped = run_losscli("eval", "-", "--format-in", "npy", "-t", tmp_path / "t.npy", "-l",
+                        "mse", "-f", "json", input=data)
+    assert piped.returncode == 0 and piped.stderr == b"", piped.stderr
+    shown = run_losscli("eval", "-", "--format-in", "npy", "-t", tmp_path / "t.npy", "-l",
+                        "mse", input=data, env={"PYTHONWARNINGS": "always"})
+    assert b"Python 2" in shown.stderr
