@@ -150,8 +150,10 @@ def _numbers(array: Any, dtype: Any) -> np.ndarray:
     """Zero-copy view of a fixed-width Arrow array's values (nulls: whatever their slots
     hold)."""
     dt = np.dtype(dtype)
-    return np.frombuffer(array.buffers()[1], dtype=dt, count=len(array),
-                         offset=array.offset * dt.itemsize)
+    buffer = array.buffers()[1]
+    if buffer is None or len(array) == 0:
+        return np.empty(len(array), dt)  # no values buffer (an empty or all-null array)
+    return np.frombuffer(buffer, dtype=dt, count=len(array), offset=array.offset * dt.itemsize)
 
 
 def to_float64(array: Any) -> np.ndarray:
