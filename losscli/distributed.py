@@ -21,6 +21,8 @@ Install: ``pip install 'losscli[dask]'``; ``import dask`` happens only on this p
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 import uuid
 import warnings
@@ -100,21 +102,28 @@ def client_for(scheduler: str | None, workers: int) -> Iterator[Any]:
         finally:
             client.close()
         return
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1,
-                          "distributed.worker.daemon": False}), warnings.catch_warnings():
-        # No dashboard: the scheduler's HTTP routes listen on 127.0.0.1, trying port 8787
-        # first; another cluster there is no reason for a four-line warning on stderr.
-        warnings.filterwarnings("ignore", message="Port .* is already in use",
-                                category=UserWarning)
-        cluster = distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None, silence_logs=logging.ERROR)
-        client = distributed.Client(cluster, set_as_default=False)
-        try:
-            yield client
-        finally:
-            client.close()
-            cluster.close()
+    # The cluster's scratch space (lock files, spills) in a folder of this run's own,
+    # removed afterwards: by default Dask leaves dask-scratch-space/ in $TMPDIR.
+    scratch = tempfile.mkdtemp(prefix="losscli-dask-")
+    try:
+        with dask.config.set({"distributed.scheduler.allowed-failures": 1,
+                              "distributed.worker.daemon": False,
+                              "temporary-directory": scratch}), warnings.catch_warnings():
+            # No dashboard: the scheduler's HTTP routes listen on 127.0.0.1, trying port
+            # 8787 first; another cluster there is no reason for a four-line warning.
+            warnings.filterwarnings("ignore", message="Port .* is already in use",
+                                    category=UserWarning)
+            cluster = distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address=None, silence_logs=logging.ERROR, local_directory=scratch)
+            client = distributed.Client(cluster, set_as_default=False)
+            try:
+                yield client
+            finally:
+                client.close()
+                cluster.close()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def ordered_states(session: Any, units: Sequence[Any], *, scheduler: str | None, workers: int,

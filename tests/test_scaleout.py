@@ -173,6 +173,44 @@ def test_an_unreachable_scheduler_is_one_line_quickly(data):
     assert r.stderr.count(b"\n") == 1 and time.monotonic() - started < 40
 
 
+@pytest.mark.parametrize("sig, code, word", [(2, 130, b"interrupted"), (15, 143, b"terminated")])
+def test_a_signal_mid_run_cancels_and_leaves_nothing_behind(tmp_path, sig, code, word):
+    # losscli's own LocalCluster, a run of several seconds (10-row chunks); the
+    # signal comes once the workers exist: exit 130/143, one line, no report, no worker
+    # process left running, nothing left in the temporary folder.
+    import subprocess
+    import sys
+
+    psutil = pytest.importorskip("psutil")
+    n = 2_000_000
+    rng = np.random.default_rng(0)
+    pq.write_table(pa.table({"pred": rng.normal(size=n), "target": rng.normal(size=n)}),
+                   tmp_path / "slow.parquet", row_group_size=50_000)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "losscli", "eval", str(tmp_path / "slow.parquet"), "-l", "mse",
+         "-l", "huber", "--engine", "dask", "--workers", "1", "--chunk-size", "10", "-f",
+         "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "TMPDIR": str(scratch)})
+    started = time.monotonic()
+    children: list = []
+    while time.monotonic() - started < 30 and len(children) < 2:  # a nanny and its worker
+        time.sleep(0.2)
+        children = psutil.Process(proc.pid).children(recursive=True)
+    time.sleep(1.0)  # the worker is now reducing units
+    children = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert err == b"losscli: " + word + b"\n" and out == b""
+    deadline = time.monotonic() + 10
+    while any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children):
+        assert time.monotonic() < deadline, [c.pid for c in children if c.is_running()]
+        time.sleep(0.2)
+    assert list(scratch.iterdir()) == []
+
+
 def test_dask_refusals():
     with pytest.raises(UsageError, match="--reduction none streams per-row values"):
         losscli.evaluate("x.parquet", engine="dask", reduction="none")
