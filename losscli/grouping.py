@@ -161,24 +161,13 @@ def _from_codes(column: np.ndarray) -> tuple[np.ndarray, list[Any]] | None:
     values = getattr(column, "values", None)
     if codes is None or values is None or codes.shape != column.shape or not codes.size:
         return None
-    from losscli.stats.keyed import unique_inverse
+    from losscli.io.arrow import recode
 
-    used, local = unique_inverse(codes.astype(np.int64, copy=False))
-    # One group per distinct value: a dictionary may repeat a value (pieces of several
-    # batches, each with its own dictionary) or hold a null entry beside the null rows.
-    uniques: list[Any] = []
-    slot: dict[Any, int] = {}
-    remap = np.empty(len(used), np.int64)
-    for j, value in enumerate(values[used].tolist()):
-        if value is None:
-            remap[j] = -1  # null is coded -1, as pandas does
-            continue
-        k = slot.get(value)
-        if k is None:
-            k = slot[value] = len(uniques)
-            uniques.append(value)
-        remap[j] = k
-    return remap[local], uniques
+    local, found = recode(codes, values)
+    if None not in found:
+        return local, found
+    at = found.index(None)  # null is coded -1, as pandas does
+    return np.where(local == at, -1, local - (local > at)), found[:at] + found[at + 1:]
 
 
 def too_many_groups(count: int, limit: int, names: Sequence[str]) -> InputError:

@@ -259,21 +259,27 @@ def concatenate(parts: list[np.ndarray]) -> np.ndarray:
               and p.codes is not None and p.values is not None]
     if not parts or len(pieces) != len(parts):
         return out
+    offsets = np.cumsum([0] + [len(v) for _, v in pieces[:-1]])
+    codes, kept = recode(np.concatenate([c + o for (c, _), o in zip(pieces, offsets)]),
+                         np.concatenate([v for _, v in pieces]))
+    coded = out.view(CodedText)
+    coded.codes = codes
+    coded.values = np.empty(len(kept), dtype=object)
+    coded.values[:] = kept
+    return coded
+
+
+def recode(codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """Codes (intp) into ``values`` renumbered so that each value in use appears once, in
+    order of first code: a dictionary may hold unused entries, repeat a value (the pieces
+    of several batches, each with its own dictionary) or hold a null entry beside the
+    null code. Returns the new codes and the distinct values (None included)."""
     from losscli.stats.keyed import unique_inverse
 
-    offsets = np.cumsum([0] + [len(v) for _, v in pieces[:-1]])
-    codes = np.concatenate([c + o for (c, _), o in zip(pieces, offsets)])
-    values = np.concatenate([v for _, v in pieces])
     used, local = unique_inverse(codes.astype(np.int64, copy=False))
-    # each value once (the pieces' dictionaries repeat each other), null (None) included
     slot: dict[Any, int] = {}
     remap = np.array([slot.setdefault(v, len(slot)) for v in values[used].tolist()], np.intp)
-    kept = np.empty(len(slot), dtype=object)
-    kept[:] = list(slot)
-    coded = out.view(CodedText)
-    coded.codes = remap[local]
-    coded.values = kept
-    return coded
+    return remap[local], list(slot)
 
 
 def _strings_by_dictionary(array: Any) -> np.ndarray:
@@ -350,13 +356,9 @@ def raw_values(source: str, column: str, array: Any, start: int) -> np.ndarray:
                 "strings (a null string is read as None)."
             )
     if kind == "bool":
-        as_int = pc.cast(array, pa.uint8())
-        return np.frombuffer(as_int.buffers()[1], dtype=np.uint8, count=n,
-                             offset=as_int.offset).astype(bool)
+        return _numbers(pc.cast(array, pa.uint8()), np.uint8).astype(bool)
     if kind == "datetime64[us]":
-        array = pc.cast(array, pa.timestamp("us"))
-        return np.frombuffer(array.buffers()[1], dtype=np.int64, count=n,
-                             offset=array.offset * 8).view("datetime64[us]")
+        return _numbers(pc.cast(array, pa.timestamp("us")), np.int64).view("datetime64[us]")
     if not pa.types.is_int64(array.type):
         try:
             array = pc.cast(array, pa.int64())
@@ -365,7 +367,7 @@ def raw_values(source: str, column: str, array: Any, start: int) -> np.ndarray:
                 f"Column '{column}' of '{source}' holds integers beyond int64 (near row "
                 f"{start}); keys are read as int64: store the column as strings."
             ) from None
-    return np.frombuffer(array.buffers()[1], dtype=np.int64, count=n, offset=array.offset * 8)
+    return _numbers(array, np.int64)
 
 
 def numpy_raw_values(source: str, column: str, values: np.ndarray) -> np.ndarray:

@@ -68,17 +68,27 @@ def _canonical_keys(keys: np.ndarray, kind: str) -> np.ndarray:
 _DENSE_SPAN = 1 << 16
 
 
+def _dense(keys: np.ndarray) -> tuple[np.ndarray, int, int] | None:
+    """``(keys - lo, lo, span)`` for integer keys dense enough for a table lookup, else
+    None (they are sorted instead)."""
+    if keys.dtype.kind != "i" or not keys.size:
+        return None
+    lo, hi = int(keys.min()), int(keys.max())
+    span = hi - lo + 1
+    if span > max(_DENSE_SPAN, 4 * keys.shape[0]):
+        return None
+    return (keys - lo).astype(np.intp, copy=False), lo, span
+
+
 def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(keys, return_inverse=True)``, without sorting dense integer keys."""
-    if keys.dtype.kind == "i":
-        lo, hi = int(keys.min()), int(keys.max())
-        span = hi - lo + 1
-        if span <= max(_DENSE_SPAN, 4 * keys.shape[0]):
-            offset = (keys - lo).astype(np.intp, copy=False)
-            present = np.zeros(span, np.bool_)
-            present[offset] = True
-            slot = np.cumsum(present, dtype=np.intp) - 1
-            return np.flatnonzero(present).astype(np.int64) + lo, slot[offset]
+    dense = _dense(keys)
+    if dense is not None:
+        offset, lo, span = dense
+        present = np.zeros(span, np.bool_)
+        present[offset] = True
+        slot = np.cumsum(present, dtype=np.intp) - 1
+        return np.flatnonzero(present).astype(np.int64) + lo, slot[offset]
     uniq, inv = np.unique(keys, return_inverse=True)
     return uniq, inv.ravel()
 
@@ -86,13 +96,12 @@ def unique_inverse(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The sorted unique keys and how often each occurs (int64): one ``bincount`` over the
     span for dense integer keys (a sketch's bucket indices), else via :func:`unique_inverse`."""
-    if keys.dtype.kind == "i":
-        lo, hi = int(keys.min()), int(keys.max())
-        span = hi - lo + 1
-        if span <= max(_DENSE_SPAN, 4 * keys.shape[0]):
-            counts = np.bincount((keys - lo).astype(np.intp, copy=False), minlength=span)
-            present = np.flatnonzero(counts)
-            return present.astype(np.int64) + lo, counts[present].astype(np.int64)
+    dense = _dense(keys)
+    if dense is not None:
+        offset, lo, span = dense
+        counts = np.bincount(offset, minlength=span)
+        present = np.flatnonzero(counts)
+        return present.astype(np.int64) + lo, counts[present].astype(np.int64)
     uniq, inv = unique_inverse(keys)
     return uniq, np.bincount(inv, minlength=uniq.shape[0]).astype(np.int64)
 
