@@ -13,6 +13,7 @@ block, and nothing at all for a block without quotes).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -257,3 +258,49 @@ def count_records(data: Any, delimiter: bytes | None = None, ndjson: bool = Fals
         return fast[0] if fast is not None else len(record_starts(data, delimiter, ndjson)[0])
     except Unsafe:
         return None
+
+
+@dataclass(frozen=True)
+class RowIndex:
+    """Where rows ``0, step, 2*step, ...`` of a scanned text file start (:func:`scan_file`):
+    the units of a CSV or NDJSON file. ``points``: ``(row, byte offset in the file, line
+    ends before it after the header)``; ``rows``: the record count; ``header_lines``: the
+    line ends of the header."""
+
+    points: list[tuple[int, int, int]]
+    rows: int
+    step: int
+    header_lines: int = 0
+
+    def split_points(self) -> list[int]:
+        """The rows noted (multiples of the step), and the row count."""
+        starts = [r for r, _, _ in self.points]
+        return starts if starts[-1] == self.rows else [*starts, self.rows]
+
+    def span(self, start: int, stop: int) -> tuple[tuple[int, int, int], int, int | None]:
+        """For rows ``start .. stop``: the noted point at or before ``start``, and the row
+        and byte offset of the one at or after ``stop`` (None: the end of the file)."""
+        import bisect
+
+        starts = [r for r, _, _ in self.points]
+        i = bisect.bisect_right(starts, start) - 1
+        j = bisect.bisect_left(starts, stop)
+        end_row, end_byte = self.points[j][:2] if j < len(starts) else (self.rows, None)
+        return self.points[i], end_row, end_byte
+
+
+def scan_file(path: str, step: int, max_line: int, *, delimiter: bytes | None = None,
+              ndjson: bool = False, header_len: int = 0) -> RowIndex | None:
+    """The :class:`RowIndex` of a local, uncompressed text file whose first ``header_len``
+    bytes are its header (:func:`scan_records` over the rest); None when its first bytes
+    say it is compressed. Raises :class:`Unsafe` or OSError as reading it does."""
+    from losscli.io.detect import sniff_compression
+
+    with open(path, "rb", buffering=0) as f:
+        if sniff_compression(f.read(8)) is not None:
+            return None
+        f.seek(0)
+        head = f.read(header_len)
+        points, rows = scan_records(f.readinto, delimiter, step, max_line, ndjson=ndjson)
+    return RowIndex([(r, header_len + b, n) for r, b, n in points], rows, step,
+                    head.count(b"\n") or head.count(b"\r"))

@@ -20,10 +20,10 @@ import numpy as np
 from losscli.errors import InputError
 from losscli.io.arrow import check_column_names, raw_values, schema_types, to_float64
 from losscli.io.base import raw_key
-from losscli.io.detect import is_compressed, sniff_compression
+from losscli.io.detect import is_compressed
 from losscli.io.failures import describe_size, first_line, foreign_errors, not_text
 from losscli.io.opening import UTF8, file_stream
-from losscli.io.records import Unsafe, first_record_end, scan_records
+from losscli.io.records import RowIndex, Unsafe, first_record_end, scan_file
 from losscli.io.stream import BLOCK, MAX_LINE, ByteStream, Window, progress_bytes
 
 BOM = b"\xef\xbb\xbf"
@@ -59,9 +59,7 @@ class CsvSource:
         self.format = fmt
         self._opener = opener
         self._object_size = size
-        self._index: list[tuple[int, int, int]] | None = None  # (row, byte, lines before)
-        self._index_step = 0
-        self._header_lines = 0
+        self._rows: RowIndex | None = None  # where rows start, once scanned
         self._consumed = 0  # bytes parsed by range reads (the progress of a split run)
         self.delimiter = "\t" if fmt == "tsv" else ","
         self._delimiter = self.delimiter.encode()
@@ -292,36 +290,29 @@ class CsvSource:
         then read in one pass, whose reader says what is wrong)."""
         import codecs
 
-        if self._index is not None and self._index_step == step:
+        if self._rows is not None and self._rows.step == step:
             return True
         if (self._opener is not None or not self.seekable or is_compressed(self.name)
                 or codecs.lookup(self.encoding).name != UTF8):
             return False
         try:
-            with open(self.name, "rb", buffering=0) as f:
-                if sniff_compression(f.read(8)) is not None:
-                    return False
-                f.seek(0)
-                head = f.read(self._header_len)
-                self._header_lines = head.count(b"\n") or head.count(b"\r")
-                points, rows = scan_records(f.readinto, self._delimiter, step, self.max_line,
-                                            ndjson=self.format == "ndjson")
+            index = scan_file(self.name, step, self.max_line, delimiter=self._delimiter,
+                              ndjson=self.format == "ndjson", header_len=self._header_len)
         except (Unsafe, OSError):
             return False
-        self._index = [(r, self._header_len + b, n) for r, b, n in points]
-        self._index_step = step
-        self.num_rows = rows
+        if index is None:
+            return False
+        self._rows, self.num_rows = index, index.rows
         return True
 
     @property
     def splittable(self) -> bool:
-        return self._index is not None
+        return self._rows is not None
 
     def split_points(self) -> list[int]:
         """The rows the scan noted (multiples of its step), and the row count."""
-        assert self._index is not None and self.num_rows is not None
-        points = [r for r, _, _ in self._index]
-        return points if points[-1] == self.num_rows else [*points, self.num_rows]
+        assert self._rows is not None
+        return self._rows.split_points()
 
     def read_range(self, columns: list[str], start: int, stop: int, chunk_size: int,
                    raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
@@ -329,20 +320,14 @@ class CsvSource:
         ``start`` to the one at or after ``stop``, parsed block by block in this thread.
         The rows parsed must be the rows the scan counted (else an InputError: the file
         changed since, or the scan is wrong)."""
-        import bisect
-
-        assert self._index is not None and self.num_rows is not None
-        rows = [r for r, _, _ in self._index]
-        i = bisect.bisect_right(rows, start) - 1
-        row, first_byte, lines = self._index[i]
-        j = bisect.bisect_left(rows, stop)
-        end_row, end_byte = (self._index[j][:2] if j < len(rows)
-                             else (self.num_rows, None))
+        assert self._rows is not None
+        (row, first_byte, lines), end_row, end_byte = self._rows.span(start, stop)
+        first_row = row
         with open(self.name, "rb") as f:
             f.seek(first_byte)
             stream = ByteStream(Window(f, None if end_byte is None else end_byte - first_byte),
                                 self.name)
-            stream.lines_read = lines + self._header_lines
+            stream.lines_read = lines + self._rows.header_lines
             ended = False
             while row < stop:
                 block = stream.read_records(self.block_size, self.max_line, self._delimiter)
@@ -360,8 +345,8 @@ class CsvSource:
                 row += n
         if (ended or stop == end_row) and row != end_row:
             raise InputError(
-                f"'{self.name}' changed while it was read: rows {self._index[i][0]}..{end_row} "
-                f"now parse to {row - self._index[i][0]} rows. Read it again, or read a copy.")
+                f"'{self.name}' changed while it was read: rows {first_row}..{end_row} "
+                f"now parse to {row - first_row} rows. Read it again, or read a copy.")
 
     # -- errors -----------------------------------------------------------------------------
     def _locate_non_numeric(self, block: bytes, column: str) -> int | None:

@@ -22,10 +22,10 @@ import numpy as np
 from losscli.errors import InputError
 from losscli.io.arrow import check_column_names, raw_values, to_float64
 from losscli.io.base import raw_key
-from losscli.io.detect import is_compressed, sniff_compression
+from losscli.io.detect import is_compressed
 from losscli.io.failures import first_line, foreign_errors, not_text
 from losscli.io.opening import UTF8, file_stream
-from losscli.io.records import Unsafe, count_records, scan_records
+from losscli.io.records import RowIndex, Unsafe, count_records, scan_file
 from losscli.io.stream import BLOCK, MAX_LINE, ByteStream, Window, progress_bytes
 
 _EXAMPLE = '{"pred": 1.5, "target": 2.0}'
@@ -67,8 +67,7 @@ class NdjsonSource:
         self.max_line = max_line_bytes
         self._opener = opener
         self._object_size = size
-        self._index: list[tuple[int, int, int]] | None = None
-        self._index_step = 0
+        self._rows: RowIndex | None = None  # where rows start, once scanned
         self._consumed = 0
         self._path = source if isinstance(source, str) else None
         self._stream: ByteStream | None = None if isinstance(source, str) else source
@@ -243,44 +242,35 @@ class NdjsonSource:
         ``--max-line-bytes``, a lone ``\r`` line end)."""
         import codecs
 
-        if self._index is not None and self._index_step == step:
+        if self._rows is not None and self._rows.step == step:
             return True
         if (self._path is None or self._opener is not None or is_compressed(self.name)
                 or codecs.lookup(self.encoding).name != UTF8):
             return False
         try:
-            with open(self.name, "rb", buffering=0) as f:
-                if sniff_compression(f.read(8)) is not None:
-                    return False
-                f.seek(0)
-                points, rows = scan_records(f.readinto, None, step, self.max_line,
-                                            ndjson=True)
+            index = scan_file(self.name, step, self.max_line, ndjson=True)
         except (Unsafe, OSError):
             return False
-        self._index, self._index_step, self.num_rows = points, step, rows
+        if index is None:
+            return False
+        self._rows, self.num_rows = index, index.rows
         return True
 
     @property
     def splittable(self) -> bool:
-        return self._index is not None
+        return self._rows is not None
 
     def split_points(self) -> list[int]:
-        assert self._index is not None and self.num_rows is not None
-        points = [r for r, _, _ in self._index]
-        return points if points[-1] == self.num_rows else [*points, self.num_rows]
+        assert self._rows is not None
+        return self._rows.split_points()
 
     def read_range(self, columns: list[str], start: int, stop: int, chunk_size: int,
                    raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
         """Rows ``start .. stop`` of a scanned file, from the noted row at or before
         ``start`` (see :meth:`losscli.io.formats.csv.CsvSource.read_range`)."""
-        import bisect
-
-        assert self._index is not None and self.num_rows is not None
-        rows = [r for r, _, _ in self._index]
-        i = bisect.bisect_right(rows, start) - 1
-        row, first_byte, lines = self._index[i]
-        j = bisect.bisect_left(rows, stop)
-        end_row, end_byte = (self._index[j][:2] if j < len(rows) else (self.num_rows, None))
+        assert self._rows is not None
+        (row, first_byte, lines), end_row, end_byte = self._rows.span(start, stop)
+        first_row = row
         with open(self.name, "rb") as f:
             f.seek(first_byte)
             stream = ByteStream(Window(f, None if end_byte is None else end_byte - first_byte),
@@ -297,8 +287,8 @@ class NdjsonSource:
                     break
         if row != end_row and (stop == end_row or row < stop):
             raise InputError(
-                f"'{self.name}' changed while it was read: rows {self._index[i][0]}..{end_row} "
-                f"now hold {row - self._index[i][0]} objects. Read it again, or read a copy.")
+                f"'{self.name}' changed while it was read: rows {first_row}..{end_row} "
+                f"now hold {row - first_row} objects. Read it again, or read a copy.")
 
     def _diagnose(self, block: bytes, first: int, columns: list[str],
                   exc: BaseException | None, raw: tuple[str, ...] = ()) -> InputError:
