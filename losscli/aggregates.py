@@ -418,9 +418,20 @@ class _Counted(Aggregate):
     per_row = False
     needs = ("target",)
 
-    def _count(self, n: int, weights: np.ndarray | None) -> None:
+    def update(self, losses: np.ndarray, weights: np.ndarray | None,
+               arrays: dict[str, np.ndarray] | None = None) -> None:
+        n = losses.shape[0]
+        if n == 0:
+            return
+        assert arrays is not None
         self.rows += n
         self.weight.add(float(n) if weights is None else float(np.sum(weights)))
+        self.own_update(losses, weights, arrays["target"])
+
+    def own_update(self, losses: np.ndarray, weights: np.ndarray | None,
+                   target: np.ndarray) -> None:
+        """This aggregate's own statistic from a chunk's values (``losses``) and targets."""
+        raise NotImplementedError
 
     def result(self, reduction: str = "mean") -> float:
         self.mean_weight_check()
@@ -480,14 +491,8 @@ class Confusion(_Counted):
         return {"metric": self.metric, "average": self.average, "classes": self.classes,
                 "labels": self.labels, "beta": self.beta, "binary": self.binary}
 
-    def update(self, losses: np.ndarray, weights: np.ndarray | None,
-               arrays: dict[str, np.ndarray] | None = None) -> None:
-        n = losses.shape[0]
-        if n == 0:
-            return
-        assert arrays is not None
-        target = arrays["target"]
-        self._count(n, weights)
+    def own_update(self, losses: np.ndarray, weights: np.ndarray | None,
+                   target: np.ndarray) -> None:
         if self.labels:
             for j, cm in enumerate(self.matrices):
                 cm.update((target[:, j] > 0).astype(np.int64), losses[:, j].astype(np.int64),
@@ -623,14 +628,8 @@ class RankingMetric(_Counted):
         return {"metric": self.metric, "classes": self.classes, "bins": self.bins,
                 "transform": self.transform, "multilabel": self.multilabel}
 
-    def update(self, losses: np.ndarray, weights: np.ndarray | None,
-               arrays: dict[str, np.ndarray] | None = None) -> None:
-        n = losses.shape[0]
-        if n == 0:
-            return
-        assert arrays is not None
-        target = arrays["target"]
-        self._count(n, weights)
+    def own_update(self, losses: np.ndarray, weights: np.ndarray | None,
+                   target: np.ndarray) -> None:
         if self.multilabel:
             # multi-label: label j is class j's one-vs-rest problem
             for j, state in enumerate(self.state.per_class):
@@ -702,14 +701,8 @@ class Calibration(_Counted):
     def config(self) -> dict[str, Any]:
         return {"norm": self.norm, "bins": self.bins, "task": self.task}
 
-    def update(self, losses: np.ndarray, weights: np.ndarray | None,
-               arrays: dict[str, np.ndarray] | None = None) -> None:
-        n = losses.shape[0]
-        if n == 0:
-            return
-        assert arrays is not None
-        self._count(n, weights)
-        target = arrays["target"]
+    def own_update(self, losses: np.ndarray, weights: np.ndarray | None,
+                   target: np.ndarray) -> None:
         labels = true_classes(target, self.task == "binary")
         self.state.update(losses, labels, weights)
 
