@@ -44,6 +44,47 @@ def run_losscli(*args: str, input: bytes | None = None, cwd: Path | None = None,
     )
 
 
+def run_pty(args: list[str], *, env: dict | None = None, columns: int = 100, rows: int = 24,
+            stdout_to_pty: bool = False, stdin_to_pty: bool = False,
+            command: list[str] | None = None) -> tuple[int, bytes, bytes]:
+    """Run ``python -m losscli ARGS`` (or ``command + ARGS``) with stderr, and optionally
+    stdout and stdin, on a real pseudo-terminal whose window is ``columns`` x ``rows`` (set
+    with TIOCSWINSZ, not only COLUMNS). Returns (exit code, stdout bytes when piped, the
+    bytes seen on the terminal)."""
+    import fcntl
+    import select
+    import struct
+    import termios
+    import time
+
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    full_env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
+    full_env.update({"TERM": "xterm-256color", **(env or {})})
+    proc = subprocess.Popen(
+        [*(command or [sys.executable, "-m", "losscli"]), *args],
+        stdin=slave if stdin_to_pty else subprocess.DEVNULL,
+        stdout=slave if stdout_to_pty else subprocess.PIPE, stderr=slave, env=full_env, cwd=ROOT)
+    os.close(slave)
+    seen = bytearray()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: every writer of the pty is gone
+                break
+            if not data:
+                break
+            seen += data
+        elif proc.poll() is not None and not select.select([master], [], [], 0.2)[0]:
+            break
+    os.close(master)
+    stdout = proc.stdout.read() if proc.stdout is not None else b""
+    return proc.wait(timeout=60), stdout, bytes(seen)
+
+
 @pytest.fixture(scope="session")
 def s3_server():
     """A moto S3 server on 127.0.0.1 and a free port, for the whole session; yields its

@@ -40,7 +40,7 @@ import pytest
 import losscli
 from losscli import plot
 from losscli.state import Cell
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import ROOT, SAMPLES, run_pty
 from tests.test_html import Page, assert_self_contained, chromium, console_messages, read_png
 from tests.test_outputs import leftovers, one_error_line
 
@@ -175,29 +175,8 @@ def run_in_ptys(args: list[str], stdout_columns: int | None, stderr_columns: int
 
 def run_shared_pty(args: list[str], columns: int) -> tuple[int, str]:
     """stdout and stderr on one terminal, as a person sees them."""
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
-    env["TERM"] = "xterm-256color"
-    proc = subprocess.Popen([sys.executable, "-m", "losscli", *args], stdin=subprocess.DEVNULL,
-                            stdout=slave, stderr=slave, env=env, cwd=ROOT)
-    os.close(slave)
-    seen = bytearray()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                break
-            if not data:
-                break
-            seen += data
-        elif proc.poll() is not None:
-            break
-    os.close(master)
-    return proc.wait(timeout=60), seen.decode().replace("\r\n", "\n")
+    code, _, seen = run_pty(args, columns=columns, rows=50, stdout_to_pty=True)
+    return code, seen.decode().replace("\r\n", "\n")
 
 
 def json_report(cli, *args: str) -> dict:

@@ -14,17 +14,12 @@ nothing wider than the terminal — and plain text with NO_COLOR or into a pipe.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
-import select
-import struct
 import subprocess
 import sys
-import termios
 import textwrap
-import time
 
 import numpy as np
 import pyarrow.csv as pacsv
@@ -33,7 +28,7 @@ import pytest
 from losscli import plot
 from losscli.stats.calibration import CalibrationError
 from losscli.stats.sketch import QuantileSketch
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import ROOT, SAMPLES, run_pty
 
 WIDTHS = [80, 120, 160, 200]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -539,31 +534,10 @@ SCRIPT = textwrap.dedent("""
 def run_in_pty(columns: int, tmp_path, env: dict | None = None) -> tuple[str, dict]:
     """Run SCRIPT with stdout on a pseudo-terminal of ``columns`` columns."""
     out = tmp_path / f"expected{columns}.json"
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    full_env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
-    full_env.update({"TERM": "xterm-256color", **(env or {})})
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(out), json.dumps(GROUPS)],
-                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=full_env,
-                            cwd=ROOT)
-    os.close(slave)
-    seen = bytearray()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not data:
-                break
-            seen += data
-        elif proc.poll() is not None and not select.select([master], [], [], 0.2)[0]:
-            break
-    os.close(master)
-    assert proc.wait(timeout=60) == 0, bytes(seen).decode(errors="replace")
-    return bytes(seen).decode(), json.loads(out.read_text())
+    code, _, seen = run_pty([str(out), json.dumps(GROUPS)], command=[sys.executable, "-c", SCRIPT],
+                            columns=columns, rows=50, env=env, stdout_to_pty=True)
+    assert code == 0, seen.decode(errors="replace")
+    return seen.decode(), json.loads(out.read_text())
 
 
 @pytest.mark.parametrize("columns", [80, 160])

@@ -7,58 +7,17 @@ on a 30-column terminal.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import re
-import select
-import struct
-import subprocess
-import sys
-import termios
-import time
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import ROOT, run_losscli
+from tests.conftest import run_losscli, run_pty
 
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def run_pty(args: list[str], *, env: dict | None = None, columns: int = 100,
-            stdout_to_pty: bool = False, stdin_to_pty: bool = False
-            ) -> tuple[int, bytes, bytes]:
-    """Run ``python -m losscli ARGS`` with stderr (and optionally stdout) on a pty of
-    ``columns`` columns. Returns (exit code, stdout bytes if piped, bytes seen on the pty)."""
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
-    full_env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
-    full_env.update({"TERM": "xterm-256color", **(env or {})})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "losscli", *args],
-        stdin=slave if stdin_to_pty else subprocess.DEVNULL,
-        stdout=slave if stdout_to_pty else subprocess.PIPE, stderr=slave, env=full_env, cwd=ROOT)
-    os.close(slave)
-    seen = bytearray()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: every writer of the pty is gone
-                break
-            if not data:
-                break
-            seen += data
-        elif proc.poll() is not None and not select.select([master], [], [], 0.2)[0]:
-            break
-    os.close(master)
-    stdout = proc.stdout.read() if proc.stdout is not None else b""
-    return proc.wait(timeout=60), stdout, bytes(seen)
 
 
 @pytest.fixture(scope="module")
