@@ -249,6 +249,33 @@ def test_five_saved_parts_merge_to_one_run_bit_for_bit(data, tmp_path):
     assert doc["rows"] == len(table) and len(doc["inputs"]["parts"]) == 5
 
 
+def test_partition_folders_saved_alone_merge_to_the_whole_folder(samples, tmp_path):
+    # Each hive partition evaluated as its own folder: its files are known as in the whole
+    # dataset (date=.../part-0.parquet), so the parts do not look like overlapping ranges
+    # and their merge is the run over the whole folder, bit for bit (bootstrap included).
+    preds, truth = samples / "preds_dir", samples / "truth_dir"
+    args = ["-l", "mse", "-l", "r2", "--ci", "--ci-method", "bootstrap", "--replicates", "50",
+            "-f", "json"]
+    states = []
+    for folder in sorted(p for p in preds.iterdir() if p.is_dir()):
+        out = tmp_path / f"{folder.name}.state"
+        r = run_losscli("eval", folder, "--targets", truth / folder.name, *args,
+                        "--save-state", out, "-q")
+        assert r.returncode == 0, r.stderr
+        states.append(out)
+    assert len(states) >= 2
+    merged = run_losscli("merge", *states, "-f", "json")
+    assert merged.returncode == 0, merged.stderr
+    whole = run_losscli("eval", preds, "--targets", truth, *args)
+    assert whole.returncode == 0, whole.stderr
+
+    def bits(out):
+        return [(x["value"].hex(), x["interval"]["low"].hex(), x["interval"]["high"].hex())
+                for x in json.loads(out.stdout)["losses"]]
+
+    assert bits(merged) == bits(whole)
+
+
 def test_merge_refuses_mismatches(data, tmp_path):
     _, parts = data
     states = _save_parts(parts, tmp_path)

@@ -242,18 +242,28 @@ class Dataset:
         return self.files[0].format if self.files else None
 
 
-def single_file_identity(path: str) -> str:
-    """The relative path a lone file is known by (its row identity and coverage): its name,
-    under the ``key=value`` folders directly above it — so a part of a hive dataset
-    evaluated alone (``.../date=2026-11-01/part-0.parquet``) is known exactly as it is in a
-    run over the whole folder (``date=2026-11-01/part-0.parquet``)."""
-    parts = path.replace("\\", "/").rstrip("/").split("/")
-    kept = [parts[-1]]
-    for part in reversed(parts[:-1]):
+def file_identity(path: str, relative: str) -> str:
+    """The relative path a file's rows are known by (its row identity and coverage):
+    ``relative`` (its path under the input's root) under the ``key=value`` folders directly
+    above that root — so a part of a hive dataset evaluated alone, as a file
+    (``.../date=2026-11-01/part-0.parquet``) or as its partition's folder
+    (``.../date=2026-11-01/``), is known exactly as in a run over the whole dataset
+    (``date=2026-11-01/part-0.parquet``)."""
+    norm = path.replace("\\", "/")
+    root = norm[:len(norm) - len(relative)] if norm.endswith(relative) else ""
+    kept: list[str] = []
+    for part in reversed(root.rstrip("/").split("/")):
         if "=" not in part or part.startswith("="):
             break
         kept.append(part)
-    return "/".join(reversed(kept))
+    return "/".join([*reversed(kept), relative])
+
+
+def single_file_identity(path: str) -> str:
+    """:func:`file_identity` of a lone file: its name under the ``key=value`` folders
+    directly above it."""
+    name = path.replace("\\", "/").rstrip("/").split("/")[-1]
+    return file_identity(path.rstrip("/\\"), name)
 
 
 def _hidden(relative: str) -> bool:

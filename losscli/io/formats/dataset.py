@@ -24,7 +24,7 @@ import numpy as np
 
 from losscli.errors import InputError
 from losscli.io.base import can_split, raw_key
-from losscli.io.dataset import Dataset, FileRef, single_file_identity
+from losscli.io.dataset import Dataset, FileRef, file_identity, single_file_identity
 
 #: Files opened at once when a dataset's files are opened ahead (object storage: requests
 #: wait on the network, not on a core).
@@ -49,10 +49,11 @@ class DatasetSource:
         self._lock = threading.Lock()
         first = self.part(0)
         self.columns: list[str] = list(first.columns)
-        #: Per file: the relative path its rows are known by (row identity, coverage). A
-        #: lone object named by its URI is known as a lone local file is.
-        self.identities = [single_file_identity(f.path) if dataset.single else f.relative
-                           for f in self.files]
+        #: Per file: the relative path its rows are known by (row identity, coverage),
+        #: the same whether the file is read alone, in its partition's folder or in the
+        #: whole dataset (a lone object named by its URI is known as a lone local file is).
+        self.identities = [single_file_identity(f.path) if dataset.single
+                           else file_identity(f.path, f.relative) for f in self.files]
 
     @property
     def remote(self) -> bool:
