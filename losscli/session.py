@@ -651,7 +651,7 @@ class Session:
             self.join.attach_model(
                 role, ref.source, ref.columns,
                 tuple(raw_column(ref.source, n) or n for n in ins.id_col),
-                where=f"model '{model.name}' ('{ref.source.name}')",
+                name=model.name,
                 omit=ins.unmatched == "omit", chunk_size=DEFAULT_CHUNK_SIZE)
 
     # -- resolution ------------------------------------------------------------------------

@@ -133,7 +133,7 @@ class KeyIndex:
         self.pred_where = pred_where
         self.values = values  # role -> array, one row per target row
         self.size = len(keys[0]) if keys else 0
-        #: Models in files of their own joined by key (:meth:`attach_model`): (role, where,
+        #: Models in files of their own joined by key (:meth:`attach_model`): (name, path,
         #: target keys they lack, their rows whose key is not a target's), for the report.
         self.models: list[tuple[str, str, int, int]] = []
         self._raw = keys
@@ -234,7 +234,7 @@ class KeyIndex:
         self.values["weight"] = other.values["weight"][positions]
 
     def attach_model(self, role: str, source: Any, columns: tuple[str, ...],
-                     key_columns: tuple[str, ...], *, where: str, omit: bool,
+                     key_columns: tuple[str, ...], *, name: str, omit: bool,
                      chunk_size: int) -> None:
         """Join the predictions of another model, in a file of its own (``source``, its
         prediction ``columns`` and key columns), to the targets by key: they become the
@@ -243,7 +243,8 @@ class KeyIndex:
         key is no target's, is an error naming the model (``where``) and the first keys —
         or, with ``omit``, the target keys it lacks are left out for *every* model (removed
         from the index: the comparison stays paired) and its rows without a target are
-        left out."""
+        left out. ``name``: the model's name."""
+        where = f"model '{name}' ('{source.name}')"
         other = KeyIndex.read(source, {role: columns}, key_columns, self.names, chunk_size,
                               where)
         other.align_with(list(self._raw))
@@ -269,7 +270,7 @@ class KeyIndex:
                 f"Keys do not match on {self._cols(tuple(self.names))}: {'; '.join(parts)}. "
                 "Every model is compared on the same keys: give each model a row for every "
                 "target key, or compare on the keys every model has with --unmatched omit.")
-        self.models.append((role, where, int(missing.size), int(stray.size)))
+        self.models.append((name, str(source.name), int(missing.size), int(stray.size)))
         self.values[role] = other.values[role][np.maximum(positions, 0)]
         if missing.size:
             self._keep(~lacking)
@@ -284,7 +285,8 @@ class KeyIndex:
     def model_notes(self) -> list[str]:
         """What ``--unmatched omit`` left out of the models joined by key."""
         notes = []
-        for _, where, missing, stray in self.models:
+        for name, path, missing, stray in self.models:
+            where = f"model '{name}' ('{path}')"
             if missing:
                 notes.append(f"--unmatched omit: {missing} target key{'s' if missing != 1 else ''}"
                              f" without a row in {where} left out for every model")
@@ -375,10 +377,16 @@ class KeyIndex:
 
     # -- the verdict, once every unit is in -------------------------------------------------
     def judge(self, state: Any, omit: bool, *, targets_too: bool = True) -> dict[str, Any]:
-        """See :func:`judge` (with the keys of the targets in the messages)."""
-        return judge(state.join, omit, names=self.names, target_names=self.target_names,
-                     where=self.where, pred_where=self.pred_where, key_at=self._key_at,
-                     targets_too=targets_too)
+        """See :func:`judge` (with the keys of the targets in the messages); with models
+        joined from files of their own, what ``--unmatched omit`` left out of each."""
+        out = judge(state.join, omit, names=self.names, target_names=self.target_names,
+                    where=self.where, pred_where=self.pred_where, key_at=self._key_at,
+                    targets_too=targets_too)
+        if self.models:
+            out["models"] = [{"name": name, "path": path, "targets_without_a_row": missing,
+                              "rows_without_a_target": stray}
+                             for name, path, missing, stray in self.models]
+        return out
 
 
 def judge(join: JoinState | None, omit: bool, *, names: tuple[str, ...] | list[str],
