@@ -7,6 +7,14 @@ own target column must agree with the first model's, row by row). The result is 
 :class:`Comparison`: one row per loss instance, one value per model, the best model(s)
 per loss by the loss's direction, and the difference of every model to the first one (the
 reference), absolute and relative.
+
+One row set per comparison: every model is evaluated on the same rows. Under
+``--nan-policy omit`` those are the rows where every model (and the targets, weights) is
+valid — decided once per batch where the models' rows are read together
+(:func:`losscli.engine._common_rows`); with ``--id-col`` each model in a file of its own is
+joined to the targets by the key (:meth:`losscli.io.join.KeyIndex.attach_model`), a key one
+model lacks being an error, or with ``--unmatched omit`` left out for every model. Each
+loss's difference interval is its own (:func:`difference_interval`).
 """
 
 from __future__ import annotations

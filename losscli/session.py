@@ -595,7 +595,10 @@ class Session:
     def _bind_join(self, main: Any) -> None:
         """--id-col: take the targets (and a weight column of the targets' file, or a weights
         file) out of the row-aligned inputs into a :class:`~losscli.io.join.KeyIndex`; the
-        predictions' key columns are read raw beside them."""
+        predictions' key columns are read raw beside them. Models of a comparison in files
+        of their own are joined to the same index by the same key (every model on the same
+        keys: :meth:`~losscli.io.join.KeyIndex.attach_model`); the first model's file is
+        streamed."""
         from losscli.io.inputs import raw_column
         from losscli.io.join import KeyIndex
 
