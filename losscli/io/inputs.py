@@ -179,7 +179,7 @@ class Inputs:
                     "give the shared targets with --targets FILE."
                 )
             self.roles[f"target#{model}"] = ColumnRef(source, target)
-        _check_disjoint(self.roles)
+        _check_disjoint(self.roles, {r: f for r, (_, f) in self.models.items()})
 
     def _check_other_models(self, role: str, source: Any, cols: tuple[str, ...]) -> None:
         """Two models of a comparison may not read the same column of the same file: the
@@ -599,17 +599,20 @@ def _pick(source: Any, given: str | list[str] | tuple[str, ...] | None, role: Ro
     return None
 
 
-def _check_disjoint(roles: dict[str, ColumnRef]) -> None:
-    """A column of a file may play one role only."""
+def _check_disjoint(roles: dict[str, ColumnRef], flags: dict[str, str] | None = None) -> None:
+    """A column of a file may play one role only. ``flags``: the option that named a
+    role's column when not the role's own (``--reference-col`` for the reference model)."""
     seen: dict[tuple[int, str], str] = {}
+    flags = flags or {}
     for role, ref in roles.items():
         for col in ref.columns:
             other = seen.setdefault((id(ref.source), col), role)
             if other != role:
                 a, b = ROLES[other.split("#")[0]], ROLES[role.split("#")[0]]
+                fa, fb = flags.get(other, a.col_flag), flags.get(role, b.col_flag)
                 raise UsageError(
                     f"Column '{col}' of '{ref.source.name}' was chosen as both {a.noun} and "
-                    f"{b.noun}; set {a.col_flag} and {b.col_flag} to different columns."
+                    f"{b.noun}; set {fa} and {fb} to different columns."
                 )
 
 
@@ -688,7 +691,7 @@ def resolve_inputs(
                 f"{role.col_flag}{files_hint}."
             )
         bound[role_name] = ColumnRef(src, cols)
-    _check_disjoint(bound)
+    _check_disjoint(bound, {"pred": pred_flag})
     _bind_weight(bound, main_src, open_any(weights, False, "weights") if weights is not None
                  else None, weight_col)
     return Inputs(bound)
