@@ -51,17 +51,17 @@ def free_memory() -> int | None:
     limit (``ulimit -v``) less what it maps already, the memory the system says is
     available (with free swap), and the cgroup's limit less its use; None when none of
     them is known (not Linux)."""
-    import resource
-
     found: list[int] = []
     try:
+        import resource  # not on Windows
+
         soft, _ = resource.getrlimit(resource.RLIMIT_AS)
         if soft != resource.RLIM_INFINITY:
             with open("/proc/self/status") as f:
                 size = next(int(line.split()[1]) * 1024 for line in f
                             if line.startswith("VmSize:"))
             found.append(soft - size)
-    except (OSError, StopIteration, ValueError):
+    except (ImportError, OSError, StopIteration, ValueError):
         pass
     try:
         with open("/proc/meminfo") as f:
