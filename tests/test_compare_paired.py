@@ -274,15 +274,17 @@ def test_weights_file_without_the_key_column(keyed):
 # -- item 19: a key index larger than memory ----------------------------------------------
 
 def test_targets_index_larger_than_memory_is_one_line(tmp_path):
-    rows = 24_000_000  # constant columns: a small file, a large index
+    rows, chunk = 64_000_000, 4_000_000  # constant columns: a small file, a large index
     schema = pa.schema([("id", pa.int64()), ("target", pa.float64())])
-    part = pa.table({"id": np.zeros(1_000_000, np.int64), "target": np.zeros(1_000_000)},
+    part = pa.table({"id": np.zeros(chunk, np.int64), "target": np.zeros(chunk)},
                     schema=schema)
     with pq.ParquetWriter(tmp_path / "big.parquet", schema) as writer:
-        for _ in range(rows // 1_000_000):
+        for _ in range(rows // chunk):
             writer.write_table(part)
     pd.DataFrame({"id": [0], "pred": [0.0]}).to_parquet(tmp_path / "p.parquet")
-    limit = 1 << 30  # 1 GiB of address space: the index needs ~1.4 GiB
+    # 3 GiB of address space (room for the interpreter's threads on a many-core machine):
+    # the index needs ~3.8 GiB at least
+    limit = 3 << 30
 
     def cap() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
