@@ -327,7 +327,7 @@ def test_property_compare_equals_sklearn_on_the_common_rows(tmp_path, n, data):
     options = {"losses": ["mse", "mae"], "nan_policy": "omit",
                **({"id_col": ["id"]} if joined else {})}
     if keep.sum() == 0:
-        with pytest.raises(InputError, match="No rows left|no data rows"):
+        with pytest.raises(InputError, match=r"No rows left|no data rows"):
             compare(models, str(tmp_path / "t.csv"), **options)
         return
     comp = compare(models, str(tmp_path / "t.csv"), **options)
