@@ -619,7 +619,8 @@ class Session:
                   *((n, target.source, tflag, "") for n in tkeys),
                   *((n, self.inputs.roles[role].source, "--id-col", f" (model '{model.name}')")
                     for role, model in joined_models for n in ins.id_col)]
-        if weight is not None and weight.source not in (main, target.source):
+        if weight is not None and weight.source is not main and weight.source is not (
+                target.source):
             checks += [(n, weight.source, tflag, " (the weights file)") for n in tkeys]
         for name, source, flag, what in checks:
             if raw_column(source, name) is None:
