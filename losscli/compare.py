@@ -7,6 +7,14 @@ own target column must agree with the first model's, row by row). The result is 
 :class:`Comparison`: one row per loss instance, one value per model, the best model(s)
 per loss by the loss's direction, and the difference of every model to the first one (the
 reference), absolute and relative.
+
+One row set per comparison: every model is evaluated on the same rows. Under
+``--nan-policy omit`` those are the rows where every model (and the targets, weights) is
+valid — decided once per batch where the models' rows are read together
+(:func:`losscli.engine._common_rows`); with ``--id-col`` each model in a file of its own is
+joined to the targets by the key (:meth:`losscli.io.join.KeyIndex.attach_model`), a key one
+model lacks being an error, or with ``--unmatched omit`` left out for every model. Each
+loss's difference interval is its own (:func:`difference_interval`).
 """
 
 from __future__ import annotations
@@ -138,7 +146,11 @@ class ComparisonRow:
     #: "better", "worse", "~" (not significant) or "same" (within round-off).
     verdict: tuple[str | None, ...] = ()
     p_value: tuple[float | None, ...] = ()  # Holm-adjusted over the models
-    diff_interval: tuple[tuple[float, float] | None, ...] = ()  # per-row difference's
+    #: The interval of each model's difference to the reference (of this loss's values,
+    #: paired on the same rows); None where there is none, with the reason in
+    #: ``diff_reason``.
+    diff_interval: tuple[tuple[float, float] | None, ...] = ()
+    diff_reason: tuple[str | None, ...] = ()
     #: Why no model is marked best: "" when one is, or there is nothing to test.
     best_note: str = ""
     #: The model(s) with the best value, significant or not (ties within round-off share).
@@ -214,6 +226,8 @@ class Comparison:
                                                               json_float(iv[1])]
                                   for n, iv in zip(self.names, row.diff_interval)}}
                if row.verdict else {}),
+            **({"diff_interval_reason": {n: r for n, r in zip(self.names, row.diff_reason)
+                                         if r}} if any(row.diff_reason) else {}),
             **({"best_note": row.best_note} if row.best_note else {}),
         }
 
@@ -372,6 +386,7 @@ def judge_pairs(row: ComparisonRow, state: Any, loss: int, level: float) -> Comp
     adj = [None if p is None else next(adjusted) for p in ps]
     verdict: list[str | None] = [None]
     intervals: list[tuple[float, float] | None] = [None]
+    reasons: list[str | None] = [None]
     for j, p in zip(range(1, m), adj):
         b = better(j, 0)
         if _finite(row.values[j]) and _finite(row.values[0]) and same_value(
@@ -383,14 +398,9 @@ def judge_pairs(row: ComparisonRow, state: Any, loss: int, level: float) -> Comp
             verdict.append("better" if b else "worse")
         else:
             verdict.append("~")
-        u = pair(j, 0)
-        iv = None
-        if u is not None and u.kind != "none" and u.moments is not None:
-            est = u.moments.mean()
-            got = u.interval(est)
-            if got.low is not None and got.high is not None:
-                iv = (got.low, got.high)
+        iv, reason = difference_interval(pair(j, 0), row.label)
         intervals.append(iv)
+        reasons.append(reason)
     # best: significantly better than every other model, Holm over all pairs
     pairs = [(a, b) for b in range(m) for a in range(b + 1, m)]
     pair_tests = [pair(a, b) for a, b in pairs]
@@ -418,5 +428,25 @@ def judge_pairs(row: ComparisonRow, state: Any, loss: int, level: float) -> Comp
         best = ()
         note = "no paired test for this loss"
     return replace(row, verdict=tuple(verdict), p_value=(None, *adj),
-                   diff_interval=tuple(intervals), best=best, best_note=note,
-                   leader=row.best)
+                   diff_interval=tuple(intervals), diff_reason=tuple(reasons), best=best,
+                   best_note=note, leader=row.best)
+
+
+def difference_interval(u: Any, label: str) -> tuple[tuple[float, float] | None, str | None]:
+    """The interval of one loss's difference between two models, and why there is none.
+
+    The paired state holds the per-row differences d = ℓ_model − ℓ_reference on the rows
+    both models are evaluated on. For a mean loss (mse, mae, log-loss, accuracy...) the
+    difference of the values *is* the mean of d, so the interval of that mean is the loss's
+    own. For rmse and r2 it is not (rmse is a square root of a mean, r2 divides by the
+    targets' variance): the mean of d still says which model is better (its sign is the
+    sign of their difference, used by the test), but its interval is in other units — so
+    no interval is given, and the reason says so."""
+    if u is None or u.kind == "none":
+        return None, "no paired interval for this loss"
+    if u.aggregate != "mean" or u.moments is None:
+        return None, f"no paired interval for {label}; tested on squared errors"
+    got = u.interval(u.moments.mean())
+    if got.low is None or got.high is None:
+        return None, got.reason or "no interval"
+    return (got.low, got.high), None

@@ -250,9 +250,13 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
                  if ids is not None and (plan.ci is not None or plan.paired is not None)
                  else None)
     earlier: list[tuple[list[np.ndarray], np.ndarray | None]] = []  # per model: values, kept
+    # One row set per comparison: under --nan-policy omit, the rows where every model (and
+    # the targets, weights) is valid — decided once here, where the models' rows are read
+    # together, so that every model and every paired difference sees the same rows.
+    common = _common_rows(arrays, plan.nan_policy) if plan.models > 1 else None
     for model, cell in enumerate(state.cells):
         view, rows, keep = _model_view(arrays, model, plan.nan_policy, batch.start, cell,
-                                       batch.rows)
+                                       batch.rows, common)
         _check_domains(plan, contexts, view, rows, describe, model, at)
         weights = view.get("weight")
         row_ids = None if batch_ids is None else (batch_ids if keep is None else batch_ids[keep])
@@ -572,18 +576,32 @@ def _count_nonfinite(arrays: dict[str, np.ndarray], start: int, into: NonFinite,
     return total
 
 
+def _common_rows(arrays: dict[str, np.ndarray], nan_policy: str) -> np.ndarray | None:
+    """Under ``--nan-policy omit`` with several models: the mask of the rows where every
+    array of the batch (every model's predictions and targets, the shared targets and
+    weights) is finite; None when no row is dropped (or another policy)."""
+    if nan_policy != "omit" or _all_finite(arrays):
+        return None
+    return np.logical_and.reduce([~_rows_bad(a) for a in arrays.values()])
+
+
 def _model_view(arrays: dict[str, np.ndarray], model: int, nan_policy: str, start: int,
-                cell: Cell, numbers: np.ndarray | None = None
+                cell: Cell, numbers: np.ndarray | None = None,
+                common: np.ndarray | None = None,
                 ) -> tuple[dict[str, np.ndarray], np.ndarray | None, np.ndarray | None]:
     """The arrays model ``model`` is evaluated on (its predictions as ``pred``), and, when
     ``--nan-policy omit`` dropped rows, their original row numbers and the mask kept (else
-    None, None)."""
+    None, None). ``common``: the rows every model keeps (:func:`_common_rows`), when the
+    batch holds several models."""
     mine = pred_role(model)
     view = {("pred" if role == mine else role): a for role, a in arrays.items()
             if role == mine or not (role.startswith("pred") or "#" in role)}
-    if nan_policy != "omit" or _all_finite(view):
+    if common is not None:
+        keep = common
+    elif nan_policy != "omit" or _all_finite(view):
         return view, numbers, None
-    keep = np.logical_and.reduce([~_rows_bad(a) for a in view.values()])
+    else:
+        keep = np.logical_and.reduce([~_rows_bad(a) for a in view.values()])
     kept = int(keep.sum())
     cell.rows_skipped += len(keep) - kept
     rows = start + np.flatnonzero(keep) if numbers is None else numbers[keep]

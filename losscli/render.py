@@ -817,8 +817,10 @@ def _diffs(row: Any, ci: bool = False) -> list[str]:
     texts = [format_diff(d, r, d is not None and same_value(v, ref))
              for v, d, r in zip(row.values[1:], row.diff[1:], row.relative_diff[1:])]
     if ci and row.diff_interval:
-        texts = [t if iv is None else f"{t} {format_interval({'low': iv[0], 'high': iv[1]})}"
-                 for t, iv in zip(texts, row.diff_interval[1:])]
+        why = row.diff_reason[1:] if row.diff_reason else [None] * len(texts)
+        texts = [f"{t} {format_interval({'low': iv[0], 'high': iv[1]})}" if iv is not None
+                 else f"{t} (interval n/a: {r})" if r and t != "—" else t
+                 for t, iv, r in zip(texts, row.diff_interval[1:], why)]
     if not row.verdict:
         return texts
     # the paired test's verdict beside each difference: better, worse, or ~ (noise)

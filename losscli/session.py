@@ -79,6 +79,8 @@ class ModelInput:
     name: str
     predictions: Any
     pred_col: Columns = ()
+    #: The option that named ``pred_col`` (what messages tell the user to change).
+    flag: str = "--pred-col"
 
 
 @dataclass(frozen=True)
@@ -479,6 +481,7 @@ class Session:
             storage_options=dict(ins.storage_options),
             partitioning=ins.partitioning,
             join_keys=(ins.id_col, ins.target_id_col or ins.id_col),
+            pred_flag=first.flag,
         )
         self._bind_models(main)
         # -- labels (losscli.labels): a target column of strings or booleans (or one named by
@@ -592,7 +595,10 @@ class Session:
     def _bind_join(self, main: Any) -> None:
         """--id-col: take the targets (and a weight column of the targets' file, or a weights
         file) out of the row-aligned inputs into a :class:`~losscli.io.join.KeyIndex`; the
-        predictions' key columns are read raw beside them."""
+        predictions' key columns are read raw beside them. Models of a comparison in files
+        of their own are joined to the same index by the same key (every model on the same
+        keys: :meth:`~losscli.io.join.KeyIndex.attach_model`); the first model's file is
+        streamed."""
         from losscli.io.inputs import raw_column
         from losscli.io.join import KeyIndex
 
@@ -602,34 +608,55 @@ class Session:
             raise UsageError(
                 "--id-col joins the predictions to a separate targets file by key; give it "
                 "with --targets FILE (in one file, rows are already paired: drop --id-col).")
-        if len(self.models) > 1 and any(m.predictions != self.models[0].predictions
-                                        for m in self.models[1:]):
-            raise UsageError("--id-col joins one predictions file to the targets: compare models "
-                             "that are columns of that file (--pred-col a --pred-col b).")
+        # Models in files of their own (compare a=x.parquet b=y.parquet, check --reference):
+        # each is joined to the targets by the same key, so all are read on the same keys.
+        joined_models = [(f"pred#{m}", model) for m, model in enumerate(self.models)
+                         if m and self.inputs.roles[f"pred#{m}"].source is not main]
         tkeys = ins.target_id_col or ins.id_col
-        for name, source, flag in [*((n, main, "--id-col") for n in ins.id_col),
-                                   *((n, target.source, "--target-id-col" if ins.target_id_col
-                                      else "--id-col") for n in tkeys)]:
+        tflag = "--target-id-col" if ins.target_id_col else "--id-col"
+        weight = self.inputs.roles.get("weight")
+        checks = [*((n, main, "--id-col", "") for n in ins.id_col),
+                  *((n, target.source, tflag, "") for n in tkeys),
+                  *((n, self.inputs.roles[role].source, "--id-col", f" (model '{model.name}')")
+                    for role, model in joined_models for n in ins.id_col)]
+        if weight is not None and weight.source is not main and weight.source is not (
+                target.source):
+            checks += [(n, weight.source, tflag, " (the weights file)") for n in tkeys]
+        for name, source, flag, what in checks:
             if raw_column(source, name) is None:
+                hint = (f"; the weights are joined to the targets by key: add the key column "
+                        f"'{name}' to it, or give the weights as a column of the targets file with "
+                        "--weight-col" if what == " (the weights file)" else
+                        f"; name it with {flag}"
+                        + (" (--target-id-col when the targets call it otherwise)"
+                           if flag == "--id-col" and source is target.source else ""))
                 raise InputError(
-                    f"No key column '{name}' in '{source.name}' (columns: "
-                    f"{', '.join(map(str, source.columns))}); name it with {flag}"
-                    + (" (--target-id-col when the targets call it otherwise)."
-                       if flag == "--id-col" and source is target.source else "."))
+                    f"No key column '{name}' in '{source.name}'{what} (columns: "
+                    f"{', '.join(map(str, source.columns))}){hint}.")
         self.inputs.joined["target"] = self.inputs.roles.pop("target")
         columns = {"target": target.columns}
         weights = None
-        weight = self.inputs.roles.get("weight")
         if weight is not None and weight.source is target.source:
             columns["weight"] = weight.columns
             self.inputs.joined["weight"] = self.inputs.roles.pop("weight")
         elif weight is not None and weight.source is not main:  # a weights file, by key
-            weights = (weight.source, weight.columns, tkeys)
+            weights = (weight.source, weight.columns,
+                       tuple(raw_column(weight.source, n) or n for n in tkeys))
             self.inputs.joined["weight"] = self.inputs.roles.pop("weight")
+        pred_where = (f"'{main.name}'" if not joined_models else
+                      f"model '{self.models[0].name}' ('{main.name}')")
         self.join = KeyIndex.read(target.source, columns,
                                   tuple(raw_column(target.source, n) or n for n in tkeys),
-                                  ins.id_col, DEFAULT_CHUNK_SIZE, f"'{main.name}'", weights,
+                                  ins.id_col, DEFAULT_CHUNK_SIZE, pred_where, weights,
                                   self.inputs.labels.pop("target", None))
+        for role, model in joined_models:
+            ref = self.inputs.roles.pop(role)
+            self.inputs.joined[role] = ref
+            self.join.attach_model(
+                role, ref.source, ref.columns,
+                tuple(raw_column(ref.source, n) or n for n in ins.id_col),
+                name=model.name,
+                omit=ins.unmatched == "omit", chunk_size=DEFAULT_CHUNK_SIZE)
 
     # -- resolution ------------------------------------------------------------------------
     @staticmethod
@@ -667,23 +694,29 @@ class Session:
         ins = self.spec.inputs
         shared = ins.targets is not None
         opened: dict[str, Any] = {}
+        self.inputs.models["pred"] = (self.models[0].name, self.models[0].flag)
         for m, model in enumerate(self.models[1:], start=1):
             same_file = model.predictions is self.models[0].predictions or (
                 isinstance(model.predictions, str) and model.predictions == self.models[0].predictions)
             if same_file:
                 source = main
             elif isinstance(model.predictions, str):
-                source = opened.get(model.predictions) or pair_source(open_source(
-                    model.predictions, ins.format_in, encoding=ins.encoding,
-                    max_line_bytes=ins.max_line_bytes,
-                    storage_options=dict(ins.storage_options),
-                    partitioning=ins.partitioning), main, f"model '{model.name}'")
+                source = opened.get(model.predictions)
+                if source is None:
+                    source = open_source(
+                        model.predictions, ins.format_in, encoding=ins.encoding,
+                        max_line_bytes=ins.max_line_bytes,
+                        storage_options=dict(ins.storage_options),
+                        partitioning=ins.partitioning)
+                    if not ins.id_col:  # joined by key (see _bind_join), not file by file
+                        source = pair_source(source, main, f"model '{model.name}'")
                 opened[model.predictions] = source
             else:
                 source = as_source(model.predictions, model.name, "pred")
             self.inputs.bind_model(m, source, list(model.pred_col) or None,
                                    list(ins.target_col) or None,
-                                   own_target=not shared and not same_file)
+                                   own_target=not shared and not same_file,
+                                   name=model.name, flag=model.flag, taken=ins.id_col)
 
     def resolved(self) -> Resolved:
         """What this session decided from the data (task, loss instances, widths, chunk
@@ -1019,6 +1052,7 @@ class Session:
             if left:
                 notes.append(f"--unmatched omit: left out {' and '.join(left)}; "
                              f"{summary['matched']} rows matched")
+            notes.extend(self.join.model_notes())
             if "unmatched_targets" not in summary:
                 notes.append("targets without a prediction are judged when the saved parts "
                              "are merged (losscli merge)")

@@ -277,7 +277,8 @@ def check(
 
         ref_pred = reference if reference is not None else spec.inputs.predictions
         ref_col = (reference_col,) if reference_col is not None else ()
-        models = [ModelInput("reference", ref_pred, ref_col),
+        models = [ModelInput("reference", ref_pred, ref_col,
+                             "--reference-col" if reference_col is not None else "--pred-col"),
                   ModelInput("candidate", spec.inputs.predictions, spec.inputs.pred_col)]
     session = Session(spec, models, paired=paired)
     if save is not None:

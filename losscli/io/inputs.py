@@ -30,7 +30,7 @@ paired with the predictions' file by file, by relative path, and
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,6 +106,9 @@ class Inputs:
     joined: dict[str, ColumnRef] = field(default_factory=dict)
     #: Label columns: role -> its :class:`losscli.labels.LabelMap` (see :meth:`bind_labels`).
     labels: dict[str, Any] = field(default_factory=dict)
+    #: The models of a comparison: prediction role -> (model name, the option naming its
+    #: column), for messages (see :meth:`bind_model`).
+    models: dict[str, tuple[str, str]] = field(default_factory=dict)
     _peeked: tuple[int, list[Batch], Iterator[Batch]] | None = field(default=None, repr=False)
 
     def describe(self, role: str, index: int | None = None) -> str:
@@ -148,17 +151,25 @@ class Inputs:
         return out
 
     def bind_model(self, model: int, source: Any, pred_col: Any, target_col: Any,
-                   own_target: bool) -> None:
+                   own_target: bool, *, name: str = "", flag: str = "--pred-col",
+                   taken: Sequence[str] = ()) -> None:
         """Add model ``model``'s predictions (role ``pred#model``) from ``source``; with
         ``own_target``, also its target column (``target#model``), which must then equal
-        the shared targets row by row (checked by the engine)."""
-        cols = _pick(source, pred_col or None, ROLES["pred"], set(), sole_ok=not own_target)
+        the shared targets row by row (checked by the engine). ``name`` and ``flag``: the
+        model's name and the option that names its column (for messages); ``taken``:
+        columns that are no predictions (the join keys)."""
+        role = f"pred#{model}"
+        free = {c for t in taken if (c := raw_column(source, t)) is not None}
+        cols = _pick(source, pred_col or None, ROLES["pred"], free, sole_ok=not own_target,
+                     flag=flag)
         if cols is None:
             raise InputError(
                 f"No prediction column found in '{source.name}' (columns: "
-                f"{_list_columns(list(source.columns))}); name it with --pred-col."
+                f"{_list_columns(list(source.columns))}); name it with {flag}."
             )
-        self.roles[f"pred#{model}"] = ColumnRef(source, cols)
+        self.models[role] = (name or f"model {model + 1}", flag)
+        self._check_other_models(role, source, cols)
+        self.roles[role] = ColumnRef(source, cols)
         if own_target:
             target = _pick(source, target_col or None, ROLES["target"], set(cols), sole_ok=True)
             if target is None:
@@ -168,7 +179,27 @@ class Inputs:
                     "give the shared targets with --targets FILE."
                 )
             self.roles[f"target#{model}"] = ColumnRef(source, target)
-        _check_disjoint(self.roles)
+        _check_disjoint(self.roles, {r: f for r, (_, f) in self.models.items()})
+
+    def _check_other_models(self, role: str, source: Any, cols: tuple[str, ...]) -> None:
+        """Two models of a comparison may not read the same column of the same file: the
+        model would be compared with itself (every difference 0)."""
+        for other, ref in self.roles.items():
+            if not (other == "pred" or other.startswith("pred#")) or ref.source is not source:
+                continue
+            same = [c for c in cols if c in ref.columns]
+            if not same:
+                continue
+            (a, a_flag), (b, b_flag) = (self.models.get(other, ("model 1", "--pred-col")),
+                                        self.models[role])
+            if a_flag == b_flag == "--pred-col":
+                fix = ("give each model its own file, or compare columns of one file with "
+                       "--pred-col A --pred-col B")
+            else:
+                fix = f"name a different column with {a_flag} or {b_flag}"
+            raise UsageError(
+                f"Models '{a}' and '{b}' both read column '{same[0]}' of '{source.name}': a "
+                f"model would be compared with itself; {fix}.")
 
     def bind_keys(self, names: list[str] | tuple[str, ...]) -> None:
         """Read columns ``names`` as they are, beside the roles: each batch then carries
@@ -540,16 +571,17 @@ def _match(source: Any, given: str, flag: str) -> list[str]:
 
 
 def _pick(source: Any, given: str | list[str] | tuple[str, ...] | None, role: Role,
-          taken: set[str], sole_ok: bool) -> tuple[str, ...] | None:
+          taken: set[str], sole_ok: bool, flag: str | None = None) -> tuple[str, ...] | None:
     """Bind columns to ``role``: the given names/globs (in order, each glob in file order),
-    or a column with one of the role's usual names, or the sole free column."""
+    or a column with one of the role's usual names, or the sole free column. ``flag``: the
+    option that gave the names, when not the role's own (``--reference-col``)."""
     cols = list(source.columns)
     if isinstance(given, str):
         given = [given]
     if given:
         found: list[str] = []
         for item in given:
-            found.extend(_match(source, item, role.col_flag))
+            found.extend(_match(source, item, flag or role.col_flag))
         return tuple(dict.fromkeys(found))
     if cols == [ARRAY]:
         return (ARRAY,)
@@ -567,17 +599,20 @@ def _pick(source: Any, given: str | list[str] | tuple[str, ...] | None, role: Ro
     return None
 
 
-def _check_disjoint(roles: dict[str, ColumnRef]) -> None:
-    """A column of a file may play one role only."""
+def _check_disjoint(roles: dict[str, ColumnRef], flags: dict[str, str] | None = None) -> None:
+    """A column of a file may play one role only. ``flags``: the option that named a
+    role's column when not the role's own (``--reference-col`` for the reference model)."""
     seen: dict[tuple[int, str], str] = {}
+    flags = flags or {}
     for role, ref in roles.items():
         for col in ref.columns:
             other = seen.setdefault((id(ref.source), col), role)
             if other != role:
                 a, b = ROLES[other.split("#")[0]], ROLES[role.split("#")[0]]
+                fa, fb = flags.get(other, a.col_flag), flags.get(role, b.col_flag)
                 raise UsageError(
                     f"Column '{col}' of '{ref.source.name}' was chosen as both {a.noun} and "
-                    f"{b.noun}; set {a.col_flag} and {b.col_flag} to different columns."
+                    f"{b.noun}; set {fa} and {fb} to different columns."
                 )
 
 
@@ -598,6 +633,7 @@ def resolve_inputs(
     storage_options: Any = None,
     partitioning: str | None = None,
     join_keys: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
+    pred_flag: str = "--pred-col",
 ) -> Inputs:
     """Open the input files (or take already-open sources) and bind columns to each role.
 
@@ -611,7 +647,8 @@ def resolve_inputs(
     :func:`~losscli.io.formats.open_source`). A dataset given for targets, weights or an
     extra role is paired with a dataset of predictions file by file — unless the rows are
     joined by key: ``join_keys`` (the predictions' and the targets' key columns, never taken
-    as a prediction, target or weight column; see :mod:`losscli.io.join`).
+    as a prediction, target or weight column; see :mod:`losscli.io.join`). ``pred_flag``:
+    the option that named ``pred_col`` (``--reference-col`` for check's reference model).
     """
     from losscli.io.detect import detect_format
 
@@ -631,7 +668,7 @@ def resolve_inputs(
     bound: dict[str, ColumnRef] = {}
     if "pred" in roles:
         _bind_pred_target(bound, main_src, open_any(targets, False) if targets is not None
-                          else main_src, pred_col, target_col, join_keys)
+                          else main_src, pred_col, target_col, join_keys, pred_flag)
         extra = [r for r in roles if r not in ("pred", "target")]
     else:
         extra = list(roles)
@@ -654,7 +691,7 @@ def resolve_inputs(
                 f"{role.col_flag}{files_hint}."
             )
         bound[role_name] = ColumnRef(src, cols)
-    _check_disjoint(bound)
+    _check_disjoint(bound, {"pred": pred_flag})
     _bind_weight(bound, main_src, open_any(weights, False, "weights") if weights is not None
                  else None, weight_col)
     return Inputs(bound)
@@ -663,14 +700,16 @@ def resolve_inputs(
 def _bind_pred_target(bound: dict[str, ColumnRef], pred_src: Any, tgt_src: Any,
                       pred_col: str | list[str] | None,
                       target_col: str | list[str] | None,
-                      join_keys: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())) -> None:
+                      join_keys: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
+                      pred_flag: str = "--pred-col") -> None:
     separate_targets = tgt_src is not pred_src
-    pred = _pick(pred_src, pred_col, ROLES["pred"], set(join_keys[0]), sole_ok=separate_targets)
+    pred = _pick(pred_src, pred_col, ROLES["pred"], set(join_keys[0]), sole_ok=separate_targets,
+                 flag=pred_flag)
     if pred is None:
         raise InputError(
             f"No prediction column found in '{pred_src.name}' (columns: "
             f"{_list_columns(list(pred_src.columns))}); looked for "
-            f"{', '.join(PRED_NAMES[:6])}, ...; name it with --pred-col (a glob such as "
+            f"{', '.join(PRED_NAMES[:6])}, ...; name it with {pred_flag} (a glob such as "
             "'p_*' takes one column per class)."
         )
     taken = (set(pred) if not separate_targets else set()) | set(join_keys[1])

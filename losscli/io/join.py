@@ -33,6 +33,76 @@ from losscli.state import JoinState
 SHOWN = 3
 
 
+#: Bytes per value of a target row while the index is built, at least: each column is read
+#: in chunks and then concatenated (2 × 8 bytes), and the hash index holds about 32 bytes
+#: per key (more for text keys: about 60 bytes each).
+BYTES_PER_VALUE = 16
+BYTES_PER_KEY = 32
+
+
+def index_bytes(rows: int, columns: int) -> int:
+    """The least memory (bytes) an index of ``rows`` target rows of ``columns`` columns
+    (keys and values) takes to build."""
+    return rows * (BYTES_PER_VALUE * columns + BYTES_PER_KEY)
+
+
+def free_memory() -> int | None:
+    """Bytes this process may still allocate, at most: the least of its address-space
+    limit (``ulimit -v``) less what it maps already, the memory the system says is
+    available (with free swap), and the cgroup's limit less its use; None when none of
+    them is known (not Linux)."""
+    found: list[int] = []
+    try:
+        import resource  # not on Windows
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            with open("/proc/self/status") as f:
+                size = next(int(line.split()[1]) * 1024 for line in f
+                            if line.startswith("VmSize:"))
+            found.append(soft - size)
+    except (ImportError, OSError, StopIteration, ValueError):
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            info = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in f
+                    if line.split(":")[0] in ("MemAvailable", "SwapFree")}
+        if "MemAvailable" in info:
+            found.append(info["MemAvailable"] + info.get("SwapFree", 0))
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max") as f:
+            limit = f.read().strip()
+        if limit != "max":
+            with open("/sys/fs/cgroup/memory.current") as f:
+                found.append(int(limit) - int(f.read().strip()))
+    except (OSError, ValueError):
+        pass
+    return max(0, min(found)) if found else None
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.3g} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+def index_too_big(where: str, rows: int | None, need: int | None,
+                  free: int | None) -> InputError:
+    """The error for a key index that does not fit in memory."""
+    size = ("" if need is None or rows is None else
+            f": it needs at least {_size(need)} ({rows} rows)")
+    room = "" if free is None else f", {'but' if size else 'and'} only {_size(free)} can be allocated"
+    return InputError(
+        f"The key index of {where} for --id-col does not fit in memory{size}{room}. Sort the "
+        "predictions and the targets by the key and evaluate them row by row without "
+        "--id-col (streamed, no index), or join fewer rows at a time (split the files by key "
+        "range).")
+
+
 def _as_text(values: np.ndarray) -> np.ndarray:
     from losscli.grouping import key_value
 
@@ -63,6 +133,9 @@ class KeyIndex:
         self.pred_where = pred_where
         self.values = values  # role -> array, one row per target row
         self.size = len(keys[0]) if keys else 0
+        #: Models in files of their own joined by key (:meth:`attach_model`): (name, path,
+        #: target keys they lack, their rows whose key is not a target's), for the report.
+        self.models: list[tuple[str, str, int, int]] = []
         self._raw = keys
         self._text = [False] * len(keys)
         self._index: Any = None
@@ -80,6 +153,26 @@ class KeyIndex:
         separate weights file (source, its weight column, its key columns), joined to the
         targets by key. ``labels``: the target column's :class:`losscli.labels.LabelMap`
         (labels as written: read raw when it says so, then class indices)."""
+        where = f"'{source.name}'"
+        rows = getattr(source, "num_rows", None)
+        ncols = len(key_columns) + sum(len(c) for c in columns.values())
+        if isinstance(rows, int) and rows > 0:
+            need, free = index_bytes(rows, ncols), free_memory()
+            if free is not None and need > free:
+                raise index_too_big(where, rows, need, free)
+        try:
+            return cls._read(source, columns, key_columns, names, chunk_size, pred_where,
+                             weights, labels)
+        except MemoryError as exc:  # numpy's and pandas' allocations, Arrow's (a subclass)
+            raise index_too_big(where, rows if isinstance(rows, int) else None,
+                                None if not isinstance(rows, int) else index_bytes(rows, ncols),
+                                free_memory()) from exc
+
+    @classmethod
+    def _read(cls, source: Any, columns: dict[str, tuple[str, ...]],
+              key_columns: tuple[str, ...], names: tuple[str, ...], chunk_size: int,
+              pred_where: str, weights: tuple[Any, tuple[str, ...], tuple[str, ...]] | None,
+              labels: Any) -> KeyIndex:
         from losscli.io.base import raw_key
 
         label_col = labels.column if labels is not None else None
@@ -122,8 +215,8 @@ class KeyIndex:
             raise InputError(
                 f"Key {self._cols(self.target_names)} is not unique in {self.where}: {count} "
                 f"row{'s repeat' if count != 1 else ' repeats'} a key already seen (first: "
-                f"{_show(first)}); a key must name one target row. Remove the duplicates, or "
-                "join on more columns (repeat --target-id-col).")
+                f"{_show(first)}); a key must name one row. Remove the duplicates, or "
+                "join on more columns (repeat --id-col / --target-id-col).")
         self._index = index
 
     def _attach_weights(self, source: Any, weight_cols: tuple[str, ...],
@@ -139,6 +232,68 @@ class KeyIndex:
                 f"{self.where} ({int((positions < 0).sum())} target keys have no weight); "
                 "give a weight for every target key.")
         self.values["weight"] = other.values["weight"][positions]
+
+    def attach_model(self, role: str, source: Any, columns: tuple[str, ...],
+                     key_columns: tuple[str, ...], *, name: str, omit: bool,
+                     chunk_size: int) -> None:
+        """Join the predictions of another model, in a file of its own (``source``, its
+        prediction ``columns`` and key columns), to the targets by key: they become the
+        values of ``role`` (``pred#m``) of every target row, so that every model is read on
+        the same keys. A target key the model has no row for, or a row of the model whose
+        key is no target's, is an error naming the model (``where``) and the first keys —
+        or, with ``omit``, the target keys it lacks are left out for *every* model (removed
+        from the index: the comparison stays paired) and its rows without a target are
+        left out. ``name``: the model's name."""
+        where = f"model '{name}' ('{source.name}')"
+        other = KeyIndex.read(source, {role: columns}, key_columns, self.names, chunk_size,
+                              where)
+        other.align_with(list(self._raw))
+        positions, _ = other.lookup(list(self._raw))
+        lacking = positions < 0
+        hit = np.zeros(other.size, bool)
+        hit[positions[~lacking]] = True
+        stray = np.flatnonzero(~hit)
+        missing = np.flatnonzero(lacking)
+        if not omit and (missing.size or stray.size):
+            parts = []
+            if missing.size:
+                s, verb = ("s", "have") if missing.size != 1 else ("", "has")
+                parts.append(f"{missing.size} target key{s} of {self.where} {verb} no row in "
+                             f"{where} (first: "
+                             f"{_show([self._key_at(int(i)) for i in missing[:SHOWN]])})")
+            if stray.size:
+                s, verb = ("s", "have") if stray.size != 1 else ("", "has")
+                parts.append(f"{stray.size} row{s} of {where} {verb} a key with no target in "
+                             f"{self.where} (first: "
+                             f"{_show([other._key_at(int(i)) for i in stray[:SHOWN]])})")
+            raise InputError(
+                f"Keys do not match on {self._cols(tuple(self.names))}: {'; '.join(parts)}. "
+                "Every model is compared on the same keys: give each model a row for every "
+                "target key, or compare on the keys every model has with --unmatched omit.")
+        self.models.append((name, str(source.name), int(missing.size), int(stray.size)))
+        self.values[role] = other.values[role][np.maximum(positions, 0)]
+        if missing.size:
+            self._keep(~lacking)
+
+    def _keep(self, mask: np.ndarray) -> None:
+        """Keep the target rows of ``mask`` only (every role's values, the keys, the index)."""
+        self._raw = [k[mask] for k in self._raw]
+        self.values = {role: v[mask] for role, v in self.values.items()}
+        self.size = int(np.count_nonzero(mask))
+        self._build()
+
+    def model_notes(self) -> list[str]:
+        """What ``--unmatched omit`` left out of the models joined by key."""
+        notes = []
+        for name, path, missing, stray in self.models:
+            where = f"model '{name}' ('{path}')"
+            if missing:
+                notes.append(f"--unmatched omit: {missing} target key{'s' if missing != 1 else ''}"
+                             f" without a row in {where} left out for every model")
+            if stray:
+                notes.append(f"--unmatched omit: {stray} row{'s' if stray != 1 else ''} of "
+                             f"{where} without a target left out")
+        return notes
 
     @staticmethod
     def _cols(cols: tuple[str, ...]) -> str:
@@ -222,10 +377,16 @@ class KeyIndex:
 
     # -- the verdict, once every unit is in -------------------------------------------------
     def judge(self, state: Any, omit: bool, *, targets_too: bool = True) -> dict[str, Any]:
-        """See :func:`judge` (with the keys of the targets in the messages)."""
-        return judge(state.join, omit, names=self.names, target_names=self.target_names,
-                     where=self.where, pred_where=self.pred_where, key_at=self._key_at,
-                     targets_too=targets_too)
+        """See :func:`judge` (with the keys of the targets in the messages); with models
+        joined from files of their own, what ``--unmatched omit`` left out of each."""
+        out = judge(state.join, omit, names=self.names, target_names=self.target_names,
+                    where=self.where, pred_where=self.pred_where, key_at=self._key_at,
+                    targets_too=targets_too)
+        if self.models:
+            out["models"] = [{"name": name, "path": path, "targets_without_a_row": missing,
+                              "rows_without_a_target": stray}
+                             for name, path, missing, stray in self.models]
+        return out
 
 
 def judge(join: JoinState | None, omit: bool, *, names: tuple[str, ...] | list[str],
@@ -264,8 +425,8 @@ def judge(join: JoinState | None, omit: bool, *, names: tuple[str, ...] | list[s
         if lone:
             first = np.flatnonzero(join.matched == 0)[:SHOWN]
             s, verb = ("s", "have") if lone != 1 else ("", "has")
-            parts.append(f"{lone} target{s} of {where} {verb} no prediction (first: "
-                         f"{target_keys(first)})")
+            parts.append(f"{lone} target{s} of {where} {verb} no prediction in {pred_where} "
+                         f"(first: {target_keys(first)})")
         raise InputError(
             f"Keys do not match on {cols(names)}: {'; '.join(parts)}. Check the key columns, "
             "or evaluate the matched rows only with --unmatched omit.")
