@@ -916,7 +916,7 @@ def compare_cmd(
 def _compare(files: list[str], names: list[str], fmt: str, kwargs: dict[str, Any],
              progress: bool = True, *, quiet: bool = False, plot: bool = False,
              html: str | None = None) -> None:
-    from losscli.compare import compare, parse_models
+    from losscli.comparison import compare, parse_models
     from losscli.progress import progress_bar
     from losscli.render import render_compare
 

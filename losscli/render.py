@@ -15,7 +15,7 @@ from typing import IO, TYPE_CHECKING, Any
 from losscli.report import Report
 
 if TYPE_CHECKING:
-    from losscli.compare import Comparison
+    from losscli.comparison import Comparison
     from losscli.gate import CheckResult
 
 
@@ -949,7 +949,7 @@ def render_compare_ndjson(comp: Comparison) -> str:
 
 
 def render_compare(comp: Comparison, fmt: str, out: IO[str] | None = None) -> None:
-    """Print a :class:`losscli.compare.Comparison` as table, json, markdown, csv or ndjson."""
+    """Print a :class:`losscli.comparison.Comparison` as table, json, markdown, csv or ndjson."""
     _emit(comp, fmt, out, render_compare_table, {
         "json": render_compare_json, "markdown": render_compare_markdown,
         "csv": render_compare_csv, "ndjson": render_compare_ndjson})

@@ -167,22 +167,73 @@ class Report:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
     def to_dataframe(self) -> Any:
-        """One row per loss instance: name, label, params, value, higher_is_better."""
+        """The report in long form, one row per value (like fairlearn's
+        ``MetricFrame.by_group``, stacked): ``scope`` (``"overall"`` or ``"group"``), one
+        column per ``--group-by`` key (None on overall rows; a null key is None too, told
+        apart by ``scope``), ``class`` (None, or the class label of a per-class value),
+        ``name``, ``label``, ``column``, ``params``, ``value``, ``ci_low``/``ci_high`` (with
+        ``--ci``; per-class rows have none), ``higher_is_better`` and ``rows``.
+        ``df[df.scope == "overall"]`` is one row per loss, as the table shows."""
         import pandas as pd
 
-        return pd.DataFrame(
-            [
-                {
-                    "name": r.name,
-                    "label": r.label,
-                    "column": r.column,
-                    "params": r.params,
-                    "value": r.value,
-                    "higher_is_better": r.higher_is_better,
-                }
-                for r in self.losses
-            ]
-        )
+        classes = self.inputs.get("classes") if isinstance(self.inputs, dict) else None
+        records: list[dict[str, Any]] = []
+
+        def add(scope: str, key: dict[str, Any], rows: int, results: list[LossResult]) -> None:
+            for r in results:
+                base = {"scope": scope, **{k: key.get(k) for k in self.group_by},
+                        "name": r.name, "label": r.label, "column": r.column,
+                        "params": dict(r.params), "higher_is_better": r.higher_is_better,
+                        "rows": rows}
+                iv = r.interval or {}
+                records.append({**base, "class": None, "value": r.value,
+                                "ci_low": iv.get("low"), "ci_high": iv.get("high")})
+                per_class = (r.details or {}).get("per_class") or {}
+                for index, value in per_class.items():
+                    label: Any = index
+                    if classes and str(index).isdigit() and int(index) < len(classes):
+                        label = classes[int(index)]
+                    records.append({**base, "class": label, "value": value,
+                                    "ci_low": None, "ci_high": None})
+
+        add("overall", {}, self.rows, self.losses)
+        for g in self.groups or []:
+            add("group", g.key, g.rows, g.losses)
+        columns = ["scope", *self.group_by, "class", "name", "label", "column", "params",
+                   "value", "ci_low", "ci_high", "higher_is_better", "rows"]
+        return pd.DataFrame.from_records(records, columns=columns)
+
+    def __repr__(self) -> str:
+        """One line a loss: ``<Report 1000 rows: mse=1.83814, mae=1.07006>``."""
+        shown = ", ".join(f"{r.label}={_short(r.value)}" for r in self.losses[:8])
+        more = f", … {len(self.losses) - 8} more" if len(self.losses) > 8 else ""
+        groups = f", {len(self.groups)} groups" if self.groups is not None else ""
+        return f"<Report {self.rows} rows{groups}: {shown}{more}>"
+
+    def _repr_html_(self) -> str:
+        """A notebook's table: one row per loss, its interval with --ci (escaped HTML)."""
+        from html import escape
+
+        ci = any(r.interval for r in self.losses)
+        head = "<tr><th>loss</th><th>value</th>" + ("<th>interval</th>" if ci else "") + \
+            "<th>better</th></tr>"
+        body = []
+        for r in self.losses:
+            iv = r.interval or {}
+            cell = (f"<td>[{_short(iv.get('low'))}, {_short(iv.get('high'))}]</td>"
+                    if ci else "")
+            body.append(f"<tr><td>{escape(r.label)}</td><td>{_short(r.value)}</td>{cell}"
+                        f"<td>{'higher' if r.higher_is_better else 'lower'}</td></tr>")
+        caption = escape(f"{self.rows} rows" + (f", {len(self.groups)} groups by "
+                                                 f"{', '.join(self.group_by)}"
+                                                 if self.groups is not None else ""))
+        return (f"<table><caption>{caption}</caption><thead>{head}</thead><tbody>"
+                f"{''.join(body)}</tbody></table>")
+
+
+def _short(value: Any) -> str:
+    """6 significant digits, as the table prints; n/a for None."""
+    return "n/a" if value is None else f"{value:.6g}"
 
 
 def json_float(value: float | None) -> float | None:

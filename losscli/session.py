@@ -248,16 +248,12 @@ def _rebase(state: State, shift: int) -> None:
 
 
 def as_source(obj: Any, name: str, default_column: str) -> Any:
-    """A path stays a path; an array or pandas object becomes an in-memory source."""
-    from losscli.io.formats.memory import ArraySource
+    """A path stays a path; in-memory data becomes an in-memory source."""
+    from losscli.io.formats.memory import from_object
 
     if obj is None or isinstance(obj, str):
         return obj
-    if hasattr(obj, "columns") and hasattr(obj, "to_numpy"):  # pandas DataFrame
-        return ArraySource(name, {str(c): obj[c].to_numpy() for c in obj.columns})
-    if hasattr(obj, "to_numpy"):  # pandas Series
-        return ArraySource(name, {str(obj.name or default_column): obj.to_numpy()})
-    return ArraySource(name, {default_column: np.asarray(obj)})
+    return from_object(obj, name, default_column)
 
 
 def _is_array(obj: Any) -> bool:

@@ -168,10 +168,11 @@ def _data(name: str, value: Any) -> Any:
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     if hasattr(value, "to_numpy") or hasattr(value, "__array__") or isinstance(
-            value, list | tuple):
+            value, list | tuple) or type(value).__module__.split(".")[0] == "pyarrow":
         return value
-    raise UsageError(f"{name} must be a file path, '-' (standard input), a numpy array, a list "
-                     f"or a pandas DataFrame/Series; got {type(value).__name__}.")
+    raise UsageError(f"{name} must be a file path, '-' (standard input), a numpy array, a list, "
+                     "a pandas or polars DataFrame/Series or a pyarrow Table; got "
+                     f"{type(value).__name__}.")
 
 
 def _optional_path(name: str, value: Any) -> str | None:

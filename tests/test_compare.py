@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import losscli
-from losscli.compare import Model, compare, parse_models
+from losscli.comparison import Model, compare, parse_models
 from losscli.errors import InputError, UsageError
 from tests.conftest import run_losscli
 
@@ -103,10 +103,10 @@ def test_ties_share_best_and_zero_reference_has_no_relative_diff():
 
 
 def test_models_with_other_losses_are_refused():
-    from losscli.compare import build_rows
+    from losscli.comparison import build_rows
 
-    a = losscli.evaluate(T, T + 1, losses=["mse"])
-    b = losscli.evaluate(T, T + 1, losses=["mae"])
+    a = losscli.evaluate(predictions=T, targets=T + 1, losses=["mse"])
+    b = losscli.evaluate(predictions=T, targets=T + 1, losses=["mae"])
     with pytest.raises(InputError, match="Model 'b' was evaluated with other losses"):
         build_rows([a, b], ["a", "b"])
 

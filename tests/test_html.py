@@ -250,7 +250,7 @@ def test_eval_and_compare_documents():
     report = losscli.evaluate(str(SAMPLES / "regression.parquet"), losses=["mse", "r2"])
     text = Page(report_html.build_html(report.to_dict())).all_text
     assert "losscli report" in text and repr(report["mse"]) in text and "What failed" not in text
-    from losscli.compare import compare
+    from losscli.comparison import compare
 
     cmp = compare({"a<&>": str(SAMPLES / "model_preds.parquet"),
                    "b": str(SAMPLES / "model_b.parquet")},

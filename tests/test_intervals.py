@@ -42,7 +42,8 @@ def test_95_percent_intervals_cover_the_truth_95_percent_of_the_time(method):
     for i in range(DATASETS):
         y = rng.normal(0, 1, ROWS)
         p = y + rng.normal(0, sigma, ROWS)
-        report = losscli.evaluate(p, y, losses=["mse", "mae", "rmse", "zero_one:tolerance=1"],
+        report = losscli.evaluate(predictions=p, targets=y,
+                                  losses=["mse", "mae", "rmse", "zero_one:tolerance=1"],
                                   ci=True, ci_method=method, replicates=200, seed=i)
         for k, covered in _covers(report, truth).items():
             hits[k] += covered
@@ -59,7 +60,7 @@ def test_r2_bootstrap_covers_the_truth():
     for i in range(DATASETS):
         y = rng.normal(0, 1, ROWS)
         p = y + rng.normal(0, 0.5, ROWS)
-        report = losscli.evaluate(p, y, losses=["r2"], ci=True, seed=i)
+        report = losscli.evaluate(predictions=p, targets=y, losses=["r2"], ci=True, seed=i)
         iv = report.losses[0].interval
         assert iv is not None and iv["method"] == "percentile"
         hits += iv["low"] <= 0.75 <= iv["high"]
@@ -116,19 +117,19 @@ def test_the_seed_is_recorded_and_changes_the_bootstrap(groups_file):
 def test_no_interval_is_na_with_a_reason():
     rng = np.random.default_rng(15)
     y = rng.normal(size=50)
-    report = losscli.evaluate(y + 1, y, losses=["max_error", "mse"], ci=True)
+    report = losscli.evaluate(predictions=y + 1, targets=y, losses=["max_error", "mse"], ci=True)
     iv = report.result("max_error").interval
     assert iv["low"] is None and iv["high"] is None and iv["method"] == "n/a"
     assert "maximum" in iv["reason"]
-    tiny = losscli.evaluate([1.0], [2.0], losses=["mse"], ci=True)
+    tiny = losscli.evaluate(predictions=[1.0], targets=[2.0], losses=["mse"], ci=True)
     assert tiny.losses[0].interval["low"] is None and "at least 2" in tiny.losses[0].interval[
         "reason"]
 
 
 def test_ci_refusals():
     with pytest.raises(UsageError, match="--ci gives intervals for mean values"):
-        losscli.evaluate([1.0, 2.0], [1.0, 3.0], losses=["mse"], ci=True, reduction="sum")
+        losscli.evaluate(predictions=[1.0, 2.0], targets=[1.0, 3.0], losses=["mse"], ci=True, reduction="sum")
     with pytest.raises(UsageError, match="--ci-level must be in"):
-        losscli.evaluate([1.0, 2.0], [1.0, 3.0], ci=True, ci_level=1.5)
+        losscli.evaluate(predictions=[1.0, 2.0], targets=[1.0, 3.0], ci=True, ci_level=1.5)
     with pytest.raises(UsageError, match="--replicates must be a whole number from 40"):
-        losscli.evaluate([1.0, 2.0], [1.0, 3.0], ci=True, replicates=10)
+        losscli.evaluate(predictions=[1.0, 2.0], targets=[1.0, 3.0], ci=True, replicates=10)

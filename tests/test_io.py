@@ -181,7 +181,7 @@ def test_dataframe_and_series_inputs():
     pd = pytest.importorskip("pandas")
     df = pd.DataFrame({"yhat": [1.0, 2.0], "y": [1.0, 4.0], "w": [1.0, 3.0]})
     assert losscli.evaluate(df, losses="mse", weight_col="w")["mse"] == pytest.approx(3.0)
-    assert losscli.evaluate(df["yhat"], df["y"], losses="mae")["mae"] == 1.0
+    assert losscli.evaluate(predictions=df["yhat"], targets=df["y"], losses="mae")["mae"] == 1.0
     frame = losscli.evaluate(df, losses=["mse", "mae"]).to_dataframe()
     assert list(frame["name"]) == ["mse", "mae"] and list(frame["value"]) == [2.0, 1.0]
 

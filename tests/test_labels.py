@@ -400,20 +400,21 @@ def test_summary_line_and_class_rows_name_the_labels(cli):
 def test_the_api_takes_labels(binary, multiclass):
     p, y, w = binary
     text = np.where(y == 1, "spam", "ham")
-    report = losscli.evaluate(p, text, weights=w, losses=["bce", "f1"], pos_label="spam")
+    report = losscli.evaluate(predictions=p, targets=text, weights=w, losses=["bce", "f1"], pos_label="spam")
     assert report.inputs["pos_label"] == "spam"
-    assert report["f1"] == losscli.evaluate(p, y, weights=w, losses=["f1"], task="binary")["f1"]
+    assert report["f1"] == losscli.evaluate(predictions=p, targets=y, weights=w, losses=["f1"],
+                                            task="binary")["f1"]
     q, k, v = multiclass
     names = NAMES[k]
-    by_list = losscli.evaluate(q, names, weights=v, losses="cross_entropy",
+    by_list = losscli.evaluate(predictions=q, targets=names, weights=v, losses="cross_entropy",
                                classes=list(NAMES))
-    assert by_list["cross_entropy"] == losscli.evaluate(q, k, weights=v,
+    assert by_list["cross_entropy"] == losscli.evaluate(predictions=q, targets=k, weights=v,
                                                         losses="cross_entropy")["cross_entropy"]
     with pytest.raises(InputError, match=r"Label '\w+' at row 0 of column 'target' of "
                                          "'targets' is not among --classes"):
-        losscli.evaluate(q, names, losses="cross_entropy", classes=["a", "b", "c"])
+        losscli.evaluate(predictions=q, targets=names, losses="cross_entropy", classes=["a", "b", "c"])
     with pytest.raises(UsageError, match="classes takes labels"):
-        losscli.evaluate(q, names, classes="a,,b")
+        losscli.evaluate(predictions=q, targets=names, classes="a,,b")
 
 
 def test_workers_and_unit_splits_give_the_same_bits(cli, tmp_path):

@@ -23,14 +23,15 @@ LOG_EPS = -math.log(EPS)  # 36.04365338911715 = 52·log 2: the cost of a clipped
 
 def per_row(pred, target, loss, **kw):
     """Per-row losses (reduction none) as a numpy array."""
-    report = losscli.evaluate(np.asarray(pred, float), np.asarray(target, float),
+    report = losscli.evaluate(predictions=np.asarray(pred, float), targets=np.asarray(target, float),
                               losses=[loss], reduction="none", **kw)
     (label,) = [k for k in report.per_row if k != "row"]
     return report.per_row[label]
 
 
 def mean(pred, target, loss, **kw):
-    return losscli.evaluate(np.asarray(pred, float), np.asarray(target, float), losses=[loss],
+    return losscli.evaluate(predictions=np.asarray(pred, float), targets=np.asarray(target, float),
+                            losses=[loss],
                             **kw).losses[0].value
 
 

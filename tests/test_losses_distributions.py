@@ -17,7 +17,7 @@ Q = [0.5, 0.5]
 
 
 def per_row(pred, target, loss, **kw):
-    report = losscli.evaluate(np.asarray(pred, float), np.asarray(target, float),
+    report = losscli.evaluate(predictions=np.asarray(pred, float), targets=np.asarray(target, float),
                               losses=[loss], reduction="none", **kw)
     (label,) = [k for k in report.per_row if k != "row"]
     return report.per_row[label]
@@ -38,7 +38,7 @@ def test_kl_div_torch_batchmean_formula():
     rows = [P, [0.5, 0.5], [0.9, 0.1]]
     targets = [Q, Q, [0.2, 0.8]]
     by_row = [0.5 * math.log(4 / 3), 0.0, 0.2 * math.log(0.2 / 0.9) + 0.8 * math.log(0.8 / 0.1)]
-    got = losscli.evaluate(np.array(rows), np.array(targets), losses="kl_div")["kl_div"]
+    got = losscli.evaluate(predictions=np.array(rows), targets=np.array(targets), losses="kl_div")["kl_div"]
     assert got == pytest.approx(sum(by_row) / 3, rel=1e-14)
 
 
@@ -127,7 +127,7 @@ def test_triplet_torch_formula():
 # --- gaussian_nll, poisson_nll -----------------------------------------------------------
 
 def _nll(pred, target, loss, **kw):
-    report = losscli.evaluate(np.asarray(pred, float), np.asarray(target, float),
+    report = losscli.evaluate(predictions=np.asarray(pred, float), targets=np.asarray(target, float),
                               losses=[loss], reduction="none", **kw)
     (label,) = [k for k in report.per_row if k != "row"]
     return report.per_row[label]

@@ -18,7 +18,8 @@ A_PRED = np.array([2.5, 0.0, 2.0, 8.0])
 
 
 def ev(pred, target, loss, **kw):
-    return losscli.evaluate(np.asarray(pred, float), np.asarray(target, float), losses=[loss],
+    return losscli.evaluate(predictions=np.asarray(pred, float), targets=np.asarray(target, float),
+                            losses=[loss],
                             **kw).losses[0].value
 
 
@@ -111,7 +112,8 @@ def test_weighted_mean_is_sklearn_sample_weight():
     # sklearn mean_squared_error(y, p, sample_weight=w) = Σ w (y-p)² / Σ w
     w = np.array([1.0, 2.0, 0.0, 3.0])
     expected = float(np.sum(w * (A_TRUE - A_PRED) ** 2) / w.sum())
-    assert losscli.evaluate(A_PRED, A_TRUE, losses="mse", weights=w)["mse"] == pytest.approx(
+    got = losscli.evaluate(predictions=A_PRED, targets=A_TRUE, losses="mse", weights=w)["mse"]
+    assert got == pytest.approx(
         expected, rel=1e-15)
 
 

@@ -55,8 +55,8 @@ def test_binary_metrics_equal_sklearn(binary, chunk):
         "hamming": skm.hamming_loss(y, pred, sample_weight=w),
     }
     for workers in (1, 2):
-        report = losscli.evaluate(p, y, weights=w, losses=list(expected), chunk_size=chunk,
-                                  workers=workers, task="binary")
+        report = losscli.evaluate(predictions=p, targets=y, weights=w, losses=list(expected),
+                                  chunk_size=chunk, workers=workers, task="binary")
         for name, value in expected.items():
             assert _close(report[name], value), (name, report[name], value)
 
@@ -64,11 +64,11 @@ def test_binary_metrics_equal_sklearn(binary, chunk):
 def test_threshold_is_a_parameter_and_visible(binary):
     p, y, _ = binary
     s = 2.0 * p - 1.0  # decision scores around 0
-    report = losscli.evaluate(s, y, losses=["zero_one:threshold=0", "accuracy"], task="binary",
-                              threshold=0.0)
+    report = losscli.evaluate(predictions=s, targets=y, losses=["zero_one:threshold=0", "accuracy"],
+                              task="binary", threshold=0.0)
     assert _close(report["zero_one"], 1 - skm.accuracy_score(y, s >= 0))
     assert report.inputs["threshold"] == 0.0
-    logits = losscli.evaluate(s, y, losses=["zero_one"], task="binary", from_logits=True)
+    logits = losscli.evaluate(predictions=s, targets=y, losses=["zero_one"], task="binary", from_logits=True)
     assert logits.inputs["threshold"] == 0.0 and logits.losses[0].label == "zero_one"
 
 
@@ -99,7 +99,7 @@ def test_multiclass_metrics_equal_sklearn(multiclass, chunk):
                                                          sample_weight=w),
         "log_loss": skm.log_loss(y, p, sample_weight=w),
     }
-    report = losscli.evaluate(p, y, weights=w, losses=list(expected), chunk_size=chunk,
+    report = losscli.evaluate(predictions=p, targets=y, weights=w, losses=list(expected), chunk_size=chunk,
                               workers=2)
     assert report.inputs["task"] == "multiclass"
     for name, value in expected.items():
@@ -134,7 +134,7 @@ def test_multilabel_metrics_equal_sklearn(chunk):
         # bce per label is sklearn's log_loss on that label; the row value is their mean
         "bce": np.mean([skm.log_loss(y[:, j], p[:, j], sample_weight=w) for j in range(labels)]),
     }
-    report = losscli.evaluate(p, y, weights=w, losses=list(expected), task="multilabel",
+    report = losscli.evaluate(predictions=p, targets=y, weights=w, losses=list(expected), task="multilabel",
                               chunk_size=chunk)
     for name, value in expected.items():
         assert _close(report[name], value), (name, report[name], value)
@@ -148,7 +148,7 @@ def test_multioutput_regression_equals_sklearn():
     y = rng.normal(0, [1.0, 5.0, 0.1], (n, k))
     p = y + rng.normal(0, 0.5, (n, k))
     w = rng.uniform(0, 2, n)
-    report = losscli.evaluate(p, y, weights=w, chunk_size=37,
+    report = losscli.evaluate(predictions=p, targets=y, weights=w, chunk_size=37,
                               losses=["mse", "mae", "rmse", "r2",
                                       "r2:multioutput=variance_weighted"])
     assert report.inputs["task"] == "regression"
@@ -167,11 +167,11 @@ def test_binned_auc_bounds_the_exact_value(binary):
     p, y, w = binary
     exact = skm.roc_auc_score(y, p, sample_weight=w)
     for bins in (4, 50, 1000):
-        report = losscli.evaluate(p, y, weights=w, losses=[f"roc_auc:bins={bins}"],
+        report = losscli.evaluate(predictions=p, targets=y, weights=w, losses=[f"roc_auc:bins={bins}"],
                                   task="binary")
         low, high = report.losses[0].details["bound"]  # type: ignore[index]
         assert low - 1e-12 <= exact <= high + 1e-12, (bins, low, exact, high)
-    fine = losscli.evaluate(p, y, weights=w, losses=["roc_auc:bins=1000"], task="binary")
+    fine = losscli.evaluate(predictions=p, targets=y, weights=w, losses=["roc_auc:bins=1000"], task="binary")
     assert _close(fine["roc_auc"], exact)  # scores on 11 levels: no bin holds two levels
 
 
@@ -206,23 +206,23 @@ def test_probabilities_with_from_logits_are_refused(binary, multiclass):
     p, y, _ = binary
     with pytest.raises(UsageError, match=r"look like probabilities .*drop --from-logits, or "
                                          "pass --assume-logits"):
-        losscli.evaluate(p, y, losses=["bce"], from_logits=True)
-    assert losscli.evaluate(p, y, losses=["bce"], from_logits=True, assume_logits=True)
+        losscli.evaluate(predictions=p, targets=y, losses=["bce"], from_logits=True)
+    assert losscli.evaluate(predictions=p, targets=y, losses=["bce"], from_logits=True, assume_logits=True)
     q, k, _ = multiclass
     with pytest.raises(UsageError, match=r"every row sums to 1 .*softmax_cross_entropy take"):
-        losscli.evaluate(q, k, losses=["softmax_cross_entropy"])
+        losscli.evaluate(predictions=q, targets=k, losses=["softmax_cross_entropy"])
 
 
 def test_logits_without_the_flag_say_so(binary):
     p, y, _ = binary
     with pytest.raises(InputError, match=r"These look like logits .*pass --from-logits"):
-        losscli.evaluate(4 * p - 2, y, losses=["bce"])
+        losscli.evaluate(predictions=4 * p - 2, targets=y, losses=["bce"])
 
 
 def test_one_based_class_indices_get_a_hint(multiclass):
     p, y, _ = multiclass
     with pytest.raises(InputError, match=r"look 1-based \(1\.\.4\): subtract 1"):
-        losscli.evaluate(p, y + 1, losses=["cross_entropy"])
+        losscli.evaluate(predictions=p, targets=y + 1, losses=["cross_entropy"])
 
 
 def test_notes_for_unbounded_scores_on_0_1_targets(cli, tmp_path):

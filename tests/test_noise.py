@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from losscli.compare import compare
+from losscli.comparison import compare
 from losscli.gate import check
 
 

@@ -79,7 +79,7 @@ def test_numpy_arrays_split_too():
     rng = np.random.default_rng(1)
     y = rng.normal(0.0, 1.0, 20_000)
     p = y + rng.standard_cauchy(y.size)
-    bits = {tuple(_bits(losscli.evaluate(p, y, losses=LOSSES, chunk_size=700, workers=w)))
+    bits = {tuple(_bits(losscli.evaluate(predictions=p, targets=y, losses=LOSSES, chunk_size=700, workers=w)))
             for w in WORKERS}
     assert len(bits) == 1
 

@@ -261,7 +261,7 @@ def test_compare_overlays_the_models_on_a_terminal():
     assert "mae: distribution of the per-row loss · 2 models" in text
     assert "● a   ○ b" in text  # the legend; each model's quantiles follow
     assert max(plot.cells(line) for line in text.split("\n")) <= 120
-    from losscli.compare import compare
+    from losscli.comparison import compare
 
     comp = compare({"a": str(SAMPLES / "model_preds.parquet"),
                     "b": str(SAMPLES / "model_b.parquet")}, str(SAMPLES / "truth.tsv"),
@@ -360,7 +360,7 @@ def test_compare_html_overlays_and_intervals(cli, tmp_path):
                         f"b={SAMPLES / 'model_b.parquet'}", "-t", str(SAMPLES / "truth.tsv"),
                         "--ci")
     assert page.count("svg") == 2  # mse and mae overlaid; rmse has no per-row values
-    from losscli.compare import compare
+    from losscli.comparison import compare
 
     comp = compare({"a": str(SAMPLES / "model_preds.parquet"),
                     "b": str(SAMPLES / "model_b.parquet")}, str(SAMPLES / "truth.tsv"), ci=True)

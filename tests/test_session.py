@@ -18,7 +18,7 @@ import pytest
 
 import losscli
 from losscli.catalog import describe
-from losscli.compare import compare
+from losscli.comparison import compare
 from losscli.domain import Domain
 from losscli.errors import InputError, UsageError
 from losscli.gate import check

@@ -129,6 +129,16 @@ class CheckResult:
         return (all(v.passed for v in self.verdicts) and not self.data_failed
                 and not self.failed_groups)
 
+    def __bool__(self) -> bool:
+        """``if losscli.check(...):`` — whether every check passed."""
+        return self.passed
+
+    def __repr__(self) -> str:
+        failed = [v.label for v in self.failed] + [
+            ", ".join(f"{k}={v}" for k, v in g.key.items()) for g in self.failed_groups]
+        what = "passed" if self.passed else f"FAILED ({', '.join(failed) or 'data changed'})"
+        return f"<CheckResult {what}: {self.report!r}>"
+
     @property
     def failed(self) -> list[Verdict]:
         return [v for v in self.verdicts if not v.passed]

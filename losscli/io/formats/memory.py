@@ -12,6 +12,32 @@ from losscli.io.arrow import numpy_raw_values
 from losscli.io.base import raw_key
 
 
+def from_object(obj: Any, name: str, default_column: str) -> ArraySource:
+    """In-memory data as columns: a pandas or polars DataFrame (its columns), a pandas or
+    polars Series (one column, its name), a pyarrow Table, RecordBatch or
+    RecordBatchReader (read whole: it is in memory already or the caller's to bound), or
+    anything numpy takes (one column named ``default_column``)."""
+    module = type(obj).__module__.split(".")[0]
+    if module == "pyarrow":
+        import pyarrow as pa
+
+        if isinstance(obj, pa.RecordBatchReader):
+            obj = obj.read_all()
+        if isinstance(obj, pa.Table | pa.RecordBatch):
+            return ArraySource(name, {str(n): col.to_numpy(zero_copy_only=False)
+                                      for n, col in zip(obj.column_names, obj.columns)})
+        if isinstance(obj, pa.Array | pa.ChunkedArray):
+            return ArraySource(name, {default_column: obj.to_numpy(zero_copy_only=False)})
+        raise InputError(f"{name}: a pyarrow {type(obj).__name__} is not data losscli reads; "
+                         "give a Table, RecordBatch, RecordBatchReader or Array.")
+    if hasattr(obj, "columns") and hasattr(obj, "to_numpy"):  # pandas / polars DataFrame
+        return ArraySource(name, {str(c): obj[c].to_numpy() for c in obj.columns})
+    if hasattr(obj, "to_numpy"):  # pandas / polars Series
+        return ArraySource(name, {str(getattr(obj, "name", None) or default_column):
+                                  obj.to_numpy()})
+    return ArraySource(name, {default_column: np.asarray(obj)})
+
+
 class ArraySource:
     """In-memory columns (numpy arrays or a pandas DataFrame) for the Python API. Columns
     of other dtypes (strings, dates) can be read only as raw columns (keys)."""
