@@ -304,7 +304,7 @@ def test_targets_index_larger_than_memory_is_one_line(tmp_path):
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(n=st.integers(3, 30), data=st.data())
 def test_property_compare_equals_sklearn_on_the_common_rows(tmp_path, n, data):
-    from losscli.compare import Model, compare
+    from losscli.comparison import Model, compare
     from losscli.errors import InputError
 
     rng = np.random.default_rng(n)
