@@ -159,7 +159,7 @@ def filesystem(uri: str, options: dict[str, Any] | None = None) -> tuple[Any, st
         if scheme == "s3":
             rest = uri[len("s3://"):]
             rest = re.sub(r"^[^/@]*@", "", rest)  # credentials in the URI: not used, not shown
-            return _s3(options), rest.split("?", 1)[0]
+            return _s3(options), without_query(rest)
         if options:
             raise UsageError(f"--storage-option applies to s3:// URIs; '{redact(uri)}' is "
                              f"{scheme}://. Configure that filesystem through its environment.")
@@ -350,10 +350,21 @@ def discover(spec: str, *, partitioning: str | None = None,
     return Dataset(display, files, keys, options, single, pattern=kind == PATTERN)
 
 
+_QUERY = re.compile(r"\?[A-Za-z_][A-Za-z0-9_.-]*=[^/]*$")
+
+
+def without_query(rest: str) -> str:
+    """A URI's path without a query string (``?region=eu-west-1&...``: ignored). A ``?``
+    not followed by ``key=value`` pairs up to the end is part of the key (``x?.parquet``,
+    a name or a pattern: :mod:`losscli.io.paths`)."""
+    m = _QUERY.search(rest)
+    return rest[:m.start()] if m else rest
+
+
 def filesystem_path(uri: str) -> str:
     """The path within its filesystem that a URI names (no credentials, no query)."""
     rest = uri.split("://", 1)[1] if "://" in uri else uri
-    return re.sub(r"^[^/@]*@", "", rest).split("?", 1)[0].rstrip("/")
+    return without_query(re.sub(r"^[^/@]*@", "", rest)).rstrip("/")
 
 
 def _local_files(spec: str, format_in: str | None) -> tuple[str, list[FileRef]]:
