@@ -951,6 +951,9 @@ def _merge(files: list[str], fmt: str) -> None:
     from losscli.render import render
     from losscli.saved import merge_parts, report_of
 
+    # merge writes no file yet: the guard is called all the same, so that an output flag
+    # added to it is declared here, beside its inputs (the saved states)
+    guard_outputs([("a saved state", f) for f in files], {}, {})
     doc, state, parts = merge_parts(files)
     render(report_of(doc, state, parts), fmt)
 

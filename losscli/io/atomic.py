@@ -159,11 +159,13 @@ def guard(inputs: Iterable[tuple[str, Any]], outputs: Mapping[str, str | None], 
     for flag, path in outputs.items():
         if path is None or path == "-":
             continue
-        if is_special(path):  # a FIFO, /dev/stdout: written directly, destroys nothing
-            continue
-        check_writable(path, flag)
+        # A FIFO or a device (/dev/stdout) is written directly and destroys nothing; but
+        # /dev/fd/N or /proc/self/fd/N may be an open regular file: compared by identity.
+        special = is_special(path)
+        if not special:
+            check_writable(path, flag)
         found = _identity(path)
-        where = _where(path)
+        where = "" if special else _where(path)
         for role, spec, full, identity in files:
             if found is not None and found == identity and allowed.get(flag) != found:
                 inside = "" if _where(full) == _where(spec) else f" (a file of {role} '{spec}')"
@@ -172,12 +174,13 @@ def guard(inputs: Iterable[tuple[str, Any]], outputs: Mapping[str, str | None], 
                     f"{flag} '{path}' is the input file {what}: writing {flag} there would "
                     f"destroy the input. Give another {flag} file.")
         for other, other_path, other_id, other_where in seen:
-            if (found is not None and found == other_id) or where == other_where:
+            if (found is not None and found == other_id) or (where and where == other_where):
                 raise UsageError(f"{flag} '{path}' and {other} '{other_path}' are the same "
                                  "file; give them different files.")
         seen.append((flag, path, found, where))
-    for flag, path, _, _ in seen:  # the folder takes a file: tried now, not after the run
-        AtomicTarget(path, flag).discard()
+    for flag, path, _, where in seen:  # the folder takes a file: tried now, not after the run
+        if where:
+            AtomicTarget(path, flag).discard()
 
 
 def os_reason(exc: OSError) -> str:

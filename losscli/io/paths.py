@@ -165,11 +165,15 @@ def glob_match(relative: str, pattern: str) -> bool:
     return re.fullmatch(glob_regex(pattern), relative, flags=re.DOTALL) is not None
 
 
-def walk(root: str) -> Iterator[tuple[str, str]]:
+def walk(root: str, depth: int | None = None) -> Iterator[tuple[str, str]]:
     """Every file under the folder ``root`` as (its path, its path relative to ``root`` with
-    posix separators), folders in sorted order. Names are never interpreted."""
+    posix separators), folders in sorted order; ``depth``: at most that many folders down.
+    Names are never interpreted."""
+    base = root.rstrip(os.sep).count(os.sep)
     for folder, dirs, names in os.walk(root):
         dirs.sort()
+        if depth is not None and folder.rstrip(os.sep).count(os.sep) - base >= depth:
+            dirs.clear()
         for name in sorted(names):
             full = os.path.join(folder, name)
             yield full, os.path.relpath(full, root).replace(os.sep, "/")
@@ -199,4 +203,5 @@ def local_files(spec: str) -> tuple[Resolved, list[tuple[str, str]]]:
     except re.error as exc:  # not expected: glob_regex escapes everything it does not build
         raise InputError(f"Cannot read the pattern '{spec}': {exc}. Quote the path, or "
                          "rename the file.") from None
-    return found, [(full, rel) for full, rel in walk(root) if regex.fullmatch(rel)]
+    depth = None if "**" in pattern else pattern.count("/")  # no deeper than it can match
+    return found, [(full, rel) for full, rel in walk(root, depth) if regex.fullmatch(rel)]
