@@ -672,8 +672,10 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
         "ndjson" if fmt == "ndjson" else "csv")
     spec = build_spec(file, where="losscli eval", reduction=reduction, output=output,
                       output_format=per_row_format, **kwargs)
-    guard_outputs([("predictions", file)], {"--output": output, "--save-state": kwargs.get("save_state"),
-                                     "--html": html}, kwargs)
+    # The one output guard, before anything is read (losscli.io.atomic.guard)
+    guard_outputs([("predictions", file)],
+                  {"--output": output, "--save-state": kwargs.get("save_state"), "--html": html},
+                  kwargs)
     # Inputs are opened once (standard input cannot be read twice) and every option is
     # checked before the first byte of output goes out.
     # The data fingerprint goes into JSON reports (future baselines); a table does without
@@ -830,8 +832,9 @@ def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], 
     from losscli.render import render_check
 
     file = input_file(file, kwargs.get("targets"), kwargs.get("weights"), command="check")
-    guard_outputs([("predictions", file), ("--baseline", baseline)], {"--save": save, "--html": html},
-                  kwargs, may_replace={"--save": baseline})  # check --save may replace it
+    # --save may replace the baseline file (the gate's policy: only when the check passes)
+    guard_outputs([("predictions", file), ("--baseline", baseline)],
+                  {"--save": save, "--html": html}, kwargs, may_replace={"--save": baseline})
 
     with progress_bar(None, progress) as bar:
         result = check(file, max_=max_, min_=min_, rtol=rtol, atol=atol, baseline=baseline,
@@ -909,8 +912,8 @@ def _compare(files: list[str], names: list[str], fmt: str, kwargs: dict[str, Any
     from losscli.render import render_compare
 
     models = parse_models(files, names, kwargs.pop("pred_col", None))
-    guard_outputs([(f"model '{m.name}'" if m.name else "predictions", m.predictions) for m in models],
-                  {"--html": html}, kwargs)
+    guard_outputs([(f"model '{m.name}'" if m.name else "predictions", m.predictions)
+                   for m in models], {"--html": html}, kwargs)
     with progress_bar(None, progress) as bar:
         comparison = compare(models, on_batch=bar, **kwargs)
     render_compare(comparison, fmt)

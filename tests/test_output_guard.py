@@ -179,7 +179,8 @@ def command_args(command: str, flag: str, role: str, root: Path) -> tuple[list[s
     else:
         first = [str(root / "preds.csv")]
     if command == "compare":
-        models = [f"a={first[0]}", f"b={root / ('preds2.csv' if role != 'folder file' else 'parts')}"]
+        second = root / ("parts" if role == "folder file" else "preds2.csv")
+        models = [f"a={first[0]}", f"b={second}"]
         return ["compare", *models, *data, "-l", "mse", "-q"], victim
     extra = ["-r", "none"] if flag == "--output" else []
     return [command, *first, *data, "-l", "mse", "-q", *extra], victim

@@ -235,9 +235,9 @@ def check(
                          f"{', '.join(DATA_CHANGED)}.")
     # The one output guard, before anything is read: --save is no input, except the baseline
     # it may replace (when the check passes: see below).
-    guard([*((f"--{f}" if f != "predictions" else "predictions", getattr(spec.inputs, f))
-             for f in DATA_FIELDS), ("--baseline", baseline),
-           ("--reference", reference)], {"--save": save}, may_replace={"--save": baseline})
+    guard([*((f if f == "predictions" else f"--{f}", getattr(spec.inputs, f))
+             for f in DATA_FIELDS), ("--baseline", baseline), ("--reference", reference)],
+          {"--save": save}, may_replace={"--save": baseline})
     paired = reference_col is not None or reference is not None
     if paired and baseline is not None:
         raise UsageError("--baseline compares with a saved report, --reference-col/--reference "
