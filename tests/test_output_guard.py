@@ -266,3 +266,26 @@ def test_the_sample_baseline_is_not_an_html_target(tmp_path):
     before = snapshot(tmp_path)
     r = run_losscli("check", SAMPLES / "regression.parquet", "-b", copy, "--html", copy)
     refused(r, tmp_path, before, "--html", "--baseline")
+
+
+def test_a_writer_not_declared_to_the_guard_still_cannot_replace_an_input(tmp_path):
+    """Every regular-file writer goes through io.atomic.AtomicTarget, which checks its
+    target against the inputs of the run's guard again: a future output flag that a
+    command forgets to declare still cannot destroy an input (nor leave a temporary)."""
+    from losscli.errors import UsageError
+    from losscli.io import atomic
+
+    data = tmp_path / "in.csv"
+    data.write_text("pred,target\n1,1\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(data)
+    atomic.guard([("predictions", str(tmp_path))], {})  # a folder: each of its files
+    for path in (data, link):
+        with pytest.raises(UsageError, match="is the input file"):
+            atomic.write_atomically(str(path), lambda f: f.write("x"), flag="--new-output")
+    assert data.read_text() == "pred,target\n1,1\n" and temporaries(tmp_path) == []
+    atomic.write_atomically(str(tmp_path / "other.txt"), lambda f: f.write("x"))
+    data.unlink()  # an input removed since: its name may be written again
+    atomic.write_atomically(str(data), lambda f: f.write("y"))
+    assert data.read_text() == "y"
+    atomic.guard([], {})

@@ -136,15 +136,23 @@ def _input_files(spec: str) -> list[str]:
         return []
 
 
+#: The inputs of the last :func:`guard` call (role, as given, file, identity) and the input
+#: each output flag may replace: every :class:`AtomicTarget` (every regular-file writer) is
+#: checked against them again, so a writer that a command forgot to declare to the guard
+#: still cannot replace an input.
+_RUN: tuple[list[tuple[str, str, str, tuple[int, int]]], dict[str, Any]] = ([], {})
+
+
 def guard(inputs: Iterable[tuple[str, Any]], outputs: Mapping[str, str | None], *,
           may_replace: Mapping[str, str | None] | None = None) -> None:
     """The one output guard (see the module doc), called once per command before any
-    data is read. ``inputs``: (what it is — ``FILE``, ``--targets``, ``--baseline``... — ,
-    path) for every file, folder or pattern read (None, arrays and ``-`` are skipped);
-    ``outputs``: flag → path for every file written (None or ``-``: not written).
+    data is read. ``inputs``: (what it is — ``predictions``, ``--targets``, ``--baseline``
+    ... — , path) for every file, folder or pattern read (None, arrays and ``-`` are
+    skipped); ``outputs``: flag → path for every file written (None or ``-``: not written).
     ``may_replace``: flag → the one input that output may replace (``check --save`` over
     its ``--baseline``: a policy of the gate). Raises UsageError (exit 2) with one line
     naming the output, what it collides with, and the fix."""
+    global _RUN
     allowed = {flag: _identity(path) for flag, path in (may_replace or {}).items()
                if isinstance(path, str)}
     files: list[tuple[str, str, str, tuple[int, int]]] = []  # role, given, file, identity
@@ -166,21 +174,33 @@ def guard(inputs: Iterable[tuple[str, Any]], outputs: Mapping[str, str | None], 
             check_writable(path, flag)
         found = _identity(path)
         where = "" if special else _where(path)
-        for role, spec, full, identity in files:
-            if found is not None and found == identity and allowed.get(flag) != found:
-                inside = "" if _where(full) == _where(spec) else f" (a file of {role} '{spec}')"
-                what = f"'{full}'{inside}" if inside else f"'{spec}' ({role})"
-                raise UsageError(
-                    f"{flag} '{path}' is the input file {what}: writing {flag} there would "
-                    f"destroy the input. Give another {flag} file.")
+        _refuse_input(flag, path, found, files, allowed)
         for other, other_path, other_id, other_where in seen:
             if (found is not None and found == other_id) or (where and where == other_where):
                 raise UsageError(f"{flag} '{path}' and {other} '{other_path}' are the same "
                                  "file; give them different files.")
         seen.append((flag, path, found, where))
+    _RUN = (files, allowed)
     for flag, path, _, where in seen:  # the folder takes a file: tried now, not after the run
         if where:
             AtomicTarget(path, flag).discard()
+
+
+def _refuse_input(flag: str, path: str, found: tuple[int, int] | None,
+                  files: list[tuple[str, str, str, tuple[int, int]]],
+                  allowed: Mapping[str, Any]) -> None:
+    """UsageError when the output ``path`` (identity ``found``) is one of the input
+    ``files`` (and not the one input ``flag`` may replace)."""
+    if found is None or allowed.get(flag) == found:
+        return
+    for role, spec, full, identity in files:
+        # stat'ed again: a file since removed (its inode reused by another) is no input
+        if found == identity and _identity(full) == found:
+            inside = "" if _where(full) == _where(spec) else f" (a file of {role} '{spec}')"
+            what = f"'{full}'{inside}" if inside else f"'{spec}' ({role})"
+            raise UsageError(f"{flag or 'The output'} '{path}' is the input file {what}: writing "
+                             f"there would destroy the input. Give another "
+                             f"{flag or 'output'} file.")
 
 
 def os_reason(exc: OSError) -> str:
@@ -200,6 +220,7 @@ class AtomicTarget:
         self.path = path
         # Through symbolic links: the file a link points to is replaced, not the link.
         self.target = os.path.realpath(check_writable(path, flag))
+        _refuse_input(flag, path, _identity(self.target), *_RUN)  # the guard's inputs, again
         folder = os.path.dirname(self.target)
         try:
             self.tmp = _create_temp(folder, os.path.basename(self.target))
@@ -244,6 +265,7 @@ def atomic_file(path: str, mode: str = "w", flag: str = "") -> Iterator[IO]:
     an exception or interrupt inside the block leaves ``path`` as it was. A FIFO or device
     (:func:`is_special`) is written directly."""
     if is_special(path):
+        _refuse_input(flag, path, _identity(path), *_RUN)  # /dev/fd/N: an input, perhaps
         try:
             with open(path, mode, encoding=None if "b" in mode else "utf-8") as f:
                 yield f
