@@ -368,37 +368,26 @@ def pictures_wanted(kwargs: dict[str, Any]) -> tuple[bool, str | None]:
     return plot, html
 
 
-def check_html_target(html: str, inputs: list[str], outputs: dict[str, str | None]) -> None:
-    """Before the run: ``--html`` can be written (a temporary file is created in its folder
-    and removed), is not one of the ``inputs`` (the data, a baseline) and not another
-    output of the same run."""
-    from losscli.errors import UsageError
-    from losscli.io.atomic import AtomicTarget, is_special, same_file_as
+#: The flag of each file an input option names (what an output must not overwrite).
+INPUT_FLAGS = {"predictions": "predictions", "targets": "--targets", "weights": "--weights",
+               "var": "--var", "positive": "--positive", "negative": "--negative",
+               "baseline": "--baseline", "reference": "--reference"}
 
-    if html == "-":
+
+def guard_outputs(inputs: list[tuple[str, Any]], outputs: dict[str, str | None],
+                  kwargs: dict[str, Any], *, may_replace: dict[str, str | None] | None = None
+                  ) -> None:
+    """Before any data is read: the one output guard (:func:`losscli.io.atomic.guard`)
+    over ``inputs`` (what, path) plus the data options of ``kwargs`` (targets, weights...),
+    and every file the command writes (``outputs``: flag → path)."""
+    from losscli.errors import UsageError
+    from losscli.io.atomic import guard
+
+    if outputs.get("--html") == "-":
         raise UsageError("--html takes a file name ('-' is not one); to print the page, give "
                          "--html /dev/stdout.")
-    if not is_special(html):  # the folder exists and takes a file: tried now, not after the run
-        AtomicTarget(html, "--html").discard()
-    clash = same_file_as(html, inputs)
-    if clash is not None:
-        raise UsageError(f"--html '{html}' is the input file '{clash}': writing the report there "
-                         "would destroy the input. Give another --html file.")
-    for flag, path in outputs.items():
-        if path is not None and path != "-" and (
-                os.path.realpath(path) == os.path.realpath(html)
-                or same_file_as(html, [path]) is not None):
-            raise UsageError(f"--html '{html}' and {flag} '{path}' are the same file; give "
-                             "them different files.")
-
-
-def data_paths(*paths: Any, kwargs: dict[str, Any] | None = None) -> list[str]:
-    """The file paths among ``paths`` and the data options of ``kwargs`` (targets,
-    weights, ...): what an output must not overwrite."""
-    from losscli.spec import DATA_FIELDS
-
-    found = [*paths, *((kwargs or {}).get(f) for f in DATA_FIELDS)]
-    return list(dict.fromkeys(p for p in found if isinstance(p, str) and p != "-"))
+    named = [(flag, kwargs.get(name)) for name, flag in INPUT_FLAGS.items() if name in kwargs]
+    guard([*inputs, *named], outputs, may_replace=may_replace)
 
 
 def show_pictures(items: Any, skipped: list[str], to_stdout: bool, quiet: bool) -> None:
@@ -683,14 +672,15 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
         "ndjson" if fmt == "ndjson" else "csv")
     spec = build_spec(file, where="losscli eval", reduction=reduction, output=output,
                       output_format=per_row_format, **kwargs)
+    # The one output guard, before anything is read (losscli.io.atomic.guard)
+    guard_outputs([("predictions", file)],
+                  {"--output": output, "--save-state": kwargs.get("save_state"), "--html": html},
+                  kwargs)
     # Inputs are opened once (standard input cannot be read twice) and every option is
     # checked before the first byte of output goes out.
     # The data fingerprint goes into JSON reports (future baselines); a table does without
     # its cost (see Session).
     session = Session(spec, fingerprint=fmt == "json" and reduction != "none")
-    if html is not None:
-        check_html_target(html, session.input_paths(),
-                          {"--output": output, "--save-state": kwargs.get("save_state")})
     # Per-row output on the terminal itself would be torn by a bar: none then.
     progress = progress and not (reduction == "none" and output is None and sys.stdout.isatty())
     with progress_bar(session.inputs, progress) as bar:
@@ -842,8 +832,9 @@ def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], 
     from losscli.render import render_check
 
     file = input_file(file, kwargs.get("targets"), kwargs.get("weights"), command="check")
-    if html is not None:
-        check_html_target(html, data_paths(file, baseline, kwargs=kwargs), {"--save": save})
+    # --save may replace the baseline file (the gate's policy: only when the check passes)
+    guard_outputs([("predictions", file), ("--baseline", baseline)],
+                  {"--save": save, "--html": html}, kwargs, may_replace={"--save": baseline})
 
     with progress_bar(None, progress) as bar:
         result = check(file, max_=max_, min_=min_, rtol=rtol, atol=atol, baseline=baseline,
@@ -921,8 +912,8 @@ def _compare(files: list[str], names: list[str], fmt: str, kwargs: dict[str, Any
     from losscli.render import render_compare
 
     models = parse_models(files, names, kwargs.pop("pred_col", None))
-    if html is not None:
-        check_html_target(html, data_paths(*(m.predictions for m in models), kwargs=kwargs), {})
+    guard_outputs([(f"model '{m.name}'" if m.name else "predictions", m.predictions)
+                   for m in models], {"--html": html}, kwargs)
     with progress_bar(None, progress) as bar:
         comparison = compare(models, on_batch=bar, **kwargs)
     render_compare(comparison, fmt)
@@ -963,6 +954,9 @@ def _merge(files: list[str], fmt: str) -> None:
     from losscli.render import render
     from losscli.saved import merge_parts, report_of
 
+    # merge writes no file yet: the guard is called all the same, so that an output flag
+    # added to it is declared here, beside its inputs (the saved states)
+    guard_outputs([("a saved state", f) for f in files], {}, {})
     doc, state, parts = merge_parts(files)
     render(report_of(doc, state, parts), fmt)
 

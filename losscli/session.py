@@ -1064,10 +1064,12 @@ class Session:
         """Run and report (model 0); per-row values land in ``report.per_row`` when they
         went to memory."""
         started = time.perf_counter() if started is None else started
-        if self.spec.options.save_state is not None:
-            from losscli.io.atomic import check_writable
+        opts = self.spec.options
+        if opts.save_state is not None:  # the one output guard (the CLI called it before too)
+            from losscli.io.atomic import guard
 
-            check_writable(self.spec.options.save_state, "--save-state")
+            guard([("input", p) for p in self.input_paths()],
+                  {"--output": opts.output, "--save-state": opts.save_state})
         state = self.run(on_batch=on_batch)
         report = self.report(state, elapsed=time.perf_counter() - started,
                              group_level=group_level)

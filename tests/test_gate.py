@@ -331,7 +331,7 @@ def test_save_interrupted_before_rename_leaves_the_old_file_intact(tmp_path, mon
     def interrupted(fd):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(gate.os, "fsync", interrupted)
+    monkeypatch.setattr(os, "fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
         gate.save_report(_report(0.5), str(path))
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["base.json"]

@@ -41,7 +41,6 @@ Rules (the README's "losscli check" section says the same):
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -65,10 +64,10 @@ from losscli.gate.verdict import (
     same_value,
     verdicts,
 )
-from losscli.io.atomic import check_writable, same_file_as, write_atomically
+from losscli.io.atomic import guard, same_file_as, write_atomically
 from losscli.report import Report
 from losscli.session import Session
-from losscli.spec import build_spec
+from losscli.spec import DATA_FIELDS, build_spec
 from losscli.vocab import DATA_CHANGED
 
 __all__ = [
@@ -202,13 +201,6 @@ class CheckResult:
                 **({"group_correction": self.correction} if self.correction else {})}
 
 
-def _same_file(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.abspath(a) == os.path.abspath(b)
-
-
 def check(
     predictions: Any,
     targets: Any = None,
@@ -251,8 +243,11 @@ def check(
     if data_changed not in DATA_CHANGED:
         raise UsageError(f"Unknown --data-changed {data_changed!r}; use one of: "
                          f"{', '.join(DATA_CHANGED)}.")
-    if save is not None:
-        check_writable(save, "--save")
+    # The one output guard, before anything is read: --save is no input, except the baseline
+    # it may replace (when the check passes: see below).
+    guard([*((f if f == "predictions" else f"--{f}", getattr(spec.inputs, f))
+             for f in DATA_FIELDS), ("--baseline", baseline), ("--reference", reference)],
+          {"--save": save}, may_replace={"--save": baseline})
     paired = reference_col is not None or reference is not None
     if paired and baseline is not None:
         raise UsageError("--baseline compares with a saved report, --reference-col/--reference "
@@ -291,11 +286,6 @@ def check(
                              "--reference-col" if reference_col is not None else "--pred-col"),
                   ModelInput("candidate", spec.inputs.predictions, spec.inputs.pred_col)]
     session = Session(spec, models, paired=paired)
-    if save is not None:
-        clash = same_file_as(save, session.input_paths())
-        if clash is not None:
-            raise UsageError(f"--save '{save}' is the input file '{clash}': saving the report "
-                             "there would destroy the input. Give another --save file.")
     bounds = parse_bounds(session.instances, max_=max_, min_=min_, rtol=rtol, atol=atol)
     if paired:
         state = session.run(on_batch=on_batch)
@@ -336,7 +326,7 @@ def check(
         keys = {inst.key for inst in session.instances}
         result.baseline_only = [b.label for k, b in base.losses.items() if k not in keys]
     if save is not None:
-        if base is not None and not result.passed and _same_file(save, base.path):
+        if base is not None and not result.passed and same_file_as(save, [base.path]) is not None:
             result.not_saved_reason = (
                 f"not saving over baseline '{base.path}': a check failed, and a regression must "
                 "not become the new baseline"

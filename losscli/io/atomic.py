@@ -9,6 +9,13 @@ leaves a half-written or empty file.
 A target that is not a regular file (a FIFO, ``/dev/fd/N``, ``/dev/full``, a terminal) is
 not replaced but written directly (:func:`is_special`): renaming over it would be wrong.
 
+:func:`guard` is the one output guard: every command calls it once, before any data is
+read, with all the files it reads and all the files it writes (``--output``, ``--save``,
+``--save-state``, ``--html``, any future one). An output is refused when it is the same
+file as any input or as another output — the same device and inode (symbolic and hard
+links resolved), or for files not yet written the same path once folders, ``..`` and
+symbolic links are resolved — and when its folder does not take a file.
+
 Standard library only.
 """
 
@@ -18,9 +25,9 @@ import errno
 import os
 import secrets
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import IO
+from typing import IO, Any
 
 from losscli.errors import OutputError, UsageError
 from losscli.interrupts import on_interrupt
@@ -93,18 +100,107 @@ def is_special(path: str) -> bool:
 def same_file_as(path: str, others: Iterable[str]) -> str | None:
     """The first of ``others`` that is the same file as ``path`` (same device and inode,
     symbolic links followed), or None. Paths that do not exist match nothing."""
+    mine = _identity(path)
+    if mine is None:
+        return None
+    return next((other for other in others if _identity(other) == mine), None)
+
+
+def _identity(path: Any) -> tuple[int, int] | None:
+    """(device, inode) of the regular file ``path`` (links followed), or None."""
     try:
         st = os.stat(path)
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError):
         return None
-    for other in others:
-        try:
-            ot = os.stat(other)
-        except (OSError, ValueError, TypeError):
+    return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
+
+
+def _where(path: str) -> str:
+    """Where a file not yet written will be: its absolute path with ``..`` and symbolic
+    links (of its folders, or a dangling link itself) resolved."""
+    return os.path.realpath(os.path.abspath(path))
+
+
+def _input_files(spec: str) -> list[str]:
+    """The local files an input reads: a file itself, every file of a folder, every file
+    a pattern matches (:mod:`losscli.io.paths`). Standard input, object storage and paths
+    that do not exist read nothing here."""
+    from losscli.io.dataset import scheme_of
+    from losscli.io.paths import local_files
+
+    if spec == "-" or scheme_of(spec) is not None:
+        return []
+    try:
+        return [full for full, _ in local_files(spec)[1]]
+    except (OSError, ValueError):
+        return []
+
+
+#: The inputs of the last :func:`guard` call (role, as given, file, identity) and the input
+#: each output flag may replace: every :class:`AtomicTarget` (every regular-file writer) is
+#: checked against them again, so a writer that a command forgot to declare to the guard
+#: still cannot replace an input.
+_RUN: tuple[list[tuple[str, str, str, tuple[int, int]]], dict[str, Any]] = ([], {})
+
+
+def guard(inputs: Iterable[tuple[str, Any]], outputs: Mapping[str, str | None], *,
+          may_replace: Mapping[str, str | None] | None = None) -> None:
+    """The one output guard (see the module doc), called once per command before any
+    data is read. ``inputs``: (what it is — ``predictions``, ``--targets``, ``--baseline``
+    ... — , path) for every file, folder or pattern read (None, arrays and ``-`` are
+    skipped); ``outputs``: flag → path for every file written (None or ``-``: not written).
+    ``may_replace``: flag → the one input that output may replace (``check --save`` over
+    its ``--baseline``: a policy of the gate). Raises UsageError (exit 2) with one line
+    naming the output, what it collides with, and the fix."""
+    global _RUN
+    allowed = {flag: _identity(path) for flag, path in (may_replace or {}).items()
+               if isinstance(path, str)}
+    files: list[tuple[str, str, str, tuple[int, int]]] = []  # role, given, file, identity
+    for role, spec in inputs:
+        if not isinstance(spec, str):
             continue
-        if (st.st_dev, st.st_ino) == (ot.st_dev, ot.st_ino):
-            return other
-    return None
+        for full in _input_files(spec):
+            found = _identity(full)
+            if found is not None:
+                files.append((role, spec, full, found))
+    seen: list[tuple[str, str, tuple[int, int] | None, str]] = []  # flag, path, identity, where
+    for flag, path in outputs.items():
+        if path is None or path == "-":
+            continue
+        # A FIFO or a device (/dev/stdout) is written directly and destroys nothing; but
+        # /dev/fd/N or /proc/self/fd/N may be an open regular file: compared by identity.
+        special = is_special(path)
+        if not special:
+            check_writable(path, flag)
+        found = _identity(path)
+        where = "" if special else _where(path)
+        _refuse_input(flag, path, found, files, allowed)
+        for other, other_path, other_id, other_where in seen:
+            if (found is not None and found == other_id) or (where and where == other_where):
+                raise UsageError(f"{flag} '{path}' and {other} '{other_path}' are the same "
+                                 "file; give them different files.")
+        seen.append((flag, path, found, where))
+    _RUN = (files, allowed)
+    for flag, path, _, where in seen:  # the folder takes a file: tried now, not after the run
+        if where:
+            AtomicTarget(path, flag).discard()
+
+
+def _refuse_input(flag: str, path: str, found: tuple[int, int] | None,
+                  files: list[tuple[str, str, str, tuple[int, int]]],
+                  allowed: Mapping[str, Any]) -> None:
+    """UsageError when the output ``path`` (identity ``found``) is one of the input
+    ``files`` (and not the one input ``flag`` may replace)."""
+    if found is None or allowed.get(flag) == found:
+        return
+    for role, spec, full, identity in files:
+        # stat'ed again: a file since removed (its inode reused by another) is no input
+        if found == identity and _identity(full) == found:
+            inside = "" if _where(full) == _where(spec) else f" (a file of {role} '{spec}')"
+            what = f"'{full}'{inside}" if inside else f"'{spec}' ({role})"
+            raise UsageError(f"{flag or 'The output'} '{path}' is the input file {what}: writing "
+                             f"there would destroy the input. Give another "
+                             f"{flag or 'output'} file.")
 
 
 def os_reason(exc: OSError) -> str:
@@ -124,6 +220,7 @@ class AtomicTarget:
         self.path = path
         # Through symbolic links: the file a link points to is replaced, not the link.
         self.target = os.path.realpath(check_writable(path, flag))
+        _refuse_input(flag, path, _identity(self.target), *_RUN)  # the guard's inputs, again
         folder = os.path.dirname(self.target)
         try:
             self.tmp = _create_temp(folder, os.path.basename(self.target))
@@ -168,6 +265,7 @@ def atomic_file(path: str, mode: str = "w", flag: str = "") -> Iterator[IO]:
     an exception or interrupt inside the block leaves ``path`` as it was. A FIFO or device
     (:func:`is_special`) is written directly."""
     if is_special(path):
+        _refuse_input(flag, path, _identity(path), *_RUN)  # /dev/fd/N: an input, perhaps
         try:
             with open(path, mode, encoding=None if "b" in mode else "utf-8") as f:
                 yield f

@@ -19,7 +19,6 @@ hang. Credentials never appear in messages or reports (:func:`redact`).
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import posixpath
 import re
@@ -28,6 +27,17 @@ from typing import Any
 
 from losscli.errors import InputError, UsageError
 from losscli.io.detect import detect_format
+from losscli.io.paths import (
+    FILE,
+    FOLDER,
+    MISSING,
+    PATTERN,
+    glob_match,
+    local_files,
+    resolve_local,
+    resolve_remote,
+    static_prefix,
+)
 from losscli.vocab import INPUT_FORMATS
 
 CONNECT_TIMEOUT = 5.0
@@ -42,7 +52,6 @@ S3_OPTIONS: dict[str, type] = {
 SECRET_OPTIONS = ("secret_key", "session_token", "access_key")
 
 _URI = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
-_GLOB = re.compile(r"[*?\[]")
 
 
 def scheme_of(text: str) -> str | None:
@@ -54,10 +63,13 @@ def scheme_of(text: str) -> str | None:
 
 
 def is_dataset_spec(text: str) -> bool:
-    """Whether ``text`` names more than one plain local file could: a URI, a glob or a
-    directory."""
+    """Whether ``text`` names more than one plain local file could: a URI, a folder, or a
+    pattern — a path that does not exist and holds glob characters
+    (:func:`losscli.io.paths.resolve_local`: an existing ``x[ab].csv`` is one file)."""
+    if text == "-":
+        return False
     return (scheme_of(text) is not None or text.startswith("file://")
-            or bool(_GLOB.search(text)) or (text != "-" and os.path.isdir(text)))
+            or resolve_local(text).kind in (FOLDER, PATTERN))
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
@@ -147,7 +159,7 @@ def filesystem(uri: str, options: dict[str, Any] | None = None) -> tuple[Any, st
         if scheme == "s3":
             rest = uri[len("s3://"):]
             rest = re.sub(r"^[^/@]*@", "", rest)  # credentials in the URI: not used, not shown
-            return _s3(options), rest.split("?", 1)[0]
+            return _s3(options), without_query(rest)
         if options:
             raise UsageError(f"--storage-option applies to s3:// URIs; '{redact(uri)}' is "
                              f"{scheme}://. Configure that filesystem through its environment.")
@@ -224,13 +236,15 @@ class FileRef:
 @dataclass
 class Dataset:
     """Data files in sorted order of their relative paths (see the module doc). ``single``:
-    the spec named one file (a URI of one object), not a folder or a glob."""
+    the spec named one file (a URI of one object), not a folder or a glob; ``pattern``: the
+    spec was a pattern (a path that does not exist, holding glob characters)."""
 
     display: str
     files: list[FileRef]
     partition_keys: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
     single: bool = False
+    pattern: bool = False  # named by a glob pattern (losscli.io.paths), not a file or folder
 
     @property
     def remote(self) -> bool:
@@ -283,44 +297,6 @@ def _partition(relative: str) -> tuple[tuple[str, str], ...]:
     return tuple(keys)
 
 
-def _static_prefix(pattern: str) -> str:
-    """The folder of a glob before its first wildcard: ``preds/**/*.parquet`` → ``preds``."""
-    parts = pattern.split("/")
-    out = []
-    for part in parts:
-        if _GLOB.search(part):
-            break
-        out.append(part)
-    return "/".join(out)
-
-
-def _glob_match(relative: str, pattern: str) -> bool:
-    """fnmatch with ``**`` matching any number of folders (and ``*`` not crossing ``/``)."""
-    regex = ""
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            regex += "(?:.*/)?"
-            i += 3
-        elif pattern.startswith("**", i):
-            regex += ".*"
-            i += 2
-        else:
-            ch = pattern[i]
-            if ch == "*":
-                regex += "[^/]*"
-            elif ch == "?":
-                regex += "[^/]"
-            elif ch == "[":
-                end = pattern.find("]", i)
-                regex += fnmatch.translate(pattern[i:end + 1])[4:-3] if end > 0 else r"\["
-                i = end if end > 0 else i
-            else:
-                regex += re.escape(ch)
-            i += 1
-    return re.fullmatch(regex, relative) is not None
-
-
 def _data_file(relative: str, format_in: str | None) -> bool:
     return not _hidden(relative) and (format_in is not None or detect_format(relative) is not None)
 
@@ -336,10 +312,14 @@ def discover(spec: str, *, partitioning: str | None = None,
     options = dict(storage_options or {})
     scheme = scheme_of(spec)
     if scheme is None:
-        files = _local_files(spec, format_in)
+        kind, files = _local_files(spec, format_in)
     else:
-        files = _remote_files(spec, options, format_in)
+        kind, files = _remote_files(spec, options, format_in)
     display = redact(spec, tuple(str(v) for k, v in options.items() if k in SECRET_OPTIONS))
+    if not files and kind == PATTERN:
+        raise InputError(f"No file matches '{redact(spec)}': no file has this name, and as a "
+                         "pattern (* ? [...]) it matches no data file. Check the path; a name "
+                         "holding * ? [ is read as it is when the file exists.")
     if not files:
         looked = ", ".join(f".{f}" for f in INPUT_FORMATS if f not in ("arrow", "tsv"))
         raise InputError(f"No data files in '{display}' (looked for {looked}, compressed "
@@ -366,47 +346,38 @@ def discover(spec: str, *, partitioning: str | None = None,
                         "Use --partitioning none to ignore the folders.")
     if not keys:
         files = [FileRef(f.display, f.relative, f.path, f.fs, (), f.size) for f in files]
-    single = len(files) == 1 and not _GLOB.search(spec) and (
-        files[0].path.rstrip("/") == filesystem_path(spec) if scheme is not None
-        else not os.path.isdir(_local_path(spec)))
-    return Dataset(display, files, keys, options, single)
+    single = len(files) == 1 and kind in (FILE, MISSING)
+    return Dataset(display, files, keys, options, single, pattern=kind == PATTERN)
+
+
+_QUERY = re.compile(r"\?[A-Za-z_][A-Za-z0-9_.-]*=[^/]*$")
+
+
+def without_query(rest: str) -> str:
+    """A URI's path without a query string (``?region=eu-west-1&...``: ignored). A ``?``
+    not followed by ``key=value`` pairs up to the end is part of the key (``x?.parquet``,
+    a name or a pattern: :mod:`losscli.io.paths`)."""
+    m = _QUERY.search(rest)
+    return rest[:m.start()] if m else rest
 
 
 def filesystem_path(uri: str) -> str:
     """The path within its filesystem that a URI names (no credentials, no query)."""
     rest = uri.split("://", 1)[1] if "://" in uri else uri
-    return re.sub(r"^[^/@]*@", "", rest).split("?", 1)[0].rstrip("/")
+    return without_query(re.sub(r"^[^/@]*@", "", rest)).rstrip("/")
 
 
-def _local_path(spec: str) -> str:
-    return spec[len("file://"):] if spec.startswith("file://") else spec
-
-
-def _local_files(spec: str, format_in: str | None) -> list[FileRef]:
-    path = _local_path(spec)
-    if _GLOB.search(path):
-        root = _static_prefix(path) or "."
-        pattern = path[len(root):].lstrip("/") if root != "." else path
-        out = []
-        for folder, dirs, names in os.walk(root):
-            dirs.sort()
-            for name in names:
-                full = os.path.join(folder, name)
-                relative = os.path.relpath(full, root).replace(os.sep, "/")
-                if _glob_match(relative, pattern) and not _hidden(relative):
-                    out.append(_local_ref(full, relative))
-        return out
-    if os.path.isdir(path):
-        out = []
-        for folder, dirs, names in os.walk(path):
-            dirs.sort()
-            for name in names:
-                full = os.path.join(folder, name)
-                relative = os.path.relpath(full, path).replace(os.sep, "/")
-                if _data_file(relative, format_in):
-                    out.append(_local_ref(full, relative))
-        return out
-    return [_local_ref(path, os.path.basename(path))]
+def _local_files(spec: str, format_in: str | None) -> tuple[str, list[FileRef]]:
+    """What the local ``spec`` names (:func:`losscli.io.paths.local_files`: an existing
+    path is literal) and its data files. A folder keeps its data files; a pattern the files
+    it matches (not hidden ones); a file — or a missing path, reported when opened — is
+    itself."""
+    found, entries = local_files(spec)
+    if found.kind in (FILE, MISSING):
+        return found.kind, [_local_ref(found.path, os.path.basename(found.path))]
+    keep = _data_file if found.kind == FOLDER else (
+        lambda relative, _fmt: not _hidden(relative))
+    return found.kind, [_local_ref(full, rel) for full, rel in entries if keep(rel, format_in)]
 
 
 def _local_ref(full: str, relative: str) -> FileRef:
@@ -417,37 +388,48 @@ def _local_ref(full: str, relative: str) -> FileRef:
     return FileRef(full, relative, full, None, _partition(relative), size)
 
 
-def _remote_files(spec: str, options: dict[str, Any], format_in: str | None) -> list[FileRef]:
+def _remote_files(spec: str, options: dict[str, Any], format_in: str | None
+                  ) -> tuple[str, list[FileRef]]:
+    """What an object-storage ``spec`` names and its data files: an existing object (its
+    key may hold ``[``) is one file, an existing prefix a folder; only a missing path with
+    glob characters is a pattern, matched under its static prefix."""
     import pyarrow.fs as pafs
 
     fs, path = filesystem(spec, options)
     scheme = scheme_of(spec) or ""
-    glob = _GLOB.search(path) is not None
-    root = _static_prefix(path) if glob else path.rstrip("/")
     try:
-        info = fs.get_file_info(root)
-        if info.type == pafs.FileType.NotFound:
+        found = resolve_remote(path, fs.get_file_info)
+        if found.kind == MISSING:
             raise InputError(f"Not found: '{redact(spec)}'. Check the bucket and the path.")
-        if info.type == pafs.FileType.File and not glob:
-            return [FileRef(f"{scheme}://{root}", posixpath.basename(root), root, fs, (),
-                            info.size)]
+        if found.kind == FILE:
+            root = path.rstrip("/")
+            info = fs.get_file_info(root)
+            return FILE, [FileRef(f"{scheme}://{root}", posixpath.basename(root), root, fs, (),
+                                  info.size)]
+        if found.kind == PATTERN:
+            root = static_prefix(path, lambda p: fs.get_file_info(p).type
+                                 == pafs.FileType.Directory).rstrip("/")
+            pattern: str | None = path[len(root):].lstrip("/")
+            if not root or fs.get_file_info(root).type != pafs.FileType.Directory:
+                return PATTERN, []
+        else:
+            root, pattern = path.rstrip("/"), None
         listing = fs.get_file_info(pafs.FileSelector(root, recursive=True))
     except (InputError, UsageError):
         raise
     except Exception as exc:
         raise storage_error(exc, spec, options) from None
-    pattern = path[len(root):].lstrip("/") if glob else None
     out = []
     for entry in listing:
         if entry.type != pafs.FileType.File:
             continue
         relative = entry.path[len(root):].lstrip("/")
-        keep = (_glob_match(relative, pattern) and not _hidden(relative)) if pattern else (
+        keep = (glob_match(relative, pattern) and not _hidden(relative)) if pattern else (
             _data_file(relative, format_in))
         if keep:
             out.append(FileRef(f"{scheme}://{entry.path}", relative, entry.path, fs,
                                _partition(relative), entry.size))
-    return out
+    return found.kind, out
 
 
 def pair(predictions: Dataset, targets: Dataset, noun: str = "targets"

@@ -131,6 +131,8 @@ class Inputs:
         ref = self.roles.get(role) or self.joined[role]
         entry: dict[str, Any] = {"path": ref.source.name, "format": ref.source.format,
                                  "column": ref.column}
+        if getattr(getattr(ref.source, "dataset", None), "pattern", False):
+            entry["pattern"] = True  # a glob the path resolver expanded (losscli.io.paths)
         if len(ref.columns) > 1:
             entry["columns"] = list(ref.columns)
         if self.widths.get(role, 1) > 1:

@@ -24,7 +24,7 @@ from typing import IO, Any
 import numpy as np
 
 from losscli.errors import OutputError, UsageError
-from losscli.io.atomic import AtomicTarget, is_special, os_reason, same_file_as
+from losscli.io.atomic import AtomicTarget, guard, is_special, os_reason
 from losscli.io.base import Sink
 from losscli.io.detect import detect_format
 from losscli.vocab import SINK_FORMATS, STDOUT_SINK_FORMATS
@@ -67,12 +67,7 @@ def open_sink(path: str | None, labels: list[str], fmt: str | None = None, *,
             f"Cannot tell the output format of '{path}'; use an extension among "
             ".csv, .tsv, .parquet, .npy, .ndjson."
         )
-    clash = same_file_as(path, inputs)
-    if clash is not None:
-        raise UsageError(
-            f"--output '{path}' is the input file '{clash}': writing the per-row losses there "
-            "would destroy the input. Give another --output file."
-        )
+    guard([("input", p) for p in inputs], {"--output": path})  # the one output guard
     if fmt == "npy" and keys:
         raise UsageError(f"--output '{path}': NPY holds the losses only, not the --group-by "
                          "columns; write .parquet, .csv or .ndjson to keep them.")

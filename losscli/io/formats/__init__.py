@@ -54,19 +54,20 @@ TEXT_FORMATS = ("csv", "tsv", "ndjson")
 
 def open_source(path: str, format_in: str | None = None, *, encoding: str | None = None,
                 max_line_bytes: int | None = None, storage_options: Any = None,
-                partitioning: str | None = None) -> Source:
+                partitioning: str | None = None, literal: bool = False) -> Source:
     """Open ``path`` as a chunked source; ``format_in`` overrides the extension. ``-`` is
     standard input (:func:`open_stdin`). ``encoding``: of text input (default UTF-8);
     ``max_line_bytes``: the longest line a text reader takes (default 16 MiB). A folder, a
     glob or a URI is a dataset (:func:`open_dataset`; ``storage_options`` and
-    ``partitioning`` apply to it)."""
+    ``partitioning`` apply to it). ``literal``: ``path`` is one file (a file found in a
+    folder or by a pattern), never resolved again (:mod:`losscli.io.paths`)."""
     from losscli.io.dataset import is_dataset_spec
 
     encoding = encoding or UTF8
     max_line = max_line_bytes or MAX_LINE
     if path == STDIN:
         return open_stdin(format_in, encoding=encoding, max_line_bytes=max_line)
-    if is_dataset_spec(path):
+    if not literal and is_dataset_spec(path):
         return open_dataset(path, format_in, encoding=encoding, max_line_bytes=max_line,
                             storage_options=storage_options, partitioning=partitioning)
     fmt = format_in or detect_format(path)
@@ -138,7 +139,8 @@ def open_file(ref: Any, fmt: str, *, encoding: str = UTF8,
     """One file of a dataset (a :class:`~losscli.io.dataset.FileRef`) as a source: a local
     file as :func:`open_source` opens it, an object in storage through its filesystem."""
     if ref.fs is None:
-        return open_source(ref.path, fmt, encoding=encoding, max_line_bytes=max_line_bytes)
+        return open_source(ref.path, fmt, encoding=encoding, max_line_bytes=max_line_bytes,
+                           literal=True)
     from losscli.io.detect import is_compressed
 
     name = ref.display
