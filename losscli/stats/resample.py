@@ -122,8 +122,13 @@ def _column_hashes(column: Any) -> np.ndarray:
     if isinstance(column, np.ndarray) and column.dtype.kind in "OUS":
         # Through Python objects: pyarrow reads a numpy <U string as a C string, cutting it
         # at the first NUL (numpy itself drops trailing NULs of fixed-width strings).
-        column = pa.array(column.astype(object),
-                          type=pa.binary() if column.dtype.kind == "S" else pa.string())
+        try:
+            column = pa.array(column.astype(object),
+                              type=pa.binary() if column.dtype.kind == "S" else pa.string())
+        except (pa.ArrowTypeError, pa.ArrowInvalid):  # ints or bools with None: a null key
+            column = pa.array(column, from_pandas=True)  # hashed as the int64 values are
+            if pa.types.is_boolean(column.type):
+                column = column.cast(pa.int8())  # True as 1, as a bool column hashes
     if isinstance(column, pa.Array):
         if pa.types.is_dictionary(column.type):
             column = column.cast(column.type.value_type)
