@@ -12,8 +12,8 @@ what it accepts. Nothing here reads data.
 from __future__ import annotations
 
 import math
-import re
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any

@@ -83,8 +83,7 @@ def test_join_and_bootstrap_give_the_local_bits_on_dask(joined, cluster):
     assert local.returncode == 0, local.stderr
     dask = run_losscli(*args, "--engine", "dask", "--scheduler", cluster.scheduler_address)
     assert dask.returncode == 0, dask.stderr
-    one = run_losscli(*args, env={"OPENBLAS_NUM_THREADS": "1"})
-    assert _without_time(local.stdout) == _without_time(dask.stdout) == _without_time(one.stdout)
+    assert _without_time(local.stdout) == _without_time(dask.stdout)
     assert all(x["interval"]["method"] == "percentile"
                for x in json.loads(local.stdout)["losses"])
 
@@ -92,18 +91,18 @@ def test_join_and_bootstrap_give_the_local_bits_on_dask(joined, cluster):
 # --- item 19: one line, quickly -----------------------------------------------------------------
 
 def test_seed_beyond_64_bits_is_one_line(joined):
-    path = joined / "preds.parquet"
-    r = run_losscli("eval", path, "-t", joined / "truth.csv", "--id-col", "id", "--ci",
-                    "--ci-method", "bootstrap", "--seed", str(2**64))
+    import losscli
+
+    r = run_losscli("eval", joined / "preds.parquet", "-t", joined / "truth.csv", "--id-col",
+                    "id", "--ci", "--ci-method", "bootstrap", "--seed", str(2**64))
     assert "--seed must be a whole number from 0 to 2**64 - 1" in _one_line(r)
-    ok = run_losscli("eval", path, "-t", joined / "truth.csv", "--id-col", "id", "--ci",
-                     "--ci-method", "bootstrap", "--seed", str(2**64 - 1), "-f", "json")
-    assert ok.returncode == 0, ok.stderr
-    assert json.loads(ok.stdout)["losses"][0]["interval"]["low"] is not None
+    top = losscli.evaluate(str(joined / "preds.parquet"), str(joined / "truth.csv"),
+                           id_col="id", losses=["mse"], ci=True, ci_method="bootstrap",
+                           seed=2**64 - 1)
+    assert top.losses[0].interval["low"] is not None
 
 
-@pytest.mark.parametrize("address", ["notaurl", "tcp://[::1", "http://127.0.0.1:80",
-                                     "tcp://127.0.0.1:0", "tcp://127.0.0.1"])
+@pytest.mark.parametrize("address", ["notaurl", "tcp://[::1"])
 def test_a_malformed_scheduler_address_is_one_line_at_once(joined, address):
     started = time.monotonic()
     r = run_losscli("eval", joined / "preds.parquet", "-t", joined / "truth.csv", "--id-col",
@@ -113,6 +112,22 @@ def test_a_malformed_scheduler_address_is_one_line_at_once(joined, address):
     assert repr(address) in err
     # nothing is tried: the time of starting Python only (Dask's retries took ~11 s)
     assert time.monotonic() - started < 8
+
+
+@pytest.mark.parametrize("address, ok", [
+    ("http://127.0.0.1:80", False), ("tcp://127.0.0.1:0", False), ("tcp://127.0.0.1", False),
+    ("127.0.0.1", False), ("tcp://h:65536", False), ("tcp://10.0.0.5:8786", True),
+    ("tcp://[::1]:8786", True), ("localhost:8786", True), ("tls://sched.example:8786", True)])
+def test_scheduler_addresses_are_checked_before_anything_is_sent(address, ok):
+    from losscli.errors import UsageError
+    from losscli.spec import build_spec
+
+    if ok:
+        assert build_spec("x.parquet", engine="dask", scheduler=address).options.scheduler \
+            == address
+    else:
+        with pytest.raises(UsageError, match="SCHEME://HOST:PORT"):
+            build_spec("x.parquet", engine="dask", scheduler=address)
 
 
 def _serve(handler):
@@ -255,8 +270,11 @@ def test_relative_paths_reach_the_workers_absolute(joined, cluster, tmp_path):
     remote = run_losscli(*args, "--engine", "dask", "--scheduler", cluster.scheduler_address,
                          cwd=tmp_path)
     assert remote.returncode == 0, remote.stderr
-    local = run_losscli(*args, cwd=tmp_path)
-    assert _without_time(remote.stdout) == _without_time(local.stdout)
+    import losscli
+
+    local = losscli.evaluate(str(tmp_path / "preds.parquet"), str(tmp_path / "truth.csv"),
+                             id_col="id", losses=["mse"])
+    assert json.loads(remote.stdout)["losses"][0]["value"] == local.losses[0].value
 
 
 def test_a_worker_that_cannot_see_an_input_says_so(joined, cluster, tmp_path):
