@@ -107,16 +107,28 @@ def test_key_labels_are_one_text_per_value():
     assert key_text(["a", "b"], (None, "null")) == "a=(null), b=null"
 
 
-@pytest.mark.parametrize("name, hint", [
-    ("mcc", None), ("kld", None), ("f2", None),
-    ("mea", "Did you mean 'mae'?"), ("msee", "Did you mean 'mse'?"),
-    ("hubr", "Did you mean 'huber'?"), ("crossentropy", "Did you mean 'cross_entropy'?")])
-def test_unknown_loss_names_get_plausible_suggestions_only(samples, name, hint):
-    r = run_losscli("eval", samples / "regression.parquet", "-l", name)
+def test_mcc_is_not_taken_for_mce(samples):
+    r = run_losscli("eval", samples / "regression.parquet", "-l", "mcc")
     err = r.stderr.decode()
     assert r.returncode == 2 and err.count("\n") == 1, err
-    assert f"Unknown loss '{name}'." in err and "Run 'losscli losses' to list them." in err
+    assert err == ("losscli: error: Unknown loss 'mcc'. Run 'losscli losses' to list "
+                   "them.\n")
+
+
+@pytest.mark.parametrize("name, hint", [
+    ("mcc", None), ("kld", None), ("f2", None), ("mase", None),
+    ("mea", "Did you mean 'mae'?"), ("msee", "Did you mean 'mse'?"),
+    ("hubr", "Did you mean 'huber'?"), ("crossentropy", "Did you mean 'cross_entropy'?"),
+    ("accuracy_scor", "Did you mean 'accuracy_score'?")])
+def test_unknown_loss_names_get_plausible_suggestions_only(name, hint):
+    from losscli.errors import UsageError
+    from losscli.registry import get_loss
+
+    with pytest.raises(UsageError) as err:
+        get_loss(name)
+    text = str(err.value)
+    assert f"Unknown loss '{name}'." in text and "Run 'losscli losses' to list them." in text
     if hint is None:
-        assert "Did you mean" not in err
+        assert "Did you mean" not in text
     else:
-        assert hint in err
+        assert hint in text
