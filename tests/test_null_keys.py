@@ -132,3 +132,27 @@ def test_unknown_loss_names_get_plausible_suggestions_only(name, hint):
         assert "Did you mean" not in text
     else:
         assert hint in text
+
+
+def test_join_keys_with_a_null_match_the_same_rows_in_any_chunking(tmp_path):
+    # An integer key column with a null arrives as Python objects in the chunks that hold
+    # the null only: every chunk must still compare keys the same way (as integers).
+    rng = np.random.default_rng(3)
+    n = 3000
+    ids = rng.permutation(n)
+    key = pa.array([None if i == 5 else int(v) for i, v in enumerate(ids)], pa.int64())
+    pq.write_table(pa.table({"id": key, "pred": rng.normal(size=n)}), tmp_path / "p.parquet",
+                   row_group_size=500)
+    pq.write_table(pa.table({"id": np.arange(n), "target": rng.normal(size=n)}),
+                   tmp_path / "t.parquet")
+    merged = pd.read_parquet(tmp_path / "p.parquet").merge(pd.read_parquet(tmp_path / "t.parquet"),
+                                                           on="id")
+    want = float(((merged["pred"] - merged["target"]) ** 2).mean())
+    for chunk in ("100", "700"):
+        r = run_losscli("eval", tmp_path / "p.parquet", "-t", tmp_path / "t.parquet", "--id-col",
+                        "id", "--unmatched", "omit", "-l", "mse", "--chunk-size", chunk, "-f",
+                        "json")
+        assert r.returncode == 0, r.stderr
+        doc = json.loads(r.stdout)
+        assert doc["rows"] == len(merged) == n - 1, chunk
+        assert doc["losses"][0]["value"] == pytest.approx(want, rel=1e-12)
