@@ -60,9 +60,28 @@ def key_dict(names: Sequence[str], key: Key) -> dict[str, Any]:
     return dict(zip(names, key))
 
 
+#: How a null key value is shown as text (JSON keeps ``null``): not ``null``, which a
+#: string key may be.
+NULL_KEY = "(null)"
+
+
+def key_label(value: Any) -> str:
+    """A key value as text, one text per value: null as ``(null)``, the string ``"null"`` as
+    ``null``; a string that could be read as null's mark (``(null)``) or that starts with a
+    double quote is shown quoted, as JSON writes it. Not escaped for the terminal: the
+    renderer does that."""
+    if value is None:
+        return NULL_KEY
+    if isinstance(value, str) and (value == NULL_KEY or value.startswith('"')):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
 def key_text(names: Sequence[str], key: Key) -> str:
-    """``country=DE, day=2024-05-01`` (``null`` for a null value)."""
-    return ", ".join(f"{n}={'null' if v is None else v}" for n, v in zip(names, key))
+    """``country=DE, day=2024-05-01`` (``(null)`` for a null value: :func:`key_label`)."""
+    return ", ".join(f"{n}={key_label(v)}" for n, v in zip(names, key))
 
 
 class BatchGroups:

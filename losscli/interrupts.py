@@ -79,11 +79,38 @@ def install_exit_at_once() -> None:
             signal.signal(signum, exit_at_once)
 
 
+_held = 0  # depth of held() sections
+_pending: int | None = None  # a signal that arrived inside one
+
+
 def _raise(signum: int, frame: Any = None) -> None:
-    global _seen
+    global _seen, _pending
     if _seen is None:
         _seen = signum
+    if _held:
+        _pending = _pending or signum  # raised when the section ends
+        return
     raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+class held:
+    """A section that a signal must not cut in half (a cluster's processes half started,
+    then never stopped, leak their semaphores): Ctrl-C or SIGTERM arriving inside it is
+    raised when it ends, so the ``finally`` that undoes the section runs. Only in the
+    command (stage 2): a library host's own handlers are left alone. Use as ``with held():``.
+    """
+
+    def __enter__(self) -> held:
+        global _held
+        _held += 1
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        global _held, _pending
+        _held -= 1
+        if _held == 0 and _pending is not None and exc[0] is None:
+            signum, _pending = _pending, None
+            raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
 def install_raising() -> None:

@@ -510,11 +510,13 @@ class GroupBars:
 
 def group_label(group: dict[str, Any]) -> str:
     """``col=value, col2=value`` for a group of a report dict (``key``: column → value;
-    null is its own group, shown as ``null``)."""
+    null is its own group, shown as ``(null)``: grouping.key_text)."""
+    from losscli.grouping import NULL_KEY, key_text
+
     key = group.get("key")
     if isinstance(key, dict):
-        return ", ".join(f"{k}={'null' if v is None else v}" for k, v in key.items())
-    return str(key if key is not None else group.get("label", "null"))
+        return key_text(list(key), tuple(key.values()))
+    return str(key if key is not None else group.get("label", NULL_KEY))
 
 
 def _opt_float(value: Any) -> float | None:

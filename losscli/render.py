@@ -301,8 +301,10 @@ def fitted_table(console: Any, tty: bool, cols: list[Col], rows: list[list[Any]]
 
 
 def format_key_value(value: Any) -> str:
-    """A group key's value in a table: ``null`` for a null key."""
-    return "null" if value is None else str(value)
+    """A group key's value in a table: ``(null)`` for a null key (grouping.key_label)."""
+    from losscli.grouping import key_label
+
+    return key_label(value)
 
 
 #: The first row of a per-group table: every row.

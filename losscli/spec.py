@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -309,7 +310,7 @@ _CHECKS: dict[str, Any] = {
     "ci_level": lambda v: _number("ci_level", v),
     "ci_method": lambda v: _choice("ci_method", v, ("auto", "analytic", "bootstrap")),
     "replicates": lambda v: _whole("replicates", v),
-    "seed": lambda v: _whole("seed", v),
+    "seed": lambda v: _seed(v),
     "group_by": lambda v: _group_by(v),
     "unmatched": lambda v: _choice("unmatched", v, ("error", "omit")),
     "max_groups": lambda v: _positive("max_groups", v),
@@ -379,12 +380,39 @@ def _storage_options(value: Any) -> dict[str, Any]:
     return parse_storage_options(value if isinstance(value, list | tuple) else dict(value))
 
 
+#: Dask's transports (``inproc://`` addresses exist inside one process only).
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+_HOST_PORT = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+(?:%[\w.-]+)?)\]|(?P<host>[\w.-]+)):"
+                        r"(?P<port>\d{1,5})$")
+
+
 def _scheduler(value: Any) -> str | None:
+    """A Dask scheduler's address, ``[SCHEME://]HOST:PORT`` (an IPv6 host in brackets),
+    checked here so that a malformed one is one line at once, not Dask's retries."""
     if value is None:
         return None
-    if not isinstance(value, str) or not value.strip():
-        raise UsageError(f"scheduler takes an address such as tcp://10.0.0.5:8786; got {value!r}.")
-    return value.strip()
+    text = value.strip() if isinstance(value, str) else ""
+    scheme, sep, location = text.rpartition("://")
+    match = _HOST_PORT.match(location)
+    if not text or (sep and scheme not in SCHEDULER_SCHEMES) or match is None or not (
+            0 < int(match["port"]) < 65536):
+        raise UsageError(
+            f"--scheduler takes a Dask scheduler's address, SCHEME://HOST:PORT, such as "
+            f"tcp://10.0.0.5:8786 or tcp://[::1]:8786 (schemes: {', '.join(SCHEDULER_SCHEMES)});"
+            f" got {value!r}.")
+    return text
+
+
+#: The bootstrap's seed is hashed as a 64-bit word.
+MAX_SEED = 2**64 - 1
+
+
+def _seed(value: Any) -> int:
+    seed = _whole("seed", value)
+    if seed > MAX_SEED:
+        raise UsageError(f"--seed must be a whole number from 0 to 2**64 - 1 "
+                         f"({MAX_SEED}); got {value!r}.")
+    return seed
 
 
 def _levels(value: Any) -> tuple[float, ...]:

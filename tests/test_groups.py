@@ -168,7 +168,7 @@ def test_group_table_on_the_terminal(cli, tmp_path):
     cells = [[c.strip() for c in line.split("|")] for line in lines]
     assert cells[0] == ["country", "rows", "mse", "interval", "mae", "interval"]
     assert cells[2][:2] == ["(all)", "600"] and cells[2][3].startswith("[")
-    assert [row[0] for row in cells[3:7]] == ["DE", "FR", "IT", "null"]
+    assert [row[0] for row in cells[3:7]] == ["DE", "FR", "IT", "(null)"]
     assert "rows: 600 · groups: 4" in lines[-1]
     md = cli("eval", path, "-l", "mse", "-g", "country", "-f", "markdown").stdout
     assert md.splitlines()[0] == "| country | rows | `mse` |"

@@ -405,12 +405,12 @@ def test_group_bars_from_a_report_dict():
                 "losses": [{"label": "mse", "value": 2.0, "interval": {
                     "low": None, "high": None, "reason": "fewer than 2 rows"}}]}]}
     g = plot.GroupBars.from_report(doc, "mse")
-    assert [b.label for b in g.bars] == ["region=north, year=2024", "region=null"]
+    assert [b.label for b in g.bars] == ["region=north, year=2024", "region=(null)"]
     assert g.overall == 1.5 and g.level == 0.9 and g.method == "bootstrap"
     assert g.bars[0].low == 0.5 and g.bars[1].low is None and g.bars[1].failed
     assert g.bars[1].note == "fewer than 2 rows"
     text = plot.group_bars(g, 80).plain()
-    assert "(fewer than 2 rows)" in text and "✗ region=null" in text
+    assert "(fewer than 2 rows)" in text and "✗ region=(null)" in text
     assert "90 % interval (bootstrap)" in text
 
 

@@ -311,9 +311,9 @@ def raw_values(source: str, column: str, array: Any, start: int) -> np.ndarray:
     * strings (dictionary-encoded too), binary (decoded as UTF-8), decimals, times →
       an object array of ``str``, nulls as None.
 
-    An integer or boolean column has no null value: a null in one is an InputError naming
-    the row (fill it, or store the column as strings). So a column's dtype is known from
-    its type alone and is the same for every chunk and every file.
+    An integer or boolean chunk holding a null comes as an object array of Python ints or
+    bools and None (numpy has no null int64): the same key values as the int64 or bool
+    chunks of the column, null a group of its own.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -348,26 +348,34 @@ def raw_values(source: str, column: str, array: Any, start: int) -> np.ndarray:
             stamps = pc.cast(array, pa.timestamp("us"))
             out = np.where(validity(stamps), _numbers(stamps, np.int64), np.iinfo(np.int64).min)
             return out.view("datetime64[us]")  # the minimum int64 is NaT
-        else:
-            row = start + int(pc.index(pc.is_null(array), True).as_py())
-            raise InputError(
-                f"Column '{column}' of '{source}' has a null at row {row}: read as keys "
-                f"({kind}), every row needs a value. Fill the nulls, or store the column as "
-                "strings (a null string is read as None)."
-            )
+        # Integers or booleans with nulls (numpy has no null int64): Python ints or bools
+        # and None, in an object array — the same key values as int64 or bool chunks give
+        # (losscli.grouping.key_value), null a group of its own.
+        if kind == "int64" and not pa.types.is_int64(array.type):
+            array = _as_int64(array, column, source, start)
+        out = np.empty(n, dtype=object)
+        out[:] = array.to_pylist()
+        return out
     if kind == "bool":
         return _numbers(pc.cast(array, pa.uint8()), np.uint8).astype(bool)
     if kind == "datetime64[us]":
         return _numbers(pc.cast(array, pa.timestamp("us")), np.int64).view("datetime64[us]")
     if not pa.types.is_int64(array.type):
-        try:
-            array = pc.cast(array, pa.int64())
-        except pa.ArrowInvalid:
-            raise InputError(
-                f"Column '{column}' of '{source}' holds integers beyond int64 (near row "
-                f"{start}); keys are read as int64: store the column as strings."
-            ) from None
+        array = _as_int64(array, column, source, start)
     return _numbers(array, np.int64)
+
+
+def _as_int64(array: Any, column: str, source: str, start: int) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        return pc.cast(array, pa.int64())
+    except pa.ArrowInvalid:
+        raise InputError(
+            f"Column '{column}' of '{source}' holds integers beyond int64 (near row "
+            f"{start}); keys are read as int64: store the column as strings."
+        ) from None
 
 
 def numpy_raw_values(source: str, column: str, values: np.ndarray) -> np.ndarray:

@@ -15,7 +15,8 @@ depends on the column's type only, the same for every chunk and every file: int6
 (nulls NaN), bool, datetime64[us] (nulls NaT), or an object array of ``str`` (nulls None);
 CSV and TSV columns are always text (a key is the same text whatever the block), Parquet,
 Feather, NDJSON and NPY columns keep their own type (:func:`losscli.io.arrow.raw_values`).
-An integer or boolean column holding a null is an InputError (there is no null int64). A
+An integer or boolean chunk holding a null arrives as an object array of Python ints or
+bools and None (there is no null int64). A
 multi-file input also offers its hive partition keys as raw text columns. A column may be
 read both ways at once.
 

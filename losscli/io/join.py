@@ -112,7 +112,13 @@ def _as_text(values: np.ndarray) -> np.ndarray:
 
 
 def _kind(values: np.ndarray) -> str:
-    return "str" if values.dtype.kind == "O" else values.dtype.kind
+    """The key type of a raw column. Integers or booleans with nulls arrive as Python
+    objects (io.arrow.raw_values) and are of their values' kind: the same comparison in
+    every chunk, whether or not it holds a null."""
+    if values.dtype.kind != "O":
+        return values.dtype.kind
+    first = next((v for v in values if v is not None), None)
+    return "b" if isinstance(first, bool) else "i" if isinstance(first, int) else "str"
 
 
 def _show(keys: list[Any]) -> str:

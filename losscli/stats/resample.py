@@ -122,8 +122,13 @@ def _column_hashes(column: Any) -> np.ndarray:
     if isinstance(column, np.ndarray) and column.dtype.kind in "OUS":
         # Through Python objects: pyarrow reads a numpy <U string as a C string, cutting it
         # at the first NUL (numpy itself drops trailing NULs of fixed-width strings).
-        column = pa.array(column.astype(object),
-                          type=pa.binary() if column.dtype.kind == "S" else pa.string())
+        try:
+            column = pa.array(column.astype(object),
+                              type=pa.binary() if column.dtype.kind == "S" else pa.string())
+        except (pa.ArrowTypeError, pa.ArrowInvalid):  # ints or bools with None: a null key
+            column = pa.array(column, from_pandas=True)  # hashed as the int64 values are
+            if pa.types.is_boolean(column.type):
+                column = column.cast(pa.int8())  # True as 1, as a bool column hashes
     if isinstance(column, pa.Array):
         if pa.types.is_dictionary(column.type):
             column = column.cast(column.type.value_type)
@@ -285,15 +290,23 @@ def poisson_weights(seed: int, ids: np.ndarray, replicates: int) -> np.ndarray:
 
 
 def replicate_sums(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Σ_i w_bi·v_i per replicate: ``weights`` (B, n) @ ``values`` (n,) or (n, m) → (B,) or
-    (B, m), in float64 (numpy's matrix product: the rounding is fixed by the chunk)."""
-    return weights.astype(np.float64) @ np.asarray(values, dtype=np.float64)
+    """Σ_i w_bi·v_i per replicate: ``weights`` (B, n) and ``values`` (n,) or (n, m) → (B,) or
+    (B, m), in float64, the rounding fixed by the chunk alone.
+
+    numpy's ``einsum`` (its own loops), never the matrix product: BLAS splits a product over
+    its own threads, so its last bits depend on the BLAS thread count — one on a Dask worker
+    (the nanny sets OPENBLAS_NUM_THREADS=1), every core in a local run."""
+    w = np.asarray(weights, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim == 1:
+        return np.einsum("bn,n->b", w, v)
+    return np.einsum("bn,mn->bm", w, np.ascontiguousarray(v.T))
 
 
 class BootstrapSums:
     """Per replicate b: ``W_b = Σ_i w_bi·w_i`` and ``S_bj = Σ_i w_bi·w_i·v_ij`` for m value
     columns (e.g. the losses of m models on the same rows: paired replicates), as
-    :class:`~losscli.stats.exact.ExactSum` (chunk sums by numpy's matrix product, exact above
+    :class:`~losscli.stats.exact.ExactSum` (chunk sums by :func:`replicate_sums`, exact above
     the chunk). ``means()`` is the (B, m) matrix of replicate weighted means S_bj / W_b (NaN
     where W_b = 0: a replicate that drew no row). Memory: 2·B·(m + 1) Python ints.
     """
@@ -323,7 +336,7 @@ class BootstrapSums:
             wb = wb * w[None, :]
         self.rows += n
         tot = wb.sum(axis=1)
-        s = wb @ vals
+        s = replicate_sums(wb, vals)
         for b in range(self.replicates):
             self.weight[b].add(float(tot[b]))
             for j in range(self.columns):
