@@ -545,7 +545,8 @@ def _header(doc: dict[str, Any], title: str | None) -> str:
     notes: list[str] = []
     if "passed" in doc:
         # the gate's verdict as it decided it (a document without one: its "passed")
-        verdict = doc.get("verdict") if isinstance(doc.get("verdict"), dict) else {
+        found = doc.get("verdict")
+        verdict: dict[str, Any] = found if isinstance(found, dict) else {
             "status": "passed" if doc["passed"] else "failed",
             "headline": "PASSED" if doc["passed"] else "FAILED"}
         css = {"failed": "fail", "passed": "pass"}.get(str(verdict.get("status")), "none")

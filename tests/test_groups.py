@@ -256,8 +256,9 @@ def test_check_applies_bounds_to_every_group(cli, tmp_path):
     assert md.splitlines()[2] == "**Failing groups:** `country=IT`"
     js = json.loads(cli("check", path, "-l", "mae", "-g", "country", "--max", f"mae={bound}",
                         "-f", "json").stdout)
-    assert js["passed"] is False and js["failed"] == [] and js["failed_groups"] == [
-        {"country": "IT"}]
+    # "failed" lists the failing group checks too (issue 19, item 11: it was [])
+    assert js["passed"] is False and js["failed"] == ["country=IT: mae"] and js[
+        "failed_groups"] == [{"country": "IT"}]
     it = next(g for g in js["groups"] if g["key"] == {"country": "IT"})
     assert it["passed"] is False and it["checks"][0]["status"] == "fail"
 

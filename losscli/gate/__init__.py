@@ -76,8 +76,8 @@ from losscli.vocab import DATA_CHANGED
 
 __all__ = [
     "FAIL", "IMPROVED", "PASS", "ROUNDOFF", "SAME", "STATUSES", "UNCHECKED", "Baseline",
-    "BaselineLoss", "Bounds", "CheckResult", "Outcome", "Verdict", "check", "decide", "judge", "load_baseline", "parse_baseline",
-    "parse_bounds", "same_value", "save_report", "verdicts",
+    "BaselineLoss", "Bounds", "CheckResult", "Outcome", "Verdict", "check", "decide", "judge",
+    "load_baseline", "parse_baseline", "parse_bounds", "same_value", "save_report", "verdicts",
 ]
 
 

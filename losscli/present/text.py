@@ -31,8 +31,9 @@ from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
 __all__ = [
-    "DIGITS", "cells", "char_cells", "format_count", "format_level", "format_number", "format_value",
-    "interval_methods", "intervals_text", "is_terminal", "methods_text", "printable", "printable_lines", "stderr_line",
+    "DIGITS", "cells", "char_cells", "format_count", "format_level", "format_number",
+    "format_value", "interval_methods", "intervals_text", "is_terminal", "methods_text",
+    "printable", "printable_lines", "stderr_line",
 ]
 
 #: Significant digits of the values in tables and Markdown; JSON and CSV keep every digit.
@@ -142,10 +143,11 @@ def interval_methods(intervals: Iterable[dict[str, Any] | None],
 
 
 def methods_text(methods: dict[str, list[str]]) -> str:
-    """``normal`` or, when several methods are mixed, ``normal (mse), wilson (accuracy)``."""
+    """``normal`` or, when several methods are mixed, which loss has which:
+    ``normal for mse, mae; wilson for accuracy``."""
     if len(methods) <= 1:
         return ", ".join(methods) or "none"
-    return ", ".join(f"{m} ({', '.join(printable(x) for x in names)})" if names else m
+    return "; ".join(f"{m} for {', '.join(printable(x) for x in names)}" if names else m
                      for m, names in methods.items())
 
 
@@ -153,7 +155,7 @@ def intervals_text(intervals: Iterable[dict[str, Any] | None], level: Any = None
                    labels: Sequence[str] | None = None) -> str:
     """What intervals a table shows: ``95% intervals: normal, wilson``, naming every method
     used (with ``labels``, each interval's loss, it says which loss has which method when
-    several are mixed: ``normal (mse), wilson (accuracy)``). ``level`` overrides the
+    several are mixed: ``normal for mse; wilson for accuracy``). ``level`` overrides the
     level the intervals record."""
     shared, methods = interval_methods(intervals, labels)
     level = shared if level is None else level
@@ -170,6 +172,7 @@ def is_terminal(stream: IO[str]) -> bool:
 
 
 def char_cells(ch: str) -> int:
+    """Terminal columns taken by one character (0 for combining and format characters)."""
     if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
         return 0
     return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
