@@ -87,6 +87,7 @@ from losscli.present.text import (
     format_count,
     format_level,
     format_number,
+    input_paths,
     interval_methods,
     methods_text,
     printable,
@@ -519,20 +520,8 @@ def group_bars_svg(g: GroupBars) -> str:
 # the page
 
 def _files(doc: dict[str, Any]) -> list[str]:
-    seen: list[str] = []
-
-    def add(inputs: Any) -> None:
-        if not isinstance(inputs, dict):
-            return
-        for ref in inputs.values():
-            if isinstance(ref, dict) and "path" in ref and ref["path"] not in seen:
-                seen.append(str(ref["path"]))
-
-    add(doc.get("inputs"))
-    for model in doc.get("models", ()) or ():
-        if isinstance(model, dict):
-            add(model.get("inputs"))
-    return seen
+    models = [m for m in doc.get("models", ()) or () if isinstance(m, dict)]
+    return input_paths(doc.get("inputs"), *(m.get("inputs") for m in models))
 
 
 def _is_compare(doc: dict[str, Any]) -> bool:

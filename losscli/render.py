@@ -24,6 +24,7 @@ from losscli.present.text import (
     DIGITS,
     format_level,
     format_value,
+    input_paths,
     intervals_text,
     is_terminal,
     printable,
@@ -45,11 +46,7 @@ def format_params(params: dict[str, Any]) -> str:
 
 
 def _files(report: Report) -> str:
-    seen = []
-    for ref in report.inputs.values():
-        if isinstance(ref, dict) and "path" in ref and ref["path"] not in seen:
-            seen.append(ref["path"])
-    return ", ".join(seen)
+    return ", ".join(input_paths(report.inputs))
 
 
 def summary_line(report: Report, *, groups: bool = True) -> str:
@@ -587,10 +584,8 @@ def check_summary(result: CheckResult) -> str:
     if unchecked and outcome.checked:
         parts.append(f"{unchecked} unchecked")
     if result.groups is not None:
-        bad = outcome.failed_groups
-        names = ", ".join(g.label for g in bad[:3]) + (", …" if len(bad) > 3 else "")
-        parts.append(f"groups: {len(bad)} of {outcome.groups} failed ({names})" if bad
-                     else f"groups: {outcome.groups} passed")
+        if not outcome.failed_groups:  # (the headline names the failing ones)
+            parts.append(f"groups: {outcome.groups} passed")
         if result.correction:
             parts.append(result.correction)
     if result.baseline is not None:

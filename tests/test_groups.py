@@ -250,7 +250,7 @@ def test_check_applies_bounds_to_every_group(cli, tmp_path):
     r = cli("check", path, "-l", "mae", "-g", "country", "--max", f"mae={bound}")
     assert r.exit_code == 1
     assert "country=IT" in r.stdout and r.stdout.splitlines()[-1].startswith("FAILED")
-    assert "groups: 1 of 4 failed (country=IT)" in r.stdout
+    assert r.stdout.splitlines()[-1].startswith("FAILED: 1 of 4 groups (country=IT)")
     md = cli("check", path, "-l", "mae", "-g", "country", "--max", f"mae={bound}",
              "-f", "markdown").stdout
     assert md.splitlines()[2] == "**Failing groups:** `country=IT`"

@@ -382,7 +382,7 @@ class Outcome:
 
     losses: int  # losses judged over all rows
     failed_losses: tuple[str, ...] = ()
-    groups: int | None = None  # groups judged (None: no --group-by)
+    groups: int | None = None  # groups judged, missing ones included (None: no --group-by)
     failed_groups: tuple[GroupFailure, ...] = ()
     data_failed: bool = False
     checked: bool = True  # False: no loss had a bound or a baseline (evaluated only)
@@ -486,6 +486,6 @@ def decide(verdicts: Any, groups: Any = None, *, data_failed: bool = False,
     return Outcome(
         losses=len(verdicts),
         failed_losses=tuple(v.label for v in verdicts if not v.passed),
-        groups=None if groups is None else sum(g.status != "missing" for g in groups),
+        groups=None if groups is None else len(groups),
         failed_groups=tuple(failing), data_failed=data_failed, checked=checked,
         notes=tuple(notes))

@@ -32,7 +32,7 @@ from typing import IO, Any
 
 __all__ = [
     "DIGITS", "cells", "char_cells", "format_count", "format_level", "format_number",
-    "format_value", "interval_methods", "intervals_text", "is_terminal", "methods_text",
+    "format_value", "input_paths", "interval_methods", "intervals_text", "is_terminal", "methods_text",
     "printable", "printable_lines", "stderr_line",
 ]
 
@@ -161,6 +161,19 @@ def intervals_text(intervals: Iterable[dict[str, Any] | None], level: Any = None
     level = shared if level is None else level
     head = f"{format_level(level)} intervals" if level is not None else "intervals"
     return f"{head}: {methods_text(methods)}"
+
+
+def input_paths(*inputs: Any) -> list[str]:
+    """The paths of the ``inputs`` dicts of reports (role → ``{"path": ...}``), each once,
+    in order: what the ``files:`` line shows (escaped where it is shown)."""
+    seen: list[str] = []
+    for found in inputs:
+        if not isinstance(found, dict):
+            continue
+        for ref in found.values():
+            if isinstance(ref, dict) and "path" in ref and str(ref["path"]) not in seen:
+                seen.append(str(ref["path"]))
+    return seen
 
 
 # ---------------------------------------------------------------------------------------
