@@ -6,12 +6,18 @@ stderr — and names the same failing losses and groups. The exit code itself is
 against an oracle computed here from the JSON checks (any failing check, any failing group,
 or other data under ``--data-changed fail``).
 
+The noisy region's name carries a terminal escape, so the names are compared as every
+text output must show them: escaped (:func:`losscli.present.text.printable`), and raw in
+JSON.
+
 The commands run in-process (the Typer app, stdout and stderr apart) to keep the test
 fast; tests/test_verdict.py runs each issue item through the real entry point."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import json
 import re
 
@@ -22,7 +28,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from losscli.present.text import printable
+
 N = 500
+EAST = "east\x1b]0;x\x07"  # the noisy region, named with a terminal escape
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +44,9 @@ def files(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("verdict")
     rng = np.random.default_rng(11)
-    region = np.array(["east", "west", "north"])[rng.integers(0, 3, N)]
+    region = np.array([EAST, "west", "north"])[rng.integers(0, 3, N)]
     y = rng.normal(size=N)
-    pred = y + rng.normal(size=N) * np.where(region == "east", 1.6, 0.6)
+    pred = y + rng.normal(size=N) * np.where(region == EAST, 1.6, 0.6)
     ref = y + rng.normal(size=N) * 0.8
     data = root / "data.parquet"
     pq.write_table(pa.table({"pred": pred, "ref": ref, "target": y, "region": region}), data)
@@ -102,7 +111,7 @@ def _badge(raw: str) -> tuple[str, str]:
     return found.group(1), html.unescape(found.group(2))
 
 
-@settings(max_examples=30, deadline=None, derandomize=True,
+@settings(max_examples=60, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(combo=combos)
 def test_every_output_agrees_with_the_exit_code(cli, files, combo):
@@ -113,9 +122,13 @@ def test_every_output_agrees_with_the_exit_code(cli, files, combo):
     js = cli(*args, "-f", "json", "--html", str(page))
     table = cli(*args)
     md = cli(*args, "-f", "markdown")
+    sheet = cli(*args, "-f", "csv")
     code = js.exit_code
     assert code in (0, 1), (args, js.stderr)
-    assert table.exit_code == md.exit_code == code, args
+    assert table.exit_code == md.exit_code == sheet.exit_code == code, args
+    for run in (js, table, md, sheet):  # no raw escape anywhere but JSON's \u001b
+        assert "\x1b" not in run.stdout and "\x07" not in run.stdout
+        assert "\x1b" not in run.stderr and "\x07" not in run.stderr
 
     doc = json.loads(js.stdout)
     verdict = doc["verdict"]
@@ -133,20 +146,20 @@ def test_every_output_agrees_with_the_exit_code(cli, files, combo):
     assert len(group_labels) == len(failing_groups)
     assert doc["failed"][:len(failing_checks)] == failing_checks
     assert all(any(e.startswith(f"{g}: ") for e in doc["failed"]) for g in group_labels)
-    names = failing_checks + group_labels[:3]
+    names = [printable(n) for n in failing_checks + group_labels[:3]]  # as text shows them
 
     err = js.stderr.splitlines()
     failed_lines = [line for line in err if line.startswith("losscli: check failed: ")]
-    for run in (table, md):
+    for run in (table, md, sheet):
         assert [line for line in run.stderr.splitlines()
                 if line.startswith("losscli: check failed: ")] == failed_lines
     last_table = table.stdout.rstrip("\n").splitlines()[-1]
     head_md = md.stdout.splitlines()[0]
     kind, badge_text = _badge(page.read_text())
-    assert badge_text == verdict["headline"]
-    assert last_table.startswith(verdict["headline"])
+    assert badge_text == printable(verdict["headline"])
+    assert last_table.startswith(printable(verdict["headline"]))
     if code == 1:
-        assert failed_lines == [f"losscli: check failed: {verdict['failure']}"]
+        assert failed_lines == [f"losscli: check failed: {printable(verdict['failure'])}"]
         assert last_table.startswith("FAILED") and kind == "fail"
         assert head_md.startswith("### ❌ losscli check failed: ")
         for name in names:
@@ -161,3 +174,8 @@ def test_every_output_agrees_with_the_exit_code(cli, files, combo):
     group_fails = sum(c["status"] == "fail" for g in doc.get("groups", []) or []
                       for c in g.get("checks", []))
     assert md.stdout.count("❌ **FAIL**") == len(failing_checks) + group_fails
+    # and one passed=false line of the CSV, per failing check and failing missing group
+    rows = list(csv.DictReader(io.StringIO(sheet.stdout)))
+    missing = sum(g.get("passed") is False for g in doc.get("missing_groups", []))
+    assert sum(r["passed"] == "false" for r in rows) == len(failing_checks) + group_fails + (
+        missing)
