@@ -80,10 +80,7 @@ class InputFormat(str, Enum):
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one line on stderr and return the Exit to raise. Control characters in the
     message (it may quote names from a file) are shown escaped."""
-    from losscli.errors import escape_controls
-
-    sys.stderr.write(f"losscli: error: {escape_controls(message)}\n")
-    sys.stderr.flush()
+    stderr_line(message, kind="error")
     return typer.Exit(code)
 
 

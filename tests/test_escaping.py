@@ -185,3 +185,20 @@ def test_the_page_escapes_markup_and_controls(tmp_path):
     for bad in RAW:
         assert bad not in raw
     assert b"\x1b" not in raw
+
+
+def test_per_row_csv_on_stdout_is_escaped_and_a_file_keeps_the_raw_keys(tmp_path):
+    path = tmp_path / "esc.parquet"
+    _hostile_groups(path)
+    r = run_losscli("eval", path, "--loss", "mse", "--group-by", "g", "--reduction", "none")
+    assert r.returncode == 0, r.stderr
+    assert_clean(r.stdout, "per-row stdout")
+    assert b"a\\x1b]0;PWNED\\x07" in r.stdout
+    out = tmp_path / "rows.csv"
+    r = run_losscli("eval", path, "--loss", "mse", "--group-by", "g", "--reduction", "none",
+                    "--output", out)
+    assert r.returncode == 0, r.stderr
+    import pyarrow.csv as pacsv
+
+    keys = pacsv.read_csv(out).column("g").to_pylist()
+    assert sorted(set(keys)) == sorted(HOSTILE)  # a data file: the values themselves

@@ -209,7 +209,7 @@ class CheckResult:
             merged.append({**entry, **({} if found is None else {
                 k: v for k, v in found.to_dict().items() if k not in ("key", "rows")})})
         return {**doc, "groups": merged,
-                "failed_groups": [c.key for c in self.failed_groups],
+                "failed_groups": [g.key for g in self.outcome.failed_groups],
                 "missing_groups": [c.to_dict() for c in self.groups if c.status == MISSING],
                 **({"group_correction": self.correction} if self.correction else {})}
 
