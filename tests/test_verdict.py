@@ -77,10 +77,11 @@ def test_a_failing_group_fails_every_output(tmp_path):
     assert doc["failed"] == ["region=east: mse"]  # the failing group checks, not []
     assert doc["verdict"]["status"] == "failed" and doc["verdict"]["exit_code"] == 1
     assert doc["failed_groups"] == [{"region": "east"}]
-    raw = page.read_text()
-    css, text = badge(raw)
-    assert css == "fail" and text.startswith("FAILED") and "region=east" in text
-    assert "PASSED" not in page_text(raw)
+    for shown in (page, tmp_path / "table.html", tmp_path / "markdown.html"):
+        raw = shown.read_text()
+        css, text = badge(raw)
+        assert css == "fail" and text == "FAILED: 1 of 3 groups (region=east)"
+        assert "PASSED" not in page_text(raw)
     table = runs["table"].stdout.decode()
     assert table.splitlines()[-1].startswith("FAILED: 1 of 3 groups (region=east)")
     md = runs["markdown"].stdout.decode()
