@@ -1017,7 +1017,7 @@ def main() -> None:
     except BrokenPipeError:  # the reader went away after we were done: not an error
         _silence_stdout()
     except OSError as exc:  # buffered output that cannot go out (a full disk)
-        sys.stderr.write(f"losscli: error: {os_error_text(exc)}\n")
+        stderr_line(os_error_text(exc), kind="error")
         _silence_stdout()
         code = 2
     if reported():
@@ -1057,7 +1057,7 @@ def _main() -> int:
         _silence_stdout()
         code = 0
     except OSError as exc:  # e.g. --help to a full disk: one line, not a traceback
-        sys.stderr.write(f"losscli: error: {os_error_text(exc)}\n")
+        stderr_line(os_error_text(exc), kind="error")
         _silence_stdout()
         code = 2
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM outside a command's own handling
