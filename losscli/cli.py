@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from losscli._version import __version__
+from losscli.present.text import stderr_line
 
 app = typer.Typer(
     name="losscli",
@@ -79,10 +80,7 @@ class InputFormat(str, Enum):
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one line on stderr and return the Exit to raise. Control characters in the
     message (it may quote names from a file) are shown escaped."""
-    from losscli.errors import escape_controls
-
-    sys.stderr.write(f"losscli: error: {escape_controls(message)}\n")
-    sys.stderr.flush()
+    stderr_line(message, kind="error")
     return typer.Exit(code)
 
 
@@ -400,7 +398,7 @@ def show_pictures(items: Any, skipped: list[str], to_stdout: bool, quiet: bool) 
     message = plot.nothing_to_plot(items, skipped)
     if message is not None:
         if not quiet:
-            sys.stderr.write(f"losscli: note: {message}\n")
+            stderr_line(message, kind="note")
         return
     out.write("\n")
     plot.draw(items, out, skipped=skipped)
@@ -411,7 +409,7 @@ def write_report_html(html: str, doc: dict[str, Any], items: Any, quiet: bool) -
 
     write_html(doc, html, items)
     if not quiet:
-        sys.stderr.write(f"losscli: wrote the report to {html}\n")
+        stderr_line(f"wrote the report to {html}")
 
 
 #: Options about messages on stderr, for every command that reads data.
@@ -687,12 +685,12 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
         report = session.evaluate(on_batch=bar, started=started)
     if not quiet:
         for note in report.notes:
-            sys.stderr.write(f"losscli: note: {note}\n")
+            stderr_line(note, kind="note")
     if reduction == "none":
         if not quiet:
             where = output or "stdout"
-            sys.stderr.write(f"losscli: wrote {report.rows} rows × {len(report.losses)} "
-                             f"loss{'es' if len(report.losses) != 1 else ''} to {where}\n")
+            stderr_line(f"wrote {report.rows} rows × {len(report.losses)} "
+                        f"loss{'es' if len(report.losses) != 1 else ''} to {where}")
     else:
         render(report, fmt)
     if plot or html is not None:
@@ -819,8 +817,9 @@ def check_cmd(
     result = run_guarded(_check, file, max_ or [], min_ or [], rtol or [], atol or [], baseline,
                          allow_missing, save, fmt.value, kwargs, quiet,
                          not (quiet or no_progress), plot=plot, html=html)
-    if not result.passed:
-        raise typer.Exit(1)
+    code = result.outcome.exit_code  # the gate's one verdict
+    if code:
+        raise typer.Exit(code)
 
 
 def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], atol: list[str],
@@ -849,22 +848,17 @@ def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], 
             show_pictures(items, skipped, fmt == "table", quiet)
         if html is not None:
             write_report_html(html, doc, items, quiet)
-    for note in result.notes:
-        sys.stderr.write(f"losscli: note: {note}\n")
+    outcome = result.outcome
+    for note in outcome.notes:
+        stderr_line(note, kind="note")
     if result.saved and not quiet:
-        sys.stderr.write(f"losscli: saved the report to {result.saved}\n")
+        stderr_line(f"saved the report to {result.saved}")
     if result.not_saved_reason:
-        sys.stderr.write(f"losscli: {result.not_saved_reason}\n")
+        stderr_line(result.not_saved_reason)
     if result.data_text and fmt not in ("table", "markdown"):  # those show it themselves
-        sys.stderr.write(f"losscli: note: {result.data_text}\n")
-    if not result.passed:
-        what = [v.label for v in result.failed] + (
-            ["other data than the baseline's (--data-changed fail)"] if result.data_failed else [])
-        bad = result.failed_groups
-        if bad:
-            names = ", ".join(g.label for g in bad[:3]) + (", …" if len(bad) > 3 else "")
-            what.append(f"{len(bad)} group{'s' if len(bad) != 1 else ''} ({names})")
-        sys.stderr.write(f"losscli: check failed: {', '.join(what)}\n")
+        stderr_line(result.data_text, kind="note")
+    if not outcome.passed:
+        stderr_line(f"check failed: {outcome.failure_text()}")
     return result
 
 
@@ -1017,7 +1011,7 @@ def main() -> None:
     except BrokenPipeError:  # the reader went away after we were done: not an error
         _silence_stdout()
     except OSError as exc:  # buffered output that cannot go out (a full disk)
-        sys.stderr.write(f"losscli: error: {os_error_text(exc)}\n")
+        stderr_line(os_error_text(exc), kind="error")
         _silence_stdout()
         code = 2
     if reported():
@@ -1057,7 +1051,7 @@ def _main() -> int:
         _silence_stdout()
         code = 0
     except OSError as exc:  # e.g. --help to a full disk: one line, not a traceback
-        sys.stderr.write(f"losscli: error: {os_error_text(exc)}\n")
+        stderr_line(os_error_text(exc), kind="error")
         _silence_stdout()
         code = 2
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM outside a command's own handling

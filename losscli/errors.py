@@ -34,26 +34,10 @@ def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
     return f" Did you mean '{close[0]}'?" if close else ""
 
 
-#: Unicode categories shown escaped: controls, format characters (the bidi overrides),
-#: lone surrogates (undecodable bytes of a file name), line and paragraph separators.
-_UNSAFE = ("Cc", "Cf", "Cs", "Zl", "Zp")
-
-
 def escape_controls(text: str) -> str:
-    """``text`` safe to print on a terminal: control characters (ESC, BEL, CR, newlines,
-    the C1 range), the bidirectional overrides and lone surrogates are shown as escapes
-    (``\\x1b``, ``\\n``, ``\\u202e``), so names read from a file cannot drive the terminal or
-    fake a line."""
-    import unicodedata
+    """``text`` safe to print on a terminal (:func:`losscli.present.text.printable`, the one
+    escape of every string losscli prints): control characters, bidirectional overrides
+    and lone surrogates shown as escapes (``\\x1b``, ``\\n``, ``\\u202e``)."""
+    from losscli.present.text import printable
 
-    if text.isprintable():
-        return text
-    out = []
-    for ch in text:
-        if ch in "\n\r\t":
-            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[ch])
-        elif unicodedata.category(ch) in _UNSAFE and ch != "\u200d":  # keep emoji joiners
-            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
+    return printable(text)

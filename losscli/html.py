@@ -24,9 +24,12 @@ unknown fields are ignored)::
       "losses": [LOSS, ...],
       # check (CheckResult.to_dict):
       "passed": false, "failed": ["bce"], "baseline": {"path": ..., "rows": ...} | None,
+      "verdict": {"status": "failed", "headline": "FAILED: 1 of 2 losses (bce)",
+                  "notes": [...], "data_text": ...},   # Outcome.to_dict(): the badge
       "checks": [VERDICT, ...],          # Verdict.to_dict(): label, value, status, max,
                                          # min, limit, rtol, atol, baseline, change,
-                                         # relative_change, reasons, ...
+                                         # relative_change, reasons, notes, bound_text
+      "group_correction": "Bonferroni over ...",   # check --group-by --ci
       # --ci:
       "intervals": {"level": 0.95, "method": "normal", ...},     # how, for the caption
       # --group-by:
@@ -52,6 +55,9 @@ unknown fields are ignored)::
                              "quantiles": {"p50": 0.7, "p90": 4.9, "p99": 11.1,
                                            "p99.9": 21.1, "max": 49.6}}}   # --distribution
 
+The page never judges: the badge is the check's ``verdict`` (its headline), the bound
+column each verdict's own ``bound_text``, the reasons and notes the verdict's sentences.
+
 and ``pictures``: the :mod:`losscli.plot` inputs to draw — :class:`~losscli.plot.Histogram`
 (or a list of them, one per model: an overlay), :class:`~losscli.plot.Reliability` (or a
 list), :class:`~losscli.plot.GroupBars`. Each drawable picture is one ``<svg>``. Group bars
@@ -73,12 +79,18 @@ from losscli.plot import (
     HistogramAxis,
     Reliability,
     bin_weights,
-    format_count,
-    format_number,
     group_label,
     nice_ticks,
-    printable,
     tick_text,
+)
+from losscli.present.text import (
+    format_count,
+    format_level,
+    format_number,
+    input_paths,
+    interval_methods,
+    methods_text,
+    printable,
 )
 
 __all__ = ["build_html", "comparison_doc", "escape", "group_bars_svg", "histogram_svg",
@@ -162,7 +174,7 @@ footer{margin-top:40px;color:var(--muted);font-size:12px}
 def escape(value: object) -> str:
     """``value`` as text safe in HTML content and in quoted attributes: control
     characters, bidirectional overrides and lone surrogates shown as ``\\xNN``/``\\uNNNN``
-    (:func:`losscli.plot.printable`), then ``& < > " '`` escaped."""
+    (:func:`losscli.present.text.printable`), then ``& < > " '`` escaped."""
     return _escape_markup(printable(value), quote=True)
 
 
@@ -213,7 +225,7 @@ def _interval_text(interval: dict[str, Any] | None) -> str:
 def _level_text(level: Any, method: Any) -> str:
     parts = []
     if isinstance(level, (int, float)):
-        parts.append(f"{float(level) * 100:g} %")
+        parts.append(format_level(level, sep=" "))
     if method:
         parts.append(escape(method))
     return " ".join(parts)
@@ -508,20 +520,8 @@ def group_bars_svg(g: GroupBars) -> str:
 # the page
 
 def _files(doc: dict[str, Any]) -> list[str]:
-    seen: list[str] = []
-
-    def add(inputs: Any) -> None:
-        if not isinstance(inputs, dict):
-            return
-        for ref in inputs.values():
-            if isinstance(ref, dict) and "path" in ref and ref["path"] not in seen:
-                seen.append(str(ref["path"]))
-
-    add(doc.get("inputs"))
-    for model in doc.get("models", ()) or ():
-        if isinstance(model, dict):
-            add(model.get("inputs"))
-    return seen
+    models = [m for m in doc.get("models", ()) or () if isinstance(m, dict)]
+    return input_paths(doc.get("inputs"), *(m.get("inputs") for m in models))
 
 
 def _is_compare(doc: dict[str, Any]) -> bool:
@@ -531,17 +531,19 @@ def _is_compare(doc: dict[str, Any]) -> bool:
 
 def _header(doc: dict[str, Any], title: str | None) -> str:
     out = []
+    notes: list[str] = []
     if "passed" in doc:
-        failed = doc.get("failed") or []
-        checks = doc.get("checks") or []
-        n = len(checks)
-        if failed:
-            badge = f'<span class="badge fail">FAILED: {len(failed)} of {n}</span>'
-        elif checks and all(c.get("status") == "unchecked" for c in checks):
-            badge = '<span class="badge none">no bound or baseline</span>'
-        else:
-            badge = '<span class="badge pass">PASSED</span>'
+        # the gate's verdict as it decided it (a document without one: its "passed")
+        found = doc.get("verdict")
+        verdict: dict[str, Any] = found if isinstance(found, dict) else {
+            "status": "passed" if doc["passed"] else "failed",
+            "headline": "PASSED" if doc["passed"] else "FAILED"}
+        css = {"failed": "fail", "passed": "pass"}.get(str(verdict.get("status")), "none")
+        text = verdict.get("headline") or str(verdict.get("status", "")).upper()
+        badge = f'<span class="badge {css}">{escape(text)}</span>'
         heading = escape(title or "losscli check") + badge
+        notes = [str(n) for n in [verdict.get("data_text"), *(verdict.get("notes") or ())]
+                 if n]
     elif _is_compare(doc):
         heading = escape(title or "losscli compare")
     else:
@@ -577,29 +579,22 @@ def _header(doc: dict[str, Any], title: str | None) -> str:
     if files:
         out.append('<p class="meta">files: ' + ", ".join(f"<b>{escape(f)}</b>" for f in files)
                    + "</p>")
+    out += [f'<p class="meta">note: {escape(n)}</p>' for n in notes]
     out.append("</header>")
     return "".join(out)
 
 
 def _bound_text(check: dict[str, Any]) -> str:
-    parts = []
-    if check.get("max") is not None:
-        parts.append(f"≤ {_num(check['max'])}")
-    if check.get("min") is not None:
-        parts.append(f"≥ {_num(check['min'])}")
-    if check.get("limit") is not None:
-        tol = [f"{k} {_num(check[k])}" for k in ("rtol", "atol") if check.get(k)]
-        op = "≥" if check.get("higher_is_better") else "≤"
-        parts.append(f"{op} {_num(check['limit'])} (baseline{', ' + ', '.join(tol) if tol else ''})")
-    elif check.get("in_baseline") is False:
-        parts.append("not in baseline")
-    return "; ".join(parts) or '<span class="muted">—</span>'
+    """The verdict's own sentence of what was checked (``Verdict.bound_text``)."""
+    text = check.get("bound_text")
+    return escape(text) if text else '<span class="muted">—</span>'
 
 
 def _status(check: dict[str, Any]) -> str:
+    from losscli.gate.verdict import STATUS_TEXT
+
     status = str(check.get("status", ""))
-    text = {"fail": "FAIL", "pass": "pass", "improved": "improved", "unchecked": "—"}.get(
-        status, status)
+    text = STATUS_TEXT.get(status, status)
     return f'<span class="status-{escape(status)}">{escape(text)}</span>'
 
 
@@ -663,11 +658,12 @@ def _losses_section(doc: dict[str, Any]) -> str:
     header = ["loss", "value"]
     caption = None
     if with_interval:
-        spec: dict[str, Any] = doc.get("intervals") or next(
-            (x["interval"] for x in losses if x.get("interval")), {})
         header.append("interval")
-        level = _level_text(spec.get("level"), spec.get("method"))
-        caption = f"intervals: {level}" if level else None
+        # every method used, each with its losses when several are mixed
+        shared, methods = interval_methods([x.get("interval") for x in losses],
+                                           [_label(x) for x in losses])
+        at = f"{format_level(shared, sep=' ')} " if shared is not None else ""
+        caption = f"intervals: {at}{escape(methods_text(methods))}"
     header.append("better")
     rows = []
     status = {_label(c): c.get("status") for c in doc.get("checks", ()) or ()}
@@ -714,11 +710,14 @@ def _compare_section(doc: dict[str, Any]) -> str:
             row.append(cell)
         row.append("higher" if x.get("higher_is_better") else "lower")
         rows.append(row)
-    spec = next((iv for x in doc["losses"] for iv in (x.get("intervals") or {}).values()
-                 if iv), None)
+    ivs = [(_label(x), iv) for x in doc["losses"] for iv in (x.get("intervals") or {}).values()
+           if iv]
     level = ""
-    if spec:
-        level = f" its {_level_text(spec.get('level'), spec.get('method'))} interval and"
+    if ivs:  # every method used, each with its losses when several are mixed
+        shared, methods = interval_methods([iv for _, iv in ivs], [n for n, _ in ivs])
+        at = f"{format_level(shared, sep=' ')} " if shared is not None else ""
+        level = (f" its {at}{escape(methods_text(methods))} interval and" if len(methods) == 1
+                 else f" its {at}interval ({escape(methods_text(methods))}) and")
     models = [[escape(m.get("name", "")), escape(format_count(m.get("rows", 0))),
                ", ".join(escape(p) for p in _files({"inputs": m.get("inputs")}))]
               for m in doc["models"]]
@@ -748,6 +747,9 @@ def _group_table(g: GroupBars, doc: dict[str, Any]) -> str:
         rows.append(cells)
         classes.append("fail" if b.failed else "")
     caption = _level_text(g.level, g.method)
+    correction = doc.get("group_correction")  # check --group-by --ci: the level of each
+    if caption and isinstance(correction, str) and correction.startswith("Bonferroni"):
+        caption += f" each ({escape(correction.split(':')[0])})"
     return _table(header, rows, numeric=[1, 2, 3], row_classes=classes,
                   caption=f"intervals: {caption}" if caption and with_interval else None)
 

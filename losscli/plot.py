@@ -61,14 +61,21 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import sys
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING, Any, Union
 
 import numpy as np
+
+from losscli.present.text import (
+    cells,
+    char_cells,
+    format_count,
+    format_level,
+    format_number,
+    printable,
+)
 
 if TYPE_CHECKING:
     from losscli.stats.calibration import CalibrationError
@@ -101,49 +108,6 @@ _HBLOCKS = " ▏▎▍▌▋▊▉█"
 # ---------------------------------------------------------------------------------------
 # text
 
-def format_number(value: float | None) -> str:
-    """Full precision, never truncated: the shortest text that round-trips the float (as
-    the tables print values); ``—`` for None."""
-    return "—" if value is None else repr(float(value))
-
-
-def format_count(value: float) -> str:
-    """A row count or a sum of weights, in full: ``1,234`` when whole, else the float."""
-    v = float(value)
-    if v.is_integer() and abs(v) < 2**53:
-        return f"{int(v):,}"
-    return repr(v)
-
-
-# C0/C1 controls (escape sequences start with ESC), DEL, lone surrogates (undecodable file
-# names), bidirectional embeddings/overrides/isolates (text that reads differently than it
-# is stored), the line and paragraph separators.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
-
-
-def printable(text: object) -> str:
-    """``text`` with every control character, bidirectional override and lone surrogate
-    shown as ``\\xNN`` / ``\\uNNNN``: safe to print on a terminal, one line, and encodable."""
-    def sub(m: re.Match[str]) -> str:
-        code = ord(m.group())
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-    return _UNPRINTABLE.sub(sub, str(text))
-
-
-def _char_cells(ch: str) -> int:
-    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
-        return 0
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-
-
-def cells(text: str) -> int:
-    """Terminal columns taken by ``text`` (wide East Asian characters count 2)."""
-    if text.isascii():
-        return len(text)
-    return sum(_char_cells(ch) for ch in text)
-
-
 _BREAK_AFTER = set(",;=/_|-.:)]}")
 
 
@@ -171,7 +135,7 @@ def wrap(text: str, width: int) -> list[str]:
     current = ""
     used = 0
     for ch in text:
-        w = _char_cells(ch) if not ch.isascii() else 1
+        w = char_cells(ch) if not ch.isascii() else 1
         if used + w > width and current:
             if ch == " ":  # the line ends right here; the space goes with the break
                 lines.append(current)
@@ -272,7 +236,7 @@ class _Canvas:
 
     def put(self, row: int, col: int, text: str, style: str | None = None) -> None:
         for ch in text:
-            w = _char_cells(ch) if not ch.isascii() else 1
+            w = char_cells(ch) if not ch.isascii() else 1
             if w == 0:
                 if col > 0:  # a combining mark joins the previous cell
                     self.chars[row][col - 1] += ch
@@ -1109,7 +1073,7 @@ def group_bars(g: GroupBars, width: int = 80) -> Picture | None:
         lines.append(_text(text, "bold" if i == 0 else None))
     key = ["█ value"]
     if any(b.low is not None and b.high is not None for b in g.bars):
-        level = f"{g.level * 100:g} % " if g.level is not None else ""
+        level = f"{format_level(g.level, sep=' ')} " if g.level is not None else ""
         method = f" ({g.method})" if g.method else ""
         key.append(f"├─●─┤ {level}interval{method}")
     if g.overall is not None:
@@ -1367,7 +1331,7 @@ def terminal_width(out: IO[str] | None = None) -> int:
 def show(pictures: Picture | Sequence[Picture | None], out: IO[str] | None = None) -> None:
     """Print pictures on ``out`` (default stdout), a blank line between them: styled with
     rich on a terminal, plain text when ``out`` is not one or ``NO_COLOR`` is set."""
-    from losscli.render import is_terminal
+    from losscli.present.text import is_terminal
 
     out = out or sys.stdout
     pics = [pictures] if isinstance(pictures, Picture) else [p for p in pictures if p is not None]

@@ -1,33 +1,42 @@
-"""Turn a Report into text: a rich table, JSON, Markdown or CSV. The only user of rich."""
+"""Turn a Report, a check's verdict or a comparison into text: a rich table, JSON,
+Markdown, CSV or NDJSON.
+
+Every string from data or from the user (labels, group keys, column and model names,
+paths) passes :func:`losscli.present.text.printable` where it is placed: a table cell
+(:func:`fitted_table` escapes every cell and header), a Markdown cell (:func:`_md_escape`),
+a CSV cell (:class:`_SafeWriter`) or a line (:func:`_line`); the Markdown and CSV texts
+pass it once more as a whole before they are written (:func:`_emit`). JSON keeps the raw
+values. The verdict of ``check`` is read from :class:`losscli.gate.verdict.Outcome`, never
+re-derived here."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING, Any
 
+from losscli.present.text import (
+    DIGITS,
+    format_level,
+    format_value,
+    input_paths,
+    intervals_text,
+    is_terminal,
+    printable,
+    printable_lines,
+)
 from losscli.report import Report
 
 if TYPE_CHECKING:
     from losscli.comparison import Comparison
     from losscli.gate import CheckResult
 
-
-#: Significant digits of the values in tables and Markdown; JSON and CSV keep every digit.
-DIGITS = 6
-
-
-def format_value(value: float | None) -> str:
-    """A value as tables and Markdown show it: rounded to :data:`DIGITS` significant digits
-    (``1.83814``), never cut short by the layout; ``—`` for none. JSON and CSV keep the
-    full precision (the shortest repr that round-trips)."""
-    return "—" if value is None else f"{float(value):.{DIGITS}g}"
+__all__ = ["DIGITS", "format_value", "is_terminal", "render", "render_check", "render_compare"]
 
 
 def format_params(params: dict[str, Any]) -> str:
@@ -37,14 +46,12 @@ def format_params(params: dict[str, Any]) -> str:
 
 
 def _files(report: Report) -> str:
-    seen = []
-    for ref in report.inputs.values():
-        if isinstance(ref, dict) and "path" in ref and ref["path"] not in seen:
-            seen.append(ref["path"])
-    return ", ".join(seen)
+    return ", ".join(input_paths(report.inputs))
 
 
 def summary_line(report: Report, *, groups: bool = True) -> str:
+    """The line under a report: rows, groups, task, classes, intervals, files, time (the
+    names in it escaped)."""
     parts = [f"rows: {report.rows}"]
     if report.rows_skipped:
         parts.append(f"skipped: {report.rows_skipped}")
@@ -60,7 +67,7 @@ def summary_line(report: Report, *, groups: bool = True) -> str:
         parts.append(f"task: {task}{' (logits)' if report.inputs.get('from_logits') else ''}")
     threshold = report.inputs.get("threshold")
     if threshold is not None:  # the decision threshold in effect is always shown
-        parts.append(f"threshold: {format_number(threshold)}")
+        parts.append(f"threshold: {_numbers_text(threshold)}")
     classes = labels_text(report.inputs)
     if classes:  # a target of labels: which class is which
         parts.append(classes)
@@ -68,7 +75,7 @@ def summary_line(report: Report, *, groups: bool = True) -> str:
         parts.append(ci_text(report))
     parts += [f"reduction: {report.reduction}", f"files: {_files(report)}",
               f"time: {report.elapsed_seconds:.3f} s"]
-    return " · ".join(parts)
+    return printable(" · ".join(parts))
 
 
 def _label(value: Any) -> str:
@@ -97,19 +104,21 @@ def labels_text(inputs: dict[str, Any]) -> str | None:
     return f"classes: {shown}{more}"
 
 
-def format_number(value: Any) -> str:
+def _numbers_text(value: Any) -> str:
+    """A value or a list of values (one threshold per label) as tables show them."""
     if isinstance(value, list):
-        return ", ".join(format_number(v) for v in value)
-    return format(float(value), "g")
+        return ", ".join(_numbers_text(v) for v in value)
+    return format_value(value)
 
 
 def ci_text(report: Report) -> str:
-    """``95% intervals: normal, wilson; bootstrap 200 replicates, seed 0``."""
+    """``95% intervals: normal, wilson (bootstrap: 200 replicates, seed 0)``: every method
+    the report's intervals used."""
     ci = report.ci or {}
     methods = sorted({r.interval["method"] for r in report.losses if r.interval}
                      - {"n/a"})
     boot = [m for m in methods if m in ("percentile", "basic")]
-    text = f"{ci.get('level', 0.95):.0%} intervals: {', '.join(methods) or 'none'}"
+    text = intervals_text([r.interval for r in report.losses], ci.get("level", 0.95))
     if boot:
         text += f" (bootstrap: {ci.get('replicates')} replicates, seed {ci.get('seed')})"
     return text
@@ -161,19 +170,34 @@ def format_interval(interval: dict[str, Any] | None) -> str:
     return f"[{format_value(interval['low'])}, {format_value(interval['high'])}]"
 
 
-def is_terminal(stream: IO[str]) -> bool:
-    return hasattr(stream, "isatty") and stream.isatty() and not os.environ.get("NO_COLOR")
-
-
 def _console(out: IO[str]) -> tuple[Any, bool]:
-    """A rich console: colour on a terminal; plain, full-width text otherwise."""
+    """A rich console: colour on a terminal; plain, full-width text otherwise. Text is
+    printed as it is: no console markup (``[red]``) and no emoji codes (``:warning:``)
+    are read in it — a group key or a label is never styled or replaced by what it says."""
     from rich.console import Console
 
     tty = is_terminal(out)
     return Console(
-        file=out, no_color=not tty, highlight=False, force_terminal=tty,
-        width=None if tty else 10_000, color_system="auto" if tty else None,
+        file=out, no_color=not tty, highlight=False, force_terminal=tty, markup=False,
+        emoji=False, width=None if tty else 10_000, color_system="auto" if tty else None,
     ), tty
+
+
+def _line(console: Any, tty: bool, text: str, style: str | None = None) -> None:
+    """One line of text under a table, escaped (:func:`printable`), styled on a terminal."""
+    from rich.text import Text
+
+    console.print(Text(printable(text), style=(style or "") if tty else ""), soft_wrap=True)
+
+
+def _safe_cell(cell: Any) -> Any:
+    """A table cell with its text escaped (a rich Text keeps its style)."""
+    from rich.text import Text
+
+    if isinstance(cell, Text):
+        shown = printable(cell.plain)
+        return cell if shown == cell.plain else Text(shown, style=cell.style)
+    return printable(cell)
 
 
 @dataclass(frozen=True)
@@ -239,6 +263,9 @@ def fitted_table(console: Any, tty: bool, cols: list[Col], rows: list[list[Any]]
     from rich.table import Table
     from rich.text import Text
 
+    rows = [[_safe_cell(c) for c in row] for row in rows]  # names from data, escaped
+    cols = [replace(c, header=printable(c.header),
+                    short=None if c.short is None else printable(c.short)) for c in cols]
     plain = [[c.plain if isinstance(c, Text) else str(c) for c in row] for row in rows]
 
     def natural(i: int, header: str) -> int:
@@ -354,8 +381,8 @@ def render_group_table(report: Report, out: IO[str]) -> None:
         rows.append(row)
     console.print(fitted_table(console, tty, cols, rows))
     for line in group_reasons(report):
-        console.print(f"· {line}", style="dim" if tty else None, soft_wrap=True)
-    console.print(summary_line(report), style="dim" if tty else None, soft_wrap=True)
+        _line(console, tty, f"· {line}", "dim")
+    _line(console, tty, summary_line(report), "dim")
 
 
 def render_table(report: Report, out: IO[str] | None = None) -> None:
@@ -383,18 +410,19 @@ def render_table(report: Report, out: IO[str] | None = None) -> None:
                 sub.insert(3, "")
             rows.append(sub)
     if report.ci:
-        level = f"{report.ci.get('level', 0.95):.0%}"
+        level = format_level(report.ci.get("level", 0.95))
         cols.insert(3, Col(f"{level} interval", "pair", short="interval"))
     console.print(fitted_table(console, tty, cols, rows))
-    console.print(summary_line(report), style="dim" if tty else None, soft_wrap=True)
+    _line(console, tty, summary_line(report), "dim")
 
 
 def render_json(report: Report) -> str:
     return json.dumps(report.to_dict(), indent=2, allow_nan=False)
 
 
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|")
+def _md_escape(text: Any) -> str:
+    """A Markdown table cell or line: escaped for the terminal, ``|`` escaped."""
+    return printable(text).replace("|", "\\|")
 
 
 def render_group_markdown(report: Report) -> str:
@@ -429,7 +457,8 @@ def render_markdown(report: Report) -> str:
             f"{'higher' if res.higher_is_better else 'lower'} |"
         )
         for name, value in breakdown(res, report.inputs.get("classes")):
-            lines.append(f"| ↳ {name} |  | {format_value(value)} |{' |' if ci else ''} |")
+            lines.append(f"| ↳ {_md_escape(name)} |  | {format_value(value)} |"
+                         f"{' |' if ci else ''} |")
     lines += ["", f"_{_md_escape(summary_line(report))}_"]
     return "\n".join(lines) + "\n"
 
@@ -439,7 +468,7 @@ def render_csv(report: Report) -> str:
     ``overall`` or ``group``, then the key columns — empty for the overall lines, empty
     too for a null key of a group)."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = _SafeWriter(buf)
     ci = bool(report.ci)
     keys = list(report.group_by) if report.groups is not None else []
     writer.writerow([*(["scope", *keys, "rows"] if keys else []), "loss", "label", "params",
@@ -461,6 +490,17 @@ def render_csv(report: Report) -> str:
                   if ci else []),
             ])
     return buf.getvalue()
+
+
+class _SafeWriter:
+    """A CSV writer whose text cells are escaped (:func:`printable`): a name from data can
+    neither end a line nor drive the terminal the CSV is shown on."""
+
+    def __init__(self, buf: IO[str]) -> None:
+        self._writer = csv.writer(buf, lineterminator="\n")
+
+    def writerow(self, row: list[Any]) -> None:
+        self._writer.writerow([printable(c) if isinstance(c, str) else c for c in row])
 
 
 def render_ndjson(report: Report) -> str:
@@ -494,6 +534,8 @@ def _emit(obj: Any, fmt: str, out: IO[str] | None, table: Callable[[Any, IO[str]
             table(obj, out)
             return
         text = texts[fmt](obj)
+        if fmt in ("markdown", "csv"):  # the last guard: no raw control character goes out
+            text = printable_lines(text)
         out.write(text if text.endswith("\n") else text + "\n")
         out.flush()
     except BrokenPipeError:
@@ -514,8 +556,6 @@ def render(report: Report, fmt: str, out: IO[str] | None = None) -> None:
 # ---------------------------------------------------------------------------------------
 # losscli check: the verdict of the regression gate
 
-_STATUS_TEXT = {"pass": "pass", "same": "same", "improved": "improved", "fail": "FAIL",
-                "unchecked": "—"}
 _STATUS_STYLE = {"pass": "green", "same": "green", "improved": "cyan", "fail": "bold red",
                  "unchecked": "dim"}
 _STATUS_MD = {"pass": "✅ pass", "same": "✅ same", "improved": "✅ improved",
@@ -533,41 +573,33 @@ def format_relative(value: float | None) -> str:
 
 
 def check_summary(result: CheckResult) -> str:
-    """``PASSED · 3 losses · 1 improved · baseline: b.json · rows: 1000 · time: 0.1 s``."""
+    """``PASSED: 3 losses · 1 improved · baseline: b.json · rows: 1000 · time: 0.1 s``: the
+    gate's headline (:attr:`~losscli.gate.verdict.Outcome.headline`), then the counts."""
     v = result.verdicts
-    failed = result.failed
-    head = (f"FAILED: {len(failed)} of {len(v)} loss{'es' if len(v) != 1 else ''} "
-            f"({', '.join(x.label for x in failed)})" if failed else
-            f"PASSED: {len(v)} loss{'es' if len(v) != 1 else ''}")
-    if result.data_failed:
-        head = ("FAILED: other data than the baseline's" if not failed else
-                f"{head}, and other data than the baseline's")
-    parts = [head]
+    outcome = result.outcome
+    parts = [outcome.headline]
     for status in ("improved", "same"):
         count = sum(x.status == status for x in v)
         if count:
             parts.append(f"{count} {status}")
     unchecked = sum(x.status == "unchecked" for x in v)
-    if unchecked == len(v) and not result.data_failed and not result.failed_groups:
-        parts[0] = f"evaluated {len(v)} loss{'es' if len(v) != 1 else ''}, no bound or baseline"
-    elif unchecked:
+    if unchecked and outcome.checked:
         parts.append(f"{unchecked} unchecked")
     if result.groups is not None:
-        bad = result.failed_groups
-        if not failed and bad and not result.data_failed:
-            parts[0] = "FAILED"
-        names = ", ".join(g.label for g in bad[:3]) + (", …" if len(bad) > 3 else "")
-        parts.append(f"groups: {len(bad)} of {len(result.groups)} failed ({names})" if bad
-                     else f"groups: {len(result.groups)} passed")
+        if not outcome.failed_groups:  # (the headline names the failing ones)
+            parts.append(f"groups: {outcome.groups} passed")
         if result.correction:
             parts.append(result.correction)
     if result.baseline is not None:
         parts.append(f"baseline: {result.baseline.path}")
-    return " · ".join([*parts, summary_line(result.report, groups=result.groups is None)])
+    return printable(" · ".join([*parts, summary_line(result.report,
+                                                      groups=result.groups is None)]))
 
 
 def render_check_table(result: CheckResult, out: IO[str] | None = None) -> None:
     from rich.text import Text
+
+    from losscli.gate.verdict import STATUS_TEXT
 
     out = out or sys.stdout
     console, tty = _console(out)
@@ -577,30 +609,27 @@ def render_check_table(result: CheckResult, out: IO[str] | None = None) -> None:
             Col("result", justify="center")]
     rows = [[v.label, format_value(v.value), format_value(v.baseline), format_change(v.change),
              format_relative(v.relative_change), v.bound_text or "—",
-             Text(_STATUS_TEXT[v.status], style=_STATUS_STYLE[v.status] if tty else "")]
+             Text(STATUS_TEXT[v.status], style=_STATUS_STYLE[v.status] if tty else "")]
             for v in result.verdicts]
     if ci:  # check --ci: the interval each value was judged by
-        level = f"{ci.get('level', 0.95):.0%}"
+        level = format_level(ci.get("level", 0.95))
         cols.insert(2, Col(f"{level} interval", "pair", short="interval"))
         for row, res in zip(rows, _results_of(result)):
             row.insert(2, format_interval(None if res is None else res.interval))
     console.print(fitted_table(console, tty, cols, rows))
     if result.data_text:
         mark, style = ("✗", "red") if result.data_failed else ("!", "yellow")
-        console.print(Text(f"{mark} {result.data_text}", style=style if tty else ""),
-                      soft_wrap=True)
+        _line(console, tty, f"{mark} {result.data_text}", style)
     for v in result.verdicts:
         for reason in v.reasons:
             mark = "✗" if v.status == "fail" else "·"
-            console.print(Text(f"{mark} {reason}", style=("red" if v.status == "fail" else "dim")
-                               if tty else ""), soft_wrap=True)
+            _line(console, tty, f"{mark} {reason}", "red" if v.status == "fail" else "dim")
         for note in v.notes:
-            console.print(Text(f"· {note}", style="dim" if tty else ""), soft_wrap=True)
+            _line(console, tty, f"· {note}", "dim")
     if result.groups is not None:
         _print_group_checks(result, console, tty)
-    console.print(Text(check_summary(result),
-                       style=("bold red" if not result.passed else "bold green") if tty else ""),
-                  soft_wrap=True)
+    _line(console, tty, check_summary(result),
+          "bold green" if result.outcome.passed else "bold red")
 
 
 #: With more groups than this, the table lists only the groups that did not simply pass.
@@ -625,6 +654,8 @@ def _group_check_rows(result: CheckResult, everything: bool) -> tuple[list[str],
 def _print_group_checks(result: CheckResult, console: Any, tty: bool) -> None:
     from rich.text import Text
 
+    from losscli.gate.verdict import STATUS_TEXT
+
     assert result.groups is not None
     names, rows, hidden = _group_check_rows(result, len(result.groups) <= GROUP_TABLE_ROWS)
     if rows:
@@ -639,24 +670,22 @@ def _print_group_checks(result: CheckResult, console: Any, tty: bool) -> None:
                 table_rows.append([*keys, "—", "—", "—", "—", "—", status])
                 continue
             shown = "new" if g.status == "new" and v.status != "fail" else v.status
-            text = _STATUS_TEXT.get(shown, shown)
+            text = STATUS_TEXT.get(shown, shown)
             style = _STATUS_STYLE.get(shown, "yellow")
             table_rows.append([*keys, v.label, format_value(v.value), format_value(v.baseline),
                                format_change(v.change), v.bound_text or "—",
                                Text(text, style=style if tty else "")])
         console.print(fitted_table(console, tty, cols, table_rows))
     if hidden:
-        console.print(f"· {hidden} more group{'s' if hidden != 1 else ''} passed (all in "
-                      "--format json/csv)", style="dim" if tty else None, soft_wrap=True)
+        _line(console, tty, f"· {hidden} more group{'s' if hidden != 1 else ''} passed (all in "
+              "--format json/csv)", "dim")
     for g in result.groups:
         lines = [*(r for v in g.verdicts for r in v.reasons if not v.passed)]
         if g.note and (g.status != "checked"):
             lines.append(g.note)
         for line in lines:
             mark = "✗" if not g.passed else "·"
-            console.print(Text(f"{mark} {g.label}: {line}",
-                               style=("red" if not g.passed else "dim") if tty else ""),
-                          soft_wrap=True)
+            _line(console, tty, f"{mark} {g.label}: {line}", "red" if not g.passed else "dim")
 
 
 def _results_of(result: CheckResult) -> list[Any]:
@@ -671,16 +700,11 @@ def render_check_json(result: CheckResult) -> str:
 
 def render_check_markdown(result: CheckResult) -> str:
     """A GitHub-flavoured Markdown verdict for ``$GITHUB_STEP_SUMMARY`` (never truncated)."""
-    failed = result.failed
-    what = [f"`{v.label}`" for v in failed] + (["other data"] if result.data_failed else [])
-    if result.failed_groups:
-        n = len(result.failed_groups)
-        names = ", ".join(f"`{_md_escape(g.label)}`" for g in result.failed_groups[:3])
-        what.append(f"{n} group{'s' if n != 1 else ''} ({names}{', …' if n > 3 else ''})")
-    head = ("### ❌ losscli check failed: " + ", ".join(what) if what
-            else "### ✅ losscli check passed")
+    outcome = result.outcome
+    head = ("### ❌ losscli check failed: " + outcome.failure_text(lambda n: f"`{_md_escape(n)}`")
+            if not outcome.passed else "### ✅ losscli check passed")
     ci = result.report.ci
-    level = f"{ci.get('level', 0.95):.0%} interval | " if ci else ""
+    level = f"{format_level(ci.get('level', 0.95))} interval | " if ci else ""
     lines = [head, "", f"| loss | value | {level}baseline | change | rel. change | bound | "
              "result |", "|---|---:|" + ("---:|" if ci else "") + "---:|---:|---:|---|:---:|"]
     for v, res in zip(result.verdicts, _results_of(result)):
@@ -692,16 +716,18 @@ def render_check_markdown(result: CheckResult) -> str:
             f"{format_change(v.change)} | {format_relative(v.relative_change)} | "
             f"{_md_escape(v.bound_text) or '—'} | {_STATUS_MD[v.status]} |"
         )
-    if result.failed_groups:  # which groups failed, before anything else
+    if outcome.failed_groups:  # which groups failed, before anything else
         lines[1:1] = ["", "**Failing groups:** " + ", ".join(
-            f"`{_md_escape(g.label)}`" for g in result.failed_groups)]
+            f"`{_md_escape(g.label)}`" for g in outcome.failed_groups)]
     reasons = [(v, r) for v in result.verdicts for r in v.reasons]
-    if reasons or result.data_text or any(v.notes for v in result.verdicts):
+    if (reasons or result.data_text or outcome.notes
+            or any(v.notes for v in result.verdicts)):
         lines.append("")
     if result.data_text:
         lines.append(f"- {'❌' if result.data_failed else '⚠️'} {_md_escape(result.data_text)}")
     lines += [f"- {'❌' if v.status == 'fail' else 'ℹ️'} {_md_escape(r)}" for v, r in reasons]
     lines += [f"- ℹ️ {_md_escape(n)}" for v in result.verdicts for n in v.notes]
+    lines += [f"- ℹ️ {_md_escape(n)}" for n in outcome.notes]  # the gate's own notes
     if result.groups is not None:
         lines += ["", *_group_markdown(result)]
     lines += ["", f"_{_md_escape(check_summary(result))}_"]
@@ -737,7 +763,7 @@ def _csv_float(value: float | None) -> str:
 
 def render_check_csv(result: CheckResult) -> str:
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = _SafeWriter(buf)
     writer.writerow([*(["group"] if result.groups is not None else []),
                      "loss", "label", "params", "higher_is_better", "value", "baseline",
                      "change", "relative_change", "max", "min", "rtol", "atol",
@@ -843,8 +869,9 @@ def compare_summary(comp: Comparison) -> str:
         for name, rep in zip(comp.names, comp.reports))
     tests = " · ~: not significant (paired test, Holm)" if comp.tests else ""
     classes = labels_text(comp.reports[0].inputs) if comp.reports else None
-    return (f"models: {models} · reference: {comp.reference}{tests} · "
-            + (f"{classes} · " if classes else "") + f"time: {comp.elapsed_seconds:.3f} s")
+    return printable(f"models: {models} · reference: {comp.reference}{tests} · "
+                     + (f"{classes} · " if classes else "")
+                     + f"time: {comp.elapsed_seconds:.3f} s")
 
 
 def render_compare_table(comp: Comparison, out: IO[str] | None = None) -> None:
@@ -874,7 +901,7 @@ def render_compare_table(comp: Comparison, out: IO[str] | None = None) -> None:
                        *_diffs(row, ci), _best(comp, row)]
                       for g in comp.groups for row in g.losses]
         console.print(fitted_table(console, tty, [*keys, cols[0], *cols[2:]], group_rows))
-    console.print(compare_summary(comp), style="dim" if tty else None, soft_wrap=True)
+    _line(console, tty, compare_summary(comp), "dim")
 
 
 def render_compare_json(comp: Comparison) -> str:
@@ -915,7 +942,7 @@ def render_compare_markdown(comp: Comparison) -> str:
 def render_compare_csv(comp: Comparison) -> str:
     """Long format: one line per (loss, model), ready to pivot."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = _SafeWriter(buf)
     grouped = comp.groups is not None
     writer.writerow([*(["group"] if grouped else []), "loss", "label", "params",
                      "higher_is_better", "model", "value", "diff", "relative_diff", "best",

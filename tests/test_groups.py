@@ -250,14 +250,15 @@ def test_check_applies_bounds_to_every_group(cli, tmp_path):
     r = cli("check", path, "-l", "mae", "-g", "country", "--max", f"mae={bound}")
     assert r.exit_code == 1
     assert "country=IT" in r.stdout and r.stdout.splitlines()[-1].startswith("FAILED")
-    assert "groups: 1 of 4 failed (country=IT)" in r.stdout
+    assert r.stdout.splitlines()[-1].startswith("FAILED: 1 of 4 groups (country=IT)")
     md = cli("check", path, "-l", "mae", "-g", "country", "--max", f"mae={bound}",
              "-f", "markdown").stdout
     assert md.splitlines()[2] == "**Failing groups:** `country=IT`"
     js = json.loads(cli("check", path, "-l", "mae", "-g", "country", "--max", f"mae={bound}",
                         "-f", "json").stdout)
-    assert js["passed"] is False and js["failed"] == [] and js["failed_groups"] == [
-        {"country": "IT"}]
+    # "failed" lists the failing group checks too (issue 19, item 11: it was [])
+    assert js["passed"] is False and js["failed"] == ["country=IT: mae"] and js[
+        "failed_groups"] == [{"country": "IT"}]
     it = next(g for g in js["groups"] if g["key"] == {"country": "IT"})
     assert it["passed"] is False and it["checks"][0]["status"] == "fail"
 

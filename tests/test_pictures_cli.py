@@ -368,7 +368,8 @@ def test_compare_html_overlays_and_intervals(cli, tmp_path):
         for res in report.losses:
             assert repr(res.value) in page.all_text
             assert f"[{res.interval['low']!r}, {res.interval['high']!r}]" in page.all_text
-    assert "95 % normal interval" in page.all_text
+    # every method of the table named, with its losses (issue 19, item 16: it said "normal")
+    assert "95 % interval (delta for rmse; normal for mse, mae)" in page.all_text
 
 
 def test_a_real_browser_renders_the_cli_reports(cli, tmp_path):

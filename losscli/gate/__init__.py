@@ -58,13 +58,16 @@ from losscli.gate.verdict import (
     SAME,
     STATUSES,
     UNCHECKED,
+    Outcome,
     Verdict,
+    decide,
     judge,
     judge_paired,
     same_value,
     verdicts,
 )
 from losscli.io.atomic import guard, same_file_as, write_atomically
+from losscli.present.text import format_level
 from losscli.report import Report
 from losscli.session import Session
 from losscli.spec import DATA_FIELDS, build_spec
@@ -72,8 +75,8 @@ from losscli.vocab import DATA_CHANGED
 
 __all__ = [
     "FAIL", "IMPROVED", "PASS", "ROUNDOFF", "SAME", "STATUSES", "UNCHECKED", "Baseline",
-    "BaselineLoss", "Bounds", "CheckResult", "Verdict", "check", "judge", "load_baseline", "parse_baseline",
-    "parse_bounds", "same_value", "save_report", "verdicts",
+    "BaselineLoss", "Bounds", "CheckResult", "Outcome", "Verdict", "check", "decide", "judge",
+    "load_baseline", "parse_baseline", "parse_bounds", "same_value", "save_report", "verdicts",
 ]
 
 
@@ -93,6 +96,9 @@ class CheckResult:
     groups: list[GroupCheck] | None = None
     #: how the groups' tests were corrected for their number (--ci), e.g. "Bonferroni ..."
     correction: str | None = None
+    #: the baseline's --group-by columns when it has per-group values that this run, without
+    #: --group-by, did not check (a note in every format)
+    groups_unchecked: tuple[str, ...] = ()
 
     @property
     def data_changed(self) -> bool | None:
@@ -124,18 +130,25 @@ class CheckResult:
                 f"{base.targets} vs {mine.targets} ({rows}); {what}")
 
     @property
+    def outcome(self) -> Outcome:
+        """The verdict of the whole gate (:func:`~losscli.gate.verdict.decide`): every
+        output — exit code, JSON, table, Markdown, stderr, the page — reads it."""
+        return decide(self.verdicts, self.groups, data_failed=self.data_failed,
+                      notes=self.notes)
+
+    @property
     def passed(self) -> bool:
-        return (all(v.passed for v in self.verdicts) and not self.data_failed
-                and not self.failed_groups)
+        return self.outcome.passed
 
     def __bool__(self) -> bool:
         """``if losscli.check(...):`` — whether every check passed."""
         return self.passed
 
     def __repr__(self) -> str:
-        failed = [v.label for v in self.failed] + [
-            ", ".join(f"{k}={v}" for k, v in g.key.items()) for g in self.failed_groups]
-        what = "passed" if self.passed else f"FAILED ({', '.join(failed) or 'data changed'})"
+        """``<CheckResult FAILED (mse): <Report ...>>``: the outcome's own words."""
+        outcome = self.outcome
+        what = outcome.status + (f" ({', '.join(outcome.items())})" if not outcome.passed
+                                 else "")
         return f"<CheckResult {what}: {self.report!r}>"
 
     @property
@@ -150,6 +163,12 @@ class CheckResult:
     def notes(self) -> list[str]:
         """Things worth a line on stderr that do not change the verdict."""
         notes = []
+        if self.groups_unchecked:
+            assert self.baseline is not None
+            cols = ", ".join(self.groups_unchecked)
+            flags = " ".join(f"--group-by {c}" for c in self.groups_unchecked)
+            notes.append(f"baseline '{self.baseline.path}' has per-group values for {cols}; "
+                         f"they were not checked here: run with {flags} to check them")
         if self.baseline_only:
             notes.append(f"baseline also has {', '.join(self.baseline_only)}, not evaluated "
                          "here (not asked for with --loss)")
@@ -168,9 +187,11 @@ class CheckResult:
         """The ``--format json`` document: ``passed``, the checks, then the report's own
         fields, so that this document is itself a valid baseline."""
         base_fp = None if self.baseline is None else self.baseline.fingerprint
+        outcome = self.outcome
         return {
-            "passed": self.passed,
-            "failed": [v.label for v in self.failed],
+            "passed": outcome.passed,
+            "failed": outcome.failed,
+            "verdict": {**outcome.to_dict(), "data_text": self.data_text},
             "data_changed": self.data_changed,
             "data_changed_policy": self.data_changed_policy,
             "baseline": None if self.baseline is None else {
@@ -178,6 +199,8 @@ class CheckResult:
                 "rows": self.baseline.rows,
                 "fingerprint": None if base_fp is None else base_fp.to_dict()},
             **({"reference": self.reference} if self.reference else {}),
+            **({"groups_unchecked": list(self.groups_unchecked)} if self.groups_unchecked
+               else {}),
             "checks": [v.to_dict() for v in self.verdicts],
             **self._report_dict(),
         }
@@ -196,7 +219,7 @@ class CheckResult:
             merged.append({**entry, **({} if found is None else {
                 k: v for k, v in found.to_dict().items() if k not in ("key", "rows")})})
         return {**doc, "groups": merged,
-                "failed_groups": [c.key for c in self.failed_groups],
+                "failed_groups": [g.key for g in self.outcome.failed_groups],
                 "missing_groups": [c.to_dict() for c in self.groups if c.status == MISSING],
                 **({"group_correction": self.correction} if self.correction else {})}
 
@@ -314,14 +337,18 @@ def check(
                                               use_interval=spec.options.ci),
                              base, data_changed_policy=data_changed)
         if report.groups is not None:
-            result.groups = check_groups(report, bounds, base, allow_missing=allow_missing,
-                                         use_interval=spec.options.ci)
+            over = None
             if grouped:
                 m = len(report.groups) * tests
-                result.correction = (
-                    f"Bonferroni over {len(report.groups)} groups × {tests} "
-                    f"loss{'es' if tests != 1 else ''}: group intervals at "
-                    f"{bonferroni_level(level, m) * 100:.6g}% level")
+                over = (f"Bonferroni over {len(report.groups)} "
+                        f"group{'s' if len(report.groups) != 1 else ''} × {tests} "
+                        f"loss{'es' if tests != 1 else ''}")
+                result.correction = (f"{over}: group intervals at "
+                                     f"{format_level(bonferroni_level(level, m))} each")
+            result.groups = check_groups(report, bounds, base, allow_missing=allow_missing,
+                                         use_interval=spec.options.ci, interval_note=over)
+        elif base is not None and base.groups is not None:
+            result.groups_unchecked = tuple(base.group_by)
     if base is not None:
         keys = {inst.key for inst in session.instances}
         result.baseline_only = [b.label for k, b in base.losses.items() if k not in keys]

@@ -168,6 +168,12 @@ def parse_baseline(doc: Any, path: str) -> Baseline:
             f"{__version__} reads (up to {SCHEMA_VERSION}). Upgrade losscli, or regenerate the "
             f"baseline with this one: 'losscli check FILE --save {path}'."
         )
+    if isinstance(doc.get("models"), list) and "reference" in doc:
+        raise InputError(
+            f"'{path}' is not an eval/check report: it is a compare report (a value per "
+            "model). Give a baseline of one model: 'losscli eval FILE --format json > "
+            f"{path}' or 'losscli check FILE --save {path}'."
+        )
     reduction = doc.get("reduction", "mean")
     if reduction != "mean":
         raise InputError(

@@ -75,9 +75,11 @@ def holm(p_values: list[float | None]) -> list[float | None]:
 
 
 def check_groups(report: Report, bounds: Bounds, base: Baseline | None, *,
-                 allow_missing: bool, use_interval: bool) -> list[GroupCheck]:
+                 allow_missing: bool, use_interval: bool,
+                 interval_note: str | None = None) -> list[GroupCheck]:
     """Judge every group of ``report`` (see the module doc); failing groups first, then by
-    key, missing groups last."""
+    key, missing groups last. ``interval_note``: how the groups' interval level was
+    chosen (``Bonferroni over 4 groups × 1 loss``), said in each verdict."""
     assert report.groups is not None
     names = report.group_by
     per_group = base is not None and base.groups is not None
@@ -108,7 +110,7 @@ def check_groups(report: Report, bounds: Bounds, base: Baseline | None, *,
                                         notes=(f"no value in this group: {res.reason}",)))
             else:
                 verdicts.append(judge(res, bounds, against, allow_missing=allow_missing,
-                                      use_interval=use_interval))
+                                      use_interval=use_interval, interval_note=interval_note))
         out.append(GroupCheck(dict(g.key), g.rows, verdicts, status,
                               all(v.passed for v in verdicts), note))
     if per_group and base is not None and base.groups is not None:

@@ -1,5 +1,16 @@
 """Verdicts of ``losscli check``: one report entry judged against its bounds and its
-baseline value. Pure logic over plain data (the rules are in :mod:`losscli.gate`)."""
+baseline value (:class:`Verdict`), and the verdict of the whole gate (:class:`Outcome`:
+every loss, every group, the data). Pure logic over plain data (the rules are in
+:mod:`losscli.gate`).
+
+**One verdict.** The gate decides once; every output reads the decision and never
+re-derives it: the exit code (:attr:`Outcome.exit_code`), the JSON ``passed``/``failed``
+and ``verdict``, the table's and Markdown's verdict words, the ``check failed: …`` line on
+stderr (:meth:`Outcome.failure_text`) and the HTML badge (:attr:`Outcome.headline`). The
+sentences that explain a verdict (:attr:`Verdict.bound_text`, its ``reasons`` and
+``notes``) live on the verdict and travel in its dict, so the page shows the same words as
+the table.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +20,7 @@ from typing import Any
 
 from losscli.gate.baseline import Baseline
 from losscli.gate.bounds import Bounds
+from losscli.present.text import format_level
 from losscli.registry import format_param
 from losscli.report import Report, json_float
 
@@ -20,6 +32,8 @@ PASS, SAME, IMPROVED, FAIL, UNCHECKED = "pass", "same", "improved", "fail", "unc
 #: ``same`` (equal to it within round-off), ``pass`` (worse, but within the tolerance; or
 #: only absolute bounds checked), ``fail``, ``unchecked`` (no bound, no baseline).
 STATUSES = (IMPROVED, SAME, PASS, FAIL, UNCHECKED)
+#: How a status is written in the table, the page and the CSV's readers' eyes.
+STATUS_TEXT = {PASS: "pass", SAME: "same", IMPROVED: "improved", FAIL: "FAIL", UNCHECKED: "—"}
 
 
 def same_value(a: float, b: float) -> bool:
@@ -65,6 +79,9 @@ class Verdict:
     diff_interval: tuple[float, float] | None = None
     paired: bool = False  # judged against a reference model on the same rows
     interval_level: str = "95%"
+    #: How the interval's level was chosen when it is not the run's own, e.g.
+    #: ``Bonferroni over 4 groups × 1 loss`` (a group's interval under --group-by --ci)
+    interval_note: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -85,6 +102,8 @@ class Verdict:
             against = "reference, significant" if self.paired else "baseline"
             if self.interval is not None:
                 against += f", whole {self.interval_level} interval"
+                if self.interval_note:
+                    against += f" each, {self.interval_note}"
             parts.append(f"{op} {self.limit:.6g} ({against}{', ' + ', '.join(tol) if tol else ''})")
         elif self.in_baseline is False:
             parts.append("not in baseline")
@@ -111,7 +130,11 @@ class Verdict:
             "passed": self.passed,
             "reasons": list(self.reasons),
             **({"notes": list(self.notes)} if self.notes else {}),
+            # the sentence every format shows for what was checked (the page included)
+            "bound_text": self.bound_text,
             **({"interval": list(self.interval)} if self.interval else {}),
+            **({"interval_level": self.interval_level} if self.interval else {}),
+            **({"interval_note": self.interval_note} if self.interval_note else {}),
             **({"p_value": json_float(self.p_value)} if self.p_value is not None else {}),
             **({"diff_interval": [json_float(x) for x in self.diff_interval]}
                if self.diff_interval else {}),
@@ -130,12 +153,15 @@ def judge(
     *,
     allow_missing: bool = False,
     use_interval: bool = False,
+    interval_note: str | None = None,
 ) -> Verdict:
     """The verdict on one report entry ``res`` (a :class:`LossResult`).
 
     ``use_interval`` (``check --ci``): a bound fails only when the whole interval of the
     value lies beyond it — its most favourable end is what is compared — so noise alone
     never fails the gate; ``improved`` needs the whole interval better than the baseline.
+    ``interval_note``: how the interval's level was chosen (a group's Bonferroni level),
+    said beside the level.
     """
     label = res.label
     v = res.value
@@ -149,8 +175,10 @@ def judge(
     if iv is not None and iv.get("low") is not None and iv.get("high") is not None:
         low, high = float(iv["low"]), float(iv["high"])
         fields["interval"] = (low, high)
-        level = f"{iv.get('level', 0.95):.0%}"
+        level = format_level(iv.get("level", 0.95))
         fields["interval_level"] = level
+        if interval_note:
+            fields["interval_note"] = interval_note
     elif use_interval and not nan:
         why = (iv or {}).get("reason") or "no interval"
         notes.append(f"{label}: {why}; judged on its value")
@@ -314,3 +342,150 @@ def verdicts(
     """One :class:`Verdict` per loss of ``report``, in its order."""
     return [judge(res, bounds, baseline, allow_missing=allow_missing, use_interval=use_interval)
             for res in report.losses]
+
+
+# ---------------------------------------------------------------------------------------
+# the verdict of the whole gate
+
+#: The gate's outcomes: ``failed`` (exit 1), ``passed``, ``unchecked`` (nothing had a bound
+#: or a baseline: evaluated only; exit 0).
+PASSED, FAILED, NOTHING_CHECKED = "passed", "failed", "unchecked"
+#: Most failing groups a one-line verdict names (the JSON ``failed`` has them all).
+NAMED_GROUPS = 3
+#: The words for a gate failed by other data (``--data-changed fail``).
+OTHER_DATA = "other data than the baseline's (--data-changed fail)"
+
+
+@dataclass(frozen=True)
+class GroupFailure:
+    """A failing group: its label (``region=east``), its key, the labels of its failing
+    losses (none for a group of the baseline that the data lack: ``missing``)."""
+
+    label: str
+    key: dict[str, Any]
+    losses: tuple[str, ...] = ()
+    missing: bool = False
+
+    @property
+    def entries(self) -> list[str]:
+        """This group's entries of the JSON ``failed`` list: ``region=east: mse``."""
+        if self.missing:
+            return [f"{self.label}: missing"]
+        return [f"{self.label}: {loss}" for loss in self.losses]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The verdict of the whole gate, made once (:func:`decide`): which losses failed,
+    which groups, whether other data failed it, and the notes every format shows. Every
+    output reads it — the exit code, JSON, table, Markdown, the stderr line and the page."""
+
+    losses: int  # losses judged over all rows
+    failed_losses: tuple[str, ...] = ()
+    groups: int | None = None  # groups judged, missing ones included (None: no --group-by)
+    failed_groups: tuple[GroupFailure, ...] = ()
+    data_failed: bool = False
+    checked: bool = True  # False: no loss had a bound or a baseline (evaluated only)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return not (self.failed_losses or self.failed_groups or self.data_failed)
+
+    @property
+    def status(self) -> str:
+        return FAILED if not self.passed else PASSED if self.checked else NOTHING_CHECKED
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a check failed, else 0."""
+        return 0 if self.passed else 1
+
+    @property
+    def failed(self) -> list[str]:
+        """The failing checks, as JSON lists them: the losses over all rows (``mse``), then
+        each failing group's losses (``region=east: mse``) or ``region=west: missing``."""
+        return [*self.failed_losses, *(e for g in self.failed_groups for e in g.entries)]
+
+    def items(self, name: Any = str) -> list[str]:
+        """What failed, in words: each failing loss, other data, ``2 groups (a=x, a=y)``;
+        ``name`` marks up each loss and group name (Markdown's code spans)."""
+        out = [name(label) for label in self.failed_losses]
+        if self.data_failed:
+            out.append(OTHER_DATA)
+        bad = self.failed_groups
+        if bad:
+            names = ", ".join(name(g.label) for g in bad[:NAMED_GROUPS])
+            more = ", …" if len(bad) > NAMED_GROUPS else ""
+            out.append(f"{len(bad)} group{'s' if len(bad) != 1 else ''} ({names}{more})")
+        return out
+
+    def failure_text(self, name: Any = str) -> str:
+        """``mse, 1 group (region=east)``: the ``check failed: …`` line's words."""
+        return ", ".join(self.items(name))
+
+    @property
+    def headline(self) -> str:
+        """The verdict in one phrase, as the table's last line and the page's badge say
+        it: ``PASSED: 2 losses``, ``FAILED: 1 of 2 losses (mse); 1 of 4 groups
+        (region=east)``, ``evaluated 2 losses, no bound or baseline``."""
+        n = self.losses
+        noun = f"loss{'es' if n != 1 else ''}"
+        if self.status == NOTHING_CHECKED:
+            return f"evaluated {n} {noun}, no bound or baseline"
+        if self.passed:
+            return f"PASSED: {n} {noun}"
+        parts = []
+        if self.failed_losses:
+            parts.append(f"{len(self.failed_losses)} of {n} {noun} "
+                         f"({', '.join(self.failed_losses)})")
+        if self.data_failed:
+            parts.append("other data than the baseline's")
+        bad = self.failed_groups
+        if bad:
+            names = ", ".join(g.label for g in bad[:NAMED_GROUPS])
+            more = ", …" if len(bad) > NAMED_GROUPS else ""
+            of = f" of {self.groups}" if self.groups is not None else ""
+            parts.append(f"{len(bad)}{of} group{'s' if (self.groups or len(bad)) != 1 else ''} "
+                         f"({names}{more})")
+        return "FAILED: " + "; ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON ``verdict``: what the page and any reader show without re-deriving."""
+        return {
+            "status": self.status,
+            "passed": self.passed,
+            "exit_code": self.exit_code,
+            "headline": self.headline,
+            "failed": self.failed,
+            "failure": self.failure_text() if not self.passed else None,
+            "failed_losses": list(self.failed_losses),
+            "failed_groups": [{"key": dict(g.key), "label": g.label, "losses": list(g.losses),
+                               "missing": g.missing} for g in self.failed_groups],
+            "data_failed": self.data_failed,
+            "notes": list(self.notes),
+        }
+
+
+def decide(verdicts: Any, groups: Any = None, *, data_failed: bool = False,
+           notes: Any = ()) -> Outcome:
+    """The :class:`Outcome` of the gate from the loss verdicts over all rows, the groups'
+    checks (:class:`~losscli.gate.groups.GroupCheck`, None without --group-by) and whether
+    other data fail it. The one place where "did the check pass" is decided."""
+    verdicts = list(verdicts)
+    failing = []
+    for g in groups or ():
+        if g.passed:
+            continue
+        failing.append(GroupFailure(g.label, dict(g.key),
+                                    tuple(v.label for v in g.verdicts if not v.passed),
+                                    missing=g.status == "missing"))
+    checked = (any(v.status != UNCHECKED for v in verdicts) or data_failed or bool(failing)
+               or any(v.status != UNCHECKED for g in groups or () for v in g.verdicts)
+               or any(g.status == "missing" for g in groups or ()))
+    return Outcome(
+        losses=len(verdicts),
+        failed_losses=tuple(v.label for v in verdicts if not v.passed),
+        groups=None if groups is None else len(groups),
+        failed_groups=tuple(failing), data_failed=data_failed, checked=checked,
+        notes=tuple(notes))

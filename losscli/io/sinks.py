@@ -201,14 +201,19 @@ class CsvSink:
 
         import pyarrow.csv as pacsv
 
+        from losscli.present.text import printable
+
         self.labels = labels
         self.keys = keys or []
         self._own = stream is None
+        # on standard output, text from data is escaped like every printed string; a file
+        # keeps the raw values (losscli.present.text)
+        self._shown = (lambda x: x) if self._own else printable
         self._out: IO[bytes] = stream if stream is not None else open(path, "wb")  # type: ignore[arg-type]
         self._options = pacsv.WriteOptions(include_header=False, delimiter=delimiter)
         header = io.StringIO()
         csv.writer(header, delimiter=delimiter, lineterminator="\n").writerow(
-            ["row", *self.keys, *labels])
+            [self._shown(x) for x in ["row", *self.keys, *labels]])
         self._out.write(header.getvalue().encode())
         self._out.flush()
 
@@ -217,7 +222,10 @@ class CsvSink:
         import pyarrow.csv as pacsv
 
         table = pa.Table.from_arrays(
-            [pa.array(rows, pa.int64()), *(_key_array(values[k]) for k in self.keys),
+            [pa.array(rows, pa.int64()),
+             *(_key_array(values[k] if self._own or values[k].dtype.kind != "O" else np.array(
+                 [v if not isinstance(v, str) else self._shown(v) for v in values[k]],
+                 dtype=object)) for k in self.keys),
              *(pa.array(values[lb], pa.float64()) for lb in self.labels)],
             names=["row", *self.keys, *self.labels],
         )
