@@ -96,7 +96,7 @@ def test_check_takes_dicts_and_is_truthy_when_it_passes():
                         min={"r2": 0.0})
     assert bool(ok) is True and ok.passed
     assert bool(bad) is False and [v.label for v in bad.failed] == ["mse"]
-    assert "FAILED (mse)" in repr(bad)
+    assert "failed (mse)" in repr(bad)
     with pytest.raises(UsageError, match=r"max="):
         losscli.check(y_true=Y, y_pred=P, max_=["mse=1"])
     with pytest.raises(UsageError, match="belongs to one loss"):
