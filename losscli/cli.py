@@ -964,7 +964,10 @@ def _merge(files: list[str], fmt: str) -> None:
     from losscli.saved import merge_parts, report_of
 
     doc, state, parts = merge_parts(files)
-    render(report_of(doc, state, parts), fmt)
+    report = report_of(doc, state, parts)
+    for note in report.notes:
+        sys.stderr.write(f"losscli: note: {note}\n")
+    render(report, fmt)
 
 
 @app.command("losses")
