@@ -329,7 +329,18 @@ def group_reasons(report: Report) -> list[str]:
             if res.reason:
                 out.append(f"{key_text(report.group_by, tuple(g.key.values()))}: "
                            f"{res.label}: {res.reason}")
+            elif interval_reason(res):
+                out.append(f"{key_text(report.group_by, tuple(g.key.values()))}: "
+                           f"{res.label}: {interval_reason(res)}")
     return out
+
+
+def interval_reason(res: Any) -> str | None:
+    """Why a loss's interval is n/a (``no interval: fewer than two rows …``), or None."""
+    iv = res.interval
+    if iv and (iv.get("low") is None or iv.get("high") is None) and iv.get("reason"):
+        return f"no interval: {iv['reason']}"
+    return None
 
 
 def render_group_table(report: Report, out: IO[str]) -> None:
@@ -384,6 +395,10 @@ def render_table(report: Report, out: IO[str] | None = None) -> None:
         level = f"{report.ci.get('level', 0.95):.0%}"
         cols.insert(3, Col(f"{level} interval", "pair", short="interval"))
     console.print(fitted_table(console, tty, cols, rows))
+    for res in report.losses:  # why an interval is n/a
+        if interval_reason(res):
+            console.print(f"· {res.label}: {interval_reason(res)}", style="dim" if tty else None,
+                          soft_wrap=True)
     console.print(summary_line(report), style="dim" if tty else None, soft_wrap=True)
 
 
