@@ -193,6 +193,10 @@ def _read_state(doc: dict[str, Any], weighted: bool | None) -> State:
     if (state.groups is not None) != bool(opts.get("group_by")):
         raise FieldError("state.groups", "groups where the run had no --group-by, or none "
                          "where it had")
+    for key in state.groups or {}:
+        if len(key) != len(opts["group_by"]):
+            raise FieldError("state.groups", f"a key of {len(key)} values for --group-by "
+                             f"{', '.join(map(str, opts['group_by']))}")
     return state
 
 

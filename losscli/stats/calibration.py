@@ -156,6 +156,8 @@ class CalibrationError:
         from losscli.stats.fields import Fields, check
 
         f = Fields(data)
+
+        f.text("kind", choices=(cls.kind,))
         out = cls(f.count("bins", lo=1, hi=1 << 20), f.text("task", choices=("binary", "multiclass")))
         out.rows = f.count("rows")
         out.sums = f.part("sums", KeyedSums.from_dict)

@@ -219,6 +219,8 @@ class ConfusionMatrix:
         from losscli.stats.fields import Fields, check
 
         f = Fields(data)
+
+        f.text("kind", choices=(cls.kind,))
         out = cls(f.count("classes", lo=1, hi=1 << 20))
         out.rows = f.count("rows")
         out.sums = f.part("sums", KeyedSums.from_dict)
@@ -284,6 +286,8 @@ class MultilabelHamming:
         from losscli.stats.fields import Fields
 
         f = Fields(data)
+
+        f.text("kind", choices=(cls.kind,))
         out = cls(f.count("labels", lo=1, hi=1 << 20))
         out.rows = f.count("rows")
         out.sums = f.part("sums", KeyedSums.from_dict)

@@ -189,6 +189,8 @@ class Moments:
         from losscli.stats.fields import Fields, check
 
         f = Fields(data)
+
+        f.text("kind", choices=(cls.kind,))
         out = cls()
         out.rows = f.count("rows")
         out.positive = f.count("positive", hi=out.rows)

@@ -172,6 +172,8 @@ class Ranking:
         from losscli.stats.fields import Fields
 
         f = Fields(data)
+
+        f.text("kind", choices=(cls.kind,))
         out = cls()
         out.rows = f.count("rows")
         out.sums = f.part("sums", KeyedSums.from_dict)
@@ -269,6 +271,8 @@ class BinnedRanking:
         from losscli.stats.fields import Fields, nested
 
         f = Fields(data)
+
+        f.text("kind", choices=(cls.kind,))
         transform = f.raw("transform")
         out = nested("bins", cls, f.count("bins", lo=1, hi=1 << 24), f.real("low", finite=True),
                      f.real("high", finite=True),
@@ -350,6 +354,8 @@ class OneVsRest:
         from losscli.stats.fields import Fields, check
 
         f = Fields(data)
+
+        f.text("kind", choices=(cls.kind,))
         out = cls(f.count("classes", lo=2, hi=1 << 20))
         per_class = f.items("per_class", length=out.classes)
         binned = isinstance(per_class[0], dict) and per_class[0].get("kind") == BinnedRanking.kind

@@ -383,6 +383,8 @@ class BootstrapSums:
         from losscli.stats.fields import Fields, check, exact_sum, nested
 
         f = Fields(data)
+
+        f.text("kind", choices=("bootstrap_sums",))
         seed = nested("seed", lambda: int(f.text("seed", longest=20), 16))
         check(0 <= seed < 1 << 64, "seed", "expected a 64-bit seed")
         out = cls(f.count("replicates", lo=1, hi=100_000), seed, f.count("columns", lo=1, hi=1024))
