@@ -103,7 +103,7 @@ def dataset_of(inputs: Any) -> dict[str, Any]:
         source = ref.source
         try:
             columns = sorted(str(c) for c in source.columns)
-        except Exception:  # noqa: BLE001 - a source that cannot list its columns
+        except Exception:
             columns = None
         out[role] = {"root": dataset_root(str(source.name)),
                      "format": getattr(source, "format", None), "columns": columns}
@@ -326,7 +326,17 @@ def merge_parts(paths: Sequence[str]) -> tuple[dict[str, Any], State, list[Part]
 
 
 def report_of(doc: dict[str, Any], state: State, parts: Sequence[Part]) -> Any:
-    """The report of merged states: the loss instances rebuilt from the header."""
+    """The report of merged states: the loss instances rebuilt from the header (a header
+    that cannot rebuild them is one InputError naming the first part)."""
+    try:
+        return _report_of(doc, state, parts)
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise InputError(f"Saved state '{parts[0].path}': its header cannot rebuild the "
+                         f"evaluation ({type(exc).__name__}: {str(exc)[:200]}); re-run the "
+                         "part with 'losscli eval PART --save-state FILE'.") from None
+
+
+def _report_of(doc: dict[str, Any], state: State, parts: Sequence[Part]) -> Any:
     from losscli import engine, tasks
     from losscli.engine import raise_pending
     from losscli.registry import resolve_losses

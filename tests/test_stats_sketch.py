@@ -174,3 +174,27 @@ def test_refusals_and_empty():
         s.merge(QuantileSketch(0.02))
     with pytest.raises(ValueError, match="quantile level"):
         _sketch(np.ones(3)).quantile(1.5)
+
+
+def test_non_finite_rows_merge_in_any_order_like_one_pass():
+    rng = np.random.default_rng(5)
+    x = rng.lognormal(0, 2, 300)
+    x[rng.choice(300, 12, replace=False)] = np.inf
+    x[rng.choice(300, 5, replace=False)] = -np.inf
+    x[7] = np.nan
+    w = rng.integers(0, 3, 300).astype(float)
+    one = QuantileSketch()
+    one.update(x, w)
+    for seed in range(3):
+        cuts = np.sort(np.random.default_rng(seed).choice(np.arange(1, 300), 4, replace=False))
+        parts = []
+        for lo, hi in zip([0, *cuts], [*cuts, 300]):
+            part = QuantileSketch()
+            part.update(x[lo:hi], w[lo:hi])
+            parts.append(part)
+        random.Random(seed).shuffle(parts)
+        merged = parts[0]
+        for p in parts[1:]:
+            merged.merge(p)
+        assert merged == one and merged.rows == 300
+    assert np.isnan(one.quantile(0.5)) and np.isnan(one.max)

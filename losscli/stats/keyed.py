@@ -341,7 +341,7 @@ class KeyedSums:
     def from_dict(cls, data: dict[str, Any]) -> KeyedSums:
         """From :meth:`to_dict`'s JSON, every field checked (:mod:`losscli.stats.fields`):
         keys strictly increasing (and not NaN), the limb array of the recorded shape."""
-        from losscli.stats.fields import Fields, FieldError, check, nested
+        from losscli.stats.fields import FieldError, Fields, check, nested
 
         f = Fields(data)
         out = cls(f.count("channels", lo=1, hi=64), f.text("key_kind", choices=("int", "float")))

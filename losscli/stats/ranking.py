@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from losscli.stats.exact import float_from_json, float_to_json, fraction_to_float
+from losscli.stats.exact import float_to_json, fraction_to_float
 from losscli.stats.keyed import KeyedSums
 
 

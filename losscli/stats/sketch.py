@@ -130,6 +130,7 @@ class QuantileSketch:
                 self.zeros.add(np.zeros(int(zero.sum()), np.int64),
                                None if w is None else w[zero])
         self._collapse()
+        self._settle()
 
     def _special(self, x: np.ndarray, w: np.ndarray | None) -> None:
         """Tally non-finite rows: ±inf by sign, NaN values (or weights) as NaN — a weight
@@ -148,6 +149,12 @@ class QuantileSketch:
             self.max = math.inf
         if (keys == -1).any():
             self.min = -math.inf
+        self._settle()
+
+    def _settle(self) -> None:
+        """Once a NaN was seen, min and max are NaN too (whatever the order of the parts)."""
+        if self.has_nan:
+            self.min = self.max = math.nan
 
     @property
     def has_nan(self) -> bool:
@@ -175,6 +182,7 @@ class QuantileSketch:
         self.max = max(self.max, other.max)
         self.collapsed |= other.collapsed
         self._collapse()
+        self._settle()
         return self
 
     # -- reading ----------------------------------------------------------------------------
