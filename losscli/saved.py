@@ -211,7 +211,15 @@ def _check_header(f: Fields) -> None:
         for key in ("name", "label", "loss"):
             if not isinstance(loss.raw(key), str):
                 raise FieldError(f"losses[{i}].{key}", "expected text")
-    opts = f.sub(f.raw("options"))
+    f.part("options", _check_options)
+    if not isinstance(f.raw("inputs"), dict):
+        raise FieldError("inputs", "expected an object")
+
+
+def _check_options(data: Any) -> None:
+    """The options a run records have their types (compared between parts, rebuilding the
+    plan)."""
+    opts = Fields(data)
     opts.count("models", lo=1, hi=4096)
     opts.text("task", longest=64)
     opts.text("reduction", longest=64)
@@ -224,9 +232,10 @@ def _check_header(f: Fields) -> None:
         opts.count("max_groups", lo=1)
     for key in ("ci", "join"):
         if not isinstance(opts.raw(key, None), dict | None):
-            raise FieldError(f"options.{key}", "expected an object or null")
-    if not isinstance(f.raw("inputs"), dict):
-        raise FieldError("inputs", "expected an object")
+            raise FieldError(key, "expected an object or null")
+    group_by = opts.items("group_by", longest=64, default=[])
+    if not all(isinstance(g, str) for g in group_by):
+        raise FieldError("group_by", "expected column names")
 
 
 def _check_same(parts: Sequence[Part]) -> None:
