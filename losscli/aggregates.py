@@ -22,10 +22,13 @@ from losscli.errors import InputError
 from losscli.stats.exact import (
     ExactProducts,
     ExactSum,
-    float_from_json,
     float_to_json,
     fraction_to_float,
 )
+from losscli.stats.fields import FieldError, Fields, check, nested
+
+#: The largest class, label or bin count a saved aggregate's config may name.
+MAX_CONFIG_INT = 1 << 20
 
 
 def no_rows_error() -> InputError:
@@ -204,20 +207,38 @@ class Aggregate:
             out["parts"] = [part.to_dict() for part in self.parts]
         return out
 
-    def _load(self, data: dict[str, Any]) -> None:
-        self.rows = int(data["rows"])
-        self.weight = ExactSum.from_json(data["weight"])
-        self.total = ExactSum.from_json(data["total"])
-        if "parts" in data:
-            self.parts = [Aggregate.from_dict(p) for p in data["parts"]]
+    def _load(self, f: Fields) -> None:
+        """Read the state's fields (checked: :mod:`losscli.stats.fields`). The weights are
+        ≥ 0 and one finite float sum per chunk is added, so Σw is non-negative and both sums
+        are bounded by the rows; without weights Σw is the row count itself."""
+        self.rows = f.count("rows")
+        self.weight = f.exact_sum("weight", rows=self.rows, non_negative=True)
+        self.total = f.exact_sum("total", rows=self.rows)
+        if f.context.get("weighted") is False and self.weight.finite and self.rows < 1 << 53:
+            check(self.weight.fraction() == self.rows, "weight",
+                  f"Σw is not the row count {self.rows}, but the run had no weights")
+        if f.has("parts"):
+            self.parts = f.each("parts", lambda d: Aggregate.from_dict(d, f.context),
+                                longest=MAX_CONFIG_INT)
+            for i, part in enumerate(self.parts):
+                check(part.rows == self.rows and type(part) is type(self), f"parts[{i}]",
+                      f"a column of another kind or row count ({part.rows} rows, not "
+                      f"{self.rows})")
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Aggregate:
-        kind = AGGREGATES.get(data.get("kind", ""))
-        if kind is None:
-            raise ValueError(f"unknown aggregate {data.get('kind')!r}")
-        agg = kind(**data.get("config", {}))
-        agg._load(data)
+    def from_dict(cls, data: dict[str, Any], context: dict[str, Any] | None = None
+                  ) -> Aggregate:
+        """An aggregate from :meth:`to_dict`'s JSON, every field checked (FieldError)."""
+        f = Fields(data, context)
+        name = f.text("kind", choices=tuple(AGGREGATES))
+        config = f.raw("config", {})
+        if not isinstance(config, dict) or not all(
+                isinstance(v, str | float | bool | None) or (
+                    isinstance(v, int) and 0 <= v <= MAX_CONFIG_INT) for v in config.values()):
+            raise FieldError("config", f"expected an object of plain settings (whole numbers "
+                             f"up to {MAX_CONFIG_INT}), got {config!r:.200}")
+        agg = nested("config", lambda: AGGREGATES[name](**config))
+        agg._load(f)
         return agg
 
     def __eq__(self, other: object) -> bool:
@@ -285,9 +306,9 @@ class Max(Aggregate):
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "maximum": float_to_json(self.maximum)}
 
-    def _load(self, data: dict[str, Any]) -> None:
-        super()._load(data)
-        self.maximum = float_from_json(data["maximum"])
+    def _load(self, f: Fields) -> None:
+        super()._load(f)
+        self.maximum = f.real("maximum")
 
 
 class R2(Aggregate):
@@ -402,13 +423,14 @@ class R2(Aggregate):
                 "target_m2": self.t_m2.to_json(), "target_a": self.t_a.to_json(),
                 "target_b": self.t_b.to_json(), "target_c": self.t_c.to_json()}
 
-    def _load(self, data: dict[str, Any]) -> None:
-        super()._load(data)
-        self.t_weight = ExactSum.from_json(data["target_weight"])
-        self.t_m2 = ExactSum.from_json(data["target_m2"])
-        self.t_a = ExactProducts.from_json(2, data["target_a"])
-        self.t_b = ExactProducts.from_json(3, data["target_b"])
-        self.t_c = ExactProducts.from_json(2, data["target_c"])
+    def _load(self, f: Fields) -> None:
+        super()._load(f)
+        rows = self.rows  # Σw ≥ 0 and Σw·(y − m)² ≥ 0; Σ W·m·m ≥ 0; A adds two terms a chunk
+        self.t_weight = f.exact_sum("target_weight", rows=rows, non_negative=True)
+        self.t_m2 = f.exact_sum("target_m2", rows=rows, non_negative=True, adds=2)
+        self.t_a = f.products("target_a", 2, rows=rows, adds=2)
+        self.t_b = f.products("target_b", 3, rows=rows, non_negative=True)
+        self.t_c = f.products("target_c", 2, rows=rows)
 
 
 class _Counted(Aggregate):
@@ -533,11 +555,16 @@ class Confusion(_Counted):
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "matrices": [cm.to_dict() for cm in self.matrices]}
 
-    def _load(self, data: dict[str, Any]) -> None:
+    def _load(self, f: Fields) -> None:
         from losscli.stats.confusion import ConfusionMatrix
 
-        super()._load(data)
-        self.matrices = [ConfusionMatrix.from_dict(m) for m in data["matrices"]]
+        super()._load(f)
+        self.matrices = f.each("matrices", ConfusionMatrix.from_dict,
+                               length=max(self.labels, 1))
+        for i, cm in enumerate(self.matrices):
+            check(cm.classes == (2 if self.labels else self.classes) and cm.rows <= self.rows,
+                  f"matrices[{i}]", "a matrix of another class count or more rows than the "
+                  "aggregate")
 
 
 def _multilabel_prf(matrices: list[Any], average: str | None, beta: float) -> Any:
@@ -670,9 +697,12 @@ class RankingMetric(_Counted):
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "state": self.state.to_dict()}
 
-    def _load(self, data: dict[str, Any]) -> None:
-        super()._load(data)
-        self.state = type(self.state).from_dict(data["state"])
+    def _load(self, f: Fields) -> None:
+        super()._load(f)
+        self.state = f.part("state", type(self.state).from_dict)
+        if self.classes:
+            check(self.state.classes == self.classes and (self.state.bins or 0) == self.bins,
+                  "state", f"{self.state.classes} classes, not {self.classes}")
 
 
 class Calibration(_Counted):
@@ -723,11 +753,14 @@ class Calibration(_Counted):
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "state": self.state.to_dict()}
 
-    def _load(self, data: dict[str, Any]) -> None:
+    def _load(self, f: Fields) -> None:
         from losscli.stats.calibration import CalibrationError
 
-        super()._load(data)
-        self.state = CalibrationError.from_dict(data["state"])
+        super()._load(f)
+        self.state = f.part("state", CalibrationError.from_dict)
+        check((self.state.bins, self.state.task) == (self.bins, self.task), "state",
+              f"binned for {self.state.bins} bins ({self.state.task}), not {self.bins} "
+              f"({self.task})")
 
 
 AGGREGATES: dict[str, type[Aggregate]] = {

@@ -952,7 +952,10 @@ def _merge(files: list[str], fmt: str) -> None:
     # added to it is declared here, beside its inputs (the saved states)
     guard_outputs([("a saved state", f) for f in files], {}, {})
     doc, state, parts = merge_parts(files)
-    render(report_of(doc, state, parts), fmt)
+    report = report_of(doc, state, parts)
+    for note in report.notes:
+        sys.stderr.write(f"losscli: note: {note}\n")
+    render(report, fmt)
 
 
 @app.command("losses")

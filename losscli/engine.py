@@ -313,14 +313,10 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
 
 
 def _sketch(sketch: Any, values: np.ndarray, weights: np.ndarray | None) -> None:
-    """Add per-row values to a quantile sketch (NaN/inf rows, possible under --nan-policy
-    propagate, have no place in a distribution and are left out)."""
-    row = row_values(values)
-    finite = np.isfinite(row)
-    if finite.all():
-        sketch.update(row, weights)
-    else:
-        sketch.update(row[finite], None if weights is None else weights[finite])
+    """Add per-row values to a quantile sketch: every row, an infinite or NaN one (possible
+    under --nan-policy propagate, or an overflowing loss) included — the sketch tallies
+    them apart."""
+    sketch.update(row_values(values), weights)
 
 
 def _calibrate(cal: CalibrationError, view: dict[str, np.ndarray],

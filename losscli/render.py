@@ -358,7 +358,18 @@ def group_reasons(report: Report) -> list[str]:
             if res.reason:
                 out.append(f"{key_text(report.group_by, tuple(g.key.values()))}: "
                            f"{res.label}: {res.reason}")
+            elif interval_reason(res):
+                out.append(f"{key_text(report.group_by, tuple(g.key.values()))}: "
+                           f"{res.label}: {interval_reason(res)}")
     return out
+
+
+def interval_reason(res: Any) -> str | None:
+    """Why a loss's interval is n/a (``no interval: fewer than two rows …``), or None."""
+    iv = res.interval
+    if iv and (iv.get("low") is None or iv.get("high") is None) and iv.get("reason"):
+        return f"no interval: {iv['reason']}"
+    return None
 
 
 def render_group_table(report: Report, out: IO[str]) -> None:
@@ -413,6 +424,9 @@ def render_table(report: Report, out: IO[str] | None = None) -> None:
         level = format_level(report.ci.get("level", 0.95))
         cols.insert(3, Col(f"{level} interval", "pair", short="interval"))
     console.print(fitted_table(console, tty, cols, rows))
+    for res in report.losses:  # why an interval is n/a
+        if interval_reason(res):
+            _line(console, tty, f"· {res.label}: {interval_reason(res)}", "dim")
     _line(console, tty, summary_line(report), "dim")
 
 

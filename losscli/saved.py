@@ -10,8 +10,16 @@ part-*.state`` checks them and merges the states in the order of their recorded 
 the same chunk size, since every merge is exact.
 
 Refused, with the first mismatch named: a file that is not a saved state, a newer version,
-states of other losses or options, and states covering the same rows twice (a part given
-twice, overlapping row ranges).
+states of other losses or options, states of other inputs (parts of one dataset share its
+root folder — the folder of a file, a glob's folder, a hive dataset's folder above its
+``key=value`` ones — its format and its columns), and states covering the same rows twice
+(a part given twice, overlapping row ranges).
+
+A state is untrusted input: :meth:`State.from_dict` reads every field through
+:mod:`losscli.stats.fields` (counts non-negative and bounded, exact sums within what the
+rows allow, the parts consistent); a violation is one line naming the file and the field.
+Every saved state carries the data fingerprint; a merge of parts of which one has none
+(saved by an older losscli) has none either, and says so, never a partial one.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from typing import Any
 
 from losscli.errors import InputError, UsageError
 from losscli.state import STATE_VERSION, State
+from losscli.stats.fields import FieldError, Fields
 
 FORMAT = "losscli-state"
 #: Bytes a state file may have (a state is small: KBs, MBs with distributions and intervals).
@@ -59,7 +68,46 @@ def header_of(session: Any) -> dict[str, Any]:
             **state_header(getattr(session, "labels", None)),
         },
         "inputs": {**session.inputs.to_dict(), **session.context},
+        "dataset": dataset_of(session.inputs),
     }
+
+
+_GLOB = frozenset("*?[")
+
+
+def dataset_root(name: str) -> str:
+    """The dataset a part's file belongs to: the folder of a file (a folder itself, a
+    glob's folder), above any hive ``key=value`` folders; an absolute path, or the URI's
+    prefix. ``-`` and in-memory names are their own dataset."""
+    if name in ("", "-") or name.startswith("<"):
+        return name
+    remote = "://" in name
+    path = name.replace("\\", "/") if remote else os.path.abspath(name)
+    if remote or not os.path.exists(path):  # a pattern: the folders before the first glob
+        parts = path.split("/")
+        cut = next((i for i, p in enumerate(parts) if _GLOB & set(p)), len(parts) - 1)
+        path = "/".join(parts[:cut])
+    elif not os.path.isdir(path):
+        path = os.path.dirname(path)
+    parts = path.rstrip("/").split("/")
+    while len(parts) > 1 and "=" in parts[-1] and not parts[-1].startswith("="):
+        parts.pop()
+    return "/".join(parts)
+
+
+def dataset_of(inputs: Any) -> dict[str, Any]:
+    """Per input role: the dataset its file belongs to (:func:`dataset_root`), its format
+    and its columns — what parts of one dataset share."""
+    out: dict[str, Any] = {}
+    for role, ref in sorted(inputs.roles.items()):
+        source = ref.source
+        try:
+            columns = sorted(str(c) for c in source.columns)
+        except Exception:
+            columns = None
+        out[role] = {"root": dataset_root(str(source.name)),
+                     "format": getattr(source, "format", None), "columns": columns}
+    return out
 
 
 def save_state(path: str, session: Any, state: State) -> None:
@@ -118,14 +166,81 @@ def load_part(path: str) -> Part:
                          f"{doc.get('losscli_version', '?')}; this losscli reads up to "
                          f"{STATE_VERSION}. Merge with that version, or re-run the part.")
     try:
-        state = State.from_dict(doc["state"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"'{path}' is a damaged saved state ({type(exc).__name__}: {exc}); "
-                         "re-run the part.") from None
+        _check_header(Fields(doc))
+        inputs = doc["inputs"]
+        weighted = (None if not isinstance(inputs, dict) or "weights" not in inputs
+                    else inputs["weights"] is not None)
+        state = _read_state(doc, weighted)
+    except FieldError as exc:
+        raise InputError(f"Saved state '{path}', field {exc.field or '(top)'}: {exc.problem}. "
+                         "It is not a state losscli wrote (edited or damaged): re-run the "
+                         "part with 'losscli eval PART --save-state FILE'.") from None
     return Part(path, doc, state)
 
 
+def _read_state(doc: dict[str, Any], weighted: bool | None) -> State:
+    from losscli.stats.fields import nested
+
+    state = nested("state", State.from_dict, doc["state"], {"weighted": weighted})
+    opts, losses = doc["options"], doc["losses"]
+    if len(state.cells) != opts["models"]:
+        raise FieldError("state.cells", f"{len(state.cells)} models, but options.models is "
+                         f"{opts['models']}")
+    for i, cell in enumerate(state.cells):
+        if len(cell.losses) != len(losses):
+            raise FieldError(f"state.cells[{i}].losses", f"{len(cell.losses)} losses, but the "
+                             f"header lists {len(losses)}")
+    if (state.groups is not None) != bool(opts.get("group_by")):
+        raise FieldError("state.groups", "groups where the run had no --group-by, or none "
+                         "where it had")
+    for key in state.groups or {}:
+        if len(key) != len(opts["group_by"]):
+            raise FieldError("state.groups", f"a key of {len(key)} values for --group-by "
+                             f"{', '.join(map(str, opts['group_by']))}")
+    return state
+
+
+def _check_header(f: Fields) -> None:
+    """The header's fields have the types a run writes (their values are compared between
+    parts, and rebuild the losses and the plan)."""
+    f.items("losses", longest=4096)
+    for i, item in enumerate(f.raw("losses")):
+        loss = f.sub(item) if isinstance(item, dict) else None
+        if loss is None:
+            raise FieldError(f"losses[{i}]", "expected an object")
+        for key in ("name", "label", "loss"):
+            if not isinstance(loss.raw(key), str):
+                raise FieldError(f"losses[{i}].{key}", "expected text")
+    f.part("options", _check_options)
+    if not isinstance(f.raw("inputs"), dict):
+        raise FieldError("inputs", "expected an object")
+
+
+def _check_options(data: Any) -> None:
+    """The options a run records have their types (compared between parts, rebuilding the
+    plan)."""
+    opts = Fields(data)
+    opts.count("models", lo=1, hi=4096)
+    opts.text("task", longest=64)
+    opts.text("reduction", longest=64)
+    opts.text("nan_policy", longest=64)
+    opts.flag("from_logits")
+    opts.count("chunk_size", lo=1)
+    if opts.raw("classes", None) is not None:
+        opts.count("classes", lo=1, hi=1 << 20)
+    if opts.raw("max_groups", None) is not None:
+        opts.count("max_groups", lo=1)
+    for key in ("ci", "join"):
+        if not isinstance(opts.raw(key, None), dict | None):
+            raise FieldError(key, "expected an object or null")
+    group_by = opts.items("group_by", longest=64, default=[])
+    if not all(isinstance(g, str) for g in group_by):
+        raise FieldError("group_by", "expected column names")
+
+
 def _check_same(parts: Sequence[Part]) -> None:
+    """The parts were computed with the same losses and options, over parts of one dataset.
+    Messages name the files in the order of the values they list."""
     first = parts[0]
     for other in parts[1:]:
         for key in ("losses", "options"):
@@ -137,8 +252,45 @@ def _check_same(parts: Sequence[Part]) -> None:
                 else:
                     what = (f"losses {[x.get('label') for x in a]} vs "
                             f"{[x.get('label') for x in b]}")
-                raise InputError(f"'{other.path}' and '{first.path}' were computed with "
+                raise InputError(f"'{first.path}' and '{other.path}' were computed with "
                                  f"different {key} ({what}); merge states of one evaluation.")
+        mine, theirs = _datasets(first), _datasets(other)
+        for role in sorted(set(mine) | set(theirs)):
+            a, b = mine.get(role), theirs.get(role)
+            if a != b:
+                what = "files" if a is None or b is None else next(
+                    k for k in ("root", "format", "columns") if a.get(k) != b.get(k))
+                shown = {"root": "folder", "format": "format", "columns": "columns",
+                         "files": "inputs"}[what]
+                raise InputError(
+                    f"'{first.path}' and '{other.path}' are states of different inputs: their "
+                    f"{role} {shown} differ ({_shown(first, role, a, what)} vs "
+                    f"{_shown(other, role, b, what)}); merge states of parts of one dataset "
+                    "(files of one folder, glob or hive dataset, with the same columns).")
+
+
+def _datasets(part: Part) -> dict[str, Any]:
+    """What dataset each input role of a part belongs to; for a state saved before this
+    was recorded, the folder of each recorded input path."""
+    recorded = part.doc.get("dataset")
+    if isinstance(recorded, dict):
+        return recorded
+    roles = {"predictions": "pred", "targets": "target", "weights": "weight"}
+    inputs = part.doc.get("inputs") or {}
+    return {role: {"root": dataset_root(str(entry["path"])), "format": entry.get("format"),
+                   "columns": None}
+            for key, role in roles.items()
+            if isinstance(entry := inputs.get(key), dict) and "path" in entry}
+
+
+def _shown(part: Part, role: str, entry: dict[str, Any] | None, what: str) -> str:
+    if entry is None:
+        return "none"
+    if what == "columns":
+        return ", ".join(entry.get("columns") or []) or "unknown"
+    key = {"pred": "predictions", "target": "targets", "weight": "weights"}.get(role, role)
+    path = ((part.doc.get("inputs") or {}).get(key) or {}).get("path")
+    return f"'{path or entry.get('root')}'" if what == "root" else str(entry.get(what))
 
 
 def _check_overlap(parts: Sequence[Part]) -> None:
@@ -159,14 +311,41 @@ def merge_parts(paths: Sequence[str]) -> tuple[dict[str, Any], State, list[Part]
     parts = sorted((load_part(p) for p in paths), key=lambda p: p.position)
     _check_same(parts)
     _check_overlap(parts)
-    state = State.from_dict(parts[0].doc["state"])
+    unprinted = [p.path for p in parts if p.state.fingerprint is None and any(
+        c.rows for c in p.state.coverage)]
+    mixed = unprinted and any(p.state.fingerprint is not None for p in parts)
+    state = State.from_dict(parts[0].doc["state"])  # the parts' own states stay as read
     for part in parts[1:]:
-        state.merge(part.state)
-    return parts[0].doc, state, parts
+        try:
+            state.merge(part.state)
+        except ValueError as exc:  # parts that cannot be of one run (checked above: rare)
+            raise InputError(f"'{parts[0].path}' and '{part.path}' cannot be merged: {exc}."
+                             ) from None
+    doc = parts[0].doc
+    if unprinted:  # a fingerprint of some parts only would claim other data: none at all
+        state.fingerprint = None
+    if mixed:
+        doc = {**doc, "merge_notes": [
+            f"no data fingerprint: {', '.join(repr(p) for p in unprinted[:3])}"
+            f"{' …' if len(unprinted) > 3 else ''} {'was' if len(unprinted) == 1 else 'were'} "
+            "saved without one (by an older losscli); re-run "
+            f"{'that part' if len(unprinted) == 1 else 'those parts'} to gate on "
+            "--data-changed"]}
+    return doc, state, parts
 
 
 def report_of(doc: dict[str, Any], state: State, parts: Sequence[Part]) -> Any:
-    """The report of merged states: the loss instances rebuilt from the header."""
+    """The report of merged states: the loss instances rebuilt from the header (a header
+    that cannot rebuild them is one InputError naming the first part)."""
+    try:
+        return _report_of(doc, state, parts)
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise InputError(f"Saved state '{parts[0].path}': its header cannot rebuild the "
+                         f"evaluation ({type(exc).__name__}: {str(exc)[:200]}); re-run the "
+                         "part with 'losscli eval PART --save-state FILE'.") from None
+
+
+def _report_of(doc: dict[str, Any], state: State, parts: Sequence[Part]) -> Any:
     from losscli import engine, tasks
     from losscli.engine import raise_pending
     from losscli.registry import resolve_losses
@@ -198,5 +377,5 @@ def report_of(doc: dict[str, Any], state: State, parts: Sequence[Part]) -> Any:
                                pred_where="the merged parts")
     raise_pending(state, lambda role, index=None: f"'{role}' of the merged parts", instances)
     inputs["parts"] = [p.path for p in parts]
-    return build_report(plan, state, inputs=inputs,
+    return build_report(plan, state, inputs=inputs, notes=list(doc.get("merge_notes") or ()),
                         quantile_levels=tuple(opts.get("quantile_levels") or ()))

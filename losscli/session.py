@@ -429,6 +429,8 @@ class Session:
                  paired: bool = False, keys: Sequence[str] = ()) -> None:
         self.spec = spec
         self.sink: Any = None
+        # A saved state always carries the fingerprint (a merge of parts gates on it).
+        fingerprint = fingerprint or spec.options.save_state is not None
         self.flags: dict[str, Any] = {"fingerprint": fingerprint, "paired": paired,
                                       "keys": list(keys)}  # for a worker's copy
         ins, opts = spec.inputs, spec.options

@@ -22,6 +22,7 @@ from typing import Any
 from losscli.aggregates import Aggregate
 from losscli.grouping import sort_key
 from losscli.stats.calibration import CalibrationError
+from losscli.stats.fields import MAX_TEXT, FieldError, Fields, check, nested, whole
 from losscli.stats.sketch import QuantileSketch
 from losscli.uncertainty import Uncertainty
 
@@ -100,19 +101,46 @@ class Cell:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Cell:
-        cell = cls([Aggregate.from_dict(d) for d in data["losses"]], int(data["rows"]),
-                   int(data["rows_skipped"]))
-        if data.get("uncertainty") is not None:
-            cell.uncertainty = [Uncertainty.from_dict(u) for u in data["uncertainty"]]
-        if data.get("paired") is not None:
-            cell.paired = [[Uncertainty.from_dict(u) for u in row] for row in data["paired"]]
-        if data.get("sketches") is not None:
-            cell.sketches = [None if k is None else QuantileSketch.from_dict(k)
-                             for k in data["sketches"]]
-        if data.get("calibration") is not None:
-            cell.calibration = CalibrationError.from_dict(data["calibration"])
+    def from_dict(cls, data: dict[str, Any], context: dict[str, Any] | None = None) -> Cell:
+        """From :meth:`to_dict`'s JSON, every field checked (:mod:`losscli.stats.fields`),
+        and its parts consistent: every loss, interval and sketch saw the cell's rows."""
+        f = Fields(data, context)
+        rows = f.count("rows")
+        losses = f.each("losses", lambda d: Aggregate.from_dict(d, f.context), longest=4096)
+        cell = cls(losses, rows, f.count("rows_skipped"))
+        for i, agg in enumerate(losses):
+            check(agg.rows == rows, f"losses[{i}].rows",
+                  f"{agg.rows} rows in a cell of {rows}")
+        if f.has("uncertainty"):
+            cell.uncertainty = f.each("uncertainty", Uncertainty.from_dict, length=len(losses))
+        if f.has("paired"):
+            cell.paired = f.each("paired", lambda row: [
+                nested(f"[{i}]", Uncertainty.from_dict, u)
+                for i, u in enumerate(Fields({"": row}).items("", length=len(losses)))],
+                longest=4096)
+        if f.has("sketches"):
+            cell.sketches = f.each("sketches", lambda k: None if k is None
+                                   else QuantileSketch.from_dict(k), length=len(losses))
+        if f.has("calibration"):
+            cell.calibration = f.part("calibration", CalibrationError.from_dict)
+        for name, states in (("uncertainty", cell.uncertainty or []),
+                             ("sketches", cell.sketches or [])):
+            for i, part in enumerate(states):
+                seen = _rows_of(part)
+                check(seen is None or seen == rows, f"{name}[{i}].rows",
+                      f"{seen} rows in a cell of {rows}")
         return cell
+
+
+def _rows_of(part: Any) -> int | None:
+    """The rows an interval state or sketch saw (None: it keeps no count)."""
+    if isinstance(part, QuantileSketch):
+        return part.rows
+    if part is None or part.kind == "none":
+        return None
+    if part.moments is not None:
+        return int(part.moments.rows)
+    return None if part.boot is None else int(part.boot.rows)
 
 
 @dataclass(frozen=True, order=True)
@@ -151,9 +179,11 @@ class NonFinite:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NonFinite:
+        f = Fields(data)
         out = cls()
-        for role, (count, chunk, row) in data.items():
-            out.add(role, int(count), Position(int(chunk), int(row)))
+        for role in data:
+            count, chunk, row = f.each(role, whole, length=3)
+            out.add(role, count, Position(chunk, row))
         return out
 
 
@@ -275,13 +305,22 @@ class JoinState:
 
         import numpy as np
 
-        n = int(data["targets"])
-        bits = np.frombuffer(base64.b64decode(data["matched"]), np.uint8)
+        f = Fields(data)
+        text = f.text("matched", longest=1 << 31)
+        n = f.count("targets", hi=len(text) * 6)  # base64: 6 bits a character
+        try:
+            bits = np.frombuffer(base64.b64decode(text, validate=True), np.uint8)
+        except ValueError:
+            raise FieldError("matched", "not base64") from None
+        check(bits.size == (n + 7) // 8, "matched", f"{bits.size * 8} bits for {n} targets")
         matched = np.unpackbits(bits)[:n].astype(np.uint8)
-        return cls(n, matched, int(data["twice"]), [int(i) for i in data["first_twice"]],
-                   int(data["unmatched"]),
-                   [(int(r), tuple(k) if isinstance(k, list) else k)
-                    for r, k in data["first_unmatched"]])
+
+        def first(item: Any) -> tuple[int, Any]:
+            row, key = Fields({"": item}).items("", length=2)
+            return whole(row), tuple(key) if isinstance(key, list) else key
+
+        return cls(n, matched, f.count("twice"), f.each("first_twice", whole, longest=3),
+                   f.count("unmatched"), f.each("first_unmatched", first, longest=3))
 
 
 @dataclass
@@ -362,27 +401,64 @@ class State:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> State:
-        version = data.get("state_version")
-        if not isinstance(version, int) or version > STATE_VERSION:
-            raise ValueError(f"state version {version!r} is not readable by this losscli "
-                             f"(it reads up to {STATE_VERSION})")
-        state = cls([Cell.from_dict(c) for c in data["cells"]],
-                    NonFinite.from_dict(data.get("nonfinite", {})))
-        for label, (chunk, row, count) in data.get("negatives", {}).items():
-            state.note_label(float(label), Position(int(chunk), int(row)), int(count))
-        err = data.get("error")
-        if err is not None:
-            state.error = UnitError(Position(int(err["chunk_start"]), int(err["row"])),
-                                    str(err["message"]))
-        state.coverage = coalesce([Coverage(str(f), int(r), int(n))
-                                   for f, r, n in data.get("coverage", [])])
-        fingerprint = data.get("fingerprint")  # absent from states of older versions
-        if fingerprint is not None:
-            state.fingerprint = Fingerprint(int(fingerprint[0], 16), int(fingerprint[1]))
-        if data.get("groups") is not None:
-            state.groups = {tuple(g["key"]): [Cell.from_dict(c) for c in g["cells"]]
-                            for g in data["groups"]}
-        if data.get("join") is not None:
-            state.join = JoinState.from_dict(data["join"])
+    def from_dict(cls, data: dict[str, Any], context: dict[str, Any] | None = None) -> State:
+        """A state from :meth:`to_dict`'s JSON — untrusted input (a saved state can be edited
+        or truncated): every field is read through :mod:`losscli.stats.fields` and checked
+        against what a run can write; a violation is a :class:`FieldError` naming the field.
+        ``context``: what the reader knows of the run (``weighted``: whether it had weights).
+        """
+        f = Fields(data, context)
+        version = f.count("state_version", what="a state version")
+        if version > STATE_VERSION:
+            raise FieldError("state_version", f"state version {version!r} is not readable by "
+                             f"this losscli (it reads up to {STATE_VERSION})")
+        state = cls(f.each("cells", lambda c: Cell.from_dict(c, f.context), longest=4096),
+                    f.part("nonfinite", NonFinite.from_dict) if f.has("nonfinite")
+                    else NonFinite())
+        check(len({len(c.losses) for c in state.cells}) <= 1, "cells",
+              "cells of different loss counts")
+
+        def negative(label: str) -> tuple[float, list[int]]:
+            check(label in ("0.0", "-1.0"), "", f"not a negative binary label: {label!r:.40}")
+            return float(label), Fields({"": data["negatives"][label]}).each(
+                "", whole, length=3)
+
+        negatives = f.raw("negatives", {})
+        check(isinstance(negatives, dict), "negatives", "expected an object")
+        for label in negatives:
+            value, (chunk, row, count) = nested(f"negatives.{label[:40]}", negative, label)
+            state.note_label(value, Position(chunk, row), count)
+        if f.has("error"):
+            err = f.sub(f.raw("error"))
+            state.error = nested("error", lambda: UnitError(
+                Position(err.count("chunk_start"), err.count("row")), err.text("message")))
+
+        def coverage(item: Any) -> Coverage:
+            name, first, rows = Fields({"": item}).items("", length=3)
+            if not isinstance(name, str) or len(name) > MAX_TEXT:
+                raise FieldError("[0]", "expected a file name")
+            return Coverage(name, nested("[1]", whole, first), nested("[2]", whole, rows))
+
+        state.coverage = coalesce(f.each("coverage", coverage, default=[]))
+        if f.has("fingerprint"):  # absent from states of older versions
+            def fingerprint(item: Any) -> Fingerprint:
+                digest, rows = Fields({"": item}).items("", length=2)
+                if not (isinstance(digest, str) and len(digest) == 16):
+                    raise FieldError("[0]", "expected 16 hex digits")
+                return Fingerprint(nested("[0]", int, digest, 16), nested("[1]", whole, rows))
+
+            state.fingerprint = f.part("fingerprint", fingerprint)
+        if f.has("groups"):
+            def group(g: Any) -> tuple[tuple[Any, ...], list[Cell]]:
+                gf = f.sub(g)
+                key = gf.items("key", longest=64)
+                if not all(k is None or isinstance(k, str | int | float | bool) for k in key):
+                    raise FieldError("key", "expected plain values")
+                cells = gf.each("cells", lambda c: Cell.from_dict(c, f.context),
+                                length=len(state.cells))
+                return tuple(key), cells
+
+            state.groups = dict(f.each("groups", group))
+        if f.has("join"):
+            state.join = f.part("join", JoinState.from_dict)
         return state

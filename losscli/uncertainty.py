@@ -189,8 +189,21 @@ class Uncertainty:
                 return intervals.wilson_interval(self.moments, level)
             return intervals.mean_interval(self.moments, level)
         assert self.boot is not None
+        few = self._too_few()
+        if few:
+            return Interval(estimate, None, None, level, "percentile", reason=few)
         reps = self._replicates(agg)
         return intervals.bootstrap_interval(estimate, reps, level, "percentile")
+
+    def _too_few(self) -> str | None:
+        """Why the bootstrap gives no interval or test: fewer than two rows with a positive
+        weight (every replicate of a single row is that row again)."""
+        assert self.boot is not None
+        n = self.boot.positive
+        if n < 2:
+            return (f"fewer than two rows ({n} with positive weight): the bootstrap needs at "
+                    "least 2")
+        return None
 
     def _replicates(self, agg: Any) -> np.ndarray:
         assert self.boot is not None
@@ -219,6 +232,9 @@ class Uncertainty:
         if self.indicator and self.moments is not None:
             return intervals.mcnemar_exact(*self.discordant)
         if self.method == "bootstrap" and self.boot is not None:
+            few = self._too_few()
+            if few:
+                return intervals.TestResult(math.nan, None, "bootstrap", few)
             reps = self._replicates(None)
             reps = reps[np.isfinite(reps)]
             if reps.size == 0:
@@ -243,13 +259,41 @@ class Uncertainty:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Uncertainty:
-        out = cls(data["kind"], CIConfig(**data["ci"]), aggregate=data["aggregate"],
-                  classes=int(data["classes"]), paired=bool(data["paired"]),
-                  method=data["method"], binary=bool(data.get("binary", True)),
-                  indicator=bool(data.get("indicator", False)))
-        out.moments = None if data["moments"] is None else Moments.from_dict(data["moments"])
-        out.boot = None if data["bootstrap"] is None else BootstrapSums.from_dict(data["bootstrap"])
-        out.discordant = [int(x) for x in data["discordant"]]
+        """From :meth:`to_dict`'s JSON, every field checked (:mod:`losscli.stats.fields`):
+        the kind and method known, the moments and replicates those the kind keeps, the
+        bootstrap's replicates and seed the ``--ci`` options'."""
+        from losscli.stats.fields import FieldError, Fields, check, nested, whole
+
+        f = Fields(data)
+        kind = f.text("kind", choices=("mean", "root_mean", "r2", "confusion", "none"))
+        ci_data = f.raw("ci")
+
+        def config() -> CIConfig:
+            if not isinstance(ci_data, dict) or set(ci_data) - {"level", "method", "replicates",
+                                                               "seed"}:
+                raise FieldError("", "expected the --ci options")
+            try:
+                return CIConfig(**ci_data)
+            except UsageError as exc:
+                raise FieldError("", str(exc)) from None
+
+        ci = nested("ci", config)
+        out = cls(kind, ci, aggregate=f.text("aggregate", longest=64),
+                  classes=f.count("classes", lo=1, hi=MAX_BOOTSTRAP_CLASSES ** 2),
+                  paired=f.flag("paired"),
+                  method=f.text("method", choices=("analytic", "bootstrap")),
+                  binary=f.flag("binary", True), indicator=f.flag("indicator", False))
+        out.moments = f.part("moments", Moments.from_dict) if f.has("moments") else None
+        out.boot = f.part("bootstrap", BootstrapSums.from_dict) if f.has("bootstrap") else None
+        check((out.moments is None) == (kind not in ("mean", "root_mean")), "moments",
+              f"moments where a {kind} interval keeps none, or none where it needs them")
+        check((out.boot is None) == (out.method != "bootstrap" or kind == "none"), "bootstrap",
+              "replicates where the method keeps none, or none where it needs them")
+        if out.boot is not None:
+            check((out.boot.replicates, out.boot.seed) == (ci.replicates, ci.seed)
+                  and out.boot.columns == {"r2": 3, "confusion": out.classes ** 2}.get(kind, 1),
+                  "bootstrap", "replicates, seed or columns other than the --ci options'")
+        out.discordant = f.each("discordant", whole, length=2)
         return out
 
     def __eq__(self, other: object) -> bool:
@@ -284,6 +328,9 @@ def flush_bootstrap(states: list[Uncertainty]) -> None:
             blocks.append(w[:, None])
             blocks.append(cols if weights is None else cols * w[:, None])
             widths.append(cols.shape[1])
+        positive = [n if u.pending[2] is None  # type: ignore[index]
+                    else int(np.count_nonzero(np.asarray(u.pending[2]) > 0))  # type: ignore[index]
+                    for u in group]
         matrix = np.ascontiguousarray(np.hstack(blocks).T)  # (columns, n)
         acc = np.zeros((matrix.shape[0], boot.replicates))
         for lo in range(0, n, BOOTSTRAP_BLOCK):
@@ -293,9 +340,9 @@ def flush_bootstrap(states: list[Uncertainty]) -> None:
             acc += replicate_sums(wb, matrix[:, lo:hi].T).T
         acc = acc.T
         at = 0
-        for u, width in zip(group, widths):
+        for u, width, pos in zip(group, widths, positive):
             assert u.boot is not None
-            u.boot.add_chunk(n, acc[:, at], acc[:, at + 1: at + 1 + width])
+            u.boot.add_chunk(n, acc[:, at], acc[:, at + 1: at + 1 + width], pos)
             at += 1 + width
             u.pending = None
 

@@ -205,6 +205,9 @@ def test_state_round_trips_and_merges_its_bookkeeping():
     b = State([Cell([Mean(), Max()])])
     a.cells[0].losses[0].update(np.array([1.0, 2.0]), None)
     b.cells[0].losses[0].update(np.array([3.0]), None)
+    for state, rows in ((a, 2), (b, 1)):  # every loss of a cell sees the cell's rows
+        state.cells[0].rows = rows
+        state.cells[0].losses[1].update(np.zeros(rows), None)
     a.nonfinite.add("pred", 2, Position(0, 5))
     b.nonfinite.add("pred", 1, Position(100, 101))
     b.nonfinite.add("target", 4, Position(100, 100))

@@ -150,11 +150,20 @@ def test_bucket_count_and_cap():
 
 
 def test_refusals_and_empty():
+    # Infinite values are counted (issue 19): they sit beyond every finite value; a NaN
+    # makes every quantile NaN, as np.quantile does.
+    inf = QuantileSketch()
+    inf.update(np.array([np.inf, 1.0, -np.inf, 2.0, np.inf]))
+    assert inf.rows == 5 and inf.total_weight() == 5
+    assert (inf.max, inf.min) == (np.inf, -np.inf)
+    for q in (0.0, 0.2, 0.5, 0.7, 0.9, 1.0):
+        want = float(np.quantile([np.inf, 1.0, -np.inf, 2.0, np.inf], q, method="inverted_cdf"))
+        got = inf.quantile(q)
+        assert got == want or abs(got - want) <= 0.01 * abs(want), (q, got, want)
+    inf.update(np.array([np.nan]))
+    assert inf.rows == 6 and np.isnan(inf.quantile(0.5)) and np.isnan(inf.quantile(1.0))
+    assert QuantileSketch.from_dict(inf.to_dict()) == inf
     s = QuantileSketch()
-    with pytest.raises(ValueError, match="NaN"):
-        s.update(np.array([1.0, np.nan]))
-    with pytest.raises(ValueError, match="NaN or infinite"):
-        s.update(np.array([np.inf]))
     with pytest.raises(ValueError, match="empty sketch"):
         s.quantile(0.5)
     s.update(np.array([1.0, 2.0]), np.array([0.0, 0.0]))
@@ -165,3 +174,27 @@ def test_refusals_and_empty():
         s.merge(QuantileSketch(0.02))
     with pytest.raises(ValueError, match="quantile level"):
         _sketch(np.ones(3)).quantile(1.5)
+
+
+def test_non_finite_rows_merge_in_any_order_like_one_pass():
+    rng = np.random.default_rng(5)
+    x = rng.lognormal(0, 2, 300)
+    x[rng.choice(300, 12, replace=False)] = np.inf
+    x[rng.choice(300, 5, replace=False)] = -np.inf
+    x[7] = np.nan
+    w = rng.integers(0, 3, 300).astype(float)
+    one = QuantileSketch()
+    one.update(x, w)
+    for seed in range(3):
+        cuts = np.sort(np.random.default_rng(seed).choice(np.arange(1, 300), 4, replace=False))
+        parts = []
+        for lo, hi in zip([0, *cuts], [*cuts, 300]):
+            part = QuantileSketch()
+            part.update(x[lo:hi], w[lo:hi])
+            parts.append(part)
+        random.Random(seed).shuffle(parts)
+        merged = parts[0]
+        for p in parts[1:]:
+            merged.merge(p)
+        assert merged == one and merged.rows == 300
+    assert np.isnan(one.quantile(0.5)) and np.isnan(one.max)

@@ -153,9 +153,15 @@ class CalibrationError:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CalibrationError:
-        out = cls(int(data["bins"]), str(data["task"]))
-        out.rows = int(data["rows"])
-        out.sums = KeyedSums.from_dict(data["sums"])
+        from losscli.stats.fields import Fields, check
+
+        f = Fields(data)
+
+        f.text("kind", choices=(cls.kind,))
+        out = cls(f.count("bins", lo=1, hi=1 << 20), f.text("task", choices=("binary", "multiclass")))
+        out.rows = f.count("rows")
+        out.sums = f.part("sums", KeyedSums.from_dict)
+        check(out.sums.channels == 3, "sums", "expected 3 channels")
         return out
 
     def __eq__(self, other: object) -> bool:

@@ -215,9 +215,19 @@ class ConfusionMatrix:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ConfusionMatrix:
-        out = cls(int(data["classes"]))
-        out.rows = int(data["rows"])
-        out.sums = KeyedSums.from_dict(data["sums"])
+        """From :meth:`to_dict`'s JSON, every field checked (:mod:`losscli.stats.fields`)."""
+        from losscli.stats.fields import Fields, check
+
+        f = Fields(data)
+
+        f.text("kind", choices=(cls.kind,))
+        out = cls(f.count("classes", lo=1, hi=1 << 20))
+        out.rows = f.count("rows")
+        out.sums = f.part("sums", KeyedSums.from_dict)
+        cells = out.sums.keys
+        check(out.sums.channels == 1 and (not cells.size or (
+            0 <= int(cells[0]) and int(cells[-1]) < out.classes * out.classes)), "sums",
+            f"cells outside a {out.classes}×{out.classes} matrix")
         return out
 
     def __eq__(self, other: object) -> bool:
@@ -273,9 +283,14 @@ class MultilabelHamming:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MultilabelHamming:
-        out = cls(int(data["labels"]))
-        out.rows = int(data["rows"])
-        out.sums = KeyedSums.from_dict(data["sums"])
+        from losscli.stats.fields import Fields
+
+        f = Fields(data)
+
+        f.text("kind", choices=(cls.kind,))
+        out = cls(f.count("labels", lo=1, hi=1 << 20))
+        out.rows = f.count("rows")
+        out.sums = f.part("sums", KeyedSums.from_dict)
         return out
 
     def __eq__(self, other: object) -> bool:

@@ -183,11 +183,25 @@ class Moments:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Moments:
+        """From :meth:`to_dict`'s JSON, every field checked (:mod:`losscli.stats.fields`):
+        ``positive ≤ rows``; Σw, Σw² and Σw·ℓ² are sums of non-negative terms; every sum
+        within what the rows allow; nothing but zeros without a row of positive weight."""
+        from losscli.stats.fields import Fields, check
+
+        f = Fields(data)
+
+        f.text("kind", choices=(cls.kind,))
         out = cls()
-        out.rows, out.positive = int(data["rows"]), int(data["positive"])
-        out.sw, out.sw2 = ExactSum.from_json(data["sw"]), ExactSum.from_json(data["sw2"])
-        out.swl, out.swl2 = ExactSum.from_json(data["swl"]), ExactSum.from_json(data["swl2"])
-        out.binary = bool(data["binary"])
+        out.rows = f.count("rows")
+        out.positive = f.count("positive", hi=out.rows)
+        n = out.rows
+        out.sw = f.exact_sum("sw", rows=n, non_negative=True)
+        out.sw2 = f.exact_sum("sw2", rows=n, non_negative=True)
+        out.swl = f.exact_sum("swl", rows=n)
+        out.swl2 = f.exact_sum("swl2", rows=n, non_negative=True)
+        check(out.positive > 0 or (out.sw.units == 0 and out.sw2.units == 0), "sw",
+              "a positive weight sum, but no row with a positive weight")
+        out.binary = f.flag("binary")
         return out
 
     def __eq__(self, other: object) -> bool:

@@ -339,12 +339,25 @@ class KeyedSums:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> KeyedSums:
-        out = cls(int(data["channels"]), str(data["key_kind"]))
-        out.keys = _decode(data["keys"], "<i8" if out.key_kind == "int" else "<f8").astype(
-            np.int64 if out.key_kind == "int" else np.float64)
-        limbs = _decode(data["limbs"], "<u4").astype(np.int64)
-        out.limbs = limbs.reshape(int(data["nlimbs"]), out.channels, out.keys.shape[0])
-        out.scale = int(data["scale"])
+        """From :meth:`to_dict`'s JSON, every field checked (:mod:`losscli.stats.fields`):
+        keys strictly increasing (and not NaN), the limb array of the recorded shape."""
+        from losscli.stats.fields import FieldError, Fields, check, nested
+
+        f = Fields(data)
+        out = cls(f.count("channels", lo=1, hi=64), f.text("key_kind", choices=("int", "float")))
+        keys = nested("keys", _decode, f.text("keys", longest=1 << 31),
+                      "<i8" if out.key_kind == "int" else "<f8")
+        out.keys = keys.astype(np.int64 if out.key_kind == "int" else np.float64)
+        if out.keys.size and (np.isnan(out.keys).any() if out.key_kind == "float" else False):
+            raise FieldError("keys", "a NaN key")
+        check(bool(np.all(out.keys[1:] > out.keys[:-1])), "keys", "not strictly increasing")
+        limbs = nested("limbs", _decode, f.text("limbs", longest=1 << 31), "<u4").astype(np.int64)
+        nlimbs = f.count("nlimbs", hi=256)
+        check(limbs.size == nlimbs * out.channels * out.keys.shape[0], "limbs",
+              f"{limbs.size} limbs, not nlimbs × channels × keys = "
+              f"{nlimbs} × {out.channels} × {out.keys.shape[0]}")
+        out.limbs = limbs.reshape(nlimbs, out.channels, out.keys.shape[0])
+        out.scale = f.count("scale", lo=-1100, hi=1100, what="a bit offset")
         return out
 
     def __eq__(self, other: object) -> bool:

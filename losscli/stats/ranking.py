@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from losscli.stats.exact import float_from_json, float_to_json, fraction_to_float
+from losscli.stats.exact import float_to_json, fraction_to_float
 from losscli.stats.keyed import KeyedSums
 
 
@@ -169,9 +169,14 @@ class Ranking:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Ranking:
+        from losscli.stats.fields import Fields
+
+        f = Fields(data)
+
+        f.text("kind", choices=(cls.kind,))
         out = cls()
-        out.rows = int(data["rows"])
-        out.sums = KeyedSums.from_dict(data["sums"])
+        out.rows = f.count("rows")
+        out.sums = f.part("sums", KeyedSums.from_dict)
         return out
 
     def __eq__(self, other: object) -> bool:
@@ -263,10 +268,17 @@ class BinnedRanking:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BinnedRanking:
-        out = cls(int(data["bins"]), float_from_json(data["low"]), float_from_json(data["high"]),
-                  data["transform"])
-        out.rows = int(data["rows"])
-        out.sums = KeyedSums.from_dict(data["sums"])
+        from losscli.stats.fields import Fields, nested
+
+        f = Fields(data)
+
+        f.text("kind", choices=(cls.kind,))
+        transform = f.raw("transform")
+        out = nested("bins", cls, f.count("bins", lo=1, hi=1 << 24), f.real("low", finite=True),
+                     f.real("high", finite=True),
+                     None if transform is None else f.text("transform", choices=("sigmoid",)))
+        out.rows = f.count("rows")
+        out.sums = f.part("sums", KeyedSums.from_dict)
         return out
 
     def __eq__(self, other: object) -> bool:
@@ -339,13 +351,19 @@ class OneVsRest:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OneVsRest:
-        first = data["per_class"][0]
-        out = cls(int(data["classes"]))
-        if first["kind"] == BinnedRanking.kind:
-            out.bins = int(first["bins"])
-            out.per_class = [BinnedRanking.from_dict(d) for d in data["per_class"]]
-        else:
-            out.per_class = [Ranking.from_dict(d) for d in data["per_class"]]
+        from losscli.stats.fields import Fields, check
+
+        f = Fields(data)
+
+        f.text("kind", choices=(cls.kind,))
+        out = cls(f.count("classes", lo=2, hi=1 << 20))
+        per_class = f.items("per_class", length=out.classes)
+        binned = isinstance(per_class[0], dict) and per_class[0].get("kind") == BinnedRanking.kind
+        reader = BinnedRanking if binned else Ranking
+        out.per_class = f.each("per_class", reader.from_dict)  # type: ignore[attr-defined]
+        check(all(s.kind == reader.kind for s in out.per_class), "per_class", "mixed kinds")
+        if binned:
+            out.bins = out.per_class[0].bins  # type: ignore[union-attr]
         return out
 
     def __eq__(self, other: object) -> bool:

@@ -308,7 +308,10 @@ class BootstrapSums:
     columns (e.g. the losses of m models on the same rows: paired replicates), as
     :class:`~losscli.stats.exact.ExactSum` (chunk sums by :func:`replicate_sums`, exact above
     the chunk). ``means()`` is the (B, m) matrix of replicate weighted means S_bj / W_b (NaN
-    where W_b = 0: a replicate that drew no row). Memory: 2·B·(m + 1) Python ints.
+    where W_b = 0: a replicate that drew no row). ``rows``: rows added, ``positive``: those
+    with a positive weight — fewer than two leave no interval (every replicate of one row is
+    that row: an interval [v, v] would claim a certainty one row cannot give).
+    Memory: 2·B·(m + 1) Python ints.
     """
 
     def __init__(self, replicates: int, seed: int, columns: int = 1) -> None:
@@ -316,6 +319,7 @@ class BootstrapSums:
         self.seed = int(seed)
         self.columns = int(columns)
         self.rows = 0
+        self.positive = 0
         self.weight = [ExactSum() for _ in range(self.replicates)]
         self.sums = [[ExactSum() for _ in range(self.columns)] for _ in range(self.replicates)]
 
@@ -335,6 +339,8 @@ class BootstrapSums:
             w = np.asarray(weights, dtype=np.float64)
             wb = wb * w[None, :]
         self.rows += n
+        self.positive += n if weights is None else int(np.count_nonzero(
+            np.asarray(weights, dtype=np.float64) > 0))
         tot = wb.sum(axis=1)
         s = replicate_sums(wb, vals)
         for b in range(self.replicates):
@@ -342,11 +348,14 @@ class BootstrapSums:
             for j in range(self.columns):
                 self.sums[b][j].add(float(s[b, j]))
 
-    def add_chunk(self, rows: int, totals: np.ndarray, sums: np.ndarray) -> None:
+    def add_chunk(self, rows: int, totals: np.ndarray, sums: np.ndarray,
+                  positive: int | None = None) -> None:
         """Add one chunk's replicate sums computed elsewhere (e.g. with replicate weights
-        shared by several states): ``totals`` (B,) = Σ_i w_bi·w_i, ``sums`` (B, m)."""
+        shared by several states): ``totals`` (B,) = Σ_i w_bi·w_i, ``sums`` (B, m);
+        ``positive``: its rows with a positive weight (None: all of them)."""
         sums = np.asarray(sums, dtype=np.float64).reshape(self.replicates, self.columns)
         self.rows += rows
+        self.positive += rows if positive is None else positive
         for b in range(self.replicates):
             self.weight[b].add(float(totals[b]))
             for j in range(self.columns):
@@ -357,6 +366,7 @@ class BootstrapSums:
                                                              self.columns):
             raise ValueError("cannot merge bootstrap sums of different seeds or shapes")
         self.rows += other.rows
+        self.positive += other.positive
         for b in range(self.replicates):
             self.weight[b].merge(other.weight[b])
             for j in range(self.columns):
@@ -374,16 +384,30 @@ class BootstrapSums:
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": "bootstrap_sums", "replicates": self.replicates, "seed": hex(self.seed),
-                "columns": self.columns, "rows": self.rows,
+                "columns": self.columns, "rows": self.rows, "positive": self.positive,
                 "weight": [w.to_json() for w in self.weight],
                 "sums": [[s.to_json() for s in row] for row in self.sums]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BootstrapSums:
-        out = cls(int(data["replicates"]), int(data["seed"], 16), int(data["columns"]))
-        out.rows = int(data["rows"])
-        out.weight = [ExactSum.from_json(w) for w in data["weight"]]
-        out.sums = [[ExactSum.from_json(s) for s in row] for row in data["sums"]]
+        """From :meth:`to_dict`'s JSON, every field checked (:mod:`losscli.stats.fields`): a
+        replicate's Σ w_b·w is non-negative, every sum within what the rows allow (a chunk
+        adds one finite float per sum), one list per replicate and column."""
+        from losscli.stats.fields import Fields, check, exact_sum, nested
+
+        f = Fields(data)
+
+        f.text("kind", choices=("bootstrap_sums",))
+        seed = nested("seed", lambda: int(f.text("seed", longest=20), 16))
+        check(0 <= seed < 1 << 64, "seed", "expected a 64-bit seed")
+        out = cls(f.count("replicates", lo=1, hi=100_000), seed, f.count("columns", lo=1, hi=1024))
+        out.rows = n = f.count("rows")
+        out.positive = f.count("positive", hi=n, default=n)  # absent before it was recorded
+        out.weight = f.each("weight", lambda w: exact_sum(w, n, non_negative=True),
+                            length=out.replicates)
+        out.sums = f.each("sums", lambda row: [
+            nested(f"[{j}]", exact_sum, s, n) for j, s in enumerate(
+                Fields({"": row}).items("", length=out.columns))], length=out.replicates)
         return out
 
     def __eq__(self, other: object) -> bool:

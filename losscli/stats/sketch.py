@@ -11,6 +11,11 @@ merging is exact and the state of any split of the rows equals the state of one 
 for bit (independent even of the chunking: a value's bucket depends only on the value).
 ``min`` and ``max`` are kept exactly.
 
+Every row counts: an infinite value (``exp(800)`` overflows) has no bucket, so ±inf rows
+are tallied apart (exact weights, like a bucket) and sit below/above every finite value —
+a quantile that falls on them is ±inf, and the max is inf. A NaN value makes every
+quantile NaN, as numpy's ``np.quantile`` does (and the loss's own mean is NaN then too).
+
 :meth:`QuantileSketch.quantile` returns, within relative error α, the smallest x whose
 cumulative weight reaches q·W — numpy's ``np.quantile(x, q, method="inverted_cdf")`` for unit
 weights, and its weighted analogue — with q = 0 and q = 1 giving the exact min and max.
@@ -40,15 +45,16 @@ from typing import Any
 
 import numpy as np
 
-from losscli.stats.exact import float_from_json, float_to_json
+from losscli.stats.exact import float_to_json
 from losscli.stats.keyed import KeyedSums
 
 
 class QuantileSketch:
     """DDSketch with exact bucket weights (see the module doc).
 
-    ``update(values, weights=None)``: values finite (NaN and ±inf refused), weights finite
-    and ≥ 0 (rows with weight 0 are dropped: they change no quantile, no min, no max).
+    ``update(values, weights=None)``: any values (±inf and NaN tallied apart, see the
+    module doc), weights ≥ 0 (rows with weight 0 are dropped: they change no quantile, no
+    min, no max; a row whose weight is NaN or inf counts as a NaN value).
     ``merge(other)`` in place; ``quantile(q)``; ``rows`` (rows seen), ``total_weight()``
     (exact), ``min``/``max`` (exact, over rows with positive weight).
     """
@@ -70,6 +76,8 @@ class QuantileSketch:
         self.positive = KeyedSums()
         self.negative = KeyedSums()
         self.zeros = KeyedSums()
+        #: Weights of the non-finite values, by key: -1 (−inf), 1 (+inf), 2 (NaN).
+        self.special = KeyedSums()
         self.min = math.inf
         self.max = -math.inf
         self.collapsed = False
@@ -89,26 +97,28 @@ class QuantileSketch:
         n = x.shape[0]
         if n == 0:
             return
-        if not np.isfinite(x).all():
-            raise ValueError("values: NaN or infinite values cannot be sketched; drop them first "
-                             "(--nan-policy omit)")
         w = None
         if weights is not None:
             w = np.asarray(weights, dtype=np.float64).ravel()
             if w.shape != x.shape:
                 raise ValueError(f"weights: expected shape {x.shape}, got {w.shape}")
-            if not np.isfinite(w).all() or (w < 0).any():
-                raise ValueError("weights: expected finite weights ≥ 0")
+            if (w < 0).any():
+                raise ValueError("weights: expected weights ≥ 0")
         self.rows += n
+        self._order = None
+        finite = np.isfinite(x) if w is None else np.isfinite(x) & np.isfinite(w)
+        if not finite.all():
+            self._special(x[~finite], None if w is None else w[~finite])
+            x = x[finite]
+            w = None if w is None else w[finite]
         if w is not None:
             keep = w > 0
             x, w = x[keep], w[keep]
-            if x.shape[0] == 0:
-                return
+        if x.shape[0] == 0:
+            return
         low = float(x.min())
         self.min = min(self.min, low)
         self.max = max(self.max, float(x.max()))
-        self._order = None
         if low > 0.0:  # every value positive (most losses): no masks, no copies
             self.positive.add(self._index(x), w)
         else:
@@ -120,6 +130,36 @@ class QuantileSketch:
                 self.zeros.add(np.zeros(int(zero.sum()), np.int64),
                                None if w is None else w[zero])
         self._collapse()
+        self._settle()
+
+    def _special(self, x: np.ndarray, w: np.ndarray | None) -> None:
+        """Tally non-finite rows: ±inf by sign, NaN values (or weights) as NaN — a weight
+        of 1 where the weight itself is not finite."""
+        if w is not None:
+            bad_w = ~np.isfinite(w)
+            x = np.where(bad_w, np.nan, x)
+            w = np.where(bad_w, 1.0, w)
+            keep = w > 0
+            x, w = x[keep], w[keep]
+        if x.shape[0] == 0:
+            return
+        keys = np.where(np.isnan(x), 2, np.where(x > 0, 1, -1)).astype(np.int64)
+        self.special.add(keys, w)
+        if (keys == 1).any():
+            self.max = math.inf
+        if (keys == -1).any():
+            self.min = -math.inf
+        self._settle()
+
+    def _settle(self) -> None:
+        """Once a NaN was seen, min and max are NaN too (whatever the order of the parts)."""
+        if self.has_nan:
+            self.min = self.max = math.nan
+
+    @property
+    def has_nan(self) -> bool:
+        """A NaN value (or weight) was seen: every quantile is NaN."""
+        return 2 in self.special.keys.tolist()
 
     def _collapse(self) -> None:
         if self.max_buckets is None:
@@ -137,25 +177,29 @@ class QuantileSketch:
         self.positive.merge(other.positive)
         self.negative.merge(other.negative)
         self.zeros.merge(other.zeros)
+        self.special.merge(other.special)
         self.min = min(self.min, other.min)
         self.max = max(self.max, other.max)
         self.collapsed |= other.collapsed
         self._collapse()
+        self._settle()
         return self
 
     # -- reading ----------------------------------------------------------------------------
     def total_weight(self) -> Fraction:
         """Σw over rows with positive weight (the row count when unweighted), exactly."""
-        return sum((s.totals()[0] for s in (self.negative, self.zeros, self.positive)),
-                   Fraction(0))
+        return sum((s.totals()[0] for s in (self.negative, self.zeros, self.positive,
+                                             self.special)), Fraction(0))
 
     @property
     def buckets(self) -> int:
-        return len(self.positive) + len(self.negative) + len(self.zeros)
+        return len(self.positive) + len(self.negative) + len(self.zeros) + len(self.special)
 
     def _value(self, sign: int, index: int) -> float:
         if sign == 0:
             return 0.0
+        if sign in (-2, 2):  # the tallies of ±inf
+            return sign * math.inf
         # 2γ^i/(γ+1), as exp(i·log γ): within α of every value of bucket i
         rep = 2.0 * math.exp(index * self.log_gamma) / (self.gamma + 1.0)
         return sign * rep
@@ -163,11 +207,14 @@ class QuantileSketch:
     def quantile(self, q: float) -> float:
         """The smallest x whose cumulative weight is ≥ q·W (W the total weight, q·W the
         float product), within relative error α (unless it falls in a collapsed bucket);
-        q = 0 gives ``min`` and q = 1 ``max`` exactly.
+        q = 0 gives ``min`` and q = 1 ``max`` exactly; ±inf where it falls on infinite
+        values, NaN for every q once a NaN was seen.
         For unit weights this is ``np.quantile(x, q, method="inverted_cdf")``. Raises
         ValueError when nothing has been seen."""
         if not 0.0 <= q <= 1.0:
             raise ValueError(f"q: expected a quantile level in [0, 1], got {q}")
+        if self.has_nan:
+            return math.nan
         if self.max < self.min:
             raise ValueError("quantile of an empty sketch: no row with positive weight was seen")
         if q == 0.0:
@@ -188,20 +235,27 @@ class QuantileSketch:
         as exact integers of 2**scale units, and that scale — computed once per state (every
         quantile level reads it)."""
         if self._order is None:
-            stores = [s for s in (self.negative, self.zeros, self.positive) if len(s)]
+            stores = [s for s in (self.negative, self.zeros, self.positive, self.special)
+                      if len(s)]
             scale = min((s.scale for s in stores if s.limbs.shape[0]), default=0)
 
             def units(store: KeyedSums) -> list[int]:
                 shift = store.scale - scale if store.limbs.shape[0] else 0
                 return [int(u) << shift for u in store.ints()[:, 0].tolist()]
 
-            order = [(-1, k) for k in self.negative.keys.tolist()[::-1]]
-            weights = units(self.negative)[::-1]
+            special = dict(zip(self.special.keys.tolist(), units(self.special)))
+            order = [(-2, 0)] if -1 in special else []
+            weights = [special[-1]] if -1 in special else []
+            order += [(-1, k) for k in self.negative.keys.tolist()[::-1]]
+            weights += units(self.negative)[::-1]
             if len(self.zeros):
                 order.append((0, 0))
                 weights += units(self.zeros)
             order += [(1, k) for k in self.positive.keys.tolist()]
             weights += units(self.positive)
+            if 1 in special:
+                order.append((2, 0))
+                weights.append(special[1])
             self._order = (order, list(itertools.accumulate(weights)), scale)
         return self._order
 
@@ -244,17 +298,33 @@ class QuantileSketch:
                 "max_buckets": self.max_buckets, "rows": self.rows,
                 "min": float_to_json(self.min), "max": float_to_json(self.max),
                 "collapsed": self.collapsed, "positive": self.positive.to_dict(),
-                "negative": self.negative.to_dict(), "zeros": self.zeros.to_dict()}
+                "negative": self.negative.to_dict(), "zeros": self.zeros.to_dict(),
+                **({"special": self.special.to_dict()} if len(self.special) else {})}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QuantileSketch:
-        out = cls(float_from_json(data["relative_accuracy"]), data["max_buckets"])
-        out.rows = int(data["rows"])
-        out.min, out.max = float_from_json(data["min"]), float_from_json(data["max"])
-        out.collapsed = bool(data["collapsed"])
-        out.positive = KeyedSums.from_dict(data["positive"])
-        out.negative = KeyedSums.from_dict(data["negative"])
-        out.zeros = KeyedSums.from_dict(data["zeros"])
+        """From :meth:`to_dict`'s JSON, every field checked (:mod:`losscli.stats.fields`)."""
+        from losscli.stats.fields import Fields, check, nested
+
+        f = Fields(data)
+        f.text("kind", choices=(cls.kind,))
+        buckets = f.optional_count("max_buckets", lo=1, hi=1 << 20)
+        out = nested("relative_accuracy", cls, f.real("relative_accuracy"), buckets)
+        out.rows = f.count("rows")
+        out.min, out.max = f.real("min"), f.real("max")
+        out.collapsed = f.flag("collapsed")
+        for name in ("positive", "negative", "zeros", "special"):
+            if name != "special" or f.has(name):
+                store = f.part(name, KeyedSums.from_dict)
+                check(store.channels == 1 and store.key_kind == "int", name,
+                      "expected one channel of integer keys")
+                setattr(out, name, store)
+        keys = out.special.keys.tolist()
+        check(set(keys) <= {-1, 1, 2} and len(out.zeros.keys.tolist()) <= 1, "special",
+              "unknown keys")
+        empty = not (len(out.positive) or len(out.negative) or len(out.zeros))
+        check(out.has_nan or (empty and not keys) or out.min <= out.max, "min",
+              "larger than max")
         return out
 
     def __eq__(self, other: object) -> bool:
