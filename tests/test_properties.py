@@ -111,11 +111,11 @@ def _arguments(case: Case, arrays: dict[str, np.ndarray]) -> tuple[tuple, dict]:
     """``evaluate``/``prepare`` arguments for the arrays of a case."""
     kw = {"losses": [case.spec.name], "task": case.task, "from_logits": case.logits}
     if case.task == "embedding":
-        return (arrays["anchor"],), {**kw, "positive": arrays["positive"],
-                                     "negative": arrays["negative"]}
+        return (), {**kw, "predictions": arrays["anchor"], "positive": arrays["positive"],
+                    "negative": arrays["negative"]}
     if "var" in arrays:
         kw["var"] = arrays["var"]
-    return (arrays["pred"], arrays["target"]), kw
+    return (), {**kw, "predictions": arrays["pred"], "targets": arrays["target"]}
 
 
 def _eval(case, arrays, **kw):
