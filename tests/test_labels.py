@@ -368,7 +368,13 @@ def test_saved_states_merge_to_the_single_run_and_refuse_other_classes(cli, tmp_
     doc = json.loads(merged.stdout)
     assert values(doc) == values(whole)
     assert doc["inputs"]["classes"] == list(NAMES)
-    assert cli("eval", parts / "b.parquet", *args, "-q", "--classes", "virginica,setosa,"
+    # other classes: columns named by class index, named otherwise by --classes (columns
+    # named after the labels and a --classes in another order are refused, see
+    # test_classes_contradicting_column_names)
+    generic = write(tmp_path / "generic.parquet",
+                    {**{f"p_{i}": p[150:, i] for i in range(3)}, "y": NAMES[y][150:],
+                     "w": w[150:]})
+    assert cli("eval", generic, *args, "-q", "--classes", "virginica,setosa,"
                "versicolor", "--save-state", tmp_path / "c.state").exit_code == 0
     proc = run_losscli("merge", tmp_path / "a.state", tmp_path / "c.state")
     assert_error(proc, "different options", "'labels'", "virginica")
