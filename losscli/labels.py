@@ -628,6 +628,7 @@ def bind(inputs: Any, *, classes: Sequence[str] = (), pos_label: str | None = No
     rows only (``inspect``)."""
     ref = inputs.roles.get("target")
     asked = bool(classes) or pos_label is not None
+    _index_order(inputs)
     if ref is None:
         if asked:
             raise UsageError("--classes and --pos-label name the labels of a target column, but "
@@ -651,6 +652,25 @@ def bind(inputs: Any, *, classes: Sequence[str] = (), pos_label: str | None = No
                     "with --targets FILE.")
             inputs.bind_labels(role, labels.at(other.columns[0], inputs.describe(role)))
     return labels
+
+
+def _index_order(inputs: Any) -> None:
+    """Prediction columns named by class index (``p_2 p_0 p_1``, see
+    :func:`column_indices`) in the order of their indices, whatever their order in the
+    file: column ``p_i`` scores class i (the i-th label). Only against one target value per
+    row (a class, a label): target columns of a distribution keep their pairing by
+    position."""
+    target = inputs.roles.get("target")
+    if target is None or len(target.columns) != 1 or target.columns[0] == ARRAY or int(
+            target.source.values_per_row(target.columns[0])) != 1:
+        return
+    for role, ref in list(inputs.roles.items()):
+        if role != "pred" and not role.startswith("pred#"):
+            continue
+        order = column_indices(ref.columns) if len(ref.columns) > 1 else None
+        if order is not None and order != sorted(order):
+            columns = [c for _, c in sorted(zip(order, ref.columns))]
+            inputs.roles[role] = replace(ref, columns=tuple(columns))
 
 
 def task_option(labels: LabelMap | None, task: str | None) -> str | None:

@@ -12,8 +12,8 @@ losses"), first match wins:
    0/1 labels per row — is never guessed: ``--task multilabel``);
 4. with one value per row, the selected losses decide when they fit only one of
    regression and binary (``--loss bce`` → binary, ``--loss gaussian_nll`` → regression);
-   a parameter given to a loss counts too, when it applies to some tasks only
-   (``--loss zero_one:threshold=0`` → binary, ``zero_one:tolerance=0.1`` → regression);
+   a parameter given to a loss counts too when it applies to classification only
+   (``--loss zero_one:threshold=0`` → binary: a threshold decides a class);
 5. otherwise (no ``--loss``, or only losses that fit both, such as mse or zero_one) the
    values of the first ``DETECT_ROWS`` rows decide (whatever the chunk size, so that the
    result does not depend on it): ``binary`` when every target there is 0/1 (or every one
@@ -77,13 +77,16 @@ def _looks_binary(arrays: dict[str, np.ndarray], from_logits: bool) -> bool:
 
 def fitting_tasks(loss: LossSpec | LossInstance) -> tuple[str, ...]:
     """The tasks a selected loss fits: its spec's, narrowed by every parameter given a
-    value other than its default that applies to some tasks only (``zero_one:threshold=0``
-    fits binary data only: a threshold decides a class)."""
+    value other than its default that applies to classification only
+    (``zero_one:threshold=0`` fits binary data only: a threshold decides a class). A
+    regression-only parameter narrows nothing: on labels it stays an error, not a change of
+    task."""
     if isinstance(loss, LossSpec):
         return loss.tasks
     fits = loss.spec.tasks
     for p in loss.spec.params:
-        if p.tasks and p.name in loss.params and loss.params[p.name] != p.default:
+        if (p.tasks and "regression" not in p.tasks and p.name in loss.params
+                and loss.params[p.name] != p.default):
             fits = tuple(t for t in fits if t in p.tasks)
     return fits
 
