@@ -348,6 +348,13 @@ def _label_reader(labels: Sequence[Label], kind: str) -> Any:
             value = low in TRUE_WORDS if low in TRUE_WORDS + FALSE_WORDS else None
             return value if value in labels else None
         return read_bool
+    if kind == "number":
+        values = {float(label) for label in labels if isinstance(label, float | int)}
+
+        def read_number(text: str) -> Label:
+            value = float(text) if _NUMBER.fullmatch(text.strip()) else None
+            return value if value in values else None
+        return read_number
     known = {label for label in labels if isinstance(label, str)}
     return lambda text: text if text in known else None
 
@@ -445,7 +452,7 @@ def column_label(name: str | None, labels: Sequence[Label], kind: str) -> Label:
     :func:`losscli.vocab.prob_column_label`), when it is one of ``labels``; else None."""
     from losscli.vocab import prob_column_label
 
-    if name is None or name == ARRAY or kind not in ("text", "bool"):
+    if name is None or name == ARRAY or kind not in ("text", "bool", "number"):
         return None
     read = _label_reader(labels, kind)
     found = {read(text) for text in (name, prob_column_label(name)) if text} - {None}
@@ -695,7 +702,7 @@ def _resolve(inputs: Any, ref: Any, classes: tuple[str, ...], pos_label: str | N
         return None
     kind = column_kind(ref.source, column)
     if kind == "number" and not asked:
-        return None
+        return _named_number(inputs, ref, task, where, scan_rows)
     if task in ("regression", "multilabel", "embedding"):
         if asked:
             raise UsageError(f"--classes and --pos-label name classes; --task {task} has none. "
@@ -724,6 +731,28 @@ def _single_column(pred: Any) -> str | None:
     if pred is None or len(pred.columns) != 1 or pred.columns[0] == ARRAY:
         return None
     return str(pred.columns[0])
+
+
+def _named_number(inputs: Any, ref: Any, task: str | None, where: str,
+                  scan_rows: int | None) -> LabelMap | None:
+    """Numeric targets stay numbers (0/1, -1/1) — unless the one prediction column names
+    another label as the one it scores (``p_0`` on 0/1 targets: the probability of 0) and
+    the column holds two labels: then that label is positive, as ``--pos-label 0`` says."""
+    from losscli.vocab import prob_column_label
+
+    name = _single_column(inputs.roles.get("pred"))
+    text = None if name is None else prob_column_label(name)
+    if (text is None or task not in (None, "binary") or not _NUMBER.fullmatch(text.strip())
+            or float(text) == 1.0 or not readable_twice(ref.source)
+            or _prediction_columns(inputs.roles.get("pred"))[0] != 1):
+        return None
+    seen = scan(ref.source, ref.columns[0], "number", False, where, scan_rows)
+    named = float(text)
+    if named not in seen or len(seen) > 2:
+        return None
+    other = next((label for label in seen if label != named), None)
+    return LabelMap("binary", "number", False, (other, named), "columns", ref.columns[0],
+                    where, pred_columns=(str(name),))
 
 
 def _stdin(where: str, what: str) -> UsageError:

@@ -770,7 +770,7 @@ def test_a_threshold_decides_the_binary_task(tmp_path):
     s = rng.normal(2.0 * y - 1.0, 1.5)
     path = write(tmp_path / "scores.csv", {"score": s, "target": y})
     for threshold in (0.0, 0.7):
-        doc = run_json(path, "-l", f"zero_one:threshold={threshold:g}", "-l", "accuracy")
+        doc = run_json(path, "-l", f"zero_one:threshold={threshold:g}", "-l", "mse")
         assert doc["inputs"]["task"] == "binary" and doc["inputs"]["task_from"] == "losses"
         assert doc["losses"][0]["value"] == pytest.approx(
             skm.zero_one_loss(y, s > threshold), rel=RTOL)
