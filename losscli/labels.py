@@ -17,20 +17,35 @@ label (or an empty string) is a missing target: NaN, handled by ``--nan-policy``
 * ``--pos-label LABEL``: LABEL is class 1, and every other label must be the one negative
   label (a third label is an error naming it and its row);
 * ``--classes NEG,POS``: the same, in scikit-learn's order (``classes_[1]`` is positive);
+* a column named after a label (``p_benign``, ``prob_yes``, ``yes_proba``, or the label
+  itself; see :func:`column_label`) scores that label: it is the positive one, and an
+  option making the other label positive is an error (never a silent complement). On
+  numeric 0/1 targets ``p_0`` scores 0 (as ``--pos-label 0`` would say);
 * otherwise a boolean column needs nothing (true is positive), and text labels must be one
   of the pairs in :data:`BINARY_PAIRS` (compared without case: ``yes``/``no``,
   ``True``/``False``, ``1``/``0``, ...; the first word is positive); anything else is an
   error listing the labels seen and asking for ``--pos-label``.
 
-**Multi-class** (one prediction column per class): the label of each column, in order —
+**Multi-class** (one prediction column per class) — the one rule, :func:`match_columns`:
 
-1. ``--classes A,B,C`` (as many labels as prediction columns);
-2. the prediction columns' names, less the prefix and suffix they all share (cut at a
-   separator ``_ - . :`` or space: ``p_setosa`` → ``setosa``, ``setosa_prob`` →
-   ``setosa``), when they name every label of the data; a label without a column, when
-   some labels do have one, is an error naming the label, the row and the file;
-3. else the sorted labels of the data (scikit-learn's ``classes_`` order), which must be as
-   many as the prediction columns.
+1. ``--classes A,B,C`` (as many labels as prediction columns, in their order); when the
+   columns' names say otherwise (``p_a p_b`` with ``--classes b,a``) it is an error;
+2. by name: a column scores a label when its whole name is the label, or its name less one
+   prefix and/or suffix shared by *every* column is, and that cut leaves *every* label of
+   the data with a column (``class_0 … class_11`` on labels ``class_0 …``; ``p_setosa``;
+   ``setosa_prob``). A column whose text is no label of the data names a class the data
+   lack. Labels are compared exactly;
+3. columns named by class index (``0 … K-1`` or ``1 … K`` with a shared prefix and suffix:
+   ``p_0``, ``prob_1``, ``class0``; see :func:`column_indices`), a list column or an array:
+   the i-th column scores the i-th label sorted (:func:`sort_labels`: integer-looking
+   labels by value, 2 before 10, as scikit-learn sorts integer labels; text as text), as
+   many labels as columns. Columns named by index are put in the order of their index
+   whatever their order in the file, for class-index targets too;
+4. columns with other names (neither labels nor class indices) are an error naming the
+   columns and the labels that do not match, and asking for ``--classes``.
+
+Every other model of a comparison (``compare``) has its columns put in the class order of
+the first model's by the same rule (:func:`_align_models`).
 
 Rules 2 and 3 and a binary column of text labels look at the labels first: a pass over
 the label column alone (every file of a folder), before the run. Standard input (a pipe of
@@ -39,7 +54,9 @@ CSV, TSV, NDJSON, an Arrow or NPY stream) is read once: text labels there need
 mapping is fixed before the run (a pipe with ``--pos-label`` alone learns its one negative
 label from its first rows, in order), so every worker count and unit split maps the same
 label to the same class. The report states the classes (``inputs.classes``,
-``inputs.classes_from``, and ``inputs.pos_label`` for binary data) and saved states record
+``inputs.classes_from``, ``inputs.class_columns`` — the column of each class, the proof of
+the mapping — and ``inputs.pos_label`` for binary data); the summary line says when the
+classes were not matched to the columns by name (:func:`mapping_note`); saved states record
 them: states of other classes do not merge.
 """
 
@@ -313,7 +330,8 @@ def column_labels(columns: Sequence[str] | None) -> list[str] | None:
     name shares, cut at a separator (``p_setosa``, ``p_versicolor`` → ``setosa``,
     ``versicolor``; ``setosa_prob`` → ``setosa``; names without a shared part are labels as
     they are). None for fewer than two columns, or names that leave an empty or repeated
-    label."""
+    label. (Standard input only, where the labels cannot be looked at before the run:
+    elsewhere :func:`match_columns` decides.)"""
     if not columns or len(columns) < 2 or ARRAY in columns:
         return None
     names = list(columns)
@@ -460,16 +478,18 @@ def column_label(name: str | None, labels: Sequence[Label], kind: str) -> Label:
 
 
 def _check_named(name: str | None, positive: Label, labels: Sequence[Label], kind: str,
-                 asked: str) -> None:
+                 asked: str, fix: str = "") -> None:
     """A binary column named after one label (``p_benign``) scores that label: an option
-    that makes the other one positive is an error, never a silent complement."""
+    (or another model's column) that makes the other one positive is an error, never a
+    silent complement."""
     by_name = column_label(name, labels, kind)
     if by_name is None or by_name == positive:
         return
+    fix = fix or (f"drop the option (the column's name makes {_one(by_name)} the positive "
+                  "label), or give")
     raise UsageError(
         f"The prediction column '{name}' is P({show(by_name)}) by its name, but {asked}; "
-        f"drop the option (the column's name makes {_one(by_name)} the positive label), or "
-        f"give a column of P({show(positive)}) (1 - {name}).")
+        f"{fix} a column of P({show(positive)}) (1 - {name}).")
 
 
 def _unmatched(names: Sequence[str], seen: dict[Label, tuple[int, str | None]], kind: str,
@@ -643,6 +663,7 @@ def bind(inputs: Any, *, classes: Sequence[str] = (), pos_label: str | None = No
         return None
     labels = known if known is not None else _resolve(inputs, ref, tuple(classes), pos_label,
                                                       task, scan_rows)
+    _align_models(inputs, labels)
     if labels is None:
         return None
     for role in list(inputs.roles):
@@ -678,6 +699,44 @@ def _index_order(inputs: Any) -> None:
         if order is not None and order != sorted(order):
             columns = [c for _, c in sorted(zip(order, ref.columns))]
             inputs.roles[role] = replace(ref, columns=tuple(columns))
+
+
+def _align_models(inputs: Any, labels: LabelMap | None) -> None:
+    """Every other model's prediction columns (``pred#m``, ``compare``) in the class order
+    of the first model's, by the same rule: the same names in another order are put in
+    its order; names of the labels, in the order of the classes; a binary column naming
+    the other label is an error. Otherwise (numbers, no names) they stay by position."""
+    main = inputs.roles.get("pred")
+    if main is None:
+        return
+    for role, ref in list(inputs.roles.items()):
+        if not role.startswith("pred#"):
+            continue
+        where = inputs.describe(role)
+        if len(ref.columns) == 1 and labels is not None and labels.task == "binary":
+            _check_named(_single_column(ref), labels.pos_label,
+                         [c for c in labels.classes if c is not None], labels.kind,
+                         f"the positive label of {inputs.describe('pred')} is "
+                         f"{_one(labels.pos_label)} ({where})", "give every model")
+            continue
+        if len(ref.columns) < 2 or len(ref.columns) != len(main.columns):
+            continue
+        order: list[str] | None = None
+        if set(ref.columns) == set(main.columns):
+            order = list(main.columns)
+        elif labels is not None and labels.task == "multiclass" and None not in labels.classes:
+            mapped = match_columns(ref.columns, list(labels.classes), labels.kind)
+            if mapped is not None and set(mapped) == set(labels.classes):
+                by_label = dict(zip(mapped, ref.columns))
+                order = [by_label[c] for c in labels.classes]
+            elif column_indices(ref.columns) is None and labels.classes_from == "columns":
+                raise InputError(
+                    f"The prediction columns of {where} do not name the classes "
+                    f"{_quoted(list(labels.classes))} as those of {inputs.describe('pred')} "
+                    "do; name them the same way, or give every model columns in one order "
+                    "with --classes A,B,C.")
+        if order is not None and tuple(order) != tuple(ref.columns):
+            inputs.roles[role] = replace(ref, columns=tuple(order))
 
 
 def task_option(labels: LabelMap | None, task: str | None) -> str | None:
@@ -956,12 +1015,12 @@ def context(labels: LabelMap | None) -> dict[str, Any]:
 
 
 #: What the summary line adds when the classes were not matched to the columns by name.
-_NOT_BY_NAME = {"sorted": "sorted labels, in column order: not by name",
-                "option": "from --classes, in column order"}
+_NOT_BY_NAME = {"sorted": "sorted labels: not matched by column name",
+                "option": "from --classes: not matched by column name"}
 
 
 def mapping_note(inputs: dict[str, Any]) -> str:
-    """`` (sorted labels, in column order: not by name)`` after the classes of the summary
+    """`` (sorted labels: not matched by column name)`` after the classes of the summary
     line when multi-class columns were not matched to labels by their names, else ``""``."""
     if "pos_label" in inputs or not isinstance(inputs.get("classes"), list):
         return ""

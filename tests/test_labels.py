@@ -671,7 +671,7 @@ def test_integer_looking_labels_sort_as_numbers(tmp_path):
     assert values(doc)["cross_entropy"] == pytest.approx(
         skm.log_loss(y + 1, p, labels=list(range(1, 13))), rel=RTOL)
     table = run_losscli("eval", path, "--pred-col", "s*", "-l", "accuracy")
-    assert "(sorted labels, in column order: not by name)" in table.stdout.decode()
+    assert "(sorted labels: not matched by column name)" in table.stdout.decode()
 
 
 def test_class_index_columns_in_any_order(tmp_path):
@@ -774,3 +774,30 @@ def test_a_threshold_decides_the_binary_task(tmp_path):
         assert doc["inputs"]["task"] == "binary" and doc["inputs"]["task_from"] == "losses"
         assert doc["losses"][0]["value"] == pytest.approx(
             skm.zero_one_loss(y, s > threshold), rel=RTOL)
+
+
+def test_compared_models_map_columns_by_name(tmp_path, multiclass, binary):
+    """compare: each model's columns score the labels of their names, whatever their order
+    in its file (was: model b read in its file order under model a's classes — accuracy 0
+    for the same predictions); a binary model whose column scores the other label is an
+    error."""
+    p, y, _ = multiclass
+    names = NAMES[y]
+    a = write(tmp_path / "a.csv", {**{f"p_{c}": p[:, i] for i, c in enumerate(NAMES)},
+                                   "y": names})
+    b = write(tmp_path / "b.parquet", {**{f"p_{NAMES[i]}": p[:, i] for i in (2, 0, 1)},
+                                       "y": names})
+    proc = run_losscli("compare", f"a={a}", f"b={b}", "--pred-col", "p_*", "--target-col", "y",
+                       "-l", "accuracy", "-l", "cross_entropy", "--format", "json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    doc = json.loads(proc.stdout)
+    want = multiclass_expected(p, names, None, list(NAMES))
+    got = {r["label"]: r["values"] for r in doc["losses"]}
+    for model in ("a", "b"):
+        assert got["accuracy"][model] == pytest.approx(want["accuracy"], rel=RTOL)
+        assert got["cross_entropy"][model] == pytest.approx(want["cross_entropy"], rel=RTOL)
+    p_bin, y_bin, _ = binary
+    yes = write(tmp_path / "yes.csv", {"p_yes": p_bin, "label": np.where(y_bin == 1, "yes", "no")})
+    no = write(tmp_path / "no.csv", {"p_no": 1 - p_bin, "label": np.where(y_bin == 1, "yes", "no")})
+    assert_error(run_losscli("compare", f"y={yes}", f"n={no}", "-l", "accuracy"),
+                 "'p_no' is P(no)", "positive label", "'yes'", "no.csv")
