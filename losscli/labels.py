@@ -35,8 +35,8 @@ label (or an empty string) is a missing target: NaN, handled by ``--nan-policy``
    the data with a column (``class_0 … class_11`` on labels ``class_0 …``; ``p_setosa``;
    ``setosa_prob``). A column whose text is no label of the data names a class the data
    lack. Labels are compared exactly;
-3. columns named by class index (``0 … K-1`` or ``1 … K`` with a shared prefix and suffix:
-   ``p_0``, ``prob_1``, ``class0``; see :func:`column_indices`), a list column or an array:
+3. columns named by class index (``0 … K-1`` with a shared prefix and suffix: ``p_0``,
+   ``prob_0``, ``class0``; see :func:`column_indices`), a list column or an array:
    the i-th column scores the i-th label sorted (:func:`sort_labels`: integer-looking
    labels by value, 2 before 10, as scikit-learn sorts integer labels; text as text), as
    many labels as columns. Columns named by index are put in the order of their index
@@ -435,19 +435,16 @@ _INDEXED = re.compile(r"(.*?)([0-9]+)([^0-9]*)", re.DOTALL)
 
 def column_indices(names: Sequence[str]) -> list[int] | None:
     """The class index each column's name gives when the names are generic — the class
-    index 0…K-1 (or 1…K) with a prefix and a suffix every name shares (``0 1 2``, ``p_0
-    p_1``, ``prob_1 … prob_K``, ``class0``, ``s0_prob``) — else None."""
+    index 0…K-1 with a prefix and a suffix every name shares (``0 1 2``, ``p_0 p_1``,
+    ``class0``, ``s0_prob``) — else None. (``p_1 … p_K`` is not: on labels 0…K-1 its
+    names would say one label and its places another.)"""
     if not names or ARRAY in names:
         return None
     parts = [_INDEXED.fullmatch(n) for n in names]
     if any(m is None for m in parts) or len({(m[1], m[3]) for m in parts if m}) != 1:
         return None
     index = [int(m[2]) for m in parts if m]
-    k = len(names)
-    for base in (0, 1):
-        if sorted(index) == list(range(base, base + k)):
-            return [i - base for i in index]
-    return None
+    return index if sorted(index) == list(range(len(names))) else None
 
 
 #: Labels that read as numbers (``2``, ``-1``, ``10``, ``0.5``): sorted by value.

@@ -121,7 +121,7 @@ def check(run, truth: np.ndarray, proba: np.ndarray, must_succeed: bool) -> None
 
 @settings(max_examples=45, deadline=None, derandomize=True)
 @given(labels=label_sets(), naming=st.sampled_from(["p_{}", "prob_{}", "{}", "{}_prob",
-                                                    "p_{i}", "{i}", "class{i}"]),
+                                                    "p_{i}", "{i}", "class{i}", "s{i}_prob"]),
        fmt=st.sampled_from(["csv", "parquet"]), seed=st.integers(0, 2**16))
 def test_multiclass_columns_map_to_their_true_labels(labels, naming, fmt, seed):
     rng = np.random.default_rng(seed)

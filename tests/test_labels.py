@@ -801,3 +801,30 @@ def test_compared_models_map_columns_by_name(tmp_path, multiclass, binary):
     no = write(tmp_path / "no.csv", {"p_no": 1 - p_bin, "label": np.where(y_bin == 1, "yes", "no")})
     assert_error(run_losscli("compare", f"y={yes}", f"n={no}", "-l", "accuracy"),
                  "'p_no' is P(no)", "positive label", "'yes'", "no.csv")
+
+
+def test_the_mapping_rule():
+    """The pure pieces of the rule (losscli.labels): by name, by class index, the order."""
+    twelve = [f"class_{k}" for k in range(12)]
+    assert labels.match_columns(twelve, twelve[::-1]) == twelve
+    assert labels.match_columns(["p_" + c for c in twelve], twelve) == twelve
+    assert labels.match_columns(["p_a_x", "p_b_x", "p_c_x"], ["b", "a"]) == ["a", "b", "c"]
+    assert labels.match_columns(["p_sa", "p_sb"], ["sa", "sb"]) == ["sa", "sb"]
+    assert labels.match_columns(["p_x", "p_y"], ["a", "b"]) is None
+    assert labels.match_columns(["p_a", "p_b"], ["a", "b", "c"]) is None  # c has no column
+    assert labels.match_columns(["Cat", "Dog"], ["cat", "dog"]) is None  # exactly
+    assert labels.match_columns(["p_true", "p_false"], [True, False], "bool") == [True, False]
+    assert labels.column_indices(["p_2", "p_0", "p_1"]) == [2, 0, 1]
+    assert labels.column_indices(["class0", "class1"]) == [0, 1]
+    assert labels.column_indices(["s0_prob", "s1_prob"]) == [0, 1]
+    assert labels.column_indices(["p_1", "p_2"]) is None  # not 0 … K-1
+    assert labels.column_indices(["p_0", "q_1"]) is None  # no shared prefix
+    assert labels.sort_labels(["10", "2", "1", "-3"]) == ["-3", "1", "2", "10"]
+    assert labels.sort_labels(["b10", "b2", "a"]) == ["a", "b10", "b2"]
+    assert labels.sort_labels(["10", "2", "x"]) == ["10", "2", "x"]
+    assert labels.column_label("p_benign", ["benign", "malignant"], "text") == "benign"
+    assert labels.column_label("malignant_proba", ["benign", "malignant"], "text") == "malignant"
+    assert labels.column_label("prob", ["benign", "malignant"], "text") is None
+    assert labels.column_label("p_other", ["benign", "malignant"], "text") is None
+    assert labels.column_label("p_0", [0.0, 1.0], "number") == 0.0
+    assert labels.column_label("P_FALSE", [False, True], "bool") is False
