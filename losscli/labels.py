@@ -17,20 +17,35 @@ label (or an empty string) is a missing target: NaN, handled by ``--nan-policy``
 * ``--pos-label LABEL``: LABEL is class 1, and every other label must be the one negative
   label (a third label is an error naming it and its row);
 * ``--classes NEG,POS``: the same, in scikit-learn's order (``classes_[1]`` is positive);
+* a column named after a label (``p_benign``, ``prob_yes``, ``yes_proba``, or the label
+  itself; see :func:`column_label`) scores that label: it is the positive one, and an
+  option making the other label positive is an error (never a silent complement). On
+  numeric 0/1 targets ``p_0`` scores 0 (as ``--pos-label 0`` would say);
 * otherwise a boolean column needs nothing (true is positive), and text labels must be one
   of the pairs in :data:`BINARY_PAIRS` (compared without case: ``yes``/``no``,
   ``True``/``False``, ``1``/``0``, ...; the first word is positive); anything else is an
   error listing the labels seen and asking for ``--pos-label``.
 
-**Multi-class** (one prediction column per class): the label of each column, in order —
+**Multi-class** (one prediction column per class) — the one rule, :func:`match_columns`:
 
-1. ``--classes A,B,C`` (as many labels as prediction columns);
-2. the prediction columns' names, less the prefix and suffix they all share (cut at a
-   separator ``_ - . :`` or space: ``p_setosa`` → ``setosa``, ``setosa_prob`` →
-   ``setosa``), when they name every label of the data; a label without a column, when
-   some labels do have one, is an error naming the label, the row and the file;
-3. else the sorted labels of the data (scikit-learn's ``classes_`` order), which must be as
-   many as the prediction columns.
+1. ``--classes A,B,C`` (as many labels as prediction columns, in their order); when the
+   columns' names say otherwise (``p_a p_b`` with ``--classes b,a``) it is an error;
+2. by name: a column scores a label when its whole name is the label, or its name less one
+   prefix and/or suffix shared by *every* column is, and that cut leaves *every* label of
+   the data with a column (``class_0 … class_11`` on labels ``class_0 …``; ``p_setosa``;
+   ``setosa_prob``). A column whose text is no label of the data names a class the data
+   lack. Labels are compared exactly;
+3. columns named by class index (``0 … K-1`` with a shared prefix and suffix: ``p_0``,
+   ``prob_0``, ``class0``; see :func:`column_indices`), a list column or an array:
+   the i-th column scores the i-th label sorted (:func:`sort_labels`: integer-looking
+   labels by value, 2 before 10, as scikit-learn sorts integer labels; text as text), as
+   many labels as columns. Columns named by index are put in the order of their index
+   whatever their order in the file, for class-index targets too;
+4. columns with other names (neither labels nor class indices) are an error naming the
+   columns and the labels that do not match, and asking for ``--classes``.
+
+Every other model of a comparison (``compare``) has its columns put in the class order of
+the first model's by the same rule (:func:`_align_models`).
 
 Rules 2 and 3 and a binary column of text labels look at the labels first: a pass over
 the label column alone (every file of a folder), before the run. Standard input (a pipe of
@@ -39,7 +54,9 @@ CSV, TSV, NDJSON, an Arrow or NPY stream) is read once: text labels there need
 mapping is fixed before the run (a pipe with ``--pos-label`` alone learns its one negative
 label from its first rows, in order), so every worker count and unit split maps the same
 label to the same class. The report states the classes (``inputs.classes``,
-``inputs.classes_from``, and ``inputs.pos_label`` for binary data) and saved states record
+``inputs.classes_from``, ``inputs.class_columns`` — the column of each class, the proof of
+the mapping — and ``inputs.pos_label`` for binary data); the summary line says when the
+classes were not matched to the columns by name (:func:`mapping_note`); saved states record
 them: states of other classes do not merge.
 """
 
@@ -313,7 +330,8 @@ def column_labels(columns: Sequence[str] | None) -> list[str] | None:
     name shares, cut at a separator (``p_setosa``, ``p_versicolor`` → ``setosa``,
     ``versicolor``; ``setosa_prob`` → ``setosa``; names without a shared part are labels as
     they are). None for fewer than two columns, or names that leave an empty or repeated
-    label."""
+    label. (Standard input only, where the labels cannot be looked at before the run:
+    elsewhere :func:`match_columns` decides.)"""
     if not columns or len(columns) < 2 or ARRAY in columns:
         return None
     names = list(columns)
@@ -336,6 +354,165 @@ def _common_prefix(names: list[str]) -> str:
     while i < min(len(first), len(last)) and first[i] == last[i]:
         i += 1
     return first[:i]
+
+
+# -- the label-mapping rule: which label each prediction column scores ---------------------
+
+def _label_reader(labels: Sequence[Label], kind: str) -> Any:
+    """A function from a name's text to the label it names (None: none of ``labels``)."""
+    if kind == "bool":
+        def read_bool(text: str) -> Label:
+            low = text.lower()
+            value = low in TRUE_WORDS if low in TRUE_WORDS + FALSE_WORDS else None
+            return value if value in labels else None
+        return read_bool
+    if kind == "number":
+        values = {float(label) for label in labels if isinstance(label, float | int)}
+
+        def read_number(text: str) -> Label:
+            value = float(text) if _NUMBER.fullmatch(text.strip()) else None
+            return value if value in values else None
+        return read_number
+    known = {label for label in labels if isinstance(label, str)}
+    return lambda text: text if text in known else None
+
+
+def _cuts(names: Sequence[str]) -> Iterator[tuple[int, int]]:
+    """(prefix length, suffix length) of the parts every name shares, the whole names
+    first, then from the least cut to the most; each cut leaves every name some text."""
+    prefix = len(_common_prefix(list(names)))
+    suffix = len(_common_prefix([n[::-1] for n in names]))
+    shortest = min(len(n) for n in names)
+    pairs = [(p, q) for p in range(prefix + 1) for q in range(suffix + 1) if p + q < shortest]
+    yield from sorted(pairs, key=lambda pq: (pq[0] + pq[1], pq))
+
+
+def _rest(name: str, cut: tuple[int, int]) -> str:
+    return name[cut[0]:len(name) - cut[1]]
+
+
+def match_columns(names: Sequence[str], labels: Sequence[Label], kind: str = "text"
+                  ) -> list[Label] | None:
+    """The label each prediction column scores, by name — the one rule of the mapping:
+    a column scores a label when its whole name is the label, or its name less one prefix
+    and/or suffix shared by *every* column is, and that cut leaves *every* label of
+    ``labels`` with a column (a column whose text is no label of the data names a class the
+    data lack: ``labels`` are the labels seen). The whole names are tried first; None when
+    no cut matches every label; a UsageError when two cuts match every label to different
+    columns. Labels are compared exactly (case, spaces and all)."""
+    if not names or len(names) < 2 or ARRAY in names or not labels:
+        return None
+    read = _label_reader(labels, kind)
+    wanted = set(labels)
+    found: list[tuple[tuple[int, int], list[Label], list[Label]]] = []
+    for cut in _cuts(names):
+        texts = [_rest(n, cut) for n in names]
+        got = [read(t) for t in texts]
+        if {g for g in got if g is not None} != wanted or len(set(texts)) != len(texts):
+            continue
+        if kind == "bool" and None in got:
+            continue  # a column of booleans names true or false
+        if cut == (0, 0):
+            return got if kind == "bool" else texts  # the whole names are the labels
+        if found and got != found[0][2]:
+            raise UsageError(
+                f"The prediction columns {_columns_text(names)} name the labels in two ways "
+                f"({_cut_text(names, found[0][0])} or {_cut_text(names, cut)}); say which "
+                "label each column scores with --classes A,B,C (one label per column, in "
+                "their order).")
+        found.append((cut, got if kind == "bool" else texts, got))
+    return found[0][1] if found else None
+
+
+def _cut_text(names: Sequence[str], cut: tuple[int, int]) -> str:
+    n = names[0]
+    return f"'{n}' scores {_one(_rest(n, cut))}"
+
+
+#: A name that is a class index: a prefix, the index, a suffix (``p_0``, ``class3``, ``0_prob``).
+_INDEXED = re.compile(r"(.*?)([0-9]+)([^0-9]*)", re.DOTALL)
+
+
+def column_indices(names: Sequence[str]) -> list[int] | None:
+    """The class index each column's name gives when the names are generic — the class
+    index 0…K-1 with a prefix and a suffix every name shares (``0 1 2``, ``p_0 p_1``,
+    ``class0``, ``s0_prob``) — else None. (``p_1 … p_K`` is not: on labels 0…K-1 its
+    names would say one label and its places another.)"""
+    if not names or ARRAY in names:
+        return None
+    parts = [_INDEXED.fullmatch(n) for n in names]
+    if any(m is None for m in parts) or len({(m[1], m[3]) for m in parts if m}) != 1:
+        return None
+    index = [int(m[2]) for m in parts if m]
+    return index if sorted(index) == list(range(len(names))) else None
+
+
+#: Labels that read as numbers (``2``, ``-1``, ``10``, ``0.5``): sorted by value.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def sort_labels(labels: Any) -> list[Label]:
+    """The labels in class order when nothing names them: text labels as text, labels
+    that all read as numbers by value (``2`` before ``10``, as scikit-learn sorts integer
+    labels), booleans false first, numbers by value."""
+    items = list(labels)
+    if items and all(isinstance(x, str) and _NUMBER.fullmatch(x) for x in items):
+        return sorted(items, key=lambda x: (float(x), x))
+    return sorted(items)
+
+
+def column_label(name: str | None, labels: Sequence[Label], kind: str) -> Label:
+    """The label one prediction column (binary data) names: its whole name, or the label
+    of ``p_<label>`` / ``prob_<label>`` / ``<label>_prob`` (see
+    :func:`losscli.vocab.prob_column_label`), when it is one of ``labels``; else None."""
+    from losscli.vocab import prob_column_label
+
+    if name is None or name == ARRAY or kind not in ("text", "bool", "number"):
+        return None
+    read = _label_reader(labels, kind)
+    found = {read(text) for text in (name, prob_column_label(name)) if text} - {None}
+    return found.pop() if len(found) == 1 else None
+
+
+def _check_named(name: str | None, positive: Label, labels: Sequence[Label], kind: str,
+                 asked: str, fix: str = "") -> None:
+    """A binary column named after one label (``p_benign``) scores that label: an option
+    (or another model's column) that makes the other one positive is an error, never a
+    silent complement."""
+    by_name = column_label(name, labels, kind)
+    if by_name is None or by_name == positive:
+        return
+    fix = fix or (f"drop the option (the column's name makes {_one(by_name)} the positive "
+                  "label), or give")
+    raise UsageError(
+        f"The prediction column '{name}' is P({show(by_name)}) by its name, but {asked}; "
+        f"{fix} a column of P({show(positive)}) (1 - {name}).")
+
+
+def _unmatched(names: Sequence[str], seen: dict[Label, tuple[int, str | None]], kind: str,
+               where: str, pred_where: str) -> str:
+    """Why columns with names (not class indices) do not map to the labels: the columns
+    and labels left unmatched by the cut that matches the most."""
+    labels = list(seen)
+    read = _label_reader(labels, kind)
+    best = max(_cuts(names), key=lambda cut: (len({read(_rest(n, cut)) for n in names}
+                                                  - {None}), -sum(cut)))
+    got = [read(_rest(n, best)) for n in names]
+    columns = [n for n, g in zip(names, got) if g is None]
+    missing = [label for label in labels if label not in got]
+    first = missing[0] if missing else None
+    if not columns and first is not None:  # every column scores a label; this one has none
+        return (f"Label {_one(first)} at {_at(seen, first)} of {where} has no prediction "
+                f"column: the columns {_columns_text(names)} give the classes "
+                f"{_quoted(got)}. Add a column for it, or say which label each column "
+                "scores with --classes A,B,C.")
+    at = "" if first is None else f" (first at {_at(seen, first)})"
+    return (f"The prediction columns do not name the labels of {where}: "
+            f"{_columns_text(columns or list(names))} of {pred_where} match no label, and "
+            f"{_quoted(missing)}{at} ha{'s' if len(missing) == 1 else 've'} no column (a "
+            "column scores a label when its name, less a prefix or suffix every column "
+            "shares, is the label, exactly). Say which label each column scores with "
+            "--classes A,B,C (one per column, in their order), or rename the columns.")
 
 
 # -- labels given as options ---------------------------------------------------------------
@@ -475,6 +652,7 @@ def bind(inputs: Any, *, classes: Sequence[str] = (), pos_label: str | None = No
     rows only (``inspect``)."""
     ref = inputs.roles.get("target")
     asked = bool(classes) or pos_label is not None
+    _index_order(inputs)
     if ref is None:
         if asked:
             raise UsageError("--classes and --pos-label name the labels of a target column, but "
@@ -482,6 +660,7 @@ def bind(inputs: Any, *, classes: Sequence[str] = (), pos_label: str | None = No
         return None
     labels = known if known is not None else _resolve(inputs, ref, tuple(classes), pos_label,
                                                       task, scan_rows)
+    _align_models(inputs, labels)
     if labels is None:
         return None
     for role in list(inputs.roles):
@@ -498,6 +677,63 @@ def bind(inputs: Any, *, classes: Sequence[str] = (), pos_label: str | None = No
                     "with --targets FILE.")
             inputs.bind_labels(role, labels.at(other.columns[0], inputs.describe(role)))
     return labels
+
+
+def _index_order(inputs: Any) -> None:
+    """Prediction columns named by class index (``p_2 p_0 p_1``, see
+    :func:`column_indices`) in the order of their indices, whatever their order in the
+    file: column ``p_i`` scores class i (the i-th label). Only against one target value per
+    row (a class, a label): target columns of a distribution keep their pairing by
+    position."""
+    target = inputs.roles.get("target")
+    if target is None or len(target.columns) != 1 or target.columns[0] == ARRAY or int(
+            target.source.values_per_row(target.columns[0])) != 1:
+        return
+    for role, ref in list(inputs.roles.items()):
+        if role != "pred" and not role.startswith("pred#"):
+            continue
+        order = column_indices(ref.columns) if len(ref.columns) > 1 else None
+        if order is not None and order != sorted(order):
+            columns = [c for _, c in sorted(zip(order, ref.columns))]
+            inputs.roles[role] = replace(ref, columns=tuple(columns))
+
+
+def _align_models(inputs: Any, labels: LabelMap | None) -> None:
+    """Every other model's prediction columns (``pred#m``, ``compare``) in the class order
+    of the first model's, by the same rule: the same names in another order are put in
+    its order; names of the labels, in the order of the classes; a binary column naming
+    the other label is an error. Otherwise (numbers, no names) they stay by position."""
+    main = inputs.roles.get("pred")
+    if main is None:
+        return
+    for role, ref in list(inputs.roles.items()):
+        if not role.startswith("pred#"):
+            continue
+        where = inputs.describe(role)
+        if len(ref.columns) == 1 and labels is not None and labels.task == "binary":
+            _check_named(_single_column(ref), labels.pos_label,
+                         [c for c in labels.classes if c is not None], labels.kind,
+                         f"the positive label of {inputs.describe('pred')} is "
+                         f"{_one(labels.pos_label)} ({where})", "give every model")
+            continue
+        if len(ref.columns) < 2 or len(ref.columns) != len(main.columns):
+            continue
+        order: list[str] | None = None
+        if set(ref.columns) == set(main.columns):
+            order = list(main.columns)
+        elif labels is not None and labels.task == "multiclass" and None not in labels.classes:
+            mapped = match_columns(ref.columns, list(labels.classes), labels.kind)
+            if mapped is not None and set(mapped) == set(labels.classes):
+                by_label = dict(zip(mapped, ref.columns))
+                order = [by_label[c] for c in labels.classes]
+            elif column_indices(ref.columns) is None and labels.classes_from == "columns":
+                raise InputError(
+                    f"The prediction columns of {where} do not name the classes "
+                    f"{_quoted(list(labels.classes))} as those of {inputs.describe('pred')} "
+                    "do; name them the same way, or give every model columns in one order "
+                    "with --classes A,B,C.")
+        if order is not None and tuple(order) != tuple(ref.columns):
+            inputs.roles[role] = replace(ref, columns=tuple(order))
 
 
 def task_option(labels: LabelMap | None, task: str | None) -> str | None:
@@ -522,7 +758,7 @@ def _resolve(inputs: Any, ref: Any, classes: tuple[str, ...], pos_label: str | N
         return None
     kind = column_kind(ref.source, column)
     if kind == "number" and not asked:
-        return None
+        return _named_number(inputs, ref, task, where, scan_rows)
     if task in ("regression", "multilabel", "embedding"):
         if asked:
             raise UsageError(f"--classes and --pos-label name classes; --task {task} has none. "
@@ -536,13 +772,43 @@ def _resolve(inputs: Any, ref: Any, classes: tuple[str, ...], pos_label: str | N
     raw = kind == "text" or (kind == "bool" and not _reads_bools_as_numbers(ref.source))
     once = not readable_twice(ref.source)
     if task == "binary":
-        return _binary(inputs, ref, kind, raw, classes, pos_label, once, where, scan_rows)
+        return _binary(inputs, ref, kind, raw, classes, pos_label, once, where, scan_rows,
+                       _single_column(inputs.roles.get("pred")))
     if pos_label is not None:
         raise UsageError(f"--pos-label picks the positive class of binary data (one prediction "
                          f"per row), but these predictions have {width or 'several'} per row "
                          "(multi-class): name the class of each prediction column with "
                          "--classes A,B,C instead.")
     return _multiclass(inputs, ref, kind, raw, classes, once, where, width, names, scan_rows)
+
+
+def _single_column(pred: Any) -> str | None:
+    """The name of the one prediction column (binary data), or None."""
+    if pred is None or len(pred.columns) != 1 or pred.columns[0] == ARRAY:
+        return None
+    return str(pred.columns[0])
+
+
+def _named_number(inputs: Any, ref: Any, task: str | None, where: str,
+                  scan_rows: int | None) -> LabelMap | None:
+    """Numeric targets stay numbers (0/1, -1/1) — unless the one prediction column names
+    another label as the one it scores (``p_0`` on 0/1 targets: the probability of 0) and
+    the column holds two labels: then that label is positive, as ``--pos-label 0`` says."""
+    from losscli.vocab import prob_column_label
+
+    name = _single_column(inputs.roles.get("pred"))
+    text = None if name is None else prob_column_label(name)
+    if (text is None or task not in (None, "binary") or not _NUMBER.fullmatch(text.strip())
+            or float(text) == 1.0 or not readable_twice(ref.source)
+            or _prediction_columns(inputs.roles.get("pred"))[0] != 1):
+        return None
+    seen = scan(ref.source, ref.columns[0], "number", False, where, scan_rows)
+    named = float(text)
+    if named not in seen or len(seen) > 2:
+        return None
+    other = next((label for label in seen if label != named), None)
+    return LabelMap("binary", "number", False, (other, named), "columns", ref.columns[0],
+                    where, pred_columns=(str(name),))
 
 
 def _stdin(where: str, what: str) -> UsageError:
@@ -554,8 +820,9 @@ def _stdin(where: str, what: str) -> UsageError:
 
 def _binary(inputs: Any, ref: Any, kind: str, raw: bool, classes: tuple[str, ...],
             pos_label: str | None, once: bool, where: str,
-            scan_rows: int | None = None) -> LabelMap | None:
+            scan_rows: int | None = None, pred_name: str | None = None) -> LabelMap | None:
     column = ref.columns[0]
+    named = () if pred_name is None else (pred_name,)
     if classes:
         if len(classes) != 2:
             raise UsageError(
@@ -570,7 +837,10 @@ def _binary(inputs: Any, ref: Any, kind: str, raw: bool, classes: tuple[str, ...
             raise UsageError(f"--pos-label {pos_label} and --classes {','.join(classes)} "
                              "disagree: the positive class is the second of --classes. Give "
                              "one of them.")
-        return LabelMap("binary", kind, raw, tuple(parsed), "option", column, where)
+        _check_named(pred_name, parsed[1], parsed, kind,
+                     f"--classes {','.join(classes)} makes {_one(parsed[1])} the positive one")
+        return LabelMap("binary", kind, raw, tuple(parsed), "option", column, where,
+                        pred_columns=named)
     if pos_label is not None:
         positive = _parse(pos_label, kind, "--pos-label", where)
         if once:
@@ -591,9 +861,16 @@ def _binary(inputs: Any, ref: Any, kind: str, raw: bool, classes: tuple[str, ...
                 f"(labels seen: {_quoted(list(seen))}). Filter those rows, or for several "
                 "classes give one prediction column per class (--pred-col 'p_*').")
         negative = others[0] if others else None
+        _check_named(pred_name, positive, [*seen, positive], kind,
+                     f"--pos-label {pos_label} asks for P({show(positive)})")
         return LabelMap("binary", kind, raw, (negative, positive), "pos_label", column, where,
-                        negative_row=None if negative is None else seen[negative][0])
+                        negative_row=None if negative is None else seen[negative][0],
+                        pred_columns=named)
     if kind == "bool":
+        by_name = column_label(pred_name, [False, True], kind)
+        if by_name is not None:
+            return LabelMap("binary", kind, raw, (not by_name, by_name), "columns", column,
+                            where, pred_columns=named)
         return LabelMap("binary", kind, raw, (False, True), "boolean", column, where)
     if once:
         raise _stdin(where, "name the positive label with --pos-label LABEL (or give "
@@ -607,6 +884,11 @@ def _binary(inputs: Any, ref: Any, kind: str, raw: bool, classes: tuple[str, ...
             f"Binary data (one prediction per row) have two labels, but {where} holds "
             f"{len(labels)}: {_quoted(labels)}. For more classes give one prediction column "
             "per class (--pred-col 'p_*'); to keep two, filter the rows.")
+    by_name = column_label(pred_name, labels, kind)
+    if by_name is not None:  # p_yes: the probability of yes
+        rest = [label for label in labels if label != by_name]
+        return LabelMap("binary", kind, raw, (rest[0] if rest else None, by_name), "columns",
+                        column, where, pred_columns=named)
     pair = _pair(labels)
     if pair is None:
         hint = (" (If 1/2 are 1-based labels, --pos-label 2 makes 2 positive.)"
@@ -655,38 +937,48 @@ def _multiclass(inputs: Any, ref: Any, kind: str, raw: bool, classes: tuple[str,
             raise UsageError(
                 f"--classes gives {len(parsed)} labels but the predictions have {width} per row "
                 f"({pred_where}); give one label per prediction column, in their order.")
-        return LabelMap("multiclass", kind, raw, tuple(parsed), "option", column, where)
+        if names is not None and kind in ("text", "index"):
+            by_name = match_columns(names, list(parsed), "text")
+            if by_name is not None and list(by_name) != list(parsed):
+                i = next(i for i, (a, b) in enumerate(zip(by_name, parsed)) if a != b)
+                raise UsageError(
+                    f"--classes {','.join(classes)} says column '{names[i]}' scores "
+                    f"{_one(parsed[i])}, but its name says {_one(by_name[i])}: give the labels "
+                    f"in the order of the columns (--classes {','.join(map(show, by_name))}), "
+                    "or drop --classes (the names say it).")
+        return LabelMap("multiclass", kind, raw, tuple(parsed), "option", column, where,
+                        pred_columns=tuple(names or ()))
+    named = tuple(names or ())
     derived = _derived(names, kind)
     if derived is not None and once:
         return LabelMap("multiclass", kind, raw, tuple(derived), "columns", column, where,
-                        pred_columns=tuple(names or ()))
+                        pred_columns=named)
     if once:
         raise _stdin(where, "name the class of each prediction column with --classes A,B,C "
                             "(one label per column, in their order)")
     seen = scan(ref.source, column, kind, raw, where, scan_rows)
     if _numbers_with_text(seen):
         return None  # read as numbers: the reader names the value that is not one
-    if derived is not None:
-        missing = [label for label in seen if label not in derived]
-        if not missing:
-            return LabelMap("multiclass", kind, raw, tuple(derived), "columns", column, where,
-                            pred_columns=tuple(names or ()))
-        if len(missing) < len(seen):  # the columns name labels: these have none
-            first = missing[0]
-            raise InputError(
-                f"Label {_one(first)} at {_at(seen, first)} of {where} has no prediction "
-                f"column: the columns {_columns_text(names or [])} give the classes "
-                f"{_quoted(derived)}. Add a column for it, or say which label each column "
-                "scores with --classes A,B,C.")
-    labels = sorted(seen)
+    if names is not None:
+        by_name = match_columns(names, list(seen), kind)
+        if by_name is not None:
+            return LabelMap("multiclass", kind, raw, tuple(by_name), "columns", column, where,
+                            pred_columns=named)
+        order = column_indices(names)
+        if order is None:  # names that are neither the labels nor class indices
+            raise InputError(_unmatched(names, seen, kind, where, pred_where))
+    labels = sort_labels(seen)
     if width is not None and len(labels) != width:
-        why = (", whose names do not end in the labels" if names else "")
+        why = (", whose names are class indices" if names else "")
         raise InputError(
             f"{_cap(where)} holds {len(labels)} labels ({_quoted(labels)}) and the predictions "
             f"have {width} per row ({pred_where}){why}, so which label each prediction column "
             "scores is unknown: give it with --classes A,B,C (one label per column, in their "
             "order).")
-    return LabelMap("multiclass", kind, raw, tuple(labels), "sorted", column, where)
+    if names is not None:  # p_2, p_0, p_1: column p_i scores the i-th label in sorted order
+        labels = [labels[i] for i in column_indices(names) or range(len(labels))]
+    return LabelMap("multiclass", kind, raw, tuple(labels), "sorted", column, where,
+                    pred_columns=named)
 
 
 def _derived(names: list[str] | None, kind: str) -> list[Label] | None:
@@ -714,7 +1006,23 @@ def context(labels: LabelMap | None) -> dict[str, Any]:
                            "classes_from": labels.classes_from}
     if labels.task == "binary":
         out["pos_label"] = json_label(labels.pos_label)
+    elif len(labels.pred_columns) == len(labels.classes):
+        out["class_columns"] = list(labels.pred_columns)  # the column of each class
     return out
+
+
+#: What the summary line adds when the classes were not matched to the columns by name.
+_NOT_BY_NAME = {"sorted": "sorted labels: not matched by column name",
+                "option": "from --classes: not matched by column name"}
+
+
+def mapping_note(inputs: dict[str, Any]) -> str:
+    """`` (sorted labels: not matched by column name)`` after the classes of the summary
+    line when multi-class columns were not matched to labels by their names, else ``""``."""
+    if "pos_label" in inputs or not isinstance(inputs.get("classes"), list):
+        return ""
+    note = _NOT_BY_NAME.get(str(inputs.get("classes_from")))
+    return f" ({note})" if note else ""
 
 
 def state_header(labels: LabelMap | None) -> dict[str, Any]:

@@ -69,8 +69,10 @@ def summary_line(report: Report, *, groups: bool = True) -> str:
     if threshold is not None:  # the decision threshold in effect is always shown
         parts.append(f"threshold: {_numbers_text(threshold)}")
     classes = labels_text(report.inputs)
-    if classes:  # a target of labels: which class is which
-        parts.append(classes)
+    if classes:  # a target of labels: which class is which (and how, when not by name)
+        from losscli.labels import mapping_note
+
+        parts.append(classes + mapping_note(report.inputs))
     if report.ci:
         parts.append(ci_text(report))
     parts += [f"reduction: {report.reduction}", f"files: {_files(report)}",

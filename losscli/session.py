@@ -508,7 +508,7 @@ class Session:
             instances = resolve_losses(list(resolved.losses), {})
         else:
             self.chunk_size = ins.chunk_size or default_chunk_size(self.inputs.declared_width())
-            specs = [i.spec for i in instances]
+            specs = list(instances)  # their given parameters count (tasks.fitting_tasks)
 
             def settled(rows: dict[str, np.ndarray]) -> bool:
                 """Whether more rows could not change the task: then a pipe that pauses (tail
@@ -528,7 +528,7 @@ class Session:
             self.widths = ({} if sample is None else
                            {role: 1 if a.ndim == 1 else a.shape[1] for role, a in sample.items()})
             task, decided_by = tasks.detect_task(
-                sample, [i.spec for i in instances], task=task_given, roles=roles,
+                sample, specs, task=task_given, roles=roles,
                 from_logits=opts.from_logits, describe=self.inputs.describe)
             if self.labels is not None and opts.task is None:
                 decided_by = "labels"

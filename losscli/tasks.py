@@ -12,6 +12,8 @@ losses"), first match wins:
    0/1 labels per row — is never guessed: ``--task multilabel``);
 4. with one value per row, the selected losses decide when they fit only one of
    regression and binary (``--loss bce`` → binary, ``--loss gaussian_nll`` → regression);
+   a parameter given to a loss counts too when it applies to classification only
+   (``--loss zero_one:threshold=0`` → binary: a threshold decides a class);
 5. otherwise (no ``--loss``, or only losses that fit both, such as mse or zero_one) the
    values of the first ``DETECT_ROWS`` rows decide (whatever the chunk size, so that the
    result does not depend on it): ``binary`` when every target there is 0/1 (or every one
@@ -73,16 +75,34 @@ def _looks_binary(arrays: dict[str, np.ndarray], from_logits: bool) -> bool:
     return from_logits or p.size == 0 or bool(p.min() >= 0.0 and p.max() <= 1.0)
 
 
+def fitting_tasks(loss: LossSpec | LossInstance) -> tuple[str, ...]:
+    """The tasks a selected loss fits: its spec's, narrowed by every parameter given a
+    value other than its default that applies to classification only
+    (``zero_one:threshold=0`` fits binary data only: a threshold decides a class). A
+    regression-only parameter narrows nothing: on labels it stays an error, not a change of
+    task."""
+    if isinstance(loss, LossSpec):
+        return loss.tasks
+    fits = loss.spec.tasks
+    for p in loss.spec.params:
+        if (p.tasks and "regression" not in p.tasks and p.name in loss.params
+                and loss.params[p.name] != p.default):
+            fits = tuple(t for t in fits if t in p.tasks)
+    return fits
+
+
 def detect_task(
     arrays: dict[str, np.ndarray] | None,
-    specs: list[LossSpec],
+    specs: list[LossSpec] | list[LossInstance],
     *,
     task: str | None,
     roles: tuple[str, ...],
     from_logits: bool,
     describe: Any = str,
 ) -> tuple[str, str]:
-    """The task and what decided it: "option", "inputs", "shape", "losses" or "values"."""
+    """The task and what decided it: "option", "inputs", "shape", "losses" or "values".
+    ``specs``: the selected losses (instances: their given parameters count, see
+    :func:`fitting_tasks`)."""
     check_task(task)
     if task is not None:
         return task, "option"
@@ -91,18 +111,18 @@ def detect_task(
     pred = None if arrays is None else arrays.get("pred")
     target = None if arrays is None else arrays.get("target")
     if pred is not None and pred.ndim == 2:
-        regression_ok = not specs or any("regression" in s.tasks for s in specs)
+        regression_ok = not specs or any("regression" in fitting_tasks(s) for s in specs)
         if (regression_ok and target is not None and target.ndim == 2
                 and target.shape[1] == pred.shape[1] and not _distributions(target)):
             return "regression", "shape"  # several outputs per row
         return "multiclass", "shape"
     fits = {"regression", "binary"}
     for spec in specs:
-        fits &= set(spec.tasks)
+        fits &= set(fitting_tasks(spec))
     if len(fits) == 1:
         return fits.pop(), "losses"
     if not fits:
-        wide = [s.name for s in specs if not set(s.tasks) & {"regression", "binary"}]
+        wide = [s.name for s in specs if not set(fitting_tasks(s)) & {"regression", "binary"}]
         if wide:
             raise UsageError(
                 f"{', '.join(wide)} need{'s' if len(wide) == 1 else ''} one prediction per "
@@ -110,7 +130,8 @@ def detect_task(
                 f"array), but {describe('pred')} has one value per row. For one probability "
                 "per row use bce, brier or zero_one."
             )
-        by_task = {t: [s.name for s in specs if t in s.tasks] for t in ("regression", "binary")}
+        by_task = {t: [s.name for s in specs if t in fitting_tasks(s)]
+                   for t in ("regression", "binary")}
         raise UsageError(
             "The selected losses do not fit one task: "
             + "; ".join(f"{t}: {', '.join(n) or '—'}" for t, n in by_task.items())

@@ -72,6 +72,29 @@ PRED_NAMES = ("pred", "preds", "prediction", "predictions", "y_pred", "yhat", "y
               "probability", "probabilities", "logit", "logits")
 TARGET_NAMES = ("target", "targets", "label", "labels", "y_true", "y", "truth", "actual",
                 "ground_truth")
+#: A prediction column named after the label it scores: ``p_yes``, ``prob_yes``,
+#: ``yes_proba`` — one of these words (any case) and a separator ``_ - . :`` or space before
+#: (after) the label. Found as the predictions when no column has a name of PRED_NAMES, and
+#: a binary column named so scores its label (losscli.labels).
+PROB_WORDS = ("p", "prob", "proba", "probability")
+_SEPARATORS = "_-.: "
+
+
+def prob_column_label(name: str) -> str | None:
+    """The label a ``p_<label>`` / ``<label>_prob`` column names, or None."""
+    for i, ch in enumerate(name):
+        if ch in _SEPARATORS:
+            if name[:i].lower() in PROB_WORDS and name[i + 1:]:
+                return name[i + 1:]
+            break
+    for i in range(len(name) - 1, 0, -1):
+        if name[i] in _SEPARATORS:
+            if name[i + 1:].lower() in PROB_WORDS[1:] and name[:i]:
+                return name[:i]
+            break
+    return None
+
+
 #: Weights are never bound by name: these names only make ``inspect`` suggest --weight-col.
 WEIGHT_NAMES = ("weight", "weights", "sample_weight", "w")
 VAR_NAMES = ("var", "variance", "pred_var", "y_var")

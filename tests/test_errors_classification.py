@@ -146,9 +146,9 @@ def test_threshold_without_a_binary_zero_one(cli):
                        "It applies to: accuracy, f1, hamming, precision, recall, zero_one")
     assert_input_error(cli("eval", SAMPLES / "binary.csv", "--loss", "bce", "--threshold", "0.3"),
                        "not a parameter of any selected loss (bce)")
+    # a threshold makes the task binary (issue 19): real-valued targets are then refused
     assert_input_error(cli("eval", SAMPLES / "regression.csv", "-l", "zero_one:threshold=0.3"),
-                       "zero_one's threshold applies to binary, multilabel only",
-                       "task here is regression")
+                       "zero_one needs labels 0/1 or -1/1", "--task regression")
 
 
 def test_tolerance_on_labels(cli):

@@ -368,7 +368,13 @@ def test_saved_states_merge_to_the_single_run_and_refuse_other_classes(cli, tmp_
     doc = json.loads(merged.stdout)
     assert values(doc) == values(whole)
     assert doc["inputs"]["classes"] == list(NAMES)
-    assert cli("eval", parts / "b.parquet", *args, "-q", "--classes", "virginica,setosa,"
+    # other classes: columns named by class index, named otherwise by --classes (columns
+    # named after the labels and a --classes in another order are refused, see
+    # test_classes_contradicting_column_names)
+    generic = write(tmp_path / "generic.parquet",
+                    {**{f"p_{i}": p[150:, i] for i in range(3)}, "y": NAMES[y][150:],
+                     "w": w[150:]})
+    assert cli("eval", generic, *args, "-q", "--classes", "virginica,setosa,"
                "versicolor", "--save-state", tmp_path / "c.state").exit_code == 0
     proc = run_losscli("merge", tmp_path / "a.state", tmp_path / "c.state")
     assert_error(proc, "different options", "'labels'", "virginica")
@@ -603,3 +609,223 @@ def test_a_label_with_a_nul_character_is_named_not_a_crash(tmp_path):
     path.write_bytes(b"pred,target\n,\x00\n0.5,\x00\n")
     with pytest.raises(LossCliError):
         losscli.evaluate(str(path))
+
+
+# -- issue 19: one label-mapping rule (items 1 and 5, and the "also found" cases) --------------
+
+def run_json(*args) -> dict:
+    """The JSON report of the real entry point, checked to exit 0."""
+    proc = run_losscli("eval", *args, "--format", "json", "-q")
+    assert proc.returncode == 0, proc.stderr.decode()
+    return json.loads(proc.stdout)
+
+
+def twelve_classes(n: int = 120, seed: int = 19) -> tuple[np.ndarray, np.ndarray]:
+    """A perfect 12-class model: probabilities (n, 12) and the true class of each row."""
+    rng = np.random.default_rng(seed)
+    y = np.concatenate([np.arange(12), rng.integers(0, 12, n - 12)])
+    p = rng.dirichlet(np.ones(12), n) * 0.5
+    p[np.arange(n), y] += 0.5
+    return p, y
+
+
+@pytest.mark.parametrize("prefix", ["", "p_"])
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_twelve_classes_named_after_their_labels(tmp_path, prefix, fmt):
+    """Item 1: columns class_0 … class_11 (or p_class_0 …) and labels class_0 … class_11:
+    each column scores the label of its name (was: the prefix cut, the labels sorted as
+    text and paired with the columns in file order — accuracy 0.17)."""
+    p, y = twelve_classes()
+    names = np.array([f"class_{k}" for k in range(12)])
+    order = np.random.default_rng(3).permutation(12)  # any column order in the file
+    path = write(tmp_path / f"twelve.{fmt}",
+                 {**{f"{prefix}class_{k}": p[:, k] for k in order}, "label": names[y]})
+    doc = run_json(path, "--pred-col", f"{prefix}class_*", "--target-col", "label",
+                   "-l", "accuracy", "-l", "log_loss", "-l", "f1")
+    got = values(doc)
+    assert got["accuracy"] == 1.0
+    labels_sorted = sorted(names)  # sklearn's columns: the sorted labels
+    want = skm.log_loss(names[y], p[:, [list(names).index(c) for c in labels_sorted]],
+                        labels=labels_sorted)
+    assert got["cross_entropy"] == pytest.approx(want, rel=RTOL)
+    assert got["f1"] == pytest.approx(skm.f1_score(names[y], names[p.argmax(axis=1)],
+                                                   average="macro"), rel=RTOL)
+    assert doc["inputs"]["classes_from"] == "columns"
+    assert doc["inputs"]["class_columns"] == [f"{prefix}{c}" for c in doc["inputs"]["classes"]]
+    proc = run_losscli("eval", path, "--pred-col", f"{prefix}class_*", "--target-col", "label",
+                       "-l", "accuracy")
+    assert proc.returncode == 0 and "not by name" not in proc.stdout.decode()
+
+
+def test_integer_looking_labels_sort_as_numbers(tmp_path):
+    """Labels '1' … '12' (text) under columns named by class index: the i-th column scores
+    the i-th label in numeric order (2 before 10), as scikit-learn sorts integer labels;
+    the table says the mapping was not by name."""
+    p, y = twelve_classes()
+    labels_ = np.array([str(k + 1) for k in range(12)])
+    path = write(tmp_path / "ints.parquet", {**{f"s{k}": p[:, k] for k in range(12)},
+                                              "label": pa.array(list(labels_[y]), pa.string())})
+    doc = run_json(path, "--pred-col", "s*", "-l", "accuracy", "-l", "cross_entropy")
+    assert doc["inputs"]["classes"] == list(labels_)
+    assert doc["inputs"]["classes_from"] == "sorted"
+    assert values(doc)["accuracy"] == 1.0
+    assert values(doc)["cross_entropy"] == pytest.approx(
+        skm.log_loss(y + 1, p, labels=list(range(1, 13))), rel=RTOL)
+    table = run_losscli("eval", path, "--pred-col", "s*", "-l", "accuracy")
+    assert "(sorted labels: not matched by column name)" in table.stdout.decode()
+
+
+def test_class_index_columns_in_any_order(tmp_path):
+    """Columns p_2 p_0 p_1 score classes 2, 0, 1 (by name), for class-index targets and
+    for labels (the sorted labels), not the classes of their positions."""
+    p, y = twelve_classes(60)
+    p, y = p[:, :3] / p[:, :3].sum(axis=1, keepdims=True), y % 3
+    cols = {f"p_{k}": p[:, k] for k in (2, 0, 1)}
+    want = skm.log_loss(y, p, labels=[0, 1, 2])
+    indices = run_json(write(tmp_path / "i.csv", {**cols, "target": y}), "--pred-col", "p_*",
+                       "-l", "cross_entropy")
+    assert values(indices)["cross_entropy"] == pytest.approx(want, rel=RTOL)
+    text = run_json(write(tmp_path / "t.csv", {**cols, "target": np.array(list("abc"))[y]}),
+                    "--pred-col", "p_*", "-l", "cross_entropy")
+    assert values(text)["cross_entropy"] == pytest.approx(want, rel=RTOL)
+    assert text["inputs"]["class_columns"] == ["p_0", "p_1", "p_2"]
+
+
+def test_names_neither_labels_nor_class_indices_are_an_error(tmp_path):
+    cols = {"p_x": [0.2, 0.7, 0.1], "p_y": [0.5, 0.2, 0.8], "p_z": [0.3, 0.1, 0.1]}
+    path = write(tmp_path / "xyz.csv", {**cols, "label": ["a", "b", "c"]})
+    assert_error(run_losscli("eval", path, "--pred-col", "p_*"), "do not name the labels",
+                 "'p_x', 'p_y', 'p_z'", "'a', 'b', 'c'", "--classes A,B,C")
+    ok = run_json(path, "--pred-col", "p_*", "--classes", "c,a,b", "-l", "accuracy")
+    scores = np.array([cols["p_x"], cols["p_y"], cols["p_z"]]).T
+    assert values(ok)["accuracy"] == pytest.approx(
+        skm.accuracy_score(["a", "b", "c"], np.array(["c", "a", "b"])[scores.argmax(axis=1)]))
+
+
+def test_classes_contradicting_column_names(tmp_path):
+    path = write(tmp_path / "abc.csv", {"p_a": [0.2, 0.7, 0.1], "p_b": [0.5, 0.2, 0.8],
+                                        "p_c": [0.3, 0.1, 0.1], "label": ["a", "b", "c"]})
+    assert_error(run_losscli("eval", path, "--pred-col", "p_*", "--classes", "b,a,c"),
+                 "column 'p_a' scores 'b'", "its name says 'a'", "--classes a,b,c")
+    scores = np.array([[0.2, 0.5, 0.3], [0.7, 0.2, 0.1], [0.1, 0.8, 0.1]])
+    assert values(run_json(path, "--pred-col", "p_*", "--classes", "a,b,c", "-l",
+                           "accuracy"))["accuracy"] == pytest.approx(skm.accuracy_score(
+                               ["a", "b", "c"], np.array(list("abc"))[scores.argmax(axis=1)]))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_binary_column_names_its_positive_label(tmp_path, binary, fmt):
+    """Item 5: p_benign is P(benign). With --pos-label malignant it is an error, not a
+    silent P(malignant) (was: accuracy 0.021, roc_auc 0.005); alone, or with --pos-label
+    benign, benign is positive — equal to scikit-learn with that mapping."""
+    p, y, w = binary
+    text = np.where(y == 1, "benign", "malignant")
+    path = write(tmp_path / f"b.{fmt}", {"p_benign": p, "label": text, "w": w})
+    assert_error(run_losscli("eval", path, "--pred-col", "p_benign", "--pos-label", "malignant"),
+                 "'p_benign' is P(benign)", "--pos-label malignant", "drop the option")
+    assert_error(run_losscli("eval", path, "--pred-col", "p_benign", "--classes",
+                             "benign,malignant"), "'p_benign' is P(benign)")
+    args = ["--weight-col", "w", *loss_flags(["accuracy", "roc_auc", "log_loss", "f1"])]
+    want = binary_expected(p, y == 1, w, "benign", "malignant")
+    for extra in ([], ["--pos-label", "benign"], []):
+        doc = run_json(path, *args, *extra)  # the last: p_benign found without --pred-col
+        assert doc["inputs"]["pos_label"] == "benign"
+        got = values(doc)
+        for name in ("accuracy", "roc_auc", "f1"):
+            assert got[name] == pytest.approx(want[name], rel=1e-9), name
+        assert got["bce"] == pytest.approx(want["bce"], rel=1e-9)
+
+
+def test_p_no_is_the_probability_of_no(tmp_path, binary):
+    """A yes/no pair makes yes positive — unless the column says it scores no."""
+    p, y, _ = binary
+    path = write(tmp_path / "no.csv", {"p_no": p, "label": np.where(y == 1, "no", "yes")})
+    doc = run_json(path, "-l", "roc_auc", "-l", "accuracy")
+    assert doc["inputs"]["pos_label"] == "no" and doc["inputs"]["classes_from"] == "columns"
+    got = values(doc)
+    assert got["roc_auc"] == pytest.approx(skm.roc_auc_score(y, p), rel=1e-9)
+    assert got["accuracy"] == pytest.approx(skm.accuracy_score(y, p >= 0.5), rel=1e-9)
+
+
+def test_a_lone_p_label_column_is_the_predictions(tmp_path, binary):
+    """Also found: columns p_yes and label (yes/no), no --pred-col: p_yes is the
+    predictions, yes the positive label (was: "No prediction column found")."""
+    p, y, _ = binary
+    path = write(tmp_path / "yes.csv", {"p_yes": p, "label": np.where(y == 1, "yes", "no")})
+    doc = run_json(path, "-l", "accuracy", "-l", "roc_auc")
+    assert doc["inputs"]["predictions"]["column"] == "p_yes"
+    assert doc["inputs"]["pos_label"] == "yes"
+    assert values(doc)["roc_auc"] == pytest.approx(skm.roc_auc_score(y, p), rel=1e-9)
+    several = write(tmp_path / "abc.csv", {"p_a": [0.2, 0.7, 0.1], "p_b": [0.5, 0.2, 0.8],
+                                           "p_c": [0.3, 0.1, 0.1], "label": ["b", "a", "b"]})
+    doc = run_json(several, "-l", "accuracy")
+    assert doc["inputs"]["predictions"]["columns"] == ["p_a", "p_b", "p_c"]
+    assert values(doc)["accuracy"] == 1.0
+
+
+def test_a_threshold_decides_the_binary_task(tmp_path):
+    """Also found: --loss zero_one:threshold=0 on raw decision scores with 0/1 targets is
+    binary (a threshold decides a class), not refused as regression."""
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, 200)
+    s = rng.normal(2.0 * y - 1.0, 1.5)
+    path = write(tmp_path / "scores.csv", {"score": s, "target": y})
+    for threshold in (0.0, 0.7):
+        doc = run_json(path, "-l", f"zero_one:threshold={threshold:g}", "-l", "mse")
+        assert doc["inputs"]["task"] == "binary" and doc["inputs"]["task_from"] == "losses"
+        assert doc["losses"][0]["value"] == pytest.approx(
+            skm.zero_one_loss(y, s > threshold), rel=RTOL)
+
+
+def test_compared_models_map_columns_by_name(tmp_path, multiclass, binary):
+    """compare: each model's columns score the labels of their names, whatever their order
+    in its file (was: model b read in its file order under model a's classes — accuracy 0
+    for the same predictions); a binary model whose column scores the other label is an
+    error."""
+    p, y, _ = multiclass
+    names = NAMES[y]
+    a = write(tmp_path / "a.csv", {**{f"p_{c}": p[:, i] for i, c in enumerate(NAMES)},
+                                   "y": names})
+    b = write(tmp_path / "b.parquet", {**{f"p_{NAMES[i]}": p[:, i] for i in (2, 0, 1)},
+                                       "y": names})
+    proc = run_losscli("compare", f"a={a}", f"b={b}", "--pred-col", "p_*", "--target-col", "y",
+                       "-l", "accuracy", "-l", "cross_entropy", "--format", "json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    doc = json.loads(proc.stdout)
+    want = multiclass_expected(p, names, None, list(NAMES))
+    got = {r["label"]: r["values"] for r in doc["losses"]}
+    for model in ("a", "b"):
+        assert got["accuracy"][model] == pytest.approx(want["accuracy"], rel=RTOL)
+        assert got["cross_entropy"][model] == pytest.approx(want["cross_entropy"], rel=RTOL)
+    p_bin, y_bin, _ = binary
+    yes = write(tmp_path / "yes.csv", {"p_yes": p_bin, "label": np.where(y_bin == 1, "yes", "no")})
+    no = write(tmp_path / "no.csv", {"p_no": 1 - p_bin, "label": np.where(y_bin == 1, "yes", "no")})
+    assert_error(run_losscli("compare", f"y={yes}", f"n={no}", "-l", "accuracy"),
+                 "'p_no' is P(no)", "positive label", "'yes'", "no.csv")
+
+
+def test_the_mapping_rule():
+    """The pure pieces of the rule (losscli.labels): by name, by class index, the order."""
+    twelve = [f"class_{k}" for k in range(12)]
+    assert labels.match_columns(twelve, twelve[::-1]) == twelve
+    assert labels.match_columns(["p_" + c for c in twelve], twelve) == twelve
+    assert labels.match_columns(["p_a_x", "p_b_x", "p_c_x"], ["b", "a"]) == ["a", "b", "c"]
+    assert labels.match_columns(["p_sa", "p_sb"], ["sa", "sb"]) == ["sa", "sb"]
+    assert labels.match_columns(["p_x", "p_y"], ["a", "b"]) is None
+    assert labels.match_columns(["p_a", "p_b"], ["a", "b", "c"]) is None  # c has no column
+    assert labels.match_columns(["Cat", "Dog"], ["cat", "dog"]) is None  # exactly
+    assert labels.match_columns(["p_true", "p_false"], [True, False], "bool") == [True, False]
+    assert labels.column_indices(["p_2", "p_0", "p_1"]) == [2, 0, 1]
+    assert labels.column_indices(["class0", "class1"]) == [0, 1]
+    assert labels.column_indices(["s0_prob", "s1_prob"]) == [0, 1]
+    assert labels.column_indices(["p_1", "p_2"]) is None  # not 0 … K-1
+    assert labels.column_indices(["p_0", "q_1"]) is None  # no shared prefix
+    assert labels.sort_labels(["10", "2", "1", "-3"]) == ["-3", "1", "2", "10"]
+    assert labels.sort_labels(["b10", "b2", "a"]) == ["a", "b10", "b2"]
+    assert labels.sort_labels(["10", "2", "x"]) == ["10", "2", "x"]
+    assert labels.column_label("p_benign", ["benign", "malignant"], "text") == "benign"
+    assert labels.column_label("malignant_proba", ["benign", "malignant"], "text") == "malignant"
+    assert labels.column_label("prob", ["benign", "malignant"], "text") is None
+    assert labels.column_label("p_other", ["benign", "malignant"], "text") is None
+    assert labels.column_label("p_0", [0.0, 1.0], "number") == 0.0
+    assert labels.column_label("P_FALSE", [False, True], "bool") is False

@@ -65,14 +65,22 @@ def test_every_multicolumn_form_gives_the_same_cross_entropy(cli, samples, multi
     assert doc["inputs"]["predictions"]["values_per_row"] == 4
 
 
-def test_glob_columns_are_reported_in_file_order(tmp_path):
+def test_glob_columns_named_by_class_index_score_their_class(tmp_path):
     path = tmp_path / "shuffled.parquet"
     probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])
-    # columns in the file: p_2, p_0, p_1 (the glob keeps this order; the label indexes it)
+    # columns in the file: p_2, p_0, p_1; column p_i scores class i whatever its place
+    # (issue 19: this test read p_2 as class 0, the first column the glob matched)
     pq.write_table(pa.table({"p_2": probs[:, 0], "p_0": probs[:, 1], "p_1": probs[:, 2],
                              "label": [0, 2]}), path)
     report = losscli.evaluate(str(path), pred_col="p_*", losses=["cross_entropy"])
-    assert report.inputs["predictions"]["columns"] == ["p_2", "p_0", "p_1"]
+    assert report.inputs["predictions"]["columns"] == ["p_0", "p_1", "p_2"]
+    # row 0 is class 0 (p_0 = 0.2), row 1 class 2 (p_2 = 0.1)
+    assert report["cross_entropy"] == pytest.approx(-(np.log(0.2) + np.log(0.1)) / 2)
+    # columns whose names are no class index keep the file's order
+    pq.write_table(pa.table({"c": probs[:, 0], "a": probs[:, 1], "b": probs[:, 2],
+                             "label": [0, 2]}), path)
+    report = losscli.evaluate(str(path), pred_col=["c", "a", "b"], losses=["cross_entropy"])
+    assert report.inputs["predictions"]["columns"] == ["c", "a", "b"]
     assert report["cross_entropy"] == pytest.approx(-(np.log(0.7) + np.log(0.6)) / 2)
 
 

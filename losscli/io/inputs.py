@@ -40,7 +40,7 @@ from losscli.errors import InputError, UsageError, did_you_mean
 from losscli.io.arrow import concatenate
 from losscli.io.base import ARRAY, Source, can_split, raw_key
 from losscli.io.formats import DatasetSource, open_source
-from losscli.vocab import PRED_NAMES, ROLES, TARGET_NAMES, Role
+from losscli.vocab import PRED_NAMES, ROLES, TARGET_NAMES, Role, prob_column_label
 
 
 @dataclass
@@ -551,9 +551,10 @@ def raw_column(source: Any, name: str) -> str | None:
 
 
 def _match(source: Any, given: str, flag: str) -> list[str]:
-    """Columns named by one ``--x-col`` value: a name (case-insensitive fallback) or a glob."""
+    """Columns named by one ``--x-col`` value: a name (taken literally when a column has
+    it, even with ``*?[``; case-insensitive fallback) or a glob."""
     cols = list(source.columns)
-    if any(ch in given for ch in "*?["):
+    if given not in cols and any(ch in given for ch in "*?["):
         hits = [c for c in cols if fnmatch.fnmatchcase(c, given)]
         if not hits:
             raise InputError(
@@ -598,7 +599,23 @@ def _pick(source: Any, given: str | list[str] | tuple[str, ...] | None, role: Ro
         )
     if sole_ok and len(free) == 1:
         return (free[0],)
+    if role.name == "pred":
+        return _probability_columns(free)
     return None
+
+
+def _probability_columns(free: list[str]) -> tuple[str, ...] | None:
+    """Columns named after the label they score (``p_yes``; ``p_cat p_dog p_emu``, which
+    share the word and the separator: one per class), when no column has a usual name."""
+    shapes: dict[str, str] = {}  # column -> its name less the label (p_, _prob)
+    for c in free:
+        label = prob_column_label(str(c))
+        if label is not None:
+            prefix = str(c).endswith(label)
+            shapes[c] = str(c)[:-len(label)] if prefix else "…" + str(c)[len(label):]
+    if not shapes or len(set(shapes.values())) != 1:
+        return None
+    return tuple(shapes)
 
 
 def _check_disjoint(roles: dict[str, ColumnRef], flags: dict[str, str] | None = None) -> None:
