@@ -498,6 +498,8 @@ class Session:
         aligned = () if ins.id_col else self._id_columns(main)
         # the join key and the group columns, read raw beside the roles
         keys = list(dict.fromkeys([*keys, *ins.id_col, *opts.group_by]))
+        if self.join is not None:  # group columns only the targets' file has come by key
+            keys = [k for k in keys if k not in self.join.extra]
         if keys:
             self.inputs.bind_keys(keys)
         if resolved is not None:  # on a worker: what the client decided, without re-reading
@@ -643,10 +645,16 @@ class Session:
             self.inputs.joined["weight"] = self.inputs.roles.pop("weight")
         pred_where = (f"'{main.name}'" if not joined_models else
                       f"model '{self.models[0].name}' ('{main.name}')")
+        # --group-by columns that the row-aligned inputs lack but the targets' file has are
+        # read there and joined by key with the targets.
+        aligned = [ref.source for ref in self.inputs.roles.values()]
+        extra = {name: col for name in self.spec.options.group_by
+                 if not any(raw_column(src, name) is not None for src in aligned)
+                 and (col := raw_column(target.source, name)) is not None}
         self.join = KeyIndex.read(target.source, columns,
                                   tuple(raw_column(target.source, n) or n for n in tkeys),
                                   ins.id_col, DEFAULT_CHUNK_SIZE, pred_where, weights,
-                                  self.inputs.labels.pop("target", None))
+                                  self.inputs.labels.pop("target", None), extra)
         for role, model in joined_models:
             ref = self.inputs.roles.pop(role)
             self.inputs.joined[role] = ref

@@ -142,6 +142,10 @@ class KeyIndex:
         #: Models in files of their own joined by key (:meth:`attach_model`): (name, path,
         #: target keys they lack, their rows whose key is not a target's), for the report.
         self.models: list[tuple[str, str, int, int]] = []
+        #: Columns of the targets' file read raw beside the targets (--group-by keys that only
+        #: the targets' file has): name -> one value per target row, handed to every joined
+        #: batch's keys (:meth:`join`).
+        self.extra: dict[str, np.ndarray] = {}
         self._raw = keys
         self._text = [False] * len(keys)
         self._index: Any = None
@@ -153,22 +157,24 @@ class KeyIndex:
     def read(cls, source: Any, columns: dict[str, tuple[str, ...]], key_columns: tuple[str, ...],
              names: tuple[str, ...], chunk_size: int, pred_where: str,
              weights: tuple[Any, tuple[str, ...], tuple[str, ...]] | None = None,
-             labels: Any = None) -> KeyIndex:
+             labels: Any = None, extra: dict[str, str] | None = None) -> KeyIndex:
         """Read the targets side: ``columns`` (role -> columns of ``source``, read as float64:
         target, and weight when it is there) and the key columns (raw). ``weights``: a
         separate weights file (source, its weight column, its key columns), joined to the
         targets by key. ``labels``: the target column's :class:`losscli.labels.LabelMap`
-        (labels as written: read raw when it says so, then class indices)."""
+        (labels as written: read raw when it says so, then class indices). ``extra``: key
+        name -> column of ``source`` read raw and carried into every joined batch's keys
+        (a ``--group-by`` column that only the targets' file has)."""
         where = f"'{source.name}'"
         rows = getattr(source, "num_rows", None)
-        ncols = len(key_columns) + sum(len(c) for c in columns.values())
+        ncols = len(key_columns) + sum(len(c) for c in columns.values()) + len(extra or {})
         if isinstance(rows, int) and rows > 0:
             need, free = index_bytes(rows, ncols), free_memory()
             if free is not None and need > free:
                 raise index_too_big(where, rows, need, free)
         try:
             return cls._read(source, columns, key_columns, names, chunk_size, pred_where,
-                             weights, labels)
+                             weights, labels, extra or {})
         except MemoryError as exc:  # numpy's and pandas' allocations, Arrow's (a subclass)
             raise index_too_big(where, rows if isinstance(rows, int) else None,
                                 None if not isinstance(rows, int) else index_bytes(rows, ncols),
@@ -178,7 +184,7 @@ class KeyIndex:
     def _read(cls, source: Any, columns: dict[str, tuple[str, ...]],
               key_columns: tuple[str, ...], names: tuple[str, ...], chunk_size: int,
               pred_where: str, weights: tuple[Any, tuple[str, ...], tuple[str, ...]] | None,
-              labels: Any) -> KeyIndex:
+              labels: Any, extra: dict[str, str]) -> KeyIndex:
         from losscli.io.base import raw_key
 
         label_col = labels.column if labels is not None else None
@@ -186,7 +192,8 @@ class KeyIndex:
                                     if not (labels is not None and labels.raw
                                             and c == label_col)))
         raw = tuple(dict.fromkeys([*key_columns, *([label_col] if labels is not None
-                                                   and labels.raw else [])]))
+                                                   and labels.raw else []),
+                                   *extra.values()]))
         parts: dict[str, list[np.ndarray]] = {}
         for chunk in source.chunks(wanted, chunk_size, raw):
             for k, v in chunk.items():
@@ -202,6 +209,8 @@ class KeyIndex:
             values[role] = arrays[0] if len(arrays) == 1 else np.column_stack(arrays)
         index = cls(keys, values, names=names, target_names=key_columns,
                     where=f"'{source.name}'", pred_where=pred_where)
+        index.extra = {name: joined.get(raw_key(col), np.empty(0, dtype=object))
+                       for name, col in extra.items()}
         index._build()
         if weights is not None:
             index._attach_weights(*weights, chunk_size=chunk_size)
@@ -285,6 +294,7 @@ class KeyIndex:
         """Keep the target rows of ``mask`` only (every role's values, the keys, the index)."""
         self._raw = [k[mask] for k in self._raw]
         self.values = {role: v[mask] for role, v in self.values.items()}
+        self.extra = {name: v[mask] for name, v in self.extra.items()}
         self.size = int(np.count_nonzero(mask))
         self._build()
 
@@ -361,6 +371,8 @@ class KeyIndex:
         for role, values in self.values.items():
             arrays[role] = values[found]
         keys = {k: (v if hit.all() else v[hit]) for k, v in batch.keys.items()}
+        for name, values in self.extra.items():
+            keys[name] = values[found]
         return Batch(batch.start, arrays, keys, rows=None if hit.all() and batch.rows is None
                      else rows[hit], ids=self.ids([k[hit] for k in pred_keys]))
 
