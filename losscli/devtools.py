@@ -1,13 +1,14 @@
-"""Files generated from the app: shell completion scripts and the README's CLI reference.
+"""Files generated from the app: shell completion scripts and the manual's CLI reference.
 
     python -m losscli.devtools completions   # rewrite completions/ (bash, zsh, fish, PowerShell)
-    python -m losscli.devtools readme        # rewrite the CLI reference section of README.md
+    python -m losscli.devtools docs          # rewrite the CLI reference in docs/cli.md
     python -m losscli.devtools check         # exit 1, naming the file, when either is stale
 
 The scripts are exactly what ``_LOSSCLI_COMPLETE=source_<shell> losscli`` prints (Typer's
 completion machinery); the reference is built from the Click command tree behind the Typer
-app, so it cannot drift from ``--help``. tests/test_completions.py and tests/test_readme.py
-fail when a generated file is stale.
+app, so it cannot drift from ``--help``, and written between the ``cli-reference`` markers
+of docs/cli.md. tests/test_completions.py and tests/test_docs.py fail when a generated file
+is stale. (``readme`` is accepted for ``docs``: the reference used to live in README.md.)
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPLETIONS = ROOT / "completions"
-README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+#: The page that holds the generated CLI reference, between the markers below.
+CLI_REFERENCE = DOCS / "cli.md"
 
 #: shell -> file name in completions/ (zsh wants ``_<command>`` on its fpath).
 SCRIPTS = {"bash": "losscli.bash", "zsh": "_losscli", "fish": "losscli.fish",
@@ -102,7 +105,7 @@ def cli_reference() -> str:
 
     group: Any = typer.main.get_command(app)  # a group: list_commands, get_command
     root = typer.Context(group, info_name="losscli")
-    lines = ["Generated from the app by `python -m losscli.devtools readme`; "
+    lines = ["Generated from the app by `python -m losscli.devtools docs`; "
              "`losscli COMMAND --help` shows the same.", ""]
     commands = [("losscli", group, root)]
     for name in group.list_commands(root):
@@ -123,13 +126,14 @@ def cli_reference() -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def readme_with_reference(readme: str) -> str:
-    if REFERENCE_START not in readme or REFERENCE_END not in readme:
-        raise SystemExit(f"README.md has no {REFERENCE_START.strip()} ... "
-                         f"{REFERENCE_END} markers")
-    start = readme.index(REFERENCE_START) + len(REFERENCE_START)
-    end = readme.index(REFERENCE_END)
-    return readme[:start] + cli_reference() + readme[end:]
+def with_reference(page: str) -> str:
+    """``page`` (the text of docs/cli.md) with the generated reference between its markers."""
+    if REFERENCE_START not in page or REFERENCE_END not in page:
+        raise SystemExit(f"{CLI_REFERENCE.relative_to(ROOT)} has no "
+                         f"{REFERENCE_START.strip()} ... {REFERENCE_END} markers")
+    start = page.index(REFERENCE_START) + len(REFERENCE_START)
+    end = page.index(REFERENCE_END)
+    return page[:start] + cli_reference() + page[end:]
 
 
 def stale() -> list[str]:
@@ -137,9 +141,9 @@ def stale() -> list[str]:
     out = [f"completions/{name}" for shell, name in SCRIPTS.items()
            if not (COMPLETIONS / name).exists()
            or (COMPLETIONS / name).read_text() != completion_script(shell)]
-    readme = README.read_text()
-    if readme_with_reference(readme) != readme:
-        out.append("README.md (CLI reference)")
+    page = CLI_REFERENCE.read_text()
+    if with_reference(page) != page:
+        out.append("docs/cli.md (CLI reference)")
     return out
 
 
@@ -150,14 +154,14 @@ def main(argv: list[str] | None = None) -> int:
         for path in write_completions():
             print(f"wrote {path.relative_to(ROOT)}")
         return 0
-    if what == "readme":
-        README.write_text(readme_with_reference(README.read_text()))
-        print("wrote README.md (CLI reference)")
+    if what in ("docs", "readme"):
+        CLI_REFERENCE.write_text(with_reference(CLI_REFERENCE.read_text()))
+        print("wrote docs/cli.md (CLI reference)")
         return 0
     if what == "check":
         bad = stale()
         for name in bad:
-            print(f"stale: {name}; run python -m losscli.devtools completions/readme",
+            print(f"stale: {name}; run python -m losscli.devtools completions/docs",
                   file=sys.stderr)
         return 1 if bad else 0
     print(__doc__, file=sys.stderr)

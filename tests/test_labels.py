@@ -468,7 +468,7 @@ def test_stdin_with_pos_label_or_classes(binary, multiclass):
 
 
 def test_readme_sample_files():
-    """The sample files the README's commands run on: their labels and columns."""
+    """The sample files the docs' label commands run on: their labels and columns."""
     iris = pacsv.read_csv(SAMPLES / "iris_like.csv")
     assert sorted(set(iris.column("species").to_pylist())) == list(NAMES)
     assert iris.column_names[:3] == [f"p_{c}" for c in NAMES]

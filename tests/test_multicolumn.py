@@ -347,16 +347,23 @@ def test_subprocess_multiclass_json():
     assert result.stderr == b""
 
 
-# --- the README section ------------------------------------------------------------------
+# --- the docs sections --------------------------------------------------------------------
+
+def _section(page: str, heading: str) -> str:
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs" / page).read_text()
+    start = text.index(heading)
+    return text[start:text.index("\n## ", start + 3)]
+
 
 def _readme_commands() -> list[str]:
     import re
 
-    from tests.conftest import ROOT
-
-    text = (ROOT / "README.md").read_text()
-    start = text.index("## Classification, probabilistic and embedding losses")
-    section = text[start:text.index("\n## ", start + 3)]
+    # the README's classification section, now the losses page's, and its labels part,
+    # now on the inputs page
+    section = (_section("losses.md", "## Classification, probabilistic and embedding losses")
+               + _section("inputs.md", "## Labels as written"))
     return [line.removeprefix("$ ") for block in re.findall(r"```(?:sh|console)\n(.*?)```",
                                                             section, re.S)
             for line in block.splitlines() if line.removeprefix("$ ").startswith("losscli ")]
@@ -368,7 +375,7 @@ def test_readme_section_has_commands():
 
 @pytest.mark.parametrize("line", _readme_commands())
 def test_readme_classification_commands_work(cli, line, tmp_path, monkeypatch, samples):
-    """Every command of the README's classification section runs from the repository root
+    """Every command of the docs' classification sections runs from the repository root
     (here a folder linking sample_data, so --output writes nowhere in the repository)."""
     import shlex
 
@@ -388,7 +395,7 @@ def test_readme_console_output_is_current(cli, monkeypatch):
 
     from tests.conftest import ROOT
 
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "losses.md").read_text()
     start = text.index("## Classification, probabilistic and embedding losses")
     block = re.search(r"```console\n\$ (.*?)\n(.*?)```", text[start:], re.S)
     assert block is not None

@@ -445,16 +445,17 @@ def test_a_failed_run_leaves_the_old_report(cli, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------
-# the README's sample report
+# the manual's sample report
 
 def test_the_sample_report_is_what_its_documented_command_writes(tmp_path):
-    """docs/sample-report.html is exactly what the command the README gives for it writes
-    (timings aside): run it from a scratch copy of the repository's layout."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    commands = [line for line in readme.splitlines()
+    """docs/sample-report.html is exactly what the command docs/pictures.md gives for it
+    writes (timings aside): run it from a scratch copy of the repository's layout."""
+    page = (ROOT / "docs" / "pictures.md").read_text(encoding="utf-8")
+    commands = [line for line in page.splitlines()
                 if line.startswith("losscli ") and "--html docs/sample-report.html" in line]
     assert len(commands) == 1, commands
-    assert "](docs/sample-report.html)" in readme  # linked
+    assert "](sample-report.html)" in page  # linked from its page
+    assert "](docs/sample-report.html)" in (ROOT / "README.md").read_text(encoding="utf-8")
     (tmp_path / "sample_data").symlink_to(ROOT / "sample_data")
     (tmp_path / "docs").mkdir()
     env = {**os.environ,
@@ -470,7 +471,7 @@ def test_the_sample_report_is_what_its_documented_command_writes(tmp_path):
 
     assert timeless(new) == timeless(committed), (
         "docs/sample-report.html is stale: regenerate it with the command under 'Sample "
-        "report' in README.md, from the repository root")
+        "report' in docs/pictures.md, from the repository root")
     page = Page(committed)
     assert_self_contained(page, committed)
     assert page.count("svg") == 3 and "What failed" in page.all_text

@@ -1,4 +1,5 @@
-"""The README stays true: its loss catalogue and its test command."""
+"""The manual stays true: the loss catalogue of docs/losses.md and the README's test
+command."""
 
 from __future__ import annotations
 
@@ -7,16 +8,19 @@ from losscli.registry import all_losses
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
+#: The page that holds the generated loss catalogue, between the catalog markers.
+LOSSES_PAGE = ROOT / "docs" / "losses.md"
 TEST_COMMAND = ("python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && "
                 ".venv/bin/python -m pytest")
 
 
 def test_catalogue_is_current():
-    start = README.index("<!-- catalog:start -->\n") + len("<!-- catalog:start -->\n")
-    end = README.index("<!-- catalog:end -->")
-    assert README[start:end] == markdown_table(list(all_losses().values())), (
-        "README loss catalogue is stale: paste `losscli losses --format markdown` between "
-        "the catalog markers")
+    page = LOSSES_PAGE.read_text()
+    start = page.index("<!-- catalog:start -->\n") + len("<!-- catalog:start -->\n")
+    end = page.index("<!-- catalog:end -->")
+    assert page[start:end] == markdown_table(list(all_losses().values())), (
+        "docs/losses.md loss catalogue is stale: paste `losscli losses --format markdown` "
+        "between the catalog markers")
 
 
 def test_ci_runs_the_readme_test_command():
