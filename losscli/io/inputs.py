@@ -742,8 +742,8 @@ def _bind_pred_target(bound: dict[str, ColumnRef], pred_src: Any, tgt_src: Any,
         raise InputError(
             f"No target column found in '{tgt_src.name}' (columns: "
             f"{_list_columns(list(tgt_src.columns))}); looked for "
-            f"{', '.join(TARGET_NAMES[:6])}, ...; name it with --target-col, "
-            "or give a targets file with --targets."
+            f"{', '.join(TARGET_NAMES[:6])}, ...; name it with --target-col"
+            + ("." if separate_targets else ", or give a targets file with --targets.")
         )
     bound["pred"] = ColumnRef(pred_src, pred)
     bound["target"] = ColumnRef(tgt_src, target)
