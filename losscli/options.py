@@ -96,6 +96,21 @@ def option(default: Any = None, *flags: str, factory: Callable[[], Any] | None =
     return field(default=default, metadata=meta)
 
 
+def column_option(help: str, *, flags: tuple[str, ...], **declaration: Any) -> Any:
+    """A column option of the inputs: a name, a glob or several names."""
+    from losscli import checks
+
+    return option((), *flags, type=list[str], panel="Inputs", check=checks.columns, help=help,
+                  **{"commands": READING, **declaration})
+
+
+def file_option(flag: str, help: str, *short: str) -> Any:
+    """A data option of the inputs: a file (or an array, a DataFrame... in the API)."""
+    from losscli import checks
+
+    return option(None, flag, *short, panel="Inputs", check=checks.data, commands=READING, help=help)
+
+
 def _default(f: Field[Any]) -> Any:
     if f.default is not MISSING:
         return f.default

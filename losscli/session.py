@@ -54,7 +54,6 @@ from losscli.state import Cell, Coverage, NonFinite, Position, State, UnitError,
 from losscli.uncertainty import CIConfig
 from losscli.vocab import EMBEDDING_ROLES, ROLES
 
-
 #: Column names that identify rows (checked on both sides of a row-aligned pair of files).
 ID_LIKE = re.compile(r"^(id|key|uid|uuid|guid|row_?id|sample_?id|record_?id|index)$|[_-]id$"
                      r"|^id[_-]|[_-]key$")

@@ -23,7 +23,15 @@ from typing import Any
 from losscli import checks, vocab
 from losscli.checks import Columns
 from losscli.errors import UsageError, did_you_mean
-from losscli.options import EVALUATING, READING, Option, declared, option
+from losscli.options import (
+    EVALUATING,
+    READING,
+    Option,
+    column_option,
+    declared,
+    file_option,
+    option,
+)
 
 __all__ = ["Columns", "InputSpec", "RunOptions", "RunSpec", "build_spec"]
 
@@ -41,18 +49,6 @@ REPLICATES = 200
 _IN, _U = "Inputs", "Uncertainty"
 
 
-def _columns(help: str, **more: Any) -> Any:
-    """A column option of the inputs: a name, a glob or several names."""
-    return option((), *more.pop("flags"), type=list[str], panel=_IN, check=checks.columns,
-                  help=help, **{"commands": READING, **more})
-
-
-def _file(flag: str, help: str, *short: str) -> Any:
-    """A data option: a file (or an array, a DataFrame... in the API)."""
-    return option(None, flag, *short, panel=_IN, check=checks.data, commands=READING,
-                  help=help)
-
-
 @dataclass(frozen=True)
 class InputSpec:
     """Where the rows come from. ``predictions`` (and the other data arguments) is a path,
@@ -60,36 +56,37 @@ class InputSpec:
     options take a name, a glob (``'p_*'``) or several names."""
 
     predictions: Any
-    targets: Any = _file("--targets", "Targets file, aligned with the predictions by row "
-                         "order; a folder, glob or URI pairs with folder predictions file by "
-                         "file.", "-t")
-    weights: Any = _file("--weights", "Sample-weights file, aligned by row order (else "
-                         "--weight-col).")
-    pred_col: Columns = _columns(
+    targets: Any = file_option("--targets", "Targets file, aligned with the predictions by "
+                               "row order; a folder, glob or URI pairs with folder predictions "
+                               "file by file.", "-t")
+    weights: Any = file_option("--weights", "Sample-weights file, aligned by row order (else "
+                               "--weight-col).")
+    pred_col: Columns = column_option(
         "Prediction column (default: detect pred, prediction, y_pred, yhat, prob, ...). "
         "Repeat it, or give a glob such as 'p_*' (file column order), for one column per "
         "class; a list column or an (N, C) NPY array also gives one value per class.",
         flags=("--pred-col",))
-    target_col: Columns = _columns(
+    target_col: Columns = column_option(
         "Target column (default: detect target, label, y_true, y, ...): values, labels, class "
         "indices, or (repeated/glob/list column) a distribution.", flags=("--target-col",))
     weight_col: str | None = option(
         None, "--weight-col", panel=_IN, check=checks.weight_col, commands=READING,
         help="Sample-weight column (never guessed). Weighted mean = Σw·ℓ / Σw.")
-    var_col: Columns = _columns("gaussian_nll: predicted-variance column (default: detect var, "
-                                "variance, ...).", flags=("--var-col",))
-    var: Any = _file("--var", "gaussian_nll: predicted-variances file, aligned by row order.")
-    anchor_col: Columns = _columns(
+    var_col: Columns = column_option("gaussian_nll: predicted-variance column (default: detect "
+                                     "var, variance, ...).", flags=("--var-col",))
+    var: Any = file_option("--var", "gaussian_nll: predicted-variances file, aligned by row "
+                           "order.")
+    anchor_col: Columns = column_option(
         "triplet: anchor embedding (columns, glob or list column; default: detect 'anchor'). "
         "A plain NPY FILE is the anchors.", flags=("--anchor-col",))
-    positive_col: Columns = _columns("triplet: positive embedding (default: detect "
-                                     "'positive').", flags=("--positive-col",))
-    negative_col: Columns = _columns("triplet: negative embedding (default: detect "
-                                     "'negative').", flags=("--negative-col",))
-    positive: Any = _file("--positive", "triplet: positive-embeddings file (e.g. an (N, D) "
-                          "NPY).")
-    negative: Any = _file("--negative", "triplet: negative-embeddings file (e.g. an (N, D) "
-                          "NPY).")
+    positive_col: Columns = column_option("triplet: positive embedding (default: detect "
+                                          "'positive').", flags=("--positive-col",))
+    negative_col: Columns = column_option("triplet: negative embedding (default: detect "
+                                          "'negative').", flags=("--negative-col",))
+    positive: Any = file_option("--positive", "triplet: positive-embeddings file (e.g. an "
+                                "(N, D) NPY).")
+    negative: Any = file_option("--negative", "triplet: negative-embeddings file (e.g. an "
+                                "(N, D) NPY).")
     format_in: str | None = option(
         None, "--format-in", choices=vocab.INPUT_FORMATS, enum=True, panel=_IN,
         commands=READING, help="Input format when the extension does not say (or to "
@@ -125,13 +122,13 @@ class InputSpec:
     #: --id-col: join the predictions to the targets (and a weights file) by these key
     #: columns (the targets' own names in target_id_col when they differ); unmatched:
     #: "error" (keys missing on either side) or "omit" (evaluate the matched rows)
-    id_col: Columns = _columns(
+    id_col: Columns = column_option(
         "Join the predictions to --targets (and --weights) by this key column instead of by "
         "row order (repeat it for a composite key). The targets are held in memory as a hash "
         "index (about their size; the predictions stream). A key on both sides once, else an "
         "error; see --unmatched.", flags=("--id-col",), metavar="KEY", show_default=False,
         commands=EVALUATING)
-    target_id_col: Columns = _columns(
+    target_id_col: Columns = column_option(
         "The targets' key column(s) when they are named otherwise than --id-col (in the same "
         "order).", flags=("--target-id-col",), metavar="KEY", show_default=False,
         commands=EVALUATING)

@@ -6,9 +6,10 @@ Only typer and the standard library are imported at start-up; numpy, pyarrow and
 load when a command runs, so ``--help`` and TAB completion stay fast.
 
 The package: :mod:`losscli.cli.options` builds each command's Typer parameters from the
-declarations (:mod:`losscli.spec`'s fields, its own table, the registry's Params); :mod:`losscli.cli.commands` holds the commands
-(one shared "after the run"); :mod:`losscli.cli.hygiene` the process hygiene (one stderr
-line per error, closed stdout, signals). The commands are registered here, in one place.
+declarations (the fields of :mod:`losscli.spec`, its own table of CLI-only options, the
+registry's Params); :mod:`losscli.cli.commands` holds the commands (one shared "after the
+run"); :mod:`losscli.cli.hygiene` the process hygiene (one stderr line per error, closed
+stdout, signals). The commands are registered here, in one place.
 """
 
 from __future__ import annotations

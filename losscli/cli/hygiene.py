@@ -14,6 +14,7 @@ import typer
 
 from losscli.present.text import stderr_line
 
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one line on stderr and return the Exit to raise. Control characters in the
     message (it may quote names from a file) are shown escaped."""
