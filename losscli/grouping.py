@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError
-from losscli.spec import MAX_GROUPS as MAX_GROUPS  # --max-groups' default, declared there
+from losscli.options import MAX_GROUPS as MAX_GROUPS  # --max-groups' default, declared there
 
 #: A float key column with more distinct values than this is refused: a group per value
 #: of a continuous column is never what is meant (bin it first).

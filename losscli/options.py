@@ -1,5 +1,6 @@
 """What an option is: one declaration of its name, flags, help, panel, default, choices,
-validator and the commands that take it.
+validator and the commands that take it; and the defaults that modules below the API apply
+too (the chunk size, the longest line, the group cap, the interval level and replicates).
 
 The options of the Python API are the fields of :class:`losscli.spec.InputSpec` and
 :class:`losscli.spec.RunOptions`, each declared with :func:`option` (its default is the
@@ -20,6 +21,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, Field, dataclass, field, fields, replace
 from typing import Any
+
+# The defaults that other modules apply too, stated once: the declarations in losscli.spec
+# use them, and so do the modules that apply them (this module is a leaf: io may import it).
+#: Rows per chunk by default (wide rows take fewer: ``session.default_chunk_size``).
+DEFAULT_CHUNK_SIZE = 1 << 18
+#: The longest line of text input by default (``--max-line-bytes``).
+MAX_LINE_BYTES = 16 << 20
+#: Groups refused beyond this many by default: each keeps a state, so memory grows with the
+#: groups, never with the rows.
+MAX_GROUPS = 10_000
+#: ``--ci-level`` and ``--replicates`` by default.
+CI_LEVEL = 0.95
+REPLICATES = 200
 
 #: The commands that evaluate (they take the loss, input, uncertainty, group, picture and
 #: message options).

@@ -24,8 +24,13 @@ from losscli import checks, vocab
 from losscli.checks import Columns
 from losscli.errors import UsageError, did_you_mean
 from losscli.options import (
+    CI_LEVEL,
+    DEFAULT_CHUNK_SIZE,
     EVALUATING,
+    MAX_GROUPS,
+    MAX_LINE_BYTES,
     READING,
+    REPLICATES,
     Option,
     column_option,
     declared,
@@ -33,18 +38,8 @@ from losscli.options import (
     option,
 )
 
-__all__ = ["Columns", "InputSpec", "RunOptions", "RunSpec", "build_spec"]
-
-#: Rows per chunk by default (wide rows take fewer: ``session.default_chunk_size``).
-DEFAULT_CHUNK_SIZE = 1 << 18
-#: The longest line of text input by default (``--max-line-bytes``).
-MAX_LINE_BYTES = 16 << 20
-#: Groups refused beyond this many by default: each keeps a state, so memory grows with the
-#: groups, never with the rows.
-MAX_GROUPS = 10_000
-#: ``--ci-level`` and ``--replicates`` by default.
-CI_LEVEL = 0.95
-REPLICATES = 200
+__all__ = ["CI_LEVEL", "DEFAULT_CHUNK_SIZE", "MAX_GROUPS", "MAX_LINE_BYTES", "REPLICATES", "Columns",
+           "InputSpec", "RunOptions", "RunSpec", "build_spec"]
 
 _IN, _U = "Inputs", "Uncertainty"
 

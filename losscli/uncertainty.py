@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import UsageError
-from losscli.spec import CI_LEVEL, REPLICATES
+from losscli.options import CI_LEVEL, REPLICATES
 from losscli.stats import intervals
 from losscli.stats.intervals import Interval, Moments
 from losscli.stats.resample import BootstrapSums

@@ -26,7 +26,7 @@ from typing import Any
 from losscli.errors import InputError
 from losscli.io.failures import describe_size, first_line, foreign_errors, not_text
 from losscli.io.records import record_end
-from losscli.spec import MAX_LINE_BYTES as MAX_LINE  # --max-line-bytes default
+from losscli.options import MAX_LINE_BYTES as MAX_LINE  # --max-line-bytes default
 
 #: Seconds a pipe may stay silent before the records already received are handed on.
 PAUSE = 0.05
