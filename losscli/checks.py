@@ -1,7 +1,7 @@
 """The validators of option values: each takes the option's name and a value, returns the
 value in its canonical type, or raises a :class:`~losscli.errors.UsageError` that names the
-option, says what it accepts and echoes the bad value (``losscli.options`` pairs each
-declared option with one of these; ``losscli.spec.build_spec`` calls them). Nothing here
+option, says what it accepts and echoes the bad value (each option declared in
+``losscli.spec`` names one of these; ``losscli.spec.build_spec`` calls them). Nothing here
 reads data or imports more than the standard library at import time.
 """
 

@@ -1,5 +1,6 @@
 """The commands: each parses nothing itself (its options are declared in
-:mod:`losscli.options` and added by :func:`~losscli.cli.options.with_options`), calls the
+:mod:`losscli.spec` and :mod:`losscli.cli.options`, added by
+:func:`~losscli.cli.options.with_options`), calls the
 Python API once, and hands the result to :func:`after_run`, the one place that prints it,
 draws the pictures and writes the HTML page. Registered on the app in
 :mod:`losscli.cli`. numpy, pyarrow and rich load when a command runs, never at import.
