@@ -39,8 +39,9 @@ def _o(name: str, *flags: str, **declaration: Any) -> Option:
     return Option(name, flags, api=False, **declaration)
 
 
-#: The options of the command line alone: read by the commands, not by ``build_spec``.
-CLI_OPTIONS: tuple[Option, ...] = (
+#: The options of the command line alone, read by the commands (not by ``build_spec``):
+#: those of one command first...
+_OWN: tuple[Option, ...] = (
     _o("max_", "--max", type=list[str], metavar="NAME=V", panel="Checks", commands=_CHECK,
        help="Fail when loss NAME is above V (repeatable). NAME: a name, alias or label, e.g. "
        "mse, l1, huber(delta=0.5), huber:delta=0.5."),
@@ -82,6 +83,9 @@ CLI_OPTIONS: tuple[Option, ...] = (
            "inspect": {"help": "table (plain text) or json."},
            "merge": {"help": "Report format on stdout."},
            "losses": {"help": "table, json, markdown or csv.", "panel": None}}),
+)
+#: ... then those of every evaluating command, shown after the API's in their panels.
+_SHARED: tuple[Option, ...] = (
     _o("auc_bins", "--auc-bins", type=int, panel=PARAMS_PANEL, show_default=False,
        help="roc_auc, average_precision only: N score bins (bounded memory, the error bound "
        "reported), or 0 exact; --bins also sets ece's bins."),
@@ -102,9 +106,10 @@ CLI_OPTIONS: tuple[Option, ...] = (
        "longer than half a second.)"),
 )
 
+CLI_OPTIONS = (*_OWN, *_SHARED)
 #: Every option with a flag, in the order of ``--help``.
 OPTIONS: tuple[Option, ...] = in_help_order(
-    tuple(o for o in (*CLI_OPTIONS, *API_OPTIONS) if o.flags))
+    tuple(o for o in (*_OWN, *API_OPTIONS, *_SHARED) if o.flags))
 
 
 def command_options(command: str) -> tuple[Option, ...]:
@@ -216,8 +221,8 @@ class EvaluatingCommand(TyperCommand):
     def get_params(self, ctx: Any) -> Any:
         if not self._params_built:
             self._params_built = True
-            at = next((i + 1 for i, p in enumerate(self.params) if p.name == "losses"),
-                      len(self.params))
+            at = next((i for i, p in enumerate(self.params)  # before --auc-bins
+                       if getattr(p, "rich_help_panel", None) == PARAMS_PANEL), len(self.params))
             self.params[at:at] = [_click_option(*p) for p in loss_parameters()]
         return super().get_params(ctx)
 
