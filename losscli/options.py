@@ -45,7 +45,7 @@ PANELS = ("Checks", "Models", "Losses", "Loss parameters", "Inputs", "Uncertaint
           "Pictures", "Output", None)
 
 #: A validator: (the option's name, a value) -> the value in its canonical type, or a
-#: UsageError naming the option (see :mod:`losscli.checks`).
+#: UsageError naming the option (see :mod:`losscli.validators`).
 Validator = Callable[[str, Any], Any]
 
 
@@ -78,10 +78,10 @@ class Option:
 
     def validate(self, value: Any) -> Any:
         """The API's check of a value: one of ``choices``, or the declared validator."""
-        from losscli import checks
+        from losscli import validators
 
         if self.choices:
-            return checks.choice(self.name, value, self.choices, optional=self.default is None)
+            return validators.choice(self.name, value, self.choices, optional=self.default is None)
         if self.check is not None:
             return self.check(self.name, value)
         return value
@@ -112,17 +112,17 @@ def option(default: Any = None, *flags: str, factory: Callable[[], Any] | None =
 
 def column_option(help: str, *, flags: tuple[str, ...], **declaration: Any) -> Any:
     """A column option of the inputs: a name, a glob or several names."""
-    from losscli import checks
+    from losscli import validators
 
-    return option((), *flags, type=list[str], panel="Inputs", check=checks.columns, help=help,
+    return option((), *flags, type=list[str], panel="Inputs", check=validators.columns, help=help,
                   **{"commands": READING, **declaration})
 
 
 def file_option(flag: str, help: str, *short: str) -> Any:
     """A data option of the inputs: a file (or an array, a DataFrame... in the API)."""
-    from losscli import checks
+    from losscli import validators
 
-    return option(None, flag, *short, panel="Inputs", check=checks.data, commands=READING, help=help)
+    return option(None, flag, *short, panel="Inputs", check=validators.data, commands=READING, help=help)
 
 
 def _default(f: Field[Any]) -> Any:

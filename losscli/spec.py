@@ -6,7 +6,7 @@ role, the format, the chunk size, what NaN does); :class:`RunOptions` what to co
 losses and their parameters, the reduction, the task, logits, the threshold, where per-row
 values go). Each field is an option declared once (:func:`losscli.options.option`): its
 default, flags, help, panel, choices (from :mod:`losscli.vocab`) and validator (from
-:mod:`losscli.checks`). The CLI's parameters, ``inspect``'s options and the CLI reference
+:mod:`losscli.validators`). The CLI's parameters, ``inspect``'s options and the CLI reference
 are built from these fields. :func:`build_spec` turns keyword arguments — from
 ``losscli.evaluate``, ``check``, ``compare``, ``inspect`` or the CLI — into a
 :class:`RunSpec`, and refuses an unknown or ill-typed option with a
@@ -20,8 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from losscli import checks, vocab
-from losscli.checks import Columns
+from losscli import validators, vocab
 from losscli.errors import UsageError, did_you_mean
 from losscli.options import (
     CI_LEVEL,
@@ -37,6 +36,7 @@ from losscli.options import (
     file_option,
     option,
 )
+from losscli.validators import Columns
 
 __all__ = ["CI_LEVEL", "DEFAULT_CHUNK_SIZE", "MAX_GROUPS", "MAX_LINE_BYTES", "REPLICATES", "Columns",
            "InputSpec", "RunOptions", "RunSpec", "build_spec"]
@@ -65,7 +65,7 @@ class InputSpec:
         "Target column (default: detect target, label, y_true, y, ...): values, labels, class "
         "indices, or (repeated/glob/list column) a distribution.", flags=("--target-col",))
     weight_col: str | None = option(
-        None, "--weight-col", panel=_IN, check=checks.weight_col, commands=READING,
+        None, "--weight-col", panel=_IN, check=validators.weight_col, commands=READING,
         help="Sample-weight column (never guessed). Weighted mean = Σw·ℓ / Σw.")
     var_col: Columns = column_option("gaussian_nll: predicted-variance column (default: detect "
                                      "var, variance, ...).", flags=("--var-col",))
@@ -88,23 +88,23 @@ class InputSpec:
         "override it). On standard input it is detected from the first bytes unless given.")
     encoding: str | None = option(
         None, "--encoding", metavar="NAME", show_default=False, panel=_IN,
-        check=checks.encoding, commands=READING, help="Encoding of CSV, TSV and NDJSON text, "
+        check=validators.encoding, commands=READING, help="Encoding of CSV, TSV and NDJSON text, "
         "e.g. latin-1, cp1252, utf-16 (default UTF-8).")
     max_line_bytes: int | None = option(
         None, "--max-line-bytes", metavar="SIZE", show_default=False, panel=_IN,
-        check=checks.max_line_bytes, commands=READING, help="Longest line of CSV, TSV and "
+        check=validators.max_line_bytes, commands=READING, help="Longest line of CSV, TSV and "
         f"NDJSON input, e.g. 64M (default {MAX_LINE_BYTES >> 20}M); a longer one is an "
         "error. Memory grows with it.")
     chunk_size: int | None = option(
         None, "--chunk-size", type=int, minimum=1, show_default=False, panel=_IN,
-        check=checks.chunk_size, help="Rows per chunk; memory stays bounded by it. Default "
+        check=validators.chunk_size, help="Rows per chunk; memory stays bounded by it. Default "
         f"{DEFAULT_CHUNK_SIZE}, or about 1M values for wide rows (class scores).")
     # Folders, globs and URIs: options of the object store (s3://: endpoint_override,
     # region, anonymous, credentials...; see losscli.io.dataset.S3_OPTIONS), and whether
     # key=value folders are hive partitions (None: when every file sits under the same keys).
     storage_options: Mapping[str, Any] = option(
         None, "--storage-option", factory=dict, type=list[str], metavar="KEY=VALUE",
-        show_default=False, panel=_IN, check=checks.storage_options, commands=READING,
+        show_default=False, panel=_IN, check=validators.storage_options, commands=READING,
         help="Object storage option for s3:// URIs (repeatable): endpoint_override, region, "
         "anonymous, access_key, secret_key, session_token, scheme, connect_timeout, "
         "request_timeout, role_arn, force_virtual_addressing. Default: the AWS environment.")
@@ -151,14 +151,14 @@ class RunOptions:
     """What to compute from the rows."""
 
     losses: tuple[str, ...] = option(
-        (), "--loss", "-l", type=list[str], panel="Losses", check=checks.losses,
+        (), "--loss", "-l", type=list[str], panel="Losses", check=validators.losses,
         complete="complete_loss", help="Loss to compute, repeatable; 'name:param=value,...' "
         "sets one instance's parameters (booleans: true/false). Default by task: regression "
         "mse, rmse, mae; binary bce, brier, zero_one; multiclass cross_entropy, zero_one; "
         "embedding triplet. See 'losscli losses'.")
     #: Loss parameters by name: on the command line, one flag each (built from the
     #: registry's Params by losscli.cli.options)
-    params: Mapping[str, Any] = option(None, factory=dict, check=checks.params)
+    params: Mapping[str, Any] = option(None, factory=dict, check=validators.params)
     reduction: str = option(
         "mean", "--reduction", "-r", choices=vocab.REDUCTIONS, enum=True, panel="Losses",
         commands=frozenset({"eval"}), help="mean (Σw·ℓ/Σw), sum (Σw·ℓ), or none (per-row "
@@ -172,34 +172,34 @@ class RunOptions:
         "rows' targets are 0/1 or -1/1 and predictions in [0, 1]). multilabel is never "
         "guessed.")
     from_logits: bool = option(
-        False, "--from-logits", type=bool, panel=_IN, check=checks.flag, commands=READING,
+        False, "--from-logits", type=bool, panel=_IN, check=validators.flag, commands=READING,
         help="Predictions are logits (log-rates for poisson_nll): sigmoid / softmax are "
         "applied inside the losses. Without it they must be probabilities. Margin losses take "
         "raw scores and ignore it.")
     # take predictions as logits even when they look like probabilities
     assume_logits: bool = option(
-        False, "--assume-logits", type=bool, panel=_IN, check=checks.flag, help="With "
+        False, "--assume-logits", type=bool, panel=_IN, check=validators.flag, help="With "
         "--from-logits: take the predictions as logits even when they look like probabilities "
         "(all in [0, 1], rows summing to 1).")
     #: the decision threshold on one-column scores (the CLI's --threshold is a loss parameter)
-    threshold: float | None = option(None, check=checks.threshold)
+    threshold: float | None = option(None, check=validators.threshold)
     #: A target column of labels (losscli.labels): the label of each prediction column, in
     #: order (binary: NEGATIVE,POSITIVE), and the positive label of binary data.
     classes: tuple[str, ...] = option(
         (), "--classes", metavar="A,B,...", show_default=False, panel=_IN,
-        check=checks.classes, commands=READING, help="Targets that are labels (strings, "
+        check=validators.classes, commands=READING, help="Targets that are labels (strings, "
         "booleans): the label each prediction column scores, in their order (binary: "
         "NEGATIVE,POSITIVE). Default: the columns' names less their shared prefix and suffix "
         "(p_setosa: setosa), else the file's sorted labels. On numbers: those values are the "
         "labels (1,2,3), or names of the class indices.")
     pos_label: str | None = option(
         None, "--pos-label", metavar="LABEL", show_default=False, panel=_IN,
-        check=checks.pos_label, commands=READING, help="Binary targets that are labels: the "
+        check=validators.pos_label, commands=READING, help="Binary targets that are labels: the "
         "positive one; every other label must be the one negative label. Default: true of "
         "true/false, yes of yes/no, 1 of 1/0, ... (any case); other text needs it.")
     # per-row values (reduction none): a file, or None
     output: str | None = option(
-        None, "--output", "-o", panel="Output", check=checks.optional_path,
+        None, "--output", "-o", panel="Output", check=validators.optional_path,
         commands=frozenset({"eval"}), help="With --reduction none: file for per-row losses "
         "(.csv, .tsv, .parquet, .npy, .ndjson); default stdout as CSV.")
     # their format on standard output (the CLI derives it from --format)
@@ -207,14 +207,14 @@ class RunOptions:
     # threads reducing work units; None: every CPU we may use
     workers: int | None = option(
         None, "--workers", metavar="N|auto", show_default=False, panel=_IN,
-        check=checks.workers, help="Threads reducing work units (Parquet row groups, Feather "
+        check=validators.workers, help="Threads reducing work units (Parquet row groups, Feather "
         "record batches, NPY row ranges, CSV/NDJSON blocks, files of a folder) side by side. "
         "Default auto: every CPU this process may use; for object storage (s3://...) 4 per "
         "CPU, at most 16. Any N gives the same bits as 1.")
     # write the merged State here (merge it later: losscli merge)
     save_state: str | None = option(
         None, "--save-state", metavar="FILE", panel="Output", show_default=False,
-        check=checks.optional_path, commands=frozenset({"eval"}), help="Also write this "
+        check=validators.optional_path, commands=frozenset({"eval"}), help="Also write this "
         "part's mergeable state (exact, versioned, with its losses, options and row ranges) "
         "for 'losscli merge'.")
     engine: str = option(
@@ -223,49 +223,49 @@ class RunOptions:
         "read and reduce the units (pip install 'losscli\\[dask]'); the same bits either way.")
     scheduler: str | None = option(
         None, "--scheduler", metavar="ADDRESS", show_default=False, panel=_IN,
-        check=checks.scheduler, help="With --engine dask: a running scheduler (e.g. "
+        check=validators.scheduler, help="With --engine dask: a running scheduler (e.g. "
         "tcp://10.0.0.5:8786); without it, a local cluster of --workers processes on "
         "127.0.0.1.")
     ci: bool = option(
-        False, "--ci", type=bool, panel=_U, check=checks.flag, help="Confidence intervals: "
+        False, "--ci", type=bool, panel=_U, check=validators.flag, help="Confidence intervals: "
         "analytic where valid (mean losses: normal with Kish's effective n; rmse: delta "
         "method; 0/1 losses: Wilson), else a Poisson bootstrap; max_error and ranking "
         "metrics: n/a. The method is in the output.")
-    ci_level: float = option(CI_LEVEL, "--ci-level", type=float, panel=_U, check=checks.number,
+    ci_level: float = option(CI_LEVEL, "--ci-level", type=float, panel=_U, check=validators.number,
                              help="Confidence level of --ci.")
     ci_method: str = option(
         "auto", "--ci-method", choices=vocab.CI_METHODS, metavar="|".join(vocab.CI_METHODS),
         panel=_U, help="auto: analytic where valid, else bootstrap; bootstrap: for every loss "
         "that has one.")
     replicates: int = option(
-        REPLICATES, "--replicates", type=int, panel=_U, check=checks.whole,
+        REPLICATES, "--replicates", type=int, panel=_U, check=validators.whole,
         help="Bootstrap replicates (Poisson weights hashed from seed, row and replicate: the "
         "same for any chunking, worker count or split).")
-    seed: int = option(0, "--seed", type=int, panel=_U, check=checks.seed,
+    seed: int = option(0, "--seed", type=int, panel=_U, check=validators.seed,
                        help="Bootstrap seed (recorded in the report).")
     distribution: bool = option(
-        False, "--distribution", type=bool, panel=_U, check=checks.flag, help="Quantiles of "
+        False, "--distribution", type=bool, panel=_U, check=validators.flag, help="Quantiles of "
         "each per-row loss (p50, p90, p99, p99.9, max) from a mergeable sketch within 1 % "
         "relative error (stated in the output).")
     # beside p50, p90, p99, p99.9 and max
     quantile_levels: tuple[float, ...] = option(
         (), "--quantile-levels", type=list[str], metavar="Q[,Q...]", show_default=False,
-        panel=_U, check=checks.levels, help="More quantiles for --distribution, e.g. "
+        panel=_U, check=validators.levels, help="More quantiles for --distribution, e.g. "
         "0.95,0.999.")
     # the sketch's relative error bound α
-    relative_accuracy: float = option(0.01, check=checks.accuracy)
+    relative_accuracy: float = option(0.01, check=validators.accuracy)
     #: keep a calibration state (the reliability diagram's bins) for a binary or multi-class
     #: classifier whose predictions are probabilities, even without ece/mce (--plot, --html)
-    calibration: bool = option(False, check=checks.flag)
+    calibration: bool = option(False, check=validators.flag)
     #: --group-by: key columns (or partition keys); one result per group beside the overall
     group_by: tuple[str, ...] = option(
         (), "--group-by", "-g", type=list[str], metavar="COL", show_default=False,
-        panel="Groups", check=checks.group_by, help="One result per value of COL "
+        panel="Groups", check=validators.group_by, help="One result per value of COL "
         "(repeatable: per combination), beside the overall one: a column of the data or a "
         "partition key of a dataset (key=value folders). Strings, integers, booleans, dates; "
         "null is a group of its own. check applies the bounds to every group.")
     max_groups: int = option(
-        MAX_GROUPS, "--max-groups", type=int, panel="Groups", check=checks.positive,
+        MAX_GROUPS, "--max-groups", type=int, panel="Groups", check=validators.positive,
         help="Refuse more groups than this (each keeps its own state).")
     # groups ordered by key, or "value": worst first on the first loss
     sort: str = option(
@@ -299,7 +299,7 @@ BY_NAME: dict[str, Option] = {o.name: o for o in API_OPTIONS}
 INPUT_FIELDS = tuple(f.name for f in fields(InputSpec))
 OPTION_FIELDS = tuple(f.name for f in fields(RunOptions))
 #: The arguments that name data: a file, an array, a DataFrame...
-DATA_FIELDS = ("predictions", *(o.name for o in API_OPTIONS if o.check is checks.data))
+DATA_FIELDS = ("predictions", *(o.name for o in API_OPTIONS if o.check is validators.data))
 
 
 def api_options(command: str | None = None) -> tuple[str, ...]:
@@ -329,8 +329,8 @@ def build_spec(predictions: Any, targets: Any = None, *, where: str = "evaluate(
                 f"{where} has no option '{key}'.{did_you_mean(key, list(names))} Its options: "
                 f"{', '.join(names)}."
             )
-    values: dict[str, Any] = {"predictions": checks.data("predictions", predictions),
-                              "targets": checks.data("targets", targets)}
+    values: dict[str, Any] = {"predictions": validators.data("predictions", predictions),
+                              "targets": validators.data("targets", targets)}
     for key, value in options.items():
         values[key] = BY_NAME[key].validate(value)  # the option's one declaration
     if values["predictions"] is None:

@@ -215,7 +215,7 @@ def test_cli_is_a_package_of_small_modules():
     assert modules == ["__init__.py", "commands.py", "hygiene.py", "options.py"]
     assert not (ROOT / "losscli" / "cli.py").exists()
     for path in [*folder.glob("*.py"), ROOT / "losscli" / "spec.py",
-                 ROOT / "losscli" / "options.py", ROOT / "losscli" / "checks.py"]:
+                 ROOT / "losscli" / "options.py", ROOT / "losscli" / "validators.py"]:
         assert len(Path(path).read_text().splitlines()) <= 500, path
     # the one "after the run" block: each evaluating command hands its result to it
     commands = (folder / "commands.py").read_text()
