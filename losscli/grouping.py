@@ -23,10 +23,8 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError
+from losscli.options import MAX_GROUPS as MAX_GROUPS  # --max-groups' default, declared there
 
-#: The default cap on the number of groups (--max-groups): each group keeps a state, so
-#: memory grows with the groups, never with the rows.
-MAX_GROUPS = 10_000
 #: A float key column with more distinct values than this is refused: a group per value
 #: of a continuous column is never what is meant (bin it first).
 MAX_FLOAT_KEYS = 100

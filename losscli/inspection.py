@@ -16,6 +16,7 @@ from typing import IO, Any
 from losscli.errors import LossCliError, escape_controls
 from losscli.io.formats import open_source
 from losscli.io.inputs import resolve_inputs
+from losscli.spec import api_options
 from losscli.vocab import WEIGHT_NAMES
 
 SAMPLE_ROWS = 10_000
@@ -29,10 +30,8 @@ def column_types(source: Any) -> dict[str, str]:
 
 
 #: The options ``inspect`` takes (those of ``evaluate`` about the inputs and how they are read).
-INSPECT_OPTIONS = ("targets", "weights", "pred_col", "target_col", "weight_col", "format_in",
-                   "var", "positive", "negative", "var_col", "anchor_col", "positive_col",
-                   "negative_col", "task", "from_logits", "encoding", "max_line_bytes",
-                   "storage_options", "partitioning", "classes", "pos_label")
+#: Declared in losscli.spec: the options whose ``commands`` name inspect (no exclusion list).
+INSPECT_OPTIONS = api_options("inspect")
 
 
 def inspect_file(path: str, *, sample_rows: int = SAMPLE_ROWS, **options: Any) -> dict[str, Any]:

@@ -49,12 +49,10 @@ from losscli.io.inputs import Batch, Inputs, resolve_inputs
 from losscli.io.prefetch import prefetch
 from losscli.registry import LossInstance, all_losses, resolve_losses
 from losscli.report import DataFingerprint, GroupResult, LossResult, Report
-from losscli.spec import Columns, RunSpec
+from losscli.spec import DEFAULT_CHUNK_SIZE, Columns, RunSpec
 from losscli.state import Cell, Coverage, NonFinite, Position, State, UnitError, coalesce
 from losscli.uncertainty import CIConfig
 from losscli.vocab import EMBEDDING_ROLES, ROLES
-
-DEFAULT_CHUNK_SIZE = 1 << 18
 
 #: Column names that identify rows (checked on both sides of a row-aligned pair of files).
 ID_LIKE = re.compile(r"^(id|key|uid|uuid|guid|row_?id|sample_?id|record_?id|index)$|[_-]id$"

@@ -1,33 +1,47 @@
-"""A description of a run, validated once, before any file is opened.
+"""A description of a run, validated once, before any file is opened; and the declaration of
+every option of the Python API.
 
 :class:`InputSpec` says where the rows come from (files or arrays, which column plays which
 role, the format, the chunk size, what NaN does); :class:`RunOptions` what to compute (the
 losses and their parameters, the reduction, the task, logits, the threshold, where per-row
-values go). :func:`build_spec` turns keyword arguments — from ``losscli.evaluate``,
-``check``, ``compare``, ``inspect`` or the CLI — into a :class:`RunSpec`, and refuses an
-unknown or ill-typed option with a :class:`~losscli.errors.UsageError` that names it and
-what it accepts. Nothing here reads data.
+values go). Each field is an option declared once (:func:`losscli.options.option`): its
+default, flags, help, panel, choices (from :mod:`losscli.vocab`) and validator (from
+:mod:`losscli.validators`). The CLI's parameters, ``inspect``'s options and the CLI reference
+are built from these fields. :func:`build_spec` turns keyword arguments — from
+``losscli.evaluate``, ``check``, ``compare``, ``inspect`` or the CLI — into a
+:class:`RunSpec`, and refuses an unknown or ill-typed option with a
+:class:`~losscli.errors.UsageError` that names it and what it accepts. Nothing here reads
+data, and only the standard library loads with it (the CLI reads it at start-up).
 """
 
 from __future__ import annotations
 
-import math
-import os
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from losscli import validators, vocab
 from losscli.errors import UsageError, did_you_mean
-from losscli.vocab import (
-    INPUT_FORMATS,
-    NAN_POLICIES,
-    REDUCTIONS,
-    STDOUT_SINK_FORMATS,
-    TASKS,
+from losscli.options import (
+    CI_LEVEL,
+    DEFAULT_CHUNK_SIZE,
+    EVALUATING,
+    MAX_GROUPS,
+    MAX_LINE_BYTES,
+    READING,
+    REPLICATES,
+    Option,
+    column_option,
+    declared,
+    file_option,
+    option,
 )
+from losscli.validators import Columns
 
-Columns = tuple[str, ...]
+__all__ = ["CI_LEVEL", "DEFAULT_CHUNK_SIZE", "MAX_GROUPS", "MAX_LINE_BYTES", "REPLICATES", "Columns",
+           "InputSpec", "RunOptions", "RunSpec", "build_spec"]
+
+_IN, _U = "Inputs", "Uncertainty"
 
 
 @dataclass(frozen=True)
@@ -37,34 +51,90 @@ class InputSpec:
     options take a name, a glob (``'p_*'``) or several names."""
 
     predictions: Any
-    targets: Any = None
-    weights: Any = None
-    var: Any = None
-    positive: Any = None
-    negative: Any = None
-    pred_col: Columns = ()
-    target_col: Columns = ()
-    weight_col: str | None = None
-    var_col: Columns = ()
-    anchor_col: Columns = ()
-    positive_col: Columns = ()
-    negative_col: Columns = ()
-    format_in: str | None = None
-    chunk_size: int | None = None
-    nan_policy: str = "raise"
-    encoding: str | None = None  # of text input (CSV, TSV, NDJSON); None: UTF-8
-    max_line_bytes: int | None = None  # the longest line of text input; None: 16 MiB
+    targets: Any = file_option("--targets", "Targets file, aligned with the predictions by "
+                               "row order; a folder, glob or URI pairs with folder predictions "
+                               "file by file.", "-t")
+    weights: Any = file_option("--weights", "Sample-weights file, aligned by row order (else "
+                               "--weight-col).")
+    pred_col: Columns = column_option(
+        "Prediction column (default: detect pred, prediction, y_pred, yhat, prob, ...). "
+        "Repeat it, or give a glob such as 'p_*' (file column order), for one column per "
+        "class; a list column or an (N, C) NPY array also gives one value per class.",
+        flags=("--pred-col",))
+    target_col: Columns = column_option(
+        "Target column (default: detect target, label, y_true, y, ...): values, labels, class "
+        "indices, or (repeated/glob/list column) a distribution.", flags=("--target-col",))
+    weight_col: str | None = option(
+        None, "--weight-col", panel=_IN, check=validators.weight_col, commands=READING,
+        help="Sample-weight column (never guessed). Weighted mean = Σw·ℓ / Σw.")
+    var_col: Columns = column_option("gaussian_nll: predicted-variance column (default: detect "
+                                     "var, variance, ...).", flags=("--var-col",))
+    var: Any = file_option("--var", "gaussian_nll: predicted-variances file, aligned by row "
+                           "order.")
+    anchor_col: Columns = column_option(
+        "triplet: anchor embedding (columns, glob or list column; default: detect 'anchor'). "
+        "A plain NPY FILE is the anchors.", flags=("--anchor-col",))
+    positive_col: Columns = column_option("triplet: positive embedding (default: detect "
+                                          "'positive').", flags=("--positive-col",))
+    negative_col: Columns = column_option("triplet: negative embedding (default: detect "
+                                          "'negative').", flags=("--negative-col",))
+    positive: Any = file_option("--positive", "triplet: positive-embeddings file (e.g. an "
+                                "(N, D) NPY).")
+    negative: Any = file_option("--negative", "triplet: negative-embeddings file (e.g. an "
+                                "(N, D) NPY).")
+    format_in: str | None = option(
+        None, "--format-in", choices=vocab.INPUT_FORMATS, enum=True, panel=_IN,
+        commands=READING, help="Input format when the extension does not say (or to "
+        "override it). On standard input it is detected from the first bytes unless given.")
+    encoding: str | None = option(
+        None, "--encoding", metavar="NAME", show_default=False, panel=_IN,
+        check=validators.encoding, commands=READING, help="Encoding of CSV, TSV and NDJSON text, "
+        "e.g. latin-1, cp1252, utf-16 (default UTF-8).")
+    max_line_bytes: int | None = option(
+        None, "--max-line-bytes", metavar="SIZE", show_default=False, panel=_IN,
+        check=validators.max_line_bytes, commands=READING, help="Longest line of CSV, TSV and "
+        f"NDJSON input, e.g. 64M (default {MAX_LINE_BYTES >> 20}M); a longer one is an "
+        "error. Memory grows with it.")
+    chunk_size: int | None = option(
+        None, "--chunk-size", type=int, minimum=1, show_default=False, panel=_IN,
+        check=validators.chunk_size, help="Rows per chunk; memory stays bounded by it. Default "
+        f"{DEFAULT_CHUNK_SIZE}, or about 1M values for wide rows (class scores).")
     # Folders, globs and URIs: options of the object store (s3://: endpoint_override,
     # region, anonymous, credentials...; see losscli.io.dataset.S3_OPTIONS), and whether
     # key=value folders are hive partitions (None: when every file sits under the same keys).
-    storage_options: Mapping[str, Any] = field(default_factory=dict)
-    partitioning: str | None = None
+    storage_options: Mapping[str, Any] = option(
+        None, "--storage-option", factory=dict, type=list[str], metavar="KEY=VALUE",
+        show_default=False, panel=_IN, check=validators.storage_options, commands=READING,
+        help="Object storage option for s3:// URIs (repeatable): endpoint_override, region, "
+        "anonymous, access_key, secret_key, session_token, scheme, connect_timeout, "
+        "request_timeout, role_arn, force_virtual_addressing. Default: the AWS environment.")
+    partitioning: str | None = option(
+        None, "--partitioning", choices=vocab.PARTITIONINGS,
+        metavar="|".join(vocab.PARTITIONINGS), show_default=False, panel=_IN,
+        commands=READING, help="Whether key=value folders of a folder, glob or URI are hive "
+        "partitions (their keys read as text columns). Default: hive when every file sits "
+        "under the same key=value folders.")
     #: --id-col: join the predictions to the targets (and a weights file) by these key
     #: columns (the targets' own names in target_id_col when they differ); unmatched:
     #: "error" (keys missing on either side) or "omit" (evaluate the matched rows)
-    id_col: Columns = ()
-    target_id_col: Columns = ()
-    unmatched: str = "error"
+    id_col: Columns = column_option(
+        "Join the predictions to --targets (and --weights) by this key column instead of by "
+        "row order (repeat it for a composite key). The targets are held in memory as a hash "
+        "index (about their size; the predictions stream). A key on both sides once, else an "
+        "error; see --unmatched.", flags=("--id-col",), metavar="KEY", show_default=False,
+        commands=EVALUATING)
+    target_id_col: Columns = column_option(
+        "The targets' key column(s) when they are named otherwise than --id-col (in the same "
+        "order).", flags=("--target-id-col",), metavar="KEY", show_default=False,
+        commands=EVALUATING)
+    unmatched: str = option(
+        "error", "--unmatched", choices=vocab.UNMATCHED,
+        metavar="|".join(vocab.UNMATCHED), panel=_IN, help="With --id-col: prediction rows "
+        "without a target or targets without a prediction are an error (naming how many and "
+        "the first keys), or are left out and counted in the report (omit).")
+    nan_policy: str = option(
+        "raise", "--nan-policy", choices=vocab.NAN_POLICIES, enum=True,
+        panel=_IN, help="NaN/inf: raise an error, omit the whole row, or propagate.")
 
     def columns(self) -> dict[str, Columns]:
         """``--x-col`` values of the extra roles (var and the triplet roles)."""
@@ -80,38 +150,128 @@ class InputSpec:
 class RunOptions:
     """What to compute from the rows."""
 
-    losses: tuple[str, ...] = ()
-    params: Mapping[str, Any] = field(default_factory=dict)
-    reduction: str = "mean"
-    task: str | None = None
-    from_logits: bool = False
-    assume_logits: bool = False  # take predictions as logits even when they look like probabilities
-    threshold: float | None = None
+    losses: tuple[str, ...] = option(
+        (), "--loss", "-l", type=list[str], panel="Losses", check=validators.losses,
+        complete="complete_loss", help="Loss to compute, repeatable; 'name:param=value,...' "
+        "sets one instance's parameters (booleans: true/false). Default by task: regression "
+        "mse, rmse, mae; binary bce, brier, zero_one; multiclass cross_entropy, zero_one; "
+        "embedding triplet. See 'losscli losses'.")
+    #: Loss parameters by name: on the command line, one flag each (built from the
+    #: registry's Params by losscli.cli.options)
+    params: Mapping[str, Any] = option(None, factory=dict, check=validators.params)
+    reduction: str = option(
+        "mean", "--reduction", "-r", choices=vocab.REDUCTIONS, enum=True, panel="Losses",
+        commands=frozenset({"eval"}), help="mean (Σw·ℓ/Σw), sum (Σw·ℓ), or none (per-row "
+        "w·ℓ, streamed to --output, or to stdout as CSV or with --format ndjson as NDJSON).")
+    task: str | None = option(
+        None, "--task", choices=vocab.TASKS, enum=True, metavar="TASK", panel=_IN,
+        show_default=False, commands=READING, help="regression, binary, multiclass, "
+        "multilabel or embedding. Default: detected (several prediction values per row: "
+        "multiclass, or regression with several outputs when the targets have as many values "
+        "and are not distributions; one: from the losses, else binary when the first 10000 "
+        "rows' targets are 0/1 or -1/1 and predictions in [0, 1]). multilabel is never "
+        "guessed.")
+    from_logits: bool = option(
+        False, "--from-logits", type=bool, panel=_IN, check=validators.flag, commands=READING,
+        help="Predictions are logits (log-rates for poisson_nll): sigmoid / softmax are "
+        "applied inside the losses. Without it they must be probabilities. Margin losses take "
+        "raw scores and ignore it.")
+    # take predictions as logits even when they look like probabilities
+    assume_logits: bool = option(
+        False, "--assume-logits", type=bool, panel=_IN, check=validators.flag, help="With "
+        "--from-logits: take the predictions as logits even when they look like probabilities "
+        "(all in [0, 1], rows summing to 1).")
+    #: the decision threshold on one-column scores (the CLI's --threshold is a loss parameter)
+    threshold: float | None = option(None, check=validators.threshold)
     #: A target column of labels (losscli.labels): the label of each prediction column, in
     #: order (binary: NEGATIVE,POSITIVE), and the positive label of binary data.
-    classes: tuple[str, ...] = ()
-    pos_label: str | None = None
-    output: str | None = None  # per-row values (reduction none): a file, or None
-    output_format: str | None = None  # their format on standard output: csv, tsv, ndjson
-    workers: int | None = None  # threads reducing work units; None: every CPU we may use
-    save_state: str | None = None  # write the merged State here (merge it later: losscli merge)
-    engine: str = "local"  # local (threads) | dask (a Dask cluster)
-    scheduler: str | None = None  # a running Dask scheduler's address (engine dask)
-    distribution: bool = False  # quantiles of each per-row loss, from a mergeable sketch
-    quantile_levels: tuple[float, ...] = ()  # beside p50, p90, p99, p99.9 and max
-    relative_accuracy: float = 0.01  # the sketch's relative error bound α
+    classes: tuple[str, ...] = option(
+        (), "--classes", metavar="A,B,...", show_default=False, panel=_IN,
+        check=validators.classes, commands=READING, help="Targets that are labels (strings, "
+        "booleans): the label each prediction column scores, in their order (binary: "
+        "NEGATIVE,POSITIVE). Default: the columns' names less their shared prefix and suffix "
+        "(p_setosa: setosa), else the file's sorted labels. On numbers: those values are the "
+        "labels (1,2,3), or names of the class indices.")
+    pos_label: str | None = option(
+        None, "--pos-label", metavar="LABEL", show_default=False, panel=_IN,
+        check=validators.pos_label, commands=READING, help="Binary targets that are labels: the "
+        "positive one; every other label must be the one negative label. Default: true of "
+        "true/false, yes of yes/no, 1 of 1/0, ... (any case); other text needs it.")
+    # per-row values (reduction none): a file, or None
+    output: str | None = option(
+        None, "--output", "-o", panel="Output", check=validators.optional_path,
+        commands=frozenset({"eval"}), help="With --reduction none: file for per-row losses "
+        "(.csv, .tsv, .parquet, .npy, .ndjson); default stdout as CSV.")
+    # their format on standard output (the CLI derives it from --format)
+    output_format: str | None = option(None, choices=vocab.STDOUT_SINK_FORMATS)
+    # threads reducing work units; None: every CPU we may use
+    workers: int | None = option(
+        None, "--workers", metavar="N|auto", show_default=False, panel=_IN,
+        check=validators.workers, help="Threads reducing work units (Parquet row groups, Feather "
+        "record batches, NPY row ranges, CSV/NDJSON blocks, files of a folder) side by side. "
+        "Default auto: every CPU this process may use; for object storage (s3://...) 4 per "
+        "CPU, at most 16. Any N gives the same bits as 1.")
+    # write the merged State here (merge it later: losscli merge)
+    save_state: str | None = option(
+        None, "--save-state", metavar="FILE", panel="Output", show_default=False,
+        check=validators.optional_path, commands=frozenset({"eval"}), help="Also write this "
+        "part's mergeable state (exact, versioned, with its losses, options and row ranges) "
+        "for 'losscli merge'.")
+    engine: str = option(
+        "local", "--engine", choices=vocab.ENGINES, metavar="|".join(vocab.ENGINES),
+        panel=_IN, help="local: threads of this process; dask: the workers of a Dask cluster "
+        "read and reduce the units (pip install 'losscli\\[dask]'); the same bits either way.")
+    scheduler: str | None = option(
+        None, "--scheduler", metavar="ADDRESS", show_default=False, panel=_IN,
+        check=validators.scheduler, help="With --engine dask: a running scheduler (e.g. "
+        "tcp://10.0.0.5:8786); without it, a local cluster of --workers processes on "
+        "127.0.0.1.")
+    ci: bool = option(
+        False, "--ci", type=bool, panel=_U, check=validators.flag, help="Confidence intervals: "
+        "analytic where valid (mean losses: normal with Kish's effective n; rmse: delta "
+        "method; 0/1 losses: Wilson), else a Poisson bootstrap; max_error and ranking "
+        "metrics: n/a. The method is in the output.")
+    ci_level: float = option(CI_LEVEL, "--ci-level", type=float, panel=_U, check=validators.number,
+                             help="Confidence level of --ci.")
+    ci_method: str = option(
+        "auto", "--ci-method", choices=vocab.CI_METHODS, metavar="|".join(vocab.CI_METHODS),
+        panel=_U, help="auto: analytic where valid, else bootstrap; bootstrap: for every loss "
+        "that has one.")
+    replicates: int = option(
+        REPLICATES, "--replicates", type=int, panel=_U, check=validators.whole,
+        help="Bootstrap replicates (Poisson weights hashed from seed, row and replicate: the "
+        "same for any chunking, worker count or split).")
+    seed: int = option(0, "--seed", type=int, panel=_U, check=validators.seed,
+                       help="Bootstrap seed (recorded in the report).")
+    distribution: bool = option(
+        False, "--distribution", type=bool, panel=_U, check=validators.flag, help="Quantiles of "
+        "each per-row loss (p50, p90, p99, p99.9, max) from a mergeable sketch within 1 % "
+        "relative error (stated in the output).")
+    # beside p50, p90, p99, p99.9 and max
+    quantile_levels: tuple[float, ...] = option(
+        (), "--quantile-levels", type=list[str], metavar="Q[,Q...]", show_default=False,
+        panel=_U, check=validators.levels, help="More quantiles for --distribution, e.g. "
+        "0.95,0.999.")
+    # the sketch's relative error bound α
+    relative_accuracy: float = option(0.01, check=validators.accuracy)
     #: keep a calibration state (the reliability diagram's bins) for a binary or multi-class
     #: classifier whose predictions are probabilities, even without ece/mce (--plot, --html)
-    calibration: bool = False
-    ci: bool = False  # confidence intervals (and paired differences in compare)
-    ci_level: float = 0.95
-    ci_method: str = "auto"  # auto (analytic where valid, else bootstrap) | analytic | bootstrap
-    replicates: int = 200
-    seed: int = 0
+    calibration: bool = option(False, check=validators.flag)
     #: --group-by: key columns (or partition keys); one result per group beside the overall
-    group_by: tuple[str, ...] = ()
-    max_groups: int = 10_000  # refuse more groups than this (memory grows with the groups)
-    sort: str = "key"  # groups ordered by key, or "value": worst first on the first loss
+    group_by: tuple[str, ...] = option(
+        (), "--group-by", "-g", type=list[str], metavar="COL", show_default=False,
+        panel="Groups", check=validators.group_by, help="One result per value of COL "
+        "(repeatable: per combination), beside the overall one: a column of the data or a "
+        "partition key of a dataset (key=value folders). Strings, integers, booleans, dates; "
+        "null is a group of its own. check applies the bounds to every group.")
+    max_groups: int = option(
+        MAX_GROUPS, "--max-groups", type=int, panel="Groups", check=validators.positive,
+        help="Refuse more groups than this (each keeps its own state).")
+    # groups ordered by key, or "value": worst first on the first loss
+    sort: str = option(
+        "key", "--sort", choices=vocab.GROUP_SORTS, metavar="|".join(vocab.GROUP_SORTS),
+        panel="Groups", help="Order of the groups: by key, or by value — worst first on the "
+        "first loss.")
 
     def ci_config(self) -> Any:
         """The :class:`losscli.uncertainty.CIConfig` of ``--ci`` (None without it)."""
@@ -133,341 +293,24 @@ class RunSpec:
         return replace(self, options=replace(self.options, **changes))
 
 
+#: Every option of the Python API, declared by the fields above.
+API_OPTIONS: tuple[Option, ...] = declared(InputSpec, RunOptions)
+BY_NAME: dict[str, Option] = {o.name: o for o in API_OPTIONS}
 INPUT_FIELDS = tuple(f.name for f in fields(InputSpec))
 OPTION_FIELDS = tuple(f.name for f in fields(RunOptions))
-DATA_FIELDS = ("predictions", "targets", "weights", "var", "positive", "negative")
-COLUMN_FIELDS = ("pred_col", "target_col", "var_col", "anchor_col", "positive_col",
-                 "negative_col", "id_col", "target_id_col")
+#: The arguments that name data: a file, an array, a DataFrame...
+DATA_FIELDS = ("predictions", *(o.name for o in API_OPTIONS if o.check is validators.data))
 
 
-def _choice(name: str, value: Any, allowed: tuple[str, ...], optional: bool = False) -> Any:
-    if value is None and optional:
-        return None
-    value = getattr(value, "value", value)  # an Enum from the CLI
-    if not isinstance(value, str) or value not in allowed:
-        raise UsageError(f"{name} must be one of: {', '.join(allowed)}"
-                         f"{' (or None)' if optional else ''}; got {value!r}.")
-    return value
+def api_options(command: str | None = None) -> tuple[str, ...]:
+    """The keyword options :func:`build_spec` takes; with ``command``, only those that
+    command takes (``inspect``: the options about the inputs and how they are read)."""
+    return tuple(o.name for o in API_OPTIONS if command is None or o.takes(command))
 
 
-def _columns(name: str, value: Any) -> Columns:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
-        items = tuple(value)
-        if all(isinstance(v, str) for v in items):
-            return items
-    raise UsageError(f"{name} takes a column name, a glob such as 'p_*', or a list of names; "
-                     f"got {value!r}.")
-
-
-def _data(name: str, value: Any) -> Any:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    if hasattr(value, "to_numpy") or hasattr(value, "__array__") or isinstance(
-            value, list | tuple) or type(value).__module__.split(".")[0] == "pyarrow":
-        return value
-    raise UsageError(f"{name} must be a file path, '-' (standard input), a numpy array, a list, "
-                     "a pandas or polars DataFrame/Series or a pyarrow Table; got "
-                     f"{type(value).__name__}.")
-
-
-def _optional_path(name: str, value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    raise UsageError(f"{name} must be a file path (or None); got {value!r}.")
-
-
-def _flag(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise UsageError(f"{name} must be True or False; got {value!r}.")
-    return value
-
-
-def _chunk_size(value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise UsageError(f"chunk_size must be a whole number >= 1 (rows per chunk), or None for "
-                         f"the default; got {value!r}.")
-    return int(value)
-
-
-def _threshold(value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise UsageError(f"threshold must be a finite number (or None); got {value!r}.")
-    return float(value)
-
-
-def _losses(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
-        items = tuple(value)
-        if all(isinstance(v, str) for v in items):
-            return items
-    raise UsageError(f"losses takes a loss name ('huber:delta=0.5') or a list of them; got "
-                     f"{value!r}.")
-
-
-def _params(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise UsageError(f"params must be a dict of loss parameters (e.g. {{'delta': 0.5}}); "
-                         f"got {value!r}.")
-    from losscli.registry import all_losses
-
-    known = sorted({p.name for s in all_losses().values() for p in s.params} | {"auc_bins"})
-    out = {}
-    for key, v in value.items():
-        if key not in known:
-            raise UsageError(f"params: no loss takes a parameter {key!r}.{did_you_mean(str(key), known)} "
-                             f"Parameters: {', '.join(known)}.")
-        if v is not None and not isinstance(v, bool | int | float | str):
-            raise UsageError(f"params: {key} must be a number or a boolean; got {v!r}.")
-        if v is not None:
-            out[key] = v
-    return out
-
-
-def _encoding(value: Any) -> str | None:
-    import codecs
-
-    if value is None:
-        return None
-    try:
-        info = codecs.lookup(value) if isinstance(value, str) else None
-    except LookupError:
-        info = None
-    if info is None or not getattr(info, "_is_text_encoding", True):
-        raise UsageError(f"encoding must name a text encoding, such as utf-8, latin-1, cp1252 "
-                         f"or utf-16; got {value!r}.")
-    return str(value)
-
-
-_SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
-
-
-def _max_line_bytes(value: Any) -> int | None:
-    """A byte count: an int, or a string such as ``64M`` (K, M and G are powers of 1024)."""
-    if value is None:
-        return None
-    n = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        n = value
-    elif isinstance(value, str):
-        text = value.strip().lower().removesuffix("ib").removesuffix("b")
-        unit = text[-1:] if text[-1:] in _SIZE_UNITS else ""
-        number = text[: len(text) - len(unit)].strip()
-        if number.isdigit():
-            n = int(number) * _SIZE_UNITS[unit]
-    if n is None or not (1 << 10) <= n <= (1 << 30):
-        raise UsageError(f"max_line_bytes must be a size from 1K to 1G (bytes, or with K, M or "
-                         f"G: 64M); got {value!r}.")
-    return n
-
-
-_CHECKS: dict[str, Any] = {
-    "format_in": lambda v: _choice("format_in", v, INPUT_FORMATS, optional=True),
-    "nan_policy": lambda v: _choice("nan_policy", v, NAN_POLICIES),
-    "chunk_size": _chunk_size,
-    "encoding": _encoding,
-    "max_line_bytes": _max_line_bytes,
-    "storage_options": lambda v: _storage_options(v),
-    "partitioning": lambda v: _choice("partitioning", v, ("hive", "none"), optional=True),
-    "weight_col": lambda v: _weight_col(v),
-    "reduction": lambda v: _choice("reduction", v, REDUCTIONS),
-    "task": lambda v: _choice("task", v, TASKS, optional=True),
-    "from_logits": lambda v: _flag("from_logits", v),
-    "assume_logits": lambda v: _flag("assume_logits", v),
-    "threshold": _threshold,
-    "classes": lambda v: _classes(v),
-    "pos_label": lambda v: _pos_label(v),
-    "losses": _losses,
-    "params": _params,
-    "output": lambda v: _optional_path("output", v),
-    "output_format": lambda v: _choice("output_format", v, STDOUT_SINK_FORMATS, optional=True),
-    "workers": lambda v: _workers(v),
-    "engine": lambda v: _choice("engine", v, ("local", "dask")),
-    "save_state": lambda v: _optional_path("save_state", v),
-    "scheduler": lambda v: _scheduler(v),
-    "distribution": lambda v: _flag("distribution", v),
-    "quantile_levels": lambda v: _levels(v),
-    "relative_accuracy": lambda v: _accuracy(v),
-    "calibration": lambda v: _flag("calibration", v),
-    "ci": lambda v: _flag("ci", v),
-    "ci_level": lambda v: _number("ci_level", v),
-    "ci_method": lambda v: _choice("ci_method", v, ("auto", "analytic", "bootstrap")),
-    "replicates": lambda v: _whole("replicates", v),
-    "seed": lambda v: _seed(v),
-    "group_by": lambda v: _group_by(v),
-    "unmatched": lambda v: _choice("unmatched", v, ("error", "omit")),
-    "max_groups": lambda v: _positive("max_groups", v),
-    "sort": lambda v: _choice("sort", v, ("key", "value")),
-}
-
-
-def _classes(value: Any) -> tuple[str, ...]:
-    """Labels of the classes: ``"a,b,c"`` (comma-separated, spaces around a label dropped) or
-    a list (each item one label, as text: a label holding a comma only this way)."""
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        items = [v.strip() for v in value.split(",")]
-    elif isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
-        items = list(value)
-        if not all(isinstance(v, str | bool | int | float) for v in items):
-            raise UsageError(f"classes takes labels (text, numbers or booleans); got {value!r}.")
-        items = [str(v).strip() for v in items]
-    else:
-        raise UsageError(f"classes takes labels: 'a,b,c' or a list; got {value!r}.")
-    if not items or any(not v for v in items):
-        raise UsageError(f"classes takes labels separated by commas, none empty (e.g. "
-                         f"--classes setosa,versicolor,virginica); got {value!r}.")
-    return tuple(items)
-
-
-def _pos_label(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str | bool | int | float) or not str(value).strip():
-        raise UsageError(f"pos_label takes one label (e.g. --pos-label yes); got {value!r}.")
-    return str(value).strip()
-
-
-def _group_by(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    items = [value] if isinstance(value, str) else list(value)
-    if not items or not all(isinstance(c, str) and c.strip() for c in items):
-        raise UsageError(f"group_by takes column names; got {value!r}.")
-    names = tuple(c.strip() for c in items)
-    twice = sorted({c for c in names if names.count(c) > 1})
-    if twice:
-        raise UsageError(f"--group-by {twice[0]} is given twice; name each column once.")
-    return names
-
-
-def _positive(name: str, value: Any) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise UsageError(f"{name} must be a whole number >= 1; got {value!r}.")
-    return int(value)
-
-
-def _storage_options(value: Any) -> dict[str, Any]:
-    """``KEY=VALUE`` strings (``--storage-option``) or a dict, typed and checked."""
-    from losscli.io.dataset import parse_storage_options
-
-    if value is None:
-        return {}
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, Mapping | list | tuple):
-        raise UsageError(f"storage_options takes a dict or KEY=VALUE strings; got {value!r}.")
-    return parse_storage_options(value if isinstance(value, list | tuple) else dict(value))
-
-
-#: Dask's transports (``inproc://`` addresses exist inside one process only).
-SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
-_HOST_PORT = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+(?:%[\w.-]+)?)\]|(?P<host>[\w.-]+)):"
-                        r"(?P<port>\d{1,5})$")
-
-
-def _scheduler(value: Any) -> str | None:
-    """A Dask scheduler's address, ``[SCHEME://]HOST:PORT`` (an IPv6 host in brackets),
-    checked here so that a malformed one is one line at once, not Dask's retries."""
-    if value is None:
-        return None
-    text = value.strip() if isinstance(value, str) else ""
-    scheme, sep, location = text.rpartition("://")
-    match = _HOST_PORT.match(location)
-    if not text or (sep and scheme not in SCHEDULER_SCHEMES) or match is None or not (
-            0 < int(match["port"]) < 65536):
-        raise UsageError(
-            f"--scheduler takes a Dask scheduler's address, SCHEME://HOST:PORT, such as "
-            f"tcp://10.0.0.5:8786 or tcp://[::1]:8786 (schemes: {', '.join(SCHEDULER_SCHEMES)});"
-            f" got {value!r}.")
-    return text
-
-
-#: The bootstrap's seed is hashed as a 64-bit word.
-MAX_SEED = 2**64 - 1
-
-
-def _seed(value: Any) -> int:
-    seed = _whole("seed", value)
-    if seed > MAX_SEED:
-        raise UsageError(f"--seed must be a whole number from 0 to 2**64 - 1 "
-                         f"({MAX_SEED}); got {value!r}.")
-    return seed
-
-
-def _levels(value: Any) -> tuple[float, ...]:
-    if value is None:
-        return ()
-    items = [value] if isinstance(value, int | float | str) else list(value)
-    out = []
-    for item in items:
-        for part in str(item).split(","):
-            try:
-                level = float(part)
-            except ValueError:
-                raise UsageError(f"quantile_levels takes numbers in (0, 1], e.g. 0.95,0.999; "
-                                 f"got {part!r}.") from None
-            if not 0.0 < level <= 1.0:
-                raise UsageError(f"quantile_levels takes numbers in (0, 1]; got {part!r}.")
-            out.append(level)
-    return tuple(out)
-
-
-def _accuracy(value: Any) -> float:
-    number = _number("relative_accuracy", value)
-    if not 0.0001 <= number <= 0.5:
-        raise UsageError(f"relative_accuracy must be in [0.0001, 0.5] (0.01 = 1 %); got {value!r}.")
-    return number
-
-
-def _number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise UsageError(f"{name} must be a finite number; got {value!r}.")
-    return float(value)
-
-
-def _whole(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise UsageError(f"{name} must be a whole number >= 0; got {value!r}.")
-    return int(value)
-
-
-def _workers(value: Any) -> int | None:
-    if value is None or value == "auto":
-        return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise UsageError(f"workers must be a whole number >= 1 or 'auto' (every CPU this process "
-                         f"may use); got {value!r}.")
-    return int(value)
-
-
-def _weight_col(value: Any) -> str | None:
-    cols = _columns("weight_col", value)
-    if len(cols) > 1:
-        raise UsageError(f"weight_col takes one column name; got {value!r}.")
-    return cols[0] if cols else None
+def default(name: str) -> Any:
+    """The declared default of option ``name``."""
+    return BY_NAME[name].default
 
 
 def build_spec(predictions: Any, targets: Any = None, *, where: str = "evaluate()",
@@ -486,15 +329,10 @@ def build_spec(predictions: Any, targets: Any = None, *, where: str = "evaluate(
                 f"{where} has no option '{key}'.{did_you_mean(key, list(names))} Its options: "
                 f"{', '.join(names)}."
             )
-    values: dict[str, Any] = {"predictions": _data("predictions", predictions),
-                              "targets": _data("targets", targets)}
+    values: dict[str, Any] = {"predictions": validators.data("predictions", predictions),
+                              "targets": validators.data("targets", targets)}
     for key, value in options.items():
-        if key in DATA_FIELDS:
-            values[key] = _data(key, value)
-        elif key in COLUMN_FIELDS:
-            values[key] = _columns(key, value)
-        else:
-            values[key] = _CHECKS[key](value)
+        values[key] = BY_NAME[key].validate(value)  # the option's one declaration
     if values["predictions"] is None:
         raise UsageError(f"{where} needs predictions: a file path, '-', an array or a DataFrame.")
     if values.get("target_id_col") and not values.get("id_col"):

@@ -29,11 +29,13 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import UsageError
+from losscli.options import CI_LEVEL, REPLICATES
 from losscli.stats import intervals
 from losscli.stats.intervals import Interval, Moments
 from losscli.stats.resample import BootstrapSums
+from losscli.vocab import CI_METHODS
 
-METHODS = ("auto", "analytic", "bootstrap")
+METHODS = CI_METHODS
 MAX_BOOTSTRAP_CLASSES = 10
 
 
@@ -42,9 +44,9 @@ class CIConfig:
     """``--ci`` options: the level, the method (auto: analytic where valid, else the
     bootstrap), and the bootstrap's replicates and seed (recorded in the report)."""
 
-    level: float = 0.95
+    level: float = CI_LEVEL
     method: str = "auto"
-    replicates: int = 200
+    replicates: int = REPLICATES
     seed: int = 0
 
     def __post_init__(self) -> None:

@@ -43,6 +43,21 @@ NAN_POLICIES = ("raise", "omit", "propagate")
 #: ``check --data-changed``: what a baseline computed on other data does to the gate.
 DATA_CHANGED = ("warn", "fail")
 
+#: ``--engine``: threads of this process, or the workers of a Dask cluster.
+ENGINES = ("local", "dask")
+
+#: ``--ci-method``: analytic where valid else bootstrap, analytic only, bootstrap for all.
+CI_METHODS = ("auto", "analytic", "bootstrap")
+
+#: ``--sort``: groups by key, or by value (worst first on the first loss).
+GROUP_SORTS = ("key", "value")
+
+#: ``--unmatched``: rows of a join without a partner are an error, or left out and counted.
+UNMATCHED = ("error", "omit")
+
+#: ``--partitioning``: key=value folders are hive partitions, or plain folders.
+PARTITIONINGS = ("hive", "none")
+
 #: What a loss can be evaluated on. regression data are one number per row (or one per
 #: output, against as many targets); binary data one number per row (a probability, logit or
 #: score against a 0/1 or -1/1 label); multiclass data one number per class and row against a

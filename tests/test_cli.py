@@ -12,7 +12,6 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from losscli.cli import PARAM_FLAGS
 from losscli.registry import all_losses
 from tests.conftest import ROOT, run_losscli
 
@@ -99,9 +98,19 @@ def test_losses_command_lists_every_loss(cli):
 
 
 def test_param_flags_match_the_registry():
+    import typer
+
+    from losscli.cli import app
+
     declared = {p.name for spec in all_losses().values() for p in spec.params}
-    # --auc-bins: the ranking metrics' bins alone (tests/test_metrics.py)
-    assert {name for name, _, _ in PARAM_FLAGS} == declared | {"auc_bins"}
+    group = typer.main.get_command(app)
+    ctx = typer.Context(group, info_name="losscli")
+    for command in ("eval", "check", "compare"):
+        sub = group.get_command(ctx, command)
+        flags = {p.name for p in sub.get_params(ctx)
+                 if getattr(p, "rich_help_panel", None) == "Loss parameters"}
+        # --auc-bins: the ranking metrics' bins alone (tests/test_metrics.py)
+        assert flags == declared | {"auc_bins"}
 
 
 def test_cli_import_stays_light():
@@ -136,10 +145,19 @@ def test_console_script_is_installed():
 
 
 def test_cli_choices_are_the_vocabulary():
-    from losscli import cli, vocab
+    # the choices Typer shows are built from losscli.vocab's tuples (losscli.options)
+    import typer
 
-    for enum, words in ((cli.Reduction, vocab.REDUCTIONS), (cli.NanPolicy, vocab.NAN_POLICIES),
-                        (cli.OutputFormat, vocab.OUTPUT_FORMATS), (cli.Task, vocab.TASKS),
-                        (cli.InputFormat, vocab.INPUT_FORMATS),
-                        (cli.DataChanged, vocab.DATA_CHANGED)):
-        assert tuple(m.value for m in enum) == words
+    from losscli import vocab
+    from losscli.cli import app
+
+    group = typer.main.get_command(app)
+    ctx = typer.Context(group, info_name="losscli")
+    params = {(c, p.name): p for c in ("eval", "check", "inspect")
+              for p in group.get_command(ctx, c).params}
+    for key, words in ((("eval", "reduction"), vocab.REDUCTIONS),
+                       (("eval", "nan_policy"), vocab.NAN_POLICIES),
+                       (("eval", "fmt"), vocab.OUTPUT_FORMATS), (("eval", "task"), vocab.TASKS),
+                       (("inspect", "format_in"), vocab.INPUT_FORMATS),
+                       (("check", "data_changed"), vocab.DATA_CHANGED)):
+        assert tuple(params[key].type.choices) == words

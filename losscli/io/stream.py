@@ -26,6 +26,7 @@ from typing import Any
 from losscli.errors import InputError
 from losscli.io.failures import describe_size, first_line, foreign_errors, not_text
 from losscli.io.records import record_end
+from losscli.options import MAX_LINE_BYTES as MAX_LINE  # --max-line-bytes default
 
 #: Seconds a pipe may stay silent before the records already received are handed on.
 PAUSE = 0.05
@@ -33,8 +34,6 @@ PAUSE = 0.05
 MAX_DELAY = 0.25
 #: Bytes of whole records the line readers take at a time.
 BLOCK = 8 << 20
-#: The longest line (record) read by default; ``--max-line-bytes`` changes it.
-MAX_LINE = 16 << 20
 
 
 class PipeReader:

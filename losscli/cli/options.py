@@ -1,0 +1,247 @@
+"""The options of the command line alone, and every command's Typer parameters, built from
+the declarations: the API's options are the fields of :class:`losscli.spec.InputSpec` and
+:class:`losscli.spec.RunOptions`; those below (``--max``, ``--plot``, ``--format``...) are
+read by the commands themselves; the loss-parameter flags (``--delta``...) are built from
+the registry's :class:`~losscli.registry.Param` declarations.
+
+``with_options("eval")`` gives a command every option declared for it, after the command's
+own arguments; the command receives their values in ``**options``. Choices shown as
+``[a|b]`` are Enums built from :mod:`losscli.vocab`'s tuples. Only typer and the standard
+library load here: TAB completion builds these parameters on every key. The loss registry
+(numpy) loads only when an evaluating command's own options are needed (its parsing, its
+``--help``), see :class:`EvaluatingCommand`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable
+from enum import Enum
+from functools import cache
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperCommand, TyperOption
+
+from losscli import vocab
+from losscli.options import EVALUATING, Option, in_help_order
+from losscli.spec import API_OPTIONS
+
+_CHECK = frozenset({"check"})
+#: Every command with a --format.
+FORMATTED = frozenset({"eval", "check", "compare", "inspect", "merge", "losses"})
+#: The panel of the loss-parameter flags: their values go to the API as ``params``.
+PARAMS_PANEL = "Loss parameters"
+
+
+def _o(name: str, *flags: str, **declaration: Any) -> Option:
+    return Option(name, flags, api=False, **declaration)
+
+
+#: The options of the command line alone, read by the commands (not by ``build_spec``):
+#: those of one command first...
+_OWN: tuple[Option, ...] = (
+    _o("max_", "--max", type=list[str], metavar="NAME=V", panel="Checks", commands=_CHECK,
+       help="Fail when loss NAME is above V (repeatable). NAME: a name, alias or label, e.g. "
+       "mse, l1, huber(delta=0.5), huber:delta=0.5."),
+    _o("min_", "--min", type=list[str], metavar="NAME=V", panel="Checks", commands=_CHECK,
+       help="Fail when loss NAME is below V (repeatable)."),
+    _o("baseline", "--baseline", "-b", panel="Checks", commands=_CHECK,
+       help="Report JSON to compare with (from 'eval --format json' or 'check --save'). "
+       "Without --loss, its losses are evaluated."),
+    _o("rtol", "--rtol", type=list[str], metavar="[NAME=]V", panel="Checks", commands=_CHECK,
+       help="Relative tolerance vs the baseline: fail when a loss gets worse by more than "
+       "max(atol, rtol·|baseline|). Global, or per loss."),
+    _o("atol", "--atol", type=list[str], metavar="[NAME=]V", panel="Checks", commands=_CHECK,
+       help="Absolute tolerance vs the baseline, global or per loss. Without any tolerance, "
+       "no worsening is allowed."),
+    _o("allow_missing", "--allow-missing", type=bool, default=False, panel="Checks",
+       commands=_CHECK, help="Pass a loss that the baseline does not have (default: fail)."),
+    _o("reference_col", "--reference-col", metavar="COL", panel="Checks", show_default=False,
+       commands=_CHECK, help="Paired gate: the current model's predictions (column COL of "
+       "FILE) on the same rows; fail only when the candidate (--pred-col) is significantly "
+       "worse by more than --rtol/--atol."),
+    _o("reference", "--reference", metavar="FILE", panel="Checks", show_default=False,
+       commands=_CHECK, help="Paired gate with the current model's predictions in their own "
+       "file (aligned row by row with FILE)."),
+    _o("data_changed", "--data-changed", choices=vocab.DATA_CHANGED, enum=True, default="warn",
+       panel="Checks", commands=_CHECK, help="When the baseline's fingerprint of the targets "
+       "and weights differs from this run's (other data): warn (a note in the verdict) or "
+       "fail the gate. A baseline without a fingerprint never fails."),
+    _o("save", "--save", metavar="FILE", panel="Output", commands=_CHECK,
+       help="Write this run's report (JSON) atomically, for use as the next baseline."),
+    _o("name", "--name", type=list[str], metavar="NAME=PATH", panel="Models",
+       commands=frozenset({"compare"}), help="Name a model (repeatable); NAME=COLUMN when the "
+       "models are --pred-col columns. Default: the file stem or the column."),
+    _o("fmt", "--format", "-f", choices=vocab.OUTPUT_FORMATS, enum=True, default="table",
+       panel="Output", commands=FORMATTED, per_command={
+           "eval": {"help": "Report format on stdout (ndjson: one JSON object per loss, or "
+                            "per row with --reduction none)."},
+           "check": {"help": "Verdict format on stdout; json has a top-level \"passed\"."},
+           "compare": {"help": "Comparison format on stdout."},
+           "inspect": {"help": "table (plain text) or json."},
+           "merge": {"help": "Report format on stdout."},
+           "losses": {"help": "table, json, markdown or csv.", "panel": None}}),
+)
+#: ... then those of every evaluating command, shown after the API's in their panels.
+_SHARED: tuple[Option, ...] = (
+    _o("auc_bins", "--auc-bins", type=int, panel=PARAMS_PANEL, show_default=False,
+       help="roc_auc, average_precision only: N score bins (bounded memory, the error bound "
+       "reported), or 0 exact; --bins also sets ece's bins."),
+    _o("plot", "--plot", type=bool, default=False, panel="Pictures",
+       help="After the table, pictures: a histogram of each per-row loss (its quantiles "
+       "marked; implies --distribution), a reliability diagram of a classifier's "
+       "probabilities, a bar per group with its interval; compare overlays the models. Plain "
+       "text unless on a colour terminal; on stderr when stdout carries json, csv, ndjson or "
+       "markdown."),
+    _o("html", "--html", metavar="FILE", show_default=False, panel="Pictures",
+       help="Also write one self-contained HTML report (tables, intervals, groups, "
+       "distributions, reliability diagrams; inline SVG, no script, nothing from the "
+       "network), atomically; check puts what failed first."),
+    _o("quiet", "--quiet", "-q", type=bool, default=False, panel="Output",
+       help="No messages on stderr except errors (no progress bar, no 'wrote N rows')."),
+    _o("no_progress", "--no-progress", type=bool, default=False, panel="Output",
+       help="No progress bar. (It is shown only when stderr is a terminal and the run takes "
+       "longer than half a second.)"),
+)
+
+CLI_OPTIONS = (*_OWN, *_SHARED)
+#: Every option with a flag, in the order of ``--help``.
+OPTIONS: tuple[Option, ...] = in_help_order(
+    tuple(o for o in (*_OWN, *API_OPTIONS, *_SHARED) if o.flags))
+
+
+def command_options(command: str) -> tuple[Option, ...]:
+    """The options ``losscli COMMAND`` takes, in the order its help shows them."""
+    return tuple(o for o in OPTIONS if o.takes(command))
+
+
+def complete_loss(incomplete: str) -> list[tuple[str, str]]:
+    """Loss names and aliases for TAB completion, with the summary zsh and fish show."""
+    from losscli.registry import all_losses, all_names, get_loss
+
+    specs = all_losses()
+    return [(n, specs[n].summary if n in specs else f"alias of {get_loss(n).name}")
+            for n in all_names() if n.startswith(incomplete.lower())]
+
+
+COMPLETERS: dict[str, Callable[[str], list[tuple[str, str]]]] = {"complete_loss": complete_loss}
+
+
+@cache
+def choice_enum(name: str, words: tuple[str, ...]) -> type[Enum]:
+    """A ``str`` Enum of ``words`` (a vocab tuple) for Typer to show and check."""
+    title = "".join(p.title() for p in name.strip("_").split("_"))
+    return Enum(title, [(w, w) for w in words], type=str)  # type: ignore[return-value]
+
+
+def parameter(option: Option, command: str) -> inspect.Parameter:
+    """The keyword-only parameter of ``command`` that Typer reads for ``option``."""
+    default = option.cli_default
+    kind: Any = option.type
+    if option.enum:
+        kind = choice_enum(option.name, option.choices)
+        default = None if default is None else kind(default)
+    info = typer.Option(
+        *option.flags, help=option.attribute("help", command),
+        rich_help_panel=option.attribute("panel", command), metavar=option.metavar,
+        show_default=option.show_default, min=option.minimum,
+        autocompletion=COMPLETERS[option.complete] if option.complete else None)
+    annotation = kind if default is not None else kind | None
+    return inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                             annotation=Annotated[annotation, info])
+
+
+def with_options(command: str) -> Callable[[Any], Any]:
+    """Add the options declared for ``command`` to its signature: Typer reads the extended
+    signature, and the command receives the values in ``**options``."""
+
+    def deco(func: Any) -> Any:
+        sig = inspect.signature(func)
+        hints = typing.get_type_hints(func, include_extras=True)  # resolve string annotations
+        own = [p.replace(annotation=hints.get(p.name, p.annotation))
+               for p in sig.parameters.values() if p.kind != inspect.Parameter.VAR_KEYWORD]
+        func.__signature__ = sig.replace(parameters=[
+            *own, *(parameter(o, command) for o in command_options(command))])
+        return func
+
+    return deco
+
+
+# --- the loss-parameter flags, from the registry -----------------------------------------
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "auto"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+@cache
+def loss_parameters() -> tuple[tuple[str, type, str], ...]:
+    """(name, type, help) of each loss parameter of the registry, one flag each: the help
+    names the losses that take it, what it does there and its default."""
+    from losscli.registry import all_losses
+
+    uses: dict[str, list[tuple[str, Any]]] = {}
+    for spec in all_losses().values():
+        for p in spec.params:
+            uses.setdefault(p.name, []).append((spec.name, p))
+    out = []
+    for name, pairs in uses.items():
+        kinds = {p.type for _, p in pairs}
+        kind = kinds.pop() if len(kinds) == 1 else float  # int and float: a number
+        texts: dict[tuple[str, str], list[str]] = {}
+        for loss, p in pairs:
+            doc = p.doc + (f" ({' | '.join(p.choices)})" if p.choices else "")
+            texts.setdefault((doc, _shown(p.default)), []).append(loss)
+        help_text = "; ".join(f"{', '.join(losses)}: {doc} (default {default})"
+                              for (doc, default), losses in texts.items())
+        out.append((name, kind, help_text.replace("[", "\\[") + "."))  # not rich markup
+    return tuple(out)
+
+
+def _click_option(name: str, kind: type, help_text: str) -> TyperOption:
+    flag = "--" + name.replace("_", "-")
+    decls = [name, f"{flag}/--no-{flag[2:]}" if kind is bool else flag]
+    return TyperOption(param_decls=decls, type=None if kind is bool else kind, default=None,
+                       help=help_text, rich_help_panel=PARAMS_PANEL, show_default=False,
+                       is_flag=kind is bool or None)
+
+
+class EvaluatingCommand(TyperCommand):
+    """A command that takes the loss-parameter flags: they are built from the registry when
+    the command's options are first needed (parsing, help, completion of its options), so
+    that ``losscli --help`` and TAB on a command name load no numpy."""
+
+    _params_built = False
+
+    def get_params(self, ctx: Any) -> Any:
+        if not self._params_built:
+            self._params_built = True
+            at = next((i for i, p in enumerate(self.params)  # before --auc-bins
+                       if getattr(p, "rich_help_panel", None) == PARAMS_PANEL), len(self.params))
+            self.params[at:at] = [_click_option(*p) for p in loss_parameters()]
+        return super().get_params(ctx)
+
+
+def split_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The shared options as the API's keyword options (``losscli.spec.build_spec``
+    validates them): the parameter flags become ``params``, Enum choices their words."""
+    names = [*(name for name, _, _ in loss_parameters()),
+             *(o.name for o in CLI_OPTIONS if o.panel == PARAMS_PANEL)]
+    params = {name: v for name in names if (v := options.pop(name, None)) is not None}
+    kwargs = values(options)
+    kwargs["params"] = params
+    return kwargs
+
+
+def values(options: dict[str, Any]) -> dict[str, Any]:
+    """Enum choices as their words."""
+    return {k: getattr(v, "value", v) for k, v in options.items()}
+
+
+__all__ = ["CLI_OPTIONS", "EVALUATING", "EvaluatingCommand", "command_options",
+           "complete_loss", "split_options", "values", "with_options"]
