@@ -42,7 +42,7 @@ from losscli.present.terminal import (
     picture,
     reliability,
 )
-from losscli.present.text import cells, format_count, format_number, printable
+from losscli.present.text import cells, format_count, printable
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -64,7 +64,6 @@ __all__ = [
     "counts",
     "draw",
     "format_count",
-    "format_number",
     "group_bars",
     "group_label",
     "histogram",

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from html import escape as _escape_markup
 from typing import Any
 
-from losscli.present.text import format_level, format_number, format_value, printable
+from losscli.present.text import format_level, format_value, full_precision, printable
 
 __all__ = ["coord", "escape", "interval_text", "label_of", "level_text", "number", "table"]
 
@@ -30,7 +30,7 @@ def number(value: Any, *, signed: bool = False) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return escape(value)
     v = float(value)
-    shown, full = format_value(v), format_number(v)
+    shown, full = format_value(v), full_precision(v)
     if signed and v >= 0 and not shown.startswith(("+", "n")):
         shown, full = "+" + shown, "+" + full
     if full == shown or not math.isfinite(v):

@@ -47,6 +47,7 @@ __all__ = [
 DEFAULT_LEVELS = QUANTILES
 
 
+@dataclass(frozen=True)
 class Histogram:
     """The distribution of one per-row loss, for a picture.
 

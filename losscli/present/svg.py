@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from losscli.present.axes import HistogramAxis, bin_weights, nice_ticks, tick_text
 from losscli.present.markup import coord, escape
 from losscli.present.pictures import GroupBars, Histogram, Reliability
-from losscli.present.text import format_count, format_number, printable
+from losscli.present.text import format_count, full_precision, printable
 
 __all__ = ["SERIES", "group_bars_svg", "histogram_svg", "reliability_svg"]
 
@@ -117,7 +117,7 @@ def histogram_svg(hists: Histogram | Sequence[Histogram]) -> str:
             cls = "q max" if name == "max" else "q"
             out.append(f'<line class="{cls}" x1="{coord(x)}" x2="{coord(x)}" y1="{mt - 4}" '
                        f'y2="{mt + ph}"><title>{escape(name)} = '
-                       f"{escape(format_number(value))}</title></line>")
+                       f"{escape(full_precision(value))}</title></line>")
             if marks and x - marks[-1][0] < 3:
                 marks[-1][1].append(name)
             else:
@@ -275,9 +275,9 @@ def group_bars_svg(g: GroupBars) -> str:
             out.append(_text(x_of(0) + 4, y + row_h / 2 + 4, "n/a", cls="tick", anchor="start"))
             continue
         x0, x1 = sorted((x_of(0), x_of(b.value)))
-        tip = f"{name}: {format_number(b.value)}"
+        tip = f"{name}: {full_precision(b.value)}"
         if b.low is not None and b.high is not None:
-            tip += f" [{format_number(b.low)}, {format_number(b.high)}]"
+            tip += f" [{full_precision(b.low)}, {full_precision(b.high)}]"
         out.append(f'<rect class="bar{" fail" if b.failed else ""}" x="{coord(x0)}" '
                    f'y="{coord(y + 5)}" width="{coord(max(x1 - x0, 1))}" height="{row_h - 10}">'
                    f"<title>{escape(tip)}</title></rect>")

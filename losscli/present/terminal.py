@@ -10,9 +10,9 @@ is cut short and no label loses its meaning: long labels wrap onto more lines in
 
 Conventions:
 
-* **Numbers in full.** Loss values, quantiles, interval bounds, ECE/MCE and counts are
-  printed with :func:`format_number` (the shortest text that round-trips the float, as in
-  the tables). Axis ticks are round numbers chosen for the axis, printed exactly. The
+* **Numbers as the tables print them.** Loss values, quantiles, interval bounds and
+  ECE/MCE are printed with :func:`~losscli.present.text.format_value` (6 significant
+  digits, never cut by the layout), counts with :func:`~losscli.present.text.format_count`. Axis ticks are round numbers chosen for the axis, printed exactly. The
   per-bin confidence and accuracy of a reliability table are means read off a picture and
   are shown to 4 decimals (the state keeps them exactly).
 * **Histogram x axis.** Logarithmic when every value is ≥ 0, the median is > 0 and
@@ -25,7 +25,7 @@ Conventions:
   axis' own scale: linear, or log on a log axis), so the bars are proportional to the
   weight per column and their total is the total weight; a column holding any weight shows
   at least the lowest bar (``▁``) so that a lone maximum stays visible. Below the axis,
-  ``▲`` marks p50, p90, p99, p99.9 and max; the key prints each in full with the sketch's
+  ``▲`` marks p50, p90, p99, p99.9 and max; the key prints each (6 significant digits) with the sketch's
   relative error α (the quantiles are within α of the exact order statistics).
 * **Reliability diagram.** x: confidence, y: observed accuracy, both on [0, 1]; ``·`` is
   the diagonal of perfect calibration, ``●`` each non-empty bin at (mean confidence,
@@ -84,7 +84,7 @@ from losscli.present.pictures import (
 )
 from losscli.present.terminal_bars import group_bars
 from losscli.present.terminal_reliability import overlay_reliability, reliability
-from losscli.present.text import cells, format_count, format_number, format_value, printable
+from losscli.present.text import cells, format_count, format_value, printable
 
 __all__ = ["COMPACT_AFTER", "COMPACT_HEIGHT", "counts", "draw", "group_bars", "histogram",
            "overlay_histograms", "overlay_reliability",
@@ -160,7 +160,7 @@ def _histograms(hs: Sequence[Histogram], width: int, overlay: bool = False,
     lines += [text_line(t, "dim") for t in pack(notes, width, " · ")]
 
     if axis.degenerate:
-        value = format_number(axis.low)
+        value = format_value(axis.low)
         lines += [text_line(t) for t in pack([f"every row has the value {value}:",
                                           "nothing to spread over an axis"], width, " ")]
         lines += _quantile_key(hs, width, overlay)

@@ -20,7 +20,7 @@ from losscli.present.canvas import (
     wrap,
 )
 from losscli.present.pictures import GroupBar, GroupBars
-from losscli.present.text import cells, format_level, format_number, printable
+from losscli.present.text import cells, format_level, format_value, printable
 
 __all__ = ["group_bars"]
 
@@ -29,7 +29,7 @@ __all__ = ["group_bars"]
 # per-group bars
 
 def group_bars(g: GroupBars, width: int = 80) -> Picture | None:
-    """A bar per group with its interval and its numbers in full (see the module doc);
+    """A bar per group with its interval and its numbers (see the module doc);
     None when no group has a value."""
     if g.reason() is not None:
         return None
@@ -48,16 +48,16 @@ def group_bars(g: GroupBars, width: int = 80) -> Picture | None:
         method = f" ({g.method})" if g.method else ""
         key.append(f"├─●─┤ {level}interval{method}")
     if g.overall is not None:
-        key.append(f"┊ overall = {format_number(g.overall)}")
+        key.append(f"┊ overall = {format_value(g.overall)}")
     if any(b.failed for b in g.bars):
         key.append("✗ check failed")
     lines += [text_line(t, "dim") for t in pack(key, width, "   ")]
 
     numbers: list[list[str]] = []
     for b in g.bars:
-        items = ["n/a" if b.value is None else format_number(b.value)]
+        items = ["n/a" if b.value is None else format_value(b.value)]
         if b.low is not None and b.high is not None:
-            items += [f"[{format_number(b.low)},", f"{format_number(b.high)}]"]
+            items += [f"[{format_value(b.low)},", f"{format_value(b.high)}]"]
         if b.note:
             items.append(f"({printable(b.note)})")
         numbers.append(items)

@@ -25,7 +25,7 @@ from losscli.present.canvas import (
     text_line,
 )
 from losscli.present.pictures import Reliability
-from losscli.present.text import cells, format_count, format_number, printable
+from losscli.present.text import cells, format_count, format_value, printable
 
 __all__ = ["overlay_reliability", "reliability"]
 
@@ -69,7 +69,7 @@ def _overlay_key(rs: Sequence[Reliability], width: int, shared: bool) -> list[Li
     out = [legend_line(t, rs) for t in pack(legend, width, "   ")]
     header = ["model", "ECE", "MCE", "rows"]
     rows = [[f"{SERIES_MARKS[i % len(SERIES_MARKS)]} {series_name(r, i)}",
-             format_number(r.ece), format_number(r.mce), format_count(r.rows)]
+             format_value(r.ece), format_value(r.mce), format_count(r.rows)]
             for i, r in enumerate(rs)]
     table = table_lines(header, rows, width, right={1, 2, 3})
     if table is not None:
@@ -95,7 +95,7 @@ def _reliability(rs: Sequence[Reliability], width: int, overlay: bool = False) -
     for i, text in enumerate(pack(title, width, " · ")):
         lines.append(text_line(text, "bold" if i == 0 else None))
     if not overlay:
-        items = [f"ECE = {format_number(first.ece)}", f"MCE = {format_number(first.mce)}",
+        items = [f"ECE = {format_value(first.ece)}", f"MCE = {format_value(first.mce)}",
                  f"{first.bins} equal-width bins"]
         lines += [text_line(t) for t in pack(items, width, "   ")]
 

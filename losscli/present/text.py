@@ -15,9 +15,10 @@ format's rule applies instead: HTML escapes markup after :func:`printable`
 (:func:`losscli.html.escape`), JSON keeps the raw value (``json.dumps`` writes it as
 ``\\u001b``).
 
-**Numbers.** :func:`format_value` is how tables and Markdown show a value (6 significant
-digits), :func:`format_number` the full precision the pictures and the page print (the
-shortest text that round-trips the float), :func:`format_count` a row count, and
+**Numbers.** :func:`format_value` is how every value is shown — tables, Markdown, the
+terminal pictures and the page (6 significant digits); :func:`full_precision` every digit
+(the shortest text that round-trips the float: CSV cells and the page's hover titles),
+:func:`format_count` a row count, and
 :func:`format_level` a confidence level (never rounded up to ``100%``).
 """
 
@@ -31,9 +32,21 @@ from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
 __all__ = [
-    "DIGITS", "cells", "char_cells", "format_count", "format_level", "format_number",
-    "format_value", "input_paths", "interval_methods", "intervals_text", "is_terminal", "methods_text",
-    "printable", "printable_lines", "stderr_line",
+    "DIGITS",
+    "cells",
+    "char_cells",
+    "format_count",
+    "format_level",
+    "format_value",
+    "full_precision",
+    "input_paths",
+    "interval_methods",
+    "intervals_text",
+    "is_terminal",
+    "methods_text",
+    "printable",
+    "printable_lines",
+    "stderr_line",
 ]
 
 #: Significant digits of the values in tables and Markdown; JSON and CSV keep every digit.
@@ -95,9 +108,10 @@ def format_value(value: float | None) -> str:
     return "—" if value is None else f"{float(value):.{DIGITS}g}"
 
 
-def format_number(value: float | None) -> str:
-    """Full precision, never truncated: the shortest text that round-trips the float (as
-    the pictures and the page print values); ``—`` for None."""
+def full_precision(value: float | None) -> str:
+    """Every digit: the shortest text that round-trips the float (CSV cells and the
+    page's hover titles; never what a table, a picture or the page prints); ``—`` for
+    None."""
     return "—" if value is None else repr(float(value))
 
 
