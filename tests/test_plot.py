@@ -462,7 +462,8 @@ def test_every_picture_fits_every_width_and_numbers_stay_whole():
     cal, *_ = binary_calibration()
     rel = plot.Reliability.from_calibration(cal, "ece")
     groups = plot.GroupBars.of("mse", GROUPS, overall=1.1)
-    numbers = {format(v, ".6g") for h in hists for _, v in h.quantiles} | {format(rel.ece, ".6g"), format(rel.mce, ".6g")}
+    numbers = {format(v, ".6g") for h in hists for _, v in h.quantiles}
+    numbers |= {format(rel.ece, ".6g"), format(rel.mce, ".6g")}
     numbers |= {format(x, ".6g") for row in GROUPS for x in row[1:] if x is not None}
     for width in range(plot.MIN_WIDTH, plot.MAX_WIDTH + 1, 3):
         pics = [*(plot.histogram(h, width) for h in hists), plot.overlay_histograms(hists[:2], width),

@@ -12,7 +12,8 @@ Conventions:
 
 * **Numbers as the tables print them.** Loss values, quantiles, interval bounds and
   ECE/MCE are printed with :func:`~losscli.present.text.format_value` (6 significant
-  digits, never cut by the layout), counts with :func:`~losscli.present.text.format_count`. Axis ticks are round numbers chosen for the axis, printed exactly. The
+  digits, never cut by the layout), counts with :func:`~losscli.present.text.format_count`.
+  Axis ticks are round numbers chosen for the axis, printed exactly. The
   per-bin confidence and accuracy of a reliability table are means read off a picture and
   are shown to 4 decimals (the state keeps them exactly).
 * **Histogram x axis.** Logarithmic when every value is ≥ 0, the median is > 0 and
