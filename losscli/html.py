@@ -83,7 +83,7 @@ from losscli.present.figures import (
     groups_section,
     sort_pictures,
 )
-from losscli.present.markup import escape, interval_text, label_of, number, table
+from losscli.present.markup import escape, interval_text, label_of, number, status_text, table
 from losscli.present.pictures import group_label
 from losscli.present.svg import group_bars_svg, histogram_svg, reliability_svg
 from losscli.present.text import (
@@ -130,6 +130,9 @@ td.num,th.num{text-align:right}
 td.num{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;
 font-size:13px;white-space:nowrap}
 td.label{font-weight:600;overflow-wrap:break-word}
+td .why{display:block;white-space:normal;font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;
+font-size:12px;color:var(--muted);text-align:left;min-width:14em;max-width:32em}
+.nowrap{white-space:nowrap}
 tr.fail td{background:var(--failbg)}
 .status-fail{color:var(--fail);font-weight:700}.status-pass{color:var(--pass)}
 .status-improved{color:#0969da}.status-unchecked{color:var(--muted)}
@@ -239,15 +242,11 @@ def _header(doc: dict[str, Any], title: str | None) -> str:
 def _bound_text(check: dict[str, Any]) -> str:
     """The verdict's own sentence of what was checked (``Verdict.bound_text``)."""
     text = check.get("bound_text")
-    return escape(text) if text else '<span class="muted">—</span>'
+    return f'<span class="nowrap">{escape(text)}</span>' if text else '<span class="muted">—</span>'
 
 
 def _status(check: dict[str, Any]) -> str:
-    from losscli.gate.verdict import STATUS_TEXT
-
-    status = str(check.get("status", ""))
-    text = STATUS_TEXT.get(status, status)
-    return f'<span class="status-{escape(status)}">{escape(text)}</span>'
+    return status_text(str(check.get("status", "")))
 
 
 def _checks_table(checks: Sequence[dict[str, Any]], *, group: bool = False) -> str:
@@ -272,15 +271,27 @@ def _checks_table(checks: Sequence[dict[str, Any]], *, group: bool = False) -> s
 
 
 def _failed_groups(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per failing (group, loss): a verdict-like dict with the group's label."""
+    """Per failing (group, loss): the group's own verdict with the group's label. Which
+    groups failed, and on which losses, is the check's ``verdict`` (``failed_groups``);
+    a document without one: the groups whose ``passed`` is false."""
+    groups = {group_label(g): g for g in doc.get("groups", ()) or () if isinstance(g, dict)}
+    found = doc.get("verdict")
+    failing: list[tuple[str, list[str]]]
+    if isinstance(found, dict) and isinstance(found.get("failed_groups"), list):
+        failing = [(str(f.get("label", "")), [str(x) for x in f.get("losses") or ()])
+                   for f in found["failed_groups"] if isinstance(f, dict)]
+    else:
+        failing = [(label, [str(c.get("label")) for c in g.get("checks", ()) or ()
+                            if c.get("status") == "fail"])
+                   for label, g in groups.items() if g.get("passed") is False]
     out = []
-    for group in doc.get("groups", ()) or ():
-        label = group_label(group)
-        failing = [c for c in group.get("checks", ()) or () if c.get("status") == "fail"]
-        if failing:
-            out += [{**c, "group": label} for c in failing]
-        elif group.get("passed") is False:
-            out.append({"group": label, "label": "", "status": "fail",
+    for label, losses in failing:
+        group = groups.get(label, {})
+        checks = [c for c in group.get("checks", ()) or () if label_of(c) in losses]
+        if checks:
+            out += [{**c, "group": label} for c in checks]
+        else:  # a group missing from this run, or failed as a whole
+            out.append({"group": label, "label": ", ".join(losses), "status": "fail",
                         "reasons": [group.get("note") or "this group failed"]})
     return out
 
@@ -324,12 +335,17 @@ def _losses_section(doc: dict[str, Any]) -> str:
         row = [escape(label_of(x)), number(x.get("value"))]
         if with_interval:
             row.append(interval_text(x.get("interval")))
-        row.append("higher" if x.get("higher_is_better") else "lower")
+        row.append(_better(x))
         rows.append(row)
         classes.append("fail" if status.get(label_of(x)) == "fail" else "")
     return ('<section id="losses"><h2>Losses</h2>'
             + table(header, rows, numeric=[1, 2] if with_interval else [1], row_classes=classes,
                      caption=caption) + "</section>")
+
+
+def _better(x: dict[str, Any]) -> str:
+    """Which way is better, never broken or cut: ``higher`` / ``lower``."""
+    return f'<span class="nowrap">{"higher" if x.get("higher_is_better") else "lower"}</span>'
 
 
 def _checks_section(doc: dict[str, Any]) -> str:
@@ -360,7 +376,7 @@ def _compare_section(doc: dict[str, Any]) -> str:
             if i and diff.get(n) is not None:
                 cell += f'<br><span class="muted">{number(diff[n], signed=True)}</span>'
             row.append(cell)
-        row.append("higher" if x.get("higher_is_better") else "lower")
+        row.append(_better(x))
         rows.append(row)
     ivs = [(label_of(x), iv) for x in doc["losses"] for iv in (x.get("intervals") or {}).values()
            if iv]

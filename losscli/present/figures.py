@@ -9,7 +9,15 @@ from collections.abc import Sequence
 from typing import Any, Union
 
 from losscli.present.axes import HistogramAxis
-from losscli.present.markup import escape, interval_text, label_of, level_text, number, table
+from losscli.present.markup import (
+    escape,
+    interval_text,
+    label_of,
+    level_text,
+    number,
+    status_text,
+    table,
+)
 from losscli.present.pictures import Counts, GroupBars, Histogram, Reliability, group_label
 from losscli.present.svg import group_bars_svg, histogram_svg, reliability_svg
 from losscli.present.text import format_count, format_value, printable
@@ -24,11 +32,14 @@ PagePicture = Union[Histogram, Counts, Reliability, GroupBars, Sequence[Histogra
 def _group_table(g: GroupBars, doc: dict[str, Any]) -> str:
     rows_by_label = {group_label(x): x.get("rows") for x in doc.get("groups", ()) or ()}
     with_interval = any(b.low is not None or b.note for b in g.bars)
-    header = ["group", "rows", "value", *(["interval"] if with_interval else [])]
+    checked = any(b.status is not None for b in g.bars)  # check: each group's own verdict
+    header = ["group", "rows", "value", *(["interval"] if with_interval else []),
+              *(["status", "why"] if checked else [])]
     rows, classes = [], []
     if g.overall is not None:
         rows.append(["<i>overall</i>", escape(format_count(doc["rows"])) if "rows" in doc else "",
-                     number(g.overall), *([""] if with_interval else [])])
+                     number(g.overall), *([""] if with_interval else []),
+                     *(["", ""] if checked else [])])
         classes.append("")
     for b in g.bars:
         n = rows_by_label.get(b.label)
@@ -37,6 +48,9 @@ def _group_table(g: GroupBars, doc: dict[str, Any]) -> str:
         if with_interval:
             interval = {"low": b.low, "high": b.high, "reason": b.note}
             cells.append(interval_text(interval) if b.low is not None or b.note else "")
+        if checked:
+            cells += [status_text(b.status) if b.status is not None else "",
+                      "<br>".join(escape(r) for r in b.reasons)]
         rows.append(cells)
         classes.append("fail" if b.failed else "")
     caption = level_text(g.level, g.method)

@@ -10,7 +10,8 @@ from typing import Any
 
 from losscli.present.text import format_level, format_value, full_precision, printable
 
-__all__ = ["coord", "escape", "interval_text", "label_of", "level_text", "number", "table"]
+__all__ = ["coord", "escape", "interval_text", "label_of", "level_text", "number", "status_text",
+           "table"]
 
 
 def escape(value: object) -> str:
@@ -70,7 +71,8 @@ def interval_text(interval: dict[str, Any] | None) -> str:
     low, high = interval.get("low"), interval.get("high")
     if low is None or high is None:
         reason = interval.get("reason")
-        return "n/a" + (f' <span class="muted">({escape(reason)})</span>' if reason else "")
+        # the reason wraps (a sentence, not a number): the table keeps to the page's width
+        return "n/a" + (f' <span class="why">({escape(reason)})</span>' if reason else "")
     return f"[{number(low)}, {number(high)}]"
 
 
@@ -85,3 +87,12 @@ def level_text(level: Any, method: Any) -> str:
 
 def label_of(entry: dict[str, Any]) -> str:
     return str(entry.get("label", entry.get("name", "")))
+
+
+def status_text(status: str) -> str:
+    """A verdict's status as the table prints it (``FAIL``, ``pass``, ``—``: the words
+    of :data:`losscli.gate.verdict.STATUS_TEXT`), styled by status."""
+    from losscli.gate.verdict import STATUS_TEXT
+
+    text = STATUS_TEXT.get(status, status)
+    return f'<span class="status-{escape(status)}">{escape(text)}</span>'

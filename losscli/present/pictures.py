@@ -221,7 +221,9 @@ class Reliability:
 @dataclass(frozen=True)
 class GroupBar:
     """One group: its label, value, interval (None when undefined) and a note (why the
-    interval is missing, "new", ...); ``failed``: a check failed for this group."""
+    interval is missing, "new", ...); ``failed``: a check failed for this group.
+    ``status``/``reasons``: the group's own verdict on this loss as ``check`` decided it
+    (its ``Verdict.to_dict()`` ``status`` and ``reasons``; None when not checked)."""
 
     label: str
     value: float | None
@@ -229,6 +231,8 @@ class GroupBar:
     high: float | None = None
     note: str | None = None
     failed: bool = False
+    status: str | None = None
+    reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -271,11 +275,14 @@ class GroupBars:
             level = interval.get("level", level)
             method = interval.get("method", method)
             checks = group.get("checks") or ()
-            failed = (any(c.get("status") == "fail" and c.get("label", c.get("name")) == loss
-                          for c in checks) if checks else group.get("passed") is False)
+            verdict = entry(checks) or {}  # the group's own verdict on this loss
+            status = verdict.get("status")
+            failed = status == "fail" if checks else group.get("passed") is False
             bars.append(GroupBar(group_label(group), opt_float(found.get("value")),
                                  opt_float(interval.get("low")), opt_float(interval.get("high")),
-                                 interval.get("reason") or group.get("note"), failed))
+                                 interval.get("reason") or group.get("note"), failed,
+                                 str(status) if status is not None else None,
+                                 tuple(str(r) for r in verdict.get("reasons") or ())))
         return cls(loss, tuple(bars), overall=opt_float(overall.get("value")), level=level,
                    method=method, higher_is_better=bool(overall.get("higher_is_better", False)))
 
