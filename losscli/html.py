@@ -131,7 +131,8 @@ td.num{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",
 font-size:13px;white-space:nowrap}
 td.label{font-weight:600;overflow-wrap:break-word}
 td .why{display:block;white-space:normal;
-font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;font-size:12px;color:var(--muted);text-align:left;min-width:14em;max-width:32em}
+font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;font-size:12px;
+color:var(--muted);text-align:left;min-width:14em;max-width:32em}
 .nowrap{white-space:nowrap}
 tr.fail td{background:var(--failbg)}
 .status-fail{color:var(--fail);font-weight:700}.status-pass{color:var(--pass)}
