@@ -216,7 +216,7 @@ def _header(doc: dict[str, Any], title: str | None) -> str:
     if task:
         meta.append(f"task <b>{escape(task)}</b>" + (" (logits)" if inputs.get("from_logits")
                                                        else ""))
-    from losscli.render import labels_text
+    from losscli.present.summary import labels_text
 
     classes = labels_text(inputs)  # a target of labels: which class is which
     if classes:
