@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Protocol, Union
 
-from losscli.present.text import cells, char_cells, printable
+from losscli.present.text import cells, char_cells, is_terminal, printable, terminal_columns
 
 __all__ = [
     "BLOCKS", "HBLOCKS", "MAX_WIDTH", "MIN_WIDTH", "SERIES_MARKS", "SERIES_STYLES",
@@ -284,12 +284,7 @@ def terminal_width(out: IO[str] | None = None) -> int:
     """The width to draw at on ``out``: the terminal's columns (clamped to
     [MIN_WIDTH, MAX_WIDTH]) on a terminal; ``COLUMNS`` or 80 otherwise."""
     out = out or sys.stdout
-    columns = None
-    try:
-        if hasattr(out, "isatty") and out.isatty():
-            columns = os.get_terminal_size(out.fileno()).columns
-    except (OSError, ValueError, AttributeError):
-        columns = None
+    columns = terminal_columns(out)
     if columns is None:
         try:
             columns = int(os.environ.get("COLUMNS", ""))
@@ -301,8 +296,6 @@ def terminal_width(out: IO[str] | None = None) -> int:
 def show(pictures: Picture | Sequence[Picture | None], out: IO[str] | None = None) -> None:
     """Print pictures on ``out`` (default stdout), a blank line between them: styled with
     rich on a terminal, plain text when ``out`` is not one or ``NO_COLOR`` is set."""
-    from losscli.present.text import is_terminal
-
     out = out or sys.stdout
     pics = [pictures] if isinstance(pictures, Picture) else [p for p in pictures if p is not None]
     if not pics:
@@ -314,11 +307,7 @@ def show(pictures: Picture | Sequence[Picture | None], out: IO[str] | None = Non
     from rich.console import Console
     from rich.text import Text
 
-    width = max(p.width for p in pics)
-    try:
-        width = max(width, os.get_terminal_size(out.fileno()).columns)
-    except (OSError, ValueError, AttributeError):
-        pass
+    width = max([p.width for p in pics] + [terminal_columns(out) or 0])
     console = Console(file=out, force_terminal=True, color_system="auto", highlight=False,
                       width=width, soft_wrap=True)
     for k, pic in enumerate(pics):

@@ -47,9 +47,11 @@ __all__ = [
     "printable",
     "printable_lines",
     "stderr_line",
+    "terminal_columns",
 ]
 
-#: Significant digits of the values in tables and Markdown; JSON and CSV keep every digit.
+#: Significant digits of every value shown (tables, Markdown, pictures, the page); JSON and
+#: CSV keep every digit.
 DIGITS = 6
 
 #: Unicode categories shown escaped: controls, format characters (the bidirectional
@@ -196,6 +198,16 @@ def input_paths(*inputs: Any) -> list[str]:
 def is_terminal(stream: IO[str]) -> bool:
     """Whether ``stream`` is a terminal to style (colour, frames); ``NO_COLOR`` says no."""
     return hasattr(stream, "isatty") and stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+def terminal_columns(stream: IO[str]) -> int | None:
+    """The columns of the terminal ``stream`` is (None when it is not one, or says none)."""
+    try:
+        if hasattr(stream, "isatty") and stream.isatty():
+            return os.get_terminal_size(stream.fileno()).columns or None
+    except (OSError, ValueError, AttributeError):
+        pass
+    return None
 
 
 def char_cells(ch: str) -> int:
