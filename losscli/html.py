@@ -74,7 +74,7 @@ a table.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from losscli.present.figures import (
     PagePicture,
@@ -93,6 +93,9 @@ from losscli.present.text import (
     interval_methods,
     methods_text,
 )
+
+if TYPE_CHECKING:
+    from losscli.comparison import Comparison
 
 __all__ = ["build_html", "comparison_doc", "escape", "group_bars_svg", "histogram_svg",
            "reliability_svg", "write_html"]
@@ -397,7 +400,7 @@ def _compare_section(doc: dict[str, Any]) -> str:
             + table(["model", "rows", "files"], models, numeric=[1]) + "</section>")
 
 
-def comparison_doc(comparison: Any) -> dict[str, Any]:
+def comparison_doc(comparison: Comparison) -> dict[str, Any]:
     """``Comparison.to_dict()`` with each model's interval of each loss (``--ci``) as
     ``losses[i]["intervals"] = {model: interval}``, for the page's models table."""
     doc = comparison.to_dict()

@@ -22,6 +22,7 @@ from losscli.present.text import printable
 from losscli.session import QUANTILES, quantile_name
 
 if TYPE_CHECKING:
+    from losscli.report import Report
     from losscli.stats.calibration import CalibrationError
     from losscli.stats.sketch import QuantileSketch
 
@@ -322,7 +323,7 @@ def _with_report_quantiles(h: Histogram, distribution: dict[str, Any] | None) ->
     return replace(h, quantiles=pairs)
 
 
-def _calibration_states(report: Any) -> list[tuple[str, CalibrationError]]:
+def _calibration_states(report: Report) -> list[tuple[str, CalibrationError]]:
     """The calibration states behind a report: those of its ece/mce losses (one per
     distinct binning; ``ece, mce`` when both bin alike), else the one the plan kept for
     pictures (``Cell.calibration``)."""
@@ -352,7 +353,7 @@ def _indicator(name: str) -> bool:
         return False
 
 
-def report_pictures(report: Any, doc: dict[str, Any] | None = None, *,
+def report_pictures(report: Report, doc: dict[str, Any] | None = None, *,
                     model: str | None = None) -> tuple[list[Plottable], list[str]]:
     """What to draw for a :class:`~losscli.report.Report` (its ``cell`` holds the states):
     a histogram per loss with a quantile sketch (``--distribution``), a reliability
@@ -387,7 +388,7 @@ def report_pictures(report: Any, doc: dict[str, Any] | None = None, *,
     return items, skipped
 
 
-def comparison_pictures(reports: Sequence[Any], names: Sequence[str]
+def comparison_pictures(reports: Sequence[Report], names: Sequence[str]
                         ) -> tuple[list[Plottable | list[Plottable]], list[str]]:
     """``compare``: the models overlaid — per loss with sketches one list of histograms
     (one per model), one list of reliability data per calibration state, and per model

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from losscli.present.text import DIGITS, format_value, input_paths, intervals_text, printable
-from losscli.report import Report
+from losscli.report import LossResult, Report
 
 __all__ = [
     "ALL_ROWS",
@@ -123,7 +123,7 @@ def ci_text(report: Report) -> str:
 BREAKDOWN_ROWS = 20
 
 
-def breakdown(res: Any, classes: Any = None) -> list[tuple[str, float]]:
+def breakdown(res: LossResult, classes: Any = None) -> list[tuple[str, float]]:
     """The per-class (per-label, per-output) values of a loss's details, named for a table:
     ``class 2``, ``label 0``, ``output 1``; none when there are more than BREAKDOWN_ROWS.
     ``classes``: the labels of the classes (a target of labels), named instead of their
@@ -202,7 +202,7 @@ def group_reasons(report: Report) -> list[str]:
     return out
 
 
-def interval_reason(res: Any) -> str | None:
+def interval_reason(res: LossResult) -> str | None:
     """Why a loss's interval is n/a (``no interval: fewer than two rows …``), or None."""
     iv = res.interval
     if iv and (iv.get("low") is None or iv.get("high") is None) and iv.get("reason"):
