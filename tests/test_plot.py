@@ -593,3 +593,41 @@ def test_terminal_width_is_clamped(monkeypatch):
     assert plot.terminal_width(io.StringIO()) == plot.MIN_WIDTH
     monkeypatch.delenv("COLUMNS")
     assert plot.terminal_width(io.StringIO()) == 80
+
+
+def test_one_presentation_layer_shape():
+    """Issue 20, item 3, the shape: each presentation module at most 500 lines; the picture
+    models import no drawing (terminal or SVG) and the page no terminal drawing; no module
+    of the package imports another's private names; the number formats, the escape and
+    quantile_name each defined once."""
+    import ast
+    from pathlib import Path
+
+    import losscli
+
+    root = Path(losscli.__file__).parent
+    mine = [root / "plot.py", root / "html.py", root / "render.py",
+            *sorted((root / "present").glob("*.py"))]
+    for path in mine:
+        lines = path.read_text(encoding="utf-8").count("\n")
+        assert lines <= 500, (path.name, lines)
+    defined: dict[str, list[str]] = {}
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("losscli"):
+                imported.add(node.module)
+                private = [a.name for a in node.names
+                           if a.name.startswith("_") and not a.name.startswith("__")]
+                assert not private, (path, node.module, private)
+            elif isinstance(node, ast.FunctionDef) and node.col_offset == 0:
+                defined.setdefault(node.name, []).append(path.name)
+        if path.name == "pictures.py":
+            assert not imported & {"losscli.present.terminal", "losscli.present.svg",
+                                   "losscli.present.canvas", "losscli.plot"}, imported
+        if path.name == "html.py":
+            assert not {m for m in imported if "terminal" in m or m.endswith(".plot")}, imported
+    for name in ("printable", "format_value", "full_precision", "quantile_name"):
+        assert len(defined.get(name, [])) == 1, (name, defined.get(name))
+    assert "format_number" not in defined  # one name, one meaning (format_value)
