@@ -43,7 +43,7 @@ def _group_table(g: GroupBars, doc: dict[str, Any]) -> str:
         classes.append("")
     for b in g.bars:
         n = rows_by_label.get(b.label)
-        cells = [("✗ " if b.failed else "") + escape(b.label),
+        cells = [("✗&nbsp;" if b.failed else "") + escape(b.label),
                  escape(format_count(n)) if isinstance(n, (int, float)) else "", number(b.value)]
         if with_interval:
             interval = {"low": b.low, "high": b.high, "reason": b.note}
