@@ -11,7 +11,7 @@ quantiles in full); the reliability diagrams (with ECE, MCE and the bin table); 
 ``compare``, the models side by side. Every value is printed as the table prints it (6
 significant digits, :func:`~losscli.present.text.format_value`), the full value in its
 ``title`` (a tooltip); every string from the data — file, column, loss and group
-names — is escaped, with control characters shown as ``\\xNN`` (:func:`escape`).
+names — is escaped, with control characters shown as ``\\xNN`` (:func:`losscli.present.markup.escape`).
 
 Input — ``doc``, the dict of ``Report.to_dict()``, ``CheckResult.to_dict()`` or
 ``Comparison.to_dict()``, with these optional, additive fields (every field may be absent;
@@ -85,7 +85,6 @@ from losscli.present.figures import (
 )
 from losscli.present.markup import escape, interval_text, label_of, number, status_text, table
 from losscli.present.pictures import group_label
-from losscli.present.svg import group_bars_svg, histogram_svg, reliability_svg
 from losscli.present.text import (
     format_count,
     format_level,
@@ -97,8 +96,7 @@ from losscli.present.text import (
 if TYPE_CHECKING:
     from losscli.comparison import Comparison
 
-__all__ = ["build_html", "comparison_doc", "escape", "group_bars_svg", "histogram_svg",
-           "reliability_svg", "write_html"]
+__all__ = ["CSP", "build_html", "comparison_doc", "write_html"]
 
 Picture = PagePicture
 

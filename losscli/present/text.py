@@ -12,7 +12,7 @@ isolates (U+202A–U+202E, U+2066–U+2069), other invisible format characters, 
 ``\\n``/``\\r``/``\\t``/``\\xNN``/``\\uNNNN`` text: data can neither drive the terminal nor
 fake a line, and every string stays one line. Where the output is a format of its own the
 format's rule applies instead: HTML escapes markup after :func:`printable`
-(:func:`losscli.html.escape`), JSON keeps the raw value (``json.dumps`` writes it as
+(:func:`losscli.present.markup.escape`), JSON keeps the raw value (``json.dumps`` writes it as
 ``\\u001b``).
 
 **Numbers.** :func:`format_value` is how every value is shown — tables, Markdown, the
