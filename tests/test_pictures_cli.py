@@ -209,9 +209,9 @@ def assert_pictures(text: str, columns: int, quantiles: dict, ece: float | None)
     for label, qs in quantiles.items():
         assert f"{label}: distribution of the per-row loss" in text
         for name, value in qs.items():
-            assert any(f"{name} = {value!r}" in line for line in lines), (label, name, value)
+            assert any(f"{name} = {value:.6g}" in line for line in lines), (label, name, value)
     if ece is not None:
-        assert f"ECE = {ece!r}" in text and "reliability diagram" in text
+        assert f"ECE = {ece:.6g}" in text and "reliability diagram" in text
 
 
 @pytest.mark.parametrize("columns", [80, 160])
@@ -268,7 +268,7 @@ def test_compare_overlays_the_models_on_a_terminal():
                    losses=["mae"], distribution=True)
     for report in comp.reports:
         for value in report.result("mae").distribution["quantiles"].values():
-            assert repr(value) in text
+            assert format(value, ".6g") in text
 
 
 def test_check_draws_then_fails_on_a_terminal():
@@ -338,12 +338,12 @@ def test_eval_html(cli, tmp_path):
     text = page.all_text
     for qs in quantiles.values():
         for value in qs.values():
-            assert repr(value) in text
-    assert f"ECE = {ece!r}" in text
+            assert format(value, ".6g") in text
+    assert f"ECE = {ece:.6g}" in text
     doc = json_report(cli, *args)
     for x in doc["losses"]:
-        assert repr(x["value"]) in text
-        assert f"[{x['interval']['low']!r}, {x['interval']['high']!r}]" in text
+        assert format(x["value"], ".6g") in text
+        assert f"[{x['interval']['low']:.6g}, {x['interval']['high']:.6g}]" in text
 
 
 def test_check_html_puts_what_failed_first(cli, tmp_path):
@@ -366,8 +366,8 @@ def test_compare_html_overlays_and_intervals(cli, tmp_path):
                     "b": str(SAMPLES / "model_b.parquet")}, str(SAMPLES / "truth.tsv"), ci=True)
     for report in comp.reports:
         for res in report.losses:
-            assert repr(res.value) in page.all_text
-            assert f"[{res.interval['low']!r}, {res.interval['high']!r}]" in page.all_text
+            assert format(res.value, ".6g") in page.all_text
+            assert f"[{res.interval['low']:.6g}, {res.interval['high']:.6g}]" in page.all_text
     # every method of the table named, with its losses (issue 19, item 16: it said "normal")
     assert "95 % interval (delta for rmse; normal for mse, mae)" in page.all_text
 
@@ -475,3 +475,139 @@ def test_the_sample_report_is_what_its_documented_command_writes(tmp_path):
     page = Page(committed)
     assert_self_contained(page, committed)
     assert page.count("svg") == 3 and "What failed" in page.all_text
+
+
+# ---------------------------------------------------------------------------------------
+# issue 20, item 3: what users see of the one presentation layer
+
+MEASURE = """<script>
+window.addEventListener("load", () => {
+  const out = [];
+  for (const box of document.querySelectorAll("#losses .scroll, #groups .scroll")) {
+    const right = box.getBoundingClientRect().right;
+    const cut = [...box.querySelectorAll(".nowrap")].filter(
+      (s) => s.getBoundingClientRect().right > right + 0.5).map((s) => s.textContent);
+    out.push({over: box.scrollWidth - box.clientWidth, cut: cut});
+  }
+  document.body.setAttribute("data-layout", JSON.stringify(out));
+});
+</script>"""
+
+
+def layout_at(tmp_path: Path, html: Path, width: int) -> list[dict]:
+    """Each loss and group table's overflow at ``width`` px, measured by a real chromium:
+    a copy of the page without its CSP (so a measuring script may run) laid out at that
+    width; for each table, how far it overflows its box and which nowrap words stick out."""
+    probe = tmp_path / f"probe-{html.name}"
+    raw = html.read_text(encoding="utf-8")
+    raw = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", raw)
+    probe.write_text(raw.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    dom = chromium(tmp_path, probe.as_uri(), "--dump-dom", f"--window-size={width},2000")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    found = re.search(r'data-layout="([^"]*)"', dom.stdout)
+    assert found, dom.stdout[:2000]
+    import html as markup
+
+    return json.loads(markup.unescape(found.group(1)))
+
+
+def test_the_loss_table_fits_1200_px_with_long_reasons(tmp_path):
+    """n/a intervals whose reasons are long sentences (binned calibration, ranking, too few
+    bootstrap replicates): the table keeps to the page at 1,200 px, "higher" whole."""
+    from tests.conftest import run_losscli
+
+    path = tmp_path / "eval.html"
+    r = run_losscli("eval", BINARY, "-l", "bce", "-l", "accuracy", "-l", "ece", "-l", "mce",
+                    "-l", "roc_auc", "-l", "precision:threshold=0.3", "--ci", "--ci-level",
+                    "0.999", "--replicates", "100", "--html", path)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(run_losscli("eval", BINARY, "-l", "roc_auc", "--ci", "-f",
+                                 "json").stdout)
+    reason = doc["losses"][0]["interval"]["reason"]
+    assert len(reason) > 60  # the long sentence this is about
+    page = Page(path.read_text(encoding="utf-8"))
+    assert reason in page.all_text and "higher" in page.all_text
+    for width in (1200, 900):
+        tables = layout_at(tmp_path, path, width)
+        assert tables and all(t["over"] <= 0 and t["cut"] == [] for t in tables), (width, tables)
+
+
+def test_the_group_table_shows_each_groups_own_verdict(tmp_path):
+    """check --group-by: the by-group table of the page says, per group, the group's own
+    status and reason as the JSON's verdicts say (the failing groups visibly failing), and
+    the table fits 1,200 px."""
+    from tests.conftest import run_losscli
+
+    segments = str(SAMPLES / "segments.parquet")
+    args = ["check", segments, "-l", "mse", "-l", "mae", "--group-by", "region", "--ci",
+            "--max", "mse=2"]
+    doc = json.loads(run_losscli(*args, "-f", "json").stdout)
+    path = tmp_path / "check.html"
+    r = run_losscli(*args, "--html", path)
+    assert r.returncode == 1, r.stderr
+    raw = path.read_text(encoding="utf-8")
+    section = raw[raw.index('<section id="groups">'):]
+    section = section[:section.index("</section>")]
+    mse_table = section[section.index("<h3>mse</h3>"):section.index("<h3>mae</h3>")]
+    rows = re.findall(r"<tr(?: class=\"(\w*)\")?>(.*?)</tr>", mse_table)
+    from losscli.present.pictures import group_label
+
+    seen = 0
+    for group in doc["groups"]:
+        verdict = next(c for c in group["checks"] if c["label"] == "mse")
+        label = group_label(group)
+        import html as markup
+
+        row = next((cls, cells) for cls, cells in rows
+                   if markup.escape(label) in cells and "overall" not in cells)
+        text = markup.unescape(re.sub(r"<[^>]+>", " ", row[1]))
+        if verdict["status"] == "fail":
+            seen += 1
+            assert row[0] == "fail" and "FAIL" in text and "✗" in text
+            assert all(reason in text for reason in verdict["reasons"]) and verdict["reasons"]
+        else:
+            assert row[0] == "" and "FAIL" not in text and "✗" not in text
+            assert 'class="status-' + verdict["status"] in row[1]
+    assert seen == len([g for g in doc["verdict"]["failed_groups"]]) >= 1
+    tables = layout_at(tmp_path, path, 1200)
+    assert tables and all(t["over"] <= 0 and t["cut"] == [] for t in tables), tables
+
+
+def test_a_0_1_loss_is_counted_not_drawn_as_a_histogram():
+    """--plot of accuracy (per-row values 0 or 1): the rows at 0 and at 1, counted as
+    numpy counts them, never a histogram with quantiles such as p50 = 0.9900000000000001;
+    the HTML the same (a table of counts, no histogram svg for it)."""
+    import pandas as pd
+
+    frame = pd.read_csv(BINARY)
+    correct = ((frame["prob"] >= 0.5).astype(int) == frame["label"]).to_numpy()
+    ones, zeros = int(correct.sum()), int((~correct).sum())
+    code, raw = run_shared_pty(["eval", BINARY, "-l", "accuracy", "-l", "bce", "--plot"], 100)
+    assert code == 0, raw
+    text = ANSI.sub("", raw)
+    start = text.index("accuracy: per-row values (0 or 1)")
+    part = text[start:text.index("bce: distribution of")]
+    assert "distribution of the per-row loss" not in part and "p50" not in part
+    lines = part.split("\n")
+    row0 = next(line for line in lines if line.startswith("0 "))
+    row1 = next(line for line in lines if line.startswith("1 "))
+    assert f"{zeros:,} rows" in row0 and f"{zeros / len(correct) * 100:.6g} %" in row0
+    assert f"{ones:,} rows" in row1 and f"{ones / len(correct) * 100:.6g} %" in row1
+    assert "bce: distribution of the per-row loss" in text  # bce still a histogram
+
+
+def test_the_page_prints_numbers_as_the_table(tmp_path):
+    """The HTML prints every value as the terminal table does (6 significant digits), never
+    the 16-17 digit repr (the full value only in a hover title)."""
+    from tests.conftest import run_losscli
+
+    args = ["eval", BINARY, "-l", "bce", "-l", "brier", "-l", "ece", "--ci"]
+    doc = json.loads(run_losscli(*args, "-f", "json").stdout)
+    path = tmp_path / "r.html"
+    assert run_losscli(*args, "--html", path).returncode == 0
+    raw = path.read_text(encoding="utf-8")
+    text = Page(raw).all_text
+    for x in doc["losses"]:
+        assert format(x["value"], ".6g") in text
+        assert repr(x["value"]) not in text  # not printed: only in a title attribute
+        assert f'title="{x["value"]!r}"' in raw or repr(x["value"]) == format(x["value"], ".6g")

@@ -198,7 +198,7 @@ def test_histogram_prints_every_quantile_whole_and_fits(width):
     lines = pic.text_lines()
     text = pic.plain()
     for name, value in h.quantiles:
-        assert any(f"{name} = {value!r}" in line for line in lines), (name, value)
+        assert any(f"{name} = {value:.6g}" in line for line in lines), (name, value)
         assert f"▲{name}" in text or f"{name}▲" in text  # marked under the axis
     assert "█" in text and "huber(delta=0.5) per row (log scale)" in text
     assert "±1 % (relative)" in text and "α = 0.01" in text and "50,000 rows" in text
@@ -212,7 +212,7 @@ def test_linear_histogram_of_the_sample_regression_errors():
     text = pic.plain()
     assert h.weighted and "weight" in text and "total weight 1253.058" in text
     assert "linear x axis: max / p50 =" in text and "≤ 100" in text
-    assert f"max = {float(err.max())!r}" in text
+    assert f"max = {float(err.max()):.6g}" in text
     levels, top, _, _ = _bar_levels(pic)
     assert levels.sum() > 0 and top > 0
 
@@ -273,7 +273,7 @@ def test_reliability_of_the_sample_classifier(width, weighted):
     pic = plot.reliability(r, width)
     fits(pic, width)
     text = pic.plain()
-    assert f"ECE = {r.ece!r}" in text and f"MCE = {r.mce!r}" in text
+    assert f"ECE = {r.ece:.6g}" in text and f"MCE = {r.mce:.6g}" in text
     assert "●" in text and "·" in text and "confidence (mean predicted probability)" in text
     assert r.weighted is weighted and ("weight" in text) is weighted
     lines = pic.text_lines()
@@ -325,7 +325,7 @@ def test_multiclass_reliability_with_weights():
     r = plot.Reliability.from_calibration(cal, "ece", model="model_b")
     text = plot.reliability(r, 100).plain()
     assert "multiclass" in text and "top-label" in text and "model: model_b" in text
-    assert f"ECE = {cal.result('l1')!r}" in text and r.weighted
+    assert f"ECE = {cal.result('l1'):.6g}" in text and r.weighted
     for b in r.table:
         assert plot.format_count(b.weight) in text
 
@@ -370,10 +370,10 @@ def test_group_bars_numbers_whole_and_labels_complete(width):
     flat = " ".join(pic.text_lines())
     for _, value, low, high in GROUPS:
         if value is not None:
-            assert repr(value) in text
+            assert format(value, ".6g") in text
         if low is not None:
-            assert repr(low) in text and repr(high) in text
-            assert f"[{low!r}," in flat and f"{high!r}]" in flat
+            assert format(low, ".6g") in text and format(high, ".6g") in text
+            assert f"[{low:.6g}," in flat and f"{high:.6g}]" in flat
     labels, _ = _label_column(pic)
     joined = "".join(labels).replace(" ", "")
     for name, *_ in GROUPS:
@@ -428,7 +428,7 @@ def test_overlay_of_two_models(width):
     assert "share of rows" in text
     for h in hs:
         for _, value in h.quantiles:
-            assert repr(value) in text
+            assert format(value, ".6g") in text
     assert text.count("●") > 10 and text.count("○") > 10  # both curves drawn
     assert plot.picture(hs, width).plain() == text
 
@@ -446,7 +446,7 @@ def test_overlay_of_two_reliability_curves():
     fits(pic, 80)
     text = pic.plain()
     for r, mark in zip(rs, "●○"):
-        assert repr(r.ece) in text and repr(r.mce) in text and f"{mark} {r.model}" in text
+        assert format(r.ece, ".6g") in text and format(r.mce, ".6g") in text and f"{mark} {r.model}" in text
     assert rs[1].ece > rs[0].ece  # the sharpened model is the worse calibrated
 
 
@@ -462,8 +462,9 @@ def test_every_picture_fits_every_width_and_numbers_stay_whole():
     cal, *_ = binary_calibration()
     rel = plot.Reliability.from_calibration(cal, "ece")
     groups = plot.GroupBars.of("mse", GROUPS, overall=1.1)
-    numbers = {repr(v) for h in hists for _, v in h.quantiles} | {repr(rel.ece), repr(rel.mce)}
-    numbers |= {repr(x) for row in GROUPS for x in row[1:] if x is not None}
+    numbers = {format(v, ".6g") for h in hists for _, v in h.quantiles}
+    numbers |= {format(rel.ece, ".6g"), format(rel.mce, ".6g")}
+    numbers |= {format(x, ".6g") for row in GROUPS for x in row[1:] if x is not None}
     for width in range(plot.MIN_WIDTH, plot.MAX_WIDTH + 1, 3):
         pics = [*(plot.histogram(h, width) for h in hists), plot.overlay_histograms(hists[:2], width),
                 plot.reliability(rel, width), plot.overlay_reliability([rel, rel], width),
@@ -551,8 +552,8 @@ def test_pictures_on_a_real_terminal(columns, tmp_path):
     assert widest <= columns, widest
     assert widest >= columns - 10  # drawn at the terminal's width, not a default
     for name, value in expected["quantiles"]:
-        assert any(f"{name} = {value!r}" in line for line in lines), (name, value)
-    assert f"ECE = {expected['ece']!r}" in text and f"MCE = {expected['mce']!r}" in text
+        assert any(f"{name} = {value:.6g}" in line for line in lines), (name, value)
+    assert f"ECE = {expected['ece']:.6g}" in text and f"MCE = {expected['mce']:.6g}" in text
     for count in expected["counts"]:
         assert re.search(rf"\)\s+{int(count)}\s", text) or re.search(rf"\]\s+{int(count)}\s", text)
     assert "log x axis: heavy tail" in text and "mse per row (log scale)" in text
@@ -560,15 +561,15 @@ def test_pictures_on_a_real_terminal(columns, tmp_path):
     flat = " ".join(lines)
     for _, value, low, high in GROUPS:
         if value is not None:
-            assert repr(value) in flat
+            assert format(value, ".6g") in flat
         if low is not None:
-            assert f"[{low!r}," in flat and f"{high!r}]" in flat
+            assert f"[{low:.6g}," in flat and f"{high:.6g}]" in flat
 
 
 def test_no_colour_with_no_color_on_a_terminal(tmp_path):
     raw, expected = run_in_pty(80, tmp_path, env={"NO_COLOR": "1"})
     assert "\x1b" not in raw
-    assert f"ECE = {expected['ece']!r}" in raw
+    assert f"ECE = {expected['ece']:.6g}" in raw
 
 
 def test_plain_text_into_a_pipe(tmp_path):
@@ -580,7 +581,7 @@ def test_plain_text_into_a_pipe(tmp_path):
     assert "\x1b" not in text and "█" in text
     assert max(plot.cells(line) for line in text.splitlines()) <= 80  # the default width
     expected = json.loads(out.read_text())
-    assert f"ECE = {expected['ece']!r}" in text
+    assert f"ECE = {expected['ece']:.6g}" in text
 
 
 def test_terminal_width_is_clamped(monkeypatch):
@@ -592,3 +593,41 @@ def test_terminal_width_is_clamped(monkeypatch):
     assert plot.terminal_width(io.StringIO()) == plot.MIN_WIDTH
     monkeypatch.delenv("COLUMNS")
     assert plot.terminal_width(io.StringIO()) == 80
+
+
+def test_one_presentation_layer_shape():
+    """Issue 20, item 3, the shape: each presentation module at most 500 lines; the picture
+    models import no drawing (terminal or SVG) and the page no terminal drawing; no module
+    of the package imports another's private names; the number formats, the escape and
+    quantile_name each defined once."""
+    import ast
+    from pathlib import Path
+
+    import losscli
+
+    root = Path(losscli.__file__).parent
+    mine = [root / "plot.py", root / "html.py", root / "render.py",
+            *sorted((root / "present").glob("*.py"))]
+    for path in mine:
+        lines = path.read_text(encoding="utf-8").count("\n")
+        assert lines <= 500, (path.name, lines)
+    defined: dict[str, list[str]] = {}
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("losscli"):
+                imported.add(node.module)
+                private = [a.name for a in node.names
+                           if a.name.startswith("_") and not a.name.startswith("__")]
+                assert not private, (path, node.module, private)
+            elif isinstance(node, ast.FunctionDef) and node.col_offset == 0:
+                defined.setdefault(node.name, []).append(path.name)
+        if path.name == "pictures.py":
+            assert not imported & {"losscli.present.terminal", "losscli.present.svg",
+                                   "losscli.present.canvas", "losscli.plot"}, imported
+        if path.name == "html.py":
+            assert not {m for m in imported if "terminal" in m or m.endswith(".plot")}, imported
+    for name in ("printable", "format_value", "full_precision", "quantile_name"):
+        assert len(defined.get(name, [])) == 1, (name, defined.get(name))
+    assert "format_number" not in defined  # one name, one meaning (format_value)

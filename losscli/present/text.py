@@ -12,12 +12,13 @@ isolates (U+202A–U+202E, U+2066–U+2069), other invisible format characters, 
 ``\\n``/``\\r``/``\\t``/``\\xNN``/``\\uNNNN`` text: data can neither drive the terminal nor
 fake a line, and every string stays one line. Where the output is a format of its own the
 format's rule applies instead: HTML escapes markup after :func:`printable`
-(:func:`losscli.html.escape`), JSON keeps the raw value (``json.dumps`` writes it as
+(:func:`losscli.present.markup.escape`), JSON keeps the raw value (``json.dumps`` writes it as
 ``\\u001b``).
 
-**Numbers.** :func:`format_value` is how tables and Markdown show a value (6 significant
-digits), :func:`format_number` the full precision the pictures and the page print (the
-shortest text that round-trips the float), :func:`format_count` a row count, and
+**Numbers.** :func:`format_value` is how every value is shown — tables, Markdown, the
+terminal pictures and the page (6 significant digits); :func:`full_precision` every digit
+(the shortest text that round-trips the float: CSV cells and the page's hover titles),
+:func:`format_count` a row count, and
 :func:`format_level` a confidence level (never rounded up to ``100%``).
 """
 
@@ -31,12 +32,26 @@ from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
 __all__ = [
-    "DIGITS", "cells", "char_cells", "format_count", "format_level", "format_number",
-    "format_value", "input_paths", "interval_methods", "intervals_text", "is_terminal", "methods_text",
-    "printable", "printable_lines", "stderr_line",
+    "DIGITS",
+    "cells",
+    "char_cells",
+    "format_count",
+    "format_level",
+    "format_value",
+    "full_precision",
+    "input_paths",
+    "interval_methods",
+    "intervals_text",
+    "is_terminal",
+    "methods_text",
+    "printable",
+    "printable_lines",
+    "stderr_line",
+    "terminal_columns",
 ]
 
-#: Significant digits of the values in tables and Markdown; JSON and CSV keep every digit.
+#: Significant digits of every value shown (tables, Markdown, pictures, the page); JSON and
+#: CSV keep every digit.
 DIGITS = 6
 
 #: Unicode categories shown escaped: controls, format characters (the bidirectional
@@ -95,9 +110,10 @@ def format_value(value: float | None) -> str:
     return "—" if value is None else f"{float(value):.{DIGITS}g}"
 
 
-def format_number(value: float | None) -> str:
-    """Full precision, never truncated: the shortest text that round-trips the float (as
-    the pictures and the page print values); ``—`` for None."""
+def full_precision(value: float | None) -> str:
+    """Every digit: the shortest text that round-trips the float (CSV cells and the
+    page's hover titles; never what a table, a picture or the page prints); ``—`` for
+    None."""
     return "—" if value is None else repr(float(value))
 
 
@@ -182,6 +198,16 @@ def input_paths(*inputs: Any) -> list[str]:
 def is_terminal(stream: IO[str]) -> bool:
     """Whether ``stream`` is a terminal to style (colour, frames); ``NO_COLOR`` says no."""
     return hasattr(stream, "isatty") and stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+def terminal_columns(stream: IO[str]) -> int | None:
+    """The columns of the terminal ``stream`` is (None when it is not one, or says none)."""
+    try:
+        if hasattr(stream, "isatty") and stream.isatty():
+            return os.get_terminal_size(stream.fileno()).columns or None
+    except (OSError, ValueError, AttributeError):
+        pass
+    return None
 
 
 def char_cells(ch: str) -> int:
