@@ -20,7 +20,7 @@ from typing import Any
 
 from losscli.gate.baseline import Baseline
 from losscli.gate.bounds import Bounds
-from losscli.present.text import format_level
+from losscli.present.text import format_level, format_value
 from losscli.registry import format_param
 from losscli.report import Report, json_float
 
@@ -192,8 +192,8 @@ def judge(
             reasons.append(_beyond_text(label, v, "above --max", fields["max"], low, high,
                                         "interval" in fields))
         elif "interval" in fields and _beyond(v - fields["max"], v, fields["max"]):  # type: ignore[operator]
-            reasons.append(f"{label} = {v!r} is above --max {format_param(fields['max'])}, but "
-                           f"its {level} interval [{low!r}, {high!r}] reaches it: within noise")
+            reasons.append(f"{label} = {_n(v)} is above --max {format_param(fields['max'])}, but "
+                           f"its {level} interval [{_n(low)}, {_n(high)}] reaches it: within noise")
     if fields["min"] is not None and not nan:
         checked = True
         if _beyond(fields["min"] - high, high, fields["min"]):  # type: ignore[operator]
@@ -201,8 +201,8 @@ def judge(
             reasons.append(_beyond_text(label, v, "below --min", fields["min"], low, high,
                                         "interval" in fields))
         elif "interval" in fields and _beyond(fields["min"] - v, v, fields["min"]):  # type: ignore[operator]
-            reasons.append(f"{label} = {v!r} is below --min {format_param(fields['min'])}, but "
-                           f"its {level} interval [{low!r}, {high!r}] reaches it: within noise")
+            reasons.append(f"{label} = {_n(v)} is below --min {format_param(fields['min'])}, but "
+                           f"its {level} interval [{_n(low)}, {_n(high)}] reaches it: within noise")
     if baseline is not None:
         checked = True
         entry = baseline.get(res.key)
@@ -236,10 +236,10 @@ def judge(
                 if _beyond(worse - allowed, best_end, b):  # type: ignore[arg-type]
                     failed = True
                     rel = f" ({change / abs(b):+.4%})" if b else " (baseline 0: only atol applies)"
-                    whole = (f"; the whole {level} interval [{low!r}, {high!r}] is beyond the "
+                    whole = (f"; the whole {level} interval [{_n(low)}, {_n(high)}] is beyond the "
                              "allowance" if "interval" in fields else "")
                     reasons.append(
-                        f"{label} got worse: {v!r} vs baseline {b!r}, change {change:+.6g}{rel}, "
+                        f"{label} got worse: {_n(v)} vs baseline {_n(b)}, change {change:+.6g}{rel}, "
                         f"more than the {allowed:.6g} allowed{whole}"
                     )
                 elif _beyond(sign * (b - worst_end), worst_end, b):  # type: ignore[operator]
@@ -247,14 +247,20 @@ def judge(
                 elif same_value(v, b):  # type: ignore[arg-type]
                     same = True
                 elif "interval" in fields and _beyond(sign * change - allowed, v, b):  # type: ignore[operator]
-                    reasons.append(f"{label} = {v!r} is beyond the allowance, but its {level} "
-                                   f"interval [{low!r}, {high!r}] reaches it: within noise")
+                    reasons.append(f"{label} = {_n(v)} is beyond the allowance, but its {level} "
+                                   f"interval [{_n(low)}, {_n(high)}] reaches it: within noise")
     status = (FAIL if failed else IMPROVED if improved else SAME if same else PASS if checked
               else UNCHECKED)
     return Verdict(
         name=res.name, label=label, params=dict(res.params), higher_is_better=res.higher_is_better,
         value=v, status=status, reasons=tuple(reasons), notes=tuple(notes), **fields,
     )
+
+
+def _n(value: Any) -> str:
+    """A value in a reason sentence as every table prints it (6 significant digits; JSON
+    keeps every digit in the verdict's fields)."""
+    return format_value(value) if isinstance(value, (int, float)) else str(value)
 
 
 def _p(p: float | None) -> str:
@@ -264,9 +270,9 @@ def _p(p: float | None) -> str:
 def _beyond_text(label: str, value: Any, what: str, bound: float, low: Any, high: Any,
                  interval: bool) -> str:
     if not interval:
-        return f"{label} = {value!r} is {what} {format_param(bound)}"
-    return (f"{label} = {value!r} is {what} {format_param(bound)}: its whole interval "
-            f"[{low!r}, {high!r}] is")
+        return f"{label} = {_n(value)} is {what} {format_param(bound)}"
+    return (f"{label} = {_n(value)} is {what} {format_param(bound)}: its whole interval "
+            f"[{_n(low)}, {_n(high)}] is {what.split()[0]} it")
 
 
 def judge_paired(res: Any, reference: Any, bounds: Bounds, difference: Any,
@@ -319,10 +325,10 @@ def judge_paired(res: Any, reference: Any, bounds: Bounds, difference: Any,
         significant = True
     if worse and significant and beyond:
         status = FAIL
-        how = (f"the whole interval of the per-row difference [{diff_iv[0]!r}, {diff_iv[1]!r}]"
+        how = (f"the whole interval of the per-row difference [{_n(diff_iv[0])}, {_n(diff_iv[1])}]"
                if diff_iv is not None else f"change {change:+.6g}")
-        reasons.append(f"{label} is significantly worse than the reference ({_p(p)}): {v!r} "
-                       f"vs {r!r}; {how} is beyond the {allowed:.6g} allowed")
+        reasons.append(f"{label} is significantly worse than the reference ({_p(p)}): {_n(v)} "
+                       f"vs {_n(r)}; {how} is beyond the {allowed:.6g} allowed")
     elif same_value(v, r):
         status = SAME
     elif not worse and significant and p is not None:
@@ -330,7 +336,7 @@ def judge_paired(res: Any, reference: Any, bounds: Bounds, difference: Any,
     elif worse:
         why = (f"not significant ({_p(p)}): noise" if p is not None and not significant
                else "within the allowance")
-        reasons.append(f"{label} = {v!r} vs reference {r!r}: {why}")
+        reasons.append(f"{label} = {_n(v)} vs reference {_n(r)}: {why}")
     return Verdict(res.name, label, dict(res.params), res.higher_is_better, v, status=status,
                    reasons=tuple(reasons), notes=tuple(notes), **fields)
 
