@@ -489,7 +489,6 @@ class Confusion(_Counted):
     (:class:`losscli.stats.confusion.ConfusionMatrix`)."""
 
     name = "confusion"
-    METRICS = ("precision", "recall", "f1")
 
     def __init__(self, metric: str = "f1", average: str = "binary", classes: int = 2,
                  labels: int = 0, beta: float = 1.0, binary: bool = True) -> None:

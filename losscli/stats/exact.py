@@ -22,8 +22,6 @@ import struct
 from fractions import Fraction
 from typing import Any
 
-import numpy as np
-
 #: 2**1074: a finite float64 times this is an integer.
 _SCALE_BITS = 1074
 _SCALE = 1 << _SCALE_BITS
@@ -47,8 +45,8 @@ def units_to_float(units: int) -> float:
 class ExactSum:
     """An exact running sum of float64 values (see the module doc).
 
-    ``add(x)`` adds one float, ``add_array(a)`` every element of an array exactly (slow per
-    element: for a chunk, add the chunk's own float sum instead), ``merge`` another sum.
+    ``add(x)`` adds one float (for a chunk, add the chunk's own float sum), ``merge``
+    another sum.
     ``value`` is the correctly rounded sum. ``to_json``/``from_json`` round-trip exactly.
     """
 
@@ -72,10 +70,6 @@ class ExactSum:
             self.pos_inf = True
         else:
             self.neg_inf = True
-
-    def add_array(self, values: np.ndarray) -> None:
-        for x in np.asarray(values, dtype=np.float64).ravel().tolist():
-            self.add(x)
 
     def merge(self, other: ExactSum) -> ExactSum:
         """Fold ``other`` in (in place) and return self."""
@@ -177,16 +171,6 @@ class ExactProducts:
     @classmethod
     def from_json(cls, order: int, text: str) -> ExactProducts:
         return cls(order, int(text, 16))
-
-
-def fraction_to_json(value: Fraction) -> str:
-    """An exact rational as ``"num/den"`` in hex."""
-    return f"{hex(value.numerator)}/{hex(value.denominator)}"
-
-
-def fraction_from_json(text: str) -> Fraction:
-    num, _, den = text.partition("/")
-    return Fraction(int(num, 16), int(den, 16) if den else 1)
 
 
 def fraction_to_float(value: Fraction) -> float:
