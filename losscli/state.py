@@ -23,6 +23,7 @@ from losscli.aggregates import Aggregate
 from losscli.grouping import sort_key
 from losscli.stats.calibration import CalibrationError
 from losscli.stats.fields import MAX_TEXT, FieldError, Fields, check, nested, whole
+from losscli.stats.joins import JoinState
 from losscli.stats.sketch import QuantileSketch
 from losscli.uncertainty import Uncertainty
 
@@ -305,77 +306,6 @@ class Fingerprint:
     @property
     def hex(self) -> str:
         return f"{self.digest:016x}"
-
-
-@dataclass
-class JoinState:
-    """What the join by key (``--id-col``, :mod:`losscli.io.join`) saw in a set of rows:
-    which of the ``targets`` rows were matched (a bitmap: merging is an OR, and a row
-    matched on both sides is a key matched twice), the prediction rows without a target
-    (how many, and the first few in row order: row number and key)."""
-
-    targets: int
-    matched: Any = None  # uint8 per target row (1: matched)
-    twice: int = 0  # target rows matched by more than one prediction row
-    first_twice: list[int] = field(default_factory=list)  # their target positions
-    unmatched: int = 0
-    first_unmatched: list[tuple[int, Any]] = field(default_factory=list)  # (row, key)
-
-    def __post_init__(self) -> None:
-        import numpy as np
-
-        if self.matched is None:
-            self.matched = np.zeros(self.targets, np.uint8)
-
-    def merge(self, other: JoinState) -> JoinState:
-        import numpy as np
-
-        if other.targets != self.targets:
-            raise ValueError(f"cannot merge joins over {self.targets} and {other.targets} "
-                             "target rows (other targets)")
-        both = np.flatnonzero((self.matched > 0) & (other.matched > 0))
-        self.twice += other.twice + int(both.size)
-        self.first_twice = sorted({*self.first_twice, *other.first_twice,
-                                   *(int(i) for i in both[:3])})[:3]
-        self.matched |= other.matched
-        self.unmatched += other.unmatched
-        self.first_unmatched = sorted([*self.first_unmatched, *other.first_unmatched],
-                                      key=lambda rk: rk[0])[:3]
-        return self
-
-    def to_dict(self) -> dict[str, Any]:
-        import base64
-
-        import numpy as np
-
-        bits = np.packbits(self.matched.astype(bool))
-        return {"targets": self.targets, "matched": base64.b64encode(bits.tobytes()).decode(),
-                "twice": self.twice, "first_twice": list(self.first_twice),
-                "unmatched": self.unmatched,
-                "first_unmatched": [[r, k] for r, k in self.first_unmatched]}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> JoinState:
-        import base64
-
-        import numpy as np
-
-        f = Fields(data)
-        text = f.text("matched", longest=1 << 31)
-        n = f.count("targets", hi=len(text) * 6)  # base64: 6 bits a character
-        try:
-            bits = np.frombuffer(base64.b64decode(text, validate=True), np.uint8)
-        except ValueError:
-            raise FieldError("matched", "not base64") from None
-        check(bits.size == (n + 7) // 8, "matched", f"{bits.size * 8} bits for {n} targets")
-        matched = np.unpackbits(bits)[:n].astype(np.uint8)
-
-        def first(item: Any) -> tuple[int, Any]:
-            row, key = Fields({"": item}).items("", length=2)
-            return whole(row), tuple(key) if isinstance(key, list) else key
-
-        return cls(n, matched, f.count("twice"), f.each("first_twice", whole, longest=3),
-                   f.count("unmatched"), f.each("first_unmatched", first, longest=3))
 
 
 @dataclass

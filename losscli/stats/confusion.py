@@ -234,6 +234,43 @@ class ConfusionMatrix:
         return isinstance(other, ConfusionMatrix) and self.to_dict() == other.to_dict()
 
 
+def multilabel_prf(matrices: list[ConfusionMatrix], average: str | None, beta: float) -> PRF:
+    """sklearn's multi-label P/R/F: per label (the positive class of each label's 2x2
+    matrix), then micro (counts summed over labels), macro or weighted (by support)."""
+    tp, pred, true = [], [], []
+    for cm in matrices:
+        cells = cm.cells()
+        tp.append(cells.get((1, 1), Fraction(0)))
+        pred.append(cells.get((1, 1), Fraction(0)) + cells.get((0, 1), Fraction(0)))
+        true.append(cells.get((1, 1), Fraction(0)) + cells.get((1, 0), Fraction(0)))
+    b2 = Fraction(beta) ** 2
+    zero: dict[str, list[int]] = {}
+
+    def scores(t: Fraction, p: Fraction, r: Fraction, label: int) -> tuple[Fraction, ...]:
+        prec = _divide(t, p, "precision", label, zero)
+        rec = _divide(t, r, "recall", label, zero)
+        f = _divide((1 + b2) * t, b2 * r + p, "f-score", label, zero)
+        return prec, rec, f
+
+    labels = list(range(len(matrices)))
+    if average == "micro":
+        prec, rec, f = scores(sum(tp, Fraction(0)), sum(pred, Fraction(0)),
+                              sum(true, Fraction(0)), -1)
+        return PRF(float(prec), float(rec), float(f), None, labels, zero)
+    per = [scores(t, p, r, j) for j, (t, p, r) in enumerate(zip(tp, pred, true))]
+    if average is None:
+        return PRF(np.array([float(x[0]) for x in per]), np.array([float(x[1]) for x in per]),
+                   np.array([float(x[2]) for x in per]),
+                   np.array([float(x) for x in true]), labels, zero)
+    if average == "weighted":
+        total = sum(true, Fraction(0))
+        w = [t / total if total else Fraction(0) for t in true]
+    else:
+        w = [Fraction(1, len(per))] * len(per)
+    avg = [float(sum((wi * x[k] for wi, x in zip(w, per)), Fraction(0))) for k in range(3)]
+    return PRF(avg[0], avg[1], avg[2], None, labels, zero)
+
+
 class MultilabelHamming:
     """Hamming loss of multi-label 0/1 predictions: Σ_i w_i·d_i / (L·Σ_i w_i), d_i the
     number of the L labels row i gets wrong (sklearn ``hamming_loss`` with
