@@ -156,11 +156,12 @@ class Aggregate:
                   f"Σw is not the row count {self.rows}, but the run had no weights")
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], context: dict[str, Any] | None = None
-                  ) -> Aggregate:
-        """An aggregate from :meth:`to_dict`'s JSON, every field checked (FieldError)."""
+    def from_dict(cls, data: dict[str, Any], context: dict[str, Any] | None = None) -> Self:
+        """An aggregate from :meth:`to_dict`'s JSON, every field checked (FieldError): of
+        the kind it names, which must be ``cls`` or a kind of it."""
         f = Fields(data, context)
-        name = f.text("kind", choices=tuple(AGGREGATES))
+        kinds = tuple(k for k, kind in AGGREGATES.items() if issubclass(kind, cls))
+        name = f.text("kind", choices=kinds)
         config = f.raw("config", {})
         if not isinstance(config, dict) or not all(
                 isinstance(v, str | float | bool | None) or (
@@ -168,6 +169,7 @@ class Aggregate:
             raise FieldError("config", f"expected an object of plain settings (whole numbers "
                              f"up to {MAX_CONFIG_INT}), got {config!r:.200}")
         agg = nested("config", lambda: AGGREGATES[name](**config))
+        assert isinstance(agg, cls)
         agg._load(f)
         return agg
 

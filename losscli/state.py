@@ -19,11 +19,18 @@ from dataclasses import dataclass, field, fields
 from itertools import pairwise
 from typing import Any
 
-from losscli.aggregates import Aggregate
+from losscli.aggregates import AGGREGATES, Aggregate
 from losscli.grouping import sort_key
 from losscli.stats.calibration import CalibrationError
+from losscli.stats.confusion import ConfusionMatrix, MultilabelHamming
+from losscli.stats.exact import ExactProducts, ExactSum
 from losscli.stats.fields import MAX_TEXT, FieldError, Fields, check, nested, whole
+from losscli.stats.intervals import Moments
 from losscli.stats.joins import JoinState
+from losscli.stats.keyed import KeyedSums
+from losscli.stats.mergeable import Mergeable
+from losscli.stats.ranking import BinnedRanking, OneVsRest, Ranking
+from losscli.stats.resample import BootstrapSums
 from losscli.stats.sketch import QuantileSketch
 from losscli.uncertainty import Uncertainty
 
@@ -440,3 +447,11 @@ class State:
         if f.has("join"):
             state.join = f.part("join", JoinState.from_dict)
         return state
+
+
+#: Every kind of part a state is made of: each keeps the :class:`Mergeable` contract (mypy
+#: checks the signatures here; ``tests/test_mergeable.py`` the behaviour, on each kind).
+PARTS: tuple[type[Mergeable], ...] = (
+    State, Cell, NonFinite, Fingerprint, JoinState, *AGGREGATES.values(), Uncertainty,
+    Moments, BootstrapSums, QuantileSketch, CalibrationError, ConfusionMatrix,
+    MultilabelHamming, Ranking, BinnedRanking, OneVsRest, KeyedSums, ExactSum, ExactProducts)

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from losscli.aggregates import AGGREGATES, Aggregate
-from losscli.state import Cell, Coverage, Fingerprint, NonFinite, Position, State
+from losscli.state import PARTS, Cell, Coverage, Fingerprint, NonFinite, Position, State
 from losscli.stats.calibration import CalibrationError
 from losscli.stats.confusion import ConfusionMatrix, MultilabelHamming
 from losscli.stats.exact import ExactProducts, ExactSum
@@ -249,11 +249,14 @@ def test_merge_is_in_place_commutative_and_associative(kind, seed, sizes):
     assert _json(merged(*read)) == _json(ab_c)
 
 
-def test_every_kind_of_aggregate_is_generated():
-    # a new aggregate kind is covered here by defining it (AGGREGATES registers it)
+def test_every_kind_of_part_is_generated():
+    # state.PARTS lists the parts a state is made of (a new aggregate kind joins it by being
+    # defined): each must have a builder above
     assert {"mean", "root_mean", "max", "r2", "confusion", "ranking", "calibration"} <= set(
         AGGREGATES)
-    assert all(f"aggregate:{name}" in BUILDERS for name in AGGREGATES)
+    rng = np.random.default_rng(0)
+    built = {type(build(rng, 3, 0)) for build in BUILDERS.values()}
+    assert set(PARTS) - {Aggregate} <= built
 
 
 def test_a_metric_aggregate_saved_with_a_total_is_still_read():
