@@ -35,20 +35,9 @@ from typing import Any
 import numpy as np
 
 from losscli.stats.exact import fraction_to_float
-from losscli.stats.keyed import KeyedSums
+from losscli.stats.keyed import KeyedSums, checked_weights
 
 AVERAGES = (None, "binary", "micro", "macro", "weighted")
-
-
-def _weights(w: np.ndarray | None, n: int) -> np.ndarray | None:
-    if w is None:
-        return None
-    arr = np.asarray(w, dtype=np.float64).ravel()
-    if arr.shape != (n,):
-        raise ValueError(f"weights: expected shape ({n},), got {arr.shape}")
-    if not np.isfinite(arr).all() or (arr < 0).any():
-        raise ValueError("weights: expected finite weights ≥ 0")
-    return arr
 
 
 @dataclass(frozen=True)
@@ -101,7 +90,7 @@ class ConfusionMatrix:
             return
         self.rows += t.size
         keys = t.astype(np.int64) * self.classes + p.astype(np.int64)
-        self.sums.add(keys, _weights(weights, t.size))
+        self.sums.add(keys, checked_weights(weights, t.size))
 
     def merge(self, other: ConfusionMatrix) -> ConfusionMatrix:
         if other.classes != self.classes:
@@ -299,7 +288,7 @@ class MultilabelHamming:
             return
         self.rows += n
         d = np.count_nonzero(t != p, axis=1).astype(np.float64)
-        w = _weights(weights, n)
+        w = checked_weights(weights, n)
         w = np.ones(n) if w is None else w
         self.sums.add(np.zeros(n, np.int64), np.stack([w, w * d], axis=1))
 

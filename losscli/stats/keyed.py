@@ -43,6 +43,19 @@ _MASK = (1 << _LIMB_BITS) - 1
 _BLOCK = 1 << 20
 
 
+def checked_weights(weights: np.ndarray | None, n: int) -> np.ndarray | None:
+    """Row weights as a float64 vector of ``n`` finite values ≥ 0 (None stays None: all
+    ones), or a ValueError saying what is wrong."""
+    if weights is None:
+        return None
+    w = np.asarray(weights, dtype=np.float64).ravel()
+    if w.shape != (n,):
+        raise ValueError(f"weights: expected shape ({n},), got {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("weights: expected finite weights ≥ 0")
+    return w
+
+
 def _encode(arr: np.ndarray, dtype: str) -> str:
     return base64.b64encode(np.ascontiguousarray(arr, dtype=dtype).tobytes()).decode("ascii")
 
