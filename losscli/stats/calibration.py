@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from losscli.stats.exact import fraction_to_float
+from losscli.stats.fields import Fields, check
 from losscli.stats.keyed import KeyedSums, checked_weights
 
 NORMS = ("l1", "max", "l2")
@@ -147,8 +148,6 @@ class CalibrationError:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CalibrationError:
-        from losscli.stats.fields import Fields, check
-
         f = Fields(data)
 
         f.text("kind", choices=(cls.kind,))

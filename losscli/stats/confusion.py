@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from losscli.stats.exact import fraction_to_float
+from losscli.stats.fields import Fields, check
 from losscli.stats.keyed import KeyedSums, checked_weights
 
 AVERAGES = (None, "binary", "micro", "macro", "weighted")
@@ -205,8 +206,6 @@ class ConfusionMatrix:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ConfusionMatrix:
         """From :meth:`to_dict`'s JSON, every field checked (:mod:`losscli.stats.fields`)."""
-        from losscli.stats.fields import Fields, check
-
         f = Fields(data)
 
         f.text("kind", choices=(cls.kind,))
@@ -309,8 +308,6 @@ class MultilabelHamming:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MultilabelHamming:
-        from losscli.stats.fields import Fields
-
         f = Fields(data)
 
         f.text("kind", choices=(cls.kind,))

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from losscli.stats.exact import ExactSum, fraction_to_float
+from losscli.stats.fields import Fields, check
 from losscli.stats.keyed import checked_weights
 
 
@@ -184,8 +185,6 @@ class Moments:
         """From :meth:`to_dict`'s JSON, every field checked (:mod:`losscli.stats.fields`):
         ``positive ≤ rows``; Σw, Σw² and Σw·ℓ² are sums of non-negative terms; every sum
         within what the rows allow; nothing but zeros without a row of positive weight."""
-        from losscli.stats.fields import Fields, check
-
         f = Fields(data)
 
         f.text("kind", choices=(cls.kind,))

@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from losscli.stats.fields import FieldError, Fields, check, nested
+
 _LIMB_BITS = 32
 _MASK = (1 << _LIMB_BITS) - 1
 #: Pieces summed per bincount call: each < 2**32, so 2**20 of them stay below 2**53.
@@ -354,8 +356,6 @@ class KeyedSums:
     def from_dict(cls, data: dict[str, Any]) -> KeyedSums:
         """From :meth:`to_dict`'s JSON, every field checked (:mod:`losscli.stats.fields`):
         keys strictly increasing (and not NaN), the limb array of the recorded shape."""
-        from losscli.stats.fields import FieldError, Fields, check, nested
-
         f = Fields(data)
         out = cls(f.count("channels", lo=1, hi=64), f.text("key_kind", choices=("int", "float")))
         keys = nested("keys", _decode, f.text("keys", longest=1 << 31),
