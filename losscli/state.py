@@ -7,10 +7,14 @@ first row), which negative binary label appeared first (0 or -1: a file must use
 first error a unit stopped at, which source rows the state covers, and a fingerprint of
 the targets and weights read (:class:`Fingerprint`).
 
-``a.merge(b)`` folds ``b`` in; merging is exact (see :mod:`losscli.stats.exact`), so the
-states of any split of the rows, merged in any order or tree, equal the state of one pass
-over the same chunks, bit for bit. ``to_dict``/``from_dict`` round-trip through JSON
-exactly (floats as ``float.hex``), which is what saved states and remote workers use.
+Every part, down to an exact sum, keeps the one contract of
+:class:`~losscli.stats.mergeable.Mergeable` (:data:`PARTS` lists them): ``a.merge(b)`` folds
+``b`` in, in place, and returns ``a``; merging is exact (see :mod:`losscli.stats.exact`), so
+the states of any split of the rows, merged in any order or tree, equal the state of one
+pass over the same chunks, bit for bit. ``to_dict``/``from_dict`` round-trip through JSON
+exactly (floats as ``float.hex``), which is what saved states and remote workers use. A
+:class:`Cell` declares each of its parts once (:class:`Part`), and its merge and
+serialisation walk the declarations.
 """
 
 from __future__ import annotations

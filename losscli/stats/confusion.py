@@ -20,6 +20,9 @@ counts as occurring). Zero division follows sklearn's default (``zero_division="
 value is 0.0 and the condition is reported in ``PRF.zero_division`` so the caller can warn.
 Ratios are computed in exact rationals and rounded once.
 
+:func:`multilabel_prf`: the same for the L labels of a multi-label task, one 2×2 matrix per
+label (sklearn's multi-label ``precision_recall_fscore_support``).
+
 :class:`MultilabelHamming`: the Hamming loss of an (n, L) 0/1 label matrix,
 Σ_i w_i·d_i / (L·Σ_i w_i) with d_i the number of labels row i gets wrong (sklearn
 ``hamming_loss``).
