@@ -21,14 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from losscli.aggregate_base import (
-    AGGREGATES,
-    MAX_CONFIG_INT,
-    Aggregate,
-    no_rows_error,
-    row_values,
-    zero_weight_error,
-)
+from losscli.aggregate_base import AGGREGATES, MAX_CONFIG_INT, Aggregate, no_rows_error, row_values
 from losscli.metric_aggregates import Calibration, Confusion, RankingMetric, true_classes
 from losscli.stats.exact import ExactProducts, ExactSum, float_to_json, fraction_to_float
 from losscli.stats.fields import Fields, check
@@ -38,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AGGREGATES",
-    "MAX_CONFIG_INT",
     "R2",
     "Aggregate",
     "Calibration",
@@ -47,10 +39,8 @@ __all__ = [
     "Mean",
     "RankingMetric",
     "RootMean",
-    "no_rows_error",
     "row_values",
     "true_classes",
-    "zero_weight_error",
 ]
 
 

@@ -265,3 +265,29 @@ def test_a_metric_aggregate_saved_with_a_total_is_still_read():
     old = {**agg.to_dict(), "total": "0x0"}
     assert _json(Aggregate.from_dict(old)) == _json(agg)
     assert Aggregate.from_dict(old).result() == agg.result()
+
+
+def test_a_cell_merges_each_declared_part_by_its_declaration():
+    rng = np.random.default_rng(1)
+
+    def cell() -> Cell:
+        c = _cell(rng, 10, 0)
+        c.calibration = _calibration(rng, 10, 0)
+        return c
+
+    # a part for pictures (calibration) merged with a cell without it is dropped
+    a, b = cell(), cell()
+    b.calibration = None
+    assert a.merge(b).calibration is None and "calibration" not in a.to_dict()
+    # a result part (distributions) present on one side only is an error, either way round
+    without = cell()
+    without.sketches = None
+    with pytest.raises(ValueError, match="with and without distributions"):
+        cell().merge(without)
+    with pytest.raises(ValueError, match="with and without distributions"):
+        without.merge(cell())
+    # loss lists of different lengths do not merge
+    short = cell()
+    short.losses = short.losses[:1]
+    with pytest.raises(ValueError, match="different loss lists"):
+        cell().merge(short)
