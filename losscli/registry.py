@@ -110,9 +110,6 @@ class Param:
         return value
 
 
-OPTIONS = KERNEL_OPTIONS
-
-
 @dataclass(frozen=True)
 class LossSpec:
     """Everything losscli knows about one loss."""
@@ -134,7 +131,7 @@ class LossSpec:
     implies: dict[str, Any] = field(default_factory=dict)
     # Tasks (see TASKS) the kernel handles; a loss on numbers fits regression and binary.
     tasks: tuple[str, ...] = ("regression", "binary")
-    # Evaluation-wide options (see OPTIONS) the engine passes to the kernel by keyword.
+    # Evaluation-wide options (see vocab.KERNEL_OPTIONS) the engine passes to the kernel by keyword.
     options: tuple[str, ...] = ()
     # What each input holds, for `losscli losses` (e.g. "pred: probability; target: 0/1").
     expects: str = ""
@@ -368,7 +365,7 @@ def register(
             raise ValueError(f"{name}: aggregate must be a losscli.aggregates class")
         if AGGREGATES.get(spec.aggregate.name) is not spec.aggregate:
             raise ValueError(f"{name}: aggregate {spec.aggregate.name!r} is not registered")
-        if not set(spec.tasks) <= set(TASKS) or not set(spec.options) <= set(OPTIONS):
+        if not set(spec.tasks) <= set(TASKS) or not set(spec.options) <= set(KERNEL_OPTIONS):
             raise ValueError(f"{name}: unknown task or option in {spec.tasks}, {spec.options}")
         for word in (name, *spec.aliases):
             if word in _LOSSES or word in _ALIASES:

@@ -7,22 +7,34 @@ first row), which negative binary label appeared first (0 or -1: a file must use
 first error a unit stopped at, which source rows the state covers, and a fingerprint of
 the targets and weights read (:class:`Fingerprint`).
 
-``a.merge(b)`` folds ``b`` in; merging is exact (see :mod:`losscli.stats.exact`), so the
-states of any split of the rows, merged in any order or tree, equal the state of one pass
-over the same chunks, bit for bit. ``to_dict``/``from_dict`` round-trip through JSON
-exactly (floats as ``float.hex``), which is what saved states and remote workers use.
+Every part, down to an exact sum, keeps the one contract of
+:class:`~losscli.stats.mergeable.Mergeable` (:data:`PARTS` lists them): ``a.merge(b)`` folds
+``b`` in, in place, and returns ``a``; merging is exact (see :mod:`losscli.stats.exact`), so
+the states of any split of the rows, merged in any order or tree, equal the state of one
+pass over the same chunks, bit for bit. ``to_dict``/``from_dict`` round-trip through JSON
+exactly (floats as ``float.hex``), which is what saved states and remote workers use. A
+:class:`Cell` declares each of its parts once (:class:`Part`), and its merge and
+serialisation walk the declarations.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from itertools import pairwise
 from typing import Any
 
-from losscli.aggregates import Aggregate
+from losscli.aggregates import AGGREGATES, Aggregate
 from losscli.grouping import sort_key
 from losscli.stats.calibration import CalibrationError
+from losscli.stats.confusion import ConfusionMatrix, MultilabelHamming
+from losscli.stats.exact import ExactProducts, ExactSum
 from losscli.stats.fields import MAX_TEXT, FieldError, Fields, check, nested, whole
+from losscli.stats.intervals import Moments
+from losscli.stats.joins import JoinState
+from losscli.stats.keyed import KeyedSums
+from losscli.stats.mergeable import Mergeable
+from losscli.stats.ranking import BinnedRanking, OneVsRest, Ranking
+from losscli.stats.resample import BootstrapSums
 from losscli.stats.sketch import QuantileSketch
 from losscli.uncertainty import Uncertainty
 
@@ -32,72 +44,81 @@ STATE_VERSION = 1
 _MASK64 = (1 << 64) - 1
 
 
+@dataclass(frozen=True)
+class Part:
+    """How a :class:`Cell` field holding mergeable parts (:class:`Mergeable`) is merged and
+    serialised — declared once beside the field, like torchmetrics' ``add_state``.
+
+    ``kind``: the parts' class; ``required``: always written; ``depth``: 0 one part, 1 a
+    list of them (one per loss), 2 a list of such lists; ``what``: the field in messages;
+    ``per_loss``: each list has one entry per loss; ``holes``: an entry may be None (merged
+    as absent); ``extra``: a field for pictures, not results — merged with a cell without
+    it, it is dropped (part of the rows would mislead), never an error; ``context``:
+    ``from_dict`` takes the reader's context."""
+
+    kind: type[Any]
+    required: bool = False
+    depth: int = 1
+    what: str = ""
+    per_loss: bool = True
+    holes: bool = False
+    extra: bool = False
+    context: bool = False
+
+
+def _part(kind: type[Any], *args: Any, **kwargs: Any) -> dict[str, Part]:
+    """A :class:`Cell` field's metadata: how its parts merge and serialise."""
+    return {"part": Part(kind, *args, **kwargs)}
+
+
 @dataclass
 class Cell:
     """The losses of one model over a set of rows: ``rows`` evaluated, ``rows_skipped``
-    dropped by ``--nan-policy omit``, one aggregate per loss instance, and with ``--ci`` one
-    interval state per loss (``uncertainty``) and, for a compared model, per loss the state
-    of its paired difference to the first model (``paired``)."""
+    dropped by ``--nan-policy omit``, and mergeable parts, each field declared once with
+    its :class:`Part` (merge, ``to_dict`` and ``from_dict`` walk the declarations)."""
 
-    losses: list[Aggregate]
+    #: One aggregate per loss instance.
+    losses: list[Aggregate] = field(metadata=_part(Aggregate, True, what="loss lists",
+                                                   per_loss=False, context=True))
     rows: int = 0
     rows_skipped: int = 0
-    uncertainty: list[Uncertainty] | None = None
+    #: With ``--ci``: one interval state per loss.
+    uncertainty: list[Uncertainty] | None = field(
+        default=None, metadata=_part(Uncertainty, what="intervals"))
     #: ``paired[k][i]``: loss i's per-row differences of this model minus model k (k < this
     #: model), on the rows both kept — what compare's verdicts are tested on.
-    paired: list[list[Uncertainty]] | None = None
+    paired: list[list[Uncertainty]] | None = field(
+        default=None, metadata=_part(Uncertainty, depth=2, what="paired differences"))
     #: With --distribution: per loss a quantile sketch of its per-row values (None for a
     #: loss without per-row values).
-    sketches: list[QuantileSketch | None] | None = None
+    sketches: list[QuantileSketch | None] | None = field(
+        default=None, metadata=_part(QuantileSketch, what="distributions", holes=True))
     #: When the plan asks for it (``Plan.calibration``): the confidence bins of the model's
-    #: predicted probabilities, for a reliability diagram when no ece/mce is selected. An
-    #: extra for pictures, not a result: merged with a cell without one it is dropped (a
-    #: diagram of part of the rows would mislead), never an error.
-    calibration: CalibrationError | None = None
+    #: predicted probabilities, for a reliability diagram when no ece/mce is selected.
+    calibration: CalibrationError | None = field(
+        default=None, metadata=_part(CalibrationError, depth=0, what="calibration", extra=True))
 
     def merge(self, other: Cell) -> Cell:
-        if len(other.losses) != len(self.losses):
-            raise ValueError("cannot merge cells of different loss lists")
+        """Fold ``other`` in (in place) and return self."""
         self.rows += other.rows
         self.rows_skipped += other.rows_skipped
-        for mine, theirs in zip(self.losses, other.losses):
-            mine.merge(theirs)
-        if (self.sketches is None) != (other.sketches is None):
-            raise ValueError("cannot merge cells with and without distributions")
-        if self.sketches is not None and other.sketches is not None:
-            for sk_a, sk_b in zip(self.sketches, other.sketches):
-                if sk_a is not None and sk_b is not None:
-                    sk_a.merge(sk_b)
-        mine_u, theirs_u = self.uncertainty, other.uncertainty
-        if (mine_u is None) != (theirs_u is None):
-            raise ValueError("cannot merge cells with and without intervals")
-        if mine_u is not None and theirs_u is not None:
-            for a, b in zip(mine_u, theirs_u):
-                a.merge(b)
-        if (self.paired is None) != (other.paired is None):
-            raise ValueError("cannot merge cells with and without paired differences")
-        if self.paired is not None and other.paired is not None:
-            for row_a, row_b in zip(self.paired, other.paired):
-                for a, b in zip(row_a, row_b):
-                    a.merge(b)
-        if self.calibration is not None:
-            if other.calibration is None:
-                self.calibration = None
-            else:
-                self.calibration.merge(other.calibration)
+        for name, part in _PARTS:
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if mine is None or theirs is None:
+                if part.extra:
+                    setattr(self, name, None)
+                elif (mine is None) != (theirs is None):
+                    raise ValueError(f"cannot merge cells with and without {part.what}")
+                continue
+            _merge(mine, theirs, part.depth, part.what)
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"rows": self.rows, "rows_skipped": self.rows_skipped,
-                               "losses": [agg.to_dict() for agg in self.losses]}
-        if self.uncertainty is not None:
-            out["uncertainty"] = [u.to_dict() for u in self.uncertainty]
-        if self.paired is not None:
-            out["paired"] = [[u.to_dict() for u in row] for row in self.paired]
-        if self.sketches is not None:
-            out["sketches"] = [None if k is None else k.to_dict() for k in self.sketches]
-        if self.calibration is not None:
-            out["calibration"] = self.calibration.to_dict()
+        out: dict[str, Any] = {"rows": self.rows, "rows_skipped": self.rows_skipped}
+        for name, part in _PARTS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = _encode(value, part.depth)
         return out
 
     @classmethod
@@ -106,35 +127,60 @@ class Cell:
         and its parts consistent: every loss, interval and sketch saw the cell's rows."""
         f = Fields(data, context)
         rows = f.count("rows")
-        losses = f.each("losses", lambda d: Aggregate.from_dict(d, f.context), longest=4096)
-        cell = cls(losses, rows, f.count("rows_skipped"))
-        for i, agg in enumerate(losses):
-            check(agg.rows == rows, f"losses[{i}].rows",
-                  f"{agg.rows} rows in a cell of {rows}")
-        if f.has("uncertainty"):
-            cell.uncertainty = f.each("uncertainty", Uncertainty.from_dict, length=len(losses))
-        if f.has("paired"):
-            cell.paired = f.each("paired", lambda row: [
-                nested(f"[{i}]", Uncertainty.from_dict, u)
-                for i, u in enumerate(Fields({"": row}).items("", length=len(losses)))],
-                longest=4096)
-        if f.has("sketches"):
-            cell.sketches = f.each("sketches", lambda k: None if k is None
-                                   else QuantileSketch.from_dict(k), length=len(losses))
-        if f.has("calibration"):
-            cell.calibration = f.part("calibration", CalibrationError.from_dict)
-        for name, states in (("uncertainty", cell.uncertainty or []),
-                             ("sketches", cell.sketches or [])):
-            for i, part in enumerate(states):
-                seen = _rows_of(part)
+        cell = cls([], rows, f.count("rows_skipped"))
+        for name, part in _PARTS:
+            if part.required or f.has(name):
+                setattr(cell, name, _decode(f, name, part, len(cell.losses)))
+        for name in ("losses", "uncertainty", "sketches"):
+            for i, item in enumerate(getattr(cell, name) or []):
+                seen = _rows_of(item)
                 check(seen is None or seen == rows, f"{name}[{i}].rows",
                       f"{seen} rows in a cell of {rows}")
         return cell
 
 
-def _rows_of(part: Any) -> int | None:
-    """The rows an interval state or sketch saw (None: it keeps no count)."""
-    if isinstance(part, QuantileSketch):
+#: The part fields of a :class:`Cell`, in their order.
+_PARTS: tuple[tuple[str, Part], ...] = tuple(
+    (f.name, f.metadata["part"]) for f in fields(Cell) if "part" in f.metadata)
+
+
+def _merge(mine: Any, theirs: Any, depth: int, what: str) -> None:
+    """Merge ``theirs`` into ``mine``: parts nested ``depth`` lists deep (None: absent)."""
+    if depth == 0:
+        if mine is not None and theirs is not None:
+            mine.merge(theirs)
+        return
+    if len(mine) != len(theirs):
+        raise ValueError(f"cannot merge cells of different {what}")
+    for a, b in zip(mine, theirs):
+        _merge(a, b, depth - 1, what)
+
+
+def _encode(value: Any, depth: int) -> Any:
+    if depth == 0:
+        return None if value is None else value.to_dict()
+    return [_encode(v, depth - 1) for v in value]
+
+
+def _decode(f: Fields, name: str, part: Part, losses: int) -> Any:
+    """Field ``name`` read as :class:`Part` ``part`` declares (a cell of ``losses`` losses)."""
+    def one(item: Any) -> Any:
+        if item is None and part.holes:
+            return None
+        return part.kind.from_dict(item, f.context) if part.context else part.kind.from_dict(item)
+
+    if part.depth == 0:
+        return f.part(name, one)
+    size: dict[str, int] = {"length": losses} if part.per_loss else {"longest": 4096}
+    if part.depth == 1:
+        return f.each(name, one, **size)
+    return f.each(name, lambda row: [nested(f"[{i}]", one, u) for i, u in enumerate(
+        Fields({"": row}).items("", length=losses))], longest=4096)
+
+
+def _rows_of(part: Aggregate | Uncertainty | QuantileSketch | None) -> int | None:
+    """The rows an aggregate, interval state or sketch saw (None: it keeps no count)."""
+    if isinstance(part, Aggregate | QuantileSketch):
         return part.rows
     if part is None or part.kind == "none":
         return None
@@ -165,9 +211,10 @@ class NonFinite:
             if role not in self.first or at < self.first[role]:
                 self.first[role] = at
 
-    def merge(self, other: NonFinite) -> None:
+    def merge(self, other: NonFinite) -> NonFinite:
         for role, count in other.counts.items():
             self.add(role, count, other.first[role])
+        return self
 
     @property
     def earliest(self) -> Position | None:
@@ -233,7 +280,7 @@ def coalesce(ranges: list[Coverage]) -> list[Coverage]:
 @dataclass
 class Fingerprint:
     """What the rows' targets and weights were, order-independently: ``digest`` is the sum
-    mod 2^64 of a 64-bit hash of each row (:func:`losscli.engine.row_hashes`), ``rows``
+    mod 2^64 of a 64-bit hash of each row (``row_hashes_sum`` in :mod:`losscli.engine`), ``rows``
     how many rows were hashed. Parts of a run combine by adding, so any chunking, row
     order or split into units gives the same fingerprint."""
 
@@ -244,83 +291,32 @@ class Fingerprint:
         self.digest = (self.digest + digest) & _MASK64
         self.rows += rows
 
-    def merge(self, other: Fingerprint) -> None:
+    def merge(self, other: Fingerprint) -> Fingerprint:
         self.add(other.digest, other.rows)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"digest": self.hex, "rows": self.rows}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Fingerprint:
+        f = Fields(data)
+        return cls.from_json([f.raw("digest"), f.raw("rows")])
+
+    def to_json(self) -> list[Any]:
+        """The compact form a :class:`State` keeps: ``[digest, rows]``."""
+        return [self.hex, self.rows]
+
+    @classmethod
+    def from_json(cls, item: Any) -> Fingerprint:
+        digest, rows = Fields({"": item}).items("", length=2)
+        if not (isinstance(digest, str) and len(digest) == 16):
+            raise FieldError("[0]", "expected 16 hex digits")
+        return cls(nested("[0]", int, digest, 16), nested("[1]", whole, rows))
 
     @property
     def hex(self) -> str:
         return f"{self.digest:016x}"
-
-
-@dataclass
-class JoinState:
-    """What the join by key (``--id-col``, :mod:`losscli.io.join`) saw in a set of rows:
-    which of the ``targets`` rows were matched (a bitmap: merging is an OR, and a row
-    matched on both sides is a key matched twice), the prediction rows without a target
-    (how many, and the first few in row order: row number and key)."""
-
-    targets: int
-    matched: Any = None  # uint8 per target row (1: matched)
-    twice: int = 0  # target rows matched by more than one prediction row
-    first_twice: list[int] = field(default_factory=list)  # their target positions
-    unmatched: int = 0
-    first_unmatched: list[tuple[int, Any]] = field(default_factory=list)  # (row, key)
-
-    def __post_init__(self) -> None:
-        import numpy as np
-
-        if self.matched is None:
-            self.matched = np.zeros(self.targets, np.uint8)
-
-    def merge(self, other: JoinState) -> JoinState:
-        import numpy as np
-
-        if other.targets != self.targets:
-            raise ValueError(f"cannot merge joins over {self.targets} and {other.targets} "
-                             "target rows (other targets)")
-        both = np.flatnonzero((self.matched > 0) & (other.matched > 0))
-        self.twice += other.twice + int(both.size)
-        self.first_twice = sorted({*self.first_twice, *other.first_twice,
-                                   *(int(i) for i in both[:3])})[:3]
-        self.matched |= other.matched
-        self.unmatched += other.unmatched
-        self.first_unmatched = sorted([*self.first_unmatched, *other.first_unmatched],
-                                      key=lambda rk: rk[0])[:3]
-        return self
-
-    def to_dict(self) -> dict[str, Any]:
-        import base64
-
-        import numpy as np
-
-        bits = np.packbits(self.matched.astype(bool))
-        return {"targets": self.targets, "matched": base64.b64encode(bits.tobytes()).decode(),
-                "twice": self.twice, "first_twice": list(self.first_twice),
-                "unmatched": self.unmatched,
-                "first_unmatched": [[r, k] for r, k in self.first_unmatched]}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> JoinState:
-        import base64
-
-        import numpy as np
-
-        f = Fields(data)
-        text = f.text("matched", longest=1 << 31)
-        n = f.count("targets", hi=len(text) * 6)  # base64: 6 bits a character
-        try:
-            bits = np.frombuffer(base64.b64decode(text, validate=True), np.uint8)
-        except ValueError:
-            raise FieldError("matched", "not base64") from None
-        check(bits.size == (n + 7) // 8, "matched", f"{bits.size * 8} bits for {n} targets")
-        matched = np.unpackbits(bits)[:n].astype(np.uint8)
-
-        def first(item: Any) -> tuple[int, Any]:
-            row, key = Fields({"": item}).items("", length=2)
-            return whole(row), tuple(key) if isinstance(key, list) else key
-
-        return cls(n, matched, f.count("twice"), f.each("first_twice", whole, longest=3),
-                   f.count("unmatched"), f.each("first_unmatched", first, longest=3))
 
 
 @dataclass
@@ -392,8 +388,7 @@ class State:
                 "chunk_start": self.error.at.chunk_start, "row": self.error.at.row,
                 "message": self.error.message},
             "coverage": [[c.file, c.first_row, c.rows] for c in self.coverage],
-            "fingerprint": None if self.fingerprint is None else [
-                self.fingerprint.hex, self.fingerprint.rows],
+            "fingerprint": None if self.fingerprint is None else self.fingerprint.to_json(),
             **({} if self.groups is None else {"groups": [
                 {"key": list(key), "cells": [cell.to_dict() for cell in cells]}
                 for key, cells in sorted(self.groups.items(), key=lambda kv: sort_key(kv[0]))]}),
@@ -441,13 +436,7 @@ class State:
 
         state.coverage = coalesce(f.each("coverage", coverage, default=[]))
         if f.has("fingerprint"):  # absent from states of older versions
-            def fingerprint(item: Any) -> Fingerprint:
-                digest, rows = Fields({"": item}).items("", length=2)
-                if not (isinstance(digest, str) and len(digest) == 16):
-                    raise FieldError("[0]", "expected 16 hex digits")
-                return Fingerprint(nested("[0]", int, digest, 16), nested("[1]", whole, rows))
-
-            state.fingerprint = f.part("fingerprint", fingerprint)
+            state.fingerprint = f.part("fingerprint", Fingerprint.from_json)
         if f.has("groups"):
             def group(g: Any) -> tuple[tuple[Any, ...], list[Cell]]:
                 gf = f.sub(g)
@@ -462,3 +451,11 @@ class State:
         if f.has("join"):
             state.join = f.part("join", JoinState.from_dict)
         return state
+
+
+#: Every kind of part a state is made of: each keeps the :class:`Mergeable` contract (mypy
+#: checks the signatures here; ``tests/test_mergeable.py`` the behaviour, on each kind).
+PARTS: tuple[type[Mergeable], ...] = (
+    State, Cell, NonFinite, Fingerprint, JoinState, *AGGREGATES.values(), Uncertainty,
+    Moments, BootstrapSums, QuantileSketch, CalibrationError, ConfusionMatrix,
+    MultilabelHamming, Ranking, BinnedRanking, OneVsRest, KeyedSums, ExactSum, ExactProducts)

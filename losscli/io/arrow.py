@@ -178,12 +178,10 @@ def to_float64(array: Any) -> np.ndarray:
 
 # -- raw columns: values as they are (keys, labels), not as float64 ------------------------
 
-#: What each kind of Arrow type becomes as a raw column (the same for every chunk and file).
-RAW_KINDS = ("int64", "float64", "bool", "datetime64[us]", "str")
-
 
 def raw_kind(arrow_type: Any) -> str | None:
-    """The numpy form of a raw column of ``arrow_type`` (see :data:`RAW_KINDS`), or None
+    """The numpy form of a raw column of ``arrow_type`` (int64, float64, bool,
+    datetime64[us] or str: the same for every chunk and file), or None
     when it cannot be one (lists, structs, maps)."""
     import pyarrow as pa
 

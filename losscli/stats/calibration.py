@@ -44,7 +44,8 @@ from typing import Any
 import numpy as np
 
 from losscli.stats.exact import fraction_to_float
-from losscli.stats.keyed import KeyedSums
+from losscli.stats.fields import Fields, check
+from losscli.stats.keyed import KeyedSums, checked_weights
 
 NORMS = ("l1", "max", "l2")
 
@@ -99,14 +100,8 @@ class CalibrationError:
         n = conf.shape[0]
         if n == 0:
             return
-        if weights is None:
-            w = np.ones(n)
-        else:
-            w = np.asarray(weights, dtype=np.float64).ravel()
-            if w.shape != conf.shape:
-                raise ValueError(f"weights: expected shape {conf.shape}, got {w.shape}")
-            if not np.isfinite(w).all() or (w < 0).any():
-                raise ValueError("weights: expected finite weights ≥ 0")
+        checked = checked_weights(weights, n)
+        w = np.ones(n) if checked is None else checked
         self.rows += n
         keep = w > 0
         conf, correct, w = conf[keep], correct[keep], w[keep]
@@ -153,8 +148,6 @@ class CalibrationError:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CalibrationError:
-        from losscli.stats.fields import Fields, check
-
         f = Fields(data)
 
         f.text("kind", choices=(cls.kind,))

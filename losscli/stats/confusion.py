@@ -20,6 +20,9 @@ counts as occurring). Zero division follows sklearn's default (``zero_division="
 value is 0.0 and the condition is reported in ``PRF.zero_division`` so the caller can warn.
 Ratios are computed in exact rationals and rounded once.
 
+:func:`multilabel_prf`: the same for the L labels of a multi-label task, one 2×2 matrix per
+label (sklearn's multi-label ``precision_recall_fscore_support``).
+
 :class:`MultilabelHamming`: the Hamming loss of an (n, L) 0/1 label matrix,
 Σ_i w_i·d_i / (L·Σ_i w_i) with d_i the number of labels row i gets wrong (sklearn
 ``hamming_loss``).
@@ -35,20 +38,10 @@ from typing import Any
 import numpy as np
 
 from losscli.stats.exact import fraction_to_float
-from losscli.stats.keyed import KeyedSums
+from losscli.stats.fields import Fields, check
+from losscli.stats.keyed import KeyedSums, checked_weights
 
 AVERAGES = (None, "binary", "micro", "macro", "weighted")
-
-
-def _weights(w: np.ndarray | None, n: int) -> np.ndarray | None:
-    if w is None:
-        return None
-    arr = np.asarray(w, dtype=np.float64).ravel()
-    if arr.shape != (n,):
-        raise ValueError(f"weights: expected shape ({n},), got {arr.shape}")
-    if not np.isfinite(arr).all() or (arr < 0).any():
-        raise ValueError("weights: expected finite weights ≥ 0")
-    return arr
 
 
 @dataclass(frozen=True)
@@ -101,7 +94,7 @@ class ConfusionMatrix:
             return
         self.rows += t.size
         keys = t.astype(np.int64) * self.classes + p.astype(np.int64)
-        self.sums.add(keys, _weights(weights, t.size))
+        self.sums.add(keys, checked_weights(weights, t.size))
 
     def merge(self, other: ConfusionMatrix) -> ConfusionMatrix:
         if other.classes != self.classes:
@@ -216,8 +209,6 @@ class ConfusionMatrix:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ConfusionMatrix:
         """From :meth:`to_dict`'s JSON, every field checked (:mod:`losscli.stats.fields`)."""
-        from losscli.stats.fields import Fields, check
-
         f = Fields(data)
 
         f.text("kind", choices=(cls.kind,))
@@ -232,6 +223,43 @@ class ConfusionMatrix:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ConfusionMatrix) and self.to_dict() == other.to_dict()
+
+
+def multilabel_prf(matrices: list[ConfusionMatrix], average: str | None, beta: float) -> PRF:
+    """sklearn's multi-label P/R/F: per label (the positive class of each label's 2x2
+    matrix), then micro (counts summed over labels), macro or weighted (by support)."""
+    tp, pred, true = [], [], []
+    for cm in matrices:
+        cells = cm.cells()
+        tp.append(cells.get((1, 1), Fraction(0)))
+        pred.append(cells.get((1, 1), Fraction(0)) + cells.get((0, 1), Fraction(0)))
+        true.append(cells.get((1, 1), Fraction(0)) + cells.get((1, 0), Fraction(0)))
+    b2 = Fraction(beta) ** 2
+    zero: dict[str, list[int]] = {}
+
+    def scores(t: Fraction, p: Fraction, r: Fraction, label: int) -> tuple[Fraction, ...]:
+        prec = _divide(t, p, "precision", label, zero)
+        rec = _divide(t, r, "recall", label, zero)
+        f = _divide((1 + b2) * t, b2 * r + p, "f-score", label, zero)
+        return prec, rec, f
+
+    labels = list(range(len(matrices)))
+    if average == "micro":
+        prec, rec, f = scores(sum(tp, Fraction(0)), sum(pred, Fraction(0)),
+                              sum(true, Fraction(0)), -1)
+        return PRF(float(prec), float(rec), float(f), None, labels, zero)
+    per = [scores(t, p, r, j) for j, (t, p, r) in enumerate(zip(tp, pred, true))]
+    if average is None:
+        return PRF(np.array([float(x[0]) for x in per]), np.array([float(x[1]) for x in per]),
+                   np.array([float(x[2]) for x in per]),
+                   np.array([float(x) for x in true]), labels, zero)
+    if average == "weighted":
+        total = sum(true, Fraction(0))
+        w = [t / total if total else Fraction(0) for t in true]
+    else:
+        w = [Fraction(1, len(per))] * len(per)
+    avg = [float(sum((wi * x[k] for wi, x in zip(w, per)), Fraction(0))) for k in range(3)]
+    return PRF(avg[0], avg[1], avg[2], None, labels, zero)
 
 
 class MultilabelHamming:
@@ -262,7 +290,7 @@ class MultilabelHamming:
             return
         self.rows += n
         d = np.count_nonzero(t != p, axis=1).astype(np.float64)
-        w = _weights(weights, n)
+        w = checked_weights(weights, n)
         w = np.ones(n) if w is None else w
         self.sums.add(np.zeros(n, np.int64), np.stack([w, w * d], axis=1))
 
@@ -283,8 +311,6 @@ class MultilabelHamming:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MultilabelHamming:
-        from losscli.stats.fields import Fields
-
         f = Fields(data)
 
         f.text("kind", choices=(cls.kind,))

@@ -22,8 +22,6 @@ import struct
 from fractions import Fraction
 from typing import Any
 
-import numpy as np
-
 #: 2**1074: a finite float64 times this is an integer.
 _SCALE_BITS = 1074
 _SCALE = 1 << _SCALE_BITS
@@ -47,9 +45,10 @@ def units_to_float(units: int) -> float:
 class ExactSum:
     """An exact running sum of float64 values (see the module doc).
 
-    ``add(x)`` adds one float, ``add_array(a)`` every element of an array exactly (slow per
-    element: for a chunk, add the chunk's own float sum instead), ``merge`` another sum.
-    ``value`` is the correctly rounded sum. ``to_json``/``from_json`` round-trip exactly.
+    ``add(x)`` adds one float (for a chunk, add the chunk's own float sum), ``merge``
+    another sum.
+    ``value`` is the correctly rounded sum. ``to_dict``/``from_dict`` (and the compact
+    ``to_json``/``from_json``) round-trip exactly.
     """
 
     __slots__ = ("nan", "neg_inf", "pos_inf", "units")
@@ -72,10 +71,6 @@ class ExactSum:
             self.pos_inf = True
         else:
             self.neg_inf = True
-
-    def add_array(self, values: np.ndarray) -> None:
-        for x in np.asarray(values, dtype=np.float64).ravel().tolist():
-            self.add(x)
 
     def merge(self, other: ExactSum) -> ExactSum:
         """Fold ``other`` in (in place) and return self."""
@@ -117,21 +112,28 @@ class ExactSum:
     def __repr__(self) -> str:
         return f"ExactSum({self.value!r})"
 
-    def to_json(self) -> Any:
-        """A JSON value: the integer in hex (``"0x1a"``, ``"-0x3"``), with the non-finite
-        tallies when there are any (``{"units": ..., "nan": true}``)."""
-        if self.finite:
-            return hex(self.units)
+    def to_dict(self) -> dict[str, Any]:
+        """The integer in hex (``"0x1a"``, ``"-0x3"``) and the non-finite tallies."""
         return {"units": hex(self.units), "nan": self.nan, "pos_inf": self.pos_inf,
                 "neg_inf": self.neg_inf}
 
     @classmethod
-    def from_json(cls, data: Any) -> ExactSum:
+    def from_dict(cls, data: dict[str, Any]) -> ExactSum:
+        return cls(int(data["units"], 16), bool(data.get("nan")), bool(data.get("pos_inf")),
+                   bool(data.get("neg_inf")))
+
+    def to_json(self) -> str | dict[str, Any]:
+        """The compact form kept inside other parts: the hex integer alone when the sum is
+        finite, else :meth:`to_dict` (read back checked by
+        :func:`losscli.stats.fields.exact_sum`, or by :meth:`from_json`)."""
+        return hex(self.units) if self.finite else self.to_dict()
+
+    @classmethod
+    def from_json(cls, data: str | dict[str, Any]) -> ExactSum:
         if isinstance(data, str):
             return cls(int(data, 16))
         if isinstance(data, dict):
-            return cls(int(data["units"], 16), bool(data.get("nan")), bool(data.get("pos_inf")),
-                       bool(data.get("neg_inf")))
+            return cls.from_dict(data)
         raise ValueError(f"not an exact sum: {data!r}")
 
 
@@ -171,22 +173,17 @@ class ExactProducts:
         return isinstance(other, ExactProducts) and (self.order, self.units) == (
             other.order, other.units)
 
-    def to_json(self) -> str:
-        return hex(self.units)
+    def to_dict(self) -> dict[str, Any]:
+        return {"order": self.order, "units": hex(self.units)}
 
     @classmethod
-    def from_json(cls, order: int, text: str) -> ExactProducts:
-        return cls(order, int(text, 16))
+    def from_dict(cls, data: dict[str, Any]) -> ExactProducts:
+        return cls(int(data["order"]), int(data["units"], 16))
 
-
-def fraction_to_json(value: Fraction) -> str:
-    """An exact rational as ``"num/den"`` in hex."""
-    return f"{hex(value.numerator)}/{hex(value.denominator)}"
-
-
-def fraction_from_json(text: str) -> Fraction:
-    num, _, den = text.partition("/")
-    return Fraction(int(num, 16), int(den, 16) if den else 1)
+    def to_json(self) -> str:
+        """The compact form kept inside other parts (whose field names the order): the hex
+        integer (read back checked by :meth:`losscli.stats.fields.Fields.products`)."""
+        return hex(self.units)
 
 
 def fraction_to_float(value: Fraction) -> float:

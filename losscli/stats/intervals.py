@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 
 from losscli.stats.exact import ExactSum, fraction_to_float
+from losscli.stats.fields import Fields, check
+from losscli.stats.keyed import checked_weights
 
 
 @dataclass(frozen=True)
@@ -110,11 +112,8 @@ class Moments:
             self.swl.add(float(np.sum(v)))
             self.swl2.add(float(np.sum(v * v)))
             return
-        w = np.asarray(weights, dtype=np.float64).ravel()
-        if w.shape != v.shape:
-            raise ValueError(f"weights: expected shape {v.shape}, got {w.shape}")
-        if not np.isfinite(w).all() or (w < 0).any():
-            raise ValueError("weights: expected finite weights ≥ 0")
+        w = checked_weights(weights, v.shape[0])
+        assert w is not None
         self.positive += int(np.count_nonzero(w))
         wl = w * v
         self.sw.add(float(np.sum(w)))
@@ -186,8 +185,6 @@ class Moments:
         """From :meth:`to_dict`'s JSON, every field checked (:mod:`losscli.stats.fields`):
         ``positive ≤ rows``; Σw, Σw² and Σw·ℓ² are sums of non-negative terms; every sum
         within what the rows allow; nothing but zeros without a row of positive weight."""
-        from losscli.stats.fields import Fields, check
-
         f = Fields(data)
 
         f.text("kind", choices=(cls.kind,))

@@ -37,10 +37,25 @@ from typing import Any
 
 import numpy as np
 
+from losscli.stats.fields import FieldError, Fields, check, nested
+
 _LIMB_BITS = 32
 _MASK = (1 << _LIMB_BITS) - 1
 #: Pieces summed per bincount call: each < 2**32, so 2**20 of them stay below 2**53.
 _BLOCK = 1 << 20
+
+
+def checked_weights(weights: np.ndarray | None, n: int) -> np.ndarray | None:
+    """Row weights as a float64 vector of ``n`` finite values ≥ 0 (None stays None: all
+    ones), or a ValueError saying what is wrong."""
+    if weights is None:
+        return None
+    w = np.asarray(weights, dtype=np.float64).ravel()
+    if w.shape != (n,):
+        raise ValueError(f"weights: expected shape ({n},), got {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("weights: expected finite weights ≥ 0")
+    return w
 
 
 def _encode(arr: np.ndarray, dtype: str) -> str:
@@ -341,8 +356,6 @@ class KeyedSums:
     def from_dict(cls, data: dict[str, Any]) -> KeyedSums:
         """From :meth:`to_dict`'s JSON, every field checked (:mod:`losscli.stats.fields`):
         keys strictly increasing (and not NaN), the limb array of the recorded shape."""
-        from losscli.stats.fields import FieldError, Fields, check, nested
-
         f = Fields(data)
         out = cls(f.count("channels", lo=1, hi=64), f.text("key_kind", choices=("int", "float")))
         keys = nested("keys", _decode, f.text("keys", longest=1 << 31),

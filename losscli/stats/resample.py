@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from losscli.stats.exact import ExactSum
+from losscli.stats.fields import Fields, check, exact_sum, nested
 
 _U64 = np.uint64
 _MASK64 = (1 << 64) - 1
@@ -393,8 +394,6 @@ class BootstrapSums:
         """From :meth:`to_dict`'s JSON, every field checked (:mod:`losscli.stats.fields`): a
         replicate's Σ w_b·w is non-negative, every sum within what the rows allow (a chunk
         adds one finite float per sum), one list per replicate and column."""
-        from losscli.stats.fields import Fields, check, exact_sum, nested
-
         f = Fields(data)
 
         f.text("kind", choices=("bootstrap_sums",))

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from losscli.stats.exact import float_to_json
+from losscli.stats.fields import Fields, check, nested
 from losscli.stats.keyed import KeyedSums
 
 
@@ -304,8 +305,6 @@ class QuantileSketch:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QuantileSketch:
         """From :meth:`to_dict`'s JSON, every field checked (:mod:`losscli.stats.fields`)."""
-        from losscli.stats.fields import Fields, check, nested
-
         f = Fields(data)
         f.text("kind", choices=(cls.kind,))
         buckets = f.optional_count("max_buckets", lo=1, hi=1 << 20)

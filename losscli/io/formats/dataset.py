@@ -127,11 +127,6 @@ class DatasetSource:
                              workers=min(threads, len(todo))):
             pass
 
-    def rows_of(self, i: int) -> int | None:
-        """The row count of file ``i`` when known without reading it (None: a text file not
-        scanned)."""
-        return self.part(i).num_rows
-
     @property
     def num_rows(self) -> int | None:
         """Rows of all the files, when every file says (no file is opened for it)."""
