@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from losscli.errors import InputError, UsageError, did_you_mean
-from losscli.execution import run
+from losscli.execution import report_for, run
 from losscli.gate.verdict import same_value
 from losscli.report import SCHEMA_VERSION, Report, json_float
 from losscli.session import ModelInput, Session
@@ -315,7 +315,7 @@ def compare(
         paired=True)
     state = run(session, on_batch=on_batch)
     elapsed = time.perf_counter() - started
-    reports = [session.report(state, model=i, elapsed=elapsed) for i in range(len(models))]
+    reports = [report_for(session, state, model=i, elapsed=elapsed) for i in range(len(models))]
     rows = build_rows(reports, [m.name for m in models])
     tests = ""
     if len(models) > 1 and session.plan.paired is not None:

@@ -20,6 +20,7 @@ from losscli.executor import ordered_map
 from losscli.grouping import too_many_groups
 from losscli.io.atomic import guard
 from losscli.report import Report
+from losscli.reporting import build_report
 from losscli.session import Session
 from losscli.state import Coverage, NonFinite, State, coalesce
 from losscli.units import Placement, Unit, plan_units, rebase
@@ -217,8 +218,38 @@ def evaluate(session: Session, *, on_batch: Callable[[int], None] | None = None,
         guard([("input", p) for p in session.input_paths()],
               {"--output": opts.output, "--save-state": opts.save_state})
     state = run(session, on_batch=on_batch)
-    report = session.report(state, elapsed=time.perf_counter() - started,
-                            group_level=group_level)
+    report = report_for(session, state, elapsed=time.perf_counter() - started,
+                        group_level=group_level)
     if isinstance(session.sink, MemorySink):
         report.per_row = session.sink.result()
     return report, state
+
+
+def report_for(session: Session, state: State, *, model: int = 0, elapsed: float = 0.0,
+               group_level: Callable[[int], float | None] | None = None) -> Report:
+    """The report of model ``model`` of a session's run from its merged state: the inputs,
+    the join's summary and notes (``group_level``: see
+    :func:`losscli.reporting.build_report`)."""
+    opts = session.spec.options
+    inputs = {**session.inputs.to_dict(model), **session.context}
+    notes = list(session.notes)
+    summary = session.join_summary
+    if summary:
+        inputs["join"] = summary
+        left = [f"{summary[k]} {what}{'s' if summary[k] != 1 else ''} without a {other}"
+                for k, what, other in (
+                    ("unmatched_predictions", "prediction row", "target"),
+                    ("unmatched_targets", "target", "prediction"))
+                if summary.get(k)]
+        if left:
+            notes.append(f"--unmatched omit: left out {' and '.join(left)}; "
+                         f"{summary['matched']} rows matched")
+        notes.extend(session.join.model_notes())
+        if "unmatched_targets" not in summary:
+            notes.append("targets without a prediction are judged when the saved parts "
+                         "are merged (losscli merge)")
+    return build_report(session.plan, state, model=model, inputs=inputs,
+                        elapsed=elapsed, notes=notes,
+                        output=opts.output if session.plan.reduction == "none" else None,
+                        quantile_levels=opts.quantile_levels, sort=opts.sort,
+                        group_level=group_level)

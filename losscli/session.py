@@ -15,7 +15,7 @@ same pass against the same targets.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +27,7 @@ from losscli.errors import InputError, UsageError
 from losscli.executor import available_cpus
 from losscli.io.inputs import Inputs, resolve_inputs
 from losscli.registry import LossInstance, all_losses, resolve_losses
-from losscli.report import Report
-from losscli.reporting import build_report
 from losscli.spec import Columns, RunSpec
-from losscli.state import State
 from losscli.uncertainty import CIConfig
 from losscli.vocab import EMBEDDING_ROLES, ROLES
 
@@ -442,7 +439,6 @@ class Session:
                         tuple(inst.loss_arg for inst in self.plan.instances),
                         tuple(sorted(self.widths.items())), self.chunk_size, self.labels)
 
-    # -- the run -----------------------------------------------------------------------------
     @property
     def instances(self) -> list[LossInstance]:
         return list(self.plan.instances)
@@ -472,32 +468,3 @@ class Session:
         paths += [m.predictions for m in self.models]
         paths += [ref.source.name for ref in self.inputs.roles.values()]
         return list(dict.fromkeys(p for p in paths if isinstance(p, str) and p != "-"))
-
-    def report(self, state: State, *, model: int = 0, elapsed: float = 0.0,
-               group_level: Callable[[int], float | None] | None = None) -> Report:
-        """The report of model ``model`` from a (merged) state (``group_level``: see
-        :func:`build_report`)."""
-        opts = self.spec.options
-        inputs = {**self.inputs.to_dict(model), **self.context}
-        notes = list(self.notes)
-        summary = self.join_summary
-        if summary:
-            inputs["join"] = summary
-            left = [f"{summary[k]} {what}{'s' if summary[k] != 1 else ''} without a {other}"
-                    for k, what, other in (
-                        ("unmatched_predictions", "prediction row", "target"),
-                        ("unmatched_targets", "target", "prediction"))
-                    if summary.get(k)]
-            if left:
-                notes.append(f"--unmatched omit: left out {' and '.join(left)}; "
-                             f"{summary['matched']} rows matched")
-            notes.extend(self.join.model_notes())
-            if "unmatched_targets" not in summary:
-                notes.append("targets without a prediction are judged when the saved parts "
-                             "are merged (losscli merge)")
-        return build_report(self.plan, state, model=model, inputs=inputs,
-                            elapsed=elapsed, notes=notes,
-                            output=opts.output if self.plan.reduction == "none" else None,
-                            quantile_levels=opts.quantile_levels, sort=opts.sort,
-                            group_level=group_level)
-

@@ -17,7 +17,7 @@ import pytest
 
 import losscli
 from losscli.errors import InputError
-from losscli.execution import run
+from losscli.execution import report_for, run
 from losscli.io.base import raw_key
 from losscli.io.formats import open_source
 from losscli.io.formats.memory import ArraySource
@@ -206,7 +206,7 @@ def test_binding_keys_changes_no_value(tmp_path):
     seen.extend(np.concatenate([b.keys["tag"] for b in batches]).tolist())
     assert seen == ["us0", "us1", "us2"]
     state = run(session)
-    assert session.report(state).losses[0].value == plain.losses[0].value
+    assert report_for(session, state).losses[0].value == plain.losses[0].value
 
 
 def test_feather_files_are_cut_at_their_record_batches(tmp_path):

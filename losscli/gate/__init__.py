@@ -48,7 +48,7 @@ from typing import Any
 
 from losscli.errors import InputError, UsageError
 from losscli.execution import evaluate as run_and_report
-from losscli.execution import run
+from losscli.execution import report_for, run
 from losscli.gate.baseline import Baseline, BaselineLoss, load_baseline, parse_baseline
 from losscli.gate.bounds import Bounds, parse_bounds
 from losscli.gate.groups import MISSING, GroupCheck, bonferroni_level, check_groups, holm
@@ -315,8 +315,8 @@ def check(
     if paired:
         state = run(session, on_batch=on_batch)
         elapsed = time.perf_counter() - started
-        report = session.report(state, model=1, elapsed=elapsed)  # the candidate's
-        ref_report = session.report(state, model=0, elapsed=elapsed)
+        report = report_for(session, state, model=1, elapsed=elapsed)  # the candidate's
+        ref_report = report_for(session, state, model=0, elapsed=elapsed)
         assert session.plan.paired is not None
         alpha = 1.0 - session.plan.paired.level
         cell = state.cells[1]
