@@ -36,6 +36,7 @@ from losscli.domain import CheckContext
 from losscli.errors import InputError, UsageError
 from losscli.fingerprint import RowHasher
 from losscli.grouping import MAX_GROUPS, BatchGroups, too_many_groups
+from losscli.io.base import Sink
 from losscli.io.inputs import Batch
 from losscli.registry import LossInstance
 from losscli.state import Cell, Fingerprint, Position, State
@@ -201,7 +202,7 @@ def reduce(
     plan: Plan,
     *,
     describe: Describe | None = None,
-    sink: Any = None,
+    sink: Sink | None = None,
     on_batch: Callable[[int], None] | None = None,
     counting_only: bool = False,
     ids: Callable[[int, int], np.ndarray] | None = None,
@@ -275,7 +276,7 @@ def _batch_groups(batch: Batch, plan: Plan, state: State) -> BatchGroups | None:
 
 def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckContext],
                   options: list[dict[str, Any]], columns: list[str], describe: Describe,
-                  sink: Any, ids: Callable[[int, int], np.ndarray] | None = None,
+                  sink: Sink | None, ids: Callable[[int, int], np.ndarray] | None = None,
                   groups: BatchGroups | None = None) -> None:
     """One chunk: checks (raising InputError), kernels, aggregates, intervals, per-row
     output; with ``groups``, every group's state too (the kernels run once)."""
@@ -332,8 +333,8 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
                     cell.paired[k][i].update(diff, w, d_ids)
                     if grouped is not None and groups is not None:
                         grouped.paired(k, i, groups.restrict(both), diff, w, d_ids)
-            if cell.sketches is not None and cell.sketches[i] is not None:
-                _sketch(cell.sketches[i], values, weights)
+            if cell.sketches is not None and (sketch := cell.sketches[i]) is not None:
+                _sketch(sketch, values, weights)
             if grouped is not None:
                 grouped.loss(i, agg, values, needs)
             if sink is not None and model == 0:
@@ -359,7 +360,7 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
                        per_row)
 
 
-def _sketch(sketch: Any, values: np.ndarray, weights: np.ndarray | None) -> None:
+def _sketch(sketch: QuantileSketch, values: np.ndarray, weights: np.ndarray | None) -> None:
     """Add per-row values to a quantile sketch: every row, an infinite or NaN one (possible
     under --nan-policy propagate, or an overflowing loss) included — the sketch tallies
     them apart."""
@@ -459,8 +460,9 @@ class GroupUpdate:
         if first.sketches is not None and first.sketches[i] is not None:
             parts = self.split("", values)
             for g, cell in enumerate(self.cells):
-                if self.groups.counts[g]:
-                    _sketch(cell.sketches[i], parts[g], self.split("weight")[g])  # type: ignore[index]
+                if (self.groups.counts[g] and cell.sketches is not None
+                        and (sketch := cell.sketches[i]) is not None):
+                    _sketch(sketch, parts[g], self.split("weight")[g])
 
     def paired(self, k: int, i: int, groups: BatchGroups, diff: np.ndarray,
                weights: np.ndarray | None, ids: np.ndarray | None) -> None:

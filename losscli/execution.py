@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import numpy as np
 
@@ -19,6 +18,7 @@ from losscli.errors import InputError
 from losscli.executor import ordered_map
 from losscli.grouping import too_many_groups
 from losscli.io.atomic import guard
+from losscli.io.base import Sink
 from losscli.report import Report
 from losscli.reporting import build_report
 from losscli.session import Session
@@ -63,7 +63,7 @@ class _Buffered:
     def close(self) -> None:
         pass
 
-    def replay(self, sink: Any) -> None:
+    def replay(self, sink: Sink) -> None:
         for rows, values in self.parts:
             sink.write(rows, values)
 
@@ -87,7 +87,7 @@ class MemorySink:
         return {k: np.concatenate(v) if v else np.empty(0) for k, v in self.parts.items()}
 
 
-def open_sink(session: Session) -> Any:
+def open_sink(session: Session) -> Sink:
     """Where per-row values go under ``--reduction none``: the ``output`` file, standard
     output in ``output_format``, or memory (the Python API's ``report.per_row``). A file
     is written to a temporary file and renamed into place by ``close()``, removed by
@@ -104,7 +104,7 @@ def open_sink(session: Session) -> Any:
 
 
 def run(session: Session, *, on_batch: Callable[[int], None] | None = None,
-        sink: Any = None) -> State:
+        sink: Sink | None = None) -> State:
     """Reduce every unit (on the session's :attr:`~Session.workers` threads) and merge the
     states in unit order; then raise what can only be judged on all the rows (the earliest
     bad row, NaN counts, label conventions), exactly as one serial pass over the same units
@@ -154,7 +154,7 @@ def run(session: Session, *, on_batch: Callable[[int], None] | None = None,
                     part = reduce(session, unit, shift=shift, prefetched=False)
                 else:
                     rebase(part, shift - applied)
-            if buffer is not None:
+            if buffer is not None and sink is not None:
                 buffer.replay(sink)
             if part.error is not None and state.nonfinite.counts:
                 # A NaN came first: a serial pass would be counting NaNs by now, so count
@@ -172,7 +172,7 @@ def run(session: Session, *, on_batch: Callable[[int], None] | None = None,
         if session.join is not None:  # keys matched twice, or missing on a side
             # (targets without a prediction: judged when saved parts are merged)
             session.join_summary = session.join.judge(
-                state, session.spec.inputs.unmatched == "omit",
+                state.join, session.spec.inputs.unmatched == "omit",
                 targets_too=session.spec.options.save_state is None)
         raise_pending(state, session.describe, session.plan.instances)
         for m, cell in enumerate(state.cells):
@@ -244,7 +244,8 @@ def report_for(session: Session, state: State, *, model: int = 0, elapsed: float
         if left:
             notes.append(f"--unmatched omit: left out {' and '.join(left)}; "
                          f"{summary['matched']} rows matched")
-        notes.extend(session.join.model_notes())
+        if session.join is not None:
+            notes.extend(session.join.model_notes())
         if "unmatched_targets" not in summary:
             notes.append("targets without a prediction are judged when the saved parts "
                          "are merged (losscli merge)")

@@ -25,7 +25,9 @@ from losscli import engine, tasks
 from losscli.checks import pred_role
 from losscli.errors import InputError, UsageError
 from losscli.executor import available_cpus
+from losscli.io.base import Sink
 from losscli.io.inputs import Inputs, resolve_inputs
+from losscli.io.join import KeyIndex
 from losscli.registry import LossInstance, all_losses, resolve_losses
 from losscli.spec import Columns, RunSpec
 from losscli.uncertainty import CIConfig
@@ -134,7 +136,7 @@ class Session:
                  resolved: Resolved | None = None, *, fingerprint: bool = True,
                  paired: bool = False, keys: Sequence[str] = ()) -> None:
         self.spec = spec
-        self.sink: Any = None  # where the last run wrote per-row values (losscli.execution)
+        self.sink: Sink | None = None  # where the last run wrote per-row values (losscli.execution)
         self.prepared = False  # sources opened and scanned (losscli.units.prepare)
         self.join_summary: dict[str, Any] | None = None  # --id-col: set by the run
         # A saved state always carries the fingerprint (a merge of parts gates on it).
@@ -200,7 +202,7 @@ class Session:
                                       known=None if resolved is None else resolved.labels)
         task_given = label_maps.task_option(self.labels, opts.task)
         # -- end labels
-        self.join: Any = None  # --id-col: the targets' KeyIndex
+        self.join: KeyIndex | None = None  # --id-col: the targets' KeyIndex
         if ins.id_col:
             self._bind_join(main)
         aligned = () if ins.id_col else self._id_columns(main)
@@ -308,8 +310,6 @@ class Session:
         keys: :meth:`~losscli.io.join.KeyIndex.attach_model`); the first model's file is
         streamed."""
         from losscli.io.inputs import raw_column
-        from losscli.io.join import KeyIndex
-
         ins = self.spec.inputs
         target = self.inputs.roles.get("target")
         if ins.targets is None or target is None or target.source is main:

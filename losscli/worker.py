@@ -18,15 +18,16 @@ import numpy as np
 
 from losscli import engine
 from losscli.errors import LossCliError
+from losscli.io.base import Sink
 from losscli.io.inputs import Batch
 from losscli.io.prefetch import prefetch
-from losscli.session import Session
-from losscli.spec import DATA_FIELDS
+from losscli.session import ModelInput, Resolved, Session
+from losscli.spec import DATA_FIELDS, RunSpec
 from losscli.state import Coverage, State, UnitError
 from losscli.units import Unit, prepare
 
 
-def reduce(session: Session, unit: Unit, *, sink: Any = None,
+def reduce(session: Session, unit: Unit, *, sink: Sink | None = None,
            on_batch: Callable[[int], None] | None = None,
            stop: threading.Event | None = None, counting_only: bool = False,
            prefetched: bool = True, shift: int = 0) -> State:
@@ -43,7 +44,7 @@ def reduce(session: Session, unit: Unit, *, sink: Any = None,
             if stop is not None and stop.is_set():
                 return
             read += len(batch)
-            if join is not None:  # --id-col: the targets of the keys
+            if join is not None and tally is not None:  # --id-col: the targets of the keys
                 batch = join.join(batch, tally)
                 if not len(batch):
                     continue
@@ -95,9 +96,9 @@ class Job:
     """What a worker needs to reduce any unit of a session: the run description, the
     models, and what the client decided from the data (task, losses, widths, chunk size)."""
 
-    spec: Any
-    models: Sequence[Any]
-    resolved: Any
+    spec: RunSpec
+    models: Sequence[ModelInput]
+    resolved: Resolved
     flags: dict[str, Any] = field(default_factory=dict)  # Session's keyword options
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
