@@ -239,14 +239,7 @@ def _check_header(f: Fields) -> None:
 def _check_plan(data: Any) -> None:
     """The engine's plan (:meth:`losscli.engine.Plan.to_dict`) has the types it writes."""
     plan = Fields(data)
-    for i, item in enumerate(plan.items("losses", longest=4096)):
-        loss = Fields(item) if isinstance(item, dict) else None
-        if loss is None or not isinstance(loss.raw("loss"), str):
-            raise FieldError(f"losses[{i}].loss", "expected text")
-        loss.text("task", longest=64, default="regression")
-        loss.flag("from_logits", default=False)
-        if loss.raw("classes", None) is not None:
-            loss.count("classes", lo=1, hi=1 << 20)
+    plan.each("losses", _check_planned_loss, longest=4096)
     plan.count("models", lo=1, hi=4096)
     plan.text("reduction", longest=64)
     plan.text("nan_policy", longest=64)
@@ -264,6 +257,15 @@ def _check_plan(data: Any) -> None:
     for key in ("group_by", "carry"):
         if not all(isinstance(g, str) for g in plan.items(key, longest=64, default=[])):
             raise FieldError(key, "expected column names")
+
+
+def _check_planned_loss(data: Any) -> None:
+    loss = Fields(data)
+    loss.text("loss", longest=4096)
+    loss.text("task", longest=64, default="regression")
+    loss.flag("from_logits", default=False)
+    if loss.raw("classes", None) is not None:
+        loss.count("classes", lo=1, hi=1 << 20)
 
 
 def _check_options(data: Any) -> None:
