@@ -12,8 +12,9 @@ from typing import Any
 from losscli import engine
 from losscli.errors import InputError
 from losscli.grouping import key_dict, sort_key
-from losscli.report import DataFingerprint, GroupResult, LossResult, Report
+from losscli.report import DataFingerprint, GroupResult, LossResult, Report, json_float
 from losscli.state import Cell, State
+from losscli.uncertainty import interval_dict
 
 #: Quantiles every --distribution reports (``max`` is the exact maximum).
 QUANTILES = (0.5, 0.9, 0.99, 0.999)
@@ -29,8 +30,6 @@ def quantile_name(level: float) -> str:
 def distribution_dict(sketch: Any, extra: tuple[float, ...] = ()) -> dict[str, Any]:
     """A loss's distribution as the report carries it: the quantiles (within the sketch's
     relative error α of the order statistics) and α itself."""
-    from losscli.report import json_float
-
     levels = sorted(set(QUANTILES) | set(extra) | {1.0})
     if sketch.rows == 0 or sketch.total_weight() == 0:
         return {"relative_accuracy": sketch.alpha, "rows": sketch.rows,
@@ -78,8 +77,6 @@ def cell_results(plan: engine.Plan, cell: Cell, quantile_levels: tuple[float, ..
     distribution. In a ``group``, a value that cannot be computed (no rows, zero weight, one
     class only...) is None with its reason — one group's lack stops nothing — while
     overall it is the run's error."""
-    from losscli.uncertainty import interval_dict
-
     reduction = plan.reduction
     results = []
     for i, (inst, agg) in enumerate(zip(plan.instances, cell.losses)):

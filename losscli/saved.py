@@ -34,10 +34,13 @@ from typing import TYPE_CHECKING, Any
 from losscli.checks import raise_pending
 from losscli.engine import Plan
 from losscli.errors import InputError, UsageError
+from losscli.grouping import too_many_groups
+from losscli.io.atomic import write_atomically
+from losscli.io.join import judge
 from losscli.report import Report
 from losscli.reporting import build_report
 from losscli.state import STATE_VERSION, State
-from losscli.stats.fields import FieldError, Fields
+from losscli.stats.fields import FieldError, Fields, nested
 
 FORMAT = "losscli-state"
 #: Bytes a state file may have (a state is small: KBs, MBs with distributions and intervals).
@@ -123,8 +126,6 @@ def dataset_of(inputs: Inputs) -> dict[str, Any]:
 def save_state(path: str, session: Session, state: State) -> None:
     """Write ``state`` (of ``session``) to ``path`` atomically."""
     from losscli import __version__
-    from losscli.io.atomic import write_atomically
-
     doc = {"format": FORMAT, "state_version": STATE_VERSION, "losscli_version": __version__,
            **header_of(session), "coverage": [[c.file, c.first_row, c.rows]
                                               for c in state.coverage],
@@ -189,8 +190,6 @@ def load_part(path: str) -> Part:
 
 
 def _read_state(doc: dict[str, Any], weighted: bool | None) -> State:
-    from losscli.stats.fields import nested
-
     state = nested("state", State.from_dict, doc["state"], {"weighted": weighted})
     opts, losses = doc["options"], doc["losses"]
     if len(state.cells) != opts["models"]:
@@ -406,14 +405,10 @@ def _report_of(doc: dict[str, Any], state: State, parts: Sequence[Part]) -> Repo
                                     "group_by", "max_groups")}})
     instances = plan.instances
     if state.groups is not None and len(state.groups) > plan.max_groups:
-        from losscli.grouping import too_many_groups
-
         raise too_many_groups(len(state.groups), plan.max_groups, plan.group_by)
     inputs = dict(doc.get("inputs") or {})
     join = opts.get("join")
     if join is not None:  # keys matched in two parts, targets no part matched
-        from losscli.io.join import judge
-
         inputs["join"] = judge(state.join, join["unmatched"] == "omit", names=join["id_col"],
                                target_names=join["target_id_col"], where=join["targets"],
                                pred_where="the merged parts")

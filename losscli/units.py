@@ -25,10 +25,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from losscli.errors import InputError
 from losscli.executor import available_cpus
+from losscli.io.base import can_split
+from losscli.io.dataset import single_file_identity
+from losscli.io.formats import DatasetSource
 from losscli.state import Position, State, UnitError
 
 if TYPE_CHECKING:
@@ -147,9 +150,6 @@ def plan_units(session: Session) -> list[Unit]:
     others (a pipe, compressed text) are one unit read as one stream (the first rows,
     read to detect the task, are replayed); a multi-file input is planned file by
     file."""
-    from losscli.io.dataset import single_file_identity
-    from losscli.io.formats import DatasetSource
-
     prepare(session)
     inputs = session.inputs
     main = inputs.main
@@ -179,10 +179,8 @@ def plan_units(session: Session) -> list[Unit]:
     return [Unit(i, name, a, b - a, a, b) for i, (a, b) in enumerate(ranges)]
 
 
-def _file_units(session: Session, main: Any) -> list[Unit]:
+def _file_units(session: Session, main: DatasetSource) -> list[Unit]:
     """Units of paired multi-file inputs: file by file (see the module doc)."""
-    from losscli.io.base import can_split
-
     sources = list(dict.fromkeys([ref.source for ref in session.inputs.roles.values()]
                                  + [s for s, _ in session.inputs.keys.values()]))
     units: list[Unit] = []
@@ -227,8 +225,6 @@ def prepare(session: Session) -> None:
 
 
 def _prepare_sources(session: Session) -> None:
-    from losscli.io.formats import DatasetSource
-
     sources = list(dict.fromkeys([ref.source for ref in session.inputs.roles.values()]
                                  + [s for s, _ in session.inputs.keys.values()]))
     split = (session.spec.options.engine == "dask"
