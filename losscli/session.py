@@ -14,7 +14,6 @@ same pass against the same targets.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,7 @@ from losscli.checks import pred_role
 from losscli.errors import InputError, UsageError
 from losscli.executor import available_cpus
 from losscli.io.base import Sink
+from losscli.io.binding import bind_join, id_columns
 from losscli.io.inputs import Inputs, resolve_inputs
 from losscli.io.join import KeyIndex
 from losscli.registry import LossInstance, all_losses, resolve_losses
@@ -35,9 +35,6 @@ from losscli.vocab import EMBEDDING_ROLES, ROLES
 
 DEFAULT_CHUNK_SIZE = 1 << 18
 
-#: Column names that identify rows (checked on both sides of a row-aligned pair of files).
-ID_LIKE = re.compile(r"^(id|key|uid|uuid|guid|row_?id|sample_?id|record_?id|index)$|[_-]id$"
-                     r"|^id[_-]|[_-]key$")
 #: Values per chunk when rows are wide (class scores, embeddings): with ``chunk_size`` left
 #: to its default, a chunk holds this many values rather than DEFAULT_CHUNK_SIZE rows.
 WIDE_CHUNK_VALUES = 1 << 20
@@ -204,8 +201,12 @@ class Session:
         # -- end labels
         self.join: KeyIndex | None = None  # --id-col: the targets' KeyIndex
         if ins.id_col:
-            self._bind_join(main)
-        aligned = () if ins.id_col else self._id_columns(main)
+            self.join = bind_join(
+                self.inputs, main, id_col=ins.id_col, target_id_col=ins.target_id_col,
+                targets_given=ins.targets is not None, omit=ins.unmatched == "omit",
+                group_by=opts.group_by, model_names=[m.name for m in self.models],
+                chunk_size=DEFAULT_CHUNK_SIZE)
+        aligned = () if ins.id_col else id_columns(self.inputs, main)
         # the join key and the group columns, read raw beside the roles
         keys = list(dict.fromkeys([*keys, *ins.id_col, *opts.group_by]))
         if self.join is not None:  # group columns only the targets' file has come by key
@@ -276,101 +277,6 @@ class Session:
                                 group_by=opts.group_by, max_groups=opts.max_groups,
                                 carry=tuple(dict.fromkeys([*ins.id_col, *opts.group_by])),
                                 aligned=aligned)
-
-    def _id_columns(self, main: Any) -> tuple[tuple[str, str, str, str, str], ...]:
-        """Without --id-col, an id-like column (``id``, ``*_id``, ``key``, ``uid``...) found
-        in both the predictions' and a separate targets file is read on both sides, so that
-        rows listed in different orders stop the run instead of giving a wrong number (see
-        :data:`losscli.engine.Plan.aligned`)."""
-        from losscli.io.inputs import raw_column
-
-        target = self.inputs.roles.get("target")
-        if target is None or target.source is main:
-            return ()
-        used = {c for ref in self.inputs.roles.values() for c in ref.columns}
-        found = []
-        for column in main.columns:
-            name = str(column)
-            if name in used or not ID_LIKE.search(name.lower()):
-                continue
-            other = raw_column(target.source, name)
-            if other is None or other in target.columns:
-                continue
-            mine, theirs = f"\x00align:{name}:pred", f"\x00align:{name}:target"
-            self.inputs.keys[mine] = (main, name)
-            self.inputs.keys[theirs] = (target.source, other)
-            found.append((name, mine, theirs, str(main.name), str(target.source.name)))
-        return tuple(found)
-
-    def _bind_join(self, main: Any) -> None:
-        """--id-col: take the targets (and a weight column of the targets' file, or a weights
-        file) out of the row-aligned inputs into a :class:`~losscli.io.join.KeyIndex`; the
-        predictions' key columns are read raw beside them. Models of a comparison in files
-        of their own are joined to the same index by the same key (every model on the same
-        keys: :meth:`~losscli.io.join.KeyIndex.attach_model`); the first model's file is
-        streamed."""
-        from losscli.io.inputs import raw_column
-        ins = self.spec.inputs
-        target = self.inputs.roles.get("target")
-        if ins.targets is None or target is None or target.source is main:
-            raise UsageError(
-                "--id-col joins the predictions to a separate targets file by key; give it "
-                "with --targets FILE (in one file, rows are already paired: drop --id-col).")
-        # Models in files of their own (compare a=x.parquet b=y.parquet, check --reference):
-        # each is joined to the targets by the same key, so all are read on the same keys.
-        joined_models = [(f"pred#{m}", model) for m, model in enumerate(self.models)
-                         if m and self.inputs.roles[f"pred#{m}"].source is not main]
-        tkeys = ins.target_id_col or ins.id_col
-        tflag = "--target-id-col" if ins.target_id_col else "--id-col"
-        weight = self.inputs.roles.get("weight")
-        checks = [*((n, main, "--id-col", "") for n in ins.id_col),
-                  *((n, target.source, tflag, "") for n in tkeys),
-                  *((n, self.inputs.roles[role].source, "--id-col", f" (model '{model.name}')")
-                    for role, model in joined_models for n in ins.id_col)]
-        if weight is not None and weight.source is not main and weight.source is not (
-                target.source):
-            checks += [(n, weight.source, tflag, " (the weights file)") for n in tkeys]
-        for name, source, flag, what in checks:
-            if raw_column(source, name) is None:
-                hint = (f"; the weights are joined to the targets by key: add the key column "
-                        f"'{name}' to it, or give the weights as a column of the targets file with "
-                        "--weight-col" if what == " (the weights file)" else
-                        f"; name it with {flag}"
-                        + (" (--target-id-col when the targets call it otherwise)"
-                           if flag == "--id-col" and source is target.source else ""))
-                raise InputError(
-                    f"No key column '{name}' in '{source.name}'{what} (columns: "
-                    f"{', '.join(map(str, source.columns))}){hint}.")
-        self.inputs.joined["target"] = self.inputs.roles.pop("target")
-        columns = {"target": target.columns}
-        weights = None
-        if weight is not None and weight.source is target.source:
-            columns["weight"] = weight.columns
-            self.inputs.joined["weight"] = self.inputs.roles.pop("weight")
-        elif weight is not None and weight.source is not main:  # a weights file, by key
-            weights = (weight.source, weight.columns,
-                       tuple(raw_column(weight.source, n) or n for n in tkeys))
-            self.inputs.joined["weight"] = self.inputs.roles.pop("weight")
-        pred_where = (f"'{main.name}'" if not joined_models else
-                      f"model '{self.models[0].name}' ('{main.name}')")
-        # --group-by columns that the row-aligned inputs lack but the targets' file has are
-        # read there and joined by key with the targets.
-        aligned = [ref.source for ref in self.inputs.roles.values()]
-        extra = {name: col for name in self.spec.options.group_by
-                 if not any(raw_column(src, name) is not None for src in aligned)
-                 and (col := raw_column(target.source, name)) is not None}
-        self.join = KeyIndex.read(target.source, columns,
-                                  tuple(raw_column(target.source, n) or n for n in tkeys),
-                                  ins.id_col, DEFAULT_CHUNK_SIZE, pred_where, weights,
-                                  self.inputs.labels.pop("target", None), extra)
-        for role, model in joined_models:
-            ref = self.inputs.roles.pop(role)
-            self.inputs.joined[role] = ref
-            self.join.attach_model(
-                role, ref.source, ref.columns,
-                tuple(raw_column(ref.source, n) or n for n in ins.id_col),
-                name=model.name,
-                omit=ins.unmatched == "omit", chunk_size=DEFAULT_CHUNK_SIZE)
 
     # -- resolution ------------------------------------------------------------------------
     @staticmethod

@@ -228,6 +228,21 @@ class Inputs:
                     f"No column '{name}' in '{main.name}' to read as a key; its columns are: "
                     f"{shown}.{did_you_mean(name, [*main.columns, *partition])}")
 
+    def bind_raw(self, name: str, source: Any, column: str) -> None:
+        """Read ``column`` of ``source`` as it is under key ``name`` (an id-like column
+        read on both sides of a row-aligned pair: :func:`losscli.io.binding.id_columns`)."""
+        self.keys[name] = (source, column)
+
+    def join_role(self, role: str) -> ColumnRef:
+        """Move ``role`` out of the rows read side by side: it is read by a join by key
+        (--id-col, :func:`losscli.io.binding.bind_join`), and still named in messages."""
+        ref = self.joined[role] = self.roles.pop(role)
+        return ref
+
+    def take_labels(self, role: str) -> Any:
+        """The label map of ``role``, no longer applied here (its reader applies it)."""
+        return self.labels.pop(role, None)
+
     def bind_labels(self, role: str, labels: Any) -> None:
         """Read ``role``'s one column as labels (:mod:`losscli.labels`): raw when
         ``labels.raw``, else as float64, and turned into class indices by
