@@ -25,8 +25,8 @@ from losscli.checks import pred_role
 from losscli.errors import InputError, UsageError
 from losscli.executor import available_cpus
 from losscli.io.base import Sink
-from losscli.io.binding import bind_join, id_columns
-from losscli.io.inputs import Inputs, resolve_inputs
+from losscli.io.binding import bind_join, bind_model, id_columns, pair_source, resolve_inputs
+from losscli.io.inputs import Inputs
 from losscli.io.join import KeyIndex
 from losscli.registry import LossInstance, all_losses, resolve_losses
 from losscli.spec import Columns, RunSpec
@@ -309,7 +309,6 @@ class Session:
         if len(self.models) < 2:
             return
         from losscli.io.formats import open_source
-        from losscli.io.inputs import pair_source
 
         ins = self.spec.inputs
         shared = ins.targets is not None
@@ -333,10 +332,9 @@ class Session:
                 opened[model.predictions] = source
             else:
                 source = as_source(model.predictions, model.name, "pred")
-            self.inputs.bind_model(m, source, list(model.pred_col) or None,
-                                   list(ins.target_col) or None,
-                                   own_target=not shared and not same_file,
-                                   name=model.name, flag=model.flag, taken=ins.id_col)
+            bind_model(self.inputs, m, source, list(model.pred_col) or None,
+                       list(ins.target_col) or None, own_target=not shared and not same_file,
+                       name=model.name, flag=model.flag, taken=ins.id_col)
 
     def resolved(self) -> Resolved:
         """What this session decided from the data (task, loss instances, widths, chunk

@@ -19,9 +19,9 @@ import losscli
 from losscli.errors import InputError
 from losscli.execution import report_for, run
 from losscli.io.base import raw_key
+from losscli.io.binding import resolve_inputs
 from losscli.io.formats import open_source
 from losscli.io.formats.memory import ArraySource
-from losscli.io.inputs import resolve_inputs
 from losscli.session import Session
 from losscli.spec import build_spec
 from losscli.units import plan_units
