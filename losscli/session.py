@@ -313,7 +313,7 @@ class Session:
         ins = self.spec.inputs
         shared = ins.targets is not None
         opened: dict[str, Any] = {}
-        self.inputs.models["pred"] = (self.models[0].name, self.models[0].flag)
+        self.inputs.name_model("pred", self.models[0].name, self.models[0].flag)
         for m, model in enumerate(self.models[1:], start=1):
             same_file = model.predictions is self.models[0].predictions or (
                 isinstance(model.predictions, str) and model.predictions == self.models[0].predictions)

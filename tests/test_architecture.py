@@ -330,3 +330,58 @@ def test_the_any_check_sees_them(monkeypatch, tmp_path):
     monkeypatch.setitem(MODULES, "losscli.fake", fake)
     assert [(f, p) for f, p, _ in _any_parameters("losscli.fake")] == [
         ("save", "session"), ("save", "state"), ("judge", "state")]
+
+
+#: What an :class:`~losscli.io.inputs.Inputs` holds of its bindings: changed only by the io
+#: modules (io/binding.py binds, io/inputs.py reads), never by a session or a command.
+BINDINGS = ("roles", "joined", "keys", "labels", "models")
+MUTATORS = ("pop", "update", "setdefault", "clear", "popitem", "__setitem__", "__delitem__")
+#: Still re-binding: the label rules put a model's prediction columns in class order (a
+#: column binding, for io/binding.py; labels.py is reshaped by other work).
+KNOWN_REBINDING = {"losscli.labels"}
+
+
+def _binding_mutations(name: str) -> list[tuple[str, int]]:
+    """``(what, line)`` for each change of an ``inputs.<binding>`` outside its own class:
+    an item set or deleted, or a mutating method called."""
+    tree = ast.parse(MODULES[name].read_text(), filename=str(MODULES[name]))
+
+    def binding(node: ast.AST) -> str | None:
+        if (isinstance(node, ast.Attribute) and node.attr in BINDINGS
+                and isinstance(node.value, ast.Attribute | ast.Name)
+                and (node.value.attr if isinstance(node.value, ast.Attribute)
+                     else node.value.id) == "inputs"):
+            return ast.unparse(node)
+        return None
+
+    found = []
+    for node in ast.walk(tree):
+        targets = (node.targets if isinstance(node, ast.Assign) else
+                   [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign) else
+                   node.targets if isinstance(node, ast.Delete) else [])
+        for target in targets:
+            if isinstance(target, ast.Subscript) and (what := binding(target.value)):
+                found.append((what, node.lineno))
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in MUTATORS and (what := binding(node.func.value))):
+            found.append((f"{what}.{node.func.attr}()", node.lineno))
+    return found
+
+
+def test_only_the_io_modules_change_what_inputs_are_bound_to():
+    found = [f"{m}:{line} changes {what}" for m in MODULES
+             if not (m == "losscli.io" or m.startswith("losscli.io.")) and m not in KNOWN_REBINDING
+             for what, line in _binding_mutations(m)]
+    assert not found, "inputs re-bound outside losscli.io:\n" + "\n".join(found)
+
+
+def test_the_binding_check_sees_them(monkeypatch, tmp_path):
+    fake = tmp_path / "fake.py"
+    fake.write_text("def f(self, inputs):\n"
+                    "    self.inputs.joined['target'] = self.inputs.roles.pop('target')\n"
+                    "    inputs.keys['k'] = 1\n    del inputs.labels['target']\n"
+                    "    x = self.inputs.roles.get('pred')\n")  # reading is fine
+    monkeypatch.setitem(MODULES, "losscli.fake", fake)
+    assert sorted(_binding_mutations("losscli.fake")) == [
+        ("inputs.keys", 3), ("inputs.labels", 4), ("self.inputs.joined", 2),
+        ("self.inputs.roles.pop()", 2)]

@@ -151,12 +151,17 @@ class Inputs:
             out[role.key] = self.role_entry(name)
         return out
 
+    def name_model(self, role: str, name: str, flag: str) -> None:
+        """The name of the model whose predictions ``role`` holds, and the option naming
+        its column (for messages)."""
+        self.models[role] = (name, flag)
+
     def add_model(self, model: int, pred: ColumnRef, target: ColumnRef | None, *,
                   name: str, flag: str) -> None:
         """Model ``model`` of a comparison: its predictions (role ``pred#model``) and, when
         its file brings its own, its targets (``target#model``) — columns picked by
         :func:`losscli.io.binding.bind_model`."""
-        self.models[f"pred#{model}"] = (name, flag)
+        self.name_model(f"pred#{model}", name, flag)
         self.roles[f"pred#{model}"] = pred
         if target is not None:
             self.roles[f"target#{model}"] = target
