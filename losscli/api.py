@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from losscli.errors import UsageError
+from losscli.execution import evaluate as run_and_report
 from losscli.report import Report
 from losscli.session import Session
 from losscli.spec import build_spec
@@ -131,7 +132,13 @@ def evaluate(
     started = time.perf_counter()
     predictions, targets = _roles("evaluate()", data, predictions, targets, y_true, y_pred)
     spec = build_spec(predictions, targets, where="evaluate()", **options)
-    return Session(spec).evaluate(on_batch=on_batch, started=started)
+    session = Session(spec)
+    report, state = run_and_report(session, on_batch=on_batch, started=started)
+    if spec.options.save_state is not None:
+        from losscli.saved import save_state
+
+        save_state(spec.options.save_state, session, state)
+    return report
 
 
 Bound = Mapping[str, float] | Iterable[str] | str | None

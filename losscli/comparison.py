@@ -11,7 +11,7 @@ reference), absolute and relative.
 One row set per comparison: every model is evaluated on the same rows. Under
 ``--nan-policy omit`` those are the rows where every model (and the targets, weights) is
 valid — decided once per batch where the models' rows are read together
-(:func:`losscli.engine._common_rows`); with ``--id-col`` each model in a file of its own is
+(:func:`losscli.checks.common_rows`); with ``--id-col`` each model in a file of its own is
 joined to the targets by the key (:meth:`losscli.io.join.KeyIndex.attach_model`), a key one
 model lacks being an error, or with ``--unmatched omit`` left out for every model. Each
 loss's difference interval is its own (:func:`difference_interval`).
@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from losscli.errors import InputError, UsageError, did_you_mean
+from losscli.execution import report_for, run
 from losscli.gate.verdict import same_value
 from losscli.report import SCHEMA_VERSION, Report, json_float
 from losscli.session import ModelInput, Session
@@ -312,9 +313,9 @@ def compare(
         ModelInput(m.name, m.predictions, (m.pred_col,) if m.pred_col else shared_col)
         for m in models], fingerprint=False,  # a comparison has no baseline to check it with
         paired=True)
-    state = session.run(on_batch=on_batch)
+    state = run(session, on_batch=on_batch)
     elapsed = time.perf_counter() - started
-    reports = [session.report(state, model=i, elapsed=elapsed) for i in range(len(models))]
+    reports = [report_for(session, state, model=i, elapsed=elapsed) for i in range(len(models))]
     rows = build_rows(reports, [m.name for m in models])
     tests = ""
     if len(models) > 1 and session.plan.paired is not None:

@@ -30,19 +30,19 @@ Install: ``pip install 'losscli[dask]'``; ``import dask`` happens only on this p
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import threading
 import time
-import uuid
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
-from losscli.errors import InputError, LossCliError, UsageError
+from losscli.errors import InputError, UsageError
+from losscli.state import State
+from losscli.units import Unit
+from losscli.worker import Job, reduce_unit
 
 #: Seconds to reach a scheduler (and hear it answer as one) before giving up.
 CONNECT_TIMEOUT = 5.0
@@ -50,76 +50,6 @@ CONNECT_TIMEOUT = 5.0
 NO_WORKER_TIMEOUT = 10.0
 #: Seconds between two looks at the cluster while a unit's result is awaited.
 POLL = 0.5
-
-
-@dataclass(frozen=True)
-class Job:
-    """What a worker needs to reduce any unit of a session: the run description, the
-    models, and what the client decided from the data (task, losses, widths, chunk size)."""
-
-    spec: Any
-    models: Sequence[Any]
-    resolved: Any
-    flags: dict[str, Any] = field(default_factory=dict)  # Session's keyword options
-    token: str = field(default_factory=lambda: uuid.uuid4().hex)
-
-
-_SESSIONS: dict[str, Any] = {}
-_LOCK = threading.Lock()
-
-
-def reduce_unit(unit: Any, job: Job) -> Any:
-    """Run on a worker: the State of one unit, or ``("error", message)`` for an input error
-    (returned, not raised, so that the scheduler never retries it)."""
-    from losscli.session import Session
-
-    try:
-        with _LOCK:
-            session = _SESSIONS.get(job.token)
-            if session is None:
-                _SESSIONS.clear()  # one job at a time per worker is kept open
-                try:
-                    session = _SESSIONS[job.token] = Session(job.spec, job.models,
-                                                             job.resolved, **job.flags)
-                except LossCliError as exc:  # the client opened these inputs: not the worker
-                    return ("error", f"On the Dask worker {_worker_address()}: "
-                            f"{str(exc).rstrip()} The workers open the inputs themselves: "
-                            "they need the same files at the same absolute paths (a shared "
-                            "file system), or inputs in object storage (s3://...).")
-        return session.reduce(unit, prefetched=False)
-    except LossCliError as exc:
-        return ("error", str(exc))
-
-
-def _worker_address() -> str:
-    try:
-        from distributed import get_worker
-
-        return str(get_worker().address)
-    except (ImportError, ValueError):  # not on a worker (called directly)
-        return "(this process)"
-
-
-def _absolute(path: Any) -> Any:
-    """A local path as an absolute one (a worker runs in a folder of its own); URIs, ``-``
-    and in-memory data unchanged. Not normalised: ``..`` stays as the user wrote it."""
-    if not isinstance(path, str) or path == "-" or "://" in path or os.path.isabs(path):
-        return path
-    return os.path.join(os.getcwd(), path)
-
-
-def job_for(session: Any) -> Job:
-    """What the workers need, with every local input path made absolute."""
-    from dataclasses import replace
-
-    from losscli.spec import DATA_FIELDS
-
-    inputs = session.spec.inputs
-    spec = replace(session.spec, inputs=replace(
-        inputs, **{f: _absolute(getattr(inputs, f)) for f in DATA_FIELDS}))
-    models = [replace(m, predictions=_absolute(m.predictions))
-              if hasattr(m, "predictions") else m for m in session.models]
-    return Job(spec, models, session.resolved(), dict(session.flags))
 
 
 def _import() -> Any:
@@ -290,7 +220,7 @@ def client_for(scheduler: str | None, workers: int) -> Iterator[Any]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _result(client: Any, future: Any, unit: Any, distributed: Any) -> Any:
+def _result(client: Any, future: Any, unit: Unit, distributed: Any) -> Any:
     """The result of one unit's future; a cluster with no worker for NO_WORKER_TIMEOUT
     seconds (the scheduler would wait for one forever) stops the run naming the unit."""
     alone_since: float | None = None
@@ -314,17 +244,17 @@ def _result(client: Any, future: Any, unit: Any, distributed: Any) -> Any:
                                "again.")
 
 
-def _unit_failed(unit: Any, why: str) -> InputError:
+def _unit_failed(unit: Unit, why: str) -> InputError:
     rows = "" if unit.rows is None else f", rows {unit.first_row}..{unit.first_row + unit.rows - 1}"
     return InputError(f"Work unit {unit.index} ('{unit.file}'{rows}) failed: {why}")
 
 
-def ordered_states(session: Any, units: Sequence[Any], *, scheduler: str | None, workers: int,
-                   on_batch: Callable[[int], None] | None = None) -> Iterator[tuple[Any, Any]]:
+def ordered_states(job: Job, units: Sequence[Unit], *, scheduler: str | None, workers: int,
+                   on_batch: Callable[[int], None] | None = None
+                   ) -> Iterator[tuple[Unit, State]]:
     """``(unit, State)`` for every unit, in unit order, reduced on the cluster; stops after
     a unit whose state carries an error (the earliest bad row wins)."""
     distributed = _import()
-    job = job_for(session)
     done = 0
     with client_for(scheduler, workers) as client:
         futures = client.map(reduce_unit, list(units), job=job, retries=1, pure=False,

@@ -20,29 +20,35 @@ from typing import Any
 import numpy as np
 
 from losscli.aggregates import row_values
-from losscli.domain import CheckContext, Domain
+from losscli.checks import (
+    Describe,
+    all_finite,
+    check_aligned,
+    check_domains,
+    check_same_targets,
+    check_weights,
+    common_rows,
+    count_nonfinite,
+    model_view,
+    note_negative_labels,
+)
+from losscli.domain import CheckContext
 from losscli.errors import InputError, UsageError
+from losscli.fingerprint import RowHasher
 from losscli.grouping import MAX_GROUPS, BatchGroups, too_many_groups
+from losscli.io.base import Sink
 from losscli.io.inputs import Batch
 from losscli.registry import LossInstance
-from losscli.state import Cell, Fingerprint, NonFinite, Position, State
+from losscli.state import Cell, Fingerprint, Position, State
 from losscli.stats.calibration import CalibrationError
 from losscli.stats.sketch import QuantileSketch
 from losscli.uncertainty import CIConfig, Uncertainty, flush_bootstrap
 from losscli.vocab import NAN_POLICIES, REDUCTIONS
 
-Describe = Callable[..., str]
-
-
 #: Tasks whose predictions a calibration state (Plan.calibration) bins, and its bins
 #: (ece's default: 15 equal-width bins on [0, 1]).
 CALIBRATED_TASKS = ("binary", "multiclass")
 CALIBRATION_BINS = 15
-
-
-def pred_role(model: int) -> str:
-    """The role holding model ``model``'s predictions: ``pred``, ``pred#1``, ..."""
-    return "pred" if model == 0 else f"pred#{model}"
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,48 @@ class Plan:
     def task(self) -> str:
         return self.contexts[0].task if self.contexts else "regression"
 
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as JSON (a saved state's header): each loss instance by its ``--loss``
+        argument and the evaluation-wide options it was bound with; :meth:`from_dict`
+        rebuilds the same plan."""
+        return {
+            "losses": [{"loss": inst.loss_arg,
+                        **{k: inst.options[k] for k in ("task", "from_logits", "classes")
+                           if k in inst.options}} for inst in self.instances],
+            "models": self.models, "reduction": self.reduction, "nan_policy": self.nan_policy,
+            "ci": None if self.ci is None else self.ci.to_dict(),
+            "paired": None if self.paired is None else self.paired.to_dict(),
+            "distribution": self.distribution, "fingerprint": self.fingerprint,
+            "calibration": None if self.calibration is None else list(self.calibration),
+            "group_by": list(self.group_by), "max_groups": self.max_groups,
+            "carry": list(self.carry), "aligned": [list(a) for a in self.aligned],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        """The plan :meth:`to_dict` wrote: the instances resolved again from their
+        ``--loss`` arguments and bound to the same task, logits and classes."""
+        from losscli.registry import resolve_losses
+        from losscli.tasks import bind_options
+
+        instances = [inst for x in data["losses"] for inst in bind_options(
+            resolve_losses([x["loss"]], {}), x.get("task", "regression"),
+            from_logits=bool(x.get("from_logits", False)), classes=x.get("classes"))]
+        ci, paired, calibration = data.get("ci"), data.get("paired"), data.get("calibration")
+        return cls(tuple(instances), models=int(data.get("models") or 1),
+                   reduction=data.get("reduction", "mean"),
+                   nan_policy=data.get("nan_policy", "raise"),
+                   ci=None if ci is None else CIConfig(**ci),
+                   paired=None if paired is None else CIConfig(**paired),
+                   distribution=data.get("distribution"),
+                   fingerprint=bool(data.get("fingerprint", True)),
+                   calibration=None if calibration is None else (str(calibration[0]),
+                                                                 bool(calibration[1])),
+                   group_by=tuple(data.get("group_by") or ()),
+                   max_groups=int(data.get("max_groups") or MAX_GROUPS),
+                   carry=tuple(data.get("carry") or ()),
+                   aligned=tuple(tuple(a) for a in data.get("aligned") or ()))  # type: ignore[misc]
+
     def needs_ids(self, state: State) -> bool:
         """Whether batches must carry row identities: only the bootstrap resamples by them
         (``state``: this plan's new state, whose trackers say which method each loss uses;
@@ -154,7 +202,7 @@ def reduce(
     plan: Plan,
     *,
     describe: Describe | None = None,
-    sink: Any = None,
+    sink: Sink | None = None,
     on_batch: Callable[[int], None] | None = None,
     counting_only: bool = False,
     ids: Callable[[int, int], np.ndarray] | None = None,
@@ -194,8 +242,8 @@ def reduce(
             if state.fingerprint is None:
                 state.fingerprint = Fingerprint()
             state.fingerprint.add(hasher.sum(arrays["target"], arrays.get("weight")), n)
-        if (counting_only or plan.nan_policy == "raise") and not _all_finite(arrays):
-            _count_nonfinite(arrays, batch.start, state.nonfinite, batch.rows)
+        if (counting_only or plan.nan_policy == "raise") and not all_finite(arrays):
+            count_nonfinite(arrays, batch.start, state.nonfinite, batch.rows)
         if not (counting_only or state.nonfinite.counts):
             # only counting once a NaN was seen, to report every bad value at once
             try:
@@ -228,24 +276,24 @@ def _batch_groups(batch: Batch, plan: Plan, state: State) -> BatchGroups | None:
 
 def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckContext],
                   options: list[dict[str, Any]], columns: list[str], describe: Describe,
-                  sink: Any, ids: Callable[[int, int], np.ndarray] | None = None,
+                  sink: Sink | None, ids: Callable[[int, int], np.ndarray] | None = None,
                   groups: BatchGroups | None = None) -> None:
     """One chunk: checks (raising InputError), kernels, aggregates, intervals, per-row
     output; with ``groups``, every group's state too (the kernels run once)."""
     arrays = batch.arrays
     at = Position(batch.start, batch.start)
     for check in plan.aligned:
-        _check_aligned(batch, *check)
+        check_aligned(batch, *check)
     weights_all = arrays.get("weight")
     if weights_all is not None:
-        _check_weights(weights_all, batch.start, describe, batch.rows)
+        check_weights(weights_all, batch.start, describe, batch.rows)
     for role in arrays:
         if role.startswith("target#"):
-            _check_same_targets(arrays["target"], arrays[role], role, batch.start, describe,
+            check_same_targets(arrays["target"], arrays[role], role, batch.start, describe,
                                 batch.rows)
     target = arrays.get("target")
     if plan.task == "binary" and target is not None and target.ndim == 1:
-        _note_negative_labels(state, target, batch.start, batch.rows)
+        note_negative_labels(state, target, batch.start, batch.rows)
     batch_ids = (batch.ids if batch.ids is not None else ids(batch.start, len(batch))
                  if ids is not None and (plan.ci is not None or plan.paired is not None)
                  else None)
@@ -253,11 +301,11 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
     # One row set per comparison: under --nan-policy omit, the rows where every model (and
     # the targets, weights) is valid — decided once here, where the models' rows are read
     # together, so that every model and every paired difference sees the same rows.
-    common = _common_rows(arrays, plan.nan_policy) if plan.models > 1 else None
+    common = common_rows(arrays, plan.nan_policy) if plan.models > 1 else None
     for model, cell in enumerate(state.cells):
-        view, rows, keep = _model_view(arrays, model, plan.nan_policy, batch.start, cell,
+        view, rows, keep = model_view(arrays, model, plan.nan_policy, batch.start, cell,
                                        batch.rows, common)
-        _check_domains(plan, contexts, view, rows, describe, model, at)
+        check_domains(plan.instances, contexts, view, rows, describe, model, at)
         weights = view.get("weight")
         row_ids = None if batch_ids is None else (batch_ids if keep is None else batch_ids[keep])
         grouped = None
@@ -285,8 +333,8 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
                     cell.paired[k][i].update(diff, w, d_ids)
                     if grouped is not None and groups is not None:
                         grouped.paired(k, i, groups.restrict(both), diff, w, d_ids)
-            if cell.sketches is not None and cell.sketches[i] is not None:
-                _sketch(cell.sketches[i], values, weights)
+            if cell.sketches is not None and (sketch := cell.sketches[i]) is not None:
+                _sketch(sketch, values, weights)
             if grouped is not None:
                 grouped.loss(i, agg, values, needs)
             if sink is not None and model == 0:
@@ -312,7 +360,7 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
                        per_row)
 
 
-def _sketch(sketch: Any, values: np.ndarray, weights: np.ndarray | None) -> None:
+def _sketch(sketch: QuantileSketch, values: np.ndarray, weights: np.ndarray | None) -> None:
     """Add per-row values to a quantile sketch: every row, an infinite or NaN one (possible
     under --nan-policy propagate, or an overflowing loss) included — the sketch tallies
     them apart."""
@@ -412,8 +460,9 @@ class GroupUpdate:
         if first.sketches is not None and first.sketches[i] is not None:
             parts = self.split("", values)
             for g, cell in enumerate(self.cells):
-                if self.groups.counts[g]:
-                    _sketch(cell.sketches[i], parts[g], self.split("weight")[g])  # type: ignore[index]
+                if (self.groups.counts[g] and cell.sketches is not None
+                        and (sketch := cell.sketches[i]) is not None):
+                    _sketch(sketch, parts[g], self.split("weight")[g])
 
     def paired(self, k: int, i: int, groups: BatchGroups, diff: np.ndarray,
                weights: np.ndarray | None, ids: np.ndarray | None) -> None:
@@ -430,277 +479,6 @@ class GroupUpdate:
                            self.split("weight")[g], from_logits)
 
 
-# -- the data fingerprint (state.Fingerprint) -------------------------------------------------
-# splitmix64's finaliser (Steele, Lea, Flood 2014; the constants of Vigna's splitmix64.c): a
-# bijection on 64-bit words with full avalanche, so a changed value always changes its
-# row's hash, and a sum of hashes changes unless the changes cancel (chance ~2^-64).
-_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
-_NAN_BITS = np.array([np.nan]).view(np.uint64)[0]  # one bit pattern for every NaN
-_WEIGHT_SEED = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _mix(z: np.ndarray, tmp: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser, in place on the uint64 array ``z`` (``tmp``: scratch)."""
-    np.right_shift(z, _S30, out=tmp)
-    z ^= tmp
-    z *= _M1
-    np.right_shift(z, _S27, out=tmp)
-    z ^= tmp
-    z *= _M2
-    np.right_shift(z, _S31, out=tmp)
-    z ^= tmp
-    return z
-
-
-_ONE_WEIGHT = np.uint64(0)  # mix(bits(1.0) ^ _WEIGHT_SEED), set below
-
-
-class RowHasher:
-    """Sums of per-row hashes of targets and weights (:meth:`sum`), with scratch arrays
-    kept from one chunk to the next (no allocation per chunk: measured, allocating them
-    doubled the cost)."""
-
-    def __init__(self) -> None:
-        self._h = np.empty(0, np.uint64)
-        self._tmp = np.empty(0, np.uint64)
-
-    def _scratch(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        if len(self._h) < n:
-            self._h, self._tmp = np.empty(n, np.uint64), np.empty(n, np.uint64)
-        return self._h[:n], self._tmp[:n]
-
-    @staticmethod
-    def _bits(values: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """The bits of float64 ``values`` into ``out`` (uint64), with -0.0 as 0.0 and every
-        NaN alike."""
-        as_float = out.view(np.float64)
-        np.add(values, 0.0, out=as_float)  # -0.0 + 0.0 == +0.0
-        if not np.isfinite(as_float.sum()):  # cheap test first: a finite sum has no NaN
-            out[np.isnan(as_float)] = _NAN_BITS
-        return out
-
-    def sum(self, target: np.ndarray, weight: np.ndarray | None = None) -> int:
-        """Sum mod 2^64 of one 64-bit hash per row of ``target`` (n,) or (n, C) and its
-        weight (1 when there are none, so unweighted rows match weights of 1): with
-        ``mix`` the splitmix64 finaliser, ``h = mix(bits(w) ^ SEED)``, then ``h = mix(h ^
-        bits(t_j))`` for each value of the row. Order-independent, and additive over any
-        split of the rows."""
-        n = len(target)
-        if n == 0:
-            return 0
-        h, tmp = self._scratch(n)
-        columns = [target] if target.ndim == 1 else [target[:, j] for j in range(target.shape[1])]
-        if weight is None:
-            self._bits(columns[0], h)
-            h ^= _ONE_WEIGHT
-        else:
-            self._bits(weight, h)
-            h ^= _WEIGHT_SEED
-            _mix(h, tmp)
-            h ^= self._bits(columns[0], tmp)
-        _mix(h, tmp)
-        for column in columns[1:]:
-            h ^= self._bits(column, tmp)
-            _mix(h, tmp)
-        return int(h.sum(dtype=np.uint64))
-
-
-_ONE_WEIGHT = _mix(np.array([1.0]).view(np.uint64) ^ _WEIGHT_SEED, np.empty(1, np.uint64))[0]
-
-
-def row_hashes_sum(target: np.ndarray, weight: np.ndarray | None = None) -> int:
-    """:meth:`RowHasher.sum` once (tests, and callers outside a pass)."""
-    return RowHasher().sum(target, weight)
-
-
-def raise_pending(state: State, describe: Describe, instances: Iterable[LossInstance] = ()
-                  ) -> None:
-    """Raise what could only be judged once every row was seen: NaN/inf values under
-    ``--nan-policy raise``, a unit's recorded error, and binary labels using both 0 and -1.
-    The earliest in the stream wins, as in a serial pass."""
-    found: list[tuple[Position, str]] = []
-    nonfinite = state.nonfinite
-    if nonfinite.counts:
-        role = min(nonfinite.first, key=lambda r: nonfinite.first[r])
-        count = nonfinite.counts[role]
-        others = sum(nonfinite.counts.values()) - count
-        more = f", and {others} more in other columns" if others else ""
-        found.append((nonfinite.first[role], (
-            f"{describe(role)} has {count} NaN/inf value{'s' if count != 1 else ''} (first at "
-            f"row {nonfinite.first[role].row}){more}. Clean the data, or use --nan-policy omit "
-            "to skip those rows (or propagate to let NaN through).")))
-    if state.error is not None:
-        found.append((state.error.at, state.error.message))
-    if len(state.negatives) > 1:
-        from losscli.losses.common import BINARY_LABELS
-
-        first, second = sorted(state.negatives.items(), key=lambda kv: kv[1].at)
-        users = [inst.name for inst in instances if BINARY_LABELS in inst.spec.domain]
-        if users:
-            label, seen = second
-            found.append((seen.at, (
-                f"{users[0]} needs {BINARY_LABELS.noun} {BINARY_LABELS.requirement} in "
-                f"{describe('target')}, but row {seen.at.row} has {label!r} ({seen.in_chunk} "
-                f"such rows in that chunk), after {first[0]!r} at row {first[1].at.row}. "
-                f"{BINARY_LABELS.hint}")))
-    if found:
-        raise InputError(min(found, key=lambda f: f[0])[1])
-
-
-def _all_finite(arrays: dict[str, np.ndarray]) -> bool:
-    # A finite sum proves every value finite (NaN and inf propagate through it): one
-    # cheap pass without a mask; only a non-finite sum (or an overflow) looks closer.
-    with np.errstate(all="ignore"):
-        return all(bool(np.isfinite(np.sum(a))) for a in arrays.values())
-
-
-def _rows_bad(a: np.ndarray) -> np.ndarray:
-    bad = ~np.isfinite(a)
-    return bad if bad.ndim == 1 else bad.any(axis=1)
-
-
-def _count_nonfinite(arrays: dict[str, np.ndarray], start: int, into: NonFinite,
-                     rows: np.ndarray | None = None) -> int:
-    """Count rows holding NaN/inf, per role; returns the total."""
-    total = 0
-    for role, a in arrays.items():
-        idx = np.flatnonzero(_rows_bad(a))
-        if idx.size:
-            into.add(role, int(idx.size), Position(start, _row_of(start, rows, int(idx[0]))))
-            total += int(idx.size)
-    return total
-
-
-def _common_rows(arrays: dict[str, np.ndarray], nan_policy: str) -> np.ndarray | None:
-    """Under ``--nan-policy omit`` with several models: the mask of the rows where every
-    array of the batch (every model's predictions and targets, the shared targets and
-    weights) is finite; None when no row is dropped (or another policy)."""
-    if nan_policy != "omit" or _all_finite(arrays):
-        return None
-    return np.logical_and.reduce([~_rows_bad(a) for a in arrays.values()])
-
-
-def _model_view(arrays: dict[str, np.ndarray], model: int, nan_policy: str, start: int,
-                cell: Cell, numbers: np.ndarray | None = None,
-                common: np.ndarray | None = None,
-                ) -> tuple[dict[str, np.ndarray], np.ndarray | None, np.ndarray | None]:
-    """The arrays model ``model`` is evaluated on (its predictions as ``pred``), and, when
-    ``--nan-policy omit`` dropped rows, their original row numbers and the mask kept (else
-    None, None). ``common``: the rows every model keeps (:func:`_common_rows`), when the
-    batch holds several models."""
-    mine = pred_role(model)
-    view = {("pred" if role == mine else role): a for role, a in arrays.items()
-            if role == mine or not (role.startswith("pred") or "#" in role)}
-    if common is not None:
-        keep = common
-    elif nan_policy != "omit" or _all_finite(view):
-        return view, numbers, None
-    else:
-        keep = np.logical_and.reduce([~_rows_bad(a) for a in view.values()])
-    kept = int(keep.sum())
-    cell.rows_skipped += len(keep) - kept
-    rows = start + np.flatnonzero(keep) if numbers is None else numbers[keep]
-    return {role: a[keep] for role, a in view.items()}, rows, keep
-
-
 def _plain_name(role: str, index: int | None = None) -> str:
     return role if index is None else f"{role}[{index}]"
 
-
-def _row_of(start: int, rows: np.ndarray | None, index: int) -> int:
-    return start + index if rows is None else int(rows[index])
-
-
-def _check_weights(weights: np.ndarray, start: int, describe: Describe,
-                   rows: np.ndarray | None = None) -> None:
-    if weights.size and weights.min() < 0:
-        i = int(np.flatnonzero(weights < 0)[0])
-        raise InputError(
-            f"Negative sample weight {float(weights[i])!r} in {describe('weight')} at row "
-            f"{_row_of(start, rows, i)}; sample weights must be >= 0."
-        )
-
-
-def _check_same_targets(shared: np.ndarray, own: np.ndarray, role: str, start: int,
-                        describe: Describe, rows: np.ndarray | None = None) -> None:
-    """A model file's own targets must be the first model's, row by row: otherwise the
-    files are not aligned, and comparing them would compare different rows."""
-    same = (shared == own) | (np.isnan(shared) & np.isnan(own))
-    if same.ndim == 2:
-        same = same.all(axis=1)
-    if not same.all():
-        i = int(np.flatnonzero(~same)[0])
-        raise InputError(
-            f"The targets in {describe(role)} differ from those in {describe('target')} at row "
-            f"{_row_of(start, rows, i)} ({own[i].tolist()!r} vs {shared[i].tolist()!r}): the model files are "
-            "not aligned row by row. Give the shared targets with --targets FILE, or align the "
-            "files."
-        )
-
-
-def _check_aligned(batch: Batch, column: str, mine: str, theirs: str, pred_file: str,
-                   target_file: str) -> None:
-    """The id-like column ``column`` must hold the same value in both files on every row."""
-    a, b = batch.keys[mine], batch.keys[theirs]
-    if a.dtype.kind != b.dtype.kind or a.dtype.kind == "O":
-        from losscli.grouping import key_value
-
-        def text(v: np.ndarray) -> np.ndarray:
-            out = np.empty(len(v), dtype=object)
-            out[:] = [str(key_value(x)) for x in v]
-            return out
-
-        a, b = text(a), text(b)
-    same = a == b
-    if not np.all(same):
-        i = int(np.flatnonzero(~np.asarray(same, dtype=bool))[0])
-        raise InputError(
-            f"Rows are not aligned: column '{column}' is {a[i]!r} in '{pred_file}' but "
-            f"{b[i]!r} in '{target_file}' at row {_row_of(batch.start, batch.rows, i)}: the "
-            f"files list their rows in different orders. Join them by key with --id-col "
-            f"{column}.")
-
-
-def _note_negative_labels(state: State, target: np.ndarray, start: int,
-                          rows: np.ndarray | None = None) -> None:
-    """Record where labels 0 and -1 first appear (a file must use one convention; units
-    read apart are compared once merged)."""
-    for label in (0.0, -1.0):
-        hits = np.flatnonzero(target == label)
-        if hits.size:
-            state.note_label(label, Position(start, _row_of(start, rows, int(hits[0]))),
-                             int(hits.size))
-
-
-def _check_domains(plan: Plan, contexts: list[CheckContext], view: dict[str, np.ndarray],
-                   rows: np.ndarray | None, describe: Describe, model: int,
-                   at: Position) -> None:
-    """Raise on the first row that breaks a loss's rule. A rule shared by several losses
-    (with the same task and from_logits) is checked once per chunk and input."""
-    pred = view.get("pred")
-    classes = pred.shape[1] if pred is not None and pred.ndim == 2 else None
-    checked: set[tuple[int, str, bool]] = set()
-    for inst, ctx in zip(plan.instances, contexts):
-        ctx.classes = classes
-        for rule in inst.spec.domain:
-            key = (id(rule), ctx.task, ctx.from_logits)
-            if key in checked or not rule.applies(ctx):
-                continue
-            checked.add(key)
-            if model > 0 and rule.role != "pred":
-                continue  # shared inputs were checked with model 0
-            array = view[rule.role]
-            found = rule.violation(array, ctx)
-            if found is not None:
-                role = pred_role(model) if rule.role == "pred" else rule.role
-                _raise_violation(inst, rule, found, array, role, rows, at, describe)
-
-
-def _raise_violation(inst: LossInstance, rule: Domain, found: Any, array: np.ndarray,
-                     role: str, rows: np.ndarray | None, at: Position,
-                     describe: Describe) -> None:
-    where = (describe(role, found.column) if found.column is not None and array.ndim == 2
-             else describe(role))
-    row = _row_of(at.chunk_start, rows, found.index)
-    raise InputError(found.message(inst.name, where, row))

@@ -14,8 +14,8 @@ import json
 from typing import IO, Any
 
 from losscli.errors import LossCliError, escape_controls
+from losscli.io.binding import resolve_inputs
 from losscli.io.formats import open_source
-from losscli.io.inputs import resolve_inputs
 from losscli.spec import api_options
 from losscli.vocab import WEIGHT_NAMES
 

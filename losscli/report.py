@@ -6,6 +6,17 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+#: Quantiles every --distribution reports (``max`` is the exact maximum).
+QUANTILES = (0.5, 0.9, 0.99, 0.999)
+
+
+def quantile_name(level: float) -> str:
+    """``p50``, ``p99.9``, ``max`` for 1."""
+    if level >= 1.0:
+        return "max"
+    return "p" + format(level * 100, ".10g")
+
+
 if TYPE_CHECKING:
     from losscli.registry import LossInstance, LossKey
 

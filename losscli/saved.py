@@ -29,18 +29,29 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from losscli.checks import raise_pending
+from losscli.engine import Plan
 from losscli.errors import InputError, UsageError
+from losscli.grouping import too_many_groups
+from losscli.io.atomic import write_atomically
+from losscli.io.join import judge
+from losscli.report import Report
+from losscli.reporting import build_report
 from losscli.state import STATE_VERSION, State
-from losscli.stats.fields import FieldError, Fields
+from losscli.stats.fields import FieldError, Fields, nested
 
 FORMAT = "losscli-state"
 #: Bytes a state file may have (a state is small: KBs, MBs with distributions and intervals).
 MAX_BYTES = 512 << 20
 
+if TYPE_CHECKING:
+    from losscli.io.inputs import Inputs
+    from losscli.session import Session
 
-def header_of(session: Any) -> dict[str, Any]:
+
+def header_of(session: Session) -> dict[str, Any]:
     """What a saved state records besides the state itself."""
     from losscli.labels import state_header
 
@@ -67,6 +78,8 @@ def header_of(session: Any) -> dict[str, Any]:
                if session.join is not None else {}),
             **state_header(getattr(session, "labels", None)),
         },
+        "plan": plan.to_dict(),  # the engine's plan, rebuilt as it was by report_of
+        "sort": opts.sort,
         "inputs": {**session.inputs.to_dict(), **session.context},
         "dataset": dataset_of(session.inputs),
     }
@@ -95,7 +108,7 @@ def dataset_root(name: str) -> str:
     return "/".join(parts)
 
 
-def dataset_of(inputs: Any) -> dict[str, Any]:
+def dataset_of(inputs: Inputs) -> dict[str, Any]:
     """Per input role: the dataset its file belongs to (:func:`dataset_root`), its format
     and its columns — what parts of one dataset share."""
     out: dict[str, Any] = {}
@@ -110,11 +123,9 @@ def dataset_of(inputs: Any) -> dict[str, Any]:
     return out
 
 
-def save_state(path: str, session: Any, state: State) -> None:
+def save_state(path: str, session: Session, state: State) -> None:
     """Write ``state`` (of ``session``) to ``path`` atomically."""
     from losscli import __version__
-    from losscli.io.atomic import write_atomically
-
     doc = {"format": FORMAT, "state_version": STATE_VERSION, "losscli_version": __version__,
            **header_of(session), "coverage": [[c.file, c.first_row, c.rows]
                                               for c in state.coverage],
@@ -179,8 +190,6 @@ def load_part(path: str) -> Part:
 
 
 def _read_state(doc: dict[str, Any], weighted: bool | None) -> State:
-    from losscli.stats.fields import nested
-
     state = nested("state", State.from_dict, doc["state"], {"weighted": weighted})
     opts, losses = doc["options"], doc["losses"]
     if len(state.cells) != opts["models"]:
@@ -214,6 +223,48 @@ def _check_header(f: Fields) -> None:
     f.part("options", _check_options)
     if not isinstance(f.raw("inputs"), dict):
         raise FieldError("inputs", "expected an object")
+    if f.raw("plan", None) is not None:  # absent in states saved before plans were
+        f.part("plan", _check_plan)
+        plan, options = f.raw("plan"), f.raw("options")
+        if len(plan["losses"]) != len(f.raw("losses")):
+            raise FieldError("plan.losses", f"{len(plan['losses'])} losses, but the header "
+                             f"lists {len(f.raw('losses'))}")
+        if plan["models"] != options["models"]:
+            raise FieldError("plan.models", f"{plan['models']} models, but options.models is "
+                             f"{options['models']}")
+    f.text("sort", choices=("key", "value"), default="key")
+
+
+def _check_plan(data: Any) -> None:
+    """The engine's plan (:meth:`losscli.engine.Plan.to_dict`) has the types it writes."""
+    plan = Fields(data)
+    plan.each("losses", _check_planned_loss, longest=4096)
+    plan.count("models", lo=1, hi=4096)
+    plan.text("reduction", longest=64)
+    plan.text("nan_policy", longest=64)
+    plan.flag("fingerprint", default=True)
+    if plan.raw("max_groups", None) is not None:
+        plan.count("max_groups", lo=1)
+    for key in ("ci", "paired"):
+        if not isinstance(plan.raw(key, None), dict | None):
+            raise FieldError(key, "expected an object or null")
+    calibration = plan.raw("calibration", None)
+    if calibration is not None:
+        plan.items("calibration", length=2)
+        if not isinstance(calibration[0], str) or not isinstance(calibration[1], bool):
+            raise FieldError("calibration", "expected [task, from_logits]")
+    for key in ("group_by", "carry"):
+        if not all(isinstance(g, str) for g in plan.items(key, longest=64, default=[])):
+            raise FieldError(key, "expected column names")
+
+
+def _check_planned_loss(data: Any) -> None:
+    loss = Fields(data)
+    loss.text("loss", longest=4096)
+    loss.text("task", longest=64, default="regression")
+    loss.flag("from_logits", default=False)
+    if loss.raw("classes", None) is not None:
+        loss.count("classes", lo=1, hi=1 << 20)
 
 
 def _check_options(data: Any) -> None:
@@ -335,8 +386,8 @@ def merge_parts(paths: Sequence[str]) -> tuple[dict[str, Any], State, list[Part]
 
 
 def report_of(doc: dict[str, Any], state: State, parts: Sequence[Part]) -> Any:
-    """The report of merged states: the loss instances rebuilt from the header (a header
-    that cannot rebuild them is one InputError naming the first part)."""
+    """The report of merged states: the engine's plan rebuilt from the header (a header
+    that cannot rebuild it is one InputError naming the first part)."""
     try:
         return _report_of(doc, state, parts)
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
@@ -345,37 +396,24 @@ def report_of(doc: dict[str, Any], state: State, parts: Sequence[Part]) -> Any:
                          "part with 'losscli eval PART --save-state FILE'.") from None
 
 
-def _report_of(doc: dict[str, Any], state: State, parts: Sequence[Part]) -> Any:
-    from losscli import engine, tasks
-    from losscli.engine import raise_pending
-    from losscli.registry import resolve_losses
-    from losscli.session import build_report
-    from losscli.uncertainty import CIConfig
-
+def _report_of(doc: dict[str, Any], state: State, parts: Sequence[Part]) -> Report:
     opts = doc["options"]
-    instances = resolve_losses([x["loss"] for x in doc["losses"]], {})
-    instances = tasks.bind_options(instances, opts["task"], from_logits=opts["from_logits"],
-                                   classes=opts.get("classes"))
-    ci = opts.get("ci")
-    plan = engine.Plan(tuple(instances), models=opts["models"], reduction=opts["reduction"],
-                       nan_policy=opts["nan_policy"],
-                       ci=None if ci is None else CIConfig(**ci),
-                       distribution=opts.get("distribution"),
-                       group_by=tuple(opts.get("group_by") or ()),
-                       max_groups=int(opts.get("max_groups") or engine.MAX_GROUPS))
+    plan = Plan.from_dict(doc.get("plan") or {  # a state saved before plans were recorded
+        "losses": [{"loss": x["loss"], "task": opts["task"], "from_logits": opts["from_logits"],
+                    "classes": opts.get("classes")} for x in doc["losses"]],
+        **{k: opts.get(k) for k in ("models", "reduction", "nan_policy", "ci", "distribution",
+                                    "group_by", "max_groups")}})
+    instances = plan.instances
     if state.groups is not None and len(state.groups) > plan.max_groups:
-        from losscli.grouping import too_many_groups
-
         raise too_many_groups(len(state.groups), plan.max_groups, plan.group_by)
     inputs = dict(doc.get("inputs") or {})
     join = opts.get("join")
     if join is not None:  # keys matched in two parts, targets no part matched
-        from losscli.io.join import judge
-
         inputs["join"] = judge(state.join, join["unmatched"] == "omit", names=join["id_col"],
                                target_names=join["target_id_col"], where=join["targets"],
                                pred_where="the merged parts")
     raise_pending(state, lambda role, index=None: f"'{role}' of the merged parts", instances)
     inputs["parts"] = [p.path for p in parts]
     return build_report(plan, state, inputs=inputs, notes=list(doc.get("merge_notes") or ()),
-                        quantile_levels=tuple(opts.get("quantile_levels") or ()))
+                        quantile_levels=tuple(opts.get("quantile_levels") or ()),
+                        sort=doc.get("sort") or "key")

@@ -280,8 +280,8 @@ def coalesce(ranges: list[Coverage]) -> list[Coverage]:
 @dataclass
 class Fingerprint:
     """What the rows' targets and weights were, order-independently: ``digest`` is the sum
-    mod 2^64 of a 64-bit hash of each row (``row_hashes_sum`` in :mod:`losscli.engine`), ``rows``
-    how many rows were hashed. Parts of a run combine by adding, so any chunking, row
+    mod 2^64 of a 64-bit hash of each row (:meth:`losscli.fingerprint.RowHasher.sum`),
+    ``rows`` how many rows were hashed. Parts of a run combine by adding, so any chunking, row
     order or split into units gives the same fingerprint."""
 
     digest: int = 0

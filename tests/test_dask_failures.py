@@ -278,19 +278,20 @@ def test_relative_paths_reach_the_workers_absolute(joined, cluster, tmp_path):
 
 
 def test_a_worker_that_cannot_see_an_input_says_so(joined, cluster, tmp_path):
-    from losscli import distributed as engine
     from losscli.session import Session
     from losscli.spec import build_spec
+    from losscli.units import plan_units
+    from losscli.worker import job_for, reduce_unit
 
     session = Session(build_spec(str(joined / "preds.parquet"), str(joined / "truth.csv"),
                                  id_col="id"))
-    unit = session.units()[0]
-    job = engine.job_for(session)
+    unit = plan_units(session)[0]
+    job = job_for(session)
     gone = str(tmp_path / "on-another-machine.parquet")
     job = replace(job, spec=replace(job.spec, inputs=replace(job.spec.inputs, predictions=gone)),
                   models=[replace(m, predictions=gone) for m in job.models])
     with distributed.Client(cluster.scheduler_address) as client:
-        kind, message = client.submit(engine.reduce_unit, unit, job, pure=False).result()
+        kind, message = client.submit(reduce_unit, unit, job, pure=False).result()
     assert kind == "error"
     assert message.startswith("On the Dask worker tcp://127.0.0.1:")
     assert gone in message and "same files at the same absolute paths" in message

@@ -234,7 +234,7 @@ def test_id_col_needs_a_targets_file(cli, files):
                                           ("paid", False), ("valid", False), ("width", False),
                                           ("idx_score", False)])
 def test_which_columns_look_like_ids(name, id_like):
-    from losscli.session import ID_LIKE
+    from losscli.io.binding import ID_LIKE
 
     assert bool(ID_LIKE.search(name.lower())) is id_like
 

@@ -22,6 +22,7 @@ import losscli
 from losscli.errors import InputError
 from losscli.session import Session
 from losscli.spec import build_spec
+from losscli.units import plan_units
 from tests.conftest import run_losscli
 
 LOSSES = ["mse", "mae", "huber:delta=0.5", "r2", "rmse", "max_error"]
@@ -110,7 +111,7 @@ def test_same_bits_for_every_worker_count_on_a_folder(parquet_parts):
                                    weight_col="weight") for w in WORKERS}
     assert len({tuple(_bits(r)) for r in reports.values()}) == 1
     session = Session(build_spec(str(folder), losses=LOSSES, chunk_size=300))
-    units = session.units()
+    units = plan_units(session)
     assert {u.file for u in units} == {f"date={d}/region={r}/part-{i}.parquet"
                                        for i, (d, r, _) in enumerate(PARTS)}
     assert all(u.placed and u.part is not None for u in units)

@@ -19,10 +19,12 @@ import numpy as np
 import pytest
 
 from losscli.api import evaluate
+from losscli.execution import run
 from losscli.losses.common import DISTRIBUTION_ROWS
 from losscli.registry import LossSpec, all_losses
 from losscli.session import Session
 from losscli.spec import build_spec
+from losscli.units import plan_units
 
 N = 101
 RTOL = 1e-12
@@ -165,7 +167,7 @@ def test_row_order_invariance(case):
 
 def _state(case, arrays, weights=None):
     args, kw = _arguments(case, arrays)
-    return Session(build_spec(*args, **kw, weights=weights, chunk_size=16)).run()
+    return run(Session(build_spec(*args, **kw, weights=weights, chunk_size=16)))
 
 
 def test_merge_of_two_halves_equals_one_pass(case):
@@ -198,7 +200,7 @@ def test_state_of_two_halves_merged_is_the_state_of_the_whole_bit_for_bit(case):
     arrays = make_inputs(case, rng)
     w = rng.uniform(0.1, 2.0, N)
     args, kw = _arguments(case, arrays)
-    units = Session(build_spec(*args, **kw, chunk_size=16)).units()
+    units = plan_units(Session(build_spec(*args, **kw, chunk_size=16)))
     assert len(units) == 2
     cut = units[1].start
     for weights in (None, w):

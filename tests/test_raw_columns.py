@@ -17,12 +17,14 @@ import pytest
 
 import losscli
 from losscli.errors import InputError
+from losscli.execution import report_for, run
 from losscli.io.base import raw_key
+from losscli.io.binding import resolve_inputs
 from losscli.io.formats import open_source
 from losscli.io.formats.memory import ArraySource
-from losscli.io.inputs import resolve_inputs
 from losscli.session import Session
 from losscli.spec import build_spec
+from losscli.units import plan_units
 
 N = 23
 KEYS = [f"k{i % 4}" for i in range(N)]
@@ -203,8 +205,8 @@ def test_binding_keys_changes_no_value(tmp_path):
     batches = session.inputs.batches_in_file(1, 0, None, 2, 4)
     seen.extend(np.concatenate([b.keys["tag"] for b in batches]).tolist())
     assert seen == ["us0", "us1", "us2"]
-    state = session.run()
-    assert session.report(state).losses[0].value == plain.losses[0].value
+    state = run(session)
+    assert report_for(session, state).losses[0].value == plain.losses[0].value
 
 
 def test_feather_files_are_cut_at_their_record_batches(tmp_path):
@@ -216,7 +218,7 @@ def test_feather_files_are_cut_at_their_record_batches(tmp_path):
     pf.write_feather(table, str(tmp_path / "b.feather"), chunksize=1000)
     session = Session(build_spec(str(tmp_path / "b.feather"), losses=["mse", "mae"],
                                  chunk_size=500))
-    units = session.units()
+    units = plan_units(session)
     assert len(units) == 10 and [u.first_row for u in units] == list(range(0, n, 1000))
     bits = {w: [r.value for r in losscli.evaluate(str(tmp_path / "b.feather"),
                                                    losses=["mse", "mae"], chunk_size=500,

@@ -21,11 +21,13 @@ from losscli.catalog import describe
 from losscli.comparison import compare
 from losscli.domain import Domain
 from losscli.errors import InputError, UsageError
+from losscli.execution import run
 from losscli.gate import check
 from losscli.inspection import inspect_file
 from losscli.registry import all_losses
 from losscli.session import Session
 from losscli.spec import build_spec
+from losscli.units import plan_units
 from tests.conftest import SAMPLES
 
 MISSING = "no/such/file.parquet"  # were it opened, the error would be "File not found"
@@ -199,11 +201,11 @@ def test_every_domain_rule_has_a_verdict_case():
 def test_units_know_where_their_rows_come_from():
     session = Session(build_spec(str(SAMPLES / "regression.parquet"), losses=["mse"],
                                  chunk_size=100))
-    units = session.units()
+    units = plan_units(session)
     assert len(units) > 1 and {u.file for u in units} == {"regression.parquet"}
     assert units[0].first_row == 0 and sum(u.rows for u in units) == 1000
     assert all(a.first_row + a.rows == b.first_row for a, b in pairwise(units))
-    state = session.run()
+    state = run(session)
     assert [(c.file, c.first_row, c.rows) for c in state.coverage] == [
         ("regression.parquet", 0, 1000)]  # the units' ranges, joined
 

@@ -19,11 +19,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import losscli
-import losscli.session as session_module
+import losscli.units as units_module
 from losscli.errors import InputError
 from losscli.io.records import Unsafe, record_starts, scan_records
-from losscli.session import UNIT_CHUNKS, Session
+from losscli.session import Session
 from losscli.spec import build_spec
+from losscli.units import UNIT_CHUNKS, plan_units
 
 LOSSES = ["mse", "mae", "huber:delta=0.5", "r2", "max_error"]
 
@@ -31,8 +32,8 @@ LOSSES = ["mse", "mae", "huber:delta=0.5", "r2", "max_error"]
 @pytest.fixture
 def cut_text(monkeypatch):
     """Cut text files whatever their size and the CPUs (the plan changes, the bits not)."""
-    monkeypatch.setattr(session_module, "TEXT_SPLIT_WORKERS", 0)
-    monkeypatch.setattr(session_module, "TEXT_SPLIT_BYTES", 0)
+    monkeypatch.setattr(units_module, "TEXT_SPLIT_WORKERS", 0)
+    monkeypatch.setattr(units_module, "TEXT_SPLIT_BYTES", 0)
 
 
 def _pyarrow_rows(data: bytes) -> int | None:
@@ -120,12 +121,12 @@ def _csv(path, n, seed=0, quoted=False, crlf=False):
 def test_a_cut_csv_gives_the_bits_of_one_unit(tmp_path, cut_text, quoted, crlf):
     path = _csv(tmp_path / "d.csv", 9000, quoted=quoted, crlf=crlf)
     session = Session(build_spec(str(path), losses=LOSSES, chunk_size=300, workers=3))
-    units = session.units()
+    units = plan_units(session)
     assert len(units) == -(-9000 // (UNIT_CHUNKS * 300))
     assert [u.first_row for u in units] == list(range(0, 9000, UNIT_CHUNKS * 300))
     bits = {w: [float(r.value).hex() for r in losscli.evaluate(
         str(path), losses=LOSSES, chunk_size=300, workers=w).losses] for w in (1, 2, 3, 4)}
-    session_module.TEXT_SPLIT_WORKERS = 99  # read as one stream
+    units_module.TEXT_SPLIT_WORKERS = 99  # read as one stream
     one = [float(r.value).hex() for r in losscli.evaluate(str(path), losses=LOSSES,
                                                           chunk_size=300, workers=4).losses]
     assert all(b == one for b in bits.values()), (bits, one)
@@ -148,9 +149,9 @@ def test_a_cut_ndjson_gives_the_bits_of_one_unit(tmp_path, cut_text):
             f.write(json.dumps({"pred": float(rng.normal()), "target": float(rng.normal())})
                     + ("\n\n" if i % 50 == 0 else "\n"))
     session = Session(build_spec(str(path), losses=LOSSES, chunk_size=250, workers=3))
-    assert len(session.units()) == 4
+    assert len(plan_units(session)) == 4
     cut = losscli.evaluate(str(path), losses=LOSSES, chunk_size=250, workers=3)
-    session_module.TEXT_SPLIT_WORKERS = 99
+    units_module.TEXT_SPLIT_WORKERS = 99
     one = losscli.evaluate(str(path), losses=LOSSES, chunk_size=250, workers=1)
     assert [r.value for r in cut.losses] == [r.value for r in one.losses]
 
@@ -160,11 +161,11 @@ def test_an_unclosed_quote_stays_one_unit_with_the_readers_message(tmp_path, cut
     path.write_text("pred,target\n1,2\n" + "3,4\n" * 20_000 + '5,"6\n' + "7,8\n" * 1000)
     session = Session(build_spec(str(path), losses=["mse"], chunk_size=100, workers=3,
                                  max_line_bytes="1K"))
-    assert len(session.units()) == 1
+    assert len(plan_units(session)) == 1
     with pytest.raises(InputError) as cut:
         losscli.evaluate(str(path), losses=["mse"], chunk_size=100, workers=3,
                          max_line_bytes="1K")
-    session_module.TEXT_SPLIT_WORKERS = 99
+    units_module.TEXT_SPLIT_WORKERS = 99
     with pytest.raises(InputError) as one:
         losscli.evaluate(str(path), losses=["mse"], chunk_size=100, max_line_bytes="1K")
     assert str(cut.value) == str(one.value)
@@ -195,5 +196,5 @@ def test_gzipped_and_other_encodings_stay_one_unit(tmp_path, cut_text):
     for path, extra in ((gz, {}), (latin, {"encoding": "latin-1"})):
         session = Session(build_spec(str(path), losses=["mse"], chunk_size=100, workers=3,
                                      **extra))
-        assert len(session.units()) == 1
-        assert session.units()[0].stop is None
+        assert len(plan_units(session)) == 1
+        assert plan_units(session)[0].stop is None

@@ -180,8 +180,10 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
           plot: bool = False, html: str | None = None) -> None:
     import time
 
+    from losscli.execution import evaluate
     from losscli.progress import progress_bar
     from losscli.render import render
+    from losscli.saved import save_state
     from losscli.session import Session
     from losscli.spec import build_spec
 
@@ -203,7 +205,9 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
     # Per-row output on the terminal itself would be torn by a bar: none then.
     progress = progress and not (reduction == "none" and output is None and sys.stdout.isatty())
     with progress_bar(session.inputs, progress) as bar:
-        report = session.evaluate(on_batch=bar, started=started)
+        report, state = evaluate(session, on_batch=bar, started=started)
+    if spec.options.save_state is not None:
+        save_state(spec.options.save_state, session, state)
 
     def show() -> None:
         if reduction != "none":

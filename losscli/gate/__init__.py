@@ -47,6 +47,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from losscli.errors import InputError, UsageError
+from losscli.execution import evaluate as run_and_report
+from losscli.execution import report_for, run
 from losscli.gate.baseline import Baseline, BaselineLoss, load_baseline, parse_baseline
 from losscli.gate.bounds import Bounds, parse_bounds
 from losscli.gate.groups import MISSING, GroupCheck, bonferroni_level, check_groups, holm
@@ -311,10 +313,10 @@ def check(
     session = Session(spec, models, paired=paired)
     bounds = parse_bounds(session.instances, max_=max_, min_=min_, rtol=rtol, atol=atol)
     if paired:
-        state = session.run(on_batch=on_batch)
+        state = run(session, on_batch=on_batch)
         elapsed = time.perf_counter() - started
-        report = session.report(state, model=1, elapsed=elapsed)  # the candidate's
-        ref_report = session.report(state, model=0, elapsed=elapsed)
+        report = report_for(session, state, model=1, elapsed=elapsed)  # the candidate's
+        ref_report = report_for(session, state, model=0, elapsed=elapsed)
         assert session.plan.paired is not None
         alpha = 1.0 - session.plan.paired.level
         cell = state.cells[1]
@@ -330,9 +332,13 @@ def check(
         grouped = bool(spec.options.group_by) and spec.options.ci
         tests = len(session.instances)
         level = spec.options.ci_level
-        report = session.evaluate(
-            on_batch=on_batch, started=started,
+        report, state = run_and_report(
+            session, on_batch=on_batch, started=started,
             group_level=(lambda n: bonferroni_level(level, n * tests)) if grouped else None)
+        if spec.options.save_state is not None:
+            from losscli.saved import save_state
+
+            save_state(spec.options.save_state, session, state)
         result = CheckResult(report, verdicts(report, bounds, base, allow_missing=allow_missing,
                                               use_interval=spec.options.ci),
                              base, data_changed_policy=data_changed)

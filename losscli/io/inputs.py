@@ -1,10 +1,10 @@
-"""Which columns play which role, and aligned chunks of every role.
+"""Aligned chunks of every role: reading the columns bound to them.
 
-``resolve_inputs`` opens the files, binds columns to each role (given or detected from
-common names) and returns :class:`Inputs`, whose ``batches`` yields :class:`Batch` objects
-with ``chunk_size`` aligned rows (the last shorter; others too when a pipe pauses, so that
-the rows that have arrived are evaluated at once). A file read for several roles is read
-once.
+:func:`losscli.io.binding.resolve_inputs` opens the files and binds columns to each role
+(given or detected from common names) into :class:`Inputs`, whose ``batches`` yields
+:class:`Batch` objects with ``chunk_size`` aligned rows (the last shorter; others too when
+a pipe pauses, so that the rows that have arrived are evaluated at once). A file read for
+several roles is read once.
 
 Roles: ``pred``, ``target``, ``weight``, ``var`` (gaussian_nll), and ``anchor``,
 ``positive``, ``negative`` (triplet). A role binds to one column, or to several: a repeated
@@ -29,8 +29,7 @@ paired with the predictions' file by file, by relative path, and
 
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,8 +38,8 @@ import numpy as np
 from losscli.errors import InputError, UsageError, did_you_mean
 from losscli.io.arrow import concatenate
 from losscli.io.base import ARRAY, Source, can_split, raw_key
-from losscli.io.formats import DatasetSource, open_source
-from losscli.vocab import PRED_NAMES, ROLES, TARGET_NAMES, Role, prob_column_label
+from losscli.io.formats import DatasetSource
+from losscli.vocab import ROLES
 
 
 @dataclass
@@ -94,7 +93,7 @@ class Inputs:
 
     ``widths`` holds the values per row of each role, known once the first batch has been
     read. Roles ``pred#m`` and ``target#m`` hold the predictions (and, when each model file
-    brings its own, the targets) of model m > 0 in a comparison (:meth:`bind_model`).
+    brings its own, the targets) of model m > 0 in a comparison (:meth:`add_model`).
     """
 
     roles: dict[str, ColumnRef]
@@ -107,7 +106,7 @@ class Inputs:
     #: Label columns: role -> its :class:`losscli.labels.LabelMap` (see :meth:`bind_labels`).
     labels: dict[str, Any] = field(default_factory=dict)
     #: The models of a comparison: prediction role -> (model name, the option naming its
-    #: column), for messages (see :meth:`bind_model`).
+    #: column), for messages (see :meth:`add_model`).
     models: dict[str, tuple[str, str]] = field(default_factory=dict)
     _peeked: tuple[int, list[Batch], Iterator[Batch]] | None = field(default=None, repr=False)
 
@@ -152,56 +151,20 @@ class Inputs:
             out[role.key] = self.role_entry(name)
         return out
 
-    def bind_model(self, model: int, source: Any, pred_col: Any, target_col: Any,
-                   own_target: bool, *, name: str = "", flag: str = "--pred-col",
-                   taken: Sequence[str] = ()) -> None:
-        """Add model ``model``'s predictions (role ``pred#model``) from ``source``; with
-        ``own_target``, also its target column (``target#model``), which must then equal
-        the shared targets row by row (checked by the engine). ``name`` and ``flag``: the
-        model's name and the option that names its column (for messages); ``taken``:
-        columns that are no predictions (the join keys)."""
-        role = f"pred#{model}"
-        free = {c for t in taken if (c := raw_column(source, t)) is not None}
-        cols = _pick(source, pred_col or None, ROLES["pred"], free, sole_ok=not own_target,
-                     flag=flag)
-        if cols is None:
-            raise InputError(
-                f"No prediction column found in '{source.name}' (columns: "
-                f"{_list_columns(list(source.columns))}); name it with {flag}."
-            )
-        self.models[role] = (name or f"model {model + 1}", flag)
-        self._check_other_models(role, source, cols)
-        self.roles[role] = ColumnRef(source, cols)
-        if own_target:
-            target = _pick(source, target_col or None, ROLES["target"], set(cols), sole_ok=True)
-            if target is None:
-                raise InputError(
-                    f"No target column found in '{source.name}' (columns: "
-                    f"{_list_columns(list(source.columns))}); name it with --target-col, or "
-                    "give the shared targets with --targets FILE."
-                )
-            self.roles[f"target#{model}"] = ColumnRef(source, target)
-        _check_disjoint(self.roles, {r: f for r, (_, f) in self.models.items()})
+    def name_model(self, role: str, name: str, flag: str) -> None:
+        """The name of the model whose predictions ``role`` holds, and the option naming
+        its column (for messages)."""
+        self.models[role] = (name, flag)
 
-    def _check_other_models(self, role: str, source: Any, cols: tuple[str, ...]) -> None:
-        """Two models of a comparison may not read the same column of the same file: the
-        model would be compared with itself (every difference 0)."""
-        for other, ref in self.roles.items():
-            if not (other == "pred" or other.startswith("pred#")) or ref.source is not source:
-                continue
-            same = [c for c in cols if c in ref.columns]
-            if not same:
-                continue
-            (a, a_flag), (b, b_flag) = (self.models.get(other, ("model 1", "--pred-col")),
-                                        self.models[role])
-            if a_flag == b_flag == "--pred-col":
-                fix = ("give each model its own file, or compare columns of one file with "
-                       "--pred-col A --pred-col B")
-            else:
-                fix = f"name a different column with {a_flag} or {b_flag}"
-            raise UsageError(
-                f"Models '{a}' and '{b}' both read column '{same[0]}' of '{source.name}': a "
-                f"model would be compared with itself; {fix}.")
+    def add_model(self, model: int, pred: ColumnRef, target: ColumnRef | None, *,
+                  name: str, flag: str) -> None:
+        """Model ``model`` of a comparison: its predictions (role ``pred#model``) and, when
+        its file brings its own, its targets (``target#model``) — columns picked by
+        :func:`losscli.io.binding.bind_model`."""
+        self.name_model(f"pred#{model}", name, flag)
+        self.roles[f"pred#{model}"] = pred
+        if target is not None:
+            self.roles[f"target#{model}"] = target
 
     def bind_keys(self, names: list[str] | tuple[str, ...]) -> None:
         """Read columns ``names`` as they are, beside the roles: each batch then carries
@@ -223,10 +186,25 @@ class Inputs:
             else:
                 main = self.main
                 partition = getattr(main, "partition_keys", ())
-                shown = _list_columns([*main.columns, *partition])
+                shown = list_columns([*main.columns, *partition])
                 raise InputError(
                     f"No column '{name}' in '{main.name}' to read as a key; its columns are: "
                     f"{shown}.{did_you_mean(name, [*main.columns, *partition])}")
+
+    def bind_raw(self, name: str, source: Any, column: str) -> None:
+        """Read ``column`` of ``source`` as it is under key ``name`` (an id-like column
+        read on both sides of a row-aligned pair: :func:`losscli.io.binding.id_columns`)."""
+        self.keys[name] = (source, column)
+
+    def join_role(self, role: str) -> ColumnRef:
+        """Move ``role`` out of the rows read side by side: it is read by a join by key
+        (--id-col, :func:`losscli.io.binding.bind_join`), and still named in messages."""
+        ref = self.joined[role] = self.roles.pop(role)
+        return ref
+
+    def take_labels(self, role: str) -> Any:
+        """The label map of ``role``, no longer applied here (its reader applies it)."""
+        return self.labels.pop(role, None)
 
     def bind_labels(self, role: str, labels: Any) -> None:
         """Read ``role``'s one column as labels (:mod:`losscli.labels`): raw when
@@ -536,7 +514,8 @@ def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def _list_columns(cols: list[str]) -> str:
+def list_columns(cols: list[str]) -> str:
+    """Column names for a message (the first 20)."""
     return ", ".join(cols) if len(cols) <= 20 else f"{', '.join(cols[:20])}, ... ({len(cols)} columns)"
 
 
@@ -548,233 +527,3 @@ def raw_column(source: Any, name: str) -> str | None:
         return name
     lower = {c.lower(): c for c in names}
     return lower.get(name.lower())
-
-
-def _match(source: Any, given: str, flag: str) -> list[str]:
-    """Columns named by one ``--x-col`` value: a name (taken literally when a column has
-    it, even with ``*?[``; case-insensitive fallback) or a glob."""
-    cols = list(source.columns)
-    if given not in cols and any(ch in given for ch in "*?["):
-        hits = [c for c in cols if fnmatch.fnmatchcase(c, given)]
-        if not hits:
-            raise InputError(
-                f"No column matches '{given}' ({flag}) in '{source.name}'; its columns are: "
-                f"{_list_columns(cols)}."
-            )
-        return hits
-    if given in cols:
-        return [given]
-    lower = {c.lower(): c for c in cols}
-    if given.lower() in lower:
-        return [lower[given.lower()]]
-    raise InputError(
-        f"No column '{given}' ({flag}) in '{source.name}'; its columns are: "
-        f"{_list_columns(cols)}.{did_you_mean(given, cols)}"
-    )
-
-
-def _pick(source: Any, given: str | list[str] | tuple[str, ...] | None, role: Role,
-          taken: set[str], sole_ok: bool, flag: str | None = None) -> tuple[str, ...] | None:
-    """Bind columns to ``role``: the given names/globs (in order, each glob in file order),
-    or a column with one of the role's usual names, or the sole free column. ``flag``: the
-    option that gave the names, when not the role's own (``--reference-col``)."""
-    cols = list(source.columns)
-    if isinstance(given, str):
-        given = [given]
-    if given:
-        found: list[str] = []
-        for item in given:
-            found.extend(_match(source, item, flag or role.col_flag))
-        return tuple(dict.fromkeys(found))
-    if cols == [ARRAY]:
-        return (ARRAY,)
-    free = [c for c in cols if c not in taken]
-    matches = [c for c in free if c.lower() in role.names]
-    if len(matches) == 1:
-        return (matches[0],)
-    if len(matches) > 1:
-        raise InputError(
-            f"Several {role.noun} columns in '{source.name}' ({', '.join(matches)}); "
-            f"choose one with {role.col_flag}."
-        )
-    if sole_ok and len(free) == 1:
-        return (free[0],)
-    if role.name == "pred":
-        return _probability_columns(free)
-    return None
-
-
-def _probability_columns(free: list[str]) -> tuple[str, ...] | None:
-    """Columns named after the label they score (``p_yes``; ``p_cat p_dog p_emu``, which
-    share the word and the separator: one per class), when no column has a usual name."""
-    shapes: dict[str, str] = {}  # column -> its name less the label (p_, _prob)
-    for c in free:
-        label = prob_column_label(str(c))
-        if label is not None:
-            prefix = str(c).endswith(label)
-            shapes[c] = str(c)[:-len(label)] if prefix else "…" + str(c)[len(label):]
-    if not shapes or len(set(shapes.values())) != 1:
-        return None
-    return tuple(shapes)
-
-
-def _check_disjoint(roles: dict[str, ColumnRef], flags: dict[str, str] | None = None) -> None:
-    """A column of a file may play one role only. ``flags``: the option that named a
-    role's column when not the role's own (``--reference-col`` for the reference model)."""
-    seen: dict[tuple[int, str], str] = {}
-    flags = flags or {}
-    for role, ref in roles.items():
-        for col in ref.columns:
-            other = seen.setdefault((id(ref.source), col), role)
-            if other != role:
-                a, b = ROLES[other.split("#")[0]], ROLES[role.split("#")[0]]
-                fa, fb = flags.get(other, a.col_flag), flags.get(role, b.col_flag)
-                raise UsageError(
-                    f"Column '{col}' of '{ref.source.name}' was chosen as both {a.noun} and "
-                    f"{b.noun}; set {fa} and {fb} to different columns."
-                )
-
-
-def resolve_inputs(
-    predictions: str | Any,
-    targets: str | Any | None = None,
-    weights: str | Any | None = None,
-    *,
-    pred_col: str | list[str] | None = None,
-    target_col: str | list[str] | None = None,
-    weight_col: str | None = None,
-    format_in: str | None = None,
-    roles: tuple[str, ...] = ("pred", "target"),
-    files: dict[str, Any] | None = None,
-    columns: dict[str, str | list[str] | None] | None = None,
-    encoding: str | None = None,
-    max_line_bytes: int | None = None,
-    storage_options: Any = None,
-    partitioning: str | None = None,
-    join_keys: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
-    pred_flag: str = "--pred-col",
-) -> Inputs:
-    """Open the input files (or take already-open sources) and bind columns to each role.
-
-    ``roles`` are the roles the selected losses read besides the optional weight: pred and
-    target, plus var for gaussian_nll, or anchor/positive/negative for triplet (the first
-    argument then holds the anchors). ``files`` gives a separate file per extra role (var,
-    positive, negative) and ``columns`` their ``--x-col`` values. ``format_in`` overrides
-    the main file's extension, and names the format of any other file whose extension says
-    nothing. ``encoding`` and ``max_line_bytes`` apply to every text file,
-    ``storage_options`` and ``partitioning`` to every folder, glob or URI (see
-    :func:`~losscli.io.formats.open_source`). A dataset given for targets, weights or an
-    extra role is paired with a dataset of predictions file by file — unless the rows are
-    joined by key: ``join_keys`` (the predictions' and the targets' key columns, never taken
-    as a prediction, target or weight column; see :mod:`losscli.io.join`). ``pred_flag``:
-    the option that named ``pred_col`` (``--reference-col`` for check's reference model).
-    """
-    from losscli.io.detect import detect_format
-
-    main_src: Any = None
-
-    def open_any(obj: Any, main: bool, noun: str = "targets") -> Any:
-        if not isinstance(obj, str):
-            return obj
-        fmt = format_in if main or detect_format(obj) is None else None
-        source = open_source(obj, fmt, encoding=encoding, max_line_bytes=max_line_bytes,
-                             storage_options=storage_options, partitioning=partitioning)
-        return source if main or join_keys[0] else pair_source(source, main_src, noun)
-
-    files = {k: v for k, v in (files or {}).items() if v is not None}
-    columns = dict(columns or {})
-    main_src = open_any(predictions, True)
-    bound: dict[str, ColumnRef] = {}
-    if "pred" in roles:
-        _bind_pred_target(bound, main_src, open_any(targets, False) if targets is not None
-                          else main_src, pred_col, target_col, join_keys, pred_flag)
-        extra = [r for r in roles if r not in ("pred", "target")]
-    else:
-        extra = list(roles)
-    for role_name in extra:
-        role = ROLES[role_name]
-        src = open_any(files[role_name], False, role.key) if role_name in files else main_src
-        taken = {c for ref in bound.values() if ref.source is src for c in ref.columns}
-        if src is main_src and main_src.columns == [ARRAY] and bound:
-            raise UsageError(
-                f"'{main_src.name}' holds one array (the {ROLES[next(iter(bound))].key}); give "
-                f"the {role.key} with {role.file_flag} FILE."
-            )
-        cols = _pick(src, columns.get(role_name), role, taken, sole_ok=src is not main_src)
-        if cols is None:
-            looked = ", ".join(role.names)
-            files_hint = f", or give a file with {role.file_flag}" if role.file_flag else ""
-            raise InputError(
-                f"No {role.noun} column found in '{src.name}' (columns: "
-                f"{_list_columns(list(src.columns))}); looked for {looked}; name it with "
-                f"{role.col_flag}{files_hint}."
-            )
-        bound[role_name] = ColumnRef(src, cols)
-    _check_disjoint(bound, {"pred": pred_flag})
-    _bind_weight(bound, main_src, open_any(weights, False, "weights") if weights is not None
-                 else None, weight_col)
-    return Inputs(bound)
-
-
-def _bind_pred_target(bound: dict[str, ColumnRef], pred_src: Any, tgt_src: Any,
-                      pred_col: str | list[str] | None,
-                      target_col: str | list[str] | None,
-                      join_keys: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
-                      pred_flag: str = "--pred-col") -> None:
-    separate_targets = tgt_src is not pred_src
-    pred = _pick(pred_src, pred_col, ROLES["pred"], set(join_keys[0]), sole_ok=separate_targets,
-                 flag=pred_flag)
-    if pred is None:
-        raise InputError(
-            f"No prediction column found in '{pred_src.name}' (columns: "
-            f"{_list_columns(list(pred_src.columns))}); looked for "
-            f"{', '.join(PRED_NAMES[:6])}, ...; name it with {pred_flag} (a glob such as "
-            "'p_*' takes one column per class)."
-        )
-    taken = (set(pred) if not separate_targets else set()) | set(join_keys[1])
-    if pred_src.columns == [ARRAY] and not separate_targets:
-        raise UsageError(
-            f"'{pred_src.name}' holds one array (the predictions); give the targets with "
-            "--targets FILE."
-        )
-    target = _pick(tgt_src, target_col, ROLES["target"], taken, sole_ok=True)
-    if target is None:
-        raise InputError(
-            f"No target column found in '{tgt_src.name}' (columns: "
-            f"{_list_columns(list(tgt_src.columns))}); looked for "
-            f"{', '.join(TARGET_NAMES[:6])}, ...; name it with --target-col"
-            + ("." if separate_targets else ", or give a targets file with --targets.")
-        )
-    bound["pred"] = ColumnRef(pred_src, pred)
-    bound["target"] = ColumnRef(tgt_src, target)
-
-
-def _bind_weight(bound: dict[str, ColumnRef], main_src: Any, w_src: Any,
-                 weight_col: str | None) -> None:
-    role = ROLES["weight"]
-    if w_src is not None:
-        weight = _pick(w_src, weight_col, role, set(), sole_ok=True)
-        if weight is None:
-            raise InputError(
-                f"No weight column found in '{w_src.name}' (columns: "
-                f"{_list_columns(list(w_src.columns))}); name it with --weight-col."
-            )
-        bound["weight"] = ColumnRef(w_src, weight)
-    elif weight_col is not None:
-        home = main_src
-        target = bound.get("target")
-        if weight_col not in main_src.columns and target is not None and (
-            target.source is not main_src and weight_col in target.source.columns
-        ):
-            home = target.source
-        bound["weight"] = ColumnRef(home, _pick(home, weight_col, role, set(), sole_ok=False)
-                                    or (weight_col,))
-
-
-def pair_source(source: Any, main: Any, noun: str = "targets") -> Any:
-    """``source`` paired with ``main`` when both are datasets (its files in the order of
-    ``main``'s, by relative path; see :meth:`DatasetSource.paired_with`), else as it is."""
-    if isinstance(source, DatasetSource) and isinstance(main, DatasetSource) and (
-            source is not main):
-        return source.paired_with(main, noun)
-    return source

@@ -394,10 +394,12 @@ class KeyIndex:
         return out
 
     # -- the verdict, once every unit is in -------------------------------------------------
-    def judge(self, state: Any, omit: bool, *, targets_too: bool = True) -> dict[str, Any]:
-        """See :func:`judge` (with the keys of the targets in the messages); with models
-        joined from files of their own, what ``--unmatched omit`` left out of each."""
-        out = judge(state.join, omit, names=self.names, target_names=self.target_names,
+    def judge(self, tally: JoinState | None, omit: bool, *,
+              targets_too: bool = True) -> dict[str, Any]:
+        """See :func:`judge` (``tally``: a merged state's ``join``; with the keys of the
+        targets in the messages); with models joined from files of their own, what
+        ``--unmatched omit`` left out of each."""
+        out = judge(tally, omit, names=self.names, target_names=self.target_names,
                     where=self.where, pred_where=self.pred_where, key_at=self._key_at,
                     targets_too=targets_too)
         if self.models:

@@ -187,7 +187,7 @@ class AtomicSink:
             self.target.discard()
 
 
-def labels_of(sink: Any) -> list[str]:
+def labels_of(sink: object) -> list[str]:
     return list(getattr(sink, "labels", []))
 
 

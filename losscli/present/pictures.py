@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Union
 
 from losscli.present.text import printable
-from losscli.session import QUANTILES, quantile_name
+from losscli.report import QUANTILES, quantile_name
 
 if TYPE_CHECKING:
     from losscli.report import Report

@@ -1,0 +1,118 @@
+"""A report from a merged :class:`~losscli.state.State`: values, breakdowns, intervals and
+distributions of each loss, overall and per group. One builder for every path that ends in a
+report: a session's run (``eval``, ``check``, ``compare``), ``losscli merge`` of saved states
+and the Dask engine's merged units alike — so none of them needs the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from losscli import engine
+from losscli.errors import InputError
+from losscli.grouping import key_dict, sort_key
+from losscli.report import (
+    QUANTILES,
+    DataFingerprint,
+    GroupResult,
+    LossResult,
+    Report,
+    json_float,
+    quantile_name,
+)
+from losscli.state import Cell, State
+from losscli.uncertainty import interval_dict
+
+
+def distribution_dict(sketch: Any, extra: tuple[float, ...] = ()) -> dict[str, Any]:
+    """A loss's distribution as the report carries it: the quantiles (within the sketch's
+    relative error α of the order statistics) and α itself."""
+    levels = sorted(set(QUANTILES) | set(extra) | {1.0})
+    if sketch.rows == 0 or sketch.total_weight() == 0:
+        return {"relative_accuracy": sketch.alpha, "rows": sketch.rows,
+                "quantiles": {}, "reason": "no row with positive weight and a finite value"}
+    return {"relative_accuracy": sketch.alpha, "rows": sketch.rows,
+            "quantiles": {quantile_name(q): json_float(float(sketch.quantile(q)))
+                          for q in levels},
+            **({"collapsed": True} if getattr(sketch, "collapsed", False) else {})}
+
+
+def build_report(plan: engine.Plan, state: State, *, model: int = 0,
+                 inputs: dict[str, Any] | None = None, elapsed: float = 0.0,
+                 notes: Sequence[str] = (), output: str | None = None,
+                 quantile_levels: tuple[float, ...] = (), sort: str = "key",
+                 group_level: Callable[[int], float | None] | None = None) -> Report:
+    """The :class:`Report` of one model from a (merged) state: values, breakdowns, intervals
+    and distributions. Shared by a session and by ``losscli merge`` of saved states.
+    ``group_level(number of groups)``: the level of the groups' intervals when not the --ci
+    level (``check --group-by --ci`` corrects for the number of groups tested)."""
+
+    cell = state.cells[model]
+    results = cell_results(plan, cell, quantile_levels)
+    groups = None
+    if state.groups is not None:
+        level = None if group_level is None else group_level(len(state.groups))
+        groups = [GroupResult(key_dict(plan.group_by, key), cells[model].rows,
+                              cells[model].rows_skipped,
+                              cell_results(plan, cells[model], quantile_levels, group=True,
+                                           level=level))
+                  for key, cells in state.groups.items()]
+        groups = sort_groups(groups, sort)
+    fp = state.fingerprint
+    return Report(
+        inputs=dict(inputs or {}), rows=cell.rows, rows_skipped=cell.rows_skipped,
+        reduction=plan.reduction, losses=results, elapsed_seconds=elapsed, output=output,
+        notes=list(notes), ci=None if plan.ci is None else plan.ci.to_dict(),
+        fingerprint=None if fp is None else DataFingerprint(fp.hex, fp.rows),
+        cell=cell, group_by=plan.group_by, groups=groups,
+    )
+
+
+def cell_results(plan: engine.Plan, cell: Cell, quantile_levels: tuple[float, ...] = (),
+                 *, group: bool = False, level: float | None = None) -> list[LossResult]:
+    """One result per loss instance from a model's cell: value, breakdown, interval,
+    distribution. In a ``group``, a value that cannot be computed (no rows, zero weight, one
+    class only...) is None with its reason — one group's lack stops nothing — while
+    overall it is the run's error."""
+    reduction = plan.reduction
+    results = []
+    for i, (inst, agg) in enumerate(zip(plan.instances, cell.losses)):
+        try:
+            value = None if reduction == "none" else agg.result(reduction)
+        except InputError as exc:
+            if not group:
+                raise
+            results.append(LossResult.of(inst, None, reason=str(exc).split(". ")[0]))
+            continue
+        interval = None
+        if cell.uncertainty is not None and value is not None:
+            interval = interval_dict(cell.uncertainty[i].interval(value, agg, level))
+        sketch = None if cell.sketches is None else cell.sketches[i]
+        dist = None if sketch is None else distribution_dict(sketch, quantile_levels)
+        details = None if reduction == "none" else agg.details()
+        undefined = (details or {}).get("reason") if value is not None and value != value \
+            else None
+        if group and undefined:  # e.g. an AUC of one class: no value, and why
+            results.append(LossResult.of(inst, None, details, None, dist, reason=undefined))
+            continue
+        results.append(LossResult.of(inst, value, details, interval, dist))
+    return results
+
+
+def sort_groups(groups: list[GroupResult], sort: str = "key") -> list[GroupResult]:
+    """Groups by key (null last), or with ``sort="value"`` worst first on the first loss
+    (highest loss, lowest score; groups without a value last, then by key)."""
+    by_key = sorted(groups, key=lambda g: sort_key(tuple(g.key.values())))
+    if sort == "key" or not by_key or not by_key[0].losses:
+        return by_key
+    first = by_key[0].losses[0]
+    sign = 1.0 if first.higher_is_better else -1.0
+
+    def badness(g: GroupResult) -> tuple[bool, float]:
+        v = g.losses[0].value
+        missing = v is None or v != v
+        return (missing, 0.0 if missing else sign * v)  # type: ignore[operator]
+
+    return sorted(by_key, key=badness)  # stable: ties stay in key order
+
