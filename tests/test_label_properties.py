@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from hypothesis import event, given, settings
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
 
@@ -67,6 +67,18 @@ def label_sets(draw) -> list[str]:
     labels = [prefix + b + suffix for b in base]
     # a label pyarrow's CSV reader reads as a null is a missing target, not a label
     return [x for x in labels if x.strip() and x not in CSV_NULLS and x != TARGET] or ["a", "b"]
+
+
+def csv_distinct(labels: list[str]) -> bool:
+    """The labels stay distinct once a CSV reader has typed them: ``0`` and ``00`` (or ``1``
+    and ``1.0``) are one number to pyarrow, pandas, polars and DuckDB alike — a CSV file
+    carries no type that would keep them apart."""
+    def typed(x: str) -> object:
+        try:
+            return float(x)
+        except ValueError:
+            return x
+    return len({typed(x) for x in labels}) == len(labels)
 
 
 def _numeric(labels: list[str]) -> bool:
@@ -124,6 +136,7 @@ def check(run, truth: np.ndarray, proba: np.ndarray, must_succeed: bool) -> None
                                                     "p_{i}", "{i}", "class{i}", "s{i}_prob"]),
        fmt=st.sampled_from(["csv", "parquet"]), seed=st.integers(0, 2**16))
 def test_multiclass_columns_map_to_their_true_labels(labels, naming, fmt, seed):
+    assume(fmt != "csv" or csv_distinct(labels))
     rng = np.random.default_rng(seed)
     k = len(labels)
     n = k + int(rng.integers(1, 30))
@@ -161,6 +174,7 @@ def test_binary_column_scores_the_label_it_names(labels, named, pos, fmt, seed):
     """One column: ``p_<label>`` is the probability of that label; ``prob`` is that of
     --pos-label. A --pos-label naming the other label is exit 2, never the complement
     read silently."""
+    assume(fmt != "csv" or csv_distinct(labels[:2]))
     a, b = labels[:2]
     if not named and pos is None:
         pos = 0
