@@ -433,6 +433,145 @@ class R2(Aggregate):
         self.t_c = f.products("target_c", 2, rows=rows)
 
 
+class ExplainedVariance(R2):
+    """1 − Var_w(y − ŷ) / Var_w(y) (sklearn ``explained_variance_score``, ``force_finite=True``:
+    1.0 when the residuals are constant, 0.0 when only the target is).
+
+    The per-row values are the residuals y − ŷ; their weighted variance is kept with the same
+    exact chunk moments as the target's (:class:`R2`), in ``residual``."""
+
+    name = "explained_variance"
+
+    def __init__(self, multioutput: str = "uniform_average") -> None:
+        super().__init__(multioutput)
+        self.residual = R2()
+
+    def update(self, losses: np.ndarray, weights: np.ndarray | None,
+               arrays: dict[str, np.ndarray] | None = None) -> None:
+        super().update(losses, weights, arrays)
+        if losses.ndim == 1 and losses.shape[0]:
+            self.residual.update(losses, weights, {"target": losses})
+
+    def merge(self, other: Aggregate) -> Aggregate:
+        super().merge(other)
+        assert isinstance(other, ExplainedVariance)
+        self.residual.merge(other.residual)
+        return self
+
+    def own_result(self) -> float:
+        self.mean()  # the same errors for no rows or zero weight
+        num, den = self.residual.ss_tot(), self.ss_tot()
+        if num != num or den != den:
+            return math.nan
+        if num == 0.0:
+            return 1.0
+        return 0.0 if den == 0.0 else 1.0 - num / den
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "residual": self.residual.to_dict()}
+
+    def _load(self, f: Fields) -> None:
+        super()._load(f)
+        residual = f.part("residual", lambda d: Aggregate.from_dict(d, f.context))
+        check(type(residual) is R2
+              and residual.rows == (0 if self.parts is not None else self.rows),
+              "residual", "not the residuals' moments of these rows")
+        assert isinstance(residual, R2)
+        self.residual = residual
+
+
+class D2Tweedie(R2):
+    """D² = 1 − Σw·d(y, ŷ) / Σw·d(y, ȳ) with d the Tweedie deviance of ``power`` and ȳ the
+    weighted mean target (sklearn ``d2_tweedie_score``; NaN for fewer than two rows, and no
+    ``force_finite``: a constant target gives −inf, or NaN for a perfect fit).
+
+    The per-row values are the deviances d(y, ŷ). The deviance of the mean expands into sums
+    of the targets, kept exactly: with W = Σw, S = Σw·y, ȳ = S/W and A = Σw·g(y),
+    Σw·d(y, ȳ) is  p = 0: Σw·(y − ȳ)² (:class:`R2`'s moments);  p = 1: 2·(A − S·log ȳ) with
+    g = y·log y;  p = 2: 2·(W·log ȳ − A) with g = log y;  else 2·(A − S·ȳ^(1−p))/((1−p)(2−p))
+    with g = max(y, 0)^(2−p) (p < 0) or y^(2−p)."""
+
+    name = "d2_tweedie"
+
+    def __init__(self, power: float = 0.0) -> None:
+        super().__init__()
+        self.power = float(power)
+        self.t_sum = ExactSum()  # S = Σ w·y
+        self.t_g = ExactSum()  # A = Σ w·g(y)
+
+    def _g(self, y: np.ndarray) -> np.ndarray:
+        p = self.power
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p == 1:
+                return np.where(y == 0, 0.0, y * np.log(np.where(y == 0, 1.0, y)))
+            if p == 2:
+                return np.log(y)
+            return np.power(np.maximum(y, 0) if p < 0 else y, 2 - p)
+
+    def update(self, losses: np.ndarray, weights: np.ndarray | None,
+               arrays: dict[str, np.ndarray] | None = None) -> None:
+        super().update(losses, weights, arrays)
+        target = None if arrays is None else arrays.get("target")
+        if target is None or target.size == 0 or losses.ndim == 2 or self.power == 0:
+            return
+        g = self._g(target)
+        if weights is None:
+            self.t_sum.add(float(np.sum(target)))
+            self.t_g.add(float(np.sum(g)))
+        else:
+            self.t_sum.add(float(np.sum(weights * target)))
+            self.t_g.add(float(np.sum(weights * g)))
+
+    def merge(self, other: Aggregate) -> Aggregate:
+        super().merge(other)
+        assert isinstance(other, D2Tweedie)
+        self.t_sum.merge(other.t_sum)
+        self.t_g.merge(other.t_g)
+        return self
+
+    @classmethod
+    def create(cls, inst: Any) -> Aggregate:
+        return cls(float(inst.params.get("power") or 0.0))
+
+    def config(self) -> dict[str, Any]:
+        return {"power": self.power}
+
+    def deviance_of_mean(self) -> float:
+        """Σw·d(y, ȳ) over every row seen."""
+        p = self.power
+        if p == 0:
+            return self.ss_tot()
+        w, s, a = self.weight.value, self.t_sum.value, self.t_g.value
+        with np.errstate(all="ignore"):
+            mean = np.float64(s) / np.float64(w)
+            if p == 1:
+                return float(2 * (a - s * np.log(mean)))
+            if p == 2:
+                return float(2 * (w * np.log(mean) - a))
+            return float(2 * (a - s * np.power(mean, 1 - p)) / ((1 - p) * (2 - p)))
+
+    def own_result(self) -> float:
+        self.mean()  # the same errors for no rows or zero weight
+        if self.rows < 2:  # sklearn: "not well-defined with less than two samples"
+            return math.nan
+        num, den = self.total.value, self.deviance_of_mean()
+        with np.errstate(all="ignore"):
+            return float(1 - np.float64(num) / np.float64(den))
+
+    def combine(self, values: list[float]) -> float:
+        self.mean()
+        return math.fsum(values) / len(values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "target_sum": self.t_sum.to_json(),
+                "target_g": self.t_g.to_json()}
+
+    def _load(self, f: Fields) -> None:
+        super()._load(f)
+        self.t_sum = f.exact_sum("target_sum", rows=self.rows)
+        self.t_g = f.exact_sum("target_g", rows=self.rows)
+
+
 class _Counted(Aggregate):
     """Base of aggregates whose state is not Σw·ℓ (confusion counts, score rankings): they
     count rows and weight like every aggregate, and keep their own statistic."""
@@ -492,12 +631,16 @@ class Confusion(_Counted):
     METRICS = ("precision", "recall", "f1")
 
     def __init__(self, metric: str = "f1", average: str = "binary", classes: int = 2,
-                 labels: int = 0, beta: float = 1.0, binary: bool = True) -> None:
+                 labels: int = 0, beta: float = 1.0, binary: bool = True,
+                 option: str = "") -> None:
         super().__init__()
         from losscli.stats.confusion import ConfusionMatrix
 
         self.metric, self.average, self.classes, self.labels = metric, average, classes, labels
         self.beta, self.binary = beta, binary
+        # a metric of the whole matrix (mcc, kappa, ...: stats.confusion.MATRIX_METRICS) and
+        # its setting (balanced accuracy's "adjusted", kappa's "linear" / "quadratic")
+        self.option = option
         self.matrices = [ConfusionMatrix(2 if labels else classes)
                          for _ in range(max(labels, 1))]
 
@@ -506,12 +649,25 @@ class Confusion(_Counted):
         task = inst.options.get("task")
         labels = int(inst.options.get("classes", 0)) if task == "multilabel" else 0
         classes = int(inst.options.get("classes", 2)) if task == "multiclass" else 2
+        option = ("adjusted" if inst.params.get("adjusted")
+                  else str(inst.params.get("weights") or "").replace("none", ""))
         return cls(inst.spec.name, str(inst.options.get("average", "binary")), classes, labels,
-                   binary=task == "binary")
+                   binary=task == "binary", option=option)
 
     def config(self) -> dict[str, Any]:
-        return {"metric": self.metric, "average": self.average, "classes": self.classes,
-                "labels": self.labels, "beta": self.beta, "binary": self.binary}
+        out = {"metric": self.metric, "average": self.average, "classes": self.classes,
+               "labels": self.labels, "beta": self.beta, "binary": self.binary}
+        return {**out, "option": self.option} if self.option else out
+
+    def value_of(self, cm: Any) -> float:
+        """This aggregate's metric from a confusion matrix of its classes (a bootstrap
+        replicate's, or its own)."""
+        from losscli.stats.confusion import MATRIX_METRICS
+
+        if self.metric in MATRIX_METRICS:
+            return cm.metric(self.metric, self.option)
+        return float(self._pick(cm.precision_recall_f(self.average, pos_label=1,
+                                                      beta=self.beta)))
 
     def own_update(self, losses: np.ndarray, weights: np.ndarray | None,
                    target: np.ndarray) -> None:
@@ -539,9 +695,15 @@ class Confusion(_Counted):
         return {"precision": prf.precision, "recall": prf.recall}.get(self.metric, prf.f)
 
     def own_result(self) -> float:
+        if not self.labels:
+            return self.value_of(self.matrices[0])
         return float(self._pick(self._prf(self.average)))
 
     def details(self) -> dict[str, Any] | None:
+        from losscli.stats.confusion import MATRIX_METRICS
+
+        if self.metric in MATRIX_METRICS:
+            return None
         per = self._prf(None)
         values = [float(v) for v in np.atleast_1d(self._pick(per))]
         key = "per_label" if self.labels else "per_class"
@@ -764,5 +926,6 @@ class Calibration(_Counted):
 
 
 AGGREGATES: dict[str, type[Aggregate]] = {
-    cls.name: cls for cls in (Mean, RootMean, Max, R2, Confusion, RankingMetric, Calibration)
+    cls.name: cls for cls in (Mean, RootMean, Max, R2, ExplainedVariance, D2Tweedie, Confusion,
+                               RankingMetric, Calibration)
 }

@@ -41,6 +41,8 @@ class Param:
     allow_negative_sentinel: bool = False  # e.g. focal alpha < 0 means "no weighting"
     tasks: tuple[str, ...] = ()  # tasks where it applies (empty: all); dropped elsewhere
     choices: tuple[str, ...] = ()  # for type str
+    # an open interval the value may not lie in (tweedie's power: not in (0, 1))
+    excluded: tuple[float, float] | None = None
     kernel: bool = True  # passed to the kernel (False: read by the aggregate only)
 
     @property
@@ -54,6 +56,8 @@ class Param:
             parts.append(f">= {self.minimum:g}")
         if self.maximum is not None:
             parts.append(f"<= {self.maximum:g}")
+        if self.excluded is not None:
+            parts.append(f"not in ({self.excluded[0]:g}, {self.excluded[1]:g})")
         return " and ".join(parts)
 
     def coerce(self, raw: Any, where: str) -> ParamValue:
@@ -102,6 +106,7 @@ class Param:
             (self.minimum is not None and value < self.minimum)
             or (self.exclusive_minimum is not None and value <= self.exclusive_minimum)
             or (self.maximum is not None and value > self.maximum)
+            or (self.excluded is not None and self.excluded[0] < value < self.excluded[1])
         )
         if bad:
             raise UsageError(
