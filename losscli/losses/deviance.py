@@ -73,12 +73,12 @@ def tweedie_deviance(pred: np.ndarray, target: np.ndarray, *, power: float = 0.0
     return dev
 
 
-_POSITIVE_PRED = Domain("pred", lambda a: ~(a > 0), "> 0",
+_POSITIVE_PRED = Domain("pred", lambda a: a <= 0, "> 0",
                         hint="A deviance needs a positive predicted mean: filter those rows, "
                              "or use mse.")
 _NONNEGATIVE_TARGET = Domain("target", lambda a: a < 0, ">= 0",
                              hint="The Poisson deviance is for counts and other values >= 0.")
-_POSITIVE_TARGET = Domain("target", lambda a: ~(a > 0), "> 0",
+_POSITIVE_TARGET = Domain("target", lambda a: a <= 0, "> 0",
                           hint="The Gamma deviance is for positive values; for values that "
                                "may be 0 use mean_poisson_deviance or "
                                "mean_tweedie_deviance:power=1.5.")
@@ -94,6 +94,7 @@ _COUNTS = "sample_data/probabilistic.parquet --pred-col rate --target-col count"
     domain=(_POSITIVE_PRED, _NONNEGATIVE_TARGET),
     expects="pred: a positive mean; target: a count or other value >= 0",
     example=_COUNTS,
+    tasks=("regression",),
 )
 def poisson_deviance(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Poisson unit deviance per row (sklearn ``mean_poisson_deviance``)."""
@@ -109,6 +110,7 @@ def poisson_deviance(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     domain=(_POSITIVE_PRED, _POSITIVE_TARGET),
     expects="pred and target: positive values",
     example="sample_data/probabilistic.parquet --pred-col rate --target-col rate",
+    tasks=("regression",),
 )
 def gamma_deviance(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Gamma unit deviance per row (sklearn ``mean_gamma_deviance``)."""
@@ -129,6 +131,7 @@ _TWEEDIE_FORMULA = ("2·(y^(2−p)/((1−p)(2−p)) − y·ŷ^(1−p)/(1−p) + 
     params=(POWER,),
     expects="p < 0: ŷ > 0; 1 ≤ p < 2: y ≥ 0, ŷ > 0; p ≥ 2: y > 0, ŷ > 0",
     example=_COUNTS,
+    tasks=("regression",),
 )
 def mean_tweedie_deviance(pred: np.ndarray, target: np.ndarray, *, power: float = 0.0
                           ) -> np.ndarray:
@@ -149,6 +152,7 @@ def mean_tweedie_deviance(pred: np.ndarray, target: np.ndarray, *, power: float 
     aggregate=D2Tweedie,
     expects="p < 0: ŷ > 0; 1 ≤ p < 2: y ≥ 0, ŷ > 0; p ≥ 2: y > 0, ŷ > 0",
     example=_COUNTS,
+    tasks=("regression",),
 )
 def d2_tweedie(pred: np.ndarray, target: np.ndarray, *, power: float = 0.0) -> np.ndarray:
     """Per-row Tweedie deviance; the aggregate divides by the deviance of the weighted mean
