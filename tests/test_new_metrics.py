@@ -352,7 +352,7 @@ def test_classification_family_through_the_cli(tmp_path, multiclass, binary):
     # a CSV holds the probabilities to the last digit: the argmax, hence the counts, agree
     for arg, value in refs.items():
         assert _close(values[_label(arg)], value), arg
-    pb, yb, wb = binary
+    pb, yb, _ = binary
     bpath = tmp_path / "b.csv"
     pd.DataFrame({"pred": pb, "target": yb}).to_csv(bpath, index=False)
     proc = run_losscli("eval", bpath, "--loss", "specificity", "--loss", "npv", "--format",
@@ -383,3 +383,45 @@ def test_mcc_is_found_and_listed():
     assert proc.returncode == 0, proc.stderr
     entry = json.loads(proc.stdout)["losses"][0]
     assert entry["name"] == "mcc" and entry["higher_is_better"] is True
+
+
+# -- top-k accuracy (item 3 of the brief) -------------------------------------------------
+
+@pytest.mark.parametrize("chunk", CHUNKS)
+def test_top_k_accuracy_equals_sklearn_with_ties(chunk):
+    import warnings
+
+    rng = np.random.default_rng(3)
+    n, c = 300, 5
+    y = rng.integers(0, c, n)
+    scores = np.round(rng.normal(size=(n, c)))  # many tied scores: the tie rule matters
+    scores[np.arange(n), y] += 0.5
+    probs = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+    w = rng.uniform(0, 2, n)
+    w[::7] = 0.0
+    for k in (1, 2, 3, 5, 6):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # k ≥ C: sklearn warns that every row is a hit
+            want = skm.top_k_accuracy_score(y, scores, k=k, sample_weight=w, labels=range(c))
+        for pred, logits in ((scores, True), (probs, False)):
+            got = losscli.evaluate(predictions=pred, targets=y.astype(float), weights=w,
+                                   losses=[f"top_k_accuracy:k={k}"], from_logits=logits,
+                                   chunk_size=chunk, workers=2).losses[0].value
+            assert _close(got, want), (k, logits, got, want)
+
+
+def test_top_k_accuracy_through_the_cli():
+    frame = pd.read_csv("sample_data/multiclass.csv")
+    probs = frame[[f"p_{c}" for c in range(4)]].to_numpy()
+    proc = run_losscli("eval", "sample_data/multiclass.csv", "--pred-col", "p_*",
+                       "--weight-col", "weight", "--loss", "top_k_accuracy",
+                       "--loss", "top_k_accuracy:k=3", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    values = {e["label"]: e["value"] for e in json.loads(proc.stdout)["losses"]}
+    for k, label in ((2, "top_k_accuracy"), (3, "top_k_accuracy(k=3)")):
+        want = skm.top_k_accuracy_score(frame["label"], probs, k=k,
+                                        sample_weight=frame["weight"], labels=range(4))
+        assert _close(values[label], want), label
+    proc = run_losscli("eval", "sample_data/multiclass.csv", "--pred-col", "p_*", "--loss",
+                       "top_k_accuracy:k=0")
+    assert proc.returncode == 2 and "must be >= 1" in proc.stderr.decode()

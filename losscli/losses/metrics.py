@@ -24,8 +24,10 @@ from losscli.losses.common import (
     PROBABILITY_PREDS,
     PROBABILITY_ROWS,
     binary_probability,
+    class_index,
     class_probabilities,
     misclassified,
+    pick,
     propagate_nan,
 )
 from losscli.losses.regression import THRESHOLD
@@ -255,3 +257,32 @@ register("npv", aliases=("negative_predictive_value",),
          reference="sklearn.metrics.precision_score with pos_label the negative label",
          tasks=("binary",), params=(THRESHOLD,),
          **_BINARY_MATRIX)(_labels_kernel)  # type: ignore[arg-type]
+
+
+@register(
+    "top_k_accuracy",
+    aliases=("top_k_accuracy_score", "top_k"),
+    summary="Top-k accuracy: the fraction of rows whose true class is among the k highest "
+            "scores (multi-class; higher is better).",
+    formula="[#{j: s_j > s_y} + #{j > y: s_j = s_y} < k]  (ties: the higher class index "
+            "ranks first, as sklearn's stable sort reversed)",
+    reference="sklearn.metrics.top_k_accuracy_score",
+    task="classification", tasks=("multiclass",), options=("task",),
+    higher_is_better=True, domain=CLASS_TARGETS[1:], indicator=True,
+    params=(Param("k", 2, "how many of the highest-scored classes may hold the true one "
+                  "(k ≥ the number of classes: every row is a hit)", type=int, minimum=1),),
+    expects="multi-class: scores, probabilities or logits (any monotone scale) vs class "
+            "index",
+    example="sample_data/multiclass.csv --pred-col 'p_*'",
+)
+def top_k_accuracy(pred: np.ndarray, target: np.ndarray, *, k: int = 2,
+                   task: str = "multiclass") -> np.ndarray:
+    """1.0 where the true class is among the ``k`` highest scores of its row (sklearn
+    ``top_k_accuracy_score`` per row: its ranking is a stable ascending sort reversed, so of
+    tied scores the higher class index ranks first). Needs no probabilities: any monotone
+    map of the scores ranks the same."""
+    y = class_index(target)
+    own = pick(pred, y)[:, None]
+    later = np.arange(pred.shape[1])[None, :] > y[:, None]
+    ahead = np.count_nonzero((pred > own) | ((pred == own) & later), axis=1)
+    return propagate_nan((ahead < k).astype(np.float64), pred, target)
