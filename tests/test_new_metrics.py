@@ -342,7 +342,7 @@ def test_classification_family_through_the_cli(tmp_path, multiclass, binary):
     path = tmp_path / "mc.csv"
     frame.to_csv(path, index=False)
     refs = _classification_refs(y, p.argmax(axis=1), w, 5)
-    args = ["eval", path, "--pred-col", "p_*", "--weight-col", "w", "--chunk-size", "1",
+    args = ["eval", path, "--pred-col", "p_*", "--weight-col", "w", "--chunk-size", "3",
             "--workers", "2", "--format", "json"]
     for arg in refs:
         args += ["--loss", arg]
