@@ -57,7 +57,7 @@ class Param:
         if self.maximum is not None:
             parts.append(f"<= {self.maximum:g}")
         if self.excluded is not None:
-            parts.append(f"not in ({self.excluded[0]:g}, {self.excluded[1]:g})")
+            parts.append(f"outside ({self.excluded[0]:g}, {self.excluded[1]:g})")
         return " and ".join(parts)
 
     def coerce(self, raw: Any, where: str) -> ParamValue:
