@@ -190,3 +190,42 @@ def test_matrix_metrics_equal_sklearn_and_merge_exactly():
         skm.precision_score(tb, pb, pos_label=0, sample_weight=w), rel=1e-12)
     with pytest.raises(ValueError, match="metric"):
         whole.metric("nope")
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.data())
+def test_matrix_metrics_on_generated_label_sets_equal_sklearn(data):
+    """Small label sets, degenerate ones included (one class, a class only predicted,
+    zero weights): the same value as sklearn, NaN where sklearn's is NaN."""
+    from sklearn import metrics as skm
+
+    from losscli.stats.confusion import ConfusionMatrix
+
+    c = data.draw(st.integers(1, 4), label="classes")
+    n = data.draw(st.integers(1, 30), label="rows")
+    t = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    p = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    w = np.array(data.draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0]),
+                                    min_size=n, max_size=n)))
+    assume(w.sum() > 0)
+    cm = ConfusionMatrix(c)
+    cm.update(t, p, w)
+    labels = list(range(c))
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        refs = {
+            ("mcc", ""): skm.matthews_corrcoef(t, p, sample_weight=w),
+            ("balanced_accuracy", ""): skm.balanced_accuracy_score(t, p, sample_weight=w),
+            ("balanced_accuracy", "adjusted"): skm.balanced_accuracy_score(
+                t, p, sample_weight=w, adjusted=True),
+            ("cohen_kappa", "linear"): skm.cohen_kappa_score(
+                t, p, sample_weight=w, weights="linear", labels=labels),
+            ("cohen_kappa", "quadratic"): skm.cohen_kappa_score(
+                t, p, sample_weight=w, weights="quadratic", labels=labels),
+        }
+    for (name, option), want in refs.items():
+        got = cm.metric(name, option)
+        if np.isnan(want):
+            assert np.isnan(got), (name, option, got)
+        else:
+            assert got == pytest.approx(want, rel=1e-12, abs=1e-14), (name, option, got, want)
