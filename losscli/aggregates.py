@@ -650,7 +650,7 @@ class Confusion(_Counted):
         labels = int(inst.options.get("classes", 0)) if task == "multilabel" else 0
         classes = int(inst.options.get("classes", 2)) if task == "multiclass" else 2
         option = ("adjusted" if inst.params.get("adjusted")
-                  else str(inst.params.get("weights") or "").replace("none", ""))
+                  else str(inst.params.get("weighting") or "").replace("none", ""))
         return cls(inst.spec.name, str(inst.options.get("average", "binary")), classes, labels,
                    binary=task == "binary", option=option)
 

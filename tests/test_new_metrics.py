@@ -223,9 +223,9 @@ def _classification_refs(y, pred, w, classes):
         "balanced_accuracy:adjusted=true": skm.balanced_accuracy_score(
             y, pred, sample_weight=w, adjusted=True),
         "cohen_kappa": skm.cohen_kappa_score(y, pred, sample_weight=w),
-        "cohen_kappa:weights=linear": skm.cohen_kappa_score(
+        "cohen_kappa:weighting=linear": skm.cohen_kappa_score(
             y, pred, sample_weight=w, weights="linear", labels=labels),
-        "cohen_kappa:weights=quadratic": skm.cohen_kappa_score(
+        "cohen_kappa:weighting=quadratic": skm.cohen_kappa_score(
             y, pred, sample_weight=w, weights="quadratic", labels=labels),
     }
 
@@ -280,9 +280,9 @@ def test_kappa_distances_are_between_class_indices():
     pred = np.array([0, 2, 2, 0, 0, 2])
     scores = np.eye(3)[pred]
     got = losscli.evaluate(predictions=scores, targets=y.astype(float),
-                           losses=["cohen_kappa:weights=quadratic"])
+                           losses=["cohen_kappa:weighting=quadratic"])
     want = skm.cohen_kappa_score(y, pred, weights="quadratic", labels=[0, 1, 2])
-    assert _close(got["cohen_kappa(weights=quadratic)"], want)
+    assert _close(got["cohen_kappa(weighting=quadratic)"], want)
 
 
 def test_degenerate_matrices_follow_sklearn():
@@ -301,7 +301,7 @@ def test_degenerate_matrices_follow_sklearn():
 def test_merged_parts_equal_the_whole(multiclass, tmp_path):
     # two files evaluated apart, their saved states merged by `losscli merge`
     p, y, w = multiclass
-    losses = ["mcc", "cohen_kappa:weights=linear", "balanced_accuracy:adjusted=true",
+    losses = ["mcc", "cohen_kappa:weighting=linear", "balanced_accuracy:adjusted=true",
               "balanced_accuracy"]
     frame = pd.DataFrame({f"p_{c}": p[:, c] for c in range(5)})
     frame["target"], frame["w"] = y, w

@@ -230,14 +230,15 @@ register("balanced_accuracy", aliases=("balanced_accuracy_score",),
          **_MATRIX)(_labels_kernel)  # type: ignore[arg-type]
 register("cohen_kappa", aliases=("cohen_kappa_score", "kappa"),
          summary="Cohen's kappa: agreement of predicted with true labels beyond chance "
-                 "(weights: linear or quadratic for ordered classes).",
+                 "(weighting: linear or quadratic for ordered classes).",
          formula="1 − Σ w_ij·M_ij / Σ w_ij·t_i·p_j/n;  w_ij = [i ≠ j], |i − j| (linear) or "
                  "(i − j)² (quadratic), i, j class indices",
-         reference="sklearn.metrics.cohen_kappa_score (labels=range(C): a class that never "
-                   "occurs still counts in the distances)",
+         reference="sklearn.metrics.cohen_kappa_score (weights=weighting, labels=range(C): a "
+                   "class that never occurs still counts in the distances)",
          tasks=("binary", "multiclass"),
-         params=(Param("weights", "none", "disagreement weights between classes i and j: "
-                       "none (1 if i ≠ j), linear |i − j| or quadratic (i − j)²", type=str,
+         params=(Param("weighting", "none", "disagreement weights between classes i and j "
+                       "(sklearn's weights; --weights is the sample-weights file): none "
+                       "(1 if i ≠ j), linear |i − j| or quadratic (i − j)²", type=str,
                        choices=("none", "linear", "quadratic"), kernel=False),
                  THRESHOLD),
          **_MATRIX)(_labels_kernel)  # type: ignore[arg-type]
