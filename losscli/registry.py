@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from losscli.aggregates import AGGREGATES, Aggregate, Mean
@@ -147,6 +147,9 @@ class LossSpec:
     example: str = ""
     # Per-row values are 0/1 indicators (a proportion: Wilson's interval applies).
     indicator: bool = False
+    # The domain when it depends on the parameters (the Tweedie deviance's power):
+    # ``resolve_losses`` gives each instance the spec with ``domain=domain_of(params)``.
+    domain_of: Callable[[dict[str, Any]], tuple[Domain, ...]] | None = None
 
     @property
     def per_row(self) -> bool:
@@ -517,6 +520,8 @@ def resolve_losses(
                 values[p.name] = p.coerce(flag_params[p.name], f"--{p.name.replace('_', '-')}")
             else:
                 values[p.name] = p.default
+        if spec.domain_of is not None:  # this instance's rules, for its parameters
+            spec = replace(spec, domain=spec.domain_of(values))
         instances.append(LossInstance(spec, values, alias))
     seen: dict[LossKey, str] = {}
     for inst, text in zip(instances, loss_args):

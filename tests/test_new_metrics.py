@@ -158,10 +158,24 @@ def test_deviance_domains_name_the_row():
     with pytest.raises(InputError, match=r"mean_poisson_deviance needs values > 0 in .*row 2"):
         losscli.evaluate(predictions=np.array([1.0, 2.0, 0.0, 1.0]), targets=y,
                          losses=["mean_poisson_deviance"])
-    # the Tweedie deviance's domain depends on its power: a row outside it is NaN
-    out = losscli.evaluate(predictions=np.ones(4), targets=y,
-                           losses=["mean_tweedie_deviance:power=2"])
-    assert math.isnan(out["mean_tweedie_deviance(power=2)"])
+    # the Tweedie deviance's domain follows its power
+    for power, refused in ((2, True), (3, True), (1.5, False), (-1, False), (0, False)):
+        for loss in (f"mean_tweedie_deviance:power={power}", f"d2_tweedie:power={power}"):
+            if refused:
+                with pytest.raises(InputError, match=r"needs values > 0 .*'target'.*row 1"):
+                    losscli.evaluate(predictions=np.ones(4), targets=y, losses=[loss])
+                with pytest.raises(ValueError):
+                    skm.mean_tweedie_deviance(y, np.ones(4), power=power)
+            else:
+                losscli.evaluate(predictions=np.ones(4), targets=y, losses=[loss])
+    with pytest.raises(InputError, match=r"mean_tweedie_deviance needs values >= 0 .*row 1"):
+        losscli.evaluate(predictions=np.ones(4), targets=y - 0.5, losses=["mean_tweedie_deviance:"
+                                                                      "power=1.2"])
+    with pytest.raises(InputError, match=r"d2_tweedie needs values > 0 in .*'pred'.*row 0"):
+        losscli.evaluate(predictions=-np.ones(4), targets=y, losses=["d2_tweedie:power=-1"])
+    # power 0 is the squared error: any real values
+    out = losscli.evaluate(predictions=-np.ones(4), targets=-y, losses=["d2_tweedie"])
+    assert _close(out["d2_tweedie"], skm.d2_tweedie_score(-y, -np.ones(4), power=0))
 
 
 def test_regression_family_through_the_cli(tmp_path, counts):
@@ -188,6 +202,11 @@ def test_regression_family_through_the_cli(tmp_path, counts):
     err = proc.stderr.decode().strip()
     assert "\n" not in err and "Traceback" not in err
     assert "mean_poisson_deviance needs values >= 0" in err and "row 1" in err
+    # the Tweedie power's own domain, through the same rule machinery
+    proc = run_losscli("eval", bad, "--loss", "d2_tweedie:power=2")
+    err = proc.stderr.decode().strip()
+    assert proc.returncode == 2 and "\n" not in err
+    assert "d2_tweedie needs values > 0 (for a power >= 2)" in err and "row 1" in err
 
 
 # -- classification ---------------------------------------------------------------------

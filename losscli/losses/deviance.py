@@ -11,10 +11,9 @@ The Tweedie unit deviance of a prediction μ for a target y, with power p (sklea
 
 Powers in (0, 1) have no Tweedie distribution and are refused. Where each is defined
 (sklearn raises outside it): p < 0 needs μ > 0; 1 ≤ p < 2 needs y ≥ 0 and μ > 0; p ≥ 2 needs
-y > 0 and μ > 0. ``mean_poisson_deviance`` and ``mean_gamma_deviance`` declare their domain
-(an error naming the row); ``mean_tweedie_deviance``, whose domain depends on its power,
-gives NaN for a row outside it (so the mean is NaN), as a kernel cannot see the power in
-the engine's domain check. The weighted mean of the per-row deviance is the metric.
+y > 0 and μ > 0. Each loss declares that domain — ``mean_tweedie_deviance`` and ``d2_tweedie``
+for their power (``domain_of``) — so a row outside it is an error naming the row; the
+kernel itself gives NaN there. The weighted mean of the per-row deviance is the metric.
 """
 
 from __future__ import annotations
@@ -83,6 +82,23 @@ _POSITIVE_TARGET = Domain("target", lambda a: a <= 0, "> 0",
                                "may be 0 use mean_poisson_deviance or "
                                "mean_tweedie_deviance:power=1.5.")
 _COUNTS = "sample_data/probabilistic.parquet --pred-col rate --target-col count"
+_TWEEDIE_TARGET = "Filter those rows, or choose a power whose deviance is defined there."
+_TWEEDIE_RULES = {
+    "negative": (_POSITIVE_PRED,),
+    "compound": (_POSITIVE_PRED, Domain("target", lambda a: a < 0, ">= 0 (for a power in "
+                                        "[1, 2))", hint=_TWEEDIE_TARGET)),
+    "positive": (_POSITIVE_PRED, Domain("target", lambda a: a <= 0, "> 0 (for a power >= 2)",
+                                        hint=_TWEEDIE_TARGET)),
+}
+
+
+def tweedie_domain(params: dict[str, object]) -> tuple[Domain, ...]:
+    """The rules of the power in ``params`` (see the module doc); none for power 0."""
+    raw = params.get("power")
+    p = float(raw) if isinstance(raw, int | float) else 0.0
+    if p == 0:
+        return ()
+    return _TWEEDIE_RULES["negative" if p < 0 else "compound" if p < 2 else "positive"]
 
 
 @register(
@@ -124,11 +140,10 @@ _TWEEDIE_FORMULA = ("2·(y^(2−p)/((1−p)(2−p)) − y·ŷ^(1−p)/(1−p) + 
 @register(
     "mean_tweedie_deviance",
     aliases=("tweedie_deviance",),
-    summary="Mean Tweedie deviance with the given power (NaN for a row outside the power's "
-            "domain).",
+    summary="Mean Tweedie deviance with the given power.",
     formula=_TWEEDIE_FORMULA,
     reference="sklearn.metrics.mean_tweedie_deviance",
-    params=(POWER,),
+    params=(POWER,), domain_of=tweedie_domain,
     expects="p < 0: ŷ > 0; 1 ≤ p < 2: y ≥ 0, ŷ > 0; p ≥ 2: y > 0, ŷ > 0",
     example=_COUNTS,
     tasks=("regression",),
@@ -147,7 +162,7 @@ def mean_tweedie_deviance(pred: np.ndarray, target: np.ndarray, *, power: float 
     formula="1 − Σ w·d(y, ŷ) / Σ w·d(y, ȳ)   (d: the Tweedie deviance of power p; "
             "p = 0: r2 without force_finite)",
     reference="sklearn.metrics.d2_tweedie_score",
-    params=(POWER,),
+    params=(POWER,), domain_of=tweedie_domain,
     higher_is_better=True,
     aggregate=D2Tweedie,
     expects="p < 0: ŷ > 0; 1 ≤ p < 2: y ≥ 0, ŷ > 0; p ≥ 2: y > 0, ŷ > 0",
