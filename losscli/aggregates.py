@@ -414,8 +414,8 @@ class R2(Aggregate):
             return math.fsum(values) / len(values)
         assert self.parts is not None
         weights = [p.ss_tot() for p in self.parts if isinstance(p, R2)]
-        if not any(weights):  # every output constant: sklearn's force_finite convention
-            return 1.0 if all(v == 1.0 for v in values) else 0.0
+        if not any(weights):  # every output constant: sklearn falls back to uniform weights
+            return math.fsum(values) / len(values)
         return math.fsum(w * v for w, v in zip(weights, values)) / math.fsum(weights)
 
     def to_dict(self) -> dict[str, Any]:

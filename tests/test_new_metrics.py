@@ -141,6 +141,30 @@ def test_explained_variance_force_finite_and_d2_edges():
     assert math.isnan(ref) and math.isnan(one["d2_tweedie(power=1)"])
 
 
+def test_multioutput_explained_variance_equals_sklearn():
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=(100, 3)) * [1.0, 3.0, 0.5]
+    p = y + rng.normal(size=(100, 3)) + [0.0, 1.0, 0.0]
+    w = rng.uniform(0, 2, 100)
+    for mo in ("uniform_average", "variance_weighted"):
+        got = losscli.evaluate(predictions=p, targets=y, weights=w, task="regression",
+                               losses=[f"explained_variance:multioutput={mo}"],
+                               chunk_size=7).losses[0].value
+        want = skm.explained_variance_score(y, p, sample_weight=w, multioutput=mo)
+        assert _close(got, want), mo
+    # every output constant: sklearn's variance weights are all 0, and it falls back to
+    # the uniform average (r2 shares the rule; it used to give 0.0 here)
+    const = np.ones((4, 2))
+    pred = np.array([[1.0, 1.0], [1.0, 2.0], [1.0, 1.0], [1.0, 1.0]])
+    report = losscli.evaluate(predictions=pred, targets=const, task="regression",
+                              losses=["explained_variance:multioutput=variance_weighted",
+                                      "r2:multioutput=variance_weighted"])
+    assert report.losses[0].value == skm.explained_variance_score(
+        const, pred, multioutput="variance_weighted") == 0.5
+    assert report.losses[1].value == skm.r2_score(
+        const, pred, multioutput="variance_weighted") == 0.5
+
+
 def test_tweedie_power_between_0_and_1_is_refused():
     with pytest.raises(UsageError, match=r"power.*outside \(0, 1\).*0\.5"):
         losscli.evaluate(predictions=np.ones(3), targets=np.ones(3),
