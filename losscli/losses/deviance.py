@@ -82,6 +82,7 @@ _POSITIVE_TARGET = Domain("target", lambda a: a <= 0, "> 0",
                                "may be 0 use mean_poisson_deviance or "
                                "mean_tweedie_deviance:power=1.5.")
 _COUNTS = "sample_data/probabilistic.parquet --pred-col rate --target-col count"
+_POSITIVE = "sample_data/probabilistic.parquet --pred-col pred --target-col target"
 _TWEEDIE_TARGET = "Filter those rows, or choose a power whose deviance is defined there."
 _TWEEDIE_RULES = {
     "negative": (_POSITIVE_PRED,),
@@ -125,7 +126,7 @@ def poisson_deviance(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     reference="sklearn.metrics.mean_gamma_deviance",
     domain=(_POSITIVE_PRED, _POSITIVE_TARGET),
     expects="pred and target: positive values",
-    example="sample_data/probabilistic.parquet --pred-col rate --target-col rate",
+    example=_POSITIVE,
     tasks=("regression",),
 )
 def gamma_deviance(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -145,7 +146,7 @@ _TWEEDIE_FORMULA = ("2·(y^(2−p)/((1−p)(2−p)) − y·ŷ^(1−p)/(1−p) + 
     reference="sklearn.metrics.mean_tweedie_deviance",
     params=(POWER,), domain_of=tweedie_domain,
     expects="p < 0: ŷ > 0; 1 ≤ p < 2: y ≥ 0, ŷ > 0; p ≥ 2: y > 0, ŷ > 0",
-    example=_COUNTS,
+    example=_POSITIVE,
     tasks=("regression",),
 )
 def mean_tweedie_deviance(pred: np.ndarray, target: np.ndarray, *, power: float = 0.0
@@ -166,7 +167,7 @@ def mean_tweedie_deviance(pred: np.ndarray, target: np.ndarray, *, power: float 
     higher_is_better=True,
     aggregate=D2Tweedie,
     expects="p < 0: ŷ > 0; 1 ≤ p < 2: y ≥ 0, ŷ > 0; p ≥ 2: y > 0, ŷ > 0",
-    example=_COUNTS,
+    example=_POSITIVE,
     tasks=("regression",),
 )
 def d2_tweedie(pred: np.ndarray, target: np.ndarray, *, power: float = 0.0) -> np.ndarray:
