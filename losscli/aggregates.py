@@ -35,6 +35,8 @@ __all__ = [
     "Aggregate",
     "Calibration",
     "Confusion",
+    "D2Tweedie",
+    "ExplainedVariance",
     "Max",
     "Mean",
     "RankingMetric",
@@ -337,8 +339,8 @@ class R2(Mean):
             return math.fsum(values) / len(values)
         assert self.parts is not None
         weights = [p.ss_tot() for p in self.parts if isinstance(p, R2)]
-        if not any(weights):  # every output constant: sklearn's force_finite convention
-            return 1.0 if all(v == 1.0 for v in values) else 0.0
+        if not any(weights):  # every output constant: sklearn falls back to uniform weights
+            return math.fsum(values) / len(values)
         return math.fsum(w * v for w, v in zip(weights, values)) / math.fsum(weights)
 
     def to_dict(self) -> dict[str, Any]:
@@ -354,3 +356,141 @@ class R2(Mean):
         self.t_a = f.products("target_a", 2, rows=rows, adds=2)
         self.t_b = f.products("target_b", 3, rows=rows, non_negative=True)
         self.t_c = f.products("target_c", 2, rows=rows)
+class ExplainedVariance(R2):
+    """1 − Var_w(y − ŷ) / Var_w(y) (sklearn ``explained_variance_score``, ``force_finite=True``:
+    1.0 when the residuals are constant, 0.0 when only the target is).
+
+    The per-row values are the residuals y − ŷ; their weighted variance is kept with the same
+    exact chunk moments as the target's (:class:`R2`), in ``residual``."""
+
+    name = "explained_variance"
+
+    def __init__(self, multioutput: str = "uniform_average") -> None:
+        super().__init__(multioutput)
+        self.residual = R2()
+
+    def update(self, losses: np.ndarray, weights: np.ndarray | None,
+               arrays: dict[str, np.ndarray] | None = None) -> None:
+        super().update(losses, weights, arrays)
+        if losses.ndim == 1 and losses.shape[0]:
+            self.residual.update(losses, weights, {"target": losses})
+
+    def merge(self, other: Aggregate) -> Self:
+        super().merge(other)
+        assert isinstance(other, ExplainedVariance)
+        self.residual.merge(other.residual)
+        return self
+
+    def own_result(self) -> float:
+        self.checked()
+        num, den = self.residual.ss_tot(), self.ss_tot()
+        if num != num or den != den:
+            return math.nan
+        if num == 0.0:
+            return 1.0
+        return 0.0 if den == 0.0 else 1.0 - num / den
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "residual": self.residual.to_dict()}
+
+    def _load(self, f: Fields) -> None:
+        super()._load(f)
+        residual = f.part("residual", lambda d: Aggregate.from_dict(d, f.context))
+        check(type(residual) is R2
+              and residual.rows == (0 if self.parts is not None else self.rows),
+              "residual", "not the residuals' moments of these rows")
+        assert isinstance(residual, R2)
+        self.residual = residual
+
+
+class D2Tweedie(R2):
+    """D² = 1 − Σw·d(y, ŷ) / Σw·d(y, ȳ) with d the Tweedie deviance of ``power`` and ȳ the
+    weighted mean target (sklearn ``d2_tweedie_score``; NaN for fewer than two rows, and no
+    ``force_finite``: a constant target gives −inf, or NaN for a perfect fit).
+
+    The per-row values are the deviances d(y, ŷ). The deviance of the mean expands into sums
+    of the targets, kept exactly: with W = Σw, S = Σw·y, ȳ = S/W and A = Σw·g(y),
+    Σw·d(y, ȳ) is  p = 0: Σw·(y − ȳ)² (:class:`R2`'s moments);  p = 1: 2·(A − S·log ȳ) with
+    g = y·log y;  p = 2: 2·(W·log ȳ − A) with g = log y;  else 2·(A − S·ȳ^(1−p))/((1−p)(2−p))
+    with g = max(y, 0)^(2−p) (p < 0) or y^(2−p)."""
+
+    name = "d2_tweedie"
+
+    def __init__(self, power: float = 0.0) -> None:
+        super().__init__()
+        self.power = float(power)
+        self.t_sum = ExactSum()  # S = Σ w·y
+        self.t_g = ExactSum()  # A = Σ w·g(y)
+
+    def _g(self, y: np.ndarray) -> np.ndarray:
+        p = self.power
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p == 1:
+                return np.where(y == 0, 0.0, y * np.log(np.where(y == 0, 1.0, y)))
+            if p == 2:
+                return np.log(y)
+            return np.power(np.maximum(y, 0) if p < 0 else y, 2 - p)
+
+    def update(self, losses: np.ndarray, weights: np.ndarray | None,
+               arrays: dict[str, np.ndarray] | None = None) -> None:
+        super().update(losses, weights, arrays)
+        target = None if arrays is None else arrays.get("target")
+        if target is None or target.size == 0 or losses.ndim == 2 or self.power == 0:
+            return
+        g = self._g(target)
+        if weights is None:
+            self.t_sum.add(float(np.sum(target)))
+            self.t_g.add(float(np.sum(g)))
+        else:
+            self.t_sum.add(float(np.sum(weights * target)))
+            self.t_g.add(float(np.sum(weights * g)))
+
+    def merge(self, other: Aggregate) -> Self:
+        super().merge(other)
+        assert isinstance(other, D2Tweedie)
+        self.t_sum.merge(other.t_sum)
+        self.t_g.merge(other.t_g)
+        return self
+
+    @classmethod
+    def create(cls, inst: Any) -> Aggregate:
+        return cls(float(inst.params.get("power") or 0.0))
+
+    def config(self) -> dict[str, Any]:
+        return {"power": self.power}
+
+    def deviance_of_mean(self) -> float:
+        """Σw·d(y, ȳ) over every row seen."""
+        p = self.power
+        if p == 0:
+            return self.ss_tot()
+        w, s, a = self.weight.value, self.t_sum.value, self.t_g.value
+        with np.errstate(all="ignore"):
+            mean = np.float64(s) / np.float64(w)
+            if p == 1:
+                return float(2 * (a - s * np.log(mean)))
+            if p == 2:
+                return float(2 * (w * np.log(mean) - a))
+            return float(2 * (a - s * np.power(mean, 1 - p)) / ((1 - p) * (2 - p)))
+
+    def own_result(self) -> float:
+        self.checked()
+        if self.rows < 2:  # sklearn: "not well-defined with less than two samples"
+            return math.nan
+        num, den = self.total.value, self.deviance_of_mean()
+        with np.errstate(all="ignore"):
+            return float(1 - np.float64(num) / np.float64(den))
+
+    def combine(self, values: list[float]) -> float:
+        self.checked()
+        return math.fsum(values) / len(values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "target_sum": self.t_sum.to_json(),
+                "target_g": self.t_g.to_json()}
+
+    def _load(self, f: Fields) -> None:
+        super()._load(f)
+        self.t_sum = f.exact_sum("target_sum", rows=self.rows)
+        self.t_g = f.exact_sum("target_g", rows=self.rows)
+

@@ -41,3 +41,33 @@ def escape_controls(text: str) -> str:
     from losscli.present.text import printable
 
     return printable(text)
+
+
+def _letters(word: str) -> str:
+    return "".join(sorted(word.replace("_", "")))
+
+
+def suggest(key: str, names: list[str]) -> str:
+    """`` Did you mean 'x'?`` (or ``'x' or 'y'``) for names that are plausibly what was
+    meant, else "". A short name is an acronym: one letter changed names another metric
+    (``mcc`` is not ``mce``), so for four letters or fewer only keystroke slips are
+    suggested (``mea``: ``mae``, ``msee``: ``mse``, ``hubr``: ``huber``); a longer one may be
+    a typo (close by difflib's ratio, at least 0.8), or a name with a suffix too many or too
+    few (``accuracy_scor``)."""
+    import difflib
+
+    if len(key.replace("_", "")) <= 4:
+        # keystroke slips only: letters swapped, a key pressed twice, a letter left out
+        slips = {key[:i] + key[i + 1:] for i in range(1, len(key)) if key[i] == key[i - 1]}
+        close = [n for n in names if len(n) <= 6 and (
+            (len(n) == len(key) and _letters(n) == _letters(key)) or n in slips
+            or (len(n) == len(key) + 1 and any(n[:i] + n[i + 1:] == key for i in range(len(n)))))]
+    else:
+        close = difflib.get_close_matches(key, names, n=3, cutoff=0.8)
+        if not close:
+            close = [n for n in sorted(names, key=len, reverse=True) if len(n) >= 5 and (
+                key.startswith(n) or n.startswith(key))][:1]
+    close = list(dict.fromkeys(close))
+    if not close:
+        return ""
+    return " Did you mean " + " or ".join(f"'{n}'" for n in close[:3]) + "?"

@@ -11,7 +11,7 @@ import numpy as np
 
 from losscli.aggregate_base import Aggregate
 from losscli.stats.calibration import CalibrationError
-from losscli.stats.confusion import ConfusionMatrix, multilabel_prf
+from losscli.stats.confusion import MATRIX_METRICS, ConfusionMatrix, multilabel_prf
 from losscli.stats.fields import Fields, check
 from losscli.stats.ranking import BinnedRanking, OneVsRest, Ranking
 
@@ -88,10 +88,14 @@ class Confusion(_Counted):
     name = "confusion"
 
     def __init__(self, metric: str = "f1", average: str = "binary", classes: int = 2,
-                 labels: int = 0, beta: float = 1.0, binary: bool = True) -> None:
+                 labels: int = 0, beta: float = 1.0, binary: bool = True,
+                 option: str = "") -> None:
         super().__init__()
         self.metric, self.average, self.classes, self.labels = metric, average, classes, labels
         self.beta, self.binary = beta, binary
+        # a metric of the whole matrix (mcc, kappa, ...: stats.confusion.MATRIX_METRICS) and
+        # its setting (balanced accuracy's "adjusted", kappa's "linear" / "quadratic")
+        self.option = option
         self.matrices = [ConfusionMatrix(2 if labels else classes)
                          for _ in range(max(labels, 1))]
 
@@ -100,12 +104,23 @@ class Confusion(_Counted):
         task = inst.options.get("task")
         labels = int(inst.options.get("classes", 0)) if task == "multilabel" else 0
         classes = int(inst.options.get("classes", 2)) if task == "multiclass" else 2
+        option = ("adjusted" if inst.params.get("adjusted")
+                  else str(inst.params.get("weighting") or "").replace("none", ""))
         return cls(inst.spec.name, str(inst.options.get("average", "binary")), classes, labels,
-                   binary=task == "binary")
+                   binary=task == "binary", option=option)
 
     def config(self) -> dict[str, Any]:
-        return {"metric": self.metric, "average": self.average, "classes": self.classes,
-                "labels": self.labels, "beta": self.beta, "binary": self.binary}
+        out = {"metric": self.metric, "average": self.average, "classes": self.classes,
+               "labels": self.labels, "beta": self.beta, "binary": self.binary}
+        return {**out, "option": self.option} if self.option else out
+
+    def value_of(self, cm: Any) -> float:
+        """This aggregate's metric from a confusion matrix of its classes (a bootstrap
+        replicate's, or its own)."""
+        if self.metric in MATRIX_METRICS:
+            return float(cm.metric(self.metric, self.option))
+        return float(self._pick(cm.precision_recall_f(self.average, pos_label=1,
+                                                      beta=self.beta)))
 
     def own_update(self, losses: np.ndarray, weights: np.ndarray | None,
                    target: np.ndarray) -> None:
@@ -133,9 +148,13 @@ class Confusion(_Counted):
         return {"precision": prf.precision, "recall": prf.recall}.get(self.metric, prf.f)
 
     def own_result(self) -> float:
+        if not self.labels:
+            return self.value_of(self.matrices[0])
         return float(self._pick(self._prf(self.average)))
 
     def details(self) -> dict[str, Any] | None:
+        if self.metric in MATRIX_METRICS:
+            return None
         per = self._prf(None)
         values = [float(v) for v in np.atleast_1d(self._pick(per))]
         key = "per_label" if self.labels else "per_class"

@@ -10,104 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from losscli.aggregates import AGGREGATES, Aggregate, Mean
 from losscli.domain import Domain
-from losscli.errors import UsageError, did_you_mean
+from losscli.errors import UsageError, did_you_mean, suggest
+from losscli.params import Param, ParamValue
 from losscli.vocab import KERNEL_OPTIONS, TASKS
-
-ParamValue = float | int | bool | str | None
-
-@dataclass(frozen=True)
-class Param:
-    """One hyper-parameter of a loss, with its default and valid range.
-
-    ``default`` None means "auto": the value follows from the evaluation (zero_one's
-    threshold is 0.5 on probabilities and 0 on logits; f1's average is ``binary`` for binary
-    data and ``macro`` otherwise) — ``tasks.bind_options`` resolves it, and a loss key
-    leaves it out, so a baseline written without it keeps matching. ``type`` str takes one
-    of ``choices``.
-    """
-
-    name: str
-    default: ParamValue
-    doc: str
-    type: type = float
-    minimum: float | None = None  # inclusive
-    exclusive_minimum: float | None = None
-    maximum: float | None = None  # inclusive
-    allow_negative_sentinel: bool = False  # e.g. focal alpha < 0 means "no weighting"
-    tasks: tuple[str, ...] = ()  # tasks where it applies (empty: all); dropped elsewhere
-    choices: tuple[str, ...] = ()  # for type str
-    kernel: bool = True  # passed to the kernel (False: read by the aggregate only)
-
-    @property
-    def range_text(self) -> str:
-        if self.choices:
-            return " | ".join(self.choices)
-        parts = []
-        if self.exclusive_minimum is not None:
-            parts.append(f"> {self.exclusive_minimum:g}")
-        if self.minimum is not None:
-            parts.append(f">= {self.minimum:g}")
-        if self.maximum is not None:
-            parts.append(f"<= {self.maximum:g}")
-        return " and ".join(parts)
-
-    def coerce(self, raw: Any, where: str) -> ParamValue:
-        """Convert a CLI/inline value to the parameter's type and check its range."""
-        value: ParamValue
-        if raw is None and self.default is None:
-            return None
-        if self.type is str:
-            text = str(raw).strip().lower()
-            if text not in self.choices:
-                raise UsageError(
-                    f"Parameter '{self.name}' of {where} must be one of: "
-                    f"{', '.join(self.choices)}; got {raw!r}.{did_you_mean(text, self.choices)}"
-                )
-            return text
-        if self.type is bool:
-            if isinstance(raw, bool):
-                value = raw
-            elif str(raw).strip().lower() in ("true", "1", "yes"):
-                value = True
-            elif str(raw).strip().lower() in ("false", "0", "no"):
-                value = False
-            else:
-                raise UsageError(
-                    f"Parameter '{self.name}' of {where} must be true or false, got {raw!r}."
-                )
-            return value
-        try:
-            if self.type is int:
-                as_float = float(raw)
-                if as_float != int(as_float):
-                    raise ValueError
-                value = int(as_float)
-            else:
-                value = float(raw)
-        except (TypeError, ValueError):
-            kind = "an integer" if self.type is int else "a number"
-            raise UsageError(
-                f"Parameter '{self.name}' of {where} must be {kind}, got {raw!r}."
-            ) from None
-        if value != value or value in (float("inf"), float("-inf")):
-            raise UsageError(f"Parameter '{self.name}' of {where} must be finite, got {raw!r}.")
-        if self.allow_negative_sentinel and value < 0:
-            return value
-        bad = (
-            (self.minimum is not None and value < self.minimum)
-            or (self.exclusive_minimum is not None and value <= self.exclusive_minimum)
-            or (self.maximum is not None and value > self.maximum)
-        )
-        if bad:
-            raise UsageError(
-                f"Parameter '{self.name}' of {where} must be {self.range_text}, got {raw!r}."
-            )
-        return value
 
 
 @dataclass(frozen=True)
@@ -139,6 +49,9 @@ class LossSpec:
     example: str = ""
     # Per-row values are 0/1 indicators (a proportion: Wilson's interval applies).
     indicator: bool = False
+    # The domain when it depends on the parameters (the Tweedie deviance's power):
+    # ``resolve_losses`` gives each instance the spec with ``domain=domain_of(params)``.
+    domain_of: Callable[[dict[str, Any]], tuple[Domain, ...]] | None = None
 
     @property
     def per_row(self) -> bool:
@@ -406,35 +319,9 @@ def get_loss(name: str) -> LossSpec:
                      "list them.")
 
 
-def _letters(word: str) -> str:
-    return "".join(sorted(word.replace("_", "")))
-
-
 def suggest_losses(key: str) -> str:
-    """`` Did you mean 'x'?`` (or ``'x' or 'y'``) for names that are plausibly what was
-    meant, else "". A short name is an acronym: one letter changed names another metric
-    (``mcc`` is not ``mce``), so for four letters or fewer only keystroke slips are
-    suggested (``mea``: ``mae``, ``msee``: ``mse``, ``hubr``: ``huber``); a longer one may be
-    a typo (close by difflib's ratio, at least 0.8), or a name with a suffix too many or too
-    few (``accuracy_scor``)."""
-    import difflib
-
-    names = all_names()
-    if len(key.replace("_", "")) <= 4:
-        # keystroke slips only: letters swapped, a key pressed twice, a letter left out
-        slips = {key[:i] + key[i + 1:] for i in range(1, len(key)) if key[i] == key[i - 1]}
-        close = [n for n in names if len(n) <= 6 and (
-            (len(n) == len(key) and _letters(n) == _letters(key)) or n in slips
-            or (len(n) == len(key) + 1 and any(n[:i] + n[i + 1:] == key for i in range(len(n)))))]
-    else:
-        close = difflib.get_close_matches(key, names, n=3, cutoff=0.8)
-        if not close:
-            close = [n for n in sorted(names, key=len, reverse=True) if len(n) >= 5 and (
-                key.startswith(n) or n.startswith(key))][:1]
-    close = list(dict.fromkeys(close))
-    if not close:
-        return ""
-    return " Did you mean " + " or ".join(f"'{n}'" for n in close[:3]) + "?"
+    """`` Did you mean 'x'?`` for loss names plausibly meant (:func:`losscli.errors.suggest`)."""
+    return suggest(key, all_names())
 
 
 def parse_loss(text: str) -> tuple[LossSpec, dict[str, str], str | None]:
@@ -509,6 +396,8 @@ def resolve_losses(
                 values[p.name] = p.coerce(flag_params[p.name], f"--{p.name.replace('_', '-')}")
             else:
                 values[p.name] = p.default
+        if spec.domain_of is not None:  # this instance's rules, for its parameters
+            spec = replace(spec, domain=spec.domain_of(values))
         instances.append(LossInstance(spec, values, alias))
     seen: dict[LossKey, str] = {}
     for inst, text in zip(instances, loss_args):

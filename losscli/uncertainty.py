@@ -361,8 +361,7 @@ def _confusion_value(cells: np.ndarray, classes: int, agg: Any) -> float:
     if true.size == 0:
         return math.nan
     cm.update(true, pred, m[true, pred])
-    prf = cm.precision_recall_f(agg.average, pos_label=1, beta=agg.beta)
-    return float({"precision": prf.precision, "recall": prf.recall}.get(agg.metric, prf.f))
+    return float(agg.value_of(cm))
 
 
 def interval_dict(iv: Interval) -> dict[str, Any]:

@@ -267,13 +267,9 @@ def test_runtime_imports_leave_type_checking_out(monkeypatch, tmp_path):
     assert "losscli.session" in {t for t, _, _ in _imports("losscli.fake")}
 
 
-#: Modules still over the limit, each being split by work of its own (the command line into
-#: a cli/ package, the pictures, renderers and page into one presentation layer, the label
-#: rules, the aggregates into mergeable parts, the options declared once, the inputs'
-#: binding apart from their reading).
-OVER_500_LINES = {"losscli.cli", "losscli.plot", "losscli.render", "losscli.html",
-                  "losscli.labels", "losscli.aggregates", "losscli.io.inputs",
-                  "losscli.registry", "losscli.spec"}
+#: Modules still over the limit: the label rules (being split with their column-speed
+#: mapping, issue 21).
+OVER_500_LINES = {"losscli.labels"}
 
 
 def test_no_module_is_over_500_lines():
@@ -292,7 +288,7 @@ def test_no_module_is_over_500_lines():
 RUN_OBJECTS = {"session", "report", "reports", "state", "states", "plan", "job", "unit",
                "units", "sink", "spec"}
 #: (module, function, parameter) still typed Any, in modules other work is reshaping.
-KNOWN_ANY = {("losscli.plot", "report_pictures", "report"),
+KNOWN_ANY = {
              ("losscli.comparison", "judge_pairs", "state")}
 
 

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 import losscli
 from losscli.errors import InputError, UsageError
 from losscli.io.base import ARRAY, Source
+from losscli.io.chunking import rechunk
 from losscli.io.formats import open_source, open_stream
 from losscli.io.formats.csv import CsvSource, CsvStreamSource
 from losscli.io.formats.memory import ArraySource
-from losscli.io.inputs import rechunk
 from losscli.io.stream import ByteStream
 from tests.conftest import SAMPLES
 

@@ -107,16 +107,17 @@ def test_key_labels_are_one_text_per_value():
     assert key_text(["a", "b"], (None, "null")) == "a=(null), b=null"
 
 
-def test_mcc_is_not_taken_for_mce(samples):
-    r = run_losscli("eval", samples / "regression.parquet", "-l", "mcc")
+def test_an_acronym_one_letter_from_two_metrics_is_not_taken_for_either(samples):
+    # mcf is one letter from mcc and from mce: an acronym, not a typo of either
+    r = run_losscli("eval", samples / "regression.parquet", "-l", "mcf")
     err = r.stderr.decode()
     assert r.returncode == 2 and err.count("\n") == 1, err
-    assert err == ("losscli: error: Unknown loss 'mcc'. Run 'losscli losses' to list "
+    assert err == ("losscli: error: Unknown loss 'mcf'. Run 'losscli losses' to list "
                    "them.\n")
 
 
 @pytest.mark.parametrize("name, hint", [
-    ("mcc", None), ("kld", None), ("f2", None), ("mase", None),
+    ("mcf", None), ("kld", None), ("f2", None), ("mase", None),
     ("mea", "Did you mean 'mae'?"), ("msee", "Did you mean 'mse'?"),
     ("hubr", "Did you mean 'huber'?"), ("crossentropy", "Did you mean 'cross_entropy'?"),
     ("accuracy_scor", "Did you mean 'accuracy_score'?")])

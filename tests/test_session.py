@@ -106,6 +106,9 @@ DOMAIN_CASES = [
     ("kl_div", "multiclass", "target_dist", -0.5),
     ("kl_div", "multiclass", "target_dist_row", 0.9),
     ("hamming", "multilabel", "target", 2.0),
+    ("mean_poisson_deviance", None, "pred", 0.0),
+    ("mean_poisson_deviance", None, "target", -1.0),
+    ("mean_gamma_deviance", None, "target", 0.0),
 ]
 
 
@@ -144,7 +147,8 @@ def _domain_data(loss: str, task: str | None, role: str, bad: float):
     if task == "binary":
         cols = {"pred": rng.uniform(0.05, 0.95, n), "target": (np.arange(n) % 2).astype(float)}
     else:
-        cols = {"pred": rng.uniform(0.5, 3.0, n), "target": rng.integers(0, 5, n).astype(float),
+        # targets 1..5: > 0, so that a 0 in row 5 is the Gamma deviance's first bad value
+        cols = {"pred": rng.uniform(0.5, 3.0, n), "target": rng.integers(1, 6, n).astype(float),
                 "var": rng.uniform(0.1, 1.0, n)}
     cols[role][5] = bad
     return cols, {"task": task} if task else {}

@@ -144,3 +144,88 @@ def test_property_equals_sklearn(rows):
         ref = _sk(t, p, average=average, sample_weight=w)
         for got, want in zip((ours.precision, ours.recall, ours.f), ref[:3]):
             np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+# -- metrics of the whole matrix (issue 23) ---------------------------------------------
+
+def test_matrix_metrics_equal_sklearn_and_merge_exactly():
+    from sklearn import metrics as skm
+
+    from losscli.stats.confusion import MATRIX_METRICS, ConfusionMatrix
+
+    rng = np.random.default_rng(23)
+    n, c = 500, 4
+    t = rng.integers(0, c, n)
+    p = np.where(rng.random(n) < 0.6, t, rng.integers(0, c, n))
+    w = rng.uniform(0, 2, n) * (rng.random(n) > 0.1)
+    whole = ConfusionMatrix(c)
+    whole.update(t, p, w)
+    parts = [ConfusionMatrix(c) for _ in range(3)]
+    for part, idx in zip(parts, np.array_split(rng.permutation(n), 3)):
+        part.update(t[idx], p[idx], w[idx])
+    merged = parts[2].merge(parts[0]).merge(parts[1])
+    labels = list(range(c))
+    refs = {
+        ("mcc", ""): skm.matthews_corrcoef(t, p, sample_weight=w),
+        ("balanced_accuracy", ""): skm.balanced_accuracy_score(t, p, sample_weight=w),
+        ("balanced_accuracy", "adjusted"): skm.balanced_accuracy_score(
+            t, p, sample_weight=w, adjusted=True),
+        ("cohen_kappa", ""): skm.cohen_kappa_score(t, p, sample_weight=w),
+        ("cohen_kappa", "linear"): skm.cohen_kappa_score(t, p, sample_weight=w,
+                                                         weights="linear", labels=labels),
+        ("cohen_kappa", "quadratic"): skm.cohen_kappa_score(
+            t, p, sample_weight=w, weights="quadratic", labels=labels),
+    }
+    for (name, option), want in refs.items():
+        assert name in MATRIX_METRICS
+        got = whole.metric(name, option)
+        assert got == pytest.approx(want, rel=1e-12, abs=1e-14), (name, option)
+        assert merged.metric(name, option) == got  # bit for bit, any split and order
+    tb, pb = (t > 1).astype(int), (p > 1).astype(int)
+    binary = ConfusionMatrix(2)
+    binary.update(tb, pb, w)
+    assert binary.specificity() == pytest.approx(
+        skm.recall_score(tb, pb, pos_label=0, sample_weight=w), rel=1e-12)
+    assert binary.npv() == pytest.approx(
+        skm.precision_score(tb, pb, pos_label=0, sample_weight=w), rel=1e-12)
+    with pytest.raises(ValueError, match="metric"):
+        whole.metric("nope")
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.data())
+def test_matrix_metrics_on_generated_label_sets_equal_sklearn(data):
+    """Small label sets, degenerate ones included (one class, a class only predicted,
+    zero weights): the same value as sklearn, NaN where sklearn's is NaN."""
+    from sklearn import metrics as skm
+
+    from losscli.stats.confusion import ConfusionMatrix
+
+    c = data.draw(st.integers(1, 4), label="classes")
+    n = data.draw(st.integers(1, 30), label="rows")
+    t = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    p = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    w = np.array(data.draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0]),
+                                    min_size=n, max_size=n)))
+    assume(w.sum() > 0)
+    cm = ConfusionMatrix(c)
+    cm.update(t, p, w)
+    labels = list(range(c))
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        refs = {
+            ("mcc", ""): skm.matthews_corrcoef(t, p, sample_weight=w),
+            ("balanced_accuracy", ""): skm.balanced_accuracy_score(t, p, sample_weight=w),
+            ("balanced_accuracy", "adjusted"): skm.balanced_accuracy_score(
+                t, p, sample_weight=w, adjusted=True),
+            ("cohen_kappa", "linear"): skm.cohen_kappa_score(
+                t, p, sample_weight=w, weights="linear", labels=labels),
+            ("cohen_kappa", "quadratic"): skm.cohen_kappa_score(
+                t, p, sample_weight=w, weights="quadratic", labels=labels),
+        }
+    for (name, option), want in refs.items():
+        got = cm.metric(name, option)
+        if np.isnan(want):
+            assert np.isnan(got), (name, option, got)
+        else:
+            assert got == pytest.approx(want, rel=1e-12, abs=1e-14), (name, option, got, want)

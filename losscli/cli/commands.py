@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from losscli.cli.hygiene import run_guarded
 from losscli.cli.options import complete_loss, split_options, values, with_options
 from losscli.present.text import stderr_line
+
+if TYPE_CHECKING:
+    from losscli.report import Report
 
 #: A picture source: (the document, the picture models, what was skipped), built lazily.
 Pictures = Callable[[], tuple[dict[str, Any], Any, list[str]]]
@@ -129,7 +132,7 @@ def after_run(render: Callable[[], None], pictures: Pictures, *, plot: bool,
         stderr_line(text, kind=kind)
 
 
-def report_pictures(report: Any, to_dict: Callable[[], dict[str, Any]]) -> Pictures:
+def report_pictures(report: Report, to_dict: Callable[[], dict[str, Any]]) -> Pictures:
     """The pictures of one report (eval and check), and the document of ``to_dict``."""
 
     def build() -> tuple[dict[str, Any], Any, list[str]]:

@@ -93,7 +93,7 @@ class Source(Protocol):
                raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
         """``{column: float64 ndarray}`` dicts of ``columns``, in row order (and the raw
         values of ``raw`` columns under :func:`raw_key`; see the module doc). Their lengths
-        need not be ``chunk_size`` (the alignment layer, :func:`losscli.io.inputs.rechunk`,
+        need not be ``chunk_size`` (the alignment layer, :func:`losscli.io.chunking.rechunk`,
         re-chunks); an empty dict says that no more rows have arrived for now (a pipe
         paused), so the rows already read are passed on rather than held for a full chunk.
         A bad value or a broken file is an :class:`~losscli.errors.InputError` that names

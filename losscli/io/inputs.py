@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError, UsageError, did_you_mean
-from losscli.io.arrow import concatenate
 from losscli.io.base import ARRAY, Source, can_split, raw_key
+from losscli.io.chunking import rechunk, rows_of
 from losscli.io.formats import DatasetSource
 from losscli.vocab import ROLES
 
@@ -382,13 +382,13 @@ class Inputs:
                 return
             if any(ended):
                 self._length_mismatch(streams, held, start - origin, name)
-            n = min(_rows(h) for h in held if h is not None)
+            n = min(rows_of(h) for h in held if h is not None)
             arrays: dict[str, np.ndarray] = {}
             parts: list[dict[str, np.ndarray]] = []
             for i, (_, pairs, _) in enumerate(streams):
                 part = held[i]
                 assert part is not None
-                if _rows(part) > n:
+                if rows_of(part) > n:
                     held[i] = {k: v[n:] for k, v in part.items()}
                     part = {k: v[:n] for k, v in part.items()}
                 else:
@@ -444,8 +444,8 @@ class Inputs:
         for (source, _, stream), part in zip(streams, held):
             n = start
             if part is not None:
-                n += _rows(part)
-                n += sum(_rows(p) for p in stream if p)
+                n += rows_of(part)
+                n += sum(rows_of(p) for p in stream if p)
             counts.append(f"'{source.name if name is None else name(source)}' has {n} rows")
         raise InputError(
             f"Row counts differ: {' but '.join(counts)}. Predictions, targets and weights are "
@@ -461,57 +461,6 @@ def _joined(held: list[Batch], rows: int) -> dict[str, np.ndarray]:
     """The first ``rows`` rows of ``held`` batches, one array per role."""
     return {role: np.concatenate([b.arrays[role] for b in held])[:rows]
             for role in held[0].arrays}
-
-
-def _rows(part: dict[str, np.ndarray]) -> int:
-    return len(next(iter(part.values())))
-
-
-def rechunk(
-    chunks: Iterator[dict[str, np.ndarray]], size: int
-) -> Iterator[dict[str, np.ndarray]]:
-    """Re-slice a stream of column dicts into chunks of exactly ``size`` rows (last shorter).
-
-    An empty dict in ``chunks`` means no more rows are available for now (a pipe paused,
-    see :class:`~losscli.io.base.Source`): the rows held are passed on at once, in a
-    shorter chunk, and the empty dict after them."""
-    pending: list[dict[str, np.ndarray]] = []  # pieces of the next chunk: < size rows
-    have = 0
-    for chunk in chunks:
-        if not chunk:
-            if have:
-                yield _concat(pending)
-                pending, have = [], 0
-            yield {}
-            continue
-        n = _rows(chunk)
-        if n == 0:
-            continue
-        at = 0
-        if have:  # complete the chunk begun by the previous pieces: only it is copied
-            at = min(size - have, n)
-            pending.append({k: v[:at] for k, v in chunk.items()})
-            have += at
-            if have < size:
-                continue
-            yield _concat(pending)
-            pending, have = [], 0
-        if at == 0 and n == size:
-            yield chunk
-            continue
-        while n - at >= size:  # whole chunks inside this one: views, no copy
-            yield {k: v[at:at + size] for k, v in chunk.items()}
-            at += size
-        if at < n:
-            pending, have = [{k: v[at:] for k, v in chunk.items()}], n - at
-    if have:
-        yield _concat(pending)
-
-
-def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    if len(parts) == 1:
-        return parts[0]
-    return {k: concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
 def list_columns(cols: list[str]) -> str:

@@ -3,6 +3,7 @@ order of the imports below, which is the order of the catalogue (`losscli losses
 
 # isort: off
 from losscli.losses import regression  # noqa: F401
+from losscli.losses import deviance  # noqa: F401
 from losscli.losses import classification  # noqa: F401
 from losscli.losses import metrics  # noqa: F401
 from losscli.losses import probabilistic  # noqa: F401

@@ -24,8 +24,10 @@ from losscli.losses.common import (
     PROBABILITY_PREDS,
     PROBABILITY_ROWS,
     binary_probability,
+    class_index,
     class_probabilities,
     misclassified,
+    pick,
     propagate_nan,
 )
 from losscli.losses.regression import THRESHOLD
@@ -195,3 +197,93 @@ register("mce", aliases=("maximum_calibration_error",),
          reference="torchmetrics BinaryCalibrationError / MulticlassCalibrationError "
                    "(norm='max')",
          **_CAL)(_probabilities_kernel)  # type: ignore[arg-type]
+
+
+# Metrics of the whole confusion matrix (losscli.stats.confusion.ConfusionMatrix.metric):
+# the kernel gives each row's predicted class, the Confusion aggregate counts it against the
+# true class, exactly, and reads the metric from the merged counts.
+_MATRIX = dict(
+    task="classification", options=("task", "threshold"), higher_is_better=True,
+    domain=(BINARY_LABELS, *CLASS_TARGETS[1:]), aggregate=Confusion,
+    expects="binary: score vs label (positive when score ≥ threshold); multi-class: scores "
+            "vs class index (argmax)",
+    example=_EXAMPLE,
+)
+register("mcc", aliases=("matthews_corrcoef", "matthews", "phi"),
+         summary="Matthews correlation coefficient: the correlation of true and predicted "
+                 "labels, from -1 to 1 (0: chance; higher is better).",
+         formula="(s·n − Σ_c t_c·p_c) / √((n² − Σ_c p_c²)·(n² − Σ_c t_c²)); 0 when a factor "
+                 "is 0  (t_c, p_c: true and predicted totals, s: the diagonal, n: all)",
+         reference="sklearn.metrics.matthews_corrcoef",
+         tasks=("binary", "multiclass"), params=(THRESHOLD,),
+         **_MATRIX)(_labels_kernel)  # type: ignore[arg-type]
+register("balanced_accuracy", aliases=("balanced_accuracy_score",),
+         summary="Balanced accuracy: the mean recall over the classes that occur as true "
+                 "labels (adjusted: chance is 0, a perfect score 1).",
+         formula="(1/K)·Σ_c tp_c / t_c over the K classes with t_c > 0; adjusted: "
+                 "(b − 1/K)/(1 − 1/K)",
+         reference="sklearn.metrics.balanced_accuracy_score",
+         tasks=("binary", "multiclass"),
+         params=(Param("adjusted", False, "rescale so that chance scores 0 and a perfect "
+                       "prediction 1 (sklearn's adjusted)", type=bool, kernel=False),
+                 THRESHOLD),
+         **_MATRIX)(_labels_kernel)  # type: ignore[arg-type]
+register("cohen_kappa", aliases=("cohen_kappa_score", "kappa"),
+         summary="Cohen's kappa: agreement of predicted with true labels beyond chance "
+                 "(weighting: linear or quadratic for ordered classes).",
+         formula="1 − Σ w_ij·M_ij / Σ w_ij·t_i·p_j/n;  w_ij = [i ≠ j], |i − j| (linear) or "
+                 "(i − j)² (quadratic), i, j class indices",
+         reference="sklearn.metrics.cohen_kappa_score (weights=weighting, labels=range(C): a "
+                   "class that never occurs still counts in the distances)",
+         tasks=("binary", "multiclass"),
+         params=(Param("weighting", "none", "disagreement weights between classes i and j "
+                       "(sklearn's weights; --weights is the sample-weights file): none "
+                       "(1 if i ≠ j), linear |i − j| or quadratic (i − j)²", type=str,
+                       choices=("none", "linear", "quadratic"), kernel=False),
+                 THRESHOLD),
+         **_MATRIX)(_labels_kernel)  # type: ignore[arg-type]
+_BINARY_MATRIX = {**_MATRIX, "expects": "score vs label 0/1 or -1/1 (positive when score ≥ "
+                  "threshold)"}
+register("specificity", aliases=("tnr", "true_negative_rate", "selectivity"),
+         summary="Specificity: of the rows truly negative, the fraction predicted negative "
+                 "(binary).",
+         formula="tn / (tn + fp); 0 when no row is negative",
+         reference="sklearn.metrics.recall_score with pos_label the negative label",
+         tasks=("binary",), params=(THRESHOLD,),
+         **_BINARY_MATRIX)(_labels_kernel)  # type: ignore[arg-type]
+register("npv", aliases=("negative_predictive_value",),
+         summary="Negative predictive value: of the rows predicted negative, the fraction "
+                 "truly negative (binary).",
+         formula="tn / (tn + fn); 0 when no row is predicted negative",
+         reference="sklearn.metrics.precision_score with pos_label the negative label",
+         tasks=("binary",), params=(THRESHOLD,),
+         **_BINARY_MATRIX)(_labels_kernel)  # type: ignore[arg-type]
+
+
+@register(
+    "top_k_accuracy",
+    aliases=("top_k_accuracy_score", "top_k"),
+    summary="Top-k accuracy: the fraction of rows whose true class is among the k highest "
+            "scores (multi-class; higher is better).",
+    formula="[#{j: s_j > s_y} + #{j > y: s_j = s_y} < k]  (ties: the higher class index "
+            "ranks first, as sklearn's stable sort reversed)",
+    reference="sklearn.metrics.top_k_accuracy_score",
+    task="classification", tasks=("multiclass",), options=("task",),
+    higher_is_better=True, domain=CLASS_TARGETS[1:], indicator=True,
+    params=(Param("k", 2, "how many of the highest-scored classes may hold the true one "
+                  "(k ≥ the number of classes: every row is a hit)", type=int, minimum=1),),
+    expects="multi-class: scores, probabilities or logits (any monotone scale) vs class "
+            "index",
+    example="sample_data/multiclass.csv --pred-col 'p_*'",
+)
+def top_k_accuracy(pred: np.ndarray, target: np.ndarray, *, k: int = 2,
+                   task: str = "multiclass") -> np.ndarray:
+    """1.0 where the true class is among the ``k`` highest scores of its row (sklearn
+    ``top_k_accuracy_score`` per row: its ranking is a stable ascending sort reversed, so of
+    tied scores the higher class index ranks first). Needs no probabilities: any monotone
+    map of the scores ranks the same."""
+    y = class_index(target)
+    own = pick(pred, y)[:, None]
+    later = np.arange(pred.shape[1])[None, :] > y[:, None]
+    ahead = np.count_nonzero((pred > own) | ((pred == own) & later), axis=1)
+    return propagate_nan((ahead < k).astype(np.float64), pred, target)

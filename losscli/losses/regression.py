@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from losscli.aggregates import R2, Max, RootMean
+from losscli.aggregates import R2, ExplainedVariance, Max, RootMean
 from losscli.domain import Domain
 from losscli.losses.common import BINARY_LABELS, CLASS_TARGETS, misclassified, propagate_nan
 from losscli.registry import Param, register
@@ -185,6 +185,26 @@ def r2(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     as sklearn ``r2_score`` with ``force_finite=True``."""
     return mse(pred, target)
 
+
+
+@register(
+    "explained_variance",
+    aliases=("explained_variance_score",),
+    summary="Explained variance: 1 − the variance of the residuals over that of the target "
+            "(higher is better; unlike r2, a constant bias is not penalised).",
+    formula="1 − Var_w(y − ŷ) / Var_w(y)",
+    reference="sklearn.metrics.explained_variance_score (force_finite=True)",
+    higher_is_better=True,
+    aggregate=ExplainedVariance,
+    params=(Param("multioutput", "uniform_average", "several outputs per row: the uniform "
+                  "average of their scores, or weighted by each output's variance (sklearn)",
+                  type=str, choices=R2.MULTIOUTPUT, kernel=False),),
+)
+def explained_variance(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per-row residual y − ŷ; the accumulator keeps its weighted variance and the
+    target's as mergeable moments (sklearn ``explained_variance_score``: 1.0 when the
+    residuals are constant, 0.0 when only the target is)."""
+    return target - pred
 
 THRESHOLD = Param(
     "threshold", None, "binary scores: positive when score >= threshold (auto: 0.5 on "

@@ -12,6 +12,11 @@ From M, with tp_c = M[c, c], pred_c = Σ_t M[t, c], true_c = Σ_p M[c, p], all e
     precision = tp_c / pred_c,  recall = tp_c / true_c,
     F_β       = (1 + β²)·tp_c / (β²·true_c + pred_c)  (sklearn ``precision_recall_fscore_support``)
 
+Of the whole matrix: the Matthews correlation (sklearn ``matthews_corrcoef``), balanced
+accuracy (``balanced_accuracy_score``), Cohen's kappa (``cohen_kappa_score``), and for
+binary data specificity tn/(tn + fp) and the negative predictive value tn/(tn + fn)
+(:meth:`ConfusionMatrix.metric`).
+
 ``average``: None (per class), ``"binary"`` (the ``pos_label`` class only; at most two classes
 may occur), ``"micro"`` (tp, pred, true summed over classes first), ``"macro"`` (unweighted
 mean over the classes), ``"weighted"`` (mean weighted by true_c). As in sklearn, the classes
@@ -42,6 +47,8 @@ from losscli.stats.fields import Fields, check
 from losscli.stats.keyed import KeyedSums, checked_weights
 
 AVERAGES = (None, "binary", "micro", "macro", "weighted")
+#: Metrics of the whole matrix (:meth:`ConfusionMatrix.metric`).
+MATRIX_METRICS = ("mcc", "balanced_accuracy", "cohen_kappa", "specificity", "npv")
 
 
 @dataclass(frozen=True)
@@ -200,6 +207,86 @@ class ConfusionMatrix:
         avg = [fraction_to_float(sum((w * x[i] for w, x in zip(weights, per)), zero) / wsum)
                for i in range(3)]
         return PRF(avg[0], avg[1], avg[2], None, labels, flags)
+
+    # -- metrics of the whole matrix (issue 23) ------------------------------------------
+    def matthews(self) -> float:
+        """Matthews correlation coefficient (sklearn ``matthews_corrcoef``; Gorodkin's
+        multi-class R_K): with t_c, p_c the true and predicted totals, s the diagonal sum
+        and n the total, (s·n − Σ t_c·p_c) / √((n² − Σ p_c²)·(n² − Σ t_c²)); 0.0 when
+        either factor is 0. The square is exact, rounded once, then its root taken."""
+        tp, pred, true, n = self._sums()
+        zero = Fraction(0)
+        s = sum(tp.values(), zero)
+        cov_tp = s * n - sum((true[c] * pred.get(c, zero) for c in true), zero)
+        cov_pp = n * n - sum((v * v for v in pred.values()), zero)
+        cov_tt = n * n - sum((v * v for v in true.values()), zero)
+        if cov_pp * cov_tt == 0:
+            return 0.0
+        r = math.sqrt(fraction_to_float(cov_tp * cov_tp / (cov_pp * cov_tt)))
+        return -r if cov_tp < 0 else r
+
+    def balanced_accuracy(self, adjusted: bool = False) -> float:
+        """The mean recall over the classes with a true weight > 0 (sklearn
+        ``balanced_accuracy_score``); ``adjusted``: rescaled so that chance is 0 and a
+        perfect score 1, (b − 1/K)/(1 − 1/K) for K such classes."""
+        tp, _, true, _ = self._sums()
+        recalls = [tp.get(c, Fraction(0)) / t for c, t in true.items() if t]
+        if not recalls:
+            return math.nan
+        score = sum(recalls, Fraction(0)) / len(recalls)
+        if not adjusted:
+            return fraction_to_float(score)
+        chance = Fraction(1, len(recalls))
+        if chance == 1:  # one class: 0/0 or x/0, as numpy divides
+            return math.nan if score == 1 else -math.inf
+        return fraction_to_float((score - chance) / (1 - chance))
+
+    def cohen_kappa(self, weights: str | None = None) -> float:
+        """Cohen's kappa of the true and predicted labels (sklearn ``cohen_kappa_score``
+        with ``labels=range(C)``): 1 − Σ w_ij·M_ij / Σ w_ij·E_ij, E_ij = t_i·p_j / n, with
+        disagreement weights w_ij = [i ≠ j] (None), |i − j| (``linear``) or (i − j)²
+        (``quadratic``) between class indices. NaN when Σ w·E is 0 (one class only)."""
+        if weights not in (None, "linear", "quadratic"):
+            raise ValueError(f"weights: expected None, 'linear' or 'quadratic', got {weights!r}")
+
+        def w(i: int, j: int) -> int:
+            d = abs(i - j)
+            return d if weights == "linear" else d * d if weights == "quadratic" else int(d > 0)
+
+        _, pred, true, n = self._sums()
+        observed = sum((v * w(t, p) for (t, p), v in self.cells().items()), Fraction(0))
+        expected = sum((ti * pj * w(i, j) for i, ti in true.items() for j, pj in pred.items()),
+                       Fraction(0))
+        if expected == 0:
+            return math.nan if observed == 0 else -math.inf
+        return fraction_to_float(1 - n * observed / expected)
+
+    def specificity(self) -> float:
+        """Binary: tn / (tn + fp), the recall of class 0 (sklearn ``recall_score`` with
+        ``pos_label`` the negative label); 0.0 when no row is negative (sklearn's default
+        zero_division)."""
+        return float(self.precision_recall_f("binary", pos_label=0).recall)
+
+    def npv(self) -> float:
+        """Binary: tn / (tn + fn), the negative predictive value — the precision of class 0
+        (sklearn ``precision_score`` with ``pos_label`` the negative label); 0.0 when no row
+        is predicted negative."""
+        return float(self.precision_recall_f("binary", pos_label=0).precision)
+
+    def metric(self, name: str, option: str = "") -> float:
+        """One of :data:`MATRIX_METRICS` by name; ``option``: ``adjusted`` (balanced
+        accuracy), ``linear`` or ``quadratic`` (kappa's weights)."""
+        if name == "mcc":
+            return self.matthews()
+        if name == "balanced_accuracy":
+            return self.balanced_accuracy(option == "adjusted")
+        if name == "cohen_kappa":
+            return self.cohen_kappa(option or None)
+        if name == "specificity":
+            return self.specificity()
+        if name == "npv":
+            return self.npv()
+        raise ValueError(f"metric: expected one of {MATRIX_METRICS}, got {name!r}")
 
     # -- serialisation --------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

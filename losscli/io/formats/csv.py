@@ -226,7 +226,7 @@ class CsvSource:
     def _serial_chunks(self, stream: ByteStream, columns: list[str], raw: tuple[str, ...] = ()
                        ) -> Iterator[dict[str, np.ndarray]]:
         """One block after another, each parsed as soon as it is read; an empty dict after
-        a block a pipe paused on (see :func:`losscli.io.inputs.rechunk`)."""
+        a block a pipe paused on (see :func:`losscli.io.chunking.rechunk`)."""
         row = 0
         while True:
             block = stream.read_records(self.block_size, self.max_line, self._delimiter)
