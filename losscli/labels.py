@@ -202,7 +202,14 @@ class LabelMap:
     def _lookup(self, values: np.ndarray) -> np.ndarray:
         n = len(values)
         if values.dtype == object:
-            return np.fromiter(map(self._text.get, values, repeat(UNKNOWN)), np.float64, n)
+            coded = coding(values)
+            if coded is not None:  # one lookup per distinct string, then one take
+                codes, table = coded
+                mapped = np.fromiter(map(self._text.get, table.tolist(), repeat(UNKNOWN)),
+                                     np.float64, len(table))
+                return mapped[codes]
+            plain = values.view(np.ndarray)  # not per-row __getitem__ of a subclass
+            return np.fromiter(map(self._text.get, plain, repeat(UNKNOWN)), np.float64, n)
         if values.dtype == bool:
             return np.where(values, self._numbers.get(1.0, UNKNOWN),
                             self._numbers.get(0.0, UNKNOWN))
@@ -597,9 +604,49 @@ def scan(source: Any, column: str, kind: str, raw: bool, where: str,
     return seen
 
 
+def coding(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(codes, table)`` of a text column read through its Arrow dictionary (a
+    :class:`~losscli.io.arrow.CodedText`: row i is ``table[codes[i]]``), else None."""
+    codes = getattr(values, "codes", None)
+    table = getattr(values, "values", None)
+    if codes is None or not isinstance(table, np.ndarray) or len(codes) != len(values):
+        return None
+    return codes, table
+
+
+def _first_rows(values: np.ndarray) -> dict[Any, int] | None:
+    """The distinct strings of a coded column with the row of each one's first appearance,
+    from the codes alone (no per-row Python), or None when the column is not coded."""
+    coded = coding(values)
+    if coded is None:
+        return None
+    codes, table = coded
+    present = np.flatnonzero(np.bincount(codes, minlength=len(table)))
+    if len(present) <= 64:  # a pass per label: no sort of the codes
+        first = np.array([int(np.argmax(codes == c)) for c in present.tolist()], np.int64)
+    else:
+        present, first = np.unique(codes, return_index=True)
+    out: dict[Any, int] = {}
+    for code, at in zip(present.tolist(), first.tolist()):
+        v = table[code]
+        if v not in out or at < out[v]:  # a dictionary may repeat a string
+            out[v] = at
+    return out
+
+
 def _note_new(seen: dict[Label, tuple[int, str | None]], values: np.ndarray, kind: str,
               row: int, file: str | None) -> None:
     if values.dtype == object:
+        firsts_of = _first_rows(values)
+        if firsts_of is not None:
+            for v, first in sorted(firsts_of.items(), key=lambda item: item[1]):
+                if v is None or v == "":
+                    continue
+                label = v.lower() in TRUE_WORDS if kind == "bool" else v
+                if label not in seen:
+                    seen[label] = (row + first, file)
+            return
+        values = values.view(np.ndarray)  # iterated below: no per-row subclass __getitem__
         found = set(values) - {None, ""}  # hashing the objects: no list built
         if kind == "bool":  # CSV text of a boolean column
             words = {v: v.lower() in TRUE_WORDS for v in found}
