@@ -135,8 +135,19 @@ class ScoreCounts:
         return self
 
     def merge(self, other: ScoreCounts) -> ScoreCounts:
+        """Add ``other``'s counts (``other`` is left as it was). Its arrays are read, not
+        copied — merged at once, so no borrowed array outlives the call — except into an
+        empty state, which takes copies."""
         other.compact()
-        self._push(other.keys, other._neg.copy(), other._pos.copy())
+        if other.keys.shape[0] == 0:
+            return self
+        self.compact()
+        if self.keys.shape[0] == 0:
+            self.keys, self._neg, self._pos = (other.keys.copy(), other._neg.copy(),
+                                               other._pos.copy())
+            return self
+        self.keys, self._neg, self._pos = _merge_into(self.keys, self._neg, self._pos,
+                                                      other.keys, other._neg, other._pos)
         return self
 
     def copy(self) -> ScoreCounts:
