@@ -28,7 +28,7 @@ SEPARATORS = "_-.: "
 #: Distinct labels a target column may hold (more: it is not a column of labels).
 MAX_LABELS = 10_000
 #: Rows per chunk of the first pass over a label column.
-SCAN_ROWS = 1 << 16
+SCAN_ROWS = 1 << 18
 #: Where the encoder marks a label it does not know (never a class index).
 UNKNOWN = -1.0
 
