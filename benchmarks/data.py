@@ -309,7 +309,9 @@ def _write_churn(folder: Path, n: int) -> None:
     one = pa.schema([("id", s), ("channel", s), ("p_yes", f), ("label", s)])
     pred = pa.schema([("id", s), ("channel", s), ("p_yes", f)])
     target = pa.schema([("id", s), ("label", s)])
-    bounds = _chunks(n)
+    sizes = [rows for _, rows in _chunks(n)]
+    starts = np.cumsum([0, *sizes[:-1]]).tolist()
+    bounds = [(start, start + rows) for start, rows in zip(starts, sizes)]
     with pq.ParquetWriter(folder / "data.parquet", one) as w1, \
             pq.ParquetWriter(folder / "pred.parquet", pred) as w2:
         for index, (lo, hi) in enumerate(bounds):

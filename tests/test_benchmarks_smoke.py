@@ -423,3 +423,21 @@ def test_churn_job_values_match_the_peers_channel_by_channel(quick_run, name):
     assert ran >= 1
     if name == "churn-join":
         assert "--id-col id" in _tool(case, "losscli")["command"]
+
+
+def test_churn_data_has_unique_ids_across_chunks(tmp_path, monkeypatch):
+    """Several generated chunks: every id once in each file, the same rows in all three."""
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(data, "_chunks", lambda n: [(0, 300), (1, 400), (2, n - 700)])
+    folder = tmp_path / "churn"
+    folder.mkdir()
+    data._write_churn(folder, 1000)
+    tables = {f: pq.read_table(folder / f"{f}.parquet").to_pydict()
+              for f in ("data", "pred", "target")}
+    for f, t in tables.items():
+        assert len(t["id"]) == len(set(t["id"])) == 1000, f
+    one = dict(zip(tables["data"]["id"], tables["data"]["label"]))
+    assert dict(zip(tables["target"]["id"], tables["target"]["label"])) == one
+    assert tables["pred"]["id"] == tables["data"]["id"] != tables["target"]["id"]
+    assert set(tables["data"]["channel"]) <= set(data.CHANNELS)
