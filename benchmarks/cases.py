@@ -27,12 +27,13 @@ LOSSES = {
     "binary": ("bce", "brier"),
     "multiclass": ("cross_entropy",),
     "groups": ("mse", "mae"),
+    "churn": ("accuracy", "f1", "roc_auc", "bce"),
 }
 
 #: The case names ``--cases`` accepts, in run order (see benchmarks/README.md).
 CASE_NAMES = ("parquet", "csv", "npy", "binary", "multiclass", "startup",
               "big", "workers", "hive", "s3", "groups-int", "groups-str", "ci", "bootstrap",
-              "dask")
+              "dask", "churn", "churn-join")
 #: Cases ``--quick`` leaves out unless named in ``--cases`` (100M rows are no smoke test).
 FULL_ONLY = ("big",)
 
@@ -141,6 +142,8 @@ def _losscli_eval(case: Case) -> list[str] | None:
     if name == "dask":
         return _eval(case.files[0], *_REGRESSION, "--engine", "dask", "--scheduler",
                      case.extra["scheduler"])
+    if name in CHURN_CASES:
+        return _churn(case)
     base = [sys.executable, "-m", "losscli", "eval", str(case.files[0])]
     if case.fmt == "npy":
         base += ["--targets", str(case.files[1])]
@@ -155,6 +158,30 @@ def _losscli_eval(case: Case) -> list[str] | None:
         if case.fmt != "npy":
             extra += ["--pred-col", "logit_*", "--target-col", "label"]
     return [*base, *extra, "--format", "json"]
+
+
+#: The churn job (issue 21): one file, or predictions and targets joined by id.
+CHURN_CASES = ("churn", "churn-join")
+_CHURN = ["--pred-col", "p_yes", "--target-col", "label", "--pos-label", "yes",
+          "--loss", "accuracy", "--loss", "f1", "--loss", "roc_auc", "--loss", "bce"]
+
+
+def _churn(case: Case, *extra: str) -> list[str]:
+    """losscli on the churn job: text labels yes/no, the four metrics, ``extra`` options."""
+    if case.name == "churn-join":
+        return _eval(case.files[0], "--targets", str(case.files[1]), "--id-col", "id",
+                     *_CHURN, *extra)
+    return _eval(case.files[0], *_CHURN, *extra)
+
+
+def _churn_peer(tool: str) -> Callable[[Case], list[str] | None]:
+    def command(case: Case) -> list[str] | None:
+        if case.name not in CHURN_CASES:
+            return None
+        mode = "join" if case.name == "churn-join" else "one"
+        return [sys.executable, str(PEERS / "churn_peer.py"), tool, mode, *map(str, case.files)]
+
+    return command
 
 
 def _losscli_distribution(case: Case) -> list[str] | None:
@@ -211,7 +238,22 @@ def _sql_like(script: str, s3: bool = False) -> Callable[[Case], list[str] | Non
             return [*peer, "groups", "parquet", str(case.files[0]), case.extra["column"]]
         if case.name == "ci":
             return [*peer, "ci", "parquet", str(case.files[0])]
+        if case.name in CHURN_CASES:
+            return _churn_peer(script.removesuffix("_peer.py"))(case)
         return single(case)
+
+    return command
+
+
+def _either(*commands: Callable[[Case], list[str] | None]
+            ) -> Callable[[Case], list[str] | None]:
+    """The first of ``commands`` that has a command for the case."""
+    def command(case: Case) -> list[str] | None:
+        for build in commands:
+            argv = build(case)
+            if argv is not None:
+                return argv
+        return None
 
     return command
 
@@ -263,6 +305,8 @@ OWN_CLUSTER = "losscli --engine dask, own LocalCluster"
 FLOOR = "numpy floor: hash + sums"
 FLOOR_0 = "numpy floor, no replicates"
 EVAL_TINY = "losscli eval tiny.parquet"
+CHURN_GROUPS = "losscli --group-by channel"
+CHURN_GROUPS_CI = "losscli --group-by channel --ci"
 IMPORT_DASK = "python -c 'import dask.distributed'"
 
 _TABULAR = {("regression", "parquet"), ("regression", "csv"), ("binary", "parquet")}
@@ -300,8 +344,15 @@ TOOLS: list[Tool] = [
     Tool("polars", _sql_like("polars_peer.py", s3=True), ("polars",),
          "lazy scan_parquet/scan_csv, same expressions (hive and S3: scan_parquet('…/**/*.parquet'); "
          "groups: group_by().agg(); ci: mean ± z·std/√n)", env=_s3_env),
-    Tool("pandas+sklearn", _peer("pandas_sklearn_peer.py", _TABULAR),
-         ("pandas", "sklearn"), "read whole file, sklearn metrics (huber in numpy)"),
+    Tool(CHURN_GROUPS, _variant(set(CHURN_CASES), lambda c: _churn(c, "--group-by", "channel")),
+         is_losscli=True, description="the churn job per channel (10 groups)"),
+    Tool(CHURN_GROUPS_CI, _variant(set(CHURN_CASES),
+                                   lambda c: _churn(c, "--group-by", "channel", "--ci")),
+         is_losscli=True, description="the churn job per channel, with intervals"),
+    Tool("pandas+sklearn", _either(_peer("pandas_sklearn_peer.py", _TABULAR),
+                                   _churn_peer("pandas")),
+         ("pandas", "sklearn"), "read whole file, sklearn metrics (huber in numpy); churn: "
+         "read both files, merge on id, sklearn's four metrics overall and per channel"),
     Tool("pyarrow-stream", _peer("pyarrow_stream_peer.py",
                                  {("regression", "parquet"), ("regression", "csv")}),
          ("pyarrow",), "naive pyarrow batch reader (default sizes) + numpy per batch"),

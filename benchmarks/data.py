@@ -26,6 +26,12 @@ mse, mae and huber as the single-file cases:
   ``GROUPS`` values each, drawn independently per row: ``g`` (int64 0…99) and ``s``
   (strings ``segment-00`` … ``segment-99``, a plain string column written with pyarrow's
   default dictionary-encoded pages, as pandas/pyarrow write a string column).
+- ``churn_N`` (issue 21, the job users run): ``data.parquet`` with ``id`` (16-character
+  strings ``cust-00000000042``), ``channel`` (``CHANNELS``: 10 strings, skewed), ``p_yes``
+  (float64 in [0.001, 0.999], not rounded: almost every score distinct) and ``label``
+  (text ``yes``/``no`` drawn from ``p_yes``); the same rows split into ``pred.parquet`` (id,
+  channel, p_yes) and ``target.parquet`` (id, label: chunks in reverse order, rows shuffled
+  within each, so a join by id is needed).
 - ``hive_N``: a hive-partitioned folder of ``PARTS`` files ``part=00/part-0.parquet`` …
   ``part=39/part-0.parquet``, the rows of ``regression_N`` cut into 40 consecutive runs.
 """
@@ -48,6 +54,10 @@ VERSION = 1  # bump when the generated data changes, so caches are rebuilt
 KINDS = ("regression", "binary", "multiclass")
 #: Kinds that reuse the regression chunks (their seeds are those of "regression").
 DERIVED = ("regression-parquet", "grouped", "hive")
+#: The churn job's channels (its group column) and their shares.
+CHANNELS = ("web", "app", "store", "phone", "email", "partner", "social", "search", "tv",
+            "print")
+CHANNEL_SHARES = (0.3, 0.2, 0.12, 0.1, 0.08, 0.06, 0.05, 0.04, 0.03, 0.02)
 GROUPS = 100  # values of each group column
 PARTS = 40  # files of the hive dataset
 
@@ -130,6 +140,9 @@ def files(kind: str, folder: Path) -> dict[str, list[Path]]:
         return {"parquet": [folder / "data.parquet"]}
     if kind == "hive":
         return {"hive": [folder / "data"]}
+    if kind == "churn":
+        return {"parquet": [folder / "data.parquet"],
+                "join": [folder / "pred.parquet", folder / "target.parquet"]}
     raise ValueError(f"unknown dataset kind {kind!r}")
 
 
@@ -143,6 +156,8 @@ def estimate_bytes(kind: str, n: int) -> int:
         return n * 16
     if kind == "grouped":
         return n * 18
+    if kind == "churn":
+        return n * 2 * 40
     return n * (CLASSES * 4 * 2 + 16)
 
 
@@ -171,7 +186,7 @@ def ensure(cache: Path, kind: str, n: int, log: Any = print) -> Path:
     log(f"generating {kind} {size_label(n)} rows into {folder} (~{need / 1e9:.2f} GB) ...")
     writers = {"regression": _write_regression, "binary": _write_binary,
                "multiclass": _write_multiclass, "regression-parquet": _write_regression_parquet,
-               "grouped": _write_grouped, "hive": _write_hive}
+               "grouped": _write_grouped, "hive": _write_hive, "churn": _write_churn}
     writers[kind](folder, n)
     want["seconds"] = round(time.perf_counter() - started, 1)
     meta_path.write_text(json.dumps(want, indent=1) + "\n")
@@ -273,6 +288,44 @@ def _write_grouped(folder: Path, n: int) -> None:
             strings = names.take(pa.array(s))  # a plain string column, as pandas writes one
             pw.write_table(pa.table({"pred": pred, "target": target, "g": g, "s": strings},
                                     schema=schema), row_group_size=CHUNK)
+
+
+def churn_chunk(index: int, start: int, rows: int) -> dict[str, Any]:
+    """One chunk of the churn job: ids from the row number, a skewed channel, a score in
+    [0.001, 0.999] and a yes/no label drawn from it (a calibrated model)."""
+    rng = np.random.default_rng([SEED, 21, index])
+    p = np.clip(1.0 / (1.0 + np.exp(-1.5 * rng.standard_normal(rows))), 0.001, 0.999)
+    label = np.where(rng.random(rows) < p, "yes", "no")
+    channel = np.asarray(CHANNELS)[rng.choice(len(CHANNELS), rows, p=CHANNEL_SHARES)]
+    ids = np.char.add("cust-", np.char.zfill(np.arange(start, start + rows).astype("U11"), 11))
+    return {"id": ids, "channel": channel, "p_yes": p, "label": label}
+
+
+def _write_churn(folder: Path, n: int) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    s, f = pa.string(), pa.float64()
+    one = pa.schema([("id", s), ("channel", s), ("p_yes", f), ("label", s)])
+    pred = pa.schema([("id", s), ("channel", s), ("p_yes", f)])
+    target = pa.schema([("id", s), ("label", s)])
+    sizes = [rows for _, rows in _chunks(n)]
+    starts = np.cumsum([0, *sizes[:-1]]).tolist()
+    bounds = [(start, start + rows) for start, rows in zip(starts, sizes)]
+    with pq.ParquetWriter(folder / "data.parquet", one) as w1, \
+            pq.ParquetWriter(folder / "pred.parquet", pred) as w2:
+        for index, (lo, hi) in enumerate(bounds):
+            c = churn_chunk(index, lo, hi - lo)
+            w1.write_table(pa.table(c, schema=one), row_group_size=CHUNK)
+            w2.write_table(pa.table({k: c[k] for k in ("id", "channel", "p_yes")}, schema=pred),
+                           row_group_size=CHUNK)
+    with pq.ParquetWriter(folder / "target.parquet", target) as w3:
+        for index in reversed(range(len(bounds))):
+            lo, hi = bounds[index]
+            c = churn_chunk(index, lo, hi - lo)
+            order = np.random.default_rng([SEED, 22, index]).permutation(hi - lo)
+            w3.write_table(pa.table({"id": c["id"][order], "label": c["label"][order]},
+                                    schema=target), row_group_size=CHUNK)
 
 
 def hive_bounds(n: int, parts: int = PARTS) -> list[int]:

@@ -359,6 +359,16 @@ def targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
         else:
             out.append(_row(f"`{name}`", "≤ 0.30 s", None, None))
 
+    churn, join = _named(doc, "churn"), _named(doc, "churn-join")
+    out.append(_ratio(churn, c.CHURN_GROUPS_CI, "duckdb",
+                      f"churn job, one file, 4 metrics + --group-by + --ci, {_size(churn, '10M')}",
+                      1.5, "21", "≤ 1.5× duckdb (its SQL without intervals)", rss=True))
+    out.append(_ratio(churn, c.CHURN_GROUPS_CI, "pandas+sklearn",
+                      "churn job, one file, + --group-by + --ci / pandas + scikit-learn", 0.25,
+                      "21"))
+    out.append(_ratio(join, c.CHURN_GROUPS_CI, "duckdb",
+                      f"churn job joined from two files by id, {_size(join, '10M')}", 2.0, "21",
+                      rss=True))
     errs = [(cs["id"], e["rel_error_vs_fsum"]) for cs in doc["cases"] if cs["task"] == "regression"
             and cs["rows"] == 10_000_000 for e in cs["tools"]
             if e["tool"] == "losscli" and "rel_error_vs_fsum" in e]

@@ -67,6 +67,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                          "the largest of --sizes)")
     ap.add_argument("--boot-rows", default=None,
                     help="rows of the bootstrap case (default 1M; 10k with --quick)")
+    ap.add_argument("--churn-rows", default=None,
+                    help="rows of the churn and churn-join cases (default 10M; 10k with --quick)")
     ap.add_argument("--quick", action="store_true",
                     help="tiny data (10k rows), 1 round, no warm-up: checks the harness works")
     ap.add_argument("--cache", type=Path, default=HERE / ".cache", help="data folder")
@@ -91,6 +93,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.big_rows = data.parse_size(args.big_rows or ("20k" if q else "100M"))
     args.scale_rows = (data.parse_size(args.scale_rows) if args.scale_rows else max(args.sizes))
     args.boot_rows = data.parse_size(args.boot_rows or ("10k" if q else "1M"))
+    args.churn_rows = data.parse_size(args.churn_rows or ("10k" if q else "10M"))
     if args.scale_rows < data.PARTS:
         ap.error(f"--scale-rows must be at least {data.PARTS} (one row per hive part)")
     args.repeats = args.repeats if args.repeats is not None else (1 if q else 5)
@@ -188,6 +191,18 @@ def build_cases(args: argparse.Namespace, losses: set[str]) -> tuple[list[Case],
             outputs = {t: {"intervals"} for t in ("losscli", "polars", "duckdb")}
             cases.append(Case("regression", "parquet", n, [parquet_only(n)], name="ci",
                               outputs=outputs, label=f"--ci (analytic): parquet {label(n)}"))
+        elif name in c.CHURN_CASES:
+            rows = args.churn_rows
+            files = data.files("churn", data.ensure(args.cache, "churn", rows, log))
+            fmt = "join" if name == "churn-join" else "parquet"
+            grouped = (c.CHURN_GROUPS, c.CHURN_GROUPS_CI, "duckdb", "polars", "pandas+sklearn")
+            per_channel = {t: {"groups"} for t in grouped}
+            title = ("predictions and targets joined by id (two files)" if fmt == "join"
+                     else "one file")
+            cases.append(Case("churn", fmt, rows, files[fmt], name=name, outputs=per_channel,
+                              label=f"churn job, {title}: text labels yes/no, accuracy + f1 + "
+                                    f"roc_auc + bce, {label(rows)} rows",
+                              extra={"groups": min(len(data.CHANNELS), rows)}))
         elif name == "bootstrap":
             rows = args.boot_rows
             outputs = {t: {"intervals"} for t in ("losscli", c.FLOOR)}

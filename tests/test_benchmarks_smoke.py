@@ -392,3 +392,52 @@ def test_a_case_without_its_extra_is_skipped_with_the_reason(tmp_path):
     assert result["tools"] and all(e["status"] == "skipped" for e in result["tools"])
     assert all(e["note"] == "not installed: no_such_module_for_the_test (the case needs it)"
                for e in result["tools"])
+
+
+@pytest.mark.parametrize("name", ["churn", "churn-join"])
+def test_churn_job_values_match_the_peers_channel_by_channel(quick_run, name):
+    """The churn job (issue 21): text labels yes/no, four metrics incl. the exact roc_auc,
+    overall and per channel, one file or two joined by id — every losscli variant agrees
+    with every installed peer (DuckDB SQL, polars, pandas + scikit-learn)."""
+    _, doc, _ = quick_run
+    case = _named(doc, name)
+    assert case["rows"] == 10_000  # --quick: the size is configurable (--churn-rows)
+    plain = _ran(_tool(case, "losscli"))["values"]
+    assert set(cases.LOSSES["churn"]) <= set(plain)
+    grouped = _ran(_tool(case, cases.CHURN_GROUPS))["values"]
+    with_ci = _ran(_tool(case, cases.CHURN_GROUPS_CI))["values"]
+    channels = {k.split("/")[0] for k in grouped if "/" in k}
+    assert channels == {f"channel={c}" for c in data.CHANNELS}
+    assert sum(grouped[f"{g}/rows"] for g in channels) == case["rows"]
+    _close(plain, grouped)
+    _close(grouped, with_ci)
+    assert with_ci["accuracy.low"] < with_ci["accuracy"] < with_ci["accuracy.high"]
+    ran = 0
+    for peer in ("duckdb", "polars", "pandas+sklearn"):
+        entry = _tool(case, peer)
+        if entry["status"] == "skipped":
+            continue
+        ran += 1
+        assert set(_ran(entry)["values"]) == set(grouped)
+        _close(grouped, entry["values"])
+    assert ran >= 1
+    if name == "churn-join":
+        assert "--id-col id" in _tool(case, "losscli")["command"]
+
+
+def test_churn_data_has_unique_ids_across_chunks(tmp_path, monkeypatch):
+    """Several generated chunks: every id once in each file, the same rows in all three."""
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(data, "_chunks", lambda n: [(0, 300), (1, 400), (2, n - 700)])
+    folder = tmp_path / "churn"
+    folder.mkdir()
+    data._write_churn(folder, 1000)
+    tables = {f: pq.read_table(folder / f"{f}.parquet").to_pydict()
+              for f in ("data", "pred", "target")}
+    for f, t in tables.items():
+        assert len(t["id"]) == len(set(t["id"])) == 1000, f
+    one = dict(zip(tables["data"]["id"], tables["data"]["label"]))
+    assert dict(zip(tables["target"]["id"], tables["target"]["label"])) == one
+    assert tables["pred"]["id"] == tables["data"]["id"] != tables["target"]["id"]
+    assert set(tables["data"]["channel"]) <= set(data.CHANNELS)

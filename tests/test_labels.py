@@ -566,7 +566,7 @@ def test_one_based_labels_say_so(files):
 
 
 def test_too_many_distinct_labels(tmp_path, monkeypatch):
-    monkeypatch.setattr(labels, "MAX_LABELS", 5)
+    monkeypatch.setattr(labels.first_pass, "MAX_LABELS", 5)  # read where the pass reads it
     ids = [f"id{i}" for i in range(20)]
     path = write(tmp_path / "ids.csv", {"p_a": [0.5] * 20, "p_b": [0.5] * 20, "y": ids})
     with pytest.raises(InputError, match=r"more than 5 distinct labels.*--target-col"):

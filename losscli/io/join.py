@@ -199,6 +199,11 @@ class KeyIndex:
             for k, v in chunk.items():
                 parts.setdefault(k, []).append(v)
         joined = {k: np.concatenate(v) if v else np.empty(0) for k, v in parts.items()}
+        if label_col is not None and parts.get(raw_key(label_col)):
+            from losscli.io.arrow import concatenate
+
+            # text labels keep their Arrow codes: mapped once per distinct label
+            joined[raw_key(label_col)] = concatenate(parts[raw_key(label_col)])
         keys = [joined.get(raw_key(c), np.empty(0, dtype=object)) for c in key_columns]
         values = {}
         for role, cols in columns.items():

@@ -1,26 +1,30 @@
 """ROC-AUC and average precision, streamed: exact per-score state or bounded bins.
 
-**Exact mode** (:class:`Ranking`): per distinct score s, the positive weight pos(s) and the
-negative weight neg(s), in a :class:`~losscli.stats.keyed.KeyedSums` (integers when
-unweighted, exact sums of the float weights otherwise), so merging is a union of sorted
-score arrays with per-score sums added exactly, and the state is a function of the multiset
-of (score, label, weight) rows only — any chunking, merge order or tree gives the same bits.
+**Exact mode** (:class:`Ranking`): per distinct score s, the count of negative rows neg(s)
+and of positive rows pos(s) as int64 (:class:`~losscli.stats.score_counts.ScoreCounts`:
+sorted float64 scores + two int64 counts, 24 B a distinct score) while every weight is a
+whole number (no weights, or integer weights); the first fractional weight turns the state
+into exact per-score sums of the float weights (:class:`~losscli.stats.keyed.KeyedSums`).
+Merging adds integers (or exact sums), so the state is a function of the multiset of
+(score, label, weight) rows only — any chunking, merge order or tree gives the same bits.
 With P = Σpos, N = Σneg and scores visited in decreasing order (cumulative TP_k, FP_k
 including score k)::
 
-    AUC = Σ_s pos(s)·(N_below(s) + neg(s)/2) / (P·N)        (ties count ½: the trapezoid)
+    AUC = Σ_s pos(s)·(2·N_below(s) + neg(s)) / (2·P·N)      (ties count ½: the trapezoid)
     AP  = Σ_k (TP_k − TP_{k−1})/P · TP_k/(TP_k + FP_k)        (a step per distinct score)
 
-— sklearn's ``roc_auc_score`` and ``average_precision_score`` (with ``sample_weight``),
-matched to 1e-12 (the results are computed in float64 from the exact state, so they are
-deterministic too). Rows with weight 0 are dropped, as sklearn's ``_binary_clf_curve`` does.
+The AUC's numerator and denominator are integers (int64, Python ints past 2**62), divided
+once: the result is the float64 nearest the exact AUC — sklearn's ``roc_auc_score`` to the
+last bit wherever sklearn's own float trapezoid rounds right, within an ulp where it does
+not. AP is summed in float64 from the exact cumulative counts (sklearn's
+``average_precision_score`` to 1e-12). Rows with weight 0 are dropped, as sklearn's
+``_binary_clf_curve`` does.
 
-Memory: one entry per distinct score — for float64 scores up to one per row: 8 B of key +
-8 B per channel per limb, i.e. 24 B per distinct score unweighted and 40 B with float
-weights (two limbs); 10**6 distinct scores ≈ 24–40 MB, 10**8 ≈ 2.4–4 GB. Use the bounded
-mode for large data. Cost (CI machine, 10**6 rows of distinct scores): update ~0.3–0.5 s
-(the sort of the scores dominates), AUC + AP from the state ~0.05 s; bounded mode: update
-0.08 s per 10**6 rows.
+Memory: 24 B per distinct score (36 B at most while chunks wait to be merged), measured by
+``tests/test_exact_auc.py``; 10**7 distinct scores ≈ 240 MB. With fractional weights 8 B
+of key + 8 B per channel per limb (≥ 40 B). Use the bounded mode for larger data. Cost
+(2-core machine, 10**6 rows of distinct scores): update ~0.6 s (two sorts per chunk and
+the merges), AUC + AP from the state ~0.05 s.
 
 **Bounded mode** (:class:`BinnedRanking`): ``bins`` equal-width bins over [low, high] of the
 score (or of sigmoid(score) for logits, ``transform="sigmoid"``); scores outside the range go
@@ -54,6 +58,7 @@ import numpy as np
 
 from losscli.stats.exact import float_to_json, fraction_to_float
 from losscli.stats.keyed import KeyedSums
+from losscli.stats.score_counts import ScoreCounts, auc_fraction
 
 
 @dataclass(frozen=True)
@@ -100,13 +105,9 @@ def _rows(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray | None
 
 def _auc_ap(neg: np.ndarray, pos: np.ndarray, n_total: float, p_total: float
             ) -> tuple[float, float, str | None, str | None]:
-    """AUC and AP from per-score weights in *increasing* score order."""
-    auc_reason = ap_reason = None
-    if p_total <= 0 or n_total <= 0:
-        auc_reason = ("only negative rows: ROC AUC is undefined" if p_total <= 0 else
-                      "only positive rows: ROC AUC is undefined")
-    if p_total <= 0:
-        ap_reason = "no positive row: average precision is undefined"
+    """AUC and AP from per-score weights in *increasing* score order (floats: the binned
+    mode's bins)."""
+    auc_reason, ap_reason = _reasons(n_total, p_total)
     auc = ap = math.nan
     if auc_reason is None:
         # in units of P and N: no overflow for huge weights
@@ -114,10 +115,32 @@ def _auc_ap(neg: np.ndarray, pos: np.ndarray, n_total: float, p_total: float
         neg_below = np.cumsum(nn) - nn
         auc = float(np.sum(pn * (neg_below + 0.5 * nn)))
     if ap_reason is None:
-        tp = np.cumsum(pos[::-1])
-        fp = np.cumsum(neg[::-1])
-        ap = float(np.sum(pos[::-1] / p_total * (tp / (tp + fp))))
+        ap = _ap(neg, pos, p_total)
     return auc, ap, auc_reason, ap_reason
+
+
+def _reasons(n_total: float, p_total: float) -> tuple[str | None, str | None]:
+    auc_reason = ap_reason = None
+    if p_total <= 0 or n_total <= 0:
+        auc_reason = ("only negative rows: ROC AUC is undefined" if p_total <= 0 else
+                      "only positive rows: ROC AUC is undefined")
+    if p_total <= 0:
+        ap_reason = "no positive row: average precision is undefined"
+    return auc_reason, ap_reason
+
+
+def _ap(neg: np.ndarray, pos: np.ndarray, p_total: float) -> float:
+    """Σ_k pos_k/P · TP_k/(TP_k + FP_k), scores visited in decreasing order (cumulative
+    counts exact when ``neg``/``pos`` are integers)."""
+    tp = np.cumsum(pos[::-1])
+    fp = np.cumsum(neg[::-1])
+    return float(np.sum(pos[::-1] / p_total * (tp / (tp + fp))))
+
+
+#: Integer weights up to this are counts (exact in int64 and in a chunk's float bincount).
+_MAX_COUNT_WEIGHT = float(1 << 31)
+#: Rows × weight the count mode holds before it turns to exact float sums (int64 headroom).
+_MAX_COUNTED = 1 << 61
 
 
 class Ranking:
@@ -125,46 +148,116 @@ class Ranking:
 
     ``update(scores, labels, weights=None)``: scores (n,) float (NaN refused; -0.0 is 0.0),
     labels (n,) 0/1 or bool, weights (n,) ≥ 0 or None. ``roc_auc()``, ``average_precision()``
-    return a :class:`Score`."""
+    return a :class:`Score`.
+
+    The state is integer counts per distinct score (:class:`ScoreCounts`, 24 B a score)
+    while every weight is a whole number (none given, or integer weights); the first
+    fractional weight turns it into exact float sums (:class:`KeyedSums`). Either way the
+    AUC is the correctly rounded exact value."""
 
     kind = "ranking"
 
     def __init__(self) -> None:
         self.rows = 0
-        self.sums = KeyedSums(2, "float")
+        self.counts: ScoreCounts | None = ScoreCounts()
+        self._sums: KeyedSums | None = None
+
+    @property
+    def sums(self) -> KeyedSums:
+        """The exact per-score sums (the counts turned into sums if need be)."""
+        self._to_sums()
+        assert self._sums is not None
+        return self._sums
+
+    def _to_sums(self) -> None:
+        if self.counts is None:
+            return
+        sums = KeyedSums(2, "float")
+        c = self.counts.compact()
+        if len(c):
+            values = np.stack([c.neg, c.pos], axis=1).astype(np.float64)  # < 2**53: exact
+            sums.add(c.keys, values)
+        self._sums, self.counts = sums, None
 
     def update(self, scores: np.ndarray, labels: np.ndarray,
                weights: np.ndarray | None = None) -> None:
-        s, values = _rows(scores, labels, weights)
         self.rows += int(np.asarray(labels).size)
+        if self.counts is not None:
+            s, pos, w = _checked(scores, labels, weights)
+            if w is None:
+                if self.counts.total() + s.shape[0] < _MAX_COUNTED:
+                    self.counts.add(s, pos)
+                    return
+            elif (w <= _MAX_COUNT_WEIGHT).all() and (w == np.floor(w)).all():
+                if self.counts.total() + float(np.sum(w)) < _MAX_COUNTED:
+                    self.counts.add(s, pos, w.astype(np.int64))
+                    return
+            self._to_sums()
+        s, values = _rows(scores, labels, weights)
         self.sums.add(s, values)
 
     def merge(self, other: Ranking) -> Ranking:
         self.rows += other.rows
-        self.sums.merge(other.sums)
+        if self.counts is not None and other.counts is not None:
+            if self.counts.total() + other.counts.total() < _MAX_COUNTED:
+                self.counts.merge(other.counts)
+                return self
+        theirs = other.sums if other.counts is None else _as_sums(other.counts)
+        self.sums.merge(theirs)
         return self
 
     @property
     def distinct_scores(self) -> int:
-        return len(self.sums)
+        return len(self.counts) if self.counts is not None else len(self.sums)
 
-    def _totals(self) -> tuple[float, float]:
-        n_total, p_total = self.sums.totals()
-        return fraction_to_float(n_total), fraction_to_float(p_total)
+    @property
+    def nbytes(self) -> int:
+        """Bytes the state holds (24 per distinct score while it counts)."""
+        return self.counts.nbytes if self.counts is not None else self.sums.nbytes
+
+    def positive_weight(self) -> float:
+        if self.counts is not None:
+            return float(self.counts.totals()[1])
+        return fraction_to_float(self.sums.totals()[1])
+
+    def _exact(self) -> tuple[Any, Any, float, float]:
+        """Per-score (neg, pos) in increasing score order — int64 counts, or Python ints of
+        2**scale units — and the float totals (N, P)."""
+        if self.counts is not None:
+            c = self.counts.compact()
+            n_count, p_count = c.totals()
+            return c.neg, c.pos, float(n_count), float(p_count)
+        ints = self.sums.ints()
+        n_sum, p_sum = self.sums.totals()
+        return ints[:, 0], ints[:, 1], fraction_to_float(n_sum), fraction_to_float(p_sum)
 
     def roc_auc(self) -> Score:
-        """Area under the ROC curve (sklearn ``roc_auc_score``), exact per-score state."""
-        f = self.sums.floats()
-        auc, _, reason, _ = _auc_ap(f[:, 0], f[:, 1], *self._totals())
-        return Score(auc, auc, auc, reason)
+        """Area under the ROC curve (sklearn ``roc_auc_score``): the exact rational from the
+        integer state, correctly rounded."""
+        neg, pos, n_total, p_total = self._exact()
+        reason = _reasons(n_total, p_total)[0]
+        if reason is not None:
+            return Score(math.nan, math.nan, math.nan, reason)
+        frac = auc_fraction(neg, pos)
+        auc = math.nan if frac is None else fraction_to_float(frac)
+        return Score(auc, auc, auc, None)
 
     def average_precision(self) -> Score:
         """Σ_k (R_k − R_{k−1})·P_k (sklearn ``average_precision_score``)."""
+        if self.counts is not None:
+            c = self.counts.compact()
+            n_total, p_total = c.totals()
+            reason = _reasons(n_total, p_total)[1]
+            ap = math.nan if reason else _ap(c.neg, c.pos, float(p_total))
+            return Score(ap, ap, ap, reason)
         f = self.sums.floats()
-        _, ap, _, reason = _auc_ap(f[:, 0], f[:, 1], *self._totals())
+        n_t, p_t = (fraction_to_float(x) for x in self.sums.totals())
+        _, ap, _, reason = _auc_ap(f[:, 0], f[:, 1], n_t, p_t)
         return Score(ap, ap, ap, reason)
 
     def to_dict(self) -> dict[str, Any]:
+        if self.counts is not None:
+            return {"kind": self.kind, "rows": self.rows, "counts": self.counts.to_dict()}
         return {"kind": self.kind, "rows": self.rows, "sums": self.sums.to_dict()}
 
     @classmethod
@@ -176,11 +269,46 @@ class Ranking:
         f.text("kind", choices=(cls.kind,))
         out = cls()
         out.rows = f.count("rows")
-        out.sums = f.part("sums", KeyedSums.from_dict)
+        if f.has("counts"):
+            out.counts = f.part("counts", ScoreCounts.from_dict)
+        else:
+            out._sums = f.part("sums", KeyedSums.from_dict)
+            out.counts = None
         return out
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and self.to_dict() == other.to_dict()  # type: ignore[attr-defined]
+
+
+def _as_sums(counts: ScoreCounts) -> KeyedSums:
+    r = Ranking()
+    r.counts = counts.copy()
+    return r.sums
+
+
+def _checked(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray | None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Validated (scores, positive mask, weights or None) of the rows with positive weight."""
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    y = np.asarray(labels).ravel()
+    if y.shape != s.shape:
+        raise ValueError(f"labels: expected shape {s.shape}, got {y.shape}")
+    if np.isnan(s).any():
+        raise ValueError("scores: NaN scores cannot be ranked; drop them first")
+    if y.dtype.kind == "f" and np.isnan(y).any():
+        raise ValueError("labels: NaN labels; drop them first")
+    if y.dtype != np.bool_ and not np.isin(y, (0, 1)).all():
+        raise ValueError("labels: expected 0/1 (or boolean) labels; map the positive class to 1")
+    pos = y.astype(bool)
+    if weights is None:
+        return s, pos, None
+    w = np.asarray(weights, dtype=np.float64).ravel()
+    if w.shape != s.shape:
+        raise ValueError(f"weights: expected shape {s.shape}, got {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("weights: expected finite weights ≥ 0")
+    keep = w > 0
+    return s[keep], pos[keep], w[keep]
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -228,6 +356,9 @@ class BinnedRanking:
         self.rows += other.rows
         self.sums.merge(other.sums)
         return self
+
+    def positive_weight(self) -> float:
+        return fraction_to_float(self.sums.totals()[1])
 
     def _weights(self) -> tuple[np.ndarray, np.ndarray, float, float]:
         f = self.sums.floats()
@@ -334,7 +465,7 @@ class OneVsRest:
         if average == "macro":
             w = np.ones(len(ok))
         else:
-            w = np.array([fraction_to_float(self.per_class[i].sums.totals()[1]) for i in ok])
+            w = np.array([self.per_class[i].positive_weight() for i in ok])
         vals = [np.array([getattr(scores[i], f) for i in ok]) for f in ("value", "low", "high")]
         v, lo, hi = (float(np.sum(w * x) / np.sum(w)) for x in vals)
         return Score(v, lo, hi, reason)
