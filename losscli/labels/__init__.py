@@ -71,7 +71,6 @@ from losscli.labels.binding import bind, context, mapping_note, state_header, ta
 from losscli.labels.first_pass import scan
 from losscli.labels.mapping import (
     BINARY_PAIRS,
-    CLASSES_FROM,
     FALSE_WORDS,
     MAX_LABELS,
     SCAN_ROWS,
@@ -95,7 +94,7 @@ from losscli.labels.rule import (
 )
 
 __all__ = [
-    "BINARY_PAIRS", "CLASSES_FROM", "FALSE_WORDS", "MAX_LABELS", "SCAN_ROWS", "SEPARATORS",
+    "BINARY_PAIRS", "FALSE_WORDS", "MAX_LABELS", "SCAN_ROWS", "SEPARATORS",
     "TRUE_WORDS", "UNKNOWN", "Label", "LabelMap", "bind", "coding", "column_indices",
     "column_kind", "column_label", "column_labels", "context", "json_label", "mapping_note",
     "match_columns", "readable_twice", "scan", "show", "sort_labels", "state_header",

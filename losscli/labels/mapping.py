@@ -32,8 +32,6 @@ SCAN_ROWS = 1 << 18
 #: Where the encoder marks a label it does not know (never a class index).
 UNKNOWN = -1.0
 
-#: What ``inputs.classes_from`` says decided the class order.
-CLASSES_FROM = ("option", "pos_label", "columns", "sorted", "boolean", "pair")
 
 Label = Any  # str | bool | float (or None: not seen)
 

@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 
 from losscli.stats.exact import float_to_json, fraction_to_float
+from losscli.stats.fields import Fields, check, nested
 from losscli.stats.keyed import KeyedSums
 from losscli.stats.score_counts import ScoreCounts, auc_fraction
 
@@ -262,8 +263,6 @@ class Ranking:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Ranking:
-        from losscli.stats.fields import Fields
-
         f = Fields(data)
 
         f.text("kind", choices=(cls.kind,))
@@ -399,8 +398,6 @@ class BinnedRanking:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BinnedRanking:
-        from losscli.stats.fields import Fields, nested
-
         f = Fields(data)
 
         f.text("kind", choices=(cls.kind,))
@@ -482,8 +479,6 @@ class OneVsRest:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OneVsRest:
-        from losscli.stats.fields import Fields, check
-
         f = Fields(data)
 
         f.text("kind", choices=(cls.kind,))
