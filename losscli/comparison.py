@@ -24,7 +24,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from losscli.errors import InputError, UsageError, did_you_mean
 from losscli.execution import report_for, run
@@ -32,6 +32,10 @@ from losscli.gate.verdict import same_value
 from losscli.report import SCHEMA_VERSION, Report, json_float
 from losscli.session import ModelInput, Session
 from losscli.spec import build_spec
+
+if TYPE_CHECKING:
+    from losscli.engine import Plan
+    from losscli.state import Cell, State
 
 
 @dataclass(frozen=True)
@@ -319,7 +323,7 @@ def compare(
     rows = build_rows(reports, [m.name for m in models])
     tests = ""
     if len(models) > 1 and session.plan.paired is not None:
-        rows = [judge_pairs(row, state, i, session.plan.paired.level)
+        rows = [judge_pairs(row, state.cells, i, session.plan.paired.level)
                 for i, row in enumerate(rows)]
         cfg = session.plan.paired
         how = ("a Poisson bootstrap of the per-row differences" if cfg.method == "bootstrap"
@@ -337,11 +341,10 @@ def compare(
                       session.plan.group_by)
 
 
-def _group_rows(state: Any, reports: list[Report], names: list[str],
-                plan: Any) -> list[ComparisonGroup]:
+def _group_rows(state: State, reports: list[Report], names: list[str],
+                plan: Plan) -> list[ComparisonGroup]:
     """Every group's comparison, in the order of the first model's groups."""
-    from types import SimpleNamespace
-
+    assert state.groups is not None  # called for a grouped run only
     by_key = [{tuple(g.key.values()): g for g in rep.groups or []} for rep in reports]
     out = []
     for g in reports[0].groups or []:
@@ -349,14 +352,15 @@ def _group_rows(state: Any, reports: list[Report], names: list[str],
         mine = [groups[key] for groups in by_key]
         rows = build_rows(mine, names)
         if len(names) > 1 and plan.paired is not None:
-            cells = SimpleNamespace(cells=state.groups[tuple(g.key[n] for n in plan.group_by)])
+            cells = state.groups[tuple(g.key[n] for n in plan.group_by)]
             rows = [judge_pairs(row, cells, i, plan.paired.level)
                     for i, row in enumerate(rows)]
         out.append(ComparisonGroup(dict(g.key), tuple(x.rows for x in mine), rows))
     return out
 
 
-def judge_pairs(row: ComparisonRow, state: Any, loss: int, level: float) -> ComparisonRow:
+def judge_pairs(row: ComparisonRow, cells: Sequence[Cell], loss: int,
+                level: float) -> ComparisonRow:
     """The paired verdicts of one loss: each model against the reference (Holm over the
     models), and the best mark only for a model significantly better than every other
     model (pairwise, Holm over all pairs)."""
@@ -376,7 +380,7 @@ def judge_pairs(row: ComparisonRow, state: Any, loss: int, level: float) -> Comp
 
     def pair(a: int, b: int) -> Any:  # a > b: cells[a].paired[b]
         hi, lo = max(a, b), min(a, b)
-        cell = state.cells[hi]
+        cell = cells[hi]
         return None if cell.paired is None else cell.paired[lo][loss]
 
     # each model against the reference

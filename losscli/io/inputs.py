@@ -30,7 +30,7 @@ paired with the predictions' file by file, by relative path, and
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -214,6 +214,14 @@ class Inputs:
         if self._peeked is not None:
             raise RuntimeError("Inputs.bind_labels: bind labels before the first rows are read")
         self.labels[role] = labels
+
+    def order_columns(self, role: str, columns: tuple[str, ...]) -> None:
+        """Read ``role``'s columns in the class order the label rule decided (the same
+        columns, reordered)."""
+        ref = self.roles[role]
+        if sorted(columns) != sorted(ref.columns):
+            raise RuntimeError(f"Inputs.order_columns: {columns} are not the columns of {role}")
+        self.roles[role] = replace(ref, columns=columns)
 
     def _raw_label(self, role: str) -> bool:
         return role in self.labels and bool(self.labels[role].raw)

@@ -4,7 +4,6 @@ and saved states say about them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from losscli.errors import InputError, UsageError
@@ -96,7 +95,7 @@ def _index_order(inputs: Any) -> None:
         order = column_indices(ref.columns) if len(ref.columns) > 1 else None
         if order is not None and order != sorted(order):
             columns = [c for _, c in sorted(zip(order, ref.columns))]
-            inputs.roles[role] = replace(ref, columns=tuple(columns))
+            inputs.order_columns(role, tuple(columns))
 
 
 def _align_models(inputs: Any, labels: LabelMap | None) -> None:
@@ -134,7 +133,7 @@ def _align_models(inputs: Any, labels: LabelMap | None) -> None:
                     "do; name them the same way, or give every model columns in one order "
                     "with --classes A,B,C.")
         if order is not None and tuple(order) != tuple(ref.columns):
-            inputs.roles[role] = replace(ref, columns=tuple(order))
+            inputs.order_columns(role, tuple(order))
 
 
 def task_option(labels: LabelMap | None, task: str | None) -> str | None:
