@@ -259,7 +259,7 @@ class AtomicTarget:
 
 
 @contextmanager
-def atomic_file(path: str, mode: str = "w", flag: str = "") -> Iterator[IO]:
+def atomic_file(path: str, mode: str = "w", flag: str = "") -> Iterator[IO[Any]]:
     """``with atomic_file(path) as f: f.write(...)``: ``path`` is replaced only when the
     block completes. A write that fails (a full disk) is an OutputError naming ``path``;
     an exception or interrupt inside the block leaves ``path`` as it was. A FIFO or device
@@ -284,7 +284,7 @@ def atomic_file(path: str, mode: str = "w", flag: str = "") -> Iterator[IO]:
         target.discard()  # no-op after a commit
 
 
-def write_atomically(path: str, write: Callable[[IO], None], mode: str = "w",
+def write_atomically(path: str, write: Callable[[IO[Any]], None], mode: str = "w",
                      flag: str = "") -> None:
     """Call ``write(f)`` on a temporary file and rename it over ``path`` on success."""
     with atomic_file(path, mode, flag) as f:
