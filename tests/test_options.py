@@ -66,7 +66,7 @@ def test_each_command_takes_exactly_its_declared_options(command):
         assert param.help == option.attribute("help", command), name
         assert getattr(param, "rich_help_panel", None) == option.attribute("panel", command)
         if option.enum:  # shown as [a|b|...]: exactly the vocabulary's words, in its order
-            assert tuple(param.type.choices) == option.choices, name
+            assert tuple(param.type.choices) == option.attribute("choices", command), name
         if option.cli_default is not None:
             assert getattr(param.default, "value", param.default) == option.default, name
 

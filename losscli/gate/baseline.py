@@ -71,6 +71,8 @@ class Baseline:
     #: A baseline of a --group-by run: its key columns and, per group key, its losses
     group_by: tuple[str, ...] = ()
     groups: dict[tuple[Any, ...], dict[LossKey, BaselineLoss]] | None = None
+    #: ``--baseline git:REF:PATH``: the full hash of the commit it was read at
+    commit: str | None = None
 
     def get(self, key: LossKey) -> BaselineLoss | None:
         return self.losses.get(key)
