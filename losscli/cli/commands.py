@@ -323,14 +323,15 @@ def check_cmd(
     """
     quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     gate = {k: options.pop(k) for k in ("max_", "min_", "rtol", "atol", "baseline",
-                                         "allow_missing", "save", "fmt")}
+                                         "allow_missing", "save", "fmt", "base_ref")}
     github = GitHubOutput.pop(options)
     kwargs = split_options(options)
     plot, html = pictures_wanted(kwargs)
     result = run_guarded(_check, file, gate["max_"] or [], gate["min_"] or [],
                          gate["rtol"] or [], gate["atol"] or [], gate["baseline"],
                          gate["allow_missing"], gate["save"], gate["fmt"].value, kwargs, quiet,
-                         not (quiet or no_progress), plot=plot, html=html, github=github)
+                         not (quiet or no_progress), plot=plot, html=html, github=github,
+                         base_ref=gate["base_ref"])
     code = result.outcome.exit_code  # the gate's one verdict
     if code:
         raise typer.Exit(code)
@@ -340,7 +341,7 @@ def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], 
            baseline: str | None, allow_missing: bool, save: str | None, fmt: str,
            kwargs: dict[str, Any], quiet: bool = False, progress: bool = True,
            plot: bool = False, html: str | None = None,
-           github: GitHubOutput = GitHubOutput()) -> Any:
+           github: GitHubOutput = GitHubOutput(), base_ref: str | None = None) -> Any:
     from losscli.gate import check
     from losscli.present.check_text import render_check_markdown
     from losscli.present.ci_formats import check_annotations
@@ -355,7 +356,8 @@ def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], 
 
     with progress_bar(None, progress) as bar:
         result = check(file, max_=max_, min_=min_, rtol=rtol, atol=atol, baseline=baseline,
-                       allow_missing=allow_missing, save=save, on_batch=bar, **kwargs)
+                       base_ref=base_ref, allow_missing=allow_missing, save=save,
+                       on_batch=bar, **kwargs)
     outcome = result.outcome
     after: list[tuple[str, str]] = [(note, "note") for note in outcome.notes]
     if result.saved and not quiet:

@@ -51,7 +51,12 @@ _OWN: tuple[Option, ...] = (
        help="Fail when loss NAME is below V (repeatable)."),
     _o("baseline", "--baseline", "-b", panel="Checks", commands=_CHECK,
        help="Report JSON to compare with (from 'eval --format json' or 'check --save'). "
-       "Without --loss, its losses are evaluated."),
+       "Without --loss, its losses are evaluated. git:REF:PATH reads it as committed at REF "
+       "(git:main:metrics/baseline.json, git:HEAD~1:...); git:merge-base:PATH at the merge "
+       "base of HEAD with the default branch (or --base-ref)."),
+    _o("base_ref", "--base-ref", metavar="REF", panel="Checks", show_default=False,
+       commands=_CHECK, help="The branch of --baseline git:merge-base:PATH (default: "
+       "$GITHUB_BASE_REF in a pull request, else origin/HEAD, main or master)."),
     _o("rtol", "--rtol", type=list[str], metavar="[NAME=]V", panel="Checks", commands=_CHECK,
        help="Relative tolerance vs the baseline: fail when a loss gets worse by more than "
        "max(atol, rtol·|baseline|). Global, or per loss."),

@@ -64,7 +64,9 @@ def check_summary(result: CheckResult) -> str:
         if result.correction:
             parts.append(result.correction)
     if result.baseline is not None:
-        parts.append(f"baseline: {result.baseline.path}")
+        commit = result.baseline.commit
+        parts.append(f"baseline: {result.baseline.path}"
+                     + (f" (commit {commit[:12]})" if commit else ""))
     return printable(" · ".join([*parts, summary_line(result.report,
                                                       groups=result.groups is None)]))
 
