@@ -357,3 +357,31 @@ def test_escaping_helpers_one_place_per_format() -> None:
     assert label_value('a"b\\c') == 'a\\"b\\\\c'
     assert xml_attr('<a & "b">') == "&lt;a &amp; &quot;b&quot;&gt;"
     assert ET.fromstring(f'<x a="{xml_attr(chr(27) + "<&")}"/>').attrib["a"] == "\\x1b<&"
+
+
+def test_missing_group_is_a_failing_case_and_an_annotation(tmp_path: Path, data) -> None:
+    """A group of the baseline that the data lack fails the gate: one JUnit failure named
+    as the verdict names it (``region=north: missing``) and one annotation."""
+    import losscli
+
+    path, _ = data
+    proc = run_losscli("eval", path, "--loss", "mse", "--group-by", "region", "--format",
+                       "json")
+    baseline = tmp_path / "base.json"
+    baseline.write_bytes(proc.stdout)
+    lines = path.read_text().splitlines()
+    fewer = tmp_path / "fewer.csv"
+    fewer.write_text("\n".join([lines[0], *(x for x in lines[1:]
+                                            if not x.endswith(",north"))]) + "\n")
+    args = ("check", fewer, "--group-by", "region", "--baseline", baseline, "--atol", "10")
+    proc = run_losscli(*args, "--format", "junit")
+    _, cases = _junit(proc.stdout)
+    failed = {c.attrib["name"] for c in cases if c.find("failure") is not None}
+    result = losscli.check(str(fewer), group_by=["region"], baseline=str(baseline), atol=10)
+    assert failed == set(result.outcome.failed) == {"region=north: missing"}
+    assert proc.returncode == result.outcome.exit_code == 1
+    env, summary = _gh_env(tmp_path)
+    proc = run_losscli(*args, env=env)
+    assert [t for t, _ in _annotations(proc.stderr.decode())] == [
+        "losscli check: group region=north failed"]
+    assert "region=north" in summary.read_text()
