@@ -57,7 +57,7 @@ class Option:
     ``type`` is the value's type on the command line (``list[str]``: repeatable).
     ``choices`` (a :mod:`losscli.vocab` tuple) are shown as ``[a|b]`` by Typer when
     ``enum``, else named by ``metavar``; the API checks them either way. ``per_command``
-    overrides ``help`` or ``panel`` for one command."""
+    overrides ``help``, ``panel`` or ``choices`` for one command."""
 
     name: str = ""
     flags: tuple[str, ...] = ()
@@ -90,7 +90,7 @@ class Option:
         return command in self.commands
 
     def attribute(self, what: str, command: str) -> Any:
-        """``help`` or ``panel`` as ``command`` shows it."""
+        """``help``, ``panel`` or ``choices`` as ``command`` shows it."""
         return self.per_command.get(command, {}).get(what, getattr(self, what))
 
     @property

@@ -33,6 +33,13 @@ STDOUT_SINK_FORMATS = ("csv", "tsv", "ndjson")
 
 #: Report formats on standard output (``--format``).
 OUTPUT_FORMATS = ("table", "json", "markdown", "csv", "ndjson")
+#: ``check --format`` writes these besides: JUnit XML (one test case per loss and group
+#: check) and GitLab's metrics report (the OpenMetrics text format).
+CHECK_FORMATS = (*OUTPUT_FORMATS, "junit", "openmetrics")
+
+#: ``--ci-format``: GitHub's annotations and step summary inside GitHub Actions
+#: (``GITHUB_ACTIONS=true``), always, or never.
+CI_FORMATS = ("auto", "github", "none")
 
 #: ``--reduction``: mean Σw·ℓ/Σw, sum Σw·ℓ, none (per-row w·ℓ).
 REDUCTIONS = ("mean", "sum", "none")

@@ -66,7 +66,7 @@ def test_each_command_takes_exactly_its_declared_options(command):
         assert param.help == option.attribute("help", command), name
         assert getattr(param, "rich_help_panel", None) == option.attribute("panel", command)
         if option.enum:  # shown as [a|b|...]: exactly the vocabulary's words, in its order
-            assert tuple(param.type.choices) == option.choices, name
+            assert tuple(param.type.choices) == option.attribute("choices", command), name
         if option.cli_default is not None:
             assert getattr(param.default, "value", param.default) == option.default, name
 
@@ -93,8 +93,10 @@ def test_choices_are_the_vocabulary_tuples():
                         ("engine", vocab.ENGINES), ("ci_method", vocab.CI_METHODS),
                         ("sort", vocab.GROUP_SORTS), ("unmatched", vocab.UNMATCHED),
                         ("partitioning", vocab.PARTITIONINGS),
+                        ("ci_format", vocab.CI_FORMATS),
                         ("output_format", vocab.STDOUT_SINK_FORMATS)):
         assert by_name[name].choices is words  # the tuple itself, never re-spelled
+    assert by_name["fmt"].per_command["check"]["choices"] is vocab.CHECK_FORMATS
     source = (ROOT / "losscli" / "spec.py").read_text()
     for words in (vocab.ENGINES, vocab.CI_METHODS, vocab.GROUP_SORTS, vocab.UNMATCHED,
                   vocab.PARTITIONINGS):

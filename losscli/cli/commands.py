@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -111,14 +112,57 @@ def input_file(file: str | None, *others: str | None, command: str = "eval") -> 
     return file
 
 
+@dataclass(frozen=True)
+class GitHubOutput:
+    """``--ci-format``/``--no-ci-annotations``, resolved against the environment: whether
+    to write GitHub's output, the step summary file (``$GITHUB_STEP_SUMMARY``, declared to
+    the output guard as an output) and whether to annotate."""
+
+    wanted: bool = False
+    summary: str | None = None
+    annotate: bool = True
+
+    @classmethod
+    def pop(cls, options: dict[str, Any]) -> GitHubOutput:
+        from losscli.present.ci_formats import github_wanted, step_summary_path
+
+        fmt = getattr(options.pop("ci_format"), "value", "auto")
+        annotate = not options.pop("no_ci_annotations")
+        if not github_wanted(fmt):
+            return cls()
+        return cls(True, step_summary_path(), annotate)
+
+    @property
+    def outputs(self) -> dict[str, str | None]:
+        """The file this writes, for :func:`guard_outputs`."""
+        return {"$GITHUB_STEP_SUMMARY": self.summary} if self.wanted else {}
+
+    def writer(self, markdown: Callable[[], str], annotations: Callable[[], Any]
+               ) -> Callable[[], None] | None:
+        """What :func:`after_run` calls last: append ``markdown()`` to the summary and write
+        the ``annotations()`` (:func:`losscli.present.ci_formats.write_github`)."""
+        if not self.wanted:
+            return None
+
+        def write() -> None:
+            from losscli.present.ci_formats import write_github
+
+            write_github(markdown(), annotations() if self.annotate else [], self.summary,
+                         self.annotate, sys.stderr)
+
+        return write
+
+
 def after_run(render: Callable[[], None], pictures: Pictures, *, plot: bool,
               html: str | None, quiet: bool, to_stdout: bool,
               before: Sequence[tuple[str, str]] = (),
-              after: Sequence[tuple[str, str]] = ()) -> None:
+              after: Sequence[tuple[str, str]] = (),
+              ci: Callable[[], None] | None = None) -> None:
     """What every evaluating command does after the run, in this order: the lines
     ``before`` on stderr (``(text, kind)``), the result on stdout (``render``), ``--plot``'s
     pictures (on stdout when ``to_stdout``, i.e. it shows a table) and ``--html``'s page,
-    then the lines ``after``."""
+    the lines ``after``, then the CI's own output (``ci``: GitHub's step summary and
+    annotations, :class:`GitHubOutput`)."""
     for text, kind in before:
         stderr_line(text, kind=kind)
     render()
@@ -130,6 +174,8 @@ def after_run(render: Callable[[], None], pictures: Pictures, *, plot: bool,
             write_report_html(html, doc, items, quiet)
     for text, kind in after:
         stderr_line(text, kind=kind)
+    if ci is not None:
+        ci()
 
 
 def report_pictures(report: Report, to_dict: Callable[[], dict[str, Any]]) -> Pictures:
@@ -280,13 +326,15 @@ def check_cmd(
     """
     quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     gate = {k: options.pop(k) for k in ("max_", "min_", "rtol", "atol", "baseline",
-                                         "allow_missing", "save", "fmt")}
+                                         "allow_missing", "save", "fmt", "base_ref")}
+    github = GitHubOutput.pop(options)
     kwargs = split_options(options)
     plot, html = pictures_wanted(kwargs)
     result = run_guarded(_check, file, gate["max_"] or [], gate["min_"] or [],
                          gate["rtol"] or [], gate["atol"] or [], gate["baseline"],
                          gate["allow_missing"], gate["save"], gate["fmt"].value, kwargs, quiet,
-                         not (quiet or no_progress), plot=plot, html=html)
+                         not (quiet or no_progress), plot=plot, html=html, github=github,
+                         base_ref=gate["base_ref"])
     code = result.outcome.exit_code  # the gate's one verdict
     if code:
         raise typer.Exit(code)
@@ -295,19 +343,24 @@ def check_cmd(
 def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], atol: list[str],
            baseline: str | None, allow_missing: bool, save: str | None, fmt: str,
            kwargs: dict[str, Any], quiet: bool = False, progress: bool = True,
-           plot: bool = False, html: str | None = None) -> Any:
+           plot: bool = False, html: str | None = None,
+           github: GitHubOutput = GitHubOutput(), base_ref: str | None = None) -> Any:
     from losscli.gate import check
+    from losscli.present.check_text import render_check_markdown
+    from losscli.present.ci_formats import check_annotations
     from losscli.progress import progress_bar
     from losscli.render import render_check
 
     file = input_file(file, kwargs.get("targets"), kwargs.get("weights"), command="check")
     # --save may replace the baseline file (the gate's policy: only when the check passes)
     guard_outputs([("predictions", file), ("--baseline", baseline)],
-                  {"--save": save, "--html": html}, kwargs, may_replace={"--save": baseline})
+                  {"--save": save, "--html": html, **github.outputs}, kwargs,
+                  may_replace={"--save": baseline})
 
     with progress_bar(None, progress) as bar:
         result = check(file, max_=max_, min_=min_, rtol=rtol, atol=atol, baseline=baseline,
-                       allow_missing=allow_missing, save=save, on_batch=bar, **kwargs)
+                       base_ref=base_ref, allow_missing=allow_missing, save=save,
+                       on_batch=bar, **kwargs)
     outcome = result.outcome
     after: list[tuple[str, str]] = [(note, "note") for note in outcome.notes]
     if result.saved and not quiet:
@@ -319,7 +372,9 @@ def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], 
     if not outcome.passed:
         after.append((f"check failed: {outcome.failure_text()}", ""))
     after_run(lambda: render_check(result, fmt), report_pictures(result.report, result.to_dict),
-              plot=plot, html=html, quiet=quiet, to_stdout=fmt == "table", after=after)
+              plot=plot, html=html, quiet=quiet, to_stdout=fmt == "table", after=after,
+              ci=github.writer(lambda: render_check_markdown(result),
+                               lambda: check_annotations(result)))
     return result
 
 
@@ -345,22 +400,25 @@ def compare_cmd(
     """
     quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     name, fmt = options.pop("name"), options.pop("fmt").value
+    github = GitHubOutput.pop(options)
     kwargs = split_options(options)
     plot, html = pictures_wanted(kwargs)
     run_guarded(_compare, files, name or [], fmt, kwargs, not (quiet or no_progress),
-                quiet=quiet, plot=plot, html=html)
+                quiet=quiet, plot=plot, html=html, github=github)
 
 
 def _compare(files: list[str], names: list[str], fmt: str, kwargs: dict[str, Any],
              progress: bool = True, *, quiet: bool = False, plot: bool = False,
-             html: str | None = None) -> None:
+             html: str | None = None, github: GitHubOutput = GitHubOutput()) -> None:
     from losscli.comparison import compare, parse_models
+    from losscli.present.ci_formats import compare_annotations
+    from losscli.present.compare_text import render_compare_markdown
     from losscli.progress import progress_bar
     from losscli.render import render_compare
 
     models = parse_models(files, names, kwargs.pop("pred_col", None))
     guard_outputs([(f"model '{m.name}'" if m.name else "predictions", m.predictions)
-                   for m in models], {"--html": html}, kwargs)
+                   for m in models], {"--html": html, **github.outputs}, kwargs)
     with progress_bar(None, progress) as bar:
         comparison = compare(models, on_batch=bar, **kwargs)
 
@@ -372,7 +430,9 @@ def _compare(files: list[str], names: list[str], fmt: str, kwargs: dict[str, Any
         return comparison_doc(comparison), items, skipped
 
     after_run(lambda: render_compare(comparison, fmt), pictures, plot=plot, html=html,
-              quiet=quiet, to_stdout=fmt == "table")
+              quiet=quiet, to_stdout=fmt == "table",
+              ci=github.writer(lambda: render_compare_markdown(comparison),
+                               lambda: compare_annotations(comparison)))
 
 
 @with_options("merge")

@@ -29,6 +29,8 @@ from losscli.options import EVALUATING, Option, in_help_order
 from losscli.spec import API_OPTIONS
 
 _CHECK = frozenset({"check"})
+#: The commands with GitHub Actions output (--ci-format).
+_CI = frozenset({"check", "compare"})
 #: Every command with a --format.
 FORMATTED = frozenset({"eval", "check", "compare", "inspect", "merge", "losses"})
 #: The panel of the loss-parameter flags: their values go to the API as ``params``.
@@ -49,7 +51,12 @@ _OWN: tuple[Option, ...] = (
        help="Fail when loss NAME is below V (repeatable)."),
     _o("baseline", "--baseline", "-b", panel="Checks", commands=_CHECK,
        help="Report JSON to compare with (from 'eval --format json' or 'check --save'). "
-       "Without --loss, its losses are evaluated."),
+       "Without --loss, its losses are evaluated. git:REF:PATH reads it as committed at REF "
+       "(git:main:metrics/baseline.json, git:HEAD~1:...); git:merge-base:PATH at the merge "
+       "base of HEAD with the default branch (or --base-ref)."),
+    _o("base_ref", "--base-ref", metavar="REF", panel="Checks", show_default=False,
+       commands=_CHECK, help="The branch of --baseline git:merge-base:PATH (default: "
+       "$GITHUB_BASE_REF in a pull request, else origin/HEAD, main or master)."),
     _o("rtol", "--rtol", type=list[str], metavar="[NAME=]V", panel="Checks", commands=_CHECK,
        help="Relative tolerance vs the baseline: fail when a loss gets worse by more than "
        "max(atol, rtol·|baseline|). Global, or per loss."),
@@ -71,6 +78,14 @@ _OWN: tuple[Option, ...] = (
        "fail the gate. A baseline without a fingerprint never fails."),
     _o("save", "--save", metavar="FILE", panel="Output", commands=_CHECK,
        help="Write this run's report (JSON) atomically, for use as the next baseline."),
+    _o("ci_format", "--ci-format", choices=vocab.CI_FORMATS, enum=True, default="auto",
+       panel="Output", commands=_CI, help="GitHub Actions output: the verdict's Markdown "
+       "appended to $GITHUB_STEP_SUMMARY and one ::error annotation per failing loss or group "
+       "(::notice for notes, on stderr). auto: when GITHUB_ACTIONS=true; github: always; "
+       "none: never."),
+    _o("no_ci_annotations", "--no-ci-annotations", type=bool, default=False, panel="Output",
+       commands=_CI, help="With --ci-format: no ::error/::notice annotations (the step "
+       "summary is still written)."),
     _o("name", "--name", type=list[str], metavar="NAME=PATH", panel="Models",
        commands=frozenset({"compare"}), help="Name a model (repeatable); NAME=COLUMN when the "
        "models are --pred-col columns. Default: the file stem or the column."),
@@ -78,7 +93,10 @@ _OWN: tuple[Option, ...] = (
        panel="Output", commands=FORMATTED, per_command={
            "eval": {"help": "Report format on stdout (ndjson: one JSON object per loss, or "
                             "per row with --reduction none)."},
-           "check": {"help": "Verdict format on stdout; json has a top-level \"passed\"."},
+           "check": {"help": "Verdict format on stdout; json has a top-level \"passed\"; "
+                             "junit: JUnit XML, one test case per loss and group check; "
+                             "openmetrics: GitLab's metrics report.",
+                     "choices": vocab.CHECK_FORMATS},
            "compare": {"help": "Comparison format on stdout."},
            "inspect": {"help": "table (plain text) or json."},
            "merge": {"help": "Report format on stdout."},
@@ -140,8 +158,8 @@ def parameter(option: Option, command: str) -> inspect.Parameter:
     """The keyword-only parameter of ``command`` that Typer reads for ``option``."""
     default = option.cli_default
     kind: Any = option.type
-    if option.enum:
-        kind = choice_enum(option.name, option.choices)
+    if option.enum:  # a command may take more words (check --format junit)
+        kind = choice_enum(option.name, option.attribute("choices", command))
         default = None if default is None else kind(default)
     info = typer.Option(
         *option.flags, help=option.attribute("help", command),

@@ -198,7 +198,7 @@ class CheckResult:
             "data_changed_policy": self.data_changed_policy,
             "baseline": None if self.baseline is None else {
                 "path": self.baseline.path, "losscli_version": self.baseline.losscli_version,
-                "rows": self.baseline.rows,
+                "rows": self.baseline.rows, "commit": self.baseline.commit,
                 "fingerprint": None if base_fp is None else base_fp.to_dict()},
             **({"reference": self.reference} if self.reference else {}),
             **({"groups_unchecked": list(self.groups_unchecked)} if self.groups_unchecked
@@ -235,6 +235,7 @@ def check(
     rtol: Iterable[str] = (),
     atol: Iterable[str] = (),
     baseline: str | None = None,
+    base_ref: str | None = None,
     allow_missing: bool = False,
     save: str | None = None,
     data_changed: str = "warn",
@@ -285,7 +286,7 @@ def check(
             "--rtol/--atol are tolerances against a baseline: add --baseline FILE "
             "(or use --max/--min for absolute bounds)."
         )
-    base = load_baseline(baseline) if baseline is not None else None
+    base = load_baseline(baseline, base_ref=base_ref) if baseline is not None else None
     params = dict(spec.options.params)
     if not spec.options.losses and base is not None:
         if params:

@@ -19,7 +19,7 @@ import math
 import os
 import reprlib
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from losscli.errors import InputError, UsageError
@@ -71,6 +71,8 @@ class Baseline:
     #: A baseline of a --group-by run: its key columns and, per group key, its losses
     group_by: tuple[str, ...] = ()
     groups: dict[tuple[Any, ...], dict[LossKey, BaselineLoss]] | None = None
+    #: ``--baseline git:REF:PATH``: the full hash of the commit it was read at
+    commit: str | None = None
 
     def get(self, key: LossKey) -> BaselineLoss | None:
         return self.losses.get(key)
@@ -281,6 +283,10 @@ def _read(path: str) -> str:
         raise InputError(f"Cannot read baseline '{path}': {exc.strerror or exc}.") from None
     if len(data) > MAX_BASELINE_BYTES:
         raise InputError(too_big)
+    return _decode(data, path)
+
+
+def _decode(data: bytes, path: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -290,15 +296,31 @@ def _read(path: str) -> str:
         ) from None
 
 
-def load_baseline(path: str) -> Baseline:
-    """Read a report JSON written by ``losscli eval --format json`` or ``check --save``.
+def load_baseline(path: str, *, base_ref: str | None = None) -> Baseline:
+    """Read a report JSON written by ``losscli eval --format json`` or ``check --save``:
+    a file, or a file committed to git (``git:REF:PATH``, ``git:merge-base:PATH`` with
+    ``base_ref``: :mod:`losscli.gate.gitref`; the baseline records the commit).
 
     Anything that is not such a report — a missing or unreadable file, a directory, more
     than 64 MiB, text that is not UTF-8 or not JSON, NaN/Infinity literals, numbers too
     large for a float, nesting too deep, a document of another shape or of a newer
     ``schema_version`` — is an :class:`InputError` naming the file and the fix.
     """
-    text = _read(path)
+    from losscli.gate import gitref
+
+    commit = None
+    if gitref.is_git_spec(path):
+        if base_ref is not None and gitref.parse_spec(path)[0] != gitref.MERGE_BASE:
+            raise UsageError(f"--base-ref names the branch of git:merge-base:PATH; --baseline "
+                             f"'{path}' names its ref itself. Drop --base-ref, or use "
+                             "git:merge-base:PATH.")
+        found = gitref.read_git_file(path, base_ref=base_ref, limit=MAX_BASELINE_BYTES)
+        text, commit = _decode(found.data, path), found.commit
+    elif base_ref is not None:
+        raise UsageError(f"--base-ref applies to --baseline git:merge-base:PATH, not to the "
+                         f"file '{path}'.")
+    else:
+        text = _read(path)
     try:
         doc = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float,
                          parse_int=_bounded_int)
@@ -313,4 +335,5 @@ def load_baseline(path: str) -> Baseline:
     except RecursionError:
         raise InputError(f"Baseline '{path}' is JSON nested too deeply to be a losscli report. "
                          f"{_regenerate(path)}") from None
-    return parse_baseline(doc, path)
+    base = parse_baseline(doc, path)
+    return base if commit is None else replace(base, commit=commit)

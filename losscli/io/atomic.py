@@ -291,6 +291,21 @@ def write_atomically(path: str, write: Callable[[IO[Any]], None], mode: str = "w
         write(f)
 
 
+def append_text(path: str, text: str, flag: str = "") -> None:
+    """Append ``text`` to ``path`` (a file another program shows, such as GitHub's
+    ``$GITHUB_STEP_SUMMARY``: replacing it would drop what others wrote). Declared to
+    :func:`guard` like every output; refused when it is one of the guard's inputs. A
+    failed write is one OutputError naming ``path``."""
+    check_writable(path, flag)
+    _refuse_input(flag, path, _identity(path), *_RUN)  # the guard's inputs, again
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        raise OutputError(f"Cannot write {flag + ' ' if flag else ''}'{path}': "
+                          f"{os_reason(exc)}.") from None
+
+
 def _file_mode(target: str) -> int:
     """Keep an existing file's permissions; a new file gets the usual 0o666 & ~umask."""
     try:

@@ -64,7 +64,9 @@ def check_summary(result: CheckResult) -> str:
         if result.correction:
             parts.append(result.correction)
     if result.baseline is not None:
-        parts.append(f"baseline: {result.baseline.path}")
+        commit = result.baseline.commit
+        parts.append(f"baseline: {result.baseline.path}"
+                     + (f" (commit {commit[:12]})" if commit else ""))
     return printable(" · ".join([*parts, summary_line(result.report,
                                                       groups=result.groups is None)]))
 
@@ -285,10 +287,14 @@ def render_check_ndjson(result: CheckResult) -> str:
 
 
 def render_check(result: CheckResult, fmt: str, out: IO[str] | None = None) -> None:
-    """Print a :class:`losscli.gate.CheckResult` as table, json, markdown, csv or ndjson."""
+    """Print a :class:`losscli.gate.CheckResult` as table, json, markdown, csv, ndjson,
+    junit or openmetrics (:mod:`losscli.present.ci_formats`)."""
+    from losscli.present.ci_formats import render_check_junit, render_check_openmetrics
+
     emit(result, fmt, out, render_check_table, {
         "json": render_check_json, "markdown": render_check_markdown,
-        "csv": render_check_csv, "ndjson": render_check_ndjson})
+        "csv": render_check_csv, "ndjson": render_check_ndjson,
+        "junit": render_check_junit, "openmetrics": render_check_openmetrics})
 
 
 # ---------------------------------------------------------------------------------------
