@@ -27,7 +27,10 @@ HOSTILE = ["a\x1b]0;PWNED\x07", "b\x1b[2J", "c\nfake: line", "d\rover", "e\u202e
 #: What must never appear raw in an output (rich's own styling on a terminal is SGR only).
 RAW = [b"\x07", b"\x1b]", b"\x1b[2J", "\u202e".encode(), "\x9b".encode(), b"\x7f",
        b"\rover"]
-SGR = re.compile(rb"\x1b\[[0-9;]*m")
+#: What losscli itself writes to a terminal: rich's colours, and its progress bar's cursor
+#: controls (hide/show the cursor, clear the line, move up) when a run lasts long enough to
+#: show one. Anything else is a byte from the data.
+SGR = re.compile(rb"\x1b\[[0-9;]*m|\x1b\[\?25[lh]|\x1b\[2K|\x1b\[[0-9]*A")
 
 
 def assert_clean(out: bytes, where: str) -> None:
