@@ -17,6 +17,7 @@ the order of time (oldest first); ``n`` keeps the ``n`` most recent commits.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tempfile
@@ -186,9 +187,15 @@ def _state_report(data: bytes, name: str) -> dict[str, Any]:
 
 
 def _number(value: Any) -> float | None:
-    from losscli.gate.baseline import _finite
-
-    return _finite(value)
+    """An interval bound as a finite float, or None (the baseline parser validated the
+    value; its bounds are read here)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _intervals(entries: Any) -> dict[str, tuple[float | None, float | None]]:
@@ -257,7 +264,7 @@ def history(path: str, *, rev_range: str | None = None, n: int | None = None,
     it: all of them reachable from HEAD, those of ``rev_range`` (``A..B``), or the ``n``
     most recent; oldest first. ``group_by``: the columns are the report's groups (a
     report without those groups is a row saying so)."""
-    from losscli.gate.gitref import SHALLOW_FIX, _Git
+    from losscli.gate.gitref import SHALLOW_FIX, Git
 
     path = os.fspath(path)
     if not path:
@@ -268,7 +275,7 @@ def history(path: str, *, rev_range: str | None = None, n: int | None = None,
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
         raise UsageError(f"-n must be a positive number of commits, got {n!r}.")
     groups = tuple(group_by or ())
-    git = _Git(path, cwd, where=_where(path))
+    git = Git(path, cwd, where=_where(path))
     ranged = _rev_range(git, rev_range) if rev_range is not None else None
     metas = _log(git, path, ranged, n)
     if not metas:

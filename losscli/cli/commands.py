@@ -486,45 +486,15 @@ def _losses(name: str | None, fmt: str) -> None:
     render_catalog(name, fmt, sys.stdout)
 
 
+
+
 @with_options("history")
-def history_cmd(
-    path: Annotated[str, typer.Argument(
-        help="A report JSON ('eval --format json', 'check --save') or saved state committed "
-        "in this repository, relative to the current folder.", show_default=False)],
-    **options: Any,
-) -> None:
-    """A metric history: the losses of a committed report at each commit that changed it.
+def history_cmd(path: Annotated[str, typer.Argument(
+        help="A report JSON or saved state committed in this repository.", show_default=False)],
+        **options: Any) -> None:
+    """The losses of a committed report at each commit that changed it, oldest first.
 
-    One row per commit (hash, date, subject; oldest first), one column per loss (per group
-    with --group-by), each report's interval where it has one. A commit whose file is not
-    a readable report is a row that says why.
+    Example: losscli history metrics/report.json -n 20 --plot --html history.html"""
+    from losscli.present.history_text import history_command
 
-    Examples:
-
-      losscli history metrics/report.json
-
-      losscli history metrics/report.json --rev-range main..HEAD --format markdown
-
-      losscli history metrics/report.json -n 20 --plot --html history.html
-    """
-    run_guarded(_history, path, options["rev_range"], options["n"],
-                options["history_group_by"] or [], options["fmt"].value, options["plot"],
-                options["html"])
-
-
-def _history(path: str, rev_range: str | None, n: int | None, group_by: list[str], fmt: str,
-             plot: bool, html: str | None) -> None:
-    from losscli.history import history
-    from losscli.present.history_chart import write_history_html
-    from losscli.present.history_text import render_history, sparklines
-
-    guard_outputs([("PATH", path)], {"--html": html}, {})
-    found = history(path, rev_range=rev_range, n=n, group_by=group_by)
-    render_history(found, fmt)
-    if plot:
-        out = sys.stdout if fmt == "table" else sys.stderr
-        out.write("\n" + "".join(line + "\n" for line in sparklines(found)))
-        out.flush()
-    if html is not None:
-        write_history_html(found, html)
-        stderr_line(f"wrote the history to {html}")
+    run_guarded(history_command, path, values(options), guard_outputs)

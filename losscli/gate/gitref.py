@@ -58,7 +58,7 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return ref, path
 
 
-class _Git:
+class Git:
     """The ``git`` executable in the repository of ``cwd``."""
 
     def __init__(self, spec: str, cwd: str | None = None, where: str | None = None) -> None:
@@ -166,7 +166,7 @@ def read_git_file(spec: str, *, base_ref: str | None = None, limit: int,
     """The bytes of ``git:REF:PATH`` (or ``git:merge-base:PATH``), the commit they were
     read at and the ref in words; at most ``limit`` bytes."""
     ref, path = parse_spec(spec)
-    git = _Git(spec, cwd)
+    git = Git(spec, cwd)
     if ref == MERGE_BASE:
         commit, words = git.merge_base(base_ref)
     else:

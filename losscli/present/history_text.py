@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import json
+import sys
+from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
 from losscli.present.table import (
@@ -22,12 +24,12 @@ from losscli.present.table import (
     md_escape,
     note_line,
 )
-from losscli.present.text import format_value, printable
+from losscli.present.text import format_value, printable, stderr_line
 
 if TYPE_CHECKING:
     from losscli.history import Commit, History, Point
 
-__all__ = ["render_history", "sparkline", "sparklines"]
+__all__ = ["history_command", "render_history", "show_history", "sparkline", "sparklines"]
 
 #: The eight heights of a sparkline, lowest first.
 BARS = "▁▂▃▄▅▆▇█"
@@ -137,3 +139,32 @@ def sparklines(h: History) -> list[str]:
                    if known else "no value")
         lines.append(f"{printable(c).ljust(width)}  {sparkline(values)}  {summary}")
     return lines
+
+
+def show_history(h: History, fmt: str, plot: bool, html: str | None) -> None:
+    """What ``losscli history`` prints: the history in ``fmt`` on stdout, ``--plot``'s
+    sparklines after it (on stdout under a table, else on stderr: machine output stays
+    pure) and ``--html``'s page (:mod:`losscli.present.history_chart`)."""
+    render_history(h, fmt)
+    if plot:
+        out = sys.stdout if fmt == "table" else sys.stderr
+        out.write("\n" + "".join(line + "\n" for line in sparklines(h)))
+        out.flush()
+    if html is not None:
+        from losscli.present.history_chart import write_history_html
+
+        write_history_html(h, html)
+        stderr_line(f"wrote the history to {html}")
+
+
+def history_command(path: str, options: dict[str, Any], guard: Callable[..., None]) -> None:
+    """``losscli history PATH``: the one output guard (``guard``: the commands'
+    ``guard_outputs``) over ``--html``, then :func:`losscli.history.history` and
+    :func:`show_history`."""
+    from losscli.history import history
+
+    html = options["html"]
+    guard([("PATH", path)], {"--html": html}, {})
+    found = history(path, rev_range=options["rev_range"], n=options["n"],
+                    group_by=options["history_group_by"] or [])
+    show_history(found, options["fmt"], options["plot"], html)
