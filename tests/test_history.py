@@ -109,8 +109,15 @@ def as_json(done: subprocess.CompletedProcess) -> dict:
     return json.loads(done.stdout)
 
 
-def test_rows_are_the_commits_that_changed_the_file_and_values_are_the_reports(repo):
-    doc = as_json(history(repo, REPORT, "--format", "json"))
+@pytest.fixture(scope="module")
+def reference(repo: Path) -> dict:
+    """``history REPORT --format json``: what every other format is compared with (its
+    own correctness: the first test)."""
+    return as_json(history(repo, REPORT, "--format", "json"))
+
+
+def test_rows_are_the_commits_that_changed_the_file_and_values_are_the_reports(repo, reference):
+    doc = reference
     want = log(repo)
     assert [(c["commit"], c["short"], c["subject"]) for c in doc["commits"]] == want
     assert "unrelated change" not in [c["subject"] for c in doc["commits"]]
@@ -167,8 +174,7 @@ def test_group_by_columns_per_group(repo):
     assert all("not --group-by region" in row["error"] for row in doc["commits"])
 
 
-def test_csv_and_markdown_and_table_parse_back(repo):
-    reference = as_json(history(repo, REPORT, "-f", "json"))
+def test_csv_and_markdown_and_table_parse_back(repo, reference):
     done = history(repo, REPORT, "-f", "csv")
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(io.StringIO(done.stdout.decode())))
@@ -195,31 +201,57 @@ def test_csv_and_markdown_and_table_parse_back(repo):
     assert "not valid JSON" in text  # the broken commit's reason under the table
 
 
-def test_plot_sparklines_on_a_terminal(repo):
-    reference = as_json(history(repo, REPORT, "-f", "json"))
+def test_plot_sparklines_on_a_terminal(repo, reference):
     script = ("import os, runpy, sys; os.chdir(sys.argv.pop(1)); sys.argv[0] = 'losscli'; "
               "runpy.run_module('losscli', run_name='__main__')")
     code, _, seen = run_pty([str(repo), "history", REPORT, "--plot"], stdout_to_pty=True,
                             columns=160, command=[sys.executable, "-c", script])
     assert code == 0, seen
-    text = seen.decode()
-    line = next(x for x in text.splitlines() if x.startswith("mse "))
-    values = [c["values"]["mse"]["value"] for c in reference["commits"]]
-    spark = line.split("  ")[1] if "  " in line else ""
-    spark = line[len("mse"):].strip().split("  ")[0]
-    assert len(line) > 10
-    # one character per commit: the lowest value the lowest bar, the highest the highest,
-    # the broken commit a blank
-    cells = line.split("mse", 1)[1].lstrip(" ")[:len(values)]
-    known = [v for v in values if v is not None]
-    assert cells[values.index(min(known))] == "▁"
-    assert cells[values.index(max(known))] == "█"
-    assert cells[values.index(None)] == " "
-    assert spark  # there is a sparkline
+    lines = seen.decode().replace("\r", "").splitlines()
+    for column in reference["columns"]:
+        line = next(x for x in lines if x.startswith(column + " "))
+        # one character per commit, oldest first: the lowest value the lowest bar, the
+        # highest the highest, a commit without a value a blank
+        cells = line[len(max(reference["columns"], key=len)) + 2:][:len(reference["commits"])]
+        values = [c["values"][column]["value"] for c in reference["commits"]]
+        known = [v for v in values if v is not None]
+        assert len(cells) == len(values)
+        for cell, v in zip(cells, values):
+            if v is None:
+                assert cell == " "
+            elif len(set(known)) > 1 and v == min(known):
+                assert cell == "▁"
+            elif len(set(known)) > 1 and v == max(known):
+                assert cell == "█"
+            else:
+                assert cell in "▁▂▃▄▅▆▇█"
+    # machine output stays pure: with --format json the sparklines go to stderr
+    done = history(repo, REPORT, "-f", "json", "--plot")
+    assert json.loads(done.stdout) == reference and "▁" in done.stderr.decode()
 
 
-def test_html_chart_points_and_bands(repo, tmp_path):
-    reference = as_json(history(repo, REPORT, "-f", "json"))
+def test_saved_states_are_read_through_their_report(tmp_path):
+    import losscli
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    runs = [{"predictions": str(SAMPLES / "regression.parquet")},
+            {"predictions": str(SAMPLES / "regression.csv"), "weight_col": "weight"}]
+    wanted = []
+    for when, run in enumerate(runs):
+        report = losscli.evaluate(**run, losses=["mse", "mae"],
+                                  save_state=str(repo / "run.state"))
+        wanted.append({r.label: r.value for r in report.losses})
+        git(repo, "add", "run.state")
+        git(repo, "commit", "-q", "-m", f"state {when}", when=when)
+    doc = as_json(history(repo, "run.state", "-f", "json"))
+    assert [c["subject"] for c in doc["commits"]] == ["state 0", "state 1"]
+    assert [{k: v["value"] for k, v in row["values"].items()} for row in doc["commits"]] == wanted
+    assert wanted[0] != wanted[1]
+
+
+def test_html_chart_points_and_bands(repo, reference, tmp_path):
     page = tmp_path / "history.html"
     done = history(repo, REPORT, "--html", str(page))
     assert done.returncode == 0, done.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import IO, TYPE_CHECKING
 
 from losscli.present.markup import coord, escape, number, table
+from losscli.present.text import format_value
 
 if TYPE_CHECKING:
     from losscli.history import History
@@ -48,9 +49,9 @@ def history_svg(h: History, column: str) -> str:
            f'y2="{_H - _BOTTOM}"/>',
            f'<line class="axis" x1="{_LEFT}" y1="{_TOP}" x2="{_LEFT}" y2="{_H - _BOTTOM}"/>',
            f'<text class="tick" x="{_LEFT - 4}" y="{coord(y(high) + 4)}" '
-           f'text-anchor="end">{number(high)}</text>',
+           f'text-anchor="end">{escape(format_value(high))}</text>',
            f'<text class="tick" x="{_LEFT - 4}" y="{coord(y(low) + 4)}" '
-           f'text-anchor="end">{number(low)}</text>']
+           f'text-anchor="end">{escape(format_value(low))}</text>']
     # the noise band: one polygon per run of consecutive commits with an interval
     run: list[tuple[int, float, float]] = []
     for i, p in [*points, (n, None)]:
