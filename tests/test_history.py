@@ -308,3 +308,25 @@ def test_api_returns_the_plain_data(repo, monkeypatch):
     assert [c["commit"] for c in got["commits"]] == [c for c, _, _ in log(repo)[-3:]]
     assert got == as_json(history(repo, REPORT, "-n", "3", "-f", "json"))
     assert ROOT.exists()
+
+
+def test_hostile_subjects_are_escaped_and_a_deleted_file_is_a_row(tmp_path, reports):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "r.json").write_bytes(reports["a"])
+    git(repo, "add", "r.json")
+    git(repo, "commit", "-q", "-m", "evil \x1b[31mred | pipe \u202e", when=0)
+    git(repo, "rm", "-q", "r.json")
+    git(repo, "commit", "-q", "-m", "remove the report", when=1)
+    for fmt in ("table", "markdown", "csv", "json"):
+        done = history(repo, "r.json", "-f", fmt)
+        assert done.returncode == 0, done.stderr
+        out = done.stdout.decode()
+        assert "\x1b" not in out and "\u202e" not in out, fmt
+    doc = json.loads(done.stdout)
+    assert doc["commits"][0]["subject"] == "evil \x1b[31mred | pipe \u202e"  # JSON keeps it
+    assert "not present at this commit" in doc["commits"][1]["error"]
+    md = history(repo, "r.json", "-f", "markdown").stdout.decode()
+    row = next(x for x in md.splitlines() if "evil" in x)
+    assert row.count(" | ") == 3 + 1  # the subject's pipe is escaped: 5 cells, 4 inner bars

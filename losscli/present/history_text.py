@@ -66,7 +66,7 @@ def _table(h: History, out: IO[str]) -> None:
 
 
 def _json(h: History) -> str:
-    return json.dumps(h.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)
+    return json.dumps(h.to_dict(), indent=2, allow_nan=False)
 
 
 def _csv(h: History) -> str:
