@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import posixpath
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -119,27 +120,64 @@ def _log(git: Any, path: str, rev_range: str | None, n: int | None) -> list[list
     return [line.split("\x1f", 3) for line in lines if line.count("\x1f") >= 3]
 
 
-def _read(git: Any, commit: str, path: str) -> bytes | str:
-    """The file at ``commit`` (``./PATH``: relative to the current folder), or why not."""
+def _in_repository(git: Any, path: str) -> str:
+    """``path`` (relative to the current folder, or absolute) as git names it in a tree:
+    relative to the repository's top folder."""
+    if os.path.isabs(path):
+        inside = os.path.relpath(os.path.realpath(path), os.path.realpath(git.top))
+    else:
+        prefix = git.run("rev-parse", "--show-prefix").stdout.decode("utf-8", "replace")
+        inside = posixpath.normpath(prefix.strip() + path.replace(os.sep, "/"))
+    return inside.replace(os.sep, "/")
+
+
+def _batch(git: Any, objects: list[str], check: bool) -> list[tuple[bytes, int, bytes]]:
+    """``git cat-file --batch[-check]`` over ``objects`` (one process for all the
+    commits): per object (type, size, content) — type ``b"missing"`` when it is absent."""
+    done = git.run("cat-file", "--batch-check" if check else "--batch",
+                   input="".join(o + "\n" for o in objects).encode())
+    if done.returncode != 0:
+        raise InputError(f"{git.where}: git cat-file failed: "
+                         f"{done.stderr.decode('utf-8', 'replace').strip()[:200]}.")
+    out, at, found = done.stdout, 0, []
+    for _ in objects:
+        end = out.index(b"\n", at)
+        header, at = out[at:end], end + 1
+        if header.endswith((b" missing", b" ambiguous")):
+            found.append((b"missing", 0, b""))
+            continue
+        _, kind, size = header.rsplit(b" ", 2)
+        content = b"" if check else out[at:at + int(size)]
+        at += 0 if check else int(size) + 1
+        found.append((kind, int(size), content))
+    return found
+
+
+def _read_all(git: Any, commits: list[str], path: str) -> list[bytes | str]:
+    """The file at each commit, or why not: two git processes whatever the number of
+    commits (the sizes first: nothing larger than a report is read)."""
     from losscli.gate.baseline import MAX_BASELINE_BYTES
 
-    obj = f"{commit}:./{path}" if not os.path.isabs(path) else f"{commit}:{_inside(git, path)}"
-    size = git.run("cat-file", "-s", obj)
-    if size.returncode != 0:
-        return "the file is not present at this commit (deleted or moved)"
-    kind = git.run("cat-file", "-t", obj).stdout.strip()
-    if kind != b"blob":
-        return f"a {kind.decode() or 'non-file'} at this commit, not a file"
-    if int(size.stdout.strip() or 0) > MAX_BASELINE_BYTES:
-        return f"larger than {MAX_BASELINE_BYTES >> 20} MiB: not a losscli report"
-    done = git.run("cat-file", "blob", obj)
-    if done.returncode != 0:
-        return "git could not read it: " + done.stderr.decode("utf-8", "replace").strip()
-    return done.stdout
-
-
-def _inside(git: Any, path: str) -> str:
-    return os.path.relpath(os.path.realpath(path), os.path.realpath(git.top))
+    inside = _in_repository(git, path)
+    if "\n" in inside:
+        raise UsageError(f"{git.where}: a path with a line break cannot be read from git's "
+                         "history; rename the file.")
+    objects = [f"{commit}:{inside}" for commit in commits]
+    sizes = _batch(git, objects, check=True)
+    wanted = [o for o, (kind, size, _) in zip(objects, sizes)
+              if kind == b"blob" and size <= MAX_BASELINE_BYTES]
+    contents = iter(_batch(git, wanted, check=False)) if wanted else iter(())
+    found: list[bytes | str] = []
+    for kind, size, _ in sizes:
+        if kind == b"missing":
+            found.append("the file is not present at this commit (deleted or moved)")
+        elif kind != b"blob":
+            found.append(f"a {kind.decode('ascii', 'replace')} at this commit, not a file")
+        elif size > MAX_BASELINE_BYTES:
+            found.append(f"larger than {MAX_BASELINE_BYTES >> 20} MiB: not a losscli report")
+        else:
+            found.append(next(contents)[2])
+    return found
 
 
 def _document(data: bytes, name: str) -> Any:
@@ -275,7 +313,7 @@ def history(path: str, *, rev_range: str | None = None, n: int | None = None,
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
         raise UsageError(f"-n must be a positive number of commits, got {n!r}.")
     groups = tuple(group_by or ())
-    git = Git(path, cwd, where=_where(path))
+    git = Git(path, cwd, where=_where(path), instead="")
     ranged = _rev_range(git, rev_range) if rev_range is not None else None
     metas = _log(git, path, ranged, n)
     if not metas:
@@ -286,8 +324,9 @@ def history(path: str, *, rev_range: str | None = None, n: int | None = None,
     if git.shallow and ranged is None and (n is None or len(metas) < n):
         raise InputError(f"{git.where}: '{git.top}' is a shallow clone, so the history of "
                          f"'{path}' is cut short; {SHALLOW_FIX}.")
-    rows = [_row(meta, _read(git, meta[0], path), f"{path}@{meta[1]}", groups)
-            for meta in reversed(metas)]
+    metas.reverse()
+    files = _read_all(git, [meta[0] for meta in metas], path)
+    rows = [_row(meta, data, f"{path}@{meta[1]}", groups) for meta, data in zip(metas, files)]
     columns: dict[str, None] = {}
     for row in rows:
         columns.update(dict.fromkeys(row.values))

@@ -271,11 +271,14 @@ def test_html_chart_points_and_bands(repo, reference, tmp_path):
                                  ) and (column != "mse" or bands)
 
 
-@pytest.mark.parametrize("case", ["not a repository", "unknown path", "shallow clone",
+@pytest.mark.parametrize("case", ["git missing", "not a repository", "unknown path",
+                                  "shallow clone",
                                   "unknown ref", "bad range", "range and n"])
 def test_errors_are_one_line_exit_2(repo, tmp_path, case):
-    cwd, args = repo, [REPORT]
-    if case == "not a repository":
+    cwd, args, env = repo, [REPORT], None
+    if case == "git missing":  # python runs by its full path; PATH has no git
+        env = {"PATH": str(tmp_path)}
+    elif case == "not a repository":
         cwd = tmp_path
     elif case == "unknown path":
         args = ["metrics/nothing.json"]
@@ -289,12 +292,13 @@ def test_errors_are_one_line_exit_2(repo, tmp_path, case):
         args += ["--rev-range", "main"]
     else:
         args += ["--rev-range", "main..feature", "-n", "2"]
-    done = run_losscli("history", *args, cwd=cwd)
+    done = run_losscli("history", *args, cwd=cwd, env=env)
     err = done.stderr.decode()
     assert done.returncode == 2, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert done.stdout == b""
-    word = {"not a repository": "not inside a git repository", "unknown path": "no commit",
+    word = {"git missing": "git executable was not found",
+            "not a repository": "not inside a git repository", "unknown path": "no commit",
             "shallow clone": "fetch-depth: 0", "unknown ref": "nosuchbranch",
             "bad range": "A..B", "range and n": "not both"}[case]
     assert word in err

@@ -61,28 +61,33 @@ def parse_spec(spec: str) -> tuple[str, str]:
 class Git:
     """The ``git`` executable in the repository of ``cwd``."""
 
-    def __init__(self, spec: str, cwd: str | None = None, where: str | None = None) -> None:
+    def __init__(self, spec: str, cwd: str | None = None, where: str | None = None,
+                 instead: str = ", or give the baseline as a file") -> None:
         self.spec = spec
-        #: how messages name what the user gave (``history 'PATH'`` reuses this class)
-        self.where = where or f"--baseline '{spec}'"
+        #: how messages name what the user gave, and the way around git (``losscli history
+        #: 'PATH'`` reuses this class: it has none)
+        self.where, self.instead = where or f"--baseline '{spec}'", instead
         self.cwd = cwd or os.getcwd()
         exe = shutil.which("git")
         if exe is None:
             raise InputError(f"{self.where}: the git executable was not found on PATH; "
-                             "install git, or give the baseline as a file.")
+                             f"install git{self.instead}.")
         self.exe = exe
         done = self.run("rev-parse", "--show-toplevel")
         if done.returncode != 0:
             raise InputError(f"{self.where}: '{self.cwd}' is not inside a git repository "
-                             "(git rev-parse failed); run losscli in the repository's checkout, "
-                             "or give the baseline as a file.")
+                             "(git rev-parse failed); run losscli in the repository's checkout"
+                             f"{self.instead}.")
         self.top = done.stdout.decode("utf-8", "replace").strip()
         self.shallow = self.run("rev-parse", "--is-shallow-repository").stdout.strip() == b"true"
 
-    def run(self, *args: str) -> subprocess.CompletedProcess[bytes]:
+    def run(self, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        """``git ARGS`` in the repository (``input``: its standard input, else none)."""
         try:
             return subprocess.run([self.exe, *args], cwd=self.cwd, capture_output=True,
-                                  stdin=subprocess.DEVNULL, timeout=120,
+                                  input=input,
+                                  stdin=subprocess.DEVNULL if input is None else None,
+                                  timeout=120,
                                   env={**os.environ, "GIT_TERMINAL_PROMPT": "0",
                                        "LC_ALL": "C"})
         except (OSError, subprocess.TimeoutExpired) as exc:
