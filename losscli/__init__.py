@@ -10,6 +10,7 @@ The API mirrors the CLI: one function per command, the command's options as keyw
     >>> losscli.compare({"ridge": "a.parquet", "hgb": "b.parquet"}, "truth.csv", id_col="id")
     >>> losscli.merge("part-0.state", "part-1.state")
     >>> losscli.inspect("preds.parquet")
+    >>> losscli.history("metrics/report.json", n=10)   # the losses at each commit
 
 Names are imported lazily so that ``losscli --help`` (and TAB completion) stays fast.
 """
@@ -23,11 +24,11 @@ if TYPE_CHECKING:  # typing is not imported at run time: the command starts with
     from typing import Any
 
 __all__ = ["LOSSES", "CheckResult", "Comparison", "Report", "__version__", "check", "compare",
-           "evaluate", "inspect", "merge"]
+           "evaluate", "history", "inspect", "merge"]
 
 _FROM = {
     "evaluate": "losscli.api", "check": "losscli.api", "compare": "losscli.api",
-    "merge": "losscli.api", "inspect": "losscli.api", "Report": "losscli.report",
+    "merge": "losscli.api", "inspect": "losscli.api", "history": "losscli.api", "Report": "losscli.report",
     "CheckResult": "losscli.gate", "Comparison": "losscli.comparison",
 }
 

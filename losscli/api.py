@@ -262,3 +262,17 @@ def inspect(path: str | os.PathLike[str], **options: Any) -> dict[str, Any]:
     from losscli.inspection import inspect_file
 
     return inspect_file(os.fspath(path), **options)
+
+
+def history(path: str | os.PathLike[str], rev_range: str | None = None, n: int | None = None,
+            group_by: str | Iterable[str] | None = None) -> dict[str, Any]:
+    """What ``losscli history PATH --format json`` prints: the losses of the report (or
+    saved state) ``path`` at each commit that changed it, oldest first (``rev_range``:
+    ``"A..B"``; ``n``: the ``n`` most recent), per group with ``group_by``. Plain data:
+    ``{"path", "rev_range", "group_by", "columns", "commits": [{"commit", "short",
+    "date", "subject", "error", "values": {column: {"value", "ci_low", "ci_high"}}}]}``."""
+    from losscli.history import history as read_history
+
+    groups = [group_by] if isinstance(group_by, str) else list(group_by or ())
+    return read_history(os.fspath(path), rev_range=rev_range, n=n, group_by=groups).to_dict()
+

@@ -36,6 +36,8 @@ OUTPUT_FORMATS = ("table", "json", "markdown", "csv", "ndjson")
 #: ``check --format`` writes these besides: JUnit XML (one test case per loss and group
 #: check) and GitLab's metrics report (the OpenMetrics text format).
 CHECK_FORMATS = (*OUTPUT_FORMATS, "junit", "openmetrics")
+#: ``history --format``: one row per commit (no per-row ndjson).
+HISTORY_FORMATS = ("table", "json", "markdown", "csv")
 
 #: ``--ci-format``: GitHub's annotations and step summary inside GitHub Actions
 #: (``GITHUB_ACTIONS=true``), always, or never.

@@ -55,6 +55,7 @@ app.command("check", cls=EvaluatingCommand)(commands.check_cmd)
 app.command("compare", cls=EvaluatingCommand)(commands.compare_cmd)
 app.command("merge")(commands.merge_cmd)
 app.command("losses")(commands.losses_cmd)
+app.command("history")(commands.history_cmd)
 
 
 def main() -> None:

@@ -484,3 +484,17 @@ def _losses(name: str | None, fmt: str) -> None:
     from losscli.catalog import render_catalog
 
     render_catalog(name, fmt, sys.stdout)
+
+
+
+
+@with_options("history")
+def history_cmd(path: Annotated[str, typer.Argument(
+        help="A report JSON or saved state committed in this repository.", show_default=False)],
+        **options: Any) -> None:
+    """The losses of a committed report at each commit that changed it, oldest first.
+
+    Example: losscli history metrics/report.json -n 20 --plot --html history.html"""
+    from losscli.present.history_text import history_command
+
+    run_guarded(history_command, path, values(options), guard_outputs)

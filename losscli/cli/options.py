@@ -29,10 +29,11 @@ from losscli.options import EVALUATING, Option, in_help_order
 from losscli.spec import API_OPTIONS
 
 _CHECK = frozenset({"check"})
+_HISTORY = frozenset({"history"})
 #: The commands with GitHub Actions output (--ci-format).
 _CI = frozenset({"check", "compare"})
 #: Every command with a --format.
-FORMATTED = frozenset({"eval", "check", "compare", "inspect", "merge", "losses"})
+FORMATTED = frozenset({"eval", "check", "compare", "inspect", "merge", "losses", "history"})
 #: The panel of the loss-parameter flags: their values go to the API as ``params``.
 PARAMS_PANEL = "Loss parameters"
 
@@ -100,7 +101,19 @@ _OWN: tuple[Option, ...] = (
            "compare": {"help": "Comparison format on stdout."},
            "inspect": {"help": "table (plain text) or json."},
            "merge": {"help": "Report format on stdout."},
-           "losses": {"help": "table, json, markdown or csv.", "panel": None}}),
+           "losses": {"help": "table, json, markdown or csv.", "panel": None},
+           "history": {"help": "One row per commit: table, json (with each interval's "
+                               "ci_low/ci_high), markdown or csv.",
+                       "choices": vocab.HISTORY_FORMATS}}),
+    _o("rev_range", "--rev-range", metavar="A..B", panel="Inputs", show_default=False,
+       commands=_HISTORY, help="Only the commits of A..B (git's range: reachable from B, "
+       "not from A; A.. means A..HEAD). Default: every commit reachable from HEAD."),
+    _o("n", "-n", "--max-count", type=int, metavar="N", panel="Inputs", show_default=False,
+       minimum=1, commands=_HISTORY, help="Only the N most recent commits that changed PATH."),
+    _o("history_group_by", "--group-by", "-g", type=list[str], metavar="COL", panel="Groups",
+       show_default=False, commands=_HISTORY, help="One column per loss and group of the "
+       "reports' --group-by COL (repeatable, as the reports were written); a report without "
+       "those groups is a row saying so."),
 )
 #: ... then those of every evaluating command, shown after the API's in their panels.
 _SHARED: tuple[Option, ...] = (
@@ -108,12 +121,18 @@ _SHARED: tuple[Option, ...] = (
        help="roc_auc, average_precision only: N score bins (bounded memory, the error bound "
        "reported), or 0 exact; --bins also sets ece's bins."),
     _o("plot", "--plot", type=bool, default=False, panel="Pictures",
+       commands=EVALUATING | _HISTORY, per_command={"history": {"help": "After the table, a "
+       "sparkline per loss over the commits (on stderr when stdout carries json, csv or "
+       "markdown)."}},
        help="After the table, pictures: a histogram of each per-row loss (its quantiles "
        "marked; implies --distribution), a reliability diagram of a classifier's "
        "probabilities, a bar per group with its interval; compare overlays the models. Plain "
        "text unless on a colour terminal; on stderr when stdout carries json, csv, ndjson or "
        "markdown."),
     _o("html", "--html", metavar="FILE", show_default=False, panel="Pictures",
+       commands=EVALUATING | _HISTORY, per_command={"history": {"help": "Also write a "
+       "self-contained HTML page (inline SVG, no script): a chart per loss over the commits "
+       "with each report's interval as a band, and the table; atomically."}},
        help="Also write one self-contained HTML report (tables, intervals, groups, "
        "distributions, reliability diagrams; inline SVG, no script, nothing from the "
        "network), atomically; check puts what failed first."),

@@ -321,9 +321,18 @@ def load_baseline(path: str, *, base_ref: str | None = None) -> Baseline:
                          f"file '{path}'.")
     else:
         text = _read(path)
+    doc = decode_report(text, path)
+    base = parse_baseline(doc, path)
+    return base if commit is None else replace(base, commit=commit)
+
+
+def decode_report(text: str, path: str) -> Any:
+    """The JSON document of a baseline's ``text``, strictly: NaN/Infinity literals, numbers
+    too large for a float and nesting too deep are each an :class:`InputError` naming
+    ``path`` (then :func:`parse_baseline` validates its shape)."""
     try:
-        doc = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float,
-                         parse_int=_bounded_int)
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float,
+                          parse_int=_bounded_int)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"Baseline '{path}' is not valid JSON ({exc.msg} at line {exc.lineno}, column "
@@ -335,5 +344,11 @@ def load_baseline(path: str, *, base_ref: str | None = None) -> Baseline:
     except RecursionError:
         raise InputError(f"Baseline '{path}' is JSON nested too deeply to be a losscli report. "
                          f"{_regenerate(path)}") from None
-    base = parse_baseline(doc, path)
-    return base if commit is None else replace(base, commit=commit)
+
+
+def parse_report_bytes(data: bytes, path: str) -> tuple[Any, Baseline]:
+    """A report read from elsewhere (``losscli history``: a file at one commit): its
+    document and its :class:`Baseline`, through the same decoding and validation as
+    :func:`load_baseline`."""
+    doc = decode_report(_decode(data, path), path)
+    return doc, parse_baseline(doc, path)

@@ -58,33 +58,40 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return ref, path
 
 
-class _Git:
+class Git:
     """The ``git`` executable in the repository of ``cwd``."""
 
-    def __init__(self, spec: str, cwd: str | None = None) -> None:
+    def __init__(self, spec: str, cwd: str | None = None, where: str | None = None,
+                 instead: str = ", or give the baseline as a file") -> None:
         self.spec = spec
+        #: how messages name what the user gave, and the way around git (``losscli history
+        #: 'PATH'`` reuses this class: it has none)
+        self.where, self.instead = where or f"--baseline '{spec}'", instead
         self.cwd = cwd or os.getcwd()
         exe = shutil.which("git")
         if exe is None:
-            raise InputError(f"--baseline '{spec}': the git executable was not found on PATH; "
-                             "install git, or give the baseline as a file.")
+            raise InputError(f"{self.where}: the git executable was not found on PATH; "
+                             f"install git{self.instead}.")
         self.exe = exe
         done = self.run("rev-parse", "--show-toplevel")
         if done.returncode != 0:
-            raise InputError(f"--baseline '{spec}': '{self.cwd}' is not inside a git repository "
-                             "(git rev-parse failed); run losscli in the repository's checkout, "
-                             "or give the baseline as a file.")
+            raise InputError(f"{self.where}: '{self.cwd}' is not inside a git repository "
+                             "(git rev-parse failed); run losscli in the repository's checkout"
+                             f"{self.instead}.")
         self.top = done.stdout.decode("utf-8", "replace").strip()
         self.shallow = self.run("rev-parse", "--is-shallow-repository").stdout.strip() == b"true"
 
-    def run(self, *args: str) -> subprocess.CompletedProcess[bytes]:
+    def run(self, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        """``git ARGS`` in the repository (``input``: its standard input, else none)."""
         try:
             return subprocess.run([self.exe, *args], cwd=self.cwd, capture_output=True,
-                                  stdin=subprocess.DEVNULL, timeout=120,
+                                  input=input,
+                                  stdin=subprocess.DEVNULL if input is None else None,
+                                  timeout=120,
                                   env={**os.environ, "GIT_TERMINAL_PROMPT": "0",
                                        "LC_ALL": "C"})
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise InputError(f"--baseline '{self.spec}': running git failed: {exc}.") from None
+            raise InputError(f"{self.where}: running git failed: {exc}.") from None
 
     def commit_of(self, ref: str) -> str | None:
         if ref.startswith("-"):  # never an option of git
@@ -95,9 +102,9 @@ class _Git:
 
     def missing_ref(self, ref: str, what: str = "") -> InputError:
         if self.shallow:
-            return InputError(f"--baseline '{self.spec}': {what or repr(ref)} is not in this "
+            return InputError(f"{self.where}: {what or repr(ref)} is not in this "
                               f"shallow clone of '{self.top}'; {SHALLOW_FIX}.")
-        return InputError(f"--baseline '{self.spec}': no commit {what or repr(ref)} in the "
+        return InputError(f"{self.where}: no commit {what or repr(ref)} in the "
                           f"repository '{self.top}'; check the branch, tag or hash (git branch "
                           "-a, git log --oneline), or fetch it.")
 
@@ -117,7 +124,7 @@ class _Git:
             if self.commit_of(ref) is not None:
                 return ref
         shallow = f" (a shallow clone: {SHALLOW_FIX})" if self.shallow else ""
-        raise InputError(f"--baseline '{self.spec}': no default branch found in "
+        raise InputError(f"{self.where}: no default branch found in "
                          f"'{self.top}' (tried {', '.join(dict.fromkeys(tried))}){shallow}; "
                          "name it with --base-ref BRANCH.")
 
@@ -126,13 +133,13 @@ class _Git:
         if self.commit_of(ref) is None:
             raise self.missing_ref(ref, f"--base-ref {ref!r}")
         if self.commit_of("HEAD") is None:
-            raise InputError(f"--baseline '{self.spec}': the repository '{self.top}' has no "
+            raise InputError(f"{self.where}: the repository '{self.top}' has no "
                              "commit yet (HEAD); commit first.")
         done = self.run("merge-base", "--end-of-options", "HEAD", ref)
         if done.returncode != 0:
             why = (f"in this shallow clone; {SHALLOW_FIX}" if self.shallow else
                    "the histories share no commit; give a ref with git:REF:PATH")
-            raise InputError(f"--baseline '{self.spec}': no merge base of HEAD and {ref} "
+            raise InputError(f"{self.where}: no merge base of HEAD and {ref} "
                              f"{why}.")
         return done.stdout.decode().strip(), f"merge-base of HEAD and {ref}"
 
@@ -140,21 +147,21 @@ class _Git:
         obj = f"{commit}:{path}"
         size = self.run("cat-file", "-s", obj)
         if size.returncode != 0:
-            raise InputError(f"--baseline '{self.spec}': '{path}' does not exist at {ref} "
+            raise InputError(f"{self.where}: '{path}' does not exist at {ref} "
                              f"(commit {commit[:12]}); the path is relative to the "
                              f"repository's top folder '{self.top}' (./PATH: to the current "
                              f"folder); see git ls-tree -r --name-only {commit[:12]}.")
         kind = self.run("cat-file", "-t", obj).stdout.strip()
         if kind != b"blob":
-            raise InputError(f"--baseline '{self.spec}': '{path}' at {ref} is a "
+            raise InputError(f"{self.where}: '{path}' at {ref} is a "
                              f"{kind.decode() or 'non-file'}, not a file; give a report JSON "
                              "file.")
         if int(size.stdout.strip() or 0) > limit:
-            raise InputError(f"--baseline '{self.spec}' is larger than {limit >> 20} MiB: not "
+            raise InputError(f"{self.where} is larger than {limit >> 20} MiB: not "
                              "a losscli report (one is a few kB).")
         done = self.run("cat-file", "blob", obj)
         if done.returncode != 0:
-            raise InputError(f"--baseline '{self.spec}': git could not read '{path}' at "
+            raise InputError(f"{self.where}: git could not read '{path}' at "
                              f"{ref}: {done.stderr.decode('utf-8', 'replace').strip()}.")
         return done.stdout
 
@@ -164,7 +171,7 @@ def read_git_file(spec: str, *, base_ref: str | None = None, limit: int,
     """The bytes of ``git:REF:PATH`` (or ``git:merge-base:PATH``), the commit they were
     read at and the ref in words; at most ``limit`` bytes."""
     ref, path = parse_spec(spec)
-    git = _Git(spec, cwd)
+    git = Git(spec, cwd)
     if ref == MERGE_BASE:
         commit, words = git.merge_base(base_ref)
     else:
