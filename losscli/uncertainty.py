@@ -6,14 +6,19 @@ piece of state (:mod:`losscli.stats`):
 
 * **analytic** (the default where one is valid): the moments Σw, Σw², Σw·ℓ, Σw·ℓ² of the
   per-row values — a normal interval for a mean loss with Kish's effective n, the delta
-  method for rmse, Wilson's interval for a 0/1 loss (zero_one, accuracy);
+  method for rmse, Wilson's interval for a 0/1 loss (zero_one, accuracy) and for a
+  proportion over a subset of the rows (binary precision: the predicted positives, recall:
+  the actual positives, specificity: the actual negatives, npv: the predicted negatives —
+  kind ``subset``, the moments of the 0/1 hits on that subset); DeLong's interval for
+  ROC-AUC (kind ``delong``), which keeps nothing of its own: it is computed from the
+  ranking's per-score counts (:func:`losscli.stats.ranking.delong_se`);
 * **bootstrap** (``--ci-method bootstrap``, and for the rest: r2, the confusion metrics): a
   Poisson bootstrap whose replicate weight of a row is a hash of (seed, row identity,
   replicate) — so parts evaluated apart and merged resample exactly as one run does — with
   percentile intervals; r2 from the replicate sums of ℓ, y and y²; precision/recall/F1 from
   replicate confusion counts (up to :data:`MAX_BOOTSTRAP_CLASSES` classes);
-* **none**: max_error (the bootstrap of a maximum is inconsistent) and ROC-AUC / average
-  precision (their bootstrap would keep a ranking per replicate): ``n/a`` with the reason.
+* **none**: max_error (the bootstrap of a maximum is inconsistent) and average precision
+  (its bootstrap would keep a ranking per replicate): ``n/a`` with the reason.
 
 Paired differences (``compare``): d = ℓ_model − ℓ_reference on the rows both models kept,
 the same replicate weights for every model; a normal interval and p-value from the
@@ -67,10 +72,26 @@ class CIConfig:
                 "seed": self.seed}
 
 
+#: Binary metrics that are a proportion over a subset of the rows: (the subset, the hit),
+#: each "pred" or "true" and the class (1 positive, 0 negative).
+SUBSETS = {"precision": (("pred", 1), ("true", 1)), "recall": (("true", 1), ("pred", 1)),
+           "specificity": (("true", 0), ("pred", 0)), "npv": (("pred", 0), ("true", 0))}
+
+
 def kind_of(aggregate_name: str, config: dict[str, Any]) -> str:
-    """What interval an aggregate's values admit: mean, root_mean, r2, confusion, or none."""
+    """What interval an aggregate's values admit: mean, root_mean, r2, subset (a binary
+    proportion over a subset of the rows), confusion, delong (ROC-AUC), or none. The one
+    place that decides the method per loss (with :class:`Uncertainty`'s resolution of
+    ``--ci-method``)."""
     if aggregate_name in ("mean", "root_mean", "r2"):
         return aggregate_name
+    if aggregate_name == "ranking" and config.get("metric") == "roc_auc" and not config.get(
+            "multilabel"):
+        return "delong"
+    if aggregate_name == "confusion" and config.get("binary") and config.get(
+            "metric") in SUBSETS and config.get("average", "binary") == "binary" and not (
+            config.get("labels") or config.get("option")):
+        return "subset"
     if aggregate_name == "confusion" and not config.get("labels") and (
             int(config.get("classes", 2)) <= MAX_BOOTSTRAP_CLASSES):
         return "confusion"
@@ -79,8 +100,8 @@ def kind_of(aggregate_name: str, config: dict[str, Any]) -> str:
 
 _NO_INTERVAL = {
     "max": "no valid interval: the bootstrap of a maximum is inconsistent",
-    "ranking": "no streamed interval for a ranking metric (its bootstrap would keep one "
-               "ranking per replicate)",
+    "ranking": "no streamed interval for average precision or multi-label AUC (a bootstrap "
+               "would keep one ranking per replicate)",
     "calibration": "no streamed interval for a binned calibration error (ece, mce)",
     "confusion": f"no streamed interval for more than {MAX_BOOTSTRAP_CLASSES} classes or for "
                  "multi-label data",
@@ -89,23 +110,30 @@ _NO_INTERVAL = {
 
 class Uncertainty:
     """The interval state of one loss instance (see the module doc). ``kind``: mean,
-    root_mean, r2, confusion or none; ``method``: analytic or bootstrap (resolved from the
-    config's ``auto``); ``paired``: the values are paired differences."""
+    root_mean, r2, subset, confusion, delong or none; ``method``: analytic or bootstrap
+    (resolved from the config's ``auto``); ``paired``: the values are paired differences;
+    ``metric``: a subset kind's metric (a key of :data:`SUBSETS`)."""
 
     def __init__(self, kind: str, ci: CIConfig, *, aggregate: str = "", classes: int = 2,
                  paired: bool = False, method: str | None = None, binary: bool = True,
-                 indicator: bool = False) -> None:
+                 indicator: bool = False, metric: str = "") -> None:
+        if kind == "subset" and (method or ci.method) == "bootstrap":
+            kind = "confusion"  # --ci-method bootstrap: the replicate confusion counts
         self.kind, self.ci, self.aggregate, self.classes = kind, ci, aggregate, classes
         self.paired, self.binary, self.indicator = paired, binary, indicator
-        analytic_ok = kind in ("mean", "root_mean")
+        self.metric = metric if kind == "subset" else ""
+        # DeLong has no bootstrap (it would keep one ranking per replicate): always analytic
+        analytic_ok = kind in ("mean", "root_mean", "subset", "delong")
+        if kind == "delong":
+            method = "analytic"
         self.method = method or ("bootstrap" if ci.method == "bootstrap" or (
             ci.method == "auto" and not analytic_ok) else "analytic")
         if self.method == "analytic" and not analytic_ok and kind != "none":
             self.method = "bootstrap"
-        self.moments = Moments() if kind in ("mean", "root_mean") else None
+        self.moments = Moments() if kind in ("mean", "root_mean", "subset") else None
         columns = {"r2": 3, "confusion": classes * classes}.get(kind, 1)
         self.boot = (BootstrapSums(ci.replicates, ci.seed, columns)
-                     if self.method == "bootstrap" and kind != "none" else None)
+                     if self.method == "bootstrap" and kind not in ("none", "delong") else None)
         self.discordant = [0, 0]  # paired 0/1 losses: rows (worse, better) than the reference
         self.pending: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
 
@@ -123,13 +151,17 @@ class Uncertainty:
             # interval is in the per-row units. No per-row values: no paired test.
             kind = "mean" if agg.name in ("mean", "root_mean", "r2") else "none"
         return cls(kind, ci, aggregate=agg.name, classes=int(config.get("classes", 2)),
-                   paired=paired, binary=bool(config.get("binary", True)), indicator=indicator)
+                   paired=paired, binary=bool(config.get("binary", True)), indicator=indicator,
+                   metric=str(config.get("metric", "")))
 
     # -- running state ------------------------------------------------------------------
     def update(self, values: np.ndarray, weights: np.ndarray | None, ids: np.ndarray | None,
                arrays: dict[str, np.ndarray] | None = None) -> None:
         """One chunk of per-row values (or paired differences), their weights and row ids."""
-        if self.kind == "none" or values.shape[0] == 0:
+        if self.kind in ("none", "delong") or values.shape[0] == 0:
+            return
+        if self.kind == "subset":
+            self._update_subset(values, weights, (arrays or {})["target"])
             return
         if values.ndim == 2 and self.kind in ("mean", "root_mean"):
             values = values.mean(axis=1)
@@ -162,7 +194,24 @@ class Uncertainty:
         # the replicate weights are drawn once per chunk for every state: see flush_bootstrap
         self.pending = (ids, np.asarray(cols, dtype=np.float64).reshape(len(ids), -1), weights)
 
+    def _update_subset(self, values: np.ndarray, weights: np.ndarray | None,
+                       target: np.ndarray) -> None:
+        """A binary proportion over a subset of the rows: the moments of the 0/1 hits on
+        the rows of the subset (see :data:`SUBSETS`)."""
+        from losscli.aggregates import true_classes
+
+        cls = {"pred": values.astype(np.int64), "true": true_classes(target, True)}
+        (on, on_class), (hit, hit_class) = SUBSETS[self.metric]
+        keep = cls[on] == on_class
+        hits = (cls[hit][keep] == hit_class).astype(np.float64)
+        assert self.moments is not None
+        self.moments.update(hits, None if weights is None else np.asarray(weights)[keep])
+
     def merge(self, other: Uncertainty) -> Uncertainty:
+        if {self.kind, other.kind} == {"none", "delong"} and self.aggregate == "ranking":
+            # a state saved before DeLong (roc_auc had no interval): neither keeps anything
+            self.kind, self.method = "delong", "analytic"
+            return self
         if (other.kind, other.method) != (self.kind, self.method):
             raise ValueError("cannot merge interval states of different kinds")
         if self.moments is not None and other.moments is not None:
@@ -183,8 +232,17 @@ class Uncertainty:
             reason = ("no paired interval for this loss" if self.paired
                       else _NO_INTERVAL.get(self.aggregate, "no interval for this loss"))
             return Interval(estimate, None, None, level, "n/a", reason=reason)
+        if self.kind == "delong":
+            if agg is None or not hasattr(agg, "roc_auc_se"):
+                return Interval(estimate, None, None, level, "delong",
+                                reason="DeLong's interval needs the ranking state")
+            score, se, why = agg.roc_auc_se()
+            return intervals.delong_interval(estimate, se, level, low=score.low,
+                                             high=score.high, reason=why)
         if self.method == "analytic":
             assert self.moments is not None
+            if self.kind == "subset":
+                return intervals.wilson_interval(self.moments, level)
             if self.kind == "root_mean":
                 return intervals.rmse_interval(self.moments, level)
             if self.indicator and self.moments.binary and not self.paired:
@@ -229,7 +287,7 @@ class Uncertainty:
         test for 0/1 losses, the normal test on the moments (analytic), or the replicates'
         sign (bootstrap: p = 2·min(P(d* ≤ 0), P(d* ≥ 0)), at least 1/B). None when the loss
         has no paired test."""
-        if self.kind == "none":
+        if self.kind in ("none", "delong", "subset"):
             return None
         if self.indicator and self.moments is not None:
             return intervals.mcnemar_exact(*self.discordant)
@@ -257,7 +315,8 @@ class Uncertainty:
                 "ci": self.ci.to_dict(),
                 "moments": None if self.moments is None else self.moments.to_dict(),
                 "bootstrap": None if self.boot is None else self.boot.to_dict(),
-                "discordant": list(self.discordant)}
+                "discordant": list(self.discordant),
+                **({"metric": self.metric} if self.kind == "subset" else {})}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Uncertainty:
@@ -267,7 +326,8 @@ class Uncertainty:
         from losscli.stats.fields import FieldError, Fields, check, nested, whole
 
         f = Fields(data)
-        kind = f.text("kind", choices=("mean", "root_mean", "r2", "confusion", "none"))
+        kind = f.text("kind", choices=("mean", "root_mean", "r2", "subset", "confusion",
+                                       "delong", "none"))
         ci_data = f.raw("ci")
 
         def config() -> CIConfig:
@@ -284,12 +344,15 @@ class Uncertainty:
                   classes=f.count("classes", lo=1, hi=MAX_BOOTSTRAP_CLASSES ** 2),
                   paired=f.flag("paired"),
                   method=f.text("method", choices=("analytic", "bootstrap")),
-                  binary=f.flag("binary", True), indicator=f.flag("indicator", False))
+                  binary=f.flag("binary", True), indicator=f.flag("indicator", False),
+                  metric=(f.text("metric", choices=tuple(SUBSETS)) if kind == "subset" else ""))
         out.moments = f.part("moments", Moments.from_dict) if f.has("moments") else None
         out.boot = f.part("bootstrap", BootstrapSums.from_dict) if f.has("bootstrap") else None
-        check((out.moments is None) == (kind not in ("mean", "root_mean")), "moments",
+        check((out.moments is None) == (out.kind not in ("mean", "root_mean", "subset")),
+              "moments",
               f"moments where a {kind} interval keeps none, or none where it needs them")
-        check((out.boot is None) == (out.method != "bootstrap" or kind == "none"), "bootstrap",
+        check((out.boot is None) == (out.method != "bootstrap" or kind in ("none", "delong")),
+              "bootstrap",
               "replicates where the method keeps none, or none where it needs them")
         if out.boot is not None:
             check((out.boot.replicates, out.boot.seed) == (ci.replicates, ci.seed)
