@@ -120,9 +120,7 @@ def test_delong_and_wilson_are_the_same_bits_at_any_chunk_size_and_worker_count(
     path, _, _ = binary_file
     losses = ["roc_auc", "precision", "recall", "specificity", "npv"]
     seen = set()
-    for chunk, workers in ((3000, 1), (97, 1), (500, 2), (1, 1)):
-        if chunk == 1:  # chunk size 1 over a small head only would change the data: skip
-            continue
+    for chunk, workers in ((3000, 1), (97, 1), (500, 2), (7, 2)):
         rep = losscli.evaluate(str(path), losses=losses, ci=True, chunk_size=chunk,
                                workers=workers)
         seen.add(tuple((r.interval["low"].hex(), r.interval["high"].hex(),
@@ -186,7 +184,7 @@ def test_no_interval_says_why_in_the_table_row(binary_file):
 
 
 def test_compare_roc_auc_row_says_there_is_no_paired_test(binary_file, tmp_path):
-    path, y, p = binary_file
+    _, y, p = binary_file
     rng = np.random.default_rng(4)
     two = tmp_path / "two.csv"
     pd.DataFrame({"a": p, "b": np.clip(p + rng.normal(0, 0.1, p.size), 0, 1),
@@ -207,3 +205,13 @@ def test_old_saved_roc_auc_interval_state_still_loads_and_merges():
     assert loaded.merge(new).kind == "delong"
     again = Uncertainty.from_dict(new.to_dict())
     assert again.kind == "delong" and again.moments is None and again.boot is None
+
+
+def test_paired_gate_says_there_is_no_paired_test_for_roc_auc(binary_file, tmp_path):
+    _, y, p = binary_file
+    two = tmp_path / "gate.csv"
+    pd.DataFrame({"pred": p, "ref": np.clip(p + 0.05, 0, 1), "target": y}).to_csv(two,
+                                                                                   index=False)
+    proc = run_losscli("check", two, "--reference-col", "ref", "--loss", "roc_auc")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "no paired test for roc_auc: the paired DeLong test" in proc.stdout.decode()
