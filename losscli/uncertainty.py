@@ -85,8 +85,7 @@ def kind_of(aggregate_name: str, config: dict[str, Any]) -> str:
     ``--ci-method``)."""
     if aggregate_name in ("mean", "root_mean", "r2"):
         return aggregate_name
-    if aggregate_name == "ranking" and config.get("metric") == "roc_auc" and not config.get(
-            "multilabel"):
+    if aggregate_name == "ranking" and config.get("metric") == "roc_auc":
         return "delong"
     if aggregate_name == "confusion" and config.get("binary") and config.get(
             "metric") in SUBSETS and config.get("average", "binary") == "binary" and not (
@@ -100,8 +99,8 @@ def kind_of(aggregate_name: str, config: dict[str, Any]) -> str:
 
 _NO_INTERVAL = {
     "max": "no valid interval: the bootstrap of a maximum is inconsistent",
-    "ranking": "no streamed interval for average precision or multi-label AUC (a bootstrap "
-               "would keep one ranking per replicate)",
+    "ranking": "no streamed interval for average precision (a bootstrap would keep one "
+               "ranking per replicate)",
     "calibration": "no streamed interval for a binned calibration error (ece, mce)",
     "confusion": f"no streamed interval for more than {MAX_BOOTSTRAP_CLASSES} classes or for "
                  "multi-label data",

@@ -215,3 +215,43 @@ def test_paired_gate_says_there_is_no_paired_test_for_roc_auc(binary_file, tmp_p
     proc = run_losscli("check", two, "--reference-col", "ref", "--loss", "roc_auc")
     assert proc.returncode == 0, proc.stderr.decode()
     assert "no paired test for roc_auc: the paired DeLong test" in proc.stdout.decode()
+
+
+def test_multilabel_macro_interval_with_fractional_weights():
+    # fractional weights: the state keeps exact weight sums; DeLong uses them as frequencies
+    rng = np.random.default_rng(9)
+    n, labels = 120, 3
+    y = rng.integers(0, 2, (n, labels)).astype(float)
+    p = np.round(np.clip(rng.normal(0.3 + 0.4 * y, 0.25), 0.001, 0.999), 2)
+    report = losscli.evaluate(predictions=p, targets=y, losses=["roc_auc"], ci=True,
+                              task="multilabel", chunk_size=17)
+    res = report.losses[0]
+    assert res.value == pytest.approx(roc_auc_score(y, p, average="macro"), rel=1e-12)
+    se = np.mean([textbook_delong(y[:, j].astype(int), p[:, j])[1] for j in range(labels)])
+    assert res.interval["method"] == "delong"
+    assert res.interval["low"] == pytest.approx(res.value - Z * se, rel=1e-9)
+    w = rng.uniform(0.5, 2, n)
+    weighted = losscli.evaluate(predictions=p[:, 0], targets=y[:, 0], weights=w,
+                                losses=["roc_auc"], ci=True).losses[0]
+    x, yy = p[:, 0][y[:, 0] == 1], p[:, 0][y[:, 0] == 0]
+    wx, wy = w[y[:, 0] == 1], w[y[:, 0] == 0]
+    psi = (x[:, None] > yy[None, :]) + 0.5 * (x[:, None] == yy[None, :])
+    auc = wx @ psi @ wy / (wx.sum() * wy.sum())
+    v10, v01 = psi @ wy / wy.sum(), wx @ psi / wx.sum()
+    var = (wx @ (v10 - auc) ** 2 / (wx.sum() - 1) / wx.sum()
+           + wy @ (v01 - auc) ** 2 / (wy.sum() - 1) / wy.sum())
+    assert weighted.value == pytest.approx(auc, rel=1e-12)
+    assert weighted.interval["high"] == pytest.approx(auc + Z * math.sqrt(var), rel=1e-9)
+
+
+def test_binned_auc_interval_is_delong_of_the_bins_widened_to_the_bound():
+    y, s = _data(5, n=400, ties=False)
+    p = 1 / (1 + np.exp(-s))
+    res = losscli.evaluate(predictions=p, targets=y, losses=["roc_auc:bins=20"],
+                           ci=True).losses[0]
+    binned = np.minimum(np.floor(p * 20), 19)  # each bin one tied score
+    _, se = textbook_delong(y, binned)
+    low, high = res.details["bound"]
+    assert res.interval["method"] == "delong"
+    assert res.interval["low"] == pytest.approx(low - Z * se, rel=1e-9)
+    assert res.interval["high"] == pytest.approx(min(high + Z * se, 1.0), rel=1e-9)
