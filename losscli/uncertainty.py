@@ -17,6 +17,8 @@ piece of state (:mod:`losscli.stats`):
   replicate) — so parts evaluated apart and merged resample exactly as one run does — with
   percentile intervals; r2 from the replicate sums of ℓ, y and y²; precision/recall/F1 from
   replicate confusion counts (up to :data:`MAX_BOOTSTRAP_CLASSES` classes);
+  ece/mce (kind ``calibration``, up to :data:`MAX_BOOTSTRAP_BINS` bins) from the replicate
+  sums of weight, confidence and correctness per bin;
 * **none**: max_error (the bootstrap of a maximum is inconsistent) and average precision
   (its bootstrap would keep a ranking per replicate): ``n/a`` with the reason.
 
@@ -42,6 +44,7 @@ from losscli.vocab import CI_METHODS
 
 METHODS = CI_METHODS
 MAX_BOOTSTRAP_CLASSES = 10
+MAX_BOOTSTRAP_BINS = 100
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,8 @@ def kind_of(aggregate_name: str, config: dict[str, Any]) -> str:
         return aggregate_name
     if aggregate_name == "ranking" and config.get("metric") == "roc_auc":
         return "delong"
+    if aggregate_name == "calibration" and int(config.get("bins", 0)) <= MAX_BOOTSTRAP_BINS:
+        return "calibration"
     if aggregate_name == "confusion" and config.get("binary") and config.get(
             "metric") in SUBSETS and config.get("average", "binary") == "binary" and not (
             config.get("labels") or config.get("option")):
@@ -101,7 +106,8 @@ _NO_INTERVAL = {
     "max": "no valid interval: the bootstrap of a maximum is inconsistent",
     "ranking": "no streamed interval for average precision (a bootstrap would keep one "
                "ranking per replicate)",
-    "calibration": "no streamed interval for a binned calibration error (ece, mce)",
+    "calibration": f"no streamed interval for a calibration error over more than "
+                   f"{MAX_BOOTSTRAP_BINS} bins",
     "confusion": f"no streamed interval for more than {MAX_BOOTSTRAP_CLASSES} classes or for "
                  "multi-label data",
 }
@@ -120,7 +126,7 @@ class Uncertainty:
             kind = "confusion"  # --ci-method bootstrap: the replicate confusion counts
         self.kind, self.ci, self.aggregate, self.classes = kind, ci, aggregate, classes
         self.paired, self.binary, self.indicator = paired, binary, indicator
-        self.metric = metric if kind == "subset" else ""
+        self.metric = metric if kind in ("subset", "calibration") else ""
         # DeLong has no bootstrap (it would keep one ranking per replicate): always analytic
         analytic_ok = kind in ("mean", "root_mean", "subset", "delong")
         if kind == "delong":
@@ -130,7 +136,8 @@ class Uncertainty:
         if self.method == "analytic" and not analytic_ok and kind != "none":
             self.method = "bootstrap"
         self.moments = Moments() if kind in ("mean", "root_mean", "subset") else None
-        columns = {"r2": 3, "confusion": classes * classes}.get(kind, 1)
+        columns = {"r2": 3, "confusion": classes * classes, "calibration": 3 * classes}.get(
+            kind, 1)
         self.boot = (BootstrapSums(ci.replicates, ci.seed, columns)
                      if self.method == "bootstrap" and kind not in ("none", "delong") else None)
         self.discordant = [0, 0]  # paired 0/1 losses: rows (worse, better) than the reference
@@ -143,15 +150,17 @@ class Uncertainty:
         interval, and McNemar's test for paired differences."""
         config = agg.config()
         kind = kind_of(agg.name, config)
+        classes, metric = int(config.get("classes", 2)), str(config.get("metric", ""))
+        if kind == "calibration":  # its bins in ``classes``, its norm and task in ``metric``
+            classes, metric = int(config["bins"]), f"{config['norm']}:{config['task']}"
         if paired:
             # The difference of per-row values: for mse and mae its mean is the difference
             # of the losses; for rmse and r2 (per-row squared errors on the same rows and
             # targets) its sign is the sign of their difference — a valid test, though the
             # interval is in the per-row units. No per-row values: no paired test.
             kind = "mean" if agg.name in ("mean", "root_mean", "r2") else "none"
-        return cls(kind, ci, aggregate=agg.name, classes=int(config.get("classes", 2)),
-                   paired=paired, binary=bool(config.get("binary", True)), indicator=indicator,
-                   metric=str(config.get("metric", "")))
+        return cls(kind, ci, aggregate=agg.name, classes=classes, paired=paired,
+                   binary=bool(config.get("binary", True)), indicator=indicator, metric=metric)
 
     # -- running state ------------------------------------------------------------------
     def update(self, values: np.ndarray, weights: np.ndarray | None, ids: np.ndarray | None,
@@ -161,6 +170,11 @@ class Uncertainty:
             return
         if self.kind == "subset":
             self._update_subset(values, weights, (arrays or {})["target"])
+            return
+        if self.kind == "calibration":
+            if ids is None:
+                raise ValueError("the bootstrap needs row identities")
+            self._update_calibration(values, weights, ids, (arrays or {})["target"])
             return
         if values.ndim == 2 and self.kind in ("mean", "root_mean"):
             values = values.mean(axis=1)
@@ -205,6 +219,37 @@ class Uncertainty:
         hits = (cls[hit][keep] == hit_class).astype(np.float64)
         assert self.moments is not None
         self.moments.update(hits, None if weights is None else np.asarray(weights)[keep])
+
+    def _update_calibration(self, values: np.ndarray, weights: np.ndarray | None,
+                            ids: np.ndarray, target: np.ndarray) -> None:
+        """ece/mce: per replicate and bin, the sums of weight, confidence and correctness —
+        by one sort of each block's rows by bin (never a dense rows × bins matrix)."""
+        from losscli.aggregates import true_classes
+        from losscli.stats.calibration import CalibrationError
+        from losscli.stats.resample import poisson_weights
+
+        assert self.boot is not None
+        bins = self.classes
+        task = self.metric.split(":")[1]
+        cal = CalibrationError(bins, task)
+        conf, correct = cal._confidence(values, true_classes(target, task == "binary"))
+        n = conf.shape[0]
+        w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+        where = np.clip(np.searchsorted(cal.edges, conf, side="right") - 1, 0, bins - 1)
+        reps = self.boot.replicates
+        totals = np.zeros(reps)
+        sums = np.zeros((reps, bins, 3))
+        for lo in range(0, n, BOOTSTRAP_BLOCK):
+            hi = min(lo + BOOTSTRAP_BLOCK, n)
+            order = np.argsort(where[lo:hi], kind="stable") + lo
+            b = where[order]
+            starts = np.flatnonzero(np.concatenate(([True], b[1:] != b[:-1])))
+            rw = poisson_weights(self.boot.seed, ids[order], reps) * w[order]  # (B, block)
+            totals += rw.sum(axis=1)
+            for j, q in enumerate((None, conf[order], correct[order])):
+                part = rw if q is None else rw * q
+                sums[:, b[starts], j] += np.add.reduceat(part, starts, axis=1)
+        self.boot.add_chunk(n, totals, sums.reshape(reps, -1), int(np.count_nonzero(w > 0)))
 
     def merge(self, other: Uncertainty) -> Uncertainty:
         if {self.kind, other.kind} == {"none", "delong"} and self.aggregate == "ranking":
@@ -279,6 +324,9 @@ class Uncertainty:
                                 np.nan)
             if self.kind == "confusion":
                 return np.array([_confusion_value(row, self.classes, agg) for row in means])
+            if self.kind == "calibration":
+                return _calibration_values(means.reshape(means.shape[0], self.classes, 3),
+                                           self.metric.split(":")[0])
         raise ValueError(f"no replicates for {self.kind}")
 
     def test(self) -> Any:
@@ -315,7 +363,7 @@ class Uncertainty:
                 "moments": None if self.moments is None else self.moments.to_dict(),
                 "bootstrap": None if self.boot is None else self.boot.to_dict(),
                 "discordant": list(self.discordant),
-                **({"metric": self.metric} if self.kind == "subset" else {})}
+                **({"metric": self.metric} if self.metric else {})}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Uncertainty:
@@ -326,7 +374,7 @@ class Uncertainty:
 
         f = Fields(data)
         kind = f.text("kind", choices=("mean", "root_mean", "r2", "subset", "confusion",
-                                       "delong", "none"))
+                                       "calibration", "delong", "none"))
         ci_data = f.raw("ci")
 
         def config() -> CIConfig:
@@ -340,11 +388,15 @@ class Uncertainty:
 
         ci = nested("ci", config)
         out = cls(kind, ci, aggregate=f.text("aggregate", longest=64),
-                  classes=f.count("classes", lo=1, hi=MAX_BOOTSTRAP_CLASSES ** 2),
+                  classes=f.count("classes", lo=1,
+                                  hi=max(MAX_BOOTSTRAP_CLASSES ** 2, MAX_BOOTSTRAP_BINS)),
                   paired=f.flag("paired"),
                   method=f.text("method", choices=("analytic", "bootstrap")),
                   binary=f.flag("binary", True), indicator=f.flag("indicator", False),
-                  metric=(f.text("metric", choices=tuple(SUBSETS)) if kind == "subset" else ""))
+                  metric=(f.text("metric", choices=tuple(SUBSETS)) if kind == "subset" else
+                          f.text("metric", choices=tuple(f"{n}:{t}" for n in ("l1", "max")
+                                                         for t in ("binary", "multiclass")))
+                          if kind == "calibration" else ""))
         out.moments = f.part("moments", Moments.from_dict) if f.has("moments") else None
         out.boot = f.part("bootstrap", BootstrapSums.from_dict) if f.has("bootstrap") else None
         check((out.moments is None) == (out.kind not in ("mean", "root_mean", "subset")),
@@ -355,7 +407,8 @@ class Uncertainty:
               "replicates where the method keeps none, or none where it needs them")
         if out.boot is not None:
             check((out.boot.replicates, out.boot.seed) == (ci.replicates, ci.seed)
-                  and out.boot.columns == {"r2": 3, "confusion": out.classes ** 2}.get(kind, 1),
+                  and out.boot.columns == {"r2": 3, "confusion": out.classes ** 2,
+                                           "calibration": 3 * out.classes}.get(kind, 1),
                   "bootstrap", "replicates, seed or columns other than the --ci options'")
         out.discordant = f.each("discordant", whole, length=2)
         return out
@@ -409,6 +462,20 @@ def flush_bootstrap(states: list[Uncertainty]) -> None:
             u.boot.add_chunk(n, acc[:, at], acc[:, at + 1: at + 1 + width], pos)
             at += 1 + width
             u.pending = None
+
+
+def _calibration_values(means: np.ndarray, norm: str) -> np.ndarray:
+    """ece (``l1``: Σ_b |acc_b − conf_b|, the means being per-bin sums over the replicate's
+    total weight) or mce (``max``: the largest |acc_b − conf_b| / w_b over the bins with
+    weight) of each replicate; NaN for a replicate that drew no row."""
+    w, c, a = means[:, :, 0], means[:, :, 1], means[:, :, 2]
+    gap = np.abs(a - c)
+    if norm == "l1":
+        return gap.sum(axis=1)
+    with np.errstate(all="ignore"):
+        per = np.where(w > 0, gap / np.where(w > 0, w, 1.0), -np.inf)
+    out = per.max(axis=1)
+    return np.where(np.isfinite(out), out, np.nan)
 
 
 def _confusion_value(cells: np.ndarray, classes: int, agg: Any) -> float:

@@ -255,3 +255,35 @@ def test_binned_auc_interval_is_delong_of_the_bins_widened_to_the_bound():
     assert res.interval["method"] == "delong"
     assert res.interval["low"] == pytest.approx(low - Z * se, rel=1e-9)
     assert res.interval["high"] == pytest.approx(min(high + Z * se, 1.0), rel=1e-9)
+
+
+def test_ece_bootstrap_interval_covers_the_true_ece():
+    # confidences on 5 values, one per bin (bins=5), accuracy conf + 0.1 in each: true ECE 0.1
+    datasets, n = 200, 600
+    rng = np.random.default_rng(31)
+    hits = 0
+    for i in range(datasets):
+        p = rng.choice([0.1, 0.3, 0.5, 0.7, 0.85], n)
+        y = (rng.random(n) < p + 0.1).astype(int)
+        iv = losscli.evaluate(predictions=p, targets=y, losses=["ece:bins=5"], ci=True,
+                              seed=i, replicates=200).losses[0].interval
+        assert iv["method"] == "percentile"
+        hits += iv["low"] <= 0.1 <= iv["high"]
+    tolerance = 3 * math.sqrt(0.95 * 0.05 / datasets)
+    assert abs(hits / datasets - 0.95) <= tolerance, hits / datasets
+
+
+def test_ece_and_mce_intervals_are_the_same_bits_at_any_worker_count(binary_file):
+    path, _, _ = binary_file
+    seen = set()
+    for chunk, workers in ((3000, 1), (500, 2), (500, 1)):
+        rep = losscli.evaluate(str(path), losses=["ece", "mce"], ci=True, chunk_size=chunk,
+                               workers=workers, replicates=100)
+        seen.add(tuple((r.interval["low"].hex(), r.interval["high"].hex())
+                       for r in rep.losses))
+    other = losscli.evaluate(str(path), losses=["ece", "mce"], ci=True, chunk_size=97,
+                             replicates=100)
+    assert len(seen) == 1, seen
+    for a, b in zip(other.losses, rep.losses):  # other chunk sizes: to round-off
+        assert a.interval["low"] == pytest.approx(b.interval["low"], rel=1e-12)
+        assert a.interval["high"] == pytest.approx(b.interval["high"], rel=1e-12)
