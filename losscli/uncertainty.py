@@ -272,6 +272,8 @@ class Uncertainty:
         the difference of the two models' values), at ``level`` (default: the --ci level;
         a higher one for a multiple-comparison correction)."""
         level = self.ci.level if level is None else level
+        if self.kind == "none" and not self.paired and getattr(agg, "metric", "") == "roc_auc":
+            self.kind, self.method = "delong", "analytic"  # a state saved before DeLong
         if self.kind == "none":
             reason = ("no paired interval for this loss" if self.paired
                       else _NO_INTERVAL.get(self.aggregate, "no interval for this loss"))

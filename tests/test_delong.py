@@ -287,3 +287,15 @@ def test_ece_and_mce_intervals_are_the_same_bits_at_any_worker_count(binary_file
     for a, b in zip(other.losses, rep.losses):  # other chunk sizes: to round-off
         assert a.interval["low"] == pytest.approx(b.interval["low"], rel=1e-12)
         assert a.interval["high"] == pytest.approx(b.interval["high"], rel=1e-12)
+
+
+def test_old_saved_roc_auc_interval_state_alone_gives_the_delong_interval():
+    from losscli.metric_aggregates import RankingMetric
+
+    y, s = _data(2)
+    agg = RankingMetric("roc_auc")
+    agg.update(s, None, {"target": y.astype(np.float64)})
+    old = Uncertainty.from_dict(Uncertainty("none", CIConfig(), aggregate="ranking").to_dict())
+    iv = old.interval(agg.result("mean"), agg)
+    auc, se = textbook_delong(y, s)
+    assert iv.method == "delong" and iv.low == pytest.approx(auc - Z * se, rel=1e-9)
