@@ -431,10 +431,29 @@ def judge_pairs(row: ComparisonRow, cells: Sequence[Cell], loss: int,
             note = "no model is significantly better than every other"
     else:
         best = ()
-        note = "no paired test for this loss"
+        first = next((u for u in pair_tests if u is not None), None)
+        note = no_paired_test(first, row.label)
     return replace(row, verdict=tuple(verdict), p_value=(None, *adj),
                    diff_interval=tuple(intervals), diff_reason=tuple(reasons), best=best,
                    best_note=note, leader=row.best)
+
+
+def no_paired_test(u: Any, label: str) -> str:
+    """Why a loss has no paired test and no paired interval in ``compare`` (the table row
+    and the JSON say it)."""
+    aggregate = getattr(u, "aggregate", "")
+    if aggregate == "ranking":
+        return (f"no paired test for {label}: the paired DeLong test needs both models' "
+                "scores of each row, and the streamed ranking keeps per-score counts of each "
+                "model apart")
+    if aggregate == "confusion":
+        return (f"no paired test for {label}: its value is a ratio of confusion counts, "
+                "kept per model, not per pair of rows")
+    if aggregate == "calibration":
+        return f"no paired test for {label}: its bins are kept per model, not per pair of rows"
+    if aggregate == "max":
+        return f"no paired test for {label}: the bootstrap of a maximum is inconsistent"
+    return f"no paired test for {label}"
 
 
 def difference_interval(u: Any, label: str) -> tuple[tuple[float, float] | None, str | None]:
@@ -448,7 +467,7 @@ def difference_interval(u: Any, label: str) -> tuple[tuple[float, float] | None,
     sign of their difference, used by the test), but its interval is in other units — so
     no interval is given, and the reason says so."""
     if u is None or u.kind == "none":
-        return None, "no paired interval for this loss"
+        return None, no_paired_test(u, label)
     if u.aggregate != "mean" or u.moments is None:
         return None, f"no paired interval for {label}; tested on squared errors"
     got = u.interval(u.moments.mean())

@@ -236,6 +236,11 @@ class RankingMetric(_Stated):
     def own_result(self) -> float:
         return float(self._score().value)
 
+    def roc_auc_se(self) -> tuple[Any, float, str | None]:
+        """The reported AUC (a :class:`~losscli.stats.ranking.Score`), DeLong's standard
+        error and why it is undefined (the report's averaging for one-vs-rest)."""
+        return (self.state.roc_auc_se("macro") if self.classes else self.state.roc_auc_se())
+
     def details(self) -> dict[str, Any] | None:
         out: dict[str, Any] = {}
         score = self._score()

@@ -90,7 +90,7 @@ def render_table(report: Report, out: IO[str] | None = None) -> None:
         row = [res.name, format_params(dict(res.key.params)), format_value(res.value),
                "higher" if res.higher_is_better else "lower"]
         if report.ci:
-            row.insert(3, format_interval(res.interval))
+            row.insert(3, format_interval(res.interval, why=True))
         rows.append(row)
         for name, value in breakdown(res, report.inputs.get("classes")):  # per class, label
             # or output, indented

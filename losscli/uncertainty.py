@@ -6,14 +6,21 @@ piece of state (:mod:`losscli.stats`):
 
 * **analytic** (the default where one is valid): the moments Σw, Σw², Σw·ℓ, Σw·ℓ² of the
   per-row values — a normal interval for a mean loss with Kish's effective n, the delta
-  method for rmse, Wilson's interval for a 0/1 loss (zero_one, accuracy);
+  method for rmse, Wilson's interval for a 0/1 loss (zero_one, accuracy) and for a
+  proportion over a subset of the rows (binary precision: the predicted positives, recall:
+  the actual positives, specificity: the actual negatives, npv: the predicted negatives —
+  kind ``subset``, the moments of the 0/1 hits on that subset); DeLong's interval for
+  ROC-AUC (kind ``delong``), which keeps nothing of its own: it is computed from the
+  ranking's per-score counts (:func:`losscli.stats.ranking.delong_se`);
 * **bootstrap** (``--ci-method bootstrap``, and for the rest: r2, the confusion metrics): a
   Poisson bootstrap whose replicate weight of a row is a hash of (seed, row identity,
   replicate) — so parts evaluated apart and merged resample exactly as one run does — with
   percentile intervals; r2 from the replicate sums of ℓ, y and y²; precision/recall/F1 from
   replicate confusion counts (up to :data:`MAX_BOOTSTRAP_CLASSES` classes);
-* **none**: max_error (the bootstrap of a maximum is inconsistent) and ROC-AUC / average
-  precision (their bootstrap would keep a ranking per replicate): ``n/a`` with the reason.
+  ece/mce (kind ``calibration``, up to :data:`MAX_BOOTSTRAP_BINS` bins) from the replicate
+  sums of weight, confidence and correctness per bin;
+* **none**: max_error (the bootstrap of a maximum is inconsistent) and average precision
+  (its bootstrap would keep a ranking per replicate): ``n/a`` with the reason.
 
 Paired differences (``compare``): d = ℓ_model − ℓ_reference on the rows both models kept,
 the same replicate weights for every model; a normal interval and p-value from the
@@ -37,6 +44,7 @@ from losscli.vocab import CI_METHODS
 
 METHODS = CI_METHODS
 MAX_BOOTSTRAP_CLASSES = 10
+MAX_BOOTSTRAP_BINS = 100
 
 
 @dataclass(frozen=True)
@@ -67,10 +75,27 @@ class CIConfig:
                 "seed": self.seed}
 
 
+#: Binary metrics that are a proportion over a subset of the rows: (the subset, the hit),
+#: each "pred" or "true" and the class (1 positive, 0 negative).
+SUBSETS = {"precision": (("pred", 1), ("true", 1)), "recall": (("true", 1), ("pred", 1)),
+           "specificity": (("true", 0), ("pred", 0)), "npv": (("pred", 0), ("true", 0))}
+
+
 def kind_of(aggregate_name: str, config: dict[str, Any]) -> str:
-    """What interval an aggregate's values admit: mean, root_mean, r2, confusion, or none."""
+    """What interval an aggregate's values admit: mean, root_mean, r2, subset (a binary
+    proportion over a subset of the rows), confusion, delong (ROC-AUC), or none. The one
+    place that decides the method per loss (with :class:`Uncertainty`'s resolution of
+    ``--ci-method``)."""
     if aggregate_name in ("mean", "root_mean", "r2"):
         return aggregate_name
+    if aggregate_name == "ranking" and config.get("metric") == "roc_auc":
+        return "delong"
+    if aggregate_name == "calibration" and int(config.get("bins", 0)) <= MAX_BOOTSTRAP_BINS:
+        return "calibration"
+    if aggregate_name == "confusion" and config.get("binary") and config.get(
+            "metric") in SUBSETS and config.get("average", "binary") == "binary" and not (
+            config.get("labels") or config.get("option")):
+        return "subset"
     if aggregate_name == "confusion" and not config.get("labels") and (
             int(config.get("classes", 2)) <= MAX_BOOTSTRAP_CLASSES):
         return "confusion"
@@ -79,9 +104,10 @@ def kind_of(aggregate_name: str, config: dict[str, Any]) -> str:
 
 _NO_INTERVAL = {
     "max": "no valid interval: the bootstrap of a maximum is inconsistent",
-    "ranking": "no streamed interval for a ranking metric (its bootstrap would keep one "
+    "ranking": "no streamed interval for average precision (a bootstrap would keep one "
                "ranking per replicate)",
-    "calibration": "no streamed interval for a binned calibration error (ece, mce)",
+    "calibration": f"no streamed interval for a calibration error over more than "
+                   f"{MAX_BOOTSTRAP_BINS} bins",
     "confusion": f"no streamed interval for more than {MAX_BOOTSTRAP_CLASSES} classes or for "
                  "multi-label data",
 }
@@ -89,23 +115,31 @@ _NO_INTERVAL = {
 
 class Uncertainty:
     """The interval state of one loss instance (see the module doc). ``kind``: mean,
-    root_mean, r2, confusion or none; ``method``: analytic or bootstrap (resolved from the
-    config's ``auto``); ``paired``: the values are paired differences."""
+    root_mean, r2, subset, confusion, delong or none; ``method``: analytic or bootstrap
+    (resolved from the config's ``auto``); ``paired``: the values are paired differences;
+    ``metric``: a subset kind's metric (a key of :data:`SUBSETS`)."""
 
     def __init__(self, kind: str, ci: CIConfig, *, aggregate: str = "", classes: int = 2,
                  paired: bool = False, method: str | None = None, binary: bool = True,
-                 indicator: bool = False) -> None:
+                 indicator: bool = False, metric: str = "") -> None:
+        if kind == "subset" and (method or ci.method) == "bootstrap":
+            kind = "confusion"  # --ci-method bootstrap: the replicate confusion counts
         self.kind, self.ci, self.aggregate, self.classes = kind, ci, aggregate, classes
         self.paired, self.binary, self.indicator = paired, binary, indicator
-        analytic_ok = kind in ("mean", "root_mean")
+        self.metric = metric if kind in ("subset", "calibration") else ""
+        # DeLong has no bootstrap (it would keep one ranking per replicate): always analytic
+        analytic_ok = kind in ("mean", "root_mean", "subset", "delong")
+        if kind == "delong":
+            method = "analytic"
         self.method = method or ("bootstrap" if ci.method == "bootstrap" or (
             ci.method == "auto" and not analytic_ok) else "analytic")
         if self.method == "analytic" and not analytic_ok and kind != "none":
             self.method = "bootstrap"
-        self.moments = Moments() if kind in ("mean", "root_mean") else None
-        columns = {"r2": 3, "confusion": classes * classes}.get(kind, 1)
+        self.moments = Moments() if kind in ("mean", "root_mean", "subset") else None
+        columns = {"r2": 3, "confusion": classes * classes, "calibration": 3 * classes}.get(
+            kind, 1)
         self.boot = (BootstrapSums(ci.replicates, ci.seed, columns)
-                     if self.method == "bootstrap" and kind != "none" else None)
+                     if self.method == "bootstrap" and kind not in ("none", "delong") else None)
         self.discordant = [0, 0]  # paired 0/1 losses: rows (worse, better) than the reference
         self.pending: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
 
@@ -116,20 +150,31 @@ class Uncertainty:
         interval, and McNemar's test for paired differences."""
         config = agg.config()
         kind = kind_of(agg.name, config)
+        classes, metric = int(config.get("classes", 2)), str(config.get("metric", ""))
+        if kind == "calibration":  # its bins in ``classes``, its norm and task in ``metric``
+            classes, metric = int(config["bins"]), f"{config['norm']}:{config['task']}"
         if paired:
             # The difference of per-row values: for mse and mae its mean is the difference
             # of the losses; for rmse and r2 (per-row squared errors on the same rows and
             # targets) its sign is the sign of their difference — a valid test, though the
             # interval is in the per-row units. No per-row values: no paired test.
             kind = "mean" if agg.name in ("mean", "root_mean", "r2") else "none"
-        return cls(kind, ci, aggregate=agg.name, classes=int(config.get("classes", 2)),
-                   paired=paired, binary=bool(config.get("binary", True)), indicator=indicator)
+        return cls(kind, ci, aggregate=agg.name, classes=classes, paired=paired,
+                   binary=bool(config.get("binary", True)), indicator=indicator, metric=metric)
 
     # -- running state ------------------------------------------------------------------
     def update(self, values: np.ndarray, weights: np.ndarray | None, ids: np.ndarray | None,
                arrays: dict[str, np.ndarray] | None = None) -> None:
         """One chunk of per-row values (or paired differences), their weights and row ids."""
-        if self.kind == "none" or values.shape[0] == 0:
+        if self.kind in ("none", "delong") or values.shape[0] == 0:
+            return
+        if self.kind == "subset":
+            self._update_subset(values, weights, (arrays or {})["target"])
+            return
+        if self.kind == "calibration":
+            if ids is None:
+                raise ValueError("the bootstrap needs row identities")
+            self._update_calibration(values, weights, ids, (arrays or {})["target"])
             return
         if values.ndim == 2 and self.kind in ("mean", "root_mean"):
             values = values.mean(axis=1)
@@ -162,7 +207,55 @@ class Uncertainty:
         # the replicate weights are drawn once per chunk for every state: see flush_bootstrap
         self.pending = (ids, np.asarray(cols, dtype=np.float64).reshape(len(ids), -1), weights)
 
+    def _update_subset(self, values: np.ndarray, weights: np.ndarray | None,
+                       target: np.ndarray) -> None:
+        """A binary proportion over a subset of the rows: the moments of the 0/1 hits on
+        the rows of the subset (see :data:`SUBSETS`)."""
+        from losscli.aggregates import true_classes
+
+        cls = {"pred": values.astype(np.int64), "true": true_classes(target, True)}
+        (on, on_class), (hit, hit_class) = SUBSETS[self.metric]
+        keep = cls[on] == on_class
+        hits = (cls[hit][keep] == hit_class).astype(np.float64)
+        assert self.moments is not None
+        self.moments.update(hits, None if weights is None else np.asarray(weights)[keep])
+
+    def _update_calibration(self, values: np.ndarray, weights: np.ndarray | None,
+                            ids: np.ndarray, target: np.ndarray) -> None:
+        """ece/mce: per replicate and bin, the sums of weight, confidence and correctness —
+        by one sort of each block's rows by bin (never a dense rows × bins matrix)."""
+        from losscli.aggregates import true_classes
+        from losscli.stats.calibration import CalibrationError
+        from losscli.stats.resample import poisson_weights
+
+        assert self.boot is not None
+        bins = self.classes
+        task = self.metric.split(":")[1]
+        cal = CalibrationError(bins, task)
+        conf, correct = cal._confidence(values, true_classes(target, task == "binary"))
+        n = conf.shape[0]
+        w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+        where = np.clip(np.searchsorted(cal.edges, conf, side="right") - 1, 0, bins - 1)
+        reps = self.boot.replicates
+        totals = np.zeros(reps)
+        sums = np.zeros((reps, bins, 3))
+        for lo in range(0, n, BOOTSTRAP_BLOCK):
+            hi = min(lo + BOOTSTRAP_BLOCK, n)
+            order = np.argsort(where[lo:hi], kind="stable") + lo
+            b = where[order]
+            starts = np.flatnonzero(np.concatenate(([True], b[1:] != b[:-1])))
+            rw = poisson_weights(self.boot.seed, ids[order], reps) * w[order]  # (B, block)
+            totals += rw.sum(axis=1)
+            for j, q in enumerate((None, conf[order], correct[order])):
+                part = rw if q is None else rw * q
+                sums[:, b[starts], j] += np.add.reduceat(part, starts, axis=1)
+        self.boot.add_chunk(n, totals, sums.reshape(reps, -1), int(np.count_nonzero(w > 0)))
+
     def merge(self, other: Uncertainty) -> Uncertainty:
+        if {self.kind, other.kind} == {"none", "delong"} and self.aggregate == "ranking":
+            # a state saved before DeLong (roc_auc had no interval): neither keeps anything
+            self.kind, self.method = "delong", "analytic"
+            return self
         if (other.kind, other.method) != (self.kind, self.method):
             raise ValueError("cannot merge interval states of different kinds")
         if self.moments is not None and other.moments is not None:
@@ -179,12 +272,23 @@ class Uncertainty:
         the difference of the two models' values), at ``level`` (default: the --ci level;
         a higher one for a multiple-comparison correction)."""
         level = self.ci.level if level is None else level
+        if self.kind == "none" and not self.paired and getattr(agg, "metric", "") == "roc_auc":
+            self.kind, self.method = "delong", "analytic"  # a state saved before DeLong
         if self.kind == "none":
             reason = ("no paired interval for this loss" if self.paired
                       else _NO_INTERVAL.get(self.aggregate, "no interval for this loss"))
             return Interval(estimate, None, None, level, "n/a", reason=reason)
+        if self.kind == "delong":
+            if agg is None or not hasattr(agg, "roc_auc_se"):
+                return Interval(estimate, None, None, level, "delong",
+                                reason="DeLong's interval needs the ranking state")
+            score, se, why = agg.roc_auc_se()
+            return intervals.delong_interval(estimate, se, level, low=score.low,
+                                             high=score.high, reason=why)
         if self.method == "analytic":
             assert self.moments is not None
+            if self.kind == "subset":
+                return intervals.wilson_interval(self.moments, level)
             if self.kind == "root_mean":
                 return intervals.rmse_interval(self.moments, level)
             if self.indicator and self.moments.binary and not self.paired:
@@ -222,6 +326,9 @@ class Uncertainty:
                                 np.nan)
             if self.kind == "confusion":
                 return np.array([_confusion_value(row, self.classes, agg) for row in means])
+            if self.kind == "calibration":
+                return _calibration_values(means.reshape(means.shape[0], self.classes, 3),
+                                           self.metric.split(":")[0])
         raise ValueError(f"no replicates for {self.kind}")
 
     def test(self) -> Any:
@@ -229,7 +336,7 @@ class Uncertainty:
         test for 0/1 losses, the normal test on the moments (analytic), or the replicates'
         sign (bootstrap: p = 2·min(P(d* ≤ 0), P(d* ≥ 0)), at least 1/B). None when the loss
         has no paired test."""
-        if self.kind == "none":
+        if self.kind in ("none", "delong", "subset"):
             return None
         if self.indicator and self.moments is not None:
             return intervals.mcnemar_exact(*self.discordant)
@@ -257,7 +364,8 @@ class Uncertainty:
                 "ci": self.ci.to_dict(),
                 "moments": None if self.moments is None else self.moments.to_dict(),
                 "bootstrap": None if self.boot is None else self.boot.to_dict(),
-                "discordant": list(self.discordant)}
+                "discordant": list(self.discordant),
+                **({"metric": self.metric} if self.metric else {})}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Uncertainty:
@@ -267,7 +375,8 @@ class Uncertainty:
         from losscli.stats.fields import FieldError, Fields, check, nested, whole
 
         f = Fields(data)
-        kind = f.text("kind", choices=("mean", "root_mean", "r2", "confusion", "none"))
+        kind = f.text("kind", choices=("mean", "root_mean", "r2", "subset", "confusion",
+                                       "calibration", "delong", "none"))
         ci_data = f.raw("ci")
 
         def config() -> CIConfig:
@@ -281,19 +390,27 @@ class Uncertainty:
 
         ci = nested("ci", config)
         out = cls(kind, ci, aggregate=f.text("aggregate", longest=64),
-                  classes=f.count("classes", lo=1, hi=MAX_BOOTSTRAP_CLASSES ** 2),
+                  classes=f.count("classes", lo=1,
+                                  hi=max(MAX_BOOTSTRAP_CLASSES ** 2, MAX_BOOTSTRAP_BINS)),
                   paired=f.flag("paired"),
                   method=f.text("method", choices=("analytic", "bootstrap")),
-                  binary=f.flag("binary", True), indicator=f.flag("indicator", False))
+                  binary=f.flag("binary", True), indicator=f.flag("indicator", False),
+                  metric=(f.text("metric", choices=tuple(SUBSETS)) if kind == "subset" else
+                          f.text("metric", choices=tuple(f"{n}:{t}" for n in ("l1", "max")
+                                                         for t in ("binary", "multiclass")))
+                          if kind == "calibration" else ""))
         out.moments = f.part("moments", Moments.from_dict) if f.has("moments") else None
         out.boot = f.part("bootstrap", BootstrapSums.from_dict) if f.has("bootstrap") else None
-        check((out.moments is None) == (kind not in ("mean", "root_mean")), "moments",
+        check((out.moments is None) == (out.kind not in ("mean", "root_mean", "subset")),
+              "moments",
               f"moments where a {kind} interval keeps none, or none where it needs them")
-        check((out.boot is None) == (out.method != "bootstrap" or kind == "none"), "bootstrap",
+        check((out.boot is None) == (out.method != "bootstrap" or kind in ("none", "delong")),
+              "bootstrap",
               "replicates where the method keeps none, or none where it needs them")
         if out.boot is not None:
             check((out.boot.replicates, out.boot.seed) == (ci.replicates, ci.seed)
-                  and out.boot.columns == {"r2": 3, "confusion": out.classes ** 2}.get(kind, 1),
+                  and out.boot.columns == {"r2": 3, "confusion": out.classes ** 2,
+                                           "calibration": 3 * out.classes}.get(kind, 1),
                   "bootstrap", "replicates, seed or columns other than the --ci options'")
         out.discordant = f.each("discordant", whole, length=2)
         return out
@@ -347,6 +464,20 @@ def flush_bootstrap(states: list[Uncertainty]) -> None:
             u.boot.add_chunk(n, acc[:, at], acc[:, at + 1: at + 1 + width], pos)
             at += 1 + width
             u.pending = None
+
+
+def _calibration_values(means: np.ndarray, norm: str) -> np.ndarray:
+    """ece (``l1``: Σ_b |acc_b − conf_b|, the means being per-bin sums over the replicate's
+    total weight) or mce (``max``: the largest |acc_b − conf_b| / w_b over the bins with
+    weight) of each replicate; NaN for a replicate that drew no row."""
+    w, c, a = means[:, :, 0], means[:, :, 1], means[:, :, 2]
+    gap = np.abs(a - c)
+    if norm == "l1":
+        return gap.sum(axis=1)
+    with np.errstate(all="ignore"):
+        per = np.where(w > 0, gap / np.where(w > 0, w, 1.0), -np.inf)
+    out = per.max(axis=1)
+    return np.where(np.isfinite(out), out, np.nan)
 
 
 def _confusion_value(cells: np.ndarray, classes: int, agg: Any) -> float:

@@ -127,20 +127,21 @@ def test_check_ci_fails_only_when_the_whole_interval_is_beyond(cli, tmp_path):
 
 
 def test_check_ci_loss_without_interval_is_a_note_not_a_failure(cli, samples):
-    # ece has no streamed interval: judged on its value, said once as a note — the failure
-    # reasons are only why it failed
-    r = cli("check", samples / "binary.csv", "-l", "bce", "-l", "ece", "--ci",
-            "--max", "ece=0.05", "-f", "json")
+    # average_precision has no streamed interval: judged on its value, said once as a note —
+    # the failure reasons are only why it failed (was ece, which has a bootstrap interval now)
+    r = cli("check", samples / "binary.csv", "-l", "bce", "-l", "average_precision", "--ci",
+            "--min", "average_precision=0.9999", "-f", "json")
     assert r.exit_code == 1
-    ece = json.loads(r.stdout)["checks"][1]
-    assert ece["label"] == "ece" and ece["status"] == "fail"
-    assert ece["reasons"] == [f"ece = {ece['value']:.6g} is above --max 0.05"]
-    assert ece["notes"] == ["ece: no streamed interval for a binned calibration error "
-                            "(ece, mce); judged on its value"]
-    table = cli("check", samples / "binary.csv", "-l", "bce", "-l", "ece", "--ci",
-                "--max", "ece=0.05").stdout.splitlines()
-    assert "✗ ece = " in "\n".join(table)
-    assert any(line.startswith("· ece: no streamed interval") for line in table)
-    md = cli("check", samples / "binary.csv", "-l", "ece", "--ci", "--max", "ece=0.05",
-             "-f", "markdown").stdout
-    assert "| 95% interval |" in md and "- ℹ️ ece: no streamed interval" in md
+    ap = json.loads(r.stdout)["checks"][1]
+    assert ap["label"] == "average_precision" and ap["status"] == "fail"
+    assert ap["reasons"] == [f"average_precision = {ap['value']:.6g} is below --min 0.9999"]
+    assert ap["notes"] == ["average_precision: no streamed interval for average precision (a "
+                           "bootstrap would keep one ranking per replicate); judged on its "
+                           "value"]
+    table = cli("check", samples / "binary.csv", "-l", "bce", "-l", "average_precision",
+                "--ci", "--min", "average_precision=0.9999").stdout.splitlines()
+    assert "✗ average_precision = " in "\n".join(table)
+    assert any(line.startswith("· average_precision: no streamed interval") for line in table)
+    md = cli("check", samples / "binary.csv", "-l", "average_precision", "--ci", "--min",
+             "average_precision=0.9999", "-f", "markdown").stdout
+    assert "| 95% interval |" in md and "- ℹ️ average_precision: no streamed interval" in md

@@ -321,7 +321,9 @@ def judge_paired(res: Any, reference: Any, bounds: Bounds, difference: Any,
         beyond = _beyond(sign * change - allowed, v, r)
     status = PASS
     if p is None:
-        notes.append(f"{label}: no paired test for this loss; judged on the values")
+        from losscli.comparison import no_paired_test
+
+        notes.append(f"{no_paired_test(difference, label)}; judged on the values")
         significant = True
     if worse and significant and beyond:
         status = FAIL

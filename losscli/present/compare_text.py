@@ -59,6 +59,10 @@ def _diffs(row: Any, ci: bool = False) -> list[str]:
                  for t, iv, r in zip(texts, row.diff_interval[1:], why)]
     if not row.verdict:
         return texts
+    if not ci and row.diff_reason:  # no test at all: say why in the row (--ci says it above)
+        texts = [f"{t} ({r})" if v is None and r and r.startswith("no paired test")
+                 and t != "—" else t
+                 for t, v, r in zip(texts, row.verdict[1:], row.diff_reason[1:])]
     # the paired test's verdict beside each difference: better, worse, or ~ (noise)
     return [t if v in (None, "same") else f"{t} {v}" for t, v in zip(texts, row.verdict[1:])]
 

@@ -156,12 +156,13 @@ def _breakdown(details: dict[str, Any], classes: Any) -> list[tuple[str, float]]
     return []
 
 
-def format_interval(interval: dict[str, Any] | None) -> str:
-    """``[0.99, 1.03]``, or ``n/a`` with no valid interval (never a number then)."""
+def format_interval(interval: dict[str, Any] | None, why: bool = False) -> str:
+    """``[0.99, 1.03]``, or ``n/a`` with no valid interval (never a number then) — with
+    ``why``, ``n/a (the reason)`` where the interval says one."""
     if not interval:
         return ""
     if interval.get("low") is None or interval.get("high") is None:
-        return "n/a"
+        return f"n/a ({interval['reason']})" if why and interval.get("reason") else "n/a"
     return f"[{format_value(interval['low'])}, {format_value(interval['high'])}]"
 
 

@@ -263,6 +263,25 @@ def wilson_interval(m: Moments, level: float = 0.95) -> Interval:
                     math.sqrt(p * (1.0 - p) / n))
 
 
+def delong_interval(estimate: float, se: float, level: float = 0.95, *,
+                    low: float | None = None, high: float | None = None,
+                    reason: str | None = None) -> Interval:
+    """DeLong's interval for a ROC-AUC (DeLong, DeLong & Clarke-Pearson 1988): the plain
+    normal interval AUC ± z·SE on the AUC scale, clipped to [0, 1] — as R's pROC
+    ``ci.auc(method="delong")`` (no logit transform). ``se`` from
+    :func:`losscli.stats.ranking.delong_se`. ``low``/``high``: a binned AUC's guaranteed
+    bound (``--auc-bins``), widened by z·SE on each side. Undefined (with ``reason``) when
+    the SE is."""
+    z = _z(level)
+    if reason is not None or not math.isfinite(se):
+        return Interval(estimate, None, None, level, "delong",
+                        reason=reason or "DeLong's standard error is undefined")
+    lo = estimate if low is None or not math.isfinite(low) else low
+    hi = estimate if high is None or not math.isfinite(high) else high
+    return Interval(estimate, max(lo - z * se, 0.0), min(hi + z * se, 1.0), level, "delong",
+                    se=se)
+
+
 def bootstrap_interval(estimate: float, replicates: np.ndarray, level: float = 0.95,
                        method: str = "percentile") -> Interval:
     """Bootstrap interval from replicate values θ*_b (e.g. ``BootstrapSums.means()[:, j]``).

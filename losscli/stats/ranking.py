@@ -43,6 +43,19 @@ Memory: 8 B × (1 + 2·limbs) per bin.
 versions raise). AP without positives is NaN here too (sklearn returns 0.0 with a warning,
 having set recall to 1); AP without negatives is 1.0, as in sklearn.
 
+**DeLong's standard error** (DeLong, DeLong & Clarke-Pearson 1988, Biometrics 44:837):
+the structural components are per score too — a positive at score s has
+V10(s) = (N_below(s) + ½·neg(s))/N, a negative V01(s) = (P_above(s) + ½·pos(s))/P — so
+from the same counts (:func:`delong_se`)::
+
+    S10 = Σ_s pos(s)·(V10(s) − AUC)² / (P − 1),  S01 = Σ_s neg(s)·(V01(s) − AUC)² / (N − 1)
+    SE(AUC) = √(S10/P + S01/N)
+
+(integer weights are row counts; fractional weights are used as frequencies). Computed in
+float64 from the canonical (merged, sorted) state, so it is as bit-identical across
+chunkings and merges as the AUC. No extra state: the interval costs one pass over the
+distinct scores.
+
 Multi-class one-vs-rest (:class:`OneVsRest`): one state per class, class c's score against
 label == c; ``macro`` averages the defined per-class values, ``weighted`` weights them by
 the class's positive weight (sklearn ``multi_class="ovr"``, ``average="macro"/"weighted"``).
@@ -71,6 +84,26 @@ class Score:
     low: float = math.nan
     high: float = math.nan
     reason: str | None = None
+
+
+def delong_se(neg: Any, pos: Any) -> tuple[float, str | None]:
+    """DeLong's standard error of the AUC from per-score negative and positive counts (or
+    weights) in increasing score order (see the module doc), and why it is undefined (NaN:
+    fewer than two positives or two negatives)."""
+    n = np.asarray(neg, dtype=np.float64)
+    p = np.asarray(pos, dtype=np.float64)
+    n_total, p_total = float(np.sum(n)), float(np.sum(p))
+    if not (n_total > 1.0 and p_total > 1.0):
+        return math.nan, (f"DeLong's variance needs at least 2 positives and 2 negatives "
+                          f"(got {p_total:g} and {n_total:g})")
+    below = np.cumsum(n) - n
+    above = p_total - np.cumsum(p)
+    v10 = (below + 0.5 * n) / n_total
+    v01 = (above + 0.5 * p) / p_total
+    auc = float(np.sum(p * v10)) / p_total
+    s10 = float(np.sum(p * (v10 - auc) ** 2)) / (p_total - 1.0)
+    s01 = float(np.sum(n * (v01 - auc) ** 2)) / (n_total - 1.0)
+    return math.sqrt(max(s10 / p_total + s01 / n_total, 0.0)), None
 
 
 def _rows(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray | None
@@ -243,6 +276,17 @@ class Ranking:
         auc = math.nan if frac is None else fraction_to_float(frac)
         return Score(auc, auc, auc, None)
 
+    def roc_auc_se(self) -> tuple[Score, float, str | None]:
+        """The AUC, DeLong's standard error (:func:`delong_se`) and why it is undefined."""
+        score = self.roc_auc()
+        if score.reason is not None:
+            return score, math.nan, score.reason
+        if self.counts is not None:
+            c = self.counts.compact()
+            return (score, *delong_se(c.neg, c.pos))
+        f = self.sums.floats()
+        return (score, *delong_se(f[:, 0], f[:, 1]))
+
     def average_precision(self) -> Score:
         """Σ_k (R_k − R_{k−1})·P_k (sklearn ``average_precision_score``)."""
         if self.counts is not None:
@@ -373,6 +417,15 @@ class BinnedRanking:
         slack = 0.5 * float(np.sum(pos * neg)) / (p_total * n_total)
         return Score(auc, max(auc - slack, 0.0), min(auc + slack, 1.0))
 
+    def roc_auc_se(self) -> tuple[Score, float, str | None]:
+        """The binned AUC (with its bound), DeLong's standard error of the binned AUC (each
+        bin one tied score) and why it is undefined."""
+        score = self.roc_auc()
+        if score.reason is not None:
+            return score, math.nan, score.reason
+        neg, pos, _, _ = self._weights()
+        return (score, *delong_se(neg, pos))
+
     def average_precision(self) -> Score:
         """AP with each bin one tied score, and the best/worst in-bin orders as bounds."""
         neg, pos, n_total, p_total = self._weights()
@@ -472,6 +525,25 @@ class OneVsRest:
 
     def average_precision(self, average: str | None = "macro") -> Score | list[Score]:
         return self._average([s.average_precision() for s in self.per_class], average)
+
+    def roc_auc_se(self, average: str = "macro") -> tuple[Score, float, str | None]:
+        """The averaged AUC and a standard error for it: the per-class AUCs share rows and
+        their covariances are not kept, so the SE of Σ a_c·AUC_c is bounded by Σ a_c·SE_c
+        (Cauchy-Schwarz: exact when the classes' AUCs are perfectly correlated, wider
+        otherwise) — a conservative interval. Undefined when any averaged class's SE is."""
+        score = self.roc_auc(average)
+        assert isinstance(score, Score)
+        if math.isnan(score.value):
+            return score, math.nan, score.reason or "no class has a defined value"
+        per = [s.roc_auc_se() for s in self.per_class]
+        ok = [i for i, (sc, _, _) in enumerate(per) if sc.reason is None]
+        bad = [f"class {i}: {per[i][2]}" for i in ok if per[i][2] is not None]
+        if bad:
+            return score, math.nan, bad[0]
+        w = (np.ones(len(ok)) if average == "macro" else
+             np.array([self.per_class[i].positive_weight() for i in ok]))
+        se = float(np.sum(w * np.array([per[i][1] for i in ok]))) / float(np.sum(w))
+        return score, se, None
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "classes": self.classes,
