@@ -101,6 +101,6 @@ def test_group_by(data):
                        "-f", "json")
     assert proc.returncode == 0, proc.stderr
     for group in json.loads(proc.stdout)["groups"]:
-        rows = g == group["key"]["g"]
+        rows = g == int(group["key"]["g"])
         ref = median_absolute_error(y[rows], p[rows])
         assert group["losses"][0]["value"] == pytest.approx(ref, abs=1e-12)
