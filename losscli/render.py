@@ -22,12 +22,12 @@ import sys
 from typing import IO, Any
 
 from losscli.present.check_text import render_check
+from losscli.present.compare_text import render_compare
 from losscli.present.confusion import (
     confusion_csv_rows,
     confusion_markdown,
     render_confusion_table,
 )
-from losscli.present.compare_text import render_compare
 from losscli.present.summary import (
     breakdown,
     format_interval,

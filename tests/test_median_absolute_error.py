@@ -92,7 +92,7 @@ def test_merge_of_saved_parts(data, tmp_path):
 
 
 def test_group_by(data):
-    path, p, y, w = data
+    path, p, y, _ = data
     g = np.arange(len(y)) % 2
     frame = pd.read_csv(path)
     frame["g"] = g

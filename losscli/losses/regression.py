@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from losscli.aggregates import R2, ExplainedVariance, Max, RootMean
+from losscli.aggregates import R2, ExplainedVariance, Max, Median, RootMean
 from losscli.domain import Domain
-from losscli.median_aggregate import Median
 from losscli.losses.common import BINARY_LABELS, CLASS_TARGETS, misclassified, propagate_nan
 from losscli.registry import Param, register
 

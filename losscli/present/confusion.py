@@ -10,15 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from losscli.present.canvas import Picture, clamp_width, text_line
 from losscli.present.markup import coord, escape
 from losscli.present.table import Col, fitted_table, md_escape, note_line
-from losscli.present.text import format_count, format_value, printable
+from losscli.present.text import cells, format_count, format_value, printable
 
-__all__ = ["ConfusionMap", "confusion_csv_rows", "confusion_heatmap", "confusion_markdown",
-           "confusion_maps", "confusion_section", "confusion_svg", "render_confusion_table"]
+if TYPE_CHECKING:
+    from losscli.report import Report
+
+__all__ = [
+    "ConfusionMap",
+    "confusion_csv_rows",
+    "confusion_heatmap",
+    "confusion_maps",
+    "confusion_markdown",
+    "confusion_section",
+    "confusion_svg",
+    "render_confusion_table",
+]
 
 #: Shades of the terminal heat map, from an empty cell to the largest count.
 SHADES = " ░▒▓█"
@@ -38,10 +49,10 @@ def _title(conf: dict[str, Any], scope: str = "") -> str:
             f"{conf.get('loss', '?')})")
 
 
-def _scopes(report: Any) -> list[tuple[str, dict[str, Any]]]:
+def _scopes(report: Report) -> list[tuple[str, dict[str, Any]]]:
     """(scope name, matrix): the overall one, then each group's (by its key)."""
     out: list[tuple[str, dict[str, Any]]] = []
-    if getattr(report, "confusion", None):
+    if report.confusion:
         out.append(("overall" if report.groups is not None else "", report.confusion))
     for g in report.groups or []:
         if g.confusion:
@@ -50,7 +61,7 @@ def _scopes(report: Any) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def render_confusion_table(report: Any, console: Any, tty: bool) -> None:
+def render_confusion_table(report: Report, console: Any, tty: bool) -> None:
     """The matrix (and each group's) as fitted tables under the losses."""
     for scope, conf in _scopes(report):
         labels = [printable(x) for x in conf["labels"]]
@@ -61,7 +72,7 @@ def render_confusion_table(report: Any, console: Any, tty: bool) -> None:
         console.print(fitted_table(console, tty, cols, rows))
 
 
-def confusion_markdown(report: Any) -> str:
+def confusion_markdown(report: Report) -> str:
     """The matrices as Markdown tables ('' when none)."""
     out: list[str] = []
     for scope, conf in _scopes(report):
@@ -112,7 +123,7 @@ class ConfusionMap:
         return None if total > 0 else "confusion matrix: no row with positive weight"
 
 
-def confusion_maps(report: Any, model: str | None = None) -> list[ConfusionMap]:
+def confusion_maps(report: Report, model: str | None = None) -> list[ConfusionMap]:
     """The heat maps of a report: the overall matrix and each group's."""
     return [ConfusionMap.from_dict(conf, scope, model) for scope, conf in _scopes(report)]
 
@@ -132,18 +143,20 @@ def confusion_heatmap(m: ConfusionMap, width: int = 80) -> Picture | None:
     labels = [printable(x) for x in m.labels]
     texts = [[count_text(v) for v in row] for row in m.counts]
     top = max(float(v) for row in m.counts for v in row)
-    cell_w = max([len(x) for x in labels] + [len(t) for row in texts for t in row]) + 3
-    head_w = max(len(x) for x in labels + ["true \\ pred"])
+    cell_w = max([cells(x) for x in labels] + [len(t) for row in texts for t in row]) + 3
+    head_w = max(cells(x) for x in [*labels, "true \\ pred"])
     scope = f" — {printable(m.scope)}" if m.scope else ""
     model = f" · model: {printable(m.model)}" if m.model else ""
     lines = [text_line(f"confusion matrix{scope} ({printable(m.label)}){model}", "bold"),
              text_line("rows: true class, columns: predicted; "
                        + ("weighted counts" if m.weighted else "counts")
                        + f"; shade {SHADES[1:]} by count", "dim")]
-    header = "true \\ pred".ljust(head_w) + "".join(x.rjust(cell_w) for x in labels)
+    header = "true \\ pred".ljust(head_w) + "".join(
+        " " * (cell_w - cells(x)) + x for x in labels)
     lines.append(text_line(header[:max(width, len(header))], "bold"))
     for t, row in enumerate(m.counts):
-        line = [(labels[t].ljust(head_w), "bold")]
+        line: list[tuple[str, str | None]] = [
+            (labels[t] + " " * (head_w - cells(labels[t])), "bold")]
         for p, v in enumerate(row):
             shade = _shade(float(v), top)
             style = "green" if t == p else "red"
