@@ -104,3 +104,17 @@ def test_group_by(data):
         rows = g == int(group["key"]["g"])
         ref = median_absolute_error(y[rows], p[rows])
         assert group["losses"][0]["value"] == pytest.approx(ref, abs=1e-12)
+
+
+def test_several_outputs_average_the_medians(data):
+    _, p, y, w = data
+    p2 = np.stack([p, p[::-1]], axis=1)
+    y2 = np.stack([y, y * 0.5], axis=1)
+    for weights in (None, w):
+        r = losscli.evaluate(predictions=p2, targets=y2, weights=weights, task="regression",
+                             losses=["median_absolute_error"], chunk_size=10)
+        ref = median_absolute_error(y2, p2, sample_weight=weights)
+        assert r["median_absolute_error"] == pytest.approx(ref, abs=1e-12)
+        per = r.result("median_absolute_error").details["per_column"]
+        raw = median_absolute_error(y2, p2, sample_weight=weights, multioutput="raw_values")
+        assert per == pytest.approx(list(raw), abs=1e-12)
