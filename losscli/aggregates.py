@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from losscli.aggregate_base import AGGREGATES, MAX_CONFIG_INT, Aggregate, no_rows_error, row_values
+from losscli.median_aggregate import Median
 from losscli.metric_aggregates import Calibration, Confusion, RankingMetric, true_classes
 from losscli.stats.exact import ExactProducts, ExactSum, float_to_json, fraction_to_float
 from losscli.stats.fields import Fields, check
@@ -39,6 +40,7 @@ __all__ = [
     "ExplainedVariance",
     "Max",
     "Mean",
+    "Median",
     "RankingMetric",
     "RootMean",
     "row_values",
@@ -493,4 +495,3 @@ class D2Tweedie(R2):
         super()._load(f)
         self.t_sum = f.exact_sum("target_sum", rows=self.rows)
         self.t_g = f.exact_sum("target_g", rows=self.rows)
-

@@ -76,6 +76,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
+from losscli.present.confusion import confusion_section
 from losscli.present.figures import (
     PagePicture,
     calibration_section,
@@ -418,11 +419,11 @@ def build_html(doc: dict[str, Any], pictures: Sequence[Picture] = (), *,
     sections = [
         _failed_section(doc), _losses_section(doc), _compare_section(doc),
         _checks_section(doc), groups_section(doc, bars), distribution_section(doc, hists),
-        calibration_section(doc, rels),
+        calibration_section(doc, rels), confusion_section(doc),
     ]
     names = {"failed": "what failed", "losses": "losses", "models": "models",
              "checks": "checks", "groups": "by group", "distributions": "distributions",
-             "calibration": "calibration"}
+             "calibration": "calibration", "confusion": "confusion matrix"}
     links = [f'<a href="#{key}">{text}</a>' for key, text in names.items()
              if any(s.startswith(f'<section id="{key}"') for s in sections)]
     page_title = escape(title or ("losscli check" if "passed" in doc else

@@ -23,6 +23,11 @@ from typing import IO, Any
 
 from losscli.present.check_text import render_check
 from losscli.present.compare_text import render_compare
+from losscli.present.confusion import (
+    confusion_csv_rows,
+    confusion_markdown,
+    render_confusion_table,
+)
 from losscli.present.summary import (
     breakdown,
     format_interval,
@@ -72,6 +77,7 @@ def render_group_table(report: Report, out: IO[str]) -> None:
     for line in group_reasons(report):
         note_line(console, tty, f"· {line}", "dim")
     note_line(console, tty, summary_line(report), "dim")
+    render_confusion_table(report, console, tty)
 
 
 def render_table(report: Report, out: IO[str] | None = None) -> None:
@@ -106,6 +112,7 @@ def render_table(report: Report, out: IO[str] | None = None) -> None:
         if interval_reason(res):
             note_line(console, tty, f"· {res.label}: {interval_reason(res)}", "dim")
     note_line(console, tty, summary_line(report), "dim")
+    render_confusion_table(report, console, tty)
 
 
 def render_json(report: Report) -> str:
@@ -127,7 +134,7 @@ def render_group_markdown(report: Report) -> str:
     reasons = group_reasons(report)
     lines += [""] + [f"- {md_escape(r)}" for r in reasons] + ([""] if reasons else [])
     lines += [f"_{md_escape(summary_line(report))}_"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + confusion_markdown(report)
 
 
 def render_markdown(report: Report) -> str:
@@ -147,7 +154,7 @@ def render_markdown(report: Report) -> str:
             lines.append(f"| ↳ {md_escape(name)} |  | {format_value(value)} |"
                          f"{' |' if ci else ''} |")
     lines += ["", f"_{md_escape(summary_line(report))}_"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + confusion_markdown(report)
 
 
 def render_csv(report: Report) -> str:
@@ -176,6 +183,11 @@ def render_csv(report: Report) -> str:
                 *([csv_float(iv.get("low")), csv_float(iv.get("high")), iv.get("method", "")]
                   if ci else []),
             ])
+    for lead, conf in [(scopes[0][0], report.confusion)] + [
+            (lead, g.confusion) for (lead, _), g in zip(scopes[1:], report.groups or [])]:
+        for label, params, count in confusion_csv_rows(conf) if conf else []:
+            writer.writerow([*lead, "confusion", label, params, count, "",
+                             *(["", "", ""] if ci else [])])
     return buf.getvalue()
 
 

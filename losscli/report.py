@@ -84,6 +84,8 @@ class GroupResult:
     rows: int
     rows_skipped: int
     losses: list[LossResult]
+    #: --confusion: {"labels": [...], "counts": [[...]], "loss": ...} (None: not asked)
+    confusion: dict[str, Any] | None = None
 
     def result(self, label: str) -> LossResult:
         return next(r for r in self.losses if r.label == label)
@@ -91,7 +93,8 @@ class GroupResult:
     def to_dict(self) -> dict[str, Any]:
         return {"key": dict(self.key), "rows": self.rows,
                 **({"rows_skipped": self.rows_skipped} if self.rows_skipped else {}),
-                "losses": [res.to_dict() for res in self.losses]}
+                "losses": [res.to_dict() for res in self.losses],
+                **({"confusion": self.confusion} if self.confusion else {})}
 
 
 #: How the data fingerprint is computed: a reader meeting another method cannot compare
@@ -136,6 +139,8 @@ class Report:
     #: with --sort value)
     group_by: tuple[str, ...] = ()
     groups: list[GroupResult] | None = None
+    #: --confusion: the confusion matrix (losscli.reporting.confusion_dict), None: not asked
+    confusion: dict[str, Any] | None = None
 
     def __getitem__(self, key: str) -> float | None:
         """Value by label (``huber(delta=0.5)``), ``--loss`` form, column name or, when
@@ -167,6 +172,7 @@ class Report:
             **({"notes": list(self.notes)} if self.notes else {}),
             **({"ci": dict(self.ci)} if self.ci else {}),
             **({"fingerprint": self.fingerprint.to_dict()} if self.fingerprint else {}),
+            **({"confusion": self.confusion} if self.confusion else {}),
             **({"group_by": list(self.group_by),
                 "groups": [g.to_dict() for g in self.groups]} if self.groups is not None
                else {}),

@@ -7,6 +7,7 @@ and the Dask engine's merged units alike — so none of them needs the others.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from losscli import engine
@@ -38,11 +39,53 @@ def distribution_dict(sketch: Any, extra: tuple[float, ...] = ()) -> dict[str, A
             **({"collapsed": True} if getattr(sketch, "collapsed", False) else {})}
 
 
+def confusion_source(instances: Sequence[Any]) -> int:
+    """``--confusion``: the index of the loss whose exact confusion counts the matrix is
+    read from (the first one kept in a :class:`~losscli.aggregates.Confusion`); a
+    UsageError (one line) when there is none, or only multi-label ones."""
+    from losscli.aggregates import Confusion
+    from losscli.errors import UsageError
+
+    kinds = [(i, inst) for i, inst in enumerate(instances)
+             if inst.spec.aggregate is Confusion]
+    for i, inst in kinds:
+        if inst.options.get("task") != "multilabel":
+            return i
+    if kinds:
+        raise UsageError("--confusion prints one matrix of a binary or multi-class task; "
+                         "multi-label data has one 2×2 matrix per label: drop --confusion "
+                         "(precision/recall per label are in the table).")
+    raise UsageError("--confusion reads the exact confusion counts of a metric that keeps "
+                     "them; add one, e.g. --loss mcc (or f1, precision, recall, "
+                     "balanced_accuracy, cohen_kappa).")
+
+
+def confusion_dict(plan: engine.Plan, cell: Cell, classes: Any = None) -> dict[str, Any]:
+    """The confusion matrix of one cell as the report carries it: ``labels`` (the class
+    names of ``--classes``/the label map, else the class indices), ``counts[t][p]`` (true
+    class t, predicted p; integers, or the correctly rounded weighted sums), ``loss`` (the
+    metric whose state it is read from) and ``weighted``. A reader of the aggregate's
+    :class:`~losscli.stats.confusion.ConfusionMatrix`: exact and merged like it."""
+    i = confusion_source(plan.instances)
+    cm = cell.losses[i].matrices[0]  # type: ignore[attr-defined]
+    cells = cm.cells()
+    integral = all(v.denominator == 1 for v in cells.values())
+    c = cm.classes
+    counts: list[list[Any]] = [[0 if integral else 0.0] * c for _ in range(c)]
+    for (t, p), v in cells.items():
+        counts[t][p] = int(v) if integral else v.numerator / v.denominator
+    names = list(classes) if isinstance(classes, list | tuple) and len(classes) == c \
+        else list(range(c))
+    return {"labels": names, "counts": counts, "loss": plan.instances[i].label,
+            "weighted": not integral or cell.losses[i].weight.fraction() != cell.losses[i].rows}
+
+
 def build_report(plan: engine.Plan, state: State, *, model: int = 0,
                  inputs: dict[str, Any] | None = None, elapsed: float = 0.0,
                  notes: Sequence[str] = (), output: str | None = None,
                  quantile_levels: tuple[float, ...] = (), sort: str = "key",
-                 group_level: Callable[[int], float | None] | None = None) -> Report:
+                 group_level: Callable[[int], float | None] | None = None,
+                 confusion: bool = False) -> Report:
     """The :class:`Report` of one model from a (merged) state: values, breakdowns, intervals
     and distributions. Shared by a session and by ``losscli merge`` of saved states.
     ``group_level(number of groups)``: the level of the groups' intervals when not the --ci
@@ -58,14 +101,22 @@ def build_report(plan: engine.Plan, state: State, *, model: int = 0,
                               cell_results(plan, cells[model], quantile_levels, group=True,
                                            level=level))
                   for key, cells in state.groups.items()]
+        if confusion:
+            groups = [replace(g, confusion=confusion_dict(plan, cells[model],
+                                                          (inputs or {}).get("classes")))
+                      for g, cells in zip(groups, state.groups.values())]
         groups = sort_groups(groups, sort)
     fp = state.fingerprint
+    notes = [*notes, *(f"{inst.label}: {agg.note()}" for inst, agg
+                       in zip(plan.instances, cell.losses) if hasattr(agg, "note"))]
     return Report(
         inputs=dict(inputs or {}), rows=cell.rows, rows_skipped=cell.rows_skipped,
         reduction=plan.reduction, losses=results, elapsed_seconds=elapsed, output=output,
         notes=list(notes), ci=None if plan.ci is None else plan.ci.to_dict(),
         fingerprint=None if fp is None else DataFingerprint(fp.hex, fp.rows),
         cell=cell, group_by=plan.group_by, groups=groups,
+        confusion=confusion_dict(plan, cell, (inputs or {}).get("classes")) if confusion
+        else None,
     )
 
 

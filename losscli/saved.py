@@ -69,6 +69,7 @@ def header_of(session: Session) -> dict[str, Any]:
             "ci": None if plan.ci is None else plan.ci.to_dict(),
             "distribution": plan.distribution,
             "quantile_levels": list(opts.quantile_levels),
+            **({"confusion": True} if opts.confusion else {}),
             **({"group_by": list(plan.group_by), "max_groups": plan.max_groups}
                if plan.group_by else {}),
             **({"join": {"id_col": list(session.join.names),
@@ -416,4 +417,5 @@ def _report_of(doc: dict[str, Any], state: State, parts: Sequence[Part]) -> Repo
     inputs["parts"] = [p.path for p in parts]
     return build_report(plan, state, inputs=inputs, notes=list(doc.get("merge_notes") or ()),
                         quantile_levels=tuple(opts.get("quantile_levels") or ()),
-                        sort=doc.get("sort") or "key")
+                        sort=doc.get("sort") or "key",
+                        confusion=opts.get("confusion") is True)

@@ -259,6 +259,9 @@ class Session:
         instances = tasks.bind_options(instances, task, from_logits=opts.from_logits,
                                        classes=classes)
         tasks.check_logits(sample, instances, task, self.inputs.describe, opts.assume_logits)
+        if opts.confusion:  # refused before a row is read when no loss keeps the counts
+            from losscli.reporting import confusion_source
+            confusion_source(instances)
         self.task = task
         self.decided_by = decided_by
         self.notes = tasks.notes(sample, instances, task, decided_by, opts.from_logits)

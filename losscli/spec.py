@@ -254,6 +254,13 @@ class RunOptions:
         "0.95,0.999.")
     # the sketch's relative error bound α
     relative_accuracy: float = option(0.01, check=validators.accuracy)
+    confusion: bool = option(
+        False, "--confusion", type=bool, panel="Output", check=validators.flag,
+        commands=frozenset({"eval"}), help="Also print the confusion matrix (rows: true "
+        "class, columns: predicted; weighted counts with weights), read from the exact counts "
+        "of a confusion-based metric of the run (f1, precision, recall, mcc, ...: add one, "
+        "e.g. --loss mcc); per group with --group-by; a heat map with --plot/--html. Binary "
+        "and multi-class.")
     #: keep a calibration state (the reliability diagram's bins) for a binary or multi-class
     #: classifier whose predictions are probabilities, even without ece/mce (--plot, --html)
     calibration: bool = option(False, check=validators.flag)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from losscli.aggregates import R2, ExplainedVariance, Max, RootMean
+from losscli.aggregates import R2, ExplainedVariance, Max, Median, RootMean
 from losscli.domain import Domain
 from losscli.losses.common import BINARY_LABELS, CLASS_TARGETS, misclassified, propagate_nan
 from losscli.registry import Param, register
@@ -164,6 +164,21 @@ def msle(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
 )
 def max_error(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Per-row absolute error; the accumulator keeps the maximum (sklearn ``max_error``)."""
+    return mae(pred, target)
+
+
+@register(
+    "median_absolute_error",
+    aliases=("medae", "median_ae"),
+    summary="Median absolute error, exact: every |y - ŷ| is kept (16 B per row, stated in "
+            "the report; not the --distribution sketch's approximation).",
+    formula="median |y - ŷ|  (weighted: the weighted median)",
+    reference="sklearn.metrics.median_absolute_error",
+    aggregate=Median,
+)
+def median_absolute_error(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per-row absolute error; the accumulator keeps every value and takes their exact
+    (weighted) median (sklearn ``median_absolute_error``)."""
     return mae(pred, target)
 
 

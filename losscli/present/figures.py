@@ -205,6 +205,8 @@ def sort_pictures(pictures: Sequence[PagePicture]
             rels.append([p])
         elif isinstance(p, GroupBars):
             bars.append(p)
+        elif type(p).__name__ == "ConfusionMap":
+            continue  # drawn from the document (losscli.present.confusion.confusion_section)
         else:
             items = list(p)
             if items and (all(isinstance(x, Histogram) for x in items)

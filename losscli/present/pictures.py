@@ -378,6 +378,9 @@ def report_pictures(report: Report, doc: dict[str, Any] | None = None, *,
         elif res.label not in calibrated:
             skipped.append(res.label)
     items += [Reliability.from_calibration(state, label, model=model) for label, state in rels]
+    from losscli.present.confusion import confusion_maps
+
+    items += confusion_maps(report, model)  # type: ignore[arg-type]  # --confusion
     if doc is None and hasattr(report, "to_dict"):
         doc = report.to_dict()
     if doc and doc.get("groups"):
@@ -410,7 +413,9 @@ def comparison_pictures(reports: Sequence[Report], names: Sequence[str]
 
 
 def reason_of(item: Plottable | Sequence[Plottable]) -> str | None:
-    if isinstance(item, (Histogram, Counts, Reliability, GroupBars)):
+    from losscli.present.confusion import ConfusionMap
+
+    if isinstance(item, (Histogram, Counts, Reliability, GroupBars, ConfusionMap)):
         return item.reason()
     reasons = [x.reason() for x in item]
     return None if any(r is None for r in reasons) else "; ".join(r for r in reasons if r)

@@ -348,6 +348,10 @@ def picture(item: Plottable | Sequence[Plottable], width: int = 80, *,
         return reliability(item, width)
     if isinstance(item, GroupBars):
         return group_bars(item, width)
+    from losscli.present.confusion import ConfusionMap, confusion_heatmap
+
+    if isinstance(item, ConfusionMap):
+        return confusion_heatmap(item, width)
     items = list(item)
     if items and all(isinstance(x, Histogram) for x in items):
         return overlay_histograms(items, width, height=height)  # type: ignore[arg-type]
