@@ -32,6 +32,7 @@ from losscli.gate.verdict import same_value
 from losscli.report import SCHEMA_VERSION, Report, json_float
 from losscli.session import ModelInput, Session
 from losscli.spec import build_spec
+from losscli.uncertainty import no_paired_test
 
 if TYPE_CHECKING:
     from losscli.engine import Plan
@@ -436,24 +437,6 @@ def judge_pairs(row: ComparisonRow, cells: Sequence[Cell], loss: int,
     return replace(row, verdict=tuple(verdict), p_value=(None, *adj),
                    diff_interval=tuple(intervals), diff_reason=tuple(reasons), best=best,
                    best_note=note, leader=row.best)
-
-
-def no_paired_test(u: Any, label: str) -> str:
-    """Why a loss has no paired test and no paired interval in ``compare`` (the table row
-    and the JSON say it)."""
-    aggregate = getattr(u, "aggregate", "")
-    if aggregate == "ranking":
-        return (f"no paired test for {label}: the paired DeLong test needs both models' "
-                "scores of each row, and the streamed ranking keeps per-score counts of each "
-                "model apart")
-    if aggregate == "confusion":
-        return (f"no paired test for {label}: its value is a ratio of confusion counts, "
-                "kept per model, not per pair of rows")
-    if aggregate == "calibration":
-        return f"no paired test for {label}: its bins are kept per model, not per pair of rows"
-    if aggregate == "max":
-        return f"no paired test for {label}: the bootstrap of a maximum is inconsistent"
-    return f"no paired test for {label}"
 
 
 def difference_interval(u: Any, label: str) -> tuple[tuple[float, float] | None, str | None]:

@@ -13,7 +13,8 @@ from losscli.aggregate_base import Aggregate
 from losscli.stats.calibration import CalibrationError
 from losscli.stats.confusion import MATRIX_METRICS, ConfusionMatrix, multilabel_prf
 from losscli.stats.fields import Fields, check
-from losscli.stats.ranking import BinnedRanking, OneVsRest, Ranking
+from losscli.stats.one_vs_rest import OneVsRest
+from losscli.stats.ranking import BinnedRanking, Ranking
 
 if TYPE_CHECKING:
     from typing_extensions import Self

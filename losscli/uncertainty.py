@@ -39,7 +39,7 @@ from losscli.errors import UsageError
 from losscli.options import CI_LEVEL, REPLICATES
 from losscli.stats import intervals
 from losscli.stats.intervals import Interval, Moments
-from losscli.stats.resample import BootstrapSums
+from losscli.stats.resample import BootstrapSums, calibration_values, confusion_value
 from losscli.vocab import CI_METHODS
 
 METHODS = CI_METHODS
@@ -325,9 +325,9 @@ class Uncertainty:
                 return np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0),
                                 np.nan)
             if self.kind == "confusion":
-                return np.array([_confusion_value(row, self.classes, agg) for row in means])
+                return np.array([confusion_value(row, self.classes, agg) for row in means])
             if self.kind == "calibration":
-                return _calibration_values(means.reshape(means.shape[0], self.classes, 3),
+                return calibration_values(means.reshape(means.shape[0], self.classes, 3),
                                            self.metric.split(":")[0])
         raise ValueError(f"no replicates for {self.kind}")
 
@@ -466,35 +466,6 @@ def flush_bootstrap(states: list[Uncertainty]) -> None:
             u.pending = None
 
 
-def _calibration_values(means: np.ndarray, norm: str) -> np.ndarray:
-    """ece (``l1``: Σ_b |acc_b − conf_b|, the means being per-bin sums over the replicate's
-    total weight) or mce (``max``: the largest |acc_b − conf_b| / w_b over the bins with
-    weight) of each replicate; NaN for a replicate that drew no row."""
-    w, c, a = means[:, :, 0], means[:, :, 1], means[:, :, 2]
-    gap = np.abs(a - c)
-    if norm == "l1":
-        return gap.sum(axis=1)
-    with np.errstate(all="ignore"):
-        per = np.where(w > 0, gap / np.where(w > 0, w, 1.0), -np.inf)
-    out = per.max(axis=1)
-    return np.where(np.isfinite(out), out, np.nan)
-
-
-def _confusion_value(cells: np.ndarray, classes: int, agg: Any) -> float:
-    """A confusion metric from one replicate's (weighted) cell frequencies."""
-    from losscli.stats.confusion import ConfusionMatrix
-
-    if not np.isfinite(cells).all():
-        return math.nan
-    m = cells.reshape(classes, classes)
-    cm = ConfusionMatrix(classes)
-    true, pred = np.nonzero(m > 0)
-    if true.size == 0:
-        return math.nan
-    cm.update(true, pred, m[true, pred])
-    return float(agg.value_of(cm))
-
-
 def interval_dict(iv: Interval) -> dict[str, Any]:
     """An interval as the report's JSON carries it."""
     from losscli.report import json_float
@@ -507,3 +478,21 @@ def interval_dict(iv: Interval) -> dict[str, Any]:
     if math.isfinite(iv.n_eff):
         out["n_eff"] = iv.n_eff
     return out
+
+
+def no_paired_test(u: Any, label: str) -> str:
+    """Why a loss has no paired test and no paired interval in ``compare`` (the table row
+    and the JSON say it)."""
+    aggregate = getattr(u, "aggregate", "")
+    if aggregate == "ranking":
+        return (f"no paired test for {label}: the paired DeLong test needs both models' "
+                "scores of each row, and the streamed ranking keeps per-score counts of each "
+                "model apart")
+    if aggregate == "confusion":
+        return (f"no paired test for {label}: its value is a ratio of confusion counts, "
+                "kept per model, not per pair of rows")
+    if aggregate == "calibration":
+        return f"no paired test for {label}: its bins are kept per model, not per pair of rows"
+    if aggregate == "max":
+        return f"no paired test for {label}: the bootstrap of a maximum is inconsistent"
+    return f"no paired test for {label}"

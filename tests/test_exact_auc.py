@@ -22,7 +22,8 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from losscli.stats.ranking import OneVsRest, Ranking
+from losscli.stats.one_vs_rest import OneVsRest
+from losscli.stats.ranking import Ranking
 from losscli.stats.score_counts import ScoreCounts
 from tests.conftest import run_losscli
 

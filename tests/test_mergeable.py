@@ -25,7 +25,8 @@ from losscli.stats.intervals import Moments
 from losscli.stats.joins import JoinState
 from losscli.stats.keyed import KeyedSums
 from losscli.stats.mergeable import Mergeable
-from losscli.stats.ranking import BinnedRanking, OneVsRest, Ranking
+from losscli.stats.one_vs_rest import OneVsRest
+from losscli.stats.ranking import BinnedRanking, Ranking
 from losscli.stats.resample import BootstrapSums
 from losscli.stats.sketch import QuantileSketch
 from losscli.uncertainty import CIConfig, Uncertainty, flush_bootstrap

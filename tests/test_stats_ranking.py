@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.preprocessing import label_binarize
 
-from losscli.stats.ranking import BinnedRanking, OneVsRest, Ranking
+from losscli.stats.one_vs_rest import OneVsRest
+from losscli.stats.ranking import BinnedRanking, Ranking
 
 
 def _data(seed, n=2000, ties=True, weighted=True):

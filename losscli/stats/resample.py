@@ -29,6 +29,7 @@ the table look-up and the copy out.
 from __future__ import annotations
 
 import hashlib
+import math
 from decimal import Decimal, getcontext
 from typing import Any
 
@@ -411,3 +412,32 @@ class BootstrapSums:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, BootstrapSums) and self.to_dict() == other.to_dict()
+
+
+def calibration_values(means: np.ndarray, norm: str) -> np.ndarray:
+    """ece (``l1``: Σ_b |acc_b − conf_b|, the means being per-bin sums over the replicate's
+    total weight) or mce (``max``: the largest |acc_b − conf_b| / w_b over the bins with
+    weight) of each replicate; NaN for a replicate that drew no row."""
+    w, c, a = means[:, :, 0], means[:, :, 1], means[:, :, 2]
+    gap = np.abs(a - c)
+    if norm == "l1":
+        return gap.sum(axis=1)
+    with np.errstate(all="ignore"):
+        per = np.where(w > 0, gap / np.where(w > 0, w, 1.0), -np.inf)
+    out = per.max(axis=1)
+    return np.where(np.isfinite(out), out, np.nan)
+
+
+def confusion_value(cells: np.ndarray, classes: int, agg: Any) -> float:
+    """A confusion metric from one replicate's (weighted) cell frequencies."""
+    from losscli.stats.confusion import ConfusionMatrix
+
+    if not np.isfinite(cells).all():
+        return math.nan
+    m = cells.reshape(classes, classes)
+    cm = ConfusionMatrix(classes)
+    true, pred = np.nonzero(m > 0)
+    if true.size == 0:
+        return math.nan
+    cm.update(true, pred, m[true, pred])
+    return float(agg.value_of(cm))
