@@ -7,7 +7,8 @@ fingerprint and losscli's version as tags — through MLflow's own client
 
 * **Names.** A loss's value is ``LABEL`` (``mse``, ``huber(delta=0.5)``), its interval
   ``LABEL.ci_low``/``LABEL.ci_high``, a group's value ``LABEL.KEY`` (``mse.region=east``),
-  a model's value in ``compare`` ``LABEL.model=NAME``. MLflow refuses most punctuation in
+  a breakdown's ``LABEL.class=C`` (``f1``'s per class), a model's value in ``compare``
+  ``LABEL.model=NAME``. MLflow refuses most punctuation in
   a metric or tag name, so every name passes through :func:`metric_name`, the one place
   where it is made acceptable: each character other than a letter, digit, ``_``, ``-``,
   ``.`` or space becomes ``_`` (``mse.region=east`` is logged as ``mse.region_east``,
@@ -75,19 +76,29 @@ def _key_text(key: Mapping[str, Any]) -> str:
     return key_text(list(key), tuple(key.values()))
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _value(entry: Mapping[str, Any], name: str) -> list[tuple[str, float]]:
-    """A report entry's value and its interval's bounds (None: nothing to log)."""
+    """A report entry's value, its interval's bounds and its breakdown per class, label or
+    column (``f1.class=0``: the ``per_class`` of its details); None: nothing to log."""
     out = [] if entry.get("value") is None else [(name, float(entry["value"]))]
     interval = entry.get("interval") or {}
     for end in ("low", "high"):
         if interval.get(end) is not None:
             out.append((f"{name}.ci_{end}", float(interval[end])))
+    for key, breakdown in (entry.get("details") or {}).items():
+        if key.startswith("per_") and isinstance(breakdown, Mapping):
+            out += [(f"{name}.{key[4:]}={part}", float(v))
+                    for part, v in breakdown.items() if _number(v)]
     return out
 
 
 def report_values(doc: Mapping[str, Any]) -> list[tuple[str, float]]:
     """(label, value) of every value of a report's document (``eval``, and ``check``'s,
-    which holds the report's fields): each loss, its interval, each group's."""
+    which holds the report's fields): each loss, its interval and breakdown, each
+    group's."""
     out: list[tuple[str, float]] = []
     for entry in doc.get("losses", ()):
         out += _value(entry, entry["label"])
@@ -190,11 +201,13 @@ class MlflowOutput:
         return cls(True, experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME") or None,
                    run_id or os.environ.get("MLFLOW_RUN_ID") or None)
 
-    def prepare(self) -> None:
+    def prepare(self, reduction: str = "mean") -> None:
         """Before any data is read: load MLflow's client, reach the store, find the run
         (``--mlflow-run-id``) or the experiment. A failure is one line (exit 2)."""
         if not self.wanted:
             return
+        if reduction == "none":
+            raise UsageError("--mlflow logs the reduced values: drop --reduction none.")
         for name, value in HTTP_DEFAULTS.items():
             os.environ.setdefault(name, value)
         try:

@@ -190,21 +190,32 @@ def test_compare_logs_each_models_values(data, tmp_path, sqlite_uri):
     assert _artifact_json(client, run.info.run_id, tmp_path / "dl") == doc
 
 
-def test_logs_into_an_existing_run(data, tmp_path, sqlite_uri):
+def test_logs_into_an_existing_run_with_per_class_values(tmp_path, sqlite_uri, samples):
+    import pyarrow.parquet as pq
+    from sklearn.metrics import accuracy_score, f1_score
+
     client = MlflowClient(sqlite_uri)
     exp = client.create_experiment("mine")
     run = client.create_run(exp)
-    proc = run_losscli("eval", data["path"], "--pred-col", "pred", "--loss", "mae", "-q",
-                       "--mlflow-run-id", run.info.run_id, cwd=tmp_path, env=_env(sqlite_uri))
+    path = samples / "multiclass.parquet"
+    proc = run_losscli("eval", path, "--pred-col", "p_*", "--loss", "f1", "--loss",
+                       "accuracy", "-q", "--mlflow-run-id", run.info.run_id, cwd=tmp_path,
+                       env=_env(sqlite_uri))
     assert proc.returncode == 0, proc.stderr.decode()
-    assert proc.stderr == b""  # -q: not even the "logged to" line
+    assert proc.stderr == b"" and proc.stdout  # -q: not even the "logged to" line
+    table = pq.read_table(path).to_pandas()
+    probs = table[[c for c in table.columns if c.startswith("p_")]].to_numpy()
+    y, guess = table["label"].to_numpy(), probs.argmax(axis=1)
+    metrics = client.get_run(run.info.run_id).data.metrics
+    assert metrics["accuracy"] == pytest.approx(accuracy_score(y, guess), rel=1e-12)
+    assert metrics["f1"] == pytest.approx(f1_score(y, guess, average="macro"), rel=1e-12)
+    for c, value in enumerate(f1_score(y, guess, average=None)):
+        assert metrics[f"f1.class_{c}"] == pytest.approx(value, rel=1e-12)  # f1.class=C
     after = client.get_run(run.info.run_id)
-    assert after.data.metrics["mae"] == pytest.approx(_mae(data["pred"], data["target"]),
-                                                      rel=1e-9)
     assert after.info.status == "RUNNING"  # the caller's run: left open for the caller
     assert len(client.search_runs([exp])) == 1
 
-    missing = run_losscli("eval", data["path"], "--pred-col", "pred", "--loss", "mae",
+    missing = run_losscli("eval", path, "--pred-col", "p_*", "--loss", "f1",
                           "--mlflow-run-id", "0" * 32, cwd=tmp_path, env=_env(sqlite_uri))
     assert missing.returncode == 2
     err = missing.stderr.decode()
@@ -275,7 +286,7 @@ def mlflow_server(tmp_path_factory):
         if proc.poll() is None:
             os.killpg(proc.pid, 15)
             try:
-                proc.wait(10)
+                proc.wait(3)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, 9)
                 proc.wait()

@@ -18,10 +18,10 @@ import typer
 from losscli.cli.hygiene import run_guarded
 from losscli.cli.options import complete_loss, split_options, values, with_options
 from losscli.present.text import stderr_line
+from losscli.tracking import MlflowOutput, writer
 
 if TYPE_CHECKING:
     from losscli.report import Report
-    from losscli.tracking import MlflowOutput
 
 #: A picture source: (the document, the picture models, what was skipped), built lazily.
 Pictures = Callable[[], tuple[dict[str, Any], Any, list[str]]]
@@ -154,13 +154,6 @@ class GitHubOutput:
         return write
 
 
-def mlflow_output(options: dict[str, Any]) -> MlflowOutput:
-    """Pop ``--mlflow``/``--mlflow-experiment``/``--mlflow-run-id`` (losscli.tracking)."""
-    from losscli.tracking import MlflowOutput
-
-    return MlflowOutput.pop(options)
-
-
 def after_run(render: Callable[[], None], pictures: Pictures, *, plot: bool,
               html: str | None, quiet: bool, to_stdout: bool,
               before: Sequence[tuple[str, str]] = (),
@@ -171,8 +164,7 @@ def after_run(render: Callable[[], None], pictures: Pictures, *, plot: bool,
     ``before`` on stderr (``(text, kind)``), the result on stdout (``render``), ``--plot``'s
     pictures (on stdout when ``to_stdout``, i.e. it shows a table) and ``--html``'s page,
     the lines ``after``, then the CI's own output (``ci``: GitHub's step summary and
-    annotations, :class:`GitHubOutput`), then the experiment tracker's (``track``:
-    ``--mlflow``, :func:`losscli.tracking.writer`)."""
+    annotations, :class:`GitHubOutput`), then ``--mlflow``'s (``track``)."""
     for text, kind in before:
         stderr_line(text, kind=kind)
     render()
@@ -229,8 +221,7 @@ def eval_cmd(
     """
     quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     fmt, reduction = options.pop("fmt").value, options.pop("reduction").value
-    output = options.pop("output")
-    mlflow = mlflow_output(options)
+    output, mlflow = options.pop("output"), MlflowOutput.pop(options)
     kwargs = split_options(options)
     plot, html = pictures_wanted(kwargs)
     run_guarded(_eval, file, reduction, fmt, output, kwargs,
@@ -241,7 +232,7 @@ def eval_cmd(
 def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
           kwargs: dict[str, Any], quiet: bool = False, progress: bool = True,
           plot: bool = False, html: str | None = None,
-          mlflow: MlflowOutput | None = None) -> None:
+          mlflow: MlflowOutput = MlflowOutput()) -> None:
     import time
 
     from losscli.execution import evaluate
@@ -250,7 +241,6 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
     from losscli.saved import save_state
     from losscli.session import Session
     from losscli.spec import build_spec
-    from losscli.tracking import writer
 
     file = input_file(file, kwargs.get("targets"), kwargs.get("weights"))
     per_row_format = None if output or reduction != "none" else (
@@ -261,19 +251,13 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
     guard_outputs([("predictions", file)],
                   {"--output": output, "--save-state": kwargs.get("save_state"), "--html": html},
                   kwargs)
-    tracked = mlflow is not None and mlflow.wanted
-    if mlflow is not None and tracked:
-        from losscli.errors import UsageError
-
-        if reduction == "none":
-            raise UsageError("--mlflow logs the reduced values: drop --reduction none.")
-        mlflow.prepare()
+    mlflow.prepare(reduction)
     started = time.perf_counter()  # the report's time covers opening the inputs too
     # Inputs are opened once (standard input cannot be read twice) and every option is
     # checked before the first byte of output goes out.
     # The data fingerprint goes into JSON reports (future baselines); a table does without
     # its cost (see Session).
-    session = Session(spec, fingerprint=(fmt == "json" or tracked) and reduction != "none")
+    session = Session(spec, fingerprint=(fmt == "json" or mlflow.wanted) and reduction != "none")
     # Per-row output on the terminal itself would be torn by a bar: none then.
     progress = progress and not (reduction == "none" and output is None and sys.stdout.isatty())
     with progress_bar(session.inputs, progress) as bar:
@@ -351,8 +335,7 @@ def check_cmd(
     quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     gate = {k: options.pop(k) for k in ("max_", "min_", "rtol", "atol", "baseline",
                                          "allow_missing", "save", "fmt", "base_ref")}
-    github = GitHubOutput.pop(options)
-    mlflow = mlflow_output(options)
+    github, mlflow = GitHubOutput.pop(options), MlflowOutput.pop(options)
     kwargs = split_options(options)
     plot, html = pictures_wanted(kwargs)
     result = run_guarded(_check, file, gate["max_"] or [], gate["min_"] or [],
@@ -370,21 +353,19 @@ def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], 
            kwargs: dict[str, Any], quiet: bool = False, progress: bool = True,
            plot: bool = False, html: str | None = None,
            github: GitHubOutput = GitHubOutput(), base_ref: str | None = None,
-           mlflow: MlflowOutput | None = None) -> Any:
+           mlflow: MlflowOutput = MlflowOutput()) -> Any:
     from losscli.gate import check
     from losscli.present.check_text import render_check_markdown
     from losscli.present.ci_formats import check_annotations
     from losscli.progress import progress_bar
     from losscli.render import render_check
-    from losscli.tracking import writer
 
     file = input_file(file, kwargs.get("targets"), kwargs.get("weights"), command="check")
     # --save may replace the baseline file (the gate's policy: only when the check passes)
     guard_outputs([("predictions", file), ("--baseline", baseline)],
                   {"--save": save, "--html": html, **github.outputs}, kwargs,
                   may_replace={"--save": baseline})
-    if mlflow is not None:
-        mlflow.prepare()
+    mlflow.prepare()
 
     with progress_bar(None, progress) as bar:
         result = check(file, max_=max_, min_=min_, rtol=rtol, atol=atol, baseline=baseline,
@@ -404,8 +385,7 @@ def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], 
               plot=plot, html=html, quiet=quiet, to_stdout=fmt == "table", after=after,
               ci=github.writer(lambda: render_check_markdown(result),
                                lambda: check_annotations(result)),
-              track=writer(mlflow, "check", result.to_dict, outcome=outcome,
-                                      html=html, quiet=quiet))
+              track=writer(mlflow, "check", result.to_dict, outcome=outcome, html=html, quiet=quiet))
     return result
 
 
@@ -431,8 +411,7 @@ def compare_cmd(
     """
     quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     name, fmt = options.pop("name"), options.pop("fmt").value
-    github = GitHubOutput.pop(options)
-    mlflow = mlflow_output(options)
+    github, mlflow = GitHubOutput.pop(options), MlflowOutput.pop(options)
     kwargs = split_options(options)
     plot, html = pictures_wanted(kwargs)
     run_guarded(_compare, files, name or [], fmt, kwargs, not (quiet or no_progress),
@@ -442,19 +421,17 @@ def compare_cmd(
 def _compare(files: list[str], names: list[str], fmt: str, kwargs: dict[str, Any],
              progress: bool = True, *, quiet: bool = False, plot: bool = False,
              html: str | None = None, github: GitHubOutput = GitHubOutput(),
-             mlflow: MlflowOutput | None = None) -> None:
+             mlflow: MlflowOutput = MlflowOutput()) -> None:
     from losscli.comparison import compare, parse_models
     from losscli.present.ci_formats import compare_annotations
     from losscli.present.compare_text import render_compare_markdown
     from losscli.progress import progress_bar
     from losscli.render import render_compare
-    from losscli.tracking import writer
 
     models = parse_models(files, names, kwargs.pop("pred_col", None))
     guard_outputs([(f"model '{m.name}'" if m.name else "predictions", m.predictions)
                    for m in models], {"--html": html, **github.outputs}, kwargs)
-    if mlflow is not None:
-        mlflow.prepare()
+    mlflow.prepare()
     with progress_bar(None, progress) as bar:
         comparison = compare(models, on_batch=bar, **kwargs)
 
@@ -469,8 +446,7 @@ def _compare(files: list[str], names: list[str], fmt: str, kwargs: dict[str, Any
               quiet=quiet, to_stdout=fmt == "table",
               ci=github.writer(lambda: render_compare_markdown(comparison),
                                lambda: compare_annotations(comparison)),
-              track=writer(mlflow, "compare", comparison.to_dict, html=html,
-                                      quiet=quiet))
+              track=writer(mlflow, "compare", comparison.to_dict, html=html, quiet=quiet))
 
 
 @with_options("merge")
