@@ -154,7 +154,7 @@ def check_check_logged(uri: str, data: dict, tmp: Path, experiment: str,
         return
     passed = run_losscli("check", data["path"], "--pred-col", "pred", "--loss", "mse",
                          "--max", "mse=1000", "--mlflow", "--mlflow-experiment",
-                          experiment + "-pass", cwd=tmp, env=_env(uri))
+                         experiment + "-pass", cwd=tmp, env=_env(uri))
     assert passed.returncode == 0, passed.stderr.decode()
     run = _run(MlflowClient(uri), experiment + "-pass")
     assert run.data.metrics["passed"] == 1.0
