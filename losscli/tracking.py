@@ -171,7 +171,7 @@ def _one_line(exc: BaseException) -> str:
         return errno.group(1).strip()
     if "timed out" in text.lower() or "timeout" in type(exc).__name__.lower():
         return f"no answer within {os.environ.get('MLFLOW_HTTP_REQUEST_TIMEOUT')} s"
-    text = re.sub(r"^(INVALID_PARAMETER_VALUE|RESOURCE_DOES_NOT_EXIST|[A-Z_]+): ", "", text)
+    text = re.sub(r"^[A-Z_]+: ", "", text)  # MLflow's error code
     return redact(text if len(text) <= 300 else text[:297] + "...")
 
 
@@ -263,7 +263,7 @@ class MlflowOutput:
                 return fn(*args, **kwargs)
         except Exception as exc:
             code = getattr(exc, "error_code", "")
-            if what is not None and code == "RESOURCE_DOES_NOT_EXIST":
+            if what is not None and code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
                 raise UsageError(what()) from None
             if code and code not in ("INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE"):
                 raise OutputError(f"MLflow at {self.uri} refused the request: "
@@ -288,7 +288,8 @@ class MlflowOutput:
         if outcome is not None:
             values.append(("passed", 1.0 if outcome.passed else 0.0))
         metrics = unique_names(values)
-        tags = {**document_tags(command, doc), **(verdict_tags(outcome) if outcome else {})}
+        tags = {**document_tags(command, doc),
+                **(verdict_tags(outcome) if outcome is not None else {})}
         created = self.run_id is None
         if created:
             if self.experiment_id is None:  # --mlflow-experiment NAME, new: created now
