@@ -332,7 +332,8 @@ def compare(
                     "0/1 losses)")
         tests = (f"paired on the same rows: {how}; p-values Holm-adjusted over the models "
                  f"compared (and, for 'best', over every pair); significant at "
-                 f"{1 - cfg.level:.2g}. '~': not significant.")
+                 f"{1 - cfg.level:.2g}. '~': not significant. The intervals shown are each loss's "
+                 "own, not Holm-adjusted: one may exclude 0 beside a '~'.")
     groups = None
     if state.groups is not None:
         groups = _group_rows(state, reports, [m.name for m in models], session.plan)

@@ -512,16 +512,16 @@ def layout_at(tmp_path: Path, html: Path, width: int) -> list[dict]:
 
 
 def test_the_loss_table_fits_1200_px_with_long_reasons(tmp_path):
-    """n/a intervals whose reasons are long sentences (binned calibration, ranking, too few
+    """n/a intervals whose reasons are long sentences (average precision's ranking, too few
     bootstrap replicates): the table keeps to the page at 1,200 px, "higher" whole."""
     from tests.conftest import run_losscli
 
     path = tmp_path / "eval.html"
     r = run_losscli("eval", BINARY, "-l", "bce", "-l", "accuracy", "-l", "ece", "-l", "mce",
-                    "-l", "roc_auc", "-l", "precision:threshold=0.3", "--ci", "--ci-level",
-                    "0.999", "--replicates", "100", "--html", path)
+                    "-l", "roc_auc", "-l", "average_precision", "-l", "precision:threshold=0.3",
+                    "--ci", "--ci-level", "0.999", "--replicates", "100", "--html", path)
     assert r.returncode == 0, r.stderr
-    doc = json.loads(run_losscli("eval", BINARY, "-l", "roc_auc", "--ci", "-f",
+    doc = json.loads(run_losscli("eval", BINARY, "-l", "average_precision", "--ci", "-f",
                                  "json").stdout)
     reason = doc["losses"][0]["interval"]["reason"]
     assert len(reason) > 60  # the long sentence this is about

@@ -9,21 +9,19 @@ draws the pictures and writes the HTML page. Registered on the app in
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from losscli.cli.after import GitHubOutput, after_run, report_pictures
 from losscli.cli.hygiene import run_guarded
 from losscli.cli.options import complete_loss, split_options, values, with_options
 from losscli.present.text import stderr_line
+from losscli.tracking import MlflowOutput, writer
 
 if TYPE_CHECKING:
-    from losscli.report import Report
+    pass
 
-#: A picture source: (the document, the picture models, what was skipped), built lazily.
-Pictures = Callable[[], tuple[dict[str, Any], Any, list[str]]]
 
 
 def pictures_wanted(kwargs: dict[str, Any]) -> tuple[bool, str | None]:
@@ -59,31 +57,6 @@ def guard_outputs(inputs: list[tuple[str, Any]], outputs: dict[str, str | None],
     guard([*inputs, *named], outputs, may_replace=may_replace)
 
 
-def show_pictures(items: Any, skipped: list[str], to_stdout: bool, quiet: bool) -> None:
-    """Draw ``--plot``'s pictures after the table: on stdout when it shows the table, else on
-    stderr (machine output stays pure). Nothing to draw is one line on stderr, not an
-    error."""
-    from losscli import plot
-
-    out = sys.stdout if to_stdout else sys.stderr
-    message = plot.nothing_to_plot(items, skipped)
-    if message is not None:
-        if not quiet:
-            stderr_line(message, kind="note")
-        return
-    out.write("\n")
-    plot.draw(items, out, skipped=skipped)
-
-
-def write_report_html(html: str, doc: dict[str, Any], items: Any, quiet: bool) -> None:
-    from losscli.html import write_html
-
-    write_html(doc, html, items)
-    if not quiet:
-        stderr_line(f"wrote the report to {html}")
-
-
-
 MANY_HELP = (
     "A folder, a quoted glob ('preds/**/*.parquet') or a URI (s3://bucket/preds/) is one "
     "input of many files, read in path order. "
@@ -112,85 +85,6 @@ def input_file(file: str | None, *others: str | None, command: str = "eval") -> 
     return file
 
 
-@dataclass(frozen=True)
-class GitHubOutput:
-    """``--ci-format``/``--no-ci-annotations``, resolved against the environment: whether
-    to write GitHub's output, the step summary file (``$GITHUB_STEP_SUMMARY``, declared to
-    the output guard as an output) and whether to annotate."""
-
-    wanted: bool = False
-    summary: str | None = None
-    annotate: bool = True
-
-    @classmethod
-    def pop(cls, options: dict[str, Any]) -> GitHubOutput:
-        from losscli.present.ci_formats import github_wanted, step_summary_path
-
-        fmt = getattr(options.pop("ci_format"), "value", "auto")
-        annotate = not options.pop("no_ci_annotations")
-        if not github_wanted(fmt):
-            return cls()
-        return cls(True, step_summary_path(), annotate)
-
-    @property
-    def outputs(self) -> dict[str, str | None]:
-        """The file this writes, for :func:`guard_outputs`."""
-        return {"$GITHUB_STEP_SUMMARY": self.summary} if self.wanted else {}
-
-    def writer(self, markdown: Callable[[], str], annotations: Callable[[], Any]
-               ) -> Callable[[], None] | None:
-        """What :func:`after_run` calls last: append ``markdown()`` to the summary and write
-        the ``annotations()`` (:func:`losscli.present.ci_formats.write_github`)."""
-        if not self.wanted:
-            return None
-
-        def write() -> None:
-            from losscli.present.ci_formats import write_github
-
-            write_github(markdown(), annotations() if self.annotate else [], self.summary,
-                         self.annotate, sys.stderr)
-
-        return write
-
-
-def after_run(render: Callable[[], None], pictures: Pictures, *, plot: bool,
-              html: str | None, quiet: bool, to_stdout: bool,
-              before: Sequence[tuple[str, str]] = (),
-              after: Sequence[tuple[str, str]] = (),
-              ci: Callable[[], None] | None = None) -> None:
-    """What every evaluating command does after the run, in this order: the lines
-    ``before`` on stderr (``(text, kind)``), the result on stdout (``render``), ``--plot``'s
-    pictures (on stdout when ``to_stdout``, i.e. it shows a table) and ``--html``'s page,
-    the lines ``after``, then the CI's own output (``ci``: GitHub's step summary and
-    annotations, :class:`GitHubOutput`)."""
-    for text, kind in before:
-        stderr_line(text, kind=kind)
-    render()
-    if plot or html is not None:
-        doc, items, skipped = pictures()
-        if plot:
-            show_pictures(items, skipped, to_stdout, quiet)
-        if html is not None:
-            write_report_html(html, doc, items, quiet)
-    for text, kind in after:
-        stderr_line(text, kind=kind)
-    if ci is not None:
-        ci()
-
-
-def report_pictures(report: Report, to_dict: Callable[[], dict[str, Any]]) -> Pictures:
-    """The pictures of one report (eval and check), and the document of ``to_dict``."""
-
-    def build() -> tuple[dict[str, Any], Any, list[str]]:
-        from losscli.plot import report_pictures
-
-        doc = to_dict()
-        items, skipped = report_pictures(report, doc)
-        return doc, items, skipped
-
-    return build
-
-
 @with_options("eval")
 def eval_cmd(
     file: Annotated[str | None, typer.Argument(
@@ -217,16 +111,18 @@ def eval_cmd(
     """
     quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     fmt, reduction = options.pop("fmt").value, options.pop("reduction").value
-    output = options.pop("output")
+    output, mlflow = options.pop("output"), MlflowOutput.pop(options)
     kwargs = split_options(options)
     plot, html = pictures_wanted(kwargs)
     run_guarded(_eval, file, reduction, fmt, output, kwargs,
-                quiet=quiet, progress=not (quiet or no_progress), plot=plot, html=html)
+                quiet=quiet, progress=not (quiet or no_progress), plot=plot, html=html,
+                mlflow=mlflow)
 
 
 def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
           kwargs: dict[str, Any], quiet: bool = False, progress: bool = True,
-          plot: bool = False, html: str | None = None) -> None:
+          plot: bool = False, html: str | None = None,
+          mlflow: MlflowOutput = MlflowOutput()) -> None:
     import time
 
     from losscli.execution import evaluate
@@ -236,7 +132,6 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
     from losscli.session import Session
     from losscli.spec import build_spec
 
-    started = time.perf_counter()  # the report's time covers opening the inputs too
     file = input_file(file, kwargs.get("targets"), kwargs.get("weights"))
     per_row_format = None if output or reduction != "none" else (
         "ndjson" if fmt == "ndjson" else "csv")
@@ -246,11 +141,13 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
     guard_outputs([("predictions", file)],
                   {"--output": output, "--save-state": kwargs.get("save_state"), "--html": html},
                   kwargs)
+    mlflow.prepare(reduction)
+    started = time.perf_counter()  # the report's time covers opening the inputs too
     # Inputs are opened once (standard input cannot be read twice) and every option is
     # checked before the first byte of output goes out.
     # The data fingerprint goes into JSON reports (future baselines); a table does without
     # its cost (see Session).
-    session = Session(spec, fingerprint=fmt == "json" and reduction != "none")
+    session = Session(spec, fingerprint=(fmt == "json" or mlflow.wanted) and reduction != "none")
     # Per-row output on the terminal itself would be torn by a bar: none then.
     progress = progress and not (reduction == "none" and output is None and sys.stdout.isatty())
     with progress_bar(session.inputs, progress) as bar:
@@ -268,7 +165,8 @@ def _eval(file: str | None, reduction: str, fmt: str, output: str | None,
 
     after_run(show, report_pictures(report, report.to_dict), plot=plot, html=html,
               quiet=quiet, to_stdout=fmt == "table" and reduction != "none",
-              before=[] if quiet else [(note, "note") for note in report.notes])
+              before=[] if quiet else [(note, "note") for note in report.notes],
+              track=writer(mlflow, "eval", report.to_dict, html=html, quiet=quiet))
 
 
 @with_options("inspect")
@@ -327,14 +225,14 @@ def check_cmd(
     quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     gate = {k: options.pop(k) for k in ("max_", "min_", "rtol", "atol", "baseline",
                                          "allow_missing", "save", "fmt", "base_ref")}
-    github = GitHubOutput.pop(options)
+    github, mlflow = GitHubOutput.pop(options), MlflowOutput.pop(options)
     kwargs = split_options(options)
     plot, html = pictures_wanted(kwargs)
     result = run_guarded(_check, file, gate["max_"] or [], gate["min_"] or [],
                          gate["rtol"] or [], gate["atol"] or [], gate["baseline"],
                          gate["allow_missing"], gate["save"], gate["fmt"].value, kwargs, quiet,
                          not (quiet or no_progress), plot=plot, html=html, github=github,
-                         base_ref=gate["base_ref"])
+                         base_ref=gate["base_ref"], mlflow=mlflow)
     code = result.outcome.exit_code  # the gate's one verdict
     if code:
         raise typer.Exit(code)
@@ -344,7 +242,8 @@ def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], 
            baseline: str | None, allow_missing: bool, save: str | None, fmt: str,
            kwargs: dict[str, Any], quiet: bool = False, progress: bool = True,
            plot: bool = False, html: str | None = None,
-           github: GitHubOutput = GitHubOutput(), base_ref: str | None = None) -> Any:
+           github: GitHubOutput = GitHubOutput(), base_ref: str | None = None,
+           mlflow: MlflowOutput = MlflowOutput()) -> Any:
     from losscli.gate import check
     from losscli.present.check_text import render_check_markdown
     from losscli.present.ci_formats import check_annotations
@@ -356,6 +255,7 @@ def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], 
     guard_outputs([("predictions", file), ("--baseline", baseline)],
                   {"--save": save, "--html": html, **github.outputs}, kwargs,
                   may_replace={"--save": baseline})
+    mlflow.prepare()
 
     with progress_bar(None, progress) as bar:
         result = check(file, max_=max_, min_=min_, rtol=rtol, atol=atol, baseline=baseline,
@@ -374,7 +274,8 @@ def _check(file: str | None, max_: list[str], min_: list[str], rtol: list[str], 
     after_run(lambda: render_check(result, fmt), report_pictures(result.report, result.to_dict),
               plot=plot, html=html, quiet=quiet, to_stdout=fmt == "table", after=after,
               ci=github.writer(lambda: render_check_markdown(result),
-                               lambda: check_annotations(result)))
+                               lambda: check_annotations(result)),
+              track=writer(mlflow, "check", result.to_dict, outcome=outcome, html=html, quiet=quiet))
     return result
 
 
@@ -400,16 +301,17 @@ def compare_cmd(
     """
     quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     name, fmt = options.pop("name"), options.pop("fmt").value
-    github = GitHubOutput.pop(options)
+    github, mlflow = GitHubOutput.pop(options), MlflowOutput.pop(options)
     kwargs = split_options(options)
     plot, html = pictures_wanted(kwargs)
     run_guarded(_compare, files, name or [], fmt, kwargs, not (quiet or no_progress),
-                quiet=quiet, plot=plot, html=html, github=github)
+                quiet=quiet, plot=plot, html=html, github=github, mlflow=mlflow)
 
 
 def _compare(files: list[str], names: list[str], fmt: str, kwargs: dict[str, Any],
              progress: bool = True, *, quiet: bool = False, plot: bool = False,
-             html: str | None = None, github: GitHubOutput = GitHubOutput()) -> None:
+             html: str | None = None, github: GitHubOutput = GitHubOutput(),
+             mlflow: MlflowOutput = MlflowOutput()) -> None:
     from losscli.comparison import compare, parse_models
     from losscli.present.ci_formats import compare_annotations
     from losscli.present.compare_text import render_compare_markdown
@@ -419,6 +321,7 @@ def _compare(files: list[str], names: list[str], fmt: str, kwargs: dict[str, Any
     models = parse_models(files, names, kwargs.pop("pred_col", None))
     guard_outputs([(f"model '{m.name}'" if m.name else "predictions", m.predictions)
                    for m in models], {"--html": html, **github.outputs}, kwargs)
+    mlflow.prepare()
     with progress_bar(None, progress) as bar:
         comparison = compare(models, on_batch=bar, **kwargs)
 
@@ -432,7 +335,8 @@ def _compare(files: list[str], names: list[str], fmt: str, kwargs: dict[str, Any
     after_run(lambda: render_compare(comparison, fmt), pictures, plot=plot, html=html,
               quiet=quiet, to_stdout=fmt == "table",
               ci=github.writer(lambda: render_compare_markdown(comparison),
-                               lambda: compare_annotations(comparison)))
+                               lambda: compare_annotations(comparison)),
+              track=writer(mlflow, "compare", comparison.to_dict, html=html, quiet=quiet))
 
 
 @with_options("merge")

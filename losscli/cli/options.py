@@ -136,6 +136,18 @@ _SHARED: tuple[Option, ...] = (
        help="Also write one self-contained HTML report (tables, intervals, groups, "
        "distributions, reliability diagrams; inline SVG, no script, nothing from the "
        "network), atomically; check puts what failed first."),
+    # experiment tracking (losscli.tracking)
+    _o("mlflow", "--mlflow", type=bool, default=False, panel="Output",
+       help="Log to an MLflow run (MLFLOW_TRACKING_URI): every value as a metric (mse, "
+       "mse.ci_low, mse.region_east: characters MLflow refuses become _), the JSON report "
+       "and the --html page as artifacts, the data fingerprint and losscli's version as "
+       "tags; check adds passed (1/0). pip install 'losscli\\[mlflow]'."),
+    _o("mlflow_experiment", "--mlflow-experiment", metavar="NAME", show_default=False,
+       panel="Output", help="The MLflow experiment of the new run (created when missing; "
+       "default $MLFLOW_EXPERIMENT_NAME, else MLflow's default experiment); implies --mlflow."),
+    _o("mlflow_run_id", "--mlflow-run-id", metavar="RUN_ID", show_default=False,
+       panel="Output", help="Log into this existing MLflow run (default $MLFLOW_RUN_ID) "
+       "instead of starting one; implies --mlflow."),
     _o("quiet", "--quiet", "-q", type=bool, default=False, panel="Output",
        help="No messages on stderr except errors (no progress bar, no 'wrote N rows')."),
     _o("no_progress", "--no-progress", type=bool, default=False, panel="Output",

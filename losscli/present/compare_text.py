@@ -79,8 +79,7 @@ def compare_summary(comp: Comparison) -> str:
     models = ", ".join(
         f"{name} ({rep.rows} rows{f', {rep.rows_skipped} skipped' if rep.rows_skipped else ''})"
         for name, rep in zip(comp.names, comp.reports))
-    tests = (" · ~: not significant (paired test, Holm-adjusted over the models; the"
-             " intervals shown are each loss's own, unadjusted)" if comp.tests else "")
+    tests = " · ~: not significant (paired test, Holm)" if comp.tests else ""
     classes = labels_text(comp.reports[0].inputs) if comp.reports else None
     return printable(f"models: {models} · reference: {comp.reference}{tests} · "
                      + (f"{classes} · " if classes else "")
