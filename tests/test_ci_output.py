@@ -385,3 +385,51 @@ def test_missing_group_is_a_failing_case_and_an_annotation(tmp_path: Path, data)
     assert [t for t, _ in _annotations(proc.stderr.decode())] == [
         "losscli check: group region=north failed"]
     assert "region=north" in summary.read_text()
+
+
+def test_junit_parses_with_junitparser_and_validates_against_the_schema(tmp_path: Path,
+                                                                          data) -> None:
+    """The XML Jenkins, GitLab and Azure read: valid against the JUnit schema
+    (tests/data/junit.xsd, Jenkins' junit-10 structure) and read by junitparser with the
+    failures exactly where check failed (the verdict's `failed` list in JSON)."""
+    import junitparser
+    import xmlschema
+
+    path, ref = data
+    values = sorted(g["mse"] for g in ref["groups"].values())
+    args = ["check", path, "--loss", "mse", "--loss", "mae", "--group-by", "region", "--ci",
+            "--replicates", "50", "--max", f"mse={_between(values[1], values[2])}"]
+    proc = run_losscli(*args, "--format", "junit")
+    verdict = json.loads(run_losscli(*args, "--format", "json").stdout)
+    assert proc.returncode == 1
+    report = tmp_path / "junit.xml"
+    report.write_bytes(proc.stdout)
+    xmlschema.XMLSchema(Path(__file__).parent / "data" / "junit.xsd").validate(str(report))
+    xml = junitparser.JUnitXml.fromfile(str(report))
+    cases = [case for suite in xml for case in suite]
+    failed = {case.name for case in cases
+              if any(isinstance(r, junitparser.Failure) for r in case.result)}
+    assert failed == set(verdict["failed"]) and failed
+    suite = next(iter(xml))
+    assert suite.tests == len(cases) and suite.failures == len(failed)
+
+
+def test_openmetrics_lines_parse_as_prometheus_text(tmp_path: Path, data) -> None:
+    """GitLab's metrics report is the Prometheus text format: prometheus_client's own
+    parser reads every line, and the values are the JSON report's."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    path, ref = data
+    proc = run_losscli("check", path, "--loss", "mse", "--group-by", "region", "--ci",
+                       "--replicates", "50", "--max", f"mse={ref['mse'] * 2}",
+                       "--format", "openmetrics")
+    text = proc.stdout.decode()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    values = {tuple(sorted(s.labels.items())): s.value
+              for s in families["losscli_loss_value"].samples}
+    assert math.isclose(values[(("loss", "mse"),)], ref["mse"], rel_tol=1e-12)
+    for r, g in ref["groups"].items():
+        assert math.isclose(values[(("group", f"region={r}"), ("loss", "mse"))], g["mse"],
+                            rel_tol=1e-12)
+    lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+    assert len(lines) == sum(len(f.samples) for f in families.values())
