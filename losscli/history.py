@@ -17,7 +17,6 @@ the order of time (oldest first); ``n`` keeps the ``n`` most recent commits.
 
 from __future__ import annotations
 
-import math
 import os
 import posixpath
 import re
@@ -224,26 +223,16 @@ def _state_report(data: bytes, name: str) -> dict[str, Any]:
         os.unlink(tmp)
 
 
-def _number(value: Any) -> float | None:
-    """An interval bound as a finite float, or None (the baseline parser validated the
-    value; its bounds are read here)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _intervals(entries: Any) -> dict[str, tuple[float | None, float | None]]:
     """The interval of each entry of a validated ``losses`` list, by its position's
     label: (low, high), numbers or None."""
+    from losscli.gate.baseline import finite_number
+
     out: dict[str, tuple[float | None, float | None]] = {}
     for i, entry in enumerate(entries if isinstance(entries, list) else []):
         iv = entry.get("interval") if isinstance(entry, dict) else None
         if isinstance(iv, dict):
-            out[str(i)] = (_number(iv.get("low")), _number(iv.get("high")))
+            out[str(i)] = (finite_number(iv.get("low")), finite_number(iv.get("high")))
     return out
 
 

@@ -101,7 +101,7 @@ def _baseline_loss(entry: Any, i: int, path: str, within: str = "") -> BaselineL
     value = entry.get("value")
     if not isinstance(params, dict):
         raise InputError(f"{where}: \"params\" must be an object, got {brief(params)}.")
-    number = None if value is None else _finite(value)
+    number = None if value is None else finite_number(value)
     if value is not None and number is None:
         raise InputError(f"{where}: \"value\" must be a finite number or null, got "
                          f"{brief(value)}.")
@@ -115,7 +115,7 @@ def _baseline_loss(entry: Any, i: int, path: str, within: str = "") -> BaselineL
     return BaselineLoss(key.name, dict(params), number, key)
 
 
-def _finite(value: Any) -> float | None:
+def finite_number(value: Any) -> float | None:
     """``value`` as a finite float, or None when it is not a number (or no float holds it)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None

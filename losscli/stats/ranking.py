@@ -110,27 +110,9 @@ def _rows(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray | None
           ) -> tuple[np.ndarray, np.ndarray]:
     """Validated (scores, (n, 2) values [negative weight, positive weight]) of the rows with
     positive weight."""
-    s = np.asarray(scores, dtype=np.float64).ravel()
-    y = np.asarray(labels).ravel()
-    if y.shape != s.shape:
-        raise ValueError(f"labels: expected shape {s.shape}, got {y.shape}")
-    if np.isnan(s).any():
-        raise ValueError("scores: NaN scores cannot be ranked; drop them first")
-    if y.dtype.kind == "f" and np.isnan(y).any():
-        raise ValueError("labels: NaN labels; drop them first")
-    if not np.isin(y, (0, 1)).all():
-        raise ValueError("labels: expected 0/1 (or boolean) labels; map the positive class to 1")
-    pos = y.astype(bool)
-    if weights is None:
+    s, pos, w = _checked(scores, labels, weights)
+    if w is None:
         w = np.ones(s.shape[0])
-    else:
-        w = np.asarray(weights, dtype=np.float64).ravel()
-        if w.shape != s.shape:
-            raise ValueError(f"weights: expected shape {s.shape}, got {w.shape}")
-        if not np.isfinite(w).all() or (w < 0).any():
-            raise ValueError("weights: expected finite weights ≥ 0")
-        keep = w > 0
-        s, pos, w = s[keep], pos[keep], w[keep]
     values = np.zeros((s.shape[0], 2))
     values[~pos, 0] = w[~pos]
     values[pos, 1] = w[pos]
