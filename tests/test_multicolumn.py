@@ -435,6 +435,15 @@ def test_null_fixed_size_list_rows_are_nan_rows_even_first(tmp_path):
     pq.write_table(pa.table({
         "probs": pa.array([None, [0.2, 0.8], [0.6, 0.4]], pa.list_(pa.float64(), 2)),
         "label": [0, 1, 0]}), tmp_path / "f.parquet")
+    if int(pa.__version__.split(".")[0]) < 26:
+        # pyarrow < 26 cannot read the null row back (its bug, fixed in 26; mlflow, a test
+        # dependency, holds pyarrow below 26): one line naming it and the fix, exit 2.
+        with pytest.raises(losscli.errors.InputError,
+                           match=r"null row, which pyarrow .* cannot read from Parquet "
+                                 r"\(fixed in pyarrow 26\); upgrade pyarrow"):
+            losscli.evaluate(str(tmp_path / "f.parquet"), losses="cross_entropy",
+                             nan_policy="omit", chunk_size=1)
+        return
     report = losscli.evaluate(str(tmp_path / "f.parquet"), losses="cross_entropy",
                               nan_policy="omit", chunk_size=1)
     assert report.rows_skipped == 1

@@ -50,3 +50,22 @@ def not_text(name: str, exc: UnicodeDecodeError, encoding: str, where: str = "")
             "utf-16)")
     return (f"'{name}' is not valid {encoding} text{place}: byte 0x{bad.hex()} cannot be decoded; "
             f"{hint}.")
+
+
+def unreadable(name: str, row: int, exc: BaseException) -> str:
+    """Why rows of ``name`` could not be decoded after ``row``, and what to do.
+
+    pyarrow before 26 cannot read a null row of a fixed-size list column from Parquet
+    ("Expected all lists to be of size=…"; the file is fine, and pyarrow 26 reads it): said
+    as such, with the two ways out, instead of calling the file corrupt."""
+    text = first_line(exc)
+    pa = sys.modules.get("pyarrow")
+    version = str(getattr(pa, "__version__", "0"))
+    major = int(version.split(".")[0]) if version.split(".")[0].isdigit() else 0
+    if text.startswith("Expected all lists to be of size=") and major < 26:
+        return (f"Cannot read '{name}' (after row {row}): a fixed-size list column has a "
+                f"null row, which pyarrow {version} cannot read from Parquet (fixed in "
+                "pyarrow 26); upgrade pyarrow (pip install 'pyarrow>=26') or store the "
+                "column as a variable-size list.")
+    return (f"Cannot read '{name}' (after row {row}): {text}; the file may be truncated "
+            "or corrupt.")

@@ -26,11 +26,20 @@ from losscli.io.arrow import (
     schema_values_per_row,
 )
 from losscli.io.base import raw_key
-from losscli.io.failures import first_line, foreign_errors
+from losscli.io.failures import first_line, foreign_errors, unreadable
 from losscli.io.stream import ByteStream, progress_bytes
 
 #: Bytes of mapped data read between two releases of the pages already read.
 RELEASE_EVERY = 16 << 20
+
+
+def _count_rows(reader: Any) -> int:
+    """Rows of an IPC file: from the batches' metadata (pyarrow 26's ``count_rows``), or,
+    before pyarrow 26, by reading each batch in turn (one batch in memory at a time)."""
+    count = getattr(reader, "count_rows", None)
+    if count is not None:
+        return int(count())
+    return sum(int(reader.get_batch(i).num_rows) for i in range(reader.num_record_batches))
 
 
 class _Mapping:
@@ -83,7 +92,7 @@ class FeatherSource:
         try:
             if opener is not None:
                 self._reader: Any = pa.ipc.open_file(opener())
-                self.num_rows: int | None = int(self._reader.count_rows())
+                self.num_rows: int | None = _count_rows(self._reader)
             else:
                 self._mapping = _Mapping(path)
                 source = pa.BufferReader(self._mapping.buffer)
@@ -168,8 +177,7 @@ class FeatherSource:
         except InputError:
             raise
         except foreign_errors() as exc:
-            raise InputError(f"Cannot read '{self.name}' (after row {row}): {first_line(exc)}; "
-                             "the file may be truncated or corrupt.") from None
+            raise InputError(unreadable(self.name, row, exc)) from None
 
     # -- units: record batches of a local IPC file ------------------------------------------
     @property

@@ -20,7 +20,7 @@ from losscli.io.arrow import (
     schema_values_per_row,
 )
 from losscli.io.base import raw_key
-from losscli.io.failures import first_line, foreign_errors
+from losscli.io.failures import first_line, foreign_errors, unreadable
 
 
 class ParquetSource:
@@ -163,8 +163,7 @@ class ParquetSource:
                        for i, c in enumerate(columns)}
                 start += batch.num_rows
         except foreign_errors() as exc:
-            raise InputError(f"Cannot read '{self.name}' (after row {start}): "
-                             f"{first_line(exc)}; the file may be truncated or corrupt.") from None
+            raise InputError(unreadable(self.name, start, exc)) from None
 
     rows_seekable = False
 
@@ -208,5 +207,4 @@ class ParquetSource:
         except InputError:
             raise
         except foreign_errors() as exc:
-            raise InputError(f"Cannot read '{self.name}' (after row {row}): "
-                             f"{first_line(exc)}; the file may be truncated or corrupt.") from None
+            raise InputError(unreadable(self.name, row, exc)) from None
