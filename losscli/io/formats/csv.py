@@ -416,6 +416,7 @@ class CsvStreamSource(CsvSource):
     arrived), then the blocks follow, each parsed as soon as it is read."""
 
     seekable = False
+    piped = True  # read once (losscli.io.base.Piped)
 
     def __init__(self, stream: ByteStream, fmt: str, *,
                  max_line_bytes: int = MAX_LINE) -> None:

@@ -82,6 +82,11 @@ class NdjsonSource:
         if self._path is not None:
             self._stream = None  # reopened by chunks()
 
+    @property
+    def piped(self) -> bool:
+        """Whether it reads a stream given instead of a path: once (losscli.io.base.Piped)."""
+        return self._path is None
+
     def _file_size(self) -> int | None:
         import os
 
