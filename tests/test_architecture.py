@@ -4,7 +4,9 @@ no import cycle in the package but the loss-registration plugin loop (``registry
 and no module imports another module's underscore names. Imports inside functions (and
 under ``TYPE_CHECKING``) count as much as those at the top. Also: the run's layers (opening,
 planning, reducing, reporting, saving) import only downwards; no module over 500 lines
-but those listed; no public function takes a session, report or state typed ``Any``."""
+but those listed; no public function takes a session, report or state typed ``Any``; only
+``losscli.io.formats`` names a reader class, and no capability of a source is probed with
+``getattr``/``hasattr`` (they are the protocols of ``losscli.io.base``)."""
 
 from __future__ import annotations
 
