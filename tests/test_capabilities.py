@@ -132,3 +132,18 @@ def test_a_glob_of_a_folder_runs_and_says_it_was_a_pattern(tmp_path):
     expected = skm.mean_squared_error(frame["target"] * 2, frame["pred"] * 2)
     assert doc["losses"][0]["value"] == pytest.approx(expected, rel=1e-9)
     assert sorted(g["key"]["date"] for g in doc["groups"]) == ["2026-11-01", "2026-11-02"]
+
+
+@pytest.mark.parametrize(("fmt", "parsed"), [("csv", "parse to"), ("ndjson", "hold")])
+def test_a_scanned_text_file_reads_its_ranges_and_sees_a_change(tmp_path, fmt, parsed):
+    path = tmp_path / f"x.{fmt}"
+    _write(path, fmt)
+    source = open_source(str(path))
+    assert isinstance(source, Scannable) and source.scan(8)
+    assert source.split_points() == [0, 8, 16, 24, 32, N]
+    got = np.concatenate([c["pred"] for c in source.read_range(["pred"], 5, 27, 4) if c])
+    assert got.tolist() == _frame()["pred"][5:27]
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:20] + lines[22:]))  # two rows gone since the scan
+    with pytest.raises(Exception, match=f"changed while it was read: rows 32..40 now {parsed}"):
+        list(source.read_range(["pred"], 32, N, 4))
