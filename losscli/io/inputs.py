@@ -22,7 +22,7 @@ maps it to class indices as each batch is made (:mod:`losscli.labels`), so a bat
 ``target`` is float64 like any role's.
 
 Many files: a folder, glob or URI is one source of many files (a
-:class:`~losscli.io.formats.dataset.DatasetSource`); a targets (weights, model) dataset is
+:class:`~losscli.io.base.MultiFile`); a targets (weights, model) dataset is
 paired with the predictions' file by file, by relative path, and
 :meth:`Inputs.batches_in_file` reads rows of one file of each.
 """
