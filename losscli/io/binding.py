@@ -401,8 +401,9 @@ def _bind_weight(bound: dict[str, ColumnRef], main_src: Any, w_src: Any,
 
 
 def pair_source(source: Any, main: Any, noun: str = "targets") -> Any:
-    """``source`` paired with ``main`` when both are datasets (its files in the order of
-    ``main``'s, by relative path; see :meth:`~losscli.io.base.MultiFile.paired_with`), else as it is."""
+    """``source`` paired with ``main`` when both are of many files (its files in the order
+    of ``main``'s, by relative path; see :meth:`~losscli.io.base.MultiFile.paired_with`),
+    else as it is."""
     if isinstance(source, MultiFile) and isinstance(main, MultiFile) and (
             source is not main):
         return source.paired_with(main, noun)
