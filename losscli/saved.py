@@ -120,7 +120,7 @@ def dataset_of(inputs: Inputs) -> dict[str, Any]:
         except Exception:
             columns = None
         out[role] = {"root": dataset_root(str(source.name)),
-                     "format": getattr(source, "format", None), "columns": columns}
+                     "format": source.format, "columns": columns}
     return out
 
 

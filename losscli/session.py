@@ -24,7 +24,7 @@ from losscli import engine, tasks
 from losscli.checks import pred_role
 from losscli.errors import InputError, UsageError
 from losscli.executor import available_cpus
-from losscli.io.base import Sink
+from losscli.io.base import Sink, is_remote
 from losscli.io.binding import bind_join, bind_model, id_columns, pair_source, resolve_inputs
 from losscli.io.inputs import Inputs
 from losscli.io.join import KeyIndex
@@ -360,7 +360,7 @@ class Session:
             return self.spec.options.workers
         cpus = available_cpus()
         if self.spec.options.engine == "local" and any(
-                getattr(ref.source, "remote", False) for ref in self.inputs.roles.values()):
+                is_remote(ref.source) for ref in self.inputs.roles.values()):
             return min(REMOTE_WORKERS_PER_CPU * cpus, max(REMOTE_MAX_WORKERS, cpus))
         return cpus
 

@@ -29,9 +29,8 @@ from typing import TYPE_CHECKING
 
 from losscli.errors import InputError
 from losscli.executor import available_cpus
-from losscli.io.base import can_split
+from losscli.io.base import TEXT_FORMATS, MultiFile, Scannable, can_split
 from losscli.io.dataset import single_file_identity
-from losscli.io.formats import DatasetSource
 from losscli.state import Position, State, UnitError
 
 if TYPE_CHECKING:
@@ -153,7 +152,7 @@ def plan_units(session: Session) -> list[Unit]:
     prepare(session)
     inputs = session.inputs
     main = inputs.main
-    if isinstance(main, DatasetSource) and inputs.paired():
+    if isinstance(main, MultiFile) and inputs.paired():
         return _file_units(session, main)
     name = single_file_identity(main.name)
     if not inputs.splittable():
@@ -165,7 +164,7 @@ def plan_units(session: Session) -> list[Unit]:
         raise InputError(
             f"Row counts differ: {shown}. Predictions, targets and weights are aligned by "
             "row order, so the files must have the same number of rows.")
-    if isinstance(main, DatasetSource):  # rows aligned across differently cut inputs
+    if isinstance(main, MultiFile):  # rows aligned across differently cut inputs
         units: list[Unit] = []
         starts = main.starts()
         for i in range(len(main.files)):
@@ -179,7 +178,7 @@ def plan_units(session: Session) -> list[Unit]:
     return [Unit(i, name, a, b - a, a, b) for i, (a, b) in enumerate(ranges)]
 
 
-def _file_units(session: Session, main: DatasetSource) -> list[Unit]:
+def _file_units(session: Session, main: MultiFile) -> list[Unit]:
     """Units of paired multi-file inputs: file by file (see the module doc)."""
     sources = list(dict.fromkeys([ref.source for ref in session.inputs.roles.values()]
                                  + [s for s, _ in session.inputs.keys.values()]))
@@ -231,15 +230,14 @@ def _prepare_sources(session: Session) -> None:
              or min(session.workers, available_cpus()) > TEXT_SPLIT_WORKERS)
     step = UNIT_CHUNKS * session.chunk_size
     for source in sources:
-        if isinstance(source, DatasetSource):
-            if source.format in ("csv", "tsv", "ndjson"):
+        if isinstance(source, MultiFile):
+            if source.format in TEXT_FORMATS:
                 source.open_all()
             parts = [source.part(i) for i in range(len(source.files))]
         else:
             parts = [source]
         if split:
             for part in parts:
-                scan = getattr(part, "scan", None)
-                if scan is not None and (part.size or 0) >= TEXT_SPLIT_BYTES:
-                    scan(step)
+                if isinstance(part, Scannable) and (part.size or 0) >= TEXT_SPLIT_BYTES:
+                    part.scan(step)
 

@@ -28,7 +28,9 @@ def choice(name: str, value: Any, allowed: tuple[str, ...], optional: bool = Fal
     return value
 
 
-def columns(name: str, value: Any) -> Columns:
+def _strings(value: Any) -> tuple[str, ...] | None:
+    """``value`` as a tuple of strings (None: none; a string: one), or None when it is
+    neither a string nor an iterable of strings."""
     if value is None:
         return ()
     if isinstance(value, str):
@@ -37,6 +39,12 @@ def columns(name: str, value: Any) -> Columns:
         items = tuple(value)
         if all(isinstance(v, str) for v in items):
             return items
+    return None
+
+
+def columns(name: str, value: Any) -> Columns:
+    if (items := _strings(value)) is not None:
+        return items
     raise UsageError(f"{name} takes a column name, a glob such as 'p_*', or a list of names; "
                      f"got {value!r}.")
 
@@ -86,14 +94,8 @@ def threshold(name: str, value: Any) -> float | None:
 
 
 def losses(name: str, value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
-        items = tuple(value)
-        if all(isinstance(v, str) for v in items):
-            return items
+    if (items := _strings(value)) is not None:
+        return items
     raise UsageError(f"losses takes a loss name ('huber:delta=0.5') or a list of them; got "
                      f"{value!r}.")
 

@@ -4,7 +4,9 @@ no import cycle in the package but the loss-registration plugin loop (``registry
 and no module imports another module's underscore names. Imports inside functions (and
 under ``TYPE_CHECKING``) count as much as those at the top. Also: the run's layers (opening,
 planning, reducing, reporting, saving) import only downwards; no module over 500 lines
-but those listed; no public function takes a session, report or state typed ``Any``."""
+but those listed; no public function takes a session, report or state typed ``Any``; only
+``losscli.io.formats`` names a reader class, and no capability of a source is probed with
+``getattr``/``hasattr`` (they are the protocols of ``losscli.io.base``)."""
 
 from __future__ import annotations
 
@@ -379,3 +381,72 @@ def test_the_binding_check_sees_them(monkeypatch, tmp_path):
     assert sorted(_binding_mutations("losscli.fake")) == [
         ("inputs.keys", 3), ("inputs.labels", 4), ("self.inputs.joined", 2),
         ("self.inputs.roles.pop()", 2)]
+
+
+#: Where the readers live: only these modules name a reader class (``CsvSource``,
+#: ``DatasetSource``, ...); everyone else asks a source what it can do through the
+#: capability protocols of :mod:`losscli.io.base`.
+READERS = "losscli.io.formats"
+#: Attributes that say what a source can do: never probed with ``getattr``/``hasattr``
+#: (a :class:`~losscli.io.base.Source` member is read as it is; a capability is a
+#: protocol: ``MultiFile``, ``Scannable``, ``Remote``, ``Piped``, ``Splittable``).
+CAPABILITY_ATTRS = {"format", "remote", "scan", "partition_keys", "pattern", "dataset",
+                    "files", "part", "read_part", "identities", "piped", "_path"}
+#: The module that declares the capabilities (``can_split`` reads ``splittable`` there).
+CAPABILITIES = "losscli.io.base"
+
+
+def _is_reader_module(name: str) -> bool:
+    return name == READERS or name.startswith(READERS + ".")
+
+
+def _reader_classes() -> set[str]:
+    """The classes defined in the reader modules."""
+    return {node.name for m in MODULES if _is_reader_module(m)
+            for node in ast.walk(ast.parse(MODULES[m].read_text(), filename=str(MODULES[m])))
+            if isinstance(node, ast.ClassDef)}
+
+
+def _reader_class_imports(name: str, classes: set[str]) -> list[tuple[str, int]]:
+    """``(class, line)`` for each reader class that module ``name`` imports."""
+    return [(imported, line) for target, imported, line in _imports(name)
+            if imported in classes and (_is_reader_module(target) or target == "losscli.io")]
+
+
+def _capability_probes(name: str) -> list[tuple[str, int]]:
+    """``(call, line)`` for each ``getattr``/``hasattr`` of a capability attribute."""
+    tree = ast.parse(MODULES[name].read_text(), filename=str(MODULES[name]))
+    return [(ast.unparse(node), node.lineno) for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id in ("getattr", "hasattr") and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant) and node.args[1].value in CAPABILITY_ATTRS]
+
+
+def test_only_the_readers_name_a_reader_class():
+    classes = _reader_classes()
+    assert {"DatasetSource", "CsvStreamSource", "NdjsonSource"} <= classes
+    found = [f"{m}:{line} imports {c}" for m in MODULES if not _is_reader_module(m)
+             for c, line in _reader_class_imports(m, classes)]
+    assert not found, ("reader classes named outside losscli.io.formats (use the protocols "
+                       "of losscli.io.base):\n" + "\n".join(found))
+
+
+def test_no_capability_is_probed_with_getattr():
+    found = [f"{m}:{line} {call}" for m in MODULES if m != CAPABILITIES
+             for call, line in _capability_probes(m)]
+    assert not found, ("capabilities probed by attribute (declare them in losscli.io.base):\n"
+                       + "\n".join(found))
+
+
+def test_the_capability_checks_see_them(monkeypatch, tmp_path):
+    fake = tmp_path / "fake.py"
+    fake.write_text("from losscli.io.formats import DatasetSource, open_source\n"
+                    "def f(source):\n"
+                    "    from losscli.io.formats.csv import CsvStreamSource\n"
+                    "    if getattr(source, 'remote', False) or hasattr(source, 'scan'):\n"
+                    "        return getattr(source, 'name', '')\n"  # not a capability
+                    "    return getattr(getattr(source, 'dataset', None), 'pattern', False)\n")
+    monkeypatch.setitem(MODULES, "losscli.fake", fake)
+    assert _reader_class_imports("losscli.fake", _reader_classes()) == [
+        ("DatasetSource", 1), ("CsvStreamSource", 3)]
+    assert sorted(line for _, line in _capability_probes("losscli.fake")) == [4, 4, 6, 6]

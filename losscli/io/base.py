@@ -20,19 +20,33 @@ bools and None (there is no null int64). A
 multi-file input also offers its hive partition keys as raw text columns. A column may be
 read both ways at once.
 
-Standard library only at run time (numpy is named for type checking alone).
+Capabilities beyond :class:`Source` are protocols too, each declared here once: a source
+that reads ranges of its rows (:class:`Splittable`), one made of many files
+(:class:`MultiFile`), one whose rows can be counted by a scan first (:class:`Scannable`),
+one read over the network (:class:`Remote`), one read from a pipe (:class:`Piped`). Code
+outside :mod:`losscli.io.formats` asks a source what it can do through them (or the
+functions beside them), never by naming a reader class or probing an attribute.
+
+Standard library only at run time (numpy and the dataset types are named for type checking
+alone).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from losscli.io.dataset import Dataset, FileRef
+
 #: The one column of a plain (unstructured) NPY array or of a 2-D one.
 ARRAY = "<array>"
+
+#: The formats read as text (CSV, TSV, NDJSON): a file of them is cut into units only once
+#: scanned (:class:`Scannable`), and a boolean column of them is read raw (as text).
+TEXT_FORMATS = ("csv", "tsv", "ndjson")
 
 #: Raw values of column ``c`` arrive under ``RAW + c`` (no column name starts with NUL).
 RAW = "\x00raw:"
@@ -146,3 +160,94 @@ class Sink(Protocol):
     def close(self) -> None:
         """Finish the output (a file is closed, standard output flushed)."""
         ...
+
+
+@runtime_checkable
+class MultiFile(Source, Protocol):
+    """A source made of many files (a folder, a glob, objects in storage: a
+    :class:`~losscli.io.dataset.Dataset`), read as one whose rows are those of its files one
+    after another. Each file is a source of its own (:meth:`part`), planned and read on its
+    own (:meth:`read_part`); hive partition keys are raw text columns of every row."""
+
+    dataset: Dataset
+    #: The data files, in sorted order of their relative paths.
+    files: list[FileRef]
+    #: Per file: the relative path its rows are known by (row identity, coverage).
+    identities: list[str]
+    #: The hive partition keys (``date=2026-11-01/``), read as raw text columns.
+    partition_keys: tuple[str, ...]
+
+    @property
+    def pattern(self) -> bool:
+        """Whether the input was a glob pattern (:mod:`losscli.io.paths`), not a file or a
+        folder."""
+        ...
+
+    def part(self, i: int) -> Any:
+        """File ``i`` as a :class:`Source` of its own format (opened once)."""
+        ...
+
+    def read_part(self, i: int, columns: list[str], chunk_size: int, raw: tuple[str, ...] = (),
+                  start: int = 0, stop: int | None = None) -> Iterator[dict[str, np.ndarray]]:
+        """Rows ``start .. stop`` of file ``i`` (``stop`` None: to its end), with partition
+        keys among the raw columns."""
+        ...
+
+    def starts(self) -> list[int]:
+        """The first row of each file in the whole, and the total last (every file open)."""
+        ...
+
+    def open_all(self) -> None:
+        """Open every file now (from object storage on several threads)."""
+        ...
+
+    def paired_with(self, main: MultiFile, noun: str = "targets") -> MultiFile:
+        """This input's files in the order of ``main``'s, paired by relative path."""
+        ...
+
+
+def partition_keys(source: object) -> tuple[str, ...]:
+    """The hive partition keys ``source`` offers as raw columns (none but of a
+    :class:`MultiFile`)."""
+    return tuple(source.partition_keys) if isinstance(source, MultiFile) else ()
+
+
+@runtime_checkable
+class Scannable(Source, Protocol):
+    """A text file (CSV, TSV, NDJSON) whose records can be counted by a pass over its bytes,
+    after which it reads any range of its rows (it becomes :func:`can_split`)."""
+
+    def scan(self, step: int) -> bool:
+        """Count the records and note where rows ``0, step, 2*step, ...`` start; False when
+        the file cannot be cut (compressed, remote, not UTF-8, a record too long)."""
+        ...
+
+
+@runtime_checkable
+class Remote(Protocol):
+    """A source that may be read over the network (object storage): ``remote`` says whether
+    it is (reading it waits on requests, not on a core)."""
+
+    @property
+    def remote(self) -> bool: ...
+
+
+def is_remote(source: object) -> bool:
+    """Whether ``source`` is read over the network (a :class:`Remote` that says so)."""
+    return isinstance(source, Remote) and bool(source.remote)
+
+
+@runtime_checkable
+class Piped(Protocol):
+    """A source that may read a pipe (standard input, a FIFO, ``<(cmd)``): ``piped`` says
+    whether it does, in which case it is read once, front to back (Parquet and Feather
+    from a pipe are spooled to a file first: not piped)."""
+
+    @property
+    def piped(self) -> bool: ...
+
+
+def readable_twice(source: object) -> bool:
+    """Whether ``source`` can be read again (a file), not only once (a :class:`Piped` that
+    reads a pipe)."""
+    return not (isinstance(source, Piped) and source.piped)

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from losscli.errors import InputError, UsageError, did_you_mean
-from losscli.io.base import ARRAY
+from losscli.io.base import ARRAY, MultiFile
 from losscli.io.detect import detect_format
-from losscli.io.formats import DatasetSource, open_source
+from losscli.io.formats import open_source
 from losscli.io.inputs import ColumnRef, Inputs, list_columns, raw_column
 from losscli.io.join import KeyIndex
 from losscli.vocab import PRED_NAMES, ROLES, TARGET_NAMES, Role, prob_column_label
@@ -401,9 +401,10 @@ def _bind_weight(bound: dict[str, ColumnRef], main_src: Any, w_src: Any,
 
 
 def pair_source(source: Any, main: Any, noun: str = "targets") -> Any:
-    """``source`` paired with ``main`` when both are datasets (its files in the order of
-    ``main``'s, by relative path; see :meth:`DatasetSource.paired_with`), else as it is."""
-    if isinstance(source, DatasetSource) and isinstance(main, DatasetSource) and (
+    """``source`` paired with ``main`` when both are of many files (its files in the order
+    of ``main``'s, by relative path; see :meth:`~losscli.io.base.MultiFile.paired_with`),
+    else as it is."""
+    if isinstance(source, MultiFile) and isinstance(main, MultiFile) and (
             source is not main):
         return source.paired_with(main, noun)
     return source

@@ -22,7 +22,7 @@ maps it to class indices as each batch is made (:mod:`losscli.labels`), so a bat
 ``target`` is float64 like any role's.
 
 Many files: a folder, glob or URI is one source of many files (a
-:class:`~losscli.io.formats.dataset.DatasetSource`); a targets (weights, model) dataset is
+:class:`~losscli.io.base.MultiFile`); a targets (weights, model) dataset is
 paired with the predictions' file by file, by relative path, and
 :meth:`Inputs.batches_in_file` reads rows of one file of each.
 """
@@ -36,9 +36,8 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError, UsageError, did_you_mean
-from losscli.io.base import ARRAY, Source, can_split, raw_key
+from losscli.io.base import ARRAY, MultiFile, Source, can_split, partition_keys, raw_key
 from losscli.io.chunking import rechunk, rows_of
-from losscli.io.formats import DatasetSource
 from losscli.vocab import ROLES
 
 
@@ -130,7 +129,7 @@ class Inputs:
         ref = self.roles.get(role) or self.joined[role]
         entry: dict[str, Any] = {"path": ref.source.name, "format": ref.source.format,
                                  "column": ref.column}
-        if getattr(getattr(ref.source, "dataset", None), "pattern", False):
+        if isinstance(ref.source, MultiFile) and ref.source.pattern:
             entry["pattern"] = True  # a glob the path resolver expanded (losscli.io.paths)
         if len(ref.columns) > 1:
             entry["columns"] = list(ref.columns)
@@ -185,7 +184,7 @@ class Inputs:
                     break
             else:
                 main = self.main
-                partition = getattr(main, "partition_keys", ())
+                partition = partition_keys(main)
                 shown = list_columns([*main.columns, *partition])
                 raise InputError(
                     f"No column '{name}' in '{main.name}' to read as a key; its columns are: "
@@ -310,11 +309,11 @@ class Inputs:
         """Whether every input is a dataset paired file by file with the predictions' (the
         same source, or one of as many files: :meth:`batches_in_file` can read them)."""
         main = self.main
-        if not isinstance(main, DatasetSource):
+        if not isinstance(main, MultiFile):
             return False
         sources = [ref.source for ref in self.roles.values()] + [s for s, _ in
                                                                  self.keys.values()]
-        return all(s is main or (isinstance(s, DatasetSource) and len(s.files) == len(main.files))
+        return all(s is main or (isinstance(s, MultiFile) and len(s.files) == len(main.files))
                    for s in sources)
 
     def batches_in_file(self, part: int, lo: int, hi: int | None, chunk_size: int,
@@ -479,7 +478,7 @@ def list_columns(cols: list[str]) -> str:
 def raw_column(source: Any, name: str) -> str | None:
     """The column (or hive partition key) of ``source`` called ``name`` (case-insensitive
     when no exact match), or None."""
-    names = [*source.columns, *getattr(source, "partition_keys", ())]
+    names = [*source.columns, *partition_keys(source)]
     if name in names:
         return name
     lower = {c.lower(): c for c in names}

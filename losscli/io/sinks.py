@@ -191,7 +191,30 @@ def labels_of(sink: object) -> list[str]:
     return list(getattr(sink, "labels", []))
 
 
-class CsvSink:
+class _TextSink:
+    """A text writer's file (``path``) or stream (standard output: flushed after every
+    chunk, so a reader of the pipe sees each as it is written; never closed)."""
+
+    def __init__(self, path: str | None, labels: list[str], stream: IO[bytes] | None,
+                 keys: list[str] | None = None) -> None:
+        self.labels = labels
+        self.keys = keys or []
+        self._own = stream is None
+        self._out: IO[bytes] = stream if stream is not None else open(path, "wb")  # type: ignore[arg-type]
+
+    def _written(self) -> None:
+        """A chunk is written: on a stream, pass it on now."""
+        if not self._own:
+            self._out.flush()
+
+    def close(self) -> None:
+        if self._own:
+            self._out.close()
+        else:
+            self._out.flush()
+
+
+class CsvSink(_TextSink):
     """CSV/TSV through pyarrow's writer (shortest round-trip floats, ~15x numpy's text)."""
 
     def __init__(self, path: str | None, labels: list[str], delimiter: str,
@@ -203,13 +226,10 @@ class CsvSink:
 
         from losscli.present.text import printable
 
-        self.labels = labels
-        self.keys = keys or []
-        self._own = stream is None
+        super().__init__(path, labels, stream, keys)
         # on standard output, text from data is escaped like every printed string; a file
         # keeps the raw values (losscli.present.text)
         self._shown = (lambda x: x) if self._own else printable
-        self._out: IO[bytes] = stream if stream is not None else open(path, "wb")  # type: ignore[arg-type]
         self._options = pacsv.WriteOptions(include_header=False, delimiter=delimiter)
         header = io.StringIO()
         csv.writer(header, delimiter=delimiter, lineterminator="\n").writerow(
@@ -230,23 +250,11 @@ class CsvSink:
             names=["row", *self.keys, *self.labels],
         )
         pacsv.write_csv(table, self._out, self._options)
-        if not self._own:
-            self._out.flush()
-
-    def close(self) -> None:
-        if self._own:
-            self._out.close()
-        else:
-            self._out.flush()
+        self._written()
 
 
-class NdjsonSink:
-    def __init__(self, path: str | None, labels: list[str], stream: IO[bytes] | None,
-                 keys: list[str] | None = None) -> None:
-        self.labels = labels
-        self.keys = keys or []
-        self._own = stream is None
-        self._out: IO[bytes] = stream if stream is not None else open(path, "wb")  # type: ignore[arg-type]
+class NdjsonSink(_TextSink):
+    """NDJSON, one object a row (a non-finite value is null)."""
 
     def write(self, rows: np.ndarray, values: dict[str, np.ndarray]) -> None:
         from losscli.grouping import key_value
@@ -263,14 +271,7 @@ class NdjsonSink:
                 record[label] = v if v == v and abs(v) != float("inf") else None
             lines.append(json.dumps(record))
         self._out.write(("\n".join(lines) + "\n").encode())
-        if not self._own:
-            self._out.flush()
-
-    def close(self) -> None:
-        if self._own:
-            self._out.close()
-        else:
-            self._out.flush()
+        self._written()
 
 
 class ParquetSink:

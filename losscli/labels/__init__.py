@@ -89,7 +89,6 @@ from losscli.labels.rule import (
     column_label,
     column_labels,
     match_columns,
-    readable_twice,
     sort_labels,
 )
 
@@ -97,6 +96,6 @@ __all__ = [
     "BINARY_PAIRS", "FALSE_WORDS", "MAX_LABELS", "SCAN_ROWS", "SEPARATORS",
     "TRUE_WORDS", "UNKNOWN", "Label", "LabelMap", "bind", "coding", "column_indices",
     "column_kind", "column_label", "column_labels", "context", "json_label", "mapping_note",
-    "match_columns", "readable_twice", "scan", "show", "sort_labels", "state_header",
+    "match_columns", "scan", "show", "sort_labels", "state_header",
     "task_option",
 ]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from losscli.errors import InputError, UsageError
-from losscli.io.base import ARRAY
+from losscli.io.base import ARRAY, readable_twice
 from losscli.labels.first_pass import scan
 from losscli.labels.mapping import (
     BINARY_PAIRS,
@@ -34,7 +34,6 @@ from losscli.labels.rule import (
     match_columns,
     parse_label,
     prediction_columns,
-    readable_twice,
     reads_bools_as_numbers,
     sort_labels,
     unmatched_error,

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError
-from losscli.io.base import raw_key
+from losscli.io.base import MultiFile, raw_key
 from losscli.labels.mapping import MAX_LABELS, SCAN_ROWS, TRUE_WORDS, Label, capitalised, coding
 
 # -- the first pass ------------------------------------------------------------------------
@@ -20,12 +20,10 @@ def scan(source: Any, column: str, kind: str, raw: bool, where: str,
     file (None for a lone file; in a folder the row is that of its file): a pass over that
     column alone (every file of a folder; its first ``limit`` rows only, for ``inspect``).
     More than MAX_LABELS distinct labels is an InputError (not a column of labels)."""
-    from losscli.io.formats import DatasetSource
-
     columns, wanted = ([], (column,)) if raw else ([column], ())
 
     def files() -> Iterator[tuple[Iterator[dict[str, np.ndarray]], str | None]]:
-        if isinstance(source, DatasetSource):
+        if isinstance(source, MultiFile):
             for i in range(len(source.files)):
                 yield (source.read_part(i, columns, SCAN_ROWS, wanted),
                        str(source.files[i].display))

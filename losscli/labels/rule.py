@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from losscli.errors import UsageError
-from losscli.io.base import ARRAY
+from losscli.io.base import ARRAY, TEXT_FORMATS
 from losscli.labels.mapping import (
     FALSE_WORDS,
     SEPARATORS,
@@ -43,21 +43,7 @@ def column_kind(source: Any, column: str) -> str:
 def reads_bools_as_numbers(source: Any) -> bool:
     """Whether the source reads a boolean column as float64 (Arrow formats, numpy): else
     (CSV text, NDJSON) it is read raw."""
-    return str(getattr(source, "format", "")) not in ("csv", "tsv", "ndjson")
-
-
-def readable_twice(source: Any) -> bool:
-    """Whether the source can be read again (a file), not only once (a pipe: standard input,
-    a FIFO). Parquet and Feather from a pipe are spooled to a file first: readable again."""
-    from losscli.io.formats.csv import CsvStreamSource
-    from losscli.io.formats.feather import ArrowStreamSource
-    from losscli.io.formats.ndjson import NdjsonSource
-    from losscli.io.formats.npy import NpyStreamSource
-
-    if isinstance(source, CsvStreamSource | ArrowStreamSource | NpyStreamSource):
-        return False
-    # An NDJSON source reads a stream when it was given one instead of a path.
-    return not (isinstance(source, NdjsonSource) and getattr(source, "_path", "") is None)
+    return str(source.format) not in TEXT_FORMATS
 
 
 def prediction_columns(pred: Any) -> tuple[int | None, list[str] | None]:
@@ -72,7 +58,7 @@ def prediction_columns(pred: Any) -> tuple[int | None, list[str] | None]:
     width = int(source.values_per_row(column))
     if width > 1:
         return width, None
-    if str(getattr(source, "format", "")) == "memory":  # a 2-D array counts 1 there
+    if str(source.format) == "memory":  # a 2-D array counts 1 there
         first = next(iter(source.read_range([column], 0, min(1, source.num_rows or 0), 1)),
                      None)
         if first is not None and first[column].ndim == 2:

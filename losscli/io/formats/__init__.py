@@ -27,7 +27,7 @@ import tempfile
 from typing import Any
 
 from losscli.errors import InputError
-from losscli.io.base import Source
+from losscli.io.base import TEXT_FORMATS, Source
 from losscli.io.detect import could_be_magic, detect_format, sniff_format
 from losscli.io.failures import first_line, foreign_errors
 from losscli.io.formats.csv import CsvSource, CsvStreamSource
@@ -49,7 +49,6 @@ from losscli.vocab import INPUT_FORMATS
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
-TEXT_FORMATS = ("csv", "tsv", "ndjson")
 
 
 def open_source(path: str, format_in: str | None = None, *, encoding: str | None = None,

@@ -22,16 +22,17 @@ from losscli.io.arrow import check_column_names, raw_values, schema_types, to_fl
 from losscli.io.base import raw_key
 from losscli.io.detect import is_compressed
 from losscli.io.failures import describe_size, first_line, foreign_errors, not_text
+from losscli.io.formats.text import ScannedText
 from losscli.io.opening import UTF8, file_stream
-from losscli.io.records import RowIndex, Unsafe, first_record_end, scan_file
-from losscli.io.stream import BLOCK, MAX_LINE, ByteStream, Window, progress_bytes
+from losscli.io.records import RowIndex, first_record_end
+from losscli.io.stream import BLOCK, MAX_LINE, ByteStream, progress_bytes
 
 BOM = b"\xef\xbb\xbf"
 #: Bytes of whole records read at open for the types ``inspect`` shows.
 HEAD_BYTES = 1 << 16
 
 
-class CsvSource:
+class CsvSource(ScannedText):
     """CSV/TSV from a file, read in blocks of whole records (see the module doc).
 
     ``opener``: for an object in storage, a function returning a new pyarrow input stream
@@ -280,59 +281,23 @@ class CsvSource:
             while pending:
                 yield from finish(pending.pop(0))
 
-    # -- units: byte ranges of a scanned file ---------------------------------------------
-    def scan(self, step: int) -> bool:
-        """Count the records (:func:`losscli.io.records.scan_records`) and note where rows
-        ``0, step, 2*step, ...`` start, so that a range of rows starting at one of them can
-        be read on its own. Only for a local file of uncompressed UTF-8 (byte offsets of
-        the text are those of the file); False when the file cannot be cut safely (a
-        record longer than ``--max-line-bytes``, e.g. a quote that never closes: it is
-        then read in one pass, whose reader says what is wrong)."""
-        import codecs
-
-        if self._rows is not None and self._rows.step == step:
-            return True
-        if (self._opener is not None or not self.seekable or is_compressed(self.name)
-                or codecs.lookup(self.encoding).name != UTF8):
-            return False
-        try:
-            index = scan_file(self.name, step, self.max_line, delimiter=self._delimiter,
-                              ndjson=self.format == "ndjson", header_len=self._header_len)
-        except (Unsafe, OSError):
-            return False
-        if index is None:
-            return False
-        self._rows, self.num_rows = index, index.rows
-        return True
-
-    @property
-    def splittable(self) -> bool:
-        return self._rows is not None
-
-    def split_points(self) -> list[int]:
-        """The rows the scan noted (multiples of its step), and the row count."""
-        assert self._rows is not None
-        return self._rows.split_points()
+    # -- units: byte ranges of a scanned file (losscli.io.formats.text) --------------------
+    def scan_options(self) -> dict[str, Any] | None:
+        if self._opener is not None or not self.seekable:
+            return None
+        return {"delimiter": self._delimiter, "ndjson": self.format == "ndjson",
+                "header_len": self._header_len}
 
     def read_range(self, columns: list[str], start: int, stop: int, chunk_size: int,
                    raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
-        """Rows ``start .. stop`` of a scanned file: its bytes from the noted row at or before
-        ``start`` to the one at or after ``stop``, parsed block by block in this thread.
-        The rows parsed must be the rows the scan counted (else an InputError: the file
-        changed since, or the scan is wrong)."""
-        assert self._rows is not None
-        (row, first_byte, lines), end_row, end_byte = self._rows.span(start, stop)
-        first_row = row
-        with open(self.name, "rb") as f:
-            f.seek(first_byte)
-            stream = ByteStream(Window(f, None if end_byte is None else end_byte - first_byte),
-                                self.name)
-            stream.lines_read = lines + self._rows.header_lines
-            ended = False
+        """Rows ``start .. stop`` of a scanned file (:meth:`span`), parsed block by block in
+        this thread. The rows parsed must be the rows the scan counted (else an InputError:
+        the file changed since, or the scan is wrong)."""
+        with self.span(start, stop) as (stream, row, end_row):
+            first_row = row
             while row < stop:
                 block = stream.read_records(self.block_size, self.max_line, self._delimiter)
                 if not block:
-                    ended = True
                     break
                 self._consumed += len(block)
                 values, n, error = self._parse_block(block, columns, raw)
@@ -343,10 +308,7 @@ class CsvSource:
                     yield values if (lo, hi) == (0, n) else {k: v[lo:hi] for k, v in
                                                              values.items()}
                 row += n
-        if (ended or stop == end_row) and row != end_row:
-            raise InputError(
-                f"'{self.name}' changed while it was read: rows {first_row}..{end_row} "
-                f"now parse to {row - first_row} rows. Read it again, or read a copy.")
+        self.check_span(first_row, row, stop, end_row, f"parse to {row - first_row} rows")
 
     # -- errors -----------------------------------------------------------------------------
     def _locate_non_numeric(self, block: bytes, column: str) -> int | None:
@@ -416,6 +378,7 @@ class CsvStreamSource(CsvSource):
     arrived), then the blocks follow, each parsed as soon as it is read."""
 
     seekable = False
+    piped = True  # read once (losscli.io.base.Piped)
 
     def __init__(self, stream: ByteStream, fmt: str, *,
                  max_line_bytes: int = MAX_LINE) -> None:

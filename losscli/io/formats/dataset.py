@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError
-from losscli.io.base import can_split, raw_key
+from losscli.io.base import MultiFile, can_split, raw_key
 from losscli.io.dataset import Dataset, FileRef, file_identity, single_file_identity
 
 #: Files opened at once when a dataset's files are opened ahead (object storage: requests
@@ -58,6 +58,10 @@ class DatasetSource:
     @property
     def remote(self) -> bool:
         return self.dataset.remote
+
+    @property
+    def pattern(self) -> bool:
+        return self.dataset.pattern
 
     # -- the files ----------------------------------------------------------------------------
     def part(self, i: int) -> Any:
@@ -217,7 +221,7 @@ class DatasetSource:
                                           hi - starts[i])
 
     # -- pairing --------------------------------------------------------------------------------
-    def paired_with(self, main: DatasetSource, noun: str = "targets") -> DatasetSource:
+    def paired_with(self, main: MultiFile, noun: str = "targets") -> DatasetSource:
         """This dataset's files in the order of ``main``'s, paired by relative path (a lone
         file with a lone file); files that do not pair up are an InputError naming the
         first (:func:`losscli.io.dataset.pair`; ``noun`` says what this dataset holds)."""

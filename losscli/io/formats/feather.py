@@ -215,6 +215,8 @@ class FeatherSource:
 class ArrowStreamSource(FeatherSource):
     """An Arrow IPC *stream* from a pipe, record batch by record batch."""
 
+    piped = True  # read once (losscli.io.base.Piped)
+
     def __init__(self, stream: ByteStream, fmt: str = "arrow") -> None:
         import pyarrow as pa
 

@@ -22,11 +22,11 @@ import numpy as np
 from losscli.errors import InputError
 from losscli.io.arrow import check_column_names, raw_values, to_float64
 from losscli.io.base import raw_key
-from losscli.io.detect import is_compressed
 from losscli.io.failures import first_line, foreign_errors, not_text
+from losscli.io.formats.text import ScannedText
 from losscli.io.opening import UTF8, file_stream
-from losscli.io.records import RowIndex, Unsafe, count_records, scan_file
-from losscli.io.stream import BLOCK, MAX_LINE, ByteStream, Window, progress_bytes
+from losscli.io.records import RowIndex, count_records
+from losscli.io.stream import BLOCK, MAX_LINE, ByteStream, progress_bytes
 
 _EXAMPLE = '{"pred": 1.5, "target": 2.0}'
 
@@ -50,7 +50,7 @@ def _json_type(value: Any) -> str:
     return kinds.get(type(value), type(value).__name__)
 
 
-class NdjsonSource:
+class NdjsonSource(ScannedText):
     """NDJSON from a file (``.ndjson``, ``.jsonl``, ``.json``; may be compressed) or from a
     :class:`ByteStream` (standard input, read once). ``encoding``: of a file's text (a
     stream arrives as UTF-8); ``max_line_bytes``: the longest line read."""
@@ -81,6 +81,11 @@ class NdjsonSource:
         self._keys = dict(zip(self.columns, first))  # column -> the key in the objects
         if self._path is not None:
             self._stream = None  # reopened by chunks()
+
+    @property
+    def piped(self) -> bool:
+        """Whether it reads a stream given instead of a path: once (losscli.io.base.Piped)."""
+        return self._path is None
 
     def _file_size(self) -> int | None:
         import os
@@ -234,49 +239,17 @@ class NdjsonSource:
             if stream.paused:
                 yield {}
 
-    # -- units: byte ranges of a scanned file ---------------------------------------------
-    def scan(self, step: int) -> bool:
-        """Count the objects (one per non-blank line) and note where rows ``0, step, ...``
-        start, as :meth:`losscli.io.formats.csv.CsvSource.scan` does; only for a local file
-        of uncompressed UTF-8. False when it cannot be cut (a line longer than
-        ``--max-line-bytes``, a lone ``\r`` line end)."""
-        import codecs
-
-        if self._rows is not None and self._rows.step == step:
-            return True
-        if (self._path is None or self._opener is not None or is_compressed(self.name)
-                or codecs.lookup(self.encoding).name != UTF8):
-            return False
-        try:
-            index = scan_file(self.name, step, self.max_line, ndjson=True)
-        except (Unsafe, OSError):
-            return False
-        if index is None:
-            return False
-        self._rows, self.num_rows = index, index.rows
-        return True
-
-    @property
-    def splittable(self) -> bool:
-        return self._rows is not None
-
-    def split_points(self) -> list[int]:
-        assert self._rows is not None
-        return self._rows.split_points()
+    # -- units: byte ranges of a scanned file (losscli.io.formats.text) --------------------
+    def scan_options(self) -> dict[str, Any] | None:
+        return None if self._path is None or self._opener is not None else {"ndjson": True}
 
     def read_range(self, columns: list[str], start: int, stop: int, chunk_size: int,
                    raw: tuple[str, ...] = ()) -> Iterator[dict[str, np.ndarray]]:
-        """Rows ``start .. stop`` of a scanned file, from the noted row at or before
-        ``start`` (see :meth:`losscli.io.formats.csv.CsvSource.read_range`)."""
-        assert self._rows is not None
-        (row, first_byte, lines), end_row, end_byte = self._rows.span(start, stop)
-        first_row = row
-        with open(self.name, "rb") as f:
-            f.seek(first_byte)
-            stream = ByteStream(Window(f, None if end_byte is None else end_byte - first_byte),
-                                self.name)
-            stream.lines_read = lines
-            for values in self._blocks(stream, lines + 1, columns, raw, stop):
+        """Rows ``start .. stop`` of a scanned file (:meth:`span`; see
+        :meth:`losscli.io.formats.csv.CsvSource.read_range`)."""
+        with self.span(start, stop) as (stream, row, end_row):
+            first_row = row
+            for values in self._blocks(stream, stream.lines_read + 1, columns, raw, stop):
                 n = len(next(iter(values.values())))
                 lo, hi = max(start - row, 0), min(stop - row, n)
                 if hi > lo:
@@ -285,10 +258,7 @@ class NdjsonSource:
                 row += n
                 if row >= stop:
                     break
-        if row != end_row and (stop == end_row or row < stop):
-            raise InputError(
-                f"'{self.name}' changed while it was read: rows {first_row}..{end_row} "
-                f"now hold {row - first_row} objects. Read it again, or read a copy.")
+        self.check_span(first_row, row, stop, end_row, f"hold {row - first_row} objects")
 
     def _diagnose(self, block: bytes, first: int, columns: list[str],
                   exc: BaseException | None, raw: tuple[str, ...] = ()) -> InputError:

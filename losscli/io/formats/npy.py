@@ -238,6 +238,8 @@ class NpyStreamSource:
     """An NPY array from a pipe: the header says dtype and shape, then fixed-size records
     are read ``chunk_size`` at a time."""
 
+    piped = True  # read once (losscli.io.base.Piped)
+
     def __init__(self, stream: ByteStream, fmt: str = "npy") -> None:
         from numpy.lib import format as npformat
 
