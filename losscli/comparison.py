@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any
 from losscli.errors import InputError, UsageError, did_you_mean
 from losscli.execution import report_for, run
 from losscli.gate.verdict import same_value
+from losscli.paired import no_paired_test
 from losscli.report import SCHEMA_VERSION, Report, json_float
 from losscli.session import ModelInput, Session
 from losscli.spec import build_spec
-from losscli.uncertainty import no_paired_test
 
 if TYPE_CHECKING:
     from losscli.engine import Plan
@@ -452,6 +452,11 @@ def difference_interval(u: Any, label: str) -> tuple[tuple[float, float] | None,
     no interval is given, and the reason says so."""
     if u is None or u.kind == "none":
         return None, no_paired_test(u, label)
+    if u.kind == "delong_paired":  # DeLong's interval of AUC_model − AUC_reference
+        got = u.interval(math.nan)
+        if got.low is None or got.high is None:
+            return None, no_paired_test(u, label)
+        return (got.low, got.high), None
     if u.aggregate != "mean" or u.moments is None:
         return None, f"no paired interval for {label}; tested on squared errors"
     got = u.interval(u.moments.mean())

@@ -38,6 +38,7 @@ from losscli.fingerprint import RowHasher
 from losscli.grouping import MAX_GROUPS, BatchGroups, too_many_groups
 from losscli.io.base import Sink
 from losscli.io.inputs import Batch
+from losscli.paired import paired_rows, shared_scores
 from losscli.registry import LossInstance
 from losscli.state import Cell, Fingerprint, Position, State
 from losscli.stats.calibration import CalibrationError
@@ -328,11 +329,17 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
                 cell.uncertainty[i].update(values, weights, row_ids, needs)
             if cell.paired is not None:
                 for k, (their_values, their_keep) in enumerate(earlier):
-                    diff, w, d_ids, both = _paired_rows(values, their_values[i], keep,
+                    diff, w, d_ids, both = paired_rows(values, their_values[i], keep,
                                                         their_keep, weights_all, batch_ids)
-                    cell.paired[k][i].update(diff, w, d_ids)
+                    pair = cell.paired[k][i]
+                    pair.update(diff, w, d_ids)
+                    scores = (shared_scores(values, their_values[i], view["target"], keep,
+                                             their_keep)
+                              if pair.wants_pairs else None)
+                    if scores is not None:
+                        pair.update_pair(*scores, w)
                     if grouped is not None and groups is not None:
-                        grouped.paired(k, i, groups.restrict(both), diff, w, d_ids)
+                        grouped.paired(k, i, groups.restrict(both), diff, w, d_ids, scores)
             if cell.sketches is not None and (sketch := cell.sketches[i]) is not None:
                 _sketch(sketch, values, weights)
             if grouped is not None:
@@ -397,24 +404,6 @@ def _interval_states(cell: Cell) -> list[Uncertainty]:
     return (cell.uncertainty or []) + [u for row in (cell.paired or []) for u in row]
 
 
-def _paired_rows(values: np.ndarray, reference: np.ndarray, keep: np.ndarray | None,
-                 reference_keep: np.ndarray | None, weights: np.ndarray | None,
-                 ids: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None,
-                                                  np.ndarray | None, np.ndarray | None]:
-    """Paired differences between two models' per-row values on the rows both kept
-    (--nan-policy omit may drop different rows for each), with their weights and row ids
-    (the same resampling for every model) and the mask of those rows (None: all)."""
-    if keep is None and reference_keep is None:
-        return row_values(values) - row_values(reference), weights, ids, None
-    n = len(keep) if keep is not None else len(reference_keep)  # type: ignore[arg-type]
-    mine = np.ones(n, bool) if keep is None else keep
-    theirs = np.ones(n, bool) if reference_keep is None else reference_keep
-    both = mine & theirs
-    diff = row_values(values)[both[mine]] - row_values(reference)[both[theirs]]
-    return (diff, None if weights is None else weights[both],
-            None if ids is None else ids[both], both)
-
-
 class GroupUpdate:
     """One model's update of every group of a batch: the group cells (in the order of the
     batch's :class:`BatchGroups`) get the rows of their group, of values computed once for
@@ -465,11 +454,16 @@ class GroupUpdate:
                     _sketch(sketch, parts[g], self.split("weight")[g])
 
     def paired(self, k: int, i: int, groups: BatchGroups, diff: np.ndarray,
-               weights: np.ndarray | None, ids: np.ndarray | None) -> None:
+               weights: np.ndarray | None, ids: np.ndarray | None,
+               scores: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
         parts, w, d_ids = groups.split(diff), groups.split(weights), groups.split(ids)
+        split = None if scores is None else [groups.split(x) for x in scores]
         for g, cell in enumerate(self.cells):
             if groups.counts[g]:
-                cell.paired[k][i].update(parts[g], w[g], d_ids[g])  # type: ignore[index]
+                pair = cell.paired[k][i]  # type: ignore[index]
+                pair.update(parts[g], w[g], d_ids[g])
+                if split is not None:
+                    pair.update_pair(split[0][g], split[1][g], split[2][g], w[g])
 
     def calibrate(self, from_logits: bool) -> None:
         views = {r: self.split(r) for r in ("pred", "target")}

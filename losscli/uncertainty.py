@@ -24,7 +24,9 @@ piece of state (:mod:`losscli.stats`):
 
 Paired differences (``compare``): d = ℓ_model − ℓ_reference on the rows both models kept,
 the same replicate weights for every model; a normal interval and p-value from the
-moments, McNemar's exact test for 0/1 losses, or the bootstrap.
+moments, McNemar's exact test for 0/1 losses, or the bootstrap. The binary ROC-AUC (exact,
+not ``bins``) has no per-row values: its paired test is DeLong's (kind ``delong_paired``),
+from the rows' two scores and label (:mod:`losscli.stats.paired_delong`, 17 bytes a row).
 """
 
 from __future__ import annotations
@@ -36,15 +38,22 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import UsageError
+from losscli.interval_kinds import (
+    MAX_BOOTSTRAP_BINS,
+    MAX_BOOTSTRAP_CLASSES,
+    NO_INTERVAL,
+    SUBSETS,
+    kind_of,
+    paired_delong_applies,
+)
 from losscli.options import CI_LEVEL, REPLICATES
 from losscli.stats import intervals
 from losscli.stats.intervals import Interval, Moments
+from losscli.stats.paired_delong import PairedScores
 from losscli.stats.resample import BootstrapSums, calibration_values, confusion_value
 from losscli.vocab import CI_METHODS
 
 METHODS = CI_METHODS
-MAX_BOOTSTRAP_CLASSES = 10
-MAX_BOOTSTRAP_BINS = 100
 
 
 @dataclass(frozen=True)
@@ -75,44 +84,6 @@ class CIConfig:
                 "seed": self.seed}
 
 
-#: Binary metrics that are a proportion over a subset of the rows: (the subset, the hit),
-#: each "pred" or "true" and the class (1 positive, 0 negative).
-SUBSETS = {"precision": (("pred", 1), ("true", 1)), "recall": (("true", 1), ("pred", 1)),
-           "specificity": (("true", 0), ("pred", 0)), "npv": (("pred", 0), ("true", 0))}
-
-
-def kind_of(aggregate_name: str, config: dict[str, Any]) -> str:
-    """What interval an aggregate's values admit: mean, root_mean, r2, subset (a binary
-    proportion over a subset of the rows), confusion, delong (ROC-AUC), or none. The one
-    place that decides the method per loss (with :class:`Uncertainty`'s resolution of
-    ``--ci-method``)."""
-    if aggregate_name in ("mean", "root_mean", "r2"):
-        return aggregate_name
-    if aggregate_name == "ranking" and config.get("metric") == "roc_auc":
-        return "delong"
-    if aggregate_name == "calibration" and int(config.get("bins", 0)) <= MAX_BOOTSTRAP_BINS:
-        return "calibration"
-    if aggregate_name == "confusion" and config.get("binary") and config.get(
-            "metric") in SUBSETS and config.get("average", "binary") == "binary" and not (
-            config.get("labels") or config.get("option")):
-        return "subset"
-    if aggregate_name == "confusion" and not config.get("labels") and (
-            int(config.get("classes", 2)) <= MAX_BOOTSTRAP_CLASSES):
-        return "confusion"
-    return "none"
-
-
-_NO_INTERVAL = {
-    "max": "no valid interval: the bootstrap of a maximum is inconsistent",
-    "ranking": "no streamed interval for average precision (a bootstrap would keep one "
-               "ranking per replicate)",
-    "calibration": f"no streamed interval for a calibration error over more than "
-                   f"{MAX_BOOTSTRAP_BINS} bins",
-    "confusion": f"no streamed interval for more than {MAX_BOOTSTRAP_CLASSES} classes or for "
-                 "multi-label data",
-}
-
-
 class Uncertainty:
     """The interval state of one loss instance (see the module doc). ``kind``: mean,
     root_mean, r2, subset, confusion, delong or none; ``method``: analytic or bootstrap
@@ -128,8 +99,8 @@ class Uncertainty:
         self.paired, self.binary, self.indicator = paired, binary, indicator
         self.metric = metric if kind in ("subset", "calibration") else ""
         # DeLong has no bootstrap (it would keep one ranking per replicate): always analytic
-        analytic_ok = kind in ("mean", "root_mean", "subset", "delong")
-        if kind == "delong":
+        analytic_ok = kind in ("mean", "root_mean", "subset", "delong", "delong_paired")
+        if kind in ("delong", "delong_paired"):
             method = "analytic"
         self.method = method or ("bootstrap" if ci.method == "bootstrap" or (
             ci.method == "auto" and not analytic_ok) else "analytic")
@@ -142,6 +113,8 @@ class Uncertainty:
                      if self.method == "bootstrap" and kind not in ("none", "delong") else None)
         self.discordant = [0, 0]  # paired 0/1 losses: rows (worse, better) than the reference
         self.pending: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
+        #: kind ``delong_paired``: the shared rows' two scores and label
+        self.pairs = PairedScores() if kind == "delong_paired" else None
 
     @classmethod
     def for_aggregate(cls, agg: Any, ci: CIConfig, paired: bool = False,
@@ -158,7 +131,8 @@ class Uncertainty:
             # of the losses; for rmse and r2 (per-row squared errors on the same rows and
             # targets) its sign is the sign of their difference — a valid test, though the
             # interval is in the per-row units. No per-row values: no paired test.
-            kind = "mean" if agg.name in ("mean", "root_mean", "r2") else "none"
+            kind = ("mean" if agg.name in ("mean", "root_mean", "r2")
+                    else "delong_paired" if paired_delong_applies(agg.name, config) else "none")
         return cls(kind, ci, aggregate=agg.name, classes=classes, paired=paired,
                    binary=bool(config.get("binary", True)), indicator=indicator, metric=metric)
 
@@ -166,7 +140,7 @@ class Uncertainty:
     def update(self, values: np.ndarray, weights: np.ndarray | None, ids: np.ndarray | None,
                arrays: dict[str, np.ndarray] | None = None) -> None:
         """One chunk of per-row values (or paired differences), their weights and row ids."""
-        if self.kind in ("none", "delong") or values.shape[0] == 0:
+        if self.kind in ("none", "delong", "delong_paired") or values.shape[0] == 0:
             return
         if self.kind == "subset":
             self._update_subset(values, weights, (arrays or {})["target"])
@@ -206,6 +180,17 @@ class Uncertainty:
             cols = values
         # the replicate weights are drawn once per chunk for every state: see flush_bootstrap
         self.pending = (ids, np.asarray(cols, dtype=np.float64).reshape(len(ids), -1), weights)
+
+    @property
+    def wants_pairs(self) -> bool:
+        """Whether :meth:`update_pair` is to be called (a paired DeLong test)."""
+        return self.pairs is not None
+
+    def update_pair(self, scores: np.ndarray, reference: np.ndarray, target: np.ndarray,
+                    weights: np.ndarray | None) -> None:
+        """The shared rows' scores of this model and of the reference, and their targets."""
+        assert self.pairs is not None
+        self.pairs.update(scores, reference, np.asarray(target) > 0, weights)
 
     def _update_subset(self, values: np.ndarray, weights: np.ndarray | None,
                        target: np.ndarray) -> None:
@@ -263,6 +248,8 @@ class Uncertainty:
         if self.boot is not None and other.boot is not None:
             self.boot.merge(other.boot)
         self.discordant = [a + b for a, b in zip(self.discordant, other.discordant)]
+        if self.pairs is not None and other.pairs is not None:
+            self.pairs.merge(other.pairs)
         return self
 
     # -- the interval -----------------------------------------------------------------------
@@ -276,8 +263,14 @@ class Uncertainty:
             self.kind, self.method = "delong", "analytic"  # a state saved before DeLong
         if self.kind == "none":
             reason = ("no paired interval for this loss" if self.paired
-                      else _NO_INTERVAL.get(self.aggregate, "no interval for this loss"))
+                      else NO_INTERVAL.get(self.aggregate, "no interval for this loss"))
             return Interval(estimate, None, None, level, "n/a", reason=reason)
+        if self.kind == "delong_paired":
+            assert self.pairs is not None
+            got = self.pairs.result()
+            if got.reason:
+                return Interval(estimate, None, None, level, "delong", reason=got.reason)
+            return intervals.delong_difference(got.difference, got.se, level)[0]
         if self.kind == "delong":
             if agg is None or not hasattr(agg, "roc_auc_se"):
                 return Interval(estimate, None, None, level, "delong",
@@ -336,6 +329,12 @@ class Uncertainty:
         test for 0/1 losses, the normal test on the moments (analytic), or the replicates'
         sign (bootstrap: p = 2·min(P(d* ≤ 0), P(d* ≥ 0)), at least 1/B). None when the loss
         has no paired test."""
+        if self.kind == "delong_paired":
+            assert self.pairs is not None
+            got = self.pairs.result()
+            if got.reason:
+                return intervals.TestResult(math.nan, None, "delong", got.reason)
+            return intervals.delong_difference(got.difference, got.se, self.ci.level)[1]
         if self.kind in ("none", "delong", "subset"):
             return None
         if self.indicator and self.moments is not None:
@@ -365,6 +364,7 @@ class Uncertainty:
                 "moments": None if self.moments is None else self.moments.to_dict(),
                 "bootstrap": None if self.boot is None else self.boot.to_dict(),
                 "discordant": list(self.discordant),
+                **({"pairs": self.pairs.to_dict()} if self.pairs is not None else {}),
                 **({"metric": self.metric} if self.metric else {})}
 
     @classmethod
@@ -376,7 +376,7 @@ class Uncertainty:
 
         f = Fields(data)
         kind = f.text("kind", choices=("mean", "root_mean", "r2", "subset", "confusion",
-                                       "calibration", "delong", "none"))
+                                       "calibration", "delong", "delong_paired", "none"))
         ci_data = f.raw("ci")
 
         def config() -> CIConfig:
@@ -404,7 +404,8 @@ class Uncertainty:
         check((out.moments is None) == (out.kind not in ("mean", "root_mean", "subset")),
               "moments",
               f"moments where a {kind} interval keeps none, or none where it needs them")
-        check((out.boot is None) == (out.method != "bootstrap" or kind in ("none", "delong")),
+        check((out.boot is None) == (out.method != "bootstrap"
+                                     or kind in ("none", "delong", "delong_paired")),
               "bootstrap",
               "replicates where the method keeps none, or none where it needs them")
         if out.boot is not None:
@@ -413,6 +414,10 @@ class Uncertainty:
                                            "calibration": 3 * out.classes}.get(kind, 1),
                   "bootstrap", "replicates, seed or columns other than the --ci options'")
         out.discordant = f.each("discordant", whole, length=2)
+        if kind == "delong_paired":
+            out.pairs = f.part("pairs", PairedScores.from_dict)
+        else:
+            check(not f.has("pairs"), "pairs", f"paired scores where a {kind} interval keeps none")
         return out
 
     def __eq__(self, other: object) -> bool:
@@ -478,21 +483,3 @@ def interval_dict(iv: Interval) -> dict[str, Any]:
     if math.isfinite(iv.n_eff):
         out["n_eff"] = iv.n_eff
     return out
-
-
-def no_paired_test(u: Any, label: str) -> str:
-    """Why a loss has no paired test and no paired interval in ``compare`` (the table row
-    and the JSON say it)."""
-    aggregate = getattr(u, "aggregate", "")
-    if aggregate == "ranking":
-        return (f"no paired test for {label}: the paired DeLong test needs both models' "
-                "scores of each row, and the streamed ranking keeps per-score counts of each "
-                "model apart")
-    if aggregate == "confusion":
-        return (f"no paired test for {label}: its value is a ratio of confusion counts, "
-                "kept per model, not per pair of rows")
-    if aggregate == "calibration":
-        return f"no paired test for {label}: its bins are kept per model, not per pair of rows"
-    if aggregate == "max":
-        return f"no paired test for {label}: the bootstrap of a maximum is inconsistent"
-    return f"no paired test for {label}"

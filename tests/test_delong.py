@@ -183,18 +183,19 @@ def test_no_interval_says_why_in_the_table_row(binary_file):
     assert "n/a" in line and "ranking per replicate" in line
 
 
-def test_compare_roc_auc_row_says_there_is_no_paired_test(binary_file, tmp_path):
+def test_compare_average_precision_row_says_there_is_no_paired_test(binary_file, tmp_path):
+    # roc_auc has DeLong's paired test (tests/test_paired_delong.py); average precision none
     _, y, p = binary_file
     rng = np.random.default_rng(4)
     two = tmp_path / "two.csv"
     pd.DataFrame({"a": p, "b": np.clip(p + rng.normal(0, 0.1, p.size), 0, 1),
                   "target": y}).to_csv(two, index=False)
     proc = run_losscli("compare", two, "--pred-col", "a", "--pred-col", "b", "--loss",
-                       "roc_auc", "--loss", "accuracy", env={"COLUMNS": "250"})
+                       "average_precision", "--loss", "accuracy", env={"COLUMNS": "250"})
     assert proc.returncode == 0, proc.stderr.decode()
     line = next(x for x in proc.stdout.decode().splitlines()
-                if x.split("|")[0].strip() == "roc_auc")
-    assert "no paired test for roc_auc" in line
+                if x.split("|")[0].strip() == "average_precision")
+    assert "no paired test for average_precision" in line
 
 
 def test_old_saved_roc_auc_interval_state_still_loads_and_merges():
@@ -207,14 +208,15 @@ def test_old_saved_roc_auc_interval_state_still_loads_and_merges():
     assert again.kind == "delong" and again.moments is None and again.boot is None
 
 
-def test_paired_gate_says_there_is_no_paired_test_for_roc_auc(binary_file, tmp_path):
+def test_paired_gate_says_there_is_no_paired_test_for_average_precision(binary_file, tmp_path):
     _, y, p = binary_file
     two = tmp_path / "gate.csv"
     pd.DataFrame({"pred": p, "ref": np.clip(p + 0.05, 0, 1), "target": y}).to_csv(two,
                                                                                    index=False)
-    proc = run_losscli("check", two, "--reference-col", "ref", "--loss", "roc_auc")
+    proc = run_losscli("check", two, "--reference-col", "ref", "--loss", "average_precision")
     assert proc.returncode == 0, proc.stderr.decode()
-    assert "no paired test for roc_auc: the paired DeLong test" in proc.stdout.decode()
+    assert ("no paired test for average_precision: DeLong's paired test is for the exact "
+            "binary ROC-AUC") in proc.stdout.decode()
 
 
 def test_multilabel_macro_interval_with_fractional_weights():

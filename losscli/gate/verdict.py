@@ -321,7 +321,7 @@ def judge_paired(res: Any, reference: Any, bounds: Bounds, difference: Any,
         beyond = _beyond(sign * change - allowed, v, r)
     status = PASS
     if p is None:
-        from losscli.uncertainty import no_paired_test
+        from losscli.paired import no_paired_test
 
         notes.append(f"{no_paired_test(difference, label)}; judged on the values")
         significant = True

@@ -325,6 +325,23 @@ def paired_test(differences: Moments) -> TestResult:
     return TestResult(z, 2.0 * NormalDist().cdf(-abs(z)), "paired-normal")
 
 
+def delong_difference(difference: float, se: float, level: float = 0.95
+                      ) -> tuple[Interval, TestResult]:
+    """DeLong's paired comparison of two ROC-AUCs on the same rows: the normal interval of
+    their difference, AUC_A − AUC_B ± z·SE, clipped to [−1, 1], and the two-sided test
+    z = difference / SE, p = 2·Φ(−|z|) — as R's pROC ``roc.test(method="delong",
+    paired=TRUE)``. ``se`` from :class:`losscli.stats.paired_delong.PairedScores`. With a
+    zero SE: p = 1 if the difference is 0, else 0."""
+    z = _z(level)
+    iv = Interval(difference, max(difference - z * se, -1.0), min(difference + z * se, 1.0),
+                  level, "delong", se=se)
+    if se == 0.0:
+        return iv, TestResult(0.0 if difference == 0 else math.copysign(math.inf, difference),
+                              1.0 if difference == 0 else 0.0, "delong")
+    stat = difference / se
+    return iv, TestResult(stat, 2.0 * NormalDist().cdf(-abs(stat)), "delong")
+
+
 def discordant_counts(errors_a: np.ndarray, errors_b: np.ndarray) -> tuple[int, int]:
     """(b, c): rows that only model A gets wrong, rows that only model B gets wrong."""
     a = np.asarray(errors_a).astype(bool)
