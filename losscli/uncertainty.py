@@ -311,6 +311,15 @@ class Uncertainty:
                     "least 2")
         return None
 
+    def replicate_values(self, agg: Any = None) -> tuple[np.ndarray | None, str | None]:
+        """The value under each bootstrap replicate — every state of a run draws the same
+        weight for the same row, so the replicates of a run's groups are one joint resample
+        (``--group-gap``) — or None and why there are none."""
+        if self.boot is None or self.paired:
+            return None, None
+        few = self._too_few()
+        return (None, few) if few else (self._replicates(agg), None)
+
     def _replicates(self, agg: Any) -> np.ndarray:
         assert self.boot is not None
         means = self.boot.means()
