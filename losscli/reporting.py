@@ -140,17 +140,20 @@ def gap_results(plan: engine.Plan, state: State, model: int, results: list[LossR
         reps: list[Any] = []
         why = None
         for j in order:
-            u = cells[j].uncertainty
-            got, few = (None, None) if u is None else u[i].replicate_values(cells[j].losses[i])
-            reps.append(got)
-            why = why or few
-        if why is not None:
-            why = f"a group has no bootstrap replicates ({why})"
-        elif any(r is None for r in reps) and level is not None:
-            u0 = cells[order[0]].uncertainty if order else None
-            kind = None if u0 is None else u0[i].kind
-            if kind == "none":
-                why = (res.interval or {}).get("reason") or "no interval for this loss"
+            u = None if cells[j].uncertainty is None else cells[j].uncertainty[i]
+            boot = None if u is None or u.paired else u.boot
+            iv = groups[j].losses[i].interval or {}
+            if boot is not None and boot.positive >= 2:  # else its interval says why not
+                reps.append(u.replicates(cells[j].losses[i]))  # type: ignore[union-attr]
+                continue
+            reps.append(None)
+            if boot is not None and iv.get("reason"):
+                why = why or f"a group has no bootstrap replicates ({iv['reason']})"
+            elif u is not None and u.kind == "delong":
+                why = why or ("no bootstrap replicates of ROC-AUC (its interval is DeLong's, "
+                              "analytic): no interval for its gap")
+            elif u is not None and u.kind == "none":
+                why = why or iv.get("reason") or (res.interval or {}).get("reason")
         out.append(replace(res, group_gap=group_gap(
             method, res.higher_is_better, values, replicates=reps, no_interval=why,
             level=level)))

@@ -298,7 +298,7 @@ class Uncertainty:
         few = self._too_few()
         if few:
             return Interval(estimate, None, None, level, "percentile", reason=few)
-        reps = self._replicates(agg)
+        reps = self.replicates(agg)
         return intervals.bootstrap_interval(estimate, reps, level, "percentile")
 
     def _too_few(self) -> str | None:
@@ -311,16 +311,8 @@ class Uncertainty:
                     "least 2")
         return None
 
-    def replicate_values(self, agg: Any = None) -> tuple[np.ndarray | None, str | None]:
-        """The value under each bootstrap replicate — every state of a run draws the same
-        weight for the same row, so the replicates of a run's groups are one joint resample
-        (``--group-gap``) — or None and why there are none."""
-        if self.boot is None or self.paired:
-            return None, None
-        few = self._too_few()
-        return (None, few) if few else (self._replicates(agg), None)
-
-    def _replicates(self, agg: Any) -> np.ndarray:
+    def replicates(self, agg: Any) -> np.ndarray:
+        """Each bootstrap replicate's value (the same row's weight in every state of a run)."""
         assert self.boot is not None
         means = self.boot.means()
         with np.errstate(all="ignore"):
@@ -353,7 +345,7 @@ class Uncertainty:
             few = self._too_few()
             if few:
                 return intervals.TestResult(math.nan, None, "bootstrap", few)
-            reps = self._replicates(None)
+            reps = self.replicates(None)
             reps = reps[np.isfinite(reps)]
             if reps.size == 0:
                 return intervals.TestResult(math.nan, None, "bootstrap",
