@@ -140,7 +140,8 @@ def gap_results(plan: engine.Plan, state: State, model: int, results: list[LossR
         reps: list[Any] = []
         why = None
         for j in order:
-            u = None if cells[j].uncertainty is None else cells[j].uncertainty[i]
+            states = cells[j].uncertainty
+            u = None if states is None else states[i]
             boot = None if u is None or u.paired else u.boot
             iv = groups[j].losses[i].interval or {}
             if boot is not None and boot.positive >= 2:  # else its interval says why not

@@ -24,7 +24,7 @@ from typing import Any
 
 from losscli.errors import UsageError
 from losscli.gate.bounds import parse_bounds
-from losscli.gate.verdict import FAIL, PASS, UNCHECKED, ROUNDOFF, Verdict
+from losscli.gate.verdict import FAIL, PASS, ROUNDOFF, UNCHECKED, Verdict
 from losscli.present.text import format_level, format_value
 from losscli.registry import LossInstance, format_param
 from losscli.report import Report
@@ -147,7 +147,7 @@ def _judge(res: Any, gap: dict[str, Any], method: str, bound: float,
         reason = (f"{label} ({method}) = {format_value(value)} is {where} {flag} "
                   f"{format_param(bound)}{whole}; {ends}")
         return Verdict(**base, status=FAIL, reasons=(reason,), notes=tuple(notes), **fields)
-    reasons = ()
+    reasons: tuple[str, ...] = ()
     if "interval" in fields and ((bound - value) if higher else (value - bound)) > 0:
         reasons = (f"{label} ({method}) = {format_value(value)} is {where} {flag} "
                    f"{format_param(bound)}, but its interval [{format_value(low)}, "
