@@ -173,7 +173,8 @@ def render_markdown(report: Report) -> str:
 def render_csv(report: Report) -> str:
     """One line per loss; with groups, per group and loss (long form: ``scope`` is
     ``overall`` or ``group``, then the key columns — empty for the overall lines, empty
-    too for a null key of a group)."""
+    too for a null key of a group); with ``--group-gap``, one ``gap`` line per loss (its
+    ``rows``: the groups compared)."""
     buf = io.StringIO()
     writer = SafeWriter(buf)
     ci = bool(report.ci)
@@ -196,6 +197,17 @@ def render_csv(report: Report) -> str:
                 *([csv_float(iv.get("low")), csv_float(iv.get("high")), iv.get("method", "")]
                   if ci else []),
             ])
+    for res in report.losses if keys else []:  # --group-gap: scope "gap", one line a loss
+        gap = res.group_gap
+        if gap:
+            iv = gap.get("interval") or {}
+            writer.writerow([
+                "gap", *[""] * len(keys), gap.get("groups", ""), res.name, res.label,
+                format_params(res.params),
+                "" if gap.get("value") is None else repr(float(gap["value"])),
+                str(gap.get("higher_is_better", False)).lower(),
+                *([csv_float(iv.get("low")), csv_float(iv.get("high")), iv.get("method", "")]
+                  if ci else [])])
     for lead, conf in [(scopes[0][0], report.confusion)] + [
             (lead, g.confusion) for (lead, _), g in zip(scopes[1:], report.groups or [])]:
         for label, params, count in confusion_csv_rows(conf) if conf else []:

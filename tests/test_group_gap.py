@@ -167,6 +167,9 @@ def test_table_markdown_and_html_show_the_gap_escaped(tmp_path):
     md = run_losscli("eval", path, "--group-by", "g", "--group-gap", "ratio", "-l", "mse",
                      "--format", "markdown").stdout.decode()
     assert "| (gap: ratio) |" in md and "g=c\\|d, worst" in md
+    csv = run_losscli("eval", path, "--group-by", "g", "--group-gap", "difference", "-l",
+                      "mse", "--format", "csv").stdout.decode().splitlines()
+    assert csv[-1] == "gap,,3,mse,mse,,2.0,false"  # scope gap: rows = the groups compared
     html = tmp_path / "page.html"
     proc = run_losscli("eval", path, "--group-by", "g", "--group-gap", "difference",
                        "-l", "mse", "--html", html, "-q")
