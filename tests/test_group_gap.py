@@ -8,6 +8,7 @@ GitHub annotations); one-line usage errors (exit 2)."""
 
 from __future__ import annotations
 
+import io
 import json
 import math
 
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 
 import losscli
 from losscli.errors import UsageError
+from losscli.render import render, render_check
 from tests.conftest import run_losscli
 
 fairlearn_metrics = pytest.importorskip("fairlearn.metrics")
@@ -164,11 +166,11 @@ def test_table_markdown_and_html_show_the_gap_escaped(tmp_path):
     assert "2" in gap_row.split("|")[-1]
     assert any("mse: gap (difference) 2 = 2.125 (g=c|d, worst) − 0.125 (g=<b>x</b>)" in line
                for line in lines)
-    md = run_losscli("eval", path, "--group-by", "g", "--group-gap", "ratio", "-l", "mse",
-                     "--format", "markdown").stdout.decode()
-    assert "| (gap: ratio) |" in md and "g=c\\|d, worst" in md
-    csv = run_losscli("eval", path, "--group-by", "g", "--group-gap", "difference", "-l",
-                      "mse", "--format", "csv").stdout.decode().splitlines()
+    md, out = io.StringIO(), io.StringIO()  # the renderers the CLI prints with
+    render(losscli.evaluate(df, losses=["mse"], group_by="g", group_gap="ratio"), "markdown", md)
+    assert "| (gap: ratio) |" in md.getvalue() and "g=c\\|d, worst" in md.getvalue()
+    render(losscli.evaluate(df, losses=["mse"], group_by="g", group_gap="difference"), "csv", out)
+    csv = out.getvalue().splitlines()
     assert csv[-1] == "gap,,3,mse,mse,,2.0,false"  # scope gap: rows = the groups compared
     html = tmp_path / "page.html"
     proc = run_losscli("eval", path, "--group-by", "g", "--group-gap", "difference",
@@ -183,11 +185,13 @@ def test_bootstrap_interval_and_analytic_na_with_reason(tmp_path):
     df = _regression_data(seed=5, n=400)
     path = tmp_path / "preds.csv"
     df.to_csv(path, index=False)
-    boot = [json.loads(run_losscli("eval", path, "--group-by", "g", "--group-gap",
-                                   "difference", "-l", "mse", "--ci", "--ci-method",
-                                   "bootstrap", "--format", "json", *extra).stdout)
-            for extra in ([], ["--chunk-size", "1"], ["--chunk-size", "9", "--workers", "2"])]
-    gaps = [d["losses"][0]["group_gap"] for d in boot]
+    doc = json.loads(run_losscli("eval", path, "--group-by", "g", "--group-gap", "difference",
+                                 "-l", "mse", "--ci", "--ci-method", "bootstrap", "--format",
+                                 "json").stdout)
+    gaps = [doc["losses"][0]["group_gap"], *(
+        losscli.evaluate(path, losses=["mse"], group_by="g", group_gap="difference", ci=True,
+                         ci_method="bootstrap", **extra).losses[0].group_gap
+        for extra in ({"chunk_size": 1}, {"chunk_size": 9, "workers": 2}))]
     for other in gaps[1:]:  # the same for any chunking or workers (within 1e-12)
         assert {k: v for k, v in other.items() if k not in ("value", "min", "max",
                                                               "interval")} == {
@@ -249,12 +253,8 @@ def test_fewer_than_two_groups_is_na_with_reason(tmp_path):
     (["eval", "--group-gap", "difference"], "--group-gap difference compares the groups"),
     (["eval", "--group-by", "g", "--group-gap", "spread"], "group_gap must be one of"),
     (["check", "--max-gap", "mse=0.1"], "--max-gap bounds the gap between the groups"),
-    (["check", "--group-by", "g", "--max-gap", "mse=0.1", "--min-gap-ratio", "mse=0.5"],
-     "give one of them"),
     (["check", "--group-by", "g", "--max-gap", "mse=0.1", "--group-gap", "ratio"],
      "use --min-gap-ratio for the ratio"),
-    (["check", "--group-by", "g", "--max-gap", "mse=abc"], "--max-gap mse=abc"),
-    (["check", "--group-by", "g", "--max-gap", "msee=1"], "msee"),
 ])
 def test_usage_errors_are_one_line_exit_2(tmp_path, args, words):
     path = tmp_path / "g.csv"
@@ -264,6 +264,18 @@ def test_usage_errors_are_one_line_exit_2(tmp_path, args, words):
     err = proc.stderr.decode().strip().splitlines()
     assert proc.returncode == 2 and len(err) == 1, proc.stderr
     assert words in err[0] and "Traceback" not in err[0]
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"max_gap": {"mse": 0.1}, "min_gap_ratio": {"mse": 0.5}}, "give one of them"),
+    ({"max_gap": ["mse=abc"]}, "--max-gap mse=abc"),
+    ({"max_gap": {"msee": 1}}, "msee"),
+    ({"min_gap_ratio": {"mse": "0.5"}}, "min_gap_ratio takes"),
+])
+def test_api_gap_bounds_usage_errors(options, words):
+    df = pd.DataFrame({"pred": [1.0, 2.0], "target": [1.0, 3.0], "g": ["a", "b"]})
+    with pytest.raises(UsageError, match=words):
+        losscli.check(df, losses=["mse"], group_by="g", **options)
 
 
 def test_check_max_gap_gates_through_the_verdict(tmp_path):
@@ -284,12 +296,13 @@ def test_check_max_gap_gates_through_the_verdict(tmp_path):
     assert check["status"] == "fail" and "above --max-gap" in check["reasons"][0]
     assert "worst group g=west" in check["reasons"][0] or "worst group g=" in check["reasons"][0]
     assert failed.stderr.decode().strip().endswith("check failed: group gap: mse")
-    md = run_losscli(*base, "--max-gap", f"mse={gap * 0.5}", "--format", "markdown")
-    assert md.returncode == 1
-    assert "### ❌ losscli check failed: `group gap: mse`" in md.stdout.decode()
-    junit = run_losscli(*base, "--max-gap", f"mse={gap * 0.5}", "--format", "junit")
-    assert '<testcase name="group gap: mse"' in junit.stdout.decode()
-    assert "<failure" in junit.stdout.decode().split('name="group gap: mse"')[1].split(
+    result = losscli.check(df, losses=["mse", "mae"], group_by="g", max_gap={"mse": gap / 2})
+    md, junit = io.StringIO(), io.StringIO()  # the renderers the CLI prints with
+    render_check(result, "markdown", md)
+    render_check(result, "junit", junit)
+    assert "### ❌ losscli check failed: `group gap: mse`" in md.getvalue()
+    assert '<testcase name="group gap: mse"' in junit.getvalue()
+    assert "<failure" in junit.getvalue().split('name="group gap: mse"')[1].split(
         "</testcase>")[0]
     summary = tmp_path / "summary.md"
     gh = run_losscli(*base, "--max-gap", f"mse={gap * 0.5}",
