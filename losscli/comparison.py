@@ -308,6 +308,9 @@ def compare(
     spec = build_spec(models[0].predictions, targets, where="compare()", **options)
     if spec.options.reduction != "mean":
         raise UsageError("compare compares mean values; drop reduction= (or use 'mean').")
+    if spec.options.group_gap is not None:  # eval and check show it (--group-gap)
+        raise UsageError("compare shows no gap between groups; run eval or check with "
+                         "--group-gap for each model.")
     stdin_uses = sum(isinstance(m.predictions, str) and m.predictions == "-" for m in models)
     stdin_uses += 1 if isinstance(targets, str) and targets == "-" else 0
     if stdin_uses > 1:

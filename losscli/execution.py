@@ -253,4 +253,5 @@ def report_for(session: Session, state: State, *, model: int = 0, elapsed: float
                         elapsed=elapsed, notes=notes,
                         output=opts.output if session.plan.reduction == "none" else None,
                         quantile_levels=opts.quantile_levels, sort=opts.sort,
-                        group_level=group_level, confusion=opts.confusion)
+                        group_level=group_level, confusion=opts.confusion,
+                        group_gap=opts.group_gap)

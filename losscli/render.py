@@ -32,6 +32,9 @@ from losscli.present.summary import (
     breakdown,
     format_interval,
     format_params,
+    gap_cells,
+    gap_lines,
+    gap_title,
     group_reasons,
     group_rows,
     interval_reason,
@@ -73,7 +76,13 @@ def render_group_table(report: Report, out: IO[str]) -> None:
             if ci:
                 row.append(format_interval(res.interval))
         rows.append(row)
+    title = gap_title(report)
+    if title is not None:  # --group-gap: one row under the groups
+        rows.append([title, *[""] * len(report.group_by),
+                     *(c for res in report.losses for c in gap_cells(res, ci))])
     console.print(fitted_table(console, tty, cols, rows))
+    for line in gap_lines(report):
+        note_line(console, tty, f"· {line}", "dim")
     for line in group_reasons(report):
         note_line(console, tty, f"· {line}", "dim")
     note_line(console, tty, summary_line(report), "dim")
@@ -131,7 +140,11 @@ def render_group_markdown(report: Report) -> str:
             [format_value(res.value)] + ([format_interval(res.interval)] if ci else []))]
         lines.append("| " + " | ".join([*(md_escape(c) for c in cells), str(n), *values])
                      + " |")
-    reasons = group_reasons(report)
+    title = gap_title(report)
+    if title is not None:  # --group-gap: one row under the groups
+        lines.append("| " + " | ".join([md_escape(title), *[""] * len(keys), *(
+            md_escape(c) for res in report.losses for c in gap_cells(res, ci))]) + " |")
+    reasons = [*gap_lines(report), *group_reasons(report)]
     lines += [""] + [f"- {md_escape(r)}" for r in reasons] + ([""] if reasons else [])
     lines += [f"_{md_escape(summary_line(report))}_"]
     return "\n".join(lines) + "\n" + confusion_markdown(report)
@@ -160,7 +173,8 @@ def render_markdown(report: Report) -> str:
 def render_csv(report: Report) -> str:
     """One line per loss; with groups, per group and loss (long form: ``scope`` is
     ``overall`` or ``group``, then the key columns — empty for the overall lines, empty
-    too for a null key of a group)."""
+    too for a null key of a group); with ``--group-gap``, one ``gap`` line per loss (its
+    ``rows``: the groups compared)."""
     buf = io.StringIO()
     writer = SafeWriter(buf)
     ci = bool(report.ci)
@@ -183,6 +197,17 @@ def render_csv(report: Report) -> str:
                 *([csv_float(iv.get("low")), csv_float(iv.get("high")), iv.get("method", "")]
                   if ci else []),
             ])
+    for res in report.losses if keys else []:  # --group-gap: scope "gap", one line a loss
+        gap = res.group_gap
+        if gap:
+            iv = gap.get("interval") or {}
+            writer.writerow([
+                "gap", *[""] * len(keys), gap.get("groups", ""), res.name, res.label,
+                format_params(res.params),
+                "" if gap.get("value") is None else repr(float(gap["value"])),
+                str(gap.get("higher_is_better", False)).lower(),
+                *([csv_float(iv.get("low")), csv_float(iv.get("high")), iv.get("method", "")]
+                  if ci else [])])
     for lead, conf in [(scopes[0][0], report.confusion)] + [
             (lead, g.confusion) for (lead, _), g in zip(scopes[1:], report.groups or [])]:
         for label, params, count in confusion_csv_rows(conf) if conf else []:

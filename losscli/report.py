@@ -42,6 +42,8 @@ class LossResult:
     #: Why there is no value (a group without rows, or with one class only, ...): only in
     #: per-group results, where one group's lack stops nothing.
     reason: str | None = None
+    #: --group-gap: the gap between the groups (losscli.gaps.group_gap), overall results only
+    group_gap: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, inst: LossInstance, value: float | None,
@@ -72,6 +74,7 @@ class LossResult:
             **({"interval": self.interval} if self.interval else {}),
             **({"distribution": self.distribution} if self.distribution else {}),
             **({"reason": self.reason} if self.reason else {}),
+            **({"group_gap": _json_safe(self.group_gap)} if self.group_gap else {}),
         }
 
 

@@ -85,11 +85,13 @@ def build_report(plan: engine.Plan, state: State, *, model: int = 0,
                  notes: Sequence[str] = (), output: str | None = None,
                  quantile_levels: tuple[float, ...] = (), sort: str = "key",
                  group_level: Callable[[int], float | None] | None = None,
-                 confusion: bool = False) -> Report:
+                 confusion: bool = False, group_gap: str | None = None) -> Report:
     """The :class:`Report` of one model from a (merged) state: values, breakdowns, intervals
     and distributions. Shared by a session and by ``losscli merge`` of saved states.
     ``group_level(number of groups)``: the level of the groups' intervals when not the --ci
-    level (``check --group-by --ci`` corrects for the number of groups tested)."""
+    level (``check --group-by --ci`` corrects for the number of groups tested).
+    ``group_gap`` (``--group-gap``): each loss's gap between the groups
+    (:func:`losscli.gaps.group_gap`)."""
 
     cell = state.cells[model]
     results = cell_results(plan, cell, quantile_levels)
@@ -105,6 +107,8 @@ def build_report(plan: engine.Plan, state: State, *, model: int = 0,
             groups = [replace(g, confusion=confusion_dict(plan, cells[model],
                                                           (inputs or {}).get("classes")))
                       for g, cells in zip(groups, state.groups.values())]
+        if group_gap is not None:
+            results = gap_results(plan, state, model, results, groups, group_gap)
         groups = sort_groups(groups, sort)
     fp = state.fingerprint
     notes = [*notes, *(f"{inst.label}: {agg.note()}" for inst, agg
@@ -118,6 +122,43 @@ def build_report(plan: engine.Plan, state: State, *, model: int = 0,
         confusion=confusion_dict(plan, cell, (inputs or {}).get("classes")) if confusion
         else None,
     )
+
+
+def gap_results(plan: engine.Plan, state: State, model: int, results: list[LossResult],
+                groups: list[GroupResult], method: str) -> list[LossResult]:
+    """The overall ``results`` with each loss's gap between the ``groups`` (in the order of
+    ``state.groups``), its interval from the groups' joint bootstrap replicates."""
+    from losscli.gaps import group_gap
+
+    assert state.groups is not None
+    cells = [c[model] for c in state.groups.values()]
+    order = sorted(range(len(groups)), key=lambda j: sort_key(tuple(groups[j].key.values())))
+    level = None if plan.ci is None else plan.ci.level
+    out = []
+    for i, res in enumerate(results):
+        values = [(groups[j].key, groups[j].losses[i].value) for j in order]
+        reps: list[Any] = []
+        why = None
+        for j in order:
+            states = cells[j].uncertainty
+            u = None if states is None else states[i]
+            boot = None if u is None or u.paired else u.boot
+            iv = groups[j].losses[i].interval or {}
+            if boot is not None and boot.positive >= 2:  # else its interval says why not
+                reps.append(u.replicates(cells[j].losses[i]))  # type: ignore[union-attr]
+                continue
+            reps.append(None)
+            if boot is not None and iv.get("reason"):
+                why = why or f"a group has no bootstrap replicates ({iv['reason']})"
+            elif u is not None and u.kind == "delong":
+                why = why or ("no bootstrap replicates of ROC-AUC (its interval is DeLong's, "
+                              "analytic): no interval for its gap")
+            elif u is not None and u.kind == "none":
+                why = why or iv.get("reason") or (res.interval or {}).get("reason")
+        out.append(replace(res, group_gap=group_gap(
+            method, res.higher_is_better, values, replicates=reps, no_interval=why,
+            level=level)))
+    return out
 
 
 def cell_results(plan: engine.Plan, cell: Cell, quantile_levels: tuple[float, ...] = (),

@@ -279,6 +279,14 @@ class RunOptions:
         "key", "--sort", choices=vocab.GROUP_SORTS, metavar="|".join(vocab.GROUP_SORTS),
         panel="Groups", help="Order of the groups: by key, or by value — worst first on the "
         "first loss.")
+    #: --group-gap: per loss, the gap between the groups (losscli.gaps), None: not asked
+    group_gap: str | None = option(
+        None, "--group-gap", choices=vocab.GROUP_GAPS, metavar="|".join(vocab.GROUP_GAPS),
+        show_default=False, panel="Groups", commands=frozenset({"eval", "check"}),
+        help="With --group-by: per loss, the gap between the groups — difference: largest "
+        "minus smallest group value; ratio: smallest / largest (fairlearn's MetricFrame "
+        ".difference()/.ratio(), between_groups) — with the groups at both ends and the worst "
+        "one; its interval with --ci --ci-method bootstrap (the groups resampled jointly).")
 
     def ci_config(self) -> Any:
         """The :class:`losscli.uncertainty.CIConfig` of ``--ci`` (None without it)."""
@@ -353,6 +361,9 @@ def build_spec(predictions: Any, targets: Any = None, *, where: str = "evaluate(
     inputs = InputSpec(**{k: v for k, v in values.items() if k in INPUT_FIELDS})
     opts = RunOptions(**{k: v for k, v in values.items() if k in OPTION_FIELDS})
     opts.ci_config()  # validates level, method, replicates and seed (no I/O)
+    if opts.group_gap is not None and not opts.group_by:
+        raise UsageError(f"--group-gap {opts.group_gap} compares the groups of --group-by: add "
+                         "--group-by COL (group_by=), or drop --group-gap.")
     if opts.scheduler is not None and opts.engine != "dask":
         raise UsageError("scheduler is the address of a Dask scheduler: add engine='dask' "
                          "(--engine dask), or drop it.")

@@ -291,7 +291,7 @@ class Uncertainty:
         few = self._too_few()
         if few:
             return Interval(estimate, None, None, level, "percentile", reason=few)
-        reps = self._replicates(agg)
+        reps = self.replicates(agg)
         return intervals.bootstrap_interval(estimate, reps, level, "percentile")
 
     def _too_few(self) -> str | None:
@@ -304,7 +304,8 @@ class Uncertainty:
                     "least 2")
         return None
 
-    def _replicates(self, agg: Any) -> np.ndarray:
+    def replicates(self, agg: Any) -> np.ndarray:
+        """Each bootstrap replicate's value (the same row's weight in every state of a run)."""
         assert self.boot is not None
         means = self.boot.means()
         with np.errstate(all="ignore"):
@@ -343,7 +344,7 @@ class Uncertainty:
             few = self._too_few()
             if few:
                 return intervals.TestResult(math.nan, None, "bootstrap", few)
-            reps = self._replicates(None)
+            reps = self.replicates(None)
             reps = reps[np.isfinite(reps)]
             if reps.size == 0:
                 return intervals.TestResult(math.nan, None, "bootstrap",

@@ -60,6 +60,9 @@ CI_METHODS = ("auto", "analytic", "bootstrap")
 
 #: ``--sort``: groups by key, or by value (worst first on the first loss).
 GROUP_SORTS = ("key", "value")
+#: --group-gap: the gap between groups as fairlearn's MetricFrame.difference()/ratio()
+#: (method="between_groups"): max − min, or min / max
+GROUP_GAPS = ("difference", "ratio")
 
 #: ``--unmatched``: rows of a join without a partner are an error, or left out and counted.
 UNMATCHED = ("error", "omit")

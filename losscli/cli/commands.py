@@ -226,7 +226,8 @@ def check_cmd(
     gate = {k: options.pop(k) for k in ("max_", "min_", "rtol", "atol", "baseline",
                                          "allow_missing", "save", "fmt", "base_ref")}
     github, mlflow = GitHubOutput.pop(options), MlflowOutput.pop(options)
-    kwargs = split_options(options)
+    gaps = {k: options.pop(k) or [] for k in ("max_gap", "min_gap_ratio")}
+    kwargs = {**split_options(options), **gaps}
     plot, html = pictures_wanted(kwargs)
     result = run_guarded(_check, file, gate["max_"] or [], gate["min_"] or [],
                          gate["rtol"] or [], gate["atol"] or [], gate["baseline"],

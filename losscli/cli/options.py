@@ -50,6 +50,14 @@ _OWN: tuple[Option, ...] = (
        "mse, l1, huber(delta=0.5), huber:delta=0.5."),
     _o("min_", "--min", type=list[str], metavar="NAME=V", panel="Checks", commands=_CHECK,
        help="Fail when loss NAME is below V (repeatable)."),
+    _o("max_gap", "--max-gap", type=list[str], metavar="NAME=V", panel="Checks",
+       commands=_CHECK, help="With --group-by: fail when the difference between the groups "
+       "(largest − smallest group value of loss NAME) is above V (repeatable; implies "
+       "--group-gap difference). With --ci, only when its whole interval is."),
+    _o("min_gap_ratio", "--min-gap-ratio", type=list[str], metavar="NAME=V", panel="Checks",
+       commands=_CHECK, help="With --group-by: fail when the ratio of the groups (smallest / "
+       "largest group value of NAME) is below V, e.g. roc_auc=0.8 (repeatable; implies "
+       "--group-gap ratio)."),
     _o("baseline", "--baseline", "-b", panel="Checks", commands=_CHECK,
        help="Report JSON to compare with (from 'eval --format json' or 'check --save'). "
        "Without --loss, its losses are evaluated. git:REF:PATH reads it as committed at REF "

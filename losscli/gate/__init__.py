@@ -51,6 +51,7 @@ from losscli.execution import evaluate as run_and_report
 from losscli.execution import report_for, run
 from losscli.gate.baseline import Baseline, BaselineLoss, load_baseline, parse_baseline
 from losscli.gate.bounds import Bounds, parse_bounds
+from losscli.gate.gaps import gap_method, gap_strings, judge_gaps, parse_gap_bounds
 from losscli.gate.groups import MISSING, GroupCheck, bonferroni_level, check_groups, holm
 from losscli.gate.verdict import (
     FAIL,
@@ -241,6 +242,8 @@ def check(
     data_changed: str = "warn",
     reference_col: str | None = None,
     reference: Any = None,
+    max_gap: Any = None,
+    min_gap_ratio: Any = None,
     on_batch: Callable[[int], None] | None = None,
     **options: Any,
 ) -> CheckResult:
@@ -257,6 +260,10 @@ def check(
     beyond it. With ``reference_col`` (or a ``reference`` predictions file), the candidate is
     compared with the current model's predictions on the same rows instead of a baseline:
     it fails only when it is significantly worse (paired test) by more than the tolerance.
+
+    ``max_gap`` (``--max-gap``, ``{"mse": 0.1}`` or ``"mse=0.1"`` strings) bounds each
+    loss's difference between the groups of ``group_by``, ``min_gap_ratio``
+    (``--min-gap-ratio``) their ratio (:mod:`losscli.gate.gaps`).
     """
     started = time.perf_counter()  # the report's time covers opening the inputs too
     spec = build_spec(predictions, targets, where="check()", **options)
@@ -274,7 +281,15 @@ def check(
     guard([*((f if f == "predictions" else f"--{f}", getattr(spec.inputs, f))
              for f in DATA_FIELDS), ("--baseline", baseline), ("--reference", reference)],
           {"--save": save}, may_replace={"--save": baseline})
+    max_gap, min_gap_ratio = gap_strings("max_gap", max_gap), gap_strings("min_gap_ratio",
+                                                                        min_gap_ratio)
+    method = gap_method(max_gap, min_gap_ratio, spec.options.group_gap, spec.options.group_by)
+    if method != spec.options.group_gap:
+        spec = spec.replace_options(group_gap=method)
     paired = reference_col is not None or reference is not None
+    if paired and method is not None:
+        raise UsageError("--group-gap/--max-gap/--min-gap-ratio judge one model's groups; the "
+                         "paired gate (--reference-col/--reference) has no gap: drop one.")
     if paired and baseline is not None:
         raise UsageError("--baseline compares with a saved report, --reference-col/--reference "
                          "with another model on the same rows: choose one.")
@@ -313,6 +328,7 @@ def check(
                   ModelInput("candidate", spec.inputs.predictions, spec.inputs.pred_col)]
     session = Session(spec, models, paired=paired)
     bounds = parse_bounds(session.instances, max_=max_, min_=min_, rtol=rtol, atol=atol)
+    gap_bounds = parse_gap_bounds(session.instances, method, max_gap, min_gap_ratio)
     if paired:
         state = run(session, on_batch=on_batch)
         elapsed = time.perf_counter() - started
@@ -340,8 +356,10 @@ def check(
             from losscli.saved import save_state
 
             save_state(spec.options.save_state, session, state)
-        result = CheckResult(report, verdicts(report, bounds, base, allow_missing=allow_missing,
-                                              use_interval=spec.options.ci),
+        result = CheckResult(report, [*verdicts(report, bounds, base, allow_missing=allow_missing,
+                                                use_interval=spec.options.ci),
+                                      *judge_gaps(report, gap_bounds,
+                                                  use_interval=spec.options.ci)],
                              base, data_changed_policy=data_changed)
         if report.groups is not None:
             over = None

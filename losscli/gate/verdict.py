@@ -82,6 +82,7 @@ class Verdict:
     #: How the interval's level was chosen when it is not the run's own, e.g.
     #: ``Bonferroni over 4 groups × 1 loss`` (a group's interval under --group-by --ci)
     interval_note: str | None = None
+    gap: bool = False  # a check of the gap between groups (losscli.gate.gaps), not a loss
 
     @property
     def passed(self) -> bool:
@@ -135,6 +136,7 @@ class Verdict:
             **({"interval": list(self.interval)} if self.interval else {}),
             **({"interval_level": self.interval_level} if self.interval else {}),
             **({"interval_note": self.interval_note} if self.interval_note else {}),
+            **({"gap": True} if self.gap else {}),
             **({"p_value": json_float(self.p_value)} if self.p_value is not None else {}),
             **({"diff_interval": [json_float(x) for x in self.diff_interval]}
                if self.diff_interval else {}),
@@ -269,10 +271,8 @@ def _p(p: float | None) -> str:
 
 def _beyond_text(label: str, value: Any, what: str, bound: float, low: Any, high: Any,
                  interval: bool) -> str:
-    if not interval:
-        return f"{label} = {_n(value)} is {what} {format_param(bound)}"
-    return (f"{label} = {_n(value)} is {what} {format_param(bound)}: its whole interval "
-            f"[{_n(low)}, {_n(high)}] is {what.split()[0]} it")
+    whole = f": its whole interval [{_n(low)}, {_n(high)}] is {what.split()[0]} it"
+    return f"{label} = {_n(value)} is {what} {format_param(bound)}{whole if interval else ''}"
 
 
 def judge_paired(res: Any, reference: Any, bounds: Bounds, difference: Any,
@@ -343,10 +343,8 @@ def judge_paired(res: Any, reference: Any, bounds: Bounds, difference: Any,
                    reasons=tuple(reasons), notes=tuple(notes), **fields)
 
 
-def verdicts(
-    report: Report, bounds: Bounds, baseline: Baseline | None = None, *, allow_missing: bool = False,
-    use_interval: bool = False,
-) -> list[Verdict]:
+def verdicts(report: Report, bounds: Bounds, baseline: Baseline | None = None, *,
+             allow_missing: bool = False, use_interval: bool = False) -> list[Verdict]:
     """One :class:`Verdict` per loss of ``report``, in its order."""
     return [judge(res, bounds, baseline, allow_missing=allow_missing, use_interval=use_interval)
             for res in report.losses]
@@ -388,13 +386,14 @@ class Outcome:
     which groups, whether other data failed it, and the notes every format shows. Every
     output reads it — the exit code, JSON, table, Markdown, the stderr line and the page."""
 
-    losses: int  # losses judged over all rows
+    losses: int  # losses judged over all rows (and gap checks: ``gaps``)
     failed_losses: tuple[str, ...] = ()
     groups: int | None = None  # groups judged, missing ones included (None: no --group-by)
     failed_groups: tuple[GroupFailure, ...] = ()
     data_failed: bool = False
     checked: bool = True  # False: no loss had a bound or a baseline (evaluated only)
     notes: tuple[str, ...] = ()
+    gaps: int = 0  # gap checks between groups (their labels: ``group gap: mse``)
 
     @property
     def passed(self) -> bool:
@@ -438,7 +437,8 @@ class Outcome:
         it: ``PASSED: 2 losses``, ``FAILED: 1 of 2 losses (mse); 1 of 4 groups
         (region=east)``, ``evaluated 2 losses, no bound or baseline``."""
         n = self.losses
-        noun = f"loss{'es' if n != 1 else ''}"
+        noun = f"loss{'es' if n != 1 else ''}" + (f" + {self.gaps} group gap"
+                                                   f"{'s' * (self.gaps != 1)}" if self.gaps else "")
         if self.status == NOTHING_CHECKED:
             return f"evaluated {n} {noun}, no bound or baseline"
         if self.passed:
@@ -492,7 +492,7 @@ def decide(verdicts: Any, groups: Any = None, *, data_failed: bool = False,
                or any(v.status != UNCHECKED for g in groups or () for v in g.verdicts)
                or any(g.status == "missing" for g in groups or ()))
     return Outcome(
-        losses=len(verdicts),
+        losses=sum(not v.gap for v in verdicts), gaps=sum(v.gap for v in verdicts),
         failed_losses=tuple(v.label for v in verdicts if not v.passed),
         groups=None if groups is None else len(groups),
         failed_groups=tuple(failing), data_failed=data_failed, checked=checked,

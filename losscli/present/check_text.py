@@ -16,6 +16,7 @@ from losscli.present.summary import (
     format_key_value,
     format_params,
     format_relative,
+    gap_lines,
     summary_line,
 )
 from losscli.present.table import (
@@ -32,6 +33,13 @@ from losscli.present.text import format_level, format_value, printable
 
 if TYPE_CHECKING:
     from losscli.gate import CheckResult
+
+
+def gap_label(label: str) -> str:
+    """How a gap check is named (:func:`losscli.gate.gaps.gap_label`)."""
+    from losscli.gate.gaps import gap_label as named
+
+    return named(label)
 
 __all__ = ["render_check"]
 
@@ -89,8 +97,8 @@ def render_check_table(result: CheckResult, out: IO[str] | None = None) -> None:
     if ci:  # check --ci: the interval each value was judged by
         level = format_level(ci.get("level", 0.95))
         cols.insert(2, Col(f"{level} interval", "pair", short="interval"))
-        for row, res in zip(rows, _results_of(result)):
-            row.insert(2, format_interval(None if res is None else res.interval))
+        for row, iv in zip(rows, _intervals_of(result)):
+            row.insert(2, format_interval(iv))
     console.print(fitted_table(console, tty, cols, rows))
     if result.data_text:
         mark, style = ("✗", "red") if result.data_failed else ("!", "yellow")
@@ -101,6 +109,8 @@ def render_check_table(result: CheckResult, out: IO[str] | None = None) -> None:
             note_line(console, tty, f"{mark} {reason}", "red" if v.status == "fail" else "dim")
         for note in v.notes:
             note_line(console, tty, f"· {note}", "dim")
+    for line in gap_lines(result.report):  # --group-gap: each loss's gap in words
+        note_line(console, tty, f"· {line}", "dim")
     if result.groups is not None:
         _print_group_checks(result, console, tty)
     note_line(console, tty, check_summary(result),
@@ -169,6 +179,14 @@ def _results_of(result: CheckResult) -> list[Any]:
     return [by_label.get(v.label) for v in result.verdicts]
 
 
+def _intervals_of(result: CheckResult) -> list[dict[str, Any] | None]:
+    """The interval each verdict was judged by: its loss's, or a gap check's gap's."""
+    gaps = {gap_label(r.label): r.group_gap for r in result.report.losses if r.group_gap}
+    return [(gaps.get(v.label) or {}).get("interval") if v.gap
+            else None if res is None else res.interval
+            for v, res in zip(result.verdicts, _results_of(result))]
+
+
 def render_check_json(result: CheckResult) -> str:
     return json.dumps(result.to_dict(), indent=2, allow_nan=False)
 
@@ -182,9 +200,8 @@ def render_check_markdown(result: CheckResult) -> str:
     level = f"{format_level(ci.get('level', 0.95))} interval | " if ci else ""
     lines = [head, "", f"| loss | value | {level}baseline | change | rel. change | bound | "
              "result |", "|---|---:|" + ("---:|" if ci else "") + "---:|---:|---:|---|:---:|"]
-    for v, res in zip(result.verdicts, _results_of(result)):
-        interval = (f"{format_interval(None if res is None else res.interval)} | " if ci
-                    else "")
+    for v, iv in zip(result.verdicts, _intervals_of(result)):
+        interval = f"{format_interval(iv)} | " if ci else ""
         lines.append(
             f"| `{md_escape(v.label)}` | {format_value(v.value)} | {interval}"
             f"{format_value(v.baseline)} | "
@@ -195,7 +212,7 @@ def render_check_markdown(result: CheckResult) -> str:
         lines[1:1] = ["", "**Failing groups:** " + ", ".join(
             f"`{md_escape(g.label)}`" for g in outcome.failed_groups)]
     reasons = [(v, r) for v in result.verdicts for r in v.reasons]
-    if (reasons or result.data_text or outcome.notes
+    if (reasons or result.data_text or outcome.notes or gap_lines(result.report)
             or any(v.notes for v in result.verdicts)):
         lines.append("")
     if result.data_text:
@@ -203,6 +220,7 @@ def render_check_markdown(result: CheckResult) -> str:
     lines += [f"- {'❌' if v.status == 'fail' else 'ℹ️'} {md_escape(r)}" for v, r in reasons]
     lines += [f"- ℹ️ {md_escape(n)}" for v in result.verdicts for n in v.notes]
     lines += [f"- ℹ️ {md_escape(n)}" for n in outcome.notes]  # the gate's own notes
+    lines += [f"- ℹ️ {md_escape(n)}" for n in gap_lines(result.report)]  # --group-gap
     if result.groups is not None:
         lines += ["", *_group_markdown(result)]
     lines += ["", f"_{md_escape(check_summary(result))}_"]

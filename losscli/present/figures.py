@@ -19,6 +19,7 @@ from losscli.present.markup import (
     table,
 )
 from losscli.present.pictures import Counts, GroupBars, Histogram, Reliability, group_label
+from losscli.present.summary import gap_line
 from losscli.present.svg import group_bars_svg, histogram_svg, reliability_svg
 from losscli.present.text import format_count, format_value, printable
 
@@ -53,12 +54,23 @@ def _group_table(g: GroupBars, doc: dict[str, Any]) -> str:
                       "<br>".join(escape(r) for r in b.reasons)]
         rows.append(cells)
         classes.append("fail" if b.failed else "")
+    gap = next((x.get("group_gap") for x in doc.get("losses", ()) or ()
+                if isinstance(x, dict) and label_of(x) == g.label), None)
+    if isinstance(gap, dict):  # --group-gap: a row under the groups, and its sentence
+        rows.append([f"<i>gap ({escape(gap.get('method'))})</i>", "",
+                     number(gap.get("value")),
+                     *([interval_text(gap.get("interval"))] if with_interval else []),
+                     *(["", escape(gap_line(g.label, gap))] if checked else [])])
+        classes.append("")
     caption = level_text(g.level, g.method)
     correction = doc.get("group_correction")  # check --group-by --ci: the level of each
     if caption and isinstance(correction, str) and correction.startswith("Bonferroni"):
         caption += f" each ({escape(correction.split(':')[0])})"
-    return table(header, rows, numeric=[1, 2, 3], row_classes=classes,
-                  caption=f"intervals: {caption}" if caption and with_interval else None)
+    out = table(header, rows, numeric=[1, 2, 3], row_classes=classes,
+                caption=f"intervals: {caption}" if caption and with_interval else None)
+    if isinstance(gap, dict) and not checked:
+        out += f'<p class="muted">{escape(gap_line(g.label, gap))}</p>'
+    return out
 
 
 def groups_section(doc: dict[str, Any], bars: Sequence[GroupBars]) -> str:

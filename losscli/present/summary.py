@@ -22,6 +22,10 @@ __all__ = [
     "format_key_value",
     "format_params",
     "format_relative",
+    "gap_cells",
+    "gap_line",
+    "gap_lines",
+    "gap_title",
     "group_reasons",
     "group_rows",
     "interval_reason",
@@ -219,3 +223,56 @@ def format_change(value: float | None) -> str:
 def format_relative(value: float | None) -> str:
     """A relative difference as a percentage (``+1.25%``), or ``—`` when undefined."""
     return "—" if value is None else f"{value * 100:+.4g}%"
+
+
+def gap_title(report: Report) -> str | None:
+    """The first cell of the gap row under the groups: ``(gap: difference)``; None when the
+    report has no gap (no --group-gap)."""
+    gaps = [r.group_gap for r in report.losses if r.group_gap]
+    return f"(gap: {gaps[0]['method']})" if gaps else None
+
+
+def gap_cells(res: LossResult, ci: bool) -> list[str]:
+    """A loss's gap in the row under the groups: the value (``n/a`` without one), and with
+    ``ci`` its interval."""
+    gap = res.group_gap or {}
+    return [format_value(gap.get("value")),
+            *([format_interval(gap.get("interval"))] if ci else [])]
+
+
+def gap_lines(report: Report) -> list[str]:
+    """What each loss's gap is, in words (:func:`gap_line`), one line per loss."""
+    return [gap_line(res.label, res.group_gap) for res in report.losses if res.group_gap]
+
+
+def gap_line(label: str, gap: dict[str, Any]) -> str:
+    """A loss's gap in words (unescaped: the renderer escapes): ``mse: gap (difference) 2
+    = 2.125 (g=c, worst) − 0.125 (g=a), over 3 groups``; ``… ratio 0.0588 = 0.125 (g=a) /
+    2.125 (g=c, worst)``; n/a with its reason; an interval, or its n/a with the reason."""
+    from losscli.grouping import key_text
+
+    method = gap.get("method")
+    if gap.get("value") is None:
+        return f"{label}: gap ({method}) n/a: {gap.get('reason')}"
+
+    def end(which: str) -> str:
+        key = gap[f"{which}_group"]
+        worst = ", worst" if key == gap.get("worst_group") else ""
+        return (f"{format_value(gap[which])} ({key_text(list(key), tuple(key.values()))}"
+                f"{worst})")
+
+    op, first, second = ("−", "max", "min") if method == "difference" else ("/", "min", "max")
+    line = (f"{label}: gap ({method}) {format_value(gap['value'])} = {end(first)} {op} "
+            f"{end(second)}, over {gap.get('groups')} groups")
+    iv = gap.get("interval")
+    if iv and iv.get("low") is not None:
+        line += f"; {format_level_text(iv)} interval {format_interval(iv)}"
+    elif iv and iv.get("reason"):
+        line += f"; interval n/a: {iv['reason']}"
+    return line
+
+
+def format_level_text(interval: dict[str, Any]) -> str:
+    from losscli.present.text import format_level
+
+    return f"{format_level(interval.get('level', 0.95))} {interval.get('method', '')}".strip()
