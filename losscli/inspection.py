@@ -14,6 +14,7 @@ import json
 from typing import IO, Any
 
 from losscli.errors import LossCliError, escape_controls
+from losscli.io.base import TEXT_FORMATS
 from losscli.io.binding import resolve_inputs
 from losscli.io.formats import open_source
 from losscli.spec import api_options
@@ -63,7 +64,7 @@ def inspect_file(path: str, *, sample_rows: int = SAMPLE_ROWS, **options: Any) -
         "format": source.format,
         "rows": source.num_rows,
         "columns": [{"name": c, "type": t} for c, t in column_types(source).items()],
-        "types_inferred": source.format in ("csv", "tsv", "ndjson"),
+        "types_inferred": source.format in TEXT_FORMATS,
         "roles": None,
         "roles_error": None,
         "task": None,

@@ -7,7 +7,8 @@ fingerprint and losscli's version as tags — through MLflow's own client
 
 * **Names.** A loss's value is ``LABEL`` (``mse``, ``huber(delta=0.5)``), its interval
   ``LABEL.ci_low``/``LABEL.ci_high``, a group's value ``LABEL.KEY`` (``mse.region=east``),
-  a breakdown's ``LABEL.class=C`` (``f1``'s per class), a model's value in ``compare``
+  a breakdown's ``LABEL.class=C`` (``f1``'s per class), the gap between groups
+  (``--group-gap``) ``LABEL.gap_difference``/``LABEL.gap_ratio``, a model's value in ``compare``
   ``LABEL.model=NAME``. MLflow refuses most punctuation in
   a metric or tag name, so every name passes through :func:`metric_name`, the one place
   where it is made acceptable: each character other than a letter, digit, ``_``, ``-``,
@@ -92,6 +93,14 @@ def _value(entry: Mapping[str, Any], name: str) -> list[tuple[str, float]]:
         if key.startswith("per_") and isinstance(breakdown, Mapping):
             out += [(f"{name}.{key[4:]}={part}", float(v))
                     for part, v in breakdown.items() if _number(v)]
+    gap = entry.get("group_gap") or {}
+    if _number(gap.get("value")):  # --group-gap: mse.gap_difference (and its interval)
+        where = f"{name}.gap_{gap['method']}"
+        out.append((where, float(gap["value"])))
+        for end in ("low", "high"):
+            bound = (gap.get("interval") or {}).get(end)
+            if _number(bound):
+                out.append((f"{where}.ci_{end}", float(bound)))
     return out
 
 

@@ -196,6 +196,23 @@ def test_compare_logs_each_models_values(data, tmp_path, sqlite_uri):
     assert _artifact_json(client, run.info.run_id, tmp_path / "dl") == doc
 
 
+def test_the_gap_between_groups_is_logged_with_its_interval(data, tmp_path, sqlite_uri):
+    proc = run_losscli("eval", data["path"], "--pred-col", "pred", "--loss", "mse",
+                       "--group-by", "region", "--group-gap", "difference", "--ci",
+                       "--ci-method", "bootstrap", "--format", "json", "--mlflow",
+                       "--mlflow-experiment", "gap", cwd=tmp_path, env=_env(sqlite_uri))
+    assert proc.returncode == 0, proc.stderr.decode()
+    doc = json.loads(proc.stdout)
+    metrics = _run(MlflowClient(sqlite_uri), "gap").data.metrics
+    per_region = [_mse(data["pred"][data["region"] == r], data["target"][data["region"] == r])
+                  for r in REGIONS]
+    assert metrics["mse.gap_difference"] == pytest.approx(max(per_region) - min(per_region),
+                                                          rel=1e-9)
+    interval = doc["losses"][0]["group_gap"]["interval"]
+    assert metrics["mse.gap_difference.ci_low"] == interval["low"]
+    assert metrics["mse.gap_difference.ci_high"] == interval["high"]
+
+
 def test_logs_into_an_existing_run_with_per_class_values(tmp_path, sqlite_uri, samples):
     import pyarrow.parquet as pq
     from sklearn.metrics import accuracy_score, f1_score
