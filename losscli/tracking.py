@@ -99,7 +99,7 @@ def _value(entry: Mapping[str, Any], name: str) -> list[tuple[str, float]]:
         out.append((where, float(gap["value"])))
         for end in ("low", "high"):
             bound = (gap.get("interval") or {}).get(end)
-            if _number(bound):
+            if isinstance(bound, int | float) and not isinstance(bound, bool):
                 out.append((f"{where}.ci_{end}", float(bound)))
     return out
 
