@@ -41,6 +41,7 @@ from losscli.report import Report
 from losscli.reporting import build_report
 from losscli.state import STATE_VERSION, State
 from losscli.stats.fields import FieldError, Fields, nested
+from losscli.vocab import GROUP_GAPS
 
 FORMAT = "losscli-state"
 #: Bytes a state file may have (a state is small: KBs, MBs with distributions and intervals).
@@ -72,6 +73,7 @@ def header_of(session: Session) -> dict[str, Any]:
             **({"confusion": True} if opts.confusion else {}),
             **({"group_by": list(plan.group_by), "max_groups": plan.max_groups}
                if plan.group_by else {}),
+            **({"group_gap": opts.group_gap} if plan.group_by and opts.group_gap else {}),
             **({"join": {"id_col": list(session.join.names),
                          "target_id_col": list(session.join.target_names),
                          "unmatched": session.spec.inputs.unmatched,
@@ -285,6 +287,8 @@ def _check_options(data: Any) -> None:
     for key in ("ci", "join"):
         if not isinstance(opts.raw(key, None), dict | None):
             raise FieldError(key, "expected an object or null")
+    if opts.raw("group_gap", None) is not None:
+        opts.text("group_gap", choices=GROUP_GAPS)
     group_by = opts.items("group_by", longest=64, default=[])
     if not all(isinstance(g, str) for g in group_by):
         raise FieldError("group_by", "expected column names")
@@ -418,4 +422,5 @@ def _report_of(doc: dict[str, Any], state: State, parts: Sequence[Part]) -> Repo
     return build_report(plan, state, inputs=inputs, notes=list(doc.get("merge_notes") or ()),
                         quantile_levels=tuple(opts.get("quantile_levels") or ()),
                         sort=doc.get("sort") or "key",
-                        confusion=opts.get("confusion") is True)
+                        confusion=opts.get("confusion") is True,
+                        group_gap=opts.get("group_gap") if opts.get("group_by") else None)

@@ -345,3 +345,30 @@ def test_check_max_gap_with_ci_fails_only_when_the_whole_interval_is_beyond(tmp_
                            max_gap={"mse": low * 0.9})
     assert not beyond.passed and "whole 95% interval" in beyond.verdicts[-1].reasons[0]
     assert high > value
+
+
+def test_merged_states_keep_the_gap(tmp_path):
+    # parts evaluated apart with --group-gap merge into the gap of one run over all rows
+    from fairlearn.metrics import MetricFrame
+    from sklearn.metrics import mean_squared_error
+
+    rng = np.random.default_rng(17)
+    n = 900
+    frame = pd.DataFrame({"pred": rng.normal(size=n), "target": rng.normal(size=n),
+                          "site": rng.choice(["a", "b", "c"], n)})
+    frame.loc[frame.site == "c", "pred"] += 1.0
+    paths = []
+    for i, part in enumerate((frame.iloc[:400], frame.iloc[400:])):
+        part.to_parquet(tmp_path / f"{i}.parquet")
+        state = tmp_path / f"{i}.state"
+        proc = run_losscli("eval", tmp_path / f"{i}.parquet", "-l", "mse", "--group-by",
+                           "site", "--group-gap", "difference", "--save-state", state, "-q")
+        assert proc.returncode == 0, proc.stderr.decode()
+        paths.append(state)
+    proc = run_losscli("merge", *reversed(paths), "-f", "json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    gap = json.loads(proc.stdout)["losses"][0]["group_gap"]
+    mf = MetricFrame(metrics=mean_squared_error, y_true=frame.target, y_pred=frame.pred,
+                     sensitive_features=frame.site)
+    assert gap["value"] == pytest.approx(mf.difference(method="between_groups"), rel=1e-12)
+    assert gap["worst_group"] == {"site": "c"}
