@@ -230,7 +230,9 @@ def _header(doc: dict[str, Any], title: str | None) -> str:
                     f"<b>{escape(doc.get('reference', ''))}</b>")
     baseline = doc.get("baseline")
     if isinstance(baseline, dict) and baseline.get("path"):
-        meta.append(f"baseline <b>{escape(baseline['path'])}</b>")
+        commit = baseline.get("commit")
+        meta.append(f"baseline <b>{escape(baseline['path'])}</b>"
+                    + (f" (commit <code>{escape(str(commit)[:12])}</code>)" if commit else ""))
     if meta:
         out.append(f'<p class="meta">{" · ".join(meta)}</p>')
     files = files_of(doc)

@@ -107,6 +107,13 @@ def test_merge_base_reads_the_baseline_of_the_common_ancestor(world: dict) -> No
     assert json.loads(proc.stdout)["baseline"]["commit"] == world["c1"]
 
 
+def test_the_html_page_names_the_baselines_commit(world: dict, tmp_path: Path) -> None:
+    page = tmp_path / "check.html"
+    proc = check(world, f"git:merge-base:{BASELINE}", "--html", str(page))
+    assert proc.returncode == 1, proc.stderr
+    assert f"(commit <code>{world['c1'][:12]}</code>)" in page.read_text()
+
+
 def test_named_refs(world: dict) -> None:
     head = check(world, f"git:HEAD:{BASELINE}")  # the bad model's own report: passes
     assert head.returncode == 0, head.stderr
