@@ -112,6 +112,23 @@ def test_the_paired_bound_sentence_is_the_same_everywhere(tmp_path):
     assert sentence in md.stdout.decode()
 
 
+
+def test_a_paired_check_without_a_paired_test_does_not_say_significant(tmp_path):
+    # average precision has no paired test: the gate judged it on the values, and says so
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, 300)
+    ref = np.clip(rng.normal(0.3 + 0.4 * y, 0.2), 0, 1)
+    cand = np.clip(ref + rng.normal(0, 0.2, 300), 0, 1)
+    data = tmp_path / "pair.parquet"
+    pq.write_table(pa.table({"cand": cand, "ref": ref, "target": y}), data)
+    proc = run_losscli("check", data, "--pred-col", "cand", "--reference-col", "ref",
+                       "--loss", "average_precision", "--loss", "bce", "-f", "json")
+    checks = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
+    assert checks["average_precision"]["p_value"] is None
+    assert "(reference, on the values)" in checks["average_precision"]["bound_text"]
+    assert checks["bce"]["p_value"] is not None
+    assert "(reference, significant)" in checks["bce"]["bound_text"]
+
 # -- item 13: a baseline with groups checked without --group-by ----------------------------
 
 def test_a_baseline_with_groups_checked_without_them_says_so(tmp_path):

@@ -100,7 +100,8 @@ class Verdict:
         if self.limit is not None:
             tol = [f"{k} {format_param(v)}" for k, v in (("rtol", self.rtol), ("atol", self.atol)) if v]
             op = ">=" if self.higher_is_better else "<="
-            against = "reference, significant" if self.paired else "baseline"
+            against = ("baseline" if not self.paired else "reference, significant"
+                       if self.p_value is not None else "reference, on the values")
             if self.interval is not None:
                 against += f", whole {self.interval_level} interval"
                 if self.interval_note:
