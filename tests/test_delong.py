@@ -196,6 +196,7 @@ def test_compare_average_precision_row_says_there_is_no_paired_test(binary_file,
     line = next(x for x in proc.stdout.decode().splitlines()
                 if x.split("|")[0].strip() == "average_precision")
     assert "no paired test for average_precision" in line
+    assert line.split("|")[-1].strip() == "—"  # best: no test to say it (not "~", noise)
 
 
 def test_old_saved_roc_auc_interval_state_still_loads_and_merges():

@@ -68,11 +68,12 @@ def _diffs(row: Any, ci: bool = False) -> list[str]:
 
 
 def _best(comp: Any, row: Any, mark: Any = str) -> str:
-    """The best model(s), or ``~`` when no model is significantly better than every other."""
+    """The best model(s), ``~`` when no model is significantly better than every other, or
+    ``—`` when there is no paired test to say it (the row says why)."""
     names = comp.best_names(row)
     if names:
         return ", ".join(mark(n) for n in names)
-    return "~" if row.best_note else "—"
+    return "~" if row.best_note and not row.best_note.startswith("no paired test") else "—"
 
 
 def compare_summary(comp: Comparison) -> str:
