@@ -204,3 +204,23 @@ def test_refusals_are_one_line(binary, tmp_path):
                        "multilabel", "-l", "f1:average=micro", "--confusion")
     err = proc.stderr.decode().strip()
     assert proc.returncode == 2 and len(err.splitlines()) == 1 and "per label" in err
+
+
+def test_check_prints_the_matrix_beside_its_verdict(binary, tmp_path):
+    # check --confusion: the same matrix in the table, Markdown, JSON and the HTML page
+    path, p, y, _, _ = binary
+    ref = confusion_matrix(y, (p >= 0.5).astype(int), labels=[0, 1])
+    args = ["check", path, "-l", "f1", "--max", "f1=0.01", "--confusion"]
+    page = tmp_path / "c.html"
+    doc = run_losscli(*args, "-f", "json", "--html", page)
+    assert doc.returncode == 1, doc.stderr  # the bound fails: the matrix is still shown
+    _same(json.loads(doc.stdout)["confusion"]["counts"], ref)
+    table = run_losscli(*args, env={"COLUMNS": "200"})
+    assert table.returncode == 1
+    text = table.stdout.decode()
+    assert "confusion matrix (rows: true, columns: predicted" in text
+    row0 = next(x for x in text.splitlines() if x.split("|")[0].strip() == "0")
+    assert [int(v) for v in row0.split("|")[1:]] == list(ref[0])
+    md = run_losscli(*args, "-f", "markdown").stdout.decode()
+    assert f"| 1 | {ref[1, 0]} | {ref[1, 1]} |" in md
+    assert '<section id="confusion">' in page.read_text()

@@ -10,6 +10,7 @@ import json
 import sys
 from typing import IO, TYPE_CHECKING, Any
 
+from losscli.present.confusion import confusion_markdown, render_confusion_table
 from losscli.present.summary import (
     format_change,
     format_interval,
@@ -113,6 +114,7 @@ def render_check_table(result: CheckResult, out: IO[str] | None = None) -> None:
         note_line(console, tty, f"· {line}", "dim")
     if result.groups is not None:
         _print_group_checks(result, console, tty)
+    render_confusion_table(result.report, console, tty)  # --confusion
     note_line(console, tty, check_summary(result),
           "bold green" if result.outcome.passed else "bold red")
 
@@ -224,7 +226,7 @@ def render_check_markdown(result: CheckResult) -> str:
     if result.groups is not None:
         lines += ["", *_group_markdown(result)]
     lines += ["", f"_{md_escape(check_summary(result))}_"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + confusion_markdown(result.report)  # --confusion
 
 
 def _group_markdown(result: CheckResult) -> list[str]:
