@@ -467,6 +467,7 @@ def test_tenclass_values_match_the_peers(quick_run):
         _close(ours, e["values"])
     assert ran >= 1
     assert any(t["target"].startswith("10 classes, text labels") for t in doc["targets"])
+    assert f"### {case['id']}" in md
 
 
 def test_tenclass_losscli_equals_scikit_learn_on_the_generated_data(tmp_path, monkeypatch):

@@ -39,7 +39,7 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _from_confusion(cells: list[tuple[str, str, int, float]], labels: list[str]) -> dict:
+def _from_confusion(cells: list[tuple[str, str, int, float]], labels: list[str]) -> dict[str, float]:
     """cross_entropy, accuracy and macro f1 from the confusion matrix: (true label,
     predicted label, rows, Σ ln p_true) per cell."""
     n = sum(c[2] for c in cells)
@@ -59,7 +59,7 @@ def _from_confusion(cells: list[tuple[str, str, int, float]], labels: list[str])
 
 # -- DuckDB ---------------------------------------------------------------------------------
 
-def duckdb_values(file: str) -> dict:
+def duckdb_values(file: str) -> dict[str, float]:
     import duckdb
 
     con = duckdb.connect()
@@ -82,7 +82,7 @@ def duckdb_values(file: str) -> dict:
 
 # -- polars ---------------------------------------------------------------------------------
 
-def polars_values(file: str) -> dict:
+def polars_values(file: str) -> dict[str, float]:
     import polars as pl
 
     lf = pl.scan_parquet(file)
@@ -104,7 +104,7 @@ def polars_values(file: str) -> dict:
 
 # -- pandas + scikit-learn ------------------------------------------------------------------
 
-def pandas_values(file: str) -> dict:
+def pandas_values(file: str) -> dict[str, float]:
     import numpy as np
     import pandas as pd
     from sklearn import metrics as skm
