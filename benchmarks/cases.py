@@ -28,12 +28,13 @@ LOSSES = {
     "multiclass": ("cross_entropy",),
     "groups": ("mse", "mae"),
     "churn": ("accuracy", "f1", "roc_auc", "bce"),
+    "tenclass": ("cross_entropy", "accuracy", "f1"),
 }
 
 #: The case names ``--cases`` accepts, in run order (see benchmarks/README.md).
 CASE_NAMES = ("parquet", "csv", "npy", "binary", "multiclass", "startup",
               "big", "workers", "hive", "s3", "groups-int", "groups-str", "ci", "bootstrap",
-              "dask", "churn", "churn-join")
+              "dask", "churn", "churn-join", "tenclass")
 #: Cases ``--quick`` leaves out unless named in ``--cases`` (100M rows are no smoke test).
 FULL_ONLY = ("big",)
 
@@ -144,6 +145,8 @@ def _losscli_eval(case: Case) -> list[str] | None:
                      case.extra["scheduler"])
     if name in CHURN_CASES:
         return _churn(case)
+    if name == "tenclass":
+        return _eval(case.files[0], *_TENCLASS)
     base = [sys.executable, "-m", "losscli", "eval", str(case.files[0])]
     if case.fmt == "npy":
         base += ["--targets", str(case.files[1])]
@@ -180,6 +183,21 @@ def _churn_peer(tool: str) -> Callable[[Case], list[str] | None]:
             return None
         mode = "join" if case.name == "churn-join" else "one"
         return [sys.executable, str(PEERS / "churn_peer.py"), tool, mode, *map(str, case.files)]
+
+    return command
+
+
+#: The 10-class job (issue 21b): a probability column per class, named ``p_<label>``, and
+#: text labels matched to them by name.
+_TENCLASS = ["--pred-col", "p_*", "--target-col", "label", "--loss", "cross_entropy",
+             "--loss", "accuracy", "--loss", "f1:average=macro"]
+
+
+def _tenclass_peer(tool: str) -> Callable[[Case], list[str] | None]:
+    def command(case: Case) -> list[str] | None:
+        if case.name != "tenclass":
+            return None
+        return [sys.executable, str(PEERS / "tenclass_peer.py"), tool, str(case.files[0])]
 
     return command
 
@@ -240,6 +258,8 @@ def _sql_like(script: str, s3: bool = False) -> Callable[[Case], list[str] | Non
             return [*peer, "ci", "parquet", str(case.files[0])]
         if case.name in CHURN_CASES:
             return _churn_peer(script.removesuffix("_peer.py"))(case)
+        if case.name == "tenclass":
+            return _tenclass_peer(script.removesuffix("_peer.py"))(case)
         return single(case)
 
     return command
@@ -340,19 +360,23 @@ TOOLS: list[Tool] = [
                      "LocalCluster of 2 worker processes itself"),
     Tool("duckdb", _sql_like("duckdb_peer.py"), ("duckdb",),
          "one SQL query over read_parquet/read_csv (hive: read_parquet('DIR/**/*.parquet', "
-         "hive_partitioning = true); groups: GROUP BY; ci: avg ± z·stddev_samp/√n)"),
+         "hive_partitioning = true); groups: GROUP BY; ci: avg ± z·stddev_samp/√n; tenclass: "
+         "CASE lookup of the true label's p, greatest + CASE for the argmax, the confusion "
+         "matrix by GROUP BY)"),
     Tool("polars", _sql_like("polars_peer.py", s3=True), ("polars",),
          "lazy scan_parquet/scan_csv, same expressions (hive and S3: scan_parquet('…/**/*.parquet'); "
-         "groups: group_by().agg(); ci: mean ± z·std/√n)", env=_s3_env),
+         "groups: group_by().agg(); ci: mean ± z·std/√n; tenclass: "
+         "max_horizontal + when/coalesce lookups, the confusion matrix by group_by)", env=_s3_env),
     Tool(CHURN_GROUPS, _variant(set(CHURN_CASES), lambda c: _churn(c, "--group-by", "channel")),
          is_losscli=True, description="the churn job per channel (10 groups)"),
     Tool(CHURN_GROUPS_CI, _variant(set(CHURN_CASES),
                                    lambda c: _churn(c, "--group-by", "channel", "--ci")),
          is_losscli=True, description="the churn job per channel, with intervals"),
     Tool("pandas+sklearn", _either(_peer("pandas_sklearn_peer.py", _TABULAR),
-                                   _churn_peer("pandas")),
+                                   _churn_peer("pandas"), _tenclass_peer("pandas")),
          ("pandas", "sklearn"), "read whole file, sklearn metrics (huber in numpy); churn: "
-         "read both files, merge on id, sklearn's four metrics overall and per channel"),
+         "read both files, merge on id, sklearn's four metrics overall and per channel; "
+         "tenclass: log_loss, accuracy_score, f1_score(average='macro') on the text labels"),
     Tool("pyarrow-stream", _peer("pyarrow_stream_peer.py",
                                  {("regression", "parquet"), ("regression", "csv")}),
          ("pyarrow",), "naive pyarrow batch reader (default sizes) + numpy per batch"),

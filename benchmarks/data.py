@@ -32,6 +32,11 @@ mse, mae and huber as the single-file cases:
   (text ``yes``/``no`` drawn from ``p_yes``); the same rows split into ``pred.parquet`` (id,
   channel, p_yes) and ``target.parquet`` (id, label: chunks in reverse order, rows shuffled
   within each, so a join by id is needed).
+- ``tenclass_N`` (issue 21b): ``data.parquet`` with ``TENCLASS_LABELS`` probability columns
+  ``p_cat``, ``p_dog``, … (float64, each row a softmax of seeded normals with the true
+  class's logit raised, so rows sum to 1) and a string ``label`` holding the class names.
+  The columns are *not* in the labels' sorted order (``ant`` sorts first but is the sixth
+  column), so a tool that maps labels to columns by sorting instead of by name is caught.
 - ``hive_N``: a hive-partitioned folder of ``PARTS`` files ``part=00/part-0.parquet`` …
   ``part=39/part-0.parquet``, the rows of ``regression_N`` cut into 40 consecutive runs.
 """
@@ -58,6 +63,11 @@ DERIVED = ("regression-parquet", "grouped", "hive")
 CHANNELS = ("web", "app", "store", "phone", "email", "partner", "social", "search", "tv",
             "print")
 CHANNEL_SHARES = (0.3, 0.2, 0.12, 0.1, 0.08, 0.06, 0.05, 0.04, 0.03, 0.02)
+#: The 10-class case's labels, in column order (``p_cat`` first): not sorted, on purpose.
+TENCLASS_LABELS = ("cat", "dog", "bird", "fish", "horse", "ant", "zebra", "owl", "bee", "elk")
+#: Its labels' shares (skewed, so macro and micro averages differ).
+TENCLASS_SHARES = (0.2, 0.15, 0.12, 0.1, 0.1, 0.09, 0.08, 0.06, 0.06, 0.04)
+TENCLASS_ROW_GROUP = 1 << 18  # 10 float64 columns: ~21 MB per row group
 GROUPS = 100  # values of each group column
 PARTS = 40  # files of the hive dataset
 
@@ -143,6 +153,8 @@ def files(kind: str, folder: Path) -> dict[str, list[Path]]:
     if kind == "churn":
         return {"parquet": [folder / "data.parquet"],
                 "join": [folder / "pred.parquet", folder / "target.parquet"]}
+    if kind == "tenclass":
+        return {"parquet": [folder / "data.parquet"]}
     raise ValueError(f"unknown dataset kind {kind!r}")
 
 
@@ -158,6 +170,8 @@ def estimate_bytes(kind: str, n: int) -> int:
         return n * 18
     if kind == "churn":
         return n * 2 * 40
+    if kind == "tenclass":
+        return n * (len(TENCLASS_LABELS) * 8 + 2)
     return n * (CLASSES * 4 * 2 + 16)
 
 
@@ -186,7 +200,8 @@ def ensure(cache: Path, kind: str, n: int, log: Any = print) -> Path:
     log(f"generating {kind} {size_label(n)} rows into {folder} (~{need / 1e9:.2f} GB) ...")
     writers = {"regression": _write_regression, "binary": _write_binary,
                "multiclass": _write_multiclass, "regression-parquet": _write_regression_parquet,
-               "grouped": _write_grouped, "hive": _write_hive, "churn": _write_churn}
+               "grouped": _write_grouped, "hive": _write_hive, "churn": _write_churn,
+               "tenclass": _write_tenclass}
     writers[kind](folder, n)
     want["seconds"] = round(time.perf_counter() - started, 1)
     meta_path.write_text(json.dumps(want, indent=1) + "\n")
@@ -326,6 +341,41 @@ def _write_churn(folder: Path, n: int) -> None:
             order = np.random.default_rng([SEED, 22, index]).permutation(hi - lo)
             w3.write_table(pa.table({"id": c["id"][order], "label": c["label"][order]},
                                     schema=target), row_group_size=CHUNK)
+
+
+def tenclass_chunk(index: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """One chunk of the 10-class case: probabilities (rows, 10) float64, each row the
+    softmax of N(0, 1) logits with the true class's raised by 1.5 (about 45 % accuracy,
+    every class predicted), and the true labels as text (``TENCLASS_LABELS``)."""
+    rng = np.random.default_rng([SEED, 211, index])
+    k = len(TENCLASS_LABELS)
+    y = rng.choice(k, rows, p=TENCLASS_SHARES)
+    logits = rng.standard_normal((rows, k))
+    logits[np.arange(rows), y] += 1.5
+    logits -= logits.max(axis=1, keepdims=True)
+    prob = np.exp(logits)
+    prob /= prob.sum(axis=1, keepdims=True)
+    return prob, np.asarray(TENCLASS_LABELS)[y]
+
+
+def tenclass_columns() -> list[str]:
+    return [f"p_{label}" for label in TENCLASS_LABELS]
+
+
+def _write_tenclass(folder: Path, n: int) -> None:
+    """``data.parquet``: the ``p_<label>`` columns and the string ``label``, one chunk in
+    memory at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = tenclass_columns()
+    schema = pa.schema([*((c, pa.float64()) for c in names), ("label", pa.string())])
+    with pq.ParquetWriter(folder / "data.parquet", schema) as pw:  # dictionary pages: default
+        for index, rows in _chunks(n):
+            prob, label = tenclass_chunk(index, rows)
+            cols = [pa.array(prob[:, j]) for j in range(len(names))] + [pa.array(label)]
+            pw.write_table(pa.Table.from_arrays(cols, schema=schema),
+                           row_group_size=TENCLASS_ROW_GROUP)
 
 
 def hive_bounds(n: int, parts: int = PARTS) -> list[int]:

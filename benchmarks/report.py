@@ -369,6 +369,13 @@ def targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
     out.append(_ratio(join, c.CHURN_GROUPS_CI, "duckdb",
                       f"churn job joined from two files by id, {_size(join, '10M')}", 2.0, "21",
                       rss=True))
+    ten = _named(doc, "tenclass")
+    row = _ratio(ten, "losscli", "duckdb",
+                 f"10 classes, text labels, cross_entropy + accuracy + macro f1, "
+                 f"{_size(ten, '10M')} / duckdb", None, "21", rss=True)
+    if _peer_ratios(ten):
+        row["measured"] += "; all peers: " + _peer_ratios(ten)
+    out.append(row)
     errs = [(cs["id"], e["rel_error_vs_fsum"]) for cs in doc["cases"] if cs["task"] == "regression"
             and cs["rows"] == 10_000_000 for e in cs["tools"]
             if e["tool"] == "losscli" and "rel_error_vs_fsum" in e]

@@ -69,6 +69,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="rows of the bootstrap case (default 1M; 10k with --quick)")
     ap.add_argument("--churn-rows", default=None,
                     help="rows of the churn and churn-join cases (default 10M; 10k with --quick)")
+    ap.add_argument("--tenclass-rows", default=None,
+                    help="rows of the tenclass case (10 classes, text labels; default 10M; "
+                         "10k with --quick)")
     ap.add_argument("--quick", action="store_true",
                     help="tiny data (10k rows), 1 round, no warm-up: checks the harness works")
     ap.add_argument("--cache", type=Path, default=HERE / ".cache", help="data folder")
@@ -94,6 +97,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.scale_rows = (data.parse_size(args.scale_rows) if args.scale_rows else max(args.sizes))
     args.boot_rows = data.parse_size(args.boot_rows or ("10k" if q else "1M"))
     args.churn_rows = data.parse_size(args.churn_rows or ("10k" if q else "10M"))
+    args.tenclass_rows = data.parse_size(args.tenclass_rows or ("10k" if q else "10M"))
     if args.scale_rows < data.PARTS:
         ap.error(f"--scale-rows must be at least {data.PARTS} (one row per hive part)")
     args.repeats = args.repeats if args.repeats is not None else (1 if q else 5)
@@ -203,6 +207,13 @@ def build_cases(args: argparse.Namespace, losses: set[str]) -> tuple[list[Case],
                               label=f"churn job, {title}: text labels yes/no, accuracy + f1 + "
                                     f"roc_auc + bce, {label(rows)} rows",
                               extra={"groups": min(len(data.CHANNELS), rows)}))
+        elif name == "tenclass":
+            rows = args.tenclass_rows
+            files = data.files("tenclass", data.ensure(args.cache, "tenclass", rows, log))
+            k = len(data.TENCLASS_LABELS)
+            cases.append(Case("tenclass", "parquet", rows, files["parquet"], name=name,
+                              label=f"{k} classes, text labels matched to the p_LABEL columns: "
+                                    f"cross_entropy + accuracy + macro f1, {label(rows)} rows"))
         elif name == "bootstrap":
             rows = args.boot_rows
             outputs = {t: {"intervals"} for t in ("losscli", c.FLOOR)}
@@ -572,7 +583,8 @@ def main(argv: list[str] | None = None) -> int:
             "sizes": args.sizes, "binary_rows": args.binary_rows,
             "multiclass_rows": args.multiclass_rows, "tolerance": TOLERANCE,
             "big_rows": args.big_rows, "scale_rows": args.scale_rows,
-            "boot_rows": args.boot_rows, "cases": args.cases,
+            "boot_rows": args.boot_rows, "churn_rows": args.churn_rows,
+            "tenclass_rows": args.tenclass_rows, "cases": args.cases,
         },
         "tools": {t.name: t.description for t in tools if t.description},
         "notes": notes,

@@ -441,3 +441,80 @@ def test_churn_data_has_unique_ids_across_chunks(tmp_path, monkeypatch):
     assert dict(zip(tables["target"]["id"], tables["target"]["label"])) == one
     assert tables["pred"]["id"] == tables["data"]["id"] != tables["target"]["id"]
     assert set(tables["data"]["channel"]) <= set(data.CHANNELS)
+
+
+# -- issue 21b: ten classes, text labels ------------------------------------------------------
+
+def test_tenclass_values_match_the_peers(quick_run):
+    """The 10-class job runs in the quick run: losscli on the p_<label> columns and text
+    labels agrees with every installed peer (DuckDB SQL, polars, pandas + scikit-learn) on
+    cross_entropy, accuracy and macro f1."""
+    _, doc, md = quick_run
+    case = _named(doc, "tenclass")
+    assert case["rows"] == 10_000  # --quick; --tenclass-rows sets it
+    entry = _ran(_tool(case, "losscli"))
+    ours = entry["values"]
+    assert set(cases.LOSSES["tenclass"]) <= set(ours)
+    assert "--pred-col p_* --target-col label" in entry["command"]
+    assert "--loss f1:average=macro" in entry["command"]
+    ran = 0
+    for peer in ("duckdb", "polars", "pandas+sklearn"):
+        e = _tool(case, peer)
+        if e["status"] == "skipped":
+            continue
+        ran += 1
+        assert set(_ran(e)["values"]) == set(cases.LOSSES["tenclass"])
+        _close(ours, e["values"])
+    assert ran >= 1
+    assert any(t["target"].startswith("10 classes, text labels") for t in doc["targets"])
+    assert f"### {case['id']}" in md
+
+
+def test_tenclass_losscli_equals_scikit_learn_on_the_generated_data(tmp_path, monkeypatch):
+    """The case's own losscli command on generated data (several chunks and row groups)
+    prints scikit-learn's log_loss, accuracy_score and f1_score(average='macro'), computed
+    here from the same file with the labels matched to their p_<label> columns by name —
+    and a mapping by sorted labels (the columns are not in sorted order) would differ."""
+    import pyarrow.parquet as pq
+    from sklearn import metrics as skm
+
+    from benchmarks import run
+
+    monkeypatch.setattr(data, "_chunks", lambda n: [(0, 700), (1, 900), (2, n - 1600)])
+    monkeypatch.setattr(data, "TENCLASS_ROW_GROUP", 512)
+    n = 3000
+    file = data.files("tenclass", data.ensure(tmp_path, "tenclass", n, log=lambda _: None))[
+        "parquet"][0]
+    assert pq.ParquetFile(file).metadata.num_row_groups > 3
+    table = pq.read_table(file)
+    labels = list(data.TENCLASS_LABELS)
+    assert labels != sorted(labels) and len(set(labels)) == 10
+    assert table.column_names == [*data.tenclass_columns(), "label"]
+    proba = np.column_stack([table.column(c).to_numpy() for c in data.tenclass_columns()])
+    y = np.asarray(table.column("label").to_pylist(), dtype=object)
+    assert len(y) == n and set(y) == set(labels)  # every class occurs
+    assert np.allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    hat = np.asarray(labels, dtype=object)[proba.argmax(axis=1)]
+    # scikit-learn orders probability columns by the sorted labels.
+    order = [labels.index(k) for k in sorted(labels)]
+    want = {"cross_entropy": skm.log_loss(y, proba[:, order], labels=sorted(labels)),
+            "accuracy": skm.accuracy_score(y, hat),
+            "f1": skm.f1_score(y, hat, average="macro", labels=labels)}
+    assert len(set(hat)) == 10 and 0.3 < want["accuracy"] < 0.7  # every class predicted
+
+    losscli = next(t for t in cases.TOOLS if t.name == "losscli")
+    case = Case("tenclass", "parquet", n, [file], name="tenclass")
+    argv = losscli.command(case)
+    assert argv is not None and argv[1:4] == ["-m", "losscli", "eval"]
+    result = run_once(argv, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["inputs"]["classes"] == labels and doc["inputs"]["classes_from"] == "columns"
+    got = run.flatten_report(doc)
+    _close(got, want, set(want))
+    # A mis-mapping (columns taken as the sorted labels) would show in every value.
+    wrong = skm.log_loss(y, proba, labels=sorted(labels))
+    assert rel_diff(wrong, want["cross_entropy"]) > 1e-3
+    # Deterministic: the same chunks give the same bytes.
+    again = data.tenclass_chunk(1, 900)
+    assert np.array_equal(again[0], proba[700:1600]) and list(again[1]) == list(y[700:1600])
