@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from losscli.stats.ranking import BinnedRanking, Ranking
+
 #: The operating-point metrics (registry names) and the parameter of each.
 OPERATING_POINTS = {"precision_at_recall": "min_recall", "recall_at_precision": "min_precision",
                     "threshold_at_fpr": "fpr", "expected_cost": "cost_fp"}
@@ -204,11 +206,11 @@ def _index(c: Curve, got: Point) -> int | None:
     return int(hit[0]) if hit.size else None
 
 
-def operating_point(state: Any, metric: str, level: float, cost_fn: float) -> Point:
+def operating_point(state: Ranking | BinnedRanking, metric: str, level: float, cost_fn: float) -> Point:
     """``metric`` read from a binary ranking state: exact from a
     :class:`~losscli.stats.ranking.Ranking`, bounded from a
     :class:`~losscli.stats.ranking.BinnedRanking`."""
-    if state.kind == "ranking":
+    if isinstance(state, Ranking):
         if state.counts is not None:
             cnt = state.counts.compact()
             return read(curve_of(cnt.keys, cnt.neg, cnt.pos), metric, level, cost_fn)
