@@ -216,3 +216,20 @@ def test_hypothesis_exact_equals_sklearn_and_bins_bound_it(rows, level, cost_fn)
             continue
         low, high = b.details["bound"]
         assert low - 1e-12 <= want <= high + 1e-12, (loss, low, want, high)
+
+
+def test_saved_states_merge_to_the_one_run(tmp_path):
+    df = _data(seed=9, fractional=True)
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    df.iloc[:150].to_csv(first, index=False)
+    df.iloc[150:].to_csv(second, index=False)
+    df.to_csv(whole := tmp_path / "all.csv", index=False)
+    loss_args = [a for loss in (*LOSSES, "precision_at_recall:bins=8")
+                 for a in ("--loss", loss)]
+    for part, state in ((first, "a.json"), (second, "b.json")):
+        _json("eval", part, "--weight-col", "weight", *loss_args, "--save-state",
+              tmp_path / state)
+    merged = _json("merge", tmp_path / "b.json", tmp_path / "a.json")
+    one = _json("eval", whole, "--weight-col", "weight", *loss_args)
+    assert [(x["value"], x["details"]) for x in merged["losses"]] == [
+        (x["value"], x["details"]) for x in one["losses"]]

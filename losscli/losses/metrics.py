@@ -290,15 +290,12 @@ def top_k_accuracy(pred: np.ndarray, target: np.ndarray, *, k: int = 2,
 
 
 # Operating points of a binary score (losscli.stats.operating_points): read from the same
-# exact per-score counts as roc_auc (or its bins with bins=/--auc-bins, with a bound).
-def _binary_scores_kernel(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Each row's score, as given (a threshold is read on the score's own scale)."""
-    return pred
-
-
+# exact per-score counts as roc_auc (or its bins with bins=/--auc-bins, with a bound); the
+# threshold is on the score's own scale (logits stay logits; with bins and --from-logits the
+# bins are of the sigmoid, their edges mapped back).
 _POINT = dict(
-    task="classification", tasks=("binary",), higher_is_better=True,
-    domain=(BINARY_LABELS,), aggregate=RankingMetric,
+    task="classification", tasks=("binary",), options=("task", "from_logits"),
+    higher_is_better=True, domain=(BINARY_LABELS,), aggregate=RankingMetric,
     expects="binary: score, probability or logit vs label 0/1 or -1/1 (positive when score "
             "≥ t); the threshold reached is in the details",
     example=_EXAMPLE,
@@ -311,7 +308,7 @@ register("precision_at_recall", aliases=("precision_at_min_recall",),
          reference="sklearn.metrics.precision_recall_curve: max(precision[recall >= R])",
          params=(Param("min_recall", 0.9, "the recall the threshold must reach", type=float,
                        exclusive_minimum=0.0, maximum=1.0, kernel=False), BINS),
-         **_POINT)(_binary_scores_kernel)  # type: ignore[arg-type]
+         **_POINT)(_scores_kernel)  # type: ignore[arg-type]
 register("recall_at_precision", aliases=("recall_at_min_precision",),
          summary="Recall at a minimum precision: the highest recall of a threshold whose "
                  "precision is at least min_precision (binary; NaN when none reaches it).",
@@ -320,7 +317,7 @@ register("recall_at_precision", aliases=("recall_at_min_precision",),
                    ">= Q]) (without the appended point 'predict nothing')",
          params=(Param("min_precision", 0.9, "the precision the threshold must keep",
                        type=float, exclusive_minimum=0.0, maximum=1.0, kernel=False), BINS),
-         **_POINT)(_binary_scores_kernel)  # type: ignore[arg-type]
+         **_POINT)(_scores_kernel)  # type: ignore[arg-type]
 register("threshold_at_fpr", aliases=("threshold_for_fpr",),
          summary="The score threshold for a target false-positive rate: the highest t with "
                  "the largest TPR at FPR ≤ fpr, the TPR reached in the details (binary; "
@@ -331,7 +328,7 @@ register("threshold_at_fpr", aliases=("threshold_for_fpr",),
                    "<= F); thresholds[i[argmax(tpr[i])]]",
          params=(Param("fpr", 0.01, "the largest false-positive rate allowed", type=float,
                        minimum=0.0, maximum=1.0, kernel=False), BINS),
-         **{**_POINT, "higher_is_better": False})(_binary_scores_kernel)  # type: ignore[arg-type]
+         **{**_POINT, "higher_is_better": False})(_scores_kernel)  # type: ignore[arg-type]
 register("expected_cost", aliases=("min_expected_cost", "cost"),
          summary="Expected cost per row at the best threshold, from the costs of a false "
                  "positive and a false negative (binary; lower is better; the threshold is "
@@ -344,4 +341,4 @@ register("expected_cost", aliases=("min_expected_cost", "cost"),
                        minimum=0.0, kernel=False),
                  Param("cost_fn", 1.0, "the cost of a false negative", type=float,
                        minimum=0.0, kernel=False), BINS),
-         **{**_POINT, "higher_is_better": False})(_binary_scores_kernel)  # type: ignore[arg-type]
+         **{**_POINT, "higher_is_better": False})(_scores_kernel)  # type: ignore[arg-type]
