@@ -5,7 +5,9 @@ The kernels stay pure: accuracy and hamming give a value per row (their mean is 
 precision, recall and f1 give each row's predicted class, which the
 :class:`~losscli.aggregates.Confusion` aggregate counts against the true class; roc_auc and
 average_precision give each row's score(s), which
-:class:`~losscli.aggregates.RankingMetric` ranks. Inputs are those of the other
+:class:`~losscli.aggregates.RankingMetric` ranks — and so do the operating points
+(precision_at_recall, recall_at_precision, threshold_at_fpr, expected_cost), read from the
+same ranking state (:mod:`losscli.stats.operating_points`). Inputs are those of the other
 classification losses: binary scores (n,) against labels 0/1 or -1/1 (positive when
 ``score >= threshold``: 0.5 on probabilities, 0 on logits, or ``--threshold``), multi-class
 scores (n, C) against class indices (the argmax is the prediction), multi-label scores

@@ -24,8 +24,9 @@ into float64 once, so every merge order gives the same bits. Each metric reads t
 score. A bin's lower edge gives an exact operating point (the rows of the bins at or above
 it are those scoring at least that edge), so the binned reading is achievable; a threshold
 inside bin b has TP ∈ [TP_b − pos_b, TP_b] and FP ∈ [FP_b − neg_b, FP_b], which bounds the
-exact value from the other side (see each ``_bound_*``). The threshold of
-``threshold_at_fpr`` is bounded by the edges of the bins it can lie in.
+exact value from the other side (see :func:`binned`). The threshold of
+``threshold_at_fpr`` is bounded by the edges of the bins it can lie in: above the first bin
+that breaks the FPR as a whole, within the bin where the reading stops.
 """
 
 from __future__ import annotations
@@ -175,7 +176,10 @@ def binned(c: Curve, metric: str, level: float, cost_fn: float, lower_edge: Any,
         return Point(got.value, low / (c.p + c.n), got.value, None, at)
     if metric == "threshold_at_fpr":
         if got.reason is not None or k is None:
-            return Point(math.nan, reason=got.reason or "undefined", at=at)
+            why = got.reason or "undefined"
+            if c.p > 0 and c.n > 0:  # a threshold inside the top bin may still reach it
+                why += " at a bin edge (an exact threshold may: try more bins or bins=0)"
+            return Point(math.nan, reason=why, at=at)
         # the exact threshold lies above the first bin that breaks the FPR (it is
         # infeasible as a whole) and within bin k, the lowest one adding positives
         m = int(np.count_nonzero(c.fp / c.n <= level))
