@@ -39,8 +39,8 @@ def kind_of(aggregate_name: str, config: dict[str, Any]) -> str:
 
 NO_INTERVAL = {
     "max": "no valid interval: the bootstrap of a maximum is inconsistent",
-    "ranking": "no streamed interval for average precision (a bootstrap would keep one "
-               "ranking per replicate)",
+    "ranking": "no streamed interval for average precision or an operating point (a "
+               "bootstrap would keep one ranking per replicate)",
     "calibration": f"no streamed interval for a calibration error over more than "
                    f"{MAX_BOOTSTRAP_BINS} bins",
     "confusion": f"no streamed interval for more than {MAX_BOOTSTRAP_CLASSES} classes or for "

@@ -14,6 +14,7 @@ from losscli.stats.calibration import CalibrationError
 from losscli.stats.confusion import MATRIX_METRICS, ConfusionMatrix, multilabel_prf
 from losscli.stats.fields import Fields, check
 from losscli.stats.one_vs_rest import OneVsRest
+from losscli.stats.operating_points import OPERATING_POINTS, operating_point
 from losscli.stats.ranking import BinnedRanking, Ranking
 
 if TYPE_CHECKING:
@@ -192,10 +193,11 @@ class RankingMetric(_Stated):
     higher_is_better = True
 
     def __init__(self, metric: str = "roc_auc", classes: int = 0, bins: int = 0,
-                 transform: str | None = None, multilabel: bool = False) -> None:
+                 transform: str | None = None, multilabel: bool = False,
+                 level: float | None = None, cost_fn: float | None = None) -> None:
         super().__init__()
         self.metric, self.classes, self.bins, self.transform = metric, classes, bins, transform
-        self.multilabel = multilabel
+        self.multilabel, self.level, self.cost_fn = multilabel, level, cost_fn
         if classes:
             self.state = OneVsRest(classes, bins=bins or None,
                                    **({"transform": transform} if bins else {}))
@@ -211,11 +213,18 @@ class RankingMetric(_Stated):
         bins = int(inst.params.get("bins") or 0)
         transform = "sigmoid" if bins and (
             inst.options.get("from_logits") or task == "multilabel") else None
-        return cls(inst.spec.name, classes, bins, transform, multilabel=task == "multilabel")
+        point = OPERATING_POINTS.get(inst.spec.name)
+        return cls(inst.spec.name, classes, bins, transform, multilabel=task == "multilabel",
+                   level=None if point is None else float(inst.params[point]),
+                   cost_fn=(float(inst.params["cost_fn"]) if "cost_fn" in inst.params
+                            else None))
 
     def config(self) -> dict[str, Any]:
-        return {"metric": self.metric, "classes": self.classes, "bins": self.bins,
-                "transform": self.transform, "multilabel": self.multilabel}
+        out = {"metric": self.metric, "classes": self.classes, "bins": self.bins,
+               "transform": self.transform, "multilabel": self.multilabel}
+        if self.level is not None:
+            out["level"] = self.level
+        return out if self.cost_fn is None else {**out, "cost_fn": self.cost_fn}
 
     def own_update(self, losses: np.ndarray, weights: np.ndarray | None,
                    target: np.ndarray) -> None:
@@ -229,6 +238,8 @@ class RankingMetric(_Stated):
         self.state.update(losses, labels, weights)
 
     def _score(self, average: str | None = "macro") -> Any:
+        if self.level is not None:
+            return operating_point(self.state, self.metric, self.level, self.cost_fn or 0.0)
         if self.metric == "roc_auc":
             return self.state.roc_auc(average) if self.classes else self.state.roc_auc()
         return (self.state.average_precision(average) if self.classes
@@ -250,6 +261,8 @@ class RankingMetric(_Stated):
             out["bound"] = [score.low, score.high]
         if getattr(score, "reason", None):
             out["reason"] = score.reason
+        if getattr(score, "at", None):
+            out["at"] = dict(score.at)  # the operating point reached: threshold, tpr, ...
         if self.classes:
             out["per_class"] = {str(i): float(s.value)
                                 for i, s in enumerate(self._score(None))}

@@ -113,6 +113,10 @@ def build_report(plan: engine.Plan, state: State, *, model: int = 0,
     fp = state.fingerprint
     notes = [*notes, *(f"{inst.label}: {agg.note()}" for inst, agg
                        in zip(plan.instances, cell.losses) if hasattr(agg, "note"))]
+    # an undefined value (NaN: one class only, no threshold reaches a level): why, once
+    notes += [f"{r.label}: undefined: {why}" for r in results
+              if r.value is not None and r.value != r.value
+              and (why := (r.details or {}).get("reason"))]
     return Report(
         inputs=dict(inputs or {}), rows=cell.rows, rows_skipped=cell.rows_skipped,
         reduction=plan.reduction, losses=results, elapsed_seconds=elapsed, output=output,

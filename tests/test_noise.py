@@ -135,9 +135,9 @@ def test_check_ci_loss_without_interval_is_a_note_not_a_failure(cli, samples):
     ap = json.loads(r.stdout)["checks"][1]
     assert ap["label"] == "average_precision" and ap["status"] == "fail"
     assert ap["reasons"] == [f"average_precision = {ap['value']:.6g} is below --min 0.9999"]
-    assert ap["notes"] == ["average_precision: no streamed interval for average precision (a "
-                           "bootstrap would keep one ranking per replicate); judged on its "
-                           "value"]
+    assert ap["notes"] == ["average_precision: no streamed interval for average precision or "
+                           "an operating point (a bootstrap would keep one ranking per "
+                           "replicate); judged on its value"]
     table = cli("check", samples / "binary.csv", "-l", "bce", "-l", "average_precision",
                 "--ci", "--min", "average_precision=0.9999").stdout.splitlines()
     assert "✗ average_precision = " in "\n".join(table)

@@ -126,8 +126,10 @@ _OWN: tuple[Option, ...] = (
 #: ... then those of every evaluating command, shown after the API's in their panels.
 _SHARED: tuple[Option, ...] = (
     _o("auc_bins", "--auc-bins", type=int, panel=PARAMS_PANEL, show_default=False,
-       help="roc_auc, average_precision only: N score bins (bounded memory, the error bound "
-       "reported), or 0 exact; --bins also sets ece's bins."),
+       help="The ranking metrics only (roc_auc, average_precision and the operating points: "
+       "precision_at_recall, recall_at_precision, threshold_at_fpr, expected_cost): N score "
+       "bins (bounded memory, the error bound reported), or 0 exact; --bins also sets ece's "
+       "bins."),
     _o("plot", "--plot", type=bool, default=False, panel="Pictures",
        commands=EVALUATING | _HISTORY, per_command={"history": {"help": "After the table, a "
        "sparkline per loss over the commits (on stderr when stdout carries json, csv or "

@@ -5,7 +5,9 @@ The kernels stay pure: accuracy and hamming give a value per row (their mean is 
 precision, recall and f1 give each row's predicted class, which the
 :class:`~losscli.aggregates.Confusion` aggregate counts against the true class; roc_auc and
 average_precision give each row's score(s), which
-:class:`~losscli.aggregates.RankingMetric` ranks. Inputs are those of the other
+:class:`~losscli.aggregates.RankingMetric` ranks — and so do the operating points
+(precision_at_recall, recall_at_precision, threshold_at_fpr, expected_cost), read from the
+same ranking state (:mod:`losscli.stats.operating_points`). Inputs are those of the other
 classification losses: binary scores (n,) against labels 0/1 or -1/1 (positive when
 ``score >= threshold``: 0.5 on probabilities, 0 on logits, or ``--threshold``), multi-class
 scores (n, C) against class indices (the argmax is the prediction), multi-label scores
@@ -287,3 +289,58 @@ def top_k_accuracy(pred: np.ndarray, target: np.ndarray, *, k: int = 2,
     later = np.arange(pred.shape[1])[None, :] > y[:, None]
     ahead = np.count_nonzero((pred > own) | ((pred == own) & later), axis=1)
     return propagate_nan((ahead < k).astype(np.float64), pred, target)
+
+
+# Operating points of a binary score (losscli.stats.operating_points): read from the same
+# exact per-score counts as roc_auc (or its bins with bins=/--auc-bins, with a bound); the
+# threshold is on the score's own scale (logits stay logits; with bins and --from-logits the
+# bins are of the sigmoid, their edges mapped back).
+_POINT = dict(
+    task="classification", tasks=("binary",), options=("task", "from_logits"),
+    higher_is_better=True, domain=(BINARY_LABELS,), aggregate=RankingMetric,
+    expects="binary: score, probability or logit vs label 0/1 or -1/1 (positive when score "
+            "≥ t); the threshold reached is in the details",
+    example=_EXAMPLE,
+)
+register("precision_at_recall", aliases=("precision_at_min_recall",),
+         summary="Precision at a minimum recall: the highest precision of a threshold whose "
+                 "recall is at least min_recall (binary; higher is better).",
+         formula="max_t TP(t)/(TP(t) + FP(t)) over thresholds t with TP(t)/P ≥ min_recall "
+                 "(positive when s ≥ t)",
+         reference="sklearn.metrics.precision_recall_curve: max(precision[recall >= R])",
+         params=(Param("min_recall", 0.9, "the recall the threshold must reach", type=float,
+                       exclusive_minimum=0.0, maximum=1.0, kernel=False), BINS),
+         **_POINT)(_scores_kernel)  # type: ignore[arg-type]
+register("recall_at_precision", aliases=("recall_at_min_precision",),
+         summary="Recall at a minimum precision: the highest recall of a threshold whose "
+                 "precision is at least min_precision (binary; NaN when none reaches it).",
+         formula="max_t TP(t)/P over thresholds t with TP(t)/(TP(t) + FP(t)) ≥ min_precision",
+         reference="sklearn.metrics.precision_recall_curve: max(recall[:-1][precision[:-1] "
+                   ">= Q]) (without the appended point 'predict nothing')",
+         params=(Param("min_precision", 0.9, "the precision the threshold must keep",
+                       type=float, exclusive_minimum=0.0, maximum=1.0, kernel=False), BINS),
+         **_POINT)(_scores_kernel)  # type: ignore[arg-type]
+register("threshold_at_fpr", aliases=("threshold_for_fpr",),
+         summary="The score threshold for a target false-positive rate: the highest t with "
+                 "the largest TPR at FPR ≤ fpr, the TPR reached in the details (binary; "
+                 "informational: no better direction — check --max/--min bound it).",
+         formula="t* = the highest t maximising TP(t)/P subject to FP(t)/N ≤ fpr (positive "
+                 "when s ≥ t)",
+         reference="sklearn.metrics.roc_curve(drop_intermediate=False): i = flatnonzero(fpr "
+                   "<= F); thresholds[i[argmax(tpr[i])]]",
+         params=(Param("fpr", 0.01, "the largest false-positive rate allowed", type=float,
+                       minimum=0.0, maximum=1.0, kernel=False), BINS),
+         **{**_POINT, "higher_is_better": False})(_scores_kernel)  # type: ignore[arg-type]
+register("expected_cost", aliases=("min_expected_cost", "cost"),
+         summary="Expected cost per row at the best threshold, from the costs of a false "
+                 "positive and a false negative (binary; lower is better; the threshold is "
+                 "in the details).",
+         formula="min_t (cost_fp·FP(t) + cost_fn·FN(t)) / n  (weighted; 'predict nothing' "
+                 "included; cost_fp = cost_fn = 1: the lowest error rate)",
+         reference="scikit-learn counts: min over roc_curve(drop_intermediate=False) of "
+                   "(a·fpr·N + b·(1 − tpr)·P)/n",
+         params=(Param("cost_fp", 1.0, "the cost of a false positive", type=float,
+                       minimum=0.0, kernel=False),
+                 Param("cost_fn", 1.0, "the cost of a false negative", type=float,
+                       minimum=0.0, kernel=False), BINS),
+         **{**_POINT, "higher_is_better": False})(_scores_kernel)  # type: ignore[arg-type]

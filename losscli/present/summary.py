@@ -133,12 +133,14 @@ def breakdown(res: LossResult, classes: Any = None) -> list[tuple[str, float]]:
     ``classes``: the labels of the classes (a target of labels), named instead of their
     index: ``class setosa``."""
     details = res.details or {}
+    # an operating point (threshold_at_fpr, ...): where it was read — threshold, tpr, ...
+    at = [(f"at {k}", v) for k, v in (details.get("at") or {}).items() if v is not None]
     bound = details.get("bound")
     if isinstance(bound, list | tuple) and len(bound) == 2 and None not in bound:
         # a binned roc_auc / average_precision: where the exact value lies
-        return [*_breakdown(details, classes), ("exact value ≥", float(bound[0])),
+        return [*_breakdown(details, classes), *at, ("exact value ≥", float(bound[0])),
                 ("exact value ≤", float(bound[1]))]
-    return _breakdown(details, classes)
+    return [*_breakdown(details, classes), *at]
 
 
 def _breakdown(details: dict[str, Any], classes: Any) -> list[tuple[str, float]]:
