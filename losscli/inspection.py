@@ -157,7 +157,10 @@ def _misfit(spec: Any, arrays: dict[str, Any], inputs: Any, task: str,
         if values is None or not len(values) or not rule.applies(ctx):
             continue
         keep = np.isfinite(values) if values.ndim == 1 else np.isfinite(values).all(axis=1)
-        found = rule.violation(values[keep], ctx)
+        other = None if rule.other is None else arrays.get(rule.other)
+        if rule.other is not None and other is None:
+            continue
+        found = rule.violation(values[keep], ctx, None if other is None else other[keep])
         if found is not None:
             return found.reason(_ROLE_NAMES.get(rule.role, rule.role), len(values))
     return None

@@ -31,7 +31,7 @@ from losscli.io.join import KeyIndex
 from losscli.registry import LossInstance, all_losses, resolve_losses
 from losscli.spec import DEFAULT_CHUNK_SIZE, Columns, RunSpec
 from losscli.uncertainty import CIConfig
-from losscli.vocab import EMBEDDING_ROLES, ROLES
+from losscli.vocab import EMBEDDING_ROLES, FORECAST_ROLES, ROLES
 
 #: Values per chunk when rows are wide (class scores, embeddings): with ``chunk_size`` left
 #: to its default, a chunk holds this many values rather than DEFAULT_CHUNK_SIZE rows.
@@ -294,7 +294,7 @@ class Session:
             roles = EMBEDDING_ROLES
         else:
             roles = ("pred", "target")
-        for role in ("var", *EMBEDDING_ROLES):
+        for role in ("var", *EMBEDDING_ROLES, *FORECAST_ROLES):
             if role not in roles and (columns.get(role) or files.get(role) is not None):
                 users = sorted({s.name for s in all_losses().values() if role in s.inputs})
                 flag = ROLES[role].col_flag if columns.get(role) else ROLES[role].file_flag

@@ -82,6 +82,15 @@ class InputSpec:
                                 "(N, D) NPY).")
     negative: Any = file_option("--negative", "triplet: negative-embeddings file (e.g. an "
                                 "(N, D) NPY).")
+    lower_col: Columns = column_option(
+        "coverage, interval_width, interval_score: the prediction interval's lower bound "
+        "(default: detect lower, lo, lower_bound, ...).", flags=("--lower-col",))
+    upper_col: Columns = column_option(
+        "coverage, interval_width, interval_score: the prediction interval's upper bound "
+        "(default: detect upper, hi, upper_bound, ...).", flags=("--upper-col",))
+    naive_col: Columns = column_option(
+        "mase: the naive (e.g. seasonal y[t − m]) forecast whose mean absolute error scales "
+        "MASE (default: detect naive, y_naive).", flags=("--naive-col",))
     format_in: str | None = option(
         None, "--format-in", choices=vocab.INPUT_FORMATS, enum=True, panel=_IN,
         commands=READING, help="Input format when the extension does not say (or to "
@@ -139,7 +148,8 @@ class InputSpec:
     def columns(self) -> dict[str, Columns]:
         """``--x-col`` values of the extra roles (var and the triplet roles)."""
         return {"var": self.var_col, "anchor": self.anchor_col,
-                "positive": self.positive_col, "negative": self.negative_col}
+                "positive": self.positive_col, "negative": self.negative_col,
+                "lower": self.lower_col, "upper": self.upper_col, "naive": self.naive_col}
 
     def files(self) -> dict[str, Any]:
         """Separate files of the extra roles."""
