@@ -495,3 +495,6 @@ class D2Tweedie(R2):
         super()._load(f)
         self.t_sum = f.exact_sum("target_sum", rows=self.rows)
         self.t_g = f.exact_sum("target_g", rows=self.rows)
+
+# Ratios of two sums (wape, mase) build on Mean: imported last so every kind is registered.
+from losscli.ratio_aggregate import AbsTargetRatio, NaiveRatio  # noqa: E402, F401
