@@ -24,6 +24,7 @@ import numpy as np
 from losscli.aggregate_base import AGGREGATES, MAX_CONFIG_INT, Aggregate, no_rows_error, row_values
 from losscli.median_aggregate import Median
 from losscli.metric_aggregates import Calibration, Confusion, RankingMetric, true_classes
+from losscli.ratio_aggregate import AbsTargetRatio, NaiveRatio  # noqa: F401 (registers them)
 from losscli.stats.exact import ExactProducts, ExactSum, float_to_json, fraction_to_float
 from losscli.stats.fields import Fields, check
 
@@ -495,6 +496,3 @@ class D2Tweedie(R2):
         super()._load(f)
         self.t_sum = f.exact_sum("target_sum", rows=self.rows)
         self.t_g = f.exact_sum("target_g", rows=self.rows)
-
-# Ratios of two sums (wape, mase) build on Mean: imported last so every kind is registered.
-from losscli.ratio_aggregate import AbsTargetRatio, NaiveRatio  # noqa: E402, F401

@@ -2,9 +2,10 @@
 per-row scale read from the inputs (wape: |y|; mase: the naive forecast's |y − naive|).
 
 Both sums are exact (:class:`~losscli.stats.exact.ExactSum`), so parts merge in any order
-or tree to the same bits, as every aggregate of :mod:`losscli.aggregates` does. A ratio of
-sums is a whole-data statistic: mean reduction only. Several values per row (several
-outputs) give one ratio per output and their uniform average, as :class:`Mean` does.
+or tree to the same bits, as every aggregate of :mod:`losscli.aggregates` does (which
+registers these kinds by importing them). A ratio of sums is a whole-data statistic: mean
+reduction only. Several values per row (several series or outputs) are pooled: both sums run
+over every value, the usual WAPE over many series.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from losscli.aggregates import Aggregate, Mean
+from losscli.aggregate_base import Aggregate
 from losscli.stats.exact import ExactSum
 from losscli.stats.fields import Fields
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 
-class Ratio(Mean):
+class Ratio(Aggregate):
     """Σw·ℓ / Σw·d; a kind says what d is (:meth:`scale`). A zero denominator gives NaN
     when the numerator is 0 too, else +inf."""
 
@@ -30,38 +31,44 @@ class Ratio(Mean):
 
     def __init__(self) -> None:
         super().__init__()
+        self.total = ExactSum()
         self.denominator = ExactSum()
 
     def scale(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
-        """The per-row d of a chunk (1-D)."""
+        """The per-row d of a chunk, shaped as the losses."""
         raise NotImplementedError
 
     def update(self, losses: np.ndarray, weights: np.ndarray | None,
                arrays: dict[str, np.ndarray] | None = None) -> None:
-        super().update(losses, weights, arrays)
-        if losses.ndim != 1 or losses.shape[0] == 0:
-            return  # several values per row: each output's part keeps its own sums
+        n = losses.shape[0]
+        if n == 0:
+            return
+        self.count(n, weights)
         d = self.scale(arrays or {})
-        self.denominator.add(float(np.sum(d if weights is None else weights * d)))
+        w = None if weights is None else (weights if losses.ndim == 1 else weights[:, None])
+        self.total.add(float(np.sum(losses if w is None else w * losses)))
+        self.denominator.add(float(np.sum(d if w is None else w * d)))
 
     def merge(self, other: Aggregate) -> Self:
         super().merge(other)
         assert isinstance(other, Ratio)
+        self.total.merge(other.total)
         self.denominator.merge(other.denominator)
         return self
 
     def own_result(self) -> float:
-        self.checked()
         num, den = self.total.value, self.denominator.value
         if den == 0.0:
             return math.nan if num == 0.0 else math.inf
         return num / den
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "denominator": self.denominator.to_json()}
+        return {**super().to_dict(), "total": self.total.to_json(),
+                "denominator": self.denominator.to_json()}
 
     def _load(self, f: Fields) -> None:
         super()._load(f)
+        self.total = f.exact_sum("total", rows=self.rows, non_negative=True)
         self.denominator = f.exact_sum("denominator", rows=self.rows, non_negative=True)
 
 

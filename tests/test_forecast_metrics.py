@@ -117,7 +117,7 @@ def test_hand_computed_case(tmp_path):
 
 
 def test_merge_of_saved_states_equals_the_whole(forecast, tmp_path):
-    path, frame, w = forecast
+    path, frame, _ = forecast
     losses = [a for name in INTERVAL + POINT for a in ("-l", name)]
     states = []
     # parts of 28 = 4 · 7 rows: the whole file read in chunks of 7 has the same chunks
@@ -135,7 +135,7 @@ def test_merge_of_saved_states_equals_the_whole(forecast, tmp_path):
 
 
 def test_coverage_has_wilsons_interval_and_is_higher_better(forecast):
-    path, frame, w = forecast
+    path, frame, _ = forecast
     proc = run_losscli("eval", path, "-l", "coverage", "--ci", "-f", "json")
     assert proc.returncode == 0, proc.stderr
     entry = json.loads(proc.stdout)["losses"][0]
