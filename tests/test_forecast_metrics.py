@@ -199,3 +199,26 @@ def test_losses_lists_them_with_references():
     assert doc["coverage"]["inputs"] == ["target", "lower", "upper"]
     assert doc["mase"]["inputs"] == ["pred", "target", "naive"]
     assert "Gneiting" in doc["interval_score"]["reference"]
+
+
+def test_api_keywords_bind_the_roles(forecast):
+    import losscli
+
+    path, frame, w = forecast
+    renamed = frame.rename(columns={"lower": "a", "upper": "b", "naive": "n"})
+    report = losscli.evaluate(predictions=renamed, losses=["coverage", "mase"], lower_col="a",
+                              upper_col="b", naive_col="n", chunk_size=5)
+    ref = _references(frame, np.ones(len(frame)))
+    assert report.to_dict()["losses"][0]["value"] == pytest.approx(ref["coverage"], rel=1e-12)
+    assert report.to_dict()["losses"][1]["value"] == pytest.approx(ref["mase"], rel=1e-12)
+
+
+def test_inspect_finds_the_bounds_and_judges_their_order(forecast):
+    path, _, _ = forecast
+    proc = run_losscli("inspect", path, "-f", "json")
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert {"lower", "upper", "naive"} <= set(info["roles"])
+    assert {"coverage", "interval_score", "mase"} <= set(info["losses"]["fit"])
+    proc = run_losscli("inspect", path, "--lower-col", "upper", "--upper-col", "lower")
+    assert "coverage: needs lower values <= the upper bound" in proc.stdout.decode()

@@ -21,7 +21,7 @@ _INTERVAL = ("target", "lower", "upper")
 
 #: One rule object for the three interval metrics, so it is checked once per chunk.
 ORDERED = Domain(
-    "lower", lambda lower, upper: lower > upper, "<= the upper bound", noun="lower bounds",
+    "lower", lambda lower, upper: lower > upper, "<= the upper bound",
     hint="Each row's interval must have lower <= upper: check that --lower-col and "
          "--upper-col are not swapped.", other="upper")
 
