@@ -28,6 +28,7 @@ from losscli.io.base import Sink, is_remote
 from losscli.io.binding import bind_join, bind_model, id_columns, pair_source, resolve_inputs
 from losscli.io.inputs import Inputs
 from losscli.io.join import KeyIndex
+from losscli.losses.quantiles import bind_levels
 from losscli.registry import LossInstance, all_losses, resolve_losses
 from losscli.spec import DEFAULT_CHUNK_SIZE, Columns, RunSpec
 from losscli.uncertainty import CIConfig
@@ -258,6 +259,7 @@ class Session:
         classes = self.widths.get("pred") if task in ("multiclass", "multilabel") else None
         instances = tasks.bind_options(instances, task, from_logits=opts.from_logits,
                                        classes=classes)
+        instances = bind_levels(instances, self.inputs, self.widths)  # quantile forecasts
         tasks.check_logits(sample, instances, task, self.inputs.describe, opts.assume_logits)
         if opts.confusion:  # refused before a row is read when no loss keeps the counts
             from losscli.reporting import confusion_source

@@ -44,6 +44,12 @@ __all__ = ["CI_LEVEL", "DEFAULT_CHUNK_SIZE", "MAX_GROUPS", "MAX_LINE_BYTES", "RE
 _IN, _U = "Inputs", "Uncertainty"
 
 
+def _comma_columns(name: str, value: Any) -> Columns:
+    """Column names, each of which may list several separated by commas (``a,b,c``)."""
+    return tuple(c.strip() for item in validators.columns(name, value)
+                 for c in item.split(",") if c.strip())
+
+
 @dataclass(frozen=True)
 class InputSpec:
     """Where the rows come from. ``predictions`` (and the other data arguments) is a path,
@@ -91,6 +97,12 @@ class InputSpec:
     naive_col: Columns = column_option(
         "mase: the naive (e.g. seasonal y[t − m]) forecast whose mean absolute error scales "
         "MASE (default: detect naive, y_naive).", flags=("--naive-col",))
+    quantile_cols: Columns = option(
+        (), "--quantile-cols", type=list[str], panel=_IN, check=_comma_columns,
+        commands=READING, help="mean_pinball, crps_quantile: one column per predicted "
+        "quantile, comma-separated, repeated or a glob (q_0.1,q_0.5,q_0.9); the levels are "
+        "read from the names (their last number: q_0.1 and q10 are 0.1) unless given with "
+        "levels=.")
     format_in: str | None = option(
         None, "--format-in", choices=vocab.INPUT_FORMATS, enum=True, panel=_IN,
         commands=READING, help="Input format when the extension does not say (or to "
@@ -149,7 +161,8 @@ class InputSpec:
         """``--x-col`` values of the extra roles (var and the triplet roles)."""
         return {"var": self.var_col, "anchor": self.anchor_col,
                 "positive": self.positive_col, "negative": self.negative_col,
-                "lower": self.lower_col, "upper": self.upper_col, "naive": self.naive_col}
+                "lower": self.lower_col, "upper": self.upper_col, "naive": self.naive_col,
+                "quantiles": self.quantile_cols}
 
     def files(self) -> dict[str, Any]:
         """Separate files of the extra roles."""

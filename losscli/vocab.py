@@ -147,6 +147,9 @@ FORECAST_ROLES = {
                                                  "pred_upper"), "upper bound", "upper"),
     "naive": Role("naive", "--naive-col", None, ("naive", "y_naive", "naive_pred"),
                   "naive forecast", "naive"),
+    # never detected: named with --quantile-cols (levels parsed from the names)
+    "quantiles": Role("quantiles", "--quantile-cols", None, (), "quantile forecast",
+                      "quantiles"),
 }
 ROLES.update(FORECAST_ROLES)
 

@@ -270,10 +270,13 @@ def forecast() -> None:
     target, naive = series[7:], series[:-7]
     pred = level[7:] + rng.normal(0.0, 0.5, n)
     half = 1.645 * 2.0 * rng.uniform(0.8, 1.2, n)
+    # the 0.1, 0.5 and 0.9 quantiles of a normal forecast (z = 1.2816)
+    quantiles = {f"q_{q}": np.round(pred + z * half / 1.645, 4)
+                 for q, z in ((0.1, -1.2816), (0.5, 0.0), (0.9, 1.2816))}
     pq.write_table(pa.table({
         "pred": np.round(pred, 4), "target": np.round(target, 4),
         "lower": np.round(pred - half, 4), "upper": np.round(pred + half, 4),
-        "naive": np.round(naive, 4),
+        "naive": np.round(naive, 4), **quantiles,
     }), HERE / "forecast.parquet")
 
 

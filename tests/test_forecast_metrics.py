@@ -204,7 +204,7 @@ def test_losses_lists_them_with_references():
 def test_api_keywords_bind_the_roles(forecast):
     import losscli
 
-    path, frame, w = forecast
+    _, frame, _ = forecast
     renamed = frame.rename(columns={"lower": "a", "upper": "b", "naive": "n"})
     report = losscli.evaluate(predictions=renamed, losses=["coverage", "mase"], lower_col="a",
                               upper_col="b", naive_col="n", chunk_size=5)
