@@ -73,7 +73,8 @@ def forecast(tmp_path_factory):
     return path, frame, w
 
 
-@pytest.mark.parametrize("run", RUNS, ids=["default", "chunk1", "chunk7", "workers2"])
+@pytest.mark.parametrize("run", [RUNS[0], RUNS[1], RUNS[3]], ids=["default", "chunk1",
+                                                                  "workers2_chunk7"])
 def test_every_metric_equals_its_formula_at_any_chunking(forecast, run):
     path, frame, w = forecast
     losses = [a for name in INTERVAL + POINT for a in ("-l", name)]
@@ -161,13 +162,13 @@ def test_lower_above_upper_is_one_line_naming_file_column_and_row(tmp_path):
     path = tmp_path / "bad.csv"
     pd.DataFrame({"target": [1.0, 3.0, 5.0], "lo": [0.0, 2.0, 6.0],
                   "hi": [2.0, 4.0, 4.0]}).to_csv(path, index=False)
-    for loss in ("coverage", "interval_width", "interval_score"):
-        proc = run_losscli("eval", path, "-l", loss, "--lower-col", "lo", "--upper-col", "hi")
-        assert proc.returncode == 2
-        err = proc.stderr.decode()
-        assert err.count("\n") == 1 and "Traceback" not in err
-        assert "column 'lo'" in err and str(path) in err and "row 2" in err, err
-        assert "--lower-col" in err
+    proc = run_losscli("eval", path, "-l", "interval_score", "-l", "interval_width",
+                       "--lower-col", "lo", "--upper-col", "hi")
+    assert proc.returncode == 2
+    err = proc.stderr.decode()
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "column 'lo'" in err and str(path) in err and "row 2" in err, err
+    assert "--lower-col" in err
 
 
 @pytest.mark.parametrize("args, words", [
@@ -222,3 +223,84 @@ def test_inspect_finds_the_bounds_and_judges_their_order(forecast):
     assert {"coverage", "interval_score", "mase"} <= set(info["losses"]["fit"])
     proc = run_losscli("inspect", path, "--lower-col", "upper", "--upper-col", "lower")
     assert "coverage: needs lower values <= the upper bound" in proc.stdout.decode()
+
+
+@pytest.fixture(scope="module")
+def quantile_file(tmp_path_factory):
+    """Quantile columns named by level (in an unsorted order, one crossing the next), with
+    ties (a target equal to a quantile) and integer weights."""
+    rng = np.random.default_rng(7)
+    n = 53
+    y = np.round(rng.normal(0.0, 1.0, n), 2)
+    center = np.round(y + rng.normal(0.0, 0.7, n), 2)
+    levels = (0.9, 0.1, 0.5, 0.25)
+    cols = {f"q_{q}": np.round(center + (q - 0.5) * 2.5 + rng.normal(0, 0.1, n), 2)
+            for q in levels}
+    cols["q_0.5"][:4] = y[:4]  # ties
+    frame = pd.DataFrame({"target": y, **cols, "w": rng.integers(1, 4, n).astype(float)})
+    path = tmp_path_factory.mktemp("quantiles") / "q.parquet"
+    frame.to_parquet(path)
+    return path, frame, levels
+
+
+@pytest.mark.parametrize("run", RUNS[1::2], ids=["chunk1", "workers2"])
+def test_mean_pinball_equals_sklearn_averaged_over_levels(quantile_file, run):
+    from sklearn.metrics import mean_pinball_loss
+
+    path, frame, levels = quantile_file
+    y, w = frame["target"].to_numpy(), frame["w"].to_numpy()
+    ref = np.mean([mean_pinball_loss(y, frame[f"q_{q}"], alpha=q, sample_weight=w)
+                   for q in levels])
+    got = _values(path, "-l", "mean_pinball", "-l", "crps_quantile", "--quantile-cols",
+                  ",".join(f"q_{q}" for q in levels), "--weight-col", "w", *run)
+    label = "levels=" + "_".join(map(str, levels))
+    assert got[f"mean_pinball({label})"] == pytest.approx(ref, rel=1e-12)
+    # crps_quantile: 2 × the mean pinball over the levels (the quantile-score form of CRPS)
+    assert got[f"crps_quantile({label})"] == pytest.approx(2 * ref, rel=1e-12)
+
+
+def test_quantile_hand_case_and_levels_given(tmp_path):
+    """y = 1 with quantiles 0 (τ 0.1), 1 (τ 0.5), 3 (τ 0.9): pinball 0.1·1 = 0.1, 0, and
+    (0.9 − 1)·(1 − 3) = 0.2 → mean 0.1, crps 0.2. Levels given for columns without them."""
+    path = tmp_path / "hand.csv"
+    pd.DataFrame({"target": [1.0], "a": [0.0], "b": [1.0], "c": [3.0]}).to_csv(path, index=False)
+    got = _values(path, "-l", "mean_pinball:levels=0.1_0.5_0.9", "-l",
+                  "crps_quantile:levels=0.1_0.5_0.9", "--quantile-cols", "a,b,c")
+    assert got == pytest.approx({"mean_pinball(levels=0.1_0.5_0.9)": 0.1,
+                                 "crps_quantile(levels=0.1_0.5_0.9)": 0.2}, rel=1e-15)
+    # percentages in the names: q10, q50, q90
+    pd.DataFrame({"target": [1.0], "q10": [0.0], "q50": [1.0], "q90": [3.0]}).to_csv(
+        path, index=False)
+    assert _values(path, "-l", "mean_pinball", "--quantile-cols", "q*") == pytest.approx(
+        {"mean_pinball(levels=0.1_0.5_0.9)": 0.1}, rel=1e-15)
+
+
+@pytest.mark.parametrize("args, words", [
+    (("-l", "mean_pinball", "--quantile-cols", "pred,q_0.5"), ["'pred'", "levels="]),
+    (("-l", "mean_pinball:levels=0.1_0.5", "--quantile-cols", "q_0.1,q_0.5,q_0.9"),
+     ["2 levels", "3 values per row"]),
+    (("-l", "mean_pinball:levels=0.1_1.5", "--quantile-cols", "q_0.1,q_0.5"), ["(0, 1)"]),
+    (("-l", "crps_quantile"), ["--quantile-cols"]),
+    (("-l", "mse", "--quantile-cols", "q_0.1"), ["--quantile-cols", "mean_pinball"]),
+])
+def test_bad_quantile_inputs_are_one_line_exit_2(args, words):
+    proc = run_losscli("eval", "sample_data/forecast.parquet", *args)
+    err = proc.stderr.decode()
+    assert proc.returncode == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert all(w in err for w in words), err
+
+
+def test_quantile_levels_survive_a_merge_of_saved_states(quantile_file, tmp_path):
+    path, frame, _ = quantile_file
+    args = ["-l", "mean_pinball", "--quantile-cols", "q_*", "--chunk-size", "7"]
+    states = []
+    for i, rows in enumerate((slice(0, 21), slice(21, None))):
+        part = tmp_path / f"part{i}.parquet"
+        frame[rows].to_parquet(part)
+        states.append(tmp_path / f"part{i}.state")
+        proc = run_losscli("eval", part, *args, "-q", "--save-state", states[-1])
+        assert proc.returncode == 0, proc.stderr
+    proc = run_losscli("merge", *states, "-f", "json")
+    assert proc.returncode == 0, proc.stderr
+    merged = {d["label"]: d["value"] for d in json.loads(proc.stdout)["losses"]}
+    assert merged == _values(path, *args)
