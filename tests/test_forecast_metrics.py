@@ -173,8 +173,8 @@ def test_lower_above_upper_is_one_line_naming_file_column_and_row(tmp_path):
 
 @pytest.mark.parametrize("args, words", [
     (("-l", "mse", "--lower-col", "lower"), ["--lower-col", "coverage"]),
-    (("-l", "interval_score:alpha=0"), ["alpha"]),
-    (("-l", "mase_scaled:scale=-1"), ["scale"]),
+    (("-l", "interval_score:alpha=0"), ["Parameter 'alpha'", "> 0"]),
+    (("-l", "mase_scaled:scale=-1"), ["Parameter 'scale'", "> 0"]),
     (("-l", "coverage", "--upper-col", "nope"), ["nope", "--upper-col"]),
 ])
 def test_bad_inputs_are_one_line_exit_2(args, words):
