@@ -201,7 +201,7 @@ def check_domains(instances: Iterable[LossInstance], contexts: list[CheckContext
             if model > 0 and rule.role != "pred":
                 continue  # shared inputs were checked with model 0
             array = view[rule.role]
-            found = rule.violation(array, ctx)
+            found = rule.violation(array, ctx, None if rule.other is None else view[rule.other])
             if found is not None:
                 role = pred_role(model) if rule.role == "pred" else rule.role
                 _raise_violation(inst, rule, found, array, role, rows, at, describe)

@@ -85,21 +85,27 @@ class Domain:
     #: A hint that depends on the offending data (e.g. class indices that look 1-based),
     #: or None to use ``hint``.
     hint_for: Callable[[Any, CheckContext], str | None] | None = None
+    #: A second input the rule compares with (a lower bound with its upper bound): ``bad``
+    #: then takes ``(array, other)``, the other input's rows aligned with ``array``'s.
+    other: str | None = None
 
     def applies(self, ctx: CheckContext) -> bool:
         return self.when is None or bool(self.when(ctx))
 
-    def mask(self, array: Any, ctx: CheckContext) -> Any:
+    def mask(self, array: Any, ctx: CheckContext, other: Any = None) -> Any:
+        if self.other is not None:
+            return self.bad(array, other)
         return self.bad(array, ctx) if self.uses_context else self.bad(array)
 
     def text(self, classes: int | str | None = None) -> str:
         """The requirement with the number of classes filled in (``C`` when unknown)."""
         return self.requirement.replace("{classes}", str(classes if classes is not None else "C"))
 
-    def violation(self, array: np.ndarray, ctx: CheckContext) -> Violation | None:
+    def violation(self, array: np.ndarray, ctx: CheckContext,
+                  other: np.ndarray | None = None) -> Violation | None:
         """The first row of ``array`` that breaks this rule, or None (the rule is assumed to
-        apply: see :meth:`applies`)."""
-        bad = np.asarray(self.mask(array, ctx))
+        apply: see :meth:`applies`). ``other``: the rows of input :attr:`other`."""
+        bad = np.asarray(self.mask(array, ctx, other))
         column = None
         if bad.ndim > 1:  # per entry: name the column (or list position) as well
             per_row = bad.any(axis=1)

@@ -22,7 +22,8 @@ from losscli.vocab import WEIGHT_NAMES
 
 SAMPLE_ROWS = 10_000
 _ROLE_NAMES = {"pred": "prediction", "target": "target", "weight": "weight", "var": "variance",
-               "anchor": "anchor", "positive": "positive", "negative": "negative"}
+               "anchor": "anchor", "positive": "positive", "negative": "negative",
+               "lower": "lower", "upper": "upper", "naive": "naive"}
 
 
 def column_types(source: Any) -> dict[str, str]:
@@ -41,7 +42,7 @@ def inspect_file(path: str, *, sample_rows: int = SAMPLE_ROWS, **options: Any) -
     from losscli import tasks
     from losscli.registry import all_losses
     from losscli.spec import build_spec
-    from losscli.vocab import EMBEDDING_ROLES, VAR_NAMES
+    from losscli.vocab import EMBEDDING_ROLES, FORECAST_ROLES, VAR_NAMES
 
     run = build_spec(path, where="inspect", allowed=INSPECT_OPTIONS, **options)
     ins, task, from_logits = run.inputs, run.options.task, run.options.from_logits
@@ -59,6 +60,9 @@ def inspect_file(path: str, *, sample_rows: int = SAMPLE_ROWS, **options: Any) -
         roles = ("pred", "target", "var")  # gaussian_nll's variance, when there is one
     else:
         roles = ("pred", "target")
+    if "pred" in roles:  # forecast inputs (interval bounds, a naive forecast) when given or found
+        roles += tuple(r for r, role in FORECAST_ROLES.items()
+                       if columns[r] or any(c in role.names for c in lower))
     info: dict[str, Any] = {
         "path": source.name,
         "format": source.format,
@@ -158,7 +162,10 @@ def _misfit(spec: Any, arrays: dict[str, Any], inputs: Any, task: str,
         if values is None or not len(values) or not rule.applies(ctx):
             continue
         keep = np.isfinite(values) if values.ndim == 1 else np.isfinite(values).all(axis=1)
-        found = rule.violation(values[keep], ctx)
+        other = None if rule.other is None else arrays.get(rule.other)
+        if rule.other is not None and other is None:
+            continue
+        found = rule.violation(values[keep], ctx, None if other is None else other[keep])
         if found is not None:
             return found.reason(_ROLE_NAMES.get(rule.role, rule.role), len(values))
     return None
@@ -191,7 +198,8 @@ def render_inspection(info: dict[str, Any], fmt: str, out: IO[str]) -> None:
     else:
         shown = ("anchor", "positive", "negative") if "anchor" in info["roles"] else (
             "pred", "target")
-        for role in (*shown, *(r for r in ("var",) if r in info["roles"]), "weight"):
+        extra = ("var", "lower", "upper", "naive")
+        for role in (*shown, *(r for r in extra if r in info["roles"]), "weight"):
             ref = info["roles"].get(role)
             label = _ROLE_NAMES[role]
             if ref is None:

@@ -43,6 +43,8 @@ NO_INTERVAL = {
                "bootstrap would keep one ranking per replicate)",
     "calibration": f"no streamed interval for a calibration error over more than "
                    f"{MAX_BOOTSTRAP_BINS} bins",
+    "abs_target_ratio": "no streamed interval for a ratio of sums (wape) yet",
+    "naive_ratio": "no streamed interval for a ratio of sums (mase) yet",
     "confusion": f"no streamed interval for more than {MAX_BOOTSTRAP_CLASSES} classes or for "
                  "multi-label data",
 }

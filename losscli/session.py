@@ -28,10 +28,11 @@ from losscli.io.base import Sink, is_remote
 from losscli.io.binding import bind_join, bind_model, id_columns, pair_source, resolve_inputs
 from losscli.io.inputs import Inputs
 from losscli.io.join import KeyIndex
+from losscli.losses.quantiles import bind_levels
 from losscli.registry import LossInstance, all_losses, resolve_losses
 from losscli.spec import DEFAULT_CHUNK_SIZE, Columns, RunSpec
 from losscli.uncertainty import CIConfig
-from losscli.vocab import EMBEDDING_ROLES, ROLES
+from losscli.vocab import EMBEDDING_ROLES, FORECAST_ROLES, ROLES
 
 #: Values per chunk when rows are wide (class scores, embeddings): with ``chunk_size`` left
 #: to its default, a chunk holds this many values rather than DEFAULT_CHUNK_SIZE rows.
@@ -258,6 +259,7 @@ class Session:
         classes = self.widths.get("pred") if task in ("multiclass", "multilabel") else None
         instances = tasks.bind_options(instances, task, from_logits=opts.from_logits,
                                        classes=classes)
+        instances = bind_levels(instances, self.inputs, self.widths)  # quantile forecasts
         tasks.check_logits(sample, instances, task, self.inputs.describe, opts.assume_logits)
         if opts.confusion:  # refused before a row is read when no loss keeps the counts
             from losscli.reporting import confusion_source
@@ -294,7 +296,7 @@ class Session:
             roles = EMBEDDING_ROLES
         else:
             roles = ("pred", "target")
-        for role in ("var", *EMBEDDING_ROLES):
+        for role in ("var", *EMBEDDING_ROLES, *FORECAST_ROLES):
             if role not in roles and (columns.get(role) or files.get(role) is not None):
                 users = sorted({s.name for s in all_losses().values() if role in s.inputs})
                 flag = ROLES[role].col_flag if columns.get(role) else ROLES[role].file_flag

@@ -44,6 +44,12 @@ __all__ = ["CI_LEVEL", "DEFAULT_CHUNK_SIZE", "MAX_GROUPS", "MAX_LINE_BYTES", "RE
 _IN, _U = "Inputs", "Uncertainty"
 
 
+def _comma_columns(name: str, value: Any) -> Columns:
+    """Column names, each of which may list several separated by commas (``a,b,c``)."""
+    return tuple(c.strip() for item in validators.columns(name, value)
+                 for c in item.split(",") if c.strip())
+
+
 @dataclass(frozen=True)
 class InputSpec:
     """Where the rows come from. ``predictions`` (and the other data arguments) is a path,
@@ -82,6 +88,21 @@ class InputSpec:
                                 "(N, D) NPY).")
     negative: Any = file_option("--negative", "triplet: negative-embeddings file (e.g. an "
                                 "(N, D) NPY).")
+    lower_col: Columns = column_option(
+        "coverage, interval_width, interval_score: the prediction interval's lower bound "
+        "(default: detect lower, lo, lower_bound, ...).", flags=("--lower-col",))
+    upper_col: Columns = column_option(
+        "coverage, interval_width, interval_score: the prediction interval's upper bound "
+        "(default: detect upper, hi, upper_bound, ...).", flags=("--upper-col",))
+    naive_col: Columns = column_option(
+        "mase: the naive (e.g. seasonal y[t − m]) forecast whose mean absolute error scales "
+        "MASE (default: detect naive, y_naive).", flags=("--naive-col",))
+    quantile_cols: Columns = option(
+        (), "--quantile-cols", type=list[str], panel=_IN, check=_comma_columns,
+        commands=READING, help="mean_pinball, crps_quantile: one column per predicted "
+        "quantile, comma-separated, repeated or a glob (q_0.1,q_0.5,q_0.9); the levels are "
+        "read from the names (their last number: q_0.1 and q10 are 0.1) unless given with "
+        "levels=.")
     format_in: str | None = option(
         None, "--format-in", choices=vocab.INPUT_FORMATS, enum=True, panel=_IN,
         commands=READING, help="Input format when the extension does not say (or to "
@@ -139,7 +160,9 @@ class InputSpec:
     def columns(self) -> dict[str, Columns]:
         """``--x-col`` values of the extra roles (var and the triplet roles)."""
         return {"var": self.var_col, "anchor": self.anchor_col,
-                "positive": self.positive_col, "negative": self.negative_col}
+                "positive": self.positive_col, "negative": self.negative_col,
+                "lower": self.lower_col, "upper": self.upper_col, "naive": self.naive_col,
+                "quantiles": self.quantile_cols}
 
     def files(self) -> dict[str, Any]:
         """Separate files of the extra roles."""

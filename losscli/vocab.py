@@ -138,6 +138,20 @@ ROLES = {
                      "negative", "negatives"),
 }
 EMBEDDING_ROLES = ("anchor", "positive", "negative")
+#: Forecast inputs (losscli.losses.forecast): a prediction interval's bounds, and a naive
+#: forecast whose error scales MASE; read from the predictions' file only.
+FORECAST_ROLES = {
+    "lower": Role("lower", "--lower-col", None, ("lower", "lo", "lower_bound", "y_lower",
+                                                 "pred_lower"), "lower bound", "lower"),
+    "upper": Role("upper", "--upper-col", None, ("upper", "hi", "upper_bound", "y_upper",
+                                                 "pred_upper"), "upper bound", "upper"),
+    "naive": Role("naive", "--naive-col", None, ("naive", "y_naive", "naive_pred"),
+                  "naive forecast", "naive"),
+    # never detected: named with --quantile-cols (levels parsed from the names)
+    "quantiles": Role("quantiles", "--quantile-cols", None, (), "quantile forecast",
+                      "quantiles"),
+}
+ROLES.update(FORECAST_ROLES)
 
 
 def choices(words: tuple[str, ...]) -> str:

@@ -53,6 +53,7 @@ def main() -> None:
     )
     classification()
     probabilistic()
+    forecast()
     triplets()
     write_baseline()
     write_extra_samples()
@@ -256,6 +257,27 @@ def probabilistic() -> None:
         "pred": np.round(mean, 4), "var": np.round(sigma**2, 4), "target": target,
         "rate": np.round(rate, 4), "count": count,
     }), HERE / "probabilistic.parquet")
+
+
+def forecast() -> None:
+    """A seasonal series (period 7) with a point forecast, a central 90 % interval and the
+    seasonal naive forecast y[t − 7] (forecast metrics: coverage, interval_score, mase)."""
+    rng = np.random.default_rng(20261207)
+    n = 200
+    t = np.arange(n + 7)
+    level = 50.0 + 10.0 * np.sin(2 * np.pi * t / 7) + 0.05 * t
+    series = level + rng.normal(0.0, 2.0, n + 7)
+    target, naive = series[7:], series[:-7]
+    pred = level[7:] + rng.normal(0.0, 0.5, n)
+    half = 1.645 * 2.0 * rng.uniform(0.8, 1.2, n)
+    # the 0.1, 0.5 and 0.9 quantiles of a normal forecast (z = 1.2816)
+    quantiles = {f"q_{q}": np.round(pred + z * half / 1.645, 4)
+                 for q, z in ((0.1, -1.2816), (0.5, 0.0), (0.9, 1.2816))}
+    pq.write_table(pa.table({
+        "pred": np.round(pred, 4), "target": np.round(target, 4),
+        "lower": np.round(pred - half, 4), "upper": np.round(pred + half, 4),
+        "naive": np.round(naive, 4), **quantiles,
+    }), HERE / "forecast.parquet")
 
 
 def triplets() -> None:

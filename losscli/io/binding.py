@@ -331,11 +331,11 @@ def resolve_inputs(
             )
         cols = _pick(src, columns.get(role_name), role, taken, sole_ok=src is not main_src)
         if cols is None:
-            looked = ", ".join(role.names)
+            looked = f"looked for {', '.join(role.names)}; " if role.names else ""
             files_hint = f", or give a file with {role.file_flag}" if role.file_flag else ""
             raise InputError(
                 f"No {role.noun} column found in '{src.name}' (columns: "
-                f"{list_columns(list(src.columns))}); looked for {looked}; name it with "
+                f"{list_columns(list(src.columns))}); {looked}name it with "
                 f"{role.col_flag}{files_hint}."
             )
         bound[role_name] = ColumnRef(src, cols)
