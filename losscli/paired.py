@@ -56,7 +56,8 @@ def no_paired_test(u: Any, label: str) -> str:
         return f"no paired test for {label}: {got.reason if got is not None else 'undefined'}"
     if aggregate == "ranking":
         return (f"no paired test for {label}: DeLong's paired test is for the exact binary "
-                "ROC-AUC (not average precision, one-vs-rest, multi-label or --auc-bins)")
+                "ROC-AUC (not average precision, an operating point, one-vs-rest, multi-label or "
+                "--auc-bins)")
     if aggregate == "confusion":
         return (f"no paired test for {label}: its value is a ratio of confusion counts, "
                 "kept per model, not per pair of rows")
