@@ -26,3 +26,11 @@ def test_catalogue_is_current():
 def test_ci_runs_the_readme_test_command():
     assert TEST_COMMAND in README
     assert TEST_COMMAND in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_readmes_count_of_losses_is_the_registrys():
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    (count,) = re.findall(r"\((\d+) losses and metrics", text)
+    assert int(count) == len(all_losses())
