@@ -399,12 +399,20 @@ def resolve_losses(
         if spec.domain_of is not None:  # this instance's rules, for its parameters
             spec = replace(spec, domain=spec.domain_of(values))
         instances.append(LossInstance(spec, values, alias))
+    check_unique(instances, loss_args)
+    return instances
+
+
+def check_unique(instances: Sequence[LossInstance], loss_args: Sequence[str],
+                 why: str = "") -> None:
+    """Each loss instance asked for once: two ``--loss`` arguments (``loss_args``, as given)
+    naming one instance are an error. ``why``: how they became one (an automatic parameter
+    resolved from the data to the value the other names)."""
     seen: dict[LossKey, str] = {}
     for inst, text in zip(instances, loss_args):
         if inst.key in seen:
             raise UsageError(
-                f"Loss '{text}' is the same as '{seen[inst.key]}' ({inst.label}); "
+                f"Loss '{text}' is the same as '{seen[inst.key]}' ({inst.label}){why}; "
                 "ask for each loss instance once."
             )
         seen[inst.key] = text
-    return instances

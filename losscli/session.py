@@ -29,7 +29,7 @@ from losscli.io.binding import bind_join, bind_model, id_columns, pair_source, r
 from losscli.io.inputs import Inputs
 from losscli.io.join import KeyIndex
 from losscli.losses.quantiles import bind_levels
-from losscli.registry import LossInstance, all_losses, resolve_losses
+from losscli.registry import LossInstance, all_losses, check_unique, resolve_losses
 from losscli.spec import DEFAULT_CHUNK_SIZE, Columns, RunSpec
 from losscli.uncertainty import CIConfig
 from losscli.vocab import EMBEDDING_ROLES, FORECAST_ROLES, ROLES
@@ -257,9 +257,11 @@ class Session:
                     f"{self.widths.get('pred', 1)}; compare models of the same task."
                 )
         classes = self.widths.get("pred") if task in ("multiclass", "multilabel") else None
+        asked = [inst.loss_arg for inst in instances]
         instances = tasks.bind_options(instances, task, from_logits=opts.from_logits,
                                        classes=classes)
         instances = bind_levels(instances, self.inputs, self.widths)  # quantile forecasts
+        check_unique(instances, asked, " once its automatic parameters are read from the data")
         tasks.check_logits(sample, instances, task, self.inputs.describe, opts.assume_logits)
         if opts.confusion:  # refused before a row is read when no loss keeps the counts
             from losscli.reporting import confusion_source

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shlex
 from collections import defaultdict
 
@@ -32,14 +33,27 @@ TASK_DATA = {
 }
 
 
+#: A free-text parameter's documented example -> another valid value for the tests.
+OTHER_TEXT = {"0.1_0.5_0.9": "0.2_0.5_0.8"}
+
+
 def non_default(p: Param) -> float | int | bool | str:
     """A valid value of ``p`` other than its default, from its declared type and range."""
     if p.type is bool:
         return not p.default
+    if p.type is str and not p.choices:  # free text (quantile levels): a valid value
+        # other than the documented example (the sample data's own levels, which the
+        # automatic default reads from the column names: the same instance, refused)
+        (example,) = re.findall(r"e\.g\. (\S+)", p.doc)
+        return p.coerce(OTHER_TEXT.get(example, example), "test")  # type: ignore[return-value]
     if p.type is str:
         return next(c for c in p.choices if c != p.default and c != "binary")
     if p.default is None:  # "auto" (a threshold): any valid number
         return p.coerce(0.3, "test")  # type: ignore[return-value]
+    if p.type is int and p.name == "bins" and p.default == 0:
+        # exact by default; one bin is valid but degenerate (an operating point is then
+        # undefined, and a NaN fails its own baseline by design): a usable number of bins
+        return p.coerce(50, "test")  # type: ignore[return-value]
     if p.type is int:
         candidates: list[float] = [p.default + 1, p.default - 1]
     else:
@@ -256,3 +270,21 @@ def test_compare_crowns_values_within_round_off_together(cli, tmp_path):
     assert table.count("same") == 2
     md = run_ok(cli, "compare", *args, "-f", "markdown")
     assert md.count("| same |") == 2 and md.count("**") == 8  # both values bold, twice
+
+
+@pytest.mark.parametrize("data, losses", [
+    (["sample_data/binary.csv"], ["zero_one", "zero_one:threshold=0.5"]),
+    (["sample_data/forecast.parquet", "--quantile-cols", "q_*"],
+     ["mean_pinball", "mean_pinball:levels=0.1_0.5_0.9"]),
+])
+def test_an_automatic_parameter_resolved_to_anothers_value_is_one_instance(data, losses):
+    # 'zero_one' (threshold auto: 0.5 on probabilities) and 'zero_one:threshold=0.5' are one
+    # instance once the data is seen: refused in one line (a baseline with both lists one
+    # loss twice, which check refuses), never two identical rows
+    from tests.conftest import run_losscli
+
+    proc = run_losscli("eval", *data, *(a for x in losses for a in ("--loss", x)), cwd=ROOT)
+    err = proc.stderr.decode().strip()
+    assert proc.returncode == 2 and len(err.splitlines()) == 1, err
+    assert f"Loss '{losses[1]}' is the same as '{losses[0]}'" in err
+    assert "automatic parameters" in err and not proc.stdout
