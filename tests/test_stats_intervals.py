@@ -236,3 +236,13 @@ def test_coverage_of_poisson_percentile_bootstrap():
     cov = hits / reps
     print(f"bootstrap: coverage {cov:.3f}")
     assert abs(cov - 0.95) <= tol, f"bootstrap coverage {cov:.3f}, expected 0.95 ± {tol:.3f}"
+
+
+def test_too_few_replicates_names_the_level_as_asked():
+    # a Bonferroni-corrected level (99.5833 %) is not "100 %"; the reason says how to fix it
+    from losscli.stats.intervals import bootstrap_interval
+
+    level = 1 - 0.05 / 12
+    got = bootstrap_interval(0.5, np.linspace(0, 1, 200), level, "percentile")
+    assert got.low is None
+    assert "at least 480 are needed for a 99.5833% interval (raise --replicates)" in got.reason

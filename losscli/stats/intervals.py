@@ -301,7 +301,7 @@ def bootstrap_interval(estimate: float, replicates: np.ndarray, level: float = 0
     if finite.size < need:
         return Interval(estimate, None, None, level, method, reason=(
             f"{finite.size} finite bootstrap replicates: at least {need} are needed for a "
-            f"{level:.0%} interval"))
+            f"{level * 100:.6g}% interval (raise --replicates)"))
     lo, hi = np.quantile(finite, [alpha / 2.0, 1.0 - alpha / 2.0], method="linear")
     se = float(np.std(finite, ddof=1))
     if method == "basic":
