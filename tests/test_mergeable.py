@@ -144,7 +144,9 @@ def _aggregate_of(name: str) -> Callable[[Rng, int, int], Aggregate]:
                   "ranking": lambda: rng.uniform(0, 1, n).round(1),
                   "calibration": lambda: rng.uniform(0, 1, n).round(2)}.get(
             name, lambda: np.abs(_values(rng, n)))()
-        agg.update(values, _weights(rng, n), {"target": target})
+        # every other input the kind reads (mase's naive forecast): values of its own
+        others = {r: _values(rng, n) for r in type(agg).needs if r != "target"}
+        agg.update(values, _weights(rng, n), {"target": target, **others})
         return agg
 
     return build

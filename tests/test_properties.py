@@ -80,6 +80,13 @@ def make_inputs(case: Case, rng: np.random.Generator, n: int = N) -> dict[str, n
         arrays = {"pred": pred, "target": target}
         if "var" in spec.inputs:
             arrays["var"] = rng.uniform(0.05, 4.0, n)
+        if "lower" in spec.inputs:  # a forecast interval around the prediction, L <= U
+            half = rng.uniform(0.0, 3.0, n)
+            arrays["lower"], arrays["upper"] = pred - half, pred + rng.uniform(0.0, 3.0, n)
+        if "naive" in spec.inputs:  # a naive forecast: the target shifted by one
+            arrays["naive"] = np.roll(target, 1) + rng.normal(0.0, 0.5, n)
+        if "quantiles" in spec.inputs:  # quantile predictions at QUANTILE_LEVELS
+            arrays["quantiles"] = pred[:, None] + np.sort(rng.normal(0.0, 2.0, (n, 3)), axis=1)
         return arrays
     if case.task == "binary":
         target = rng.integers(0, 2, n).astype(float)
@@ -107,6 +114,10 @@ def make_inputs(case: Case, rng: np.random.Generator, n: int = N) -> dict[str, n
 
 
 CASES = _cases()
+#: Roles of the forecast losses, given as columns of one table (lower/upper bounds, a naive
+#: forecast, quantile predictions at QUANTILE_LEVELS).
+FORECAST_ROLES = {"lower", "upper", "naive", "quantiles"}
+QUANTILE_LEVELS = (0.1, 0.5, 0.9)
 
 
 def _arguments(case: Case, arrays: dict[str, np.ndarray]) -> tuple[tuple, dict]:
@@ -115,6 +126,20 @@ def _arguments(case: Case, arrays: dict[str, np.ndarray]) -> tuple[tuple, dict]:
     if case.task == "embedding":
         return (), {**kw, "predictions": arrays["anchor"], "positive": arrays["positive"],
                     "negative": arrays["negative"]}
+    if FORECAST_ROLES & set(arrays):  # forecast roles: columns of one in-memory table
+        import pandas as pd
+
+        frame = pd.DataFrame({"pred": arrays["pred"], "target": arrays["target"]})
+        cols: dict[str, object] = {"pred_col": "pred", "target_col": "target"}
+        for role in ("lower", "upper", "naive"):
+            if role in arrays:
+                frame[role] = arrays[role]
+                cols[f"{role}_col"] = role
+        if "quantiles" in arrays:
+            for j, level in enumerate(QUANTILE_LEVELS):
+                frame[f"q_{level}"] = arrays["quantiles"][:, j]
+            cols["quantile_cols"] = "q_*"
+        return (), {**kw, "predictions": frame, **cols}
     if "var" in arrays:
         kw["var"] = arrays["var"]
     return (), {**kw, "predictions": arrays["pred"], "targets": arrays["target"]}
@@ -270,7 +295,7 @@ def test_nan_propagates_to_its_row_only(per_row_case):
     arrays = make_inputs(case, rng)
     args, kw = _arguments(case, arrays)
     clean = evaluate(*args, **kw, reduction="none").per_row
-    for role in arrays:
+    for role in [r for r in arrays if r in case.spec.inputs]:  # the roles the loss reads
         dirty = {k: v.copy() for k, v in arrays.items()}
         dirty[role][3] = np.nan  # the whole row for 1-D, one value of it for 2-D
         args, kw = _arguments(case, dirty)

@@ -109,6 +109,7 @@ DOMAIN_CASES = [
     ("mean_poisson_deviance", None, "pred", 0.0),
     ("mean_poisson_deviance", None, "target", -1.0),
     ("mean_gamma_deviance", None, "target", 0.0),
+    ("interval_score", None, "lower", 0.5),  # a lower bound 0.5 above its upper bound
 ]
 
 
@@ -150,6 +151,10 @@ def _domain_data(loss: str, task: str | None, role: str, bad: float):
         # targets 1..5: > 0, so that a 0 in row 5 is the Gamma deviance's first bad value
         cols = {"pred": rng.uniform(0.5, 3.0, n), "target": rng.integers(1, 6, n).astype(float),
                 "var": rng.uniform(0.1, 1.0, n)}
+    if role == "lower":  # a forecast interval: lower <= upper, broken in row 5 by `bad`
+        cols["lower"], cols["upper"] = cols["pred"] - 1.0, cols["pred"] + 1.0
+        cols["lower"][5] = cols["upper"][5] + bad
+        return cols, {"lower_col": "lower", "upper_col": "upper"}
     cols[role][5] = bad
     return cols, {"task": task} if task else {}
 
