@@ -131,6 +131,21 @@ def overlay_histograms(hists: Sequence[Histogram], width: int = 80, *,
     return _histograms(hs, width, overlay=len(hists) > 1, height=height)
 
 
+def _heading(head: str, first: Histogram | Counts, models: int, weighted: bool,
+             width: int) -> list[Line]:
+    """A picture's title lines: ``head``, then the number of ``models`` overlaid (when
+    non-zero) or the one model's name, rows and total weight."""
+    title = [head]
+    if models:
+        title.append(f"{models} models")
+    else:
+        if first.model is not None:
+            title.append(f"model: {printable(first.model)}")
+        title.append(f"{format_count(first.rows)} rows"
+                     + (f", total weight {format_count(first.total_weight)}" if weighted else ""))
+    return [text_line(t, "bold" if i == 0 else None) for i, t in enumerate(pack(title, width, " · "))]
+
+
 def _histograms(hs: Sequence[Histogram], width: int, overlay: bool = False,
                 height: int | None = None) -> Picture:
     width = clamp_width(width)
@@ -140,16 +155,8 @@ def _histograms(hs: Sequence[Histogram], width: int, overlay: bool = False,
     lines: list[Line] = []
     weighted = any(h.weighted for h in hs)
     unit = "weight" if weighted else "rows"
-    title = [f"{label}: distribution of the per-row loss"]
-    if overlay:
-        title.append(f"{len(hs)} models")
-    else:
-        if first.model is not None:
-            title.append(f"model: {printable(first.model)}")
-        title.append(f"{format_count(first.rows)} rows"
-                     + (f", total weight {format_count(first.total_weight)}" if weighted else ""))
-    for i, text in enumerate(pack(title, width, " · ")):
-        lines.append(text_line(text, "bold" if i == 0 else None))
+    lines += _heading(f"{label}: distribution of the per-row loss", first, len(hs) if overlay
+                      else 0, weighted, width)
     notes = [axis.rule]
     if axis.log:
         for i, h in enumerate(hs):
@@ -291,18 +298,10 @@ def counts(c: Counts | Sequence[Counts], width: int = 80) -> Picture | None:
     first = cs[0]
     unit = "weight" if any(x.weighted for x in cs) else "rows"
     values = sorted({v for x in cs for v, _ in x.values})
-    title = [f"{printable(first.label)}: per-row values "
-             f"({' or '.join(format_value(v) for v in values)})"]
     overlay = len(cs) > 1
-    if overlay:
-        title.append(f"{len(cs)} models")
-    else:
-        if first.model is not None:
-            title.append(f"model: {printable(first.model)}")
-        title.append(f"{format_count(first.rows)} rows"
-                     + (f", total weight {format_count(first.total_weight)}"
-                        if first.weighted else ""))
-    lines = [text_line(t, "bold" if i == 0 else None) for i, t in enumerate(pack(title, width, " · "))]
+    lines = _heading(f"{printable(first.label)}: per-row values "
+                     f"({' or '.join(format_value(v) for v in values)})", first,
+                     len(cs) if overlay else 0, first.weighted, width)
     rows = []
     for i, x in enumerate(cs):
         at = dict(x.values)
