@@ -159,6 +159,9 @@ class ComparisonRow:
     diff_reason: tuple[str | None, ...] = ()
     #: Why no model is marked best: "" when one is, or there is nothing to test.
     best_note: str = ""
+    #: Whether a paired test judged the best model (False: the loss has none; the note says
+    #: why, and no model can be called best or not significantly so).
+    tested: bool = True
     #: The model(s) with the best value, significant or not (ties within round-off share).
     leader: tuple[int, ...] = ()
 
@@ -416,7 +419,7 @@ def judge_pairs(row: ComparisonRow, cells: Sequence[Cell], loss: int,
     pair_tests = [pair(a, b) for a, b in pairs]
     pair_ps = [None if u is None or u.test() is None else u.test().p_value for u in pair_tests]
     best: tuple[int, ...] = ()
-    note = ""
+    note, tested = "", True
     if all(p is not None for p in pair_ps) and pair_ps:
         adj_pairs = dict(zip(pairs, holm([p for p in pair_ps if p is not None]).tolist()))
         winners = []
@@ -435,12 +438,12 @@ def judge_pairs(row: ComparisonRow, cells: Sequence[Cell], loss: int,
         if not best:
             note = "no model is significantly better than every other"
     else:
-        best = ()
+        best, tested = (), False
         first = next((u for u in pair_tests if u is not None), None)
         note = no_paired_test(first, row.label)
     return replace(row, verdict=tuple(verdict), p_value=(None, *adj),
                    diff_interval=tuple(intervals), diff_reason=tuple(reasons), best=best,
-                   best_note=note, leader=row.best)
+                   best_note=note, leader=row.best, tested=tested)
 
 
 def difference_interval(u: Any, label: str) -> tuple[tuple[float, float] | None, str | None]:

@@ -73,7 +73,7 @@ def _best(comp: Any, row: Any, mark: Any = str) -> str:
     names = comp.best_names(row)
     if names:
         return ", ".join(mark(n) for n in names)
-    return "~" if row.best_note and not row.best_note.startswith("no paired test") else "—"
+    return "~" if row.best_note and row.tested else "—"
 
 
 def compare_summary(comp: Comparison) -> str:
