@@ -70,12 +70,14 @@ class PairedScores:
     def __init__(self) -> None:
         self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.weighted = False
+        self._result: PairedAuc | None = None  # computed once, until rows are added
 
     def update(self, a: np.ndarray, b: np.ndarray, labels: np.ndarray,
                weights: np.ndarray | None = None) -> None:
         a = np.asarray(a, dtype=np.float64).reshape(-1)
         b = np.asarray(b, dtype=np.float64).reshape(-1)
         y = np.asarray(labels).reshape(-1) > 0
+        self._result = None
         if weights is not None:
             w = np.asarray(weights, dtype=np.float64).reshape(-1)
             if np.any((w != 0.0) & (w != 1.0)):
@@ -104,10 +106,17 @@ class PairedScores:
     def merge(self, other: PairedScores) -> PairedScores:
         self._parts.extend(other._parts)
         self.weighted = self.weighted or other.weighted
+        self._result = None
         return self
 
     def result(self) -> PairedAuc:
-        """AUC(a) − AUC(b) and DeLong's standard error of it."""
+        """AUC(a) − AUC(b) and DeLong's standard error of it (computed once: the interval,
+        the test and the reason all read it)."""
+        if self._result is None:
+            self._result = self._compute()
+        return self._result
+
+    def _compute(self) -> PairedAuc:
         a, b, y = self._arrays()
         # one canonical order, whatever order the rows arrived in
         order = np.lexsort((b, a, y))
