@@ -49,6 +49,7 @@ from typing import Any
 from losscli.errors import InputError, UsageError
 from losscli.execution import evaluate as run_and_report
 from losscli.execution import report_for, run
+from losscli.gate.allowance import ROUNDOFF, same_value
 from losscli.gate.baseline import Baseline, BaselineLoss, load_baseline, parse_baseline
 from losscli.gate.bounds import Bounds, parse_bounds
 from losscli.gate.gaps import gap_method, gap_strings, judge_gaps, parse_gap_bounds
@@ -57,7 +58,6 @@ from losscli.gate.verdict import (
     FAIL,
     IMPROVED,
     PASS,
-    ROUNDOFF,
     SAME,
     STATUSES,
     UNCHECKED,
@@ -66,7 +66,6 @@ from losscli.gate.verdict import (
     decide,
     judge,
     judge_paired,
-    same_value,
     verdicts,
 )
 from losscli.io.atomic import guard, same_file_as, write_atomically
@@ -302,6 +301,11 @@ def check(
             "(or use --max/--min for absolute bounds)."
         )
     base = load_baseline(baseline, base_ref=base_ref) if baseline is not None else None
+    if base is not None and method is None and spec.options.group_by and base.gap_method():
+        # the baseline recorded the gaps between its groups: this run computes them too, so
+        # they are compared (as the baseline's losses are evaluated without --loss)
+        method = base.gap_method()
+        spec = spec.replace_options(group_gap=method)
     params = dict(spec.options.params)
     if not spec.options.losses and base is not None:
         if params:
@@ -358,7 +362,7 @@ def check(
             save_state(spec.options.save_state, session, state)
         result = CheckResult(report, [*verdicts(report, bounds, base, allow_missing=allow_missing,
                                                 use_interval=spec.options.ci),
-                                      *judge_gaps(report, gap_bounds,
+                                      *judge_gaps(report, gap_bounds, base, bounds,
                                                   use_interval=spec.options.ci)],
                              base, data_changed_policy=data_changed)
         if report.groups is not None:

@@ -48,6 +48,9 @@ class BaselineLoss:
     params: dict[str, Any]
     value: float | None
     key: LossKey
+    #: The gap between its groups the baseline recorded (``--group-gap``): (method, value);
+    #: None when it has none (or the gap was n/a)
+    gap: tuple[str, float] | None = None
 
     @property
     def label(self) -> str:
@@ -84,6 +87,11 @@ class Baseline:
             return None
         return Baseline(self.path, self.groups[key], self.losscli_version)
 
+    def gap_method(self) -> str | None:
+        """The method of the gaps between groups the baseline recorded (one run computes one
+        kind), None when it recorded none."""
+        return next((b.gap[0] for b in self.losses.values() if b.gap is not None), None)
+
     def loss_args(self) -> list[str]:
         return [b.loss_arg for b in self.losses.values()]
 
@@ -112,7 +120,29 @@ def _baseline_loss(entry: Any, i: int, path: str, within: str = "") -> BaselineL
     except OverflowError:
         raise InputError(f"{where}: a parameter of {brief(entry['name'])} is too large for a "
                          f"float. {_regenerate(path)}") from None
-    return BaselineLoss(key.name, dict(params), number, key)
+    return BaselineLoss(key.name, dict(params), number, key, _gap(entry, where, path))
+
+
+#: The gap methods a baseline may record (:mod:`losscli.gaps`).
+GAP_METHODS = ("difference", "ratio")
+
+
+def _gap(entry: dict[str, Any], where: str, path: str) -> tuple[str, float] | None:
+    """A loss entry's ``group_gap`` (written by ``--group-gap``) as (method, value); None
+    when absent or n/a (a null value)."""
+    gap = entry.get("group_gap")
+    if gap is None:
+        return None
+    method = gap.get("method") if isinstance(gap, dict) else None
+    if method not in GAP_METHODS:
+        raise InputError(f"{where}: \"group_gap\" must be an object with \"method\" one of "
+                         f"{', '.join(GAP_METHODS)}, got {brief(gap)}. {_regenerate(path)}")
+    value = gap.get("value")
+    number = None if value is None else finite_number(value)
+    if value is not None and number is None:
+        raise InputError(f"{where}: \"group_gap\" \"value\" must be a finite number or null, "
+                         f"got {brief(value)}. {_regenerate(path)}")
+    return None if number is None else (method, number)
 
 
 def finite_number(value: Any) -> float | None:

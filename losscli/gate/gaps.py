@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from losscli.errors import UsageError
-from losscli.gate.bounds import parse_bounds
-from losscli.gate.verdict import FAIL, PASS, ROUNDOFF, UNCHECKED, Verdict
+from losscli.gate.allowance import ROUNDOFF, against_baseline
+from losscli.gate.baseline import Baseline
+from losscli.gate.bounds import Bounds, parse_bounds
+from losscli.gate.verdict import FAIL, IMPROVED, PASS, SAME, UNCHECKED, Verdict
 from losscli.present.text import format_level, format_value
 from losscli.registry import LossInstance, format_param
 from losscli.report import Report
@@ -105,30 +107,41 @@ def gap_label(label: str) -> str:
     return f"group gap: {label}"
 
 
-def judge_gaps(report: Report, bounds: GapBounds, *, use_interval: bool = False) -> list[Verdict]:
-    """One verdict per loss with a gap bound, in the report's order."""
+def judge_gaps(report: Report, bounds: GapBounds, baseline: Baseline | None = None,
+               tolerances: Bounds | None = None, *, use_interval: bool = False
+               ) -> list[Verdict]:
+    """One verdict per loss whose gap has a bound, or a baseline gap of the same method to
+    be compared with (the baseline's tolerances: ``tolerances``' rtol/atol of the loss), in
+    the report's order."""
     out = []
     for res in report.losses:
         bound = bounds.bounds.get(res.label)
-        if bound is None or bounds.method is None:
+        entry = baseline.get(res.key) if baseline is not None else None
+        base_gap = entry.gap if entry is not None else None
+        if bounds.method is None or (bound is None and base_gap is None):
             continue
-        out.append(_judge(res, res.group_gap or {}, bounds.method, bound, use_interval))
+        out.append(_judge(res, res.group_gap or {}, bounds.method, bound, use_interval,
+                          base_gap, tolerances, None if baseline is None else baseline.path))
     return out
 
 
-def _judge(res: Any, gap: dict[str, Any], method: str, bound: float,
-           use_interval: bool) -> Verdict:
+def _judge(res: Any, gap: dict[str, Any], method: str, bound: float | None,
+           use_interval: bool, base_gap: tuple[str, float] | None = None,
+           tolerances: Bounds | None = None, base_path: str | None = None) -> Verdict:
     label, flag = gap_label(res.label), FLAGS[method]
     higher = method == "ratio"
     value = gap.get("value")
-    fields: dict[str, Any] = {"min" if higher else "max": bound}
+    fields: dict[str, Any] = {} if bound is None else {"min" if higher else "max": bound}
     base = dict(name=res.name, label=label, params=dict(res.params), higher_is_better=higher,
                 value=value, gap=True)
     if value is None or not math.isfinite(value):
         why = gap.get("reason") or "no gap"
+        checks = " and ".join([*([flag] if bound is not None else []),
+                               *(["the baseline"] if base_gap is not None else [])])
         return Verdict(**base, status=UNCHECKED, notes=(f"{label}: n/a ({why}); "
-                                                         f"{flag} not checked",), **fields)
+                                                         f"{checks} not checked",), **fields)
     notes: list[str] = []
+    reasons: list[str] = []
     iv = gap.get("interval") if use_interval else None
     low = high = value
     if iv and iv.get("low") is not None and iv.get("high") is not None:
@@ -137,22 +150,43 @@ def _judge(res: Any, gap: dict[str, Any], method: str, bound: float,
     elif use_interval:
         notes.append(f"{label}: no interval ({(iv or {}).get('reason') or 'none'}); judged on "
                      "its value")
-    best = high if higher else low  # the most favourable end
-    excess = (bound - best) if higher else (best - bound)
+    failed = improved = same = False
+    checked = bound is not None
     where = "below" if higher else "above"
-    ends = _ends(gap)
-    if excess > ROUNDOFF * max(abs(best), abs(bound)):
-        whole = (f": its whole {fields['interval_level']} interval [{format_value(low)}, "
-                 f"{format_value(high)}] is {where} it" if "interval" in fields else "")
-        reason = (f"{label} ({method}) = {format_value(value)} is {where} {flag} "
-                  f"{format_param(bound)}{whole}; {ends}")
-        return Verdict(**base, status=FAIL, reasons=(reason,), notes=tuple(notes), **fields)
-    reasons: tuple[str, ...] = ()
-    if "interval" in fields and ((bound - value) if higher else (value - bound)) > 0:
-        reasons = (f"{label} ({method}) = {format_value(value)} is {where} {flag} "
-                   f"{format_param(bound)}, but its interval [{format_value(low)}, "
-                   f"{format_value(high)}] reaches it: within noise",)
-    return Verdict(**base, status=PASS, reasons=reasons, notes=tuple(notes), **fields)
+    if bound is not None:
+        best = high if higher else low  # the most favourable end
+        excess = (bound - best) if higher else (best - bound)
+        if excess > ROUNDOFF * max(abs(best), abs(bound)):
+            failed = True
+            whole = (f": its whole {fields['interval_level']} interval [{format_value(low)}, "
+                     f"{format_value(high)}] is {where} it" if "interval" in fields else "")
+            reasons.append(f"{label} ({method}) = {format_value(value)} is {where} {flag} "
+                           f"{format_param(bound)}{whole}; {_ends(gap)}")
+        elif "interval" in fields and ((bound - value) if higher else (value - bound)) > 0:
+            reasons.append(f"{label} ({method}) = {format_value(value)} is {where} {flag} "
+                           f"{format_param(bound)}, but its interval [{format_value(low)}, "
+                           f"{format_value(high)}] reaches it: within noise")
+    if base_gap is not None:
+        fields["in_baseline"] = True
+        if base_gap[0] != method:
+            notes.append(f"{label}: baseline '{base_path}' holds the {base_gap[0]} between "
+                         f"groups, this run the {method}; not compared (give --group-gap "
+                         f"{base_gap[0]})")
+        else:
+            checked = True
+            tol = tolerances or Bounds()
+            against = against_baseline(label, value, base_gap[1], higher,
+                                       tol.rtol_for(res.label), tol.atol_for(res.label),
+                                       (low, high) if "interval" in fields else None,
+                                       fields.get("interval_level", ""))
+            fields.update(against.fields)
+            reasons.extend(f"{r}; {_ends(gap)}" if against.failed else r
+                           for r in against.reasons)
+            failed = failed or against.failed
+            improved, same = against.improved, against.same
+    status = (FAIL if failed else IMPROVED if improved else SAME if same else PASS if checked
+              else UNCHECKED)
+    return Verdict(**base, status=status, reasons=tuple(reasons), notes=tuple(notes), **fields)
 
 
 def _ends(gap: dict[str, Any]) -> str:

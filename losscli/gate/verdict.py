@@ -18,14 +18,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from losscli.gate.allowance import against_baseline, same_value
+from losscli.gate.allowance import beyond as _beyond
+from losscli.gate.allowance import value_text as _n
 from losscli.gate.baseline import Baseline
 from losscli.gate.bounds import Bounds
-from losscli.present.text import format_level, format_value
+from losscli.present.text import format_level
 from losscli.registry import format_param
 from losscli.report import Report, json_float
-
-#: Relative slack of every comparison with a bound (float round-off, see losscli.gate).
-ROUNDOFF = 1e-12
 
 PASS, SAME, IMPROVED, FAIL, UNCHECKED = "pass", "same", "improved", "fail", "unchecked"
 #: Every status, best first: ``improved`` (better than the baseline beyond round-off),
@@ -34,12 +34,6 @@ PASS, SAME, IMPROVED, FAIL, UNCHECKED = "pass", "same", "improved", "fail", "unc
 STATUSES = (IMPROVED, SAME, PASS, FAIL, UNCHECKED)
 #: How a status is written in the table, the page and the CSV's readers' eyes.
 STATUS_TEXT = {PASS: "pass", SAME: "same", IMPROVED: "improved", FAIL: "FAIL", UNCHECKED: "—"}
-
-
-def same_value(a: float, b: float) -> bool:
-    """True when ``a`` and ``b`` differ by no more than float round-off (ROUNDOFF relative
-    to the larger magnitude): not a difference worth a word, in ``check`` or ``compare``."""
-    return not _beyond(abs(a - b), a, b)
 
 
 @dataclass(frozen=True)
@@ -144,11 +138,6 @@ class Verdict:
         }
 
 
-def _beyond(excess: float, *magnitudes: float) -> bool:
-    """True when ``excess`` (how far past a bound) is more than float round-off."""
-    return excess > ROUNDOFF * max(abs(m) for m in magnitudes)
-
-
 def judge(
     res: Any,
     bounds: Bounds,
@@ -222,48 +211,19 @@ def judge(
             failed = True
             reasons.append(f"the baseline value of {label} is null; regenerate the baseline")
         else:
-            b = entry.value
-            rtol, atol = bounds.rtol_for(label), bounds.atol_for(label)
-            allowed = max(atol or 0.0, (rtol or 0.0) * abs(b))
-            sign = -1.0 if res.higher_is_better else 1.0
-            fields.update(baseline=b, rtol=rtol, atol=atol, allowed_change=allowed,
-                          limit=b + sign * allowed)
-            if not nan:
-                change = v - b  # type: ignore[operator]
-                # the most and least favourable ends of the value (the value itself without
-                # an interval)
-                best_end = high if res.higher_is_better else low
-                worst_end = low if res.higher_is_better else high
-                worse = sign * (best_end - b)  # type: ignore[operator]
-                fields.update(change=change, relative_change=change / abs(b) if b else None)
-                if _beyond(worse - allowed, best_end, b):  # type: ignore[arg-type]
-                    failed = True
-                    rel = f" ({change / abs(b):+.4%})" if b else " (baseline 0: only atol applies)"
-                    whole = (f"; the whole {level} interval [{_n(low)}, {_n(high)}] is beyond the "
-                             "allowance" if "interval" in fields else "")
-                    reasons.append(
-                        f"{label} got worse: {_n(v)} vs baseline {_n(b)}, change {change:+.6g}{rel}, "
-                        f"more than the {allowed:.6g} allowed{whole}"
-                    )
-                elif _beyond(sign * (b - worst_end), worst_end, b):  # type: ignore[operator]
-                    improved = True
-                elif same_value(v, b):  # type: ignore[arg-type]
-                    same = True
-                elif "interval" in fields and _beyond(sign * change - allowed, v, b):  # type: ignore[operator]
-                    reasons.append(f"{label} = {_n(v)} is beyond the allowance, but its {level} "
-                                   f"interval [{_n(low)}, {_n(high)}] reaches it: within noise")
+            against = against_baseline(label, v, entry.value, res.higher_is_better,
+                                       bounds.rtol_for(label), bounds.atol_for(label),
+                                       (low, high) if "interval" in fields else None,
+                                       fields.get("interval_level", ""))
+            fields.update(against.fields)
+            reasons.extend(against.reasons)
+            failed, improved, same = failed or against.failed, against.improved, against.same
     status = (FAIL if failed else IMPROVED if improved else SAME if same else PASS if checked
               else UNCHECKED)
     return Verdict(
         name=res.name, label=label, params=dict(res.params), higher_is_better=res.higher_is_better,
         value=v, status=status, reasons=tuple(reasons), notes=tuple(notes), **fields,
     )
-
-
-def _n(value: Any) -> str:
-    """A value in a reason sentence as every table prints it (6 significant digits; JSON
-    keeps every digit in the verdict's fields)."""
-    return format_value(value) if isinstance(value, (int, float)) else str(value)
 
 
 def _p(p: float | None) -> str:
