@@ -191,6 +191,11 @@ def _text_columns(source: Any, key_columns: tuple[str, ...]) -> int:
                for c in key_columns)
 
 
+def _objects(values: Any) -> bool:
+    """Whether a key column holds Python objects (text, integers with nulls)."""
+    return isinstance(values, np.ndarray) and values.dtype.kind == "O"
+
+
 def _hashed(values: Any) -> Any:
     """A key column as :func:`~losscli.stats.resample.key_ids` takes it: dates and times by
     their int64 value (NaT one value)."""
@@ -489,7 +494,9 @@ class KeyIndex:
 
         pred_keys = [batch.keys[name] for name in self.names]
         text = self._compare_as(pred_keys)
-        compared = [k if not t else _as_text(k) for k, t in zip(pred_keys, text)]
+        # text as Arrow once (hashed and compared so): the same identities as the objects
+        compared = [_as_text(k) if t else to_arrow(k) if _objects(k) else k
+                    for k, t in zip(pred_keys, text)]
         ids = key_ids([_hashed(k) for k in compared])  # the bootstrap's identities (and
         # the hashes text keys are looked up by)
         positions = self._table(text).lookup(compared, ids)

@@ -270,9 +270,12 @@ class KeyTable:
         if self._arrow is None:
             for lo in range(0, n, LOOKUP_BLOCK):
                 hi = min(lo + LOOKUP_BLOCK, n)
-                num = numbers(combined(probe[0])[lo:hi])
-                if num is None:
-                    continue  # text against numbers: no key matches (see KeyIndex.align_with)
+                part = combined(probe[0])[lo:hi]
+                num = numbers(part)
+                if num is None:  # text (or only nulls) against numbers: a null matches null
+                    nulls = _nulls(to_arrow(part))
+                    out[lo:hi][nulls] = self._null_rows[0] if self._null_rows.size else -1
+                    continue
                 out[lo:hi] = self._lookup_numbers(*num)
             return out
         columns = [to_arrow(c) for c in probe]
