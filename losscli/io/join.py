@@ -4,7 +4,7 @@ the predictions streamed and looked up batch by batch.
 :class:`KeyIndex` reads the whole targets side once — its key column(s), its target values,
 and a weight column or weights file when there is one — and indexes the keys
 (:class:`losscli.io.keyindex.KeyTable`: the keys as Arrow or numpy columns, no Python object
-per key, and a sorted array of their values or hashes: ~20 bytes per int64 key, ~36 per
+per key, and a sorted array of their values or hashes: ~20 bytes per int64 key, ~32 per
 16-character text key), plus 8 bytes per value. A key that names two target rows is
 refused before anything is evaluated.
 

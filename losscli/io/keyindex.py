@@ -175,6 +175,18 @@ def _hashable(array: Any) -> Any:
     return array
 
 
+def search(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(haystack, needles)``, the needles searched in sorted order when
+    there are many: consecutive searches then walk the same path through a large haystack
+    (in cache) instead of a random one each."""
+    if len(haystack) < (1 << 16) or len(needles) < 1024:
+        return np.searchsorted(haystack, needles)
+    order = np.argsort(needles)
+    out = np.empty(len(needles), np.intp)
+    out[order] = np.searchsorted(haystack, needles[order])
+    return out
+
+
 class KeyTable:
     """A unique index of key columns (see the module doc). ``columns``: the key columns
     (one value per target row each); ``hash_bits``: bits of the hash kept (fewer only to
@@ -287,7 +299,7 @@ class KeyTable:
         return out
 
     def _lookup_numbers(self, values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-        at = np.minimum(np.searchsorted(self._sorted, values), len(self._sorted) - 1)
+        at = np.minimum(search(self._sorted, values), len(self._sorted) - 1)
         if len(self._sorted):
             hit = valid & (self._sorted[at] == values)
             out = np.where(hit, self._rows[at], -1).astype(np.int64)
@@ -302,7 +314,7 @@ class KeyTable:
         assert self._arrow is not None
         n, size = len(h), len(self._sorted)
         out = np.full(n, -1, np.int64)
-        at = np.searchsorted(self._sorted, h)
+        at = search(self._sorted, h)
         # the probe rows whose hash the targets have, and where they are tried next
         todo = np.flatnonzero((at < size) & (self._sorted[np.minimum(at, size - 1)] == h))
         at = at[todo]
