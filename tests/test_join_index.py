@@ -337,3 +337,32 @@ def test_s3_targets_joined_by_text_key(s3_env, tmp_path):
                               targets="s3://truth/t/", id_col="id", losses=["mse"])
     assert report.losses[0].value == pytest.approx(float(np.mean((pred - target[order]) ** 2)),
                                                    rel=1e-12)
+
+
+def test_targets_in_many_files_joined_by_text_key(tmp_path):
+    # a folder of target files (the keys of every file in one index), in both key types
+    n = 900
+    rng = np.random.default_rng(8)
+    keys = [f"é-{i:07d}" for i in range(n)]
+    target = rng.normal(size=n)
+    folder = tmp_path / "truth"
+    folder.mkdir()
+    for part, lo in enumerate(range(0, n, 300)):
+        pq.write_table(pa.table({"id": keys[lo:lo + 300], "target": target[lo:lo + 300]}),
+                       folder / f"part-{part}.parquet")
+    order = rng.permutation(n)[:700]  # 200 targets without a prediction: omitted
+    pred = target[order] + rng.normal(size=700)
+    pq.write_table(pa.table({"id": [keys[i] for i in order], "pred": pred}),
+                   tmp_path / "p.parquet", row_group_size=128)
+    want = float(np.mean((pred - target[order]) ** 2))
+    r = run_losscli("eval", tmp_path / "p.parquet", "-t", folder, "--id-col", "id",
+                    "--unmatched", "omit", "-l", "mse", "-f", "json", "--workers", "2")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["rows"] == 700 and doc["inputs"]["join"]["unmatched_targets"] == 200
+    assert doc["losses"][0]["value"] == pytest.approx(want, rel=1e-12)
+    strict = run_losscli("eval", tmp_path / "p.parquet", "-t", folder, "--id-col", "id",
+                         "-l", "mse")
+    assert strict.returncode == 2
+    (line,) = strict.stderr.decode().strip().splitlines()
+    assert "200 targets of" in line and "have no prediction" in line

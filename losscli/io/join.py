@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError
-from losscli.io.keyindex import KeyTable, combined, is_arrow, to_arrow
+from losscli.io.keyindex import KeyTable, combined, hash_keys, is_arrow, to_arrow
 from losscli.state import JoinState
 
 #: How many keys a message lists.
@@ -490,14 +490,13 @@ class KeyIndex:
         out (their row numbers in ``Batch.rows``), noted in ``tally``."""
         from losscli.grouping import key_value
         from losscli.io.inputs import Batch
-        from losscli.stats.resample import key_ids
 
         pred_keys = [batch.keys[name] for name in self.names]
         text = self._compare_as(pred_keys)
         # text as Arrow once (hashed and compared so): the same identities as the objects
         compared = [_as_text(k) if t else to_arrow(k) if _objects(k) else k
                     for k, t in zip(pred_keys, text)]
-        ids = key_ids([_hashed(k) for k in compared])  # the bootstrap's identities (and
+        ids = hash_keys([_hashed(k) for k in compared])  # the bootstrap's identities (and
         # the hashes text keys are looked up by)
         positions = self._table(text).lookup(compared, ids)
         hit = positions >= 0
@@ -512,12 +511,13 @@ class KeyIndex:
                 key = tuple(key_value(k[i]) for k in pred_keys)
                 tally.first_unmatched.append((int(rows[i]), key[0] if len(key) == 1 else key))
         found = positions[hit]
-        counts = np.bincount(found, minlength=self.size)
-        again = np.flatnonzero((counts > 0) & (tally.matched > 0) | (counts > 1))
+        # the targets this batch matched (ascending), in the batch's rows, not per target row
+        seen, counts = np.unique(found, return_counts=True)
+        again = seen[(counts > 1) | (tally.matched[seen] > 0)]
         if again.size:
             tally.twice += int(again.size)
             tally.first_twice.extend(int(i) for i in again[:SHOWN])
-        tally.matched |= (counts > 0).astype(np.uint8)
+        tally.matched[seen] = 1
         arrays = {k: (v if hit.all() else v[hit]) for k, v in batch.arrays.items()}
         for role, values in self.values.items():
             arrays[role] = values[found]

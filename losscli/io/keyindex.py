@@ -30,8 +30,9 @@ from typing import Any
 
 import numpy as np
 
-#: Rows hashed at a time (the string hash holds ~32 bytes per byte of text while it runs).
-HASH_BLOCK = 1 << 18
+#: Rows hashed at a time (the string hash holds ~64 bytes per byte of text while it runs:
+#: 32 MiB for 16-character keys).
+HASH_BLOCK = 1 << 15
 #: Rows looked up at a time.
 LOOKUP_BLOCK = 1 << 20
 
@@ -175,6 +176,23 @@ def _hashable(array: Any) -> Any:
     return array
 
 
+def hash_keys(columns: Sequence[Any]) -> np.ndarray:
+    """:func:`losscli.stats.resample.key_ids` of key columns (numpy or Arrow), computed
+    :data:`HASH_BLOCK` rows at a time (the same hashes, in bounded memory)."""
+    from losscli.stats.resample import key_ids
+
+    columns = [combined(c) for c in columns]
+    n = len(columns[0]) if columns else 0
+    if n <= HASH_BLOCK:
+        return key_ids(list(columns))
+    out = np.empty(n, np.uint64)
+    for at in range(0, n, HASH_BLOCK):
+        end = min(at + HASH_BLOCK, n)
+        out[at:end] = key_ids([c.slice(at, end - at) if is_arrow(c) else c[at:end]
+                               for c in columns])
+    return out
+
+
 def search(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
     """``np.searchsorted(haystack, needles)``, the needles searched in sorted order when
     there are many: consecutive searches then walk the same path through a large haystack
@@ -232,14 +250,8 @@ class KeyTable:
         return int(self._sorted.nbytes + self._rows.nbytes + self._null_rows.nbytes)
 
     def _hash(self, columns: list[Any], lo: int = 0, hi: int | None = None) -> np.ndarray:
-        from losscli.stats.resample import key_ids
-
         hi = len(columns[0]) if hi is None else hi
-        out = np.empty(hi - lo, np.uint64)
-        for at in range(lo, hi, HASH_BLOCK):
-            end = min(at + HASH_BLOCK, hi)
-            out[at - lo:end - lo] = key_ids([_hashable(c.slice(at, end - at)) for c in columns])
-        return out & self._mask
+        return hash_keys([_hashable(c.slice(lo, hi - lo)) for c in columns]) & self._mask
 
     # -- duplicates -----------------------------------------------------------------------
     def duplicates(self) -> tuple[int, list[int]]:
