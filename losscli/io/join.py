@@ -120,7 +120,7 @@ def _size(n: int) -> str:
 
 
 def index_too_big(where: str, rows: int | None, need: int | None,
-                  free: int | None) -> InputError:
+                  free: int | None, keys: tuple[str, ...] = ("id",)) -> InputError:
     """The error for a key index that does not fit in memory."""
     size = ("" if need is None or rows is None else
             f": it needs at least {_size(need)} ({rows} rows)")
@@ -129,7 +129,7 @@ def index_too_big(where: str, rows: int | None, need: int | None,
         f"The key index of {where} for --id-col does not fit in memory{size}{room}. Sort the "
         "predictions and the targets by the key and evaluate them row by row without "
         "--id-col (streamed, no index), join them upstream (e.g. DuckDB: COPY (SELECT ... "
-        "JOIN ... USING (id)) TO 'joined.parquet') and pass the targets' columns in the "
+        f"JOIN ... USING ({', '.join(keys)})) TO 'joined.parquet') and pass the targets' columns in the "
         "predictions file, or join fewer rows at a time (split the files by key range).")
 
 
@@ -288,14 +288,15 @@ class KeyIndex:
         if isinstance(rows, int) and rows > 0:
             need, free = index_bytes(rows, ncols, text), free_memory()
             if free is not None and need > free:
-                raise index_too_big(where, rows, need, free)
+                raise index_too_big(where, rows, need, free, key_columns)
         try:
             return cls._read(source, columns, key_columns, names, chunk_size, pred_where,
                              weights, labels, extra or {})
         except MemoryError as exc:  # numpy's allocations, Arrow's (a subclass)
             raise index_too_big(where, rows if isinstance(rows, int) else None,
                                 None if not isinstance(rows, int) else
-                                index_bytes(rows, ncols, text), free_memory()) from exc
+                                index_bytes(rows, ncols, text), free_memory(),
+                                key_columns) from exc
 
     @classmethod
     def _read(cls, source: Any, columns: dict[str, tuple[str, ...]],
