@@ -301,7 +301,42 @@ def _strings_by_dictionary(array: Any) -> np.ndarray:
     return out
 
 
-def raw_values(source: str, column: str, array: Any, start: int) -> np.ndarray:
+class ArrowKey(str):
+    """A raw column's name that asks :func:`raw_values` for an Arrow array where numpy would
+    hold a Python object per row: text (``string``, dictionary decoded) and integers with
+    nulls (``int64``). A join's index holds its keys so (:mod:`losscli.io.keyindex`); other
+    kinds come as numpy, as for any raw column."""
+
+    __slots__ = ()
+
+
+def _arrow_key(array: Any, column: str, source: str, start: int) -> Any:
+    """The Arrow form of a key column for :class:`ArrowKey` (None: numpy as usual)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = array.type
+    if pa.types.is_dictionary(t):
+        array, t = array.dictionary_decode(), t.value_type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return array
+    if pa.types.is_null(t):
+        return pa.nulls(len(array), pa.string())
+    if pa.types.is_integer(t) and array.null_count:
+        return array if pa.types.is_int64(t) else _as_int64(array, column, source, start)
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        try:  # valid UTF-8 (else decoded with backslashes, row by row, as raw_values does)
+            return pc.cast(array, pa.large_string() if pa.types.is_large_binary(t)
+                           else pa.string())
+        except pa.ArrowInvalid:
+            return None
+    if pa.types.is_decimal(t) or pa.types.is_time(t) or pa.types.is_duration(t) or getattr(
+            pa.types, "is_string_view", lambda _: False)(t):
+        return pc.cast(array, pa.string())
+    return None
+
+
+def raw_values(source: str, column: str, array: Any, start: int) -> Any:
     """One Arrow column as its raw numpy values (``start``: its first row, for messages):
 
     * integers → int64, floating point → float64 (nulls NaN), booleans → bool;
@@ -312,6 +347,9 @@ def raw_values(source: str, column: str, array: Any, start: int) -> np.ndarray:
     An integer or boolean chunk holding a null comes as an object array of Python ints or
     bools and None (numpy has no null int64): the same key values as the int64 or bool
     chunks of the column, null a group of its own.
+
+    A column named by an :class:`ArrowKey` comes as an Arrow array instead where numpy
+    would hold Python objects (text; integers with nulls).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -324,6 +362,9 @@ def raw_values(source: str, column: str, array: Any, start: int) -> np.ndarray:
             f"Column '{column}' of '{source}' has type {array.type}; a key column holds one "
             "plain value per row (a string, a number, a date)."
         )
+    if isinstance(column, ArrowKey) and (
+            arrow := _arrow_key(array, column, source, start)) is not None:
+        return arrow
     if kind == "str" and _few_distinct(array):  # one Python str per distinct value
         return _strings_by_dictionary(array)
     if pa.types.is_dictionary(array.type):

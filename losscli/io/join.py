@@ -2,10 +2,11 @@
 the predictions streamed and looked up batch by batch.
 
 :class:`KeyIndex` reads the whole targets side once — its key column(s), its target values,
-and a weight column or weights file when there is one — and indexes the keys (a pandas hash
-index: memory about the targets' size, e.g. ~60 bytes per row for a short string key plus
-8 bytes per value). A key that names two target rows is refused before anything is
-evaluated.
+and a weight column or weights file when there is one — and indexes the keys
+(:class:`losscli.io.keyindex.KeyTable`: the keys as Arrow or numpy columns, no Python object
+per key, and a sorted array of their values or hashes: ~20 bytes per int64 key, ~32 per
+16-character text key), plus 8 bytes per value. A key that names two target rows is
+refused before anything is evaluated.
 
 :meth:`KeyIndex.join` turns a batch of predictions (with their keys in ``Batch.keys``) into
 a batch with the matched targets (and weights), without the rows whose key has no target;
@@ -21,12 +22,14 @@ CSV's text ``"17"`` and a Parquet ``int64`` 17), both are compared as text.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
 import numpy as np
 
 from losscli.errors import InputError
+from losscli.io.keyindex import KeyTable, combined, hash_keys, is_arrow, to_arrow
 from losscli.state import JoinState
 
 #: How many keys a message lists.
@@ -34,23 +37,49 @@ SHOWN = 3
 
 
 #: Bytes per value of a target row while the index is built, at least: each column is read
-#: in chunks and then concatenated (2 × 8 bytes), and the hash index holds about 32 bytes
-#: per key (more for text keys: about 60 bytes each).
+#: in chunks and then concatenated (2 × 8 bytes), and the index of a key column holds about
+#: 20 bytes per number key (its values, sorted values, rows) and 24 + its length per text
+#: key (the text, offsets, hash, rows; counted here for 16 characters), more while the
+#: hashes are sorted.
 BYTES_PER_VALUE = 16
 BYTES_PER_KEY = 32
+BYTES_PER_TEXT_KEY = 48
+
+#: Environment variable: the bytes the process may allocate, instead of what the system
+#: says (``64M``, ``2G``, ``1500000``): tests, and a job sharing its machine.
+MEMORY_LIMIT_ENV = "LOSSCLI_MEMORY_LIMIT"
 
 
-def index_bytes(rows: int, columns: int) -> int:
+def index_bytes(rows: int, columns: int, text_keys: int = 0) -> int:
     """The least memory (bytes) an index of ``rows`` target rows of ``columns`` columns
-    (keys and values) takes to build."""
-    return rows * (BYTES_PER_VALUE * columns + BYTES_PER_KEY)
+    (keys and values) takes to build, ``text_keys`` of the key columns text."""
+    return rows * (BYTES_PER_VALUE * columns + BYTES_PER_KEY
+                   + (BYTES_PER_TEXT_KEY - BYTES_PER_KEY) * min(text_keys, 1)
+                   + BYTES_PER_TEXT_KEY * max(text_keys - 1, 0))
+
+
+def _limit_from_env() -> int | None:
+    text = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+    if not text:
+        return None
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    unit = text[-1].upper()
+    try:
+        if unit in scale:
+            return int(float(text[:-1]) * scale[unit])
+        return int(float(text))
+    except ValueError:
+        return None
 
 
 def free_memory() -> int | None:
-    """Bytes this process may still allocate, at most: the least of its address-space
-    limit (``ulimit -v``) less what it maps already, the memory the system says is
-    available (with free swap), and the cgroup's limit less its use; None when none of
-    them is known (not Linux)."""
+    """Bytes this process may still allocate, at most: ``LOSSCLI_MEMORY_LIMIT`` when set
+    (bytes, or with K/M/G/T), else the least of its address-space limit (``ulimit -v``)
+    less what it maps already, the memory the system says is available (with free swap),
+    and the cgroup's limit less its use; None when none of them is known (not Linux)."""
+    override = _limit_from_env()
+    if override is not None:
+        return override
     found: list[int] = []
     try:
         import resource  # not on Windows
@@ -91,7 +120,7 @@ def _size(n: int) -> str:
 
 
 def index_too_big(where: str, rows: int | None, need: int | None,
-                  free: int | None) -> InputError:
+                  free: int | None, keys: tuple[str, ...] = ("id",)) -> InputError:
     """The error for a key index that does not fit in memory."""
     size = ("" if need is None or rows is None else
             f": it needs at least {_size(need)} ({rows} rows)")
@@ -99,26 +128,106 @@ def index_too_big(where: str, rows: int | None, need: int | None,
     return InputError(
         f"The key index of {where} for --id-col does not fit in memory{size}{room}. Sort the "
         "predictions and the targets by the key and evaluate them row by row without "
-        "--id-col (streamed, no index), or join fewer rows at a time (split the files by key "
-        "range).")
+        "--id-col (streamed, no index), join them upstream (e.g. DuckDB: COPY (SELECT ... "
+        f"JOIN ... USING ({', '.join(keys)})) TO 'joined.parquet') and pass the targets' columns in the "
+        "predictions file, or join fewer rows at a time (split the files by key range).")
 
 
-def _as_text(values: np.ndarray) -> np.ndarray:
+def _as_text(values: Any) -> Any:
+    """A key column as text (an Arrow string array): ``str`` of each value as
+    :func:`losscli.grouping.key_value` gives it (integers vectorised)."""
+    import pyarrow as pa
+
     from losscli.grouping import key_value
 
-    out = np.empty(len(values), dtype=object)
-    out[:] = [None if (v := key_value(x)) is None else str(v) for x in values]
-    return out
+    values = combined(values)
+    if is_arrow(values):
+        if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+            return values
+        if pa.types.is_integer(values.type):
+            import pyarrow.compute as pc
+
+            return pc.cast(values, pa.string())
+        values = values.to_numpy(zero_copy_only=False)
+    if values.dtype.kind in "iu":
+        return pa.array(values.astype(np.int64, copy=False)).cast(pa.string())
+    return pa.array([None if (v := key_value(x)) is None else str(v) for x in values],
+                    pa.string())
 
 
-def _kind(values: np.ndarray) -> str:
+def _kind(values: Any) -> str:
     """The key type of a raw column. Integers or booleans with nulls arrive as Python
-    objects (io.arrow.raw_values) and are of their values' kind: the same comparison in
-    every chunk, whether or not it holds a null."""
+    objects (io.arrow.raw_values) or Arrow arrays and are of their values' kind: the same
+    comparison in every chunk, whether or not it holds a null."""
+    import pyarrow as pa
+
+    if is_arrow(values):
+        t = values.type
+        if pa.types.is_dictionary(t):
+            t = t.value_type
+        if values.null_count == len(values):
+            return "str"
+        return ("b" if pa.types.is_boolean(t) else "i" if pa.types.is_integer(t) else
+                "f" if pa.types.is_floating(t) else
+                "M" if pa.types.is_timestamp(t) or pa.types.is_date(t) else "str")
     if values.dtype.kind != "O":
-        return values.dtype.kind
+        return str(values.dtype.kind)
     first = next((v for v in values if v is not None), None)
     return "b" if isinstance(first, bool) else "i" if isinstance(first, int) else "str"
+
+
+def _text_columns(source: Any, key_columns: tuple[str, ...]) -> int:
+    """How many of the key columns are text (for the memory estimate): every column of a
+    CSV or TSV file, else those whose type says so."""
+    from losscli.io.base import TEXT_FORMATS
+
+    if getattr(source, "format", None) in TEXT_FORMATS[:2]:
+        return len(key_columns)
+    try:
+        types = {c: str(t).lower() for c, t in source.column_types().items()}
+    except Exception:  # a source that cannot tell without reading: estimated as numbers
+        return 0
+    return sum(any(w in types.get(c, "") for w in ("str", "utf8", "binary", "object"))
+               for c in key_columns)
+
+
+def _objects(values: Any) -> bool:
+    """Whether a key column holds Python objects (text, integers with nulls)."""
+    return isinstance(values, np.ndarray) and values.dtype.kind == "O"
+
+
+def _hashed(values: Any) -> Any:
+    """A key column as :func:`~losscli.stats.resample.key_ids` takes it: dates and times by
+    their int64 value (NaT one value)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "mM":
+        return values.view(np.int64)
+    return values
+
+
+def _take(values: Any, mask: np.ndarray) -> Any:
+    """The rows of a key column (numpy or Arrow) where ``mask`` holds."""
+    import pyarrow as pa
+
+    return values.filter(pa.array(mask)) if is_arrow(values) else values[mask]
+
+
+def _concat_keys(parts: list[Any]) -> Any:
+    """The pieces of a key column as one: numpy when every piece is, else Arrow."""
+    import pyarrow as pa
+
+    if not parts:
+        return np.empty(0, dtype=object)
+    if not any(is_arrow(p) for p in parts):
+        return np.concatenate(parts)
+    arrays = [to_arrow(p) for p in parts]
+    if any(pa.types.is_large_string(a.type) for a in arrays) or (
+            pa.types.is_string(arrays[0].type)
+            and sum(a.nbytes for a in arrays) >= (1 << 31) - 1):
+        arrays = [a.cast(pa.large_string()) for a in arrays]
+    types = {a.type for a in arrays}
+    if len(types) > 1:  # ints without nulls (numpy) beside ints with nulls, say
+        arrays = [a.cast(arrays[0].type) for a in arrays]
+    return pa.concat_arrays(arrays)
 
 
 def _show(keys: list[Any]) -> str:
@@ -128,11 +237,9 @@ def _show(keys: list[Any]) -> str:
 class KeyIndex:
     """The targets side of a join, indexed by key (see the module doc)."""
 
-    def __init__(self, keys: list[np.ndarray], values: dict[str, np.ndarray], *,
+    def __init__(self, keys: list[Any], values: dict[str, np.ndarray], *,
                  names: tuple[str, ...], target_names: tuple[str, ...], where: str,
-                 pred_where: str) -> None:
-        import pandas as pd
-
+                 pred_where: str, hash_bits: int = 64) -> None:
         self.names = names  # the predictions' key columns
         self.target_names = target_names  # the targets' key columns
         self.where = where  # "'truth.csv'"
@@ -146,11 +253,20 @@ class KeyIndex:
         #: the targets' file has): name -> one value per target row, handed to every joined
         #: batch's keys (:meth:`join`).
         self.extra: dict[str, np.ndarray] = {}
-        self._raw = keys
-        self._text = [False] * len(keys)
-        self._index: Any = None
-        self._pd = pd
+        #: The key columns, one value per target row: numpy, or Arrow for text and integers
+        #: with nulls (no Python object per key).
+        self._raw = [combined(k) for k in keys]
+        self._text = (False,) * len(keys)
+        #: The index per way of comparing (which key columns as text: see align_with).
+        self._tables: dict[tuple[bool, ...], KeyTable] = {}
+        self._hash_bits = hash_bits
         self._lock = threading.Lock()
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the keys and their index hold (not the targets' values)."""
+        return int(sum(k.nbytes for k in self._raw)
+                   + sum(t.nbytes for t in self._tables.values()))
 
     # -- building -------------------------------------------------------------------------
     @classmethod
@@ -168,42 +284,56 @@ class KeyIndex:
         where = f"'{source.name}'"
         rows = getattr(source, "num_rows", None)
         ncols = len(key_columns) + sum(len(c) for c in columns.values()) + len(extra or {})
+        text = _text_columns(source, key_columns)
         if isinstance(rows, int) and rows > 0:
-            need, free = index_bytes(rows, ncols), free_memory()
+            need, free = index_bytes(rows, ncols, text), free_memory()
             if free is not None and need > free:
-                raise index_too_big(where, rows, need, free)
+                raise index_too_big(where, rows, need, free, key_columns)
         try:
             return cls._read(source, columns, key_columns, names, chunk_size, pred_where,
                              weights, labels, extra or {})
-        except MemoryError as exc:  # numpy's and pandas' allocations, Arrow's (a subclass)
+        except MemoryError as exc:  # numpy's allocations, Arrow's (a subclass)
             raise index_too_big(where, rows if isinstance(rows, int) else None,
-                                None if not isinstance(rows, int) else index_bytes(rows, ncols),
-                                free_memory()) from exc
+                                None if not isinstance(rows, int) else
+                                index_bytes(rows, ncols, text), free_memory(),
+                                key_columns) from exc
 
     @classmethod
     def _read(cls, source: Any, columns: dict[str, tuple[str, ...]],
               key_columns: tuple[str, ...], names: tuple[str, ...], chunk_size: int,
               pred_where: str, weights: tuple[Any, tuple[str, ...], tuple[str, ...]] | None,
               labels: Any, extra: dict[str, str]) -> KeyIndex:
+        from losscli.io.arrow import ArrowKey
         from losscli.io.base import raw_key
 
         label_col = labels.column if labels is not None else None
         wanted = list(dict.fromkeys(c for cols in columns.values() for c in cols
                                     if not (labels is not None and labels.raw
                                             and c == label_col)))
-        raw = tuple(dict.fromkeys([*key_columns, *([label_col] if labels is not None
-                                                   and labels.raw else []),
-                                   *extra.values()]))
-        parts: dict[str, list[np.ndarray]] = {}
+        others = {*([label_col] if labels is not None and labels.raw else []),
+                  *extra.values()}
+        # key columns come as Arrow (text: no Python object per key) unless read as a
+        # label or a group too
+        raw = tuple(dict.fromkeys([*(ArrowKey(c) if c not in others else c
+                                     for c in key_columns), *others]))
+        parts: dict[str, list[Any]] = {}
         for chunk in source.chunks(wanted, chunk_size, raw):
             for k, v in chunk.items():
                 parts.setdefault(k, []).append(v)
-        joined = {k: np.concatenate(v) if v else np.empty(0) for k, v in parts.items()}
-        if label_col is not None and parts.get(raw_key(label_col)):
-            from losscli.io.arrow import concatenate
+        key_names = {raw_key(c) for c in key_columns}
+        joined: dict[str, Any] = {}
+        for k in list(parts):  # one column at a time: its pieces freed as it is joined
+            pieces = parts.pop(k)
+            if k in key_names:
+                joined[k] = _concat_keys(pieces)
+            elif label_col is not None and k == raw_key(label_col):
+                from losscli.io.arrow import concatenate
 
-            # text labels keep their Arrow codes: mapped once per distinct label
-            joined[raw_key(label_col)] = concatenate(parts[raw_key(label_col)])
+                # text labels keep their Arrow codes: mapped once per distinct label
+                joined[k] = concatenate(pieces)
+            else:
+                joined[k] = np.concatenate(pieces) if pieces else np.empty(0)
+            del pieces
         keys = [joined.get(raw_key(c), np.empty(0, dtype=object)) for c in key_columns]
         values = {}
         for role, cols in columns.items():
@@ -216,35 +346,43 @@ class KeyIndex:
                     where=f"'{source.name}'", pred_where=pred_where)
         index.extra = {name: joined.get(raw_key(col), np.empty(0, dtype=object))
                        for name, col in extra.items()}
+        del joined
         index._build()
         if weights is not None:
             index._attach_weights(*weights, chunk_size=chunk_size)
         return index
 
+    def _table(self, text: tuple[bool, ...]) -> KeyTable:
+        """The index comparing the key columns of ``text`` as text (built once, checked for
+        duplicates)."""
+        table = self._tables.get(text)
+        if table is not None:
+            return table
+        with self._lock:
+            table = self._tables.get(text)
+            if table is None:
+                arrays = [k if not t else _as_text(k) for k, t in zip(self._raw, text)]
+                table = KeyTable(arrays, hash_bits=self._hash_bits)
+                count, first = table.duplicates()
+                if count:
+                    raise InputError(
+                        f"Key {self._cols(self.target_names)} is not unique in {self.where}: "
+                        f"{count} row{'s repeat' if count != 1 else ' repeats'} a key already "
+                        f"seen (first: {_show([self._key_at(i) for i in first])}); a key must "
+                        "name one row. Remove the duplicates, or join on more columns (repeat "
+                        "--id-col / --target-id-col).")
+                self._tables[text] = table
+            return table
+
     def _build(self) -> None:
-        pd = self._pd
-        arrays = [k if not t else _as_text(k) for k, t in zip(self._raw, self._text)]
-        if len(arrays) == 1:
-            index = pd.Index(arrays[0])
-        else:
-            index = pd.MultiIndex.from_arrays(arrays)
-        if not index.is_unique:
-            dup = index.duplicated(keep="first")
-            first = [self._key_at(int(i)) for i in np.flatnonzero(dup)[:SHOWN]]
-            count = int(dup.sum())
-            raise InputError(
-                f"Key {self._cols(self.target_names)} is not unique in {self.where}: {count} "
-                f"row{'s repeat' if count != 1 else ' repeats'} a key already seen (first: "
-                f"{_show(first)}); a key must name one row. Remove the duplicates, or "
-                "join on more columns (repeat --id-col / --target-id-col).")
-        self._index = index
+        self._tables = {}
+        self._table(self._text)
 
     def _attach_weights(self, source: Any, weight_cols: tuple[str, ...],
                         key_columns: tuple[str, ...], *, chunk_size: int) -> None:
         other = KeyIndex.read(source, {"weight": weight_cols}, key_columns, self.target_names,
                               chunk_size, self.where)
-        other.align_with([k for k in self._raw])
-        positions, _ = other.lookup([k for k in self._raw])
+        positions, _ = other.lookup(list(self._raw))
         if (positions < 0).any():
             i = int(np.flatnonzero(positions < 0)[0])
             raise InputError(
@@ -267,7 +405,6 @@ class KeyIndex:
         where = f"model '{name}' ('{source.name}')"
         other = KeyIndex.read(source, {role: columns}, key_columns, self.names, chunk_size,
                               where)
-        other.align_with(list(self._raw))
         positions, _ = other.lookup(list(self._raw))
         lacking = positions < 0
         hit = np.zeros(other.size, bool)
@@ -297,7 +434,7 @@ class KeyIndex:
 
     def _keep(self, mask: np.ndarray) -> None:
         """Keep the target rows of ``mask`` only (every role's values, the keys, the index)."""
-        self._raw = [k[mask] for k in self._raw]
+        self._raw = [_take(k, mask) for k in self._raw]
         self.values = {role: v[mask] for role, v in self.values.items()}
         self.extra = {name: v[mask] for name, v in self.extra.items()}
         self.size = int(np.count_nonzero(mask))
@@ -323,24 +460,28 @@ class KeyIndex:
     def _key_at(self, i: int) -> Any:
         from losscli.grouping import key_value
 
-        values = tuple(key_value(k[i]) for k in self._raw)
+        values = tuple(key_value(k[i].as_py() if is_arrow(k) else k[i]) for k in self._raw)
         return values[0] if len(values) == 1 else values
 
     # -- matching -------------------------------------------------------------------------
-    def align_with(self, pred_keys: list[np.ndarray]) -> None:
-        """Compare keys as text where the two sides' types differ (rebuilds the index)."""
-        text = [_kind(p) != _kind(t) for p, t in zip(pred_keys, self._raw)]
-        with self._lock:
-            if text != self._text:
-                self._text = text
-                self._build()
+    def _compare_as(self, pred_keys: list[Any]) -> tuple[bool, ...]:
+        """Which key columns compare as text: those whose types differ on the two sides."""
+        return tuple(_kind(p) != _kind(t) for p, t in zip(pred_keys, self._raw))
 
-    def lookup(self, pred_keys: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Target positions of the prediction rows' keys (-1: none), and the keys as compared."""
-        pd = self._pd
-        keys = [k if not t else _as_text(k) for k, t in zip(pred_keys, self._text)]
-        probe = pd.Index(keys[0]) if len(keys) == 1 else pd.MultiIndex.from_arrays(keys)
-        return self._index.get_indexer(probe), keys
+    def align_with(self, pred_keys: list[Any]) -> None:
+        """Compare keys as text where the two sides' types differ (builds that index once)."""
+        self._text = self._compare_as(pred_keys)
+        self._table(self._text)
+
+    def lookup(self, pred_keys: list[Any], hashes: np.ndarray | None = None
+               ) -> tuple[np.ndarray, list[Any]]:
+        """Target positions of the prediction rows' keys (-1: none), and the keys as compared.
+        ``hashes``: the keys' :func:`~losscli.stats.resample.key_ids` as compared, when
+        known (text keys are looked up by it)."""
+        text = self._compare_as(pred_keys)
+        table = self._table(text)
+        keys = [k if not t else _as_text(k) for k, t in zip(pred_keys, text)]
+        return table.lookup(keys, hashes), keys
 
     def new_state(self) -> JoinState:
         return JoinState(self.size)
@@ -352,8 +493,13 @@ class KeyIndex:
         from losscli.io.inputs import Batch
 
         pred_keys = [batch.keys[name] for name in self.names]
-        self.align_with(pred_keys)
-        positions, _ = self.lookup(pred_keys)
+        text = self._compare_as(pred_keys)
+        # text as Arrow once (hashed and compared so): the same identities as the objects
+        compared = [_as_text(k) if t else to_arrow(k) if _objects(k) else k
+                    for k, t in zip(pred_keys, text)]
+        ids = hash_keys([_hashed(k) for k in compared])  # the bootstrap's identities (and
+        # the hashes text keys are looked up by)
+        positions = self._table(text).lookup(compared, ids)
         hit = positions >= 0
         n = len(positions)
         rows = batch.rows if batch.rows is not None else np.arange(batch.start,
@@ -366,12 +512,13 @@ class KeyIndex:
                 key = tuple(key_value(k[i]) for k in pred_keys)
                 tally.first_unmatched.append((int(rows[i]), key[0] if len(key) == 1 else key))
         found = positions[hit]
-        counts = np.bincount(found, minlength=self.size)
-        again = np.flatnonzero((counts > 0) & (tally.matched > 0) | (counts > 1))
+        # the targets this batch matched (ascending), in the batch's rows, not per target row
+        seen, counts = np.unique(found, return_counts=True)
+        again = seen[(counts > 1) | (tally.matched[seen] > 0)]
         if again.size:
             tally.twice += int(again.size)
             tally.first_twice.extend(int(i) for i in again[:SHOWN])
-        tally.matched |= (counts > 0).astype(np.uint8)
+        tally.matched[seen] = 1
         arrays = {k: (v if hit.all() else v[hit]) for k, v in batch.arrays.items()}
         for role, values in self.values.items():
             arrays[role] = values[found]
@@ -379,17 +526,17 @@ class KeyIndex:
         for name, values in self.extra.items():
             keys[name] = values[found]
         return Batch(batch.start, arrays, keys, rows=None if hit.all() and batch.rows is None
-                     else rows[hit], ids=self.ids([k[hit] for k in pred_keys]))
+                     else rows[hit], ids=ids if hit.all() else ids[hit])
 
     def ids(self, keys: list[np.ndarray]) -> np.ndarray:
         """Row identities for the bootstrap: a hash of the key (the same in any split)."""
         from losscli.stats.resample import key_ids
 
-        return key_ids([k if not t else _as_text(k) for k, t in zip(keys, self._text)])
+        text = self._compare_as(keys)
+        return key_ids([_hashed(k if not t else _as_text(k)) for k, t in zip(keys, text)])
 
     def sample(self, pred_keys: list[np.ndarray]) -> dict[str, np.ndarray]:
         """The targets (NaN where none) of some prediction rows: for task detection."""
-        self.align_with(pred_keys)
         positions, _ = self.lookup(pred_keys)
         out = {}
         for role, values in self.values.items():
