@@ -7,6 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 MAX_BOOTSTRAP_CLASSES = 10
+#: A paired confusion test keeps one count per joint cell (true class, model's class,
+#: reference's class): K³ cells, and its B replicates draw B·K³ Poisson counts — 1000 cells
+#: and 200,000 draws at 10 classes; 10⁶ cells at 100 (and most of them empty).
+MAX_PAIRED_CLASSES = MAX_BOOTSTRAP_CLASSES
 MAX_BOOTSTRAP_BINS = 100
 
 
@@ -56,3 +60,10 @@ def paired_delong_applies(aggregate: str, config: dict[str, Any]) -> bool:
     return (aggregate == "ranking" and config.get("metric") == "roc_auc"
             and not config.get("classes") and not config.get("bins")
             and not config.get("multilabel"))
+
+
+def paired_cells_apply(aggregate: str, config: dict[str, Any]) -> bool:
+    """A confusion metric's paired test by the joint cell bootstrap applies: one label per
+    row (not multi-label) and at most :data:`MAX_PAIRED_CLASSES` classes."""
+    return (aggregate == "confusion" and not config.get("labels")
+            and int(config.get("classes", 2)) <= MAX_PAIRED_CLASSES)
