@@ -39,13 +39,15 @@ metric(model) − metric(reference).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from losscli.errors import UsageError
 from losscli.interval_kinds import (
+    METHODS,
+    CIConfig,
     MAX_BOOTSTRAP_BINS,
     MAX_BOOTSTRAP_CLASSES,
     NO_INTERVAL,
@@ -54,46 +56,17 @@ from losscli.interval_kinds import (
     paired_cells_apply,
     paired_delong_applies,
 )
-from losscli.options import CI_LEVEL, REPLICATES
 from losscli.stats import intervals
 from losscli.stats.cell_bootstrap import CellResample, confusion_replicates
 from losscli.stats.confusion_replicates import ConfusionSpec, parse_spec, spec_text
 from losscli.stats.intervals import Interval, Moments
 from losscli.stats.paired_delong import PairedScores
+from losscli.stats.ratio_moments import RatioMoments
 from losscli.stats.resample import BootstrapSums, calibration_values
 from losscli.stats.row_bootstrap import BOOTSTRAP_BLOCK, calibration_sums, flush_bootstrap
-from losscli.vocab import CI_METHODS
 
-METHODS = CI_METHODS
-__all__ = ["BOOTSTRAP_BLOCK", "CIConfig", "Uncertainty", "flush_bootstrap", "interval_dict"]
-
-
-@dataclass(frozen=True)
-class CIConfig:
-    """``--ci`` options: the level, the method (auto: analytic where valid, else the
-    bootstrap), and the bootstrap's replicates and seed (recorded in the report)."""
-
-    level: float = CI_LEVEL
-    method: str = "auto"
-    replicates: int = REPLICATES
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if not (isinstance(self.level, float | int) and 0.5 <= float(self.level) < 1.0):
-            raise UsageError(f"--ci-level must be in [0.5, 1), e.g. 0.95; got {self.level!r}.")
-        if self.method not in METHODS:
-            raise UsageError(f"--ci-method must be one of: {', '.join(METHODS)}; got "
-                             f"{self.method!r}.")
-        if isinstance(self.replicates, bool) or not isinstance(self.replicates, int) or not (
-                40 <= self.replicates <= 100_000):
-            raise UsageError(f"--replicates must be a whole number from 40 to 100000; got "
-                             f"{self.replicates!r}.")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise UsageError(f"--seed must be a whole number >= 0; got {self.seed!r}.")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"level": self.level, "method": self.method, "replicates": self.replicates,
-                "seed": self.seed}
+__all__ = ["BOOTSTRAP_BLOCK", "METHODS", "CIConfig", "Uncertainty", "flush_bootstrap",
+           "interval_dict"]
 
 
 class Uncertainty:
@@ -116,7 +89,8 @@ class Uncertainty:
         self.metric = metric if kind in ("subset", "calibration", "confusion",
                                          "confusion_paired") else ""
         # DeLong has no bootstrap (it would keep one ranking per replicate): always analytic
-        analytic_ok = kind in ("mean", "root_mean", "subset", "delong", "delong_paired")
+        analytic_ok = kind in ("mean", "root_mean", "subset", "ratio", "delong",
+                               "delong_paired")
         if kind in ("delong", "delong_paired"):
             method = "analytic"
         self.method = method or ("bootstrap" if ci.method == "bootstrap" or (
@@ -124,8 +98,9 @@ class Uncertainty:
         if self.method == "analytic" and not analytic_ok and kind != "none":
             self.method = "bootstrap"
         self.moments = Moments() if kind in ("mean", "root_mean", "subset") else None
-        columns = {"r2": 3, "confusion": classes * classes, "calibration": 3 * classes}.get(
-            kind, 1)
+        #: kind ``ratio`` (wape, mase), analytic: the delta method's moments
+        self.ratio = RatioMoments() if kind == "ratio" and self.method == "analytic" else None
+        columns = {"r2": 3, "ratio": 2, "calibration": 3 * classes}.get(kind, 1)
         self.boot: BootstrapSums | CellResample | None = (
             CellResample(classes, ci.replicates, ci.seed, paired=kind == "confusion_paired",
                          stream=stream) if kind in ("confusion", "confusion_paired") else
@@ -191,6 +166,14 @@ class Uncertainty:
             calibration_sums(self.boot, self.classes, task, values, weights, ids,
                              true_classes((arrays or {})["target"], task == "binary"))
             return
+        if self.kind == "ratio":  # Σw·ℓ / Σw·d: per row ℓ and the aggregate's scale d
+            from losscli.aggregates import AGGREGATES
+
+            scale = AGGREGATES[self.aggregate]().scale(arrays or {})  # type: ignore[attr-defined]
+            if self.ratio is not None:
+                self.ratio.update(values, scale, weights)
+                return
+            values = np.column_stack([row_sums(values), row_sums(scale)])
         if values.ndim == 2 and self.kind in ("mean", "root_mean"):
             values = values.mean(axis=1)
         if self.moments is not None:
@@ -265,6 +248,8 @@ class Uncertainty:
             raise ValueError("cannot merge interval states of different kinds")
         if self.moments is not None and other.moments is not None:
             self.moments.merge(other.moments)
+        if self.ratio is not None and other.ratio is not None:
+            self.ratio.merge(other.ratio)
         if isinstance(self.boot, BootstrapSums) and isinstance(other.boot, CellResample):
             # a state saved before the cell bootstrap: its per-row sums join as weighted rows
             self.boot = CellResample.from_rows(self.boot, self.classes,
@@ -303,6 +288,8 @@ class Uncertainty:
             score, se, why = agg.roc_auc_se()
             return intervals.delong_interval(estimate, se, level, low=score.low,
                                              high=score.high, reason=why)
+        if self.ratio is not None:
+            return self.ratio.interval(level)
         if self.method == "analytic":
             assert self.moments is not None
             if self.kind == "subset":
@@ -342,6 +329,8 @@ class Uncertainty:
                 return means[:, 0]
             if self.kind == "root_mean":
                 return np.sqrt(means[:, 0])
+            if self.kind == "ratio":
+                return np.where(means[:, 1] > 0, means[:, 0] / means[:, 1], np.nan)
             if self.kind == "r2":
                 ss_res, y, y2 = means[:, 0], means[:, 1], means[:, 2]
                 ss_tot = y2 - y * y
@@ -397,6 +386,7 @@ class Uncertainty:
                 "indicator": self.indicator,
                 "ci": self.ci.to_dict(),
                 "moments": None if self.moments is None else self.moments.to_dict(),
+                **({"ratio": self.ratio.to_dict()} if self.ratio is not None else {}),
                 "bootstrap": None if self.boot is None else self.boot.to_dict(),
                 "discordant": list(self.discordant),
                 **({"pairs": self.pairs.to_dict()} if self.pairs is not None else {}),
@@ -410,7 +400,7 @@ class Uncertainty:
         from losscli.stats.fields import FieldError, Fields, check, nested, whole
 
         f = Fields(data)
-        kind = f.text("kind", choices=("mean", "root_mean", "r2", "subset", "confusion",
+        kind = f.text("kind", choices=("mean", "root_mean", "r2", "ratio", "subset", "confusion",
                                        "confusion_paired", "calibration", "delong",
                                        "delong_paired", "none"))
         ci_data = f.raw("ci")
@@ -438,6 +428,9 @@ class Uncertainty:
                           nested("metric", _spec, f.text("metric", default=""))
                           if kind in ("confusion", "confusion_paired") else ""))
         out.moments = f.part("moments", Moments.from_dict) if f.has("moments") else None
+        out.ratio = f.part("ratio", RatioMoments.from_dict) if f.has("ratio") else None
+        check((out.ratio is None) == (kind != "ratio" or out.method != "analytic"), "ratio",
+              f"ratio moments where a {kind} interval keeps none, or none where it needs them")
         cells = f.has("bootstrap") and isinstance(data["bootstrap"], dict) and data[
             "bootstrap"].get("kind") == CellResample.kind
         out.boot = (f.part("bootstrap", CellResample.from_dict) if cells
@@ -454,7 +447,7 @@ class Uncertainty:
               "replicates where the method keeps none, or none where it needs them")
         if out.boot is not None:
             check((out.boot.replicates, out.boot.seed) == (ci.replicates, ci.seed)
-                  and out.boot.columns == {"r2": 3, "confusion": out.classes ** 2,
+                  and out.boot.columns == {"r2": 3, "ratio": 2, "confusion": out.classes ** 2,
                                            "confusion_paired": 2 * out.classes ** 2,
                                            "calibration": 3 * out.classes}.get(kind, 1)
                   and (not isinstance(out.boot, CellResample) or (
@@ -469,6 +462,11 @@ class Uncertainty:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Uncertainty) and self.to_dict() == other.to_dict()
+
+
+def row_sums(values: np.ndarray) -> np.ndarray:
+    """A row's values summed (several outputs or series in a row: the row is resampled)."""
+    return values.sum(axis=1) if values.ndim == 2 else values
 
 
 def _spec(text: str) -> str:
