@@ -42,8 +42,8 @@ from losscli.paired import paired_rows, shared_scores
 from losscli.registry import LossInstance
 from losscli.state import Cell, Fingerprint, Position, State
 from losscli.stats.calibration import CalibrationError
-from losscli.stats.sketch import QuantileSketch
 from losscli.stats.cell_bootstrap import group_stream
+from losscli.stats.sketch import QuantileSketch
 from losscli.uncertainty import CIConfig, Uncertainty, flush_bootstrap
 from losscli.vocab import NAN_POLICIES, REDUCTIONS
 

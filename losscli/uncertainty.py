@@ -46,12 +46,12 @@ import numpy as np
 
 from losscli.errors import UsageError
 from losscli.interval_kinds import (
-    METHODS,
-    CIConfig,
     MAX_BOOTSTRAP_BINS,
     MAX_BOOTSTRAP_CLASSES,
+    METHODS,
     NO_INTERVAL,
     SUBSETS,
+    CIConfig,
     kind_of,
     paired_cells_apply,
     paired_delong_applies,
@@ -304,8 +304,8 @@ class Uncertainty:
         if few:
             return Interval(estimate, None, None, level, "percentile", reason=few)
         reps = self.replicates(agg)
-        got = intervals.bootstrap_interval(estimate, reps, level, "percentile")
-        return replace(got, resampling=self.boot.resampling if isinstance(
+        iv = intervals.bootstrap_interval(estimate, reps, level, "percentile")
+        return replace(iv, resampling=self.boot.resampling if isinstance(
             self.boot, CellResample) else "rows")
 
     def _too_few(self) -> str | None:
@@ -323,6 +323,7 @@ class Uncertainty:
         assert self.boot is not None
         if self.kind in ("confusion", "confusion_paired"):
             return self._confusion_replicates(agg)
+        assert isinstance(self.boot, BootstrapSums)
         means = self.boot.means()
         with np.errstate(all="ignore"):
             if self.kind == "mean":

@@ -79,7 +79,6 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 def replicate_values(tables: np.ndarray, spec: ConfusionSpec) -> np.ndarray:
     """The metric of each table (see the module doc); NaN for a table with no weight."""
     m = np.asarray(tables, dtype=np.float64)
-    k = m.shape[1]
     tp = np.diagonal(m, axis1=1, axis2=2)
     pred, true = m.sum(axis=1), m.sum(axis=2)
     n = m.sum(axis=(1, 2))
