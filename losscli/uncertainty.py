@@ -58,10 +58,11 @@ from losscli.interval_kinds import (
 )
 from losscli.stats import intervals
 from losscli.stats.cell_bootstrap import CellResample, confusion_replicates
-from losscli.stats.confusion_replicates import ConfusionSpec, parse_spec, spec_text
+from losscli.stats.confusion_replicates import ConfusionSpec, parse_spec, saved_spec, spec_text
 from losscli.stats.intervals import Interval, Moments
 from losscli.stats.paired_delong import PairedScores
-from losscli.stats.ratio_moments import RatioMoments
+from losscli.stats.paired_proportions import paired_proportion_interval
+from losscli.stats.ratio_moments import RatioMoments, row_sums
 from losscli.stats.resample import BootstrapSums, calibration_values
 from losscli.stats.row_bootstrap import BOOTSTRAP_BLOCK, calibration_sums, flush_bootstrap
 
@@ -298,6 +299,11 @@ class Uncertainty:
                 return intervals.rmse_interval(self.moments, level)
             if self.indicator and self.moments.binary and not self.paired:
                 return intervals.wilson_interval(self.moments, level)
+            m = self.moments  # paired 0/1 losses, unit weights: consistent with McNemar's
+            if self.indicator and self.paired and m.sw.fraction() == m.sw2.fraction() == (
+                    m.positive):
+                worse, better = self.discordant
+                return paired_proportion_interval(worse, better, m.positive, level)
             return intervals.mean_interval(self.moments, level)
         assert self.boot is not None
         few = self._too_few()
@@ -426,7 +432,7 @@ class Uncertainty:
                           f.text("metric", choices=tuple(f"{n}:{t}" for n in ("l1", "max")
                                                          for t in ("binary", "multiclass")))
                           if kind == "calibration" else
-                          nested("metric", _spec, f.text("metric", default=""))
+                          nested("metric", saved_spec, f.text("metric", default=""))
                           if kind in ("confusion", "confusion_paired") else ""))
         out.moments = f.part("moments", Moments.from_dict) if f.has("moments") else None
         out.ratio = f.part("ratio", RatioMoments.from_dict) if f.has("ratio") else None
@@ -463,23 +469,6 @@ class Uncertainty:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Uncertainty) and self.to_dict() == other.to_dict()
-
-
-def row_sums(values: np.ndarray) -> np.ndarray:
-    """A row's values summed (several outputs or series in a row: the row is resampled)."""
-    return values.sum(axis=1) if values.ndim == 2 else values
-
-
-def _spec(text: str) -> str:
-    """A confusion kind's saved metric (:func:`spec_text`), checked; "" before it was kept."""
-    if text:
-        try:
-            parse_spec(text)
-        except ValueError as exc:
-            from losscli.stats.fields import FieldError
-
-            raise FieldError("", str(exc)) from None
-    return text
 
 
 def interval_dict(iv: Interval) -> dict[str, Any]:

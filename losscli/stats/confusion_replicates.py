@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from losscli.stats.confusion import AVERAGES, MATRIX_METRICS
+from losscli.stats.fields import FieldError
 
 PRF_METRICS = ("precision", "recall", "f1", "fbeta")
 
@@ -68,6 +69,18 @@ def parse_spec(text: str) -> ConfusionSpec:
     if not b >= 0:
         raise ValueError("beta: expected ≥ 0")
     return ConfusionSpec(metric, average, b, option)
+
+
+def saved_spec(text: str) -> str:
+    """A saved interval state's confusion metric (:func:`spec_text`), checked (a
+    :class:`~losscli.stats.fields.FieldError` if it is not one); "" (saved before it was
+    kept) stays."""
+    if text:
+        try:
+            parse_spec(text)
+        except ValueError as exc:
+            raise FieldError("", str(exc)) from None
+    return text
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

@@ -33,6 +33,11 @@ from losscli.stats.intervals import Interval
 NAMES = ("w", "w2", "wa", "wb", "wa2", "wb2", "wab")
 
 
+def row_sums(values: np.ndarray) -> np.ndarray:
+    """A row's values summed (several outputs or series in a row: the row is resampled)."""
+    return values.sum(axis=1) if values.ndim == 2 else values
+
+
 class RatioMoments:
     """Mergeable moments of a ratio of sums (see the module doc): ``rows``, ``positive``
     (rows of positive weight) and the exact sums of :data:`NAMES`."""
@@ -48,9 +53,7 @@ class RatioMoments:
                weights: np.ndarray | None) -> None:
         """One chunk: per row its numerator a and denominator b (2-D: summed over a row's
         values), and its weight (None: 1)."""
-        a, b = (np.asarray(x, dtype=np.float64) for x in (numerator, denominator))
-        if a.ndim == 2:
-            a, b = a.sum(axis=1), b.sum(axis=1)
+        a, b = (row_sums(np.asarray(x, dtype=np.float64)) for x in (numerator, denominator))
         n = a.shape[0]
         if n == 0:
             return
