@@ -11,7 +11,8 @@ piece of state (:mod:`losscli.stats`):
   the actual positives, specificity: the actual negatives, npv: the predicted negatives —
   kind ``subset``, the moments of the 0/1 hits on that subset); DeLong's interval for
   ROC-AUC (kind ``delong``), which keeps nothing of its own: it is computed from the
-  ranking's per-score counts (:func:`losscli.stats.ranking.delong_se`);
+  ranking's per-score counts (:func:`losscli.stats.ranking.delong_se`); the delta method
+  for a ratio of sums (wape, mase: kind ``ratio``, :mod:`losscli.stats.ratio_moments`);
 * **bootstrap** (``--ci-method bootstrap``, and for the rest: r2, the confusion metrics): a
   Poisson bootstrap whose replicate weight of a row is a hash of (seed, row identity,
   replicate) — so parts evaluated apart and merged resample exactly as one run does — with
@@ -27,7 +28,9 @@ piece of state (:mod:`losscli.stats`):
 
 Paired differences (``compare``): d = ℓ_model − ℓ_reference on the rows both models kept,
 the same replicate weights for every model; a normal interval and p-value from the
-moments, McNemar's exact test for 0/1 losses, or the bootstrap. The binary ROC-AUC (exact,
+moments, McNemar's exact test for 0/1 losses (unweighted, its interval the union of Tango's
+score interval and the exact conditional one: it excludes 0 exactly when the test rejects,
+:mod:`losscli.stats.paired_proportions`), or the bootstrap. The binary ROC-AUC (exact,
 not ``bins``) has no per-row values: its paired test is DeLong's (kind ``delong_paired``),
 from the rows' two scores and label (:mod:`losscli.stats.paired_delong`, 17 bytes a row).
 A confusion metric pairs the joint cells (true class, model's class, reference's class) of

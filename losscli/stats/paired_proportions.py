@@ -23,8 +23,8 @@ the union of two:
   McNemar's exact test does not reject at 1 − ``level`` (the same binomial tails).
 
 The union contains both; it excludes 0 exactly when both do — when McNemar's exact test
-rejects (exact ⇒ asymptotic rejection: checked for every b, c with b + c ≤ 3000 at several
-levels; tests/test_paired_proportions.py checks it through the CLI) — and covers θ at least
+rejects (exact ⇒ asymptotic rejection: checked with scipy for every b + c ≤ 3000 at levels
+0.5–0.999; tests/test_paired_proportions.py checks every b + c ≤ 60) — and covers θ at least
 as often as Tango's interval (which has near-nominal coverage).
 """
 
