@@ -42,6 +42,7 @@ from losscli.paired import paired_rows, shared_scores
 from losscli.registry import LossInstance
 from losscli.state import Cell, Fingerprint, Position, State
 from losscli.stats.calibration import CalibrationError
+from losscli.stats.cell_bootstrap import group_stream
 from losscli.stats.sketch import QuantileSketch
 from losscli.uncertainty import CIConfig, Uncertainty, flush_bootstrap
 from losscli.vocab import NAN_POLICIES, REDUCTIONS
@@ -161,19 +162,21 @@ class Plan:
         """The empty state: merging it changes nothing."""
         return State(self.new_cells(), groups={} if self.group_by else None)
 
-    def new_cells(self) -> list[Cell]:
-        """One empty cell per model (the overall state's, or a new group's)."""
+    def new_cells(self, key: tuple[Any, ...] | None = None) -> list[Cell]:
+        """One empty cell per model (the overall state's, or a new group's: ``key``)."""
+        stream = group_stream(key)  # a cell bootstrap's draws per group (stats.cell_bootstrap)
         cells = []
         for model in range(self.models):
             aggs = [inst.new_aggregate() for inst in self.instances]
             cell = Cell(aggs)
             flags = [inst.spec.indicator for inst in self.instances]
             if self.ci is not None:
-                cell.uncertainty = [Uncertainty.for_aggregate(a, self.ci, indicator=f)
+                cell.uncertainty = [Uncertainty.for_aggregate(a, self.ci, indicator=f,
+                                                              stream=stream)
                                     for a, f in zip(aggs, flags)]
             if self.paired is not None and model > 0:
                 cell.paired = [[Uncertainty.for_aggregate(a, self.paired, paired=True,
-                                                          indicator=f)
+                                                          indicator=f, stream=stream)
                                 for a, f in zip(aggs, flags)] for _ in range(model)]
             if self.distribution is not None:
                 cell.sketches = [QuantileSketch(self.distribution) if inst.spec.per_row else None
@@ -271,7 +274,7 @@ def _batch_groups(batch: Batch, plan: Plan, state: State) -> BatchGroups | None:
     if len(state.groups) + len(new) > plan.max_groups:
         raise too_many_groups(len(state.groups) + len(new), plan.max_groups, plan.group_by)
     for key in new:
-        state.groups[key] = plan.new_cells()
+        state.groups[key] = plan.new_cells(key)
     return groups
 
 

@@ -1,14 +1,30 @@
 """Which interval and which paired test each loss admits: the one place that decides the
 method per aggregate (:class:`losscli.uncertainty.Uncertainty` resolves ``--ci-method``
-against it). Standard library only."""
+against it), and the ``--ci`` options themselves (:class:`CIConfig`). Standard library and
+losscli's vocabulary only."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from losscli.errors import UsageError
+from losscli.options import CI_LEVEL, REPLICATES
+from losscli.vocab import CI_METHODS
+
+METHODS = CI_METHODS
+
 MAX_BOOTSTRAP_CLASSES = 10
+#: A paired confusion test keeps one count per joint cell (true class, model's class,
+#: reference's class): K³ cells, and its B replicates draw B·K³ Poisson counts — 1000 cells
+#: and 200,000 draws at 10 classes; 10⁶ cells at 100 (and most of them empty).
+MAX_PAIRED_CLASSES = MAX_BOOTSTRAP_CLASSES
 MAX_BOOTSTRAP_BINS = 100
 
+
+#: Aggregates that are a ratio of two sums Σw·ℓ / Σw·d (:mod:`losscli.ratio_aggregate`):
+#: kind ``ratio``, the delta method (:mod:`losscli.stats.ratio_moments`).
+RATIOS = ("abs_target_ratio", "naive_ratio")
 
 #: Binary metrics that are a proportion over a subset of the rows: (the subset, the hit),
 #: each "pred" or "true" and the class (1 positive, 0 negative).
@@ -17,12 +33,15 @@ SUBSETS = {"precision": (("pred", 1), ("true", 1)), "recall": (("true", 1), ("pr
 
 
 def kind_of(aggregate_name: str, config: dict[str, Any]) -> str:
-    """What interval an aggregate's values admit: mean, root_mean, r2, subset (a binary
-    proportion over a subset of the rows), confusion, delong (ROC-AUC), or none. The one
+    """What interval an aggregate's values admit: mean, root_mean, r2, ratio (of two sums:
+    wape, mase), subset (a binary proportion over a subset of the rows), confusion,
+    calibration, delong (ROC-AUC), or none. The one
     place that decides the method per loss (with :class:`Uncertainty`'s resolution of
     ``--ci-method``)."""
     if aggregate_name in ("mean", "root_mean", "r2"):
         return aggregate_name
+    if aggregate_name in RATIOS:
+        return "ratio"
     if aggregate_name == "ranking" and config.get("metric") == "roc_auc":
         return "delong"
     if aggregate_name == "calibration" and int(config.get("bins", 0)) <= MAX_BOOTSTRAP_BINS:
@@ -43,8 +62,6 @@ NO_INTERVAL = {
                "bootstrap would keep one ranking per replicate)",
     "calibration": f"no streamed interval for a calibration error over more than "
                    f"{MAX_BOOTSTRAP_BINS} bins",
-    "abs_target_ratio": "no streamed interval for a ratio of sums (wape) yet",
-    "naive_ratio": "no streamed interval for a ratio of sums (mase) yet",
     "confusion": f"no streamed interval for more than {MAX_BOOTSTRAP_CLASSES} classes or for "
                  "multi-label data",
 }
@@ -56,3 +73,38 @@ def paired_delong_applies(aggregate: str, config: dict[str, Any]) -> bool:
     return (aggregate == "ranking" and config.get("metric") == "roc_auc"
             and not config.get("classes") and not config.get("bins")
             and not config.get("multilabel"))
+
+
+def paired_cells_apply(aggregate: str, config: dict[str, Any]) -> bool:
+    """A confusion metric's paired test by the joint cell bootstrap applies: one label per
+    row (not multi-label) and at most :data:`MAX_PAIRED_CLASSES` classes."""
+    return (aggregate == "confusion" and not config.get("labels")
+            and int(config.get("classes", 2)) <= MAX_PAIRED_CLASSES)
+
+
+@dataclass(frozen=True)
+class CIConfig:
+    """``--ci`` options: the level, the method (auto: analytic where valid, else the
+    bootstrap), and the bootstrap's replicates and seed (recorded in the report)."""
+
+    level: float = CI_LEVEL
+    method: str = "auto"
+    replicates: int = REPLICATES
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.level, float | int) and 0.5 <= float(self.level) < 1.0):
+            raise UsageError(f"--ci-level must be in [0.5, 1), e.g. 0.95; got {self.level!r}.")
+        if self.method not in METHODS:
+            raise UsageError(f"--ci-method must be one of: {', '.join(METHODS)}; got "
+                             f"{self.method!r}.")
+        if isinstance(self.replicates, bool) or not isinstance(self.replicates, int) or not (
+                40 <= self.replicates <= 100_000):
+            raise UsageError(f"--replicates must be a whole number from 40 to 100000; got "
+                             f"{self.replicates!r}.")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise UsageError(f"--seed must be a whole number >= 0; got {self.seed!r}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"level": self.level, "method": self.method, "replicates": self.replicates,
+                "seed": self.seed}

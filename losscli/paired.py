@@ -4,7 +4,8 @@ share, what each loss pairs on them, and why a loss has no paired test.
 A loss with per-row values pairs their differences d = ℓ_model − ℓ_reference
 (:func:`paired_rows`); the exact binary ROC-AUC pairs the two models' scores with the
 targets (:func:`shared_scores`) for DeLong's paired test
-(:mod:`losscli.stats.paired_delong`)."""
+(:mod:`losscli.stats.paired_delong`), and a confusion metric the two models' predicted
+classes with the targets, for the joint cell bootstrap (:mod:`losscli.stats.cell_bootstrap`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from losscli.aggregate_base import row_values
+from losscli.interval_kinds import MAX_PAIRED_CLASSES
 
 
 def paired_rows(values: np.ndarray, reference: np.ndarray, keep: np.ndarray | None,
@@ -51,7 +53,7 @@ def no_paired_test(u: Any, label: str) -> str:
     """Why a loss has no paired test and no paired interval in ``compare`` (the table row
     and the JSON say it)."""
     aggregate = getattr(u, "aggregate", "")
-    if getattr(u, "kind", "") == "delong_paired":
+    if getattr(u, "kind", "") in ("delong_paired", "confusion_paired"):
         got = u.test()
         return f"no paired test for {label}: {got.reason if got is not None else 'undefined'}"
     if aggregate == "ranking":
@@ -59,8 +61,9 @@ def no_paired_test(u: Any, label: str) -> str:
                 "ROC-AUC (not average precision, an operating point, one-vs-rest, multi-label or "
                 "--auc-bins)")
     if aggregate == "confusion":
-        return (f"no paired test for {label}: its value is a ratio of confusion counts, "
-                "kept per model, not per pair of rows")
+        return (f"no paired test for {label}: the paired cell bootstrap keeps one count per "
+                f"(true, model's, reference's) class — {MAX_PAIRED_CLASSES}³ cells at "
+                f"{MAX_PAIRED_CLASSES} classes; none for more classes or multi-label data")
     if aggregate == "calibration":
         return f"no paired test for {label}: its bins are kept per model, not per pair of rows"
     if aggregate == "max":

@@ -11,28 +11,38 @@ piece of state (:mod:`losscli.stats`):
   the actual positives, specificity: the actual negatives, npv: the predicted negatives —
   kind ``subset``, the moments of the 0/1 hits on that subset); DeLong's interval for
   ROC-AUC (kind ``delong``), which keeps nothing of its own: it is computed from the
-  ranking's per-score counts (:func:`losscli.stats.ranking.delong_se`);
+  ranking's per-score counts (:func:`losscli.stats.ranking.delong_se`); the delta method
+  for a ratio of sums (wape, mase: kind ``ratio``, :mod:`losscli.stats.ratio_moments`);
 * **bootstrap** (``--ci-method bootstrap``, and for the rest: r2, the confusion metrics): a
   Poisson bootstrap whose replicate weight of a row is a hash of (seed, row identity,
   replicate) — so parts evaluated apart and merged resample exactly as one run does — with
-  percentile intervals; r2 from the replicate sums of ℓ, y and y²; precision/recall/F1 from
-  replicate confusion counts (up to :data:`MAX_BOOTSTRAP_CLASSES` classes);
-  ece/mce (kind ``calibration``, up to :data:`MAX_BOOTSTRAP_BINS` bins) from the replicate
-  sums of weight, confidence and correctness per bin;
+  percentile intervals; r2 from the replicate sums of ℓ, y and y²; ece/mce (kind
+  ``calibration``, up to :data:`MAX_BOOTSTRAP_BINS` bins) from the replicate sums of
+  weight, confidence and correctness per bin. The confusion metrics (f1, precision/recall
+  averaged, mcc, cohen_kappa, balanced_accuracy; up to :data:`MAX_BOOTSTRAP_CLASSES`
+  classes) draw the same Poisson bootstrap per confusion *cell* from the exact counts
+  (:mod:`losscli.stats.cell_bootstrap`: no work per row); rows with a weight other than 0
+  or 1 keep the per-row path; the interval's ``resampling`` says which ran;
 * **none**: max_error (the bootstrap of a maximum is inconsistent) and average precision
   (its bootstrap would keep a ranking per replicate): ``n/a`` with the reason.
 
 Paired differences (``compare``): d = ℓ_model − ℓ_reference on the rows both models kept,
 the same replicate weights for every model; a normal interval and p-value from the
-moments, McNemar's exact test for 0/1 losses, or the bootstrap. The binary ROC-AUC (exact,
+moments, McNemar's exact test for 0/1 losses (unweighted, its interval the union of Tango's
+score interval and the exact conditional one: it excludes 0 exactly when the test rejects,
+:mod:`losscli.stats.paired_proportions`), or the bootstrap. The binary ROC-AUC (exact,
 not ``bins``) has no per-row values: its paired test is DeLong's (kind ``delong_paired``),
 from the rows' two scores and label (:mod:`losscli.stats.paired_delong`, 17 bytes a row).
+A confusion metric pairs the joint cells (true class, model's class, reference's class) of
+the shared rows (kind ``confusion_paired``): each cell-bootstrap replicate gives both
+models' tables, and the percentile interval and two-sided p-value are of the replicates'
+metric(model) − metric(reference).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -41,65 +51,50 @@ from losscli.errors import UsageError
 from losscli.interval_kinds import (
     MAX_BOOTSTRAP_BINS,
     MAX_BOOTSTRAP_CLASSES,
+    METHODS,
     NO_INTERVAL,
     SUBSETS,
+    CIConfig,
     kind_of,
+    paired_cells_apply,
     paired_delong_applies,
 )
-from losscli.options import CI_LEVEL, REPLICATES
 from losscli.stats import intervals
+from losscli.stats.cell_bootstrap import CellResample, confusion_replicates
+from losscli.stats.confusion_replicates import ConfusionSpec, parse_spec, saved_spec, spec_text
 from losscli.stats.intervals import Interval, Moments
 from losscli.stats.paired_delong import PairedScores
-from losscli.stats.resample import BootstrapSums, calibration_values, confusion_value
-from losscli.vocab import CI_METHODS
+from losscli.stats.paired_proportions import paired_proportion_interval
+from losscli.stats.ratio_moments import RatioMoments, row_sums
+from losscli.stats.resample import BootstrapSums, calibration_values
+from losscli.stats.row_bootstrap import BOOTSTRAP_BLOCK, calibration_sums, flush_bootstrap
 
-METHODS = CI_METHODS
-
-
-@dataclass(frozen=True)
-class CIConfig:
-    """``--ci`` options: the level, the method (auto: analytic where valid, else the
-    bootstrap), and the bootstrap's replicates and seed (recorded in the report)."""
-
-    level: float = CI_LEVEL
-    method: str = "auto"
-    replicates: int = REPLICATES
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if not (isinstance(self.level, float | int) and 0.5 <= float(self.level) < 1.0):
-            raise UsageError(f"--ci-level must be in [0.5, 1), e.g. 0.95; got {self.level!r}.")
-        if self.method not in METHODS:
-            raise UsageError(f"--ci-method must be one of: {', '.join(METHODS)}; got "
-                             f"{self.method!r}.")
-        if isinstance(self.replicates, bool) or not isinstance(self.replicates, int) or not (
-                40 <= self.replicates <= 100_000):
-            raise UsageError(f"--replicates must be a whole number from 40 to 100000; got "
-                             f"{self.replicates!r}.")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise UsageError(f"--seed must be a whole number >= 0; got {self.seed!r}.")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"level": self.level, "method": self.method, "replicates": self.replicates,
-                "seed": self.seed}
+__all__ = ["BOOTSTRAP_BLOCK", "METHODS", "CIConfig", "Uncertainty", "flush_bootstrap",
+           "interval_dict"]
 
 
 class Uncertainty:
     """The interval state of one loss instance (see the module doc). ``kind``: mean,
-    root_mean, r2, subset, confusion, delong or none; ``method``: analytic or bootstrap
-    (resolved from the config's ``auto``); ``paired``: the values are paired differences;
-    ``metric``: a subset kind's metric (a key of :data:`SUBSETS`)."""
+    root_mean, r2, subset, confusion, confusion_paired, calibration, delong, delong_paired
+    or none; ``method``: analytic or bootstrap (resolved from the config's ``auto``);
+    ``paired``: the values are paired differences; ``metric``: a subset kind's metric (a
+    key of :data:`SUBSETS`), a confusion kind's (:func:`spec_text`; "" in states saved
+    before it); ``stream``: the group's identity, a cell bootstrap's stream
+    (:func:`losscli.stats.cell_bootstrap.group_stream`)."""
 
     def __init__(self, kind: str, ci: CIConfig, *, aggregate: str = "", classes: int = 2,
                  paired: bool = False, method: str | None = None, binary: bool = True,
-                 indicator: bool = False, metric: str = "") -> None:
+                 indicator: bool = False, metric: str = "", stream: int = 0) -> None:
         if kind == "subset" and (method or ci.method) == "bootstrap":
             kind = "confusion"  # --ci-method bootstrap: the replicate confusion counts
+            metric = spec_text(ConfusionSpec(metric, "binary"))
         self.kind, self.ci, self.aggregate, self.classes = kind, ci, aggregate, classes
         self.paired, self.binary, self.indicator = paired, binary, indicator
-        self.metric = metric if kind in ("subset", "calibration") else ""
+        self.metric = metric if kind in ("subset", "calibration", "confusion",
+                                         "confusion_paired") else ""
         # DeLong has no bootstrap (it would keep one ranking per replicate): always analytic
-        analytic_ok = kind in ("mean", "root_mean", "subset", "delong", "delong_paired")
+        analytic_ok = kind in ("mean", "root_mean", "subset", "ratio", "delong",
+                               "delong_paired")
         if kind in ("delong", "delong_paired"):
             method = "analytic"
         self.method = method or ("bootstrap" if ci.method == "bootstrap" or (
@@ -107,10 +102,15 @@ class Uncertainty:
         if self.method == "analytic" and not analytic_ok and kind != "none":
             self.method = "bootstrap"
         self.moments = Moments() if kind in ("mean", "root_mean", "subset") else None
-        columns = {"r2": 3, "confusion": classes * classes, "calibration": 3 * classes}.get(
-            kind, 1)
-        self.boot = (BootstrapSums(ci.replicates, ci.seed, columns)
-                     if self.method == "bootstrap" and kind not in ("none", "delong") else None)
+        #: kind ``ratio`` (wape, mase), analytic: the delta method's moments
+        self.ratio = RatioMoments() if kind == "ratio" and self.method == "analytic" else None
+        columns = {"r2": 3, "ratio": 2, "calibration": 3 * classes}.get(kind, 1)
+        self.boot: BootstrapSums | CellResample | None = (
+            CellResample(classes, ci.replicates, ci.seed, paired=kind == "confusion_paired",
+                         stream=stream) if kind in ("confusion", "confusion_paired") else
+            BootstrapSums(ci.replicates, ci.seed, columns)
+            if self.method == "bootstrap" and kind not in ("none", "delong") else None)
+        self._ids: np.ndarray | None = None  # confusion_paired: the shared rows' ids
         self.discordant = [0, 0]  # paired 0/1 losses: rows (worse, better) than the reference
         self.pending: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
         #: kind ``delong_paired``: the shared rows' two scores and label
@@ -118,29 +118,44 @@ class Uncertainty:
 
     @classmethod
     def for_aggregate(cls, agg: Any, ci: CIConfig, paired: bool = False,
-                      indicator: bool = False) -> Uncertainty:
+                      indicator: bool = False, stream: int = 0) -> Uncertainty:
         """``indicator``: the loss's per-row values are 0/1 (zero_one, accuracy): Wilson's
-        interval, and McNemar's test for paired differences."""
+        interval, and McNemar's test for paired differences. ``stream``: the group's."""
         config = agg.config()
         kind = kind_of(agg.name, config)
         classes, metric = int(config.get("classes", 2)), str(config.get("metric", ""))
         if kind == "calibration":  # its bins in ``classes``, its norm and task in ``metric``
             classes, metric = int(config["bins"]), f"{config['norm']}:{config['task']}"
+        if kind == "confusion" or (paired and kind == "subset"):
+            metric = spec_text(ConfusionSpec.of(config))
         if paired:
             # The difference of per-row values: for mse and mae its mean is the difference
             # of the losses; for rmse and r2 (per-row squared errors on the same rows and
             # targets) its sign is the sign of their difference — a valid test, though the
-            # interval is in the per-row units. No per-row values: no paired test.
+            # interval is in the per-row units. No per-row values: no paired test, but a
+            # confusion metric pairs the joint cells of the two models on the same rows.
             kind = ("mean" if agg.name in ("mean", "root_mean", "r2")
-                    else "delong_paired" if paired_delong_applies(agg.name, config) else "none")
+                    else "delong_paired" if paired_delong_applies(agg.name, config)
+                    else "confusion_paired" if paired_cells_apply(agg.name, config)
+                    else "none")
         return cls(kind, ci, aggregate=agg.name, classes=classes, paired=paired,
-                   binary=bool(config.get("binary", True)), indicator=indicator, metric=metric)
+                   binary=bool(config.get("binary", True)), indicator=indicator, metric=metric,
+                   stream=stream)
 
     # -- running state ------------------------------------------------------------------
     def update(self, values: np.ndarray, weights: np.ndarray | None, ids: np.ndarray | None,
                arrays: dict[str, np.ndarray] | None = None) -> None:
         """One chunk of per-row values (or paired differences), their weights and row ids."""
+        if self.kind == "confusion_paired":
+            self._ids = ids  # the rows :meth:`update_pair` gets next
+            return
         if self.kind in ("none", "delong", "delong_paired") or values.shape[0] == 0:
+            return
+        if self.kind == "confusion":
+            from losscli.aggregates import true_classes
+
+            self._update_cells(ids, weights, true_classes((arrays or {})["target"], self.binary),
+                               values)
             return
         if self.kind == "subset":
             self._update_subset(values, weights, (arrays or {})["target"])
@@ -148,8 +163,21 @@ class Uncertainty:
         if self.kind == "calibration":
             if ids is None:
                 raise ValueError("the bootstrap needs row identities")
-            self._update_calibration(values, weights, ids, (arrays or {})["target"])
+            from losscli.aggregates import true_classes
+
+            assert isinstance(self.boot, BootstrapSums)
+            task = self.metric.split(":")[1]
+            calibration_sums(self.boot, self.classes, task, values, weights, ids,
+                             true_classes((arrays or {})["target"], task == "binary"))
             return
+        if self.kind == "ratio":  # Σw·ℓ / Σw·d: per row ℓ and the aggregate's scale d
+            from losscli.aggregates import AGGREGATES
+
+            scale = AGGREGATES[self.aggregate]().scale(arrays or {})  # type: ignore[attr-defined]
+            if self.ratio is not None:
+                self.ratio.update(values, scale, weights)
+                return
+            values = np.column_stack([row_sums(values), row_sums(scale)])
         if values.ndim == 2 and self.kind in ("mean", "root_mean"):
             values = values.mean(axis=1)
         if self.moments is not None:
@@ -168,27 +196,37 @@ class Uncertainty:
         if self.kind == "r2":
             target = (arrays or {})["target"]
             cols = np.column_stack([values, target, target * target])
-        elif self.kind == "confusion":
-            target = (arrays or {})["target"]
-            from losscli.aggregates import true_classes
-
-            true = true_classes(target, self.binary)
-            cells = true * self.classes + values.astype(np.int64)
-            cols = np.zeros((values.shape[0], self.classes * self.classes))
-            cols[np.arange(values.shape[0]), cells] = 1.0
         else:
             cols = values
         # the replicate weights are drawn once per chunk for every state: see flush_bootstrap
         self.pending = (ids, np.asarray(cols, dtype=np.float64).reshape(len(ids), -1), weights)
 
+    def _update_cells(self, ids: np.ndarray | None, weights: np.ndarray | None,
+                      true: np.ndarray, pred: np.ndarray,
+                      reference: np.ndarray | None = None) -> None:
+        """A confusion kind's chunk (:meth:`CellResample.add`): the rows of another weight
+        than 0/1 left ``pending`` for the per-row replicate weights."""
+        assert isinstance(self.boot, CellResample)
+        self.pending = self.boot.add(ids, weights, true, pred, reference) or self.pending
+
     @property
     def wants_pairs(self) -> bool:
-        """Whether :meth:`update_pair` is to be called (a paired DeLong test)."""
-        return self.pairs is not None
+        """Whether :meth:`update_pair` is to be called (a paired DeLong test, or a paired
+        confusion metric's joint cells)."""
+        return self.pairs is not None or self.kind == "confusion_paired"
 
     def update_pair(self, scores: np.ndarray, reference: np.ndarray, target: np.ndarray,
                     weights: np.ndarray | None) -> None:
-        """The shared rows' scores of this model and of the reference, and their targets."""
+        """The shared rows' scores (a confusion metric: predicted classes) of this model and
+        of the reference, and their targets — after :meth:`update` got their ids."""
+        if self.kind == "confusion_paired":
+            from losscli.aggregates import true_classes
+
+            if len(target):
+                self._update_cells(self._ids, weights, true_classes(target, self.binary),
+                                   scores, reference)
+            self._ids = None
+            return
         assert self.pairs is not None
         self.pairs.update(scores, reference, np.asarray(target) > 0, weights)
 
@@ -205,37 +243,6 @@ class Uncertainty:
         assert self.moments is not None
         self.moments.update(hits, None if weights is None else np.asarray(weights)[keep])
 
-    def _update_calibration(self, values: np.ndarray, weights: np.ndarray | None,
-                            ids: np.ndarray, target: np.ndarray) -> None:
-        """ece/mce: per replicate and bin, the sums of weight, confidence and correctness —
-        by one sort of each block's rows by bin (never a dense rows × bins matrix)."""
-        from losscli.aggregates import true_classes
-        from losscli.stats.calibration import CalibrationError
-        from losscli.stats.resample import poisson_weights
-
-        assert self.boot is not None
-        bins = self.classes
-        task = self.metric.split(":")[1]
-        cal = CalibrationError(bins, task)
-        conf, correct = cal._confidence(values, true_classes(target, task == "binary"))
-        n = conf.shape[0]
-        w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
-        where = np.clip(np.searchsorted(cal.edges, conf, side="right") - 1, 0, bins - 1)
-        reps = self.boot.replicates
-        totals = np.zeros(reps)
-        sums = np.zeros((reps, bins, 3))
-        for lo in range(0, n, BOOTSTRAP_BLOCK):
-            hi = min(lo + BOOTSTRAP_BLOCK, n)
-            order = np.argsort(where[lo:hi], kind="stable") + lo
-            b = where[order]
-            starts = np.flatnonzero(np.concatenate(([True], b[1:] != b[:-1])))
-            rw = poisson_weights(self.boot.seed, ids[order], reps) * w[order]  # (B, block)
-            totals += rw.sum(axis=1)
-            for j, q in enumerate((None, conf[order], correct[order])):
-                part = rw if q is None else rw * q
-                sums[:, b[starts], j] += np.add.reduceat(part, starts, axis=1)
-        self.boot.add_chunk(n, totals, sums.reshape(reps, -1), int(np.count_nonzero(w > 0)))
-
     def merge(self, other: Uncertainty) -> Uncertainty:
         if {self.kind, other.kind} == {"none", "delong"} and self.aggregate == "ranking":
             # a state saved before DeLong (roc_auc had no interval): neither keeps anything
@@ -245,8 +252,15 @@ class Uncertainty:
             raise ValueError("cannot merge interval states of different kinds")
         if self.moments is not None and other.moments is not None:
             self.moments.merge(other.moments)
+        if self.ratio is not None and other.ratio is not None:
+            self.ratio.merge(other.ratio)
+        if isinstance(self.boot, BootstrapSums) and isinstance(other.boot, CellResample):
+            # a state saved before the cell bootstrap: its per-row sums join as weighted rows
+            self.boot = CellResample.from_rows(self.boot, self.classes,
+                                               paired=other.boot.paired)
         if self.boot is not None and other.boot is not None:
-            self.boot.merge(other.boot)
+            self.boot.merge(other.boot)  # type: ignore[arg-type]
+        self.metric = self.metric or other.metric
         self.discordant = [a + b for a, b in zip(self.discordant, other.discordant)]
         if self.pairs is not None and other.pairs is not None:
             self.pairs.merge(other.pairs)
@@ -278,6 +292,8 @@ class Uncertainty:
             score, se, why = agg.roc_auc_se()
             return intervals.delong_interval(estimate, se, level, low=score.low,
                                              high=score.high, reason=why)
+        if self.ratio is not None:
+            return self.ratio.interval(level)
         if self.method == "analytic":
             assert self.moments is not None
             if self.kind == "subset":
@@ -286,13 +302,20 @@ class Uncertainty:
                 return intervals.rmse_interval(self.moments, level)
             if self.indicator and self.moments.binary and not self.paired:
                 return intervals.wilson_interval(self.moments, level)
+            m = self.moments  # paired 0/1 losses, unit weights: consistent with McNemar's
+            if self.indicator and self.paired and m.sw.fraction() == m.sw2.fraction() == (
+                    m.positive):
+                worse, better = self.discordant
+                return paired_proportion_interval(worse, better, m.positive, level)
             return intervals.mean_interval(self.moments, level)
         assert self.boot is not None
         few = self._too_few()
         if few:
             return Interval(estimate, None, None, level, "percentile", reason=few)
         reps = self.replicates(agg)
-        return intervals.bootstrap_interval(estimate, reps, level, "percentile")
+        iv = intervals.bootstrap_interval(estimate, reps, level, "percentile")
+        return replace(iv, resampling=self.boot.resampling if isinstance(
+            self.boot, CellResample) else "rows")
 
     def _too_few(self) -> str | None:
         """Why the bootstrap gives no interval or test: fewer than two rows with a positive
@@ -307,23 +330,33 @@ class Uncertainty:
     def replicates(self, agg: Any) -> np.ndarray:
         """Each bootstrap replicate's value (the same row's weight in every state of a run)."""
         assert self.boot is not None
+        if self.kind in ("confusion", "confusion_paired"):
+            return self._confusion_replicates(agg)
+        assert isinstance(self.boot, BootstrapSums)
         means = self.boot.means()
         with np.errstate(all="ignore"):
             if self.kind == "mean":
                 return means[:, 0]
             if self.kind == "root_mean":
                 return np.sqrt(means[:, 0])
+            if self.kind == "ratio":
+                return np.where(means[:, 1] > 0, means[:, 0] / means[:, 1], np.nan)
             if self.kind == "r2":
                 ss_res, y, y2 = means[:, 0], means[:, 1], means[:, 2]
                 ss_tot = y2 - y * y
                 return np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0),
                                 np.nan)
-            if self.kind == "confusion":
-                return np.array([confusion_value(row, self.classes, agg) for row in means])
             if self.kind == "calibration":
                 return calibration_values(means.reshape(means.shape[0], self.classes, 3),
                                            self.metric.split(":")[0])
         raise ValueError(f"no replicates for {self.kind}")
+
+    def _confusion_replicates(self, agg: Any) -> np.ndarray:
+        """A confusion metric per replicate table (paired: model − reference); a state saved
+        before the cell bootstrap keeps no metric (read from ``agg``)."""
+        assert self.boot is not None
+        spec = (parse_spec(self.metric) if self.metric else ConfusionSpec.of(agg.config()))
+        return confusion_replicates(self.boot, self.classes, spec)
 
     def test(self) -> Any:
         """Paired differences: the two-sided test that their mean is 0 — McNemar's exact
@@ -363,6 +396,7 @@ class Uncertainty:
                 "indicator": self.indicator,
                 "ci": self.ci.to_dict(),
                 "moments": None if self.moments is None else self.moments.to_dict(),
+                **({"ratio": self.ratio.to_dict()} if self.ratio is not None else {}),
                 "bootstrap": None if self.boot is None else self.boot.to_dict(),
                 "discordant": list(self.discordant),
                 **({"pairs": self.pairs.to_dict()} if self.pairs is not None else {}),
@@ -376,8 +410,9 @@ class Uncertainty:
         from losscli.stats.fields import FieldError, Fields, check, nested, whole
 
         f = Fields(data)
-        kind = f.text("kind", choices=("mean", "root_mean", "r2", "subset", "confusion",
-                                       "calibration", "delong", "delong_paired", "none"))
+        kind = f.text("kind", choices=("mean", "root_mean", "r2", "ratio", "subset", "confusion",
+                                       "confusion_paired", "calibration", "delong",
+                                       "delong_paired", "none"))
         ci_data = f.raw("ci")
 
         def config() -> CIConfig:
@@ -399,9 +434,20 @@ class Uncertainty:
                   metric=(f.text("metric", choices=tuple(SUBSETS)) if kind == "subset" else
                           f.text("metric", choices=tuple(f"{n}:{t}" for n in ("l1", "max")
                                                          for t in ("binary", "multiclass")))
-                          if kind == "calibration" else ""))
+                          if kind == "calibration" else
+                          nested("metric", saved_spec, f.text("metric", default=""))
+                          if kind in ("confusion", "confusion_paired") else ""))
         out.moments = f.part("moments", Moments.from_dict) if f.has("moments") else None
-        out.boot = f.part("bootstrap", BootstrapSums.from_dict) if f.has("bootstrap") else None
+        out.ratio = f.part("ratio", RatioMoments.from_dict) if f.has("ratio") else None
+        check((out.ratio is None) == (kind != "ratio" or out.method != "analytic"), "ratio",
+              f"ratio moments where a {kind} interval keeps none, or none where it needs them")
+        cells = f.has("bootstrap") and isinstance(data["bootstrap"], dict) and data[
+            "bootstrap"].get("kind") == CellResample.kind
+        out.boot = (f.part("bootstrap", CellResample.from_dict) if cells
+                    else f.part("bootstrap", BootstrapSums.from_dict) if f.has("bootstrap")
+                    else None)
+        check(cells == (kind == "confusion_paired") or kind == "confusion", "bootstrap",
+              f"a cell bootstrap where a {kind} interval keeps none, or none where it needs one")
         check((out.moments is None) == (out.kind not in ("mean", "root_mean", "subset")),
               "moments",
               f"moments where a {kind} interval keeps none, or none where it needs them")
@@ -411,8 +457,11 @@ class Uncertainty:
               "replicates where the method keeps none, or none where it needs them")
         if out.boot is not None:
             check((out.boot.replicates, out.boot.seed) == (ci.replicates, ci.seed)
-                  and out.boot.columns == {"r2": 3, "confusion": out.classes ** 2,
-                                           "calibration": 3 * out.classes}.get(kind, 1),
+                  and out.boot.columns == {"r2": 3, "ratio": 2, "confusion": out.classes ** 2,
+                                           "confusion_paired": 2 * out.classes ** 2,
+                                           "calibration": 3 * out.classes}.get(kind, 1)
+                  and (not isinstance(out.boot, CellResample) or (
+                      out.boot.classes, out.boot.paired) == (out.classes, out.paired)),
                   "bootstrap", "replicates, seed or columns other than the --ci options'")
         out.discordant = f.each("discordant", whole, length=2)
         if kind == "delong_paired":
@@ -423,53 +472,6 @@ class Uncertainty:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Uncertainty) and self.to_dict() == other.to_dict()
-
-
-#: Rows per block of replicate weights: (replicates × block) float64 at a time (13 MB at 200
-#: replicates), whatever the chunk size.
-BOOTSTRAP_BLOCK = 8192
-
-
-def flush_bootstrap(states: list[Uncertainty]) -> None:
-    """Add the chunk each state holds (``pending``) to its bootstrap sums, drawing the
-    Poisson replicate weights once per block of rows for all the states that share the same
-    row ids (every loss of a model, and the paired differences)."""
-    from losscli.stats.resample import poisson_weights, replicate_sums
-
-    waiting = [u for u in states if u.pending is not None and u.boot is not None]
-    while waiting:
-        ids = waiting[0].pending[0]  # type: ignore[index]
-        group = [u for u in waiting if u.pending[0] is ids]  # type: ignore[index]
-        waiting = [u for u in waiting if u.pending[0] is not ids]  # type: ignore[index]
-        boot = group[0].boot
-        assert boot is not None
-        n = ids.shape[0]
-        # One matrix of every state's weighted columns (and its weights, for the totals):
-        # a single matrix product per block instead of one per state.
-        blocks, widths = [], []
-        for u in group:
-            _, cols, weights = u.pending  # type: ignore[misc]
-            w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
-            blocks.append(w[:, None])
-            blocks.append(cols if weights is None else cols * w[:, None])
-            widths.append(cols.shape[1])
-        positive = [n if u.pending[2] is None  # type: ignore[index]
-                    else int(np.count_nonzero(np.asarray(u.pending[2]) > 0))  # type: ignore[index]
-                    for u in group]
-        matrix = np.ascontiguousarray(np.hstack(blocks).T)  # (columns, n)
-        acc = np.zeros((matrix.shape[0], boot.replicates))
-        for lo in range(0, n, BOOTSTRAP_BLOCK):
-            hi = min(lo + BOOTSTRAP_BLOCK, n)
-            wb = poisson_weights(boot.seed, ids[lo:hi], boot.replicates).astype(np.float64)
-            # (columns, block) x (replicates, block), never by BLAS: see replicate_sums
-            acc += replicate_sums(wb, matrix[:, lo:hi].T).T
-        acc = acc.T
-        at = 0
-        for u, width, pos in zip(group, widths, positive):
-            assert u.boot is not None
-            u.boot.add_chunk(n, acc[:, at], acc[:, at + 1: at + 1 + width], pos)
-            at += 1 + width
-            u.pending = None
 
 
 def interval_dict(iv: Interval) -> dict[str, Any]:
@@ -483,4 +485,6 @@ def interval_dict(iv: Interval) -> dict[str, Any]:
         out["reason"] = iv.reason
     if math.isfinite(iv.n_eff):
         out["n_eff"] = iv.n_eff
+    if iv.resampling:
+        out["resampling"] = iv.resampling
     return out

@@ -80,8 +80,8 @@ def _row_ids(session: Session, unit: Unit, base: int) -> Callable[[int, int], np
     """Row identities for the bootstrap: (the unit's file, the row within that file) —
     the same whatever the split into units or the order they run in (``base``: the
     number of the unit's first row)."""
-    if session.plan.ci is None:
-        return None
+    if session.plan.ci is None and session.plan.paired is None:
+        return None  # (the engine asks only when a state resamples rows: Plan.needs_ids)
     key = file_key(unit.file)
 
     def ids(start: int, n: int) -> np.ndarray:

@@ -48,6 +48,9 @@ class Interval:
     n_eff: float = math.nan
     se: float = math.nan
     reason: str | None = None
+    #: a bootstrap's resampling: ``rows`` (Poisson weights per row), ``cells`` (Poisson
+    #: counts per confusion cell, :mod:`losscli.stats.cell_bootstrap`) or ``cells+rows``
+    resampling: str | None = None
 
     @property
     def defined(self) -> bool:

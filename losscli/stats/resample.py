@@ -16,6 +16,11 @@ get the same weights (a *paired* bootstrap).
 * :class:`BootstrapSums` accumulates Σ_i w_bi·w_i and Σ_i w_bi·w_i·v_ij per replicate b,
   exactly mergeable; :meth:`BootstrapSums.means` gives the replicate weighted means.
 
+A statistic of counts needs no weight per row: for unweighted rows the sum of the Poisson(1)
+counts of the n_c rows of a confusion cell is exactly Poisson(n_c), so the confusion
+metrics draw their replicates per cell from the exact counts at the end — the same
+bootstrap in distribution, at no cost per row (:mod:`losscli.stats.cell_bootstrap`).
+
 The mixing function is splitmix64's finaliser (Steele, Lea & Flood 2014, "Fast splittable
 pseudorandom number generators"; the constants of Stafford's "Mix13"), in wrapping uint64
 numpy arithmetic: the bits are the same on every platform.
@@ -29,7 +34,6 @@ the table look-up and the copy out.
 from __future__ import annotations
 
 import hashlib
-import math
 from decimal import Decimal, getcontext
 from typing import Any
 
@@ -426,18 +430,3 @@ def calibration_values(means: np.ndarray, norm: str) -> np.ndarray:
         per = np.where(w > 0, gap / np.where(w > 0, w, 1.0), -np.inf)
     out = per.max(axis=1)
     return np.where(np.isfinite(out), out, np.nan)
-
-
-def confusion_value(cells: np.ndarray, classes: int, agg: Any) -> float:
-    """A confusion metric from one replicate's (weighted) cell frequencies."""
-    from losscli.stats.confusion import ConfusionMatrix
-
-    if not np.isfinite(cells).all():
-        return math.nan
-    m = cells.reshape(classes, classes)
-    cm = ConfusionMatrix(classes)
-    true, pred = np.nonzero(m > 0)
-    if true.size == 0:
-        return math.nan
-    cm.update(true, pred, m[true, pred])
-    return float(agg.value_of(cm))
