@@ -146,7 +146,7 @@ def validity(array: Any) -> np.ndarray:
     return bits[array.offset:array.offset + n].astype(bool)
 
 
-def _numbers(array: Any, dtype: Any) -> np.ndarray:
+def numbers_view(array: Any, dtype: Any) -> np.ndarray:
     """Zero-copy view of a fixed-width Arrow array's values (nulls: whatever their slots
     hold)."""
     dt = np.dtype(dtype)
@@ -170,7 +170,7 @@ def to_float64(array: Any) -> np.ndarray:
         array = pc.cast(array, options=pc.CastOptions(pa.float64(), allow_float_truncate=True))
     # Zero-copy view of the values buffer (read-only). Array.to_numpy would do the same but
     # imports pandas on the way, which costs ~0.2 s of every run.
-    values = _numbers(array, np.float64)
+    values = numbers_view(array, np.float64)
     if array.null_count:
         values = np.where(validity(array), values, np.nan)
     return values
@@ -292,7 +292,7 @@ def _strings_by_dictionary(array: Any) -> np.ndarray:
     values[-1] = None
     indices = coded.indices
     kind = "i" if pa.types.is_signed_integer(indices.type) else "u"
-    codes = _numbers(indices, f"{kind}{indices.type.bit_width // 8}").astype(np.intp)
+    codes = numbers_view(indices, f"{kind}{indices.type.bit_width // 8}").astype(np.intp)
     if indices.null_count:
         codes[~validity(indices)] = len(coded.dictionary)
     out = values[codes].view(CodedText)
@@ -385,7 +385,7 @@ def raw_values(source: str, column: str, array: Any, start: int) -> Any:
     if array.null_count:
         if kind == "datetime64[us]":
             stamps = pc.cast(array, pa.timestamp("us"))
-            out = np.where(validity(stamps), _numbers(stamps, np.int64), np.iinfo(np.int64).min)
+            out = np.where(validity(stamps), numbers_view(stamps, np.int64), np.iinfo(np.int64).min)
             return out.view("datetime64[us]")  # the minimum int64 is NaT
         # Integers or booleans with nulls (numpy has no null int64): Python ints or bools
         # and None, in an object array — the same key values as int64 or bool chunks give
@@ -396,12 +396,12 @@ def raw_values(source: str, column: str, array: Any, start: int) -> Any:
         out[:] = array.to_pylist()
         return out
     if kind == "bool":
-        return _numbers(pc.cast(array, pa.uint8()), np.uint8).astype(bool)
+        return numbers_view(pc.cast(array, pa.uint8()), np.uint8).astype(bool)
     if kind == "datetime64[us]":
-        return _numbers(pc.cast(array, pa.timestamp("us")), np.int64).view("datetime64[us]")
+        return numbers_view(pc.cast(array, pa.timestamp("us")), np.int64).view("datetime64[us]")
     if not pa.types.is_int64(array.type):
         array = _as_int64(array, column, source, start)
-    return _numbers(array, np.int64)
+    return numbers_view(array, np.int64)
 
 
 def _as_int64(array: Any, column: str, source: str, start: int) -> Any:

@@ -30,6 +30,9 @@ from typing import Any
 
 import numpy as np
 
+#: How many keys a message lists.
+SHOWN = 3
+
 #: Rows hashed at a time (the string hash holds ~64 bytes per byte of text while it runs:
 #: 32 MiB for 16-character keys).
 HASH_BLOCK = 1 << 15
@@ -85,7 +88,7 @@ def to_arrow(values: Any) -> Any:
 def numbers(values: Any) -> tuple[np.ndarray, np.ndarray] | None:
     """One key column of numbers as (values, valid): int64 (integers, booleans, dates and
     times) or float64, with a mask of the rows that hold one; None for text."""
-    from losscli.io.arrow import _numbers, to_float64, validity
+    from losscli.io.arrow import numbers_view, to_float64, validity
 
     pa = _pa()
     values = combined(values)
@@ -108,12 +111,12 @@ def numbers(values: Any) -> tuple[np.ndarray, np.ndarray] | None:
         import pyarrow.compute as pc
 
         cast = pc.cast(values, pa.int64())
-        return _numbers(cast, np.int64), validity(cast)
+        return numbers_view(cast, np.int64), validity(cast)
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
         import pyarrow.compute as pc
 
         cast = pc.cast(pc.cast(values, pa.timestamp("us")), pa.int64())
-        return _numbers(cast, np.int64), validity(cast)
+        return numbers_view(cast, np.int64), validity(cast)
     return None
 
 
@@ -257,8 +260,6 @@ class KeyTable:
     def duplicates(self) -> tuple[int, list[int]]:
         """How many rows repeat a key of an earlier row, and the first such rows (row
         order, at most 3)."""
-        from losscli.io.join import SHOWN
-
         if self.size < 2:
             return 0, []
         equal = self._sorted[1:] == self._sorted[:-1]
