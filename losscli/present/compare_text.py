@@ -8,6 +8,7 @@ import json
 import sys
 from typing import IO, TYPE_CHECKING, Any
 
+from losscli.present.output import emit
 from losscli.present.summary import (
     format_change,
     format_interval,
@@ -21,7 +22,6 @@ from losscli.present.table import (
     SafeWriter,
     console_of,
     csv_float,
-    emit,
     fitted_table,
     md_escape,
     note_line,

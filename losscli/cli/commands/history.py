@@ -1,0 +1,23 @@
+"""``losscli history``: a committed report's losses at each commit that changed it
+(:func:`losscli.present.history_text.history_command`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from losscli.cli.commands import guard_outputs
+from losscli.cli.hygiene import run_guarded
+from losscli.cli.options import values, with_options
+from losscli.present.history_text import history_command
+
+
+@with_options("history")
+def command(path: Annotated[str, typer.Argument(
+        help="A report JSON or saved state committed in this repository.", show_default=False)],
+        **options: Any) -> None:
+    """The losses of a committed report at each commit that changed it, oldest first.
+
+    Example: losscli history metrics/report.json -n 20 --plot --html history.html"""
+    run_guarded(history_command, path, values(options), guard_outputs)

@@ -1,0 +1,46 @@
+"""``losscli merge``: saved states of parts evaluated apart, merged into one report
+(:func:`losscli.saved.merge_parts`, :func:`losscli.saved.report_of`)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from losscli.cli.commands import guard_outputs
+from losscli.cli.hygiene import run_guarded
+from losscli.cli.options import with_options
+from losscli.render import render
+from losscli.saved import merge_parts, report_of
+
+
+@with_options("merge")
+def command(
+    files: Annotated[list[str], typer.Argument(
+        help="Saved states ('losscli eval PART --save-state FILE'), any number, any order.",
+        show_default=False)],
+    **options: Any,
+) -> None:
+    """Merge the saved states of parts evaluated apart into one report.
+
+    The states are merged in the order of the rows they cover, exactly: the report equals
+    one run over all the parts (bit for bit at the same chunk size). States of other
+    losses or options, of newer versions, or covering the same rows twice are refused.
+
+    Example:
+
+      losscli eval sample_data/regression.parquet -q --save-state a.state && losscli merge a.state
+    """
+    run_guarded(_merge, files, options["fmt"].value)
+
+
+def _merge(files: list[str], fmt: str) -> None:
+    # merge writes no file yet: the guard is called all the same, so that an output flag
+    # added to it is declared here, beside its inputs (the saved states)
+    guard_outputs([("a saved state", f) for f in files], {}, {})
+    doc, state, parts = merge_parts(files)
+    report = report_of(doc, state, parts)
+    for note in report.notes:
+        sys.stderr.write(f"losscli: note: {note}\n")
+    render(report, fmt)
