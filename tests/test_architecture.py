@@ -450,3 +450,77 @@ def test_the_capability_checks_see_them(monkeypatch, tmp_path):
     assert _reader_class_imports("losscli.fake", _reader_classes()) == [
         ("DatasetSource", 1), ("CsvStreamSource", 3)]
     assert sorted(line for _, line in _capability_probes("losscli.fake")) == [4, 4, 6, 6]
+
+
+# --- the start-up budget ------------------------------------------------------------------
+#: What ``losscli eval FILE.parquet -f json`` must not import: the other commands (each a
+#: module of :data:`losscli.cli.COMMANDS`), the formats for people (:data:`losscli.render.FORMATS`
+#: picks the renderer), the pictures, the gate, the comparison, git history, and the optional
+#: libraries of other paths (tables, data frames, MLflow, Dask).
+NOT_FOR_EVAL_JSON = {
+    "losscli.cli.commands.check", "losscli.cli.commands.compare", "losscli.cli.commands.merge",
+    "losscli.cli.commands.inspect_file", "losscli.cli.commands.losses",
+    "losscli.cli.commands.history", "losscli.gate", "losscli.comparison", "losscli.history",
+    "losscli.html", "losscli.plot", "losscli.distributed", "losscli.inspection",
+    "losscli.catalog", "losscli.present.report_text", "losscli.present.check_text",
+    "losscli.present.compare_text", "losscli.present.table", "losscli.present.confusion",
+    "losscli.present.summary", "losscli.present.ci_formats", "losscli.present.pictures",
+    "losscli.present.terminal", "losscli.present.svg", "losscli.present.figures",
+    "losscli.present.history_text", "losscli.present.history_chart",
+    "pandas", "rich", "mlflow", "dask", "polars", "pyarrow.dataset", "scipy",
+}
+#: What ``losscli --help`` must not import: any command, the registry, numpy or pyarrow.
+NOT_FOR_HELP = {"losscli.cli.commands.evaluate", "losscli.registry", "losscli.session",
+                "numpy", "pyarrow"}
+
+
+def _imported(*args: str) -> set[str]:
+    """The modules a real ``python -m losscli ARGS`` has imported when it exits (its
+    ``sys.modules``, written on stderr at exit: unlike ``-X importtime``, this also sees the
+    modules that ``importlib.import_module`` loads, as the command table does)."""
+    import subprocess
+    import sys
+
+    code = ("import atexit, runpy, sys\n"
+            "atexit.register(lambda: sys.stderr.write('\\nMODULES ' + ' '.join(sys.modules)))\n"
+            f"sys.argv = ['losscli', *{list(args)!r}]\n"
+            "runpy.run_module('losscli', run_name='__main__', alter_sys=True)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return set(proc.stderr.rpartition("MODULES ")[2].split())
+
+
+def test_eval_to_json_imports_only_what_it_runs():
+    modules = _imported("eval", "sample_data/regression.parquet", "-f", "json")
+    assert {"losscli.cli.commands.evaluate", "losscli.execution", "losscli.render",
+            "numpy", "pyarrow"} <= modules  # the walk sees the run
+    assert not modules & NOT_FOR_EVAL_JSON, sorted(modules & NOT_FOR_EVAL_JSON)
+
+
+def test_help_imports_no_command():
+    modules = _imported("--help")
+    assert "losscli.cli" in modules
+    assert not modules & NOT_FOR_HELP, sorted(modules & NOT_FOR_HELP)
+
+
+def test_the_command_table_is_the_one_lazy_boundary():
+    """Every module of ``losscli/cli/commands`` is a command of the table; the table's
+    summary is its command's first docstring paragraph (what ``losscli --help`` shows)."""
+    import importlib
+    import inspect
+
+    from losscli.cli import COMMANDS
+
+    folder = PACKAGE / "cli" / "commands"
+    on_disk = {f"losscli.cli.commands.{p.stem}" for p in folder.glob("*.py")
+               if p.stem != "__init__"}
+    assert on_disk == {c.module for c in COMMANDS.values()}
+    for name, entry in COMMANDS.items():
+        doc = inspect.getdoc(importlib.import_module(entry.module).command) or ""
+        assert doc.split("\n\n")[0] == entry.summary, name
+    # ... and nothing outside the table imports a command module
+    found = [f"{m} imports {t}" for m in MODULES if m != "losscli.cli"
+             and not m.startswith("losscli.cli.commands")
+             for t, _, _ in _imports(m) if t.startswith("losscli.cli.commands.")]
+    assert not found, found
