@@ -389,9 +389,12 @@ def test_the_binding_check_sees_them(monkeypatch, tmp_path):
 READERS = "losscli.io.formats"
 #: Attributes that say what a source can do: never probed with ``getattr``/``hasattr``
 #: (a :class:`~losscli.io.base.Source` member is read as it is; a capability is a
-#: protocol: ``MultiFile``, ``Scannable``, ``Remote``, ``Piped``, ``Splittable``).
+#: protocol: ``MultiFile``, ``Scannable``, ``Remote``, ``Piped``, ``Splittable``,
+#: ``Releasable``, ``ArrowTyped``, ``JsonTyped``) — in the readers of
+#: ``losscli.io.formats`` too (a dataset asks the sources of its files through them).
 CAPABILITY_ATTRS = {"format", "remote", "scan", "partition_keys", "pattern", "dataset",
-                    "files", "part", "read_part", "identities", "piped", "_path"}
+                    "files", "part", "read_part", "identities", "piped", "_path",
+                    "release", "schema", "types"}
 #: The module that declares the capabilities (``can_split`` reads ``splittable`` there).
 CAPABILITIES = "losscli.io.base"
 
@@ -450,6 +453,20 @@ def test_the_capability_checks_see_them(monkeypatch, tmp_path):
     assert _reader_class_imports("losscli.fake", _reader_classes()) == [
         ("DatasetSource", 1), ("CsvStreamSource", 3)]
     assert sorted(line for _, line in _capability_probes("losscli.fake")) == [4, 4, 6, 6]
+    # ... and in a reader module: what a dataset asks the source of one of its files
+    reader = tmp_path / "reader.py"
+    reader.write_text("def part(opened, first):\n"
+                      "    release = getattr(opened, 'release', None)\n"
+                      "    if hasattr(opened, 'types'):\n"
+                      "        return getattr(first, 'schema', None)\n")
+    monkeypatch.setitem(MODULES, "losscli.io.formats.fake", reader)
+    assert sorted(line for _, line in _capability_probes("losscli.io.formats.fake")) == [2, 3, 4]
+
+
+def test_the_readers_of_a_dataset_ask_through_the_protocols():
+    source = MODULES["losscli.io.formats.dataset"].read_text()
+    assert "Releasable" in source and "ArrowTyped" in source and "JsonTyped" in source
+    assert not _capability_probes("losscli.io.formats.dataset")
 
 
 # --- the start-up budget ------------------------------------------------------------------
