@@ -99,7 +99,7 @@ def render_table(report: Report, out: IO[str] | None = None) -> None:
         if report.ci:
             row.insert(3, format_interval(res.interval, why=True))
         rows.append(row)
-        for name, value in breakdown(res, report.inputs.get("classes")):  # per class, label
+        for name, value in breakdown(res):  # per class, label
             # or output, indented
             sub = [f"  {name}", "", format_value(value), ""]
             if report.ci:
@@ -151,7 +151,7 @@ def render_markdown(report: Report) -> str:
             f"{format_value(res.value)} |{interval} "
             f"{'higher' if res.higher_is_better else 'lower'} |"
         )
-        for name, value in breakdown(res, report.inputs.get("classes")):
+        for name, value in breakdown(res):
             lines.append(f"| ↳ {md_escape(name)} |  | {format_value(value)} |"
                          f"{' |' if ci else ''} |")
     lines += ["", f"_{md_escape(summary_line(report))}_"]
