@@ -477,7 +477,9 @@ def test_the_readers_of_a_dataset_ask_through_the_protocols():
 NOT_FOR_EVAL_JSON = {
     "losscli.cli.commands.check", "losscli.cli.commands.compare", "losscli.cli.commands.merge",
     "losscli.cli.commands.inspect_file", "losscli.cli.commands.losses",
-    "losscli.cli.commands.history", "losscli.gate", "losscli.comparison", "losscli.history",
+    "losscli.cli.commands.history", "losscli.cli.run.check", "losscli.cli.run.compare",
+    "losscli.cli.run.merge", "losscli.cli.run.inspect_file", "losscli.cli.run.losses",
+    "losscli.cli.run.history", "losscli.gate", "losscli.comparison", "losscli.history",
     "losscli.html", "losscli.plot", "losscli.distributed", "losscli.inspection",
     "losscli.catalog", "losscli.present.report_text", "losscli.present.check_text",
     "losscli.present.compare_text", "losscli.present.table", "losscli.present.confusion",
@@ -510,8 +512,8 @@ def _imported(*args: str) -> set[str]:
 
 def test_eval_to_json_imports_only_what_it_runs():
     modules = _imported("eval", "sample_data/regression.parquet", "-f", "json")
-    assert {"losscli.cli.commands.evaluate", "losscli.execution", "losscli.render",
-            "numpy", "pyarrow"} <= modules  # the walk sees the run
+    assert {"losscli.cli.commands.evaluate", "losscli.cli.run.evaluate", "losscli.execution",
+            "losscli.render", "numpy", "pyarrow"} <= modules  # the walk sees the run
     assert not modules & NOT_FOR_EVAL_JSON, sorted(modules & NOT_FOR_EVAL_JSON)
 
 
@@ -529,15 +531,40 @@ def test_the_command_table_is_the_one_lazy_boundary():
 
     from losscli.cli import COMMANDS
 
-    folder = PACKAGE / "cli" / "commands"
-    on_disk = {f"losscli.cli.commands.{p.stem}" for p in folder.glob("*.py")
-               if p.stem != "__init__"}
-    assert on_disk == {c.module for c in COMMANDS.values()}
+    for package, attribute in (("commands", "module"), ("run", "body")):
+        folder = PACKAGE / "cli" / package
+        on_disk = {f"losscli.cli.{package}.{p.stem}" for p in folder.glob("*.py")
+                   if p.stem != "__init__"}
+        assert on_disk == {getattr(c, attribute) for c in COMMANDS.values()}
     for name, entry in COMMANDS.items():
         doc = inspect.getdoc(importlib.import_module(entry.module).command) or ""
         assert doc.split("\n\n")[0] == entry.summary, name
-    # ... and nothing outside the table imports a command module
-    found = [f"{m} imports {t}" for m in MODULES if m != "losscli.cli"
-             and not m.startswith("losscli.cli.commands")
-             for t, _, _ in _imports(m) if t.startswith("losscli.cli.commands.")]
+        assert callable(importlib.import_module(entry.body).run), name
+    # ... and nothing imports a command's declaration or body but through the table
+    found = [f"{m} imports {t}" for m in MODULES for t, _, _ in _imports(m)
+             if t.startswith(("losscli.cli.commands.", "losscli.cli.run."))]
     assert not found, found
+
+
+def test_completing_an_eval_option_loads_no_run():
+    """TAB after ``losscli eval --`` builds eval's options (the registry's parameter flags),
+    not its body: no pyarrow, no session, no renderer."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import atexit, runpy, sys\n"
+            "atexit.register(lambda: sys.stderr.write('\\nMODULES ' + ' '.join(sys.modules)))\n"
+            "sys.argv = ['losscli']\n"
+            "runpy.run_module('losscli', run_name='__main__', alter_sys=True)\n")
+    env = {**os.environ, "_LOSSCLI_COMPLETE": "complete_bash", "COMP_WORDS": "losscli eval --lo",
+           "COMP_CWORD": "2"}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert "--loss" in proc.stdout.split(), (proc.stdout, proc.stderr[-2000:])
+    modules = set(proc.stderr.rpartition("MODULES ")[2].split())
+    assert "losscli.cli.commands.evaluate" in modules
+    assert not modules & {"losscli.cli.run.evaluate", "losscli.session", "losscli.execution",
+                          "losscli.render", "pyarrow"}, sorted(
+        modules & {"losscli.cli.run.evaluate", "losscli.session", "losscli.execution",
+                   "losscli.render", "pyarrow"})

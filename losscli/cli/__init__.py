@@ -12,10 +12,11 @@ shared "after the run", :mod:`losscli.cli.after`); :mod:`losscli.cli.hygiene` th
 hygiene (one stderr line per error, closed stdout, signals).
 
 The commands are registered here, in one place, as a table of module paths
-(:data:`COMMANDS`): the one lazy boundary of the command line. ``losscli eval`` imports
-``losscli.cli.commands.evaluate`` and nothing of the other commands (the gate, the
-comparison, git history, the pictures); ``losscli --help`` and TAB on a command name list
-the table's summaries and import no command at all.
+(:data:`COMMANDS`): the one lazy boundary of the command line. A command's declaration
+(``losscli.cli.commands.evaluate``) is imported when it is parsed, completed or shows its
+help; its body (``losscli.cli.run.evaluate``) when it runs; nothing of the other commands
+(the gate, the comparison, git history, the pictures) ever. ``losscli --help`` and TAB on
+a command name list the table's summaries and import no command at all.
 """
 
 from __future__ import annotations
@@ -43,11 +44,18 @@ __all__ = ["COMMANDS", "app", "fail", "main"]
 @dataclass(frozen=True)
 class Command:
     """A command of the table: the module that declares it (its function ``command``: the
-    options, the body and what it prints) and the line ``losscli --help`` shows (the first
-    paragraph of that function's docstring, kept equal by ``tests/test_architecture.py``)."""
+    arguments and options, imported to parse, complete or show its help), the module of its
+    body (``run``, imported when it runs: :func:`losscli.cli.commands.body`) and the line
+    ``losscli --help`` shows (the first paragraph of ``command``'s docstring, kept equal by
+    ``tests/test_architecture.py``)."""
 
     module: str
     summary: str
+
+    @property
+    def body(self) -> str:
+        """The module of the command's body: ``losscli.cli.run.<the module's name>``."""
+        return "losscli.cli.run." + self.module.rpartition(".")[2]
 
 
 #: The commands, in the order of ``losscli --help``: each imported when it runs.

@@ -1,11 +1,13 @@
-"""The commands of the command line, one module each (``evaluate``, ``check``, ``compare``,
+"""The declarations of the commands, one module each (``evaluate``, ``check``, ``compare``,
 ``merge``, ``inspect_file``, ``losses``, ``history``), listed in :data:`losscli.cli.COMMANDS`
-and imported only when that command runs (or shows its help): ``losscli eval`` never loads
-the gate, the comparison, git history or the pictures. Each parses nothing itself (its
-options are declared in :mod:`losscli.spec` and :mod:`losscli.cli.options`, added by
-:func:`~losscli.cli.options.with_options`), calls the Python API once, and hands the result
-to :func:`~losscli.cli.after.after_run`, the one place that prints it, draws the pictures
-and writes the HTML page. A command module imports what its body needs at its top.
+and imported only when that command is parsed, completed or shows its help: its arguments,
+its options (declared in :mod:`losscli.spec` and :mod:`losscli.cli.options`, added by
+:func:`~losscli.cli.options.with_options`) and the few lines that sort them. Its body —
+the Python API called once, the result handed to :func:`~losscli.cli.after.after_run`,
+the one place that prints it, draws the pictures and writes the HTML page — is the ``run``
+of its module in :mod:`losscli.cli.run`, imported when the command runs (:func:`body`):
+``losscli eval --<TAB>`` loads no pyarrow, ``losscli eval`` never the gate, the
+comparison, git history or the pictures.
 
 This package holds what the commands share: the FILE argument's help and reading
 (:func:`input_file`), the one output guard's call (:func:`guard_outputs`) and
@@ -15,11 +17,21 @@ errors and the output guard load here.
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Callable
 from typing import Any
 
+from losscli.cli import COMMANDS
 from losscli.errors import UsageError
 from losscli.io.atomic import guard
+
+
+def body(name: str) -> Callable[..., Any]:
+    """The body of command ``name`` (``run`` of its module in :data:`losscli.cli.COMMANDS`),
+    imported now: when the command runs, not when it is parsed or completed."""
+    run: Callable[..., Any] = importlib.import_module(COMMANDS[name].body).run
+    return run
 
 
 def pictures_wanted(kwargs: dict[str, Any]) -> tuple[bool, str | None]:

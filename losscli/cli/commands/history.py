@@ -7,10 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from losscli.cli.commands import guard_outputs
+from losscli.cli.commands import body
 from losscli.cli.hygiene import run_guarded
 from losscli.cli.options import values, with_options
-from losscli.present.history_text import history_command
 
 
 @with_options("history")
@@ -20,4 +19,4 @@ def command(path: Annotated[str, typer.Argument(
     """The losses of a committed report at each commit that changed it, oldest first.
 
     Example: losscli history metrics/report.json -n 20 --plot --html history.html"""
-    run_guarded(history_command, path, values(options), guard_outputs)
+    run_guarded(body("history"), path, values(options))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any
 
 import typer
 
-from losscli.catalog import render_catalog
+from losscli.cli.commands import body
 from losscli.cli.hygiene import run_guarded
 from losscli.cli.options import complete_loss, with_options
 
@@ -20,8 +19,4 @@ def command(
     **options: Any,
 ) -> None:
     """List every loss: name, aliases, parameters with defaults, inputs, direction, reference."""
-    run_guarded(_losses, name, options["fmt"].value)
-
-
-def _losses(name: str | None, fmt: str) -> None:
-    render_catalog(name, fmt, sys.stdout)
+    run_guarded(body("losses"), name, options["fmt"].value)

@@ -3,16 +3,13 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any
 
 import typer
 
-from losscli.cli.commands import guard_outputs
+from losscli.cli.commands import body
 from losscli.cli.hygiene import run_guarded
 from losscli.cli.options import with_options
-from losscli.render import render
-from losscli.saved import merge_parts, report_of
 
 
 @with_options("merge")
@@ -32,15 +29,4 @@ def command(
 
       losscli eval sample_data/regression.parquet -q --save-state a.state && losscli merge a.state
     """
-    run_guarded(_merge, files, options["fmt"].value)
-
-
-def _merge(files: list[str], fmt: str) -> None:
-    # merge writes no file yet: the guard is called all the same, so that an output flag
-    # added to it is declared here, beside its inputs (the saved states)
-    guard_outputs([("a saved state", f) for f in files], {}, {})
-    doc, state, parts = merge_parts(files)
-    report = report_of(doc, state, parts)
-    for note in report.notes:
-        sys.stderr.write(f"losscli: note: {note}\n")
-    render(report, fmt)
+    run_guarded(body("merge"), files, options["fmt"].value)
