@@ -488,9 +488,10 @@ NOT_FOR_EVAL_JSON = {
     "losscli.present.history_text", "losscli.present.history_chart",
     "pandas", "rich", "mlflow", "dask", "polars", "pyarrow.dataset", "scipy",
 }
-#: What ``losscli --help`` must not import: any command, the registry, numpy or pyarrow.
-NOT_FOR_HELP = {"losscli.cli.commands.evaluate", "losscli.registry", "losscli.session",
-                "numpy", "pyarrow"}
+#: What ``losscli --help`` must not import: any command, the option declarations, the
+#: registry, numpy or pyarrow.
+NOT_FOR_HELP = {"losscli.cli.commands.evaluate", "losscli.cli.options", "losscli.spec",
+                "losscli.registry", "losscli.session", "numpy", "pyarrow"}
 
 
 def _imported(*args: str) -> set[str]:
@@ -530,6 +531,8 @@ def test_the_command_table_is_the_one_lazy_boundary():
     import inspect
 
     from losscli.cli import COMMANDS
+    from losscli.cli.options import EvaluatingCommand
+    from losscli.options import EVALUATING
 
     for package, attribute in (("commands", "module"), ("run", "body")):
         folder = PACKAGE / "cli" / package
@@ -540,6 +543,8 @@ def test_the_command_table_is_the_one_lazy_boundary():
         doc = inspect.getdoc(importlib.import_module(entry.module).command) or ""
         assert doc.split("\n\n")[0] == entry.summary, name
         assert callable(importlib.import_module(entry.body).run), name
+        evaluating = importlib.import_module(entry.module).COMMAND_CLASS is EvaluatingCommand
+        assert evaluating == (name in EVALUATING), name  # the loss-parameter flags
     # ... and nothing imports a command's declaration or body but through the table
     found = [f"{m} imports {t}" for m in MODULES for t, _, _ in _imports(m)
              if t.startswith(("losscli.cli.commands.", "losscli.cli.run."))]

@@ -35,8 +35,6 @@ from typer.models import CommandInfo
 from losscli._version import __version__
 from losscli.cli import hygiene
 from losscli.cli.hygiene import fail
-from losscli.cli.options import EvaluatingCommand
-from losscli.options import EVALUATING
 
 __all__ = ["COMMANDS", "app", "fail", "main"]
 
@@ -44,7 +42,8 @@ __all__ = ["COMMANDS", "app", "fail", "main"]
 @dataclass(frozen=True)
 class Command:
     """A command of the table: the module that declares it (its function ``command``: the
-    arguments and options, imported to parse, complete or show its help), the module of its
+    arguments and options, imported to parse, complete or show its help; its
+    ``COMMAND_CLASS``: the Click command class), the module of its
     body (``run``, imported when it runs: :func:`losscli.cli.commands.body`) and the line
     ``losscli --help`` shows (the first paragraph of ``command``'s docstring, kept equal by
     ``tests/test_architecture.py``)."""
@@ -100,9 +99,9 @@ class CommandTable(TyperGroup):
 
     def build(self, name: str) -> Any:
         """Import the module of command ``name`` and build its Click command."""
-        function: Callable[..., Any] = importlib.import_module(COMMANDS[name].module).command
-        info = CommandInfo(name=name, callback=function,
-                           cls=EvaluatingCommand if name in EVALUATING else TyperCommand)
+        module = importlib.import_module(COMMANDS[name].module)
+        function: Callable[..., Any] = module.command
+        info = CommandInfo(name=name, callback=function, cls=module.COMMAND_CLASS)
         return get_command_from_info(info, pretty_exceptions_short=False,
                                      rich_markup_mode=self.rich_markup_mode)
 

@@ -10,8 +10,12 @@ import typer
 from losscli.cli.after import GitHubOutput
 from losscli.cli.commands import STDIN_HELP, body, pictures_wanted
 from losscli.cli.hygiene import run_guarded
-from losscli.cli.options import split_options, with_options
+from losscli.cli.options import EvaluatingCommand, split_options, with_options
 from losscli.tracking import MlflowOutput
+
+#: The Click command class: the loss-parameter flags built from the registry when first
+#: needed.
+COMMAND_CLASS = EvaluatingCommand
 
 
 @with_options("check")

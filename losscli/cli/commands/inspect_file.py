@@ -6,10 +6,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from losscli.cli.commands import STDIN_HELP, body
 from losscli.cli.hygiene import run_guarded
 from losscli.cli.options import values, with_options
+
+COMMAND_CLASS = TyperCommand
 
 
 @with_options("inspect")
