@@ -115,7 +115,7 @@ def render_catalog(name: str | None, fmt: str, out: IO[str]) -> None:
                         " ".join(s.inputs), str(s.higher_is_better).lower(), s.reference,
                         " ".join(s.tasks), expects(s)])
         return
-    from losscli.render import is_terminal
+    from losscli.present.text import is_terminal
 
     tty = is_terminal(out)
     if not tty and not name:

@@ -206,17 +206,31 @@ class Comparison:
             "reference": self.reference,
             "models": [
                 {"name": m.name, "inputs": r.inputs, "rows": r.rows,
-                 "rows_skipped": r.rows_skipped}
+                 "rows_skipped": r.rows_skipped,
+                 **({"confusion": r.confusion} if r.confusion else {})}
                 for m, r in zip(self.models, self.reports)
             ],
             "losses": [self.row_dict(row) for row in self.rows],
             **({"group_by": list(self.group_by), "groups": [
                 {"key": dict(g.key), "rows": dict(zip(self.names, g.rows)),
-                 "losses": [self.row_dict(row) for row in g.losses]}
+                 "losses": [self.row_dict(row) for row in g.losses],
+                 **({"confusion": confusion} if (confusion := self.group_confusion(g))
+                    else {})}
                 for g in self.groups]} if self.groups is not None else {}),
             **({"tests": self.tests} if self.tests else {}),
             "elapsed_seconds": round(self.elapsed_seconds, 6),
         }
+
+    def group_confusion(self, group: ComparisonGroup) -> dict[str, Any]:
+        """``--confusion --group-by``: each model's matrix over ``group``'s rows (model ->
+        matrix, from each model's report; none without ``--confusion``)."""
+        key = tuple(group.key.values())
+        out = {}
+        for name, report in zip(self.names, self.reports):
+            mine = next((g for g in report.groups or [] if tuple(g.key.values()) == key), None)
+            if mine is not None and mine.confusion:
+                out[name] = mine.confusion
+        return out
 
     def row_dict(self, row: ComparisonRow) -> dict[str, Any]:
         return {

@@ -215,7 +215,7 @@ def render_inspection(info: dict[str, Any], fmt: str, out: IO[str]) -> None:
         task = info["task"]
         lines.append(("task", f"{task['task']} (decided by {task['from']}; --task to choose)"))
         if info.get("labels"):
-            from losscli.render import labels_text
+            from losscli.present.summary import labels_text
 
             source = _CLASSES_FROM.get(info["labels"]["classes_from"], "")
             lines.append(("labels", f"{labels_text(info['labels'])} ({source}; --classes or "

@@ -209,10 +209,9 @@ class Report:
                 records.append({**base, "class": None, "value": r.value,
                                 "ci_low": iv.get("low"), "ci_high": iv.get("high")})
                 per_class = (r.details or {}).get("per_class") or {}
-                for index, value in per_class.items():
-                    label: Any = index
-                    if classes and str(index).isdigit() and int(index) < len(classes):
-                        label = classes[int(index)]
+                labels = {class_key(c): c for c in classes or []}  # the label as read
+                for name, value in per_class.items():
+                    label: Any = labels.get(name, name)
                     records.append({**base, "class": label, "value": value,
                                     "ci_low": None, "ci_high": None})
 
@@ -254,6 +253,15 @@ class Report:
 def _short(value: Any) -> str:
     """6 significant digits, as the table prints; n/a for None."""
     return "n/a" if value is None else f"{value:.6g}"
+
+
+def class_key(label: Any) -> str:
+    """The key of class ``label`` in a JSON object (``details.per_class``): the label as
+    written when it is text, else its JSON spelling (``3``, ``true``, ``null``). Raw: a
+    label is escaped only where it is printed."""
+    import json
+
+    return label if isinstance(label, str) else json.dumps(label)
 
 
 def json_float(value: float | None) -> float | None:

@@ -19,6 +19,7 @@ from losscli.report import (
     GroupResult,
     LossResult,
     Report,
+    class_key,
     json_float,
     quantile_name,
 )
@@ -94,14 +95,15 @@ def build_report(plan: engine.Plan, state: State, *, model: int = 0,
     (:func:`losscli.gaps.group_gap`)."""
 
     cell = state.cells[model]
-    results = cell_results(plan, cell, quantile_levels)
+    classes = (inputs or {}).get("classes")
+    results = cell_results(plan, cell, quantile_levels, classes=classes)
     groups = None
     if state.groups is not None:
         level = None if group_level is None else group_level(len(state.groups))
         groups = [GroupResult(key_dict(plan.group_by, key), cells[model].rows,
                               cells[model].rows_skipped,
                               cell_results(plan, cells[model], quantile_levels, group=True,
-                                           level=level))
+                                           level=level, classes=classes))
                   for key, cells in state.groups.items()]
         if confusion:
             groups = [replace(g, confusion=confusion_dict(plan, cells[model],
@@ -165,8 +167,25 @@ def gap_results(plan: engine.Plan, state: State, model: int, results: list[LossR
     return out
 
 
+def class_details(details: dict[str, Any] | None, classes: Any) -> dict[str, Any] | None:
+    """An aggregate's ``details`` with its classes named: ``per_class`` (and the classes of
+    ``zero_division``) keyed by the label of each class index (:func:`class_key`) when the
+    report knows the labels (``inputs.classes``, in class order)."""
+    if not details or not isinstance(classes, list | tuple):
+        return details
+    names = {str(i): class_key(c) for i, c in enumerate(classes)}
+    out = dict(details)
+    if isinstance(out.get("per_class"), dict):
+        out["per_class"] = {names.get(k, k): v for k, v in out["per_class"].items()}
+    if isinstance(out.get("zero_division"), dict):
+        out["zero_division"] = {what: [names.get(k, k) for k in which]
+                                for what, which in out["zero_division"].items()}
+    return out
+
+
 def cell_results(plan: engine.Plan, cell: Cell, quantile_levels: tuple[float, ...] = (),
-                 *, group: bool = False, level: float | None = None) -> list[LossResult]:
+                 *, group: bool = False, level: float | None = None,
+                 classes: Any = None) -> list[LossResult]:
     """One result per loss instance from a model's cell: value, breakdown, interval,
     distribution. In a ``group``, a value that cannot be computed (no rows, zero weight, one
     class only...) is None with its reason — one group's lack stops nothing — while
@@ -186,7 +205,7 @@ def cell_results(plan: engine.Plan, cell: Cell, quantile_levels: tuple[float, ..
             interval = interval_dict(cell.uncertainty[i].interval(value, agg, level))
         sketch = None if cell.sketches is None else cell.sketches[i]
         dist = None if sketch is None else distribution_dict(sketch, quantile_levels)
-        details = None if reduction == "none" else agg.details()
+        details = None if reduction == "none" else class_details(agg.details(), classes)
         undefined = (details or {}).get("reason") if value is not None and value != value \
             else None
         if group and undefined:  # e.g. an AUC of one class: no value, and why

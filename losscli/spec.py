@@ -279,7 +279,8 @@ class RunOptions:
     relative_accuracy: float = option(0.01, check=validators.accuracy)
     confusion: bool = option(
         False, "--confusion", type=bool, panel="Output", check=validators.flag,
-        commands=frozenset({"eval", "check"}), help="Also print the confusion matrix (rows: true "
+        commands=frozenset({"eval", "check", "compare"}), help="Also print the confusion "
+        "matrix (compare: each model's; rows: true "
         "class, columns: predicted; weighted counts with weights), read from the exact counts "
         "of a confusion-based metric of the run (f1, precision, recall, mcc, ...: add one, "
         "e.g. --loss mcc); per group with --group-by; a heat map with --plot/--html. Binary "

@@ -389,9 +389,12 @@ def test_the_binding_check_sees_them(monkeypatch, tmp_path):
 READERS = "losscli.io.formats"
 #: Attributes that say what a source can do: never probed with ``getattr``/``hasattr``
 #: (a :class:`~losscli.io.base.Source` member is read as it is; a capability is a
-#: protocol: ``MultiFile``, ``Scannable``, ``Remote``, ``Piped``, ``Splittable``).
+#: protocol: ``MultiFile``, ``Scannable``, ``Remote``, ``Piped``, ``Splittable``,
+#: ``Releasable``, ``ArrowTyped``, ``JsonTyped``) — in the readers of
+#: ``losscli.io.formats`` too (a dataset asks the sources of its files through them).
 CAPABILITY_ATTRS = {"format", "remote", "scan", "partition_keys", "pattern", "dataset",
-                    "files", "part", "read_part", "identities", "piped", "_path"}
+                    "files", "part", "read_part", "identities", "piped", "_path",
+                    "release", "schema", "types"}
 #: The module that declares the capabilities (``can_split`` reads ``splittable`` there).
 CAPABILITIES = "losscli.io.base"
 
@@ -450,3 +453,123 @@ def test_the_capability_checks_see_them(monkeypatch, tmp_path):
     assert _reader_class_imports("losscli.fake", _reader_classes()) == [
         ("DatasetSource", 1), ("CsvStreamSource", 3)]
     assert sorted(line for _, line in _capability_probes("losscli.fake")) == [4, 4, 6, 6]
+    # ... and in a reader module: what a dataset asks the source of one of its files
+    reader = tmp_path / "reader.py"
+    reader.write_text("def part(opened, first):\n"
+                      "    release = getattr(opened, 'release', None)\n"
+                      "    if hasattr(opened, 'types'):\n"
+                      "        return getattr(first, 'schema', None)\n")
+    monkeypatch.setitem(MODULES, "losscli.io.formats.fake", reader)
+    assert sorted(line for _, line in _capability_probes("losscli.io.formats.fake")) == [2, 3, 4]
+
+
+def test_the_readers_of_a_dataset_ask_through_the_protocols():
+    source = MODULES["losscli.io.formats.dataset"].read_text()
+    assert "Releasable" in source and "ArrowTyped" in source and "JsonTyped" in source
+    assert not _capability_probes("losscli.io.formats.dataset")
+
+
+# --- the start-up budget ------------------------------------------------------------------
+#: What ``losscli eval FILE.parquet -f json`` must not import: the other commands (each a
+#: module of :data:`losscli.cli.COMMANDS`), the formats for people (:data:`losscli.render.FORMATS`
+#: picks the renderer), the pictures, the gate, the comparison, git history, and the optional
+#: libraries of other paths (tables, data frames, MLflow, Dask).
+NOT_FOR_EVAL_JSON = {
+    "losscli.cli.commands.check", "losscli.cli.commands.compare", "losscli.cli.commands.merge",
+    "losscli.cli.commands.inspect_file", "losscli.cli.commands.losses",
+    "losscli.cli.commands.history", "losscli.cli.run.check", "losscli.cli.run.compare",
+    "losscli.cli.run.merge", "losscli.cli.run.inspect_file", "losscli.cli.run.losses",
+    "losscli.cli.run.history", "losscli.gate", "losscli.comparison", "losscli.history",
+    "losscli.html", "losscli.plot", "losscli.distributed", "losscli.inspection",
+    "losscli.catalog", "losscli.present.report_text", "losscli.present.check_text",
+    "losscli.present.compare_text", "losscli.present.table", "losscli.present.confusion",
+    "losscli.present.summary", "losscli.present.ci_formats", "losscli.present.pictures",
+    "losscli.present.terminal", "losscli.present.svg", "losscli.present.figures",
+    "losscli.present.history_text", "losscli.present.history_chart",
+    "pandas", "rich", "mlflow", "dask", "polars", "pyarrow.dataset", "scipy",
+}
+#: What ``losscli --help`` must not import: any command, the option declarations, the
+#: registry, numpy or pyarrow.
+NOT_FOR_HELP = {"losscli.cli.commands.evaluate", "losscli.cli.options", "losscli.spec",
+                "losscli.registry", "losscli.session", "numpy", "pyarrow"}
+
+
+def _imported(*args: str) -> set[str]:
+    """The modules a real ``python -m losscli ARGS`` has imported when it exits (its
+    ``sys.modules``, written on stderr at exit: unlike ``-X importtime``, this also sees the
+    modules that ``importlib.import_module`` loads, as the command table does)."""
+    import subprocess
+    import sys
+
+    code = ("import atexit, runpy, sys\n"
+            "atexit.register(lambda: sys.stderr.write('\\nMODULES ' + ' '.join(sys.modules)))\n"
+            f"sys.argv = ['losscli', *{list(args)!r}]\n"
+            "runpy.run_module('losscli', run_name='__main__', alter_sys=True)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return set(proc.stderr.rpartition("MODULES ")[2].split())
+
+
+def test_eval_to_json_imports_only_what_it_runs():
+    modules = _imported("eval", "sample_data/regression.parquet", "-f", "json")
+    assert {"losscli.cli.commands.evaluate", "losscli.cli.run.evaluate", "losscli.execution",
+            "losscli.render", "numpy", "pyarrow"} <= modules  # the walk sees the run
+    assert not modules & NOT_FOR_EVAL_JSON, sorted(modules & NOT_FOR_EVAL_JSON)
+
+
+def test_help_imports_no_command():
+    modules = _imported("--help")
+    assert "losscli.cli" in modules
+    assert not modules & NOT_FOR_HELP, sorted(modules & NOT_FOR_HELP)
+
+
+def test_the_command_table_is_the_one_lazy_boundary():
+    """Every module of ``losscli/cli/commands`` is a command of the table; the table's
+    summary is its command's first docstring paragraph (what ``losscli --help`` shows)."""
+    import importlib
+    import inspect
+
+    from losscli.cli import COMMANDS
+    from losscli.cli.options import EvaluatingCommand
+    from losscli.options import EVALUATING
+
+    for package, attribute in (("commands", "module"), ("run", "body")):
+        folder = PACKAGE / "cli" / package
+        on_disk = {f"losscli.cli.{package}.{p.stem}" for p in folder.glob("*.py")
+                   if p.stem != "__init__"}
+        assert on_disk == {getattr(c, attribute) for c in COMMANDS.values()}
+    for name, entry in COMMANDS.items():
+        doc = inspect.getdoc(importlib.import_module(entry.module).command) or ""
+        assert doc.split("\n\n")[0] == entry.summary, name
+        assert callable(importlib.import_module(entry.body).run), name
+        evaluating = importlib.import_module(entry.module).COMMAND_CLASS is EvaluatingCommand
+        assert evaluating == (name in EVALUATING), name  # the loss-parameter flags
+    # ... and nothing imports a command's declaration or body but through the table
+    found = [f"{m} imports {t}" for m in MODULES for t, _, _ in _imports(m)
+             if t.startswith(("losscli.cli.commands.", "losscli.cli.run."))]
+    assert not found, found
+
+
+def test_completing_an_eval_option_loads_no_run():
+    """TAB after ``losscli eval --`` builds eval's options (the registry's parameter flags),
+    not its body: no pyarrow, no session, no renderer."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import atexit, runpy, sys\n"
+            "atexit.register(lambda: sys.stderr.write('\\nMODULES ' + ' '.join(sys.modules)))\n"
+            "sys.argv = ['losscli']\n"
+            "runpy.run_module('losscli', run_name='__main__', alter_sys=True)\n")
+    env = {**os.environ, "_LOSSCLI_COMPLETE": "complete_bash", "COMP_WORDS": "losscli eval --lo",
+           "COMP_CWORD": "2"}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert "--loss" in proc.stdout.split(), (proc.stdout, proc.stderr[-2000:])
+    modules = set(proc.stderr.rpartition("MODULES ")[2].split())
+    assert "losscli.cli.commands.evaluate" in modules
+    assert not modules & {"losscli.cli.run.evaluate", "losscli.session", "losscli.execution",
+                          "losscli.render", "pyarrow"}, sorted(
+        modules & {"losscli.cli.run.evaluate", "losscli.session", "losscli.execution",
+                   "losscli.render", "pyarrow"})

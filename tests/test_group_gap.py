@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 import losscli
 from losscli.errors import UsageError
-from losscli.render import render, render_check
+from losscli.present.check_text import render_check
+from losscli.render import render
 from tests.conftest import run_losscli
 
 fairlearn_metrics = pytest.importorskip("fairlearn.metrics")

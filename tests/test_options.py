@@ -214,13 +214,21 @@ def test_defaults_are_written_once():
 def test_cli_is_a_package_of_small_modules():
     folder = ROOT / "losscli" / "cli"
     modules = sorted(p.name for p in folder.glob("*.py"))
-    assert modules == ["__init__.py", "after.py", "commands.py", "hygiene.py", "options.py"]
+    assert modules == ["__init__.py", "after.py", "hygiene.py", "options.py"]
+    commands_dir = folder / "commands"  # one module a command (losscli.cli.COMMANDS)
+    assert sorted(p.name for p in commands_dir.glob("*.py")) == [
+        "__init__.py", "check.py", "compare.py", "evaluate.py", "history.py",
+        "inspect_file.py", "losses.py", "merge.py"]
+    bodies_dir = folder / "run"  # ... and its body, imported when it runs
+    assert sorted(p.name for p in bodies_dir.glob("*.py")) == sorted(
+        p.name for p in commands_dir.glob("*.py"))
     assert not (ROOT / "losscli" / "cli.py").exists()
-    for path in [*folder.glob("*.py"), ROOT / "losscli" / "spec.py",
+    for path in [*folder.rglob("*.py"), ROOT / "losscli" / "spec.py",
                  ROOT / "losscli" / "options.py", ROOT / "losscli" / "validators.py"]:
         assert len(Path(path).read_text().splitlines()) <= 500, path
     # the one "after the run" block: each evaluating command hands its result to it
-    commands = (folder / "commands.py").read_text()
+    commands = "\n".join(p.read_text() for p in [*commands_dir.glob("*.py"),
+                                                  *bodies_dir.glob("*.py")])
     after = (folder / "after.py").read_text()
     assert commands.count("after_run(") == 3  # eval, check, compare
     assert "def after_run(" in after and "def after_run(" not in commands

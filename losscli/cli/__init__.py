@@ -7,25 +7,123 @@ load when a command runs, so ``--help`` and TAB completion stay fast.
 
 The package: :mod:`losscli.cli.options` builds each command's Typer parameters from the
 declarations (the fields of :mod:`losscli.spec`, its own table of CLI-only options, the
-registry's Params); :mod:`losscli.cli.commands` holds the commands (one shared "after the
-run"); :mod:`losscli.cli.hygiene` the process hygiene (one stderr line per error, closed
-stdout, signals). The commands are registered here, in one place.
+registry's Params); :mod:`losscli.cli.commands` holds the commands, one module each (one
+shared "after the run", :mod:`losscli.cli.after`); :mod:`losscli.cli.hygiene` the process
+hygiene (one stderr line per error, closed stdout, signals).
+
+The commands are registered here, in one place, as a table of module paths
+(:data:`COMMANDS`): the one lazy boundary of the command line. A command's declaration
+(``losscli.cli.commands.evaluate``) is imported when it is parsed, completed or shows its
+help; its body (``losscli.cli.run.evaluate``) when it runs; nothing of the other commands
+(the gate, the comparison, git history, the pictures) ever. ``losscli --help`` and TAB on
+a command name list the table's summaries and import no command at all.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import importlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
+from typer.main import get_command_from_info
+from typer.models import CommandInfo
 
 from losscli._version import __version__
-from losscli.cli import commands, hygiene
+from losscli.cli import hygiene
 from losscli.cli.hygiene import fail
-from losscli.cli.options import EvaluatingCommand
 
-__all__ = ["app", "fail", "main"]
+__all__ = ["COMMANDS", "app", "fail", "main"]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command of the table: the module that declares it (its function ``command``: the
+    arguments and options, imported to parse, complete or show its help; its
+    ``COMMAND_CLASS``: the Click command class), the module of its
+    body (``run``, imported when it runs: :func:`losscli.cli.commands.body`) and the line
+    ``losscli --help`` shows (the first paragraph of ``command``'s docstring, kept equal by
+    ``tests/test_architecture.py``)."""
+
+    module: str
+    summary: str
+
+    @property
+    def body(self) -> str:
+        """The module of the command's body: ``losscli.cli.run.<the module's name>``."""
+        return "losscli.cli.run." + self.module.rpartition(".")[2]
+
+
+#: The commands, in the order of ``losscli --help``: each imported when it runs.
+COMMANDS: dict[str, Command] = {
+    "eval": Command("losscli.cli.commands.evaluate",
+                    "Evaluate losses over a predictions file and print them side by side."),
+    "inspect": Command("losscli.cli.commands.inspect_file",
+                       "Show a file's format, rows, columns and types, the "
+                       "prediction/target/weight columns\n'eval' would use, and which losses "
+                       "fit the data."),
+    "check": Command("losscli.cli.commands.check", "Fail (exit 1) when a model's losses "
+                     "break a bound or regress against a baseline."),
+    "compare": Command("losscli.cli.commands.compare", "Compare models: one row per loss, "
+                       "one column per model, the best model per loss."),
+    "merge": Command("losscli.cli.commands.merge",
+                     "Merge the saved states of parts evaluated apart into one report."),
+    "losses": Command("losscli.cli.commands.losses", "List every loss: name, aliases, "
+                      "parameters with defaults, inputs, direction, reference."),
+    "history": Command("losscli.cli.commands.history", "The losses of a committed report at "
+                       "each commit that changed it, oldest first."),
+}
+
+
+class CommandTable(TyperGroup):
+    """The root group over :data:`COMMANDS`: a command's module is imported, and its Click
+    command built, when it is asked for by name (to run it, for its ``--help``, for the
+    CLI reference); listing the commands (the root help, TAB on a command name) shows the
+    table's summaries without importing any."""
+
+    _listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            if self._listing:
+                summary = COMMANDS[cmd_name].summary
+                return TyperCommand(cmd_name, help=summary, short_help=summary)
+            self.commands[cmd_name] = self.build(cmd_name)
+        return self.commands.get(cmd_name)
+
+    def build(self, name: str) -> Any:
+        """Import the module of command ``name`` and build its Click command."""
+        module = importlib.import_module(COMMANDS[name].module)
+        function: Callable[..., Any] = module.command
+        info = CommandInfo(name=name, callback=function, cls=module.COMMAND_CLASS)
+        return get_command_from_info(info, pretty_exceptions_short=False,
+                                     rich_markup_mode=self.rich_markup_mode)
+
+    @contextmanager
+    def listing(self) -> Iterator[None]:
+        self._listing = True
+        try:
+            yield
+        finally:
+            self._listing = False
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        with self.listing():
+            super().format_help(ctx, formatter)
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> Any:
+        with self.listing():
+            return super().shell_complete(ctx, incomplete)
+
 
 app = typer.Typer(
+    cls=CommandTable,
     name="losscli",
     help="Evaluate losses over prediction and target files, streamed in chunks.",
     no_args_is_help=True,
@@ -48,14 +146,6 @@ def _root(
 ) -> None:
     """losscli: how wrong is this model, by which measure."""
 
-
-app.command("eval", cls=EvaluatingCommand)(commands.eval_cmd)
-app.command("inspect")(commands.inspect_cmd)
-app.command("check", cls=EvaluatingCommand)(commands.check_cmd)
-app.command("compare", cls=EvaluatingCommand)(commands.compare_cmd)
-app.command("merge")(commands.merge_cmd)
-app.command("losses")(commands.losses_cmd)
-app.command("history")(commands.history_cmd)
 
 
 def main() -> None:

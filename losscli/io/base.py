@@ -23,7 +23,10 @@ read both ways at once.
 Capabilities beyond :class:`Source` are protocols too, each declared here once: a source
 that reads ranges of its rows (:class:`Splittable`), one made of many files
 (:class:`MultiFile`), one whose rows can be counted by a scan first (:class:`Scannable`),
-one read over the network (:class:`Remote`), one read from a pipe (:class:`Piped`). Code
+one read over the network (:class:`Remote`), one read from a pipe (:class:`Piped`), one
+that can close its file between reads (:class:`Releasable`), one that knows its Arrow schema
+(:class:`ArrowTyped`), one whose raw keys take the JSON types of its first object
+(:class:`JsonTyped`). Code
 outside :mod:`losscli.io.formats` asks a source what it can do through them (or the
 functions beside them), never by naming a reader class or probing an attribute.
 
@@ -38,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import numpy as np
+    import pyarrow as pa
 
     from losscli.io.dataset import Dataset, FileRef
 
@@ -251,3 +255,33 @@ def readable_twice(source: object) -> bool:
     """Whether ``source`` can be read again (a file), not only once (a :class:`Piped` that
     reads a pipe)."""
     return not (isinstance(source, Piped) and source.piped)
+
+
+@runtime_checkable
+class Releasable(Protocol):
+    """A file source that can close its file between reads (CSV, NDJSON): the next read
+    opens it again, from where it was. A dataset of many files releases each file it opens,
+    so that it never holds more than the file being read."""
+
+    def release(self) -> None:
+        """Close the file until the next read."""
+        ...
+
+
+@runtime_checkable
+class ArrowTyped(Protocol):
+    """A source that knows the Arrow type of each column without reading data (Parquet,
+    Feather; CSV from its first block): a dataset checks with it that a key column has one
+    kind of type in every file."""
+
+    schema: pa.Schema
+
+
+@runtime_checkable
+class JsonTyped(Protocol):
+    """A source whose raw columns take the JSON types of its first object (NDJSON):
+    ``types`` is column -> type name. A dataset gives each later file the first file's, so
+    that a key has one dtype in every file (another type is an error naming the line)."""
+
+    types: dict[str, str]
+

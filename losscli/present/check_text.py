@@ -11,6 +11,7 @@ import sys
 from typing import IO, TYPE_CHECKING, Any
 
 from losscli.present.confusion import confusion_markdown, render_confusion_table
+from losscli.present.output import emit
 from losscli.present.summary import (
     format_change,
     format_interval,
@@ -25,7 +26,6 @@ from losscli.present.table import (
     SafeWriter,
     console_of,
     csv_float,
-    emit,
     fitted_table,
     md_escape,
     note_line,

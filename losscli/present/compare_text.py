@@ -8,6 +8,8 @@ import json
 import sys
 from typing import IO, TYPE_CHECKING, Any
 
+from losscli.present.confusion import comparison_confusion_markdown, render_comparison_confusion
+from losscli.present.output import emit
 from losscli.present.summary import (
     format_change,
     format_interval,
@@ -21,7 +23,6 @@ from losscli.present.table import (
     SafeWriter,
     console_of,
     csv_float,
-    emit,
     fitted_table,
     md_escape,
     note_line,
@@ -115,6 +116,7 @@ def render_compare_table(comp: Comparison, out: IO[str] | None = None) -> None:
                       for g in comp.groups for row in g.losses]
         console.print(fitted_table(console, tty, [*keys, cols[0], *cols[2:]], group_rows))
     note_line(console, tty, compare_summary(comp), "dim")
+    render_comparison_confusion(comp, console, tty)  # --confusion: each model's matrix
 
 
 def render_compare_json(comp: Comparison) -> str:
@@ -149,7 +151,7 @@ def render_compare_markdown(comp: Comparison) -> str:
                     f"`{md_escape(row.label)}`", *cells, *_diffs(row, bool(comp.reports[0].ci)),
                     _best(comp, row, lambda n: f"**{md_escape(n)}**")]) + " |")
     lines += ["", f"_{md_escape(compare_summary(comp))}_"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + comparison_confusion_markdown(comp)
 
 
 def render_compare_csv(comp: Comparison) -> str:

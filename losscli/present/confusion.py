@@ -1,7 +1,8 @@
 """``--confusion``: the confusion matrix of a report (``report.confusion``, built by
 :func:`losscli.reporting.confusion_dict` from the exact counts of a confusion-based metric)
 as a table under the losses, Markdown, long-form CSV rows, a terminal heat map (``--plot``)
-and an SVG heat map for the page (``--html``). Rows are the true class, columns the
+and an SVG heat map for the page (``--html``); ``compare --confusion``: each model's matrix,
+read from its own report (``Comparison.reports``), never computed again. Rows are the true class, columns the
 predicted one; counts are integers, or weighted sums when the run had weights. Every label
 from the data passes :func:`~losscli.present.text.printable` (terminal, Markdown, CSV) or
 :func:`~losscli.present.markup.escape` (HTML) where it is placed."""
@@ -18,16 +19,20 @@ from losscli.present.table import Col, fitted_table, md_escape, note_line
 from losscli.present.text import cells, format_count, format_value, printable
 
 if TYPE_CHECKING:
+    from losscli.comparison import Comparison
     from losscli.report import Report
 
 __all__ = [
     "ConfusionMap",
+    "comparison_confusion_markdown",
+    "comparison_scopes",
     "confusion_csv_rows",
     "confusion_heatmap",
     "confusion_maps",
     "confusion_markdown",
     "confusion_section",
     "confusion_svg",
+    "render_comparison_confusion",
     "render_confusion_table",
 ]
 
@@ -49,6 +54,10 @@ def _title(conf: dict[str, Any], scope: str = "") -> str:
             f"{conf.get('loss', '?')})")
 
 
+def _key_text(key: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={'null' if v is None else v}" for k, v in key.items())
+
+
 def _scopes(report: Report) -> list[tuple[str, dict[str, Any]]]:
     """(scope name, matrix): the overall one, then each group's (by its key)."""
     out: list[tuple[str, dict[str, Any]]] = []
@@ -56,14 +65,20 @@ def _scopes(report: Report) -> list[tuple[str, dict[str, Any]]]:
         out.append(("overall" if report.groups is not None else "", report.confusion))
     for g in report.groups or []:
         if g.confusion:
-            key = ", ".join(f"{k}={'null' if v is None else v}" for k, v in g.key.items())
-            out.append((key, g.confusion))
+            out.append((_key_text(g.key), g.confusion))
     return out
 
 
-def render_confusion_table(report: Report, console: Any, tty: bool) -> None:
-    """The matrix (and each group's) as fitted tables under the losses."""
-    for scope, conf in _scopes(report):
+def comparison_scopes(comparison: Comparison) -> list[tuple[str, dict[str, Any]]]:
+    """(scope name, matrix) of every model of a comparison, model by model: the matrices of
+    each model's own report (the exact counts of its run), ``model NAME`` (and the group)."""
+    return [(f"model {name}" + (f", {scope}" if scope else ""), conf)
+            for name, report in zip(comparison.names, comparison.reports)
+            for scope, conf in _scopes(report)]
+
+
+def _tables(scopes: list[tuple[str, dict[str, Any]]], console: Any, tty: bool) -> None:
+    for scope, conf in scopes:
         labels = [printable(x) for x in conf["labels"]]
         note_line(console, tty, _title(conf, scope), "bold")
         cols = [Col("true \\ predicted", "label", "left", "bold")] + [Col(x) for x in labels]
@@ -72,10 +87,19 @@ def render_confusion_table(report: Report, console: Any, tty: bool) -> None:
         console.print(fitted_table(console, tty, cols, rows))
 
 
-def confusion_markdown(report: Report) -> str:
-    """The matrices as Markdown tables ('' when none)."""
+def render_confusion_table(report: Report, console: Any, tty: bool) -> None:
+    """The matrix (and each group's) as fitted tables under the losses."""
+    _tables(_scopes(report), console, tty)
+
+
+def render_comparison_confusion(comparison: Comparison, console: Any, tty: bool) -> None:
+    """``compare --confusion``: each model's matrix as a fitted table under the comparison."""
+    _tables(comparison_scopes(comparison), console, tty)
+
+
+def _markdown(scopes: list[tuple[str, dict[str, Any]]]) -> str:
     out: list[str] = []
-    for scope, conf in _scopes(report):
+    for scope, conf in scopes:
         labels = [md_escape(printable(x)) for x in conf["labels"]]
         out += ["", f"**{md_escape(_title(conf, scope))}**", "",
                 "| true \\ predicted | " + " | ".join(labels) + " |",
@@ -83,6 +107,16 @@ def confusion_markdown(report: Report) -> str:
         out += ["| " + " | ".join([labels[t], *(count_text(v) for v in row)]) + " |"
                 for t, row in enumerate(conf["counts"])]
     return "\n".join(out) + ("\n" if out else "")
+
+
+def confusion_markdown(report: Report) -> str:
+    """The matrices as Markdown tables ('' when none)."""
+    return _markdown(_scopes(report))
+
+
+def comparison_confusion_markdown(comparison: Comparison) -> str:
+    """Each model's matrices as Markdown tables ('' when none)."""
+    return _markdown(comparison_scopes(comparison))
 
 
 def confusion_csv_rows(conf: dict[str, Any]) -> list[tuple[str, str, Any]]:
@@ -206,17 +240,37 @@ def confusion_svg(conf: dict[str, Any], scope: str = "") -> str:
     return "\n".join(out)
 
 
-def confusion_section(doc: dict[str, Any]) -> str:
-    """The page's section of the confusion matrices in ``doc`` (the report's JSON: its
-    ``confusion`` and each group's); '' when there is none."""
+def doc_scopes(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(scope name, matrix) of a JSON document: a report's ``confusion`` and each group's;
+    a comparison's, model by model (``models[i].confusion``, then the model's matrix in
+    each group: ``groups[j].confusion[name]``)."""
     found: list[tuple[str, dict[str, Any]]] = []
+    groups = [g for g in doc.get("groups", ()) or () if isinstance(g, dict)]
+    if isinstance(doc.get("models"), list):  # a comparison
+        for m in doc["models"]:
+            if not isinstance(m, dict):
+                continue
+            name = m.get("name", "?")
+            if isinstance(m.get("confusion"), dict):
+                found.append((f"model {name}" + (", overall" if groups else ""),
+                              m["confusion"]))
+            for g in groups:
+                conf = (g.get("confusion") or {}).get(name)
+                if isinstance(conf, dict):
+                    found.append((f"model {name}, {_key_text(g.get('key') or {})}", conf))
+        return found
     if isinstance(doc.get("confusion"), dict):
-        found.append(("overall" if doc.get("groups") else "", doc["confusion"]))
-    for g in doc.get("groups", ()) or ():
-        if isinstance(g, dict) and isinstance(g.get("confusion"), dict):
-            key = g.get("key") or {}
-            found.append((", ".join(f"{k}={'null' if v is None else v}"
-                                    for k, v in key.items()), g["confusion"]))
+        found.append(("overall" if groups else "", doc["confusion"]))
+    for g in groups:
+        if isinstance(g.get("confusion"), dict):
+            found.append((_key_text(g.get("key") or {}), g["confusion"]))
+    return found
+
+
+def confusion_section(doc: dict[str, Any]) -> str:
+    """The page's section of the confusion matrices in ``doc`` (a report's JSON: its
+    ``confusion`` and each group's; a comparison's: each model's); '' when there is none."""
+    found = doc_scopes(doc)
     if not found:
         return ""
     figures = [f'<figure>{confusion_svg(conf, scope)}<figcaption>'

@@ -14,12 +14,12 @@ import sys
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
+from losscli.present.output import emit
 from losscli.present.table import (
     Col,
     SafeWriter,
     console_of,
     csv_float,
-    emit,
     fitted_table,
     md_escape,
     note_line,

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Union
 
+from losscli.present.confusion import ConfusionMap, confusion_maps
 from losscli.present.text import printable
 from losscli.report import QUANTILES, quantile_name
 
@@ -378,8 +379,6 @@ def report_pictures(report: Report, doc: dict[str, Any] | None = None, *,
         elif res.label not in calibrated:
             skipped.append(res.label)
     items += [Reliability.from_calibration(state, label, model=model) for label, state in rels]
-    from losscli.present.confusion import confusion_maps
-
     items += confusion_maps(report, model)  # type: ignore[arg-type]  # --confusion
     if doc is None and hasattr(report, "to_dict"):
         doc = report.to_dict()
@@ -395,26 +394,25 @@ def comparison_pictures(reports: Sequence[Report], names: Sequence[str]
                         ) -> tuple[list[Plottable | list[Plottable]], list[str]]:
     """``compare``: the models overlaid — per loss with sketches one list of histograms
     (one per model), one list of reliability data per calibration state, and per model
-    the group bars of its report (when it has groups). Returns (pictures, skipped)."""
+    the group bars of its report (when it has groups) and its confusion heat maps
+    (``--confusion``). Returns (pictures, skipped)."""
     per_model = [report_pictures(r, model=n) for r, n in zip(reports, names)]
     if not per_model:
         return [], []
     items: list[Plottable | list[Plottable]] = []
     firsts = per_model[0][0]
     for k, first in enumerate(firsts):
-        if isinstance(first, GroupBars):
+        if isinstance(first, GroupBars | ConfusionMap):  # each model's own, not overlaid
             continue
         series = [pics[k] for pics, _ in per_model if k < len(pics)
                   and type(pics[k]) is type(first)]
         items.append(series if len(series) > 1 else first)
     for pics, _ in per_model:
-        items += [p for p in pics if isinstance(p, GroupBars)]
+        items += [p for p in pics if isinstance(p, GroupBars | ConfusionMap)]
     return items, per_model[0][1]
 
 
 def reason_of(item: Plottable | Sequence[Plottable]) -> str | None:
-    from losscli.present.confusion import ConfusionMap
-
     if isinstance(item, (Histogram, Counts, Reliability, GroupBars, ConfusionMap)):
         return item.reason()
     reasons = [x.reason() for x in item]

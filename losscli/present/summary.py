@@ -127,30 +127,23 @@ def ci_text(report: Report) -> str:
 BREAKDOWN_ROWS = 20
 
 
-def breakdown(res: LossResult, classes: Any = None) -> list[tuple[str, float]]:
+def breakdown(res: LossResult) -> list[tuple[str, float]]:
     """The per-class (per-label, per-output) values of a loss's details, named for a table:
-    ``class 2``, ``label 0``, ``output 1``; none when there are more than BREAKDOWN_ROWS.
-    ``classes``: the labels of the classes (a target of labels), named instead of their
-    index: ``class setosa``."""
+    ``class setosa`` (``per_class`` is keyed by the class labels when the report knows them,
+    :func:`losscli.reporting.class_details`), ``label 0``, ``output 1``; none when there
+    are more than BREAKDOWN_ROWS. The names are escaped where they are printed."""
     details = res.details or {}
     # an operating point (threshold_at_fpr, ...): where it was read — threshold, tpr, ...
     at = [(f"at {k}", v) for k, v in (details.get("at") or {}).items() if v is not None]
     bound = details.get("bound")
     if isinstance(bound, list | tuple) and len(bound) == 2 and None not in bound:
         # a binned roc_auc / average_precision: where the exact value lies
-        return [*_breakdown(details, classes), *at, ("exact value ≥", float(bound[0])),
+        return [*_breakdown(details), *at, ("exact value ≥", float(bound[0])),
                 ("exact value ≤", float(bound[1]))]
-    return [*_breakdown(details, classes), *at]
+    return [*_breakdown(details), *at]
 
 
-def _breakdown(details: dict[str, Any], classes: Any) -> list[tuple[str, float]]:
-    if isinstance(classes, list) and isinstance(details.get("per_class"), dict):
-        named = []
-        for k, v in details["per_class"].items():
-            i = int(k) if str(k).isdigit() else -1
-            named.append((f"class {label_text(classes[i])}" if 0 <= i < len(classes)
-                          and classes[i] is not None else f"class {k}", v))
-        return [] if len(named) > BREAKDOWN_ROWS else [(k, v) for k, v in named if v is not None]
+def _breakdown(details: dict[str, Any]) -> list[tuple[str, float]]:
     for key, noun in (("per_class", "class"), ("per_label", "label"), ("per_column", "column")):
         values = details.get(key)
         if not values:

@@ -1,21 +1,20 @@
 """Text output plumbing of the tables: a rich console on a terminal (plain, full-width text
 elsewhere), tables fitted to the terminal with every number whole (:func:`fitted_table`),
 lines under a table (:func:`note_line`), Markdown and CSV cells (:func:`md_escape`,
-:class:`SafeWriter`) and the one writer of a text format to its stream (:func:`emit`).
-Every cell and line passes :func:`losscli.present.text.printable` where it is placed."""
+:class:`SafeWriter`); the one writer of a text format to its stream is
+:func:`losscli.present.output.emit`. Every cell and line passes
+:func:`losscli.present.text.printable` where it is placed."""
 
 from __future__ import annotations
 
 import csv
 import re
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import IO, Any
 
-from losscli.present.text import is_terminal, printable, printable_lines
+from losscli.present.text import is_terminal, printable
 
-__all__ = ["Col", "SafeWriter", "console_of", "csv_float", "emit", "fitted_table", "md_escape",
+__all__ = ["Col", "SafeWriter", "console_of", "csv_float", "fitted_table", "md_escape",
            "note_line", "wrap_label"]
 
 
@@ -194,30 +193,3 @@ class SafeWriter:
 
 def csv_float(value: float | None) -> str:
     return "" if value is None else repr(float(value))
-
-
-def emit(obj: Any, fmt: str, out: IO[str] | None, table: Callable[[Any, IO[str]], None],
-          texts: dict[str, Callable[[Any], str]]) -> None:
-    """Write ``obj`` in ``fmt``: the table renderer prints itself, the others return text.
-    A write that fails (a full disk, a closed standard output) is one OutputError; a reader
-    that went away (``| head``) stays a BrokenPipeError, which is not an error."""
-    from losscli.errors import OutputError
-    from losscli.io.atomic import os_reason
-
-    out = out or sys.stdout
-    try:
-        if fmt == "table":
-            table(obj, out)
-            return
-        text = texts[fmt](obj)
-        if fmt in ("markdown", "csv"):  # the last guard: no raw control character goes out
-            text = printable_lines(text)
-        out.write(text if text.endswith("\n") else text + "\n")
-        out.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        name = getattr(out, "name", None)
-        where = "standard output" if out is sys.stdout or name in (None, "<stdout>", 1) else (
-            f"'{name}'")
-        raise OutputError(f"Cannot write to {where}: {os_reason(exc)}.") from None

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError
-from losscli.io.base import MultiFile, can_split, raw_key
+from losscli.io.base import ArrowTyped, JsonTyped, MultiFile, Releasable, can_split, raw_key
 from losscli.io.dataset import Dataset, FileRef, file_identity, single_file_identity
 
 #: Files opened at once when a dataset's files are opened ahead (object storage: requests
@@ -70,13 +70,13 @@ class DatasetSource:
         if source is not None:
             return source
         opened = self._open_file(self.files[i])
-        release = getattr(opened, "release", None)
-        if release is not None and len(self.files) > 1:
-            release()  # a dataset of many files holds no file open between reads
-        if i > 0 and hasattr(opened, "types"):
+        if isinstance(opened, Releasable) and len(self.files) > 1:
+            opened.release()  # a dataset of many files holds no file open between reads
+        first = self.part(0) if i > 0 else None
+        if isinstance(opened, JsonTyped) and isinstance(first, JsonTyped):
             # NDJSON: keys read raw take the types of the first file's first object, so a
             # key has one dtype in every file (another type is an error naming the line).
-            opened.types = dict(self.part(0).types)
+            opened.types = dict(first.types)
         with self._lock:
             if self._parts[i] is None:
                 if i > 0:
@@ -89,10 +89,12 @@ class DatasetSource:
         column has another kind of type than the first file's is an InputError naming it."""
         from losscli.io.arrow import raw_kind
 
-        first, mine = getattr(self.part(0), "schema", None), getattr(self.part(i), "schema",
-                                                                     None)
-        if i == 0 or first is None or mine is None or not hasattr(mine, "field"):
+        if i == 0:
             return
+        first_part, my_part = self.part(0), self.part(i)
+        if not (isinstance(first_part, ArrowTyped) and isinstance(my_part, ArrowTyped)):
+            return
+        first, mine = first_part.schema, my_part.schema
         for c in raw:
             if c in first.names and c in mine.names:
                 a, b = raw_kind(first.field(c).type), raw_kind(mine.field(c).type)
