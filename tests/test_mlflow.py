@@ -218,7 +218,7 @@ def test_logs_into_an_existing_run_with_per_class_values(tmp_path, sqlite_uri, s
     from sklearn.metrics import accuracy_score, f1_score
 
     client = MlflowClient(sqlite_uri)
-    exp = client.create_experiment("mine")
+    exp = client.create_experiment("mine", artifact_location=(tmp_path / "artifacts").as_uri())
     run = client.create_run(exp)
     path = samples / "multiclass.parquet"
     proc = run_losscli("eval", path, "--pred-col", "p_*", "--loss", "f1", "--loss",
