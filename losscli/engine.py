@@ -81,6 +81,9 @@ class Plan:
     #: ``Batch.keys`` on the predictions' side, on the targets' side, the two file names);
     #: a row where they differ stops the run (the files are not aligned: use --id-col)
     aligned: tuple[tuple[str, str, str, str, str], ...] = ()
+    #: --query-col: the key column (in ``Batch.keys``) naming each row's query; the ranking
+    #: metrics per query read its hashes as role ``query`` (losscli.query_aggregate)
+    query: str | None = None
     contexts: tuple[CheckContext, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -122,6 +125,7 @@ class Plan:
             "calibration": None if self.calibration is None else list(self.calibration),
             "group_by": list(self.group_by), "max_groups": self.max_groups,
             "carry": list(self.carry), "aligned": [list(a) for a in self.aligned],
+            "query": self.query,
         }
 
     @classmethod
@@ -147,7 +151,8 @@ class Plan:
                    group_by=tuple(data.get("group_by") or ()),
                    max_groups=int(data.get("max_groups") or MAX_GROUPS),
                    carry=tuple(data.get("carry") or ()),
-                   aligned=tuple(tuple(a) for a in data.get("aligned") or ()))  # type: ignore[misc]
+                   aligned=tuple(tuple(a) for a in data.get("aligned") or ()),  # type: ignore[misc]
+                   query=data.get("query"))
 
     def needs_ids(self, state: State) -> bool:
         """Whether batches must carry row identities: only the bootstrap resamples by them
@@ -307,6 +312,8 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
         view, rows, keep = model_view(arrays, model, plan.nan_policy, batch.start, cell,
                                        batch.rows, common)
         check_domains(plan.instances, contexts, view, rows, describe, model, at)
+        if plan.query is not None:
+            _query_view(view, batch, plan.query, keep, rows)
         weights = view.get("weight")
         row_ids = None if batch_ids is None else (batch_ids if keep is None else batch_ids[keep])
         grouped = None
@@ -365,6 +372,22 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
                 per_row[name] = batch.keys[name] if keep is None else batch.keys[name][keep]
             sink.write(np.arange(batch.start, batch.start + kept) if rows is None else rows,
                        per_row)
+
+
+def _query_view(view: dict[str, Any], batch: Batch, column: str, keep: np.ndarray | None,
+                rows: np.ndarray | None) -> None:
+    """Each kept row's query (its hash, its value, its row number) for the ranking metrics
+    per query (:mod:`losscli.query_aggregate`)."""
+    from losscli.query_scan import query_ids
+
+    raw = batch.keys[column]
+    ids = query_ids(raw)
+    numbers = (rows if rows is not None else batch.rows if batch.rows is not None
+               else np.arange(batch.start, batch.start + len(batch)))
+    if keep is not None:
+        ids, raw = ids[keep], raw[keep]
+        numbers = numbers if rows is not None else numbers[keep]
+    view["query"], view["query_key"], view["query_row"] = ids, raw, numbers
 
 
 def _sketch(sketch: QuantileSketch, values: np.ndarray, weights: np.ndarray | None) -> None:

@@ -1,0 +1,94 @@
+"""The query column (``--query-col``): how the ranking metrics per query are bound to a
+session, and the first pass that decides whether the queries come in contiguous runs.
+
+The first pass reads the query column alone (as :mod:`losscli.labels.first_pass` reads a
+label column) and hashes each value (:func:`losscli.stats.resample.key_ids`, the identity
+the engine gives the rows' queries); it keeps one hash per run of equal values (8 bytes a
+query) and the input is contiguous when no hash starts two runs. Standard input cannot be
+read twice: it is evaluated in the keyed mode without a first pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from losscli.errors import UsageError
+from losscli.io.base import MultiFile, raw_key, readable_twice
+from losscli.query_aggregate import QueryRanking
+from losscli.stats.resample import key_ids
+
+#: Rows per chunk of the first pass.
+SCAN_ROWS = 1 << 18
+
+
+def ranking_losses(instances: Sequence[Any]) -> list[str]:
+    return [inst.name for inst in instances if inst.spec.aggregate is QueryRanking]
+
+
+def check_query(instances: Sequence[Any], query_col: str | None) -> None:
+    """A ranking metric needs --query-col, and --query-col needs a ranking metric."""
+    from losscli.registry import all_losses
+
+    ranking = ranking_losses(instances)
+    others = [inst.name for inst in instances if inst.spec.aggregate is not QueryRanking]
+    users = [s.name for s in all_losses().values() if s.aggregate is QueryRanking]
+    if ranking and query_col is None:
+        raise UsageError(f"{', '.join(ranking)} ranks the items of each query: name the "
+                         "column holding each row's query with --query-col COL (query_col=).")
+    if query_col is not None and not ranking:
+        raise UsageError(f"--query-col {query_col} is read only by {', '.join(users)}, which "
+                         f"is not selected; add --loss {users[0]}, or drop --query-col.")
+    if query_col is not None and others:
+        raise UsageError(f"--query-col {query_col}: {', '.join(others)} "
+                         f"{'is' if len(others) == 1 else 'are'} not a metric per query; "
+                         f"evaluate {', '.join(others)} in a run without --query-col, or "
+                         f"select only {', '.join(users)}.")
+
+
+def bind_mode(instances: Sequence[Any], mode: str) -> list[Any]:
+    """The instances with the ranking metrics' ``query_mode`` option set."""
+    return [replace(inst, options={**inst.options, "query_mode": mode})
+            if inst.spec.aggregate is QueryRanking else inst for inst in instances]
+
+
+def query_mode(inputs: Any, name: str) -> str:
+    """``contiguous`` when every query of the input is one run of rows (a first pass over
+    the query column), ``keyed`` otherwise or when it cannot be read twice."""
+    source, column = inputs.keys[name]
+    if not readable_twice(source):
+        return "keyed"
+
+    def chunks() -> Iterator[Iterator[dict[str, np.ndarray]]]:
+        if isinstance(source, MultiFile):
+            for i in range(len(source.files)):
+                yield source.read_part(i, [], SCAN_ROWS, (column,))
+        else:
+            yield source.chunks([], SCAN_ROWS, (column,))
+
+    starts: list[np.ndarray] = []
+    last: int | None = None
+    for part in chunks():
+        for chunk in part:
+            if not chunk:
+                continue
+            h = key_ids(chunk[raw_key(column)])
+            if h.shape[0] == 0:
+                continue
+            first = np.concatenate(([True], h[1:] != h[:-1]))
+            if last is not None and int(h[0]) == last:
+                first[0] = False  # the run goes on from the previous chunk
+            starts.append(h[first])
+            last = int(h[-1])
+    if not starts:
+        return "contiguous"
+    runs = np.concatenate(starts)
+    return "contiguous" if np.unique(runs).shape[0] == runs.shape[0] else "keyed"
+
+
+def query_ids(values: Any) -> np.ndarray:
+    """The queries of a batch's rows: the hash of each value (uint64)."""
+    return key_ids(values)
