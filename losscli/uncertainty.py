@@ -99,7 +99,7 @@ class Uncertainty:
         self.paired, self.binary, self.indicator = paired, binary, indicator
         self.metric = metric if kind in ("subset", "calibration") else ""
         # DeLong has no bootstrap (it would keep one ranking per replicate): always analytic
-        analytic_ok = kind in ("mean", "root_mean", "subset", "delong", "delong_paired")
+        analytic_ok = kind in ("mean", "root_mean", "subset", "delong", "delong_paired", "query")
         if kind in ("delong", "delong_paired"):
             method = "analytic"
         self.method = method or ("bootstrap" if ci.method == "bootstrap" or (
@@ -110,7 +110,8 @@ class Uncertainty:
         columns = {"r2": 3, "confusion": classes * classes, "calibration": 3 * classes}.get(
             kind, 1)
         self.boot = (BootstrapSums(ci.replicates, ci.seed, columns)
-                     if self.method == "bootstrap" and kind not in ("none", "delong") else None)
+                     if self.method == "bootstrap" and kind not in ("none", "delong", "query")
+                     else None)
         self.discordant = [0, 0]  # paired 0/1 losses: rows (worse, better) than the reference
         self.pending: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
         #: kind ``delong_paired``: the shared rows' two scores and label
@@ -140,7 +141,7 @@ class Uncertainty:
     def update(self, values: np.ndarray, weights: np.ndarray | None, ids: np.ndarray | None,
                arrays: dict[str, np.ndarray] | None = None) -> None:
         """One chunk of per-row values (or paired differences), their weights and row ids."""
-        if self.kind in ("none", "delong", "delong_paired") or values.shape[0] == 0:
+        if self.kind in ("none", "delong", "delong_paired", "query") or values.shape[0] == 0:
             return
         if self.kind == "subset":
             self._update_subset(values, weights, (arrays or {})["target"])
@@ -265,6 +266,8 @@ class Uncertainty:
             reason = ("no paired interval for this loss" if self.paired
                       else NO_INTERVAL.get(self.aggregate, "no interval for this loss"))
             return Interval(estimate, None, None, level, "n/a", reason=reason)
+        if self.kind == "query":  # a mean over queries: the aggregate keeps them
+            return agg.query_interval(estimate, self.ci, level, self.method)
         if self.kind == "delong_paired":
             assert self.pairs is not None
             got = self.pairs.result()
@@ -377,7 +380,8 @@ class Uncertainty:
 
         f = Fields(data)
         kind = f.text("kind", choices=("mean", "root_mean", "r2", "subset", "confusion",
-                                       "calibration", "delong", "delong_paired", "none"))
+                                       "calibration", "delong", "delong_paired", "query",
+                                       "none"))
         ci_data = f.raw("ci")
 
         def config() -> CIConfig:
@@ -406,7 +410,7 @@ class Uncertainty:
               "moments",
               f"moments where a {kind} interval keeps none, or none where it needs them")
         check((out.boot is None) == (out.method != "bootstrap"
-                                     or kind in ("none", "delong", "delong_paired")),
+                                     or kind in ("none", "delong", "delong_paired", "query")),
               "bootstrap",
               "replicates where the method keeps none, or none where it needs them")
         if out.boot is not None:
