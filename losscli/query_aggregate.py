@@ -80,7 +80,9 @@ class QueryRanking(Aggregate):
         self.head_rows: list[_Rows] = []
         self.tail: int | None = None  # contiguous: the open query
         self.records: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        self.held_max = 0  # the most rows held at once
+        #: the most rows held at once by this process's parts (not saved: a state's
+        #: identity is its rows and queries, not how it was read)
+        self.held_max = 0
 
     @classmethod
     def create(cls, inst: Any) -> Aggregate:
@@ -283,8 +285,7 @@ class QueryRanking(Aggregate):
         return {**super().to_dict(),
                 "records": [_enc(h[order], "<u8"), _enc(w[order], "<f8"), _enc(v[order], "<f8"),
                             _enc(rel[order], "u1")],
-                "held": [_enc(a[horder], t) for a, t in zip(held, ("<u8", "<f8", "<f8", "<f8"))],
-                "held_max": self.held_max}
+                "held": [_enc(a[horder], t) for a, t in zip(held, ("<u8", "<f8", "<f8", "<f8"))]}
 
     def _load(self, f: Fields) -> None:
         super()._load(f)
@@ -305,7 +306,6 @@ class QueryRanking(Aggregate):
               f"more rows or queries than the {self.rows} rows counted")
         self.records = [(h, w, v, rel.astype(bool))] if len(h) else []
         self.held = [rows] if len(rows[0]) else []  # type: ignore[list-item]
-        self.held_max = f.count("held_max")
 
 
 def _enc(x: np.ndarray, dtype: str) -> str:
