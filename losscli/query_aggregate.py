@@ -102,7 +102,11 @@ class QueryRanking(Aggregate):
         arrays = arrays or {}
         if "query" not in arrays:
             raise ValueError(f"{self.metric} needs the query of every row (--query-col)")
-        h = np.asarray(arrays["query"], dtype=np.uint64)
+        h = np.asarray(arrays["query"])
+        if h.dtype != np.uint64:  # query values, not yet their identities
+            from losscli.stats.resample import key_ids
+
+            h = key_ids(h)
         w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
         rows: _Rows = (h, np.asarray(losses, dtype=np.float64),
                        np.asarray(arrays["target"], dtype=np.float64), w)
@@ -134,7 +138,9 @@ class QueryRanking(Aggregate):
             i = int(order[np.flatnonzero(bad)[0]])
             key = arrays.get("query_key")
             row = arrays.get("query_row")
-            name = "" if key is None else f" {key[i]!r}"
+            value = None if key is None else key[i]
+            value = value.item() if hasattr(value, "item") else value
+            name = "" if key is None else f" {value!r}"
             at = "" if row is None else f" at row {int(row[i])}"
             raise InputError(
                 f"Sample weights vary within query{name}{at} (weight {float(w[i])!r}): "

@@ -113,7 +113,7 @@ class InputSpec:
     #: --query-col: the query of each row (the ranking metrics per query: ndcg, mrr, ...)
     query_col: str | None = option(
         None, "--query-col", panel=_IN, check=_one_column,
-        commands=EVALUATING, metavar="COL", show_default=False,
+        commands=READING, metavar="COL", show_default=False,
         help="ndcg, mrr, map, precision_at_k, recall_at_k: the column naming each row's query "
         "(any type). Rows of a query may come in any order; queries in contiguous runs keep "
         "only the open query's rows (decided by a first pass over the column; stdin keeps "
