@@ -113,8 +113,8 @@ class QueryRanking(Aggregate):
         if weights is not None:
             self._check_weights(rows, arrays)
         self.count(n, weights)
-        if self.mode == "keyed":
-            self.held.append(rows)
+        if self.mode == "keyed":  # copies: a view would keep the whole chunk alive
+            self.held.append(tuple(np.array(a) for a in rows))  # type: ignore[arg-type]
             self.held_max = max(self.held_max, self.rows_held())
             return
         self._update_contiguous(rows)
@@ -169,7 +169,22 @@ class QueryRanking(Aggregate):
             finished = _concat(done)
             if finished[0].shape[0]:
                 self.records.append(self._reduce(finished))
+                self._compact()
         self.held_max = max(self.held_max, self.rows_held())
+
+    def _compact(self) -> None:
+        """Keep O(log queries) record arrays (each numpy array costs ~100 bytes of header):
+        the newest is joined with the one before while it is at least half its size, as a
+        binary counter carries — each record is copied O(log queries) times."""
+        while len(self.records) >= 2 and (
+                2 * self.records[-1][0].shape[0] >= self.records[-2][0].shape[0]):
+            last = self.records.pop()
+            self.records[-1] = _join_records([self.records[-1], last])
+
+    def nbytes(self) -> int:
+        """The bytes of the arrays this state holds: records and held rows."""
+        return sum(a.nbytes for part in (*self.records, *self.held, *self.head_rows)
+                   for a in part)
 
     def rows_held(self) -> int:
         return sum(p[0].shape[0] for p in (*self.held, *self.head_rows))
@@ -312,6 +327,12 @@ class QueryRanking(Aggregate):
               f"more rows or queries than the {self.rows} rows counted")
         self.records = [(h, w, v, rel.astype(bool))] if len(h) else []
         self.held = [rows] if len(rows[0]) else []  # type: ignore[list-item]
+
+
+def _join_records(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    h, w, v, rel = (np.concatenate([p[i] for p in parts]) for i in range(4))
+    return h, w, v, rel
 
 
 def _enc(x: np.ndarray, dtype: str) -> str:
