@@ -254,6 +254,11 @@ def reduce(
             # only counting once a NaN was seen, to report every bad value at once
             try:
                 groups = _batch_groups(batch, plan, state)
+                if groups is not None and plan.query is not None:
+                    from losscli.query_scan import check_groups
+                    check_groups(batch, plan.query, groups, shared.setdefault("queries", {}),
+                                 keyed=any(i.options.get("query_mode") == "keyed"
+                                           for i in plan.instances))
                 _reduce_batch(batch, plan, state, contexts, options, columns, describe, sink,
                               ids, groups)
             except InputError as exc:

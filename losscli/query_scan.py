@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from losscli.errors import UsageError
+from losscli.errors import InputError, UsageError
 from losscli.io.base import MultiFile, raw_key, readable_twice
 from losscli.query_aggregate import QueryRanking
 from losscli.stats.resample import key_ids
@@ -92,3 +92,68 @@ def query_mode(inputs: Any, name: str) -> str:
 def query_ids(values: Any) -> np.ndarray:
     """The queries of a batch's rows: the hash of each value (uint64)."""
     return key_ids(values)
+
+
+def _spanning(column: str, query: Any, a: Any, b: Any, row: int | None = None) -> InputError:
+    at = "" if row is None else f" (row {row})"
+    name = "a query" if query is None else f"query {query!r}"
+    a, b = (", ".join(repr(_plain(v)) for v in k) if isinstance(k, tuple) else k
+            for k in (a, b))
+    return InputError(
+        f"--query-col {column}: {name}{at} has rows in two groups of --group-by, {a} and "
+        f"{b}; a query is ranked as a whole, so it must belong to one group. Group by a "
+        "column that is constant within each query.")
+
+
+def check_groups(batch: Any, column: str, groups: Any, seen: dict[int, Any],
+                 keyed: bool) -> None:
+    """Every query of a batch in one group (--group-by), and in the group it had in the
+    earlier batches of this pass (``seen``: query hash -> group key; in the contiguous mode
+    only the open query is remembered, since no finished query comes back)."""
+    raw = batch.keys[column]
+    h = query_ids(raw)
+    if h.shape[0] == 0:
+        return
+    codes = groups.codes
+    order = np.lexsort((codes, h))
+    hs, cs = h[order], codes[order]
+    clash = (hs[1:] == hs[:-1]) & (cs[1:] != cs[:-1])
+    rows = (batch.rows if batch.rows is not None
+            else np.arange(batch.start, batch.start + len(h)))
+    if clash.any():
+        j = int(np.flatnonzero(clash)[0])
+        i = int(order[j + 1])
+        raise _spanning(column, _plain(raw[i]), groups.keys[int(cs[j])],
+                        groups.keys[int(cs[j + 1])], int(rows[i]))
+    firsts = np.flatnonzero(np.concatenate(([True], hs[1:] != hs[:-1])))
+    for j in firsts.tolist():
+        q, key = int(hs[j]), groups.keys[int(cs[j])]
+        if seen.get(q, key) != key:
+            i = int(order[j])
+            raise _spanning(column, _plain(raw[i]), seen[q], key, int(rows[i]))
+    if keyed:
+        seen.update({int(hs[j]): groups.keys[int(cs[j])] for j in firsts.tolist()})
+    else:
+        last = int(h[-1])
+        seen.clear()
+        seen[last] = groups.keys[int(codes[-1])]
+
+
+def check_state_groups(state: Any, column: str | None) -> None:
+    """No query in two groups' states (parts reduced apart: units, workers, merged files)."""
+    if column is None or not state.groups:
+        return
+    owner: dict[int, Any] = {}
+    for key, cells in state.groups.items():
+        for agg in cells[0].losses:
+            if not isinstance(agg, QueryRanking):
+                continue
+            h = agg.per_query()[0]
+            for q in h.tolist():
+                if owner.setdefault(q, key) != key:
+                    raise _spanning(column, None, owner[q], key)
+            break
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value

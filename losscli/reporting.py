@@ -13,6 +13,7 @@ from typing import Any
 from losscli import engine
 from losscli.errors import InputError
 from losscli.grouping import key_dict, sort_key
+from losscli.query_scan import check_state_groups
 from losscli.report import (
     QUANTILES,
     DataFingerprint,
@@ -97,6 +98,7 @@ def build_report(plan: engine.Plan, state: State, *, model: int = 0,
     results = cell_results(plan, cell, quantile_levels)
     groups = None
     if state.groups is not None:
+        check_state_groups(state, plan.query)  # --query-col: a query in one group
         level = None if group_level is None else group_level(len(state.groups))
         groups = [GroupResult(key_dict(plan.group_by, key), cells[model].rows,
                               cells[model].rows_skipped,

@@ -325,7 +325,7 @@ def test_intervals_over_queries_in_the_table_and_json(data):
     for method in ("analytic", "bootstrap"):
         runs = [_report(path, *COLS, "-l", "ndcg", "-l", "mrr", "--ci", "--ci-method", method,
                         *extra)
-                for path in (contiguous, shuffled) for extra in ((), ("--chunk-size", "7"))]
+                for path, extra in ((contiguous, ()), (shuffled, ("--chunk-size", "7")))]
         intervals = [[d["interval"] for d in r["losses"]] for r in runs]
         assert all(iv == intervals[0] for iv in intervals)
         for d in runs[0]["losses"]:
