@@ -345,13 +345,17 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
                                                         their_keep, weights_all, batch_ids)
                     pair = cell.paired[k][i]
                     pair.update(diff, w, d_ids)
+                    if pair.queries is not None:  # per query (compare keeps common rows)
+                        pair.queries.update(values, their_values[i], view, weights)
                     scores = (shared_scores(values, their_values[i], view["target"], keep,
                                              their_keep)
                               if pair.wants_pairs else None)
                     if scores is not None:
                         pair.update_pair(*scores, w)
                     if grouped is not None and groups is not None:
-                        grouped.paired(k, i, groups.restrict(both), diff, w, d_ids, scores)
+                        grouped.paired(k, i, groups.restrict(both), diff, w, d_ids, scores,
+                                       None if pair.queries is None
+                                       else (values, their_values[i]))
             if cell.sketches is not None and (sketch := cell.sketches[i]) is not None:
                 _sketch(sketch, values, weights)
             if grouped is not None:
@@ -483,15 +487,22 @@ class GroupUpdate:
 
     def paired(self, k: int, i: int, groups: BatchGroups, diff: np.ndarray,
                weights: np.ndarray | None, ids: np.ndarray | None,
-               scores: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
+               scores: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+               queries: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """``queries``: both models' scores, for a ranking metric per query."""
         parts, w, d_ids = groups.split(diff), groups.split(weights), groups.split(ids)
         split = None if scores is None else [groups.split(x) for x in scores]
+        ranked = None if queries is None else [groups.split(x) for x in queries]
         for g, cell in enumerate(self.cells):
             if groups.counts[g]:
                 pair = cell.paired[k][i]  # type: ignore[index]
                 pair.update(parts[g], w[g], d_ids[g])
                 if split is not None:
                     pair.update_pair(split[0][g], split[1][g], split[2][g], w[g])
+                if ranked is not None:
+                    pair.queries.update(ranked[0][g], ranked[1][g], {
+                        r: self.split(r)[g] for r in ("target", "query", "query_key",
+                                                      "query_row")}, w[g])
 
     def calibrate(self, from_logits: bool) -> None:
         views = {r: self.split(r) for r in ("pred", "target")}

@@ -349,3 +349,98 @@ def _dec(text: Any, dtype: str, name: str) -> np.ndarray:
     if len(raw) % np.dtype(dtype).itemsize:
         raise FieldError(name, "a byte count that is not a whole number of values")
     return np.frombuffer(raw, dtype=dtype).astype(dtype[-2:] if dtype != "u1" else "u1")
+
+
+class QueryPairs:
+    """A paired comparison of two models' ranking metric per query (``compare`` and the
+    paired gate): both models' states over the same rows, and the per-query differences
+    d_q = v_q(model) − v_q(reference) with the queries' weights — a paired normal test and
+    interval on their weighted mean (the difference of the two means), or a bootstrap that
+    resamples whole queries. Memory: the two states' (see :class:`QueryRanking`)."""
+
+    def __init__(self, metric: str, k: int | None, mode: str) -> None:
+        self.mine = QueryRanking(metric, k, mode)
+        self.reference = QueryRanking(metric, k, mode)
+
+    def update(self, scores: np.ndarray, reference: np.ndarray, view: dict[str, np.ndarray],
+               weights: np.ndarray | None) -> None:
+        arrays = {r: view[r] for r in QueryRanking.needs if r in view}
+        self.mine.update(scores, weights, arrays)
+        self.reference.update(reference, weights, arrays)
+
+    def merge(self, other: QueryPairs) -> QueryPairs:
+        self.mine.merge(other.mine)
+        self.reference.merge(other.reference)
+        return self
+
+    def differences(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(query hashes, weights, d_q), sorted by hash."""
+        h, w, v, _ = self.mine.per_query()
+        h_ref, _, v_ref, _ = self.reference.per_query()
+        if not np.array_equal(h, h_ref):
+            raise ValueError("the paired states hold different queries")
+        return h, w, v - v_ref
+
+    def _moments(self) -> Any:
+        from losscli.stats.intervals import Moments
+
+        _, w, d = self.differences()
+        m = Moments()
+        m.update(d, w)
+        return m
+
+    def _replicates(self, ci: Any) -> np.ndarray:
+        from losscli.stats.resample import poisson_weights, replicate_sums
+
+        h, w, d = self.differences()
+        tot, num = np.zeros(ci.replicates), np.zeros(ci.replicates)
+        for lo in range(0, h.shape[0], 8192):
+            pw = poisson_weights(ci.seed, h[lo:lo + 8192], ci.replicates).astype(np.float64)
+            tot += replicate_sums(pw, w[lo:lo + 8192])
+            num += replicate_sums(pw, (w * d)[lo:lo + 8192])
+        with np.errstate(all="ignore"):
+            return np.where(tot > 0, num / np.where(tot > 0, tot, 1.0), np.nan)
+
+    def _few(self) -> str | None:
+        n = int(np.count_nonzero(self.differences()[1] > 0))
+        return None if n >= 2 else (f"fewer than two queries ({n} with positive weight): no "
+                                    "paired test")
+
+    def interval(self, estimate: float, ci: Any, level: float, method: str) -> Any:
+        from losscli.stats import intervals
+        from losscli.stats.intervals import Interval
+
+        few = self._few()
+        if few:
+            return Interval(estimate, None, None, level, "n/a", reason=few)
+        if method == "analytic":
+            return intervals.mean_interval(self._moments(), level)
+        return intervals.bootstrap_interval(estimate, self._replicates(ci), level, "percentile")
+
+    def test(self, ci: Any, method: str) -> Any:
+        """Two-sided test that the mean per-query difference is 0: the paired normal test
+        (analytic), or the bootstrap's p = 2·min(P(d* ≤ 0), P(d* ≥ 0)), at least 1/B."""
+        from losscli.stats import intervals
+
+        few = self._few()
+        if few:
+            return intervals.TestResult(math.nan, None, "paired-normal", few)
+        if method == "analytic":
+            return intervals.paired_test(self._moments())
+        reps = self._replicates(ci)
+        reps = reps[np.isfinite(reps)]
+        tail = min(np.mean(reps <= 0.0), np.mean(reps >= 0.0))
+        p = float(min(1.0, max(2.0 * tail, 1.0 / reps.size)))
+        return intervals.TestResult(float(np.mean(reps)), p, "bootstrap")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mine": self.mine.to_dict(), "reference": self.reference.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> QueryPairs:
+        f = Fields(data)
+        mine = f.part("mine", QueryRanking.from_dict)
+        ref = f.part("reference", QueryRanking.from_dict)
+        out = cls(mine.metric, mine.k, mine.mode)
+        out.mine, out.reference = mine, ref
+        return out

@@ -99,7 +99,8 @@ class Uncertainty:
         self.paired, self.binary, self.indicator = paired, binary, indicator
         self.metric = metric if kind in ("subset", "calibration") else ""
         # DeLong has no bootstrap (it would keep one ranking per replicate): always analytic
-        analytic_ok = kind in ("mean", "root_mean", "subset", "delong", "delong_paired", "query")
+        analytic_ok = kind in ("mean", "root_mean", "subset", "delong", "delong_paired", "query",
+                               "query_paired")
         if kind in ("delong", "delong_paired"):
             method = "analytic"
         self.method = method or ("bootstrap" if ci.method == "bootstrap" or (
@@ -110,12 +111,14 @@ class Uncertainty:
         columns = {"r2": 3, "confusion": classes * classes, "calibration": 3 * classes}.get(
             kind, 1)
         self.boot = (BootstrapSums(ci.replicates, ci.seed, columns)
-                     if self.method == "bootstrap" and kind not in ("none", "delong", "query")
-                     else None)
+                     if self.method == "bootstrap" and kind not in ("none", "delong", "query",
+                                                                    "query_paired") else None)
         self.discordant = [0, 0]  # paired 0/1 losses: rows (worse, better) than the reference
         self.pending: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
         #: kind ``delong_paired``: the shared rows' two scores and label
         self.pairs = PairedScores() if kind == "delong_paired" else None
+        #: kind ``query_paired``: both models' ranking states per query (query_aggregate)
+        self.queries: Any = None
 
     @classmethod
     def for_aggregate(cls, agg: Any, ci: CIConfig, paired: bool = False,
@@ -133,15 +136,21 @@ class Uncertainty:
             # targets) its sign is the sign of their difference — a valid test, though the
             # interval is in the per-row units. No per-row values: no paired test.
             kind = ("mean" if agg.name in ("mean", "root_mean", "r2")
-                    else "delong_paired" if paired_delong_applies(agg.name, config) else "none")
-        return cls(kind, ci, aggregate=agg.name, classes=classes, paired=paired,
-                   binary=bool(config.get("binary", True)), indicator=indicator, metric=metric)
+                    else "delong_paired" if paired_delong_applies(agg.name, config)
+                    else "query_paired" if agg.name == "query_ranking" else "none")
+        out = cls(kind, ci, aggregate=agg.name, classes=classes, paired=paired,
+                  binary=bool(config.get("binary", True)), indicator=indicator, metric=metric)
+        if kind == "query_paired":
+            from losscli.query_aggregate import QueryPairs
+            out.queries = QueryPairs(config["metric"], config["k"], config["mode"])
+        return out
 
     # -- running state ------------------------------------------------------------------
     def update(self, values: np.ndarray, weights: np.ndarray | None, ids: np.ndarray | None,
                arrays: dict[str, np.ndarray] | None = None) -> None:
         """One chunk of per-row values (or paired differences), their weights and row ids."""
-        if self.kind in ("none", "delong", "delong_paired", "query") or values.shape[0] == 0:
+        if self.kind in ("none", "delong", "delong_paired", "query", "query_paired") or \
+                values.shape[0] == 0:
             return
         if self.kind == "subset":
             self._update_subset(values, weights, (arrays or {})["target"])
@@ -251,6 +260,8 @@ class Uncertainty:
         self.discordant = [a + b for a, b in zip(self.discordant, other.discordant)]
         if self.pairs is not None and other.pairs is not None:
             self.pairs.merge(other.pairs)
+        if self.queries is not None and other.queries is not None:
+            self.queries.merge(other.queries)
         return self
 
     # -- the interval -----------------------------------------------------------------------
@@ -268,6 +279,8 @@ class Uncertainty:
             return Interval(estimate, None, None, level, "n/a", reason=reason)
         if self.kind == "query":  # a mean over queries: the aggregate keeps them
             return agg.query_interval(estimate, self.ci, level, self.method)
+        if self.kind == "query_paired":
+            return self.queries.interval(estimate, self.ci, level, self.method)
         if self.kind == "delong_paired":
             assert self.pairs is not None
             got = self.pairs.result()
@@ -339,6 +352,8 @@ class Uncertainty:
             if got.reason:
                 return intervals.TestResult(math.nan, None, "delong", got.reason)
             return intervals.delong_difference(got.difference, got.se, self.ci.level)[1]
+        if self.kind == "query_paired":
+            return self.queries.test(self.ci, self.method)
         if self.kind in ("none", "delong", "subset"):
             return None
         if self.indicator and self.moments is not None:
@@ -369,6 +384,7 @@ class Uncertainty:
                 "bootstrap": None if self.boot is None else self.boot.to_dict(),
                 "discordant": list(self.discordant),
                 **({"pairs": self.pairs.to_dict()} if self.pairs is not None else {}),
+                **({"queries": self.queries.to_dict()} if self.queries is not None else {}),
                 **({"metric": self.metric} if self.metric else {})}
 
     @classmethod
@@ -381,7 +397,7 @@ class Uncertainty:
         f = Fields(data)
         kind = f.text("kind", choices=("mean", "root_mean", "r2", "subset", "confusion",
                                        "calibration", "delong", "delong_paired", "query",
-                                       "none"))
+                                       "query_paired", "none"))
         ci_data = f.raw("ci")
 
         def config() -> CIConfig:
@@ -410,7 +426,8 @@ class Uncertainty:
               "moments",
               f"moments where a {kind} interval keeps none, or none where it needs them")
         check((out.boot is None) == (out.method != "bootstrap"
-                                     or kind in ("none", "delong", "delong_paired", "query")),
+                                     or kind in ("none", "delong", "delong_paired", "query",
+                                                 "query_paired")),
               "bootstrap",
               "replicates where the method keeps none, or none where it needs them")
         if out.boot is not None:
@@ -419,6 +436,9 @@ class Uncertainty:
                                            "calibration": 3 * out.classes}.get(kind, 1),
                   "bootstrap", "replicates, seed or columns other than the --ci options'")
         out.discordant = f.each("discordant", whole, length=2)
+        if kind == "query_paired":
+            from losscli.query_aggregate import QueryPairs
+            out.queries = f.part("queries", QueryPairs.from_dict)
         if kind == "delong_paired":
             out.pairs = f.part("pairs", PairedScores.from_dict)
         else:
