@@ -145,8 +145,8 @@ def test_equal_to_references_in_every_order_chunking_and_with_two_workers(data):
     refs = references(frame)
     losses = [a for name in LOSSES for a in ("-l", name)]
     seen = []
-    for path, mode in ((contiguous, "contiguous"), (shuffled, "keyed")):
-        for extra in RUNS:
+    for path, mode, runs in ((contiguous, "contiguous", RUNS), (shuffled, "keyed", RUNS[::2])):
+        for extra in runs:
             report = _report(path, *COLS, *losses, *extra)
             got = _values(report)
             assert got == pytest.approx(refs, abs=1e-12)
@@ -180,7 +180,7 @@ def test_merge_of_saved_states_equals_the_whole(data, tmp_path):
     """Parts cut inside a query, in both modes, merged in either order: the whole's bits."""
     frame, contiguous, shuffled = data
     losses = [a for name in LOSSES for a in ("-l", name)]
-    whole = _values(_report(contiguous, *COLS, *losses))
+    merged = []
     for name, source in (("sorted", frame), ("shuffled", frame.sample(frac=1.0,
                                                                       random_state=5))):
         states = []
@@ -192,7 +192,9 @@ def test_merge_of_saved_states_equals_the_whole(data, tmp_path):
             assert proc.returncode == 0, proc.stderr
         proc = run_losscli("merge", states[1], states[0], "-f", "json")
         assert proc.returncode == 0, proc.stderr
-        assert _values(json.loads(proc.stdout)) == whole
+        merged.append(_values(json.loads(proc.stdout)))
+    assert merged[0] == merged[1] == _values(_report(shuffled, *COLS, *losses))
+    assert merged[0] == pytest.approx(references(frame), abs=1e-12)
 
 
 def test_a_query_reduced_in_two_parts_is_refused_at_merge(data, tmp_path):
@@ -223,12 +225,12 @@ def test_contiguous_queries_hold_only_the_open_query(tmp_path):
     path = tmp_path / "big.csv"
     frame.to_csv(path, index=False)
     cols = ("--pred-col", "score", "--target-col", "rel", "--query-col", "query")
-    d = _report(path, *cols, "-l", "ndcg", "--chunk-size", "64")["losses"][0]
+    d = _report(path, *cols, "-l", "ndcg", "--chunk-size", "300")["losses"][0]
     assert d["details"]["mode"] == "contiguous"
     assert d["details"]["rows_held_max"] <= 2 * n
     shuffled = tmp_path / "shuffled.csv"
     frame.sample(frac=1.0, random_state=0).to_csv(shuffled, index=False)
-    k = _report(shuffled, *cols, "-l", "ndcg", "--chunk-size", "64")["losses"][0]
+    k = _report(shuffled, *cols, "-l", "ndcg", "--chunk-size", "300")["losses"][0]
     assert k["details"]["mode"] == "keyed" and k["details"]["rows_held_max"] == q * n
     assert k["value"] == d["value"]
     proc = run_losscli("eval", "-", *cols, "-l", "ndcg", "-f", "json", input=path.read_bytes())
@@ -366,3 +368,65 @@ def test_interval_coverage_by_simulation():
     tolerance = 3.5 * math.sqrt(level * (1 - level) / sims)
     for method, hit in hits.items():
         assert abs(hit / sims - level) <= tolerance + 0.02, (method, hit / sims)
+
+
+def _two_models(rng: np.random.Generator, queries: int, shift: float = 0.0) -> pd.DataFrame:
+    """Two models scoring the same items: independent noise of the same size (equal
+    models), the second sharpened by ``shift``."""
+    n = 5
+    rel = rng.integers(0, 3, (queries, n)).astype(float)
+    a = rel + rng.normal(0.0, 1.5, (queries, n))
+    b = rel * (1.0 + shift) + rng.normal(0.0, 1.5, (queries, n))
+    return pd.DataFrame({"query": np.repeat(np.arange(queries), n), "rel": rel.ravel(),
+                         "a": a.ravel().round(1), "b": b.ravel().round(1)})
+
+
+def test_compare_tests_the_per_query_differences(tmp_path):
+    """compare's p-value is the paired normal test on the per-query differences (their
+    t statistic, scipy's ttest_rel, read on the normal), its interval the differences'
+    mean ± z·SE; the same in the paired gate (check --reference-col)."""
+    from scipy.stats import norm, ttest_rel
+
+    frame = _two_models(np.random.default_rng(8), 60, shift=0.3)
+    path = tmp_path / "two.csv"
+    frame.sample(frac=1.0, random_state=2).to_csv(path, index=False)
+    proc = run_losscli("compare", path, "--pred-col", "a", "--pred-col", "b", "--target-col",
+                       "rel", "--query-col", "query", "-l", "ndcg:k=3", "--ci", "-f", "json")
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads(proc.stdout)["losses"][0]
+    va, vb = ([ndcg_score([g["rel"]], [g[m]], k=3) for _, g in frame.groupby("query")]
+              for m in ("a", "b"))
+    t = ttest_rel(vb, va).statistic
+    assert row["p_value"]["b"] == pytest.approx(2 * norm.sf(abs(t)), rel=1e-9)
+    d = np.subtract(vb, va)
+    half = norm.ppf(0.975) * d.std(ddof=1) / math.sqrt(len(d))
+    low, high = row["diff_interval"]["b"]
+    assert (low, high) == pytest.approx((d.mean() - half, d.mean() + half), rel=1e-9)
+    assert row["diff"]["b"] == pytest.approx(d.mean(), abs=1e-12)
+    gate = run_losscli("check", path, "--pred-col", "b", "--reference-col", "a",
+                       "--target-col", "rel", "--query-col", "query", "-l", "ndcg:k=3",
+                       "-f", "json")
+    assert gate.returncode == 0, gate.stderr
+    check = json.loads(gate.stdout)["checks"][0]
+    assert check["p_value"] == pytest.approx(2 * norm.sf(abs(t)), rel=1e-9)
+
+
+def test_compare_false_alarm_rate_on_two_equal_models():
+    """Two models of the same quality: the paired test (normal, and the bootstrap over
+    queries) rejects at 10% in about 10% of 200 simulated data sets (binomial tolerance)."""
+    import losscli
+    from losscli.comparison import Model
+
+    rng = np.random.default_rng(12)
+    sims, alpha = 200, 0.1
+    alarms = {"analytic": 0, "bootstrap": 0}
+    for _ in range(sims):
+        frame = _two_models(rng, 30)
+        for method in alarms:
+            comp = losscli.compare([Model("a", frame, "a"), Model("b", frame, "b")],
+                                   target_col="rel", query_col="query", losses=["mrr"],
+                                   ci_method=method, replicates=200)
+            alarms[method] += comp.rows[0].p_value[1] < alpha
+    tolerance = 3.5 * math.sqrt(alpha * (1 - alpha) / sims)
+    for method, n in alarms.items():
+        assert abs(n / sims - alpha) <= tolerance, (method, n / sims)
