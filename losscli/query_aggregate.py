@@ -37,7 +37,7 @@ import numpy as np
 from losscli.aggregate_base import Aggregate, zero_weight_error
 from losscli.errors import InputError
 from losscli.stats.fields import FieldError, Fields, check
-from losscli.stats.queries import METRICS, canonical, query_value
+from losscli.stats.queries import METRICS, query_value
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -138,7 +138,7 @@ class QueryRanking(Aggregate):
             i = int(order[np.flatnonzero(bad)[0]])
             key = arrays.get("query_key")
             row = arrays.get("query_row")
-            value = None if key is None else key[i]
+            value: Any = None if key is None else key[i]
             value = value.item() if hasattr(value, "item") else value
             name = "" if key is None else f" {value!r}"
             at = "" if row is None else f" at row {int(row[i])}"

@@ -178,7 +178,7 @@ def test_ndcg_equals_sklearn_on_equal_length_queries_with_sample_weight(tmp_path
 
 def test_merge_of_saved_states_equals_the_whole(data, tmp_path):
     """Parts cut inside a query, in both modes, merged in either order: the whole's bits."""
-    frame, contiguous, shuffled = data
+    frame, _, shuffled = data
     losses = [a for name in LOSSES for a in ("-l", name)]
     merged = []
     for name, source in (("sorted", frame), ("shuffled", frame.sample(frac=1.0,
@@ -348,7 +348,6 @@ def test_interval_coverage_by_simulation():
     """The 90% intervals of mrr over 40 queries cover the population mean (from 200 000
     queries) in 200 simulated data sets at the nominal rate, within a binomial tolerance."""
     import losscli
-
     from losscli.stats.queries import query_value
 
     big = _simulated(np.random.default_rng(99), 20_000)

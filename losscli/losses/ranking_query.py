@@ -18,7 +18,8 @@ from losscli.params import Param
 from losscli.query_aggregate import QueryRanking
 from losscli.registry import register
 
-_EXAMPLE = "sample_data/ranking.csv --query-col query"
+_EXAMPLE = ("sample_data/ranking.csv --pred-col score --target-col relevance "
+            "--query-col query")
 _EXPECTS = ("pred: a score per item (higher ranks first); target: relevance >= 0 (graded "
             "for ndcg; relevant = > 0); --query-col: the query of each row")
 
@@ -31,10 +32,9 @@ def _k(default: int | None, doc: str) -> Param:
     return Param("k", default, doc, type=int, minimum=1, maximum=float(1 << 20), kernel=False)
 
 
-def _common(name: str) -> dict[str, object]:
+def _common() -> dict[str, object]:
     return dict(task="ranking", tasks=("regression",), higher_is_better=True,
-                aggregate=QueryRanking, domain=(RELEVANCE,), expects=_EXPECTS,
-                example=_EXAMPLE if name == "ndcg" else f"{_EXAMPLE} --loss {name}")
+                aggregate=QueryRanking, domain=(RELEVANCE,), expects=_EXPECTS, example=_EXAMPLE)
 
 
 def scores(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -50,7 +50,7 @@ register(
     formula="DCG@k / IDCG@k, DCG = Σ_i rel_i / log2(rank_i + 1) (0 when IDCG = 0)",
     reference="sklearn.metrics.ndcg_score (per query, sample_weight per query; "
               "ignore_ties=False)",
-    params=(_k(None, "only the first k ranks count (default: all)"),), **_common("ndcg"),
+    params=(_k(None, "only the first k ranks count (default: all)"),), **_common(),
 )(scores)
 
 register(
@@ -60,7 +60,7 @@ register(
     formula="E[1 / rank of the first item with relevance > 0] (0 without one)",
     reference="torchmetrics.retrieval.RetrievalMRR (empty_target_action='neg'); ties as in "
               "McSherry & Najork 2008",
-    **_common("mrr"),
+    **_common(),
 )(scores)
 
 register(
@@ -71,7 +71,7 @@ register(
             "first k ranks (0 without one)",
     reference="torchmetrics.retrieval.RetrievalMAP (top_k); without k and ties, "
               "sklearn.metrics.average_precision_score per query",
-    params=(_k(None, "only the first k ranks count (default: all)"),), **_common("map"),
+    params=(_k(None, "only the first k ranks count (default: all)"),), **_common(),
 )(scores)
 
 register(
@@ -80,7 +80,7 @@ register(
             "averaged over queries (a query of fewer than k items still divides by k).",
     formula="E[#relevant in the first k ranks] / k",
     reference="torchmetrics.retrieval.RetrievalPrecision (top_k=k, adaptive_k=False)",
-    params=(_k(10, "the ranks counted"),), **_common("precision_at_k"),
+    params=(_k(10, "the ranks counted"),), **_common(),
 )(scores)
 
 register(
@@ -89,5 +89,5 @@ register(
             "averaged over queries (0 for a query without one).",
     formula="E[#relevant in the first k ranks] / #relevant",
     reference="torchmetrics.retrieval.RetrievalRecall (top_k=k)",
-    params=(_k(10, "the ranks counted"),), **_common("recall_at_k"),
+    params=(_k(10, "the ranks counted"),), **_common(),
 )(scores)
