@@ -83,6 +83,7 @@ class QueryRanking(Aggregate):
         #: the most rows held at once by this process's parts (not saved: a state's
         #: identity is its rows and queries, not how it was read)
         self.held_max = 0
+        self._cache: tuple[Any, Any] | None = None
 
     @classmethod
     def create(cls, inst: Any) -> Aggregate:
@@ -228,8 +229,14 @@ class QueryRanking(Aggregate):
     # -- results --------------------------------------------------------------------------
     def per_query(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every query's (hash, weight, value, relevant), sorted by hash: the finished
-        records and the held rows reduced. A query in two records (reduced in two parts) is
-        an InputError."""
+        records and the held rows reduced (once: kept until the state changes). A query in
+        two records (reduced in two parts) is an InputError."""
+        key = (self.rows, len(self.records), len(self.held), len(self.head_rows))
+        if self._cache is None or self._cache[0] != key:
+            self._cache = (key, self._per_query())
+        return self._cache[1]
+
+    def _per_query(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         parts = list(self.records)
         held = _concat([*self.head_rows, *self.held])
         if held[0].shape[0]:
@@ -275,9 +282,8 @@ class QueryRanking(Aggregate):
         rows), percentile interval."""
         from losscli.stats import intervals
         from losscli.stats.intervals import Interval, Moments
-        from losscli.stats.resample import poisson_weights, replicate_sums
 
-        h, w, v, _ = self.per_query()
+        _, w, v, _ = self.per_query()
         if method == "analytic":
             m = Moments()
             m.update(v, w)
@@ -286,15 +292,15 @@ class QueryRanking(Aggregate):
             return Interval(estimate, None, None, level, "percentile",
                             reason="fewer than two queries with positive weight: the "
                                    "bootstrap needs at least 2")
-        reps = ci.replicates
-        tot, num = np.zeros(reps), np.zeros(reps)
-        for lo in range(0, h.shape[0], 8192):
-            pw = poisson_weights(ci.seed, h[lo:lo + 8192], reps).astype(np.float64)
-            tot += replicate_sums(pw, w[lo:lo + 8192])
-            num += replicate_sums(pw, (w * v)[lo:lo + 8192])
-        with np.errstate(all="ignore"):
-            means = np.where(tot > 0, num / np.where(tot > 0, tot, 1.0), np.nan)
-        return intervals.bootstrap_interval(estimate, means, level, "percentile")
+        return intervals.bootstrap_interval(estimate, self.query_replicates(ci), level,
+                                            "percentile")
+
+    def query_replicates(self, ci: Any) -> np.ndarray:
+        """The bootstrap replicates of the mean over queries: a query's Poisson(1) weight
+        in replicate b is a hash of (seed, its query value, b), so the same query weighs
+        the same in every part, group and model."""
+        h, w, v, _ = self.per_query()
+        return _replicate_means(h, w, v, ci)
 
     # -- serialisation --------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -333,6 +339,20 @@ def _join_records(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     h, w, v, rel = (np.concatenate([p[i] for p in parts]) for i in range(4))
     return h, w, v, rel
+
+
+def _replicate_means(h: np.ndarray, w: np.ndarray, v: np.ndarray, ci: Any) -> np.ndarray:
+    """Per replicate, Σ P·w·v / Σ P·w over the queries (hashes ``h`` sorted: one order, so
+    the same bits for every part and merge), P the queries' Poisson(1) weights."""
+    from losscli.stats.resample import poisson_weights, replicate_sums
+
+    tot, num = np.zeros(ci.replicates), np.zeros(ci.replicates)
+    for lo in range(0, h.shape[0], 8192):
+        pw = poisson_weights(ci.seed, h[lo:lo + 8192], ci.replicates).astype(np.float64)
+        tot += replicate_sums(pw, w[lo:lo + 8192])
+        num += replicate_sums(pw, (w * v)[lo:lo + 8192])
+    with np.errstate(all="ignore"):
+        return np.where(tot > 0, num / np.where(tot > 0, tot, 1.0), np.nan)
 
 
 def _enc(x: np.ndarray, dtype: str) -> str:
@@ -390,16 +410,7 @@ class QueryPairs:
         return m
 
     def _replicates(self, ci: Any) -> np.ndarray:
-        from losscli.stats.resample import poisson_weights, replicate_sums
-
-        h, w, d = self.differences()
-        tot, num = np.zeros(ci.replicates), np.zeros(ci.replicates)
-        for lo in range(0, h.shape[0], 8192):
-            pw = poisson_weights(ci.seed, h[lo:lo + 8192], ci.replicates).astype(np.float64)
-            tot += replicate_sums(pw, w[lo:lo + 8192])
-            num += replicate_sums(pw, (w * d)[lo:lo + 8192])
-        with np.errstate(all="ignore"):
-            return np.where(tot > 0, num / np.where(tot > 0, tot, 1.0), np.nan)
+        return _replicate_means(*self.differences(), ci)
 
     def _few(self) -> str | None:
         n = int(np.count_nonzero(self.differences()[1] > 0))

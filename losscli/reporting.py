@@ -153,6 +153,10 @@ def gap_results(plan: engine.Plan, state: State, model: int, results: list[LossR
             if boot is not None and boot.positive >= 2:  # else its interval says why not
                 reps.append(u.replicates(cells[j].losses[i]))  # type: ignore[union-attr]
                 continue
+            if u is not None and u.kind == "query" and u.method == "bootstrap":
+                # whole queries resampled (a query in one group: the groups jointly)
+                reps.append(cells[j].losses[i].query_replicates(u.ci))  # type: ignore[attr-defined]
+                continue
             reps.append(None)
             if boot is not None and iv.get("reason"):
                 why = why or f"a group has no bootstrap replicates ({iv['reason']})"

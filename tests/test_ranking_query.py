@@ -429,3 +429,24 @@ def test_compare_false_alarm_rate_on_two_equal_models():
     tolerance = 3.5 * math.sqrt(alpha * (1 - alpha) / sims)
     for method, n in alarms.items():
         assert abs(n / sims - alpha) <= tolerance, (method, n / sims)
+
+
+def test_group_by_ranks_each_groups_queries_and_refuses_a_query_in_two_groups(data, tmp_path):
+    frame, _, _ = data
+    grouped = frame.assign(g=frame["query"].str[1:].astype(int) % 3)
+    path = tmp_path / "groups.csv"
+    grouped.sample(frac=1.0, random_state=4).to_csv(path, index=False)
+    report = _report(path, *COLS, "-l", "mrr", "-l", "ndcg:k=3", "--group-by", "g",
+                     "--chunk-size", "7")
+    for group in report["groups"]:
+        part = grouped[grouped["g"].astype(str) == str(group["key"]["g"])]
+        refs = {k: v for k, v in references(part).items() if k in ("mrr", "ndcg(k=3)")}
+        got = {d["label"]: d["value"] for d in group["losses"]}
+        assert got == pytest.approx(refs, abs=1e-12)
+    bad = grouped.copy()
+    bad.loc[bad.index[bad["query"] == "q05"][-1], "g"] = 9
+    for chunk in ("7", "1"):  # in one chunk, and across chunks
+        bad.to_csv(path, index=False)
+        line = _one_line(run_losscli("eval", path, *COLS, "-l", "mrr", "--group-by", "g",
+                                     "--chunk-size", chunk))
+        assert "query 'q05'" in line and "two groups" in line and "row " in line
