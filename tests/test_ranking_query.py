@@ -152,6 +152,12 @@ def test_equal_to_references_in_every_order_chunking_and_with_two_workers(data):
             assert got == pytest.approx(refs, abs=1e-12)
             assert {d["details"]["mode"] for d in report["losses"]} == {mode}
             seen.append(got)
+        # Parquet row groups of 9 rows: units of a few rows, queries cut between them
+        parquet = path.with_suffix(".parquet")
+        pd.read_csv(path).to_parquet(parquet, row_group_size=9, index=False)
+        report = _report(parquet, *COLS, *losses, "--workers", "2", "--chunk-size", "3")
+        assert {d["details"]["mode"] for d in report["losses"]} == {mode}
+        seen.append(_values(report))
     # the same bits whatever the row order, chunking, mode or worker count
     assert all(v == seen[0] for v in seen), seen
     details = report["losses"][0]["details"]
