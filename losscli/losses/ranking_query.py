@@ -29,7 +29,7 @@ RELEVANCE = Domain("target", lambda t: t < 0, ">= 0", noun="relevance grades",
 
 
 def _k(default: int | None, doc: str) -> Param:
-    return Param("k", default, doc, type=int, minimum=1, maximum=float(1 << 20), kernel=False)
+    return Param("k", default, doc, type=int, minimum=1, maximum=1e6, kernel=False)
 
 
 def _common() -> dict[str, object]:
