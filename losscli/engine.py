@@ -39,6 +39,7 @@ from losscli.grouping import MAX_GROUPS, BatchGroups, too_many_groups
 from losscli.io.base import Sink
 from losscli.io.inputs import Batch
 from losscli.paired import paired_rows, shared_scores
+from losscli.query_scan import check_groups, query_view
 from losscli.registry import LossInstance
 from losscli.state import Cell, Fingerprint, Position, State
 from losscli.stats.calibration import CalibrationError
@@ -254,11 +255,9 @@ def reduce(
             # only counting once a NaN was seen, to report every bad value at once
             try:
                 groups = _batch_groups(batch, plan, state)
-                if groups is not None and plan.query is not None:
-                    from losscli.query_scan import check_groups
+                if groups is not None and plan.query is not None:  # a query in one group
                     check_groups(batch, plan.query, groups, shared.setdefault("queries", {}),
-                                 keyed=any(i.options.get("query_mode") == "keyed"
-                                           for i in plan.instances))
+                                 plan.instances)
                 _reduce_batch(batch, plan, state, contexts, options, columns, describe, sink,
                               ids, groups)
             except InputError as exc:
@@ -318,7 +317,7 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
                                        batch.rows, common)
         check_domains(plan.instances, contexts, view, rows, describe, model, at)
         if plan.query is not None:
-            _query_view(view, batch, plan.query, keep, rows)
+            query_view(view, batch, plan.query, keep, rows)
         weights = view.get("weight")
         row_ids = None if batch_ids is None else (batch_ids if keep is None else batch_ids[keep])
         grouped = None
@@ -381,22 +380,6 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
                 per_row[name] = batch.keys[name] if keep is None else batch.keys[name][keep]
             sink.write(np.arange(batch.start, batch.start + kept) if rows is None else rows,
                        per_row)
-
-
-def _query_view(view: dict[str, Any], batch: Batch, column: str, keep: np.ndarray | None,
-                rows: np.ndarray | None) -> None:
-    """Each kept row's query (its hash, its value, its row number) for the ranking metrics
-    per query (:mod:`losscli.query_aggregate`)."""
-    from losscli.query_scan import query_ids
-
-    raw = batch.keys[column]
-    ids = query_ids(raw)
-    numbers = (rows if rows is not None else batch.rows if batch.rows is not None
-               else np.arange(batch.start, batch.start + len(batch)))
-    if keep is not None:
-        ids, raw = ids[keep], raw[keep]
-        numbers = numbers if rows is not None else numbers[keep]
-    view["query"], view["query_key"], view["query_row"] = ids, raw, numbers
 
 
 def _sketch(sketch: QuantileSketch, values: np.ndarray, weights: np.ndarray | None) -> None:
@@ -489,7 +472,6 @@ class GroupUpdate:
                weights: np.ndarray | None, ids: np.ndarray | None,
                scores: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
                queries: tuple[np.ndarray, np.ndarray] | None = None) -> None:
-        """``queries``: both models' scores, for a ranking metric per query."""
         parts, w, d_ids = groups.split(diff), groups.split(weights), groups.split(ids)
         split = None if scores is None else [groups.split(x) for x in scores]
         ranked = None if queries is None else [groups.split(x) for x in queries]
@@ -499,10 +481,9 @@ class GroupUpdate:
                 pair.update(parts[g], w[g], d_ids[g])
                 if split is not None:
                     pair.update_pair(split[0][g], split[1][g], split[2][g], w[g])
-                if ranked is not None:
-                    pair.queries.update(ranked[0][g], ranked[1][g], {
-                        r: self.split(r)[g] for r in ("target", "query", "query_key",
-                                                      "query_row")}, w[g])
+                if ranked is not None and pair.queries is not None:  # ranking per query
+                    pair.queries.update(ranked[0][g], ranked[1][g],
+                                        {r: self.split(r)[g] for r in pair.queries.needs}, w[g])
 
     def calibrate(self, from_logits: bool) -> None:
         views = {r: self.split(r) for r in ("pred", "target")}

@@ -46,6 +46,9 @@ if TYPE_CHECKING:
 ROW_BYTES = 32
 QUERY_BYTES = 25
 MODES = ("keyed", "contiguous")
+#: The interval kinds of :class:`losscli.uncertainty.Uncertainty` kept here: a mean over
+#: queries (the aggregate's own) and a paired one (:class:`QueryPairs`).
+QUERY_KINDS = ("query", "query_paired")
 #: The policy for a query without a relevant item (stated in the JSON details).
 NO_RELEVANT_POLICY = "scores 0 (torchmetrics' empty_target_action='neg')"
 
@@ -378,6 +381,8 @@ class QueryPairs:
     interval on their weighted mean (the difference of the two means), or a bootstrap that
     resamples whole queries. Memory: the two states' (see :class:`QueryRanking`)."""
 
+    needs = QueryRanking.needs
+
     def __init__(self, metric: str, k: int | None, mode: str) -> None:
         self.mine = QueryRanking(metric, k, mode)
         self.reference = QueryRanking(metric, k, mode)
@@ -417,7 +422,7 @@ class QueryPairs:
         return None if n >= 2 else (f"fewer than two queries ({n} with positive weight): no "
                                     "paired test")
 
-    def interval(self, estimate: float, ci: Any, level: float, method: str) -> Any:
+    def query_interval(self, estimate: float, ci: Any, level: float, method: str) -> Any:
         from losscli.stats import intervals
         from losscli.stats.intervals import Interval
 

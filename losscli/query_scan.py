@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,12 @@ from losscli.errors import InputError, UsageError
 from losscli.io.base import MultiFile, raw_key, readable_twice
 from losscli.query_aggregate import QueryRanking
 from losscli.stats.resample import key_ids
+
+if TYPE_CHECKING:
+    from losscli.grouping import BatchGroups
+    from losscli.io.inputs import Batch
+    from losscli.registry import LossInstance
+    from losscli.state import State
 
 #: Rows per chunk of the first pass.
 SCAN_ROWS = 1 << 18
@@ -105,11 +111,12 @@ def _spanning(column: str, query: Any, a: Any, b: Any, row: int | None = None) -
         "column that is constant within each query.")
 
 
-def check_groups(batch: Any, column: str, groups: Any, seen: dict[int, Any],
-                 keyed: bool) -> None:
+def check_groups(batch: Batch, column: str, groups: BatchGroups, seen: dict[int, Any],
+                 instances: Sequence[LossInstance]) -> None:
     """Every query of a batch in one group (--group-by), and in the group it had in the
     earlier batches of this pass (``seen``: query hash -> group key; in the contiguous mode
     only the open query is remembered, since no finished query comes back)."""
+    keyed = any(i.options.get("query_mode") == "keyed" for i in instances)
     raw = batch.keys[column]
     h = query_ids(raw)
     if h.shape[0] == 0:
@@ -139,7 +146,7 @@ def check_groups(batch: Any, column: str, groups: Any, seen: dict[int, Any],
         seen[last] = groups.keys[int(codes[-1])]
 
 
-def check_state_groups(state: Any, column: str | None) -> None:
+def check_state_groups(state: State, column: str | None) -> None:
     """No query in two groups' states (parts reduced apart: units, workers, merged files)."""
     if column is None or not state.groups:
         return
@@ -157,3 +164,17 @@ def check_state_groups(state: Any, column: str | None) -> None:
 
 def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
+
+
+def query_view(view: dict[str, Any], batch: Batch, column: str, keep: np.ndarray | None,
+               rows: np.ndarray | None) -> None:
+    """Add each kept row's query to a model's view of a batch: its hash (role ``query``),
+    its value and its row number (for messages), as :class:`QueryRanking` reads them."""
+    raw = batch.keys[column]
+    ids = query_ids(raw)
+    numbers = (rows if rows is not None else batch.rows if batch.rows is not None
+               else np.arange(batch.start, batch.start + len(batch)))
+    if keep is not None:
+        ids, raw = ids[keep], raw[keep]
+        numbers = numbers if rows is not None else numbers[keep]
+    view["query"], view["query_key"], view["query_row"] = ids, raw, numbers

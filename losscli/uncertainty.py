@@ -47,6 +47,7 @@ from losscli.interval_kinds import (
     paired_delong_applies,
 )
 from losscli.options import CI_LEVEL, REPLICATES
+from losscli.query_aggregate import QUERY_KINDS, QueryPairs
 from losscli.stats import intervals
 from losscli.stats.intervals import Interval, Moments
 from losscli.stats.paired_delong import PairedScores
@@ -99,8 +100,7 @@ class Uncertainty:
         self.paired, self.binary, self.indicator = paired, binary, indicator
         self.metric = metric if kind in ("subset", "calibration") else ""
         # DeLong has no bootstrap (it would keep one ranking per replicate): always analytic
-        analytic_ok = kind in ("mean", "root_mean", "subset", "delong", "delong_paired", "query",
-                               "query_paired")
+        analytic_ok = kind in ("mean", "root_mean", "subset", "delong", "delong_paired", *QUERY_KINDS)
         if kind in ("delong", "delong_paired"):
             method = "analytic"
         self.method = method or ("bootstrap" if ci.method == "bootstrap" or (
@@ -111,14 +111,12 @@ class Uncertainty:
         columns = {"r2": 3, "confusion": classes * classes, "calibration": 3 * classes}.get(
             kind, 1)
         self.boot = (BootstrapSums(ci.replicates, ci.seed, columns)
-                     if self.method == "bootstrap" and kind not in ("none", "delong", "query",
-                                                                    "query_paired") else None)
+                     if self.method == "bootstrap" and kind not in ("none", "delong", *QUERY_KINDS) else None)
         self.discordant = [0, 0]  # paired 0/1 losses: rows (worse, better) than the reference
         self.pending: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
         #: kind ``delong_paired``: the shared rows' two scores and label
         self.pairs = PairedScores() if kind == "delong_paired" else None
-        #: kind ``query_paired``: both models' ranking states per query (query_aggregate)
-        self.queries: Any = None
+        self.queries: QueryPairs | None = None  # query_paired: both models' ranking states
 
     @classmethod
     def for_aggregate(cls, agg: Any, ci: CIConfig, paired: bool = False,
@@ -140,17 +138,14 @@ class Uncertainty:
                     else "query_paired" if agg.name == "query_ranking" else "none")
         out = cls(kind, ci, aggregate=agg.name, classes=classes, paired=paired,
                   binary=bool(config.get("binary", True)), indicator=indicator, metric=metric)
-        if kind == "query_paired":
-            from losscli.query_aggregate import QueryPairs
-            out.queries = QueryPairs(config["metric"], config["k"], config["mode"])
+        out.queries = QueryPairs(**config) if kind == "query_paired" else None
         return out
 
     # -- running state ------------------------------------------------------------------
     def update(self, values: np.ndarray, weights: np.ndarray | None, ids: np.ndarray | None,
                arrays: dict[str, np.ndarray] | None = None) -> None:
         """One chunk of per-row values (or paired differences), their weights and row ids."""
-        if self.kind in ("none", "delong", "delong_paired", "query", "query_paired") or \
-                values.shape[0] == 0:
+        if self.kind in ("none", "delong", "delong_paired", *QUERY_KINDS) or values.shape[0] == 0:
             return
         if self.kind == "subset":
             self._update_subset(values, weights, (arrays or {})["target"])
@@ -277,10 +272,8 @@ class Uncertainty:
             reason = ("no paired interval for this loss" if self.paired
                       else NO_INTERVAL.get(self.aggregate, "no interval for this loss"))
             return Interval(estimate, None, None, level, "n/a", reason=reason)
-        if self.kind == "query":  # a mean over queries: the aggregate keeps them
-            return agg.query_interval(estimate, self.ci, level, self.method)
-        if self.kind == "query_paired":
-            return self.queries.interval(estimate, self.ci, level, self.method)
+        if self.kind in QUERY_KINDS:  # over queries: the aggregate (paired: both) keeps them
+            return (self.queries or agg).query_interval(estimate, self.ci, level, self.method)
         if self.kind == "delong_paired":
             assert self.pairs is not None
             got = self.pairs.result()
@@ -352,7 +345,7 @@ class Uncertainty:
             if got.reason:
                 return intervals.TestResult(math.nan, None, "delong", got.reason)
             return intervals.delong_difference(got.difference, got.se, self.ci.level)[1]
-        if self.kind == "query_paired":
+        if self.queries is not None:
             return self.queries.test(self.ci, self.method)
         if self.kind in ("none", "delong", "subset"):
             return None
@@ -396,8 +389,7 @@ class Uncertainty:
 
         f = Fields(data)
         kind = f.text("kind", choices=("mean", "root_mean", "r2", "subset", "confusion",
-                                       "calibration", "delong", "delong_paired", "query",
-                                       "query_paired", "none"))
+                                       "calibration", "delong", "delong_paired", *QUERY_KINDS, "none"))
         ci_data = f.raw("ci")
 
         def config() -> CIConfig:
@@ -426,8 +418,7 @@ class Uncertainty:
               "moments",
               f"moments where a {kind} interval keeps none, or none where it needs them")
         check((out.boot is None) == (out.method != "bootstrap"
-                                     or kind in ("none", "delong", "delong_paired", "query",
-                                                 "query_paired")),
+                                     or kind in ("none", "delong", "delong_paired", *QUERY_KINDS)),
               "bootstrap",
               "replicates where the method keeps none, or none where it needs them")
         if out.boot is not None:
@@ -436,9 +427,7 @@ class Uncertainty:
                                            "calibration": 3 * out.classes}.get(kind, 1),
                   "bootstrap", "replicates, seed or columns other than the --ci options'")
         out.discordant = f.each("discordant", whole, length=2)
-        if kind == "query_paired":
-            from losscli.query_aggregate import QueryPairs
-            out.queries = f.part("queries", QueryPairs.from_dict)
+        out.queries = f.part("queries", QueryPairs.from_dict) if kind == "query_paired" else None
         if kind == "delong_paired":
             out.pairs = f.part("pairs", PairedScores.from_dict)
         else:
