@@ -12,6 +12,7 @@ and shuffled in another, and every chunking, two workers and a merge give the sa
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import json
 import math
@@ -158,6 +159,12 @@ def test_equal_to_references_in_every_order_chunking_and_with_two_workers(data):
         report = _report(parquet, *COLS, *losses, "--workers", "2", "--chunk-size", "3")
         assert {d["details"]["mode"] for d in report["losses"]} == {mode}
         seen.append(_values(report))
+        if mode == "contiguous" and importlib.util.find_spec("distributed") is not None:
+            # the Dask engine: workers in other processes, the mode sent with the job
+            report = _report(parquet, *COLS, *losses, "--engine", "dask", "--workers", "2",
+                             "--chunk-size", "3")
+            assert {d["details"]["mode"] for d in report["losses"]} == {mode}
+            seen.append(_values(report))
     # the same bits whatever the row order, chunking, mode or worker count
     assert all(v == seen[0] for v in seen), seen
     details = report["losses"][0]["details"]
