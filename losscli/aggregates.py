@@ -24,6 +24,7 @@ import numpy as np
 from losscli.aggregate_base import AGGREGATES, MAX_CONFIG_INT, Aggregate, no_rows_error, row_values
 from losscli.median_aggregate import Median
 from losscli.metric_aggregates import Calibration, Confusion, RankingMetric, true_classes
+from losscli.query_aggregate import QueryRanking  # noqa: F401 (registers it)
 from losscli.ratio_aggregate import AbsTargetRatio, NaiveRatio  # noqa: F401 (registers them)
 from losscli.stats.exact import ExactProducts, ExactSum, float_to_json, fraction_to_float
 from losscli.stats.fields import Fields, check

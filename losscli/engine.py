@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from losscli.aggregates import row_values
+from losscli.calibrate import calibrate
 from losscli.checks import (
     Describe,
     all_finite,
@@ -39,6 +40,7 @@ from losscli.grouping import MAX_GROUPS, BatchGroups, too_many_groups
 from losscli.io.base import Sink
 from losscli.io.inputs import Batch
 from losscli.paired import paired_rows, shared_scores
+from losscli.query_scan import check_groups, query_view
 from losscli.registry import LossInstance
 from losscli.state import Cell, Fingerprint, Position, State
 from losscli.stats.calibration import CalibrationError
@@ -82,6 +84,9 @@ class Plan:
     #: ``Batch.keys`` on the predictions' side, on the targets' side, the two file names);
     #: a row where they differ stops the run (the files are not aligned: use --id-col)
     aligned: tuple[tuple[str, str, str, str, str], ...] = ()
+    #: --query-col: the key column (in ``Batch.keys``) naming each row's query; the ranking
+    #: metrics per query read its hashes as role ``query`` (losscli.query_aggregate)
+    query: str | None = None
     contexts: tuple[CheckContext, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -123,6 +128,7 @@ class Plan:
             "calibration": None if self.calibration is None else list(self.calibration),
             "group_by": list(self.group_by), "max_groups": self.max_groups,
             "carry": list(self.carry), "aligned": [list(a) for a in self.aligned],
+            "query": self.query,
         }
 
     @classmethod
@@ -148,7 +154,8 @@ class Plan:
                    group_by=tuple(data.get("group_by") or ()),
                    max_groups=int(data.get("max_groups") or MAX_GROUPS),
                    carry=tuple(data.get("carry") or ()),
-                   aligned=tuple(tuple(a) for a in data.get("aligned") or ()))  # type: ignore[misc]
+                   aligned=tuple(tuple(a) for a in data.get("aligned") or ()),  # type: ignore[misc]
+                   query=data.get("query"))
 
     def needs_ids(self, state: State) -> bool:
         """Whether batches must carry row identities: only the bootstrap resamples by them
@@ -252,6 +259,9 @@ def reduce(
             # only counting once a NaN was seen, to report every bad value at once
             try:
                 groups = _batch_groups(batch, plan, state)
+                if groups is not None and plan.query is not None:  # a query in one group
+                    check_groups(batch, plan.query, groups, shared.setdefault("queries", {}),
+                                 plan.instances)
                 _reduce_batch(batch, plan, state, contexts, options, columns, describe, sink,
                               ids, groups)
             except InputError as exc:
@@ -310,6 +320,8 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
         view, rows, keep = model_view(arrays, model, plan.nan_policy, batch.start, cell,
                                        batch.rows, common)
         check_domains(plan.instances, contexts, view, rows, describe, model, at)
+        if plan.query is not None:
+            query_view(view, batch, plan.query, keep, rows)
         weights = view.get("weight")
         row_ids = None if batch_ids is None else (batch_ids if keep is None else batch_ids[keep])
         grouped = None
@@ -336,13 +348,17 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
                                                         their_keep, weights_all, batch_ids)
                     pair = cell.paired[k][i]
                     pair.update(diff, w, d_ids)
+                    if pair.queries is not None:  # per query (compare keeps common rows)
+                        pair.queries.update(values, their_values[i], view, weights)
                     scores = (shared_scores(values, their_values[i], view["target"], keep,
                                              their_keep)
                               if pair.wants_pairs else None)
                     if scores is not None:
                         pair.update_pair(*scores, w)
                     if grouped is not None and groups is not None:
-                        grouped.paired(k, i, groups.restrict(both), diff, w, d_ids, scores)
+                        grouped.paired(k, i, groups.restrict(both), diff, w, d_ids, scores,
+                                       None if pair.queries is None
+                                       else (values, their_values[i]))
             if cell.sketches is not None and (sketch := cell.sketches[i]) is not None:
                 _sketch(sketch, values, weights)
             if grouped is not None:
@@ -353,7 +369,7 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
         if plan.paired is not None:
             earlier.append((mine, keep))
         if cell.calibration is not None and plan.calibration is not None:
-            _calibrate(cell.calibration, view, weights, plan.calibration[1])
+            calibrate(cell.calibration, view, weights, plan.calibration[1])
             if grouped is not None:
                 grouped.calibrate(plan.calibration[1])
         if cell.uncertainty is not None or cell.paired is not None:
@@ -375,32 +391,6 @@ def _sketch(sketch: QuantileSketch, values: np.ndarray, weights: np.ndarray | No
     under --nan-policy propagate, or an overflowing loss) included — the sketch tallies
     them apart."""
     sketch.update(row_values(values), weights)
-
-
-def _calibrate(cal: CalibrationError, view: dict[str, np.ndarray],
-               weights: np.ndarray | None, from_logits: bool) -> None:
-    """Add a chunk's probabilities (sigmoid / softmax of logits) and true classes to a
-    calibration state, as the ece kernel and aggregate do. Rows with a NaN/inf prediction,
-    target or weight (possible under --nan-policy propagate) are left out."""
-    from losscli.aggregates import true_classes
-    from losscli.losses.common import binary_probability, class_probabilities
-
-    pred, target = view["pred"], view["target"]
-    binary = cal.task == "binary"
-    probs = binary_probability(pred, from_logits) if binary else class_probabilities(
-        pred, from_logits)
-    finite = _rows_finite(probs) & _rows_finite(target)
-    if weights is not None:
-        finite &= np.isfinite(weights)
-    if not finite.all():
-        probs, target = probs[finite], target[finite]
-        weights = None if weights is None else weights[finite]
-    cal.update(probs, true_classes(target, binary), weights)
-
-
-def _rows_finite(a: np.ndarray) -> np.ndarray:
-    ok = np.isfinite(a)
-    return ok if ok.ndim == 1 else ok.all(axis=1)
 
 
 def _interval_states(cell: Cell) -> list[Uncertainty]:
@@ -458,21 +448,26 @@ class GroupUpdate:
 
     def paired(self, k: int, i: int, groups: BatchGroups, diff: np.ndarray,
                weights: np.ndarray | None, ids: np.ndarray | None,
-               scores: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
+               scores: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+               queries: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         parts, w, d_ids = groups.split(diff), groups.split(weights), groups.split(ids)
         split = None if scores is None else [groups.split(x) for x in scores]
+        ranked = None if queries is None else [groups.split(x) for x in queries]
         for g, cell in enumerate(self.cells):
             if groups.counts[g]:
                 pair = cell.paired[k][i]  # type: ignore[index]
                 pair.update(parts[g], w[g], d_ids[g])
                 if split is not None:
                     pair.update_pair(split[0][g], split[1][g], split[2][g], w[g])
+                if ranked is not None and pair.queries is not None:  # ranking per query
+                    pair.queries.update(ranked[0][g], ranked[1][g],
+                                        {r: self.split(r)[g] for r in pair.queries.needs}, w[g])
 
     def calibrate(self, from_logits: bool) -> None:
         views = {r: self.split(r) for r in ("pred", "target")}
         for g, cell in enumerate(self.cells):
             if self.groups.counts[g] and cell.calibration is not None:
-                _calibrate(cell.calibration, {r: p[g] for r, p in views.items()},
+                calibrate(cell.calibration, {r: p[g] for r, p in views.items()},
                            self.split("weight")[g], from_logits)
 
 

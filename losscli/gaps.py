@@ -94,8 +94,8 @@ def gap_interval(method: str, value: float, replicates: Sequence[np.ndarray | No
                  level: float, no_interval: str | None) -> dict[str, Any]:
     """The percentile interval of the replicates' gaps (see the module doc), as the report
     carries an interval; n/a with ``no_interval`` when a group has no replicates."""
+    from losscli.report import interval_dict
     from losscli.stats.intervals import bootstrap_interval
-    from losscli.uncertainty import interval_dict
 
     if any(r is None for r in replicates) or not replicates:
         return {"low": None, "high": None, "level": level, "method": "n/a",

@@ -42,6 +42,8 @@ def kind_of(aggregate_name: str, config: dict[str, Any]) -> str:
         return aggregate_name
     if aggregate_name in RATIOS:
         return "ratio"
+    if aggregate_name == "query_ranking":  # over queries (losscli.query_aggregate)
+        return "query"
     if aggregate_name == "ranking" and config.get("metric") == "roc_auc":
         return "delong"
     if aggregate_name == "calibration" and int(config.get("bins", 0)) <= MAX_BOOTSTRAP_BINS:

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from losscli.stats.intervals import Interval
+
 #: Quantiles every --distribution reports (``max`` is the exact maximum).
 QUANTILES = (0.5, 0.9, 0.99, 0.999)
 
@@ -280,3 +282,17 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_json_safe(v) for v in value]
     return value
+
+
+def interval_dict(iv: Interval) -> dict[str, Any]:
+    """An interval (:class:`losscli.stats.intervals.Interval`) as the report's JSON carries it."""
+    out: dict[str, Any] = {"low": None if iv.low is None else json_float(iv.low),
+                           "high": None if iv.high is None else json_float(iv.high),
+                           "level": iv.level, "method": iv.method}
+    if iv.reason:
+        out["reason"] = iv.reason
+    if math.isfinite(iv.n_eff):
+        out["n_eff"] = iv.n_eff
+    if iv.resampling:
+        out["resampling"] = iv.resampling
+    return out

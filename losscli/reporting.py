@@ -13,6 +13,7 @@ from typing import Any
 from losscli import engine
 from losscli.errors import InputError
 from losscli.grouping import key_dict, sort_key
+from losscli.query_scan import check_state_groups
 from losscli.report import (
     QUANTILES,
     DataFingerprint,
@@ -20,11 +21,11 @@ from losscli.report import (
     LossResult,
     Report,
     class_key,
+    interval_dict,
     json_float,
     quantile_name,
 )
 from losscli.state import Cell, State
-from losscli.uncertainty import interval_dict
 
 
 def distribution_dict(sketch: Any, extra: tuple[float, ...] = ()) -> dict[str, Any]:
@@ -99,6 +100,7 @@ def build_report(plan: engine.Plan, state: State, *, model: int = 0,
     results = cell_results(plan, cell, quantile_levels, classes=classes)
     groups = None
     if state.groups is not None:
+        check_state_groups(state, plan.query)  # --query-col: a query in one group
         level = None if group_level is None else group_level(len(state.groups))
         groups = [GroupResult(key_dict(plan.group_by, key), cells[model].rows,
                               cells[model].rows_skipped,
@@ -152,6 +154,10 @@ def gap_results(plan: engine.Plan, state: State, model: int, results: list[LossR
             iv = groups[j].losses[i].interval or {}
             if boot is not None and boot.positive >= 2:  # else its interval says why not
                 reps.append(u.replicates(cells[j].losses[i]))  # type: ignore[union-attr]
+                continue
+            if u is not None and u.kind == "query" and u.method == "bootstrap":
+                # whole queries resampled (a query in one group: the groups jointly)
+                reps.append(cells[j].losses[i].query_replicates(u.ci))  # type: ignore[attr-defined]
                 continue
             reps.append(None)
             if boot is not None and iv.get("reason"):

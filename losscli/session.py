@@ -29,6 +29,7 @@ from losscli.io.binding import bind_join, bind_model, id_columns, pair_source, r
 from losscli.io.inputs import Inputs
 from losscli.io.join import KeyIndex
 from losscli.losses.quantiles import bind_levels
+from losscli.query_scan import bind_mode, check_query, query_mode
 from losscli.registry import LossInstance, all_losses, check_unique, resolve_losses
 from losscli.spec import DEFAULT_CHUNK_SIZE, Columns, RunSpec
 from losscli.uncertainty import CIConfig
@@ -69,6 +70,7 @@ class Resolved:
     widths: tuple[tuple[str, int], ...]
     chunk_size: int
     labels: Any = None  # the target column's losscli.labels.LabelMap (None: numbers)
+    query_mode: str | None = None  # --query-col: contiguous or keyed (losscli.query_scan)
 
 
 #: ``--workers auto`` for inputs in object storage: more threads than CPUs, since they wait
@@ -146,6 +148,8 @@ class Session:
         if opts.threshold is not None:
             params.setdefault("threshold", opts.threshold)
         instances = resolve_losses(list(opts.losses), params) if opts.losses else []
+        if instances:
+            check_query(instances, ins.query_col)
         columns: dict[str, Any] = {k: list(v) or None for k, v in ins.columns().items()}
         files = {"var": as_source(ins.var, "variances", "var"),
                  "positive": as_source(ins.positive, "positives", "positive"),
@@ -207,7 +211,8 @@ class Session:
                 chunk_size=DEFAULT_CHUNK_SIZE)
         aligned = () if ins.id_col else id_columns(self.inputs, main)
         # the join key and the group columns, read raw beside the roles
-        keys = list(dict.fromkeys([*keys, *ins.id_col, *opts.group_by]))
+        keys = list(dict.fromkeys([*keys, *ins.id_col, *opts.group_by,
+                                   *([ins.query_col] if ins.query_col else [])]))
         if self.join is not None:  # group columns only the targets' file has come by key
             keys = [k for k in keys if k not in self.join.extra]
         if keys:
@@ -262,6 +267,12 @@ class Session:
                                        classes=classes)
         instances = bind_levels(instances, self.inputs, self.widths)  # quantile forecasts
         check_unique(instances, asked, " once its automatic parameters are read from the data")
+        check_query(instances, ins.query_col)
+        self.query_mode = None if ins.query_col is None else (
+            resolved.query_mode if resolved is not None and resolved.query_mode
+            else query_mode(self.inputs, ins.query_col))
+        if self.query_mode is not None:
+            instances = bind_mode(instances, self.query_mode)
         tasks.check_logits(sample, instances, task, self.inputs.describe, opts.assume_logits)
         if opts.confusion:  # refused before a row is read when no loss keeps the counts
             from losscli.reporting import confusion_source
@@ -281,7 +292,7 @@ class Session:
                                 if opts.calibration else None,
                                 group_by=opts.group_by, max_groups=opts.max_groups,
                                 carry=tuple(dict.fromkeys([*ins.id_col, *opts.group_by])),
-                                aligned=aligned)
+                                aligned=aligned, query=ins.query_col)
 
     # -- resolution ------------------------------------------------------------------------
     @staticmethod
@@ -346,7 +357,8 @@ class Session:
         size): with the spec, all another process needs to reduce this session's units."""
         return Resolved(self.task, self.decided_by,
                         tuple(inst.loss_arg for inst in self.plan.instances),
-                        tuple(sorted(self.widths.items())), self.chunk_size, self.labels)
+                        tuple(sorted(self.widths.items())), self.chunk_size, self.labels,
+                        self.query_mode)
 
     @property
     def instances(self) -> list[LossInstance]:

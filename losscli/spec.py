@@ -44,6 +44,13 @@ __all__ = ["CI_LEVEL", "DEFAULT_CHUNK_SIZE", "MAX_GROUPS", "MAX_LINE_BYTES", "RE
 _IN, _U = "Inputs", "Uncertainty"
 
 
+def _one_column(name: str, value: Any) -> str | None:
+    cols = validators.columns(name, value)
+    if len(cols) > 1:
+        raise UsageError(f"{name} takes one column name; got {value!r}.")
+    return cols[0] if cols else None
+
+
 def _comma_columns(name: str, value: Any) -> Columns:
     """Column names, each of which may list several separated by commas (``a,b,c``)."""
     return tuple(c.strip() for item in validators.columns(name, value)
@@ -103,6 +110,14 @@ class InputSpec:
         "quantile, comma-separated, repeated or a glob (q_0.1,q_0.5,q_0.9); the levels are "
         "read from the names (their last number: q_0.1 and q10 are 0.1) unless given with "
         "levels=.")
+    #: --query-col: the query of each row (the ranking metrics per query: ndcg, mrr, ...)
+    query_col: str | None = option(
+        None, "--query-col", panel=_IN, check=_one_column,
+        commands=READING, metavar="COL", show_default=False,
+        help="ndcg, mrr, map, precision_at_k, recall_at_k: the column naming each row's query "
+        "(any type). Rows of a query may come in any order; queries in contiguous runs keep "
+        "only the open query's rows (decided by a first pass over the column; stdin keeps "
+        "every row).")
     format_in: str | None = option(
         None, "--format-in", choices=vocab.INPUT_FORMATS, enum=True, panel=_IN,
         commands=READING, help="Input format when the extension does not say (or to "

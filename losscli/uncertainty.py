@@ -59,6 +59,7 @@ from losscli.interval_kinds import (
     paired_cells_apply,
     paired_delong_applies,
 )
+from losscli.query_aggregate import QUERY_KINDS, QueryPairs
 from losscli.stats import intervals
 from losscli.stats.cell_bootstrap import CellResample, confusion_replicates
 from losscli.stats.confusion_replicates import ConfusionSpec, parse_spec, saved_spec, spec_text
@@ -69,8 +70,7 @@ from losscli.stats.ratio_moments import RatioMoments, row_sums
 from losscli.stats.resample import BootstrapSums, calibration_values
 from losscli.stats.row_bootstrap import BOOTSTRAP_BLOCK, calibration_sums, flush_bootstrap
 
-__all__ = ["BOOTSTRAP_BLOCK", "METHODS", "CIConfig", "Uncertainty", "flush_bootstrap",
-           "interval_dict"]
+__all__ = ["BOOTSTRAP_BLOCK", "METHODS", "CIConfig", "Uncertainty", "flush_bootstrap"]
 
 
 class Uncertainty:
@@ -94,7 +94,7 @@ class Uncertainty:
                                          "confusion_paired") else ""
         # DeLong has no bootstrap (it would keep one ranking per replicate): always analytic
         analytic_ok = kind in ("mean", "root_mean", "subset", "ratio", "delong",
-                               "delong_paired")
+                               "delong_paired", *QUERY_KINDS)
         if kind in ("delong", "delong_paired"):
             method = "analytic"
         self.method = method or ("bootstrap" if ci.method == "bootstrap" or (
@@ -109,12 +109,14 @@ class Uncertainty:
             CellResample(classes, ci.replicates, ci.seed, paired=kind == "confusion_paired",
                          stream=stream) if kind in ("confusion", "confusion_paired") else
             BootstrapSums(ci.replicates, ci.seed, columns)
-            if self.method == "bootstrap" and kind not in ("none", "delong") else None)
+            if self.method == "bootstrap" and kind not in ("none", "delong", *QUERY_KINDS)
+            else None)
         self._ids: np.ndarray | None = None  # confusion_paired: the shared rows' ids
         self.discordant = [0, 0]  # paired 0/1 losses: rows (worse, better) than the reference
         self.pending: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
         #: kind ``delong_paired``: the shared rows' two scores and label
         self.pairs = PairedScores() if kind == "delong_paired" else None
+        self.queries: QueryPairs | None = None  # query_paired: both models' ranking states
 
     @classmethod
     def for_aggregate(cls, agg: Any, ci: CIConfig, paired: bool = False,
@@ -137,10 +139,12 @@ class Uncertainty:
             kind = ("mean" if agg.name in ("mean", "root_mean", "r2")
                     else "delong_paired" if paired_delong_applies(agg.name, config)
                     else "confusion_paired" if paired_cells_apply(agg.name, config)
-                    else "none")
-        return cls(kind, ci, aggregate=agg.name, classes=classes, paired=paired,
-                   binary=bool(config.get("binary", True)), indicator=indicator, metric=metric,
-                   stream=stream)
+                    else "query_paired" if agg.name == "query_ranking" else "none")
+        out = cls(kind, ci, aggregate=agg.name, classes=classes, paired=paired,
+                  binary=bool(config.get("binary", True)), indicator=indicator, metric=metric,
+                  stream=stream)
+        out.queries = QueryPairs(**config) if kind == "query_paired" else None
+        return out
 
     # -- running state ------------------------------------------------------------------
     def update(self, values: np.ndarray, weights: np.ndarray | None, ids: np.ndarray | None,
@@ -149,7 +153,7 @@ class Uncertainty:
         if self.kind == "confusion_paired":
             self._ids = ids  # the rows :meth:`update_pair` gets next
             return
-        if self.kind in ("none", "delong", "delong_paired") or values.shape[0] == 0:
+        if self.kind in ("none", "delong", "delong_paired", *QUERY_KINDS) or values.shape[0] == 0:
             return
         if self.kind == "confusion":
             from losscli.aggregates import true_classes
@@ -264,6 +268,8 @@ class Uncertainty:
         self.discordant = [a + b for a, b in zip(self.discordant, other.discordant)]
         if self.pairs is not None and other.pairs is not None:
             self.pairs.merge(other.pairs)
+        if self.queries is not None and other.queries is not None:
+            self.queries.merge(other.queries)
         return self
 
     # -- the interval -----------------------------------------------------------------------
@@ -279,6 +285,8 @@ class Uncertainty:
             reason = ("no paired interval for this loss" if self.paired
                       else NO_INTERVAL.get(self.aggregate, "no interval for this loss"))
             return Interval(estimate, None, None, level, "n/a", reason=reason)
+        if self.kind in QUERY_KINDS:  # over queries: the aggregate (paired: both) keeps them
+            return (self.queries or agg).query_interval(estimate, self.ci, level, self.method)
         if self.kind == "delong_paired":
             assert self.pairs is not None
             got = self.pairs.result()
@@ -369,6 +377,8 @@ class Uncertainty:
             if got.reason:
                 return intervals.TestResult(math.nan, None, "delong", got.reason)
             return intervals.delong_difference(got.difference, got.se, self.ci.level)[1]
+        if self.queries is not None:
+            return self.queries.test(self.ci, self.method)
         if self.kind in ("none", "delong", "subset"):
             return None
         if self.indicator and self.moments is not None:
@@ -400,6 +410,7 @@ class Uncertainty:
                 "bootstrap": None if self.boot is None else self.boot.to_dict(),
                 "discordant": list(self.discordant),
                 **({"pairs": self.pairs.to_dict()} if self.pairs is not None else {}),
+                **({"queries": self.queries.to_dict()} if self.queries is not None else {}),
                 **({"metric": self.metric} if self.metric else {})}
 
     @classmethod
@@ -412,7 +423,7 @@ class Uncertainty:
         f = Fields(data)
         kind = f.text("kind", choices=("mean", "root_mean", "r2", "ratio", "subset", "confusion",
                                        "confusion_paired", "calibration", "delong",
-                                       "delong_paired", "none"))
+                                       "delong_paired", *QUERY_KINDS, "none"))
         ci_data = f.raw("ci")
 
         def config() -> CIConfig:
@@ -452,7 +463,7 @@ class Uncertainty:
               "moments",
               f"moments where a {kind} interval keeps none, or none where it needs them")
         check((out.boot is None) == (out.method != "bootstrap"
-                                     or kind in ("none", "delong", "delong_paired")),
+                                     or kind in ("none", "delong", "delong_paired", *QUERY_KINDS)),
               "bootstrap",
               "replicates where the method keeps none, or none where it needs them")
         if out.boot is not None:
@@ -464,6 +475,7 @@ class Uncertainty:
                       out.boot.classes, out.boot.paired) == (out.classes, out.paired)),
                   "bootstrap", "replicates, seed or columns other than the --ci options'")
         out.discordant = f.each("discordant", whole, length=2)
+        out.queries = f.part("queries", QueryPairs.from_dict) if kind == "query_paired" else None
         if kind == "delong_paired":
             out.pairs = f.part("pairs", PairedScores.from_dict)
         else:
@@ -472,19 +484,3 @@ class Uncertainty:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Uncertainty) and self.to_dict() == other.to_dict()
-
-
-def interval_dict(iv: Interval) -> dict[str, Any]:
-    """An interval as the report's JSON carries it."""
-    from losscli.report import json_float
-
-    out: dict[str, Any] = {"low": None if iv.low is None else json_float(iv.low),
-                           "high": None if iv.high is None else json_float(iv.high),
-                           "level": iv.level, "method": iv.method}
-    if iv.reason:
-        out["reason"] = iv.reason
-    if math.isfinite(iv.n_eff):
-        out["n_eff"] = iv.n_eff
-    if iv.resampling:
-        out["resampling"] = iv.resampling
-    return out

@@ -48,8 +48,8 @@ def non_default(p: Param) -> float | int | bool | str:
         return p.coerce(OTHER_TEXT.get(example, example), "test")  # type: ignore[return-value]
     if p.type is str:
         return next(c for c in p.choices if c != p.default and c != "binary")
-    if p.default is None:  # "auto" (a threshold): any valid number
-        return p.coerce(0.3, "test")  # type: ignore[return-value]
+    if p.default is None:  # "auto" (a threshold; k: every rank): any valid number
+        return p.coerce(3 if p.type is int else 0.3, "test")  # type: ignore[return-value]
     if p.type is int and p.name == "bins" and p.default == 0:
         # exact by default; one bin is valid but degenerate (an operating point is then
         # undefined, and a NaN fails its own baseline by design): a usable number of bins

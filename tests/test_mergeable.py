@@ -146,7 +146,13 @@ def _aggregate_of(name: str) -> Callable[[Rng, int, int], Aggregate]:
             name, lambda: np.abs(_values(rng, n)))()
         # every other input the kind reads (mase's naive forecast): values of its own
         others = {r: _values(rng, n) for r in type(agg).needs if r != "target"}
-        agg.update(values, _weights(rng, n), {"target": target, **others})
+        weights = _weights(rng, n)
+        if "query" in type(agg).needs:  # ranking per query: parts share queries, whose
+            query = rng.integers(0, 4, n)  # weight is one per query
+            others = {"query": query}
+            target = rng.integers(0, 3, n).astype(np.float64)
+            weights = None if weights is None else 0.5 + query % 3
+        agg.update(values, weights, {"target": target, **others})
         return agg
 
     return build

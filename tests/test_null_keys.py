@@ -117,7 +117,7 @@ def test_an_acronym_one_letter_from_two_metrics_is_not_taken_for_either(samples)
 
 
 @pytest.mark.parametrize("name, hint", [
-    ("mcf", None), ("kld", None), ("f2", None), ("mrr", None),
+    ("mcf", None), ("kld", None), ("f2", None), ("bleu", None),
     ("mea", "Did you mean 'mae'?"), ("msee", "Did you mean 'mse'?"),
     ("hubr", "Did you mean 'huber'?"), ("crossentropy", "Did you mean 'cross_entropy'?"),
     ("accuracy_scor", "Did you mean 'accuracy_score'?")])

@@ -78,6 +78,10 @@ def make_inputs(case: Case, rng: np.random.Generator, n: int = N) -> dict[str, n
                 target = np.round(target)  # counts
                 pred = np.log(pred + 0.1) if logits else pred
         arrays = {"pred": pred, "target": target}
+        if "query" in spec.aggregate.needs:  # ranking per query: graded relevance, ties
+            arrays["target"] = rng.integers(0, 4, n).astype(float)
+            arrays["pred"] = np.round(arrays["target"] + rng.normal(0.0, 1.5, n))
+            arrays["query"] = rng.integers(0, 15, n)
         if "var" in spec.inputs:
             arrays["var"] = rng.uniform(0.05, 4.0, n)
         if "lower" in spec.inputs:  # a forecast interval around the prediction, L <= U
@@ -126,6 +130,12 @@ def _arguments(case: Case, arrays: dict[str, np.ndarray]) -> tuple[tuple, dict]:
     if case.task == "embedding":
         return (), {**kw, "predictions": arrays["anchor"], "positive": arrays["positive"],
                     "negative": arrays["negative"]}
+    if "query" in arrays:  # ranking per query: the query a column of one table
+        import pandas as pd
+
+        frame = pd.DataFrame({k: arrays[k] for k in ("pred", "target", "query")})
+        return (), {**kw, "predictions": frame, "pred_col": "pred", "target_col": "target",
+                    "query_col": "query"}
     if FORECAST_ROLES & set(arrays):  # forecast roles: columns of one in-memory table
         import pandas as pd
 
@@ -143,6 +153,14 @@ def _arguments(case: Case, arrays: dict[str, np.ndarray]) -> tuple[tuple, dict]:
     if "var" in arrays:
         kw["var"] = arrays["var"]
     return (), {**kw, "predictions": arrays["pred"], "targets": arrays["target"]}
+
+
+def _per_query(arrays, w):
+    """Weights of a ranking metric are per query (sklearn's ndcg_score): every row of a
+    query gets its query's weight; other losses' weights are per row."""
+    if w is None or "query" not in arrays:
+        return w
+    return np.asarray(w)[np.asarray(arrays["query"], dtype=int)]
 
 
 def _eval(case, arrays, **kw):
@@ -198,7 +216,7 @@ def _state(case, arrays, weights=None):
 def test_merge_of_two_halves_equals_one_pass(case):
     rng = np.random.default_rng(3)
     arrays = make_inputs(case, rng)
-    w = rng.uniform(0.1, 2.0, N)
+    w = _per_query(arrays, rng.uniform(0.1, 2.0, N))
     for weights in (None, w):
         whole = _state(case, arrays, weights).cells[0].losses[0]
         cut = 37
@@ -223,7 +241,7 @@ def test_state_of_two_halves_merged_is_the_state_of_the_whole_bit_for_bit(case):
 
     rng = np.random.default_rng(10)
     arrays = make_inputs(case, rng)
-    w = rng.uniform(0.1, 2.0, N)
+    w = _per_query(arrays, rng.uniform(0.1, 2.0, N))
     args, kw = _arguments(case, arrays)
     units = plan_units(Session(build_spec(*args, **kw, chunk_size=16)))
     assert len(units) == 2
@@ -249,6 +267,9 @@ def test_no_weights_equals_unit_weights(case):
 
 
 def test_integer_weights_equal_repeated_rows(case):
+    if "query" in case.spec.aggregate.needs:
+        pytest.skip("a ranking metric's weight is per query (sklearn's ndcg_score): a "
+                    "repeated row is another item of the query, not a repeated query")
     rng = np.random.default_rng(5)
     arrays = make_inputs(case, rng)
     counts = rng.integers(0, 4, N)
@@ -262,6 +283,7 @@ def test_zero_weight_equals_dropped_row(case):
     arrays = make_inputs(case, rng)
     w = rng.uniform(0.5, 2.0, N)
     w[::5] = 0.0
+    w = _per_query(arrays, w)
     keep = w > 0
     kept = {k: v[keep] for k, v in arrays.items()}
     assert _close(_eval(case, arrays, weights=w), _eval(case, kept, weights=w[keep]))
@@ -270,7 +292,7 @@ def test_zero_weight_equals_dropped_row(case):
 def test_scaling_weights_changes_nothing(case):
     rng = np.random.default_rng(7)
     arrays = make_inputs(case, rng)
-    w = rng.uniform(0.5, 2.0, N)
+    w = _per_query(arrays, rng.uniform(0.5, 2.0, N))
     assert _close(_eval(case, arrays, weights=w), _eval(case, arrays, weights=1000.0 * w))
 
 

@@ -110,6 +110,7 @@ DOMAIN_CASES = [
     ("mean_poisson_deviance", None, "target", -1.0),
     ("mean_gamma_deviance", None, "target", 0.0),
     ("interval_score", None, "lower", 0.5),  # a lower bound 0.5 above its upper bound
+    ("ndcg", None, "target", -1.0),  # relevance grades >= 0 (one rule of every ranking metric)
 ]
 
 
@@ -156,6 +157,9 @@ def _domain_data(loss: str, task: str | None, role: str, bad: float):
         cols["lower"][5] = cols["upper"][5] + bad
         return cols, {"lower_col": "lower", "upper_col": "upper"}
     cols[role][5] = bad
+    if "query" in all_losses()[loss].aggregate.needs:  # ranking per query: queries of 4 rows
+        cols["query"] = np.arange(n) // 4
+        return cols, {"query_col": "query"}
     return cols, {"task": task} if task else {}
 
 

@@ -10,5 +10,6 @@ from losscli.losses import probabilistic  # noqa: F401
 from losscli.losses import divergence  # noqa: F401
 from losscli.losses import embedding  # noqa: F401
 from losscli.losses import forecast  # noqa: F401
+from losscli.losses import ranking_query  # noqa: F401
 from losscli.losses import quantiles  # noqa: F401
 # isort: on
