@@ -45,10 +45,18 @@ def format_diff(diff: float | None, rel: float | None, same: bool = False) -> st
     return format_change(diff) + ("" if rel is None else f" ({format_relative(rel)})")
 
 
-def _diffs(row: Any, ci: bool = False) -> list[str]:
+def _diffs(row: Any, ci: bool = False, notes: dict[str, None] | None = None) -> list[str]:
     """The differences of models 1.. to the reference, as the table and Markdown show them;
-    with ``ci``, the interval of the mean per-row difference beside each (where one exists)."""
+    with ``ci``, the interval of the mean per-row difference beside each (where one exists).
+    Why a difference has no interval or no paired test goes to ``notes`` (printed under
+    the table, once per loss and reason) and the cell says "see below"."""
     from losscli.gate.verdict import same_value
+
+    notes = {} if notes is None else notes
+
+    def later(reason: str) -> str:
+        notes[f"{row.label}: {reason}"] = None
+        return "see below"
 
     ref = row.values[0]
     texts = [format_diff(d, r, d is not None and same_value(v, ref))
@@ -56,13 +64,13 @@ def _diffs(row: Any, ci: bool = False) -> list[str]:
     if ci and row.diff_interval:
         why = row.diff_reason[1:] if row.diff_reason else [None] * len(texts)
         texts = [f"{t} {format_interval({'low': iv[0], 'high': iv[1]})}" if iv is not None
-                 else f"{t} (interval n/a: {r})" if r and t != "—" else t
+                 else f"{t} (interval n/a: {later(r)})" if r and t != "—" else t
                  for t, iv, r in zip(texts, row.diff_interval[1:], why)]
     if not row.verdict:
         return texts
-    if not ci and row.diff_reason:  # no test at all: say why in the row (--ci says it above)
-        texts = [f"{t} ({r})" if v is None and r and r.startswith("no paired test")
-                 and t != "—" else t
+    if not ci and row.diff_reason:  # no test at all: say why (--ci says it above)
+        texts = [f"{t} (no paired test: {later(r)})" if v is None and r
+                 and r.startswith("no paired test") and t != "—" else t
                  for t, v, r in zip(texts, row.verdict[1:], row.diff_reason[1:])]
     # the paired test's verdict beside each difference: better, worse, or ~ (noise)
     return [t if v in (None, "same") else f"{t} {v}" for t, v in zip(texts, row.verdict[1:])]
@@ -94,6 +102,7 @@ def render_compare_table(comp: Comparison, out: IO[str] | None = None) -> None:
     out = out or sys.stdout
     console, tty = console_of(out)
     ci = bool(comp.reports[0].ci)
+    notes: dict[str, None] = {}
     cols = [Col("loss", "label", "left", "bold"), Col("better", justify="center"),
             *(Col(name) for name in comp.names),
             *(Col(f"Δ {name} vs {comp.reference}", "pair", short=f"Δ {name}")
@@ -103,7 +112,7 @@ def render_compare_table(comp: Comparison, out: IO[str] | None = None) -> None:
              *(Text(format_value(v), style="bold green" if tty and i in row.best else
                     "bold" if tty and i in row.leader else "")
                for i, v in enumerate(row.values)),
-             *_diffs(row, ci), _best(comp, row)]
+             *_diffs(row, ci, notes), _best(comp, row)]
             for row in comp.rows]
     console.print(fitted_table(console, tty, cols, rows))
     if comp.groups is not None:
@@ -112,9 +121,11 @@ def render_compare_table(comp: Comparison, out: IO[str] | None = None) -> None:
                        *(Text(format_value(v), style="bold green" if tty and i in row.best
                               else "bold" if tty and i in row.leader else "")
                          for i, v in enumerate(row.values)),
-                       *_diffs(row, ci), _best(comp, row)]
+                       *_diffs(row, ci, notes), _best(comp, row)]
                       for g in comp.groups for row in g.losses]
         console.print(fitted_table(console, tty, [*keys, cols[0], *cols[2:]], group_rows))
+    for note in notes:
+        note_line(console, tty, f"· {note}", "dim")
     note_line(console, tty, compare_summary(comp), "dim")
     render_comparison_confusion(comp, console, tty)  # --confusion: each model's matrix
 
@@ -127,13 +138,14 @@ def render_compare_markdown(comp: Comparison) -> str:
     """The best value per loss in bold; the last column names the model significantly
     better than every other (``~`` when none is)."""
     names = [md_escape(n) for n in comp.names]
+    notes: dict[str, None] = {}
     header = ["loss", "better", *names, *(f"Δ {n} vs {names[0]}" for n in names[1:]), "best"]
     align = ["---", ":---:", *["---:"] * (2 * len(names) - 1), "---"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
     for row in comp.rows:
         cells = [f"**{format_value(v)}**" if i in (row.leader or row.best) else format_value(v)
                  for i, v in enumerate(row.values)]
-        diffs = _diffs(row, bool(comp.reports[0].ci))
+        diffs = _diffs(row, bool(comp.reports[0].ci), notes)
         best = _best(comp, row, lambda n: f"**{md_escape(n)}**")
         lines.append("| " + " | ".join([f"`{md_escape(row.label)}`",
                                          "higher" if row.higher_is_better else "lower",
@@ -148,9 +160,10 @@ def render_compare_markdown(comp: Comparison) -> str:
                          else format_value(v) for i, v in enumerate(row.values)]
                 lines.append("| " + " | ".join([
                     *(md_escape(format_key_value(g.key[k])) for k in comp.group_by),
-                    f"`{md_escape(row.label)}`", *cells, *_diffs(row, bool(comp.reports[0].ci)),
+                    f"`{md_escape(row.label)}`", *cells, *_diffs(row, bool(comp.reports[0].ci), notes),
                     _best(comp, row, lambda n: f"**{md_escape(n)}**")]) + " |")
-    lines += ["", f"_{md_escape(compare_summary(comp))}_"]
+    lines += ["", *(f"- {md_escape(n)}" for n in notes), *([""] if notes else []),
+              f"_{md_escape(compare_summary(comp))}_"]
     return "\n".join(lines) + "\n" + comparison_confusion_markdown(comp)
 
 
