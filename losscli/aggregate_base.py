@@ -6,10 +6,17 @@ adds a chunk, ``merge`` folds in another part of the same kind (in place, return
 ``result`` reads the value, and ``to_dict``/``from_dict`` round-trip it bit for bit. Each
 kind names itself (``name``) and is registered by defining it (:data:`AGGREGATES`), which
 is how ``from_dict`` finds the class of a saved aggregate.
+
+The one lazy boundary of the kinds: :data:`KIND_MODULES` says which module defines each
+kind, and :func:`kind` imports that module the first time a kind is asked for (a loss
+instance built, a saved aggregate read). So a regression run never imports the confusion,
+ranking, calibration or per-query statistics; :func:`all_kinds` imports every kind (the
+catalogue, reading any saved state, the tests).
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -24,8 +31,37 @@ if TYPE_CHECKING:
 #: The largest class, label or bin count a saved aggregate's config may name.
 MAX_CONFIG_INT = 1 << 20
 
-#: Every kind of aggregate by its ``name`` (a kind registers itself when it is defined).
+#: Every kind of aggregate defined so far, by its ``name`` (a kind registers itself when it
+#: is defined); :func:`kind` and :func:`all_kinds` load the others.
 AGGREGATES: dict[str, type[Aggregate]] = {}
+
+#: The module that defines each kind of aggregate (``tests/test_architecture.py`` checks
+#: that it names every kind, and the right module). A new kind is one line here.
+KIND_MODULES: dict[str, str] = {
+    "mean": "losscli.aggregates", "root_mean": "losscli.aggregates",
+    "max": "losscli.aggregates", "r2": "losscli.aggregates",
+    "explained_variance": "losscli.aggregates", "d2_tweedie": "losscli.aggregates",
+    "median": "losscli.median_aggregate",
+    "abs_target_ratio": "losscli.ratio_aggregate", "naive_ratio": "losscli.ratio_aggregate",
+    "confusion": "losscli.metric_aggregates", "ranking": "losscli.metric_aggregates",
+    "calibration": "losscli.metric_aggregates",
+    "query_ranking": "losscli.query_aggregate",
+}
+
+
+def kind(name: str) -> type[Aggregate]:
+    """The aggregate class of kind ``name``, its module imported on first use (KeyError for
+    a name :data:`KIND_MODULES` does not know)."""
+    if name not in AGGREGATES:
+        import_module(KIND_MODULES[name])
+    return AGGREGATES[name]
+
+
+def all_kinds() -> dict[str, type[Aggregate]]:
+    """Every kind of aggregate by name, each module of :data:`KIND_MODULES` imported."""
+    for module in dict.fromkeys(KIND_MODULES.values()):
+        import_module(module)
+    return AGGREGATES
 
 
 def no_rows_error() -> InputError:
@@ -46,6 +82,16 @@ def row_values(values: np.ndarray) -> np.ndarray:
     """One value per row: (n, K) values (outputs, labels) become their mean per row — what
     ``--reduction none`` writes and ``sum`` adds up, consistent with the uniform average."""
     return values if values.ndim == 1 else values.mean(axis=1)
+
+
+def true_classes(target: np.ndarray, binary: bool) -> np.ndarray:
+    """Class per row: a binary label (0 or -1 → 0, 1 → 1), a class index, or the argmax of
+    a distribution. (NaN rows never reach an aggregate under --nan-policy raise/omit.)"""
+    if binary:
+        return (target > 0).astype(np.int64)
+    if target.ndim == 2:
+        return np.argmax(np.nan_to_num(target, nan=-np.inf), axis=1)
+    return np.where(np.isfinite(target), target, 0).astype(np.int64)
 
 
 class Aggregate:
@@ -160,7 +206,7 @@ class Aggregate:
         """An aggregate from :meth:`to_dict`'s JSON, every field checked (FieldError): of
         the kind it names, which must be ``cls`` or a kind of it."""
         f = Fields(data, context)
-        kinds = tuple(k for k, kind in AGGREGATES.items() if issubclass(kind, cls))
+        kinds = tuple(k for k, c in all_kinds().items() if issubclass(c, cls))
         name = f.text("kind", choices=kinds)
         config = f.raw("config", {})
         if not isinstance(config, dict) or not all(

@@ -1,11 +1,12 @@
 """How a loss's per-row values become one number: small mergeable aggregate objects.
 
-Each loss declares its aggregate class (``LossSpec.aggregate``); the engine only calls
+Each loss declares its aggregate kind (``LossSpec.aggregate_kind``); the engine only calls
 ``update`` with a chunk's per-row values and weights, ``merge`` with another part's
-aggregate, and ``result`` at the end. Adding a statistic is one class here (a kind of
-:class:`~losscli.aggregate_base.Aggregate`); the kinds built on Σw·ℓ live here, the
-classification metrics' in :mod:`losscli.metric_aggregates`, and this module is where
-every kind is found (:data:`AGGREGATES`).
+aggregate, and ``result`` at the end. Adding a statistic is one class (a kind of
+:class:`~losscli.aggregate_base.Aggregate`) and its line in
+:data:`~losscli.aggregate_base.KIND_MODULES`. The kinds built on Σw·ℓ live here; the others
+(median, ratios, classification metrics, metrics per query) in modules imported when a loss
+of their kind is built: a regression run loads none. :data:`AGGREGATES` is every kind.
 
 Every merged quantity is exact (:class:`~losscli.stats.exact.ExactSum`, integers, maxima,
 exact sums of products), so merging parts in any order or tree gives the same bits; the only
@@ -21,33 +22,31 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from losscli.aggregate_base import AGGREGATES, MAX_CONFIG_INT, Aggregate, no_rows_error, row_values
-from losscli.median_aggregate import Median
-from losscli.metric_aggregates import Calibration, Confusion, RankingMetric, true_classes
-from losscli.query_aggregate import QueryRanking  # noqa: F401 (registers it)
-from losscli.ratio_aggregate import AbsTargetRatio, NaiveRatio  # noqa: F401 (registers them)
+from losscli.aggregate_base import (
+    MAX_CONFIG_INT,
+    Aggregate,
+    all_kinds,
+    kind,
+    no_rows_error,
+    row_values,
+    true_classes,
+)
 from losscli.stats.exact import ExactProducts, ExactSum, float_to_json, fraction_to_float
 from losscli.stats.fields import Fields, check
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = [
-    "AGGREGATES",
-    "R2",
-    "Aggregate",
-    "Calibration",
-    "Confusion",
-    "D2Tweedie",
-    "ExplainedVariance",
-    "Max",
-    "Mean",
-    "Median",
-    "RankingMetric",
-    "RootMean",
-    "row_values",
-    "true_classes",
-]
+__all__ = ["R2", "Aggregate", "D2Tweedie", "ExplainedVariance", "Max", "Mean", "RootMean",
+           "all_kinds", "kind", "row_values", "true_classes"]
+
+
+def __getattr__(name: str) -> dict[str, type[Aggregate]]:
+    """``AGGREGATES``: every kind by name, each module imported (read on use, not with this
+    module: :func:`~losscli.aggregate_base.all_kinds`)."""
+    if name == "AGGREGATES":
+        return all_kinds()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Mean(Aggregate):

@@ -1,6 +1,6 @@
 """The aggregate of ``median_absolute_error``: the exact (weighted) median of the per-row
 values, every value and weight kept (:mod:`losscli.stats.median`: 16 B per row, stated in
-the report). Registered in :data:`losscli.aggregates.AGGREGATES` (imported from there)."""
+the report). A kind of :data:`losscli.aggregate_base.KIND_MODULES` (imported on use)."""
 
 from __future__ import annotations
 

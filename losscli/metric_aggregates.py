@@ -1,7 +1,7 @@
 """The aggregates of the classification metrics (precision/recall/F, ROC-AUC and average
 precision, calibration errors): their statistic is not Σw·ℓ but counts, rankings or bins,
 each a :class:`~losscli.stats.mergeable.Mergeable` part from :mod:`losscli.stats`. The
-kinds are registered in :data:`losscli.aggregates.AGGREGATES` (imported from there)."""
+kinds are registered in :data:`losscli.aggregate_base.KIND_MODULES` (imported on use)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from losscli.aggregate_base import Aggregate
+from losscli.aggregate_base import Aggregate, true_classes
 from losscli.stats.calibration import CalibrationError
 from losscli.stats.confusion import MATRIX_METRICS, ConfusionMatrix, multilabel_prf
 from losscli.stats.fields import Fields, check
@@ -67,16 +67,6 @@ class _Stated(_Counted):
 
     def check_state(self) -> None:
         """Raise a FieldError when the loaded state does not fit the config."""
-
-
-def true_classes(target: np.ndarray, binary: bool) -> np.ndarray:
-    """Class per row: a binary label (0 or -1 → 0, 1 → 1), a class index, or the argmax of
-    a distribution. (NaN rows never reach an aggregate under --nan-policy raise/omit.)"""
-    if binary:
-        return (target > 0).astype(np.int64)
-    if target.ndim == 2:
-        return np.argmax(np.nan_to_num(target, nan=-np.inf), axis=1)
-    return np.where(np.isfinite(target), target, 0).astype(np.int64)
 
 
 class Confusion(_Counted):

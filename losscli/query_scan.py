@@ -16,23 +16,33 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from losscli.aggregate_base import kind
 from losscli.errors import InputError, UsageError
 from losscli.io.base import MultiFile, raw_key, readable_twice
-from losscli.query_aggregate import QueryRanking
 from losscli.stats.resample import key_ids
 
 if TYPE_CHECKING:
     from losscli.grouping import BatchGroups
     from losscli.io.inputs import Batch
+    from losscli.query_aggregate import QueryRanking
     from losscli.registry import LossInstance
     from losscli.state import State
+
+#: The aggregate kind of the metrics per query (:mod:`losscli.query_aggregate`, loaded with
+#: the first of them: :data:`losscli.aggregate_base.KIND_MODULES`).
+QUERY_KIND = "query_ranking"
+
+
+def _query_ranking() -> type[QueryRanking]:
+    return kind(QUERY_KIND)  # type: ignore[return-value]
+
 
 #: Rows per chunk of the first pass.
 SCAN_ROWS = 1 << 18
 
 
 def ranking_losses(instances: Sequence[Any]) -> list[str]:
-    return [inst.name for inst in instances if inst.spec.aggregate is QueryRanking]
+    return [inst.name for inst in instances if inst.spec.aggregate_kind == QUERY_KIND]
 
 
 def check_query(instances: Sequence[Any], query_col: str | None) -> None:
@@ -40,8 +50,8 @@ def check_query(instances: Sequence[Any], query_col: str | None) -> None:
     from losscli.registry import all_losses
 
     ranking = ranking_losses(instances)
-    others = [inst.name for inst in instances if inst.spec.aggregate is not QueryRanking]
-    users = [s.name for s in all_losses().values() if s.aggregate is QueryRanking]
+    others = [inst.name for inst in instances if inst.spec.aggregate_kind != QUERY_KIND]
+    users = [s.name for s in all_losses().values() if s.aggregate_kind == QUERY_KIND]
     if ranking and query_col is None:
         raise UsageError(f"{', '.join(ranking)} ranks the items of each query: name the "
                          "column holding each row's query with --query-col COL (query_col=).")
@@ -58,7 +68,7 @@ def check_query(instances: Sequence[Any], query_col: str | None) -> None:
 def bind_mode(instances: Sequence[Any], mode: str) -> list[Any]:
     """The instances with the ranking metrics' ``query_mode`` option set."""
     return [replace(inst, options={**inst.options, "query_mode": mode})
-            if inst.spec.aggregate is QueryRanking else inst for inst in instances]
+            if inst.spec.aggregate_kind == QUERY_KIND else inst for inst in instances]
 
 
 def query_mode(inputs: Any, name: str) -> str:
@@ -153,8 +163,9 @@ def check_state_groups(state: State, column: str | None) -> None:
     owner: dict[int, Any] = {}
     for key, cells in state.groups.items():
         for agg in cells[0].losses:
-            if not isinstance(agg, QueryRanking):
+            if agg.name != QUERY_KIND:
                 continue
+            assert isinstance(agg, _query_ranking())
             h = agg.per_query()[0]
             for q in h.tolist():
                 if owner.setdefault(q, key) != key:

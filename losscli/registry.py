@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from losscli.aggregates import AGGREGATES, Aggregate, Mean
+from losscli.aggregate_base import KIND_MODULES, Aggregate, kind
 from losscli.domain import Domain
 from losscli.errors import UsageError, did_you_mean, suggest
 from losscli.params import Param, ParamValue
@@ -34,8 +34,11 @@ class LossSpec:
     params: tuple[Param, ...] = ()
     inputs: tuple[str, ...] = ("pred", "target")
     higher_is_better: bool = False
-    # How per-row values become one number (losscli.aggregates): Mean by default.
-    aggregate: type[Aggregate] = Mean
+    # How per-row values become one number: the name of a kind of aggregate ("mean" by
+    # default; losscli.aggregate_base.KIND_MODULES). Its class, :attr:`aggregate`, is
+    # imported when first asked for (an instance built, the catalogue), not when the loss
+    # is declared: a regression run imports no classification or per-query statistic.
+    aggregate_kind: str = "mean"
     domain: tuple[Domain, ...] = ()
     # Options this loss implies (e.g. softmax_cross_entropy implies from_logits=True).
     implies: dict[str, Any] = field(default_factory=dict)
@@ -52,6 +55,11 @@ class LossSpec:
     # The domain when it depends on the parameters (the Tweedie deviance's power):
     # ``resolve_losses`` gives each instance the spec with ``domain=domain_of(params)``.
     domain_of: Callable[[dict[str, Any]], tuple[Domain, ...]] | None = None
+
+    @property
+    def aggregate(self) -> type[Aggregate]:
+        """The aggregate class (:attr:`aggregate_kind`), its module imported on first use."""
+        return kind(self.aggregate_kind)
 
     @property
     def per_row(self) -> bool:
@@ -265,19 +273,30 @@ _ALIASES: dict[str, str] = {}
 
 
 def register(
-    name: str, *, summary: str, formula: str, reference: str, **kwargs: Any
+    name: str, *, summary: str, formula: str, reference: str,
+    aggregate: type[Aggregate] | str = "mean", **kwargs: Any
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator declaring a kernel as the loss ``name``. The kernel is returned unchanged."""
+    """Decorator declaring a kernel as the loss ``name``. The kernel is returned unchanged.
+
+    ``aggregate``: the kind of aggregate, by name (``"confusion"``: its module is imported
+    when an instance is built) or as a class of :mod:`losscli.aggregates` already loaded."""
 
     def wrap(kernel: Callable[..., Any]) -> Callable[..., Any]:
+        if isinstance(aggregate, str):
+            kind_name = aggregate
+        elif isinstance(aggregate, type) and issubclass(aggregate, Aggregate):
+            kind_name = aggregate.name
+            if kind(kind_name) is not aggregate:
+                raise ValueError(f"{name}: aggregate {kind_name!r} is not registered")
+        else:
+            raise ValueError(f"{name}: aggregate must be a kind's name or an Aggregate class")
+        if kind_name not in KIND_MODULES:
+            raise ValueError(f"{name}: no aggregate kind {kind_name!r} (losscli.aggregate_base."
+                             "KIND_MODULES names them)")
         spec = LossSpec(
             name=name, kernel=kernel, summary=summary, formula=formula, reference=reference,
-            **kwargs,
+            aggregate_kind=kind_name, **kwargs,
         )
-        if not (isinstance(spec.aggregate, type) and issubclass(spec.aggregate, Aggregate)):
-            raise ValueError(f"{name}: aggregate must be a losscli.aggregates class")
-        if AGGREGATES.get(spec.aggregate.name) is not spec.aggregate:
-            raise ValueError(f"{name}: aggregate {spec.aggregate.name!r} is not registered")
         if not set(spec.tasks) <= set(TASKS) or not set(spec.options) <= set(KERNEL_OPTIONS):
             raise ValueError(f"{name}: unknown task or option in {spec.tasks}, {spec.options}")
         for word in (name, *spec.aliases):
@@ -355,7 +374,7 @@ def _no_such_param(spec: LossSpec, key: str, where: str) -> str:
 
 def _ranks(spec: LossSpec) -> bool:
     """Whether the loss is a ranking metric (roc_auc, average_precision): --auc-bins."""
-    return getattr(spec.aggregate, "name", None) == "ranking"
+    return spec.aggregate_kind == "ranking"
 
 
 def resolve_losses(

@@ -43,13 +43,12 @@ def distribution_dict(sketch: Any, extra: tuple[float, ...] = ()) -> dict[str, A
 
 def confusion_source(instances: Sequence[Any]) -> int:
     """``--confusion``: the index of the loss whose exact confusion counts the matrix is
-    read from (the first one kept in a :class:`~losscli.aggregates.Confusion`); a
+    read from (the first one kept in a :class:`~losscli.metric_aggregates.Confusion`); a
     UsageError (one line) when there is none, or only multi-label ones."""
-    from losscli.aggregates import Confusion
     from losscli.errors import UsageError
 
     kinds = [(i, inst) for i, inst in enumerate(instances)
-             if inst.spec.aggregate is Confusion]
+             if inst.spec.aggregate_kind == "confusion"]
     for i, inst in kinds:
         if inst.options.get("task") != "multilabel":
             return i

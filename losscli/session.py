@@ -105,12 +105,11 @@ def calibration_plan(instances: Sequence[LossInstance], task: str,
     loss (bce, brier, cross_entropy, ...) — and that no selected ece/mce already bins
     (its own state is drawn then); None otherwise (scores of a margin loss are no
     probabilities, and a diagram of them would mean nothing)."""
-    from losscli.aggregates import Calibration
     from losscli.losses.common import PROBABILITIES
 
     if task not in engine.CALIBRATED_TASKS:
         return None
-    if any(inst.spec.aggregate is Calibration for inst in instances):
+    if any(inst.spec.aggregate_kind == "calibration" for inst in instances):
         return None
     if not (from_logits or any(PROBABILITIES in inst.spec.domain for inst in instances)):
         return None

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, fields
 from itertools import pairwise
 from typing import Any
 
-from losscli.aggregates import AGGREGATES, Aggregate
+from losscli.aggregates import Aggregate
 from losscli.grouping import sort_key
 from losscli.stats.calibration import CalibrationError
 from losscli.stats.confusion import ConfusionMatrix, MultilabelHamming
@@ -455,8 +455,9 @@ class State:
 
 
 #: Every kind of part a state is made of: each keeps the :class:`Mergeable` contract (mypy
-#: checks the signatures here; ``tests/test_mergeable.py`` the behaviour, on each kind).
+#: checks the signatures here; ``tests/test_mergeable.py`` the behaviour, on each kind —
+#: every kind of aggregate, :data:`losscli.aggregates.AGGREGATES`, loaded on use).
 PARTS: tuple[type[Mergeable], ...] = (
-    State, Cell, NonFinite, Fingerprint, JoinState, *AGGREGATES.values(), Uncertainty,
+    State, Cell, NonFinite, Fingerprint, JoinState, Aggregate, Uncertainty,
     Moments, BootstrapSums, QuantileSketch, CalibrationError, ConfusionMatrix,
     MultilabelHamming, Ranking, BinnedRanking, OneVsRest, KeyedSums, ExactSum, ExactProducts)

@@ -175,9 +175,9 @@ class Uncertainty:
                              true_classes((arrays or {})["target"], task == "binary"))
             return
         if self.kind == "ratio":  # Σw·ℓ / Σw·d: per row ℓ and the aggregate's scale d
-            from losscli.aggregates import AGGREGATES
+            from losscli.aggregate_base import kind
 
-            scale = AGGREGATES[self.aggregate]().scale(arrays or {})  # type: ignore[attr-defined]
+            scale = kind(self.aggregate)().scale(arrays or {})  # type: ignore[attr-defined]
             if self.ratio is not None:
                 self.ratio.update(values, scale, weights)
                 return

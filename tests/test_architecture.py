@@ -488,6 +488,14 @@ NOT_FOR_EVAL_JSON = {
     "losscli.present.history_text", "losscli.present.history_chart",
     "pandas", "rich", "mlflow", "dask", "polars", "pyarrow.dataset", "scipy",
 }
+#: ... nor, on regression data, the statistics of the other tasks: each loss's aggregate
+#: kind is imported when an instance of it is built (``aggregate_base.KIND_MODULES``), so the
+#: classification metrics' aggregates (and their operating points), the per-query ranking
+#: aggregate's loss declarations aside, the median's and the ratios' stay unloaded.
+NOT_FOR_REGRESSION = {
+    "losscli.metric_aggregates", "losscli.stats.operating_points", "losscli.median_aggregate",
+    "losscli.stats.median", "losscli.ratio_aggregate",
+}
 #: What ``losscli --help`` must not import: any command, the option declarations, the
 #: registry, numpy or pyarrow.
 NOT_FOR_HELP = {"losscli.cli.commands.evaluate", "losscli.cli.options", "losscli.spec",
@@ -516,6 +524,39 @@ def test_eval_to_json_imports_only_what_it_runs():
     assert {"losscli.cli.commands.evaluate", "losscli.cli.run.evaluate", "losscli.execution",
             "losscli.render", "numpy", "pyarrow"} <= modules  # the walk sees the run
     assert not modules & NOT_FOR_EVAL_JSON, sorted(modules & NOT_FOR_EVAL_JSON)
+    assert "losscli.losses.metrics" in modules  # every loss is declared (names, did you mean)
+    assert not modules & NOT_FOR_REGRESSION, sorted(modules & NOT_FOR_REGRESSION)
+
+
+def test_a_classification_eval_loads_the_kinds_it_runs():
+    """The lazy boundary loads what a run needs: f1's confusion counts, not the
+    median's or the ratios' aggregates."""
+    modules = _imported("eval", "sample_data/binary.csv", "-l", "f1", "-f", "json")
+    assert "losscli.metric_aggregates" in modules
+    assert not modules & {"losscli.median_aggregate", "losscli.ratio_aggregate"}
+
+
+def test_the_aggregate_kinds_are_the_one_lazy_boundary_of_the_aggregates():
+    """``KIND_MODULES`` names every kind and the module defining it; every loss's kind is
+    one of them; and no module imports a lazily loaded kind's module but through it (the
+    per-query aggregate's helpers aside: the uncertainty of a ranking per query)."""
+    import importlib
+
+    from losscli.aggregate_base import AGGREGATES, KIND_MODULES, all_kinds
+    from losscli.registry import all_losses
+
+    kinds = all_kinds()
+    assert kinds is AGGREGATES and set(kinds) == set(KIND_MODULES)
+    for name, cls in kinds.items():
+        assert cls.__module__ == KIND_MODULES[name], name
+        assert importlib.import_module(KIND_MODULES[name]) is not None
+    assert {spec.aggregate_kind for spec in all_losses().values()} <= set(KIND_MODULES)
+    assert all(spec.aggregate.name == spec.aggregate_kind for spec in all_losses().values())
+    lazy = {m for m in KIND_MODULES.values() if m != "losscli.aggregates"}
+    found = [f"{m} imports {t}" for m in MODULES for t in _runtime_imports(m)
+             if t in lazy and m not in lazy
+             and (m, t) != ("losscli.uncertainty", "losscli.query_aggregate")]
+    assert not found, found
 
 
 def test_help_imports_no_command():

@@ -13,7 +13,6 @@ import numpy as np
 
 from losscli.domain import Domain
 from losscli.losses.common import propagate_nan
-from losscli.ratio_aggregate import AbsTargetRatio, NaiveRatio
 from losscli.registry import Param, register
 
 _EXAMPLE = "sample_data/forecast.parquet"
@@ -110,7 +109,7 @@ def smape(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
             "target, as a fraction (a ratio of sums: mean reduction only).",
     formula="Σ w·|y − ŷ| / Σ w·|y|   (NaN when every y and error is 0; +inf when only y is)",
     reference="WAPE (Kolassa & Schütz 2007, Foresight 6); no sklearn/torch function",
-    aggregate=AbsTargetRatio,
+    aggregate="abs_target_ratio",
 )
 def wape(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """``|y − ŷ|`` per row; the aggregate divides Σw·|y − ŷ| by the Σw·|y| it keeps."""
@@ -127,7 +126,7 @@ def wape(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     reference="Hyndman & Koehler 2006, IJF 22(4), MASE with the naive forecast's errors as "
               "the scale; no sklearn/torch function",
     task="forecast", inputs=("pred", "target", "naive"), tasks=("regression",),
-    aggregate=NaiveRatio,
+    aggregate="naive_ratio",
     expects="pred: the forecast; target: number; naive: the naive forecast (--naive-col), "
             "e.g. y shifted by the season length",
     example=_EXAMPLE,

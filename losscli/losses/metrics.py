@@ -3,9 +3,9 @@ and the Hamming loss — streamed like every loss, each checked against scikit-l
 
 The kernels stay pure: accuracy and hamming give a value per row (their mean is the metric);
 precision, recall and f1 give each row's predicted class, which the
-:class:`~losscli.aggregates.Confusion` aggregate counts against the true class; roc_auc and
+:class:`~losscli.metric_aggregates.Confusion` aggregate counts against the true class; roc_auc and
 average_precision give each row's score(s), which
-:class:`~losscli.aggregates.RankingMetric` ranks — and so do the operating points
+:class:`~losscli.metric_aggregates.RankingMetric` ranks — and so do the operating points
 (precision_at_recall, recall_at_precision, threshold_at_fpr, expected_cost), read from the
 same ranking state (:mod:`losscli.stats.operating_points`). Inputs are those of the other
 classification losses: binary scores (n,) against labels 0/1 or -1/1 (positive when
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from losscli.aggregates import Calibration, Confusion, RankingMetric
 from losscli.losses.common import (
     BINARY_LABELS,
     CLASS_TARGETS,
@@ -109,7 +108,7 @@ def _labels_kernel(pred: np.ndarray, target: np.ndarray, *, task: str = "binary"
 
 _PRF = dict(
     task="classification", tasks=_TASKS, options=("task", "threshold"),
-    higher_is_better=True, params=(AVERAGE, THRESHOLD), domain=_TARGETS, aggregate=Confusion,
+    higher_is_better=True, params=(AVERAGE, THRESHOLD), domain=_TARGETS, aggregate="confusion",
     expects="binary: score vs label (positive when score ≥ threshold); multi-class: scores "
             "vs class index (argmax); multi-label: scores vs 0/1 per label",
     example=_EXAMPLE,
@@ -145,7 +144,7 @@ def _scores_kernel(pred: np.ndarray, target: np.ndarray, *, task: str = "binary"
 _RANK = dict(
     task="classification", tasks=_TASKS, options=("task", "from_logits"),
     higher_is_better=True, params=(BINS,), domain=(*_TARGETS, PROBABILITY_ROWS),
-    aggregate=RankingMetric,
+    aggregate="ranking",
     expects="binary: score, probability or logit vs label; multi-class: probabilities (or "
             "logits with --from-logits) vs class index, one-vs-rest macro; multi-label: "
             "scores vs 0/1 per label, macro",
@@ -181,7 +180,7 @@ def _probabilities_kernel(pred: np.ndarray, target: np.ndarray, *, task: str = "
 _CAL = dict(
     task="classification", tasks=("binary", "multiclass"), options=("task", "from_logits"),
     params=(CAL_BINS,), domain=(*PROBABILITY_PREDS, BINARY_LABELS, *CLASS_TARGETS[1:]),
-    aggregate=Calibration,
+    aggregate="calibration",
     expects="binary: probability of class 1 vs label; multi-class: probabilities (logits "
             "with --from-logits) vs class index (top-label confidence vs correctness)",
     example=_EXAMPLE,
@@ -206,7 +205,7 @@ register("mce", aliases=("maximum_calibration_error",),
 # true class, exactly, and reads the metric from the merged counts.
 _MATRIX = dict(
     task="classification", options=("task", "threshold"), higher_is_better=True,
-    domain=(BINARY_LABELS, *CLASS_TARGETS[1:]), aggregate=Confusion,
+    domain=(BINARY_LABELS, *CLASS_TARGETS[1:]), aggregate="confusion",
     expects="binary: score vs label (positive when score ≥ threshold); multi-class: scores "
             "vs class index (argmax)",
     example=_EXAMPLE,
@@ -297,7 +296,7 @@ def top_k_accuracy(pred: np.ndarray, target: np.ndarray, *, k: int = 2,
 # bins are of the sigmoid, their edges mapped back).
 _POINT = dict(
     task="classification", tasks=("binary",), options=("task", "from_logits"),
-    higher_is_better=True, domain=(BINARY_LABELS,), aggregate=RankingMetric,
+    higher_is_better=True, domain=(BINARY_LABELS,), aggregate="ranking",
     expects="binary: score, probability or logit vs label 0/1 or -1/1 (positive when score "
             "≥ t); the threshold reached is in the details",
     example=_EXAMPLE,

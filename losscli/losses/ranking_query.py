@@ -11,11 +11,12 @@ JSON details).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from losscli.domain import Domain
 from losscli.params import Param
-from losscli.query_aggregate import QueryRanking
 from losscli.registry import register
 
 _EXAMPLE = ("sample_data/ranking.csv --pred-col score --target-col relevance "
@@ -32,9 +33,9 @@ def _k(default: int | None, doc: str) -> Param:
     return Param("k", default, doc, type=int, minimum=1, maximum=1e6, kernel=False)
 
 
-def _common() -> dict[str, object]:
+def _common() -> dict[str, Any]:
     return dict(task="ranking", tasks=("regression",), higher_is_better=True,
-                aggregate=QueryRanking, domain=(RELEVANCE,), expects=_EXPECTS, example=_EXAMPLE)
+                aggregate="query_ranking", domain=(RELEVANCE,), expects=_EXPECTS, example=_EXAMPLE)
 
 
 def scores(pred: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from losscli.aggregates import R2, ExplainedVariance, Max, Median, RootMean
+from losscli.aggregates import R2, ExplainedVariance, Max, RootMean
 from losscli.domain import Domain
 from losscli.losses.common import BINARY_LABELS, CLASS_TARGETS, misclassified, propagate_nan
 from losscli.registry import Param, register
@@ -174,7 +174,7 @@ def max_error(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
             "the report; not the --distribution sketch's approximation).",
     formula="median |y - ŷ|  (weighted: the weighted median)",
     reference="sklearn.metrics.median_absolute_error",
-    aggregate=Median,
+    aggregate="median",
 )
 def median_absolute_error(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Per-row absolute error; the accumulator keeps every value and takes their exact
