@@ -16,6 +16,7 @@ import importlib.util
 import itertools
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -476,3 +477,22 @@ def test_group_by_ranks_each_groups_queries_and_refuses_a_query_in_two_groups(da
         line = _one_line(run_losscli("eval", path, *COLS, "-l", "mrr", "--group-by", "g",
                                      "--chunk-size", chunk))
         assert "query 'q05'" in line and "two groups" in line and "row " in line
+
+
+def test_the_summary_line_counts_the_queries_and_names_the_mode(tmp_path):
+    """The table's summary says how many queries were ranked, how many had no relevant item
+    (scored 0) and which mode held them — counted here with pandas."""
+    sample = Path(__file__).resolve().parents[1] / "sample_data" / "ranking.csv"
+    df = pd.read_csv(sample)
+    queries = df["query"].nunique()
+    empty = int((df.groupby("query")["relevance"].max() <= 0).sum())
+    for path, mode in ((sample, "contiguous"), (tmp_path / "shuffled.csv", "keyed")):
+        if mode == "keyed":
+            df.sample(frac=1.0, random_state=3).to_csv(path, index=False)
+        proc = run_losscli("eval", path, "--pred-col", "score", "--target-col", "relevance",
+                           "--query-col", "query", "-l", "ndcg:k=5", "-l", "mrr",
+                           env={"COLUMNS": "250"})
+        assert proc.returncode == 0, proc.stderr.decode()
+        want = f"queries: {queries} ({mode}" + (
+            f"; {empty} without a relevant item, scored 0)" if empty else ")")
+        assert want in proc.stdout.decode()

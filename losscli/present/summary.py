@@ -59,6 +59,13 @@ def summary_line(report: Report, *, groups: bool = True) -> str:
         left = join["unmatched_predictions"] + join.get("unmatched_targets", 0)
         parts.append(f"joined on {', '.join(join['id_col'])}"
                      + (f" ({left} unmatched left out)" if left else ""))
+    queries = next((res.details for res in report.losses
+                    if isinstance(res.details, dict) and "queries" in res.details
+                    and "mode" in res.details), None)
+    if queries is not None:  # --query-col: how many queries, and what was held for them
+        empty = queries.get("queries_without_relevant") or 0
+        parts.append(f"queries: {queries['queries']} ({queries['mode']}"
+                     + (f"; {empty} without a relevant item, scored 0" if empty else "") + ")")
     task = report.inputs.get("task")
     if task and task != "regression":
         parts.append(f"task: {task}{' (logits)' if report.inputs.get('from_logits') else ''}")
