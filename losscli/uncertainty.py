@@ -47,10 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from losscli.errors import UsageError
 from losscli.interval_kinds import (
-    MAX_BOOTSTRAP_BINS,
-    MAX_BOOTSTRAP_CLASSES,
     METHODS,
     NO_INTERVAL,
     SUBSETS,
@@ -62,15 +59,21 @@ from losscli.interval_kinds import (
 from losscli.query_aggregate import QUERY_KINDS, QueryPairs
 from losscli.stats import intervals
 from losscli.stats.cell_bootstrap import CellResample, confusion_replicates
-from losscli.stats.confusion_replicates import ConfusionSpec, parse_spec, saved_spec, spec_text
+from losscli.stats.confusion_replicates import ConfusionSpec, parse_spec, spec_text
 from losscli.stats.intervals import Interval, Moments
 from losscli.stats.paired_delong import PairedScores
 from losscli.stats.paired_proportions import paired_proportion_interval
 from losscli.stats.ratio_moments import RatioMoments, row_sums
 from losscli.stats.resample import BootstrapSums, calibration_values
 from losscli.stats.row_bootstrap import BOOTSTRAP_BLOCK, calibration_sums, flush_bootstrap
+from losscli.stats.score_bootstrap import ScoreResample, ranking_replicates
 
 __all__ = ["BOOTSTRAP_BLOCK", "METHODS", "CIConfig", "Uncertainty", "flush_bootstrap"]
+
+#: DeLong's interval at an AUC of 0 or 1: its SE is 0 (pROC gives the same zero width).
+DEGENERATE = ("degenerate: every positive scores below every negative (AUC 0, DeLong's SE "
+              "0)", "degenerate: every positive scores above every negative (AUC 1, DeLong's "
+              "SE 0)")
 
 
 class Uncertainty:
@@ -105,9 +108,10 @@ class Uncertainty:
         #: kind ``ratio`` (wape, mase), analytic: the delta method's moments
         self.ratio = RatioMoments() if kind == "ratio" and self.method == "analytic" else None
         columns = {"r2": 3, "ratio": 2, "calibration": 3 * classes}.get(kind, 1)
-        self.boot: BootstrapSums | CellResample | None = (
+        self.boot: BootstrapSums | CellResample | ScoreResample | None = (
             CellResample(classes, ci.replicates, ci.seed, paired=kind == "confusion_paired",
                          stream=stream) if kind in ("confusion", "confusion_paired") else
+            ScoreResample(ci.replicates, ci.seed, stream) if kind == "ranking_bootstrap" else
             BootstrapSums(ci.replicates, ci.seed, columns)
             if self.method == "bootstrap" and kind not in ("none", "delong", *QUERY_KINDS)
             else None)
@@ -117,6 +121,7 @@ class Uncertainty:
         #: kind ``delong_paired``: the shared rows' two scores and label
         self.pairs = PairedScores() if kind == "delong_paired" else None
         self.queries: QueryPairs | None = None  # query_paired: both models' ranking states
+        self._reps: tuple[np.ndarray | None, str | None] | None = None  # ranking_bootstrap
 
     @classmethod
     def for_aggregate(cls, agg: Any, ci: CIConfig, paired: bool = False,
@@ -128,6 +133,9 @@ class Uncertainty:
         classes, metric = int(config.get("classes", 2)), str(config.get("metric", ""))
         if kind == "calibration":  # its bins in ``classes``, its norm and task in ``metric``
             classes, metric = int(config["bins"]), f"{config['norm']}:{config['task']}"
+        if kind == "delong" and ci.method == "bootstrap" and not paired and not (
+                config.get("classes") or config.get("multilabel")):
+            kind = "ranking_bootstrap"  # ROC-AUC by the per-score bootstrap, as AP
         if kind == "confusion" or (paired and kind == "subset"):
             metric = spec_text(ConfusionSpec.of(config))
         if paired:
@@ -152,6 +160,10 @@ class Uncertainty:
         """One chunk of per-row values (or paired differences), their weights and row ids."""
         if self.kind == "confusion_paired":
             self._ids = ids  # the rows :meth:`update_pair` gets next
+            return
+        if isinstance(self.boot, ScoreResample):  # the counts are the aggregate's
+            self.boot.update(weights, values.shape[0])
+            self._reps = None
             return
         if self.kind in ("none", "delong", "delong_paired", *QUERY_KINDS) or values.shape[0] == 0:
             return
@@ -264,6 +276,7 @@ class Uncertainty:
                                                paired=other.boot.paired)
         if self.boot is not None and other.boot is not None:
             self.boot.merge(other.boot)  # type: ignore[arg-type]
+        self._reps = None
         self.metric = self.metric or other.metric
         self.discordant = [a + b for a, b in zip(self.discordant, other.discordant)]
         if self.pairs is not None and other.pairs is not None:
@@ -298,8 +311,11 @@ class Uncertainty:
                 return Interval(estimate, None, None, level, "delong",
                                 reason="DeLong's interval needs the ranking state")
             score, se, why = agg.roc_auc_se()
-            return intervals.delong_interval(estimate, se, level, low=score.low,
-                                             high=score.high, reason=why)
+            iv = intervals.delong_interval(estimate, se, level, low=score.low,
+                                           high=score.high, reason=why)
+            if iv.defined and se == 0.0 and estimate in (0.0, 1.0):  # as pROC: SE 0
+                iv = replace(iv, reason=DEGENERATE[int(estimate)])
+            return iv
         if self.ratio is not None:
             return self.ratio.interval(level)
         if self.method == "analytic":
@@ -320,10 +336,23 @@ class Uncertainty:
         few = self._too_few()
         if few:
             return Interval(estimate, None, None, level, "percentile", reason=few)
-        reps = self.replicates(agg)
+        if isinstance(self.boot, ScoreResample):
+            reps, why = self._ranking_replicates(agg)
+            if reps is None:
+                return Interval(estimate, None, None, level, "percentile", reason=why)
+        else:
+            reps = self.replicates(agg)
         iv = intervals.bootstrap_interval(estimate, reps, level, "percentile")
         return replace(iv, resampling=self.boot.resampling if isinstance(
-            self.boot, CellResample) else "rows")
+            self.boot, CellResample | ScoreResample) else "rows")
+
+    def _ranking_replicates(self, agg: Any) -> tuple[np.ndarray | None, str | None]:
+        """A ranking_bootstrap's replicates from ``agg``'s per-score counts, or why none
+        (:func:`losscli.stats.score_bootstrap.ranking_replicates`), drawn once."""
+        assert isinstance(self.boot, ScoreResample)
+        if self._reps is None:
+            self._reps = ranking_replicates(self.boot, agg)
+        return self._reps
 
     def _too_few(self) -> str | None:
         """Why the bootstrap gives no interval or test: fewer than two rows with a positive
@@ -340,6 +369,8 @@ class Uncertainty:
         assert self.boot is not None
         if self.kind in ("confusion", "confusion_paired"):
             return self._confusion_replicates(agg)
+        if isinstance(self.boot, ScoreResample):  # None: no replicates (the interval: why)
+            return self._ranking_replicates(agg)[0]  # type: ignore[return-value]
         assert isinstance(self.boot, BootstrapSums)
         means = self.boot.means()
         with np.errstate(all="ignore"):
@@ -418,69 +449,9 @@ class Uncertainty:
         """From :meth:`to_dict`'s JSON, every field checked (:mod:`losscli.stats.fields`):
         the kind and method known, the moments and replicates those the kind keeps, the
         bootstrap's replicates and seed the ``--ci`` options'."""
-        from losscli.stats.fields import FieldError, Fields, check, nested, whole
+        from losscli.uncertainty_state import load
 
-        f = Fields(data)
-        kind = f.text("kind", choices=("mean", "root_mean", "r2", "ratio", "subset", "confusion",
-                                       "confusion_paired", "calibration", "delong",
-                                       "delong_paired", *QUERY_KINDS, "none"))
-        ci_data = f.raw("ci")
-
-        def config() -> CIConfig:
-            if not isinstance(ci_data, dict) or set(ci_data) - {"level", "method", "replicates",
-                                                               "seed"}:
-                raise FieldError("", "expected the --ci options")
-            try:
-                return CIConfig(**ci_data)
-            except UsageError as exc:
-                raise FieldError("", str(exc)) from None
-
-        ci = nested("ci", config)
-        out = cls(kind, ci, aggregate=f.text("aggregate", longest=64),
-                  classes=f.count("classes", lo=1,
-                                  hi=max(MAX_BOOTSTRAP_CLASSES ** 2, MAX_BOOTSTRAP_BINS)),
-                  paired=f.flag("paired"),
-                  method=f.text("method", choices=("analytic", "bootstrap")),
-                  binary=f.flag("binary", True), indicator=f.flag("indicator", False),
-                  metric=(f.text("metric", choices=tuple(SUBSETS)) if kind == "subset" else
-                          f.text("metric", choices=tuple(f"{n}:{t}" for n in ("l1", "max")
-                                                         for t in ("binary", "multiclass")))
-                          if kind == "calibration" else
-                          nested("metric", saved_spec, f.text("metric", default=""))
-                          if kind in ("confusion", "confusion_paired") else ""))
-        out.moments = f.part("moments", Moments.from_dict) if f.has("moments") else None
-        out.ratio = f.part("ratio", RatioMoments.from_dict) if f.has("ratio") else None
-        check((out.ratio is None) == (kind != "ratio" or out.method != "analytic"), "ratio",
-              f"ratio moments where a {kind} interval keeps none, or none where it needs them")
-        cells = f.has("bootstrap") and isinstance(data["bootstrap"], dict) and data[
-            "bootstrap"].get("kind") == CellResample.kind
-        out.boot = (f.part("bootstrap", CellResample.from_dict) if cells
-                    else f.part("bootstrap", BootstrapSums.from_dict) if f.has("bootstrap")
-                    else None)
-        check(cells == (kind == "confusion_paired") or kind == "confusion", "bootstrap",
-              f"a cell bootstrap where a {kind} interval keeps none, or none where it needs one")
-        check((out.moments is None) == (out.kind not in ("mean", "root_mean", "subset")),
-              "moments",
-              f"moments where a {kind} interval keeps none, or none where it needs them")
-        check((out.boot is None) == (out.method != "bootstrap"
-                                     or kind in ("none", "delong", "delong_paired", *QUERY_KINDS)),
-              "bootstrap",
-              "replicates where the method keeps none, or none where it needs them")
-        if out.boot is not None:
-            check((out.boot.replicates, out.boot.seed) == (ci.replicates, ci.seed)
-                  and out.boot.columns == {"r2": 3, "ratio": 2, "confusion": out.classes ** 2,
-                                           "confusion_paired": 2 * out.classes ** 2,
-                                           "calibration": 3 * out.classes}.get(kind, 1)
-                  and (not isinstance(out.boot, CellResample) or (
-                      out.boot.classes, out.boot.paired) == (out.classes, out.paired)),
-                  "bootstrap", "replicates, seed or columns other than the --ci options'")
-        out.discordant = f.each("discordant", whole, length=2)
-        out.queries = f.part("queries", QueryPairs.from_dict) if kind == "query_paired" else None
-        if kind == "delong_paired":
-            out.pairs = f.part("pairs", PairedScores.from_dict)
-        else:
-            check(not f.has("pairs"), "pairs", f"paired scores where a {kind} interval keeps none")
-        return out
+        return load(cls, data)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Uncertainty) and self.to_dict() == other.to_dict()
