@@ -130,7 +130,7 @@ class Uncertainty:
         interval, and McNemar's test for paired differences. ``stream``: the group's."""
         config = agg.config()
         kind = kind_of(agg.name, config)
-        classes, metric = int(config.get("classes", 2)), str(config.get("metric", ""))
+        classes, metric = int(config.get("classes") or 2), str(config.get("metric", ""))
         if kind == "calibration":  # its bins in ``classes``, its norm and task in ``metric``
             classes, metric = int(config["bins"]), f"{config['norm']}:{config['task']}"
         if kind == "delong" and ci.method == "bootstrap" and not paired and not (
@@ -393,7 +393,7 @@ class Uncertainty:
     def _confusion_replicates(self, agg: Any) -> np.ndarray:
         """A confusion metric per replicate table (paired: model − reference); a state saved
         before the cell bootstrap keeps no metric (read from ``agg``)."""
-        assert self.boot is not None
+        assert isinstance(self.boot, CellResample | BootstrapSums)
         spec = (parse_spec(self.metric) if self.metric else ConfusionSpec.of(agg.config()))
         return confusion_replicates(self.boot, self.classes, spec)
 
