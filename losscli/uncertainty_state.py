@@ -5,7 +5,7 @@ options'."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from losscli.errors import UsageError
 from losscli.interval_kinds import MAX_BOOTSTRAP_BINS, MAX_BOOTSTRAP_CLASSES, SUBSETS, CIConfig
@@ -18,12 +18,8 @@ from losscli.stats.ratio_moments import RatioMoments
 from losscli.stats.resample import BootstrapSums
 from losscli.stats.score_bootstrap import ScoreResample
 
-if TYPE_CHECKING:
-    from losscli.uncertainty import Uncertainty
-
-
-def load(cls: type[Uncertainty], data: dict[str, Any]) -> Uncertainty:
-    """``cls.from_dict``: see the module doc."""
+def load(cls: Any, data: dict[str, Any]) -> Any:
+    """``Uncertainty.from_dict`` (``cls``: the class, not imported here: no cycle)."""
     from losscli.stats.fields import FieldError, Fields, check, nested, whole
 
     f = Fields(data)

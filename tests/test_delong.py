@@ -170,17 +170,23 @@ def test_bootstrap_method_still_gives_precision_a_percentile_interval(binary_fil
     rep = losscli.evaluate(str(path), losses=["precision", "roc_auc"], ci=True,
                            ci_method="bootstrap", replicates=100)
     assert rep.result("precision").interval["method"] == "percentile"
-    assert rep.result("roc_auc").interval["method"] == "delong"  # no bootstrap of a ranking
+    # roc_auc under --ci-method bootstrap: the per-score bootstrap (DeLong's by default)
+    assert rep.result("roc_auc").interval["method"] == "percentile"
+    assert rep.result("roc_auc").interval["resampling"] == "scores"
 
 
 def test_no_interval_says_why_in_the_table_row(binary_file):
     path, _, _ = binary_file
-    proc = run_losscli("eval", path, "--loss", "average_precision", "--loss", "roc_auc", "--ci",
-                       env={"COLUMNS": "250"})
+    # binary AP has the per-score bootstrap now; with rows weighted other than 0/1 it has none
+    weighted = path.parent / "weighted.csv"
+    df = pd.read_csv(path)
+    df.assign(w=np.where(np.arange(len(df)) % 3 == 0, 2.0, 1.0)).to_csv(weighted, index=False)
+    proc = run_losscli("eval", weighted, "--loss", "average_precision", "--loss", "roc_auc",
+                       "--ci", "--weight-col", "w", env={"COLUMNS": "250"})
     assert proc.returncode == 0, proc.stderr.decode()
     line = next(x for x in proc.stdout.decode().splitlines()
                 if x.split("|")[0].strip().startswith("average_precision"))
-    assert "n/a" in line and "ranking per replicate" in line
+    assert "n/a" in line and "weights other than 0 or 1" in line
 
 
 def test_compare_average_precision_row_says_there_is_no_paired_test(binary_file, tmp_path):
