@@ -88,6 +88,14 @@ def paired_cells_apply(aggregate: str, config: dict[str, Any]) -> bool:
             and int(config.get("classes", 2)) <= MAX_PAIRED_CLASSES)
 
 
+def paired_ranking_applies(aggregate: str, config: dict[str, Any]) -> bool:
+    """The paired per-row bootstrap of two rankings applies: binary average precision or an
+    operating point, exact (not multi-class, multi-label or ``bins``)."""
+    return (aggregate == "ranking" and config.get("metric") != "roc_auc"
+            and not config.get("classes") and not config.get("bins")
+            and not config.get("multilabel"))
+
+
 @dataclass(frozen=True)
 class CIConfig:
     """``--ci`` options: the level, the method (auto: analytic where valid, else the

@@ -53,7 +53,7 @@ def no_paired_test(u: Any, label: str) -> str:
     """Why a loss has no paired test and no paired interval in ``compare`` (the table row
     and the JSON say it)."""
     aggregate = getattr(u, "aggregate", "")
-    if getattr(u, "kind", "") in ("delong_paired", "confusion_paired"):
+    if getattr(u, "kind", "") in ("delong_paired", "confusion_paired", "ranking_paired"):
         got = u.test()
         return f"no paired test for {label}: {got.reason if got is not None else 'undefined'}"
     if aggregate == "ranking":

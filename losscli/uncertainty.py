@@ -55,6 +55,7 @@ from losscli.interval_kinds import (
     kind_of,
     paired_cells_apply,
     paired_delong_applies,
+    paired_ranking_applies,
 )
 from losscli.query_aggregate import QUERY_KINDS, QueryPairs
 from losscli.stats import intervals
@@ -63,6 +64,7 @@ from losscli.stats.confusion_replicates import ConfusionSpec, parse_spec, spec_t
 from losscli.stats.intervals import Interval, Moments
 from losscli.stats.paired_delong import PairedScores
 from losscli.stats.paired_proportions import paired_proportion_interval
+from losscli.stats.paired_ranking import metric_text, paired_replicates, parse_metric
 from losscli.stats.ratio_moments import RatioMoments, row_sums
 from losscli.stats.resample import BootstrapSums, calibration_values
 from losscli.stats.row_bootstrap import BOOTSTRAP_BLOCK, calibration_sums, flush_bootstrap
@@ -94,7 +96,7 @@ class Uncertainty:
         self.kind, self.ci, self.aggregate, self.classes = kind, ci, aggregate, classes
         self.paired, self.binary, self.indicator = paired, binary, indicator
         self.metric = metric if kind in ("subset", "calibration", "confusion",
-                                         "confusion_paired") else ""
+                                         "confusion_paired", "ranking_paired") else ""
         # DeLong has no bootstrap (it would keep one ranking per replicate): always analytic
         analytic_ok = kind in ("mean", "root_mean", "subset", "ratio", "delong",
                                "delong_paired", *QUERY_KINDS)
@@ -111,7 +113,8 @@ class Uncertainty:
         self.boot: BootstrapSums | CellResample | ScoreResample | None = (
             CellResample(classes, ci.replicates, ci.seed, paired=kind == "confusion_paired",
                          stream=stream) if kind in ("confusion", "confusion_paired") else
-            ScoreResample(ci.replicates, ci.seed, stream) if kind == "ranking_bootstrap" else
+            ScoreResample(ci.replicates, ci.seed, stream)
+            if kind in ("ranking_bootstrap", "ranking_paired") else
             BootstrapSums(ci.replicates, ci.seed, columns)
             if self.method == "bootstrap" and kind not in ("none", "delong", *QUERY_KINDS)
             else None)
@@ -119,7 +122,7 @@ class Uncertainty:
         self.discordant = [0, 0]  # paired 0/1 losses: rows (worse, better) than the reference
         self.pending: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
         #: kind ``delong_paired``: the shared rows' two scores and label
-        self.pairs = PairedScores() if kind == "delong_paired" else None
+        self.pairs = PairedScores() if kind in ("delong_paired", "ranking_paired") else None
         self.queries: QueryPairs | None = None  # query_paired: both models' ranking states
         self._reps: tuple[np.ndarray | None, str | None] | None = None  # ranking_bootstrap
 
@@ -138,6 +141,8 @@ class Uncertainty:
             kind = "ranking_bootstrap"  # ROC-AUC by the per-score bootstrap, as AP
         if kind == "confusion" or (paired and kind == "subset"):
             metric = spec_text(ConfusionSpec.of(config))
+        if paired and kind == "ranking_bootstrap":  # AP, operating points: both scores kept
+            metric = metric_text(config["metric"], config.get("level"), config.get("cost_fn"))
         if paired:
             # The difference of per-row values: for mse and mae its mean is the difference
             # of the losses; for rmse and r2 (per-row squared errors on the same rows and
@@ -147,6 +152,7 @@ class Uncertainty:
             kind = ("mean" if agg.name in ("mean", "root_mean", "r2")
                     else "delong_paired" if paired_delong_applies(agg.name, config)
                     else "confusion_paired" if paired_cells_apply(agg.name, config)
+                    else "ranking_paired" if paired_ranking_applies(agg.name, config)
                     else "query_paired" if agg.name == "query_ranking" else "none")
         out = cls(kind, ci, aggregate=agg.name, classes=classes, paired=paired,
                   binary=bool(config.get("binary", True)), indicator=indicator, metric=metric,
@@ -300,6 +306,12 @@ class Uncertainty:
             return Interval(estimate, None, None, level, "n/a", reason=reason)
         if self.kind in QUERY_KINDS:  # over queries: the aggregate (paired: both) keeps them
             return (self.queries or agg).query_interval(estimate, self.ci, level, self.method)
+        if self.kind == "ranking_paired":
+            reps, why = self._paired_replicates()
+            if reps is None:
+                return Interval(estimate, None, None, level, "percentile", reason=why)
+            return replace(intervals.bootstrap_interval(float(np.mean(reps)), reps, level),
+                           resampling="rows")
         if self.kind == "delong_paired":
             assert self.pairs is not None
             got = self.pairs.result()
@@ -345,6 +357,16 @@ class Uncertainty:
         iv = intervals.bootstrap_interval(estimate, reps, level, "percentile")
         return replace(iv, resampling=self.boot.resampling if isinstance(
             self.boot, CellResample | ScoreResample) else "rows")
+
+    def _paired_replicates(self) -> tuple[np.ndarray | None, str | None]:
+        """ranking_paired: metric(model) − metric(reference) per joint replicate of the
+        shared rows (:mod:`losscli.stats.paired_ranking`), or why none; drawn once."""
+        assert self.pairs is not None and isinstance(self.boot, ScoreResample)
+        if self._reps is None:
+            self._reps = paired_replicates(self.pairs, *parse_metric(self.metric),
+                                           self.boot.replicates, self.boot.seed,
+                                           self.boot.stream)
+        return self._reps
 
     def _ranking_replicates(self, agg: Any) -> tuple[np.ndarray | None, str | None]:
         """A ranking_bootstrap's replicates from ``agg``'s per-score counts, or why none
@@ -410,6 +432,9 @@ class Uncertainty:
             return intervals.delong_difference(got.difference, got.se, self.ci.level)[1]
         if self.queries is not None:
             return self.queries.test(self.ci, self.method)
+        if self.kind == "ranking_paired" and self._paired_replicates()[0] is None:
+            return intervals.TestResult(math.nan, None, "bootstrap",
+                                        self._paired_replicates()[1])
         if self.kind in ("none", "delong", "subset"):
             return None
         if self.indicator and self.moments is not None:
@@ -418,8 +443,10 @@ class Uncertainty:
             few = self._too_few()
             if few:
                 return intervals.TestResult(math.nan, None, "bootstrap", few)
-            reps = self.replicates(None)
-            reps = reps[np.isfinite(reps)]
+            drawn = self._paired_replicates()[0] if self.kind == "ranking_paired" else (
+                self.replicates(None))
+            assert drawn is not None
+            reps = drawn[np.isfinite(drawn)]
             if reps.size == 0:
                 return intervals.TestResult(math.nan, None, "bootstrap",
                                             "no finite bootstrap replicate")

@@ -14,9 +14,26 @@ from losscli.stats.cell_bootstrap import CellResample
 from losscli.stats.confusion_replicates import saved_spec
 from losscli.stats.intervals import Moments
 from losscli.stats.paired_delong import PairedScores
+from losscli.stats.paired_ranking import parse_metric
 from losscli.stats.ratio_moments import RatioMoments
 from losscli.stats.resample import BootstrapSums
 from losscli.stats.score_bootstrap import ScoreResample
+
+
+def _ranking_metric(text: str) -> str:
+    """A ranking_paired state's metric text (:func:`losscli.stats.paired_ranking.
+    metric_text`), checked."""
+    from losscli.stats.fields import FieldError
+    from losscli.stats.score_bootstrap import METRICS
+
+    try:
+        metric, _, _ = parse_metric(text)
+    except ValueError:
+        raise FieldError("", f"expected metric|level|cost, got {text!r}") from None
+    if metric not in METRICS:
+        raise FieldError("", f"expected one of {', '.join(METRICS)}, got {metric!r}")
+    return text
+
 
 def load(cls: Any, data: dict[str, Any]) -> Any:
     """``Uncertainty.from_dict`` (``cls``: the class, not imported here: no cycle)."""
@@ -25,7 +42,8 @@ def load(cls: Any, data: dict[str, Any]) -> Any:
     f = Fields(data)
     kind = f.text("kind", choices=("mean", "root_mean", "r2", "ratio", "subset", "confusion",
                                    "confusion_paired", "calibration", "delong",
-                                   "delong_paired", "ranking_bootstrap", *QUERY_KINDS,
+                                   "delong_paired", "ranking_bootstrap", "ranking_paired",
+                                   *QUERY_KINDS,
                                    "none"))
     ci_data = f.raw("ci")
 
@@ -50,7 +68,9 @@ def load(cls: Any, data: dict[str, Any]) -> Any:
                                                      for t in ("binary", "multiclass")))
                       if kind == "calibration" else
                       nested("metric", saved_spec, f.text("metric", default=""))
-                      if kind in ("confusion", "confusion_paired") else ""))
+                      if kind in ("confusion", "confusion_paired") else
+                      nested("metric", _ranking_metric, f.text("metric", longest=80))
+                      if kind == "ranking_paired" else ""))
     out.moments = f.part("moments", Moments.from_dict) if f.has("moments") else None
     out.ratio = f.part("ratio", RatioMoments.from_dict) if f.has("ratio") else None
     check((out.ratio is None) == (kind != "ratio" or out.method != "analytic"), "ratio",
@@ -59,7 +79,7 @@ def load(cls: Any, data: dict[str, Any]) -> Any:
         "bootstrap"].get("kind") == CellResample.kind
     scores = f.has("bootstrap") and isinstance(data["bootstrap"], dict) and data[
         "bootstrap"].get("kind") == ScoreResample.kind
-    check(scores == (kind == "ranking_bootstrap"), "bootstrap",
+    check(scores == (kind in ("ranking_bootstrap", "ranking_paired")), "bootstrap",
           f"per-score bootstrap counts where a {kind} interval keeps none, or none where "
           "it needs them")
     out.boot = (f.part("bootstrap", ScoreResample.from_dict) if scores
@@ -85,7 +105,7 @@ def load(cls: Any, data: dict[str, Any]) -> Any:
               "bootstrap", "replicates, seed or columns other than the --ci options'")
     out.discordant = f.each("discordant", whole, length=2)
     out.queries = f.part("queries", QueryPairs.from_dict) if kind == "query_paired" else None
-    if kind == "delong_paired":
+    if kind in ("delong_paired", "ranking_paired"):
         out.pairs = f.part("pairs", PairedScores.from_dict)
     else:
         check(not f.has("pairs"), "pairs", f"paired scores where a {kind} interval keeps none")

@@ -269,8 +269,9 @@ def judge_paired(res: Any, reference: Any, bounds: Bounds, difference: Any,
     fields["p_value"] = p
     diff_iv = None
     # the interval of the difference: a mean loss's per-row differences, or a confusion
-    # metric's joint cell bootstrap (the replicates' metric(model) − metric(reference))
-    cells = difference is not None and difference.kind == "confusion_paired"
+    # metric's joint cell bootstrap, a ranking's joint bootstrap of the shared rows (the
+    # replicates' metric(model) − metric(reference))
+    cells = difference is not None and difference.kind in ("confusion_paired", "ranking_paired")
     if difference is not None and (difference.moments is not None or cells) and (
             res.name not in ("rmse", "r2")):
         got = difference.interval(change if cells else difference.moments.mean())
