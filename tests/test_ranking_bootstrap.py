@@ -239,3 +239,87 @@ def test_the_paired_gate_of_f1_uses_the_paired_interval(tmp_path):
     assert code == 0, check
     code, check = gate(-high * 0.5)  # the whole interval beyond the allowance: fails
     assert code == 1 and "whole interval of the difference" in " ".join(check["reasons"]), check
+
+
+# -- paired tests of average precision and an operating point (compare, check) -----------------
+def _two_models(seed: int, n: int, shift_a: float, shift_b: float):
+    rng = np.random.default_rng(seed)
+    y = (rng.uniform(size=n) < 0.4).astype(int)
+    common = rng.normal(0, 0.7, n)  # the models share part of their noise: a paired design
+    a = np.round(shift_a * y + common + rng.normal(0, 0.7, n), 1)
+    b = np.round(shift_b * y + common + rng.normal(0, 0.7, n), 1)
+    return y, a, b
+
+
+def test_the_paired_replicate_at_the_original_counts_is_the_difference_of_sklearns():
+    from losscli.stats.paired_delong import PairedScores
+    from losscli.stats.paired_ranking import _counts, _per_score
+
+    y, a, b = _two_models(2, 300, 1.0, 0.6)
+    pairs = PairedScores()
+    pairs.update(a, b, y)
+    triples = np.stack([a, b, y.astype(float)], axis=1)
+    uniq, counts = np.unique(triples, axis=0, return_counts=True)
+    draws = counts[None, :].astype(float)  # "replicate = the original counts"
+    got = []
+    for col in (0, 1):
+        keys, idx, positive = _per_score(uniq[:, col], uniq[:, 2])
+        got.append(replicate_metric(keys, *_counts(draws, idx, positive, keys.size),
+                                    "average_precision")[0])
+    assert got[0] == pytest.approx(average_precision_score(y, a), abs=1e-12)
+    assert got[1] == pytest.approx(average_precision_score(y, b), abs=1e-12)
+
+
+def test_compare_gives_average_precision_a_paired_test_the_same_at_any_chunking(tmp_path):
+    y, a, b = _two_models(3, 600, 1.2, 0.5)
+    path = tmp_path / "two.csv"
+    pd.DataFrame({"a": a, "b": b, "target": y}).to_csv(path, index=False)
+    args = ["compare", path, "--pred-col", "a", "--pred-col", "b", "-l", "average_precision",
+            "-l", "threshold_at_fpr:fpr=0.2", "--seed", "4", "-f", "json"]
+    runs = [_run(*args, *extra) for extra in ([], ["--chunk-size", "7"],
+                                             ["--chunk-size", "50", "--workers", "2"])]
+    rows = {r["name"]: r for r in runs[0]["losses"]}
+    ap = rows["average_precision"]
+    want = average_precision_score(y, b) - average_precision_score(y, a)
+    assert ap["diff"]["b"] == pytest.approx(want, abs=1e-12)
+    low, high = ap["diff_interval"]["b"]
+    assert low < want < high < 0 and ap["p_value"]["b"] < 0.05 and ap["verdict"]["b"] == "worse"
+    assert rows["threshold_at_fpr"]["diff_interval"]["b"] is not None
+    for other in runs[1:]:
+        assert [(r["diff_interval"], r["p_value"]) for r in other["losses"]] == [
+            (r["diff_interval"], r["p_value"]) for r in runs[0]["losses"]]
+    # the table row carries the marker (a paired test ran), not "no paired test"
+    proc = run_losscli(*args[:-2], env={"COLUMNS": "250"})
+    line = next(x for x in proc.stdout.decode().splitlines() if "average_precision" in x)
+    assert "worse" in line and "no paired test" not in line, line
+
+
+def test_the_paired_test_of_average_precision_rarely_alarms_on_equal_models():
+    alarms, datasets = 0, 60
+    for i in range(datasets):
+        y, a, b = _two_models(100 + i, 300, 0.8, 0.8)
+        got = losscli.compare({"a": a, "b": b}, y, losses=["average_precision"], seed=i,
+                              task="binary")
+        row = got.to_dict()["losses"][0]
+        alarms += row["p_value"]["b"] < 0.05
+    # 5% nominal: at most 3 binomial standard deviations above (60 datasets: 0.084)
+    assert alarms / datasets <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / datasets), alarms
+
+
+def test_check_reference_col_gates_average_precision_on_its_paired_interval(tmp_path):
+    y, a, b = _two_models(5, 600, 1.2, 0.5)
+    path = tmp_path / "gate.csv"
+    pd.DataFrame({"pred": b, "ref": a, "target": y}).to_csv(path, index=False)
+    proc = run_losscli("check", path, "--reference-col", "ref", "-l", "average_precision",
+                       "-f", "json")
+    assert proc.returncode == 1, proc.stderr.decode()
+    check = json.loads(proc.stdout)["checks"][0]
+    assert check["p_value"] < 0.05 and check["diff_interval"][1] < 0, check
+    w = tmp_path / "w.csv"
+    pd.DataFrame({"pred": b, "ref": a, "target": y,
+                  "w": np.where(np.arange(y.size) % 4 == 0, 2.0, 1.0)}).to_csv(w, index=False)
+    proc = run_losscli("check", w, "--reference-col", "ref", "-l", "average_precision",
+                       "--weight-col", "w", "-f", "json")
+    check = json.loads(proc.stdout)["checks"][0]
+    assert check.get("p_value") is None and any("weights other than 0 or 1" in x
+                                            for x in check["notes"]), check
