@@ -190,17 +190,19 @@ def test_no_interval_says_why_in_the_table_row(binary_file):
 
 
 def test_compare_average_precision_row_says_there_is_no_paired_test(binary_file, tmp_path):
-    # roc_auc has DeLong's paired test (tests/test_paired_delong.py); average precision none
+    # roc_auc has DeLong's paired test (tests/test_paired_delong.py), exact average precision
+    # the paired bootstrap (tests/test_ranking_bootstrap.py); binned average precision none
     _, y, p = binary_file
     rng = np.random.default_rng(4)
     two = tmp_path / "two.csv"
     pd.DataFrame({"a": p, "b": np.clip(p + rng.normal(0, 0.1, p.size), 0, 1),
                   "target": y}).to_csv(two, index=False)
     proc = run_losscli("compare", two, "--pred-col", "a", "--pred-col", "b", "--loss",
-                       "average_precision", "--loss", "accuracy", env={"COLUMNS": "250"})
+                       "average_precision:bins=100", "--loss", "accuracy",
+                       env={"COLUMNS": "250"})
     assert proc.returncode == 0, proc.stderr.decode()
     line = next(x for x in proc.stdout.decode().splitlines()
-                if x.split("|")[0].strip() == "average_precision")
+                if x.split("|")[0].strip().startswith("average_precision"))
     assert "no paired test for average_precision" in line
     assert line.split("|")[-1].strip() == "—"  # best: no test to say it (not "~", noise)
 
@@ -220,10 +222,11 @@ def test_paired_gate_says_there_is_no_paired_test_for_average_precision(binary_f
     two = tmp_path / "gate.csv"
     pd.DataFrame({"pred": p, "ref": np.clip(p + 0.05, 0, 1), "target": y}).to_csv(two,
                                                                                    index=False)
-    proc = run_losscli("check", two, "--reference-col", "ref", "--loss", "average_precision")
+    proc = run_losscli("check", two, "--reference-col", "ref", "--loss",
+                       "average_precision:bins=100")  # binned: no paired test (exact: one)
     assert proc.returncode == 0, proc.stderr.decode()
-    assert ("no paired test for average_precision: DeLong's paired test is for the exact "
-            "binary ROC-AUC") in proc.stdout.decode()
+    assert ("no paired test for average_precision(bins=100): a ranking's paired tests"
+            in proc.stdout.decode())
 
 
 def test_multilabel_macro_interval_with_fractional_weights():
