@@ -23,8 +23,13 @@ piece of state (:mod:`losscli.stats`):
   classes) draw the same Poisson bootstrap per confusion *cell* from the exact counts
   (:mod:`losscli.stats.cell_bootstrap`: no work per row); rows with a weight other than 0
   or 1 keep the per-row path; the interval's ``resampling`` says which ran;
-* **none**: max_error (the bootstrap of a maximum is inconsistent) and average precision
-  (its bootstrap would keep a ranking per replicate): ``n/a`` with the reason.
+  Binary average precision and the operating points (kind ``ranking_bootstrap``; roc_auc
+  too under ``--ci-method bootstrap``) draw it per distinct score from the ranking's exact
+  counts (:mod:`losscli.stats.score_bootstrap`, resampling ``scores``); in ``compare`` their
+  paired test draws one count per distinct shared (score, score, label) row (kind
+  ``ranking_paired``, :mod:`losscli.stats.paired_ranking`);
+* **none**: max_error (the bootstrap of a maximum is inconsistent), a one-vs-rest average
+  precision: ``n/a`` with the reason.
 
 Paired differences (``compare``): d = ℓ_model − ℓ_reference on the rows both models kept,
 the same replicate weights for every model; a normal interval and p-value from the
@@ -97,7 +102,7 @@ class Uncertainty:
         self.paired, self.binary, self.indicator = paired, binary, indicator
         self.metric = metric if kind in ("subset", "calibration", "confusion",
                                          "confusion_paired", "ranking_paired") else ""
-        # DeLong has no bootstrap (it would keep one ranking per replicate): always analytic
+        # DeLong is analytic (roc_auc's bootstrap: kind ranking_bootstrap, see for_aggregate)
         analytic_ok = kind in ("mean", "root_mean", "subset", "ratio", "delong",
                                "delong_paired", *QUERY_KINDS)
         if kind in ("delong", "delong_paired"):
