@@ -472,7 +472,7 @@ def difference_interval(u: Any, label: str) -> tuple[tuple[float, float] | None,
     no interval is given, and the reason says so."""
     if u is None or u.kind == "none":
         return None, no_paired_test(u, label)
-    if u.kind in ("delong_paired", "confusion_paired", "query_paired"):  # DeLong's, the
+    if u.kind in ("delong_paired", "confusion_paired", "query_paired", "ranking_paired"):  # DeLong's, the
         # joint bootstrap's, or over queries
         got = u.interval(math.nan)
         if got.low is None or got.high is None:

@@ -35,7 +35,8 @@ SUBSETS = {"precision": (("pred", 1), ("true", 1)), "recall": (("true", 1), ("pr
 def kind_of(aggregate_name: str, config: dict[str, Any]) -> str:
     """What interval an aggregate's values admit: mean, root_mean, r2, ratio (of two sums:
     wape, mase), subset (a binary proportion over a subset of the rows), confusion,
-    calibration, delong (ROC-AUC), or none. The one
+    calibration, delong (ROC-AUC), ranking_bootstrap (binary average precision and the
+    operating points: :mod:`losscli.stats.score_bootstrap`), or none. The one
     place that decides the method per loss (with :class:`Uncertainty`'s resolution of
     ``--ci-method``)."""
     if aggregate_name in ("mean", "root_mean", "r2"):
@@ -46,6 +47,8 @@ def kind_of(aggregate_name: str, config: dict[str, Any]) -> str:
         return "query"
     if aggregate_name == "ranking" and config.get("metric") == "roc_auc":
         return "delong"
+    if aggregate_name == "ranking" and not (config.get("classes") or config.get("multilabel")):
+        return "ranking_bootstrap"  # AP and the operating points: the per-score bootstrap
     if aggregate_name == "calibration" and int(config.get("bins", 0)) <= MAX_BOOTSTRAP_BINS:
         return "calibration"
     if aggregate_name == "confusion" and config.get("binary") and config.get(
@@ -60,8 +63,9 @@ def kind_of(aggregate_name: str, config: dict[str, Any]) -> str:
 
 NO_INTERVAL = {
     "max": "no valid interval: the bootstrap of a maximum is inconsistent",
-    "ranking": "no streamed interval for average precision or an operating point (a "
-               "bootstrap would keep one ranking per replicate)",
+    "ranking": "no interval for a multi-class or multi-label average precision (its "
+               "one-vs-rest states share rows: a per-score bootstrap would resample each "
+               "class apart)",
     "calibration": f"no streamed interval for a calibration error over more than "
                    f"{MAX_BOOTSTRAP_BINS} bins",
     "confusion": f"no streamed interval for more than {MAX_BOOTSTRAP_CLASSES} classes or for "
@@ -82,6 +86,14 @@ def paired_cells_apply(aggregate: str, config: dict[str, Any]) -> bool:
     row (not multi-label) and at most :data:`MAX_PAIRED_CLASSES` classes."""
     return (aggregate == "confusion" and not config.get("labels")
             and int(config.get("classes", 2)) <= MAX_PAIRED_CLASSES)
+
+
+def paired_ranking_applies(aggregate: str, config: dict[str, Any]) -> bool:
+    """The paired per-row bootstrap of two rankings applies: binary average precision or an
+    operating point, exact (not multi-class, multi-label or ``bins``)."""
+    return (aggregate == "ranking" and config.get("metric") != "roc_auc"
+            and not config.get("classes") and not config.get("bins")
+            and not config.get("multilabel"))
 
 
 @dataclass(frozen=True)

@@ -53,13 +53,13 @@ def no_paired_test(u: Any, label: str) -> str:
     """Why a loss has no paired test and no paired interval in ``compare`` (the table row
     and the JSON say it)."""
     aggregate = getattr(u, "aggregate", "")
-    if getattr(u, "kind", "") in ("delong_paired", "confusion_paired"):
+    if getattr(u, "kind", "") in ("delong_paired", "confusion_paired", "ranking_paired"):
         got = u.test()
         return f"no paired test for {label}: {got.reason if got is not None else 'undefined'}"
     if aggregate == "ranking":
-        return (f"no paired test for {label}: DeLong's paired test is for the exact binary "
-                "ROC-AUC (not average precision, an operating point, one-vs-rest, multi-label or "
-                "--auc-bins)")
+        return (f"no paired test for {label}: a ranking's paired tests (DeLong's for ROC-AUC, "
+                "the paired bootstrap for average precision and the operating points) are for "
+                "exact binary scores (not one-vs-rest, multi-label or --auc-bins)")
     if aggregate == "confusion":
         return (f"no paired test for {label}: the paired cell bootstrap keeps one count per "
                 f"(true, model's, reference's) class — {MAX_PAIRED_CLASSES}³ cells at "

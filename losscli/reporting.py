@@ -153,6 +153,8 @@ def gap_results(plan: engine.Plan, state: State, model: int, results: list[LossR
             iv = groups[j].losses[i].interval or {}
             if boot is not None and boot.positive >= 2:  # else its interval says why not
                 reps.append(u.replicates(cells[j].losses[i]))  # type: ignore[union-attr]
+                if reps[-1] is None:  # a per-score bootstrap gave none: its interval says why
+                    why = why or f"a group has no bootstrap replicates ({iv.get('reason')})"
                 continue
             if u is not None and u.kind == "query" and u.method == "bootstrap":
                 # whole queries resampled (a query in one group: the groups jointly)

@@ -23,8 +23,13 @@ piece of state (:mod:`losscli.stats`):
   classes) draw the same Poisson bootstrap per confusion *cell* from the exact counts
   (:mod:`losscli.stats.cell_bootstrap`: no work per row); rows with a weight other than 0
   or 1 keep the per-row path; the interval's ``resampling`` says which ran;
-* **none**: max_error (the bootstrap of a maximum is inconsistent) and average precision
-  (its bootstrap would keep a ranking per replicate): ``n/a`` with the reason.
+  Binary average precision and the operating points (kind ``ranking_bootstrap``; roc_auc
+  too under ``--ci-method bootstrap``) draw it per distinct score from the ranking's exact
+  counts (:mod:`losscli.stats.score_bootstrap`, resampling ``scores``); in ``compare`` their
+  paired test draws one count per distinct shared (score, score, label) row (kind
+  ``ranking_paired``, :mod:`losscli.stats.paired_ranking`);
+* **none**: max_error (the bootstrap of a maximum is inconsistent), a one-vs-rest average
+  precision: ``n/a`` with the reason.
 
 Paired differences (``compare``): d = ℓ_model − ℓ_reference on the rows both models kept,
 the same replicate weights for every model; a normal interval and p-value from the
@@ -47,10 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from losscli.errors import UsageError
 from losscli.interval_kinds import (
-    MAX_BOOTSTRAP_BINS,
-    MAX_BOOTSTRAP_CLASSES,
     METHODS,
     NO_INTERVAL,
     SUBSETS,
@@ -58,19 +60,27 @@ from losscli.interval_kinds import (
     kind_of,
     paired_cells_apply,
     paired_delong_applies,
+    paired_ranking_applies,
 )
 from losscli.query_aggregate import QUERY_KINDS, QueryPairs
 from losscli.stats import intervals
 from losscli.stats.cell_bootstrap import CellResample, confusion_replicates
-from losscli.stats.confusion_replicates import ConfusionSpec, parse_spec, saved_spec, spec_text
+from losscli.stats.confusion_replicates import ConfusionSpec, parse_spec, spec_text
 from losscli.stats.intervals import Interval, Moments
 from losscli.stats.paired_delong import PairedScores
 from losscli.stats.paired_proportions import paired_proportion_interval
+from losscli.stats.paired_ranking import metric_text, paired_replicates, parse_metric
 from losscli.stats.ratio_moments import RatioMoments, row_sums
 from losscli.stats.resample import BootstrapSums, calibration_values
 from losscli.stats.row_bootstrap import BOOTSTRAP_BLOCK, calibration_sums, flush_bootstrap
+from losscli.stats.score_bootstrap import ScoreResample, ranking_replicates
 
 __all__ = ["BOOTSTRAP_BLOCK", "METHODS", "CIConfig", "Uncertainty", "flush_bootstrap"]
+
+#: DeLong's interval at an AUC of 0 or 1: its SE is 0 (pROC gives the same zero width).
+DEGENERATE = ("degenerate: every positive scores below every negative (AUC 0, DeLong's SE "
+              "0)", "degenerate: every positive scores above every negative (AUC 1, DeLong's "
+              "SE 0)")
 
 
 class Uncertainty:
@@ -91,8 +101,8 @@ class Uncertainty:
         self.kind, self.ci, self.aggregate, self.classes = kind, ci, aggregate, classes
         self.paired, self.binary, self.indicator = paired, binary, indicator
         self.metric = metric if kind in ("subset", "calibration", "confusion",
-                                         "confusion_paired") else ""
-        # DeLong has no bootstrap (it would keep one ranking per replicate): always analytic
+                                         "confusion_paired", "ranking_paired") else ""
+        # DeLong is analytic (roc_auc's bootstrap: kind ranking_bootstrap, see for_aggregate)
         analytic_ok = kind in ("mean", "root_mean", "subset", "ratio", "delong",
                                "delong_paired", *QUERY_KINDS)
         if kind in ("delong", "delong_paired"):
@@ -105,9 +115,11 @@ class Uncertainty:
         #: kind ``ratio`` (wape, mase), analytic: the delta method's moments
         self.ratio = RatioMoments() if kind == "ratio" and self.method == "analytic" else None
         columns = {"r2": 3, "ratio": 2, "calibration": 3 * classes}.get(kind, 1)
-        self.boot: BootstrapSums | CellResample | None = (
+        self.boot: BootstrapSums | CellResample | ScoreResample | None = (
             CellResample(classes, ci.replicates, ci.seed, paired=kind == "confusion_paired",
                          stream=stream) if kind in ("confusion", "confusion_paired") else
+            ScoreResample(ci.replicates, ci.seed, stream)
+            if kind in ("ranking_bootstrap", "ranking_paired") else
             BootstrapSums(ci.replicates, ci.seed, columns)
             if self.method == "bootstrap" and kind not in ("none", "delong", *QUERY_KINDS)
             else None)
@@ -115,8 +127,9 @@ class Uncertainty:
         self.discordant = [0, 0]  # paired 0/1 losses: rows (worse, better) than the reference
         self.pending: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
         #: kind ``delong_paired``: the shared rows' two scores and label
-        self.pairs = PairedScores() if kind == "delong_paired" else None
+        self.pairs = PairedScores() if kind in ("delong_paired", "ranking_paired") else None
         self.queries: QueryPairs | None = None  # query_paired: both models' ranking states
+        self._reps: tuple[np.ndarray | None, str | None] | None = None  # ranking_bootstrap
 
     @classmethod
     def for_aggregate(cls, agg: Any, ci: CIConfig, paired: bool = False,
@@ -125,11 +138,16 @@ class Uncertainty:
         interval, and McNemar's test for paired differences. ``stream``: the group's."""
         config = agg.config()
         kind = kind_of(agg.name, config)
-        classes, metric = int(config.get("classes", 2)), str(config.get("metric", ""))
+        classes, metric = int(config.get("classes") or 2), str(config.get("metric", ""))
         if kind == "calibration":  # its bins in ``classes``, its norm and task in ``metric``
             classes, metric = int(config["bins"]), f"{config['norm']}:{config['task']}"
+        if kind == "delong" and ci.method == "bootstrap" and not paired and not (
+                config.get("classes") or config.get("multilabel")):
+            kind = "ranking_bootstrap"  # ROC-AUC by the per-score bootstrap, as AP
         if kind == "confusion" or (paired and kind == "subset"):
             metric = spec_text(ConfusionSpec.of(config))
+        if paired and kind == "ranking_bootstrap":  # AP, operating points: both scores kept
+            metric = metric_text(config["metric"], config.get("level"), config.get("cost_fn"))
         if paired:
             # The difference of per-row values: for mse and mae its mean is the difference
             # of the losses; for rmse and r2 (per-row squared errors on the same rows and
@@ -139,6 +157,7 @@ class Uncertainty:
             kind = ("mean" if agg.name in ("mean", "root_mean", "r2")
                     else "delong_paired" if paired_delong_applies(agg.name, config)
                     else "confusion_paired" if paired_cells_apply(agg.name, config)
+                    else "ranking_paired" if paired_ranking_applies(agg.name, config)
                     else "query_paired" if agg.name == "query_ranking" else "none")
         out = cls(kind, ci, aggregate=agg.name, classes=classes, paired=paired,
                   binary=bool(config.get("binary", True)), indicator=indicator, metric=metric,
@@ -152,6 +171,10 @@ class Uncertainty:
         """One chunk of per-row values (or paired differences), their weights and row ids."""
         if self.kind == "confusion_paired":
             self._ids = ids  # the rows :meth:`update_pair` gets next
+            return
+        if isinstance(self.boot, ScoreResample):  # the counts are the aggregate's
+            self.boot.update(weights, values.shape[0])
+            self._reps = None
             return
         if self.kind in ("none", "delong", "delong_paired", *QUERY_KINDS) or values.shape[0] == 0:
             return
@@ -264,6 +287,7 @@ class Uncertainty:
                                                paired=other.boot.paired)
         if self.boot is not None and other.boot is not None:
             self.boot.merge(other.boot)  # type: ignore[arg-type]
+        self._reps = None
         self.metric = self.metric or other.metric
         self.discordant = [a + b for a, b in zip(self.discordant, other.discordant)]
         if self.pairs is not None and other.pairs is not None:
@@ -287,6 +311,12 @@ class Uncertainty:
             return Interval(estimate, None, None, level, "n/a", reason=reason)
         if self.kind in QUERY_KINDS:  # over queries: the aggregate (paired: both) keeps them
             return (self.queries or agg).query_interval(estimate, self.ci, level, self.method)
+        if self.kind == "ranking_paired":
+            reps, why = self._paired_replicates()
+            if reps is None:
+                return Interval(estimate, None, None, level, "percentile", reason=why)
+            return replace(intervals.bootstrap_interval(float(np.mean(reps)), reps, level),
+                           resampling="rows")
         if self.kind == "delong_paired":
             assert self.pairs is not None
             got = self.pairs.result()
@@ -298,8 +328,11 @@ class Uncertainty:
                 return Interval(estimate, None, None, level, "delong",
                                 reason="DeLong's interval needs the ranking state")
             score, se, why = agg.roc_auc_se()
-            return intervals.delong_interval(estimate, se, level, low=score.low,
-                                             high=score.high, reason=why)
+            iv = intervals.delong_interval(estimate, se, level, low=score.low,
+                                           high=score.high, reason=why)
+            if iv.defined and se == 0.0 and estimate in (0.0, 1.0):  # as pROC: SE 0
+                iv = replace(iv, reason=DEGENERATE[int(estimate)])
+            return iv
         if self.ratio is not None:
             return self.ratio.interval(level)
         if self.method == "analytic":
@@ -320,10 +353,33 @@ class Uncertainty:
         few = self._too_few()
         if few:
             return Interval(estimate, None, None, level, "percentile", reason=few)
-        reps = self.replicates(agg)
+        if isinstance(self.boot, ScoreResample):
+            reps, why = self._ranking_replicates(agg)
+            if reps is None:
+                return Interval(estimate, None, None, level, "percentile", reason=why)
+        else:
+            reps = self.replicates(agg)
         iv = intervals.bootstrap_interval(estimate, reps, level, "percentile")
         return replace(iv, resampling=self.boot.resampling if isinstance(
-            self.boot, CellResample) else "rows")
+            self.boot, CellResample | ScoreResample) else "rows")
+
+    def _paired_replicates(self) -> tuple[np.ndarray | None, str | None]:
+        """ranking_paired: metric(model) − metric(reference) per joint replicate of the
+        shared rows (:mod:`losscli.stats.paired_ranking`), or why none; drawn once."""
+        assert self.pairs is not None and isinstance(self.boot, ScoreResample)
+        if self._reps is None:
+            self._reps = paired_replicates(self.pairs, *parse_metric(self.metric),
+                                           self.boot.replicates, self.boot.seed,
+                                           self.boot.stream)
+        return self._reps
+
+    def _ranking_replicates(self, agg: Any) -> tuple[np.ndarray | None, str | None]:
+        """A ranking_bootstrap's replicates from ``agg``'s per-score counts, or why none
+        (:func:`losscli.stats.score_bootstrap.ranking_replicates`), drawn once."""
+        assert isinstance(self.boot, ScoreResample)
+        if self._reps is None:
+            self._reps = ranking_replicates(self.boot, agg)
+        return self._reps
 
     def _too_few(self) -> str | None:
         """Why the bootstrap gives no interval or test: fewer than two rows with a positive
@@ -340,6 +396,8 @@ class Uncertainty:
         assert self.boot is not None
         if self.kind in ("confusion", "confusion_paired"):
             return self._confusion_replicates(agg)
+        if isinstance(self.boot, ScoreResample):  # None: no replicates (the interval: why)
+            return self._ranking_replicates(agg)[0]  # type: ignore[return-value]
         assert isinstance(self.boot, BootstrapSums)
         means = self.boot.means()
         with np.errstate(all="ignore"):
@@ -362,7 +420,7 @@ class Uncertainty:
     def _confusion_replicates(self, agg: Any) -> np.ndarray:
         """A confusion metric per replicate table (paired: model − reference); a state saved
         before the cell bootstrap keeps no metric (read from ``agg``)."""
-        assert self.boot is not None
+        assert isinstance(self.boot, CellResample | BootstrapSums)
         spec = (parse_spec(self.metric) if self.metric else ConfusionSpec.of(agg.config()))
         return confusion_replicates(self.boot, self.classes, spec)
 
@@ -379,6 +437,9 @@ class Uncertainty:
             return intervals.delong_difference(got.difference, got.se, self.ci.level)[1]
         if self.queries is not None:
             return self.queries.test(self.ci, self.method)
+        if self.kind == "ranking_paired" and self._paired_replicates()[0] is None:
+            return intervals.TestResult(math.nan, None, "bootstrap",
+                                        self._paired_replicates()[1])
         if self.kind in ("none", "delong", "subset"):
             return None
         if self.indicator and self.moments is not None:
@@ -387,8 +448,10 @@ class Uncertainty:
             few = self._too_few()
             if few:
                 return intervals.TestResult(math.nan, None, "bootstrap", few)
-            reps = self.replicates(None)
-            reps = reps[np.isfinite(reps)]
+            drawn = self._paired_replicates()[0] if self.kind == "ranking_paired" else (
+                self.replicates(None))
+            assert drawn is not None
+            reps = drawn[np.isfinite(drawn)]
             if reps.size == 0:
                 return intervals.TestResult(math.nan, None, "bootstrap",
                                             "no finite bootstrap replicate")
@@ -418,69 +481,9 @@ class Uncertainty:
         """From :meth:`to_dict`'s JSON, every field checked (:mod:`losscli.stats.fields`):
         the kind and method known, the moments and replicates those the kind keeps, the
         bootstrap's replicates and seed the ``--ci`` options'."""
-        from losscli.stats.fields import FieldError, Fields, check, nested, whole
+        from losscli.uncertainty_state import load
 
-        f = Fields(data)
-        kind = f.text("kind", choices=("mean", "root_mean", "r2", "ratio", "subset", "confusion",
-                                       "confusion_paired", "calibration", "delong",
-                                       "delong_paired", *QUERY_KINDS, "none"))
-        ci_data = f.raw("ci")
-
-        def config() -> CIConfig:
-            if not isinstance(ci_data, dict) or set(ci_data) - {"level", "method", "replicates",
-                                                               "seed"}:
-                raise FieldError("", "expected the --ci options")
-            try:
-                return CIConfig(**ci_data)
-            except UsageError as exc:
-                raise FieldError("", str(exc)) from None
-
-        ci = nested("ci", config)
-        out = cls(kind, ci, aggregate=f.text("aggregate", longest=64),
-                  classes=f.count("classes", lo=1,
-                                  hi=max(MAX_BOOTSTRAP_CLASSES ** 2, MAX_BOOTSTRAP_BINS)),
-                  paired=f.flag("paired"),
-                  method=f.text("method", choices=("analytic", "bootstrap")),
-                  binary=f.flag("binary", True), indicator=f.flag("indicator", False),
-                  metric=(f.text("metric", choices=tuple(SUBSETS)) if kind == "subset" else
-                          f.text("metric", choices=tuple(f"{n}:{t}" for n in ("l1", "max")
-                                                         for t in ("binary", "multiclass")))
-                          if kind == "calibration" else
-                          nested("metric", saved_spec, f.text("metric", default=""))
-                          if kind in ("confusion", "confusion_paired") else ""))
-        out.moments = f.part("moments", Moments.from_dict) if f.has("moments") else None
-        out.ratio = f.part("ratio", RatioMoments.from_dict) if f.has("ratio") else None
-        check((out.ratio is None) == (kind != "ratio" or out.method != "analytic"), "ratio",
-              f"ratio moments where a {kind} interval keeps none, or none where it needs them")
-        cells = f.has("bootstrap") and isinstance(data["bootstrap"], dict) and data[
-            "bootstrap"].get("kind") == CellResample.kind
-        out.boot = (f.part("bootstrap", CellResample.from_dict) if cells
-                    else f.part("bootstrap", BootstrapSums.from_dict) if f.has("bootstrap")
-                    else None)
-        check(cells == (kind == "confusion_paired") or kind == "confusion", "bootstrap",
-              f"a cell bootstrap where a {kind} interval keeps none, or none where it needs one")
-        check((out.moments is None) == (out.kind not in ("mean", "root_mean", "subset")),
-              "moments",
-              f"moments where a {kind} interval keeps none, or none where it needs them")
-        check((out.boot is None) == (out.method != "bootstrap"
-                                     or kind in ("none", "delong", "delong_paired", *QUERY_KINDS)),
-              "bootstrap",
-              "replicates where the method keeps none, or none where it needs them")
-        if out.boot is not None:
-            check((out.boot.replicates, out.boot.seed) == (ci.replicates, ci.seed)
-                  and out.boot.columns == {"r2": 3, "ratio": 2, "confusion": out.classes ** 2,
-                                           "confusion_paired": 2 * out.classes ** 2,
-                                           "calibration": 3 * out.classes}.get(kind, 1)
-                  and (not isinstance(out.boot, CellResample) or (
-                      out.boot.classes, out.boot.paired) == (out.classes, out.paired)),
-                  "bootstrap", "replicates, seed or columns other than the --ci options'")
-        out.discordant = f.each("discordant", whole, length=2)
-        out.queries = f.part("queries", QueryPairs.from_dict) if kind == "query_paired" else None
-        if kind == "delong_paired":
-            out.pairs = f.part("pairs", PairedScores.from_dict)
-        else:
-            check(not f.has("pairs"), "pairs", f"paired scores where a {kind} interval keeps none")
-        return out
+        return load(cls, data)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Uncertainty) and self.to_dict() == other.to_dict()

@@ -170,34 +170,42 @@ def test_bootstrap_method_still_gives_precision_a_percentile_interval(binary_fil
     rep = losscli.evaluate(str(path), losses=["precision", "roc_auc"], ci=True,
                            ci_method="bootstrap", replicates=100)
     assert rep.result("precision").interval["method"] == "percentile"
-    assert rep.result("roc_auc").interval["method"] == "delong"  # no bootstrap of a ranking
+    # roc_auc under --ci-method bootstrap: the per-score bootstrap (DeLong's by default)
+    assert rep.result("roc_auc").interval["method"] == "percentile"
+    assert rep.result("roc_auc").interval["resampling"] == "scores"
 
 
 def test_no_interval_says_why_in_the_table_row(binary_file):
     path, _, _ = binary_file
-    proc = run_losscli("eval", path, "--loss", "average_precision", "--loss", "roc_auc", "--ci",
-                       env={"COLUMNS": "250"})
+    # binary AP has the per-score bootstrap now; with rows weighted other than 0/1 it has none
+    weighted = path.parent / "weighted.csv"
+    df = pd.read_csv(path)
+    df.assign(w=np.where(np.arange(len(df)) % 3 == 0, 2.0, 1.0)).to_csv(weighted, index=False)
+    proc = run_losscli("eval", weighted, "--loss", "average_precision", "--loss", "roc_auc",
+                       "--ci", "--weight-col", "w", env={"COLUMNS": "250"})
     assert proc.returncode == 0, proc.stderr.decode()
     line = next(x for x in proc.stdout.decode().splitlines()
                 if x.split("|")[0].strip().startswith("average_precision"))
-    assert "n/a" in line and "ranking per replicate" in line
+    assert "n/a" in line and "weights other than 0 or 1" in line
 
 
 def test_compare_average_precision_row_says_there_is_no_paired_test(binary_file, tmp_path):
-    # roc_auc has DeLong's paired test (tests/test_paired_delong.py); average precision none
+    # roc_auc has DeLong's paired test (tests/test_paired_delong.py), exact average precision
+    # the paired bootstrap (tests/test_ranking_bootstrap.py); binned average precision none
     _, y, p = binary_file
     rng = np.random.default_rng(4)
     two = tmp_path / "two.csv"
     pd.DataFrame({"a": p, "b": np.clip(p + rng.normal(0, 0.1, p.size), 0, 1),
                   "target": y}).to_csv(two, index=False)
     proc = run_losscli("compare", two, "--pred-col", "a", "--pred-col", "b", "--loss",
-                       "average_precision", "--loss", "accuracy", env={"COLUMNS": "250"})
+                       "average_precision:bins=100", "--loss", "accuracy",
+                       env={"COLUMNS": "250"})
     assert proc.returncode == 0, proc.stderr.decode()
     line = next(x for x in proc.stdout.decode().splitlines()
-                if x.split("|")[0].strip() == "average_precision")
+                if x.split("|")[0].strip().startswith("average_precision"))
     assert "no paired test: see below" in line  # the reason under the table, once
     notes = [x for x in proc.stdout.decode().splitlines()
-             if x.startswith("· average_precision: no paired test for average_precision")]
+             if x.startswith("· average_precision(bins=100): no paired test for average_precision")]
     assert len(notes) == 1
     assert line.split("|")[-1].strip() == "—"  # best: no test to say it (not "~", noise)
 
@@ -217,10 +225,11 @@ def test_paired_gate_says_there_is_no_paired_test_for_average_precision(binary_f
     two = tmp_path / "gate.csv"
     pd.DataFrame({"pred": p, "ref": np.clip(p + 0.05, 0, 1), "target": y}).to_csv(two,
                                                                                    index=False)
-    proc = run_losscli("check", two, "--reference-col", "ref", "--loss", "average_precision")
+    proc = run_losscli("check", two, "--reference-col", "ref", "--loss",
+                       "average_precision:bins=100")  # binned: no paired test (exact: one)
     assert proc.returncode == 0, proc.stderr.decode()
-    assert ("no paired test for average_precision: DeLong's paired test is for the exact "
-            "binary ROC-AUC") in proc.stdout.decode()
+    assert ("no paired test for average_precision(bins=100): a ranking's paired tests"
+            in proc.stdout.decode())
 
 
 def test_multilabel_macro_interval_with_fractional_weights():

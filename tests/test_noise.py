@@ -127,21 +127,23 @@ def test_check_ci_fails_only_when_the_whole_interval_is_beyond(cli, tmp_path):
 
 
 def test_check_ci_loss_without_interval_is_a_note_not_a_failure(cli, samples):
-    # average_precision has no streamed interval: judged on its value, said once as a note —
-    # the failure reasons are only why it failed (was ece, which has a bootstrap interval now)
+    # average_precision of weighted rows has no interval (the per-score bootstrap needs row
+    # weights 0/1): judged on its value, said once as a note — the failure reasons are only
+    # why it failed (was unweighted AP, which has the per-score bootstrap interval now)
+    w = ["--weight-col", "weight"]
     r = cli("check", samples / "binary.csv", "-l", "bce", "-l", "average_precision", "--ci",
-            "--min", "average_precision=0.9999", "-f", "json")
+            "--min", "average_precision=0.9999", "-f", "json", *w)
     assert r.exit_code == 1
     ap = json.loads(r.stdout)["checks"][1]
     assert ap["label"] == "average_precision" and ap["status"] == "fail"
     assert ap["reasons"] == [f"average_precision = {ap['value']:.6g} is below --min 0.9999"]
-    assert ap["notes"] == ["average_precision: no streamed interval for average precision or "
-                           "an operating point (a bootstrap would keep one ranking per "
-                           "replicate); judged on its value"]
+    assert len(ap["notes"]) == 1 and ap["notes"][0].startswith(
+        "average_precision: no per-score bootstrap with row weights other than 0 or 1")
+    assert ap["notes"][0].endswith("; judged on its value")
     table = cli("check", samples / "binary.csv", "-l", "bce", "-l", "average_precision",
-                "--ci", "--min", "average_precision=0.9999").stdout.splitlines()
+                "--ci", "--min", "average_precision=0.9999", *w).stdout.splitlines()
     assert "✗ average_precision = " in "\n".join(table)
-    assert any(line.startswith("· average_precision: no streamed interval") for line in table)
+    assert any(line.startswith("· average_precision: no per-score bootstrap") for line in table)
     md = cli("check", samples / "binary.csv", "-l", "average_precision", "--ci", "--min",
-             "average_precision=0.9999", "-f", "markdown").stdout
-    assert "| 95% interval |" in md and "- ℹ️ average_precision: no streamed interval" in md
+             "average_precision=0.9999", "-f", "markdown", *w).stdout
+    assert "| 95% interval |" in md and "- ℹ️ average_precision: no per-score bootstrap" in md

@@ -193,7 +193,7 @@ def test_where_delong_does_not_apply_the_row_says_why(tmp_path):
     proc = run_losscli("compare", path, "--pred-col", "a_*", "--pred-col", "b_*", "--loss",
                        "roc_auc", env={"COLUMNS": "250"})
     assert proc.returncode == 0, proc.stderr.decode()
-    assert "DeLong's paired test is for the exact binary ROC-AUC" in proc.stdout.decode()
+    assert "a ranking's paired tests (DeLong's for ROC-AUC" in proc.stdout.decode()
 
 
 def test_hand_edited_paired_state_is_refused():

@@ -519,10 +519,11 @@ def test_the_loss_table_fits_1200_px_with_long_reasons(tmp_path):
     path = tmp_path / "eval.html"
     r = run_losscli("eval", BINARY, "-l", "bce", "-l", "accuracy", "-l", "ece", "-l", "mce",
                     "-l", "roc_auc", "-l", "average_precision", "-l", "precision:threshold=0.3",
-                    "--ci", "--ci-level", "0.999", "--replicates", "100", "--html", path)
+                    "--ci", "--ci-level", "0.999", "--replicates", "100", "--html", path,
+                    "--weight-col", "weight")  # weighted: AP has no per-score bootstrap
     assert r.returncode == 0, r.stderr
     doc = json.loads(run_losscli("eval", BINARY, "-l", "average_precision", "--ci", "-f",
-                                 "json").stdout)
+                                 "json", "--weight-col", "weight").stdout)
     reason = doc["losses"][0]["interval"]["reason"]
     assert len(reason) > 60  # the long sentence this is about
     page = Page(path.read_text(encoding="utf-8"))

@@ -114,7 +114,8 @@ def test_the_paired_bound_sentence_is_the_same_everywhere(tmp_path):
 
 
 def test_a_paired_check_without_a_paired_test_does_not_say_significant(tmp_path):
-    # average precision has no paired test: the gate judged it on the values, and says so
+    # binned average precision has no paired test: the gate judged it on the values, and
+    # says so (exact average precision has the paired bootstrap now)
     rng = np.random.default_rng(5)
     y = rng.integers(0, 2, 300)
     ref = np.clip(rng.normal(0.3 + 0.4 * y, 0.2), 0, 1)
@@ -122,7 +123,7 @@ def test_a_paired_check_without_a_paired_test_does_not_say_significant(tmp_path)
     data = tmp_path / "pair.parquet"
     pq.write_table(pa.table({"cand": cand, "ref": ref, "target": y}), data)
     proc = run_losscli("check", data, "--pred-col", "cand", "--reference-col", "ref",
-                       "--loss", "average_precision", "--loss", "bce", "-f", "json")
+                       "--loss", "average_precision:bins=100", "--loss", "bce", "-f", "json")
     checks = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
     assert checks["average_precision"].get("p_value") is None
     assert "no paired test for average_precision" in checks["average_precision"]["notes"][0]

@@ -268,9 +268,13 @@ def judge_paired(res: Any, reference: Any, bounds: Bounds, difference: Any,
         p = p_value
     fields["p_value"] = p
     diff_iv = None
-    if difference is not None and difference.moments is not None and res.name not in (
-            "rmse", "r2"):
-        got = difference.interval(difference.moments.mean())
+    # the interval of the difference: a mean loss's per-row differences, or a confusion
+    # metric's joint cell bootstrap, a ranking's joint bootstrap of the shared rows (the
+    # replicates' metric(model) − metric(reference))
+    cells = difference is not None and difference.kind in ("confusion_paired", "ranking_paired")
+    if difference is not None and (difference.moments is not None or cells) and (
+            res.name not in ("rmse", "r2")):
+        got = difference.interval(change if cells else difference.moments.mean())
         if got.low is not None and got.high is not None:
             diff_iv = (got.low, got.high)
             fields["diff_interval"] = diff_iv
@@ -288,7 +292,8 @@ def judge_paired(res: Any, reference: Any, bounds: Bounds, difference: Any,
         significant = True
     if worse and significant and beyond:
         status = FAIL
-        how = (f"the whole interval of the per-row difference [{_n(diff_iv[0])}, {_n(diff_iv[1])}]"
+        what = "difference" if cells else "per-row difference"
+        how = (f"the whole interval of the {what} [{_n(diff_iv[0])}, {_n(diff_iv[1])}]"
                if diff_iv is not None else f"change {change:+.6g}")
         reasons.append(f"{label} is significantly worse than the reference ({_p(p)}): {_n(v)} "
                        f"vs {_n(r)}; {how} is beyond the {allowed:.6g} allowed")

@@ -169,7 +169,8 @@ def format_interval(interval: dict[str, Any] | None, why: bool = False) -> str:
         return ""
     if interval.get("low") is None or interval.get("high") is None:
         return f"n/a ({interval['reason']})" if why and interval.get("reason") else "n/a"
-    return f"[{format_value(interval['low'])}, {format_value(interval['high'])}]"
+    text = f"[{format_value(interval['low'])}, {format_value(interval['high'])}]"
+    return f"{text} ({interval['reason']})" if why and interval.get("reason") else text
 
 
 def format_key_value(value: Any) -> str:
