@@ -21,6 +21,7 @@ a command name list the table's summaries and import no command at all.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -96,6 +97,19 @@ class CommandTable(TyperGroup):
                 return TyperCommand(cmd_name, help=summary, short_help=summary)
             self.commands[cmd_name] = self.build(cmd_name)
         return self.commands.get(cmd_name)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """Typer suggests a close command name from the commands built so far (none, in a
+        lazy table): suggest from the table instead (``evl`` → "Did you mean 'eval'?")."""
+        try:
+            return super().resolve_command(ctx, args)
+        except Exception as exc:  # Click's UsageError (Typer's own copy of Click): re-raised
+            message = getattr(exc, "message", None)
+            matches = difflib.get_close_matches(args[0], list(COMMANDS)) if args else []
+            if isinstance(message, str) and matches and "Did you mean" not in message:
+                setattr(exc, "message", f"{message.rstrip('.')}. Did you mean "  # noqa: B010
+                        f"{', '.join(repr(m) for m in matches)}?")
+            raise
 
     def build(self, name: str) -> Any:
         """Import the module of command ``name`` and build its Click command."""
