@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError
-from losscli.io.keyindex import SHOWN, KeyTable, combined, hash_keys, is_arrow, to_arrow
+from losscli.io.keyindex import (SHOWN, KeyTable, combined, concat_keys, hash_keys, is_arrow,
+                                 key_objects, take_rows, to_arrow)
 from losscli.io.keymemory import free_memory, index_bytes, index_too_big, text_columns
 from losscli.state import JoinState
 
@@ -89,30 +90,27 @@ def _hashed(values: Any) -> Any:
     return values
 
 
-def _take(values: Any, mask: np.ndarray) -> Any:
-    """The rows of a key column (numpy or Arrow) where ``mask`` holds."""
-    import pyarrow as pa
+class ObjectKeys(dict):  # type: ignore[type-arg]
+    """A joined batch's keys (``Batch.keys``): a key column read as Arrow
+    (:class:`~losscli.io.arrow.ArrowKey`: the join's text keys) becomes the object array
+    :func:`~losscli.io.arrow.raw_values` would have given the first time it is read — by
+    the per-row output or a group by the key; the join itself never converts it."""
 
-    return values.filter(pa.array(mask)) if is_arrow(values) else values[mask]
+    def __getitem__(self, name: str) -> Any:
+        values = super().__getitem__(name)
+        if is_arrow(values):
+            values = key_objects(values)
+            super().__setitem__(name, values)
+        return values
 
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in self else default
 
-def _concat_keys(parts: list[Any]) -> Any:
-    """The pieces of a key column as one: numpy when every piece is, else Arrow."""
-    import pyarrow as pa
+    def values(self) -> Any:
+        return [self[k] for k in self]
 
-    if not parts:
-        return np.empty(0, dtype=object)
-    if not any(is_arrow(p) for p in parts):
-        return np.concatenate(parts)
-    arrays = [to_arrow(p) for p in parts]
-    if any(pa.types.is_large_string(a.type) for a in arrays) or (
-            pa.types.is_string(arrays[0].type)
-            and sum(a.nbytes for a in arrays) >= (1 << 31) - 1):
-        arrays = [a.cast(pa.large_string()) for a in arrays]
-    types = {a.type for a in arrays}
-    if len(types) > 1:  # ints without nulls (numpy) beside ints with nulls, say
-        arrays = [a.cast(arrays[0].type) for a in arrays]
-    return pa.concat_arrays(arrays)
+    def items(self) -> Any:
+        return [(k, self[k]) for k in self]
 
 
 def _show(keys: list[Any]) -> str:
@@ -210,7 +208,7 @@ class KeyIndex:
         for k in list(parts):  # one column at a time: its pieces freed as it is joined
             pieces = parts.pop(k)
             if k in key_names:
-                joined[k] = _concat_keys(pieces)
+                joined[k] = concat_keys(pieces)
             elif label_col is not None and k == raw_key(label_col):
                 from losscli.io.arrow import concatenate
 
@@ -319,7 +317,7 @@ class KeyIndex:
 
     def _keep(self, mask: np.ndarray) -> None:
         """Keep the target rows of ``mask`` only (every role's values, the keys, the index)."""
-        self._raw = [_take(k, mask) for k in self._raw]
+        self._raw = [take_rows(k, mask) for k in self._raw]
         self.values = {role: v[mask] for role, v in self.values.items()}
         self.extra = {name: v[mask] for name, v in self.extra.items()}
         self.size = int(np.count_nonzero(mask))
@@ -394,7 +392,8 @@ class KeyIndex:
             tally.unmatched += len(missing)
             room = SHOWN - len(tally.first_unmatched)
             for i in missing[:max(room, 0)]:
-                key = tuple(key_value(k[i]) for k in pred_keys)
+                key = tuple(key_value(k[i].as_py() if is_arrow(k) else k[i])
+                            for k in pred_keys)
                 tally.first_unmatched.append((int(rows[i]), key[0] if len(key) == 1 else key))
         found = positions[hit]
         # the targets this batch matched (ascending), in the batch's rows, not per target row
@@ -407,7 +406,8 @@ class KeyIndex:
         arrays = {k: (v if hit.all() else v[hit]) for k, v in batch.arrays.items()}
         for role, values in self.values.items():
             arrays[role] = values[found]
-        keys = {k: (v if hit.all() else v[hit]) for k, v in batch.keys.items()}
+        keys = ObjectKeys({k: (v if hit.all() else take_rows(v, hit))
+                           for k, v in batch.keys.items()})
         for name, values in self.extra.items():
             keys[name] = values[found]
         return Batch(batch.start, arrays, keys, rows=None if hit.all() and batch.rows is None
