@@ -28,8 +28,17 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError
-from losscli.io.keyindex import (SHOWN, KeyTable, combined, concat_keys, hash_keys, is_arrow,
-                                 key_objects, take_rows, to_arrow)
+from losscli.io.keyindex import (
+    SHOWN,
+    KeyTable,
+    ObjectKeys,
+    combined,
+    concat_keys,
+    hash_keys,
+    is_arrow,
+    take_rows,
+    to_arrow,
+)
 from losscli.io.keymemory import free_memory, index_bytes, index_too_big, text_columns
 from losscli.state import JoinState
 
@@ -88,29 +97,6 @@ def _hashed(values: Any) -> Any:
     if isinstance(values, np.ndarray) and values.dtype.kind in "mM":
         return values.view(np.int64)
     return values
-
-
-class ObjectKeys(dict):  # type: ignore[type-arg]
-    """A joined batch's keys (``Batch.keys``): a key column read as Arrow
-    (:class:`~losscli.io.arrow.ArrowKey`: the join's text keys) becomes the object array
-    :func:`~losscli.io.arrow.raw_values` would have given the first time it is read — by
-    the per-row output or a group by the key; the join itself never converts it."""
-
-    def __getitem__(self, name: str) -> Any:
-        values = super().__getitem__(name)
-        if is_arrow(values):
-            values = key_objects(values)
-            super().__setitem__(name, values)
-        return values
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return self[name] if name in self else default
-
-    def values(self) -> Any:
-        return [self[k] for k in self]
-
-    def items(self) -> Any:
-        return [(k, self[k]) for k in self]
 
 
 def _show(keys: list[Any]) -> str:

@@ -124,6 +124,29 @@ def key_objects(values: Any) -> Any:
     return out
 
 
+class ObjectKeys(dict):  # type: ignore[type-arg]
+    """A joined batch's keys (``Batch.keys``): a key column read as Arrow
+    (:class:`~losscli.io.arrow.ArrowKey`: the join's text keys) becomes the object array
+    :func:`~losscli.io.arrow.raw_values` would have given the first time it is read — by
+    the per-row output or a group by the key; the join itself never converts it."""
+
+    def __getitem__(self, name: str) -> Any:
+        values = super().__getitem__(name)
+        if is_arrow(values):
+            values = key_objects(values)
+            super().__setitem__(name, values)
+        return values
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in self else default
+
+    def values(self) -> Any:
+        return [self[k] for k in self]
+
+    def items(self) -> Any:
+        return [(k, self[k]) for k in self]
+
+
 def numbers(values: Any) -> tuple[np.ndarray, np.ndarray] | None:
     """One key column of numbers as (values, valid): int64 (integers, booleans, dates and
     times) or float64, with a mask of the rows that hold one; None for text."""
