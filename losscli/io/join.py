@@ -16,6 +16,11 @@ a bitmap of the matched target rows, mergeable by OR), so that keys matched twic
 units, and targets no unit matched, are judged once every unit is in
 (:func:`judge`) — the same verdict for any split into units, workers or saved parts.
 
+The predictions' key columns are read as Arrow too (:class:`~losscli.io.arrow.ArrowKey`,
+bound by :func:`losscli.io.binding.bind_join`): re-chunked, hashed and looked up as Arrow; a
+joined batch's keys become Python objects only where read (:class:`~losscli.io.keyindex.
+ObjectKeys`: the per-row output, a group by the key).
+
 Keys of the two sides compare as values of one type: when the columns' types differ (a
 CSV's text ``"17"`` and a Parquet ``int64`` 17), both are compared as text.
 """
