@@ -118,6 +118,12 @@ def bind_join(inputs: Inputs, main: Any, *, id_col: tuple[str, ...],
                          tuple(raw_column(target.source, n) or n for n in tkeys),
                          id_col, chunk_size, pred_where, weights,
                          inputs.take_labels("target"), extra)
+    # the predictions' keys are read as Arrow (text: no Python object per key) and stay so
+    # through re-chunking and the lookup (io.join.ObjectKeys: objects only where read)
+    from losscli.io.arrow import ArrowKey
+
+    for n in id_col:
+        inputs.bind_raw(n, main, ArrowKey(raw_column(main, n) or n))
     for role, name in joined_models:
         ref = inputs.join_role(role)
         join.attach_model(

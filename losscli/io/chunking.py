@@ -1,10 +1,12 @@
 """Chunk boundaries: a stream of column dicts re-sliced into chunks of an exact size, the
 alignment layer under :class:`losscli.io.inputs.Inputs` (every role's stream is cut at the
-same rows whatever chunk sizes its reader gives)."""
+same rows whatever chunk sizes its reader gives). A column may be an Arrow array (a join's
+key columns): sliced and concatenated as Arrow."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +59,18 @@ def rechunk(
         yield _concat(pending)
 
 
+def concat_column(pieces: list[Any]) -> Any:
+    """A column's pieces as one: numpy (:func:`losscli.io.arrow.concatenate`), or Arrow
+    when a piece is (a join's keys read as :class:`~losscli.io.arrow.ArrowKey`: no
+    Python object per row)."""
+    if any(not isinstance(p, np.ndarray) for p in pieces):
+        from losscli.io.keyindex import concat_keys
+
+        return concat_keys(pieces)
+    return concatenate(pieces)
+
+
 def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     if len(parts) == 1:
         return parts[0]
-    return {k: concatenate([p[k] for p in parts]) for k in parts[0]}
+    return {k: concat_column([p[k] for p in parts]) for k in parts[0]}

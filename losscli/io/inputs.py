@@ -37,7 +37,7 @@ import numpy as np
 
 from losscli.errors import InputError, UsageError, did_you_mean
 from losscli.io.base import ARRAY, MultiFile, Source, can_split, partition_keys, raw_key
-from losscli.io.chunking import rechunk, rows_of
+from losscli.io.chunking import concat_column, rechunk, rows_of
 from losscli.vocab import ROLES
 
 
@@ -177,6 +177,8 @@ class Inputs:
         sources = list(dict.fromkeys((id(ref.source), ref.source) for ref in
                                      [self.roles[r] for r in self._main_first()]))
         for name in names:
+            if name in self.keys:  # bound already (a join's key: losscli.io.binding)
+                continue
             for _, source in sources:
                 column = raw_column(source, name)
                 if column is not None:
@@ -274,7 +276,7 @@ class Inputs:
     def peeked_keys(self, names: list[str] | tuple[str, ...], rows: int) -> list[np.ndarray]:
         """The raw values of bound keys ``names`` in the rows :meth:`peek` returned."""
         held = [] if self._peeked is None else self._peeked[1]
-        return [np.concatenate([b.keys[n] for b in held])[:rows] if held else
+        return [concat_column([b.keys[n] for b in held])[:rows] if held else
                 np.empty(0, dtype=object) for n in names]
 
     def batches(self, chunk_size: int) -> Iterator[Batch]:

@@ -16,6 +16,11 @@ a bitmap of the matched target rows, mergeable by OR), so that keys matched twic
 units, and targets no unit matched, are judged once every unit is in
 (:func:`judge`) — the same verdict for any split into units, workers or saved parts.
 
+The predictions' key columns are read as Arrow too (:class:`~losscli.io.arrow.ArrowKey`,
+bound by :func:`losscli.io.binding.bind_join`): re-chunked, hashed and looked up as Arrow; a
+joined batch's keys become Python objects only where read (:class:`~losscli.io.keyindex.
+ObjectKeys`: the per-row output, a group by the key).
+
 Keys of the two sides compare as values of one type: when the columns' types differ (a
 CSV's text ``"17"`` and a Parquet ``int64`` 17), both are compared as text.
 """
@@ -28,7 +33,17 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError
-from losscli.io.keyindex import SHOWN, KeyTable, combined, hash_keys, is_arrow, to_arrow
+from losscli.io.keyindex import (
+    SHOWN,
+    KeyTable,
+    ObjectKeys,
+    combined,
+    concat_keys,
+    hash_keys,
+    is_arrow,
+    take_rows,
+    to_arrow,
+)
 from losscli.io.keymemory import free_memory, index_bytes, index_too_big, text_columns
 from losscli.state import JoinState
 
@@ -87,32 +102,6 @@ def _hashed(values: Any) -> Any:
     if isinstance(values, np.ndarray) and values.dtype.kind in "mM":
         return values.view(np.int64)
     return values
-
-
-def _take(values: Any, mask: np.ndarray) -> Any:
-    """The rows of a key column (numpy or Arrow) where ``mask`` holds."""
-    import pyarrow as pa
-
-    return values.filter(pa.array(mask)) if is_arrow(values) else values[mask]
-
-
-def _concat_keys(parts: list[Any]) -> Any:
-    """The pieces of a key column as one: numpy when every piece is, else Arrow."""
-    import pyarrow as pa
-
-    if not parts:
-        return np.empty(0, dtype=object)
-    if not any(is_arrow(p) for p in parts):
-        return np.concatenate(parts)
-    arrays = [to_arrow(p) for p in parts]
-    if any(pa.types.is_large_string(a.type) for a in arrays) or (
-            pa.types.is_string(arrays[0].type)
-            and sum(a.nbytes for a in arrays) >= (1 << 31) - 1):
-        arrays = [a.cast(pa.large_string()) for a in arrays]
-    types = {a.type for a in arrays}
-    if len(types) > 1:  # ints without nulls (numpy) beside ints with nulls, say
-        arrays = [a.cast(arrays[0].type) for a in arrays]
-    return pa.concat_arrays(arrays)
 
 
 def _show(keys: list[Any]) -> str:
@@ -210,7 +199,7 @@ class KeyIndex:
         for k in list(parts):  # one column at a time: its pieces freed as it is joined
             pieces = parts.pop(k)
             if k in key_names:
-                joined[k] = _concat_keys(pieces)
+                joined[k] = concat_keys(pieces)
             elif label_col is not None and k == raw_key(label_col):
                 from losscli.io.arrow import concatenate
 
@@ -319,7 +308,7 @@ class KeyIndex:
 
     def _keep(self, mask: np.ndarray) -> None:
         """Keep the target rows of ``mask`` only (every role's values, the keys, the index)."""
-        self._raw = [_take(k, mask) for k in self._raw]
+        self._raw = [take_rows(k, mask) for k in self._raw]
         self.values = {role: v[mask] for role, v in self.values.items()}
         self.extra = {name: v[mask] for name, v in self.extra.items()}
         self.size = int(np.count_nonzero(mask))
@@ -394,7 +383,8 @@ class KeyIndex:
             tally.unmatched += len(missing)
             room = SHOWN - len(tally.first_unmatched)
             for i in missing[:max(room, 0)]:
-                key = tuple(key_value(k[i]) for k in pred_keys)
+                key = tuple(key_value(k[i].as_py() if is_arrow(k) else k[i])
+                            for k in pred_keys)
                 tally.first_unmatched.append((int(rows[i]), key[0] if len(key) == 1 else key))
         found = positions[hit]
         # the targets this batch matched (ascending), in the batch's rows, not per target row
@@ -407,7 +397,8 @@ class KeyIndex:
         arrays = {k: (v if hit.all() else v[hit]) for k, v in batch.arrays.items()}
         for role, values in self.values.items():
             arrays[role] = values[found]
-        keys = {k: (v if hit.all() else v[hit]) for k, v in batch.keys.items()}
+        keys = ObjectKeys({k: (v if hit.all() else take_rows(v, hit))
+                           for k, v in batch.keys.items()})
         for name, values in self.extra.items():
             keys[name] = values[found]
         return Batch(batch.start, arrays, keys, rows=None if hit.all() and batch.rows is None

@@ -85,6 +85,68 @@ def to_arrow(values: Any) -> Any:
     return pa.nulls(len(values), pa.string()) if pa.types.is_null(out.type) else out
 
 
+def concat_keys(parts: Sequence[Any]) -> Any:
+    """The pieces of a key column as one: numpy when every piece is, else Arrow (text as
+    ``large_string`` once it would pass 2 GiB)."""
+    pa = _pa()
+    if not parts:
+        return np.empty(0, dtype=object)
+    if not any(is_arrow(p) for p in parts):
+        return np.concatenate(parts)
+    arrays = [to_arrow(p) for p in parts]
+    if len(arrays) == 1:
+        return arrays[0]
+    if any(pa.types.is_large_string(a.type) for a in arrays) or (
+            pa.types.is_string(arrays[0].type)
+            and sum(a.nbytes for a in arrays) >= (1 << 31) - 1):
+        arrays = [a.cast(pa.large_string()) for a in arrays]
+    types = {a.type for a in arrays}
+    if len(types) > 1:  # ints without nulls (numpy) beside ints with nulls, say
+        arrays = [a.cast(arrays[0].type) for a in arrays]
+    return pa.concat_arrays(arrays)
+
+
+def take_rows(values: Any, mask: np.ndarray) -> Any:
+    """The rows of a key column (numpy or Arrow) where ``mask`` holds."""
+    return values.filter(_pa().array(mask)) if is_arrow(values) else values[mask]
+
+
+def key_objects(values: Any) -> Any:
+    """A key column as :func:`losscli.io.arrow.raw_values` gives it without
+    :class:`~losscli.io.arrow.ArrowKey`: an Arrow array (text, integers with nulls) as an
+    object array of ``str`` / ``int`` and None; numpy as it is. For what needs a Python
+    value per row (per-row output, groups, messages)."""
+    if not is_arrow(values):
+        return values
+    values = combined(values)
+    out = np.empty(len(values), dtype=object)
+    out[:] = values.to_pylist()
+    return out
+
+
+class ObjectKeys(dict):  # type: ignore[type-arg]
+    """A joined batch's keys (``Batch.keys``): a key column read as Arrow
+    (:class:`~losscli.io.arrow.ArrowKey`: the join's text keys) becomes the object array
+    :func:`~losscli.io.arrow.raw_values` would have given the first time it is read — by
+    the per-row output or a group by the key; the join itself never converts it."""
+
+    def __getitem__(self, name: str) -> Any:
+        values = super().__getitem__(name)
+        if is_arrow(values):
+            values = key_objects(values)
+            super().__setitem__(name, values)
+        return values
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in self else default
+
+    def values(self) -> Any:
+        return [self[k] for k in self]
+
+    def items(self) -> Any:
+        return [(k, self[k]) for k in self]
+
+
 def numbers(values: Any) -> tuple[np.ndarray, np.ndarray] | None:
     """One key column of numbers as (values, valid): int64 (integers, booleans, dates and
     times) or float64, with a mask of the rows that hold one; None for text."""
