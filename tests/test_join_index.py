@@ -366,3 +366,17 @@ def test_targets_in_many_files_joined_by_text_key(tmp_path):
     assert strict.returncode == 2
     (line,) = strict.stderr.decode().strip().splitlines()
     assert "200 targets of" in line and "have no prediction" in line
+
+
+@pytest.mark.parametrize("value", ["lots", "-5G", "0", "nanM"])
+def test_a_memory_limit_that_is_not_a_size_is_one_line(tmp_path, value):
+    rng = np.random.default_rng(3)
+    pq.write_table(pa.table({"id": pa.array([f"k{i}" for i in range(20)]),
+                             "target": rng.normal(size=20)}), tmp_path / "t.parquet")
+    pq.write_table(pa.table({"id": pa.array([f"k{i}" for i in range(20)]),
+                             "pred": rng.normal(size=20)}), tmp_path / "p.parquet")
+    r = run_losscli("eval", tmp_path / "p.parquet", "-t", tmp_path / "t.parquet", "--id-col",
+                    "id", "-l", "mse", env={"LOSSCLI_MEMORY_LIMIT": value})
+    assert r.returncode == 2 and r.stdout == b""
+    (line,) = r.stderr.decode().strip().splitlines()
+    assert "LOSSCLI_MEMORY_LIMIT" in line and repr(value) in line and "e.g. 2G" in line

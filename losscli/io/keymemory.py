@@ -4,10 +4,11 @@ its one-line error with the ways out."""
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
-from losscli.errors import InputError
+from losscli.errors import InputError, UsageError
 from losscli.io.base import TEXT_FORMATS
 
 #: Bytes per value of a target row while the index is built, at least: each column is read
@@ -33,17 +34,21 @@ def index_bytes(rows: int, columns: int, text_keys: int = 0) -> int:
 
 
 def _limit_from_env() -> int | None:
+    """``LOSSCLI_MEMORY_LIMIT`` in bytes (None when unset); a value that is not a size is a
+    usage error (never silently ignored)."""
     text = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
     if not text:
         return None
     scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
     unit = text[-1].upper()
     try:
-        if unit in scale:
-            return int(float(text[:-1]) * scale[unit])
-        return int(float(text))
+        value = float(text[:-1]) * scale[unit] if unit in scale else float(text)
     except ValueError:
-        return None
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise UsageError(f"{MEMORY_LIMIT_ENV}={text!r} is not a memory size: give bytes, or a "
+                         "number with K, M, G or T (e.g. 2G), or unset it.")
+    return int(value)
 
 
 def free_memory() -> int | None:
