@@ -351,9 +351,14 @@ def test_signal_mid_write_removes_the_temporary_file(tmp_path):
                                  str(out), "--chunk-size", "5000"], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, cwd=ROOT)
         deadline = time.monotonic() + 60
-        while not leftovers(tmp_path) and time.monotonic() < deadline:
+        while (not leftovers(tmp_path) and proc.poll() is None
+               and time.monotonic() < deadline):
             time.sleep(0.002)
-        assert leftovers(tmp_path), "the temporary output file never appeared"
+        if not leftovers(tmp_path):  # say what the run did instead (exited? hung?)
+            proc.kill()
+            _, err = proc.communicate(timeout=60)
+            pytest.fail(f"the temporary output file never appeared ({signum.name} round): "
+                        f"exit {proc.returncode}, stderr {err.decode()[-500:]!r}")
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=60)
         assert (proc.returncode, err.decode()) == (code, f"losscli: {word}\n")
