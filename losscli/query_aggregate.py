@@ -28,7 +28,6 @@ query must carry the same weight.
 
 from __future__ import annotations
 
-import base64
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +35,7 @@ import numpy as np
 
 from losscli.aggregate_base import Aggregate, zero_weight_error
 from losscli.errors import InputError
-from losscli.stats.fields import FieldError, Fields, check
+from losscli.stats.fields import FieldError, Fields, check, decode_array, encode_array
 from losscli.stats.queries import METRICS, query_value
 
 if TYPE_CHECKING:
@@ -313,9 +312,9 @@ class QueryRanking(Aggregate):
         held = _concat([*self.head_rows, *self.held])
         horder = np.lexsort((held[3], held[2], held[1], held[0]))
         return {**super().to_dict(),
-                "records": [_enc(h[order], "<u8"), _enc(w[order], "<f8"), _enc(v[order], "<f8"),
-                            _enc(rel[order], "u1")],
-                "held": [_enc(a[horder], t) for a, t in zip(held, ("<u8", "<f8", "<f8", "<f8"))]}
+                "records": [encode_array(x[order], t) for x, t in zip(
+                    (h, w, v, rel), ("<u8", "<f8", "<f8", "u1"))],
+                "held": [encode_array(a[horder], t) for a, t in zip(held, ("<u8", "<f8", "<f8", "<f8"))]}
 
     def _load(self, f: Fields) -> None:
         super()._load(f)
@@ -324,12 +323,12 @@ class QueryRanking(Aggregate):
         if not (isinstance(rec, list) and len(rec) == 4 and isinstance(held, list)
                 and len(held) == 4):
             raise FieldError("records", "expected four base64 arrays of records and of rows")
-        h, w, v, rel = (_dec(x, t, "records") for x, t in zip(rec, ("<u8", "<f8", "<f8", "u1")))
+        h, w, v, rel = (decode_array(x, t, "records") for x, t in zip(rec, ("<u8", "<f8", "<f8", "u1")))
         check(len({len(h), len(w), len(v), len(rel)}) == 1, "records",
               "arrays of different lengths")
         check(bool(np.all(w >= 0)) and bool(np.all(rel <= 1)), "records",
               "a negative weight or a relevance flag other than 0/1")
-        rows = tuple(_dec(x, t, "held") for x, t in zip(held, ("<u8", "<f8", "<f8", "<f8")))
+        rows = tuple(decode_array(x, t, "held") for x, t in zip(held, ("<u8", "<f8", "<f8", "<f8")))
         check(len({len(a) for a in rows}) == 1 and bool(np.all(rows[3] >= 0)), "held",
               "arrays of different lengths or a negative weight")
         check(len(rows[0]) <= self.rows and len(h) <= self.rows, "held",
@@ -356,22 +355,6 @@ def _replicate_means(h: np.ndarray, w: np.ndarray, v: np.ndarray, ci: Any) -> np
         num += replicate_sums(pw, (w * v)[lo:lo + 8192])
     with np.errstate(all="ignore"):
         return np.where(tot > 0, num / np.where(tot > 0, tot, 1.0), np.nan)
-
-
-def _enc(x: np.ndarray, dtype: str) -> str:
-    return base64.b64encode(np.ascontiguousarray(x, dtype=dtype).tobytes()).decode()
-
-
-def _dec(text: Any, dtype: str, name: str) -> np.ndarray:
-    if not isinstance(text, str):
-        raise FieldError(name, "expected base64 text")
-    try:
-        raw = base64.b64decode(text.encode("ascii"), validate=True)
-    except (ValueError, UnicodeEncodeError):
-        raise FieldError(name, "not base64") from None
-    if len(raw) % np.dtype(dtype).itemsize:
-        raise FieldError(name, "a byte count that is not a whole number of values")
-    return np.frombuffer(raw, dtype=dtype).astype(dtype[-2:] if dtype != "u1" else "u1")
 
 
 class QueryPairs:

@@ -21,9 +21,12 @@ as the error leaves a part. Pure: no I/O, no CLI.
 
 from __future__ import annotations
 
+import base64
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
+
+import numpy as np
 
 from losscli.stats.exact import ExactProducts, ExactSum, float_from_json, float_to_units
 
@@ -238,3 +241,23 @@ def check(condition: bool, field: str, problem: str) -> None:
     """Raise a :class:`FieldError` unless ``condition`` (a consistency between fields)."""
     if not condition:
         raise FieldError(field, problem)
+
+
+def encode_array(values: Any, dtype: str) -> str:
+    """An array as a state's JSON holds it: base64 of its bytes as ``dtype`` (e.g. ``<f8``)."""
+    return base64.b64encode(np.ascontiguousarray(values, dtype=dtype).tobytes()).decode("ascii")
+
+
+def decode_array(text: Any, dtype: str, name: str) -> np.ndarray:
+    """:func:`encode_array`'s text read back, checked (a FieldError naming ``name``): base64
+    of a whole number of ``dtype`` values; a native-order copy."""
+    if not isinstance(text, str):
+        raise FieldError(name, "expected base64 text")
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError):
+        raise FieldError(name, "not base64") from None
+    size = np.dtype(dtype).itemsize
+    if len(raw) % size:
+        raise FieldError(name, f"not a whole number of {size}-byte values")
+    return np.frombuffer(raw, dtype=dtype).astype(np.dtype(dtype).newbyteorder("="))

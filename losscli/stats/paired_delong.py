@@ -17,12 +17,13 @@ and the textbook O(P·N) structural components (``tests/test_paired_delong.py``)
 
 from __future__ import annotations
 
-import base64
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from losscli.stats.fields import encode_array
 
 #: Bytes this state keeps per row: two float64 scores and a 0/1 label.
 BYTES_PER_ROW = 17
@@ -148,31 +149,19 @@ class PairedScores:
         order = np.lexsort((b, a, y))
         a, b, y = a[order], b[order], y[order]
 
-        def enc(x: np.ndarray, dtype: str) -> str:
-            return base64.b64encode(np.ascontiguousarray(x, dtype=dtype).tobytes()).decode()
-
-        return {"a": enc(a, "<f8"), "b": enc(b, "<f8"), "labels": enc(y, "u1"),
+        return {"a": encode_array(a, "<f8"), "b": encode_array(b, "<f8"),
+                "labels": encode_array(y, "u1"),
                 "weighted": self.weighted}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PairedScores:
         """From :meth:`to_dict`'s JSON, checked: three arrays of one length, labels 0/1."""
-        from losscli.stats.fields import FieldError, Fields
+        from losscli.stats.fields import FieldError, Fields, decode_array
 
         f = Fields(data)
 
         def dec(name: str, dtype: str) -> np.ndarray:
-            text = f.raw(name)
-            if not isinstance(text, str):
-                raise FieldError(name, "expected base64 text")
-            try:
-                raw = base64.b64decode(text.encode("ascii"), validate=True)
-            except (ValueError, UnicodeEncodeError):
-                raise FieldError(name, "not base64") from None
-            size = np.dtype(dtype).itemsize
-            if len(raw) % size:
-                raise FieldError(name, f"not a whole number of {size}-byte values")
-            return np.frombuffer(raw, dtype=dtype).copy()
+            return decode_array(f.raw(name), dtype, name)
 
         a, b, y = dec("a", "<f8"), dec("b", "<f8"), dec("labels", "u1")
         if not (a.shape == b.shape == y.shape):
