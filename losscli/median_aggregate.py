@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from losscli.aggregate_base import MAX_CONFIG_INT, Aggregate
-from losscli.stats.fields import Fields, check
-from losscli.stats.median import BYTES_PER_ROW, pack, unpack, weighted_median
+from losscli.stats.fields import Fields, check, decode_array, encode_array
+from losscli.stats.median import BYTES_PER_ROW, weighted_median
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -97,18 +97,18 @@ class Median(Aggregate):
 
     def to_dict(self) -> dict[str, Any]:
         v, w = self._arrays()
-        return {**super().to_dict(), "columns": self.columns, "values": pack(v.ravel()),
-                **({"weights": pack(w)} if w is not None else {})}
+        return {**super().to_dict(), "columns": self.columns, "values": encode_array(v.ravel(), "<f8"),
+                **({"weights": encode_array(w, "<f8")} if w is not None else {})}
 
     def _load(self, f: Fields) -> None:
         super()._load(f)
         self.columns = f.count("columns", hi=MAX_CONFIG_INT)
         check(self.columns > 0 or self.rows == 0, "columns", "0 columns for rows")
         n, k = self.rows, max(self.columns, 1)
-        v = f.part("values", lambda t: unpack(t, n * k)).reshape(n, k)
+        v = f.part("values", lambda t: decode_array(t, "<f8", "", n * k)).reshape(n, k)
         self.values = [v] if n else []
         if f.has("weights"):
-            w = f.part("weights", lambda t: unpack(t, n))
+            w = f.part("weights", lambda t: decode_array(t, "<f8", "", n))
             check(bool(np.all(w >= 0)), "weights", "a negative weight")
             self.weights = [w] if n else []
         else:

@@ -248,9 +248,10 @@ def encode_array(values: Any, dtype: str) -> str:
     return base64.b64encode(np.ascontiguousarray(values, dtype=dtype).tobytes()).decode("ascii")
 
 
-def decode_array(text: Any, dtype: str, name: str) -> np.ndarray:
+def decode_array(text: Any, dtype: str, name: str, count: int | None = None) -> np.ndarray:
     """:func:`encode_array`'s text read back, checked (a FieldError naming ``name``): base64
-    of a whole number of ``dtype`` values; a native-order copy."""
+    of a whole number of ``dtype`` values (exactly ``count`` of them when given); a
+    native-order copy."""
     if not isinstance(text, str):
         raise FieldError(name, "expected base64 text")
     try:
@@ -260,4 +261,6 @@ def decode_array(text: Any, dtype: str, name: str) -> np.ndarray:
     size = np.dtype(dtype).itemsize
     if len(raw) % size:
         raise FieldError(name, f"not a whole number of {size}-byte values")
+    if count is not None and len(raw) != count * size:
+        raise FieldError(name, f"expected {count} values, got {len(raw) // size}")
     return np.frombuffer(raw, dtype=dtype).astype(np.dtype(dtype).newbyteorder("="))

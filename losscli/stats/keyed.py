@@ -31,13 +31,12 @@ must be finite and ≥ 0 (weights, weight × probability); negative values are r
 
 from __future__ import annotations
 
-import base64
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from losscli.stats.fields import FieldError, Fields, check, nested
+from losscli.stats.fields import FieldError, Fields, check, decode_array, encode_array
 
 _LIMB_BITS = 32
 _MASK = (1 << _LIMB_BITS) - 1
@@ -56,14 +55,6 @@ def checked_weights(weights: np.ndarray | None, n: int) -> np.ndarray | None:
     if not np.isfinite(w).all() or (w < 0).any():
         raise ValueError("weights: expected finite weights ≥ 0")
     return w
-
-
-def _encode(arr: np.ndarray, dtype: str) -> str:
-    return base64.b64encode(np.ascontiguousarray(arr, dtype=dtype).tobytes()).decode("ascii")
-
-
-def _decode(text: str, dtype: str) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(text), dtype=dtype).copy()
 
 
 def _canonical_keys(keys: np.ndarray, kind: str) -> np.ndarray:
@@ -348,8 +339,8 @@ class KeyedSums:
         """JSON-safe and exact: keys as little-endian int64/float64 bytes, limbs as
         little-endian uint32 bytes in (limb, channel, key) order, both base64."""
         return {"channels": self.channels, "key_kind": self.key_kind,
-                "keys": _encode(self.keys, "<i8" if self.key_kind == "int" else "<f8"),
-                "limbs": _encode(self.limbs, "<u4"), "nlimbs": int(self.limbs.shape[0]),
+                "keys": encode_array(self.keys, "<i8" if self.key_kind == "int" else "<f8"),
+                "limbs": encode_array(self.limbs, "<u4"), "nlimbs": int(self.limbs.shape[0]),
                 "scale": self.scale}
 
     @classmethod
@@ -358,13 +349,13 @@ class KeyedSums:
         keys strictly increasing (and not NaN), the limb array of the recorded shape."""
         f = Fields(data)
         out = cls(f.count("channels", lo=1, hi=64), f.text("key_kind", choices=("int", "float")))
-        keys = nested("keys", _decode, f.text("keys", longest=1 << 31),
-                      "<i8" if out.key_kind == "int" else "<f8")
+        keys = decode_array(f.text("keys", longest=1 << 31),
+                            "<i8" if out.key_kind == "int" else "<f8", "keys")
         out.keys = keys.astype(np.int64 if out.key_kind == "int" else np.float64)
         if out.keys.size and (np.isnan(out.keys).any() if out.key_kind == "float" else False):
             raise FieldError("keys", "a NaN key")
         check(bool(np.all(out.keys[1:] > out.keys[:-1])), "keys", "not strictly increasing")
-        limbs = nested("limbs", _decode, f.text("limbs", longest=1 << 31), "<u4").astype(np.int64)
+        limbs = decode_array(f.text("limbs", longest=1 << 31), "<u4", "limbs").astype(np.int64)
         nlimbs = f.count("nlimbs", hi=256)
         check(limbs.size == nlimbs * out.channels * out.keys.shape[0], "limbs",
               f"{limbs.size} limbs, not nlimbs × channels × keys = "

@@ -15,27 +15,12 @@ order gives the same bits.
 
 from __future__ import annotations
 
-import base64
 import math
-from typing import Any
 
 import numpy as np
 
 #: Bytes the exact median keeps per row (a float64 value and a float64 weight).
 BYTES_PER_ROW = 16
-
-
-def pack(a: np.ndarray) -> str:
-    return base64.b64encode(np.ascontiguousarray(a, dtype="<f8").tobytes()).decode("ascii")
-
-
-def unpack(text: Any, n: int) -> np.ndarray:
-    if not isinstance(text, str):
-        raise ValueError("expected base64 text of float64 values")
-    raw = base64.b64decode(text.encode("ascii"), validate=True)
-    if len(raw) != 8 * n:
-        raise ValueError(f"expected {n} float64 values, got {len(raw)} bytes")
-    return np.frombuffer(raw, dtype="<f8").astype(np.float64)
 
 
 def weighted_median(values: np.ndarray, weights: np.ndarray | None) -> float:
