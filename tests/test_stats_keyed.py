@@ -162,3 +162,21 @@ def test_grouping_of_keys_is_numpy_unique(keys):
     assert uniq.dtype == np.int64
     np.testing.assert_array_equal(uniq, want_uniq)
     np.testing.assert_array_equal(inv, want_inv.ravel())
+
+
+def test_a_forged_state_names_its_bad_array():
+    """The arrays of a saved state are read through ``fields.decode_array``: text that is
+    not base64, or not a whole number of values, is a FieldError naming the field — before,
+    non-base64 characters were silently dropped by ``b64decode``."""
+    from losscli.stats.fields import FieldError
+
+    ks = KeyedSums()
+    ks.add(np.array([4, 5, 9]), np.array([1.0, 2.0, 3.0]))
+    good = json.loads(json.dumps(ks.to_dict()))
+    assert KeyedSums.from_dict(good) == ks
+    for field, text, problem in (("keys", good["keys"][:-4] + "!!!!", "not base64"),
+                                 ("keys", good["keys"][:8], "whole number"),
+                                 ("limbs", good["limbs"] + "AAAA", "limbs")):
+        with pytest.raises(FieldError, match=problem) as info:
+            KeyedSums.from_dict({**good, field: text})
+        assert info.value.field == field
