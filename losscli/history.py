@@ -214,7 +214,7 @@ def _state_report(data: bytes, name: str) -> dict[str, Any]:
             f.write(data)
         try:
             doc, state, parts = merge_parts([tmp])
-            report: Any = report_of(doc, state, parts)
+            report = report_of(doc, state, parts)
         except InputError as exc:
             raise InputError(str(exc).replace(tmp, name)) from None
         result: dict[str, Any] = report.to_dict()

@@ -21,6 +21,7 @@ def quantile_name(level: float) -> str:
 
 if TYPE_CHECKING:
     from losscli.registry import LossInstance, LossKey
+    from losscli.state import Cell
 
 SCHEMA_VERSION = 1
 
@@ -139,7 +140,7 @@ class Report:
     #: The model's state the values came from (losscli.state.Cell: the sketches of
     #: --distribution, the calibration bins): what the pictures of --plot/--html draw.
     #: Not part of to_dict.
-    cell: Any = field(default=None, repr=False, compare=False)
+    cell: Cell | None = field(default=None, repr=False, compare=False)
     #: --group-by: the key columns, and one result per group, ordered by key (or by value
     #: with --sort value)
     group_by: tuple[str, ...] = ()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from losscli import engine
 from losscli.errors import InputError
@@ -27,8 +27,11 @@ from losscli.report import (
 )
 from losscli.state import Cell, State
 
+if TYPE_CHECKING:
+    from losscli.stats.sketch import QuantileSketch
 
-def distribution_dict(sketch: Any, extra: tuple[float, ...] = ()) -> dict[str, Any]:
+
+def distribution_dict(sketch: QuantileSketch, extra: tuple[float, ...] = ()) -> dict[str, Any]:
     """A loss's distribution as the report carries it: the quantiles (within the sketch's
     relative error α of the order statistics) and α itself."""
     levels = sorted(set(QUANTILES) | set(extra) | {1.0})

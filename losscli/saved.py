@@ -390,7 +390,7 @@ def merge_parts(paths: Sequence[str]) -> tuple[dict[str, Any], State, list[Part]
     return doc, state, parts
 
 
-def report_of(doc: dict[str, Any], state: State, parts: Sequence[Part]) -> Any:
+def report_of(doc: dict[str, Any], state: State, parts: Sequence[Part]) -> Report:
     """The report of merged states: the engine's plan rebuilt from the header (a header
     that cannot rebuild it is one InputError naming the first part)."""
     try:

@@ -44,7 +44,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from losscli.errors import InputError, UsageError
 from losscli.execution import evaluate as run_and_report
@@ -74,6 +74,9 @@ from losscli.report import Report
 from losscli.session import Session
 from losscli.spec import DATA_FIELDS, build_spec
 from losscli.vocab import DATA_CHANGED
+
+if TYPE_CHECKING:
+    from losscli.state import State
 
 __all__ = [
     "FAIL", "IMPROVED", "PASS", "ROUNDOFF", "SAME", "STATUSES", "UNCHECKED", "Baseline",
@@ -393,11 +396,12 @@ def check(
     return result
 
 
-def _paired_groups(state: Any, report: Report, ref_report: Report, bounds: Bounds,
+def _paired_groups(state: State, report: Report, ref_report: Report, bounds: Bounds,
                    alpha: float) -> tuple[list[GroupCheck], str]:
     """The paired verdicts of every group, their p-values Holm-adjusted over all the
     (group, loss) tests, so that noise fails no group but with chance below ``alpha``."""
     assert report.groups is not None and ref_report.groups is not None
+    assert state.groups is not None
     names = report.group_by
     refs = {tuple(g.key.values()): g for g in ref_report.groups}
     tests = []  # (group, loss index, candidate result, reference result, paired state)

@@ -331,6 +331,8 @@ def _calibration_states(report: Report) -> list[tuple[str, CalibrationError]]:
     from losscli.stats.calibration import CalibrationError
 
     cell = report.cell
+    if cell is None:  # a report not drawn from a state (the API's, a baseline's)
+        return []
     found: dict[tuple[int, str], tuple[list[str], CalibrationError]] = {}
     for res, agg in zip(report.losses, cell.losses):
         state = getattr(agg, "state", None)
@@ -338,7 +340,7 @@ def _calibration_states(report: Report) -> list[tuple[str, CalibrationError]]:
             labels, _ = found.setdefault((state.bins, state.task), ([], state))
             labels.append(res.label)
     out = [(", ".join(labels), state) for labels, state in found.values()]
-    if not out and getattr(cell, "calibration", None) is not None:
+    if not out and cell.calibration is not None:
         out.append(("calibration", cell.calibration))
     return out
 
