@@ -45,7 +45,7 @@ KIND_MODULES: dict[str, str] = {
     "abs_target_ratio": "losscli.ratio_aggregate", "naive_ratio": "losscli.ratio_aggregate",
     "confusion": "losscli.metric_aggregates", "ranking": "losscli.metric_aggregates",
     "calibration": "losscli.metric_aggregates",
-    "query_ranking": "losscli.query_aggregate",
+    "query_ranking": "losscli.query_aggregate", "class_cost": "losscli.cost_aggregate",
 }
 
 

@@ -146,6 +146,8 @@ class Session:
         params = dict(opts.params)
         if opts.threshold is not None:
             params.setdefault("threshold", opts.threshold)
+        if opts.cost_matrix is not None:
+            params.setdefault("cost_matrix", opts.cost_matrix)
         instances = resolve_losses(list(opts.losses), params) if opts.losses else []
         if instances:
             check_query(instances, ins.query_col)
