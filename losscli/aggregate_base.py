@@ -43,6 +43,7 @@ KIND_MODULES: dict[str, str] = {
     "explained_variance": "losscli.aggregates", "d2_tweedie": "losscli.aggregates",
     "median": "losscli.median_aggregate",
     "abs_target_ratio": "losscli.ratio_aggregate", "naive_ratio": "losscli.ratio_aggregate",
+    "seasonal_ratio": "losscli.ratio_aggregate",
     "confusion": "losscli.metric_aggregates", "ranking": "losscli.metric_aggregates",
     "calibration": "losscli.metric_aggregates",
     "query_ranking": "losscli.query_aggregate", "class_cost": "losscli.cost_aggregate",

@@ -55,6 +55,9 @@ class LossSpec:
     # The domain when it depends on the parameters (the Tweedie deviance's power):
     # ``resolve_losses`` gives each instance the spec with ``domain=domain_of(params)``.
     domain_of: Callable[[dict[str, Any]], tuple[Domain, ...]] | None = None
+    # Fields that depend on the parameters (mase with a season length reads no naive column
+    # and keeps another aggregate): ``resolve_losses`` applies ``variant(params)``'s changes.
+    variant: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
     @property
     def aggregate(self) -> type[Aggregate]:
@@ -417,6 +420,8 @@ def resolve_losses(
                 values[p.name] = p.default
         if spec.domain_of is not None:  # this instance's rules, for its parameters
             spec = replace(spec, domain=spec.domain_of(values))
+        if spec.variant is not None:
+            spec = replace(spec, **spec.variant(values))
         instances.append(LossInstance(spec, values, alias))
     check_unique(instances, loss_args)
     return instances
