@@ -39,6 +39,14 @@ def _number(text: str) -> str:
     return repr(value) if value != int(value) or abs(value) >= 1e16 else f"{value:g}"
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _rows_of_text(text: str, where: str) -> list[list[Any]]:
     rows = [r for r in (line.strip() for line in text.replace("\n", ";").split(";")) if r]
     return [[e for e in row.replace(",", " ").split()] for row in rows]
@@ -84,8 +92,7 @@ def parse(value: Any, where: str = FLAG) -> str:
         if found is not None and found.kind in (FILE, FOLDER):  # an existing path: literal
             return canonical(_read_file(found.path, where), where)
         rows = _rows_of_text(text, where)
-        looks_inline = any(c in text for c in ";, ") or not text
-        if not looks_inline:
+        if not any(c in text for c in ";, ") and text and not _is_number(text):
             raise UsageError(f"{where}: no file '{value}', and it is not a matrix; give the "
                              "matrix inline (rows by ';', entries by ','), e.g. '0,1;5,0', or "
                              "the path of a CSV or JSON file.")
