@@ -207,7 +207,7 @@ def test_check_gates_on_it_and_the_interval_reads_the_matrix(tmp_path):
                 "expected_cost:threshold=0.5", "--cost-matrix", "0.5,1;5,-1", "--ci",
                 "--replicates", "100")
     for x in doc["losses"]:
-        low, high = x["ci"]["low"], x["ci"]["high"]
+        low, high = x["interval"]["low"], x["interval"]["high"]
         assert low <= x["value"] <= high, x
 
 
@@ -247,3 +247,21 @@ def test_a_matrix_of_the_wrong_size_or_given_twice_is_one_line(tmp_path):
     (bad := tmp_path / "bad.json").write_text("{\"a\": 1}")
     err = _one_line_exit_2("eval", path, "--loss", "expected_cost", "--cost-matrix", bad)
     assert "list of rows" in err
+
+
+def test_bins_bound_the_exact_value_at_the_best_and_a_fixed_threshold(tmp_path):
+    rng = np.random.default_rng(13)
+    s = rng.random(400)
+    y = (rng.random(400) < s).astype(int)
+    path = tmp_path / "scores.csv"
+    pd.DataFrame({"prob": s, "label": y}).to_csv(path, index=False)
+    for matrix in MATRICES:
+        c = _cm(matrix)
+        doc = _json("eval", path, "--auc-bins", "20", "--cost-matrix", matrix, "--loss",
+                    "expected_cost", "--loss", "expected_cost:threshold=0.37", "--loss",
+                    "expected_cost:threshold=0.5")
+        for got, thr in zip(doc["losses"], (None, 0.37, 0.5)):
+            exact = binary_reference(c, s, y, None, thr)[0]
+            low, high = got["details"]["bound"]
+            assert low - 1e-12 <= exact <= high + 1e-12, (matrix, thr, low, exact, high)
+            assert low <= got["value"] <= high
