@@ -165,6 +165,13 @@ class ComparisonRow:
     #: The model(s) with the best value, significant or not (ties within round-off share).
     leader: tuple[int, ...] = ()
 
+    @property
+    def direction(self) -> str:
+        """``lower``, ``higher`` or ``none`` (informational: no model is better)."""
+        from losscli.registry import direction_of
+
+        return direction_of(self.name, self.higher_is_better)
+
 
 @dataclass
 class Comparison:
@@ -238,6 +245,7 @@ class Comparison:
             "label": row.label,
             "params": dict(row.params),
             "higher_is_better": row.higher_is_better,
+            "direction": row.direction,
             "values": {n: json_float(v) for n, v in zip(self.names, row.values)},
             "best": self.best_names(row),
             "leader": [self.names[i] for i in (row.leader or row.best)],
@@ -284,7 +292,7 @@ def build_rows(reports: Sequence[Any], names: Sequence[str]) -> list[ComparisonR
     for i, res in enumerate(first.losses):
         values = tuple(rep.losses[i].value for rep in reports)
         finite = [v for v in values if _finite(v)]
-        if finite:
+        if finite and res.direction != "none":  # an informational value has no best
             target = max(finite) if res.higher_is_better else min(finite)  # type: ignore[type-var]
             # Within float round-off of the best is a tie, as in check (``same``).
             best = tuple(j for j, v in enumerate(values)
@@ -393,6 +401,9 @@ def judge_pairs(row: ComparisonRow, cells: Sequence[Cell], loss: int,
 
     alpha = 1.0 - level
     m = len(row.values)
+    if row.direction == "none":
+        return replace(row, best=(), leader=(), tested=False, best_note=(
+            f"{row.label} is informational (no better direction): no model is better"))
 
     def better(a: int, b: int) -> bool | None:
         va, vb = row.values[a], row.values[b]

@@ -62,6 +62,13 @@ class LossResult:
         return self.key.label
 
     @property
+    def direction(self) -> str:
+        """``lower``, ``higher`` or ``none`` (informational: no better direction)."""
+        from losscli.registry import direction_of
+
+        return direction_of(self.name, self.higher_is_better)
+
+    @property
     def column(self) -> str:
         return self.key.column
 
@@ -71,6 +78,7 @@ class LossResult:
             "params": dict(self.params),
             "value": json_float(self.value),
             "higher_is_better": self.higher_is_better,
+            "direction": self.direction,
             "label": self.label,
             **({"details": _json_safe(self.details)} if self.details else {}),
             **({"interval": self.interval} if self.interval else {}),
@@ -206,7 +214,7 @@ class Report:
                 base = {"scope": scope, **{k: key.get(k) for k in self.group_by},
                         "name": r.name, "label": r.label, "column": r.column,
                         "params": dict(r.params), "higher_is_better": r.higher_is_better,
-                        "rows": rows}
+                        "direction": r.direction, "rows": rows}
                 iv = r.interval or {}
                 records.append({**base, "class": None, "value": r.value,
                                 "ci_low": iv.get("low"), "ci_high": iv.get("high")})
@@ -244,7 +252,7 @@ class Report:
             cell = (f"<td>[{_short(iv.get('low'))}, {_short(iv.get('high'))}]</td>"
                     if ci else "")
             body.append(f"<tr><td>{escape(r.label)}</td><td>{_short(r.value)}</td>{cell}"
-                        f"<td>{'higher' if r.higher_is_better else 'lower'}</td></tr>")
+                        f"<td>{r.direction}</td></tr>")
         caption = escape(f"{self.rows} rows" + (f", {len(self.groups)} groups by "
                                                  f"{', '.join(self.group_by)}"
                                                  if self.groups is not None else ""))

@@ -329,7 +329,10 @@ register("threshold_at_fpr", aliases=("threshold_for_fpr",),
                    "<= F); thresholds[i[argmax(tpr[i])]]",
          params=(Param("fpr", 0.01, "the largest false-positive rate allowed", type=float,
                        minimum=0.0, maximum=1.0, kernel=False), BINS),
-         **{**_POINT, "higher_is_better": False})(_scores_kernel)  # type: ignore[arg-type]
+         **{**_POINT, "higher_is_better": False,  # type: ignore[arg-type]
+            "informational": True})(_scores_kernel)
+
+
 def _cost_kernel(pred: np.ndarray, target: np.ndarray, *, task: str = "binary",
                  from_logits: bool = False) -> np.ndarray:
     """Each row's score(s): binary scores to rank, multi-class scores whose argmax is the
@@ -367,7 +370,8 @@ register("expected_cost", aliases=("min_expected_cost", "cost"),
                        "when score ≥ t; auto: the best threshold)", type=float, kernel=False,
                        tasks=("binary",)),
                  BINS),
-         **{**_POINT, "tasks": ("binary", "multiclass"), "higher_is_better": False,
+         **{**_POINT, "tasks": ("binary", "multiclass"),  # type: ignore[arg-type]
+            "higher_is_better": False,
             "domain": (BINARY_LABELS, *CLASS_TARGETS[1:]),
             "expects": "binary: score, probability or logit vs label 0/1 or -1/1 (positive "
                        "when score ≥ t); multi-class: scores vs class index (argmax)"}
