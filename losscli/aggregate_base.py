@@ -105,6 +105,9 @@ class Aggregate:
     name: ClassVar[str] = ""
     per_row: ClassVar[bool] = False
     needs: ClassVar[tuple[str, ...]] = ()
+    #: The value depends on the order of the rows (mase:season_length): parts merge in row
+    #: order only — associative, not commutative.
+    ordered: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

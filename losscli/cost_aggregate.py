@@ -72,9 +72,13 @@ class ClassCost(Aggregate):
     name = "class_cost"
     needs = ("target",)
 
-    def __init__(self, classes: int = 3, cost_matrix: str = "") -> None:
+    def __init__(self, classes: int = 3, cost_matrix: str | None = None) -> None:
         super().__init__()
-        self.classes, self.cost_matrix = int(classes), cost_matrix
+        self.classes = int(classes)
+        # default: the 0-1 costs (the error rate of the argmax)
+        self.cost_matrix = cost_matrix or ";".join(
+            " ".join("0" if i == j else "1" for j in range(self.classes))
+            for i in range(self.classes))
         self.matrix = ConfusionMatrix(self.classes)
 
     @classmethod

@@ -105,6 +105,7 @@ class SeasonalRatio(Aggregate):
 
     name = "seasonal_ratio"
     needs = ("target",)
+    ordered = True
 
     def __init__(self, season_length: int = 1) -> None:
         super().__init__()

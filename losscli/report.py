@@ -78,7 +78,8 @@ class LossResult:
             "params": dict(self.params),
             "value": json_float(self.value),
             "higher_is_better": self.higher_is_better,
-            "direction": self.direction,
+            # only for an informational value (threshold_at_fpr): no better direction
+            **({"direction": "none"} if self.direction == "none" else {}),
             "label": self.label,
             **({"details": _json_safe(self.details)} if self.details else {}),
             **({"interval": self.interval} if self.interval else {}),
@@ -214,7 +215,8 @@ class Report:
                 base = {"scope": scope, **{k: key.get(k) for k in self.group_by},
                         "name": r.name, "label": r.label, "column": r.column,
                         "params": dict(r.params), "higher_is_better": r.higher_is_better,
-                        "direction": r.direction, "rows": rows}
+                        **({"direction": "none"} if r.direction == "none" else {}),
+                        "rows": rows}
                 iv = r.interval or {}
                 records.append({**base, "class": None, "value": r.value,
                                 "ci_low": iv.get("low"), "ci_high": iv.get("high")})

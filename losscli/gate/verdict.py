@@ -116,7 +116,7 @@ class Verdict:
             "label": self.label,
             "params": dict(self.params),
             "higher_is_better": self.higher_is_better,
-            "direction": self.direction,
+            **({"direction": "none"} if self.direction == "none" else {}),
             "value": json_float(self.value),
             "baseline": json_float(self.baseline),
             "in_baseline": self.in_baseline,

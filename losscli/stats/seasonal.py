@@ -17,9 +17,10 @@ m (its head is then all of it, and pairs reaching further back are found at a la
 The merge is associative, so any chunking, unit split, worker count, engine or saved-state
 merge gives the same pairs — provided the parts are merged **in row order**, the contract
 every merge of losscli keeps (units in unit order, saved states in the order of their row
-ranges). The sum of a chunk's own pairs is numpy's (pairwise); sums above the chunk are
-exact (:class:`~losscli.stats.exact.ExactSum`), so equal chunkings give equal bits and any
-two agree to the last few ulps.
+ranges). The sum of a chunk's own pairs is numpy's (pairwise); the pairs across parts
+are added one by one and sums above the chunk are exact
+(:class:`~losscli.stats.exact.ExactSum`), so merges are exactly associative, equal
+chunkings give equal bits and any two agree to the last few ulps.
 """
 
 from __future__ import annotations
@@ -83,9 +84,8 @@ class SeasonalScale:
         m, a = self.m, self.tail.shape[0]
         # pairs (j in other's head, its row − m in this tail): tail index a + j − m ≥ 0
         j = np.arange(max(m - a, 0), min(m, other.head.shape[0]))
-        if j.size:
-            cross = np.abs(other.head[j] - self.tail[a + j - m])
-            self.within.add(float(np.sum(cross)))
+        for x in np.abs(other.head[j] - self.tail[a + j - m]).ravel().tolist():
+            self.within.add(x)  # one by one, exactly: any grouping of parts, the same bits
         self.within.merge(other.within)
         self.head = np.concatenate([self.head, other.head])[:m]
         self.tail = np.concatenate([self.tail, other.tail])[-m:]
