@@ -43,9 +43,10 @@ KIND_MODULES: dict[str, str] = {
     "explained_variance": "losscli.aggregates", "d2_tweedie": "losscli.aggregates",
     "median": "losscli.median_aggregate",
     "abs_target_ratio": "losscli.ratio_aggregate", "naive_ratio": "losscli.ratio_aggregate",
+    "seasonal_ratio": "losscli.ratio_aggregate",
     "confusion": "losscli.metric_aggregates", "ranking": "losscli.metric_aggregates",
     "calibration": "losscli.metric_aggregates",
-    "query_ranking": "losscli.query_aggregate",
+    "query_ranking": "losscli.query_aggregate", "class_cost": "losscli.cost_aggregate",
 }
 
 
@@ -104,6 +105,9 @@ class Aggregate:
     name: ClassVar[str] = ""
     per_row: ClassVar[bool] = False
     needs: ClassVar[tuple[str, ...]] = ()
+    #: The value depends on the order of the rows (mase:season_length): parts merge in row
+    #: order only — associative, not commutative.
+    ordered: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -115,6 +115,9 @@ def evaluate(
       ``"64M"``; default 16 MiB).
     * ``task``, ``from_logits``, ``threshold``: how the values are read (zero_one's
       decision threshold on one-column scores).
+    * ``cost_matrix``: expected_cost's costs (the CLI's ``--cost-matrix``): rows the true
+      class, columns the predicted one, in the run's class order — nested rows, text
+      (``"0,1;5,0"``) or the path of a CSV/JSON file (:mod:`losscli.cost_matrix`).
     * ``classes`` (``["setosa", "versicolor"]`` or ``"setosa,versicolor"``) and
       ``pos_label``: targets that are labels — strings or booleans — and which class each
       prediction column scores, or which label is positive (see :mod:`losscli.labels`).

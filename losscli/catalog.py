@@ -40,6 +40,7 @@ def describe(spec: LossSpec) -> dict[str, Any]:
         "options": list(spec.options),
         "implies": dict(spec.implies),
         "higher_is_better": spec.higher_is_better,
+        "direction": spec.direction,
         "reductions": ["mean", "sum", "none"] if spec.per_row else ["mean"],
         "domain": _domain(spec),
         "reference": spec.reference,
@@ -87,7 +88,7 @@ def markdown_table(specs: list[LossSpec]) -> str:
             f"| `{s.name}` | {', '.join(s.aliases) or '—'} | "
             f"{s.formula.replace('|', chr(92) + '|')} | {_params_text(s)} | "
             f"{', '.join(s.tasks)} | {d['expects'].replace('|', chr(92) + '|')} | "
-            f"{'higher' if s.higher_is_better else 'lower'} | "
+            f"{s.direction} | "
             f"{'/'.join(d['reductions'])} | {s.reference} |"
         )
     return "\n".join(lines) + "\n"
@@ -138,7 +139,7 @@ def render_catalog(name: str | None, fmt: str, out: IO[str]) -> None:
             ("options", ", ".join(
                 f"{o} (implied: {s.implies[o]})" if o in s.implies else o for o in s.options
             ) or "—"),
-            ("better", "higher" if s.higher_is_better else "lower"),
+            ("better", s.direction),
             ("reductions", ", ".join(d["reductions"])),
             ("domain", "; ".join(f"{r}: {req}" for r, req in d["domain"].items()) or "any"),
             ("reference", s.reference),
@@ -163,7 +164,7 @@ _TABLE_COLUMNS = ("loss", "aliases", "formula", "parameters", "tasks", "expects"
 
 def _table_rows(specs: list[LossSpec]) -> list[tuple[str, ...]]:
     return [(s.name, ", ".join(s.aliases), s.formula, _params_text(s), ", ".join(s.tasks),
-             expects(s), "higher" if s.higher_is_better else "lower", s.reference)
+             expects(s), s.direction, s.reference)
             for s in specs]
 
 

@@ -165,6 +165,13 @@ class ComparisonRow:
     #: The model(s) with the best value, significant or not (ties within round-off share).
     leader: tuple[int, ...] = ()
 
+    @property
+    def direction(self) -> str:
+        """``lower``, ``higher`` or ``none`` (informational: no model is better)."""
+        from losscli.registry import direction_of
+
+        return direction_of(self.name, self.higher_is_better)
+
 
 @dataclass
 class Comparison:
@@ -238,6 +245,7 @@ class Comparison:
             "label": row.label,
             "params": dict(row.params),
             "higher_is_better": row.higher_is_better,
+            **({"direction": "none"} if row.direction == "none" else {}),
             "values": {n: json_float(v) for n, v in zip(self.names, row.values)},
             "best": self.best_names(row),
             "leader": [self.names[i] for i in (row.leader or row.best)],
@@ -284,7 +292,7 @@ def build_rows(reports: Sequence[Any], names: Sequence[str]) -> list[ComparisonR
     for i, res in enumerate(first.losses):
         values = tuple(rep.losses[i].value for rep in reports)
         finite = [v for v in values if _finite(v)]
-        if finite:
+        if finite and res.direction != "none":  # an informational value has no best
             target = max(finite) if res.higher_is_better else min(finite)  # type: ignore[type-var]
             # Within float round-off of the best is a tie, as in check (``same``).
             best = tuple(j for j, v in enumerate(values)
@@ -393,9 +401,12 @@ def judge_pairs(row: ComparisonRow, cells: Sequence[Cell], loss: int,
 
     alpha = 1.0 - level
     m = len(row.values)
+    informational = row.direction == "none"  # its difference is tested, no model wins
 
     def better(a: int, b: int) -> bool | None:
         va, vb = row.values[a], row.values[b]
+        if informational:
+            return None
         if not (_finite(va) and _finite(vb)) or same_value(va, vb):  # type: ignore[arg-type]
             return None
         return (va > vb) if row.higher_is_better else (va < vb)  # type: ignore[operator]
@@ -419,7 +430,7 @@ def judge_pairs(row: ComparisonRow, cells: Sequence[Cell], loss: int,
         if _finite(row.values[j]) and _finite(row.values[0]) and same_value(
                 row.values[j], row.values[0]):  # type: ignore[arg-type]
             verdict.append("same")
-        elif p is None:
+        elif p is None or informational:
             verdict.append(None)
         elif p < alpha and b is not None:
             verdict.append("better" if b else "worse")
@@ -455,9 +466,12 @@ def judge_pairs(row: ComparisonRow, cells: Sequence[Cell], loss: int,
         best, tested = (), False
         first = next((u for u in pair_tests if u is not None), None)
         note = no_paired_test(first, row.label)
+    if informational:
+        best, tested = (), False
+        note = f"{row.label} is informational (no better direction): no model is better"
     return replace(row, verdict=tuple(verdict), p_value=(None, *adj),
                    diff_interval=tuple(intervals), diff_reason=tuple(reasons), best=best,
-                   best_note=note, leader=row.best, tested=tested)
+                   best_note=note, leader=() if informational else row.best, tested=tested)
 
 
 def difference_interval(u: Any, label: str) -> tuple[tuple[float, float] | None, str | None]:

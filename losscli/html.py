@@ -350,7 +350,8 @@ def _losses_section(doc: dict[str, Any]) -> str:
 
 def _better(x: dict[str, Any]) -> str:
     """Which way is better, never broken or cut: ``higher`` / ``lower``."""
-    return f'<span class="nowrap">{"higher" if x.get("higher_is_better") else "lower"}</span>'
+    direction = x.get("direction") or ("higher" if x.get("higher_is_better") else "lower")
+    return f'<span class="nowrap">{escape(str(direction))}</span>'
 
 
 def _checks_section(doc: dict[str, Any]) -> str:

@@ -184,10 +184,13 @@ class RankingMetric(_Stated):
 
     def __init__(self, metric: str = "roc_auc", classes: int = 0, bins: int = 0,
                  transform: str | None = None, multilabel: bool = False,
-                 level: float | None = None, cost_fn: float | None = None) -> None:
+                 level: float | None = None, cost_fn: float | None = None,
+                 cost_matrix: str | None = None, threshold: float | None = None) -> None:
         super().__init__()
         self.metric, self.classes, self.bins, self.transform = metric, classes, bins, transform
         self.multilabel, self.level, self.cost_fn = multilabel, level, cost_fn
+        # expected_cost: its cost matrix and fixed threshold (losscli.cost_aggregate)
+        self.cost_matrix, self.threshold = cost_matrix, threshold
         if classes:
             self.state = OneVsRest(classes, bins=bins or None,
                                    **({"transform": transform} if bins else {}))
@@ -204,16 +207,22 @@ class RankingMetric(_Stated):
         transform = "sigmoid" if bins and (
             inst.options.get("from_logits") or task == "multilabel") else None
         point = OPERATING_POINTS.get(inst.spec.name)
+        if point == "cost_fp":  # expected_cost: its matrix (multi-class: of the argmax)
+            from losscli.cost_aggregate import ClassCost, cost_settings
+            if task == "multiclass":
+                return ClassCost.create(inst)
         return cls(inst.spec.name, classes, bins, transform, multilabel=task == "multilabel",
                    level=None if point is None else float(inst.params[point]),
                    cost_fn=(float(inst.params["cost_fn"]) if "cost_fn" in inst.params
-                            else None))
+                            else None), **(cost_settings(inst) if point == "cost_fp" else {}))
 
     def config(self) -> dict[str, Any]:
         out = {"metric": self.metric, "classes": self.classes, "bins": self.bins,
                "transform": self.transform, "multilabel": self.multilabel}
         if self.level is not None:
             out["level"] = self.level
+        out.update({k: v for k, v in (("cost_matrix", self.cost_matrix),
+                                      ("threshold", self.threshold)) if v is not None})
         return out if self.cost_fn is None else {**out, "cost_fn": self.cost_fn}
 
     def own_update(self, losses: np.ndarray, weights: np.ndarray | None,
@@ -229,7 +238,11 @@ class RankingMetric(_Stated):
 
     def _score(self, average: str | None = "macro") -> Any:
         if self.level is not None:
-            return operating_point(self.state, self.metric, self.level, self.cost_fn or 0.0)
+            from losscli.cost_aggregate import binary_costs
+            costs = binary_costs(self.cost_matrix, self.threshold, self.level,
+                                 self.cost_fn or 0.0) if self.metric == "expected_cost" else None
+            return operating_point(self.state, self.metric, self.level, self.cost_fn or 0.0,
+                                   costs)
         if self.metric == "roc_auc":
             return self.state.roc_auc(average) if self.classes else self.state.roc_auc()
         return (self.state.average_precision(average) if self.classes

@@ -5,6 +5,7 @@ from it (:mod:`losscli.cli.options`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,9 @@ class Param:
     # an open interval the value may not lie in (tweedie's power: not in (0, 1))
     excluded: tuple[float, float] | None = None
     kernel: bool = True  # passed to the kernel (False: read by the aggregate only)
+    # a value that is not one number or word (expected_cost's cost matrix): its own parser,
+    # (raw value, where) -> the canonical value, or a UsageError naming ``where``
+    parse: Callable[[Any, str], ParamValue] | None = None
 
     @property
     def range_text(self) -> str:
@@ -57,6 +61,8 @@ class Param:
         value: ParamValue
         if raw is None and self.default is None:
             return None
+        if self.parse is not None:
+            return self.parse(raw, where)
         if self.type is str:
             text = str(raw).strip().lower()
             if text not in self.choices:

@@ -34,6 +34,8 @@ class LossSpec:
     params: tuple[Param, ...] = ()
     inputs: tuple[str, ...] = ("pred", "target")
     higher_is_better: bool = False
+    # Informational (a threshold, not a loss): no better direction (see vocab.DIRECTIONS).
+    informational: bool = False
     # How per-row values become one number: the name of a kind of aggregate ("mean" by
     # default; losscli.aggregate_base.KIND_MODULES). Its class, :attr:`aggregate`, is
     # imported when first asked for (an instance built, the catalogue), not when the loss
@@ -55,6 +57,14 @@ class LossSpec:
     # The domain when it depends on the parameters (the Tweedie deviance's power):
     # ``resolve_losses`` gives each instance the spec with ``domain=domain_of(params)``.
     domain_of: Callable[[dict[str, Any]], tuple[Domain, ...]] | None = None
+    # Fields that depend on the parameters (mase with a season length reads no naive column
+    # and keeps another aggregate): ``resolve_losses`` applies ``variant(params)``'s changes.
+    variant: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+    @property
+    def direction(self) -> str:
+        """``lower``, ``higher`` or ``none`` (informational): :data:`vocab.DIRECTIONS`."""
+        return "none" if self.informational else "higher" if self.higher_is_better else "lower"
 
     @property
     def aggregate(self) -> type[Aggregate]:
@@ -109,7 +119,7 @@ class LossKey:
         parts = [self.name]
         for k, v in self.params:
             text = format_param(v).replace(".", "p").replace("-", "m").replace("+", "")
-            parts.append(f"{k}_{text}")
+            parts.append(f"{k}_{re.sub(r'[^0-9A-Za-z_]+', '_', text)}")  # a cost matrix
         return "_".join(parts)
 
 
@@ -183,6 +193,16 @@ class LossInstance:
     def loss_arg(self) -> str:
         """The ``--loss`` argument that selects this instance again."""
         return loss_arg(self.key)
+
+
+def direction_of(name: str, higher_is_better: bool) -> str:
+    """The direction (:data:`vocab.DIRECTIONS`) of loss ``name`` (a registered name; an
+    unknown one, e.g. from an older report, goes by ``higher_is_better``)."""
+    _ensure_loaded()
+    spec = _LOSSES.get(name)
+    if spec is not None and spec.informational:
+        return "none"
+    return "higher" if higher_is_better else "lower"
 
 
 def loss_arg(key: LossKey) -> str:
@@ -417,6 +437,8 @@ def resolve_losses(
                 values[p.name] = p.default
         if spec.domain_of is not None:  # this instance's rules, for its parameters
             spec = replace(spec, domain=spec.domain_of(values))
+        if spec.variant is not None:
+            spec = replace(spec, **spec.variant(values))
         instances.append(LossInstance(spec, values, alias))
     check_unique(instances, loss_args)
     return instances

@@ -63,6 +63,13 @@ class LossResult:
         return self.key.label
 
     @property
+    def direction(self) -> str:
+        """``lower``, ``higher`` or ``none`` (informational: no better direction)."""
+        from losscli.registry import direction_of
+
+        return direction_of(self.name, self.higher_is_better)
+
+    @property
     def column(self) -> str:
         return self.key.column
 
@@ -72,6 +79,8 @@ class LossResult:
             "params": dict(self.params),
             "value": json_float(self.value),
             "higher_is_better": self.higher_is_better,
+            # only for an informational value (threshold_at_fpr): no better direction
+            **({"direction": "none"} if self.direction == "none" else {}),
             "label": self.label,
             **({"details": _json_safe(self.details)} if self.details else {}),
             **({"interval": self.interval} if self.interval else {}),
@@ -207,6 +216,7 @@ class Report:
                 base = {"scope": scope, **{k: key.get(k) for k in self.group_by},
                         "name": r.name, "label": r.label, "column": r.column,
                         "params": dict(r.params), "higher_is_better": r.higher_is_better,
+                        **({"direction": "none"} if r.direction == "none" else {}),
                         "rows": rows}
                 iv = r.interval or {}
                 records.append({**base, "class": None, "value": r.value,
@@ -245,7 +255,7 @@ class Report:
             cell = (f"<td>[{_short(iv.get('low'))}, {_short(iv.get('high'))}]</td>"
                     if ci else "")
             body.append(f"<tr><td>{escape(r.label)}</td><td>{_short(r.value)}</td>{cell}"
-                        f"<td>{'higher' if r.higher_is_better else 'lower'}</td></tr>")
+                        f"<td>{r.direction}</td></tr>")
         caption = escape(f"{self.rows} rows" + (f", {len(self.groups)} groups by "
                                                  f"{', '.join(self.group_by)}"
                                                  if self.groups is not None else ""))

@@ -146,6 +146,8 @@ class Session:
         params = dict(opts.params)
         if opts.threshold is not None:
             params.setdefault("threshold", opts.threshold)
+        if opts.cost_matrix is not None:
+            params.setdefault("cost_matrix", opts.cost_matrix)
         instances = resolve_losses(list(opts.losses), params) if opts.losses else []
         if instances:
             check_query(instances, ins.query_col)
@@ -312,6 +314,10 @@ class Session:
             if role not in roles and (columns.get(role) or files.get(role) is not None):
                 users = sorted({s.name for s in all_losses().values() if role in s.inputs})
                 flag = ROLES[role].col_flag if columns.get(role) else ROLES[role].file_flag
+                if here := sorted({s.name for s in specs} & set(users)):  # not with its params
+                    raise UsageError(f"{flag}: {', '.join(here)} reads no {role} column with "
+                                     "the parameters given (mase:season_length scales by the "
+                                     f"target series itself); drop {flag} or the parameter.")
                 raise UsageError(
                     f"{flag} is read only by {', '.join(users)}, which is not selected; add "
                     f"--loss {users[0]}, or drop {flag}."

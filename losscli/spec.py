@@ -221,6 +221,10 @@ class RunOptions:
         "(all in [0, 1], rows summing to 1).")
     #: the decision threshold on one-column scores (the CLI's --threshold is a loss parameter)
     threshold: float | None = option(None, check=validators.threshold)
+    #: expected_cost's cost matrix (losscli.cost_matrix: rows the true class, columns the
+    #: predicted one; text, a CSV/JSON path or nested rows); the CLI's --cost-matrix is the
+    #: loss parameter, as --threshold is
+    cost_matrix: str | None = option(None, check=validators.cost_matrix)
     #: A target column of labels (losscli.labels): the label of each prediction column, in
     #: order (binary: NEGATIVE,POSITIVE), and the positive label of binary data.
     classes: tuple[str, ...] = option(

@@ -269,7 +269,8 @@ def bind_options(instances: list[LossInstance], task: str, *, from_logits: bool,
         options: dict[str, Any] = {"task": task, "from_logits": logits}
         if classes is not None:
             options["classes"] = classes
-        if "threshold" in params:
+        # (a threshold read by the aggregate alone, expected_cost's, keeps its own "auto")
+        if "threshold" in params and getattr(inst.spec.param("threshold"), "kernel", True):
             auto = 0.0 if logits else 0.5
             given = params["threshold"]
             options["threshold"] = auto if given is None else float(given)  # type: ignore[arg-type]

@@ -93,6 +93,15 @@ def threshold(name: str, value: Any) -> float | None:
     return float(value)
 
 
+def cost_matrix(name: str, value: Any) -> str | None:
+    """A cost matrix (:func:`losscli.cost_matrix.parse`) as its canonical text."""
+    if value is None:
+        return None
+    from losscli.cost_matrix import parse
+
+    return parse(value, name)
+
+
 def losses(name: str, value: Any) -> tuple[str, ...]:
     if (items := _strings(value)) is not None:
         return items

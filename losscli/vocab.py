@@ -77,6 +77,11 @@ PARTITIONINGS = ("hive", "none")
 #: label; embedding data anchor/positive/negative vectors.
 TASKS = ("regression", "binary", "multiclass", "multilabel", "embedding")
 
+#: Which way a loss's value is better: lower (a loss), higher (a score), or none — an
+#: informational value such as threshold_at_fpr's threshold: no winner in compare, no gate
+#: against a baseline (its change is a note), only the --max/--min bounds given for it.
+DIRECTIONS = ("lower", "higher", "none")
+
 #: Evaluation-wide options a kernel may declare in ``LossSpec.options`` to receive them as
 #: keyword arguments (they are not loss parameters: one value for the whole evaluation).
 KERNEL_OPTIONS = ("task", "from_logits", "threshold", "classes")

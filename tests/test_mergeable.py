@@ -142,7 +142,8 @@ def _aggregate_of(name: str) -> Callable[[Rng, int, int], Aggregate]:
         target = rng.integers(0, 2, n).astype(np.float64)
         values = {"confusion": lambda: rng.integers(0, 2, n).astype(np.float64),
                   "ranking": lambda: rng.uniform(0, 1, n).round(1),
-                  "calibration": lambda: rng.uniform(0, 1, n).round(2)}.get(
+                  "calibration": lambda: rng.uniform(0, 1, n).round(2),
+                  "class_cost": lambda: rng.uniform(0, 1, (n, 3)).round(1)}.get(
             name, lambda: np.abs(_values(rng, n)))()
         # every other input the kind reads (mase's naive forecast): values of its own
         others = {r: _values(rng, n) for r in type(agg).needs if r != "target"}
@@ -251,8 +252,9 @@ def test_merge_is_in_place_commutative_and_associative(kind, seed, sizes):
 
     ab_c = merged(a, b, c)
     a_bc = merged(a, merged(b, c))
-    cb_a = merged(merged(c, b), a)
-    assert _json(ab_c) == _json(a_bc) == _json(cb_a)
+    assert _json(ab_c) == _json(a_bc)
+    if not getattr(type(a), "ordered", False):  # mase:season_length merges in row order
+        assert _json(merged(merged(c, b), a)) == _json(ab_c)
     # a merged part round-trips too, and merging parts read back gives the same bits
     read = [type(p).from_dict(json.loads(_json(p))) for p in (a, b, c)]
     assert _json(merged(*read)) == _json(ab_c)

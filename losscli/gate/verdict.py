@@ -15,7 +15,7 @@ the table.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from losscli.gate.allowance import against_baseline, same_value
@@ -24,7 +24,7 @@ from losscli.gate.allowance import value_text as _n
 from losscli.gate.baseline import Baseline
 from losscli.gate.bounds import Bounds
 from losscli.present.text import format_level
-from losscli.registry import format_param
+from losscli.registry import direction_of, format_param
 from losscli.report import Report, json_float
 
 PASS, SAME, IMPROVED, FAIL, UNCHECKED = "pass", "same", "improved", "fail", "unchecked"
@@ -83,6 +83,11 @@ class Verdict:
         return self.status != FAIL
 
     @property
+    def direction(self) -> str:
+        """``lower``, ``higher`` or ``none`` (informational: judged by its bounds alone)."""
+        return direction_of(self.name, self.higher_is_better)
+
+    @property
     def bound_text(self) -> str:
         """Human summary of what was checked, e.g. ``<= 0.3; <= 1.87 (baseline, rtol 0.02)``
         (the baseline limit to 6 significant digits, as tables show values)."""
@@ -111,6 +116,7 @@ class Verdict:
             "label": self.label,
             "params": dict(self.params),
             "higher_is_better": self.higher_is_better,
+            **({"direction": "none"} if self.direction == "none" else {}),
             "value": json_float(self.value),
             "baseline": json_float(self.baseline),
             "in_baseline": self.in_baseline,
@@ -210,6 +216,14 @@ def judge(
         elif entry.value is None or not math.isfinite(entry.value):
             failed = True
             reasons.append(f"the baseline value of {label} is null; regenerate the baseline")
+        elif res.direction == "none" and not nan:  # informational: its change, not a gate
+            change = v - entry.value  # type: ignore[operator]
+            same = same_value(v, entry.value)  # type: ignore[arg-type]
+            fields.update(baseline=entry.value, change=change,
+                          relative_change=change / abs(entry.value) if entry.value else None)
+            notes.append(f"{label} = {_n(v)} vs baseline {_n(entry.value)} (change "
+                         f"{change:+.6g}): informational, no better direction — not gated "
+                         "against the baseline; bound it with --max/--min")
         else:
             against = against_baseline(label, v, entry.value, res.higher_is_better,
                                        bounds.rtol_for(label), bounds.atol_for(label),
@@ -251,6 +265,13 @@ def judge_paired(res: Any, reference: Any, bounds: Bounds, difference: Any,
     fields: dict[str, Any] = {"max": bounds.max.get(label), "min": bounds.min.get(label),
                               "in_baseline": True, "paired": True}
     nan = v is None or r is None or not (math.isfinite(v) and math.isfinite(r))
+    if not nan and direction_of(res.name, res.higher_is_better) == "none":
+        alone = judge(res, bounds, None)  # its --max/--min bounds only
+        return replace(alone, baseline=r, in_baseline=True, paired=True, change=v - r,
+                       relative_change=(v - r) / abs(r) if r else None, notes=(
+                           *alone.notes, f"{label} = {_n(v)} vs reference {_n(r)}: "
+                           "informational, no better direction — not gated against the "
+                           "reference; bound it with --max/--min"))
     if nan:
         return Verdict(res.name, label, dict(res.params), res.higher_is_better, v,
                        baseline=r, status=FAIL, reasons=(f"{label}: a value is NaN or "

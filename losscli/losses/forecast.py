@@ -116,19 +116,40 @@ def wape(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     return np.abs(target - pred)
 
 
+def _seasonal(params: dict[str, object]) -> dict[str, object]:
+    """mase with season_length m ≥ 1: no naive column; the scale is the seasonal-naive MAE
+    of the target series as read (losscli.ratio_aggregate.SeasonalRatio)."""
+    if not params.get("season_length"):
+        return {}
+    return {"inputs": ("pred", "target"), "aggregate_kind": "seasonal_ratio",
+            "kernel": _abs_error}
+
+
+def _abs_error(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    return np.abs(target - pred)
+
+
 @register(
     "mase",
     aliases=("mean_absolute_scaled_error",),
-    summary="Mean absolute scaled error against a naive forecast given per row (e.g. the "
-            "seasonal naive y[t − m] for season length m): the model's MAE over the naive "
-            "forecast's MAE on the same rows.",
-    formula="Σ w·|y − ŷ| / Σ w·|y − naive|",
-    reference="Hyndman & Koehler 2006, IJF 22(4), MASE with the naive forecast's errors as "
-              "the scale; no sklearn/torch function",
+    summary="Mean absolute scaled error: the model's MAE over the naive forecast's MAE — a "
+            "naive forecast given per row (--naive-col), or with season_length=m the "
+            "seasonal-naive scale of the evaluated target series itself (y_t − y_{t−m} in "
+            "row order; per group with --group-by).",
+    formula="Σ w·|y − ŷ| / Σ w·|y − naive|;  season_length=m: (Σ w·|y − ŷ| / Σ w) / "
+            "(1/(n − m)·Σ_{t>m} |y_t − y_{t−m}|)",
+    reference="Hyndman & Koehler 2006, IJF 22(4), MASE (their scale is the training series'; "
+              "season_length scales by the evaluated series: use mase_scaled:scale= for a "
+              "training-set scale); no sklearn/torch function",
     task="forecast", inputs=("pred", "target", "naive"), tasks=("regression",),
     aggregate="naive_ratio",
+    params=(Param("season_length", 0, "0: scale by the --naive-col forecast's MAE; m ≥ 1: by "
+                  "the mean |y_t − y_{t−m}| of the target series in row order (the "
+                  "evaluated series' in-sample seasonal-naive scale; per group with "
+                  "--group-by; no --naive-col)", type=int, minimum=0, kernel=False),),
+    variant=_seasonal,
     expects="pred: the forecast; target: number; naive: the naive forecast (--naive-col), "
-            "e.g. y shifted by the season length",
+            "e.g. y shifted by the season length, unless season_length is given",
     example=_EXAMPLE,
 )
 def mase(pred: np.ndarray, target: np.ndarray, naive: np.ndarray) -> np.ndarray:

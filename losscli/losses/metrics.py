@@ -329,17 +329,50 @@ register("threshold_at_fpr", aliases=("threshold_for_fpr",),
                    "<= F); thresholds[i[argmax(tpr[i])]]",
          params=(Param("fpr", 0.01, "the largest false-positive rate allowed", type=float,
                        minimum=0.0, maximum=1.0, kernel=False), BINS),
-         **{**_POINT, "higher_is_better": False})(_scores_kernel)  # type: ignore[arg-type]
+         **{**_POINT, "higher_is_better": False,  # type: ignore[arg-type]
+            "informational": True})(_scores_kernel)
+
+
+def _cost_kernel(pred: np.ndarray, target: np.ndarray, *, task: str = "binary",
+                 from_logits: bool = False) -> np.ndarray:
+    """Each row's score(s): binary scores to rank, multi-class scores whose argmax is the
+    prediction (any monotone scale: logits or probabilities give the same argmax)."""
+    return pred
+
+
+def _parse_costs(raw: object, where: str) -> str:
+    from losscli import cost_matrix
+
+    return cost_matrix.parse(raw, where)
+
+
 register("expected_cost", aliases=("min_expected_cost", "cost"),
-         summary="Expected cost per row at the best threshold, from the costs of a false "
-                 "positive and a false negative (binary; lower is better; the threshold is "
-                 "in the details).",
-         formula="min_t (cost_fp·FP(t) + cost_fn·FN(t)) / n  (weighted; 'predict nothing' "
-                 "included; cost_fp = cost_fn = 1: the lowest error rate)",
-         reference="scikit-learn counts: min over roc_curve(drop_intermediate=False) of "
-                   "(a·fpr·N + b·(1 − tpr)·P)/n",
-         params=(Param("cost_fp", 1.0, "the cost of a false positive", type=float,
+         summary="Expected cost per row from a cost matrix (rows: true class, columns: "
+                 "predicted, as sklearn's confusion_matrix): binary at the best threshold or "
+                 "a fixed one (threshold=), multi-class over the argmax (lower is better; "
+                 "the threshold used is in the details).",
+         formula="binary: min_t (C_tn·TN(t) + C_fp·FP(t) + C_fn·FN(t) + C_tp·TP(t)) / n "
+                 "('predict nothing' included; at threshold=t: that t alone); multi-class: "
+                 "Σ_ij C_ij·M_ij / n, M the confusion matrix of the argmax (weighted: n = Σw)",
+         reference="scikit-learn counts: binary, over roc_curve(drop_intermediate=False) of "
+                   "(C · [[TN, FP], [FN, TP]]).sum()/n; multi-class, (C * confusion_matrix(y, "
+                   "argmax, sample_weight=w)).sum()/w.sum()",
+         params=(Param("cost_fp", 1.0, "binary: the cost of a false positive (the matrix "
+                       "0,cost_fp;cost_fn,0)", type=float, minimum=0.0, kernel=False),
+                 Param("cost_fn", 1.0, "binary: the cost of a false negative", type=float,
                        minimum=0.0, kernel=False),
-                 Param("cost_fn", 1.0, "the cost of a false negative", type=float,
-                       minimum=0.0, kernel=False), BINS),
-         **{**_POINT, "higher_is_better": False})(_scores_kernel)  # type: ignore[arg-type]
+                 Param("cost_matrix", None, "the cost of each (true, predicted) class pair: "
+                       "rows the true class, columns the predicted one, in the run's class "
+                       "order (binary: negative, positive; multi-class: the prediction "
+                       "columns' order), inline '0,1;5,0' (rows by ';') or a CSV/JSON file",
+                       type=str, kernel=False, parse=_parse_costs),
+                 Param("threshold", None, "binary: read at this fixed threshold (positive "
+                       "when score ≥ t; auto: the best threshold)", type=float, kernel=False,
+                       tasks=("binary",)),
+                 BINS),
+         **{**_POINT, "tasks": ("binary", "multiclass"),  # type: ignore[arg-type]
+            "higher_is_better": False,
+            "domain": (BINARY_LABELS, *CLASS_TARGETS[1:]),
+            "expects": "binary: score, probability or logit vs label 0/1 or -1/1 (positive "
+                       "when score ≥ t); multi-class: scores vs class index (argmax)"}
+         )(_cost_kernel)  # type: ignore[arg-type]

@@ -108,7 +108,7 @@ def render_compare_table(comp: Comparison, out: IO[str] | None = None) -> None:
             *(Col(f"Δ {name} vs {comp.reference}", "pair", short=f"Δ {name}")
               for name in comp.names[1:]),
             Col("best", "label", "left")]
-    rows = [[row.label, "higher" if row.higher_is_better else "lower",
+    rows = [[row.label, row.direction,
              *(Text(format_value(v), style="bold green" if tty and i in row.best else
                     "bold" if tty and i in row.leader else "")
                for i, v in enumerate(row.values)),
@@ -148,7 +148,7 @@ def render_compare_markdown(comp: Comparison) -> str:
         diffs = _diffs(row, bool(comp.reports[0].ci), notes)
         best = _best(comp, row, lambda n: f"**{md_escape(n)}**")
         lines.append("| " + " | ".join([f"`{md_escape(row.label)}`",
-                                         "higher" if row.higher_is_better else "lower",
+                                         row.direction,
                                          *cells, *diffs, best]) + " |")
     if comp.groups is not None:
         keys = [md_escape(k) for k in comp.group_by]

@@ -95,7 +95,7 @@ def render_table(report: Report, out: IO[str] | None = None) -> None:
     rows: list[list[Any]] = []
     for res in report.losses:
         row = [res.name, format_params(dict(res.key.params)), format_value(res.value),
-               "higher" if res.higher_is_better else "lower"]
+               res.direction]
         if report.ci:
             row.insert(3, format_interval(res.interval, why=True))
         rows.append(row)
@@ -149,7 +149,7 @@ def render_markdown(report: Report) -> str:
         lines.append(
             f"| {md_escape(res.name)} | {md_escape(format_params(dict(res.key.params)))} | "
             f"{format_value(res.value)} |{interval} "
-            f"{'higher' if res.higher_is_better else 'lower'} |"
+            f"{res.direction} |"
         )
         for name, value in breakdown(res):
             lines.append(f"| ↳ {md_escape(name)} |  | {format_value(value)} |"

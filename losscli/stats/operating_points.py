@@ -17,8 +17,11 @@ into float64 once, so every merge order gives the same bits. Each metric reads t
 - ``threshold_at_fpr`` (F): the highest threshold t with the largest TPR such that
   FP(t)/N ≤ F (sklearn ``roc_curve``: ``i = flatnonzero(fpr <= F)``, ``i[argmax(tpr[i])]``);
   NaN with a reason when only "predict nothing" (TPR 0) keeps FPR ≤ F;
-- ``expected_cost`` (a, b): min over thresholds, "predict nothing" included, of
-  (a·FP + b·(P − TP))/(P + N) — the expected cost per unit of weight at the best threshold.
+- ``expected_cost`` (a cost matrix C, rows the true class, columns the predicted one, as
+  scikit-learn's ``confusion_matrix``): (C_tn·TN + C_fp·FP + C_fn·FN + C_tp·TP)/(P + N) —
+  the expected cost per unit of weight at the best threshold ("predict nothing" included),
+  or at a fixed threshold t (the last point with threshold ≥ t); ``cost_fp``/``cost_fn``
+  are the matrix ``0 a; b 0``.
 
 **Bounded mode** (:class:`~losscli.stats.ranking.BinnedRanking`): each bin is one tied
 score. A bin's lower edge gives an exact operating point (the rows of the bins at or above
@@ -127,12 +130,59 @@ def threshold_at_fpr(c: Curve, fpr: float) -> Point:
     return Point(float(c.thresholds[k]), at=_at(c, k))
 
 
-def expected_cost(c: Curve, cost_fp: float, cost_fn: float) -> Point:
-    costs = np.concatenate(([cost_fn * c.p], cost_fp * c.fp + cost_fn * (c.p - c.tp)))
-    k = int(np.argmin(costs))
+@dataclass(frozen=True)
+class Costs:
+    """``expected_cost``'s costs, C[true][predicted] of the binary rule (scikit-learn's
+    confusion-matrix layout: ``tn fp; fn tp``), and the threshold it is read at (None: the
+    best one)."""
+
+    tn: float = 0.0
+    fp: float = 1.0
+    fn: float = 1.0
+    tp: float = 0.0
+    threshold: float | None = None
+
+    @classmethod
+    def of(cls, rows: Any = None, cost_fp: float = 1.0, cost_fn: float = 1.0,
+           threshold: float | None = None) -> Costs:
+        """From a 2×2 matrix ``rows`` (else ``cost_fp``/``cost_fn`` off the diagonal)."""
+        if rows is None:
+            return cls(0.0, float(cost_fp), float(cost_fn), 0.0, threshold)
+        (tn, fp), (fn, tp) = rows
+        return cls(float(tn), float(fp), float(fn), float(tp), threshold)
+
+    @classmethod
+    def settings(cls, matrix_text: str | None, threshold: float | None, cost_fp: float,
+                 cost_fn: float) -> Costs:
+        """From an aggregate's settings: a 2×2 matrix as canonical text (``"tn fp;fn tp"``,
+        :mod:`losscli.cost_matrix`) or None, the fixed threshold or None."""
+        rows = None if matrix_text is None else [
+            [float(e) for e in row.split()] for row in matrix_text.split(";")]
+        return cls.of(rows, cost_fp, cost_fn, threshold)
+
+    def total(self, c: Curve, tp: Any, fp: Any) -> Any:
+        """C_fp·FP + C_fn·FN + C_tn·TN + C_tp·TP at counts ``tp``/``fp`` (FN = P − TP,
+        TN = N − FP; a zero diagonal adds exact zeros: the off-diagonal cost's bits)."""
+        return self.fp * fp + self.fn * (c.p - tp) + self.tn * (c.n - fp) + self.tp * tp
+
+
+def expected_cost(c: Curve, cost_fp: float | Costs, cost_fn: float = 1.0) -> Point:
+    """The expected cost per unit of weight: at the best threshold ("predict nothing"
+    included), or at the fixed ``Costs.threshold`` (positive when score ≥ t; the point
+    read says so: ``at["threshold"]`` is t itself)."""
+    costs = cost_fp if isinstance(cost_fp, Costs) else Costs.of(None, cost_fp, cost_fn)
     total = c.p + c.n
+    nothing = costs.total(c, 0.0, 0.0)
+    if costs.threshold is not None:
+        k = int(np.count_nonzero(c.thresholds >= costs.threshold))
+        at = {"threshold": costs.threshold, "tpr": 0.0, "fpr": 0.0} if k == 0 else {
+            **_at(c, k - 1), "threshold": costs.threshold}
+        value = nothing if k == 0 else float(costs.total(c, c.tp[k - 1], c.fp[k - 1]))
+        return Point(float(value / total), at=at)
+    values = np.concatenate(([nothing], costs.total(c, c.tp, c.fp)))
+    k = int(np.argmin(values))
     at = {"threshold": math.inf, "tpr": 0.0, "fpr": 0.0} if k == 0 else _at(c, k - 1)
-    return Point(float(costs[k] / total), at=at)
+    return Point(float(values[k] / total), at=at)
 
 
 def _at(c: Curve, k: int) -> dict[str, float]:
@@ -145,34 +195,40 @@ def _at(c: Curve, k: int) -> dict[str, float]:
             "fpr": float(c.fp[k] / n) if n > 0 else math.nan}
 
 
-def read(c: Curve, metric: str, level: float, cost_fn: float) -> Point:
+def read(c: Curve, metric: str, level: float, cost_fn: float, costs: Costs | None = None
+         ) -> Point:
     """The metric ``metric`` (see :data:`OPERATING_POINTS`) of the curve; ``level``: its
-    parameter (expected_cost: cost_fp)."""
+    parameter (expected_cost: cost_fp, unless ``costs`` gives the whole matrix)."""
     if metric == "precision_at_recall":
         return precision_at_recall(c, level)
     if metric == "recall_at_precision":
         return recall_at_precision(c, level)
     if metric == "threshold_at_fpr":
         return threshold_at_fpr(c, level)
-    return expected_cost(c, level, cost_fn)
+    return expected_cost(c, costs or Costs.of(None, level, cost_fn))
 
 
 # -- the bounded mode ------------------------------------------------------------------------
 def binned(c: Curve, metric: str, level: float, cost_fn: float, lower_edge: Any,
-           upper_edge: Any) -> Point:
+           upper_edge: Any, costs: Costs | None = None) -> Point:
     """The binned reading of ``metric`` with the bound that holds for the exact value.
     ``c.thresholds`` are the bins' indices; ``lower_edge(b)``/``upper_edge(b)`` their edges
     in score space (±inf at the clipped ends). A threshold inside bin b has FP ≥ FP_b − neg_b
     and TP ≤ TP_b, so its precision is at most TP_b/(TP_b + FP_b − neg_b) and its cost at
     least a·(FP_b − neg_b) + b·(P − TP_b)."""
-    got = read(c, metric, level, cost_fn)
+    costs = costs or Costs.of(None, level, cost_fn)
+    if metric == "expected_cost" and costs.threshold is not None:
+        return _binned_fixed(c, costs, lower_edge, upper_edge)
+    got = read(c, metric, level, cost_fn, costs)
     k = _index(c, got)
     at = dict(got.at)
     if k is not None:
         at["threshold"] = float(lower_edge(int(c.thresholds[k])))
     fp_lo = c.fp - c.neg
-    if metric == "expected_cost":
-        low = min(cost_fn * c.p, float((level * fp_lo + cost_fn * (c.p - c.tp)).min()))
+    if metric == "expected_cost":  # each count at the end of its bin that costs least
+        fp_x = fp_lo if costs.fp >= costs.tn else c.fp
+        tp_x = c.tp if costs.fn >= costs.tp else c.tp - c.pos
+        low = min(costs.total(c, 0.0, 0.0), float(costs.total(c, tp_x, fp_x).min()))
         return Point(got.value, low / (c.p + c.n), got.value, None, at)
     if metric == "threshold_at_fpr":
         if got.reason is not None or k is None:
@@ -201,6 +257,25 @@ def binned(c: Curve, metric: str, level: float, cost_fn: float, lower_edge: Any,
     return Point(got.value, got.value, max(high, got.value), None, at)
 
 
+def _binned_fixed(c: Curve, costs: Costs, lower_edge: Any, upper_edge: Any) -> Point:
+    """expected_cost at a fixed threshold t from bins: the bins whose lower edge is ≥ t are
+    called positive; the one bin holding t (if any) is split by t somewhere, so its rows
+    bound the exact value (the reading counts them negative)."""
+    t = costs.threshold
+    assert t is not None
+    edges = np.array([lower_edge(int(b)) for b in c.thresholds], dtype=np.float64)
+    j = int(np.count_nonzero(edges >= t))
+    tp0, fp0 = (float(c.tp[j - 1]), float(c.fp[j - 1])) if j else (0.0, 0.0)
+    tp1, fp1 = tp0, fp0
+    if j < len(c.thresholds) and upper_edge(int(c.thresholds[j])) > t:
+        tp1, fp1 = float(c.tp[j]), float(c.fp[j])
+    total = c.p + c.n
+    corners = [float(costs.total(c, a, b)) for a in (tp0, tp1) for b in (fp0, fp1)]
+    return Point(corners[0] / total, min(corners) / total, max(corners) / total, None,
+                 {"threshold": t, "tpr": tp0 / c.p if c.p > 0 else math.nan,
+                  "fpr": fp0 / c.n if c.n > 0 else math.nan})
+
+
 def _index(c: Curve, got: Point) -> int | None:
     """The threshold index a reading was taken at (None: "predict nothing" or undefined)."""
     t = got.at.get("threshold")
@@ -210,16 +285,19 @@ def _index(c: Curve, got: Point) -> int | None:
     return int(hit[0]) if hit.size else None
 
 
-def operating_point(state: Ranking | BinnedRanking, metric: str, level: float, cost_fn: float) -> Point:
+def operating_point(state: Ranking | BinnedRanking, metric: str, level: float, cost_fn: float,
+                    costs: Costs | None = None) -> Point:
     """``metric`` read from a binary ranking state: exact from a
     :class:`~losscli.stats.ranking.Ranking`, bounded from a
-    :class:`~losscli.stats.ranking.BinnedRanking`."""
+    :class:`~losscli.stats.ranking.BinnedRanking`; ``costs``: expected_cost's matrix and
+    threshold (else ``level``/``cost_fn`` are cost_fp/cost_fn)."""
     if isinstance(state, Ranking):
         if state.counts is not None:
             cnt = state.counts.compact()
-            return read(curve_of(cnt.keys, cnt.neg, cnt.pos), metric, level, cost_fn)
+            return read(curve_of(cnt.keys, cnt.neg, cnt.pos), metric, level, cost_fn, costs)
         ints = state.sums.ints()
-        return read(curve_of(state.sums.keys, ints[:, 0], ints[:, 1]), metric, level, cost_fn)
+        return read(curve_of(state.sums.keys, ints[:, 0], ints[:, 1]), metric, level, cost_fn,
+                    costs)
     ints = state.sums.ints()
     width = (state.high - state.low) / state.bins
 
@@ -235,4 +313,4 @@ def operating_point(state: Ranking | BinnedRanking, metric: str, level: float, c
         return e
 
     c = curve_of(state.sums.keys, ints[:, 0], ints[:, 1])
-    return binned(c, metric, level, cost_fn, edge, lambda b: edge(b + 1))
+    return binned(c, metric, level, cost_fn, edge, lambda b: edge(b + 1), costs)

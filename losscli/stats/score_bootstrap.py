@@ -86,7 +86,8 @@ def draw_blocks(neg: np.ndarray, pos: np.ndarray, replicates: int, seed: int, st
 
 
 def replicate_metric(keys: np.ndarray, neg: np.ndarray, pos: np.ndarray, metric: str,
-                     level: float = math.nan, cost_fn: float = 0.0) -> np.ndarray:
+                     level: float = math.nan, cost_fn: float = 0.0,
+                     costs: Any = None) -> np.ndarray:
     """The metric of each replicate (row) of per-score counts ``neg``/``pos`` (b, D) in
     *increasing* score order ``keys`` (D,) — NaN where a replicate leaves it undefined (no
     positive drawn, no threshold reaching the level...). ``level``: the operating point's
@@ -127,9 +128,16 @@ def replicate_metric(keys: np.ndarray, neg: np.ndarray, pos: np.ndarray, metric:
             k = np.argmax(tpr, axis=1)  # the first (highest) threshold of the largest TPR
             rows = np.arange(tpr.shape[0])
             return np.where(has_p & has_n & (tpr[rows, k] > 0), thresholds[k], np.nan)
-        if metric == "expected_cost":
-            costs = level * fp + cost_fn * (p_tot[:, None] - tp)
-            best = np.minimum(costs.min(axis=1, initial=np.inf), cost_fn * p_tot)
+        if metric == "expected_cost":  # costs: operating_points.Costs (matrix, threshold)
+            tn, c_fp, c_fn, c_tp = ((0.0, level, cost_fn, 0.0) if costs is None else
+                                    (costs.tn, costs.fp, costs.fn, costs.tp))
+            every = (c_fp * fp + c_fn * (p_tot[:, None] - tp) + tn * (n_tot[:, None] - fp)
+                     + c_tp * tp)
+            nothing = c_fn * p_tot + tn * n_tot
+            k = (None if costs is None or costs.threshold is None
+                 else int(np.count_nonzero(thresholds >= costs.threshold)))
+            best = (np.minimum(every.min(axis=1, initial=np.inf), nothing) if k is None
+                    else every[:, k - 1] if k else nothing)
             total = p_tot + n_tot
             return np.where(total > 0, best / np.where(total > 0, total, 1.0), np.nan)
     raise ValueError(f"metric: expected one of {', '.join(METRICS)}, got {metric!r}")
@@ -137,10 +145,10 @@ def replicate_metric(keys: np.ndarray, neg: np.ndarray, pos: np.ndarray, metric:
 
 def score_replicates(keys: np.ndarray, neg: np.ndarray, pos: np.ndarray, metric: str,
                      replicates: int, seed: int, stream: int, level: float = math.nan,
-                     cost_fn: float = 0.0) -> np.ndarray:
+                     cost_fn: float = 0.0, costs: Any = None) -> np.ndarray:
     """(B,) the metric of each bootstrap replicate of the per-score counts (increasing
     ``keys``); the caller checks :func:`over_budget` first."""
-    out = [replicate_metric(keys, n, p, metric, level, cost_fn)
+    out = [replicate_metric(keys, n, p, metric, level, cost_fn, costs)
            for n, p in draw_blocks(neg, pos, replicates, seed, stream)]
     return np.concatenate(out) if out else np.zeros(0)
 
@@ -231,8 +239,13 @@ def ranking_replicates(boot: ScoreResample, agg: Any) -> tuple[np.ndarray | None
     why = over_budget(boot.replicates, len(keys))
     if why:
         return None, why
+    costs = None
+    if metric == "expected_cost":  # its matrix and fixed threshold (losscli.cost_aggregate)
+        from losscli.stats.operating_points import Costs
+        costs = Costs.settings(getattr(agg, "cost_matrix", None),
+                               getattr(agg, "threshold", None), level, cost_fn)
     return score_replicates(keys, neg, pos, metric, boot.replicates, boot.seed, boot.stream,
-                            level, cost_fn), None
+                            level, cost_fn, costs), None
 
 
 def _bin_edges(state: Any, bins: np.ndarray) -> np.ndarray:
