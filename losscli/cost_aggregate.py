@@ -31,12 +31,14 @@ from losscli.stats.operating_points import Costs
 if TYPE_CHECKING:
     from typing_extensions import Self
 
+    from losscli.registry import LossInstance
 
-def _where(inst: Any) -> str:
+
+def _where(inst: LossInstance) -> str:
     return f"{cost_matrix.FLAG} of {inst.name}"
 
 
-def cost_settings(inst: Any) -> dict[str, Any]:
+def cost_settings(inst: LossInstance) -> dict[str, Any]:
     """The expected_cost settings of a binary ranking aggregate (those given):
     ``cost_matrix`` (canonical text, 2×2) and ``threshold`` (fixed; absent: the best)."""
     out: dict[str, Any] = {}
@@ -45,12 +47,13 @@ def cost_settings(inst: Any) -> dict[str, Any]:
         _no_pair(inst)
         cost_matrix.check_size(str(text), 2, _where(inst))
         out["cost_matrix"] = str(text)
-    if inst.params.get("threshold") is not None:
-        out["threshold"] = float(inst.params["threshold"])
+    threshold = inst.params.get("threshold")
+    if threshold is not None:
+        out["threshold"] = float(threshold)
     return out
 
 
-def _no_pair(inst: Any) -> None:
+def _no_pair(inst: LossInstance) -> None:
     spec = inst.spec
     given = [p.name for p in spec.params if p.name in ("cost_fp", "cost_fn")
              and inst.params.get(p.name) != p.default]
@@ -82,7 +85,7 @@ class ClassCost(Aggregate):
         self.matrix = ConfusionMatrix(self.classes)
 
     @classmethod
-    def create(cls, inst: Any) -> Aggregate:
+    def create(cls, inst: LossInstance) -> Aggregate:
         classes = int(inst.options.get("classes", 0))
         text = inst.params.get("cost_matrix")
         if text is None:
@@ -125,7 +128,8 @@ class ClassCost(Aggregate):
 
     def details(self) -> dict[str, Any] | None:
         return {"cost_matrix": cost_matrix.matrix(self.cost_matrix),
-                "layout": "rows: true class, columns: predicted class (argmax)"}
+                "layout": "rows: true class, columns: predicted class (argmax)",
+                "exact": "from the confusion counts of the argmax (--auc-bins does not apply)"}
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "state": self.matrix.to_dict()}
