@@ -1,8 +1,9 @@
 """Exact ROC AUC in small memory (issue 21): the streamed AUC is the float64 nearest the
 exact rational AUC — equal to scikit-learn's ``roc_auc_score`` bit for bit where sklearn's
 own float trapezoid rounds right, within one ulp of it where it does not — through the real
-CLI, for any chunking and worker count; and the state holds 24 bytes per distinct score
-(≤ 40 with runs waiting to be merged), measured by ``nbytes`` and tracemalloc.
+CLI, for any chunking and worker count; and the state holds 8 bytes per distinct score (each
+class's scores as sorted runs), measured by ``nbytes`` and tracemalloc
+(``tests/test_auc_memory.py`` measures the peaks).
 
 The data are built to trip float sums: 10**6 rows on ~2,000 tied scores (each tie's
 positives times the negatives below it summed in float64 drift by an ulp), and distinct
@@ -78,7 +79,7 @@ def test_integer_weights_are_counts_and_exact():
     s, y = _tied(7, 200_000, 50)
     w = np.random.default_rng(7).integers(0, 4, size=s.shape[0]).astype(np.float64)
     r = _streamed(s, y, 30_000, w)
-    assert r.counts is not None  # whole-number weights stay counts: 24 B a score
+    assert r.counts is not None  # whole-number weights stay counts
     rep = np.repeat(np.arange(s.shape[0]), w.astype(np.int64))
     assert r.roc_auc().value == float(_exact_by_ranks(s[rep], y[rep]))
     half = _streamed(s, y, 30_000, w * 0.5)  # fractional: exact sums, the same AUC
@@ -99,8 +100,8 @@ def test_merge_order_and_serialisation_keep_the_bits():
 
 
 def test_memory_per_distinct_score():
-    """nbytes ≤ 40 B a distinct score while streaming (24 once merged), and what tracemalloc
-    sees the state hold afterwards ≤ 40 B a distinct score too."""
+    """nbytes = 8 B a distinct score while streaming and once merged, and what tracemalloc
+    sees the state hold afterwards ≤ 10 B a distinct score."""
     rng = np.random.default_rng(9)
     n = 2_000_000
     s = rng.random(n)  # every score distinct
@@ -116,10 +117,10 @@ def test_memory_per_distinct_score():
         held, _ = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert worst <= 40
+    assert worst == 8
     assert r.distinct_scores == n
-    assert r.nbytes == 24 * n
-    assert held / n <= 40
+    assert r.nbytes == 8 * n
+    assert held / n <= 10
 
 
 def test_cli_roc_auc_equals_sklearn_bits(tmp_path):

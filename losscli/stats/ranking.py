@@ -189,10 +189,10 @@ class Ranking:
         if self.counts is None:
             return
         sums = KeyedSums(2, "float")
-        c = self.counts.compact()
-        if len(c):
-            values = np.stack([c.neg, c.pos], axis=1).astype(np.float64)  # < 2**53: exact
-            sums.add(c.keys, values)
+        keys, neg, pos = self.counts.table()
+        if keys.size:
+            values = np.stack([neg, pos], axis=1).astype(np.float64)  # < 2**53: exact
+            sums.add(keys, values)
         self._sums, self.counts = sums, None
 
     def update(self, scores: np.ndarray, labels: np.ndarray,
@@ -236,25 +236,20 @@ class Ranking:
             return float(self.counts.totals()[1])
         return fraction_to_float(self.sums.totals()[1])
 
-    def _exact(self) -> tuple[Any, Any, float, float]:
-        """Per-score (neg, pos) in increasing score order — int64 counts, or Python ints of
-        2**scale units — and the float totals (N, P)."""
-        if self.counts is not None:
-            c = self.counts.compact()
-            n_count, p_count = c.totals()
-            return c.neg, c.pos, float(n_count), float(p_count)
-        ints = self.sums.ints()
-        n_sum, p_sum = self.sums.totals()
-        return ints[:, 0], ints[:, 1], fraction_to_float(n_sum), fraction_to_float(p_sum)
-
     def roc_auc(self) -> Score:
         """Area under the ROC curve (sklearn ``roc_auc_score``): the exact rational from the
         integer state, correctly rounded."""
-        neg, pos, n_total, p_total = self._exact()
-        reason = _reasons(n_total, p_total)[0]
+        if self.counts is not None:
+            n_count, p_count = self.counts.totals()
+            reason = _reasons(n_count, p_count)[0]
+            frac = None if reason is not None else self.counts.auc_fraction()
+        else:
+            n_sum, p_sum = self.sums.totals()
+            reason = _reasons(fraction_to_float(n_sum), fraction_to_float(p_sum))[0]
+            ints = None if reason is not None else self.sums.ints()
+            frac = None if ints is None else auc_fraction(ints[:, 0], ints[:, 1])
         if reason is not None:
             return Score(math.nan, math.nan, math.nan, reason)
-        frac = auc_fraction(neg, pos)
         auc = math.nan if frac is None else fraction_to_float(frac)
         return Score(auc, auc, auc, None)
 
@@ -264,18 +259,22 @@ class Ranking:
         if score.reason is not None:
             return score, math.nan, score.reason
         if self.counts is not None:
-            c = self.counts.compact()
-            return (score, *delong_se(c.neg, c.pos))
+            n_count, p_count = self.counts.totals()
+            if n_count > 1 and p_count > 1:  # exact, from the runs: no per-score table
+                return score, math.sqrt(max(float(self.counts.delong_variance()), 0.0)), None
+            return (score, *delong_se(np.array([n_count]), np.array([p_count])))
         f = self.sums.floats()
         return (score, *delong_se(f[:, 0], f[:, 1]))
 
     def average_precision(self) -> Score:
         """Σ_k (R_k − R_{k−1})·P_k (sklearn ``average_precision_score``)."""
         if self.counts is not None:
-            c = self.counts.compact()
-            n_total, p_total = c.totals()
+            n_total, p_total = self.counts.totals()
             reason = _reasons(n_total, p_total)[1]
-            ap = math.nan if reason else _ap(c.neg, c.pos, float(p_total))
+            if reason:
+                return Score(math.nan, math.nan, math.nan, reason)
+            _, neg, pos = self.counts.table()
+            ap = _ap(neg, pos, float(p_total))
             return Score(ap, ap, ap, reason)
         f = self.sums.floats()
         n_t, p_t = (fraction_to_float(x) for x in self.sums.totals())
