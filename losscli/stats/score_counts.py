@@ -44,10 +44,10 @@ BLOCK = 1 << 17
 
 
 class Run:
-    """One class's scores, sorted: ``keys`` (float64, increasing) and ``counts`` — None when
-    every key is one row (keys may repeat: 8 B a row), else int64 counts of distinct keys.
-    ``rows``: the rows it holds; ``distinct``: whether its keys are distinct. Never written
-    to after construction (runs are shared between states)."""
+    """A piece of one class's sorted scores: ``keys`` (float64, increasing) and ``counts``
+    — None when every key is one row (keys may repeat: 8 B a row), else int64 counts of
+    distinct keys. ``rows``: the rows it holds; ``distinct``: whether its keys are
+    distinct. Never written to after construction (pieces are shared between states)."""
 
     __slots__ = ("counts", "distinct", "keys", "rows")
 
@@ -82,12 +82,19 @@ class Run:
         np.cumsum(self.counts, out=cum[1:])
         return cum
 
-
-_EMPTY = Run(np.zeros(0, np.float64), None, 0, True)
+    def cut(self, i: int) -> tuple[Run, Run]:
+        """The entries before index ``i`` and from it (views, not copies)."""
+        if self.counts is None:
+            return (Run(self.keys[:i], None, i, self.distinct),
+                    Run(self.keys[i:], None, self.size - i, self.distinct))
+        c = self.counts
+        rows = int(c[:i].sum())
+        return (Run(self.keys[:i], c[:i], rows, True),
+                Run(self.keys[i:], c[i:], self.rows - rows, True))
 
 
 def from_sorted(k: np.ndarray) -> Run:
-    """The run of sorted scores, one row each (``k`` is kept, not copied), run-length
+    """The piece of sorted scores, one row each (``k`` is kept, not copied), run-length
     encoded when that is smaller (at most half as many distinct scores as rows)."""
     n = k.shape[0]
     if n < 2:
@@ -102,34 +109,37 @@ def from_sorted(k: np.ndarray) -> Run:
 
 
 def from_distinct(k: np.ndarray, c: np.ndarray) -> Run:
-    """The run of distinct sorted scores with int64 counts ≥ 1, in the smaller form (the
-    same run :func:`from_sorted` gives for the rows spelled out)."""
-    d = k.shape[0]
-    if d == 0:
-        return _EMPTY
+    """The piece of distinct sorted scores with int64 counts ≥ 1, in the smaller form (the
+    same piece :func:`from_sorted` gives for the rows spelled out)."""
     rows = int(c.sum())
-    if 2 * d > rows:
-        return Run(np.repeat(k, c), None, rows, d == rows)
+    if 2 * k.shape[0] > rows:
+        return Run(np.repeat(k, c), None, rows, k.shape[0] == rows)
     return Run(k, c, rows, True)
 
 
-def merge_runs(runs: list[Run]) -> Run:
-    """One run of all of ``runs`` (the list is emptied, so runs nobody else holds are freed
-    before the sort)."""
-    if not runs:
-        return _EMPTY
-    if len(runs) == 1:
-        return runs.pop()
-    if all(r.counts is None for r in runs):
-        k = np.concatenate([r.keys for r in runs])
-        runs.clear()
-        k.sort(kind="stable")  # timsort: a linear merge of the sorted runs
+def _owned(r: Run) -> Run:
+    """``r`` with arrays of its own (a piece cut from a larger one would keep all of it)."""
+    if r.keys.base is None:
+        return r
+    return Run(r.keys.copy(), None if r.counts is None else r.counts.copy(), r.rows,
+               r.distinct)
+
+
+def _merge(parts: list[Run]) -> Run:
+    """One piece of the rows of ``parts`` (sorted pieces whose key ranges may overlap)."""
+    parts = [r for r in parts if r.size]
+    if len(parts) == 1:
+        return _owned(parts[0])
+    if all(r.counts is None for r in parts):
+        k = np.concatenate([r.keys for r in parts])
+        del parts
+        k.sort(kind="stable")  # timsort: a linear merge of the sorted parts
         return from_sorted(k)
-    parts = [r.encoded() for r in runs]
-    runs.clear()
-    k = np.concatenate([p[0] for p in parts])
-    c = np.concatenate([p[1] for p in parts])
+    enc = [r.encoded() for r in parts]
     del parts
+    k = np.concatenate([e[0] for e in enc])
+    c = np.concatenate([e[1] for e in enc])
+    del enc
     order = np.argsort(k, kind="stable")
     k, c = k[order], c[order]
     del order
@@ -137,67 +147,126 @@ def merge_runs(runs: list[Run]) -> Run:
     return from_distinct(k[start], np.add.reduceat(c, start))
 
 
-class _Side:
-    """One class's runs, log-structured: sizes (entries) shrink at least by half from each
-    run to the next, so there are O(log n) of them."""
+def _join(parts: list[Run]) -> Run:
+    """One piece of consecutive pieces (each one's keys all below the next one's)."""
+    if len(parts) == 1:
+        return parts[0]
+    if all(r.counts is None and r.distinct for r in parts):
+        k = np.concatenate([r.keys for r in parts])
+        return Run(k, None, k.shape[0], True)
+    return _merge(parts)  # ties or counts: the form is decided again
 
-    __slots__ = ("rows", "runs")
+
+#: Entries a piece holds (about; merged pieces are emitted once they reach it): merging two
+#: runs holds a few pieces more than its inputs, never a copy of a whole run.
+PIECE = 1 << 19
+
+
+def merge_pieces(a: list[Run], b: list[Run]) -> list[Run]:
+    """The pieces of two runs (each a list of pieces in increasing key order, every key of
+    a piece below the next piece's) merged into one such run, piece by piece: the lists
+    are emptied as their pieces are consumed, so pieces nobody else holds are freed as the
+    merge goes."""
+    a.reverse()
+    b.reverse()  # the heads at the ends
+    out: list[Run] = []
+    acc: list[Run] = []
+    held = 0
+    while a and b:
+        x, y = a.pop(), b.pop()
+        # every row at most ``top`` of both heads: at most about a piece of each
+        top = min(x.keys[min(x.size, PIECE) - 1], y.keys[min(y.size, PIECE) - 1])
+        i = int(np.searchsorted(x.keys, top, "right"))
+        j = int(np.searchsorted(y.keys, top, "right"))
+        if i < x.size:
+            x, rest = x.cut(i)
+            a.append(rest)
+        if j < y.size:
+            y, rest = y.cut(j)
+            b.append(rest)
+        part = _merge([x, y])
+        del x, y
+        acc.append(part)
+        held += part.size
+        if held >= PIECE:
+            out.append(_join(acc))
+            acc, held = [], 0
+    if acc:
+        out.append(_join(acc))
+    out.extend(_owned(r) for r in reversed(a or b))
+    a.clear()
+    b.clear()
+    return out
+
+
+class _Side:
+    """One class's runs, log-structured: each run a list of pieces; sizes (entries) shrink
+    at least by half from each run to the next, so there are O(log n) of them."""
+
+    __slots__ = ("rows", "runs", "sizes")
 
     def __init__(self) -> None:
-        self.runs: list[Run] = []
+        self.runs: list[list[Run]] = []
+        self.sizes: list[int] = []
         self.rows = 0
 
-    def push(self, run: Run) -> None:
-        if run.rows == 0:
+    def push(self, run: list[Run]) -> None:
+        run = [p for p in run if p.size]
+        if not run:
             return
         self.runs.append(run)
-        self.rows += run.rows
-        while len(self.runs) >= 2 and self.runs[-2].size <= 2 * self.runs[-1].size:
-            last = self.runs[-2:]
-            del self.runs[-2:]
-            self.runs.append(merge_runs(last))
+        self.sizes.append(sum(p.size for p in run))
+        self.rows += sum(p.rows for p in run)
+        while len(self.runs) >= 2 and self.sizes[-2] <= 2 * self.sizes[-1]:
+            self._merge_last()
 
-    def run(self) -> Run:
-        """The one canonical run (merging what is left)."""
-        if len(self.runs) > 1:
-            runs, self.runs = self.runs, []
-            self.runs = [merge_runs(runs)]
-        return self.runs[0] if self.runs else _EMPTY
+    def _merge_last(self) -> None:
+        b, a = self.runs.pop(), self.runs.pop()
+        self.sizes[-2:] = []
+        merged = merge_pieces(a, b)
+        self.runs.append(merged)
+        self.sizes.append(sum(p.size for p in merged))
 
-    def settle(self) -> list[Run]:
-        """The runs, those after the largest merged into one (less than the largest holds:
-        a small merge, so the largest is never copied): at most two runs to search."""
-        if len(self.runs) > 2:
-            rest = self.runs[1:]
-            del self.runs[1:]
-            self.runs.append(merge_runs(rest))
-        return self.runs
+    def pieces(self) -> list[Run]:
+        """The one run left after merging them all (piece by piece: bounded extra memory)."""
+        while len(self.runs) > 1:
+            self._merge_last()
+        return self.runs[0] if self.runs else []
 
     def copy(self) -> _Side:
         out = _Side()
-        out.runs, out.rows = list(self.runs), self.rows
+        out.runs = [list(r) for r in self.runs]
+        out.sizes, out.rows = list(self.sizes), self.rows
         return out
 
     @property
     def nbytes(self) -> int:
-        return sum(r.nbytes for r in self.runs)
+        return sum(p.nbytes for r in self.runs for p in r)
 
 
 def _grouped(s: np.ndarray, c: np.ndarray) -> Run:
-    """The run of scores ``s`` (any order) with int64 counts ``c`` (zeros dropped)."""
+    """The piece of scores ``s`` (any order) with int64 counts ``c`` (zeros dropped)."""
     keep = c > 0
     s, c = s[keep], c[keep]
     order = np.argsort(s, kind="stable")
     s, c = s[order], c[order]
     if s.shape[0] == 0:
-        return _EMPTY
+        return Run(s, None, 0, True)
     start = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
     return from_distinct(s[start], np.add.reduceat(c, start))
 
 
+def _encoded(pieces: list[Run]) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct keys, int64 counts) of a run's pieces, concatenated."""
+    enc = [p.encoded() for p in pieces]
+    if not enc:
+        return np.zeros(0, np.float64), np.zeros(0, np.int64)
+    return np.concatenate([e[0] for e in enc]), np.concatenate([e[1] for e in enc])
+
+
 def _rank_in(ref: tuple[np.ndarray, bool, np.ndarray | None], x: np.ndarray) -> np.ndarray:
-    """2·(rows of ``ref`` scored below x) + (rows scored x), for sorted ``x`` (int64);
-    ``ref``: a run's (keys, distinct, cumulative counts)."""
+    """2·(rows of a piece scored below x) + (rows scored x), for sorted ``x`` (int64);
+    ``ref``: the piece's (keys, distinct, cumulative counts)."""
     rk, distinct, cum = ref
     lo = np.searchsorted(rk, x, "left")
     if distinct:  # at most one entry equal to x: no second search
@@ -209,26 +278,46 @@ def _rank_in(ref: tuple[np.ndarray, bool, np.ndarray | None], x: np.ndarray) -> 
     return lo + hi
 
 
-def rank_sums(refs: list[Run], runs: list[Run], squares: bool) -> tuple[int, int]:
-    """(Σ c·x, Σ c·x²) over the entries of ``runs`` (count c, score s), where x =
-    rows of ``refs`` scored below s + rows scored at most s — exact Python integers, the
-    same whatever runs the rows are in (``Σ c·x²`` only when ``squares``; else 0)."""
+class _Ranker:
+    """x(s) = rows of a run scored below s + rows scored at most s, for blocks of sorted
+    scores: each score is searched in the one piece whose range holds it."""
+
+    def __init__(self, pieces: list[Run]) -> None:
+        self.parts = [(p.keys, p.distinct, p.cumulative()) for p in pieces]
+        self.firsts = np.array([p.keys[0] for p in pieces], np.float64)
+        rows = np.array([p.rows for p in pieces], np.int64)
+        self.before = 2 * (np.cumsum(rows) - rows)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        out = np.zeros(x.shape[0], np.int64)
+        ends = np.searchsorted(x, self.firsts, "left")  # x[ends[j]:] is at or past piece j
+        n = len(self.parts)
+        for j in range(n):
+            lo, hi = int(ends[j]), int(ends[j + 1]) if j + 1 < n else x.shape[0]
+            if lo < hi:
+                out[lo:hi] = _rank_in(self.parts[j], x[lo:hi]) + self.before[j]
+        return out
+
+
+def rank_sums(ref: list[Run], run: list[Run], squares: bool) -> tuple[int, int]:
+    """(Σ c·x, Σ c·x²) over the entries of ``run`` (count c, score s), where x = rows of
+    ``ref`` scored below s + rows scored at most s — exact Python integers, the same
+    whatever pieces the rows are in (``Σ c·x²`` only when ``squares``; else 0)."""
     s1 = s2 = 0
-    prepared = [(r.keys, r.distinct, r.cumulative()) for r in refs if r.size]
-    for run in runs:
-        for i in range(0, run.size, BLOCK):
-            xs = run.keys[i:i + BLOCK]
-            x = np.zeros(xs.shape[0], np.int64)
-            for ref in prepared:
-                x += _rank_in(ref, xs)
-            if run.counts is None:
+    if not ref:
+        return s1, s2
+    rank = _Ranker(ref)
+    for piece in run:
+        for i in range(0, piece.size, BLOCK):
+            x = rank(piece.keys[i:i + BLOCK])
+            if piece.counts is None:
                 s1 += int(x.sum())  # ≤ BLOCK·2·N: int64 while the rows fit in memory
                 if squares:  # x = h·2**21 + l: the squares' sums in int64, then exact
                     h, low = x >> 21, x & ((1 << 21) - 1)
                     s2 += ((int(np.dot(h, h)) << 42) + (int(np.dot(h, low)) << 22)
                            + int(np.dot(low, low)))
             else:
-                c = run.counts[i:i + BLOCK].astype(object)
+                c = piece.counts[i:i + BLOCK].astype(object)
                 xo = x.astype(object)
                 s1 += int((c * xo).sum())
                 if squares:
@@ -262,14 +351,14 @@ class ScoreCounts:
             k += 0.0  # -0.0 → 0.0
             if counts is None:
                 k.sort()
-                side.push(from_sorted(k))
+                side.push([from_sorted(k)])
             else:
-                side.push(_grouped(k, np.asarray(counts, dtype=np.int64).ravel()[mask]))
+                side.push([_grouped(k, np.asarray(counts, dtype=np.int64).ravel()[mask])])
 
     def compact(self) -> ScoreCounts:
-        """Merge each class's runs into one (the canonical form)."""
-        self._neg.run()
-        self._pos.run()
+        """Merge each class's runs into one."""
+        self._neg.pieces()
+        self._pos.pieces()
         return self
 
     def merge(self, other: ScoreCounts) -> ScoreCounts:
@@ -278,7 +367,7 @@ class ScoreCounts:
         self._table = None
         for mine, theirs in ((self._neg, other._neg), (self._pos, other._pos)):
             for run in list(theirs.runs):
-                mine.push(run)
+                mine.push(list(run))
         return self
 
     def copy(self) -> ScoreCounts:
@@ -292,8 +381,8 @@ class ScoreCounts:
         negative and positive rows at each (24 B per distinct score, built on demand and
         kept until the next change)."""
         if self._table is None:
-            kn, cn = self._neg.run().encoded()
-            kp, cp = self._pos.run().encoded()
+            kn, cn = _encoded(self._neg.pieces())
+            kp, cp = _encoded(self._pos.pieces())
             k = np.concatenate((kn, kp))
             n = np.concatenate((cn, np.zeros(kp.shape[0], np.int64)))
             p = np.concatenate((np.zeros(kn.shape[0], np.int64), cp))
@@ -320,9 +409,8 @@ class ScoreCounts:
 
     def __len__(self) -> int:
         """Distinct scores (over both classes)."""
-        n, p = self._neg.run(), self._pos.run()
-        kn = n.encoded()[0] if not n.distinct else n.keys
-        kp = p.encoded()[0] if not p.distinct else p.keys
+        kn = _encoded(self._neg.pieces())[0]
+        kp = _encoded(self._pos.pieces())[0]
         both = 0
         for i in range(0, kp.shape[0], BLOCK):
             x = kp[i:i + BLOCK]
@@ -350,7 +438,7 @@ class ScoreCounts:
         n_total, p_total = self.totals()
         if n_total <= 0 or p_total <= 0:
             return None
-        neg, pos = self._neg.settle(), self._pos.settle()
+        neg, pos = self._neg.pieces(), self._pos.pieces()
         den = 2 * p_total * n_total
         if sum(r.size for r in pos) <= sum(r.size for r in neg):
             return Fraction(rank_sums(neg, pos, False)[0], den)
@@ -366,7 +454,7 @@ class ScoreCounts:
 
         — sums of integers, so the same bits for any chunking, merge order or runs."""
         n_total, p_total = self.totals()
-        neg, pos = self._neg.settle(), self._pos.settle()
+        neg, pos = self._neg.pieces(), self._pos.pieces()
         x1, x2 = rank_sums(neg, pos, True)
         y1, y2 = rank_sums(pos, neg, True)
         s10 = Fraction(p_total * x2 - x1 * x1, 4 * n_total ** 2 * p_total * (p_total - 1))
@@ -404,7 +492,8 @@ class ScoreCounts:
         out = cls()
         for side, c in ((out._neg, neg), (out._pos, pos)):
             has = c > 0
-            side.push(from_distinct(k[has], c[has]))
+            if has.any():
+                side.push([from_distinct(k[has], c[has])])
         return out
 
     def __eq__(self, other: object) -> bool:
