@@ -332,11 +332,14 @@ class ScoreCounts:
     or None (1 each). :meth:`table` gives the per-distinct-score counts (negatives,
     positives) that the curves read; the AUC and DeLong's variance need no table."""
 
-    __slots__ = ("_neg", "_pos", "_table")
+    __slots__ = ("_auc", "_neg", "_pos", "_table", "_variance")
 
     def __init__(self) -> None:
         self._neg, self._pos = _Side(), _Side()
         self._table: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        # read once, until the next change: the AUC's numerator and DeLong's variance
+        self._auc: int | None = None
+        self._variance: Fraction | None = None
 
     # -- building -------------------------------------------------------------------------
     def add(self, scores: np.ndarray, positive: np.ndarray,
@@ -345,7 +348,7 @@ class ScoreCounts:
         positive = np.asarray(positive, dtype=bool).ravel()
         if s.shape[0] == 0:
             return
-        self._table = None
+        self._table = self._auc = self._variance = None
         for side, mask in ((self._pos, positive), (self._neg, ~positive)):
             k = s[mask]  # a copy: sorted in place
             k += 0.0  # -0.0 → 0.0
@@ -364,7 +367,7 @@ class ScoreCounts:
     def merge(self, other: ScoreCounts) -> ScoreCounts:
         """Add ``other``'s rows; its runs are shared, never written to (``other`` is left as
         it was)."""
-        self._table = None
+        self._table = self._auc = self._variance = None
         for mine, theirs in ((self._neg, other._neg), (self._pos, other._pos)):
             for run in list(theirs.runs):
                 mine.push(list(run))
@@ -438,11 +441,14 @@ class ScoreCounts:
         n_total, p_total = self.totals()
         if n_total <= 0 or p_total <= 0:
             return None
-        neg, pos = self._neg.pieces(), self._pos.pieces()
         den = 2 * p_total * n_total
-        if sum(r.size for r in pos) <= sum(r.size for r in neg):
-            return Fraction(rank_sums(neg, pos, False)[0], den)
-        return Fraction(den - rank_sums(pos, neg, False)[0], den)
+        if self._auc is None:
+            neg, pos = self._neg.pieces(), self._pos.pieces()
+            if sum(r.size for r in pos) <= sum(r.size for r in neg):
+                self._auc = rank_sums(neg, pos, False)[0]
+            else:
+                self._auc = den - rank_sums(pos, neg, False)[0]
+        return Fraction(self._auc, den)
 
     def delong_variance(self) -> Fraction:
         """DeLong's variance of the AUC, exact (P, N ≥ 2): with x = N_< + N_≤ of each
@@ -453,13 +459,16 @@ class ScoreCounts:
             Var = S10/P + S01/N
 
         — sums of integers, so the same bits for any chunking, merge order or runs."""
-        n_total, p_total = self.totals()
-        neg, pos = self._neg.pieces(), self._pos.pieces()
-        x1, x2 = rank_sums(neg, pos, True)
-        y1, y2 = rank_sums(pos, neg, True)
-        s10 = Fraction(p_total * x2 - x1 * x1, 4 * n_total ** 2 * p_total * (p_total - 1))
-        s01 = Fraction(n_total * y2 - y1 * y1, 4 * p_total ** 2 * n_total * (n_total - 1))
-        return s10 / p_total + s01 / n_total
+        if self._variance is None:
+            n_total, p_total = self.totals()
+            neg, pos = self._neg.pieces(), self._pos.pieces()
+            x1, x2 = rank_sums(neg, pos, True)
+            y1, y2 = rank_sums(pos, neg, True)
+            self._auc = x1
+            s10 = Fraction(p_total * x2 - x1 * x1, 4 * n_total ** 2 * p_total * (p_total - 1))
+            s01 = Fraction(n_total * y2 - y1 * y1, 4 * p_total ** 2 * n_total * (n_total - 1))
+            self._variance = s10 / p_total + s01 / n_total
+        return self._variance
 
     # -- serialisation --------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
