@@ -172,8 +172,9 @@ class Confusion(_Counted):
 
 class RankingMetric(_Stated):
     """ROC-AUC or average precision of scores against labels, streamed
-    (:mod:`losscli.stats.ranking`): exact (memory grows with the distinct scores: up to one
-    entry of 24–40 bytes per row for float64 scores) or, with ``bins``, over that many
+    (:mod:`losscli.stats.ranking`): exact (memory grows with the distinct scores: 8 bytes
+    a row of distinct float64 scores, 16 per distinct tied (score, class)) or, with
+    ``bins``, over that many
     equal-width bins of the score range ([0, 1] for probabilities, the sigmoid of other
     scores), with the error bound the shared bins imply in :meth:`details`. Binary; one-vs-
     rest macro average for multi-class (probabilities) and over the labels of multi-label

@@ -1,9 +1,10 @@
 """ROC-AUC and average precision, streamed: exact per-score state or bounded bins.
 
-**Exact mode** (:class:`Ranking`): per distinct score s, the count of negative rows neg(s)
-and of positive rows pos(s) as int64 (:class:`~losscli.stats.score_counts.ScoreCounts`:
-sorted float64 scores + two int64 counts, 24 B a distinct score) while every weight is a
-whole number (no weights, or integer weights); the first fractional weight turns the state
+**Exact mode** (:class:`Ranking`): each class's scores, sorted, with integer counts only where
+scores repeat (:class:`~losscli.stats.score_counts.ScoreCounts`: 8 B a row of distinct
+scores) while every weight is a whole number (no weights, or integer weights) — the counts
+of negative rows neg(s) and positive rows pos(s) at each distinct score s, in effect;
+the first fractional weight turns the state
 into exact per-score sums of the float weights (:class:`~losscli.stats.keyed.KeyedSums`).
 Merging adds integers (or exact sums), so the state is a function of the multiset of
 (score, label, weight) rows only — any chunking, merge order or tree gives the same bits.
@@ -20,11 +21,15 @@ not. AP is summed in float64 from the exact cumulative counts (sklearn's
 ``average_precision_score`` to 1e-12). Rows with weight 0 are dropped, as sklearn's
 ``_binary_clf_curve`` does.
 
-Memory: 24 B per distinct score (36 B at most while chunks wait to be merged), measured by
-``tests/test_exact_auc.py``; 10**7 distinct scores ≈ 240 MB. With fractional weights 8 B
-of key + 8 B per channel per limb (≥ 40 B). Use the bounded mode for larger data. Cost
-(2-core machine, 10**6 rows of distinct scores): update ~0.6 s (two sorts per chunk and
-the merges), AUC + AP from the state ~0.05 s.
+Memory: 8 B per distinct score (16 B per distinct (score, class) pair of tied scores),
+and a merge holds ~10 MB more, measured by ``tests/test_auc_memory.py``; 10**7 distinct
+scores ≈ 80 MB (the whole ``losscli eval --loss roc_auc`` process on 10**7 distinct scores:
+~390 MB peak, of which ~240 MB is the same scan computing brier). The AUC and DeLong's
+variance are read from the sorted runs (no per-score table); average precision and the
+operating points build the table (24 B a distinct score) when asked. With fractional
+weights 8 B of key + 8 B per channel per limb (≥ 40 B). Use the bounded mode for larger
+data. Cost (2-core machine, 10**7 rows of distinct scores): update ~1.5 s (two sorts per
+chunk and the merges), AUC ~0.2 s, DeLong ~0.7 s from the state.
 
 **Bounded mode** (:class:`BinnedRanking`): ``bins`` equal-width bins over [low, high] of the
 score (or of sigmoid(score) for logits, ``transform="sigmoid"``); scores outside the range go
@@ -46,15 +51,16 @@ having set recall to 1); AP without negatives is 1.0, as in sklearn.
 **DeLong's standard error** (DeLong, DeLong & Clarke-Pearson 1988, Biometrics 44:837):
 the structural components are per score too — a positive at score s has
 V10(s) = (N_below(s) + ½·neg(s))/N, a negative V01(s) = (P_above(s) + ½·pos(s))/P — so
-from the same counts (:func:`delong_se`)::
+from the same counts (:func:`delong_se`; the exact mode sums the same terms as integers,
+:meth:`~losscli.stats.score_counts.ScoreCounts.delong_variance`)::
 
     S10 = Σ_s pos(s)·(V10(s) − AUC)² / (P − 1),  S01 = Σ_s neg(s)·(V01(s) − AUC)² / (N − 1)
     SE(AUC) = √(S10/P + S01/N)
 
-(integer weights are row counts; fractional weights are used as frequencies). Computed in
-float64 from the canonical (merged, sorted) state, so it is as bit-identical across
-chunkings and merges as the AUC. No extra state: the interval costs one pass over the
-distinct scores.
+(integer weights are row counts; fractional weights are used as frequencies). Computed as
+exact integer sums in the exact mode (float64 from the canonical state for weighted sums and
+bins), so it is as bit-identical across chunkings and merges as the AUC. No extra state:
+the interval costs two passes over the scores.
 
 Multi-class one-vs-rest (:class:`OneVsRest`): one state per class, class c's score against
 label == c; ``macro`` averages the defined per-class values, ``weighted`` weights them by
@@ -166,7 +172,7 @@ class Ranking:
     labels (n,) 0/1 or bool, weights (n,) ≥ 0 or None. ``roc_auc()``, ``average_precision()``
     return a :class:`Score`.
 
-    The state is integer counts per distinct score (:class:`ScoreCounts`, 24 B a score)
+    The state is each class's sorted scores (:class:`ScoreCounts`, 8 B a distinct score)
     while every weight is a whole number (none given, or integer weights); the first
     fractional weight turns it into exact float sums (:class:`KeyedSums`). Either way the
     AUC is the correctly rounded exact value."""

@@ -1,32 +1,38 @@
 """The exact ROC state: each class's scores as sorted runs, 8 bytes a row of distinct scores.
 
 A :class:`ScoreCounts` keeps, per class (negative rows, positive rows), the multiset of its
-scores as a few sorted float64 *runs* (:class:`Run`). A run is stored in whichever of two
-forms is smaller: the sorted scores themselves, one entry per row (8 B a row — the form of
-distinct scores: no count is stored at all), or, when the run holds at most half as many
-distinct scores as rows, the distinct scores with an int64 count each (16 B per distinct
-score and class). So 10**7 rows of distinct scores take 80 MB, and heavily tied scores
-take 16 B per distinct (score, class) pair, however many rows share them.
+scores as a few sorted float64 *runs*, each a list of *pieces* (:class:`Run`, about
+:data:`PIECE` entries each, every key of a piece below the next piece's). A piece is
+stored in whichever of two forms is smaller: the sorted scores themselves, one entry per
+row (8 B a row — the form of distinct scores: no count is stored at all), or, when it holds
+at most half as many distinct scores as rows, the distinct scores with an int64 count each
+(16 B per distinct score and class). So 10**7 rows of distinct scores take 80 MB (measured
+by ``tests/test_auc_memory.py``), and heavily tied scores 16 B per distinct (score, class)
+pair, however many rows share them.
 
 A chunk is split by label and each half sorted (one ``np.sort`` each) into a run. Runs of a
 class merge log-structured: a new run is merged with the last one while that one holds at
-most twice as many entries (a concatenation and a stable sort, which merges two sorted runs
-in linear time), so a class holds O(log n) runs and the work is O(n log n) over the
-stream; merging another state pushes its runs (they are never written to, so they are
-shared, not copied). The peak while merging is about 2.5× the largest merge's bytes.
+most twice as many entries, so a class holds O(log n) runs and the work is O(n log n) over
+the stream. Two runs merge piece by piece (:func:`merge_pieces`: the rows up to the
+smaller of the two heads' first ~piece, concatenated and stably sorted — a linear merge),
+and each input piece is dropped once consumed, so a merge holds a few pieces (~10 MB) more
+than the state, never a copy of a whole run. Merging another state pushes its runs: its
+pieces are never written to, so they are shared, not copied.
 
-The canonical form (:meth:`ScoreCounts.compact`) — one run per class, in the smaller form
-— is a function of the multiset of (score, label, count) rows only: any chunking, merge
-order or tree gives the same arrays, bit for bit.
+The ROC AUC is exact (:meth:`ScoreCounts.auc_fraction`): for each positive entry at score
+s, with x(s) = N_<(s) + N_≤(s) the negative rows scored below and at most s (a binary search
+in the one piece of the negatives' run whose range holds s, in blocks of :data:`BLOCK`),
 
-The ROC AUC is computed from the integers exactly (:meth:`ScoreCounts.auc_fraction`): for
-each positive entry at score x, with N_<(x) and N_≤(x) the negative rows scored below and at
-most x (binary searches into the negatives' run, in blocks of :data:`BLOCK` entries),
+    AUC = Σ_positives x(s) / (2·P·N)
 
-    AUC = Σ_positives (N_<(x) + N_≤(x)) / (2·P·N)
-
-— numerator and denominator are integers (int64 while 2·P·N < 2**62, Python ints beyond),
-and the one division is correctly rounded: the float64 nearest the exact AUC. Pure: no I/O.
+— numerator and denominator are integers (int64 sums of blocks, added as Python ints), and
+the one division is correctly rounded: the float64 nearest the exact AUC. DeLong's variance
+(:meth:`ScoreCounts.delong_variance`) is a ratio of such integer sums too (Σx, Σx² over the
+positives, Σy, Σy² over the negatives). Both are sums over rows, so they do not depend on
+how the rows are cut into runs and pieces: any chunking, worker count, merge order or tree
+gives the same bits. :meth:`ScoreCounts.table` builds the per-distinct-score counts (24 B a
+distinct score, on demand) for what reads a curve: average precision, the operating points,
+the per-score bootstrap, a saved state. Pure: no I/O.
 """
 
 from __future__ import annotations
