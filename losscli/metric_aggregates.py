@@ -222,10 +222,10 @@ class RankingMetric(_Stated):
         if self.multilabel:
             # multi-label: label j is class j's one-vs-rest problem
             for j, state in enumerate(self.state.per_class):
-                state.update(losses[:, j], (target[:, j] > 0).astype(np.float64), weights)
+                state.update(losses[:, j], target[:, j] > 0, weights)
             return
         labels = (true_classes(target, False) if self.classes
-                  else (target > 0).astype(np.float64))
+                  else target > 0)  # bool: no 0/1 check
         self.state.update(losses, labels, weights)
 
     def _score(self, average: str | None = "macro") -> Any:
