@@ -35,12 +35,11 @@ def _data(n: int, seed: int = 21) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _exact(s: np.ndarray, y: np.ndarray) -> Fraction:
-    """Mann–Whitney with distinct scores: Σ rank of the positives − P(P+1)/2, in integers."""
-    rank = np.empty(s.shape[0], np.int64)
-    rank[np.argsort(s)] = np.arange(1, s.shape[0] + 1)
-    p = int(y.sum())
-    u = int(rank[y == 1].sum()) - p * (p + 1) // 2
-    return Fraction(u, p * (s.shape[0] - p))
+    """Mann–Whitney with mid-ranks, in integers: Σ over the positives of 2·(negatives
+    below) + (negatives equal), over 2·P·N."""
+    pos, neg = s[y == 1], np.sort(s[y == 0])
+    x = np.searchsorted(neg, pos, "left") + np.searchsorted(neg, pos, "right")
+    return Fraction(int(x.sum()), 2 * pos.size * neg.size)
 
 
 def test_eight_bytes_per_distinct_score_and_a_bounded_peak():
@@ -83,14 +82,39 @@ def test_cli_roc_auc_peak_memory(tmp_path):
     assert peak - base <= 8 * N / 2**20 + 96, (peak, base)
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
-def test_cli_roc_auc_of_distinct_scores_is_exact(tmp_path, workers):
+def _delong_se(s: np.ndarray, y: np.ndarray) -> float:
+    """DeLong's standard error from the structural components (float64 reference)."""
+    pos, neg = np.sort(s[y == 1]), np.sort(s[y == 0])
+    v10 = (np.searchsorted(neg, pos, "left") + np.searchsorted(neg, pos, "right")) / (
+        2.0 * neg.size)
+    v01 = 1.0 - (np.searchsorted(pos, neg, "left") + np.searchsorted(pos, neg, "right")) / (
+        2.0 * pos.size)
+    return math.sqrt(v10.var(ddof=1) / pos.size + v01.var(ddof=1) / neg.size)
+
+
+def test_cli_roc_auc_and_delong_interval_are_exact_for_any_workers_and_chunks(tmp_path):
+    """The AUC is the correctly rounded exact value and DeLong's interval has the same bits
+    for one or two workers and any chunk size (integer sums over the rows); the interval is
+    the reference's to 1e-12."""
+    from statistics import NormalDist
+
     from tests.conftest import run_losscli
 
     s, y = _data(400_000, seed=23)
+    s[::7] = np.round(s[::7], 3)  # ties too, within and across chunks
     path = tmp_path / "scores.parquet"
     pq.write_table(pa.table({"p": s, "y": y}), path, row_group_size=100_000)
-    proc = run_losscli("eval", path, "--pred-col", "p", "--target-col", "y", "-l", "roc_auc",
-                       "--format", "json", "-q", "--workers", workers, "--chunk-size", "30011")
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["losses"][0]["value"] == float(_exact(s, y))
+    seen = []
+    for extra in (["--workers", "1"], ["--workers", "2", "--chunk-size", "30011"],
+                  ["--workers", "2", "--chunk-size", "7919"]):
+        proc = run_losscli("eval", path, "--pred-col", "p", "--target-col", "y", "-l",
+                           "roc_auc", "--ci", "--format", "json", "-q", *extra)
+        assert proc.returncode == 0, proc.stderr
+        entry = json.loads(proc.stdout)["losses"][0]
+        seen.append((entry["value"], entry["interval"]["low"], entry["interval"]["high"]))
+    assert seen[0] == seen[1] == seen[2]
+    auc, low, high = seen[0]
+    assert auc == float(_exact(s, y))
+    half = NormalDist().inv_cdf(0.975) * _delong_se(s, y)
+    assert high - auc == pytest.approx(half, rel=1e-9)
+    assert auc - low == pytest.approx(half, rel=1e-9)
