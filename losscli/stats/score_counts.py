@@ -99,6 +99,9 @@ class Run:
                 Run(self.keys[i:], c[i:], self.rows - rows, True))
 
 
+_NONE = Run(np.zeros(0, np.float64), None, 0, True)
+
+
 def from_sorted(k: np.ndarray) -> Run:
     """The piece of sorted scores, one row each (``k`` is kept, not copied), run-length
     encoded when that is smaller (at most half as many distinct scores as rows)."""
@@ -184,11 +187,11 @@ def merge_pieces(a: list[Run], b: list[Run]) -> list[Run]:
         top = min(x.keys[min(x.size, PIECE) - 1], y.keys[min(y.size, PIECE) - 1])
         i = int(np.searchsorted(x.keys, top, "right"))
         j = int(np.searchsorted(y.keys, top, "right"))
-        if i < x.size:
-            x, rest = x.cut(i)
+        if i < x.size:  # the rest waits (whole, when none of it is due yet)
+            x, rest = x.cut(i) if i else (_NONE, x)
             a.append(rest)
         if j < y.size:
-            y, rest = y.cut(j)
+            y, rest = y.cut(j) if j else (_NONE, y)
             b.append(rest)
         part = _merge([x, y])
         del x, y
@@ -257,7 +260,7 @@ def _grouped(s: np.ndarray, c: np.ndarray) -> Run:
     order = np.argsort(s, kind="stable")
     s, c = s[order], c[order]
     if s.shape[0] == 0:
-        return Run(s, None, 0, True)
+        return _NONE
     start = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
     return from_distinct(s[start], np.add.reduceat(c, start))
 
