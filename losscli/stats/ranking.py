@@ -22,7 +22,7 @@ not. AP is summed in float64 from the exact cumulative counts (sklearn's
 ``_binary_clf_curve`` does.
 
 Memory: 8 B per distinct score (16 B per distinct (score, class) pair of tied scores),
-and a merge holds ~10 MB more, measured by ``tests/test_auc_memory.py``; 10**7 distinct
+and a merge holds a few MB more, measured by ``tests/test_auc_memory.py``; 10**7 distinct
 scores ≈ 80 MB (the whole ``losscli eval --loss roc_auc`` process on 10**7 distinct scores:
 ~390 MB peak, of which ~240 MB is the same scan computing brier). The AUC and DeLong's
 variance are read from the sorted runs (no per-score table); average precision and the

@@ -15,7 +15,7 @@ class merge log-structured: a new run is merged with the last one while that one
 most twice as many entries, so a class holds O(log n) runs and the work is O(n log n) over
 the stream. Two runs merge piece by piece (:func:`merge_pieces`: the rows up to the
 smaller of the two heads' first ~piece, concatenated and stably sorted — a linear merge),
-and each input piece is dropped once consumed, so a merge holds a few pieces (~10 MB) more
+and each input piece is dropped once consumed, so a merge holds a few pieces (~2 MB each) more
 than the state, never a copy of a whole run. Merging another state pushes its runs: its
 pieces are never written to, so they are shared, not copied.
 
@@ -168,7 +168,7 @@ def _join(parts: list[Run]) -> Run:
 
 #: Entries a piece holds (about; merged pieces are emitted once they reach it): merging two
 #: runs holds a few pieces more than its inputs, never a copy of a whole run.
-PIECE = 1 << 19
+PIECE = 1 << 18
 
 
 def merge_pieces(a: list[Run], b: list[Run]) -> list[Run]:
