@@ -58,8 +58,9 @@ def test_eight_bytes_per_distinct_score_and_a_bounded_peak():
         tracemalloc.stop()
     assert r.nbytes == 8 * N and r.distinct_scores == N
     assert held <= 8 * N + (1 << 20)
-    # the largest merge holds its inputs, their concatenation and the sort's buffer
-    assert peak <= 20 * N, peak / N
+    # merges go piece by piece: a few pieces (and a chunk's sort) more than the state
+    # (measured: 10.8 B a score at the peak; a merge of whole runs reached 16–20)
+    assert peak <= 8 * N + (16 << 20), peak / N
     assert auc == float(_exact(s, y))  # correctly rounded
     assert abs(auc - roc_auc_score(y, s)) <= math.ulp(auc)  # sklearn's float trapezoid
     assert why is None and math.isfinite(se) and 0 < se < 1e-3
