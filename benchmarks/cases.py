@@ -29,12 +29,13 @@ LOSSES = {
     "groups": ("mse", "mae"),
     "churn": ("accuracy", "f1", "roc_auc", "bce"),
     "tenclass": ("cross_entropy", "accuracy", "f1"),
+    "auc": ("roc_auc",),
 }
 
 #: The case names ``--cases`` accepts, in run order (see benchmarks/README.md).
 CASE_NAMES = ("parquet", "csv", "npy", "binary", "multiclass", "startup",
               "big", "workers", "hive", "s3", "groups-int", "groups-str", "ci", "bootstrap",
-              "dask", "churn", "churn-join", "tenclass")
+              "dask", "churn", "churn-join", "tenclass", "auc")
 #: Cases ``--quick`` leaves out unless named in ``--cases`` (100M rows are no smoke test).
 FULL_ONLY = ("big",)
 
@@ -147,6 +148,8 @@ def _losscli_eval(case: Case) -> list[str] | None:
         return _churn(case)
     if name == "tenclass":
         return _eval(case.files[0], *_TENCLASS)
+    if name == "auc":
+        return _eval(case.files[0], *_AUC)
     base = [sys.executable, "-m", "losscli", "eval", str(case.files[0])]
     if case.fmt == "npy":
         base += ["--targets", str(case.files[1])]
@@ -198,6 +201,19 @@ def _tenclass_peer(tool: str) -> Callable[[Case], list[str] | None]:
         if case.name != "tenclass":
             return None
         return [sys.executable, str(PEERS / "tenclass_peer.py"), tool, str(case.files[0])]
+
+    return command
+
+
+#: The exact AUC of distinct scores (issue 21): one metric, the whole cost its state.
+_AUC = ["--pred-col", "p", "--target-col", "y", "--loss", "roc_auc"]
+
+
+def _auc_peer(tool: str) -> Callable[[Case], list[str] | None]:
+    def command(case: Case) -> list[str] | None:
+        if case.name != "auc":
+            return None
+        return [sys.executable, str(PEERS / "auc_peer.py"), tool, str(case.files[0])]
 
     return command
 
@@ -260,6 +276,8 @@ def _sql_like(script: str, s3: bool = False) -> Callable[[Case], list[str] | Non
             return _churn_peer(script.removesuffix("_peer.py"))(case)
         if case.name == "tenclass":
             return _tenclass_peer(script.removesuffix("_peer.py"))(case)
+        if case.name == "auc":
+            return _auc_peer(script.removesuffix("_peer.py"))(case)
         return single(case)
 
     return command
@@ -362,11 +380,12 @@ TOOLS: list[Tool] = [
          "one SQL query over read_parquet/read_csv (hive: read_parquet('DIR/**/*.parquet', "
          "hive_partitioning = true); groups: GROUP BY; ci: avg ± z·stddev_samp/√n; tenclass: "
          "CASE lookup of the true label's p, greatest + CASE for the argmax, the confusion "
-         "matrix by GROUP BY)"),
+         "matrix by GROUP BY; auc: an integer rank sum, ties at their mid-rank)"),
     Tool("polars", _sql_like("polars_peer.py", s3=True), ("polars",),
          "lazy scan_parquet/scan_csv, same expressions (hive and S3: scan_parquet('…/**/*.parquet'); "
          "groups: group_by().agg(); ci: mean ± z·std/√n; tenclass: "
-         "max_horizontal + when/coalesce lookups, the confusion matrix by group_by)", env=_s3_env),
+         "max_horizontal + when/coalesce lookups, the confusion matrix by group_by; auc: "
+         "rank('average'))", env=_s3_env),
     Tool(CHURN_GROUPS, _variant(set(CHURN_CASES), lambda c: _churn(c, "--group-by", "channel")),
          is_losscli=True, description="the churn job per channel (10 groups)"),
     Tool(CHURN_GROUPS_CI, _variant(set(CHURN_CASES),

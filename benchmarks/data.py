@@ -37,6 +37,9 @@ mse, mae and huber as the single-file cases:
   class's logit raised, so rows sum to 1) and a string ``label`` holding the class names.
   The columns are *not* in the labels' sorted order (``ant`` sorts first but is the sixth
   column), so a tool that maps labels to columns by sorting instead of by name is caught.
+- ``auc_N`` (issue 21, the exact AUC): ``data.parquet`` with ``p`` (float64 uniform in
+  [0, 1), not rounded: every score distinct) and ``y`` (int64 0/1 drawn from ``p``, so the
+  AUC is about 0.83), in 1M-row row groups.
 - ``hive_N``: a hive-partitioned folder of ``PARTS`` files ``part=00/part-0.parquet`` …
   ``part=39/part-0.parquet``, the rows of ``regression_N`` cut into 40 consecutive runs.
 """
@@ -153,7 +156,7 @@ def files(kind: str, folder: Path) -> dict[str, list[Path]]:
     if kind == "churn":
         return {"parquet": [folder / "data.parquet"],
                 "join": [folder / "pred.parquet", folder / "target.parquet"]}
-    if kind == "tenclass":
+    if kind in ("tenclass", "auc"):
         return {"parquet": [folder / "data.parquet"]}
     raise ValueError(f"unknown dataset kind {kind!r}")
 
@@ -172,6 +175,8 @@ def estimate_bytes(kind: str, n: int) -> int:
         return n * 2 * 40
     if kind == "tenclass":
         return n * (len(TENCLASS_LABELS) * 8 + 2)
+    if kind == "auc":
+        return n * 10
     return n * (CLASSES * 4 * 2 + 16)
 
 
@@ -201,7 +206,7 @@ def ensure(cache: Path, kind: str, n: int, log: Any = print) -> Path:
     writers = {"regression": _write_regression, "binary": _write_binary,
                "multiclass": _write_multiclass, "regression-parquet": _write_regression_parquet,
                "grouped": _write_grouped, "hive": _write_hive, "churn": _write_churn,
-               "tenclass": _write_tenclass}
+               "tenclass": _write_tenclass, "auc": _write_auc}
     writers[kind](folder, n)
     want["seconds"] = round(time.perf_counter() - started, 1)
     meta_path.write_text(json.dumps(want, indent=1) + "\n")
@@ -376,6 +381,24 @@ def _write_tenclass(folder: Path, n: int) -> None:
             cols = [pa.array(prob[:, j]) for j in range(len(names))] + [pa.array(label)]
             pw.write_table(pa.Table.from_arrays(cols, schema=schema),
                            row_group_size=TENCLASS_ROW_GROUP)
+
+
+def auc_chunk(index: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Scores uniform in [0, 1) (float64 as drawn: distinct) and 0/1 labels drawn from them."""
+    rng = np.random.default_rng([SEED, 212, index])
+    p = rng.random(rows)
+    return p, (rng.random(rows) < p).astype(np.int64)
+
+
+def _write_auc(folder: Path, n: int) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([("p", pa.float64()), ("y", pa.int64())])
+    with pq.ParquetWriter(folder / "data.parquet", schema) as pw:
+        for index, rows in _chunks(n):
+            p, y = auc_chunk(index, rows)
+            pw.write_table(pa.table({"p": p, "y": y}, schema=schema), row_group_size=CHUNK)
 
 
 def hive_bounds(n: int, parts: int = PARTS) -> list[int]:

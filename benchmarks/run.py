@@ -72,6 +72,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--tenclass-rows", default=None,
                     help="rows of the tenclass case (10 classes, text labels; default 10M; "
                          "10k with --quick)")
+    ap.add_argument("--auc-rows", default=None,
+                    help="rows of the auc case (distinct scores; default 10M; 10k with --quick)")
     ap.add_argument("--quick", action="store_true",
                     help="tiny data (10k rows), 1 round, no warm-up: checks the harness works")
     ap.add_argument("--cache", type=Path, default=HERE / ".cache", help="data folder")
@@ -98,6 +100,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.boot_rows = data.parse_size(args.boot_rows or ("10k" if q else "1M"))
     args.churn_rows = data.parse_size(args.churn_rows or ("10k" if q else "10M"))
     args.tenclass_rows = data.parse_size(args.tenclass_rows or ("10k" if q else "10M"))
+    args.auc_rows = data.parse_size(args.auc_rows or ("10k" if q else "10M"))
     if args.scale_rows < data.PARTS:
         ap.error(f"--scale-rows must be at least {data.PARTS} (one row per hive part)")
     args.repeats = args.repeats if args.repeats is not None else (1 if q else 5)
@@ -214,6 +217,11 @@ def build_cases(args: argparse.Namespace, losses: set[str]) -> tuple[list[Case],
             cases.append(Case("tenclass", "parquet", rows, files["parquet"], name=name,
                               label=f"{k} classes, text labels matched to the p_LABEL columns: "
                                     f"cross_entropy + accuracy + macro f1, {label(rows)} rows"))
+        elif name == "auc":
+            rows = args.auc_rows
+            files = data.files("auc", data.ensure(args.cache, "auc", rows, log))
+            cases.append(Case("auc", "parquet", rows, files["parquet"], name=name,
+                              label=f"exact roc_auc of {label(rows)} distinct scores"))
         elif name == "bootstrap":
             rows = args.boot_rows
             outputs = {t: {"intervals"} for t in ("losscli", c.FLOOR)}
@@ -584,7 +592,8 @@ def main(argv: list[str] | None = None) -> int:
             "multiclass_rows": args.multiclass_rows, "tolerance": TOLERANCE,
             "big_rows": args.big_rows, "scale_rows": args.scale_rows,
             "boot_rows": args.boot_rows, "churn_rows": args.churn_rows,
-            "tenclass_rows": args.tenclass_rows, "cases": args.cases,
+            "tenclass_rows": args.tenclass_rows, "auc_rows": args.auc_rows,
+            "cases": args.cases,
         },
         "tools": {t.name: t.description for t in tools if t.description},
         "notes": notes,

@@ -172,8 +172,9 @@ class Confusion(_Counted):
 
 class RankingMetric(_Stated):
     """ROC-AUC or average precision of scores against labels, streamed
-    (:mod:`losscli.stats.ranking`): exact (memory grows with the distinct scores: up to one
-    entry of 24–40 bytes per row for float64 scores) or, with ``bins``, over that many
+    (:mod:`losscli.stats.ranking`): exact (memory grows with the distinct scores: 8 bytes
+    a row of distinct float64 scores, 16 per distinct tied (score, class)) or, with
+    ``bins``, over that many
     equal-width bins of the score range ([0, 1] for probabilities, the sigmoid of other
     scores), with the error bound the shared bins imply in :meth:`details`. Binary; one-vs-
     rest macro average for multi-class (probabilities) and over the labels of multi-label
@@ -230,10 +231,10 @@ class RankingMetric(_Stated):
         if self.multilabel:
             # multi-label: label j is class j's one-vs-rest problem
             for j, state in enumerate(self.state.per_class):
-                state.update(losses[:, j], (target[:, j] > 0).astype(np.float64), weights)
+                state.update(losses[:, j], target[:, j] > 0, weights)
             return
         labels = (true_classes(target, False) if self.classes
-                  else (target > 0).astype(np.float64))
+                  else target > 0)  # bool: no 0/1 check
         self.state.update(losses, labels, weights)
 
     def _score(self, average: str | None = "macro") -> Any:

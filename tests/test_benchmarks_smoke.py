@@ -518,3 +518,43 @@ def test_tenclass_losscli_equals_scikit_learn_on_the_generated_data(tmp_path, mo
     # Deterministic: the same chunks give the same bytes.
     again = data.tenclass_chunk(1, 900)
     assert np.array_equal(again[0], proba[700:1600]) and list(again[1]) == list(y[700:1600])
+
+
+# -- issue 21: the exact AUC of distinct scores -----------------------------------------------
+
+def test_auc_case_values_match_the_peers(quick_run):
+    """The auc case runs in the quick run: losscli's exact roc_auc of distinct scores agrees
+    with polars (average ranks) and DuckDB (an integer rank sum), and its target row (≤ 1.5×
+    polars, peak RSS ≤ 300 MB) is in the table."""
+    _, doc, md = quick_run
+    case = _named(doc, "auc")
+    assert case["rows"] == 10_000  # --quick; --auc-rows sets it
+    entry = _ran(_tool(case, "losscli"))
+    ours = entry["values"]
+    assert set(ours) == {"roc_auc"} and 0.5 < ours["roc_auc"] < 1.0
+    assert "--loss roc_auc" in entry["command"]
+    ran = 0
+    for peer in ("duckdb", "polars"):
+        e = _tool(case, peer)
+        if e["status"] == "skipped":
+            continue
+        ran += 1
+        assert set(_ran(e)["values"]) == {"roc_auc"}
+        _close(ours, e["values"])
+    assert ran >= 1
+    row = next(t for t in doc["targets"] if t["target"].startswith("exact roc_auc"))
+    assert row["goal"] == "≤ 1.50× polars, peak RSS ≤ 300 MB" and row["issue"] == "21"
+    assert f"### {case['id']}" in md
+
+
+def test_auc_data_scores_are_distinct(tmp_path, monkeypatch):
+    """Several generated chunks: every score distinct, labels 0/1 drawn from the scores."""
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(data, "_chunks", lambda n: [(0, 3000), (1, n - 3000)])
+    folder = tmp_path / "auc"
+    folder.mkdir()
+    data._write_auc(folder, 10_000)
+    t = pq.read_table(folder / "data.parquet").to_pydict()
+    assert len(set(t["p"])) == len(t["p"]) == 10_000
+    assert set(t["y"]) == {0, 1}

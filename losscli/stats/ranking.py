@@ -1,9 +1,10 @@
 """ROC-AUC and average precision, streamed: exact per-score state or bounded bins.
 
-**Exact mode** (:class:`Ranking`): per distinct score s, the count of negative rows neg(s)
-and of positive rows pos(s) as int64 (:class:`~losscli.stats.score_counts.ScoreCounts`:
-sorted float64 scores + two int64 counts, 24 B a distinct score) while every weight is a
-whole number (no weights, or integer weights); the first fractional weight turns the state
+**Exact mode** (:class:`Ranking`): each class's scores, sorted, with integer counts only where
+scores repeat (:class:`~losscli.stats.score_counts.ScoreCounts`: 8 B a row of distinct
+scores) while every weight is a whole number (no weights, or integer weights) — the counts
+of negative rows neg(s) and positive rows pos(s) at each distinct score s, in effect;
+the first fractional weight turns the state
 into exact per-score sums of the float weights (:class:`~losscli.stats.keyed.KeyedSums`).
 Merging adds integers (or exact sums), so the state is a function of the multiset of
 (score, label, weight) rows only — any chunking, merge order or tree gives the same bits.
@@ -20,11 +21,15 @@ not. AP is summed in float64 from the exact cumulative counts (sklearn's
 ``average_precision_score`` to 1e-12). Rows with weight 0 are dropped, as sklearn's
 ``_binary_clf_curve`` does.
 
-Memory: 24 B per distinct score (36 B at most while chunks wait to be merged), measured by
-``tests/test_exact_auc.py``; 10**7 distinct scores ≈ 240 MB. With fractional weights 8 B
-of key + 8 B per channel per limb (≥ 40 B). Use the bounded mode for larger data. Cost
-(2-core machine, 10**6 rows of distinct scores): update ~0.6 s (two sorts per chunk and
-the merges), AUC + AP from the state ~0.05 s.
+Memory: 8 B per distinct score (16 B per distinct (score, class) pair of tied scores),
+and a merge holds a few MB more, measured by ``tests/test_auc_memory.py``; 10**7 distinct
+scores ≈ 80 MB (the whole ``losscli eval --loss roc_auc`` process on 10**7 distinct scores:
+~390 MB peak, of which ~240 MB is the same scan computing brier). The AUC and DeLong's
+variance are read from the sorted runs (no per-score table); average precision and the
+operating points build the table (24 B a distinct score) when asked. With fractional
+weights 8 B of key + 8 B per channel per limb (≥ 40 B). Use the bounded mode for larger
+data. Cost (2-core machine, 10**7 rows of distinct scores): update ~1.5 s (two sorts per
+chunk and the merges), AUC ~0.2 s, DeLong ~0.7 s from the state.
 
 **Bounded mode** (:class:`BinnedRanking`): ``bins`` equal-width bins over [low, high] of the
 score (or of sigmoid(score) for logits, ``transform="sigmoid"``); scores outside the range go
@@ -46,15 +51,16 @@ having set recall to 1); AP without negatives is 1.0, as in sklearn.
 **DeLong's standard error** (DeLong, DeLong & Clarke-Pearson 1988, Biometrics 44:837):
 the structural components are per score too — a positive at score s has
 V10(s) = (N_below(s) + ½·neg(s))/N, a negative V01(s) = (P_above(s) + ½·pos(s))/P — so
-from the same counts (:func:`delong_se`)::
+from the same counts (:func:`delong_se`; the exact mode sums the same terms as integers,
+:meth:`~losscli.stats.score_counts.ScoreCounts.delong_variance`)::
 
     S10 = Σ_s pos(s)·(V10(s) − AUC)² / (P − 1),  S01 = Σ_s neg(s)·(V01(s) − AUC)² / (N − 1)
     SE(AUC) = √(S10/P + S01/N)
 
-(integer weights are row counts; fractional weights are used as frequencies). Computed in
-float64 from the canonical (merged, sorted) state, so it is as bit-identical across
-chunkings and merges as the AUC. No extra state: the interval costs one pass over the
-distinct scores.
+(integer weights are row counts; fractional weights are used as frequencies). Computed as
+exact integer sums in the exact mode (float64 from the canonical state for weighted sums and
+bins), so it is as bit-identical across chunkings and merges as the AUC. No extra state:
+the interval costs two passes over the scores.
 
 Multi-class one-vs-rest (:class:`OneVsRest`): one state per class, class c's score against
 label == c; ``macro`` averages the defined per-class values, ``weighted`` weights them by
@@ -166,7 +172,7 @@ class Ranking:
     labels (n,) 0/1 or bool, weights (n,) ≥ 0 or None. ``roc_auc()``, ``average_precision()``
     return a :class:`Score`.
 
-    The state is integer counts per distinct score (:class:`ScoreCounts`, 24 B a score)
+    The state is each class's sorted scores (:class:`ScoreCounts`, 8 B a distinct score)
     while every weight is a whole number (none given, or integer weights); the first
     fractional weight turns it into exact float sums (:class:`KeyedSums`). Either way the
     AUC is the correctly rounded exact value."""
@@ -189,10 +195,10 @@ class Ranking:
         if self.counts is None:
             return
         sums = KeyedSums(2, "float")
-        c = self.counts.compact()
-        if len(c):
-            values = np.stack([c.neg, c.pos], axis=1).astype(np.float64)  # < 2**53: exact
-            sums.add(c.keys, values)
+        keys, neg, pos = self.counts.table()
+        if keys.size:
+            values = np.stack([neg, pos], axis=1).astype(np.float64)  # < 2**53: exact
+            sums.add(keys, values)
         self._sums, self.counts = sums, None
 
     def update(self, scores: np.ndarray, labels: np.ndarray,
@@ -236,25 +242,20 @@ class Ranking:
             return float(self.counts.totals()[1])
         return fraction_to_float(self.sums.totals()[1])
 
-    def _exact(self) -> tuple[Any, Any, float, float]:
-        """Per-score (neg, pos) in increasing score order — int64 counts, or Python ints of
-        2**scale units — and the float totals (N, P)."""
-        if self.counts is not None:
-            c = self.counts.compact()
-            n_count, p_count = c.totals()
-            return c.neg, c.pos, float(n_count), float(p_count)
-        ints = self.sums.ints()
-        n_sum, p_sum = self.sums.totals()
-        return ints[:, 0], ints[:, 1], fraction_to_float(n_sum), fraction_to_float(p_sum)
-
     def roc_auc(self) -> Score:
         """Area under the ROC curve (sklearn ``roc_auc_score``): the exact rational from the
         integer state, correctly rounded."""
-        neg, pos, n_total, p_total = self._exact()
-        reason = _reasons(n_total, p_total)[0]
+        if self.counts is not None:
+            n_count, p_count = self.counts.totals()
+            reason = _reasons(n_count, p_count)[0]
+            frac = None if reason is not None else self.counts.auc_fraction()
+        else:
+            n_sum, p_sum = self.sums.totals()
+            reason = _reasons(fraction_to_float(n_sum), fraction_to_float(p_sum))[0]
+            ints = None if reason is not None else self.sums.ints()
+            frac = None if ints is None else auc_fraction(ints[:, 0], ints[:, 1])
         if reason is not None:
             return Score(math.nan, math.nan, math.nan, reason)
-        frac = auc_fraction(neg, pos)
         auc = math.nan if frac is None else fraction_to_float(frac)
         return Score(auc, auc, auc, None)
 
@@ -264,18 +265,22 @@ class Ranking:
         if score.reason is not None:
             return score, math.nan, score.reason
         if self.counts is not None:
-            c = self.counts.compact()
-            return (score, *delong_se(c.neg, c.pos))
+            n_count, p_count = self.counts.totals()
+            if n_count > 1 and p_count > 1:  # exact, from the runs: no per-score table
+                return score, math.sqrt(max(float(self.counts.delong_variance()), 0.0)), None
+            return (score, *delong_se(np.array([n_count]), np.array([p_count])))
         f = self.sums.floats()
         return (score, *delong_se(f[:, 0], f[:, 1]))
 
     def average_precision(self) -> Score:
         """Σ_k (R_k − R_{k−1})·P_k (sklearn ``average_precision_score``)."""
         if self.counts is not None:
-            c = self.counts.compact()
-            n_total, p_total = c.totals()
+            n_total, p_total = self.counts.totals()
             reason = _reasons(n_total, p_total)[1]
-            ap = math.nan if reason else _ap(c.neg, c.pos, float(p_total))
+            if reason:
+                return Score(math.nan, math.nan, math.nan, reason)
+            _, neg, pos = self.counts.table()
+            ap = _ap(neg, pos, float(p_total))
             return Score(ap, ap, ap, reason)
         f = self.sums.floats()
         n_t, p_t = (fraction_to_float(x) for x in self.sums.totals())

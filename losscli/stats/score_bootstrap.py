@@ -227,8 +227,7 @@ def ranking_replicates(boot: ScoreResample, agg: Any) -> tuple[np.ndarray | None
     if isinstance(state, Ranking):
         if state.counts is None:  # fractional weights turned the counts into sums
             return None, "no per-score bootstrap with fractional row weights"
-        c = state.counts.compact()
-        keys, neg, pos = c.keys, c.neg, c.pos
+        keys, neg, pos = state.counts.table()
     elif isinstance(state, BinnedRanking):
         f = state.sums.floats()
         bins = np.asarray(state.sums.keys, dtype=np.int64)
