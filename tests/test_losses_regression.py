@@ -87,6 +87,32 @@ def test_smooth_l1_torch_formula():
     assert ev(D, T0, "smooth_l1:beta=0") == pytest.approx(np.mean(np.abs(D)), rel=1e-15)
 
 
+def test_huber_kernel_is_the_plain_torch_form_bit_for_bit():
+    # The kernel computes m·(|d| - m/2), m = min(|d|, δ), with m/2 held in m's own array and
+    # doubled back; it must give the bits of the plain form torch documents (and of the
+    # np.where of the two branches) for every float: subnormal, huge, ±inf, NaN, δ tiny.
+    from losscli.losses.regression import huber
+
+    rng = np.random.default_rng(7)
+    n = 20_000
+    scale = 10.0 ** rng.integers(-324, 308, size=n)
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, -5e-324, 2.0 ** -1022,
+                        2.0 ** -1021, 3 * 2.0 ** -1022, 1e308, -1e308, 0.5, 1.0, -1.0])
+    p = np.concatenate([rng.normal(size=n) * scale, special])
+    t = np.concatenate([rng.normal(size=n) * scale[::-1], np.zeros(len(special))])
+    with np.errstate(all="ignore"):
+        for delta in (1.0, 0.3, 2.5, 1e-300, 2.0 ** -1021, 1.5 * 2.0 ** -1021, 2.0 ** -1022,
+                      5e-324, 1e300, 1.7e308, np.inf):
+            for a, b in ((p, t), (t, p)):
+                ad = np.abs(a - b)
+                plain = np.minimum(ad, delta) * (ad - 0.5 * np.minimum(ad, delta))
+                got = huber(a, b, delta=delta)
+                assert np.array_equal(got.view(np.uint64), plain.view(np.uint64)), delta
+                branches = np.where(ad < delta, 0.5 * ad * ad, delta * (ad - 0.5 * delta))
+                ok = np.isfinite(plain) & np.isfinite(branches) & (plain > 1e-300)
+                assert np.allclose(got[ok], branches[ok], rtol=1e-15, atol=0)
+
+
 def test_huber_equals_delta_times_smooth_l1_with_beta_delta():
     # torch docs: huber(delta) == delta * smooth_l1(beta=delta)
     rng = np.random.default_rng(1)
