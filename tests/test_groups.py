@@ -464,3 +464,29 @@ def test_dictionary_read_text_groups_equal_plain_strings(tmp_path):
         for key, value in ref.items():
             assert got[None if isinstance(key, float) else key] == pytest.approx(value,
                                                                                 rel=1e-12)
+
+
+def test_a_group_interval_that_needs_more_replicates_is_said_once_per_loss(tmp_path):
+    """With --group-by --ci, each group's interval is at the Bonferroni level (99.44 % for
+    3 groups × 3 losses), which a 200-replicate bootstrap cannot give: the verdict notes it
+    and judges on the value. The text and Markdown say so once per loss, naming the groups
+    (before, only JSON said why a group's f1 was judged on its value)."""
+    from tests.conftest import run_losscli
+
+    df = _binary(600)
+    path = _write(df, tmp_path / "b.parquet")
+    args = ["-l", "roc_auc", "-l", "f1", "-l", "accuracy", "-g", "segment", "--ci",
+            "--min", "f1=0"]
+    doc = json.loads(run_losscli("check", path, *args, "-f", "json").stdout)
+    need = [(g["key"]["segment"], r["label"]) for g in doc["groups"] for r in g["losses"]
+            if (r.get("interval") or {}).get("reason", "").startswith("200 finite")]
+    assert {label for _, label in need} == {"f1"} and len(need) == 3  # from the report itself
+    for fmt, mark in (("table", "· "), ("markdown", "- ℹ️ ")):
+        out = run_losscli("check", path, *args, "-f", fmt).stdout.decode()
+        lines = [ln for ln in out.splitlines() if "judged on its value" in ln]
+        assert len(lines) == 1, out
+        assert lines[0].startswith(mark) and "f1: 200 finite bootstrap replicates" in lines[0]
+        for key, _ in need:
+            assert f"segment={key}" in lines[0]
+    out = run_losscli("check", path, *args, "--replicates", "400").stdout.decode()
+    assert "judged on its value" not in out

@@ -173,6 +173,29 @@ def _print_group_checks(result: CheckResult, console: Any, tty: bool) -> None:
         for line in lines:
             mark = "✗" if not g.passed else "·"
             note_line(console, tty, f"{mark} {g.label}: {line}", "red" if not g.passed else "dim")
+    for line in group_notes(result):
+        note_line(console, tty, f"· {line}", "dim")
+
+
+#: Groups named in one note line; the rest are counted.
+NOTE_GROUPS = 3
+
+
+def group_notes(result: CheckResult) -> list[str]:
+    """The notes of the groups' verdicts (what a verdict could not use, e.g. an interval
+    that needs more replicates: judged on the value), each note once with the groups it
+    concerns — ``site=east, site=north, site=south: f1: …; judged on its value``."""
+    groups_of: dict[str, list[str]] = {}
+    for g in result.groups or []:
+        for v in g.verdicts:
+            for note in v.notes:
+                groups_of.setdefault(note, []).append(g.label)
+    out = []
+    for note, labels in groups_of.items():
+        named = ", ".join(labels[:NOTE_GROUPS])
+        more = len(labels) - NOTE_GROUPS
+        out.append(f"{named}{f' and {more} more' if more > 0 else ''}: {note}")
+    return out
 
 
 def _results_of(result: CheckResult) -> list[Any]:
@@ -249,6 +272,7 @@ def _group_markdown(result: CheckResult) -> list[str]:
              for g in result.groups or [] for r in
              [*(r for v in g.verdicts for r in v.reasons if not v.passed),
               *([g.note] if g.note and g.status != "checked" else [])]]
+    notes += [f"- ℹ️ {md_escape(line)}" for line in group_notes(result)]
     return out + (["", *notes] if notes else [])
 
 
