@@ -132,6 +132,7 @@ td.num,th.num{text-align:right}
 td.num{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;
 font-size:13px;white-space:nowrap}
 td.label{font-weight:600;overflow-wrap:break-word}
+td .reason{display:block;min-width:16em}
 td .why{display:block;white-space:normal;
 font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;font-size:12px;
 color:var(--muted);text-align:left;min-width:14em;max-width:32em}
@@ -247,7 +248,11 @@ def _header(doc: dict[str, Any], title: str | None) -> str:
 def _bound_text(check: dict[str, Any]) -> str:
     """The verdict's own sentence of what was checked (``Verdict.bound_text``)."""
     text = check.get("bound_text")
-    return f'<span class="nowrap">{escape(text)}</span>' if text else '<span class="muted">—</span>'
+    if not text:
+        return '<span class="muted">—</span>'
+    # the comparison on one line; its parenthesis (baseline, interval, Bonferroni) may wrap
+    head, sep, rest = str(text).partition(" (")
+    return f'<span class="nowrap">{escape(head)}</span>' + (f" ({escape(rest)}" if sep else "")
 
 
 def _status(check: dict[str, Any]) -> str:
@@ -266,9 +271,10 @@ def _checks_table(checks: Sequence[dict[str, Any]], *, group: bool = False) -> s
             change_text += f' <span class="muted">({escape(format(rel * 100, "+.4g"))} %)</span>'
         row = [*([escape(c.get("group", ""))] if group else []), escape(label_of(c)), _status(c),
                number(c.get("value")), _bound_text(c), number(c.get("baseline")), change_text,
-               "<br>".join([*(escape(r) for r in c.get("reasons", ())),
-                            *(f'<span class="muted">{escape(n)}</span>'
-                              for n in c.get("notes", ()))])]
+               '<div class="reason">' + "<br>".join(
+                   [*(escape(r) for r in c.get("reasons", ())),
+                    *(f'<span class="muted">{escape(n)}</span>' for n in c.get("notes", ()))])
+               + "</div>"]
         rows.append(row)
         classes.append("fail" if c.get("status") == "fail" else "")
     numeric = [3, 5, 6] if group else [2, 4, 5]
