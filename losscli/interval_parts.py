@@ -126,12 +126,12 @@ def resampling(boot: Resampling) -> str:
     return "rows" if isinstance(boot, BootstrapSums) else boot.resampling
 
 
-def flush_bootstrap(states: list[Any]) -> None:
-    """Add each interval state's pending chunk to its per-row bootstrap sums
-    (:func:`losscli.stats.row_bootstrap.flush_bootstrap`: the replicate weights drawn once
-    for the states that share rows); nothing to do, and nothing imported, when no state
-    resamples rows."""
-    if any(u.pending is not None for u in states):
+def flush_bootstrap(trackers: list[Any]) -> None:
+    """Add each interval state's (:class:`losscli.uncertainty.Uncertainty`) pending chunk to
+    its per-row bootstrap sums (:func:`losscli.stats.row_bootstrap.flush_bootstrap`: the
+    replicate weights drawn once for the states that share rows); nothing to do, and
+    nothing imported, when no state resamples rows."""
+    if any(u.pending is not None for u in trackers):
         from losscli.stats import row_bootstrap
 
-        row_bootstrap.flush_bootstrap(states)
+        row_bootstrap.flush_bootstrap(trackers)
