@@ -171,12 +171,14 @@ class Plan:
 
     def new_cells(self, key: tuple[Any, ...] | None = None) -> list[Cell]:
         """One empty cell per model (the overall state's, or a new group's: ``key``)."""
-        stream = 0  # a cell bootstrap's draws per group (stats.cell_bootstrap)
+        stream = 0  # a cell bootstrap's draws per group (stats.cell_bootstrap; 0: overall)
         if self.ci is not None or self.paired is not None:
-            from losscli.stats.cell_bootstrap import group_stream
             from losscli.uncertainty import Uncertainty
 
-            stream = group_stream(key)
+            if key is not None:
+                from losscli.stats.cell_bootstrap import group_stream
+
+                stream = group_stream(key)
         cells = []
         for model in range(self.models):
             aggs = [inst.new_aggregate() for inst in self.instances]

@@ -23,16 +23,18 @@ if TYPE_CHECKING:
     Resampling = BootstrapSums | CellResample | ScoreResample
 
 #: The modules of the per-row bootstrap (any kind under ``--ci-method bootstrap`` that
-#: resamples rows: r2, calibration, a mean's).
+#: resamples rows: r2, calibration, a mean's): its sums, and the streaming of its
+#: replicate weights (imported with the first chunk).
 BOOTSTRAP_MODULES = ("losscli.stats.resample", "losscli.stats.row_bootstrap")
 
 #: The modules each interval kind is built from, beyond :mod:`losscli.stats.intervals` (and
-#: :data:`BOOTSTRAP_MODULES` when it resamples rows); ``tests/test_startup_imports.py``
-#: checks that building and using a kind loads these and that a run without ``--ci`` loads
-#: none of them. A new kind is one line here.
+#: :data:`BOOTSTRAP_MODULES` when it resamples rows); reading a state that resamples also
+#: loads the cell and score modules (to tell its replicates apart).
+#: ``tests/test_startup_imports.py`` checks that building a kind loads these and no other
+#: kind's, and that a run without ``--ci`` loads none of them. A new kind is one line here.
 KIND_MODULES: dict[str, tuple[str, ...]] = {
     "mean": (), "root_mean": (), "subset": (), "delong": (), "none": (), "query": (),
-    "r2": BOOTSTRAP_MODULES, "calibration": BOOTSTRAP_MODULES,
+    "r2": BOOTSTRAP_MODULES[:1], "calibration": BOOTSTRAP_MODULES[:1],
     "ratio": ("losscli.stats.ratio_moments",),
     "confusion": ("losscli.stats.cell_bootstrap", "losscli.stats.confusion_replicates"),
     "confusion_paired": ("losscli.stats.cell_bootstrap",

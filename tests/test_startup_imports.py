@@ -73,8 +73,9 @@ def test_a_regression_eval_imports_none_of_the_optional_modules():
 def test_an_analytic_interval_loads_the_interval_state_but_no_bootstrap():
     doc, modules = _run("eval", "sample_data/regression.parquet", "-l", "mse", "--ci")
     assert "losscli.uncertainty" in modules
-    assert not modules & (set(BOOTSTRAP_MODULES) | LABELS | QUERIES), sorted(
-        modules & (set(BOOTSTRAP_MODULES) | LABELS | QUERIES))
+    unused = {"losscli.stats.row_bootstrap", "losscli.stats.cell_bootstrap",
+              "losscli.stats.score_bootstrap", "losscli.stats.ratio_moments"} | LABELS | QUERIES
+    assert not modules & unused, sorted(modules & unused)
     pred, target = _regression()
     sq = (pred - target) ** 2
     half = 1.959963984540054 * sq.std(ddof=1) / np.sqrt(len(sq))
@@ -171,15 +172,16 @@ _METHODS = {"r2": "bootstrap", "calibration": "bootstrap", "confusion": "bootstr
             "confusion_paired": "bootstrap", "ranking_bootstrap": "bootstrap",
             "ranking_paired": "bootstrap"}
 _EXTRA = {"calibration": {"metric": "l1:binary"}, "confusion_paired": {"paired": True},
-          "delong_paired": {"paired": True}, "ranking_paired": {"paired": True,
-                                                               "metric": "average_precision"},
+          "delong_paired": {"paired": True},
+          "ranking_paired": {"paired": True, "metric": "average_precision||0.0"},
           "query_paired": {"paired": True}, "subset": {"metric": "precision"}}
 
 
 @pytest.mark.parametrize("kind", sorted(KIND_MODULES))
 def test_each_interval_kind_loads_its_modules_when_built_or_read(kind):
-    """Building a state of ``kind`` (and reading it back) imports the modules
-    ``KIND_MODULES`` names for it — and no other interval kind's."""
+    """Building a state of ``kind`` and reading it back imports the modules
+    ``KIND_MODULES`` names for it — and no other interval kind's (reading replicates: those
+    that tell them apart)."""
     method = _METHODS.get(kind, "analytic")
     build = (f"Uncertainty({kind!r}, CIConfig(method={method!r}), method={method!r}, "
              f"**{_EXTRA.get(kind, {})!r})")
@@ -192,15 +194,21 @@ def test_each_interval_kind_loads_its_modules_when_built_or_read(kind):
         f"agg = kind('query_ranking')() if {kind!r} == 'query_paired' else None\n"
         "before = set(sys.modules)\n"
         f"u = {build}\n"
-        "loaded = set(sys.modules)\n"
+        "built = set(sys.modules) - before\n"
         "assert Uncertainty.from_dict(json.loads(json.dumps(u.to_dict()))) == u\n"
-        "print(json.dumps([sorted(loaded), sorted(set(sys.modules) - before), u.kind]))\n")
+        "print(json.dumps([sorted(set(built)), sorted(set(sys.modules) - before), u.kind,\n"
+        "                  u.boot is not None]))\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    loaded, used, got = json.loads(proc.stdout)
+    built, read, got, resamples = json.loads(proc.stdout)
     assert got == kind
-    assert set(KIND_MODULES[kind]) <= set(loaded), (kind, loaded)
-    allowed = (set(KIND_MODULES[kind]) | {"losscli.uncertainty", "losscli.uncertainty_state"}
-               | (set(BOOTSTRAP_MODULES) if method == "bootstrap" else set()))
-    assert not (set(used) & INTERVALS) - allowed, sorted((set(used) & INTERVALS) - allowed)
+    loaded = set(read) | ({"losscli.query_aggregate"} if kind == "query_paired" else set())
+    assert set(KIND_MODULES[kind]) <= loaded, (kind, read)
+    allowed = set(KIND_MODULES[kind]) | {"losscli.uncertainty_state"} | (
+        set(BOOTSTRAP_MODULES) if method == "bootstrap" else set())
+    assert not (set(built) & INTERVALS) - allowed, sorted((set(built) & INTERVALS) - allowed)
+    if resamples:  # reading replicates tells the three kinds of them apart
+        allowed |= {"losscli.stats.cell_bootstrap", "losscli.stats.confusion_replicates",
+                    "losscli.stats.score_bootstrap", *BOOTSTRAP_MODULES}
+    assert not (set(read) & INTERVALS) - allowed, sorted((set(read) & INTERVALS) - allowed)
