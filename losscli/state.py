@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any
 from losscli.aggregates import Aggregate
 from losscli.grouping import sort_key
 from losscli.stats.fields import MAX_TEXT, FieldError, Fields, check, nested, whole
-from losscli.stats.joins import JoinState
 
 if TYPE_CHECKING:
     from losscli.stats.calibration import CalibrationError
+    from losscli.stats.joins import JoinState
     from losscli.stats.sketch import QuantileSketch
     from losscli.uncertainty import Uncertainty
 
@@ -469,6 +469,8 @@ class State:
                 return tuple(key), cells
 
             state.groups = dict(f.each("groups", group))
-        if f.has("join"):
+        if f.has("join"):  # --id-col
+            from losscli.stats.joins import JoinState
+
             state.join = f.part("join", JoinState.from_dict)
         return state
