@@ -7,7 +7,6 @@ are in play. (``inspect`` calls the package itself.)"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -17,17 +16,21 @@ if TYPE_CHECKING:
     from losscli.io.inputs import Inputs
     from losscli.labels.mapping import LabelMap
 
-#: Column types that are numbers beyond doubt (Arrow's names, numpy's type codes): targets
-#: of such a type are read as numbers unless an option or a column's name says otherwise.
-#: Any other type (text, bool, a type the source does not know) goes to the package's
-#: rule (:func:`losscli.labels.column_kind`).
-_NUMBERS = re.compile(r"u?int(8|16|32|64)|float(16|32|64)?|double|halffloat"
-                      r"|decimal(32|64|128|256)?\(.*\)|[<>|=]?[fiu]\d+")
+#: Column types that are numbers beyond doubt (Arrow's names; numpy's type codes such as
+#: ``<f8`` are read by :func:`numeric`): targets of such a type are read as numbers unless
+#: an option or a column's name says otherwise. Any other type (text, bool, a type the
+#: source does not know) goes to the package's rule (:func:`losscli.labels.column_kind`).
+NUMBER_TYPES = frozenset({"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                          "uint64", "halffloat", "float", "float16", "float32", "float64",
+                          "double"})
 
 
 def numeric(source: Any, column: str) -> bool:
     """Whether the source knows ``column`` to hold numbers."""
-    return bool(_NUMBERS.fullmatch(str(source.column_types().get(column, "")).lower()))
+    kind = str(source.column_types().get(column, ""))
+    code = kind.lstrip("<>|=")  # numpy: f8, <i4, |u1 (but <U5: text)
+    return (kind.lower() in NUMBER_TYPES or kind.lower().startswith("decimal")
+            or (len(code) > 1 and code[0] in "fiu" and code[1:].isdigit()))
 
 
 def needs_labels(inputs: Inputs, *, classes: Sequence[str] = (), pos_label: str | None = None,
