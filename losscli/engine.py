@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from losscli.aggregates import row_values
-from losscli.calibrate import calibrate
 from losscli.checks import (
     Describe,
     all_finite,
@@ -37,17 +36,18 @@ from losscli.domain import CheckContext
 from losscli.errors import InputError, UsageError
 from losscli.fingerprint import RowHasher
 from losscli.grouping import MAX_GROUPS, BatchGroups, too_many_groups
+from losscli.interval_kinds import CIConfig
+from losscli.interval_parts import flush_bootstrap
 from losscli.io.base import Sink
 from losscli.io.inputs import Batch
 from losscli.paired import paired_rows, shared_scores
-from losscli.query_scan import check_groups, query_view
 from losscli.registry import LossInstance
 from losscli.state import Cell, Fingerprint, Position, State
-from losscli.stats.calibration import CalibrationError
-from losscli.stats.cell_bootstrap import group_stream
-from losscli.stats.sketch import QuantileSketch
-from losscli.uncertainty import CIConfig, Uncertainty, flush_bootstrap
 from losscli.vocab import NAN_POLICIES, REDUCTIONS
+
+if TYPE_CHECKING:  # each imported where its option is used: --ci, --distribution, --query-col
+    from losscli.stats.sketch import QuantileSketch
+    from losscli.uncertainty import Uncertainty
 
 #: Tasks whose predictions a calibration state (Plan.calibration) bins, and its bins
 #: (ece's default: 15 equal-width bins on [0, 1]).
@@ -171,7 +171,14 @@ class Plan:
 
     def new_cells(self, key: tuple[Any, ...] | None = None) -> list[Cell]:
         """One empty cell per model (the overall state's, or a new group's: ``key``)."""
-        stream = group_stream(key)  # a cell bootstrap's draws per group (stats.cell_bootstrap)
+        stream = 0  # a cell bootstrap's draws per group (stats.cell_bootstrap; 0: overall)
+        if self.ci is not None or self.paired is not None:
+            from losscli.uncertainty import Uncertainty
+
+            if key is not None:
+                from losscli.stats.cell_bootstrap import group_stream
+
+                stream = group_stream(key)
         cells = []
         for model in range(self.models):
             aggs = [inst.new_aggregate() for inst in self.instances]
@@ -186,9 +193,13 @@ class Plan:
                                                           indicator=f, stream=stream)
                                 for a, f in zip(aggs, flags)] for _ in range(model)]
             if self.distribution is not None:
+                from losscli.stats.sketch import QuantileSketch
+
                 cell.sketches = [QuantileSketch(self.distribution) if inst.spec.per_row else None
                                  for inst in self.instances]
             if self.calibration is not None:
+                from losscli.stats.calibration import CalibrationError
+
                 cell.calibration = CalibrationError(CALIBRATION_BINS, self.calibration[0])
             cells.append(cell)
         return cells
@@ -260,6 +271,8 @@ def reduce(
             try:
                 groups = _batch_groups(batch, plan, state)
                 if groups is not None and plan.query is not None:  # a query in one group
+                    from losscli.query_scan import check_groups
+
                     check_groups(batch, plan.query, groups, shared.setdefault("queries", {}),
                                  plan.instances)
                 _reduce_batch(batch, plan, state, contexts, options, columns, describe, sink,
@@ -321,6 +334,8 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
                                        batch.rows, common)
         check_domains(plan.instances, contexts, view, rows, describe, model, at)
         if plan.query is not None:
+            from losscli.query_scan import query_view
+
             query_view(view, batch, plan.query, keep, rows)
         weights = view.get("weight")
         row_ids = None if batch_ids is None else (batch_ids if keep is None else batch_ids[keep])
@@ -369,6 +384,8 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
         if plan.paired is not None:
             earlier.append((mine, keep))
         if cell.calibration is not None and plan.calibration is not None:
+            from losscli.calibrate import calibrate
+
             calibrate(cell.calibration, view, weights, plan.calibration[1])
             if grouped is not None:
                 grouped.calibrate(plan.calibration[1])
@@ -464,6 +481,8 @@ class GroupUpdate:
                                         {r: self.split(r)[g] for r in pair.queries.needs}, w[g])
 
     def calibrate(self, from_logits: bool) -> None:
+        from losscli.calibrate import calibrate
+
         views = {r: self.split(r) for r in ("pred", "target")}
         for g, cell in enumerate(self.cells):
             if self.groups.counts[g] and cell.calibration is not None:

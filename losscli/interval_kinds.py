@@ -22,6 +22,14 @@ MAX_PAIRED_CLASSES = MAX_BOOTSTRAP_CLASSES
 MAX_BOOTSTRAP_BINS = 100
 
 
+#: Interval kinds by what they resample: the confusion cells
+#: (:mod:`losscli.stats.cell_bootstrap`), the distinct scores
+#: (:mod:`losscli.stats.score_bootstrap`), or nothing of their own: a ranking per query
+#: (:mod:`losscli.query_aggregate`) keeps its queries, paired or not (:class:`QueryPairs`).
+CELL_KINDS = ("confusion", "confusion_paired")
+SCORE_KINDS = ("ranking_bootstrap", "ranking_paired")
+QUERY_KINDS = ("query", "query_paired")
+
 #: Aggregates that are a ratio of two sums Σw·ℓ / Σw·d (:mod:`losscli.ratio_aggregate`):
 #: kind ``ratio``, the delta method (:mod:`losscli.stats.ratio_moments`).
 RATIOS = ("abs_target_ratio", "naive_ratio")

@@ -45,9 +45,6 @@ if TYPE_CHECKING:
 ROW_BYTES = 32
 QUERY_BYTES = 25
 MODES = ("keyed", "contiguous")
-#: The interval kinds of :class:`losscli.uncertainty.Uncertainty` kept here: a mean over
-#: queries (the aggregate's own) and a paired one (:class:`QueryPairs`).
-QUERY_KINDS = ("query", "query_paired")
 #: The policy for a query without a relevant item (stated in the JSON details).
 NO_RELEVANT_POLICY = "scores 0 (torchmetrics' empty_target_action='neg')"
 

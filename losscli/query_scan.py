@@ -19,7 +19,6 @@ import numpy as np
 from losscli.aggregate_base import kind
 from losscli.errors import InputError, UsageError
 from losscli.io.base import MultiFile, raw_key, readable_twice
-from losscli.stats.resample import key_ids
 
 if TYPE_CHECKING:
     from losscli.grouping import BatchGroups
@@ -74,6 +73,8 @@ def bind_mode(instances: Sequence[Any], mode: str) -> list[Any]:
 def query_mode(inputs: Any, name: str) -> str:
     """``contiguous`` when every query of the input is one run of rows (a first pass over
     the query column), ``keyed`` otherwise or when it cannot be read twice."""
+    from losscli.stats.resample import key_ids
+
     source, column = inputs.keys[name]
     if not readable_twice(source):
         return "keyed"
@@ -107,6 +108,8 @@ def query_mode(inputs: Any, name: str) -> str:
 
 def query_ids(values: Any) -> np.ndarray:
     """The queries of a batch's rows: the hash of each value (uint64)."""
+    from losscli.stats.resample import key_ids
+
     return key_ids(values)
 
 

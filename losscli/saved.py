@@ -36,7 +36,6 @@ from losscli.engine import Plan
 from losscli.errors import InputError, UsageError
 from losscli.grouping import too_many_groups
 from losscli.io.atomic import write_atomically
-from losscli.io.join import judge
 from losscli.report import Report
 from losscli.reporting import build_report
 from losscli.state import STATE_VERSION, State
@@ -414,6 +413,8 @@ def _report_of(doc: dict[str, Any], state: State, parts: Sequence[Part]) -> Repo
     inputs = dict(doc.get("inputs") or {})
     join = opts.get("join")
     if join is not None:  # keys matched in two parts, targets no part matched
+        from losscli.io.join import judge
+
         inputs["join"] = judge(state.join, join["unmatched"] == "omit", names=join["id_col"],
                                target_names=join["target_id_col"], where=join["targets"],
                                pred_where="the merged parts")

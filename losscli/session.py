@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,16 +24,18 @@ from losscli import engine, tasks
 from losscli.checks import pred_role
 from losscli.errors import InputError, UsageError
 from losscli.executor import available_cpus
+from losscli.interval_kinds import CIConfig
 from losscli.io.base import Sink, is_remote
 from losscli.io.binding import bind_join, bind_model, id_columns, pair_source, resolve_inputs
 from losscli.io.inputs import Inputs
-from losscli.io.join import KeyIndex
 from losscli.losses.quantiles import bind_levels
 from losscli.query_scan import bind_mode, check_query, query_mode
 from losscli.registry import LossInstance, all_losses, check_unique, resolve_losses
 from losscli.spec import DEFAULT_CHUNK_SIZE, Columns, RunSpec
-from losscli.uncertainty import CIConfig
 from losscli.vocab import EMBEDDING_ROLES, FORECAST_ROLES, ROLES
+
+if TYPE_CHECKING:
+    from losscli.io.join import KeyIndex
 
 #: Values per chunk when rows are wide (class scores, embeddings): with ``chunk_size`` left
 #: to its default, a chunk holds this many values rather than DEFAULT_CHUNK_SIZE rows.
@@ -81,10 +83,10 @@ REMOTE_MAX_WORKERS = 16
 
 def as_source(obj: Any, name: str, default_column: str) -> Any:
     """A path stays a path; in-memory data becomes an in-memory source."""
-    from losscli.io.formats.memory import from_object
-
     if obj is None or isinstance(obj, str):
         return obj
+    from losscli.io.formats.memory import from_object
+
     return from_object(obj, name, default_column)
 
 
@@ -196,7 +198,7 @@ class Session:
         # -- labels (losscli.labels): a target column of strings or booleans (or one named by
         # --classes/--pos-label) is mapped to class indices as it is read; decided (a pass
         # over that column when needed) before the first rows are read.
-        from losscli import labels as label_maps
+        from losscli import labelled as label_maps  # the package only when labels are in play
 
         self.labels = label_maps.bind(self.inputs, classes=opts.classes,
                                       pos_label=opts.pos_label, task=opts.task,

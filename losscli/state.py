@@ -8,36 +8,33 @@ first error a unit stopped at, which source rows the state covers, and a fingerp
 the targets and weights read (:class:`Fingerprint`).
 
 Every part, down to an exact sum, keeps the one contract of
-:class:`~losscli.stats.mergeable.Mergeable` (:data:`PARTS` lists them): ``a.merge(b)`` folds
-``b`` in, in place, and returns ``a``; merging is exact (see :mod:`losscli.stats.exact`), so
-the states of any split of the rows, merged in any order or tree, equal the state of one
-pass over the same chunks, bit for bit. ``to_dict``/``from_dict`` round-trip through JSON
-exactly (floats as ``float.hex``), which is what saved states and remote workers use. A
-:class:`Cell` declares each of its parts once (:class:`Part`), and its merge and
-serialisation walk the declarations.
+:class:`~losscli.stats.mergeable.Mergeable` (:data:`losscli.state_parts.PARTS` lists them):
+``a.merge(b)`` folds ``b`` in, in place, and returns ``a``; merging is exact (see
+:mod:`losscli.stats.exact`), so the states of any split of the rows, merged in any order or
+tree, equal the state of one pass over the same chunks, bit for bit.
+``to_dict``/``from_dict`` round-trip through JSON exactly (floats as ``float.hex``), which
+is what saved states and remote workers use. A :class:`Cell` declares each of its parts once
+(:class:`Part`), and its merge and serialisation walk the declarations. The class of an
+optional part (intervals, sketches, calibration bins) is imported when a cell with it is
+built or read, not with this module.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from losscli.aggregates import Aggregate
 from losscli.grouping import sort_key
-from losscli.stats.calibration import CalibrationError
-from losscli.stats.confusion import ConfusionMatrix, MultilabelHamming
-from losscli.stats.exact import ExactProducts, ExactSum
 from losscli.stats.fields import MAX_TEXT, FieldError, Fields, check, nested, whole
-from losscli.stats.intervals import Moments
-from losscli.stats.joins import JoinState
-from losscli.stats.keyed import KeyedSums
-from losscli.stats.mergeable import Mergeable
-from losscli.stats.one_vs_rest import OneVsRest
-from losscli.stats.ranking import BinnedRanking, Ranking
-from losscli.stats.resample import BootstrapSums
-from losscli.stats.sketch import QuantileSketch
-from losscli.uncertainty import Uncertainty
+
+if TYPE_CHECKING:
+    from losscli.stats.calibration import CalibrationError
+    from losscli.stats.joins import JoinState
+    from losscli.stats.sketch import QuantileSketch
+    from losscli.uncertainty import Uncertainty
 
 #: Version of the serialised state: bumped only by an incompatible change.
 STATE_VERSION = 1
@@ -45,19 +42,19 @@ STATE_VERSION = 1
 _MASK64 = (1 << 64) - 1
 
 
-@dataclass(frozen=True)
-class Part:
+class Part(NamedTuple):
     """How a :class:`Cell` field holding mergeable parts (:class:`Mergeable`) is merged and
-    serialised — declared once beside the field, like torchmetrics' ``add_state``.
+    serialised — declared once beside the field, like torchmetrics' ``add_state`` (a named
+    tuple: a frozen dataclass costs half a millisecond of every run's start-up).
 
-    ``kind``: the parts' class; ``required``: always written; ``depth``: 0 one part, 1 a
-    list of them (one per loss), 2 a list of such lists; ``what``: the field in messages;
-    ``per_loss``: each list has one entry per loss; ``holes``: an entry may be None (merged
-    as absent); ``extra``: a field for pictures, not results — merged with a cell without
-    it, it is dropped (part of the rows would mislead), never an error; ``context``:
-    ``from_dict`` takes the reader's context."""
+    ``kind``: loads the parts' class (when a cell with the field is read); ``required``:
+    always written; ``depth``: 0 one part, 1 a list of them (one per loss), 2 a list of such
+    lists; ``what``: the field in messages; ``per_loss``: each list has one entry per loss;
+    ``holes``: an entry may be None (merged as absent); ``extra``: a field for pictures, not
+    results — merged with a cell without it, it is dropped (part of the rows would mislead),
+    never an error; ``context``: ``from_dict`` takes the reader's context."""
 
-    kind: type[Any]
+    kind: Callable[[], type[Any]]
     required: bool = False
     depth: int = 1
     what: str = ""
@@ -67,9 +64,31 @@ class Part:
     context: bool = False
 
 
-def _part(kind: type[Any], *args: Any, **kwargs: Any) -> dict[str, Part]:
+def _part(kind: Callable[[], type[Any]], *args: Any, **kwargs: Any) -> dict[str, Part]:
     """A :class:`Cell` field's metadata: how its parts merge and serialise."""
     return {"part": Part(kind, *args, **kwargs)}
+
+
+def _aggregate() -> type[Aggregate]:
+    return Aggregate
+
+
+def _uncertainty() -> type[Uncertainty]:
+    from losscli.uncertainty import Uncertainty
+
+    return Uncertainty
+
+
+def _sketch() -> type[QuantileSketch]:
+    from losscli.stats.sketch import QuantileSketch
+
+    return QuantileSketch
+
+
+def _calibration() -> type[CalibrationError]:
+    from losscli.stats.calibration import CalibrationError
+
+    return CalibrationError
 
 
 @dataclass
@@ -79,25 +98,25 @@ class Cell:
     its :class:`Part` (merge, ``to_dict`` and ``from_dict`` walk the declarations)."""
 
     #: One aggregate per loss instance.
-    losses: list[Aggregate] = field(metadata=_part(Aggregate, True, what="loss lists",
+    losses: list[Aggregate] = field(metadata=_part(_aggregate, True, what="loss lists",
                                                    per_loss=False, context=True))
     rows: int = 0
     rows_skipped: int = 0
     #: With ``--ci``: one interval state per loss.
     uncertainty: list[Uncertainty] | None = field(
-        default=None, metadata=_part(Uncertainty, what="intervals"))
+        default=None, metadata=_part(_uncertainty, what="intervals"))
     #: ``paired[k][i]``: loss i's per-row differences of this model minus model k (k < this
     #: model), on the rows both kept — what compare's verdicts are tested on.
     paired: list[list[Uncertainty]] | None = field(
-        default=None, metadata=_part(Uncertainty, depth=2, what="paired differences"))
+        default=None, metadata=_part(_uncertainty, depth=2, what="paired differences"))
     #: With --distribution: per loss a quantile sketch of its per-row values (None for a
     #: loss without per-row values).
     sketches: list[QuantileSketch | None] | None = field(
-        default=None, metadata=_part(QuantileSketch, what="distributions", holes=True))
+        default=None, metadata=_part(_sketch, what="distributions", holes=True))
     #: When the plan asks for it (``Plan.calibration``): the confidence bins of the model's
     #: predicted probabilities, for a reliability diagram when no ece/mce is selected.
     calibration: CalibrationError | None = field(
-        default=None, metadata=_part(CalibrationError, depth=0, what="calibration", extra=True))
+        default=None, metadata=_part(_calibration, depth=0, what="calibration", extra=True))
 
     def merge(self, other: Cell) -> Cell:
         """Fold ``other`` in (in place) and return self."""
@@ -134,7 +153,8 @@ class Cell:
                 setattr(cell, name, _decode(f, name, part, len(cell.losses)))
         for name in ("losses", "uncertainty", "sketches"):
             for i, item in enumerate(getattr(cell, name) or []):
-                seen = _rows_of(item)
+                seen = (None if item is None else _interval_rows(item) if name == "uncertainty"
+                        else item.rows)
                 check(seen is None or seen == rows, f"{name}[{i}].rows",
                       f"{seen} rows in a cell of {rows}")
         return cell
@@ -165,10 +185,12 @@ def _encode(value: Any, depth: int) -> Any:
 
 def _decode(f: Fields, name: str, part: Part, losses: int) -> Any:
     """Field ``name`` read as :class:`Part` ``part`` declares (a cell of ``losses`` losses)."""
+    kind = part.kind()
+
     def one(item: Any) -> Any:
         if item is None and part.holes:
             return None
-        return part.kind.from_dict(item, f.context) if part.context else part.kind.from_dict(item)
+        return kind.from_dict(item, f.context) if part.context else kind.from_dict(item)
 
     if part.depth == 0:
         return f.part(name, one)
@@ -179,11 +201,9 @@ def _decode(f: Fields, name: str, part: Part, losses: int) -> Any:
         Fields({"": row}).items("", length=losses))], longest=4096)
 
 
-def _rows_of(part: Aggregate | Uncertainty | QuantileSketch | None) -> int | None:
-    """The rows an aggregate, interval state or sketch saw (None: it keeps no count)."""
-    if isinstance(part, Aggregate | QuantileSketch):
-        return part.rows
-    if part is None or part.kind == "none":
+def _interval_rows(part: Uncertainty) -> int | None:
+    """The rows an interval state saw (None: it keeps no count)."""
+    if part.kind == "none":
         return None
     if part.moments is not None:
         return int(part.moments.rows)
@@ -449,15 +469,8 @@ class State:
                 return tuple(key), cells
 
             state.groups = dict(f.each("groups", group))
-        if f.has("join"):
+        if f.has("join"):  # --id-col
+            from losscli.stats.joins import JoinState
+
             state.join = f.part("join", JoinState.from_dict)
         return state
-
-
-#: Every kind of part a state is made of: each keeps the :class:`Mergeable` contract (mypy
-#: checks the signatures here; ``tests/test_mergeable.py`` the behaviour, on each kind —
-#: every kind of aggregate, :data:`losscli.aggregates.AGGREGATES`, loaded on use).
-PARTS: tuple[type[Mergeable], ...] = (
-    State, Cell, NonFinite, Fingerprint, JoinState, Aggregate, Uncertainty,
-    Moments, BootstrapSums, QuantileSketch, CalibrationError, ConfusionMatrix,
-    MultilabelHamming, Ranking, BinnedRanking, OneVsRest, KeyedSums, ExactSum, ExactProducts)

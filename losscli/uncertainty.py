@@ -48,13 +48,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from losscli import interval_parts as parts
 from losscli.interval_kinds import (
+    CELL_KINDS,
     METHODS,
     NO_INTERVAL,
+    QUERY_KINDS,
+    SCORE_KINDS,
     SUBSETS,
     CIConfig,
     kind_of,
@@ -62,20 +66,14 @@ from losscli.interval_kinds import (
     paired_delong_applies,
     paired_ranking_applies,
 )
-from losscli.query_aggregate import QUERY_KINDS, QueryPairs
+from losscli.interval_parts import flush_bootstrap
 from losscli.stats import intervals
-from losscli.stats.cell_bootstrap import CellResample, confusion_replicates
-from losscli.stats.confusion_replicates import ConfusionSpec, parse_spec, spec_text
 from losscli.stats.intervals import Interval, Moments
-from losscli.stats.paired_delong import PairedScores
-from losscli.stats.paired_proportions import paired_proportion_interval
-from losscli.stats.paired_ranking import metric_text, paired_replicates, parse_metric
-from losscli.stats.ratio_moments import RatioMoments, row_sums
-from losscli.stats.resample import BootstrapSums, calibration_values
-from losscli.stats.row_bootstrap import BOOTSTRAP_BLOCK, calibration_sums, flush_bootstrap
-from losscli.stats.score_bootstrap import ScoreResample, ranking_replicates
 
-__all__ = ["BOOTSTRAP_BLOCK", "METHODS", "CIConfig", "Uncertainty", "flush_bootstrap"]
+if TYPE_CHECKING:  # each imported where its kind is built or read (interval_parts)
+    from losscli.query_aggregate import QueryPairs
+
+__all__ = ["METHODS", "CIConfig", "Uncertainty", "flush_bootstrap"]
 
 #: DeLong's interval at an AUC of 0 or 1: its SE is 0 (pROC gives the same zero width).
 DEGENERATE = ("degenerate: every positive scores below every negative (AUC 0, DeLong's SE "
@@ -96,6 +94,8 @@ class Uncertainty:
                  paired: bool = False, method: str | None = None, binary: bool = True,
                  indicator: bool = False, metric: str = "", stream: int = 0) -> None:
         if kind == "subset" and (method or ci.method) == "bootstrap":
+            from losscli.stats.confusion_replicates import ConfusionSpec, spec_text
+
             kind = "confusion"  # --ci-method bootstrap: the replicate confusion counts
             metric = spec_text(ConfusionSpec(metric, "binary"))
         self.kind, self.ci, self.aggregate, self.classes = kind, ci, aggregate, classes
@@ -113,21 +113,13 @@ class Uncertainty:
             self.method = "bootstrap"
         self.moments = Moments() if kind in ("mean", "root_mean", "subset") else None
         #: kind ``ratio`` (wape, mase), analytic: the delta method's moments
-        self.ratio = RatioMoments() if kind == "ratio" and self.method == "analytic" else None
-        columns = {"r2": 3, "ratio": 2, "calibration": 3 * classes}.get(kind, 1)
-        self.boot: BootstrapSums | CellResample | ScoreResample | None = (
-            CellResample(classes, ci.replicates, ci.seed, paired=kind == "confusion_paired",
-                         stream=stream) if kind in ("confusion", "confusion_paired") else
-            ScoreResample(ci.replicates, ci.seed, stream)
-            if kind in ("ranking_bootstrap", "ranking_paired") else
-            BootstrapSums(ci.replicates, ci.seed, columns)
-            if self.method == "bootstrap" and kind not in ("none", "delong", *QUERY_KINDS)
-            else None)
+        self.ratio = parts.ratio_moments(kind, self.method)
+        self.boot = parts.replicate_state(kind, self.method, ci, classes, stream)
         self._ids: np.ndarray | None = None  # confusion_paired: the shared rows' ids
         self.discordant = [0, 0]  # paired 0/1 losses: rows (worse, better) than the reference
         self.pending: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
         #: kind ``delong_paired``: the shared rows' two scores and label
-        self.pairs = PairedScores() if kind in ("delong_paired", "ranking_paired") else None
+        self.pairs = parts.paired_scores(kind)
         self.queries: QueryPairs | None = None  # query_paired: both models' ranking states
         self._reps: tuple[np.ndarray | None, str | None] | None = None  # ranking_bootstrap
 
@@ -145,8 +137,12 @@ class Uncertainty:
                 config.get("classes") or config.get("multilabel")):
             kind = "ranking_bootstrap"  # ROC-AUC by the per-score bootstrap, as AP
         if kind == "confusion" or (paired and kind == "subset"):
+            from losscli.stats.confusion_replicates import ConfusionSpec, spec_text
+
             metric = spec_text(ConfusionSpec.of(config))
         if paired and kind == "ranking_bootstrap":  # AP, operating points: both scores kept
+            from losscli.stats.paired_ranking import metric_text
+
             metric = metric_text(config["metric"], config.get("level"), config.get("cost_fn"))
         if paired:
             # The difference of per-row values: for mse and mae its mean is the difference
@@ -162,7 +158,7 @@ class Uncertainty:
         out = cls(kind, ci, aggregate=agg.name, classes=classes, paired=paired,
                   binary=bool(config.get("binary", True)), indicator=indicator, metric=metric,
                   stream=stream)
-        out.queries = QueryPairs(**config) if kind == "query_paired" else None
+        out.queries = parts.query_pairs(kind, config)
         return out
 
     # -- running state ------------------------------------------------------------------
@@ -172,8 +168,8 @@ class Uncertainty:
         if self.kind == "confusion_paired":
             self._ids = ids  # the rows :meth:`update_pair` gets next
             return
-        if isinstance(self.boot, ScoreResample):  # the counts are the aggregate's
-            self.boot.update(weights, values.shape[0])
+        if self.kind in SCORE_KINDS:  # the counts are the aggregate's
+            parts.as_scores(self.boot).update(weights, values.shape[0])
             self._reps = None
             return
         if self.kind in ("none", "delong", "delong_paired", *QUERY_KINDS) or values.shape[0] == 0:
@@ -191,14 +187,15 @@ class Uncertainty:
             if ids is None:
                 raise ValueError("the bootstrap needs row identities")
             from losscli.aggregates import true_classes
+            from losscli.stats.row_bootstrap import calibration_sums
 
-            assert isinstance(self.boot, BootstrapSums)
             task = self.metric.split(":")[1]
-            calibration_sums(self.boot, self.classes, task, values, weights, ids,
+            calibration_sums(parts.as_rows(self.boot), self.classes, task, values, weights, ids,
                              true_classes((arrays or {})["target"], task == "binary"))
             return
         if self.kind == "ratio":  # Σw·ℓ / Σw·d: per row ℓ and the aggregate's scale d
             from losscli.aggregate_base import kind
+            from losscli.stats.ratio_moments import row_sums
 
             scale = kind(self.aggregate)().scale(arrays or {})  # type: ignore[attr-defined]
             if self.ratio is not None:
@@ -233,8 +230,8 @@ class Uncertainty:
                       reference: np.ndarray | None = None) -> None:
         """A confusion kind's chunk (:meth:`CellResample.add`): the rows of another weight
         than 0/1 left ``pending`` for the per-row replicate weights."""
-        assert isinstance(self.boot, CellResample)
-        self.pending = self.boot.add(ids, weights, true, pred, reference) or self.pending
+        self.pending = (parts.as_cells(self.boot).add(ids, weights, true, pred, reference)
+                        or self.pending)
 
     @property
     def wants_pairs(self) -> bool:
@@ -281,10 +278,14 @@ class Uncertainty:
             self.moments.merge(other.moments)
         if self.ratio is not None and other.ratio is not None:
             self.ratio.merge(other.ratio)
-        if isinstance(self.boot, BootstrapSums) and isinstance(other.boot, CellResample):
+        if self.kind in CELL_KINDS:
+            from losscli.stats.cell_bootstrap import CellResample
+            from losscli.stats.resample import BootstrapSums
+
             # a state saved before the cell bootstrap: its per-row sums join as weighted rows
-            self.boot = CellResample.from_rows(self.boot, self.classes,
-                                               paired=other.boot.paired)
+            if isinstance(self.boot, BootstrapSums) and isinstance(other.boot, CellResample):
+                self.boot = CellResample.from_rows(self.boot, self.classes,
+                                                   paired=other.boot.paired)
         if self.boot is not None and other.boot is not None:
             self.boot.merge(other.boot)  # type: ignore[arg-type]
         self._reps = None
@@ -346,6 +347,8 @@ class Uncertainty:
             m = self.moments  # paired 0/1 losses, unit weights: consistent with McNemar's
             if self.indicator and self.paired and m.sw.fraction() == m.sw2.fraction() == (
                     m.positive):
+                from losscli.stats.paired_proportions import paired_proportion_interval
+
                 worse, better = self.discordant
                 return paired_proportion_interval(worse, better, m.positive, level)
             return intervals.mean_interval(self.moments, level)
@@ -353,32 +356,34 @@ class Uncertainty:
         few = self._too_few()
         if few:
             return Interval(estimate, None, None, level, "percentile", reason=few)
-        if isinstance(self.boot, ScoreResample):
+        if self.kind in SCORE_KINDS:
             reps, why = self._ranking_replicates(agg)
             if reps is None:
                 return Interval(estimate, None, None, level, "percentile", reason=why)
         else:
             reps = self.replicates(agg)
         iv = intervals.bootstrap_interval(estimate, reps, level, "percentile")
-        return replace(iv, resampling=self.boot.resampling if isinstance(
-            self.boot, CellResample | ScoreResample) else "rows")
+        return replace(iv, resampling=parts.resampling(self.boot))
 
     def _paired_replicates(self) -> tuple[np.ndarray | None, str | None]:
         """ranking_paired: metric(model) − metric(reference) per joint replicate of the
         shared rows (:mod:`losscli.stats.paired_ranking`), or why none; drawn once."""
-        assert self.pairs is not None and isinstance(self.boot, ScoreResample)
+        from losscli.stats.paired_ranking import paired_replicates, parse_metric
+
+        assert self.pairs is not None
+        boot = parts.as_scores(self.boot)
         if self._reps is None:
             self._reps = paired_replicates(self.pairs, *parse_metric(self.metric),
-                                           self.boot.replicates, self.boot.seed,
-                                           self.boot.stream)
+                                           boot.replicates, boot.seed, boot.stream)
         return self._reps
 
     def _ranking_replicates(self, agg: Any) -> tuple[np.ndarray | None, str | None]:
         """A ranking_bootstrap's replicates from ``agg``'s per-score counts, or why none
         (:func:`losscli.stats.score_bootstrap.ranking_replicates`), drawn once."""
-        assert isinstance(self.boot, ScoreResample)
+        from losscli.stats.score_bootstrap import ranking_replicates
+
         if self._reps is None:
-            self._reps = ranking_replicates(self.boot, agg)
+            self._reps = ranking_replicates(parts.as_scores(self.boot), agg)
         return self._reps
 
     def _too_few(self) -> str | None:
@@ -396,10 +401,9 @@ class Uncertainty:
         assert self.boot is not None
         if self.kind in ("confusion", "confusion_paired"):
             return self._confusion_replicates(agg)
-        if isinstance(self.boot, ScoreResample):  # None: no replicates (the interval: why)
+        if self.kind in SCORE_KINDS:  # None: no replicates (the interval: why)
             return self._ranking_replicates(agg)[0]  # type: ignore[return-value]
-        assert isinstance(self.boot, BootstrapSums)
-        means = self.boot.means()
+        means = parts.as_rows(self.boot).means()
         with np.errstate(all="ignore"):
             if self.kind == "mean":
                 return means[:, 0]
@@ -413,6 +417,8 @@ class Uncertainty:
                 return np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0),
                                 np.nan)
             if self.kind == "calibration":
+                from losscli.stats.resample import calibration_values
+
                 return calibration_values(means.reshape(means.shape[0], self.classes, 3),
                                            self.metric.split(":")[0])
         raise ValueError(f"no replicates for {self.kind}")
@@ -420,6 +426,10 @@ class Uncertainty:
     def _confusion_replicates(self, agg: Any) -> np.ndarray:
         """A confusion metric per replicate table (paired: model − reference); a state saved
         before the cell bootstrap keeps no metric (read from ``agg``)."""
+        from losscli.stats.cell_bootstrap import CellResample, confusion_replicates
+        from losscli.stats.confusion_replicates import ConfusionSpec, parse_spec
+        from losscli.stats.resample import BootstrapSums
+
         assert isinstance(self.boot, CellResample | BootstrapSums)
         spec = (parse_spec(self.metric) if self.metric else ConfusionSpec.of(agg.config()))
         return confusion_replicates(self.boot, self.classes, spec)

@@ -24,7 +24,6 @@ from losscli.io.prefetch import prefetch
 from losscli.session import ModelInput, Resolved, Session
 from losscli.spec import DATA_FIELDS, RunSpec
 from losscli.state import Coverage, State, UnitError
-from losscli.stats.resample import file_key, row_ids
 from losscli.units import Unit, prepare
 
 
@@ -82,6 +81,8 @@ def _row_ids(session: Session, unit: Unit, base: int) -> Callable[[int, int], np
     number of the unit's first row)."""
     if session.plan.ci is None and session.plan.paired is None:
         return None  # (the engine asks only when a state resamples rows: Plan.needs_ids)
+    from losscli.stats.resample import file_key, row_ids
+
     key = file_key(unit.file)
 
     def ids(start: int, n: int) -> np.ndarray:

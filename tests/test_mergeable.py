@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from losscli.aggregates import AGGREGATES, Aggregate
-from losscli.state import PARTS, Cell, Coverage, Fingerprint, NonFinite, Position, State
+from losscli.state import Cell, Coverage, Fingerprint, NonFinite, Position, State
+from losscli.state_parts import PARTS
 from losscli.stats.calibration import CalibrationError
 from losscli.stats.confusion import ConfusionMatrix, MultilabelHamming
 from losscli.stats.exact import ExactProducts, ExactSum
@@ -261,7 +262,7 @@ def test_merge_is_in_place_commutative_and_associative(kind, seed, sizes):
 
 
 def test_every_kind_of_part_is_generated():
-    # state.PARTS lists the parts a state is made of (a new aggregate kind joins it by being
+    # state_parts.PARTS lists the parts a state is made of (a new aggregate kind joins it by being
     # defined): each must have a builder above
     assert {"mean", "root_mean", "max", "r2", "confusion", "ranking", "calibration"} <= set(
         AGGREGATES)

@@ -25,7 +25,7 @@ pytest.importorskip("mlflow", reason="MLflow is the test extra's (pip install -e
 from mlflow.tracking import MlflowClient
 
 import losscli
-from losscli.tracking import metric_name
+from losscli.tracking_log import metric_name
 
 REGIONS = ("east", "west", "north")
 

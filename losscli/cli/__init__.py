@@ -21,7 +21,6 @@ a command name list the table's summaries and import no command at all.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -104,6 +103,8 @@ class CommandTable(TyperGroup):
         try:
             return super().resolve_command(ctx, args)
         except Exception as exc:  # Click's UsageError (Typer's own copy of Click): re-raised
+            import difflib
+
             message = getattr(exc, "message", None)
             matches = difflib.get_close_matches(args[0], list(COMMANDS)) if args else []
             if isinstance(message, str) and matches and "Did you mean" not in message:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -54,7 +53,7 @@ on_interrupt(discard_all)
 def _create_temp(folder: str, base: str) -> str:
     """Create an empty ``.BASE.XXXXXXXX.tmp`` in ``folder`` (mode 0o600) and return its path."""
     for _ in range(100):
-        tmp = os.path.join(folder, f".{base}.{secrets.token_hex(4)}.tmp")
+        tmp = os.path.join(folder, f".{base}.{os.urandom(4).hex()}.tmp")
         _LIVE.add(tmp)
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -15,15 +15,17 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from losscli.errors import InputError, UsageError, did_you_mean
 from losscli.io.base import ARRAY, MultiFile
 from losscli.io.detect import detect_format
 from losscli.io.formats import open_source
 from losscli.io.inputs import ColumnRef, Inputs, list_columns, raw_column
-from losscli.io.join import KeyIndex
 from losscli.vocab import PRED_NAMES, ROLES, TARGET_NAMES, Role, prob_column_label
+
+if TYPE_CHECKING:  # --id-col only: imported where a join is bound
+    from losscli.io.join import KeyIndex
 
 #: Column names that identify rows (checked on both sides of a row-aligned pair of files).
 ID_LIKE = re.compile(r"^(id|key|uid|uuid|guid|row_?id|sample_?id|record_?id|index)$|[_-]id$"
@@ -114,6 +116,8 @@ def bind_join(inputs: Inputs, main: Any, *, id_col: tuple[str, ...],
     extra = {name: col for name in group_by
              if not any(raw_column(src, name) is not None for src in aligned)
              and (col := raw_column(target.source, name)) is not None}
+    from losscli.io.join import KeyIndex
+
     join = KeyIndex.read(target.source, columns,
                          tuple(raw_column(target.source, n) or n for n in tkeys),
                          id_col, chunk_size, pred_where, weights,

@@ -45,7 +45,7 @@ from losscli.io.keyindex import (
     to_arrow,
 )
 from losscli.io.keymemory import free_memory, index_bytes, index_too_big, text_columns
-from losscli.state import JoinState
+from losscli.stats.joins import JoinState
 
 
 def _as_text(values: Any) -> Any:

@@ -67,7 +67,8 @@ The package: :mod:`~losscli.labels.mapping` (the constants, :class:`LabelMap` â€
 
 from __future__ import annotations
 
-from losscli.labels.binding import bind, context, mapping_note, state_header, task_option
+from losscli.labelled import task_option
+from losscli.labels.binding import bind, context, mapping_note, state_header
 from losscli.labels.first_pass import scan
 from losscli.labels.mapping import (
     BINARY_PAIRS,

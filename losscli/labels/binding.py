@@ -135,12 +135,6 @@ def _align_models(inputs: Any, labels: LabelMap | None) -> None:
             inputs.order_columns(role, tuple(order))
 
 
-def task_option(labels: LabelMap | None, task: str | None) -> str | None:
-    """The task the session detects with: the labels' (binary or multiclass) when the
-    targets are labels, else ``--task``."""
-    return task if labels is None else labels.task
-
-
 def _resolve(inputs: Any, ref: Any, classes: tuple[str, ...], pos_label: str | None,
              task: str | None, scan_rows: int | None = None) -> LabelMap | None:
     asked = bool(classes) or pos_label is not None

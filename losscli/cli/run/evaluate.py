@@ -13,7 +13,6 @@ from losscli.execution import evaluate
 from losscli.present.text import stderr_line
 from losscli.progress import progress_bar
 from losscli.render import render
-from losscli.saved import save_state
 from losscli.session import Session
 from losscli.spec import build_spec
 from losscli.tracking import MlflowOutput, writer
@@ -44,6 +43,8 @@ def run(file: str | None, reduction: str, fmt: str, output: str | None,
     with progress_bar(session.inputs, progress) as bar:
         report, state = evaluate(session, on_batch=bar, started=started)
     if spec.options.save_state is not None:
+        from losscli.saved import save_state
+
         save_state(spec.options.save_state, session, state)
 
     def show() -> None:

@@ -24,17 +24,12 @@ import os
 import stat
 import sys
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from losscli.errors import InputError
 from losscli.io.base import TEXT_FORMATS, Source
 from losscli.io.detect import could_be_magic, detect_format, sniff_format
 from losscli.io.failures import first_line, foreign_errors
-from losscli.io.formats.csv import CsvSource, CsvStreamSource
-from losscli.io.formats.dataset import DatasetSource
-from losscli.io.formats.feather import ArrowStreamSource, FeatherSource
-from losscli.io.formats.ndjson import NdjsonSource
-from losscli.io.formats.npy import NpySource, NpyStreamSource
 from losscli.io.formats.parquet import ParquetSource
 from losscli.io.opening import (
     UTF8,
@@ -46,6 +41,10 @@ from losscli.io.opening import (
 )
 from losscli.io.stream import MAX_LINE, ByteStream, PipeReader, open_pipe
 from losscli.vocab import INPUT_FORMATS
+
+if TYPE_CHECKING:  # the other readers are imported where their format is opened
+    from losscli.io.formats.dataset import DatasetSource
+    from losscli.io.formats.feather import FeatherSource
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -92,8 +91,12 @@ def open_source(path: str, format_in: str | None = None, *, encoding: str | None
     if not os.access(path, os.R_OK):
         raise InputError(f"Cannot read '{path}': permission denied. Check its permissions.")
     if fmt in ("csv", "tsv"):
+        from losscli.io.formats.csv import CsvSource
+
         return CsvSource(path, fmt, encoding=encoding, max_line_bytes=max_line)
     if fmt == "ndjson":
+        from losscli.io.formats.ndjson import NdjsonSource
+
         return NdjsonSource(path, fmt, encoding=encoding, max_line_bytes=max_line)
     with open(path, "rb") as f:
         head = f.read(8)
@@ -103,7 +106,11 @@ def open_source(path: str, format_in: str | None = None, *, encoding: str | None
     if fmt == "parquet":
         return ParquetSource(path, fmt)
     if fmt == "npy":
+        from losscli.io.formats.npy import NpySource
+
         return NpySource(path, fmt)
+    from losscli.io.formats.feather import FeatherSource
+
     return FeatherSource(path, fmt)
 
 
@@ -114,6 +121,7 @@ def open_dataset(spec: str, format_in: str | None = None, *, encoding: str = UTF
     Files whose format gives their row count from metadata (Parquet, Feather, NPY) are all
     opened now (on several threads from object storage); text files when first read."""
     from losscli.io.dataset import discover, parse_storage_options
+    from losscli.io.formats.dataset import DatasetSource
 
     if format_in is not None and format_in not in INPUT_FORMATS:
         raise InputError(f"Unknown input format '{format_in}'; use one of: "
@@ -144,9 +152,13 @@ def open_file(ref: Any, fmt: str, *, encoding: str = UTF8,
 
     name = ref.display
     if fmt in ("csv", "tsv"):
+        from losscli.io.formats.csv import CsvSource
+
         return CsvSource(name, fmt, encoding=encoding, max_line_bytes=max_line_bytes,
                          opener=ref.open_input_stream, size=ref.size)
     if fmt == "ndjson":
+        from losscli.io.formats.ndjson import NdjsonSource
+
         return NdjsonSource(name, fmt, encoding=encoding, max_line_bytes=max_line_bytes,
                             opener=ref.open_input_stream, size=ref.size)
     if is_compressed(ref.relative):  # decompressed into a temporary file, as stdin is
@@ -155,7 +167,11 @@ def open_file(ref: Any, fmt: str, *, encoding: str = UTF8,
     if fmt == "parquet":
         return ParquetSource(name, fmt, opener=ref.open_input_file)
     if fmt == "npy":
+        from losscli.io.formats.npy import NpySource
+
         return NpySource(name, fmt, opener=ref.open_input_file)
+    from losscli.io.formats.feather import FeatherSource
+
     return FeatherSource(name, fmt, opener=ref.open_input_file)
 
 
@@ -210,12 +226,20 @@ def open_stream(stream: ByteStream, format_in: str | None = None, *, encoding: s
     if fmt not in INPUT_FORMATS:
         raise InputError(f"Unknown input format '{fmt}'; use one of: {', '.join(INPUT_FORMATS)}.")
     if fmt in ("csv", "tsv"):
+        from losscli.io.formats.csv import CsvStreamSource
+
         return CsvStreamSource(stream, fmt, max_line_bytes=max_line_bytes)
     if fmt == "ndjson":
+        from losscli.io.formats.ndjson import NdjsonSource
+
         return NdjsonSource(stream, fmt, max_line_bytes=max_line_bytes)
     if fmt == "npy":
+        from losscli.io.formats.npy import NpyStreamSource
+
         return NpyStreamSource(stream)
     if fmt in ("feather", "arrow") and not stream.peek(6).startswith(b"ARROW1"):
+        from losscli.io.formats.feather import ArrowStreamSource
+
         return ArrowStreamSource(stream, fmt)
     return spool(stream, fmt)
 
@@ -246,6 +270,8 @@ def spool(stream: ByteStream, fmt: str) -> Source:
     except BaseException:
         tmp.close()
         raise
+    from losscli.io.formats.feather import FeatherSource
+
     opener = ParquetSource if fmt == "parquet" else FeatherSource
     try:
         source: ParquetSource | FeatherSource = opener(tmp.name, fmt)
