@@ -7,6 +7,7 @@ scikit-learn or numpy computed here."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -212,3 +213,25 @@ def test_each_interval_kind_loads_its_modules_when_built_or_read(kind):
         allowed |= {"losscli.stats.cell_bootstrap", "losscli.stats.confusion_replicates",
                     "losscli.stats.score_bootstrap", *BOOTSTRAP_MODULES}
     assert not (set(read) & INTERVALS) - allowed, sorted((set(read) & INTERVALS) - allowed)
+
+
+def _threads_after_numpy(code_env: dict[str, str]) -> int:
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os\nfrom losscli.__main__ import one_blas_thread\n"
+         "if os.environ.get('CALL'):\n    one_blas_thread()\n"
+         "import numpy\nprint(len(os.listdir('/proc/self/task')), "
+         "os.environ.get('OPENBLAS_NUM_THREADS'))"],
+        env={**env, **code_env}, capture_output=True, text=True, check=True)
+    return int(proc.stdout.split()[0])
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task") or (os.cpu_count() or 1) < 2,
+                    reason="counts the process's threads in /proc; needs two cores")
+def test_the_command_starts_numpy_with_one_blas_thread():
+    """The command sets OPENBLAS_NUM_THREADS=1 before numpy loads (its BLAS threads spin at
+    start-up and losscli makes no BLAS call); a value the user set is kept. The control
+    shows numpy starting more threads without it on this machine."""
+    assert _threads_after_numpy({}) > 1  # the control: OpenBLAS's own threads
+    assert _threads_after_numpy({"CALL": "1"}) == 1
+    assert _threads_after_numpy({"CALL": "1", "OPENBLAS_NUM_THREADS": "2"}) == 2
