@@ -24,7 +24,6 @@ from losscli import engine, tasks
 from losscli.checks import pred_role
 from losscli.errors import InputError, UsageError
 from losscli.executor import available_cpus
-from losscli.interval_kinds import CIConfig
 from losscli.io.base import Sink, is_remote
 from losscli.io.binding import bind_join, bind_model, id_columns, pair_source, resolve_inputs
 from losscli.io.inputs import Inputs
@@ -289,7 +288,7 @@ class Session:
                                 nan_policy=ins.nan_policy, ci=opts.ci_config(),
                                 distribution=opts.relative_accuracy if opts.distribution
                                 else None, fingerprint=fingerprint,
-                                paired=(opts.ci_config() or CIConfig()) if paired and len(models) > 1
+                                paired=opts.interval_config() if paired and len(models) > 1
                                 else None,
                                 calibration=calibration_plan(instances, task, opts.from_logits)
                                 if opts.calibration else None,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from losscli import validators, vocab
 from losscli.errors import UsageError, did_you_mean
@@ -37,6 +37,9 @@ from losscli.options import (
     option,
 )
 from losscli.validators import Columns
+
+if TYPE_CHECKING:
+    from losscli.interval_kinds import CIConfig
 
 __all__ = ["CI_LEVEL", "DEFAULT_CHUNK_SIZE", "MAX_GROUPS", "MAX_LINE_BYTES", "REPLICATES", "Columns",
            "InputSpec", "RunOptions", "RunSpec", "build_spec"]
@@ -331,11 +334,15 @@ class RunOptions:
         ".difference()/.ratio(), between_groups) — with the groups at both ends and the worst "
         "one; its interval with --ci --ci-method bootstrap (the groups resampled jointly).")
 
-    def ci_config(self) -> Any:
-        """The :class:`losscli.uncertainty.CIConfig` of ``--ci`` (None without it)."""
-        if not self.ci:
-            return None
-        from losscli.uncertainty import CIConfig
+    def ci_config(self) -> CIConfig | None:
+        """The :class:`losscli.interval_kinds.CIConfig` of ``--ci`` (None without it)."""
+        return self.interval_config() if self.ci else None
+
+    def interval_config(self) -> CIConfig:
+        """The level, method, replicates and seed given, with or without ``--ci``: what the
+        paired tests of ``compare`` and ``check --reference-col`` use (they run without
+        ``--ci`` too, and must honour ``--replicates``/``--seed``/``--ci-level``)."""
+        from losscli.interval_kinds import CIConfig
 
         return CIConfig(self.ci_level, self.ci_method, self.replicates, self.seed)
 

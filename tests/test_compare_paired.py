@@ -338,3 +338,35 @@ def test_property_compare_equals_sklearn_on_the_common_rows(tmp_path, n, data):
                                                      rel=1e-12, abs=1e-15)
         assert comp.value(m, "mae") == pytest.approx(mean_absolute_error(y[keep], p[keep]),
                                                      rel=1e-12, abs=1e-15)
+
+
+def test_compare_honours_replicates_seed_and_level_without_ci(tmp_path):
+    """The paired bootstraps of compare (and of check --reference-col) use --replicates,
+    --seed and --ci-level whether or not --ci is given; before, without --ci they ran with
+    the defaults (200 replicates: a p-value never below 1/200, and --seed ignored)."""
+    rng = np.random.default_rng(5)
+    n = 1500
+    y = (rng.random(n) < 0.4).astype(int)
+    common = rng.normal(0, 1, n)
+    frame = pd.DataFrame({"a": np.round(1.5 * y + common + rng.normal(0, 1, n), 2),
+                          "b": np.round(0.5 * y + common + rng.normal(0, 1, n), 2),
+                          "target": y})
+    path = tmp_path / "two.csv"
+    frame.to_csv(path, index=False)
+
+    def run(*extra: str) -> dict:
+        r = run_losscli("compare", path, "--pred-col", "a", "--pred-col", "b",
+                        "-l", "average_precision", "-l", "f1", *extra, "-f", "json")
+        assert r.returncode == 0, r.stderr.decode()
+        return {row["name"]: row for row in json.loads(r.stdout)["losses"]}
+
+    default, many = run(), run("--replicates", "1000")
+    for name in ("average_precision", "f1"):
+        assert default[name]["p_value"]["b"] >= 1 / 201  # the floor of 200 replicates
+        assert many[name]["p_value"]["b"] < 1 / 201  # b is clearly worse: 1000 replicates
+    other_seed = run("--replicates", "1000", "--seed", "7")
+    assert other_seed["f1"]["diff_interval"] != many["f1"]["diff_interval"]
+    wide = run("--replicates", "1000", "--ci-level", "0.99")
+    lo95, hi95 = many["f1"]["diff_interval"]["b"]
+    lo99, hi99 = wide["f1"]["diff_interval"]["b"]
+    assert lo99 < lo95 and hi99 > hi95
