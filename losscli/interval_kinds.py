@@ -101,9 +101,7 @@ def paired_ranking_applies(aggregate: str, config: dict[str, Any]) -> bool:
     operating point, exact (not multi-class, multi-label or ``bins``)."""
     return (aggregate == "ranking" and config.get("metric") != "roc_auc"
             and not config.get("classes") and not config.get("bins")
-            and not config.get("multilabel")
-            # expected_cost's matrix and fixed threshold: not in the paired state's metric
-            and not config.get("cost_matrix") and config.get("threshold") is None)
+            and not config.get("multilabel"))
 
 
 @dataclass(frozen=True)

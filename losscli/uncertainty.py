@@ -143,7 +143,8 @@ class Uncertainty:
         if paired and kind == "ranking_bootstrap":  # AP, operating points: both scores kept
             from losscli.stats.paired_ranking import metric_text
 
-            metric = metric_text(config["metric"], config.get("level"), config.get("cost_fn"))
+            metric = metric_text(config["metric"], config.get("level"), config.get("cost_fn"),
+                                 config.get("cost_matrix"), config.get("threshold"))
         if paired:
             # The difference of per-row values: for mse and mae its mean is the difference
             # of the losses; for rmse and r2 (per-row squared errors on the same rows and

@@ -35,7 +35,7 @@ def _ranking_metric(text: str) -> str:
     from losscli.stats.score_bootstrap import METRICS
 
     try:
-        metric, _, _ = parse_metric(text)
+        metric = parse_metric(text)[0]
     except ValueError:
         raise FieldError("", f"expected metric|level|cost, got {text!r}") from None
     if metric not in METRICS:

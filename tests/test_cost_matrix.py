@@ -265,3 +265,42 @@ def test_bins_bound_the_exact_value_at_the_best_and_a_fixed_threshold(tmp_path):
             low, high = got["details"]["bound"]
             assert low - 1e-12 <= exact <= high + 1e-12, (matrix, thr, low, exact, high)
             assert low <= got["value"] <= high
+
+
+def test_compare_gives_expected_cost_with_a_matrix_its_paired_test(tmp_path):
+    """The paired bootstrap of expected_cost reads the cost matrix and the fixed threshold
+    (before: "no paired test" as soon as a matrix was given). Its interval is checked against
+    the normal interval of the per-row cost differences computed here (at a fixed threshold
+    the expected cost is a mean of per-row costs); with the default 0-1 costs instead, the
+    interval would lie elsewhere (the control)."""
+    rng = np.random.default_rng(21)
+    n = 6000
+    y = (rng.random(n) < 0.3).astype(int)
+    common = rng.normal(0, 1, n)
+    a = 1 / (1 + np.exp(-(1.6 * (2 * y - 1) + common + rng.normal(0, 1, n))))
+    b = 1 / (1 + np.exp(-(1.2 * (2 * y - 1) + common + rng.normal(0, 1, n))))
+    path = tmp_path / "two.csv"
+    pd.DataFrame({"a": np.round(a, 3), "b": np.round(b, 3), "target": y}).to_csv(path, index=False)
+    matrix = "0,10;1,0"
+    c = _cm(matrix)
+
+    def row_costs(s: np.ndarray, costs: np.ndarray) -> np.ndarray:
+        pred = (s >= 0.5).astype(int)
+        return costs[y, pred]
+
+    frame = pd.read_csv(path)
+    d = row_costs(frame["b"].to_numpy(), c) - row_costs(frame["a"].to_numpy(), c)
+    half = 1.959963984540054 * d.std(ddof=1) / np.sqrt(n)
+    zero_one = (row_costs(frame["b"].to_numpy(), 1 - np.eye(2))
+                - row_costs(frame["a"].to_numpy(), 1 - np.eye(2))).mean()
+    assert abs(zero_one - d.mean()) > 3 * half  # the control: other costs, another interval
+    runs = [_json("compare", path, "--pred-col", "a", "--pred-col", "b", "-l",
+                  "expected_cost:threshold=0.5", "--cost-matrix", matrix, "--replicates", "2000",
+                  *extra) for extra in ((), ("--chunk-size", "7", "--workers", "2"))]
+    row = runs[0]["losses"][0]
+    assert row["diff"]["b"] == pytest.approx(d.mean(), abs=1e-12)
+    low, high = row["diff_interval"]["b"]
+    assert low == pytest.approx(d.mean() - half, abs=0.15 * half)
+    assert high == pytest.approx(d.mean() + half, abs=0.15 * half)
+    assert row["p_value"]["b"] is not None
+    assert runs[1]["losses"][0]["diff_interval"] == row["diff_interval"]  # any chunking

@@ -48,9 +48,11 @@ def _counts(draws: np.ndarray, index: np.ndarray, positive: np.ndarray, d: int
 
 
 def paired_replicates(pairs: PairedScores, metric: str, level: float, cost_fn: float,
+                      cost_matrix: str | None, threshold: float | None,
                       replicates: int, seed: int, stream: int
                       ) -> tuple[np.ndarray | None, str | None]:
-    """(B,) metric(model) − metric(reference) per paired replicate, or None and why."""
+    """(B,) metric(model) − metric(reference) per paired replicate, or None and why
+    (expected_cost: with its cost matrix and fixed threshold when given)."""
     if pairs.weighted:
         return None, ("no paired bootstrap with row weights other than 0 or 1: a weight is "
                       "not a count of rows")
@@ -65,6 +67,10 @@ def paired_replicates(pairs: PairedScores, metric: str, level: float, cost_fn: f
         return None, why.replace("distinct scores", "distinct (score, score, label) rows")
     keys_a, idx_a, positive = _per_score(uniq[:, 0], uniq[:, 2])
     keys_b, idx_b, _ = _per_score(uniq[:, 1], uniq[:, 2])
+    costs = None
+    if metric == "expected_cost":
+        from losscli.stats.operating_points import Costs
+        costs = Costs.settings(cost_matrix, threshold, level, cost_fn)
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(
         [int(seed), int(stream), TAG, int(t)])))
     lam = counts.astype(np.float64)
@@ -73,19 +79,30 @@ def paired_replicates(pairs: PairedScores, metric: str, level: float, cost_fn: f
     for lo in range(0, int(replicates), block):
         draws = rng.poisson(lam, size=(min(block, int(replicates) - lo), t)).astype(np.float64)
         mine = replicate_metric(keys_a, *_counts(draws, idx_a, positive, keys_a.size), metric,
-                                level, cost_fn)
+                                level, cost_fn, costs)
         theirs = replicate_metric(keys_b, *_counts(draws, idx_b, positive, keys_b.size),
-                                  metric, level, cost_fn)
+                                  metric, level, cost_fn, costs)
         out.append(mine - theirs)
     return np.concatenate(out), None
 
 
-def metric_text(metric: str, level: float | None, cost_fn: float | None) -> str:
-    """The metric and its parameters as the interval state keeps them."""
-    return f"{metric}|{'' if level is None else repr(float(level))}|{float(cost_fn or 0.0)!r}"
+def metric_text(metric: str, level: float | None, cost_fn: float | None,
+                cost_matrix: str | None = None, threshold: float | None = None) -> str:
+    """The metric and its parameters as the interval state keeps them: ``metric|level|
+    cost_fn``, and ``|cost matrix|threshold`` when expected_cost has either (its canonical
+    matrix text holds no ``|``), so states written without them read alike."""
+    text = f"{metric}|{'' if level is None else repr(float(level))}|{float(cost_fn or 0.0)!r}"
+    if cost_matrix is None and threshold is None:
+        return text
+    return f"{text}|{cost_matrix or ''}|{'' if threshold is None else repr(float(threshold))}"
 
 
-def parse_metric(text: str) -> tuple[str, float, float]:
-    """:func:`metric_text`'s (metric, level, cost_fn)."""
-    metric, level, cost = text.split("|")
-    return metric, (math.nan if level == "" else float(level)), float(cost)
+def parse_metric(text: str) -> tuple[str, float, float, str | None, float | None]:
+    """:func:`metric_text`'s (metric, level, cost_fn, cost matrix, threshold)."""
+    parts = text.split("|")
+    if len(parts) not in (3, 5):
+        raise ValueError(f"expected metric|level|cost[|matrix|threshold], got {text!r}")
+    metric, level, cost = parts[:3]
+    matrix, threshold = (parts[3:] if len(parts) == 5 else ("", ""))
+    return (metric, (math.nan if level == "" else float(level)), float(cost),
+            matrix or None, float(threshold) if threshold else None)
