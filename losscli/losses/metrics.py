@@ -364,7 +364,7 @@ register("expected_cost", aliases=("min_expected_cost", "cost"),
                  Param("cost_matrix", None, "the cost of each (true, predicted) class pair: "
                        "rows the true class, columns the predicted one, in the run's class "
                        "order (binary: negative, positive; multi-class: the prediction "
-                       "columns' order), inline '0,1;5,0' (rows by ';') or a CSV/JSON file",
+                       "columns' order): inline, rows by ';', e.g. 0,1;5,0 — or a CSV/JSON file",
                        type=str, kernel=False, parse=_parse_costs),
                  Param("threshold", None, "binary: read at this fixed threshold (positive "
                        "when score ≥ t; auto: the best threshold)", type=float, kernel=False,
