@@ -88,11 +88,17 @@ class ClassCost(Aggregate):
     def create(cls, inst: LossInstance) -> Aggregate:
         classes = int(inst.options.get("classes", 0))
         text = inst.params.get("cost_matrix")
-        if text is None:
-            raise UsageError(f"{inst.name} on multi-class data needs the costs of every "
-                             f"(true, predicted) pair: give {cost_matrix.FLAG} with a "
-                             f"{classes}×{classes} matrix (rows: true class, columns: "
-                             "predicted class, in the order of the prediction columns).")
+        if text is None:  # every error costs 1 (the binary default's analogue): the error
+            # rate of the argmax; cost_fp/cost_fn name binary errors only
+            given = [p.name for p in inst.spec.params if p.name in ("cost_fp", "cost_fn")
+                     and inst.params.get(p.name) != p.default]
+            if given:
+                raise UsageError(
+                    f"{inst.name}: {' and '.join(given)} are a binary cost; on multi-class "
+                    f"data give {cost_matrix.FLAG} with a {classes}×{classes} matrix (rows: "
+                    "true class, columns: predicted class, in the order of the prediction "
+                    "columns).")
+            return cls(classes)
         _no_pair(inst)
         cost_matrix.check_size(str(text), classes, _where(inst))
         return cls(classes, str(text))

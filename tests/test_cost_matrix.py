@@ -242,8 +242,8 @@ def test_a_matrix_of_the_wrong_size_or_given_twice_is_one_line(tmp_path):
                            "expected_cost", "--cost-matrix", "0,1;5,0")
     assert "3 classes" in err
     err = _one_line_exit_2("eval", mpath, "--pred-col", "p_*", "--from-logits", "--loss",
-                           "expected_cost")
-    assert "--cost-matrix" in err
+                           "expected_cost:cost_fn=3")
+    assert "binary cost" in err and "--cost-matrix" in err
     (bad := tmp_path / "bad.json").write_text("{\"a\": 1}")
     err = _one_line_exit_2("eval", path, "--loss", "expected_cost", "--cost-matrix", bad)
     assert "list of rows" in err
@@ -304,3 +304,18 @@ def test_compare_gives_expected_cost_with_a_matrix_its_paired_test(tmp_path):
     assert high == pytest.approx(d.mean() + half, abs=0.15 * half)
     assert row["p_value"]["b"] is not None
     assert runs[1]["losses"][0]["diff_interval"] == row["diff_interval"]  # any chunking
+
+
+def test_multiclass_without_a_matrix_is_the_argmax_error_rate(tmp_path):
+    """Multi-class with no matrix: every error costs 1 — the analogue of the binary default
+    (cost_fp = cost_fn = 1) — so the value is the argmax's error rate, 1 − accuracy_score
+    (weighted), at any chunking."""
+    from sklearn.metrics import accuracy_score
+
+    mpath, _, p, y, w = _multiclass(tmp_path)
+    want = 1 - accuracy_score(y, p.argmax(axis=1), sample_weight=w)
+    for extra in RUNS:
+        doc = _json("eval", mpath, "--pred-col", "p_*", "--target-col", "label",
+                    "--weight-col", "weight",
+                    "--loss", "expected_cost", *extra)
+        assert doc["losses"][0]["value"] == pytest.approx(want, rel=1e-12, abs=1e-12)

@@ -37,9 +37,10 @@ def _mse(cols, mask=None) -> float:
 
 
 def page_text(raw: str) -> str:
-    """The visible text of a page (tags dropped, entities decoded)."""
+    """The visible text of a page (tags dropped, entities decoded, runs of white space one
+    space — as a browser shows it: a tag inside a sentence adds no space)."""
     body = re.sub(r"<style>.*?</style>|<title>.*?</title>", "", raw, flags=re.S)
-    return html.unescape(re.sub(r"<[^>]+>", " ", body))
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
 
 
 def badge(raw: str) -> tuple[str, str]:
