@@ -3,7 +3,8 @@
 Before anything heavy loads (typer, then numpy and pyarrow), Ctrl-C and SIGTERM are taken
 over so that a signal during start-up ends like one later on: one line, exit 130 or 143,
 no traceback (see :mod:`losscli.interrupts`). And before numpy loads, its BLAS is told to
-use one thread (:func:`one_blas_thread`).
+use one thread (:func:`one_blas_thread`), and glibc's malloc to keep two arenas
+(:func:`few_malloc_arenas`).
 """
 
 from __future__ import annotations
@@ -23,12 +24,38 @@ def one_blas_thread() -> None:
     os.environ.setdefault(BLAS_THREADS, "1")
 
 
+#: glibc's setting of the most malloc arenas (``mallopt``'s ``M_ARENA_MAX``).
+ARENAS = "MALLOC_ARENA_MAX"
+_M_ARENA_MAX = -8
+
+
+def few_malloc_arenas() -> None:
+    """Two malloc arenas, as ``MALLOC_ARENA_MAX=2`` would, unless the user set it: glibc
+    gives each thread that allocates (Arrow's reader pool, the workers) an arena of its
+    own, whose freed chunks the others do not reuse — ~40–60 MB of a 10M-row churn job's
+    peak RSS. glibc reads the variable when the process starts, so the command calls
+    ``mallopt`` before any thread exists (numpy imports ctypes anyway). Elsewhere
+    (not glibc) nothing. Only the command sets it, as :func:`one_blas_thread`."""
+    import sys
+
+    if ARENAS in os.environ or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, 2)
+    except (OSError, AttributeError):  # not glibc (musl): its own allocator
+        pass
+
+
 def entry() -> None:
-    """The console script: early signal handling, one BLAS thread, then the CLI."""
+    """The console script: early signal handling, one BLAS thread, two malloc arenas, then
+    the CLI."""
     from losscli.interrupts import install_exit_at_once
 
     install_exit_at_once()
     one_blas_thread()
+    few_malloc_arenas()
     from losscli.cli import main
 
     main()

@@ -258,10 +258,11 @@ def concatenate(parts: list[np.ndarray]) -> np.ndarray:
     if not parts or len(pieces) != len(parts):
         return out
     offsets = np.cumsum([0] + [len(v) for _, v in pieces[:-1]])
-    codes, kept = recode(np.concatenate([c + o for (c, _), o in zip(pieces, offsets)]),
+    codes, kept = recode(np.concatenate([c.astype(np.intp) + o
+                                         for (c, _), o in zip(pieces, offsets)]),
                          np.concatenate([v for _, v in pieces]))
     coded = out.view(CodedText)
-    coded.codes = codes
+    coded.codes = codes.astype(narrow_codes(len(kept)))
     coded.values = np.empty(len(kept), dtype=object)
     coded.values[:] = kept
     return coded
@@ -280,6 +281,15 @@ def recode(codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, list[Any]
     return remap[local], list(slot)
 
 
+def narrow_codes(size: int) -> type[np.signedinteger[Any]]:
+    """The narrowest signed integer type that holds codes 0..size-1: a text column's codes
+    are one byte a row for a dictionary of a few values (labels, a group), not eight."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if size <= np.iinfo(dtype).max + 1:
+            return dtype
+    return np.intp
+
+
 def _strings_by_dictionary(array: Any) -> np.ndarray:
     """An object array of ``str`` (None for null) through the array's dictionary: the same
     values as converting row by row, a fraction of the time for repeated strings; a
@@ -292,7 +302,8 @@ def _strings_by_dictionary(array: Any) -> np.ndarray:
     values[-1] = None
     indices = coded.indices
     kind = "i" if pa.types.is_signed_integer(indices.type) else "u"
-    codes = numbers_view(indices, f"{kind}{indices.type.bit_width // 8}").astype(np.intp)
+    codes = numbers_view(indices, f"{kind}{indices.type.bit_width // 8}").astype(
+        narrow_codes(len(values)))
     if indices.null_count:
         codes[~validity(indices)] = len(coded.dictionary)
     out = values[codes].view(CodedText)
