@@ -47,7 +47,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _rows_of_text(text: str, where: str) -> list[list[Any]]:
+def _rows_of_text(text: str) -> list[list[Any]]:
     rows = [r for r in (line.strip() for line in text.replace("\n", ";").split(";")) if r]
     return [[e for e in row.replace(",", " ").split()] for row in rows]
 
@@ -79,7 +79,7 @@ def _read_file(path: str, where: str) -> list[list[Any]]:
         if not isinstance(doc, list) or not all(isinstance(r, list) for r in doc):
             raise UsageError(f"{where}: '{path}' must hold a list of rows, e.g. [[0, 1], [5, 0]].")
         return doc
-    return _rows_of_text(text, where)
+    return _rows_of_text(text)
 
 
 def parse(value: Any, where: str = FLAG) -> str:
@@ -91,7 +91,7 @@ def parse(value: Any, where: str = FLAG) -> str:
         found = resolve_local(text) if text else None
         if found is not None and found.kind in (FILE, FOLDER):  # an existing path: literal
             return canonical(_read_file(found.path, where), where)
-        rows = _rows_of_text(text, where)
+        rows = _rows_of_text(text)
         if not any(c in text for c in ";, ") and text and not _is_number(text):
             raise UsageError(f"{where}: no file '{value}', and it is not a matrix; give the "
                              "matrix inline (rows by ';', entries by ','), e.g. '0,1;5,0', or "

@@ -317,8 +317,7 @@ class Session:
                 flag = ROLES[role].col_flag if columns.get(role) else ROLES[role].file_flag
                 if here := sorted({s.name for s in specs} & set(users)):  # not with its params
                     raise UsageError(f"{flag}: {', '.join(here)} reads no {role} column with "
-                                     "the parameters given (mase:season_length scales by the "
-                                     f"target series itself); drop {flag} or the parameter.")
+                                     f"the parameters given; drop {flag} or those parameters.")
                 raise UsageError(
                     f"{flag} is read only by {', '.join(users)}, which is not selected; add "
                     f"--loss {users[0]}, or drop {flag}."
