@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -239,3 +240,16 @@ def test_check_reads_a_pipe_without_file_and_gates_on_it():
     bad = run_losscli("check", "--loss", "mse", "--max", "mse=0.4", "--format", "json",
                       input=data)
     assert bad.returncode == 1 and json.loads(bad.stdout)["passed"] is False
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "markdown"])
+def test_quiet_failing_check_says_it_by_exit_code_only(fmt):
+    """A failing check under -q: exit 1 and the same stdout, nothing on stderr (the loud run
+    says 'check failed: mse')."""
+    args = ("check", "sample_data/regression.csv", "-l", "mse", "-l", "mae", "--max", "mse=0.001",
+            "-f", fmt)
+    loud, quiet = run_losscli(*args), run_losscli(*args, "-q")
+    assert loud.returncode == quiet.returncode == 1
+    assert b"check failed: mse" in loud.stderr and quiet.stderr == b""
+    timeless = re.compile(rb"(time: |\"elapsed_seconds\": )[0-9.]+")
+    assert timeless.sub(b"", loud.stdout) == timeless.sub(b"", quiet.stdout)

@@ -159,7 +159,8 @@ _SHARED: tuple[Option, ...] = (
        panel="Output", help="Log into this existing MLflow run (default $MLFLOW_RUN_ID) "
        "instead of starting one; implies --mlflow."),
     _o("quiet", "--quiet", "-q", type=bool, default=False, panel="Output",
-       help="No messages on stderr except errors (no progress bar, no 'wrote N rows')."),
+       help="No messages on stderr except errors (no progress bar, no 'wrote N rows', no "
+       "'check failed' line: the exit code says it)."),
     _o("no_progress", "--no-progress", type=bool, default=False, panel="Output",
        help="No progress bar. (It is shown only when stderr is a terminal and the run takes "
        "longer than half a second.)"),

@@ -32,14 +32,16 @@ def run(file: str | None, max_: list[str], min_: list[str], rtol: list[str], ato
                        base_ref=base_ref, allow_missing=allow_missing, save=save,
                        on_batch=bar, **kwargs)
     outcome = result.outcome
-    after: list[tuple[str, str]] = [(note, "note") for note in outcome.notes]
+    # --quiet: the exit code says whether the check passed; only what did not happen as
+    # asked (a --save refused) is still said.
+    after: list[tuple[str, str]] = [] if quiet else [(note, "note") for note in outcome.notes]
     if result.saved and not quiet:
         after.append((f"saved the report to {result.saved}", ""))
     if result.not_saved_reason:
         after.append((result.not_saved_reason, ""))
-    if result.data_text and fmt not in ("table", "markdown"):  # those show it themselves
+    if result.data_text and fmt not in ("table", "markdown") and not quiet:  # those show it
         after.append((result.data_text, "note"))
-    if not outcome.passed:
+    if not outcome.passed and not quiet:
         after.append((f"check failed: {outcome.failure_text()}", ""))
     after_run(lambda: render_check(result, fmt), report_pictures(result.report, result.to_dict),
               plot=plot, html=html, quiet=quiet, to_stdout=fmt == "table", after=after,
