@@ -47,14 +47,16 @@ def gap_value(method: str, low: float, high: float) -> tuple[float | None, str |
     return low / high, None
 
 
-def group_gap(method: str, higher_is_better: bool,
+def group_gap(method: str, higher_is_better: bool | None,
               values: Sequence[tuple[dict[str, Any], float | None]], *,
               replicates: Sequence[np.ndarray | None] | None = None,
               no_interval: str | None = None, level: float | None = None) -> dict[str, Any]:
     """The gap of one loss (the report's ``group_gap``): ``method``, ``value`` (None with a
     ``reason``), ``groups`` compared, ``min``/``max`` and ``min_group``/``max_group`` (the
-    groups' keys), ``worst_group``, ``higher_is_better`` (of the gap: a ratio is better
-    higher, a difference lower) and, with ``level`` (``--ci``), ``interval``.
+    groups' keys), ``worst_group`` (None when ``higher_is_better`` is None: an
+    informational loss, such as threshold_at_fpr, has no worse end), ``higher_is_better``
+    (of the gap: a ratio is better higher, a difference lower) and, with ``level``
+    (``--ci``), ``interval``.
 
     ``values``: (key, value) per group, in key order; ``replicates``: per group, its value
     under each bootstrap replicate (None: no replicates, ``no_interval`` says why)."""
@@ -76,7 +78,8 @@ def group_gap(method: str, higher_is_better: bool,
     hi = next(t for t in kept if t[2] == hi[2])
     value, why = gap_value(method, lo[2], hi[2])
     out.update(min=lo[2], max=hi[2], min_group=dict(lo[1]), max_group=dict(hi[1]),
-               worst_group=dict(lo[1] if higher_is_better else hi[1]))
+               worst_group=(None if higher_is_better is None
+                            else dict(lo[1] if higher_is_better else hi[1])))
     if value is None:
         out["reason"] = why
         if level is not None:

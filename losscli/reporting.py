@@ -172,7 +172,8 @@ def gap_results(plan: engine.Plan, state: State, model: int, results: list[LossR
             elif u is not None and u.kind == "none":
                 why = why or iv.get("reason") or (res.interval or {}).get("reason")
         out.append(replace(res, group_gap=group_gap(
-            method, res.higher_is_better, values, replicates=reps, no_interval=why,
+            method, None if res.direction == "none" else res.higher_is_better, values,
+            replicates=reps, no_interval=why,
             level=level)))
     return out
 

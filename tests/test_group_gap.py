@@ -373,3 +373,39 @@ def test_merged_states_keep_the_gap(tmp_path):
                      sensitive_features=frame.site)
     assert gap["value"] == pytest.approx(mf.difference(method="between_groups"), rel=1e-12)
     assert gap["worst_group"] == {"site": "c"}
+
+
+def test_informational_loss_gap_names_no_worst_group(tmp_path):
+    """threshold_at_fpr has no better direction: its gap names both ends and no 'worst'
+    (JSON worst_group null, the table line, a --max-gap reason), the gap's value still
+    scikit-learn's thresholds per group subtracted."""
+    from sklearn.metrics import roc_curve
+
+    rng = np.random.default_rng(5)
+    n = 600
+    site = rng.choice(["a", "b", "c"], n)
+    y = rng.integers(0, 2, n)
+    p = np.clip(0.35 * y + rng.random(n) * 0.7 + (site == "c") * 0.1, 0, 1).round(4)
+    path = tmp_path / "s.csv"
+    pd.DataFrame({"p": p, "y": y, "site": site}).to_csv(path, index=False)
+    args = (path, "--pred-col", "p", "--target-col", "y", "-l", "threshold_at_fpr:fpr=0.1",
+            "--group-by", "site", "--group-gap", "difference")
+    doc = json.loads(run_losscli("eval", *args, "-f", "json").stdout)
+    gap = doc["losses"][0]["group_gap"]
+    assert gap["worst_group"] is None
+
+    def threshold(mask: np.ndarray) -> float:
+        fpr, tpr, th = roc_curve(y[mask], p[mask], drop_intermediate=False)
+        i = np.flatnonzero(fpr <= 0.1)
+        return float(th[i[np.argmax(tpr[i])]])
+
+    per = [threshold(site == s) for s in "abc"]
+    assert gap["value"] == pytest.approx(max(per) - min(per), rel=1e-12)
+    proc = run_losscli("eval", *args)
+    table = proc.stdout.decode() + proc.stderr.decode()
+    gap_lines = [line for line in table.splitlines() if "gap (difference)" in line]
+    assert gap_lines and not any("worst" in line for line in gap_lines)
+    proc = run_losscli("check", *args, "--max-gap", "threshold_at_fpr(fpr=0.1)=0.0001")
+    assert proc.returncode == 1, proc.stderr.decode()
+    out = proc.stdout.decode() + proc.stderr.decode()
+    assert "worst group" not in out and "site=a" in out and "site=c" in out

@@ -196,7 +196,10 @@ def _ends(gap: dict[str, Any]) -> str:
     def text(key: dict[str, Any]) -> str:
         return key_text(list(key), tuple(key.values()))
 
-    worst = gap.get("worst_group") or {}
+    worst = gap.get("worst_group")
+    if worst is None:  # an informational loss: no worse end
+        return (f"groups {text(gap['min_group'])} ({format_value(gap['min'])}) and "
+                f"{text(gap['max_group'])} ({format_value(gap['max'])})")
     other = gap["min_group"] if worst == gap.get("max_group") else gap["max_group"]
     w_value = gap["max"] if worst == gap.get("max_group") else gap["min"]
     o_value = gap["min"] if worst == gap.get("max_group") else gap["max"]
