@@ -168,8 +168,12 @@ def _losscli_eval(case: Case) -> list[str] | None:
 
 #: The churn job (issue 21): one file, or predictions and targets joined by id.
 CHURN_CASES = ("churn", "churn-join")
-_CHURN = ["--pred-col", "p_yes", "--target-col", "label", "--pos-label", "yes",
-          "--loss", "accuracy", "--loss", "f1", "--loss", "roc_auc", "--loss", "bce"]
+_CHURN_LOSSES = ["--loss", "accuracy", "--loss", "f1", "--loss", "roc_auc", "--loss", "bce"]
+_CHURN = ["--pred-col", "p_yes", "--target-col", "label", "--pos-label", "yes", *_CHURN_LOSSES]
+
+
+#: The same job on the labels as 0/1 (the text-label target's reference).
+_CHURN_01 = ["--pred-col", "p_yes", "--target-col", "y", *_CHURN_LOSSES]
 
 
 def _churn(case: Case, *extra: str) -> list[str]:
@@ -345,6 +349,7 @@ FLOOR_0 = "numpy floor, no replicates"
 EVAL_TINY = "losscli eval tiny.parquet"
 CHURN_GROUPS = "losscli --group-by channel"
 CHURN_GROUPS_CI = "losscli --group-by channel --ci"
+CHURN_01 = "losscli, labels 0/1"
 IMPORT_DASK = "python -c 'import dask.distributed'"
 
 _TABULAR = {("regression", "parquet"), ("regression", "csv"), ("binary", "parquet")}
@@ -391,6 +396,9 @@ TOOLS: list[Tool] = [
     Tool(CHURN_GROUPS_CI, _variant(set(CHURN_CASES),
                                    lambda c: _churn(c, "--group-by", "channel", "--ci")),
          is_losscli=True, description="the churn job per channel, with intervals"),
+    Tool(CHURN_01, _variant("churn", lambda c: _eval(c.files[0], *_CHURN_01)), is_losscli=True,
+         description="the churn job on the same rows' labels as int8 0/1 (column y): what "
+                     "reading text labels costs"),
     Tool("pandas+sklearn", _either(_peer("pandas_sklearn_peer.py", _TABULAR),
                                    _churn_peer("pandas"), _tenclass_peer("pandas")),
          ("pandas", "sklearn"), "read whole file, sklearn metrics (huber in numpy); churn: "

@@ -29,7 +29,8 @@ mse, mae and huber as the single-file cases:
 - ``churn_N`` (issue 21, the job users run): ``data.parquet`` with ``id`` (16-character
   strings ``cust-00000000042``), ``channel`` (``CHANNELS``: 10 strings, skewed), ``p_yes``
   (float64 in [0.001, 0.999], not rounded: almost every score distinct) and ``label``
-  (text ``yes``/``no`` drawn from ``p_yes``); the same rows split into ``pred.parquet`` (id,
+  (text ``yes``/``no`` drawn from ``p_yes``), and ``y``: the same labels as int8 0/1 (the
+  text-label target's reference run); the same rows split into ``pred.parquet`` (id,
   channel, p_yes) and ``target.parquet`` (id, label: chunks in reverse order, rows shuffled
   within each, so a join by id is needed).
 - ``tenclass_N`` (issue 21b): ``data.parquet`` with ``TENCLASS_LABELS`` probability columns
@@ -58,6 +59,8 @@ SEED = 20261121
 CHUNK = 1 << 20  # rows per generated chunk (and per Parquet row group)
 CLASSES = 100
 VERSION = 1  # bump when the generated data changes, so caches are rebuilt
+#: A kind's own version, where only that kind's data changed (churn 2: its ``y`` column).
+KIND_VERSIONS = {"churn": 2}
 
 KINDS = ("regression", "binary", "multiclass")
 #: Kinds that reuse the regression chunks (their seeds are those of "regression").
@@ -184,7 +187,8 @@ def ensure(cache: Path, kind: str, n: int, log: Any = print) -> Path:
     """Generate the dataset unless a complete copy is cached; return its folder."""
     folder = dataset_dir(cache, kind, n)
     meta_path = folder / "meta.json"
-    want = {"kind": kind, "rows": n, "seed": SEED, "version": VERSION, "chunk": CHUNK}
+    want = {"kind": kind, "rows": n, "seed": SEED, "version": KIND_VERSIONS.get(kind, VERSION),
+            "chunk": CHUNK}
     if meta_path.exists():
         try:
             if {k: v for k, v in json.loads(meta_path.read_text()).items() if k in want} == want:
@@ -318,7 +322,8 @@ def churn_chunk(index: int, start: int, rows: int) -> dict[str, Any]:
     label = np.where(rng.random(rows) < p, "yes", "no")
     channel = np.asarray(CHANNELS)[rng.choice(len(CHANNELS), rows, p=CHANNEL_SHARES)]
     ids = np.char.add("cust-", np.char.zfill(np.arange(start, start + rows).astype("U11"), 11))
-    return {"id": ids, "channel": channel, "p_yes": p, "label": label}
+    return {"id": ids, "channel": channel, "p_yes": p, "label": label,
+            "y": (label == "yes").astype(np.int8)}
 
 
 def _write_churn(folder: Path, n: int) -> None:
@@ -326,7 +331,7 @@ def _write_churn(folder: Path, n: int) -> None:
     import pyarrow.parquet as pq
 
     s, f = pa.string(), pa.float64()
-    one = pa.schema([("id", s), ("channel", s), ("p_yes", f), ("label", s)])
+    one = pa.schema([("id", s), ("channel", s), ("p_yes", f), ("label", s), ("y", pa.int8())])
     pred = pa.schema([("id", s), ("channel", s), ("p_yes", f)])
     target = pa.schema([("id", s), ("label", s)])
     sizes = [rows for _, rows in _chunks(n)]

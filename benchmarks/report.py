@@ -381,6 +381,9 @@ def targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
     out.append(_ratio(join, c.CHURN_GROUPS_CI, "duckdb",
                       f"churn job joined from two files by id, {_size(join, '10M')}", 2.0, "21",
                       rss=True))
+    out.append(_ratio(churn, "losscli", c.CHURN_01,
+                      f"text labels yes/no / the same run on 0/1 labels (churn job, "
+                      f"{_size(churn, '10M')})", 1.2, "21", "≤ 1.20× labels 0/1", rss=True))
     auc = _named(doc, "auc")
     out.append(_ratio(auc, "losscli", "polars",
                       f"exact roc_auc, {_size(auc, '10M')} distinct scores / polars by ranks",

@@ -411,6 +411,10 @@ def test_churn_job_values_match_the_peers_channel_by_channel(quick_run, name):
     assert sum(grouped[f"{g}/rows"] for g in channels) == case["rows"]
     _close(plain, grouped)
     _close(grouped, with_ci)
+    if name == "churn":  # the same job on the labels as 0/1: the same values
+        _close(plain, _ran(_tool(case, cases.CHURN_01))["values"])
+    else:  # the joined case has no 0/1 run
+        assert cases.CHURN_01 not in {e["tool"] for e in case["tools"]}
     assert with_ci["accuracy.low"] < with_ci["accuracy"] < with_ci["accuracy.high"]
     ran = 0
     for peer in ("duckdb", "polars", "pandas+sklearn"):
@@ -440,6 +444,7 @@ def test_churn_data_has_unique_ids_across_chunks(tmp_path, monkeypatch):
     one = dict(zip(tables["data"]["id"], tables["data"]["label"]))
     assert dict(zip(tables["target"]["id"], tables["target"]["label"])) == one
     assert tables["pred"]["id"] == tables["data"]["id"] != tables["target"]["id"]
+    assert tables["data"]["y"] == [int(label == "yes") for label in tables["data"]["label"]]
     assert set(tables["data"]["channel"]) <= set(data.CHANNELS)
 
 
