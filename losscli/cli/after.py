@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from functools import partial
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from losscli.present.text import stderr_line
 
@@ -82,20 +83,78 @@ class GitHubOutput(NamedTuple):
         return write
 
 
+class Written(NamedTuple):
+    """``--write FORMAT=FILE`` (repeatable): the same result in more formats, each written
+    atomically to its file after the run — e.g. JUnit XML and GitLab's metrics report from
+    one ``check``. :meth:`parse` checks the requests (one line and exit 2 on a bad one);
+    :attr:`outputs` declares the files to the one output guard before any data is read."""
+
+    files: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def parse(cls, given: Sequence[str] | None, formats: Sequence[str],
+              command: str) -> Written:
+        from losscli.errors import UsageError
+
+        files: list[tuple[str, str]] = []
+        for text in given or ():
+            fmt, sep, path = text.partition("=")
+            fmt = fmt.strip().lower()
+            if not sep or not fmt or not path:
+                raise UsageError(f"--write '{text}': give FORMAT=FILE, e.g. --write "
+                                 f"{formats[-1]}=losscli-{formats[-1]}.txt.")
+            if fmt not in formats:
+                raise UsageError(f"--write '{text}': {command} writes no format '{fmt}'; "
+                                 f"choose one of {', '.join(formats)}.")
+            if path == "-":
+                raise UsageError(f"--write '{text}': standard output is --format's; give "
+                                 "a file name.")
+            if any(fmt == other for other, _ in files):
+                raise UsageError(f"--write {fmt}: given twice; write each format once.")
+            files.append((fmt, path))
+        return cls(tuple(files))
+
+    @property
+    def outputs(self) -> dict[str, str | None]:
+        """flag → file, for :func:`guard_outputs`."""
+        return {f"--write {fmt}": path for fmt, path in self.files}
+
+    def writer(self, render_to: Callable[[str, IO[str]], None], quiet: bool
+               ) -> Callable[[], None] | None:
+        """What :func:`after_run` calls after the result: ``render_to(fmt, f)`` into each
+        file, atomically (an error leaves the file as it was)."""
+        if not self.files:
+            return None
+
+        def write() -> None:
+            from losscli.io.atomic import write_atomically
+
+            for fmt, path in self.files:
+                write_atomically(path, partial(render_to, fmt), flag=f"--write {fmt}")
+                if not quiet:
+                    stderr_line(f"wrote {fmt} to {path}")
+
+        return write
+
+
 def after_run(render: Callable[[], None], pictures: Pictures, *, plot: bool,
               html: str | None, quiet: bool, to_stdout: bool,
               before: Sequence[tuple[str, str]] = (),
               after: Sequence[tuple[str, str]] = (),
+              write: Callable[[], None] | None = None,
               ci: Callable[[], None] | None = None,
               track: Callable[[], None] | None = None) -> None:
     """What every evaluating command does after the run, in this order: the lines
-    ``before`` on stderr (``(text, kind)``), the result on stdout (``render``), ``--plot``'s
-    pictures (on stdout when ``to_stdout``, i.e. it shows a table) and ``--html``'s page,
-    the lines ``after``, then the CI's own output (``ci``: GitHub's step summary and
-    annotations, :class:`GitHubOutput`), then ``--mlflow``'s (``track``)."""
+    ``before`` on stderr (``(text, kind)``), the result on stdout (``render``), ``--write``'s
+    files (``write``: :class:`Written`), ``--plot``'s pictures (on stdout when
+    ``to_stdout``, i.e. it shows a table) and ``--html``'s page, the lines ``after``, then
+    the CI's own output (``ci``: GitHub's step summary and annotations,
+    :class:`GitHubOutput`), then ``--mlflow``'s (``track``)."""
     for text, kind in before:
         stderr_line(text, kind=kind)
     render()
+    if write is not None:
+        write()
     if plot or html is not None:
         doc, items, skipped = pictures()
         if plot:

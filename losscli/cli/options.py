@@ -32,6 +32,8 @@ _CHECK = frozenset({"check"})
 _HISTORY = frozenset({"history"})
 #: The commands with GitHub Actions output (--ci-format).
 _CI = frozenset({"check", "compare"})
+#: The commands with --write (more formats of the one result, to files).
+_WRITTEN = frozenset({"eval", "check", "compare"})
 #: Every command with a --format.
 FORMATTED = frozenset({"eval", "check", "compare", "inspect", "merge", "losses", "history"})
 #: The panel of the loss-parameter flags: their values go to the API as ``params``.
@@ -87,6 +89,11 @@ _OWN: tuple[Option, ...] = (
        "fail the gate. A baseline without a fingerprint never fails."),
     _o("save", "--save", metavar="FILE", panel="Output", commands=_CHECK,
        help="Write this run's report (JSON) atomically, for use as the next baseline."),
+    _o("write", "--write", type=list[str], metavar="FORMAT=FILE", panel="Output",
+       commands=_WRITTEN, show_default=False,
+       help="Also write the result in FORMAT to FILE (repeatable, atomically, after the run), "
+       "e.g. --write junit=losscli-junit.xml --write openmetrics=metrics.txt: every report "
+       "from one run. FORMAT: one of --format's."),
     _o("ci_format", "--ci-format", choices=vocab.CI_FORMATS, enum=True, default="auto",
        panel="Output", commands=_CI, help="GitHub Actions output: the verdict's Markdown "
        "appended to $GITHUB_STEP_SUMMARY and one ::error annotation per failing loss or group "

@@ -42,7 +42,7 @@ def command(
     """
     quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     gate = {k: options.pop(k) for k in ("max_", "min_", "rtol", "atol", "baseline",
-                                         "allow_missing", "save", "fmt", "base_ref")}
+                                         "allow_missing", "save", "fmt", "base_ref", "write")}
     github, mlflow = GitHubOutput.pop(options), MlflowOutput.pop(options)
     gaps = {k: options.pop(k) or [] for k in ("max_gap", "min_gap_ratio")}
     kwargs = {**split_options(options), **gaps}
@@ -51,7 +51,7 @@ def command(
                          gate["rtol"] or [], gate["atol"] or [], gate["baseline"],
                          gate["allow_missing"], gate["save"], gate["fmt"].value, kwargs, quiet,
                          not (quiet or no_progress), plot=plot, html=html, github=github,
-                         base_ref=gate["base_ref"], mlflow=mlflow)
+                         base_ref=gate["base_ref"], mlflow=mlflow, write=gate["write"])
     code = result.outcome.exit_code  # the gate's one verdict
     if code:
         raise typer.Exit(code)

@@ -39,9 +39,9 @@ def command(
       losscli compare sample_data/models.parquet --pred-col model_a --pred-col model_b -l mse -l r2
     """
     quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
-    name, fmt = options.pop("name"), options.pop("fmt").value
+    name, fmt, write = options.pop("name"), options.pop("fmt").value, options.pop("write")
     github, mlflow = GitHubOutput.pop(options), MlflowOutput.pop(options)
     kwargs = split_options(options)
     plot, html = pictures_wanted(kwargs)
     run_guarded(body("compare"), files, name or [], fmt, kwargs, not (quiet or no_progress),
-                quiet=quiet, plot=plot, html=html, github=github, mlflow=mlflow)
+                quiet=quiet, plot=plot, html=html, github=github, mlflow=mlflow, write=write)

@@ -44,8 +44,9 @@ def command(
     quiet, no_progress = options.pop("quiet"), options.pop("no_progress")
     fmt, reduction = options.pop("fmt").value, options.pop("reduction").value
     output, mlflow = options.pop("output"), MlflowOutput.pop(options)
+    write = options.pop("write")
     kwargs = split_options(options)
     plot, html = pictures_wanted(kwargs)
     run_guarded(body("eval"), file, reduction, fmt, output, kwargs,
                 quiet=quiet, progress=not (quiet or no_progress), plot=plot, html=html,
-                mlflow=mlflow)
+                mlflow=mlflow, write=write)

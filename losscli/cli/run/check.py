@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from losscli.cli.after import GitHubOutput, after_run, report_pictures
+from losscli import vocab
+from losscli.cli.after import GitHubOutput, Written, after_run, report_pictures
 from losscli.cli.commands import guard_outputs, input_file
 from losscli.gate import CheckResult, check
 from losscli.present.check_text import render_check, render_check_markdown
@@ -19,11 +20,13 @@ def run(file: str | None, max_: list[str], min_: list[str], rtol: list[str], ato
            kwargs: dict[str, Any], quiet: bool = False, progress: bool = True,
            plot: bool = False, html: str | None = None,
            github: GitHubOutput = GitHubOutput(), base_ref: str | None = None,
-           mlflow: MlflowOutput = MlflowOutput()) -> CheckResult:
+           mlflow: MlflowOutput = MlflowOutput(), write: list[str] | None = None
+           ) -> CheckResult:
     file = input_file(file, kwargs.get("targets"), kwargs.get("weights"), command="check")
+    written = Written.parse(write, vocab.CHECK_FORMATS, "check")
     # --save may replace the baseline file (the gate's policy: only when the check passes)
     guard_outputs([("predictions", file), ("--baseline", baseline)],
-                  {"--save": save, "--html": html, **github.outputs}, kwargs,
+                  {"--save": save, "--html": html, **github.outputs, **written.outputs}, kwargs,
                   may_replace={"--save": baseline})
     mlflow.prepare()
 
@@ -45,6 +48,7 @@ def run(file: str | None, max_: list[str], min_: list[str], rtol: list[str], ato
         after.append((f"check failed: {outcome.failure_text()}", ""))
     after_run(lambda: render_check(result, fmt), report_pictures(result.report, result.to_dict),
               plot=plot, html=html, quiet=quiet, to_stdout=fmt == "table", after=after,
+              write=written.writer(lambda f, out: render_check(result, f, out), quiet),
               ci=github.writer(lambda: render_check_markdown(result),
                                lambda: check_annotations(result)),
               track=writer(mlflow, "check", result.to_dict, outcome=outcome, html=html, quiet=quiet))
