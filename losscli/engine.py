@@ -5,7 +5,10 @@ The engine does no I/O of its own: batches come from the readers, per-row output
 the sink it is handed, and the result is a mergeable state. Order per chunk: non-finite
 values (``nan_policy``), negative weights, each loss's domain (each distinct rule once per
 chunk and input), then the kernels, which receive their parameters and the options they
-declare (``LossSpec.options``: task, from_logits, threshold), and the aggregates.
+declare (``LossSpec.options``: task, from_logits, threshold), and the aggregates. The
+residual ``pred - target`` is computed once per chunk for every loss that has a form of it
+alone (``LossSpec.of_residual``: mse, mae, huber...), before the finite check, which reads
+it too (a finite difference has finite terms); the fingerprint then skips its own NaN pass.
 
 Models: ``compare`` evaluates several prediction inputs against the same targets in one
 pass; model 0 reads role ``pred``, model m > 0 role ``pred#m`` (see :func:`pred_role`).
