@@ -4,7 +4,8 @@ Before anything heavy loads (typer, then numpy and pyarrow), Ctrl-C and SIGTERM 
 over so that a signal during start-up ends like one later on: one line, exit 130 or 143,
 no traceback (see :mod:`losscli.interrupts`). And before numpy loads, its BLAS is told to
 use one thread (:func:`one_blas_thread`), and glibc's malloc to keep two arenas
-(:func:`few_malloc_arenas`).
+(:func:`few_malloc_arenas`); and the cyclic garbage collector waits until the command's
+body is loaded (:mod:`losscli.collector`).
 """
 
 from __future__ import annotations
@@ -49,10 +50,12 @@ def few_malloc_arenas() -> None:
 
 
 def entry() -> None:
-    """The console script: early signal handling, one BLAS thread, two malloc arenas, then
-    the CLI."""
+    """The console script: no cyclic collection during start-up, early signal handling, one
+    BLAS thread, two malloc arenas, then the CLI."""
+    from losscli.collector import pause
     from losscli.interrupts import install_exit_at_once
 
+    pause()  # no cyclic collection while start-up imports (losscli.collector)
     install_exit_at_once()
     one_blas_thread()
     few_malloc_arenas()

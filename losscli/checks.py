@@ -61,10 +61,14 @@ def raise_pending(state: State, describe: Describe, instances: Iterable[LossInst
         raise InputError(min(found, key=lambda f: f[0])[1])
 
 
-def all_finite(arrays: dict[str, np.ndarray]) -> bool:
+def all_finite(arrays: dict[str, np.ndarray], residual: np.ndarray | None = None) -> bool:
     # A finite sum proves every value finite (NaN and inf propagate through it): one
     # cheap pass without a mask; only a non-finite sum (or an overflow) looks closer.
+    # ``residual``: pred - target (the engine's, of the same shape), which stands for both:
+    # a finite difference has finite terms (inf - x is never finite).
     with np.errstate(all="ignore"):
+        if residual is not None and np.isfinite(np.sum(residual)):
+            arrays = {r: a for r, a in arrays.items() if r not in ("pred", "target")}
         return all(bool(np.isfinite(np.sum(a))) for a in arrays.values())
 
 

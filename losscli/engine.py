@@ -5,7 +5,10 @@ The engine does no I/O of its own: batches come from the readers, per-row output
 the sink it is handed, and the result is a mergeable state. Order per chunk: non-finite
 values (``nan_policy``), negative weights, each loss's domain (each distinct rule once per
 chunk and input), then the kernels, which receive their parameters and the options they
-declare (``LossSpec.options``: task, from_logits, threshold), and the aggregates.
+declare (``LossSpec.options``: task, from_logits, threshold), and the aggregates. The
+residual ``pred - target`` is computed once per chunk for every loss that has a form of it
+alone (``LossSpec.of_residual``: mse, mae, huber...), before the finite check, which reads
+it too (a finite difference has finite terms); the fingerprint then skips its own NaN pass.
 
 Models: ``compare`` evaluates several prediction inputs against the same targets in one
 pass; model 0 reads role ``pred``, model m > 0 role ``pred#m`` (see :func:`pred_role`).
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +38,7 @@ from losscli.checks import (
 from losscli.domain import CheckContext
 from losscli.errors import InputError, UsageError
 from losscli.fingerprint import RowHasher
+from losscli.group_update import GroupUpdate, add_to_sketch, interval_states
 from losscli.grouping import MAX_GROUPS, BatchGroups, too_many_groups
 from losscli.interval_kinds import CIConfig
 from losscli.interval_parts import flush_bootstrap
@@ -44,10 +48,6 @@ from losscli.paired import paired_rows, shared_scores
 from losscli.registry import LossInstance
 from losscli.state import Cell, Fingerprint, Position, State
 from losscli.vocab import NAN_POLICIES, REDUCTIONS
-
-if TYPE_CHECKING:  # each imported where its option is used: --ci, --distribution, --query-col
-    from losscli.stats.sketch import QuantileSketch
-    from losscli.uncertainty import Uncertainty
 
 #: Tasks whose predictions a calibration state (Plan.calibration) bins, and its bins
 #: (ece's default: 15 equal-width bins on [0, 1]).
@@ -256,16 +256,25 @@ def reduce(
     options = [inst.kernel_kwargs() for inst in plan.instances]
     columns = [inst.column for inst in plan.instances]
     hasher = RowHasher()
+    # pred - target, once per chunk before the finite check (which it serves too), when a
+    # loss reads it (LossSpec.of_residual); else per model view in _reduce_batch
+    early = plan.nan_policy == "raise" and not counting_only and any(
+        inst.spec.of_residual is not None for inst in plan.instances)
 
     for batch in batches:
         n = len(batch)
         arrays = batch.arrays
+        residual = _residual(arrays) if early else None
+        finite = None  # the chunk's values all finite: True when checked so
+        if counting_only or plan.nan_policy == "raise":
+            finite = all_finite(arrays, residual)
+            if not finite:
+                count_nonfinite(arrays, batch.start, state.nonfinite, batch.rows)
         if plan.fingerprint and "target" in arrays:
             if state.fingerprint is None:
                 state.fingerprint = Fingerprint()
-            state.fingerprint.add(hasher.sum(arrays["target"], arrays.get("weight")), n)
-        if (counting_only or plan.nan_policy == "raise") and not all_finite(arrays):
-            count_nonfinite(arrays, batch.start, state.nonfinite, batch.rows)
+            state.fingerprint.add(hasher.sum(arrays["target"], arrays.get("weight"),
+                                             finite=bool(finite)), n)
         if not (counting_only or state.nonfinite.counts):
             # only counting once a NaN was seen, to report every bad value at once
             try:
@@ -276,7 +285,7 @@ def reduce(
                     check_groups(batch, plan.query, groups, shared.setdefault("queries", {}),
                                  plan.instances)
                 _reduce_batch(batch, plan, state, contexts, options, columns, describe, sink,
-                              ids, groups)
+                              ids, groups, residual)
             except InputError as exc:
                 state.note_error(Position(batch.start, batch.start), str(exc))
                 break
@@ -304,9 +313,11 @@ def _batch_groups(batch: Batch, plan: Plan, state: State) -> BatchGroups | None:
 def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckContext],
                   options: list[dict[str, Any]], columns: list[str], describe: Describe,
                   sink: Sink | None, ids: Callable[[int, int], np.ndarray] | None = None,
-                  groups: BatchGroups | None = None) -> None:
+                  groups: BatchGroups | None = None, residual: np.ndarray | None = None,
+                  ) -> None:
     """One chunk: checks (raising InputError), kernels, aggregates, intervals, per-row
-    output; with ``groups``, every group's state too (the kernels run once)."""
+    output; with ``groups``, every group's state too (the kernels run once). ``residual``:
+    the chunk's pred - target (:func:`_residual`), if computed already."""
     arrays = batch.arrays
     at = Position(batch.start, batch.start)
     for check in plan.aligned:
@@ -348,10 +359,14 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
             grouped.count(groups)
         per_row: dict[str, np.ndarray] = {}
         mine: list[np.ndarray] = []
+        d = residual if model == 0 and keep is None else None  # this view's pred - target
         for i, (inst, agg, opts, column) in enumerate(zip(plan.instances, cell.losses, options,
                                                           columns)):
             spec = inst.spec
-            values = spec.kernel(**{r: view[r] for r in spec.inputs}, **opts)
+            if spec.of_residual is not None and (d is not None or (d := _residual(view)) is not None):
+                values = spec.of_residual(d, **opts)
+            else:
+                values = spec.kernel(**{r: view[r] for r in spec.inputs}, **opts)
             needs = {r: view[r] for r in spec.aggregate.needs}
             agg.update(values, weights, needs)
             mine.append(values)
@@ -375,7 +390,7 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
                                        None if pair.queries is None
                                        else (values, their_values[i]))
             if cell.sketches is not None and (sketch := cell.sketches[i]) is not None:
-                _sketch(sketch, values, weights)
+                add_to_sketch(sketch, values, weights)
             if grouped is not None:
                 grouped.loss(i, agg, values, needs)
             if sink is not None and model == 0:
@@ -390,10 +405,10 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
             if grouped is not None:
                 grouped.calibrate(plan.calibration[1])
         if cell.uncertainty is not None or cell.paired is not None:
-            flush_bootstrap(_interval_states(cell))
+            flush_bootstrap(interval_states(cell))
             if grouped is not None:
                 for group_cell in grouped.cells:
-                    flush_bootstrap(_interval_states(group_cell))
+                    flush_bootstrap(interval_states(group_cell))
         kept = len(next(iter(view.values()))) if view else 0
         cell.rows += kept
         if sink is not None and model == 0 and kept:
@@ -403,91 +418,13 @@ def _reduce_batch(batch: Batch, plan: Plan, state: State, contexts: list[CheckCo
                        per_row)
 
 
-def _sketch(sketch: QuantileSketch, values: np.ndarray, weights: np.ndarray | None) -> None:
-    """Add per-row values to a quantile sketch: every row, an infinite or NaN one (possible
-    under --nan-policy propagate, or an overflowing loss) included — the sketch tallies
-    them apart."""
-    sketch.update(row_values(values), weights)
-
-
-def _interval_states(cell: Cell) -> list[Uncertainty]:
-    return (cell.uncertainty or []) + [u for row in (cell.paired or []) for u in row]
-
-
-class GroupUpdate:
-    """One model's update of every group of a batch: the group cells (in the order of the
-    batch's :class:`BatchGroups`) get the rows of their group, of values computed once for
-    the whole batch. Means are summed per group in one pass (``np.bincount``); what needs
-    the rows themselves (other aggregates, intervals, sketches) gets them split by group."""
-
-    def __init__(self, groups: BatchGroups, cells: list[Cell], view: dict[str, np.ndarray],
-                 weights: np.ndarray | None, ids: np.ndarray | None) -> None:
-        self.groups = groups
-        self.cells = cells
-        self.view = view
-        self.weights = weights
-        self.ids = ids
-        self._split: dict[str, list[Any]] = {}
-
-    def split(self, name: str, values: np.ndarray | None = None) -> list[Any]:
-        """Per group, its rows of a view array (``name``), cached; or of ``values``."""
-        if values is not None:
-            return self.groups.split(values)
-        if name not in self._split:
-            source = {"weight": self.weights, "ids": self.ids}.get(name, self.view.get(name))
-            self._split[name] = self.groups.split(source)
-        return self._split[name]
-
-    def count(self, all_rows: BatchGroups) -> None:
-        for cell, n, total in zip(self.cells, self.groups.counts, all_rows.counts):
-            cell.rows += int(n)
-            cell.rows_skipped += int(total - n)
-
-    def loss(self, i: int, agg: Any, values: np.ndarray,
-             needs: dict[str, np.ndarray]) -> None:
-        aggs = [cell.losses[i] for cell in self.cells]
-        type(agg).update_groups(aggs, self.groups, values, self.weights, needs, self.split)
-        first = self.cells[0]
-        if first.uncertainty is not None:
-            parts = self.split("", values)
-            need_parts = {r: self.split(r) for r in needs}
-            for g, cell in enumerate(self.cells):
-                if self.groups.counts[g]:
-                    cell.uncertainty[i].update(  # type: ignore[index]
-                        parts[g], self.split("weight")[g], self.split("ids")[g],
-                        {r: p[g] for r, p in need_parts.items()})
-        if first.sketches is not None and first.sketches[i] is not None:
-            parts = self.split("", values)
-            for g, cell in enumerate(self.cells):
-                if (self.groups.counts[g] and cell.sketches is not None
-                        and (sketch := cell.sketches[i]) is not None):
-                    _sketch(sketch, parts[g], self.split("weight")[g])
-
-    def paired(self, k: int, i: int, groups: BatchGroups, diff: np.ndarray,
-               weights: np.ndarray | None, ids: np.ndarray | None,
-               scores: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-               queries: tuple[np.ndarray, np.ndarray] | None = None) -> None:
-        parts, w, d_ids = groups.split(diff), groups.split(weights), groups.split(ids)
-        split = None if scores is None else [groups.split(x) for x in scores]
-        ranked = None if queries is None else [groups.split(x) for x in queries]
-        for g, cell in enumerate(self.cells):
-            if groups.counts[g]:
-                pair = cell.paired[k][i]  # type: ignore[index]
-                pair.update(parts[g], w[g], d_ids[g])
-                if split is not None:
-                    pair.update_pair(split[0][g], split[1][g], split[2][g], w[g])
-                if ranked is not None and pair.queries is not None:  # ranking per query
-                    pair.queries.update(ranked[0][g], ranked[1][g],
-                                        {r: self.split(r)[g] for r in pair.queries.needs}, w[g])
-
-    def calibrate(self, from_logits: bool) -> None:
-        from losscli.calibrate import calibrate
-
-        views = {r: self.split(r) for r in ("pred", "target")}
-        for g, cell in enumerate(self.cells):
-            if self.groups.counts[g] and cell.calibration is not None:
-                calibrate(cell.calibration, {r: p[g] for r, p in views.items()},
-                           self.split("weight")[g], from_logits)
+def _residual(arrays: dict[str, np.ndarray]) -> np.ndarray | None:
+    """pred - target (a new array), or None when they are missing or differ in shape."""
+    pred, target = arrays.get("pred"), arrays.get("target")
+    if pred is None or target is None or pred.shape != target.shape:
+        return None
+    with np.errstate(all="ignore"):  # inf - inf: a NaN, counted or propagated as any NaN
+        return np.subtract(pred, target)
 
 
 def _plain_name(role: str, index: int | None = None) -> str:

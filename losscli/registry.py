@@ -60,6 +60,10 @@ class LossSpec:
     # Fields that depend on the parameters (mase with a season length reads no naive column
     # and keeps another aggregate): ``resolve_losses`` applies ``variant(params)``'s changes.
     variant: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # The kernel as a function of the residual ``d = pred - target`` alone (mse, mae,
+    # huber...): ``of_residual(d, **kernel kwargs)`` gives the kernel's values bit for bit
+    # and leaves ``d`` as it is, so the engine subtracts once per chunk for every such loss.
+    of_residual: Callable[..., Any] | None = None
 
     @property
     def direction(self) -> str:

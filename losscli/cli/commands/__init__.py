@@ -29,8 +29,12 @@ from losscli.io.atomic import guard
 
 def body(name: str) -> Callable[..., Any]:
     """The body of command ``name`` (``run`` of its module in :data:`losscli.cli.COMMANDS`),
-    imported now: when the command runs, not when it is parsed or completed."""
+    imported now: when the command runs, not when it is parsed or completed. Start-up ends
+    here: the garbage collector resumes (:func:`losscli.collector.resume`)."""
+    from losscli.collector import resume
+
     run: Callable[..., Any] = importlib.import_module(COMMANDS[name].body).run
+    resume()
     return run
 
 
