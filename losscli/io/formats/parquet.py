@@ -22,26 +22,12 @@ from losscli.io.arrow import (
 from losscli.io.base import raw_key
 from losscli.io.failures import first_line, foreign_errors, unreadable
 
-#: Values decoded per Arrow batch, all columns together (4 MB of float64). Each unit read
-#: side by side holds about one batch decoded (and its float64 conversions): 2**21 values
-#: a batch held ~73 MB of Arrow memory at once in a 2-worker scan of two columns, 2**19
-#: ~22 MB (a 10M-row exact roc_auc: peak RSS -25 MB), in the same time: the decoder's cost
-#: is per value, and batches of a chunk or more leave the kernels' per-chunk cost as it is.
+#: Values decoded per Arrow batch, all columns together (4 MB of float64): each unit read
+#: side by side holds about two batches decoded (the one its kernels use, the next) and
+#: their float64 conversions. Batches of 2**21 values held ~73 MB of Arrow memory at once in
+#: a 2-worker scan of two columns (a 10M-row exact roc_auc), 2**19 ~22 MB; a batch is still
+#: at least a chunk, so the kernels see the same chunks.
 BATCH_VALUES = 1 << 19
-
-
-def released(batches: Iterator[Any]) -> Iterator[Any]:
-    """``batches`` (decoded on this thread), the Arrow memory pool handing the pages it no
-    longer uses back to the system before each next one is decoded. Arrow's default pool
-    (mimalloc) otherwise keeps each thread's freed pages: ~35 MB more peak RSS in a 10M-row
-    scan on two workers. Costs about a microsecond a batch."""
-    import pyarrow as pa
-
-    pool = pa.default_memory_pool()
-    for batch in batches:
-        yield batch
-        del batch
-        pool.release_unused()
 
 
 class ParquetSource:
@@ -184,8 +170,8 @@ class ParquetSource:
             for run, size in (([0], chunk_size), (list(range(1, groups)), rows)):
                 if not run or not groups:
                     continue
-                for batch in released(self._file.iter_batches(
-                        batch_size=size, row_groups=run, columns=names, use_threads=False)):
+                for batch in self._file.iter_batches(batch_size=size, row_groups=run,
+                                                     columns=names, use_threads=False):
                     yield {c: arrow_column(widths, c, batch.column(i), start)
                            for i, c in enumerate(columns)}
                     start += batch.num_rows
@@ -227,8 +213,8 @@ class ParquetSource:
             # groups of a range at once would hold them all in memory.
             runs = [[g] for g in groups] if self._opener is not None else [groups]
             for run in runs:
-                for batch in released(handle.iter_batches(batch_size=rows, row_groups=run,
-                                                          columns=names, use_threads=False)):
+                for batch in handle.iter_batches(batch_size=rows, row_groups=run,
+                                                 columns=names, use_threads=False):
                     lo, hi = max(start - row, 0), min(stop - row, batch.num_rows)
                     if hi > lo:
                         part = batch.slice(lo, hi - lo)
