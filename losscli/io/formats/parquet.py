@@ -22,11 +22,15 @@ from losscli.io.arrow import (
 from losscli.io.base import raw_key
 from losscli.io.failures import first_line, foreign_errors, unreadable
 
-#: Values decoded per Arrow batch, all columns together (4 MB of float64): each unit read
-#: side by side holds about two batches decoded (the one its kernels use, the next) and
-#: their float64 conversions. Batches of 2**21 values held ~73 MB of Arrow memory at once in
-#: a 2-worker scan of two columns (a 10M-row exact roc_auc), 2**19 ~22 MB; a batch is still
-#: at least a chunk, so the kernels see the same chunks.
+#: Values decoded per Arrow batch, all columns together (4 MB of float64). Arrow holds about
+#: two and a half batches per thread decoding (the reader keeps the previous batch until
+#: the next is made) and their float64 conversions, and its pool (mimalloc) keeps about as
+#: much again: batches of 2**21 values held 67-78 MB of Arrow memory at once in a 2-worker
+#: scan of two columns, 2**19 28-32 MB (tests/test_scan_memory.py); a 10M-row exact
+#: roc_auc peaked at ~330 MB with 2**21, ~305 with 2**20, ~275 with 2**19 (2 cores, under
+#: load). The price is the reader's cost per batch: 100M rows of two columns took
+#: ~0.2-0.4 s more CPU than with 2**21 (2**20: about half that). A batch is still at least a
+#: chunk, so the kernels see the same chunks and the same bits.
 BATCH_VALUES = 1 << 19
 
 
