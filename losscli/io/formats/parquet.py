@@ -27,8 +27,8 @@ from losscli.io.failures import first_line, foreign_errors, unreadable
 #: the next is made) and their float64 conversions, and its pool (mimalloc) keeps about as
 #: much again: batches of 2**21 values held 67-78 MB of Arrow memory at once in a 2-worker
 #: scan of two columns, 2**19 28-32 MB (tests/test_scan_memory.py); a 10M-row exact
-#: roc_auc peaked at ~330 MB with 2**21, ~305 with 2**20, ~275 with 2**19 (2 cores, under
-#: load). The price is the reader's cost per batch: 100M rows of two columns took
+#: roc_auc peaked at 305-320 MB with 2**21, 290-305 with 2**20, 270-280 with 2**19 (medians,
+#: 2 cores under load). The price is the reader's cost per batch: 100M rows of two columns took
 #: ~0.2-0.4 s more CPU than with 2**21 (2**20: about half that). A batch is still at least a
 #: chunk, so the kernels see the same chunks and the same bits.
 BATCH_VALUES = 1 << 19
