@@ -19,6 +19,7 @@ from losscli.executor import ordered_map
 from losscli.grouping import too_many_groups
 from losscli.io.atomic import guard
 from losscli.io.base import Sink
+from losscli.io.release import RELEASE_ROWS, release_unused
 from losscli.report import Report
 from losscli.reporting import build_report
 from losscli.session import Session
@@ -137,7 +138,9 @@ def run(session: Session, *, on_batch: Callable[[int], None] | None = None,
             on_batch=on_batch))
     else:
         results = ordered_map(work, units, workers=workers,
-                              stop_after=lambda r: r[0].error is not None)
+                              stop_after=lambda r: r[0].error is not None,
+                              when_idle=release_unused if (
+                                  session.inputs.num_rows or 0) >= RELEASE_ROWS else None)
     try:
         if own_sink:
             sink = open_sink(session)
@@ -169,6 +172,8 @@ def run(session: Session, *, on_batch: Callable[[int], None] | None = None,
                 raise too_many_groups(len(state.groups), session.plan.max_groups,
                                       session.plan.group_by)
         state.coverage = coalesce(covered)
+        if placement.rows >= RELEASE_ROWS:  # what the scan's allocators keep, before the
+            release_unused()                # state's last merge (see losscli.io.release)
         if session.join is not None:  # keys matched twice, or missing on a side
             # (targets without a prediction: judged when saved parts are merged)
             session.join_summary = session.join.judge(

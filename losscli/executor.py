@@ -38,12 +38,17 @@ def ordered_map(
     *,
     workers: int,
     stop_after: Callable[[R], bool] | None = None,
+    when_idle: Callable[[], None] | None = None,
 ) -> Iterator[tuple[T, R]]:
     """``(item, fn(item, stop))`` for every item, in item order, computed on ``workers``
     threads (in this thread when ``workers`` is 1). See the module doc for ``stop_after``.
     An exception raised by ``fn`` is re-raised here, in item order; closing the iterator
-    (an error downstream, Ctrl-C) stops the units still running at their next chunk."""
+    (an error downstream, Ctrl-C) stops the units still running at their next chunk.
+    ``when_idle()`` runs on a worker thread that finished an item when no item is left to
+    start (a thread's last one), e.g. to hand back what its allocators keep."""
     stop = threading.Event()
+    if when_idle is not None and workers > 1:
+        fn = _then_idle(fn, when_idle, drained := threading.Event())
     if workers <= 1:
         for item in items:
             result = fn(item, stop)
@@ -60,6 +65,8 @@ def ordered_map(
                 try:
                     item = next(source)
                 except StopIteration:
+                    if when_idle is not None:
+                        drained.set()
                     break
                 pending.append((item, pool.submit(fn, item, stop)))
             if not pending:
@@ -75,3 +82,15 @@ def ordered_map(
             future.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
 
+
+
+def _then_idle(fn: Callable[[T, threading.Event], R], when_idle: Callable[[], None],
+               drained: threading.Event) -> Callable[[T, threading.Event], R]:
+    def run(item: T, stop: threading.Event) -> R:
+        try:
+            return fn(item, stop)
+        finally:
+            if drained.is_set():
+                when_idle()
+
+    return run

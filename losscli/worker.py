@@ -52,6 +52,8 @@ def reduce(session: Session, unit: Unit, *, sink: Sink | None = None,
 
     prepare(session)
     base = unit.start + shift
+    if unit.part is not None or unit.stop is not None:
+        session.inputs.drop_peeked()  # read in ranges: the peeked rows are not replayed
     if unit.part is not None:
         hi = None if unit.stop is None else unit.first_row + unit.stop - unit.start
         batches: Iterator[Batch] = session.inputs.batches_in_file(

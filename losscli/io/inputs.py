@@ -279,6 +279,14 @@ class Inputs:
         return [concat_column([b.keys[n] for b in held])[:rows] if held else
                 np.empty(0, dtype=object) for n in names]
 
+    def drop_peeked(self) -> None:
+        """Close what :meth:`peek` holds for a :meth:`batches` that will not come (the rows
+        are read in ranges): its chunks and the reader under them (~11 MB of a Parquet row
+        group's buffers, held through the run otherwise)."""
+        peeked, self._peeked = self._peeked, None
+        if peeked is not None:
+            getattr(peeked[2], "close", lambda: None)()
+
     def batches(self, chunk_size: int) -> Iterator[Batch]:
         """Aligned chunks; a length mismatch between files is an InputError naming both."""
         if self._peeked is not None and self._peeked[0] == chunk_size:

@@ -22,6 +22,17 @@ from losscli.io.arrow import (
 from losscli.io.base import raw_key
 from losscli.io.failures import first_line, foreign_errors, unreadable
 
+#: Values decoded per Arrow batch, all columns together (4 MB of float64). Arrow holds about
+#: two and a half batches per thread decoding (the reader keeps the previous batch until
+#: the next is made) and their float64 conversions, and its pool (mimalloc) keeps about as
+#: much again: batches of 2**21 values held 67-78 MB of Arrow memory at once in a 2-worker
+#: scan of two columns, 2**19 28-32 MB (tests/test_scan_memory.py); a 10M-row exact
+#: roc_auc peaked at 305-320 MB with 2**21, 290-305 with 2**20, 270-280 with 2**19 (medians,
+#: 2 cores under load). The price is the reader's cost per batch: 100M rows of two columns took
+#: ~0.2-0.4 s more CPU than with 2**21 (2**20: about half that). A batch is still at least a
+#: chunk, so the kernels see the same chunks and the same bits.
+BATCH_VALUES = 1 << 19
+
 
 class ParquetSource:
     """Parquet through ``ParquetFile.iter_batches``: row groups stream, only the selected
@@ -148,11 +159,9 @@ class ParquetSource:
         widths = ListWidths(self.name)
         start = 0
         try:
-            # Decode in batches of about 2M values (fewer, larger reads: ~40% faster for
-            # two columns); the alignment layer slices them into chunk_size views.
-            scalar = not any(is_list_type(self.schema.field(self._keys[c]).type)
-                             for c in columns)
-            rows = max(chunk_size, (1 << 21) // len(columns)) if scalar else chunk_size
+            # Decode in batches of BATCH_VALUES (see there); the alignment layer slices them
+            # into chunk_size views.
+            rows = self._batch_rows(columns, len(columns), chunk_size)
             # One decoding thread: the prefetch thread already runs the reader beside the
             # kernels, and pyarrow's own pool only competed with them for the two cores
             # (100M rows: 0.76-0.92 s instead of 0.90-0.94 s).
@@ -172,6 +181,13 @@ class ParquetSource:
                     start += batch.num_rows
         except foreign_errors() as exc:
             raise InputError(unreadable(self.name, start, exc)) from None
+
+    def _batch_rows(self, columns: list[str], decoded: int, chunk_size: int) -> int:
+        """Rows per decoded batch: about :data:`BATCH_VALUES` values over the ``decoded``
+        columns (list columns: a chunk), at least a chunk."""
+        if any(is_list_type(self.schema.field(self._keys[c]).type) for c in columns):
+            return chunk_size
+        return max(chunk_size, BATCH_VALUES // max(decoded, 1))
 
     rows_seekable = False
 
@@ -195,9 +211,7 @@ class ParquetSource:
         widths = ListWidths(self.name)
         row = points[groups[0]]
         try:
-            scalar = not any(is_list_type(self.schema.field(self._keys[c]).type)
-                             for c in columns)
-            rows = max(chunk_size, (1 << 21) // max(len(names), 1)) if scalar else chunk_size
+            rows = self._batch_rows(columns, len(names), chunk_size)
             handle = self._open(self._categories(raw)) if raw else self._open()
             # From object storage, one row group per request batch: pre-buffering all the
             # groups of a range at once would hold them all in memory.
