@@ -103,6 +103,8 @@ def _sorted(parts: list[Run]) -> list[Run]:
 def union_sums(states: list[ScoreCounts], squares: bool) -> UnionSums:
     """The exact sums of the union of ``states`` (see the module doc): Σx always; Σx², Σy
     and Σy² only when ``squares`` (else 0)."""
+    for state in states:
+        state.compact()  # one run a class, as reading its own AUC leaves it: fewer cursors
     neg = [_Cursor(run) for s in states for run in s.sides()[0]]
     pos = [_Cursor(run) for s in states for run in s.sides()[1]]
     n_before = p_before = x1 = x2 = y1 = y2 = 0
@@ -117,8 +119,9 @@ def union_sums(states: list[ScoreCounts], squares: bool) -> UnionSums:
         n_step = sum(r.rows for r in negs)
         p_step = sum(r.rows for r in poss)
         if squares:
-            a1, a2 = rank_sums(_sorted(negs), poss, True)
-            b1, b2 = rank_sums(_sorted(poss), negs, True)
+            negs, poss = _sorted(negs), _sorted(poss)
+            a1, a2 = rank_sums(negs, poss, True)
+            b1, b2 = rank_sums(poss, negs, True)
             y1 += b1 + 2 * p_before * n_step
             y2 += b2 + 4 * p_before * b1 + 4 * p_before * p_before * n_step
         else:  # the class with fewer entries is searched in the other
