@@ -1,0 +1,220 @@
+"""--group-by's memory (issue 21): the overall exact ranking keeps no score of its own — its
+rows are exactly its groups' rows (null keys a group of their own), so its AUC and DeLong
+interval are read from the groups' states — and the values stay the same bits: equal to
+scikit-learn per group and overall, to the run without --group-by, across workers, chunk
+sizes, saved states and ``losscli merge``. And the command allocates Arrow's buffers with
+the system allocator (mimalloc kept the pages of freed batches)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    f1_score,
+    log_loss,
+    roc_auc_score,
+)
+
+from tests.conftest import ROOT, run_losscli
+
+_CHURN = ["--pred-col", "p_yes", "--target-col", "label", "--pos-label", "yes"]
+_FOUR = ["--loss", "accuracy", "--loss", "f1", "--loss", "roc_auc", "--loss", "bce"]
+
+#: Runs the real entry point (``python -m losscli``) under tracemalloc, printing the peak.
+_TRACED = """
+import runpy, sys, tracemalloc
+tracemalloc.start()
+sys.argv = ["losscli", *sys.argv[1:]]
+try:
+    runpy.run_module("losscli", run_name="__main__")
+finally:
+    print("PEAK", tracemalloc.get_traced_memory()[1], file=sys.stderr)
+"""
+
+
+def _churn(path, n: int, *, groups: int = 6, seed: int = 0, ties: bool = False,
+           nulls: bool = False, row_group: int | None = None) -> None:
+    """p_yes (distinct, or rounded to 3 digits: ties), labels yes/no, a text channel (with
+    null keys when ``nulls``)."""
+    rng = np.random.default_rng(seed)
+    y = rng.random(n) < 0.3
+    p = np.clip(rng.normal(0.3 + 0.3 * y, 0.2), 0, 1)
+    if ties:
+        p = np.round(p, 3)
+    names = np.array([f"ch{i:02d}" for i in range(groups)] + [None], dtype=object)
+    channel = names[rng.integers(0, groups + (1 if nulls else 0), n)]
+    w = rng.integers(1, 4, n) * 0.25  # fractional weights, for the runs that name them
+    pq.write_table(pa.table({"p_yes": p, "label": np.where(y, "yes", "no"),
+                             "channel": pa.array(channel, pa.string()), "w": w}),
+                   path, row_group_size=row_group)
+
+
+def _doc(path, *args: str) -> dict:
+    proc = run_losscli("eval", path, *_CHURN, "--format", "json", *args)
+    assert proc.returncode == 0, proc.stderr.decode()
+    doc = json.loads(proc.stdout)
+    doc.pop("elapsed_seconds", None)
+    return doc
+
+
+def _losses(cell: dict) -> dict[str, dict]:
+    return {loss["name"]: loss for loss in cell["losses"]}
+
+
+def _traced_peak(*args: str) -> int:
+    proc = subprocess.run([sys.executable, "-c", _TRACED, "eval", *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return int(proc.stderr.rsplit("PEAK", 1)[1])
+
+
+def test_the_overall_ranking_holds_no_copy_of_the_groups_scores(tmp_path):
+    """4M distinct scores, roc_auc by channel: the traced peak is within 8 bytes a row of
+    the same run without --group-by (a second copy of every score is 8 B a row: main held
+    the overall ranking and the groups' — 12 B a row over; now ~4, the groups' split)."""
+    n = 4_000_000
+    path = tmp_path / "churn.parquet"
+    _churn(path, n, groups=10, row_group=500_000)
+    common = [str(path), *_CHURN, "--loss", "roc_auc", "--workers", "1", "--format", "json"]
+    plain = _traced_peak(*common)
+    grouped = _traced_peak(*common, "--group-by", "channel")
+    assert grouped - plain < 8 * n, (
+        f"--group-by adds {(grouped - plain) / n:.1f} bytes a row to the traced peak "
+        f"({grouped / 1e6:.0f} MB against {plain / 1e6:.0f} MB)")
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_grouped_values_equal_sklearn_per_group_and_overall(tmp_path, ties):
+    n = 40_000
+    path = tmp_path / "churn.parquet"
+    _churn(path, n, seed=3 + ties, ties=ties, nulls=True, row_group=9_000)
+    doc = _doc(path, *_FOUR, "--loss", "average_precision", "--group-by", "channel",
+               "--ci")
+    table = pq.read_table(path).to_pandas()
+    y = (table["label"] == "yes").to_numpy()
+    p = table["p_yes"].to_numpy()
+    channel = table["channel"]
+    cells = [(doc, np.ones(n, bool))] + [
+        (g, (channel.isna() if g["key"]["channel"] is None
+             else channel == g["key"]["channel"]).to_numpy()) for g in doc["groups"]]
+    assert len(doc["groups"]) == 7 and doc["groups"][-1]["key"]["channel"] is None
+    for cell, rows in cells:
+        got = _losses(cell)
+        assert cell["rows"] == int(rows.sum())
+        yy, pp = y[rows], p[rows]
+        assert got["roc_auc"]["value"] == pytest.approx(roc_auc_score(yy, pp), rel=1e-13)
+        assert got["average_precision"]["value"] == pytest.approx(
+            average_precision_score(yy, pp), rel=1e-12)
+        assert got["accuracy"]["value"] == pytest.approx(accuracy_score(yy, pp >= 0.5),
+                                                         rel=1e-13)
+        assert got["f1"]["value"] == pytest.approx(f1_score(yy, pp >= 0.5), rel=1e-13)
+        assert got["bce"]["value"] == pytest.approx(log_loss(yy, pp, labels=[0, 1]),
+                                                    rel=1e-9)
+        low, high = got["roc_auc"]["interval"]["low"], got["roc_auc"]["interval"]["high"]
+        assert low < got["roc_auc"]["value"] < high
+
+
+@pytest.mark.parametrize("extra", [[], ["--weight-col", "w"]])  # counts; fractional sums
+def test_the_grouped_overall_is_the_ungrouped_run_bit_for_bit(tmp_path, extra):
+    """Read from the groups, the overall roc_auc, its DeLong interval and the curve read from
+    the built union (average precision) are the bits of the run without --group-by."""
+    path = tmp_path / "churn.parquet"
+    _churn(path, 30_000, seed=5, ties=True, nulls=True, row_group=7_000)
+    args = [*_FOUR, "--loss", "average_precision", "--ci", *extra]
+    grouped, plain = _doc(path, *args, "--group-by", "channel"), _doc(path, *args)
+    for name in ("roc_auc", "average_precision", "accuracy", "f1"):
+        assert _losses(grouped)[name] == _losses(plain)[name], name
+
+
+def test_bit_identical_across_workers_and_chunk_sizes(tmp_path):
+    path = tmp_path / "churn.parquet"
+    _churn(path, 50_000, seed=7, nulls=True, row_group=6_000)
+    args = [*_FOUR, "--group-by", "channel", "--ci"]
+    base = _doc(path, *args, "--workers", "1")
+    assert _doc(path, *args, "--workers", "2") == base
+
+    def without_bce(doc: dict) -> dict:
+        # bce's float sums by group are not chunk-invariant in the last bits (on main too)
+        for cell in (doc, *doc["groups"]):
+            cell["losses"] = [x for x in cell["losses"] if x["name"] != "bce"]
+        return doc
+
+    for chunk in ("4099", "20000"):
+        for workers in ("1", "2"):
+            got = _doc(path, *args, "--chunk-size", chunk, "--workers", workers)
+            assert without_bce(got) == without_bce(json.loads(json.dumps(base)))
+
+
+def test_saved_states_and_merge_give_the_same_numbers(tmp_path):
+    """Two halves saved with --save-state and merged: the numbers of one run over all the
+    rows; a grouped state saves the overall ranking as an ungrouped run does."""
+    n = 30_000
+    whole = tmp_path / "whole.parquet"
+    _churn(whole, n, seed=11, nulls=True, row_group=5_000)
+    table = pq.read_table(whole)
+    halves = []
+    for i, part in enumerate((table.slice(0, n // 2), table.slice(n // 2))):
+        halves.append(tmp_path / f"half{i}.parquet")
+        pq.write_table(part, halves[-1], row_group_size=5_000)
+    args = [*_FOUR, "--group-by", "channel", "--ci"]
+    states = []
+    for i, half in enumerate(halves):
+        states.append(tmp_path / f"half{i}.state")
+        proc = run_losscli("eval", half, *_CHURN, *args, "--save-state", states[-1], "-q")
+        assert proc.returncode == 0, proc.stderr.decode()
+    merged = run_losscli("merge", *states, "--format", "json")
+    assert merged.returncode == 0, merged.stderr.decode()
+    got = json.loads(merged.stdout)
+    want = _doc(whole, *args)
+    for mine, theirs in zip((got, *got["groups"]), (want, *want["groups"])):
+        assert mine.get("key") == theirs.get("key")
+        a, b = _losses(mine), _losses(theirs)
+        for name in ("roc_auc", "accuracy", "f1"):
+            assert a[name]["value"] == b[name]["value"], name
+            assert a[name]["interval"] == b[name]["interval"], name
+        assert a["bce"]["value"] == pytest.approx(b["bce"]["value"], rel=1e-12)
+
+    # the saved overall ranking: the one an ungrouped run saves, table for table
+    def ranking(state_path, *extra: str) -> dict:
+        proc = run_losscli("eval", whole, *_CHURN, "--loss", "roc_auc", *extra,
+                           "--save-state", state_path, "-q")
+        assert proc.returncode == 0, proc.stderr.decode()
+        return json.loads(state_path.read_text())["state"]["cells"][0]["losses"][0]
+
+    assert (ranking(tmp_path / "g.state", "--group-by", "channel")
+            == ranking(tmp_path / "p.state"))
+
+
+#: The command's entry (``losscli.__main__.entry``) with a stand-in CLI that prints the
+#: backend of Arrow's default memory pool.
+_POOL = """
+import sys, types
+
+def main():
+    import pyarrow as pa
+    print(pa.default_memory_pool().backend_name)
+
+sys.modules["losscli.cli"] = types.SimpleNamespace(main=main)
+from losscli.__main__ import entry
+entry()
+"""
+
+
+@pytest.mark.parametrize("given", [None, "mimalloc"])
+def test_the_command_allocates_arrow_buffers_with_the_system_allocator(given):
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if given is not None:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = given
+    proc = subprocess.run([sys.executable, "-c", _POOL], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[-1] == (given or "system")
