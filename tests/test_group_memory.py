@@ -194,6 +194,31 @@ def test_saved_states_and_merge_give_the_same_numbers(tmp_path):
             == ranking(tmp_path / "p.state"))
 
 
+def test_the_dask_engine_gives_the_local_bits(tmp_path):
+    """A unit's state travels pickled, its overall ranking read from its groups' (the link
+    is a module-level function of the state's groups: it pickles with them)."""
+    distributed = pytest.importorskip("distributed")
+    import losscli
+
+    path = tmp_path / "churn.parquet"
+    _churn(path, 12_000, seed=13, nulls=True, row_group=2_000)
+    opts = dict(pred_col="p_yes", target_col="label", pos_label="yes",
+                losses=["roc_auc", "f1", "average_precision"], group_by=["channel"], ci=True,
+                chunk_size=1_000)
+
+    def bits(report) -> list:
+        return [(tuple(getattr(g, "key", {}).items()), g.rows,
+                 [(r.name, r.value, r.interval) for r in g.losses])
+                for g in [report, *report.groups]]
+
+    local = losscli.evaluate(str(path), **opts)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None, processes=True) as cluster:
+        remote = losscli.evaluate(str(path), engine="dask",
+                                  scheduler=cluster.scheduler_address, **opts)
+    assert bits(local) == bits(remote)
+
+
 #: The command's entry (``losscli.__main__.entry``) with a stand-in CLI that prints the
 #: backend of Arrow's default memory pool.
 _POOL = """
