@@ -219,6 +219,39 @@ def test_the_dask_engine_gives_the_local_bits(tmp_path):
     assert bits(local) == bits(remote)
 
 
+@pytest.mark.parametrize("span", [64, 1 << 19])  # many steps, or one
+@pytest.mark.parametrize("seed", range(4))
+def test_union_sums_are_the_merged_states_sums(monkeypatch, span, seed):
+    """The walk over several states' runs (ties, integer counts, empty classes) gives the
+    integer sums of the one merged state: the same AUC and DeLong variance."""
+    from losscli.stats import score_union
+    from losscli.stats.score_counts import ScoreCounts, delong_fraction
+
+    monkeypatch.setattr(score_union, "SPAN", span)
+    rng = np.random.default_rng(seed)
+    states = []
+    for g in range(rng.integers(1, 6)):
+        state = ScoreCounts()
+        for _ in range(rng.integers(0, 4)):
+            n = int(rng.integers(1, 400))
+            s = np.round(rng.normal(size=n), int(rng.integers(0, 3)))
+            y = rng.random(n) < (0.0 if g == 0 else 0.4)
+            state.add(s, y, rng.integers(0, 3, n) if seed % 2 else None)
+        states.append(state)
+    merged = ScoreCounts()
+    for state in states:
+        merged.merge(state)
+    n_total, p_total = merged.totals()
+    for squares in (False, True):
+        got = score_union.union_sums(states, squares)
+        assert (got.n, got.p) == (n_total, p_total)
+        if n_total and p_total:
+            assert got.x1 == merged.auc_fraction() * 2 * n_total * p_total
+    if n_total > 1 and p_total > 1:
+        assert delong_fraction(got.n, got.p, got.x1, got.x2, got.y1, got.y2) == (
+            merged.delong_variance())
+
+
 #: The command's entry (``losscli.__main__.entry``) with a stand-in CLI that prints the
 #: backend of Arrow's default memory pool.
 _POOL = """

@@ -158,7 +158,7 @@ class RankingUnion(Ranking):
         super().__init__()
         self._parts = parts
         self._built: tuple[list[tuple[Ranking, int]], Ranking] | None = None
-        self._read: tuple[list[tuple[Ranking, int]], bool, UnionSums] | None = None
+        self._read: tuple[list[tuple[Ranking, int]], UnionSums] | None = None
 
     # -- what the base class keeps, read from the union -----------------------------------
     @property  # type: ignore[override]
@@ -198,18 +198,17 @@ class RankingUnion(Ranking):
             self._built = (now, out)
         return self._built[1]
 
-    def _union_sums(self, squares: bool) -> UnionSums | None:
-        """The union's exact sums, or None when a part keeps sums (fractional weights)."""
+    def _union_sums(self) -> UnionSums | None:
+        """The union's exact sums (all of them: the AUC is read before its interval, and
+        the squares cost a fraction of the walk), or None when a part keeps sums
+        (fractional weights)."""
         parts, now = self._current()
         counts = [p.counts for p in parts]
         if any(c is None or isinstance(p, RankingUnion) for p, c in zip(parts, counts)):
             return None
-        read = self._read
-        if read is not None and self._same(read[0], now) and (read[1] or not squares):
-            return read[2]
-        got = union_sums([c for c in counts if c is not None], squares)
-        self._read = (now, squares, got)
-        return got
+        if self._read is None or not self._same(self._read[0], now):
+            self._read = (now, union_sums([c for c in counts if c is not None], True))
+        return self._read[1]
 
     # -- the Ranking interface ------------------------------------------------------------
     def update(self, scores: np.ndarray, labels: np.ndarray,
@@ -227,11 +226,11 @@ class RankingUnion(Ranking):
         return 0 if self._built is None else self._built[1].nbytes
 
     def positive_weight(self) -> float:
-        got = self._union_sums(False)
+        got = self._union_sums()
         return self.built().positive_weight() if got is None else float(got.p)
 
     def roc_auc(self) -> Score:
-        got = self._union_sums(False)
+        got = self._union_sums()
         if got is None:
             return self.built().roc_auc()
         reason = undefined_reasons(got.n, got.p)[0]
@@ -244,7 +243,7 @@ class RankingUnion(Ranking):
         score = self.roc_auc()
         if score.reason is not None:
             return score, math.nan, score.reason
-        got = self._union_sums(True)
+        got = self._union_sums()
         if got is None:
             return self.built().roc_auc_se()
         if got.n > 1 and got.p > 1:
