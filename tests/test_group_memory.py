@@ -251,6 +251,70 @@ def test_union_sums_are_the_merged_states_sums(monkeypatch, span, seed):
             merged.delong_variance())
 
 
+# -- the label column read as dictionary codes only --------------------------------------
+
+def test_a_codes_only_text_column_keeps_its_rows_right():
+    """The label column's rows are not spelled out (8 B a row less): its codes and values
+    give every row, through slices, concatenation and element access; a row read as an
+    object refuses, loudly."""
+    from losscli.io.arrow import CodesOnly, concatenate, raw_values
+
+    words = ["no", "yes", None, "yes", "no", "no"] * 5
+    array = pa.array(words, pa.string()).dictionary_encode()
+    plain = raw_values("f", "label", array, 0)
+    lazy = raw_values("f", CodesOnly("label"), array, 0)
+    assert lazy.unread and lazy.strides == (0,) and not plain.unread
+    assert [lazy.values[c] for c in lazy.codes] == words == plain.tolist()
+    assert [lazy[i] for i in range(len(words))] == words
+    assert lazy[np.arange(3)].tolist() == words[:3]
+    joined = concatenate([lazy[:7], lazy[7:20], lazy[20:]])
+    assert joined.unread and [joined.values[c] for c in joined.codes] == words
+    mixed = concatenate([lazy[:7], plain[7:]])
+    assert not mixed.unread and mixed.tolist() == words
+    with pytest.raises(TypeError, match="codes only"):
+        lazy.view(np.ndarray)[0] == "yes"  # noqa: B015
+
+
+@pytest.mark.parametrize("form", ["parquet", "csv", "feather", "ndjson"])
+def test_text_labels_read_as_codes_equal_sklearn(tmp_path, form):
+    """Text labels with nulls (missing targets, omitted), cut into chunks across batches:
+    the values scikit-learn gives; a third label is named with its row."""
+    import pyarrow.csv as pcsv
+    import pyarrow.feather as pf
+
+    rng = np.random.default_rng(17)
+    n = 20_000
+    y = rng.random(n) < 0.3
+    p = np.round(rng.random(n), 3)
+    labels = np.where(y, "yes", "no").astype(object)
+    labels[rng.random(n) < 0.02] = None
+    table = pa.table({"p_yes": p, "label": pa.array(labels, pa.string())})
+    path = tmp_path / f"labels.{form}"
+    if form == "parquet":
+        pq.write_table(table, path, row_group_size=3_000)
+    elif form == "csv":
+        pcsv.write_csv(table, path)
+    elif form == "feather":
+        pf.write_feather(table, path, chunksize=3_000)
+    else:
+        path.write_text("".join(json.dumps(r) + "\n" for r in table.to_pylist()))
+    doc = _doc(path, "--loss", "roc_auc", "--loss", "f1", "--nan-policy", "omit",
+               "--chunk-size", "1999")
+    keep = np.array([v is not None for v in labels])
+    yy, pp = y[keep], p[keep]
+    got = _losses(doc)
+    assert doc["rows"] == int(keep.sum())
+    assert got["roc_auc"]["value"] == pytest.approx(roc_auc_score(yy, pp), rel=1e-13)
+    assert got["f1"]["value"] == pytest.approx(f1_score(yy, pp >= 0.5), rel=1e-13)
+    if form == "parquet":
+        labels[12_345] = "maybe"
+        pq.write_table(table.set_column(1, "label", pa.array(labels, pa.string())), path,
+                       row_group_size=3_000)
+        proc = run_losscli("eval", path, *_CHURN, "--loss", "f1", "--nan-policy", "omit")
+        assert proc.returncode == 2
+        assert "Label 'maybe' at row 12345" in proc.stderr.decode()
+
+
 #: The command's entry (``losscli.__main__.entry``) with a stand-in CLI that prints the
 #: backend of Arrow's default memory pool.
 _POOL = """
