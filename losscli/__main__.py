@@ -3,9 +3,10 @@
 Before anything heavy loads (typer, then numpy and pyarrow), Ctrl-C and SIGTERM are taken
 over so that a signal during start-up ends like one later on: one line, exit 130 or 143,
 no traceback (see :mod:`losscli.interrupts`). And before numpy loads, its BLAS is told to
-use one thread (:func:`one_blas_thread`), and glibc's malloc to keep two arenas
-(:func:`few_malloc_arenas`); and the cyclic garbage collector waits until the command's
-body is loaded (:mod:`losscli.collector`).
+use one thread (:func:`one_blas_thread`), glibc's malloc to keep two arenas
+(:func:`few_malloc_arenas`) and Arrow to allocate with it (:func:`system_arrow_pool`); and
+the cyclic garbage collector waits until the command's body is loaded
+(:mod:`losscli.collector`).
 """
 
 from __future__ import annotations
@@ -49,9 +50,23 @@ def few_malloc_arenas() -> None:
         pass
 
 
+#: Arrow's setting of its default memory pool, read when pyarrow first allocates.
+ARROW_POOL = "ARROW_DEFAULT_MEMORY_POOL"
+
+
+def system_arrow_pool() -> None:
+    """Arrow's buffers from the system allocator (``ARROW_DEFAULT_MEMORY_POOL=system``)
+    unless the user set it: the default (mimalloc) keeps the pages of the decoded batches it
+    frees — 50–60 MB of the 10M-row churn job's peak RSS, ~30 MB of exact roc_auc at 10M
+    rows and of a 10M-row regression scan, no faster (measured in pairs). ``system`` is in
+    every pyarrow build (naming a pool a build lacks prints a warning). Only the command
+    sets it, as :func:`one_blas_thread`."""
+    os.environ.setdefault(ARROW_POOL, "system")
+
+
 def entry() -> None:
     """The console script: no cyclic collection during start-up, early signal handling, one
-    BLAS thread, two malloc arenas, then the CLI."""
+    BLAS thread, two malloc arenas, the system allocator for Arrow, then the CLI."""
     from losscli.collector import pause
     from losscli.interrupts import install_exit_at_once
 
@@ -59,6 +74,7 @@ def entry() -> None:
     install_exit_at_once()
     one_blas_thread()
     few_malloc_arenas()
+    system_arrow_pool()
     from losscli.cli import main
 
     main()

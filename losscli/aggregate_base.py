@@ -16,6 +16,7 @@ catalogue, reading any saved state, the tests).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -157,6 +158,13 @@ class Aggregate:
         for g, agg in enumerate(aggs):
             if groups.counts[g]:
                 agg.update(parts[g], w[g], {r: p[g] for r, p in need.items()})
+
+    def union_of(self, parts: Callable[[], list[Aggregate]]) -> None:
+        """Read the statistic from ``parts()`` — aggregates of the same kind whose rows are
+        together exactly this one's, each in one (``--group-by``'s groups) — instead of
+        keeping it here, where that saves memory (the exact ranking); called while empty.
+        Rows and Σw are still counted here. By default the statistic is kept: nothing to
+        do."""
 
     def merge(self, other: Aggregate) -> Self:
         """Fold ``other`` (the same kind) into this one, in place; returns self."""

@@ -167,7 +167,9 @@ class Plan:
 
     def new_state(self) -> State:
         """The empty state: merging it changes nothing."""
-        return State(self.new_cells(), groups={} if self.group_by else None)
+        if self.group_by:
+            return State(self.new_cells(), groups={}).read_overall_from_groups()
+        return State(self.new_cells())
 
     def new_cells(self, key: tuple[Any, ...] | None = None) -> list[Cell]:
         """One empty cell per model (the overall state's, or a new group's: ``key``)."""

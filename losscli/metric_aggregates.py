@@ -5,6 +5,8 @@ kinds are registered in :data:`losscli.aggregate_base.KIND_MODULES` (imported on
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -251,6 +253,19 @@ class RankingMetric(_Stated):
 
     def own_result(self) -> float:
         return float(self._score().value)
+
+    def union_of(self, parts: Callable[[], list[Aggregate]]) -> None:
+        """The exact rankings (binary, or each class's one-vs-rest) read from ``parts()``'
+        (:class:`~losscli.stats.score_union.RankingUnion`): none of the scores kept twice."""
+        from losscli.stats.score_union import RankingUnion, union_of
+
+        if self.rows:
+            raise ValueError("a ranking reads its parts' rows only from the start")
+        if isinstance(self.state, Ranking):
+            self.state = RankingUnion(partial(union_of, parts))
+        elif isinstance(self.state, OneVsRest) and self.state.bins is None:
+            self.state.per_class = [RankingUnion(partial(union_of, parts, c))
+                                    for c in range(self.state.classes)]
 
     def roc_auc_se(self) -> tuple[Any, float, str | None]:
         """The reported AUC (a :class:`~losscli.stats.ranking.Score`), DeLong's standard

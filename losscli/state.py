@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from functools import partial
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -340,6 +341,13 @@ class Fingerprint:
         return f"{self.digest:016x}"
 
 
+def _group_parts(groups: dict[tuple[Any, ...], list[Cell]], model: int, index: int
+                 ) -> list[Aggregate]:
+    """Loss ``index`` of model ``model`` in every group: what an overall aggregate read from
+    its groups reads (a module-level function: a state stays picklable)."""
+    return [cells[model].losses[index] for cells in groups.values()]
+
+
 @dataclass
 class State:
     """Everything an evaluation accumulates; see the module doc."""
@@ -354,6 +362,19 @@ class State:
     #: per model, over the group's rows; ``cells`` stay the overall ones. None: not grouped.
     groups: dict[tuple[Any, ...], list[Cell]] | None = None
     join: JoinState | None = None  # --id-col: what the join by key saw
+
+    def read_overall_from_groups(self) -> State:
+        """``--group-by``: every row of the overall cells is in exactly one group (a null key
+        is a group of its own; a row omitted overall is omitted in its group), so an overall
+        part that can be read from its groups' parts keeps nothing of its own
+        (:meth:`~losscli.aggregate_base.Aggregate.union_of`: the exact ranking keeps no
+        score twice). Called on a grouped run's empty state; merging keeps it so (the groups
+        merge by key) and its saved form is the same. Returns self."""
+        assert self.groups is not None and not self.rows
+        for model, cell in enumerate(self.cells):
+            for index, agg in enumerate(cell.losses):
+                agg.union_of(partial(_group_parts, self.groups, model, index))
+        return self
 
     def note_error(self, at: Position, message: str) -> None:
         if self.error is None or at < self.error.at:

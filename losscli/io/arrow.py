@@ -12,6 +12,11 @@ from typing import Any
 import numpy as np
 
 from losscli.errors import InputError
+from losscli.io.coded import CodedText as CodedText  # re-exported: the readers' text
+from losscli.io.coded import CodesOnly, unread
+from losscli.io.coded import concatenate as concatenate
+from losscli.io.coded import narrow_codes as narrow_codes
+from losscli.io.coded import recode as recode
 
 
 def check_column_names(source: str, names: list[str]) -> list[str]:
@@ -179,6 +184,7 @@ def to_float64(array: Any) -> np.ndarray:
 # -- raw columns: values as they are (keys, labels), not as float64 ------------------------
 
 
+
 def raw_kind(arrow_type: Any) -> str | None:
     """The numpy form of a raw column of ``arrow_type`` (int64, float64, bool,
     datetime64[us] or str: the same for every chunk and file), or None
@@ -224,76 +230,10 @@ def _few_distinct(array: Any) -> bool:
     return len(pc.unique(array.slice(0, _SAMPLE))) * 8 < _SAMPLE
 
 
-class CodedText(np.ndarray):
-    """An object array of ``str`` (None for null) that also carries how it was coded:
-    ``codes`` (intp, one per row) index ``values`` (an object array of the distinct strings
-    and None, possibly with entries no row uses). Group keys are then factorised from the
-    codes, without hashing a string per row (``losscli.grouping``).
-
-    Everything else sees a plain object array. A basic slice (the re-chunking of a batch)
-    keeps the coding; any other operation's result has ``codes`` None and is coded as
-    plain text would be."""
-
-    codes: np.ndarray | None
-    values: np.ndarray | None
-
-    def __array_finalize__(self, obj: Any) -> None:
-        self.codes = None
-        self.values = None
-
-    def __getitem__(self, item: Any) -> Any:
-        out = super().__getitem__(item)
-        if isinstance(out, CodedText) and isinstance(item, slice) and self.codes is not None:
-            out.codes = self.codes[item]
-            out.values = self.values
-        return out
-
-
-def concatenate(parts: list[np.ndarray]) -> np.ndarray:
-    """``np.concatenate`` of a column's pieces (the re-chunking of batches); text pieces that
-    all carry their codes give a :class:`CodedText` whose values are only those in use."""
-    out = np.concatenate(parts)
-    pieces = [(p.codes, p.values) for p in parts if isinstance(p, CodedText)
-              and p.codes is not None and p.values is not None]
-    if not parts or len(pieces) != len(parts):
-        return out
-    offsets = np.cumsum([0] + [len(v) for _, v in pieces[:-1]])
-    codes, kept = recode(np.concatenate([c.astype(np.intp) + o
-                                         for (c, _), o in zip(pieces, offsets)]),
-                         np.concatenate([v for _, v in pieces]))
-    coded = out.view(CodedText)
-    coded.codes = codes.astype(narrow_codes(len(kept)))
-    coded.values = np.empty(len(kept), dtype=object)
-    coded.values[:] = kept
-    return coded
-
-
-def recode(codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, list[Any]]:
-    """Codes (intp) into ``values`` renumbered so that each value in use appears once, in
-    order of first code: a dictionary may hold unused entries, repeat a value (the pieces
-    of several batches, each with its own dictionary) or hold a null entry beside the
-    null code. Returns the new codes and the distinct values (None included)."""
-    from losscli.stats.keyed import unique_inverse
-
-    used, local = unique_inverse(codes.astype(np.int64, copy=False))
-    slot: dict[Any, int] = {}
-    remap = np.array([slot.setdefault(v, len(slot)) for v in values[used].tolist()], np.intp)
-    return remap[local], list(slot)
-
-
-def narrow_codes(size: int) -> type[np.signedinteger[Any]]:
-    """The narrowest signed integer type that holds codes 0..size-1: a text column's codes
-    are one byte a row for a dictionary of a few values (labels, a group), not eight."""
-    for dtype in (np.int8, np.int16, np.int32):
-        if size <= np.iinfo(dtype).max + 1:
-            return dtype
-    return np.intp
-
-
-def _strings_by_dictionary(array: Any) -> np.ndarray:
+def _strings_by_dictionary(array: Any, codes_only: bool = False) -> np.ndarray:
     """An object array of ``str`` (None for null) through the array's dictionary: the same
     values as converting row by row, a fraction of the time for repeated strings; a
-    :class:`CodedText` carrying the codes."""
+    :class:`CodedText` carrying the codes (``codes_only``: its rows not spelled out)."""
     import pyarrow as pa
 
     coded = array if pa.types.is_dictionary(array.type) else array.dictionary_encode()
@@ -306,6 +246,8 @@ def _strings_by_dictionary(array: Any) -> np.ndarray:
         narrow_codes(len(values)))
     if indices.null_count:
         codes[~validity(indices)] = len(coded.dictionary)
+    if codes_only:
+        return unread(codes, values)
     out = values[codes].view(CodedText)
     out.codes = codes
     out.values = values
@@ -377,7 +319,7 @@ def raw_values(source: str, column: str, array: Any, start: int) -> Any:
             arrow := _arrow_key(array, column, source, start)) is not None:
         return arrow
     if kind == "str" and _few_distinct(array):  # one Python str per distinct value
-        return _strings_by_dictionary(array)
+        return _strings_by_dictionary(array, isinstance(column, CodesOnly))
     if pa.types.is_dictionary(array.type):
         array = array.dictionary_decode()
     n = len(array)

@@ -38,6 +38,7 @@ import numpy as np
 from losscli.errors import InputError, UsageError, did_you_mean
 from losscli.io.base import ARRAY, MultiFile, Source, can_split, partition_keys, raw_key
 from losscli.io.chunking import concat_column, rechunk, rows_of
+from losscli.io.coded import CodesOnly
 from losscli.vocab import ROLES
 
 
@@ -372,7 +373,7 @@ class Inputs:
         for role in self.labels:  # label columns read raw (text, CSV/NDJSON booleans)
             if self._raw_label(role):
                 ref = self.roles[role]
-                by_source[id(ref.source)][2].append(ref.columns[0])
+                by_source[id(ref.source)][2].append(CodesOnly(ref.columns[0]))
         streams = []
         for source, pairs, raw in by_source.values():
             columns = list(dict.fromkeys(col for role, cols in pairs for col in cols

@@ -116,7 +116,7 @@ def _rows(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray | None
           ) -> tuple[np.ndarray, np.ndarray]:
     """Validated (scores, (n, 2) values [negative weight, positive weight]) of the rows with
     positive weight."""
-    s, pos, w = _checked(scores, labels, weights)
+    s, pos, w = checked_rows(scores, labels, weights)
     if w is None:
         w = np.ones(s.shape[0])
     values = np.zeros((s.shape[0], 2))
@@ -129,7 +129,7 @@ def _auc_ap(neg: np.ndarray, pos: np.ndarray, n_total: float, p_total: float
             ) -> tuple[float, float, str | None, str | None]:
     """AUC and AP from per-score weights in *increasing* score order (floats: the binned
     mode's bins)."""
-    auc_reason, ap_reason = _reasons(n_total, p_total)
+    auc_reason, ap_reason = undefined_reasons(n_total, p_total)
     auc = ap = math.nan
     if auc_reason is None:
         # in units of P and N: no overflow for huge weights
@@ -141,7 +141,7 @@ def _auc_ap(neg: np.ndarray, pos: np.ndarray, n_total: float, p_total: float
     return auc, ap, auc_reason, ap_reason
 
 
-def _reasons(n_total: float, p_total: float) -> tuple[str | None, str | None]:
+def undefined_reasons(n_total: float, p_total: float) -> tuple[str | None, str | None]:
     auc_reason = ap_reason = None
     if p_total <= 0 or n_total <= 0:
         auc_reason = ("only negative rows: ROC AUC is undefined" if p_total <= 0 else
@@ -205,7 +205,7 @@ class Ranking:
                weights: np.ndarray | None = None) -> None:
         self.rows += int(np.asarray(labels).size)
         if self.counts is not None:
-            s, pos, w = _checked(scores, labels, weights)
+            s, pos, w = checked_rows(scores, labels, weights)
             if w is None:
                 if self.counts.total() + s.shape[0] < _MAX_COUNTED:
                     self.counts.add(s, pos)
@@ -247,11 +247,11 @@ class Ranking:
         integer state, correctly rounded."""
         if self.counts is not None:
             n_count, p_count = self.counts.totals()
-            reason = _reasons(n_count, p_count)[0]
+            reason = undefined_reasons(n_count, p_count)[0]
             frac = None if reason is not None else self.counts.auc_fraction()
         else:
             n_sum, p_sum = self.sums.totals()
-            reason = _reasons(fraction_to_float(n_sum), fraction_to_float(p_sum))[0]
+            reason = undefined_reasons(fraction_to_float(n_sum), fraction_to_float(p_sum))[0]
             ints = None if reason is not None else self.sums.ints()
             frac = None if ints is None else auc_fraction(ints[:, 0], ints[:, 1])
         if reason is not None:
@@ -276,7 +276,7 @@ class Ranking:
         """Σ_k (R_k − R_{k−1})·P_k (sklearn ``average_precision_score``)."""
         if self.counts is not None:
             n_total, p_total = self.counts.totals()
-            reason = _reasons(n_total, p_total)[1]
+            reason = undefined_reasons(n_total, p_total)[1]
             if reason:
                 return Score(math.nan, math.nan, math.nan, reason)
             _, neg, pos = self.counts.table()
@@ -316,7 +316,7 @@ def _as_sums(counts: ScoreCounts) -> KeyedSums:
     return r.sums
 
 
-def _checked(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray | None
+def checked_rows(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray | None
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Validated (scores, positive mask, weights or None) of the rows with positive weight."""
     s = np.asarray(scores, dtype=np.float64).ravel()

@@ -45,6 +45,7 @@ import numpy as np
 from losscli.stats.score_runs import (
     BLOCK,
     INT_SAFE,
+    Run,
     Side,
     encoded_pieces,
     from_distinct,
@@ -101,6 +102,11 @@ class ScoreCounts:
             for run in list(theirs.runs):
                 mine.push(list(run))
         return self
+
+    def sides(self) -> tuple[list[list[Run]], list[list[Run]]]:
+        """The runs of each class (negatives, positives), each a list of sorted pieces:
+        shared, never to be written to (what :mod:`losscli.stats.score_union` reads)."""
+        return self._neg.runs, self._pos.runs
 
     def copy(self) -> ScoreCounts:
         out = ScoreCounts()
@@ -194,9 +200,7 @@ class ScoreCounts:
             x1, x2 = rank_sums(neg, pos, True)
             y1, y2 = rank_sums(pos, neg, True)
             self._auc = x1
-            s10 = Fraction(p_total * x2 - x1 * x1, 4 * n_total ** 2 * p_total * (p_total - 1))
-            s01 = Fraction(n_total * y2 - y1 * y1, 4 * p_total ** 2 * n_total * (n_total - 1))
-            self._variance = s10 / p_total + s01 / n_total
+            self._variance = delong_fraction(n_total, p_total, x1, x2, y1, y2)
         return self._variance
 
     # -- serialisation --------------------------------------------------------------------
@@ -239,6 +243,15 @@ class ScoreCounts:
 
     def __repr__(self) -> str:
         return f"ScoreCounts(rows={self.total()})"
+
+
+def delong_fraction(n_total: int, p_total: int, x1: int, x2: int, y1: int, y2: int
+                    ) -> Fraction:
+    """DeLong's variance from the exact rank sums (:meth:`ScoreCounts.delong_variance`):
+    Σx, Σx² over the positives and Σy, Σy² over the negatives (P, N ≥ 2)."""
+    s10 = Fraction(p_total * x2 - x1 * x1, 4 * n_total ** 2 * p_total * (p_total - 1))
+    s01 = Fraction(n_total * y2 - y1 * y1, 4 * p_total ** 2 * n_total * (n_total - 1))
+    return s10 / p_total + s01 / n_total
 
 
 def auc_fraction(neg: Any, pos: Any) -> Fraction | None:
