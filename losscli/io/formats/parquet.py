@@ -22,16 +22,16 @@ from losscli.io.arrow import (
 from losscli.io.base import raw_key
 from losscli.io.failures import first_line, foreign_errors, unreadable
 
-#: Values decoded per Arrow batch, all columns together (4 MB of float64). Arrow holds about
+#: Values decoded per Arrow batch, all columns together (16 MB of float64). Arrow holds about
 #: two and a half batches per thread decoding (the reader keeps the previous batch until
-#: the next is made) and their float64 conversions, and its pool (mimalloc) keeps about as
-#: much again: batches of 2**21 values held 67-78 MB of Arrow memory at once in a 2-worker
-#: scan of two columns, 2**19 28-32 MB (tests/test_scan_memory.py); a 10M-row exact
-#: roc_auc peaked at 305-320 MB with 2**21, 290-305 with 2**20, 270-280 with 2**19 (medians,
-#: 2 cores under load). The price is the reader's cost per batch: 100M rows of two columns took
-#: ~0.2-0.4 s more CPU than with 2**21 (2**20: about half that). A batch is still at least a
-#: chunk, so the kernels see the same chunks and the same bits.
-BATCH_VALUES = 1 << 19
+#: the next is made) and their float64 conversions. Smaller batches hold less but cost the
+#: reader more per batch; measured from a wheel in alternating rounds (2 cores, with the
+#: command's system allocator for Arrow and the release after the scan): 10M-row exact
+#: roc_auc peaked at 262 MB with 2**19, 272-276 with 2**20, 282 with 2**21 (the state is
+#: 80 MB of it), while 100M rows of two columns took 2.60 / 2.52 / 2.34 CPU-s (1.49 / 1.48 /
+#: 1.38 s wall): 2**21 keeps the scan's speed and the AUC within 300 MB. A batch is still at
+#: least a chunk, so the kernels see the same chunks and the same bits.
+BATCH_VALUES = 1 << 21
 
 
 class ParquetSource:
