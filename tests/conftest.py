@@ -117,3 +117,24 @@ def s3_env(s3_server, monkeypatch):
         monkeypatch.delenv(key, raising=False)
     client = boto3.client("s3", region_name="us-east-1", endpoint_url=s3_server)
     return client
+
+
+#: Runs the real entry point (``python -m losscli``) under tracemalloc, printing the peak.
+_TRACED = """
+import runpy, sys, tracemalloc
+tracemalloc.start()
+sys.argv = ["losscli", *sys.argv[1:]]
+try:
+    runpy.run_module("losscli", run_name="__main__")
+finally:
+    print("PEAK", tracemalloc.get_traced_memory()[1], file=sys.stderr)
+"""
+
+
+def traced_peak(*args: object) -> int:
+    """The traced (tracemalloc) peak in bytes of ``losscli ARGS`` through its real entry
+    point, in a subprocess; the run must succeed."""
+    proc = subprocess.run([sys.executable, "-c", _TRACED, *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return int(proc.stderr.rsplit("PEAK", 1)[1])

@@ -16,21 +16,11 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
-from tests.conftest import ROOT, run_losscli
+from tests.conftest import ROOT, run_losscli, traced_peak
 
 _CHURN = ["--pred-col", "p_yes", "--target-col", "label", "--pos-label", "yes",
           "--loss", "accuracy", "--loss", "f1", "--loss", "roc_auc", "--loss", "bce"]
 
-#: Runs the real entry point (``python -m losscli``) under tracemalloc, printing the peak.
-_TRACED = """
-import runpy, sys, tracemalloc
-tracemalloc.start()
-sys.argv = ["losscli", *sys.argv[1:]]
-try:
-    runpy.run_module("losscli", run_name="__main__")
-finally:
-    print("PEAK", tracemalloc.get_traced_memory()[1], file=sys.stderr)
-"""
 
 
 def _churn_file(path, n: int, groups: int, seed: int = 0) -> None:
@@ -48,11 +38,7 @@ def test_grouped_churn_job_peak_memory_per_row(tmp_path):
     n = 1_000_000
     path = tmp_path / "churn.parquet"
     _churn_file(path, n, groups=10)
-    proc = subprocess.run(
-        [sys.executable, "-c", _TRACED, "eval", str(path), *_CHURN, "--group-by", "channel"],
-        capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    peak = int(proc.stderr.rsplit("PEAK", 1)[1])
+    peak = traced_peak("eval", path, *_CHURN, "--group-by", "channel")
     assert peak < 100 * n, f"traced peak {peak / 1e6:.1f} MB for {n:,} rows"
 
 

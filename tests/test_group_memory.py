@@ -24,21 +24,11 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from tests.conftest import ROOT, run_losscli
+from tests.conftest import ROOT, run_losscli, traced_peak
 
 _CHURN = ["--pred-col", "p_yes", "--target-col", "label", "--pos-label", "yes"]
 _FOUR = ["--loss", "accuracy", "--loss", "f1", "--loss", "roc_auc", "--loss", "bce"]
 
-#: Runs the real entry point (``python -m losscli``) under tracemalloc, printing the peak.
-_TRACED = """
-import runpy, sys, tracemalloc
-tracemalloc.start()
-sys.argv = ["losscli", *sys.argv[1:]]
-try:
-    runpy.run_module("losscli", run_name="__main__")
-finally:
-    print("PEAK", tracemalloc.get_traced_memory()[1], file=sys.stderr)
-"""
 
 
 def _churn(path, n: int, *, groups: int = 6, seed: int = 0, ties: bool = False,
@@ -70,13 +60,6 @@ def _losses(cell: dict) -> dict[str, dict]:
     return {loss["name"]: loss for loss in cell["losses"]}
 
 
-def _traced_peak(*args: str) -> int:
-    proc = subprocess.run([sys.executable, "-c", _TRACED, "eval", *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    return int(proc.stderr.rsplit("PEAK", 1)[1])
-
-
 def test_the_overall_ranking_holds_no_copy_of_the_groups_scores(tmp_path):
     """4M distinct scores, roc_auc by channel: the traced peak is within 8 bytes a row of
     the same run without --group-by (a second copy of every score is 8 B a row: main held
@@ -85,8 +68,8 @@ def test_the_overall_ranking_holds_no_copy_of_the_groups_scores(tmp_path):
     path = tmp_path / "churn.parquet"
     _churn(path, n, groups=10, row_group=500_000)
     common = [str(path), *_CHURN, "--loss", "roc_auc", "--workers", "1", "--format", "json"]
-    plain = _traced_peak(*common)
-    grouped = _traced_peak(*common, "--group-by", "channel")
+    plain = traced_peak("eval", *common)
+    grouped = traced_peak("eval", *common, "--group-by", "channel")
     assert grouped - plain < 8 * n, (
         f"--group-by adds {(grouped - plain) / n:.1f} bytes a row to the traced peak "
         f"({grouped / 1e6:.0f} MB against {plain / 1e6:.0f} MB)")
