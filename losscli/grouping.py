@@ -82,6 +82,21 @@ def key_text(names: Sequence[str], key: Key) -> str:
     return ", ".join(f"{n}={key_label(v)}" for n, v in zip(names, key))
 
 
+def key_columns(names: Sequence[str], fixed: Sequence[str]) -> list[str]:
+    """The column names of the ``--group-by`` keys in a table that also has the columns
+    ``fixed`` (long-form CSV, ``Report.to_dataframe``): each key's own name, or
+    ``group_NAME`` (more underscores if need be) when it is one of the others — grouping by
+    a column called ``label`` or ``value`` must not overwrite or duplicate those."""
+    taken, out = set(fixed), []
+    for name in names:
+        column = name
+        while column in taken:
+            column = "group_" + column
+        taken.add(column)
+        out.append(column)
+    return out
+
+
 class BatchGroups:
     """The groups of one batch's rows (see the module doc)."""
 

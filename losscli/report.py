@@ -205,15 +205,21 @@ class Report:
         apart by ``scope``), ``class`` (None, or the class label of a per-class value),
         ``name``, ``label``, ``column``, ``params``, ``value``, ``ci_low``/``ci_high`` (with
         ``--ci``; per-class rows have none), ``higher_is_better`` and ``rows``.
-        ``df[df.scope == "overall"]`` is one row per loss, as the table shows."""
+        ``df[df.scope == "overall"]`` is one row per loss, as the table shows. A key column
+        named like one of those columns is ``group_NAME`` (``group_label``)."""
         import pandas as pd
+
+        from losscli.grouping import key_columns
 
         classes = self.inputs.get("classes") if isinstance(self.inputs, dict) else None
         records: list[dict[str, Any]] = []
+        fixed = ["scope", "class", "name", "label", "column", "params", "value", "ci_low",
+                 "ci_high", "higher_is_better", "rows", "direction"]
+        names = key_columns(self.group_by, fixed)  # a key named like a field: group_NAME
 
         def add(scope: str, key: dict[str, Any], rows: int, results: list[LossResult]) -> None:
             for r in results:
-                base = {"scope": scope, **{k: key.get(k) for k in self.group_by},
+                base = {"scope": scope, **{n: key.get(k) for n, k in zip(names, self.group_by)},
                         "name": r.name, "label": r.label, "column": r.column,
                         "params": dict(r.params), "higher_is_better": r.higher_is_better,
                         **({"direction": "none"} if r.direction == "none" else {}),
@@ -231,7 +237,7 @@ class Report:
         add("overall", {}, self.rows, self.losses)
         for g in self.groups or []:
             add("group", g.key, g.rows, g.losses)
-        columns = ["scope", *self.group_by, "class", "name", "label", "column", "params",
+        columns = ["scope", *names, "class", "name", "label", "column", "params",
                    "value", "ci_low", "ci_high", "higher_is_better", "rows"]
         return pd.DataFrame.from_records(records, columns=columns)
 

@@ -18,6 +18,7 @@ import io
 import sys
 from typing import IO, Any
 
+from losscli.grouping import key_columns
 from losscli.present.confusion import (
     confusion_csv_rows,
     confusion_markdown,
@@ -161,15 +162,16 @@ def render_markdown(report: Report) -> str:
 def render_csv(report: Report) -> str:
     """One line per loss; with groups, per group and loss (long form: ``scope`` is
     ``overall`` or ``group``, then the key columns — empty for the overall lines, empty
-    too for a null key of a group); with ``--group-gap``, one ``gap`` line per loss (its
-    ``rows``: the groups compared)."""
+    too for a null key of a group; a key named like another column is ``group_NAME``);
+    with ``--group-gap``, one ``gap`` line per loss (its ``rows``: the groups compared)."""
     buf = io.StringIO()
     writer = SafeWriter(buf)
     ci = bool(report.ci)
     keys = list(report.group_by) if report.groups is not None else []
-    writer.writerow([*(["scope", *keys, "rows"] if keys else []), "loss", "label", "params",
-                     "value", "higher_is_better",
-                     *(["ci_low", "ci_high", "ci_method"] if ci else [])])
+    fixed = ["scope", "rows", "loss", "label", "params", "value", "higher_is_better",
+             *(["ci_low", "ci_high", "ci_method"] if ci else [])]
+    writer.writerow([*(["scope", *key_columns(keys, fixed), "rows"] if keys else []),
+                     *fixed[2:]])
     scopes: list[tuple[list[Any], list[Any]]] = [
         (["overall", *[""] * len(keys), report.rows] if keys else [], report.losses)]
     for g in report.groups or []:
