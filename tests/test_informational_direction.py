@@ -87,6 +87,11 @@ def test_check_baseline_notes_its_change_and_bounds_still_gate(tmp_path):
     assert verdict["baseline"] == _threshold(other, y)
     assert verdict["change"] == _threshold(s, y) - _threshold(other, y)
     assert any("informational" in n for n in verdict["notes"])
+    # a baseline alone does not judge it: unchecked ("—"), not "pass"; a bound does
+    assert verdict["status"] == "unchecked", verdict["status"]
+    bounded = run_losscli("check", path, "--pred-col", "prob", "--loss", LOSS, "--baseline",
+                          base, "--max", "threshold_at_fpr=1", "--format", "json")
+    assert json.loads(bounded.stdout)["checks"][0]["status"] == "pass"
     # explicit bounds still gate it
     want = _threshold(s, y)
     bad = run_losscli("check", path, "--pred-col", "prob", "--loss", LOSS, "--baseline", base,

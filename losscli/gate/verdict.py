@@ -201,6 +201,7 @@ def judge(
         elif "interval" in fields and _beyond(fields["min"] - v, v, fields["min"]):  # type: ignore[operator]
             reasons.append(f"{label} = {_n(v)} is below --min {format_param(fields['min'])}, but "
                            f"its {level} interval [{_n(low)}, {_n(high)}] reaches it: within noise")
+    bounded = checked  # by a bound (or its NaN): what gates an informational value
     if baseline is not None:
         checked = True
         entry = baseline.get(res.key)
@@ -217,6 +218,7 @@ def judge(
             failed = True
             reasons.append(f"the baseline value of {label} is null; regenerate the baseline")
         elif res.direction == "none" and not nan:  # informational: its change, not a gate
+            checked = bounded  # unchecked ("—") unless a bound judged it
             change = v - entry.value  # type: ignore[operator]
             same = same_value(v, entry.value)  # type: ignore[arg-type]
             fields.update(baseline=entry.value, change=change,
